@@ -1,0 +1,98 @@
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { Tensor, type TapeNode } from '../tensor/tensor.js';
+import { allocLike } from '../backend/js/types.js';
+import { sameShape } from '../tensor/shape.js';
+
+let gradEnabled = true;
+
+/** Whether ops currently record themselves on the tape. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording operations (evaluation, optimizer updates).
+ *
+ * @example
+ * const logits = noGrad(() => model.forward(x));
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Attaches a tape node to `out` when gradients are being recorded and an input needs them. */
+export function record(out: Tensor, node: TapeNode): Tensor {
+  if (gradEnabled && node.inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.gradFn = node;
+  }
+  return out;
+}
+
+/** A new leaf sharing `t`'s data, cut from the tape. */
+export function detach(t: Tensor): Tensor {
+  return new Tensor(t.data, t.shape);
+}
+
+function addInto(a: Tensor, b: Tensor): Tensor {
+  const out = allocLike(a.data, a.size);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
+  return new Tensor(out, a.shape);
+}
+
+/**
+ * Back-propagates from `root`: leaves that require gradients get `.grad` added to.
+ * `grad` defaults to 1 for a one-element root.
+ */
+export function backward(root: Tensor, grad?: Tensor): void {
+  if (!root.requiresGrad) throw new ValueError(`backward: the tensor (shape ${fmtShape(root.shape)}) does not require gradients; no input had requiresGrad`);
+  if (grad === undefined) {
+    if (root.size !== 1) throw new ShapeError(`backward: grad must be given for a non-scalar root of shape ${fmtShape(root.shape)}`);
+    const one = allocLike(root.data as Float32Array, 1);
+    one[0] = 1;
+    grad = new Tensor(one, root.shape);
+  } else if (!sameShape(grad.shape, root.shape)) {
+    throw new ShapeError(`backward: grad has shape ${fmtShape(grad.shape)}, expected the root's ${fmtShape(root.shape)}`);
+  }
+  // reverse topological order by iterative DFS
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [t, done] = stack.pop()!;
+    if (done) { order.push(t); continue; }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    if (t.gradFn) for (const inp of t.gradFn.inputs) if (inp.requiresGrad && !seen.has(inp)) stack.push([inp, false]);
+  }
+  const grads = new Map<Tensor, Tensor>([[root, grad]]);
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (g === undefined) continue;
+      if (!t.gradFn) {
+        t.grad = t.grad ? addInto(t.grad, g) : g;
+        continue;
+      }
+      grads.delete(t);
+      const inGrads = t.gradFn.backward(g);
+      t.gradFn.inputs.forEach((inp, k) => {
+        const gi = inGrads[k];
+        if (!inp.requiresGrad || gi === null || gi === undefined) return;
+        if (!sameShape(gi.shape, inp.shape)) {
+          throw new ShapeError(`backward: rule of '${t.gradFn!.name}' gave input ${k} a gradient of shape ${fmtShape(gi.shape)}, expected ${fmtShape(inp.shape)}`);
+        }
+        const prev = grads.get(inp);
+        grads.set(inp, prev ? addInto(prev, gi) : gi);
+      });
+    }
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * The js backend: complete reference kernels over raw typed arrays.
+ * Knows nothing of Tensor or autograd.
+ */
+import { stridedCopy, stridedScatter } from './strided.js';
+import { unary, unaryBackward, binary, where, cast } from './elementwise.js';
+import { sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim } from './reduce.js';
+import { gemm } from './gemm.js';
+import {
+  conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
+  avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
+} from './conv.js';
+import { indexSelect, indexAdd, gather, scatterAdd } from './gather.js';
+
+export const jsBackend = {
+  name: 'js' as string,
+  stridedCopy, stridedScatter,
+  unary, unaryBackward, binary, where, cast,
+  sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim,
+  gemm,
+  conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
+  avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
+  indexSelect, indexAdd, gather, scatterAdd,
+};
+
+export type { AnyArray, FloatArray } from './types.js';
+export type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from './elementwise.js';
+export type { Conv2dGeom, Conv2dParams } from './conv.js';
+export { unaryTable } from './elementwise.js';
+export { contiguousStrides, broadcastStrides } from './strided.js';

@@ -1,0 +1,114 @@
+import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { sameShape } from '../tensor/shape.js';
+import { floatArg, intArg } from './util.js';
+import { abs, add, div, log1p, exp, mul, neg, relu, square, sub, where, ne, toDtype } from './elementwise.js';
+import { mean, sum } from './reduce.js';
+import { gather, indexSelect, permute, reshape, squeeze } from './shape.js';
+import { logSoftmax } from './softmax.js';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are skipped (default −100, as PyTorch). */
+  ignoreIndex?: number;
+  /** ε: mixes the one-hot target with the uniform distribution (PyTorch's label_smoothing). */
+  labelSmoothing?: number;
+  /** Per-class weights [C]. */
+  weight?: Tensor;
+  reduction?: Reduction;
+}
+
+function checkReduction(r: unknown, fn: string): Reduction {
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new ValueError(`${fn}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
+  return r;
+}
+
+/**
+ * Cross-entropy of `logits` [N, C] (or [C], or [N, C, d1, …] — classes on dim 1, as PyTorch)
+ * against int32 class `target` [N] ([], [N, d1, …]). With label smoothing ε the loss is
+ * (1 − ε)·nll + ε·mean_c(−w_c log p_c); 'mean' divides by the summed weights of non-ignored targets.
+ * @example crossEntropy(logits, labels, { labelSmoothing: 0.1 })
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  floatArg(logits, 'crossEntropy', 'logits');
+  intArg(target, 'crossEntropy', 'target');
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  const eps = options.labelSmoothing ?? 0;
+  const reduction = checkReduction(options.reduction ?? 'mean', 'crossEntropy');
+  if (!(eps >= 0 && eps <= 1)) throw new ValueError(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
+  if (logits.ndim === 0) throw new ShapeError('crossEntropy: logits must have a class dim, got a scalar');
+  const classDim = logits.ndim === 1 ? 0 : 1;
+  const C = logits.shape[classDim];
+  const expectTarget = logits.shape.filter((_, d) => d !== classDim);
+  if (!sameShape(target.shape, expectTarget)) {
+    throw new ShapeError(`crossEntropy: target has shape ${fmtShape(target.shape)}, expected ${fmtShape(expectTarget)} for logits ${fmtShape(logits.shape)}`);
+  }
+  for (const t of target.data) {
+    if (t !== ignoreIndex && (t < 0 || t >= C)) throw new IndexError(`crossEntropy: target ${t} is out of range for ${C} classes`);
+  }
+  const w = options.weight;
+  if (w) {
+    floatArg(w, 'crossEntropy', 'weight');
+    if (w.ndim !== 1 || w.shape[0] !== C) throw new ShapeError(`crossEntropy: weight has shape ${fmtShape(w.shape)}, expected [${C}]`);
+    if (w.dtype !== logits.dtype) throw new DTypeError(`crossEntropy: weight dtype ${w.dtype} differs from logits ${logits.dtype}`);
+  }
+  // classes last, flattened: [M, C]
+  const perm = [...Array.from({ length: logits.ndim }, (_, d) => d).filter((d) => d !== classDim), classDim];
+  const flat = reshape(permute(logits, perm), [-1, C]);                 // [M, C]
+  const logp = logSoftmax(flat, -1);                                     // [M, C]
+  const t = reshape(target, [-1]);                                       // [M]
+  const valid = ne(t, ignoreIndex);                                      // [M] bool
+  const safeT = reshape(where(valid, t, 0), [-1, 1]);                    // [M, 1] int32
+  const picked = squeeze(gather(logp, 1, safeT), 1);                     // [M]
+  const validF = toDtype(valid, logits.dtype);                           // [M] 0/1
+  const wT = w ? mul(indexSelect(w, 0, reshape(safeT, [-1])), validF) : validF; // [M]
+  let loss = neg(mul(picked, wT));                                       // [M]
+  if (eps > 0) {
+    const smooth = mul(div(neg(sum(w ? mul(logp, w) : logp, -1)), C), validF); // [M]
+    loss = add(mul(loss, 1 - eps), mul(smooth, eps));
+  }
+  if (reduction === 'none') return reshape(loss, target.shape);
+  if (reduction === 'sum') return sum(loss);
+  return div(sum(loss), sum(wT));
+}
+
+export interface BceOptions {
+  /** Per-element weights, broadcast to the input. */
+  weight?: Tensor;
+  /** Weight of positive examples, broadcast along the last dim (PyTorch's pos_weight). */
+  posWeight?: Tensor;
+  reduction?: Reduction;
+}
+
+/**
+ * Binary cross-entropy on logits, stable for any magnitude:
+ * (1 − y)·x + (1 + (pw − 1)·y)·(log(1 + e^{−|x|}) + max(−x, 0)).
+ */
+export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  floatArg(logits, 'binaryCrossEntropyWithLogits', 'logits');
+  floatArg(target, 'binaryCrossEntropyWithLogits', 'target');
+  if (!sameShape(logits.shape, target.shape)) {
+    throw new ShapeError(`binaryCrossEntropyWithLogits: target has shape ${fmtShape(target.shape)}, expected the logits' ${fmtShape(logits.shape)}`);
+  }
+  const reduction = checkReduction(options.reduction ?? 'mean', 'binaryCrossEntropyWithLogits');
+  const softTerm = add(log1p(exp(neg(abs(logits)))), relu(neg(logits)));   // log(1 + e^{−x})
+  const coef = options.posWeight ? add(1, mul(sub(options.posWeight, 1), target)) : null;
+  let loss = add(mul(sub(1, target), logits), coef ? mul(coef, softTerm) : softTerm);
+  if (options.weight) loss = mul(loss, options.weight);
+  return reduce(loss, reduction);
+}
+
+/** Mean squared error (or summed / per element). */
+export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  floatArg(input, 'mseLoss', 'input');
+  floatArg(target, 'mseLoss', 'target');
+  if (!sameShape(input.shape, target.shape)) {
+    throw new ShapeError(`mseLoss: target has shape ${fmtShape(target.shape)}, expected the input's ${fmtShape(input.shape)}`);
+  }
+  return reduce(square(sub(input, target)), checkReduction(options.reduction ?? 'mean', 'mseLoss'));
+}
+
+function reduce(loss: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'none' ? loss : reduction === 'sum' ? sum(loss) : mean(loss);
+}

@@ -1,0 +1,83 @@
+import { IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Generator } from '../tensor/random.js';
+import { bernoulli } from '../tensor/creation.js';
+import { floatArg, intArg } from './util.js';
+import { add, div, mul, rsqrt, sub, where } from './elementwise.js';
+import { mean, variance } from './reduce.js';
+import { indexSelect, reshape } from './shape.js';
+
+function normalizedDims(x: Tensor, normalizedShape: readonly number[], fn: string): number[] {
+  const k = normalizedShape.length;
+  if (k === 0 || k > x.ndim || normalizedShape.some((s, i) => x.shape[x.ndim - k + i] !== s)) {
+    throw new ShapeError(`${fn}: x has shape ${fmtShape(x.shape)}, expected it to end in normalizedShape ${fmtShape(normalizedShape)}`);
+  }
+  return Array.from({ length: k }, (_, i) => x.ndim - k + i);
+}
+
+function checkAffine(t: Tensor | null | undefined, shape: readonly number[], fn: string, arg: string): void {
+  if (!t) return;
+  floatArg(t, fn, arg);
+  if (t.ndim !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+    throw new ShapeError(`${fn}: ${arg} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
+  }
+}
+
+/**
+ * Layer normalisation over the trailing `normalizedShape` dims: (x − μ)/√(σ² + eps)·γ + β,
+ * with the biased variance (as PyTorch). Composite of primitives, so its gradient is exact.
+ * @example layerNorm(x, [C], gamma, beta) // x [B, T, C]
+ */
+export function layerNorm(
+  x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5,
+): Tensor {
+  floatArg(x, 'layerNorm', 'x');
+  const dims = normalizedDims(x, normalizedShape, 'layerNorm');
+  checkAffine(weight, normalizedShape, 'layerNorm', 'weight');
+  checkAffine(bias, normalizedShape, 'layerNorm', 'bias');
+  const mu = mean(x, dims, { keepDim: true });                           // [..., 1]
+  const v = variance(x, dims, { keepDim: true, correction: 0 });         // [..., 1]
+  let y = mul(sub(x, mu), rsqrt(add(v, eps)));                           // [..., C]
+  if (weight) y = mul(y, weight);
+  if (bias) y = add(y, bias);
+  return y;
+}
+
+/** RMS normalisation: x / √(mean(x²) + eps)·γ over the trailing `normalizedShape` dims. */
+export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, eps = 1e-6): Tensor {
+  floatArg(x, 'rmsNorm', 'x');
+  const dims = normalizedDims(x, normalizedShape, 'rmsNorm');
+  checkAffine(weight, normalizedShape, 'rmsNorm', 'weight');
+  let y = mul(x, rsqrt(add(mean(mul(x, x), dims, { keepDim: true }), eps)));
+  if (weight) y = mul(y, weight);
+  return y;
+}
+
+/**
+ * Inverted dropout: zeroes each element with probability `p` and scales the rest by 1/(1−p).
+ * Identity when `training` is false or p = 0. Needs an explicit generator.
+ */
+export function dropout(x: Tensor, p: number, options: { training: boolean; rng?: Generator }): Tensor {
+  floatArg(x, 'dropout', 'x');
+  if (!(p >= 0 && p < 1)) throw new ValueError(`dropout: p must be in [0, 1), got ${p}`);
+  if (!options.training || p === 0) return x;
+  if (!(options.rng instanceof Generator)) throw new ValueError('dropout: training with p > 0 needs options.rng (a Generator)');
+  const keep = bernoulli(x.shape, 1 - p, { rng: options.rng });
+  return div(where(keep, x, 0), 1 - p);
+}
+
+/**
+ * Looks up rows of `weight` [numEmbeddings, dim] for int32 `ids` of any shape → [...ids.shape, dim].
+ * Out-of-range ids raise an IndexError.
+ */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  intArg(ids, 'embedding', 'ids');
+  floatArg(weight, 'embedding', 'weight');
+  if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be [numEmbeddings, dim], got ${fmtShape(weight.shape)}`);
+  const n = weight.shape[0];
+  for (const id of ids.data) {
+    if (id < 0 || id >= n) throw new IndexError(`embedding: id ${id} is out of range for ${n} embeddings (ids shape ${fmtShape(ids.shape)})`);
+  }
+  const rows = indexSelect(weight, 0, reshape(ids, [-1]));               // [N, dim]
+  return reshape(rows, [...ids.shape, weight.shape[1]]);
+}

@@ -1,0 +1,36 @@
+import { Tensor } from '../tensor/tensor.js';
+import { record } from '../autograd/tape.js';
+
+/** What a backward rule receives besides the output gradient. */
+export interface BackwardContext<A, S> {
+  readonly inputs: readonly Tensor[];
+  readonly out: Tensor;
+  readonly saved: S;
+  readonly attrs: A;
+}
+
+/**
+ * A primitive: forward (shape rule and validation, then the backend kernel), the values
+ * backward needs, and its vector-Jacobian rule. One object, one place.
+ */
+export interface Primitive<A = undefined, S = undefined> {
+  readonly name: string;
+  forward(inputs: readonly Tensor[], attrs: A): { out: Tensor; saved: S };
+  /** One gradient per input, shaped like it (null for inputs that take none, e.g. indices). */
+  backward(grad: Tensor, ctx: BackwardContext<A, S>): (Tensor | null)[];
+}
+
+/** Runs a primitive and records it on the tape when gradients are wanted. */
+export function applyWithSaved<A, S>(def: Primitive<A, S>, inputs: readonly Tensor[], attrs: A): { out: Tensor; saved: S } {
+  const { out, saved } = def.forward(inputs, attrs);
+  record(out, {
+    name: def.name,
+    inputs,
+    backward: (grad) => def.backward(grad, { inputs, out, saved, attrs }),
+  });
+  return { out, saved };
+}
+
+export function apply<A, S>(def: Primitive<A, S>, inputs: readonly Tensor[], attrs: A): Tensor {
+  return applyWithSaved(def, inputs, attrs).out;
+}

@@ -1,0 +1,159 @@
+import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { allocFor, isFloat, Tensor, type DType } from './tensor.js';
+import { checkShape, numel, type Shape } from './shape.js';
+import { Generator } from './random.js';
+
+type Nested = number | boolean | readonly Nested[];
+
+export interface CreateOptions { dtype?: DType; requiresGrad?: boolean }
+
+/**
+ * A tensor from nested arrays, a typed array (with `shape`) or a number.
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);            // [2, 2] float32
+ * const ids = tensor([3, 1], { dtype: 'int32' }); // [2]
+ */
+export function tensor(
+  data: Nested | Float32Array | Float64Array | Int32Array | Uint8Array,
+  options: CreateOptions & { shape?: Shape } = {},
+): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const shape = options.shape ? checkShape(options.shape, 'tensor') : [data.length];
+    const dtype = options.dtype;
+    let arr = data as Float32Array | Float64Array | Int32Array | Uint8Array;
+    if (dtype !== undefined) {
+      const want = allocFor(dtype, arr.length);
+      if (want.constructor !== arr.constructor) { want.set(arr); arr = want; }
+    }
+    if (arr.length !== numel(shape)) throw new ValueError(`tensor: data has ${arr.length} elements, shape ${fmtShape(shape)} needs ${numel(shape)}`);
+    return finish(new Tensor(arr, shape), options);
+  }
+  const shape: number[] = [];
+  let probe: Nested = data;
+  while (Array.isArray(probe)) { shape.push(probe.length); probe = probe[0] as Nested; if (probe === undefined) break; }
+  const dtype = options.dtype ?? (typeof probe === 'boolean' ? 'bool' : 'float32');
+  const flat = allocFor(dtype, numel(shape));
+  let k = 0;
+  const fill = (v: Nested, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof v !== 'number' && typeof v !== 'boolean') throw new ValueError(`tensor: ragged nested array (expected a number at depth ${dim}, shape ${fmtShape(shape)})`);
+      flat[k++] = Number(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[dim]) {
+      throw new ValueError(`tensor: ragged nested array (expected length ${shape[dim]} at depth ${dim}, shape ${fmtShape(shape)})`);
+    }
+    for (const c of v) fill(c, dim + 1);
+  };
+  fill(data, 0);
+  return finish(new Tensor(flat, shape), options);
+}
+
+function finish(t: Tensor, options: CreateOptions): Tensor {
+  if (options.requiresGrad) t.requireGrad(true);
+  return t;
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  const s = checkShape(shape, 'full');
+  const d = allocFor(options.dtype ?? 'float32', numel(s));
+  d.fill(value);
+  return finish(new Tensor(d, s), options);
+}
+export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
+  return finish(new Tensor(allocFor(options.dtype ?? 'float32', numel(checkShape(shape, 'zeros'))), shape), options);
+}
+export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+/** A scalar (0-dim) tensor. */
+export function scalar(value: number, dtype: DType = 'float32'): Tensor {
+  const d = allocFor(dtype, 1);
+  d[0] = value;
+  return new Tensor(d, []);
+}
+
+/** [start, end) with `step`, like torch.arange; integers give int32 unless a dtype is set. */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  if (end === undefined) { end = start; start = 0; }
+  if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step) || step === 0) {
+    throw new ValueError(`arange: need finite start/end and a non-zero step, got start=${start}, end=${end}, step=${step}`);
+  }
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const ints = Number.isInteger(start) && Number.isInteger(step);
+  const d = allocFor(options.dtype ?? (ints ? 'int32' : 'float32'), n);
+  for (let i = 0; i < n; i++) d[i] = start + i * step;
+  return finish(new Tensor(d, [n]), options);
+}
+
+/** `steps` evenly spaced values from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  const d = allocFor(options.dtype ?? 'float32', steps);
+  for (let i = 0; i < steps; i++) d[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  return finish(new Tensor(d, [steps]), options);
+}
+
+/** n×m identity. */
+export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+  const s = checkShape([n, m], 'eye', 'size');
+  const d = allocFor(options.dtype ?? 'float32', n * m);
+  for (let i = 0; i < Math.min(n, m); i++) d[i * m + i] = 1;
+  return finish(new Tensor(d, s), options);
+}
+
+export interface RandomOptions extends CreateOptions { rng: Generator }
+
+function checkRng(rng: unknown, fn: string): Generator {
+  if (!(rng instanceof Generator)) throw new ValueError(`${fn}: options.rng must be a Generator (randomness is always seeded explicitly)`);
+  return rng;
+}
+function floatDtype(options: CreateOptions, fn: string): DType {
+  const dt = options.dtype ?? 'float32';
+  if (!isFloat(dt)) throw new DTypeError(`${fn}: dtype must be float32 or float64, got ${dt}`);
+  return dt;
+}
+
+/** Uniform [low, high). */
+export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number }): Tensor {
+  const rng = checkRng(options?.rng, 'rand');
+  const s = checkShape(shape, 'rand');
+  const lo = options.low ?? 0, hi = options.high ?? 1;
+  const d = allocFor(floatDtype(options, 'rand'), numel(s));
+  for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * rng.uniform();
+  return finish(new Tensor(d, s), options);
+}
+
+/** Normal with `mean` and `std` (default standard normal). */
+export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number }): Tensor {
+  const rng = checkRng(options?.rng, 'randn');
+  const s = checkShape(shape, 'randn');
+  const mean = options.mean ?? 0, std = options.std ?? 1;
+  const d = allocFor(floatDtype(options, 'randn'), numel(s));
+  for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
+  return finish(new Tensor(d, s), options);
+}
+
+/** Uniform integers in [low, high), int32. */
+export function randint(low: number, high: number, shape: Shape, options: { rng: Generator }): Tensor {
+  const rng = checkRng(options?.rng, 'randint');
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new ValueError(`randint: need integers low < high, got low=${low}, high=${high}`);
+  }
+  const s = checkShape(shape, 'randint');
+  const d = new Int32Array(numel(s));
+  for (let i = 0; i < d.length; i++) d[i] = rng.int(low, high);
+  return new Tensor(d, s);
+}
+
+/** Bernoulli draws with probability `p` of true, as a bool mask. */
+export function bernoulli(shape: Shape, p: number, options: { rng: Generator }): Tensor {
+  const rng = checkRng(options?.rng, 'bernoulli');
+  if (!(p >= 0 && p <= 1)) throw new ValueError(`bernoulli: p must be in [0, 1], got ${p}`);
+  const s = checkShape(shape, 'bernoulli');
+  const d = new Uint8Array(numel(s));
+  for (let i = 0; i < d.length; i++) d[i] = rng.uniform() < p ? 1 : 0;
+  return new Tensor(d, s);
+}

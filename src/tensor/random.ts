@@ -1,0 +1,73 @@
+import { ValueError } from '../errors.js';
+
+/**
+ * A seeded pseudo-random generator (xoshiro128**, seeded by splitmix32). Pass one
+ * explicitly wherever randomness is needed; the same seed gives the same stream.
+ *
+ * @example
+ * const rng = new Generator(42);
+ * const x = randn([2, 3], { rng });
+ */
+export class Generator {
+  private s0 = 0; private s1 = 0; private s2 = 0; private s3 = 0;
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+      throw new ValueError(`Generator: seed must be a finite number, got ${String(seed)}`);
+    }
+    let x = (Math.trunc(seed) ^ Math.trunc(seed / 4294967296)) >>> 0;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
+    this.s2 ^= t; this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  uniform(): number {
+    const hi = this.nextUint32() >>> 5, lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal (Box–Muller, the pair's second value cached). */
+  normal(): number {
+    if (this.spare !== null) { const s = this.spare; this.spare = null; return s; }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Uniform integer in [low, high). */
+  int(low: number, high: number): number {
+    return low + Math.floor(this.uniform() * (high - low));
+  }
+
+  /** In-place Fisher–Yates shuffle. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i + 1);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
+    return items;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}

@@ -1,0 +1,105 @@
+import type { AnyArray } from '../backend/js/types.js';
+import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { numel, type Shape } from './shape.js';
+
+/** Element types: float32 for values (float64 for gradchecks), int32 for indices, bool (uint8) for masks. */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+
+export type ArrayFor<D extends DType> = D extends 'float32' ? Float32Array
+  : D extends 'float64' ? Float64Array : D extends 'int32' ? Int32Array : Uint8Array;
+
+/** A recorded operation on the autograd tape: how to map the output's gradient to its inputs'. */
+export interface TapeNode {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  backward(grad: Tensor): readonly (Tensor | null)[];
+}
+
+export function allocFor(dtype: DType, n: number): AnyArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'bool': return new Uint8Array(n);
+  }
+}
+
+export function dtypeOf(data: AnyArray): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+type Nested = number | boolean | Nested[];
+
+/**
+ * An n-dimensional array: contiguous, row-major, immutable in shape.
+ * Operations are free functions (`add(a, b)`, `matmul(q, k)`), which record
+ * themselves on the autograd tape when an input has `requiresGrad`.
+ */
+export class Tensor {
+  readonly data: AnyArray;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** Whether gradients flow to (leaf) or through (interior) this tensor. */
+  requiresGrad = false;
+  /** Accumulated gradient of a leaf after `backward()`. */
+  grad: Tensor | null = null;
+  /** The operation that produced this tensor, when recorded on the tape. */
+  gradFn: TapeNode | null = null;
+
+  constructor(data: AnyArray, shape: Shape) {
+    if (data.length !== numel(shape)) {
+      throw new ValueError(`Tensor: data holds ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`);
+    }
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtypeOf(data);
+  }
+
+  get ndim(): number { return this.shape.length; }
+  get size(): number { return this.data.length; }
+  /** True for tensors not produced by a recorded op (parameters, inputs). */
+  get isLeaf(): boolean { return this.gradFn === null; }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) throw new ValueError(`Tensor.item: tensor has ${this.data.length} elements (shape ${fmtShape(this.shape)}), expected 1`);
+    return this.data[0];
+  }
+
+  /** Float data (copied into float32 when needed). */
+  float32(): Float32Array {
+    if (this.data instanceof Float32Array) return this.data;
+    return Float32Array.from(this.data);
+  }
+
+  /** Nested JS arrays; bool tensors give booleans. */
+  toArray(): Nested {
+    const d = this.data;
+    const bool = this.dtype === 'bool';
+    const build = (dim: number, off: number): Nested => {
+      if (dim === this.shape.length) return bool ? d[off] !== 0 : d[off];
+      const stride = numel(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** Marks this tensor as a leaf that accumulates gradients; returns itself. */
+  requireGrad(flag = true): this {
+    if (flag && !isFloat(this.dtype)) throw new DTypeError(`Tensor.requireGrad: only float tensors can require gradients, got ${this.dtype}`);
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  toString(): string {
+    const head = Array.from(this.data.slice(0, 6)).map((v) => +v.toPrecision(4)).join(', ');
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}) [${head}${this.size > 6 ? ', …' : ''}]`;
+  }
+}

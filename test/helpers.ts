@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { Tensor, Generator, randn, tensor } from '../src/index.js';
+
+/** Float64 standard-normal tensor that requires grad (for gradchecks). */
+export function r64(shape: number[], seed: number, opts: { offset?: number; scale?: number; grad?: boolean } = {}): Tensor {
+  const t = randn(shape, { rng: new Generator(seed), dtype: 'float64' });
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) d[i] = d[i] * (opts.scale ?? 1) + (opts.offset ?? 0);
+  if (opts.grad !== false) t.requireGrad();
+  return t;
+}
+
+/** Positive float64 values in [lo, hi). */
+export function pos64(shape: number[], seed: number, lo = 0.5, hi = 2): Tensor {
+  const t = r64(shape, seed, { grad: false });
+  const rng = new Generator(seed + 1000);
+  for (let i = 0; i < t.size; i++) t.data[i] = lo + (hi - lo) * rng.uniform();
+  return t.requireGrad();
+}
+
+export function i32(values: number[], shape?: number[]): Tensor {
+  return tensor(Int32Array.from(values), { shape: shape ?? [values.length] });
+}
+
+/**
+ * Asserts |actual − expected| ≤ atol + rtol·|expected| everywhere, reporting the worst element
+ * with its index and both values. NaN matches only NaN; ±∞ only itself.
+ */
+export function assertAllClose(
+  actual: Tensor | ArrayLike<number>, expected: Tensor | ArrayLike<number>,
+  opts: { rtol?: number; atol?: number; msg?: string } = {},
+): void {
+  const a = actual instanceof Tensor ? actual.data : actual;
+  const e = expected instanceof Tensor ? expected.data : expected;
+  if (actual instanceof Tensor && expected instanceof Tensor) {
+    assert.deepEqual([...actual.shape], [...expected.shape], `${opts.msg ?? ''} shape mismatch`);
+  }
+  assert.equal(a.length, e.length, `${opts.msg ?? ''} length ${a.length} vs expected ${e.length}`);
+  const rtol = opts.rtol ?? 1e-5, atol = opts.atol ?? 1e-6;
+  let worst = -Infinity, wi = -1;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = e[i];
+    if (Number.isNaN(y) || !Number.isFinite(y)) {
+      if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) { worst = Infinity; wi = i; break; }
+      continue;
+    }
+    const ex = Math.abs(x - y) - (atol + rtol * Math.abs(y));
+    if (!(ex <= worst) || Number.isNaN(ex)) { worst = Number.isNaN(ex) ? Infinity : ex; wi = i; }
+  }
+  if (worst > 0) {
+    assert.fail(`${opts.msg ?? 'allClose'}: worst element ${wi}: got ${a[wi]}, expected ${e[wi]} (|diff| ${Math.abs(a[wi] - e[wi]).toExponential(3)}, rtol ${rtol}, atol ${atol})`);
+  }
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""Golden values from PyTorch for attnkit's ops: inputs, outputs and gradients.
+
+Run with Debian's system python3 and python3-torch (pinned: the version is written into the
+fixture file):  /usr/bin/python3 scripts/torch_fixtures.py
+Writes test/fixtures/torch_ops.json. Tests read the committed file, so CI needs no Python.
+Every case computes in float32; gradients are of sum(out * u) for a seeded random cotangent u.
+"""
+import json
+import os
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+cases = {}
+
+
+def t2j(t):
+    t = t.detach()
+    if t.dtype == torch.bool:
+        return {"shape": list(t.shape), "dtype": "bool", "data": [int(v) for v in t.flatten().tolist()]}
+    if t.dtype in (torch.int64, torch.int32):
+        return {"shape": list(t.shape), "dtype": "int32", "data": [int(v) for v in t.flatten().tolist()]}
+    return {"shape": list(t.shape), "dtype": "float32", "data": [float(v) for v in t.float().flatten().tolist()]}
+
+
+def case(name, fn, inputs, extra=None, params=None):
+    """inputs: dict name -> tensor (float ones get gradients); extra: non-differentiable inputs."""
+    ins = {k: v.clone().requires_grad_(v.is_floating_point()) for k, v in inputs.items()}
+    out = fn(**ins, **(extra or {}))
+    u = torch.randn(out.shape)
+    (out * u).sum().backward()
+    cases[name] = {
+        "params": params or {},
+        "inputs": {k: t2j(v) for k, v in inputs.items()},
+        "extra": {k: t2j(v) for k, v in (extra or {}).items()},
+        "output": t2j(out),
+        "cotangent": t2j(u),
+        "grads": {k: t2j(v.grad) for k, v in ins.items() if v.grad is not None},
+    }
+
+
+r = torch.randn
+case("matmul_batched_broadcast", lambda a, b: torch.matmul(a, b), {"a": r(2, 1, 3, 5), "b": r(4, 5, 6)})
+case("matmul_vector_matrix", lambda a, b: torch.matmul(a, b), {"a": r(5), "b": r(3, 5, 4)})
+case("linear", lambda x, w, b: F.linear(x, w, b), {"x": r(2, 3, 8), "w": r(5, 8), "b": r(5)})
+case("softmax_dim1", lambda x: torch.softmax(x, 1), {"x": r(2, 5, 3) * 3})
+case("log_softmax_last", lambda x: torch.log_softmax(x, -1), {"x": r(4, 7) * 3})
+case("layer_norm", lambda x, w, b: F.layer_norm(x, (6,), w, b, 1e-5), {"x": r(3, 4, 6) * 2 + 1, "w": r(6), "b": r(6)})
+case("layer_norm_2d_shape", lambda x, w, b: F.layer_norm(x, (3, 4), w, b, 1e-5), {"x": r(2, 3, 4), "w": r(3, 4), "b": r(3, 4)})
+case("gelu_erf", lambda x: F.gelu(x), {"x": r(50) * 3})
+case("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), {"x": r(50) * 3})
+case("logsumexp", lambda x: torch.logsumexp(x, dim=(0, 2), keepdim=True), {"x": r(3, 4, 5) * 4})
+target = torch.tensor([1, 4, 0, -100, 2, 4])
+case("cross_entropy_smoothing", lambda x, target: F.cross_entropy(x, target, label_smoothing=0.1),
+     {"x": r(6, 5) * 2}, {"target": target}, {"labelSmoothing": 0.1})
+case("cross_entropy_weighted_smoothing", lambda x, w, target: F.cross_entropy(x, target, weight=w, label_smoothing=0.2),
+     {"x": r(6, 5) * 2}, {"target": target, "w": torch.rand(5) + 0.5}, {"labelSmoothing": 0.2})
+case("cross_entropy_nd", lambda x, target: F.cross_entropy(x, target, reduction="none"),
+     {"x": r(2, 4, 3)}, {"target": torch.tensor([[0, 3, 1], [2, 2, -100]])}, {"reduction": "none"})
+case("bce_with_logits", lambda x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw),
+     {"x": r(4, 3) * 5, "y": torch.rand(4, 3)}, {"pw": torch.rand(3) + 0.5})
+case("mse", lambda x, y: F.mse_loss(x, y), {"x": r(3, 4), "y": r(3, 4)})
+conv_params = {"stride": [2, 1], "padding": [1, 2], "dilation": [1, 2], "groups": 2}
+case("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+     {"x": r(2, 4, 7, 6), "w": r(6, 2, 3, 3), "b": r(6)}, params=conv_params)
+case("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=2, dilation=2, groups=3),
+     {"x": r(2, 6, 11), "w": r(9, 2, 3), "b": r(9)}, params={"stride": 2, "padding": 2, "dilation": 2, "groups": 3})
+case("max_pool2d", lambda x: F.max_pool2d(x, 3, stride=2, padding=1), {"x": r(2, 3, 7, 8)},
+     params={"kernel": 3, "stride": 2, "padding": 1})
+case("max_pool2d_dilated", lambda x: F.max_pool2d(x, (2, 3), stride=(1, 2), dilation=(2, 1)), {"x": r(1, 2, 6, 7)},
+     params={"kernel": [2, 3], "stride": [1, 2], "dilation": [2, 1]})
+case("avg_pool2d", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False), {"x": r(2, 2, 7, 6)},
+     params={"kernel": 3, "stride": 2, "padding": 1, "countIncludePad": False})
+case("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 4)), {"x": r(2, 2, 7, 9)}, params={"out": [3, 4]})
+case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), {"x": r(2, 3, 9)},
+     params={"kernel": 3, "stride": 2, "padding": 1})
+
+doc = {"torch": torch.__version__, "seed": 0, "cases": cases}
+path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "torch_ops.json")
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(doc, f)
+os.replace(tmp, path)
+print(f"wrote {len(cases)} cases with torch {torch.__version__} to {os.path.normpath(path)}")

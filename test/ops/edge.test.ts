@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as F from '../../src/index.js';
+import { tensor, backward, full } from '../../src/index.js';
+import { assertAllClose } from '../helpers.js';
+
+test('softmax of ±1e4 logits is finite and rows sum to 1', () => {
+  const x = tensor([[1e4, -1e4, 0], [-1e4, -1e4, 1e4], [1e4, 1e4, 1e4]]);
+  const y = F.softmax(x, -1);
+  assert.ok([...y.data].every(Number.isFinite));
+  assertAllClose(F.sum(y, -1), [1, 1, 1]);
+  assertAllClose(y, tensor([[1, 0, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3]]), { atol: 1e-7 });
+  const ls = F.logSoftmax(x, -1);
+  assert.ok([...ls.data].every(Number.isFinite));
+  assertAllClose(F.logsumexp(x, -1), [1e4, 1e4, 1e4 + Math.log(3)]);
+});
+
+test('a fully masked softmax row gives zeros, not NaN, and passes no gradient', () => {
+  const x = tensor([[1, 2, 3], [0, 0, 0]]).requireGrad();
+  const mask = tensor([[true, false, true], [false, false, false]]);
+  const y = F.softmax(F.maskedFill(x, F.logicalNot(mask), -Infinity), -1);
+  assert.deepEqual(Array.from(y.data.slice(3)), [0, 0, 0]);
+  assertAllClose(y.data.slice(0, 3), [1 / (1 + Math.exp(2)), 0, Math.exp(2) / (1 + Math.exp(2))], { atol: 1e-7 });
+  backward(F.sum(F.mul(y, tensor([[1, 2, 3], [4, 5, 6]]))));
+  assert.ok([...x.grad!.data].every(Number.isFinite));
+  assert.deepEqual(Array.from(x.grad!.data.slice(3)), [0, 0, 0]);
+});
+
+test('logsumexp of a -inf row is -inf, not NaN, with zero gradient', () => {
+  const x = tensor([[-Infinity, -Infinity], [0, Math.log(3)]]).requireGrad();
+  const y = F.logsumexp(x, -1);
+  assert.equal(y.data[0], -Infinity);
+  assertAllClose([y.data[1]], [Math.log(4)]);
+  backward(F.sum(F.mul(y, tensor([0, 1]))));
+  assert.deepEqual(Array.from(x.grad!.data), [0, 0, 0.25, 0.75]);
+  const ls = F.logSoftmax(full([1, 3], -Infinity), -1);
+  assert.ok([...ls.data].every((v) => v === -Infinity));
+});
+
+test('hand-derived goldens: matmul, layerNorm, crossEntropy', () => {
+  // [[1,2],[3,4]]·[[5],[6]] = [[17],[39]]
+  assert.deepEqual(F.matmul(tensor([[1, 2], [3, 4]]), tensor([[5], [6]])).toArray(), [[17], [39]]);
+  // layerNorm([1,2,3]): mean 2, var 2/3 → (x−2)/√(2/3 + eps)
+  const s = Math.sqrt(2 / 3 + 1e-5);
+  assertAllClose(F.layerNorm(tensor([1, 2, 3]), [3]), [-1 / s, 0, 1 / s]);
+  // uniform logits over 4 classes: CE = ln 4 regardless of target and smoothing
+  const ce = F.crossEntropy(tensor([[0, 0, 0, 0]]), tensor([2], { dtype: 'int32' }), { labelSmoothing: 0.3 });
+  assertAllClose([ce.item()], [Math.log(4)]);
+});
+
+test('comparisons return bool masks; where broadcasts', () => {
+  const a = tensor([1, 2, 3]);
+  assert.equal(F.gt(a, 2).dtype, 'bool');
+  assert.deepEqual(F.gt(a, 2).toArray(), [false, false, true]);
+  assert.deepEqual(F.where(F.le(a, 1), a, tensor([[10], [20]])).toArray(), [[1, 10, 10], [1, 20, 20]]);
+  assert.deepEqual(F.tril(tensor([[1, 2], [3, 4]])).toArray(), [[1, 0], [3, 4]]);
+  assert.deepEqual(F.triu(tensor([[1, 2], [3, 4]]), 1).toArray(), [[0, 2], [0, 0]]);
+});
+
+test('shape ops follow PyTorch', () => {
+  const x = F.reshape(F.arange(0, 24, 1, { dtype: 'float32' }), [2, 3, 4]);
+  assert.deepEqual(F.transpose(x, 0, 2).shape, [4, 3, 2]);
+  assert.deepEqual(F.chunk(x, 2, 2).map((t) => t.shape), [[2, 3, 2], [2, 3, 2]]);
+  assert.deepEqual(F.split(x, [1, 2], 1).map((t) => t.shape), [[2, 1, 4], [2, 2, 4]]);
+  assert.deepEqual(F.stack([x, x], 1).shape, [2, 2, 3, 4]);
+  assert.deepEqual(F.slice(x, -1, 1, undefined, 2).toArray(), [[[1, 3], [5, 7], [9, 11]], [[13, 15], [17, 19], [21, 23]]]);
+  assert.deepEqual(F.flip(tensor([1, 2, 3]), 0).toArray(), [3, 2, 1]);
+  assert.deepEqual(F.pad(tensor([[1]]), [1, 0, 0, 1], 9).toArray(), [[9, 1], [9, 9]]);
+  assert.deepEqual(F.cumsum(tensor([1, 2, 3]), 0).toArray(), [1, 3, 6]);
+  const m = F.max(tensor([[1, 5, 2], [7, 0, 7]]), 1);
+  assert.deepEqual(m.values.toArray(), [5, 7]);
+  assert.deepEqual(m.indices.toArray(), [1, 0]);
+  assert.deepEqual(F.argmax(tensor([[1, 5], [9, 0]])).toArray(), 2);
+  assertAllClose(F.variance(tensor([1, 2, 3, 4])), [5 / 3]);
+  assertAllClose(F.std(tensor([1, 2, 3, 4]), 0, { correction: 0 }), [Math.sqrt(1.25)]);
+  assert.deepEqual(F.scatterAdd(F.zeros([3]), 0, tensor([0, 2, 0], { dtype: 'int32' }), tensor([1, 2, 3])).toArray(), [4, 0, 2]);
+});

@@ -1,0 +1,107 @@
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { sameShape } from '../tensor/shape.js';
+
+/** A trainable tensor: a leaf that requires gradients, found by `Module.namedParameters()`. */
+export class Parameter extends Tensor {
+  constructor(t: Tensor) {
+    super(t.data, t.shape);
+    this.requireGrad(true);
+  }
+}
+
+/**
+ * Base class of layers and models: a plain object whose Parameter and Module fields
+ * (also inside arrays) are its parameters and children. `forward()` is called explicitly.
+ *
+ * @example
+ * class Head extends Module {
+ *   proj = new Linear(64, 2, { rng });
+ *   forward(x: Tensor): Tensor { return this.proj.forward(x); }
+ * }
+ * new Head().namedParameters().map(([n]) => n); // ['proj.weight', 'proj.bias']
+ */
+export abstract class Module {
+  /** Training mode (dropout active); switch with `train()` / `eval()`. */
+  training = true;
+
+  /** Parameters with dotted paths, in field order: `'blocks.0.attn.qProj.weight'`. */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    const visit = (value: unknown, path: string): void => {
+      if (value instanceof Parameter) {
+        if (!seen.has(value)) { seen.add(value); out.push([path, value]); }
+      } else if (value instanceof Module) {
+        for (const [n, p] of value.namedParameters(path)) if (!seen.has(p)) { seen.add(p); out.push([n, p]); }
+      } else if (Array.isArray(value)) {
+        value.forEach((v, i) => visit(v, `${path}.${i}`));
+      }
+    };
+    for (const [key, value] of Object.entries(this)) visit(value, prefix ? `${prefix}.${key}` : key);
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Direct child modules (also inside arrays). */
+  children(): Module[] {
+    const out: Module[] = [];
+    for (const value of Object.values(this)) {
+      if (value instanceof Module) out.push(value);
+      else if (Array.isArray(value)) for (const v of value) if (v instanceof Module) out.push(v);
+    }
+    return out;
+  }
+
+  /** Number of scalar parameters. */
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Sets training mode here and in every child; returns this. */
+  train(flag = true): this {
+    this.training = flag;
+    for (const c of this.children()) c.train(flag);
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Parameter tensors by dotted path (shared with the module: copy before mutating). */
+  stateDict(): Record<string, Tensor> {
+    return Object.fromEntries(this.namedParameters());
+  }
+
+  /**
+   * Copies values into the parameters by dotted path. With `strict` (default), missing
+   * or unexpected names are errors; shapes must always match.
+   */
+  loadStateDict(state: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+    const strict = options.strict ?? true;
+    const own = new Map(this.namedParameters());
+    if (strict) {
+      const missing = [...own.keys()].filter((k) => !(k in state));
+      const extra = Object.keys(state).filter((k) => !own.has(k));
+      if (missing.length || extra.length) {
+        throw new ValueError(`${this.constructor.name}.loadStateDict: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`);
+      }
+    }
+    for (const [name, t] of Object.entries(state)) {
+      const p = own.get(name);
+      if (!p) continue;
+      if (!sameShape(p.shape, t.shape)) {
+        throw new ShapeError(`${this.constructor.name}.loadStateDict: '${name}' has shape ${fmtShape(t.shape)}, the parameter is ${fmtShape(p.shape)}`);
+      }
+      p.data.set(t.data);
+    }
+  }
+}

@@ -89,25 +89,45 @@ export function binary(
   a: AnyArray, aShape: readonly number[], b: AnyArray, bShape: readonly number[],
   outShape: readonly number[], out: AnyArray,
 ): void {
-  const f = binaryFns[op];
   const n = out.length;
-  if (a.length === n && b.length === n) {
-    for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
-    return;
-  }
-  if (b.length === 1 && a.length === n) {
-    const bv = b[0];
-    for (let i = 0; i < n; i++) out[i] = f(a[i], bv);
-    return;
-  }
-  if (a.length === 1 && b.length === n) {
-    const av = a[0];
-    for (let i = 0; i < n; i++) out[i] = f(av, b[i]);
+  if (n === 0) return;
+  if ((a.length === n || a.length === 1) && (b.length === n || b.length === 1)) {
+    binaryRow(op, a, 0, a.length === 1 ? 0 : 1, b, 0, b.length === 1 ? 0 : 1, out, 0, n);
     return;
   }
   const sa = broadcastStrides(aShape, outShape);
   const sb = broadcastStrides(bShape, outShape);
-  walk2(outShape, sa, sb, (pa, pb, o) => { out[o] = f(a[pa], b[pb]); });
+  const nd = outShape.length;
+  const last = outShape[nd - 1];
+  const idx = new Array<number>(nd).fill(0);
+  let pa = 0, pb = 0;
+  for (let o = 0; o < n; o += last) {
+    binaryRow(op, a, pa, sa[nd - 1], b, pb, sb[nd - 1], out, o, last);
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]++;
+      pa += sa[d]; pb += sb[d];
+      if (idx[d] < outShape[d]) break;
+      pa -= sa[d] * outShape[d]; pb -= sb[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** One strided row; the common ops get their own loop so the hot path has no indirect call. */
+function binaryRow(
+  op: BinaryOp | CompareOp, a: AnyArray, pa: number, sa: number, b: AnyArray, pb: number, sb: number,
+  out: AnyArray, po: number, n: number,
+): void {
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[po + i] = a[pa + i * sa] + b[pb + i * sb]; return;
+    case 'sub': for (let i = 0; i < n; i++) out[po + i] = a[pa + i * sa] - b[pb + i * sb]; return;
+    case 'mul': for (let i = 0; i < n; i++) out[po + i] = a[pa + i * sa] * b[pb + i * sb]; return;
+    case 'div': for (let i = 0; i < n; i++) out[po + i] = a[pa + i * sa] / b[pb + i * sb]; return;
+    default: {
+      const f = binaryFns[op];
+      for (let i = 0; i < n; i++) out[po + i] = f(a[pa + i * sa], b[pb + i * sb]);
+    }
+  }
 }
 
 /** out = cond ? a : b, all three broadcast to outShape. */
@@ -128,27 +148,6 @@ export function where(
       pc += sc[d]; pa += sa[d]; pb += sb[d];
       if (idx[d] < outShape[d]) break;
       pc -= sc[d] * outShape[d]; pa -= sa[d] * outShape[d]; pb -= sb[d] * outShape[d];
-      idx[d] = 0;
-    }
-  }
-}
-
-function walk2(
-  shape: readonly number[], sa: readonly number[], sb: readonly number[],
-  body: (pa: number, pb: number, o: number) => void,
-): void {
-  const nd = shape.length;
-  let total = 1;
-  for (const s of shape) total *= s;
-  const idx = new Array<number>(nd).fill(0);
-  let pa = 0, pb = 0;
-  for (let o = 0; o < total; o++) {
-    body(pa, pb, o);
-    for (let d = nd - 1; d >= 0; d--) {
-      idx[d]++;
-      pa += sa[d]; pb += sb[d];
-      if (idx[d] < shape[d]) break;
-      pa -= sa[d] * shape[d]; pb -= sb[d] * shape[d];
       idx[d] = 0;
     }
   }

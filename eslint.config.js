@@ -1,0 +1,16 @@
+import tseslint from 'typescript-eslint';
+import attnkit from './tools/eslint-plugin-attnkit.js';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.tmp/', 'runs/', 'test/lint-fixtures/'] },
+  ...tseslint.configs.recommended,
+  {
+    plugins: { attnkit },
+    rules: {
+      'attnkit/layers': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness comes from an explicit seeded Generator.' }],
+    },
+  },
+);

@@ -1,0 +1,84 @@
+// Local ESLint rules that keep attnkit's architecture (../shared/DESIGN.md) in shape.
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+
+/** Layer ranks from DESIGN.md, bottom to top: a file may import only its own rank or below. */
+const RANKS = {
+  errors: 0,
+  backend: 1,
+  tensor: 2,
+  autograd: 3,
+  ops: 4,
+  nn: 5,
+  'nn/attention': 6,
+  'nn/composite': 6,
+  data: 7,
+  models: 8,
+  analysis: 9,
+  train: 10,
+  experiments: 10,
+  cli: 11,
+  viz: 11,
+};
+const TOP = 12; // entry points at src/ root (index.ts, node.ts) see everything
+const CORE_MAX = 8; // backend … models must run in a browser: no node: modules
+const NODE_ONLY = ['backend/native/']; // Node-only pieces behind their own entry points
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+/** Layer key of a path relative to src/ (e.g. 'nn/attention', 'ops'), or null outside src. */
+function layerOf(rel) {
+  if (rel.startsWith('..')) return null;
+  const parts = rel.split(path.sep);
+  if (parts.length === 1) {
+    const base = parts[0].replace(/\.(ts|js)$/, '');
+    return base in RANKS ? base : '<root>';
+  }
+  if (parts[0] === 'nn' && (parts[1] === 'attention' || parts[1] === 'composite')) return `nn/${parts[1]}`;
+  return parts[0];
+}
+const rankOf = (layer) => (layer === '<root>' ? TOP : RANKS[layer] ?? TOP);
+
+const layers = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'imports run one way: a layer never imports a layer above it (DESIGN.md); the core imports no Node built-in' },
+    messages: {
+      upward: "'{{from}}' (layer {{fromRank}}) may not import '{{to}}' (layer {{toRank}}): imports run one way, top to bottom (DESIGN.md)",
+      node: "'{{from}}' is core code that must run in a browser; it may not import the Node built-in '{{mod}}'",
+      viz: "viz/ reads report JSON only and never imports the engine ('{{mod}}')",
+    },
+    schema: [],
+  },
+  create(context) {
+    const file = context.filename ?? context.getFilename();
+    const srcRoot = path.join(context.cwd ?? process.cwd(), 'src');
+    const rel = path.relative(srcRoot, file);
+    const from = layerOf(rel);
+    if (from === null) return {};
+    const relPosix = rel.split(path.sep).join('/');
+    const check = (node) => {
+      const src = node.source && node.source.value;
+      if (typeof src !== 'string') return;
+      if (builtins.has(src) || src.startsWith('node:')) {
+        if (rankOf(from) <= CORE_MAX && !NODE_ONLY.some((p) => relPosix.startsWith(p))) {
+          context.report({ node, messageId: 'node', data: { from: relPosix, mod: src } });
+        }
+        return;
+      }
+      if (!src.startsWith('.')) return;
+      const target = path.relative(srcRoot, path.resolve(path.dirname(file), src));
+      const to = layerOf(target);
+      if (to === null) return;
+      if (from === 'viz' && to !== 'viz') {
+        context.report({ node, messageId: 'viz', data: { mod: src } });
+        return;
+      }
+      if (rankOf(to) > rankOf(from)) {
+        context.report({ node, messageId: 'upward', data: { from: relPosix, fromRank: rankOf(from), to: target.split(path.sep).join('/'), toRank: rankOf(to) } });
+      }
+    };
+    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
+  },
+};
+
+export default { rules: { layers } };

@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 import attnkit from './tools/eslint-plugin-attnkit.js';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tmp/', 'runs/', 'test/lint-fixtures/'] },
+  { ignores: ['dist/', 'node_modules/', '.tmp/', 'runs/', '.readme-*/'] },
   ...tseslint.configs.recommended,
   {
     plugins: { attnkit },

@@ -44,8 +44,3 @@ export function castRaw(t: Tensor, dtype: DType): Tensor {
 export function fdata(t: Tensor): FloatArray {
   return t.data as FloatArray;
 }
-
-/** A new tensor with the same float kind as `like`. */
-export function fromLike(like: Tensor, data: FloatArray, shape: readonly number[]): Tensor {
-  return new Tensor(data, shape);
-}

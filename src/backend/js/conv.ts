@@ -11,33 +11,13 @@ export interface Conv2dGeom {
 
 export interface Conv2dParams extends Conv2dGeom { Cout: number; groups: number }
 
-/** cols[(c·kh + i)·kw + j, oy·OW + ox] = x[n, c0 + c, oy·sh − ph + i·dh, ox·sw − pw + j·dw] (0 outside). */
-function im2col(x: FloatArray, xOff: number, Cg: number, g: ConvGeomLike, cols: FloatArray): void {
+/**
+ * im2col (toCols): cols[(c·kh + i)·kw + j, oy·OW + ox] = x[c0 + c, oy·sh − ph + i·dh, ox·sw − pw + j·dw],
+ * 0 outside the input. Its adjoint col2im (!toCols) adds cols back into x at the same positions.
+ */
+function colTransfer(x: FloatArray, xOff: number, Cg: number, g: ConvGeomLike, cols: FloatArray, toCols: boolean): void {
   const { H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW } = g;
-  let r = 0;
-  for (let c = 0; c < Cg; c++) {
-    const plane = xOff + c * H * W;
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++, r++) {
-        const rowOff = r * OH * OW;
-        for (let oy = 0; oy < OH; oy++) {
-          const y = oy * sh - ph + i * dh;
-          const dst = rowOff + oy * OW;
-          if (y < 0 || y >= H) { for (let ox = 0; ox < OW; ox++) cols[dst + ox] = 0; continue; }
-          const src = plane + y * W;
-          for (let ox = 0; ox < OW; ox++) {
-            const xx = ox * sw - pw + j * dw;
-            cols[dst + ox] = xx >= 0 && xx < W ? x[src + xx] : 0;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Adjoint of im2col: dx[...] += cols[...]. */
-function col2im(cols: FloatArray, Cg: number, g: ConvGeomLike, dx: FloatArray, xOff: number): void {
-  const { H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW } = g;
+  if (toCols) cols.fill(0, 0, Cg * kh * kw * OH * OW);
   let r = 0;
   for (let c = 0; c < Cg; c++) {
     const plane = xOff + c * H * W;
@@ -47,11 +27,13 @@ function col2im(cols: FloatArray, Cg: number, g: ConvGeomLike, dx: FloatArray, x
         for (let oy = 0; oy < OH; oy++) {
           const y = oy * sh - ph + i * dh;
           if (y < 0 || y >= H) continue;
-          const src = rowOff + oy * OW;
-          const dst = plane + y * W;
+          const col = rowOff + oy * OW;
+          const src = plane + y * W;
           for (let ox = 0; ox < OW; ox++) {
             const xx = ox * sw - pw + j * dw;
-            if (xx >= 0 && xx < W) dx[dst + xx] += cols[src + ox];
+            if (xx < 0 || xx >= W) continue;
+            if (toCols) cols[col + ox] = x[src + xx];
+            else x[src + xx] += cols[col + ox];
           }
         }
       }
@@ -69,7 +51,7 @@ export function conv2dForward(x: FloatArray, w: FloatArray, p: Conv2dParams): Fl
   const cols = allocLike(x, CK * L);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < groups; g++) {
-      im2col(x, (n * C + g * Cg) * H * W, Cg, p, cols);
+      colTransfer(x, (n * C + g * Cg) * H * W, Cg, p, cols, true);
       gemm(w, g * Coutg * CK, cols, 0, out, (n * Cout + g * Coutg) * L, Coutg, L, CK, false, false, false);
     }
   }
@@ -90,12 +72,12 @@ export function conv2dBackward(
       const xOff = (n * C + g * Cg) * H * W;
       const yOff = (n * Cout + g * Coutg) * L;
       if (gw) {
-        im2col(x, xOff, Cg, p, cols);
+        colTransfer(x, xOff, Cg, p, cols, true);
         gemm(gy, yOff, cols, 0, gw, g * Coutg * CK, Coutg, CK, L, false, true, true);
       }
       if (gx) {
         gemm(w, g * Coutg * CK, gy, yOff, cols, 0, CK, L, Coutg, true, false, false);
-        col2im(cols, Cg, p, gx, xOff);
+        colTransfer(gx, xOff, Cg, p, cols, false);
       }
     }
   }

@@ -14,7 +14,9 @@ export {
 } from './shape.js';
 export { matmul, bmm, linear } from './linalg.js';
 export { softmax, logSoftmax } from './softmax.js';
-export { layerNorm, rmsNorm, dropout, embedding } from './norm.js';
+export { layerNorm, layerNormComposite, rmsNorm, dropout, embedding } from './norm.js';
+export { scaledDotProductAttention } from './attention.js';
+export type { SdpaOptions } from './attention.js';
 export { crossEntropy, binaryCrossEntropyWithLogits, mseLoss } from './loss.js';
 export type { CrossEntropyOptions, BceOptions, Reduction } from './loss.js';
 export {

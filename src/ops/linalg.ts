@@ -30,6 +30,7 @@ function batchedGemm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Te
   const aStr = batchStrides(a.shape.slice(0, -2), batch, ar * ac);
   const bStr = batchStrides(b.shape.slice(0, -2), batch, br * bc);
   const idx = new Array<number>(batch.length).fill(0);
+  const offsets = new Float64Array(nb * 3);
   for (let i = 0; i < nb; i++) {
     let ao = 0, bo = 0, r = i;
     for (let d = batch.length - 1; d >= 0; d--) {
@@ -38,8 +39,9 @@ function batchedGemm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Te
       ao += idx[d] * aStr[d];
       bo += idx[d] * bStr[d];
     }
-    backend().gemm(fdata(a), ao, fdata(b), bo, out as Float32Array, i * M * N, M, N, K, transA, transB, false);
+    offsets[3 * i] = ao; offsets[3 * i + 1] = bo; offsets[3 * i + 2] = i * M * N;
   }
+  backend().gemmBatched(fdata(a), fdata(b), out as Float32Array, offsets, M, N, K, transA, transB);
   return new Tensor(out, [...batch, M, N]);
 }
 

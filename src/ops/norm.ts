@@ -1,8 +1,11 @@
 import { IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { bernoulli } from '../tensor/creation.js';
-import { floatArg, intArg } from './util.js';
+import { bernoulli, ones } from '../tensor/creation.js';
+import { backend } from '../backend/backend.js';
+import type { FloatArray } from '../backend/js/types.js';
+import { apply, type Primitive } from './primitive.js';
+import { fdata, floatArg, intArg } from './util.js';
 import { add, div, mul, rsqrt, sub, where } from './elementwise.js';
 import { mean, variance } from './reduce.js';
 import { indexSelect, reshape } from './shape.js';
@@ -23,18 +26,49 @@ function checkAffine(t: Tensor | null | undefined, shape: readonly number[], fn:
   }
 }
 
+/** Fused layer norm over rows of length n (x viewed as [rows, n]); saves mean and 1/σ. */
+export const layerNormPrim: Primitive<{ n: number; eps: number }, { mean: FloatArray; rstd: FloatArray }> = {
+  name: 'layerNorm',
+  forward: ([x, w, b], { n, eps }) => {
+    const rows = x.size / n;
+    const { y, mean, rstd } = backend().layerNormForward(fdata(x), w ? fdata(w) : null, b ? fdata(b) : null, rows, n, eps);
+    return { out: new Tensor(y, x.shape), saved: { mean, rstd } };
+  },
+  backward: (g, { inputs: [x, w, b], saved, attrs: { n } }) => {
+    const rows = x.size / n;
+    const { gx, gw, gb } = backend().layerNormBackward(fdata(x), w ? fdata(w) : null, saved.mean, saved.rstd, fdata(g), rows, n);
+    const grads: (Tensor | null)[] = [new Tensor(gx, x.shape)];
+    if (w) grads.push(new Tensor(gw, w.shape));
+    if (b) grads.push(new Tensor(gb, b.shape));
+    return grads;
+  },
+};
+
 /**
  * Layer normalisation over the trailing `normalizedShape` dims: (x − μ)/√(σ² + eps)·γ + β,
- * with the biased variance (as PyTorch). Composite of primitives, so its gradient is exact.
+ * with the biased variance (as PyTorch). Runs the fused kernel; `layerNormComposite` is the
+ * same formula from primitives, which the fused kernel is tested against.
  * @example layerNorm(x, [C], gamma, beta) // x [B, T, C]
  */
 export function layerNorm(
   x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5,
 ): Tensor {
   floatArg(x, 'layerNorm', 'x');
-  const dims = normalizedDims(x, normalizedShape, 'layerNorm');
+  normalizedDims(x, normalizedShape, 'layerNorm');
   checkAffine(weight, normalizedShape, 'layerNorm', 'weight');
   checkAffine(bias, normalizedShape, 'layerNorm', 'bias');
+  const n = normalizedShape.reduce((a, s) => a * s, 1);
+  // the kernel takes weight before bias; a bias without weight rides as an explicit ones weight
+  const w = weight ?? (bias ? ones(normalizedShape, { dtype: x.dtype }) : null);
+  const inputs = [x, ...(w ? [w] : []), ...(bias ? [bias] : [])];
+  return apply(layerNormPrim, inputs, { n, eps });
+}
+
+/** layerNorm built from primitives (mean, variance, rsqrt…): the reference for the fused kernel. */
+export function layerNormComposite(
+  x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5,
+): Tensor {
+  const dims = normalizedDims(x, normalizedShape, 'layerNorm');
   const mu = mean(x, dims, { keepDim: true });                           // [..., 1]
   const v = variance(x, dims, { keepDim: true, correction: 0 });         // [..., 1]
   let y = mul(sub(x, mu), rsqrt(add(v, eps)));                           // [..., C]

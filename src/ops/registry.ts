@@ -9,6 +9,8 @@ import {
   indexSelectPrim, gatherPrim, scatterAddPrim,
 } from './shape.js';
 import { matmulPrim } from './linalg.js';
+import { attentionPrim } from './attention.js';
+import { layerNormPrim } from './norm.js';
 import { softmaxPrims } from './softmax.js';
 import { conv2dPrim, maxPool2dPrim, avgPool2dPrim, adaptiveAvgPool2dPrim } from './conv.js';
 
@@ -31,6 +33,8 @@ export const primitives = {
   gather: gatherPrim,
   scatterAdd: scatterAddPrim,
   matmul: matmulPrim,
+  attention: attentionPrim,
+  layerNorm: layerNormPrim,
   ...softmaxPrims,
   conv2d: conv2dPrim,
   maxPool2d: maxPool2dPrim,

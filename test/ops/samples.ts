@@ -103,6 +103,25 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'vector × matrix', inputs: () => [r64([4], 1), r64([4, 3], 2)], fn: F.matmul },
     { label: 'linear (transposed weight)', inputs: () => [r64([2, 3, 4], 1), r64([5, 4], 2)], fn: (x, w) => F.linear(x, w) },
   ],
+  layerNorm: [
+    { label: 'affine over last dim', inputs: () => [r64([2, 3, 4], 1, { scale: 2 }), r64([4], 2), r64([4], 3)], fn: (x, w, b) => F.layerNorm(x, [4], w, b) },
+    { label: 'two trailing dims, no affine', inputs: () => [r64([2, 3, 4], 1)], fn: (x) => F.layerNorm(x, [3, 4]) },
+    { label: 'bias only', inputs: () => [r64([3, 5], 1), r64([5], 2)], fn: (x, b) => F.layerNorm(x, [5], null, b) },
+  ],
+  attention: [
+    { label: 'plain, T ≠ S, Dv ≠ D', inputs: () => [r64([1, 2, 3, 4], 1), r64([1, 2, 5, 4], 2), r64([1, 2, 5, 3], 3)],
+      fn: (q, k, v) => F.scaledDotProductAttention(q, k, v) },
+    { label: 'causal + key padding + grouped-query (H 4, Hkv 2) + a fully masked row',
+      inputs: () => [r64([1, 4, 5, 3], 1), r64([1, 2, 5, 3], 2), r64([1, 2, 5, 3], 3)],
+      fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, {
+        causal: true, mask: F.tensor([[[[false, true, true, true, true]]]]),
+      }) },
+    { label: 'additive float mask with its own gradient, custom scale',
+      inputs: () => [r64([2, 2, 3, 4], 1), r64([2, 2, 4, 4], 2), r64([2, 2, 4, 4], 3), r64([2, 1, 3, 4], 4)],
+      fn: (q, k, v, m) => F.scaledDotProductAttention(q, k, v, { mask: m, scale: 0.3 }) },
+    { label: 'dropout 0.3 (seeded)', inputs: () => [r64([1, 2, 3, 4], 1), r64([1, 2, 4, 4], 2), r64([1, 2, 4, 2], 3)],
+      fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { dropout: 0.3, rng: new F.Generator(5) }) },
+  ],
   softmax: one('dim 1 of [2,3,4]', () => [r64([2, 3, 4], 1, { scale: 2 })], (x) => F.softmax(x, 1)),
   logSoftmax: one('dim -1', () => [r64([3, 5], 1, { scale: 2 })], (x) => F.logSoftmax(x, -1)),
   conv2d: [

@@ -75,3 +75,11 @@ function kernel(A: Float64Array, B: Float64Array, acc: Float64Array, i0: number,
     }
   }
 }
+
+/** `offsets.length / 3` independent products at element offsets (a, b, out) taken three at a time. */
+export function gemmBatched(
+  a: FloatArray, b: FloatArray, out: FloatArray, offsets: Float64Array,
+  M: number, N: number, K: number, transA: boolean, transB: boolean,
+): void {
+  for (let i = 0; i < offsets.length; i += 3) gemm(a, offsets[i], b, offsets[i + 1], out, offsets[i + 2], M, N, K, transA, transB, false);
+}

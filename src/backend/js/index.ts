@@ -5,19 +5,23 @@
 import { stridedCopy, stridedScatter } from './strided.js';
 import { unary, unaryBackward, binary, where, cast } from './elementwise.js';
 import { sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim } from './reduce.js';
-import { gemm } from './gemm.js';
+import { gemm, gemmBatched } from './gemm.js';
 import {
   conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
   avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
 } from './conv.js';
 import { indexSelect, indexAdd, gather, scatterAdd } from './gather.js';
+import { attentionForward, attentionBackward } from './attention.js';
+import { layerNormForward, layerNormBackward } from './layerNorm.js';
 
 export const jsBackend = {
   name: 'js' as string,
   stridedCopy, stridedScatter,
   unary, unaryBackward, binary, where, cast,
   sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim,
-  gemm,
+  gemm, gemmBatched,
+  attentionForward, attentionBackward,
+  layerNormForward, layerNormBackward,
   conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
   avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
   indexSelect, indexAdd, gather, scatterAdd,
@@ -28,3 +32,5 @@ export type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from './elementwise.js
 export type { Conv2dGeom, Conv2dParams } from './conv.js';
 export { unaryTable } from './elementwise.js';
 export { contiguousStrides, broadcastStrides } from './strided.js';
+export type { AttnShape, AttnOptions, AttnMask } from './attention.js';
+export { dropoutKeep, dropoutThreshold } from './attention.js';

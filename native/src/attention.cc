@@ -1,0 +1,191 @@
+#include "attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "gemm.h"
+#include "threadpool.h"
+#include "vmath.h"
+
+namespace attnkit {
+
+namespace {
+
+constexpr long BR = 64;   // query rows per tile
+constexpr long BC = 256;  // keys per tile
+constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
+
+uint32_t drop_threshold(float p) {
+  double t = std::floor(static_cast<double>(p) * 4294967296.0);
+  return t >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(t);
+}
+
+// s[r·bc + c] ← scale·s + bias (or −∞ where masked) for query rows i0.., keys j0..
+void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long br, long j0, long bc, float* sc) {
+  for (long r = 0; r < br; r++) {
+    float* row = sc + r * bc;
+    long i = i0 + r;
+    for (long c = 0; c < bc; c++) row[c] *= s.scale;
+    if (m.kind != 0) {
+      long base = b * m.sb + h * m.sh + i * m.st + j0 * m.ss;
+      if (m.kind == 1) {
+        for (long c = 0; c < bc; c++) if (!m.b[base + c * m.ss]) row[c] = NEG_INF;
+      } else {
+        for (long c = 0; c < bc; c++) row[c] += m.f[base + c * m.ss];
+      }
+    }
+    if (s.causal) for (long c = std::max<long>(0, i + 1 - j0); c < bc; c++) row[c] = NEG_INF;
+  }
+}
+
+struct Scratch {
+  std::vector<float> sc, p, o, tmp, m, l, dp, ds, dd;
+};
+thread_local Scratch tl;
+
+}  // namespace
+
+void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse) {
+  const ExpShiftFn ex = exp_shift();
+  const long qblocks = (s.T + BR - 1) / BR;
+  const long group = s.H / s.Hkv;
+  const uint32_t thr = drop_threshold(s.dropout);
+  const float keep_scale = s.dropout > 0 ? 1.f / (1.f - s.dropout) : 1.f;
+  pool().parallel_for(s.B * s.H * qblocks, [&](long u0, long u1, int) {
+    Scratch& w = tl;
+    w.sc.resize(BR * BC);
+    w.o.resize(BR * s.Dv);
+    w.m.resize(BR);
+    w.l.resize(BR);
+    for (long u = u0; u < u1; u++) {
+      long bh = u / qblocks, qb = u % qblocks;
+      long b = bh / s.H, h = bh % s.H, kvh = b * s.Hkv + h / group;
+      long i0 = qb * BR, br = std::min(BR, s.T - i0);
+      const float* Q = q + (bh * s.T + i0) * s.D;
+      const float* K = k + kvh * s.S * s.D;
+      const float* V = v + kvh * s.S * s.Dv;
+      std::fill(w.o.begin(), w.o.begin() + br * s.Dv, 0.f);
+      std::fill(w.m.begin(), w.m.end(), NEG_INF);
+      std::fill(w.l.begin(), w.l.end(), 0.f);
+      long jend = s.causal ? std::min(s.S, i0 + br) : s.S;
+      for (long j0 = 0; j0 < jend; j0 += BC) {
+        long bc = std::min(BC, jend - j0);
+        float* sc = w.sc.data();
+        sgemm(false, true, br, bc, s.D, Q, s.D, K + j0 * s.D, s.D, sc, bc, false, false);  // [br, bc] = Q·Kᵀ
+        mask_scores(s, m, b, h, i0, br, j0, bc, sc);
+        for (long r = 0; r < br; r++) {
+          float* row = sc + r * bc;
+          float mx = NEG_INF;
+          for (long c = 0; c < bc; c++) mx = std::max(mx, row[c]);
+          float mnew = std::max(w.m[r], mx);
+          if (mnew == NEG_INF) {  // everything so far masked
+            std::fill(row, row + bc, 0.f);
+            continue;
+          }
+          float sum = ex(row, bc, mnew);
+          float alpha = w.m[r] == NEG_INF ? 0.f : std::exp(w.m[r] - mnew);
+          w.l[r] = alpha * w.l[r] + sum;
+          w.m[r] = mnew;
+          if (alpha != 1.f) for (long d = 0; d < s.Dv; d++) w.o[r * s.Dv + d] *= alpha;
+          if (s.dropout > 0) {
+            uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
+            for (long c = 0; c < bc; c++) row[c] = dropout_keep(s.seed, base + c, thr) ? row[c] * keep_scale : 0.f;
+          }
+        }
+        sgemm(false, false, br, s.Dv, bc, sc, bc, V + j0 * s.Dv, s.Dv, w.o.data(), s.Dv, true, false);  // O += P·V
+      }
+      for (long r = 0; r < br; r++) {
+        float* dst = out + (bh * s.T + i0 + r) * s.Dv;
+        float l = w.l[r];
+        float inv = l > 0 ? 1.f / l : 0.f;
+        for (long d = 0; d < s.Dv; d++) dst[d] = w.o[r * s.Dv + d] * inv;
+        lse[bh * s.T + i0 + r] = l > 0 ? w.m[r] + std::log(l) : NEG_INF;
+      }
+    }
+  });
+}
+
+void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  const ExpShiftFn ex = exp_shift();
+  const long group = s.H / s.Hkv;
+  const uint32_t thr = drop_threshold(s.dropout);
+  const float keep_scale = s.dropout > 0 ? 1.f / (1.f - s.dropout) : 1.f;
+  std::memset(dq, 0, sizeof(float) * s.B * s.H * s.T * s.D);
+  std::memset(dk, 0, sizeof(float) * s.B * s.Hkv * s.S * s.D);
+  std::memset(dv, 0, sizeof(float) * s.B * s.Hkv * s.S * s.Dv);
+  // one kv head per work item: its gradients are written by no one else
+  pool().parallel_for(s.B * s.Hkv, [&](long u0, long u1, int) {
+    Scratch& w = tl;
+    w.sc.resize(BR * BC);
+    w.p.resize(BR * BC);
+    w.dp.resize(BR * BC);
+    w.dd.resize(s.T);
+    for (long kvbh = u0; kvbh < u1; kvbh++) {
+      long b = kvbh / s.Hkv, kvh = kvbh % s.Hkv;
+      const float* K = k + kvbh * s.S * s.D;
+      const float* V = v + kvbh * s.S * s.Dv;
+      float* dK = dk + kvbh * s.S * s.D;
+      float* dV = dv + kvbh * s.S * s.Dv;
+      for (long g = 0; g < group; g++) {
+        long h = kvh * group + g, bh = b * s.H + h;
+        const float* Q = q + bh * s.T * s.D;
+        const float* O = out + bh * s.T * s.Dv;
+        const float* dO = dout + bh * s.T * s.Dv;
+        const float* L = lse + bh * s.T;
+        float* dQ = dq + bh * s.T * s.D;
+        for (long i = 0; i < s.T; i++) {  // D_i = dO_i · O_i
+          double acc = 0;
+          for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * s.Dv + d]) * O[i * s.Dv + d];
+          w.dd[i] = static_cast<float>(acc);
+        }
+        for (long j0 = 0; j0 < s.S; j0 += BC) {
+          long bc = std::min(BC, s.S - j0);
+          for (long i0 = s.causal ? std::min(s.T, j0) / BR * BR : 0; i0 < s.T; i0 += BR) {
+            long br = std::min(BR, s.T - i0);
+            float* sc = w.sc.data();
+            float* P = w.p.data();
+            float* dP = w.dp.data();
+            sgemm(false, true, br, bc, s.D, Q + i0 * s.D, s.D, K + j0 * s.D, s.D, sc, bc, false, false);
+            mask_scores(s, m, b, h, i0, br, j0, bc, sc);
+            bool any = false;
+            for (long r = 0; r < br; r++) {
+              float l = L[i0 + r];
+              float* row = sc + r * bc;
+              if (l == NEG_INF) { std::fill(row, row + bc, 0.f); continue; }
+              ex(row, bc, l);  // P = exp(S − lse)
+              any = true;
+            }
+            if (!any) continue;
+            const float* Pd = sc;
+            if (s.dropout > 0) {
+              for (long r = 0; r < br; r++) {
+                uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
+                for (long c = 0; c < bc; c++) P[r * bc + c] = dropout_keep(s.seed, base + c, thr) ? sc[r * bc + c] * keep_scale : 0.f;
+              }
+              Pd = P;
+            }
+            sgemm(true, false, bc, s.Dv, br, Pd, bc, dO + i0 * s.Dv, s.Dv, dV + j0 * s.Dv, s.Dv, true, false);  // dV += Pdᵀ·dO
+            sgemm(false, true, br, bc, s.Dv, dO + i0 * s.Dv, s.Dv, V + j0 * s.Dv, s.Dv, dP, bc, false, false);  // dPd = dO·Vᵀ
+            for (long r = 0; r < br; r++) {
+              float di = w.dd[i0 + r];
+              uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
+              for (long c = 0; c < bc; c++) {
+                float dpv = dP[r * bc + c];
+                if (s.dropout > 0) dpv = dropout_keep(s.seed, base + c, thr) ? dpv * keep_scale : 0.f;
+                dP[r * bc + c] = s.scale * sc[r * bc + c] * (dpv - di);  // scale · dS
+              }
+            }
+            sgemm(false, false, br, s.D, bc, dP, bc, K + j0 * s.D, s.D, dQ + i0 * s.D, s.D, true, false);   // dQ += dS·K
+            sgemm(true, false, bc, s.D, br, dP, bc, Q + i0 * s.D, s.D, dK + j0 * s.D, s.D, true, false);   // dK += dSᵀ·Q
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace attnkit

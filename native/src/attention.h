@@ -1,0 +1,39 @@
+// Fused, tiled scaled-dot-product attention (FlashAttention's online-softmax algorithm) on the CPU.
+#pragma once
+#include <cstdint>
+
+namespace attnkit {
+
+struct AttnMask {
+  int kind = 0;                   // 0 none, 1 bool (uint8, nonzero = may attend), 2 additive float
+  const uint8_t* b = nullptr;
+  const float* f = nullptr;
+  long sb = 0, sh = 0, st = 0, ss = 0;  // element strides for batch, head, query, key (0 = broadcast)
+};
+
+struct AttnShape {
+  long B, H, Hkv, T, S, D, Dv;    // q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv]; H % Hkv == 0
+  float scale;
+  bool causal;                    // key j visible to query i only when j ≤ i (top-left, as PyTorch)
+  float dropout;                  // probability of dropping an attention weight
+  uint32_t seed;
+};
+
+// out [B,H,T,Dv], lse [B,H,T] (−∞ for a fully masked row, whose output is 0)
+void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse);
+
+// gradients (zeroed and filled) from the saved out and lse; recomputes the scores block by block
+void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv);
+
+// the dropout decision shared with the js backend: keep weight (bh·T + i)·S + j?
+inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
+  return h;
+}
+inline bool dropout_keep(uint32_t seed, uint64_t idx, uint32_t threshold) {
+  uint32_t lo = static_cast<uint32_t>(idx), hi = static_cast<uint32_t>(idx >> 32);
+  return fmix32(seed ^ fmix32(lo ^ fmix32(hi + 0x9e3779b9u))) >= threshold;
+}
+
+}  // namespace attnkit

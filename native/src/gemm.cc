@@ -1,0 +1,191 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu.h"
+#include "threadpool.h"
+
+namespace attnkit {
+
+namespace {
+
+constexpr long KC = 256;
+constexpr long MC_ROWS = 144;  // rows of A per block (rounded to MR)
+constexpr long NC = 2048;
+
+struct AlignedBuf {
+  float* p = nullptr;
+  size_t n = 0;
+  ~AlignedBuf() { std::free(p); }
+  float* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      n = (want + 15) & ~size_t(15);
+      p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+    }
+    return p;
+  }
+};
+
+thread_local AlignedBuf tl_a;
+thread_local AlignedBuf tl_b;
+
+void generic_ukernel(long kc, const float* a, const float* b, float* c, long ldc, int acc) {
+  constexpr int MR = 4, NR = 8;
+  float t[MR][NR] = {};
+  for (long k = 0; k < kc; k++, a += MR, b += NR)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++) t[r][j] += a[r] * b[j];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++) c[r * ldc + j] = acc ? c[r * ldc + j] + t[r][j] : t[r][j];
+}
+
+const KernelInfo& kernel() {
+  static KernelInfo generic = kernel_generic();
+  static KernelInfo avx2 = kernel_avx2();
+  static KernelInfo avx512 = kernel_avx512();
+  switch (active_isa()) {
+    case Isa::Avx512: return avx512;
+    case Isa::Avx2: return avx2;
+    default: return generic;
+  }
+}
+
+// pa[s][k·MR + r] = op(A)(i0 + s·MR + r, p0 + k), zero past M
+void pack_a(bool trans, const float* A, long lda, long i0, long mc, long p0, long kc, int MR, float* pa) {
+  for (long s = 0; s < mc; s += MR, pa += kc * MR) {
+    long rows = std::min<long>(MR, mc - s);
+    if (!trans) {
+      for (long r = 0; r < rows; r++) {
+        const float* src = A + (i0 + s + r) * lda + p0;
+        for (long k = 0; k < kc; k++) pa[k * MR + r] = src[k];
+      }
+      for (long r = rows; r < MR; r++)
+        for (long k = 0; k < kc; k++) pa[k * MR + r] = 0.f;
+    } else {
+      for (long k = 0; k < kc; k++) {
+        const float* src = A + (p0 + k) * lda + i0 + s;
+        float* dst = pa + k * MR;
+        long r = 0;
+        for (; r < rows; r++) dst[r] = src[r];
+        for (; r < MR; r++) dst[r] = 0.f;
+      }
+    }
+  }
+}
+
+// pb[s][k·NR + j] = op(B)(p0 + k, j0 + s·NR + j), zero past N
+void pack_b(bool trans, const float* B, long ldb, long p0, long kc, long j0, long nc, int NR, long s_begin, long s_end, float* pb) {
+  for (long s = s_begin; s < s_end; s++) {
+    float* dst = pb + s * kc * NR;
+    long jb = s * NR, cols = std::min<long>(NR, nc - jb);
+    if (!trans) {
+      for (long k = 0; k < kc; k++) {
+        const float* src = B + (p0 + k) * ldb + j0 + jb;
+        long j = 0;
+        for (; j < cols; j++) dst[k * NR + j] = src[j];
+        for (; j < NR; j++) dst[k * NR + j] = 0.f;
+      }
+    } else {
+      for (long j = 0; j < cols; j++) {
+        const float* src = B + (j0 + jb + j) * ldb + p0;
+        for (long k = 0; k < kc; k++) dst[k * NR + j] = src[k];
+      }
+      for (long j = cols; j < NR; j++)
+        for (long k = 0; k < kc; k++) dst[k * NR + j] = 0.f;
+    }
+  }
+}
+
+void macro_tile(const KernelInfo& ki, const float* pa, const float* pb, long kc, long mc, long s_begin, long s_end, long nc,
+                float* C, long ldc, int acc) {
+  const int MR = ki.mr, NR = ki.nr;
+  alignas(64) float tmp[16 * 64];
+  for (long s = s_begin; s < s_end; s++) {
+    long jb = s * NR, cols = std::min<long>(NR, nc - jb);
+    const float* b = pb + s * kc * NR;
+    for (long ir = 0; ir < mc; ir += MR) {
+      long rows = std::min<long>(MR, mc - ir);
+      const float* a = pa + ir * kc;
+      float* c = C + ir * ldc + jb;
+      if (rows == MR && cols == NR) {
+        ki.ukernel(kc, a, b, c, ldc, acc);
+      } else {
+        ki.ukernel(kc, a, b, tmp, NR, 0);
+        for (long r = 0; r < rows; r++)
+          for (long j = 0; j < cols; j++) c[r * ldc + j] = acc ? c[r * ldc + j] + tmp[r * NR + j] : tmp[r * NR + j];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+KernelInfo kernel_generic() { return {4, 8, generic_ukernel}; }
+
+void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, long lda, const float* B, long ldb,
+           float* C, long ldc, bool accumulate, bool threaded) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  const KernelInfo& ki = kernel();
+  const int MR = ki.mr, NR = ki.nr;
+  const long MC = std::max<long>(MR, MC_ROWS / MR * MR);
+  int T = threaded ? pool().size() : 1;
+  if (static_cast<double>(M) * N * K < 64.0 * 64 * 64) T = 1;
+  for (long jc = 0; jc < N; jc += NC) {
+    long nc = std::min(NC, N - jc);
+    long slivers = (nc + NR - 1) / NR;
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = std::min(KC, K - pc);
+      int acc = (pc > 0 || accumulate) ? 1 : 0;
+      float* pb = tl_b.get(static_cast<size_t>(slivers) * kc * NR);
+      long mblocks = (M + MC - 1) / MC;
+      long nchunks = T > 1 && mblocks < T ? (T + mblocks - 1) / mblocks : 1;
+      auto body = [&](long u0, long u1, int) {
+        long last_ic = -1;
+        for (long u = u0; u < u1; u++) {
+          long ib = u / nchunks, chunk = u % nchunks;
+          long ic = ib * MC, mc = std::min(MC, M - ic);
+          long s0 = slivers * chunk / nchunks, s1 = slivers * (chunk + 1) / nchunks;
+          if (s0 == s1) continue;
+          float* pa = tl_a.get(static_cast<size_t>((mc + MR - 1) / MR * MR) * kc);
+          if (ic != last_ic) {
+            pack_a(transA, A, lda, ic, mc, pc, kc, MR, pa);
+            last_ic = ic;
+          }
+          macro_tile(ki, pa, pb, kc, mc, s0, s1, nc, C + ic * ldc + jc, ldc, acc);
+        }
+      };
+      if (T > 1) {
+        pool().parallel_for(slivers, [&](long s0, long s1, int) { pack_b(transB, B, ldb, pc, kc, jc, nc, NR, s0, s1, pb); });
+        pool().parallel_for(mblocks * nchunks, body);
+      } else {
+        pack_b(transB, B, ldb, pc, kc, jc, nc, NR, 0, slivers, pb);
+        body(0, mblocks * nchunks, 0);
+      }
+    }
+  }
+}
+
+void sgemm_batched(bool transA, bool transB, long M, long N, long K, const float* A, const long* aOff,
+                   const float* B, const long* bOff, float* C, const long* cOff, long count, bool accumulate) {
+  long lda = transA ? M : K, ldb = transB ? K : N;
+  int T = pool().size();
+  if (count >= T && T > 1) {
+    pool().parallel_for(count, [&](long b0, long b1, int) {
+      for (long i = b0; i < b1; i++)
+        sgemm(transA, transB, M, N, K, A + aOff[i], lda, B + bOff[i], ldb, C + cOff[i], N, accumulate, false);
+    });
+  } else {
+    for (long i = 0; i < count; i++)
+      sgemm(transA, transB, M, N, K, A + aOff[i], lda, B + bOff[i], ldb, C + cOff[i], N, accumulate, true);
+  }
+}
+
+}  // namespace attnkit

@@ -1,0 +1,304 @@
+#include "kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cpu.h"
+#include "gemm.h"
+#include "threadpool.h"
+#include "vmath.h"
+
+namespace attnkit {
+
+namespace {
+constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
+constexpr long GRAIN = 1 << 15;  // elements below which a kernel stays on one thread
+
+template <typename F>
+void par(long n, long cost_per_item, F&& fn) {
+  if (n * cost_per_item < GRAIN || pool().size() == 1) {
+    fn(0, n);
+    return;
+  }
+  pool().parallel_for(n, [&](long a, long b, int) { fn(a, b); });
+}
+inline float sigm(float x) { return x >= 0 ? 1.f / (1.f + std::exp(-x)) : std::exp(x) / (1.f + std::exp(x)); }
+}  // namespace
+
+float exp_shift_generic(float* x, long n, float shift) {
+  float s = 0;
+  for (long j = 0; j < n; j++) { x[j] = std::exp(x[j] - shift); s += x[j]; }
+  return s;
+}
+
+ExpShiftFn exp_shift() {
+  switch (active_isa()) {
+    case Isa::Avx512: return exp_shift_avx512;
+    case Isa::Avx2: return exp_shift_avx2;
+    default: return exp_shift_generic;
+  }
+}
+
+float row_max(const float* x, long n) {
+  float m = NEG_INF;
+  for (long j = 0; j < n; j++) m = std::max(m, x[j]);
+  return m;
+}
+
+void unary(Unary op, const float* x, float* out, long n) {
+  par(n, 1, [&](long a, long b) {
+    switch (op) {
+      case Unary::Exp: for (long i = a; i < b; i++) out[i] = std::exp(x[i]); break;
+      case Unary::Tanh: for (long i = a; i < b; i++) out[i] = std::tanh(x[i]); break;
+      case Unary::Sigmoid: for (long i = a; i < b; i++) out[i] = sigm(x[i]); break;
+      case Unary::Relu: for (long i = a; i < b; i++) out[i] = x[i] > 0 ? x[i] : 0.f; break;
+      case Unary::GeluErf: for (long i = a; i < b; i++) out[i] = static_cast<float>(0.5 * x[i] * (1.0 + std::erf(x[i] * 0.7071067811865476))); break;
+      case Unary::GeluTanh:
+        for (long i = a; i < b; i++) {
+          double v = x[i];
+          out[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+        }
+        break;
+      case Unary::Silu: for (long i = a; i < b; i++) out[i] = x[i] * sigm(x[i]); break;
+      case Unary::Neg: for (long i = a; i < b; i++) out[i] = -x[i]; break;
+      case Unary::Sqrt: for (long i = a; i < b; i++) out[i] = std::sqrt(x[i]); break;
+      case Unary::Rsqrt: for (long i = a; i < b; i++) out[i] = 1.f / std::sqrt(x[i]); break;
+      case Unary::Log: for (long i = a; i < b; i++) out[i] = std::log(x[i]); break;
+      case Unary::Square: for (long i = a; i < b; i++) out[i] = x[i] * x[i]; break;
+      default: break;
+    }
+  });
+}
+
+template <Binary OP>
+inline void brow(const float* a, long sa, const float* b, long sb, float* o, long n) {
+  for (long i = 0; i < n; i++) {
+    float x = a[i * sa], y = b[i * sb];
+    o[i] = OP == Binary::Add ? x + y : OP == Binary::Sub ? x - y : OP == Binary::Mul ? x * y : x / y;
+  }
+}
+
+void binary(Binary op, const float* a, const long* aShape, int aNd, const float* b, const long* bShape, int bNd,
+            const long* outShape, int nd, float* out) {
+  long total = 1;
+  for (int d = 0; d < nd; d++) total *= outShape[d];
+  if (total == 0) return;
+  std::vector<long> sa(nd, 0), sb(nd, 0);
+  long acc = 1;
+  for (int d = aNd - 1; d >= 0; d--) { if (aShape[d] != 1) sa[nd - aNd + d] = acc; acc *= aShape[d]; }
+  acc = 1;
+  for (int d = bNd - 1; d >= 0; d--) { if (bShape[d] != 1) sb[nd - bNd + d] = acc; acc *= bShape[d]; }
+  long last = nd > 0 ? outShape[nd - 1] : 1;
+  long lsa = nd > 0 ? sa[nd - 1] : 0, lsb = nd > 0 ? sb[nd - 1] : 0;
+  long rows = total / last;
+  auto row = [&](long r) {
+    long pa = 0, pb = 0, rem = r;
+    for (int d = nd - 2; d >= 0; d--) {
+      long c = rem % outShape[d];
+      rem /= outShape[d];
+      pa += c * sa[d];
+      pb += c * sb[d];
+    }
+    float* o = out + r * last;
+    switch (op) {
+      case Binary::Add: brow<Binary::Add>(a + pa, lsa, b + pb, lsb, o, last); break;
+      case Binary::Sub: brow<Binary::Sub>(a + pa, lsa, b + pb, lsb, o, last); break;
+      case Binary::Mul: brow<Binary::Mul>(a + pa, lsa, b + pb, lsb, o, last); break;
+      default: brow<Binary::Div>(a + pa, lsa, b + pb, lsb, o, last); break;
+    }
+  };
+  par(rows, last, [&](long r0, long r1) { for (long r = r0; r < r1; r++) row(r); });
+}
+
+void softmax_rows(const float* x, float* out, long rows, long n, bool log) {
+  const ExpShiftFn ex = exp_shift();
+  par(rows, n * 4, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      float* o = out + r * n;
+      float m = row_max(xr, n);
+      if (m == NEG_INF) {
+        std::fill(o, o + n, log ? NEG_INF : 0.f);
+        continue;
+      }
+      if (log) {
+        std::memcpy(o, xr, n * sizeof(float));
+        float s = ex(o, n, m);
+        float lse = m + std::log(s);
+        for (long j = 0; j < n; j++) o[j] = xr[j] - lse;
+      } else {
+        std::memcpy(o, xr, n * sizeof(float));
+        float inv = 1.f / ex(o, n, m);
+        for (long j = 0; j < n; j++) o[j] *= inv;
+      }
+    }
+  });
+}
+
+void softmax_backward_rows(const float* y, const float* g, float* out, long rows, long n, bool log) {
+  par(rows, n * 2, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* yr = y + r * n;
+      const float* gr = g + r * n;
+      float* o = out + r * n;
+      double s = 0;
+      if (log) {
+        for (long j = 0; j < n; j++) s += gr[j];
+        for (long j = 0; j < n; j++) { float v = gr[j] - std::exp(yr[j]) * static_cast<float>(s); o[j] = std::isnan(v) ? 0.f : v; }
+      } else {
+        for (long j = 0; j < n; j++) s += static_cast<double>(gr[j]) * yr[j];
+        for (long j = 0; j < n; j++) o[j] = yr[j] * (gr[j] - static_cast<float>(s));
+      }
+    }
+  });
+}
+
+void sum_dim(const float* x, float* out, long outer, long n, long inner) {
+  par(outer * inner, n, [&](long a, long b) {
+    for (long u = a; u < b; u++) {
+      long o = u / inner, i = u % inner;
+      double s = 0;
+      const float* p = x + o * n * inner + i;
+      for (long k = 0; k < n; k++) s += p[k * inner];
+      out[u] = static_cast<float>(s);
+    }
+  });
+}
+
+void layer_norm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, long rows, long n, float eps) {
+  par(rows, n * 3, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      double s = 0;
+      for (long j = 0; j < n; j++) s += xr[j];
+      double mu = s / n, v = 0;
+      for (long j = 0; j < n; j++) { double d = xr[j] - mu; v += d * d; }
+      double rs = 1.0 / std::sqrt(v / n + eps);
+      mean[r] = static_cast<float>(mu);
+      rstd[r] = static_cast<float>(rs);
+      float* yr = y + r * n;
+      for (long j = 0; j < n; j++) {
+        float h = static_cast<float>((xr[j] - mu) * rs);
+        yr[j] = (w ? h * w[j] : h) + (b ? b[j] : 0.f);
+      }
+    }
+  });
+}
+
+void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* g,
+                         float* gx, float* gw, float* gb, long rows, long n) {
+  // gx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)), ĝ = g⊙w; gw = Σ_rows g⊙x̂; gb = Σ_rows g
+  int T = pool().size();
+  std::vector<double> pw(static_cast<size_t>(T) * n, 0.0), pb(static_cast<size_t>(T) * n, 0.0);
+  pool().parallel_for(rows, [&](long r0, long r1, int t) {
+    double* aw = pw.data() + static_cast<size_t>(t) * n;
+    double* ab = pb.data() + static_cast<size_t>(t) * n;
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      const float* gr = g + r * n;
+      double mu = mean[r], rs = rstd[r], s1 = 0, s2 = 0;
+      for (long j = 0; j < n; j++) {
+        double xh = (xr[j] - mu) * rs, gh = w ? gr[j] * w[j] : gr[j];
+        s1 += gh;
+        s2 += gh * xh;
+        aw[j] += gr[j] * xh;
+        ab[j] += gr[j];
+      }
+      s1 /= n;
+      s2 /= n;
+      if (gx)
+        for (long j = 0; j < n; j++) {
+          double xh = (xr[j] - mu) * rs, gh = w ? gr[j] * w[j] : gr[j];
+          gx[r * n + j] = static_cast<float>(rs * (gh - s1 - xh * s2));
+        }
+    }
+  });
+  for (long j = 0; j < n; j++) {
+    double sw = 0, sb = 0;
+    for (int t = 0; t < T; t++) { sw += pw[static_cast<size_t>(t) * n + j]; sb += pb[static_cast<size_t>(t) * n + j]; }
+    if (gw) gw[j] = static_cast<float>(sw);
+    if (gb) gb[j] = static_cast<float>(sb);
+  }
+}
+
+void index_select(const float* x, long outer, long n, long inner, const int32_t* idx, long m, float* out) {
+  par(outer * m, inner, [&](long a, long b) {
+    for (long u = a; u < b; u++) {
+      long o = u / m, j = u % m;
+      std::memcpy(out + u * inner, x + (o * n + idx[j]) * inner, inner * sizeof(float));
+    }
+  });
+}
+
+void index_add(const float* g, long outer, long n, long inner, const int32_t* idx, long m, float* dx) {
+  // serial over j (indices may repeat), threaded over the inner dim
+  par(inner, outer * m, [&](long i0, long i1) {
+    for (long o = 0; o < outer; o++)
+      for (long j = 0; j < m; j++) {
+        const float* src = g + (o * m + j) * inner;
+        float* dst = dx + (o * n + idx[j]) * inner;
+        for (long i = i0; i < i1; i++) dst[i] += src[i];
+      }
+  });
+}
+
+namespace {
+void col_transfer(const ConvGeom& p, float* x, long Cg, float* cols, bool to_cols) {
+  const long L = p.OH * p.OW;
+  if (to_cols) std::fill(cols, cols + Cg * p.kh * p.kw * L, 0.f);
+  long r = 0;
+  for (long c = 0; c < Cg; c++) {
+    float* plane = x + c * p.H * p.W;
+    for (long i = 0; i < p.kh; i++)
+      for (long j = 0; j < p.kw; j++, r++) {
+        float* row = cols + r * L;
+        for (long oy = 0; oy < p.OH; oy++) {
+          long y = oy * p.sh - p.ph + i * p.dh;
+          if (y < 0 || y >= p.H) continue;
+          for (long ox = 0; ox < p.OW; ox++) {
+            long xx = ox * p.sw - p.pw + j * p.dw;
+            if (xx < 0 || xx >= p.W) continue;
+            if (to_cols) row[oy * p.OW + ox] = plane[y * p.W + xx];
+            else plane[y * p.W + xx] += row[oy * p.OW + ox];
+          }
+        }
+      }
+  }
+}
+}  // namespace
+
+void conv2d_forward(const ConvGeom& p, const float* x, const float* w, float* y) {
+  const long Cg = p.C / p.groups, Coutg = p.Cout / p.groups, CK = Cg * p.kh * p.kw, L = p.OH * p.OW;
+  pool().parallel_for(p.N * p.groups, [&](long a, long b, int) {
+    std::vector<float> cols(static_cast<size_t>(CK * L));
+    for (long u = a; u < b; u++) {
+      long n = u / p.groups, g = u % p.groups;
+      col_transfer(p, const_cast<float*>(x) + (n * p.C + g * Cg) * p.H * p.W, Cg, cols.data(), true);
+      sgemm(false, false, Coutg, L, CK, w + g * Coutg * CK, CK, cols.data(), L, y + (n * p.Cout + g * Coutg) * L, L, false, false);
+    }
+  });
+}
+
+void conv2d_backward(const ConvGeom& p, const float* x, const float* w, const float* gy, float* gx, float* gw) {
+  const long Cg = p.C / p.groups, Coutg = p.Cout / p.groups, CK = Cg * p.kh * p.kw, L = p.OH * p.OW;
+  std::vector<float> cols(static_cast<size_t>(CK * L));
+  if (gx) std::fill(gx, gx + p.N * p.C * p.H * p.W, 0.f);
+  if (gw) std::fill(gw, gw + p.Cout * CK, 0.f);
+  for (long n = 0; n < p.N; n++)
+    for (long g = 0; g < p.groups; g++) {
+      long xOff = (n * p.C + g * Cg) * p.H * p.W, yOff = (n * p.Cout + g * Coutg) * L;
+      if (gw) {
+        col_transfer(p, const_cast<float*>(x) + xOff, Cg, cols.data(), true);
+        sgemm(false, true, Coutg, CK, L, gy + yOff, L, cols.data(), L, gw + g * Coutg * CK, CK, true, true);
+      }
+      if (gx) {
+        sgemm(true, false, CK, L, Coutg, w + g * Coutg * CK, CK, gy + yOff, L, cols.data(), L, false, true);
+        col_transfer(p, gx + xOff, Cg, cols.data(), false);
+      }
+    }
+}
+
+}  // namespace attnkit

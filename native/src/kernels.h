@@ -1,0 +1,34 @@
+// Element-wise, reduction, softmax, gather and convolution kernels over float32 buffers.
+#pragma once
+#include <cstdint>
+
+namespace attnkit {
+
+enum class Unary { Exp = 0, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Silu, Neg, Sqrt, Rsqrt, Log, Square, Count };
+void unary(Unary op, const float* x, float* out, long n);
+
+enum class Binary { Add = 0, Sub, Mul, Div, Count };
+// out = a ∘ b broadcast to outShape; shapes are right-aligned as in NumPy
+void binary(Binary op, const float* a, const long* aShape, int aNd, const float* b, const long* bShape, int bNd,
+            const long* outShape, int nd, float* out);
+
+// softmax / logSoftmax over rows of length n (the last dim); a row of only −∞ gives 0 / −∞
+void softmax_rows(const float* x, float* out, long rows, long n, bool log);
+void softmax_backward_rows(const float* y, const float* g, float* out, long rows, long n, bool log);
+// sum over the middle axis of [outer, n, inner]
+void sum_dim(const float* x, float* out, long outer, long n, long inner);
+// layer norm over rows of length n: y = (x − μ)·rstd·w + b; saves mean and rstd per row
+void layer_norm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, long rows, long n, float eps);
+void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* g,
+                         float* gx, float* gw, float* gb, long rows, long n);
+// out[o, j, :] = x[o, idx[j], :]; and its adjoint (adds)
+void index_select(const float* x, long outer, long n, long inner, const int32_t* idx, long m, float* out);
+void index_add(const float* g, long outer, long n, long inner, const int32_t* idx, long m, float* dx);
+
+struct ConvGeom {
+  long N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, Cout, groups;
+};
+void conv2d_forward(const ConvGeom& p, const float* x, const float* w, float* y);
+void conv2d_backward(const ConvGeom& p, const float* x, const float* w, const float* gy, float* gx, float* gw);
+
+}  // namespace attnkit

@@ -1,0 +1,138 @@
+import type { FloatArray } from './types.js';
+import { allocLike } from './types.js';
+
+/** q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv] with H % Hkv = 0 (grouped-query when Hkv < H). */
+export interface AttnShape { B: number; H: number; Hkv: number; T: number; S: number; D: number; Dv: number }
+
+export interface AttnOptions {
+  scale: number;
+  /** Key j visible to query i only when j ≤ i (top-left aligned, as PyTorch). */
+  causal: boolean;
+  /** Probability of dropping a weight; the keep decision is a hash of (seed, position). */
+  dropout: number;
+  seed: number;
+}
+
+/** No mask, a bool mask (nonzero = may attend) or an additive float mask, read with broadcast strides [b, h, t, s]. */
+export type AttnMask =
+  | { kind: 'none' }
+  | { kind: 'bool'; data: Uint8Array; strides: number[] }
+  | { kind: 'float'; data: FloatArray; strides: number[] };
+
+function fmix32(h: number): number {
+  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The dropout decision, bit-identical to the native kernel's: keep weight number idx = (bh·T + i)·S + j? */
+export function dropoutKeep(seed: number, idx: number, threshold: number): boolean {
+  const lo = idx >>> 0, hi = Math.floor(idx / 4294967296) >>> 0;
+  return fmix32((seed ^ fmix32((lo ^ fmix32((hi + 0x9e3779b9) >>> 0)) >>> 0)) >>> 0) >= threshold;
+}
+export function dropoutThreshold(p: number): number {
+  return Math.min(Math.floor(p * 4294967296), 4294967295);
+}
+
+/** Scores of query row (bh, i) against all keys, scaled and masked (−∞ where hidden). */
+function scoreRow(
+  s: AttnShape, o: AttnOptions, m: AttnMask, q: FloatArray, k: FloatArray, bh: number, i: number, row: Float64Array,
+): void {
+  const b = Math.floor(bh / s.H), h = bh % s.H, kvbh = b * s.Hkv + Math.floor(h / (s.H / s.Hkv));
+  const qo = (bh * s.T + i) * s.D;
+  for (let j = 0; j < s.S; j++) {
+    if (o.causal && j > i) { row[j] = -Infinity; continue; }
+    const ko = (kvbh * s.S + j) * s.D;
+    let acc = 0;
+    for (let d = 0; d < s.D; d++) acc += q[qo + d] * k[ko + d];
+    acc *= o.scale;
+    if (m.kind !== 'none') {
+      const p = b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3];
+      if (m.kind === 'bool') { if (!m.data[p]) acc = -Infinity; } else acc += m.data[p];
+    }
+    row[j] = acc;
+  }
+}
+
+/**
+ * Reference attention, one query row at a time (O(S) extra memory): out [B,H,T,Dv] and the
+ * row log-sum-exp lse [B,H,T] (−∞ for a fully masked row, whose output is 0).
+ */
+export function attentionForward(
+  q: FloatArray, k: FloatArray, v: FloatArray, s: AttnShape, o: AttnOptions, m: AttnMask,
+): { out: FloatArray; lse: FloatArray } {
+  const out = allocLike(q, s.B * s.H * s.T * s.Dv);
+  const lse = allocLike(q, s.B * s.H * s.T);
+  const row = new Float64Array(s.S);
+  const acc = new Float64Array(s.Dv);
+  const thr = dropoutThreshold(o.dropout), keepScale = o.dropout > 0 ? 1 / (1 - o.dropout) : 1;
+  for (let bh = 0; bh < s.B * s.H; bh++) {
+    const b = Math.floor(bh / s.H), kvbh = b * s.Hkv + Math.floor((bh % s.H) / (s.H / s.Hkv));
+    for (let i = 0; i < s.T; i++) {
+      scoreRow(s, o, m, q, k, bh, i, row);
+      let mx = -Infinity;
+      for (let j = 0; j < s.S; j++) if (row[j] > mx) mx = row[j];
+      if (mx === -Infinity) { lse[bh * s.T + i] = -Infinity; continue; }
+      let l = 0;
+      for (let j = 0; j < s.S; j++) { row[j] = Math.exp(row[j] - mx); l += row[j]; }
+      acc.fill(0);
+      const base = (bh * s.T + i) * s.S;
+      for (let j = 0; j < s.S; j++) {
+        let p = row[j] / l;
+        if (o.dropout > 0) p = dropoutKeep(o.seed, base + j, thr) ? p * keepScale : 0;
+        if (p === 0) continue;
+        const vo = (kvbh * s.S + j) * s.Dv;
+        for (let d = 0; d < s.Dv; d++) acc[d] += p * v[vo + d];
+      }
+      out.set(acc, (bh * s.T + i) * s.Dv);
+      lse[bh * s.T + i] = mx + Math.log(l);
+    }
+  }
+  return { out, lse };
+}
+
+/**
+ * Gradients of attentionForward from the saved out and lse (scores recomputed):
+ * dS = P ⊙ (dP − rowsum(dO ⊙ O)); dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = P̃ᵀ·dO.
+ * With a float mask, its gradient (dS summed over broadcast dims) is written to `dMask`.
+ */
+export function attentionBackward(
+  q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray,
+  s: AttnShape, o: AttnOptions, m: AttnMask, dMask: FloatArray | null,
+): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
+  const dq = allocLike(q, q.length), dk = allocLike(k, k.length), dv = allocLike(v, v.length);
+  const row = new Float64Array(s.S);
+  const thr = dropoutThreshold(o.dropout), keepScale = o.dropout > 0 ? 1 / (1 - o.dropout) : 1;
+  for (let bh = 0; bh < s.B * s.H; bh++) {
+    const b = Math.floor(bh / s.H), h = bh % s.H, kvbh = b * s.Hkv + Math.floor(h / (s.H / s.Hkv));
+    for (let i = 0; i < s.T; i++) {
+      const L = lse[bh * s.T + i];
+      if (L === -Infinity) continue;
+      scoreRow(s, o, m, q, k, bh, i, row);
+      const oo = (bh * s.T + i) * s.Dv, qo = (bh * s.T + i) * s.D;
+      let di = 0;
+      for (let d = 0; d < s.Dv; d++) di += dout[oo + d] * out[oo + d];
+      const base = (bh * s.T + i) * s.S;
+      for (let j = 0; j < s.S; j++) {
+        const p = Math.exp(row[j] - L);
+        if (p === 0) continue;
+        const keep = o.dropout > 0 ? (dropoutKeep(o.seed, base + j, thr) ? keepScale : 0) : 1;
+        const vo = (kvbh * s.S + j) * s.Dv, ko = (kvbh * s.S + j) * s.D;
+        let dp = 0;
+        for (let d = 0; d < s.Dv; d++) {
+          dp += dout[oo + d] * v[vo + d];
+          dv[vo + d] += p * keep * dout[oo + d];
+        }
+        const ds = p * (dp * keep - di);
+        if (dMask && m.kind === 'float') dMask[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]] += ds;
+        const dss = ds * o.scale;
+        for (let d = 0; d < s.D; d++) {
+          dq[qo + d] += dss * k[ko + d];
+          dk[ko + d] += dss * q[qo + d];
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}

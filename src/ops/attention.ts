@@ -1,0 +1,158 @@
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { Tensor, allocFor } from '../tensor/tensor.js';
+import { Generator } from '../tensor/random.js';
+import { backend } from '../backend/backend.js';
+import type { AttnMask, AttnOptions, AttnShape } from '../backend/js/attention.js';
+import { dropoutKeep, dropoutThreshold } from '../backend/js/attention.js';
+import { contiguousStrides } from '../backend/js/strided.js';
+import { applyWithSaved, type Primitive } from './primitive.js';
+import { fdata, floatArg } from './util.js';
+import { add, mul, where } from './elementwise.js';
+import { matmul } from './linalg.js';
+import { softmax } from './softmax.js';
+import { expand, reshape, transpose } from './shape.js';
+
+export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask; maskShape: readonly number[] }
+
+/** Fused attention: inputs [q, k, v] or [q, k, v, floatMask]; saves the row log-sum-exp. */
+export const attentionPrim: Primitive<FusedAttrs, Tensor> = {
+  name: 'attention',
+  forward: ([q, k, v], { shape, opts, mask }) => {
+    const { out, lse } = backend().attentionForward(fdata(q), fdata(k), fdata(v), shape, opts, mask);
+    return { out: new Tensor(out, [shape.B, shape.H, shape.T, shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
+  },
+  backward: (g, { inputs, out, saved, attrs }) => {
+    const [q, k, v, m] = inputs;
+    const needMask = m !== undefined && m.requiresGrad;
+    const dMask = needMask ? allocFor(m.dtype, m.size) as Float32Array : null;
+    const { dq, dk, dv } = backend().attentionBackward(
+      fdata(q), fdata(k), fdata(v), fdata(out), fdata(saved), fdata(g), attrs.shape, attrs.opts, attrs.mask, dMask,
+    );
+    const grads: (Tensor | null)[] = [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
+    if (m !== undefined) grads.push(dMask ? new Tensor(dMask, m.shape) : null);
+    return grads;
+  },
+};
+
+export interface SdpaOptions {
+  /**
+   * Bool mask (true = may attend) or additive float mask, broadcastable to [B, H, T, S].
+   * Combines with `causal`. A query row with nothing to attend to gives zeros.
+   */
+  mask?: Tensor | null;
+  /** Query i sees keys j ≤ i (top-left aligned, as PyTorch's is_causal). */
+  causal?: boolean;
+  /** Multiplies q·kᵀ; default 1/√D. */
+  scale?: number;
+  /** Probability of dropping an attention weight (applied when > 0; needs `rng`). */
+  dropout?: number;
+  rng?: Generator;
+  /** Also return the attention weights [B, H, T, S] (before dropout); uses the unfused path. */
+  returnWeights?: boolean;
+}
+
+/**
+ * softmax(q·kᵀ·scale + mask)·v on q [B, H, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv] → [B, H, T, Dv].
+ * Hkv may divide H (grouped-query / multi-query attention: head h reads kv head ⌊h·Hkv/H⌋).
+ * Without `returnWeights` it runs the fused kernel (O(T) extra memory on the native backend).
+ *
+ * @example
+ * const out = scaledDotProductAttention(q, k, v, { causal: true });              // [B, H, T, D]
+ * const { output, weights } = scaledDotProductAttention(q, k, v, { mask, returnWeights: true });
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: SdpaOptions & { returnWeights: true }): { output: Tensor; weights: Tensor };
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions & { returnWeights?: false }): Tensor;
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions): Tensor | { output: Tensor; weights: Tensor };
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: SdpaOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
+  const fn = 'scaledDotProductAttention';
+  const shape = checkQkv(fn, q, k, v);
+  const scale = options.scale ?? 1 / Math.sqrt(shape.D);
+  if (!Number.isFinite(scale)) throw new ValueError(`${fn}: scale must be finite, got ${scale}`);
+  const p = options.dropout ?? 0;
+  if (!(p >= 0 && p < 1)) throw new ValueError(`${fn}: dropout must be in [0, 1), got ${p}`);
+  if (p > 0 && !(options.rng instanceof Generator)) throw new ValueError(`${fn}: dropout > 0 needs options.rng (a Generator)`);
+  const seed = p > 0 ? options.rng!.nextUint32() : 0;
+  const opts: AttnOptions = { scale, causal: options.causal ?? false, dropout: p, seed };
+  const mask = options.mask ?? null;
+  if (mask) checkMask(fn, mask, q, shape);
+  if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask);
+  const m: AttnMask = !mask ? { kind: 'none' }
+    : mask.dtype === 'bool' ? { kind: 'bool', data: mask.data as Uint8Array, strides: maskStrides(mask.shape) }
+      : { kind: 'float', data: fdata(mask), strides: maskStrides(mask.shape) };
+  const inputs = mask && mask.dtype !== 'bool' ? [q, k, v, mask] : [q, k, v];
+  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: m, maskShape: mask?.shape ?? [] }).out;
+}
+
+/**
+ * The readable, unfused path (materialises the [B, H, T, S] weights). The fused kernel is tested
+ * to equal it in values and gradients.
+ */
+export function compositeAttention(
+  q: Tensor, k: Tensor, v: Tensor, s: AttnShape, o: AttnOptions, mask: Tensor | null,
+): { output: Tensor; weights: Tensor } {
+  const kk = repeatKv(k, s), vv = repeatKv(v, s);                          // [B, H, S, D], [B, H, S, Dv]
+  let scores = mul(matmul(q, transpose(kk, -2, -1)), o.scale);              // [B, H, T, S]
+  if (o.causal) scores = where(causalMask(s.T, s.S), scores, -Infinity);    // j ≤ i
+  if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
+  const weights = softmax(scores, -1);                                      // [B, H, T, S], masked rows 0
+  let dropped = weights;
+  if (o.dropout > 0) dropped = mul(where(dropoutMask(s, o), weights, 0), 1 / (1 - o.dropout));
+  return { output: matmul(dropped, vv), weights };                          // [B, H, T, Dv]
+}
+
+function repeatKv(t: Tensor, s: AttnShape): Tensor {
+  if (s.Hkv === s.H) return t;
+  const g = s.H / s.Hkv, [B, Hkv, S, D] = t.shape;
+  return reshape(expand(reshape(t, [B, Hkv, 1, S, D]), [B, Hkv, g, S, D]), [B, s.H, S, D]);
+}
+
+/** [T, S] bool: true where key j ≤ query i. */
+function causalMask(T: number, S: number): Tensor {
+  const out = new Uint8Array(T * S);
+  for (let i = 0; i < T; i++) for (let j = 0; j <= Math.min(i, S - 1); j++) out[i * S + j] = 1;
+  return new Tensor(out, [T, S]);
+}
+
+/** The keep decisions the kernels make, as a bool tensor [B, H, T, S] (for the unfused path). */
+export function dropoutMask(s: AttnShape, o: AttnOptions): Tensor {
+  const n = s.B * s.H * s.T * s.S;
+  const thr = dropoutThreshold(o.dropout);
+  const keep = new Uint8Array(n);
+  for (let i = 0; i < n; i++) keep[i] = dropoutKeep(o.seed, i, thr) ? 1 : 0;
+  return new Tensor(keep, [s.B, s.H, s.T, s.S]);
+}
+
+/** Strides reading a mask broadcast to [B, H, T, S] (0 along broadcast dims). */
+function maskStrides(shape: readonly number[]): number[] {
+  const full = [1, 1, 1, 1].map((d, i) => shape[i - (4 - shape.length)] ?? d);
+  const st = contiguousStrides(full);
+  return full.map((n, i) => (n === 1 ? 0 : st[i]));
+}
+
+function checkQkv(fn: string, q: Tensor, k: Tensor, v: Tensor): AttnShape {
+  floatArg(q, fn, 'q');
+  floatArg(k, fn, 'k');
+  floatArg(v, fn, 'v');
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) {
+    throw new ShapeError(`${fn}: q, k, v must be [B, H, T, D], got q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
+  }
+  if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new DTypeError(`${fn}: q, k, v dtypes differ (${q.dtype}, ${k.dtype}, ${v.dtype})`);
+  const [B, H, T, D] = q.shape, [Bk, Hkv, S, Dk] = k.shape, [Bv, Hv, Sv, Dv] = v.shape;
+  if (Dk !== D) throw new ShapeError(`${fn}: k has head dim ${Dk} (shape ${fmtShape(k.shape)}), q has ${D} (shape ${fmtShape(q.shape)})`);
+  if (Bk !== B || Bv !== B) throw new ShapeError(`${fn}: batch sizes differ: q ${B}, k ${Bk}, v ${Bv}`);
+  if (Hv !== Hkv || Sv !== S) throw new ShapeError(`${fn}: v has shape ${fmtShape(v.shape)}, expected [${B}, ${Hkv}, ${S}, Dv] to match k ${fmtShape(k.shape)}`);
+  if (Hkv < 1 || H % Hkv !== 0) throw new ShapeError(`${fn}: key/value heads (${Hkv}) must divide query heads (${H})`);
+  return { B, H, Hkv, T, S, D, Dv };
+}
+
+function checkMask(fn: string, mask: Tensor, q: Tensor, s: AttnShape): void {
+  if (!(mask instanceof Tensor)) throw new DTypeError(`${fn}: mask must be a Tensor`);
+  if (mask.dtype !== 'bool' && mask.dtype !== q.dtype) {
+    throw new DTypeError(`${fn}: mask must be bool (true = may attend) or ${q.dtype} (additive), got ${mask.dtype}`);
+  }
+  const target = [s.B, s.H, s.T, s.S];
+  const off = 4 - mask.ndim;
+  if (off < 0 || mask.shape.some((n, i) => n !== 1 && n !== target[i + off])) {
+    throw new ShapeError(`${fn}: mask has shape ${fmtShape(mask.shape)}, which does not broadcast to [B, H, T, S] = ${fmtShape(target)}`);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Every fused kernel equals its composite (values and gradients), on whichever backend is active:
+ * attention against the unfused softmax(q·kᵀ·scale + mask)·v, layerNorm against mean/variance/rsqrt.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { F, Generator, Tensor, backward, full, randn, tensor, zeros } from '../../src/index.js';
+import { assertAllClose } from '../helpers.js';
+
+const rnd = (shape: number[], seed: number, scale = 1): Tensor => F.mul(randn(shape, { rng: new Generator(seed) }), scale).requireGrad();
+const leaf = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.data), t.shape).requireGrad();
+
+interface Case { label: string; q: number[]; k: number[]; v: number[]; opts: (g: Generator) => F.SdpaOptions }
+const keyPad = tensor([[[[true, true, true, false, false, true, true]]], [[[true, true, true, true, true, true, false]]]]); // [2,1,1,7]
+const cases: Case[] = [
+  { label: 'plain', q: [2, 3, 5, 8], k: [2, 3, 7, 8], v: [2, 3, 7, 6], opts: () => ({}) },
+  { label: 'causal, T = S', q: [2, 2, 7, 8], k: [2, 2, 7, 8], v: [2, 2, 7, 8], opts: () => ({ causal: true }) },
+  { label: 'causal, T < S', q: [1, 2, 4, 8], k: [1, 2, 9, 8], v: [1, 2, 9, 8], opts: () => ({ causal: true }) },
+  { label: 'key padding mask + causal', q: [2, 2, 7, 4], k: [2, 2, 7, 4], v: [2, 2, 7, 4], opts: () => ({ mask: keyPad, causal: true }) },
+  { label: 'grouped-query H 6 / Hkv 2', q: [1, 6, 5, 4], k: [1, 2, 7, 4], v: [1, 2, 7, 4], opts: () => ({ causal: true }) },
+  { label: 'additive float mask (with gradient)', q: [2, 2, 5, 4], k: [2, 2, 7, 4], v: [2, 2, 7, 4], opts: () => ({ mask: floatMask }) },
+  { label: 'dropout 0.25', q: [2, 2, 5, 4], k: [2, 2, 6, 4], v: [2, 2, 6, 4], opts: (g) => ({ dropout: 0.25, rng: g }) },
+  { label: 'long keys (crosses a 256-key tile)', q: [1, 2, 70, 16], k: [1, 2, 300, 16], v: [1, 2, 300, 16], opts: () => ({ causal: false }) },
+];
+const floatMask = rnd([2, 1, 5, 7], 99, 2);
+
+for (const c of cases) {
+  test(`fused attention equals the composite: ${c.label}`, () => {
+    const q = rnd(c.q, 1), k = rnd(c.k, 2), v = rnd(c.v, 3);
+    const [q2, k2, v2] = [leaf(q), leaf(k), leaf(v)];
+    const m2 = c.label.startsWith('additive') ? leaf(floatMask) : null;
+    const fusedOpts = c.opts(new Generator(7));
+    const compOpts = c.opts(new Generator(7));
+    if (m2) { fusedOpts.mask = floatMask; compOpts.mask = m2; }
+    floatMask.grad = null;
+    const fused = F.scaledDotProductAttention(q, k, v, { ...fusedOpts, returnWeights: false });
+    const { output } = F.scaledDotProductAttention(q2, k2, v2, { ...compOpts, returnWeights: true });
+    assertAllClose(fused, output, { rtol: 1e-4, atol: 1e-5, msg: 'forward' });
+    const u = randn(fused.shape, { rng: new Generator(11) });
+    backward(fused, u);
+    backward(output, u);
+    for (const [a, b, n] of [[q, q2, 'q'], [k, k2, 'k'], [v, v2, 'v']] as const) assertAllClose(a.grad!, b.grad!, { rtol: 1e-3, atol: 1e-4, msg: `grad ${n}` });
+    if (m2) assertAllClose(floatMask.grad!, m2.grad!, { rtol: 1e-3, atol: 1e-4, msg: 'grad mask' });
+  });
+}
+
+test('attention properties: causal outputs ignore future tokens; fully masked rows are zero; weights are returned', () => {
+  const q = rnd([1, 2, 6, 4], 1), k = rnd([1, 2, 6, 4], 2), v = rnd([1, 2, 6, 4], 3);
+  const out = F.scaledDotProductAttention(q, k, v, { causal: true });
+  const v2 = new Tensor(Float32Array.from(v.data), v.shape);
+  for (let h = 0; h < 2; h++) for (let d = 0; d < 4; d++) v2.data[((h * 6) + 5) * 4 + d] += 100; // change the last token only
+  const out2 = F.scaledDotProductAttention(q, k, v2, { causal: true });
+  assertAllClose(F.narrow(out2, 2, 0, 5), F.narrow(out, 2, 0, 5), { msg: 'earlier rows must not see the last token' });
+  assert.ok(Math.abs(out2.data[5 * 4] - out.data[5 * 4]) > 1, 'the last row does see it');
+  const none = tensor([[[[false, false, false, false, false, false]]]]);
+  const z = F.scaledDotProductAttention(q, k, v, { mask: none });
+  assert.ok(Array.from(z.data).every((x) => x === 0));
+  const { weights } = F.scaledDotProductAttention(q, k, v, { causal: true, returnWeights: true });
+  assertAllClose(F.sum(weights, -1), full([1, 2, 6], 1), { msg: 'rows sum to 1' });
+  const huge = F.scaledDotProductAttention(q, k, v, { scale: 1e4 });
+  assert.ok(Array.from(huge.data).every(Number.isFinite), 'logits of ±1e4 stay finite');
+  assert.equal(weights.data[1], 0, 'future weight is zero');
+});
+
+test('attention rejects bad input with typed errors naming the argument and shapes', () => {
+  const q = zeros([1, 4, 3, 8]);
+  assert.throws(() => F.scaledDotProductAttention(q, zeros([1, 4, 3, 6]), zeros([1, 4, 3, 8])), /k has head dim 6/);
+  assert.throws(() => F.scaledDotProductAttention(q, zeros([1, 3, 3, 8]), zeros([1, 3, 3, 8])), /key\/value heads \(3\) must divide query heads \(4\)/);
+  assert.throws(() => F.scaledDotProductAttention(q, q, q, { mask: zeros([1, 1, 1, 5]) }), /does not broadcast to \[B, H, T, S\] = \[1,4,3,3\]/);
+  assert.throws(() => F.scaledDotProductAttention(q, q, q, { mask: tensor([1], { dtype: 'int32' }) }), /mask must be bool/);
+  assert.throws(() => F.scaledDotProductAttention(q, q, q, { dropout: 0.1 }), /needs options.rng/);
+  assert.throws(() => F.scaledDotProductAttention(zeros([4, 3, 8]), q, q), /must be \[B, H, T, D\]/);
+});
+
+test('fused layerNorm equals its composite in values and gradients', () => {
+  for (const [shape, norm] of [[[4, 7, 16], [16]], [[3, 4, 5], [4, 5]]] as const) {
+    const x = rnd([...shape], 1, 3), w = rnd([...norm], 2), b = rnd([...norm], 3);
+    const [x2, w2, b2] = [leaf(x), leaf(w), leaf(b)];
+    const y = F.layerNorm(x, [...norm], w, b), y2 = F.layerNormComposite(x2, [...norm], w2, b2);
+    assertAllClose(y, y2, { rtol: 1e-5, atol: 1e-5 });
+    const u = randn(y.shape, { rng: new Generator(5) });
+    backward(y, u);
+    backward(y2, u);
+    assertAllClose(x.grad!, x2.grad!, { rtol: 1e-4, atol: 1e-5 });
+    assertAllClose(w.grad!, w2.grad!, { rtol: 1e-4, atol: 1e-5 });
+    assertAllClose(b.grad!, b2.grad!, { rtol: 1e-4, atol: 1e-5 });
+  }
+});

@@ -43,7 +43,9 @@ CFLAGS_CC_Debug := \
 	-mavx512dq \
 	-mavx2 \
 	-mfma \
-	-fPIC
+	-fPIC \
+	-Wno-uninitialized \
+	-Wno-maybe-uninitialized
 
 INCS_Debug := \
 	-I$(srcdir)/node_modules/node-addon-api \
@@ -96,7 +98,9 @@ CFLAGS_CC_Release := \
 	-mavx512dq \
 	-mavx2 \
 	-mfma \
-	-fPIC
+	-fPIC \
+	-Wno-uninitialized \
+	-Wno-maybe-uninitialized
 
 INCS_Release := \
 	-I$(srcdir)/node_modules/node-addon-api \

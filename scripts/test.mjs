@@ -1,5 +1,7 @@
-// Runs every test file under test/ with Node's own test runner (tsx compiles TypeScript on the fly).
-import { spawnSync } from 'node:child_process';
+// Runs every test file under test/ with Node's own test runner (tsx compiles TypeScript on the
+// fly), once per backend: js (the reference) and native (the C++ addon). ATTNKIT_BACKEND=js|native
+// picks one; arguments filter test files by substring.
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -18,5 +20,23 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const backends = process.env.ATTNKIT_BACKEND ? [process.env.ATTNKIT_BACKEND] : ['js', 'native'];
+let passed = 0, failed = 0, code = 0;
+for (const backend of backends) {
+  console.log(`\n── backend: ${backend} ──`);
+  const status = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/setup.ts', '--test', '--test-reporter=spec', ...files], {
+      stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ATTNKIT_BACKEND: backend },
+    });
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      for (const m of chunk.toString().matchAll(/^ℹ (pass|fail) (\d+)$/gm)) {
+        if (m[1] === 'pass') passed += Number(m[2]); else failed += Number(m[2]);
+      }
+    });
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (status !== 0) code = 1;
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(code);

@@ -1,1 +1,0 @@
-cmd_Release/attnkit_avx2.a := ln -f "Release/obj.target/attnkit_avx2.a" "Release/attnkit_avx2.a" 2>/dev/null || (rm -rf "Release/attnkit_avx2.a" && cp -af "Release/obj.target/attnkit_avx2.a" "Release/attnkit_avx2.a")

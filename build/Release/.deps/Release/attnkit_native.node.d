@@ -1,1 +1,0 @@
-cmd_Release/attnkit_native.node := ln -f "Release/obj.target/attnkit_native.node" "Release/attnkit_native.node" 2>/dev/null || (rm -rf "Release/attnkit_native.node" && cp -af "Release/obj.target/attnkit_native.node" "Release/attnkit_native.node")

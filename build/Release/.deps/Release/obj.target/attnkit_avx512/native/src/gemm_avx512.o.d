@@ -1,5 +1,0 @@
-cmd_Release/obj.target/attnkit_avx512/native/src/gemm_avx512.o := g++ -o Release/obj.target/attnkit_avx512/native/src/gemm_avx512.o ../native/src/gemm_avx512.cc '-DNAPI_VERSION=8' '-DNAPI_DISABLE_CPP_EXCEPTIONS' '-DNODE_GYP_MODULE_NAME=attnkit_avx512' '-DUSING_UV_SHARED=1' '-DUSING_V8_SHARED=1' '-DV8_DEPRECATION_WARNINGS=1' '-D_GLIBCXX_USE_CXX11_ABI=1' '-D_FILE_OFFSET_BITS=64' '-D_LARGEFILE_SOURCE' '-D__STDC_FORMAT_MACROS' '-DOPENSSL_NO_PINSHARED' '-DOPENSSL_THREADS' -I../node_modules/node-addon-api -I../native/src -I/usr/include/node -I/usr/src -I/usr/deps/openssl/config -I/usr/deps/openssl/openssl/include -I/usr/deps/uv/include -I/usr/deps/zlib -I/usr/deps/v8/include  -fPIC -pthread -Wall -Wextra -Wno-unused-parameter -m64 -O3 -fno-omit-frame-pointer -std=c++17 -O3 -fno-math-errno -fvisibility=hidden -fno-rtti -mavx512f -mavx512vl -mavx512dq -mavx2 -mfma -fPIC -Wno-uninitialized -Wno-maybe-uninitialized -MMD -MF ./Release/.deps/Release/obj.target/attnkit_avx512/native/src/gemm_avx512.o.d.raw   -c
-Release/obj.target/attnkit_avx512/native/src/gemm_avx512.o: \
- ../native/src/gemm_avx512.cc ../native/src/gemm.h
-../native/src/gemm_avx512.cc:
-../native/src/gemm.h:

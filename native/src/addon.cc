@@ -59,11 +59,12 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
   Napi::Float64Array off = info[3].As<Napi::Float64Array>();
   long count = static_cast<long>(off.ElementLength() / 3);
+  const double* od = off.Data();
   std::vector<long> ao(count), bo(count), oo(count);
   for (long i = 0; i < count; i++) {
-    ao[i] = static_cast<long>(off[3 * i]);
-    bo[i] = static_cast<long>(off[3 * i + 1]);
-    oo[i] = static_cast<long>(off[3 * i + 2]);
+    ao[i] = static_cast<long>(od[3 * i]);
+    bo[i] = static_cast<long>(od[3 * i + 1]);
+    oo[i] = static_cast<long>(od[3 * i + 2]);
   }
   sgemm_batched(B(info[7]), B(info[8]), L(info[4]), L(info[5]), L(info[6]), F32(info[0]), ao.data(), F32(info[1]), bo.data(),
                 F32(info[2]), oo.data(), count, false);

@@ -12,7 +12,7 @@ import { matmul } from './linalg.js';
 import { softmax } from './softmax.js';
 import { expand, reshape, transpose } from './shape.js';
 
-export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask; maskShape: readonly number[] }
+export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask }
 
 /** Fused attention: inputs [q, k, v] or [q, k, v, floatMask]; saves the row log-sum-exp. */
 export const attentionPrim: Primitive<FusedAttrs, Tensor> = {
@@ -80,7 +80,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     : mask.dtype === 'bool' ? { kind: 'bool', data: mask.data as Uint8Array, strides: maskStrides(mask.shape) }
       : { kind: 'float', data: fdata(mask), strides: maskStrides(mask.shape) };
   const inputs = mask && mask.dtype !== 'bool' ? [q, k, v, mask] : [q, k, v];
-  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: m, maskShape: mask?.shape ?? [] }).out;
+  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: m }).out;
 }
 
 /**

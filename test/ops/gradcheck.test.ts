@@ -4,10 +4,11 @@ import { gradcheck, primitives, type PrimitiveName, type Tensor, type Primitive 
 import { samples } from './samples.js';
 
 /** Names of every node on the tape below `t`. */
-function tapeNames(t: Tensor, out = new Set<string>()): Set<string> {
-  if (t.gradFn && !out.has(`#${t.gradFn.name}:${out.size}`)) {
+function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
+  if (t.gradFn && !seen.has(t)) {
+    seen.add(t);
     out.add(t.gradFn.name);
-    for (const i of t.gradFn.inputs) tapeNames(i, out);
+    for (const i of t.gradFn.inputs) tapeNames(i, out, seen);
   }
   return out;
 }

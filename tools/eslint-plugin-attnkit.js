@@ -17,6 +17,7 @@ const RANKS = {
   analysis: 9,
   train: 10,
   experiments: 10,
+  onnx: 10,
   cli: 11,
   viz: 11,
 };

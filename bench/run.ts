@@ -1,0 +1,167 @@
+/**
+ * `npm run bench` — attnkit beside its peers, in the same run, on this machine.
+ *
+ * Every (case, implementation) pair runs in a fresh process (bench/worker.ts) so its peak
+ * RSS is its own. Prints the machine's FMA ceiling (bench/fma_probe.c, built here with the
+ * system C compiler), a table with ms, GFLOP/s, share of the ceiling, peak RSS and the ratio
+ * of each peer's time to attnkit-native's, and writes everything as JSON.
+ *
+ * Options: --quick (tiny sizes: a smoke run), --only <substring of a case id>,
+ *          --threads <n> (default: all cores), --min-seconds <s> (timing budget per pair),
+ *          --out <file.json> (default bench/results/bench-<time>.json).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchCases, type BenchCase, type ImplName } from './cases.ts';
+import type { WorkerResult } from './worker.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    threads: { type: 'string' },
+    'min-seconds': { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const threads = Number(args.threads ?? os.availableParallelism());
+const minSeconds = Number(args['min-seconds'] ?? (args.quick ? 0.05 : 1.5));
+if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench: --threads must be a positive integer, got ${args.threads}`);
+if (!(minSeconds >= 0)) throw new Error(`bench: --min-seconds must be ≥ 0, got ${args['min-seconds']}`);
+
+interface Ceiling { isa: string; threads: number; gflops: number | null; error?: string }
+
+/** Builds and runs the FMA probe; null GFLOP/s when no C compiler or no AVX2/AVX-512. */
+function fmaCeiling(): Ceiling {
+  const dir = path.join(os.tmpdir(), `attnkit-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const exe = path.join(dir, 'fma_probe');
+  try {
+    execFileSync('cc', ['-O2', '-pthread', '-o', exe, path.join(here, 'fma_probe.c')], { stdio: 'pipe' });
+    const iters = args.quick ? '20000000' : '200000000';
+    return JSON.parse(execFileSync(exe, [String(threads), iters], { encoding: 'utf8' })) as Ceiling;
+  } catch (e) {
+    return { isa: 'unknown', threads, gflops: null, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+  }
+}
+
+interface Row {
+  case: string;
+  title: string;
+  impl: ImplName;
+  skipped?: string;
+  result?: WorkerResult;
+  gflops?: number;
+  ofCeiling?: number;
+  tokensPerSecond?: number;
+  /** This implementation's time divided by attnkit-native's (> 1: attnkit is faster). */
+  vsNative?: number;
+  agrees?: boolean;
+}
+
+function runPair(c: BenchCase, impl: ImplName): WorkerResult {
+  const timeout = (args.quick ? 120 : 600) * 1000;
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'worker.ts'), JSON.stringify(c), impl, String(threads), String(minSeconds)],
+    { encoding: 'utf8', timeout, maxBuffer: 1 << 24, env: { ...process.env, ATTNKIT_NUM_THREADS: String(threads) } },
+  );
+  if (child.error) return { ok: false, error: `${child.error.message} (limit ${timeout / 1000} s)` };
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as WorkerResult;
+  } catch {
+    const why = child.signal ? `killed by ${child.signal}` : `exit ${child.status}`;
+    return { ok: false, error: `${why}: ${(child.stderr || child.stdout).trim().split('\n').slice(-3).join(' | ')}` };
+  }
+}
+
+const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(digits));
+const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+function printTable(rows: Row[]): void {
+  const head = ['case', 'implementation', 'ms', 'GFLOP/s', '% FMA peak', 'tokens/s', 'peak RSS MB', 'Δ RSS MB', '× native time', 'same result'];
+  const body = rows.map((r) => {
+    const w = r.result;
+    if (r.skipped) return [r.title, r.impl, r.skipped, '', '', '', '', '', '', ''];
+    if (!w?.ok) return [r.title, r.impl, `failed: ${w?.error ?? '?'}`.slice(0, 90), '', '', '', '', '', '', ''];
+    return [
+      r.title, r.impl, fmtMs(w.ms!), fmt(r.gflops), fmt(r.ofCeiling === undefined ? undefined : r.ofCeiling * 100, 0),
+      r.tokensPerSecond ? r.tokensPerSecond.toFixed(0) : '', fmt(w.rssPeakMB, 0), fmt(w.rssPeakMB! - w.rssBaseMB!, 0),
+      r.vsNative === undefined ? '' : r.vsNative.toFixed(2), r.agrees === undefined ? '' : r.agrees ? 'yes' : 'NO',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => !b[2]!.startsWith('skipped') && !b[2]!.startsWith('n/a') && !b[2]!.startsWith('failed')).map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  let last = '';
+  for (const b of body) {
+    const row = [b[0] === last ? '' : b[0]!, ...b.slice(1)];
+    last = b[0]!;
+    if (b[3] === '' && b[4] === '' && (b[2]!.startsWith('skipped') || b[2]!.startsWith('n/a') || b[2]!.startsWith('failed'))) {
+      console.log(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${b[2]}`);
+    } else console.log(line(row));
+  }
+}
+
+const ceiling = fmaCeiling();
+console.log(`attnkit bench — ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, ${threads} threads, node ${process.version}`);
+console.log(ceiling.gflops === null
+  ? `FMA ceiling: not measured (${ceiling.error ?? `no AVX2/AVX-512 (${ceiling.isa})`})`
+  : `FMA ceiling (bench/fma_probe.c, ${ceiling.isa}, ${ceiling.threads} threads): ${ceiling.gflops.toFixed(1)} GFLOP/s`);
+console.log('');
+
+const rows: Row[] = [];
+const cases = benchCases(args.quick).filter((c) => !args.only || c.id.includes(args.only));
+for (const c of cases) {
+  const group: Row[] = [];
+  for (const [impl, run] of c.impls) {
+    const row: Row = { case: c.id, title: c.title, impl };
+    if (run !== true) row.skipped = run;
+    else {
+      if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${impl} …\r`);
+      row.result = runPair(c, impl);
+      if (process.stderr.isTTY) process.stderr.write(`${' '.repeat(70)}\r`);
+    }
+    group.push(row);
+  }
+  const native = group.find((r) => r.impl === 'attnkit-native')?.result;
+  for (const r of group) {
+    const w = r.result;
+    if (!w?.ok) continue;
+    r.gflops = c.flops / (w.ms! * 1e6);
+    if (ceiling.gflops) r.ofCeiling = r.gflops / ceiling.gflops;
+    if (c.tokens) r.tokensPerSecond = c.tokens / (w.ms! / 1000);
+    if (native?.ok) {
+      r.vsNative = w.ms! / native.ms!;
+      if (c.spec.kind !== 'encoder') {
+        // Σx² is independent of layout; fp32 sums over millions of values agree to ~1e-4
+        const [a, b] = [w.checksum![1], native.checksum![1]];
+        r.agrees = Math.abs(a - b) <= 2e-3 * Math.max(Math.abs(a), Math.abs(b), 1e-30);
+      }
+    }
+  }
+  rows.push(...group);
+}
+
+printTable(rows);
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version, threads },
+  fmaCeiling: ceiling,
+  quick: args.quick,
+  cases: cases.map(({ id, title, spec, flops, tokens }) => ({ id, title, spec, flops, tokens })),
+  rows,
+};
+const out = args.out ?? path.join(here, 'results', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+renameSync(`${out}.tmp`, out);
+console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
+if (rows.some((r) => r.impl.startsWith('attnkit') && r.result && !r.result.ok)) process.exitCode = 1;

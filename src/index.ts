@@ -26,6 +26,6 @@ export * as F from './ops/index.js';
 export { primitives } from './ops/registry.js';
 export type { PrimitiveName } from './ops/registry.js';
 export type { Primitive, BackwardContext } from './ops/primitive.js';
-export * as nn from './nn/index.js';
+export * as nn from './nnAll.js';
 export { Module, Parameter } from './nn/module.js';
 export * as optim from './train/optim.js';

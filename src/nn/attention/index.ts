@@ -1,0 +1,16 @@
+/** The attention family (part 1): scoring functions, multi-head attention, pooling, Transformer blocks, positions. */
+export { Attention } from './scoring.js';
+export type { AttentionOptions, AttentionScore } from './scoring.js';
+export { MultiHeadAttention } from './multihead.js';
+export type { MultiHeadAttentionOptions, MultiHeadForwardOptions } from './multihead.js';
+export { AttentionPooling, GatedAttentionPooling, NadarayaWatson } from './pooling.js';
+export {
+  TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder,
+} from './transformer.js';
+export type {
+  TransformerLayerOptions, TransformerStackOptions, EncoderForwardOptions, DecoderForwardOptions,
+} from './transformer.js';
+export {
+  sinusoidalEncoding, SinusoidalPositionalEncoding, LearnedPositionalEmbedding, applyRotary, alibiSlopes, alibiBias,
+} from './positional.js';
+export { attnMask4d, keyMask4d, combineMasks } from './masks.js';

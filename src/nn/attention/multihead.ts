@@ -1,0 +1,201 @@
+/**
+ * Multi-head attention, numerically equal to torch.nn.MultiheadAttention(batch_first=True)
+ * with the same weights, plus grouped-query heads, RoPE and ALiBi.
+ */
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Generator } from '../../tensor/random.js';
+import { rand, zeros } from '../../tensor/creation.js';
+import { linear } from '../../ops/linalg.js';
+import { mean } from '../../ops/reduce.js';
+import { narrow, reshape, split, transpose } from '../../ops/shape.js';
+import { scaledDotProductAttention } from '../../ops/attention.js';
+import { Module, Parameter } from '../module.js';
+import { Linear } from '../linear.js';
+import { checkPositiveInt, checkRng } from '../init.js';
+import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
+import { alibiBias, applyRotary } from './positional.js';
+
+export interface MultiHeadAttentionOptions {
+  /** Model width C = numHeads × head dim. */
+  embedDim: number;
+  numHeads: number;
+  /** Feature size of keys (default embedDim); a different size gives separate q/k/v projection weights. */
+  kDim?: number;
+  /** Feature size of values (default embedDim). */
+  vDim?: number;
+  /** Key/value heads for grouped-query (1 = multi-query) attention; must divide numHeads. Default numHeads. */
+  numKVHeads?: number;
+  /** Biases on the input and output projections (default true). */
+  bias?: boolean;
+  /** Dropout on the attention weights in training (default 0). */
+  dropout?: number;
+  /** Rotary position embedding on queries and keys after projection (true = base 10000). */
+  rope?: boolean | { base?: number };
+  /** ALiBi distance biases added to the scores. */
+  alibi?: boolean;
+  /** Draws the initial weights (and seeds the dropout generator). */
+  rng: Generator;
+}
+
+export interface MultiHeadForwardOptions {
+  /** [B, S] bool, true = real token (keys that are false are never attended). */
+  keyMask?: Tensor | null;
+  /** Bool (true = may attend) or additive float32: [T, S], [B, T, S], [B·H, T, S] or 4-d broadcastable to [B, H, T, S]. */
+  attnMask?: Tensor | null;
+  /** Query i attends to keys j ≤ i; combines with the masks. */
+  causal?: boolean;
+  /** Also return the attention weights (before dropout); runs the unfused path, same outputs. */
+  needWeights?: boolean;
+  /** Average the weights over heads → [B, T, S] (default true, as PyTorch); false → [B, H, T, S]. */
+  averageWeights?: boolean;
+  /** Position of the first query/key for RoPE (continuing a sequence). */
+  positionOffset?: number;
+}
+
+/** PyTorch's xavier_uniform_ for a weight [out, in]. */
+function xavier(shape: [number, number], rng: Generator, fanOut = shape[0]): Tensor {
+  const bound = Math.sqrt(6 / (shape[1] + fanOut));
+  return rand(shape, { rng, low: -bound, high: bound });
+}
+
+/**
+ * Multi-head attention: Concat(head₁…head_H)·Wᴼ, headᵢ = softmax(QWᵢ^Q (KWᵢ^K)ᵀ/√D + mask)·VWᵢ^V.
+ * query [B, T, C], key [B, S, kDim], value [B, S, vDim] → output [B, T, C], weights
+ * [B, T, S] (averaged) or [B, H, T, S] when asked for. Without `needWeights` it runs the
+ * fused attention kernel.
+ *
+ * Parameters use PyTorch's layout in camelCase: `inProjWeight` [C + 2·Hkv·D, C] (packed q, k, v)
+ * when kDim = vDim = C, else `qProjWeight` [C, C], `kProjWeight` [Hkv·D, kDim], `vProjWeight`
+ * [Hkv·D, vDim]; `inProjBias`; `outProj.weight`, `outProj.bias`. Load PyTorch weights with
+ * `loadStateDict(fromTorchStateDict(state))`.
+ *
+ * @example
+ * const attn = new MultiHeadAttention({ embedDim: 64, numHeads: 8, rng: new Generator(0) });
+ * const { output, weights } = attn.forward(x, x, x, { keyMask, needWeights: true }); // [B,T,64], [B,T,T]
+ */
+export class MultiHeadAttention extends Module {
+  inProjWeight: Parameter | null = null;
+  qProjWeight: Parameter | null = null;
+  kProjWeight: Parameter | null = null;
+  vProjWeight: Parameter | null = null;
+  inProjBias: Parameter | null = null;
+  outProj: Linear;
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly numKVHeads: number;
+  readonly headDim: number;
+  readonly kDim: number;
+  readonly vDim: number;
+  readonly dropout: number;
+  private readonly dropoutRng: Generator;
+  private readonly rope: { base: number } | null;
+  private readonly alibi: boolean;
+
+  constructor(options: MultiHeadAttentionOptions) {
+    super();
+    const name = 'MultiHeadAttention';
+    const rng = checkRng(options, name);
+    this.embedDim = checkPositiveInt(options.embedDim, name, 'embedDim');
+    this.numHeads = checkPositiveInt(options.numHeads, name, 'numHeads');
+    this.kDim = checkPositiveInt(options.kDim ?? this.embedDim, name, 'kDim');
+    this.vDim = checkPositiveInt(options.vDim ?? this.embedDim, name, 'vDim');
+    this.numKVHeads = checkPositiveInt(options.numKVHeads ?? this.numHeads, name, 'numKVHeads');
+    if (this.embedDim % this.numHeads !== 0) {
+      throw new ValueError(`${name}: numHeads (${this.numHeads}) must divide embedDim (${this.embedDim})`);
+    }
+    if (this.numHeads % this.numKVHeads !== 0) {
+      throw new ValueError(`${name}: numKVHeads (${this.numKVHeads}) must divide numHeads (${this.numHeads})`);
+    }
+    this.headDim = this.embedDim / this.numHeads;
+    this.dropout = options.dropout ?? 0;
+    if (!(this.dropout >= 0 && this.dropout < 1)) throw new ValueError(`${name}: dropout must be in [0, 1), got ${this.dropout}`);
+    if (options.rope && this.headDim % 2 !== 0) throw new ValueError(`${name}: rope needs an even head dim, got ${this.headDim}`);
+    this.rope = options.rope ? { base: (typeof options.rope === 'object' ? options.rope.base : undefined) ?? 10000 } : null;
+    this.alibi = options.alibi ?? false;
+    const C = this.embedDim, kv = this.numKVHeads * this.headDim;
+    if (this.kDim === C && this.vDim === C) {
+      // PyTorch initialises the packed weight as one [3C, C] matrix
+      this.inProjWeight = new Parameter(xavier([C + 2 * kv, C], rng));
+    } else {
+      this.qProjWeight = new Parameter(xavier([C, C], rng));
+      this.kProjWeight = new Parameter(xavier([kv, this.kDim], rng));
+      this.vProjWeight = new Parameter(xavier([kv, this.vDim], rng));
+    }
+    const bias = options.bias ?? true;
+    if (bias) this.inProjBias = new Parameter(zeros([C + 2 * kv]));
+    this.outProj = new Linear(C, C, { rng, bias });
+    if (bias) this.outProj.bias!.data.fill(0);
+    this.dropoutRng = new Generator(rng.nextUint32());
+  }
+
+  /** The q, k, v projection weights and biases (views into the packed parameter when packed). */
+  private projections(): { w: [Tensor, Tensor, Tensor]; b: [Tensor | null, Tensor | null, Tensor | null] } {
+    const C = this.embedDim, kv = this.numKVHeads * this.headDim;
+    const w: [Tensor, Tensor, Tensor] = this.inProjWeight
+      ? [narrow(this.inProjWeight, 0, 0, C), narrow(this.inProjWeight, 0, C, kv), narrow(this.inProjWeight, 0, C + kv, kv)]
+      : [this.qProjWeight!, this.kProjWeight!, this.vProjWeight!];
+    const b: [Tensor | null, Tensor | null, Tensor | null] = this.inProjBias
+      ? [narrow(this.inProjBias, 0, 0, C), narrow(this.inProjBias, 0, C, kv), narrow(this.inProjBias, 0, C + kv, kv)]
+      : [null, null, null];
+    return { w, b };
+  }
+
+  /**
+   * query [B, T, C]; key [B, S, kDim] (default query); value [B, S, vDim] (default key).
+   * Returns the output [B, T, C] and, with `needWeights`, the weights (else null).
+   */
+  forward(query: Tensor, key: Tensor = query, value: Tensor = key, options: MultiHeadForwardOptions = {}): { output: Tensor; weights: Tensor | null } {
+    const fn = 'MultiHeadAttention.forward';
+    const C = this.embedDim, H = this.numHeads, Hkv = this.numKVHeads, D = this.headDim;
+    const want = (t: Tensor, arg: string, dim: number): void => {
+      if (!(t instanceof Tensor) || t.ndim !== 3 || t.shape[2] !== dim) {
+        throw new ShapeError(`${fn}: ${arg} must be [B, L, ${dim}], got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`);
+      }
+    };
+    want(query, 'query', C);
+    want(key, 'key', this.kDim);
+    want(value, 'value', this.vDim);
+    const [B, T] = query.shape as [number, number, number];
+    const S = key.shape[1]!;
+    if (key.shape[0] !== B || value.shape[0] !== B) {
+      throw new ShapeError(`${fn}: batch sizes differ: query ${fmtShape(query.shape)}, key ${fmtShape(key.shape)}, value ${fmtShape(value.shape)}`);
+    }
+    if (value.shape[1] !== S) throw new ShapeError(`${fn}: key and value lengths differ: key ${fmtShape(key.shape)}, value ${fmtShape(value.shape)}`);
+
+    const { w, b } = this.projections();
+    let q: Tensor, k: Tensor, v: Tensor;
+    if (this.inProjWeight && key === query && value === query) {
+      // self-attention: one packed projection, then split
+      [q, k, v] = split(linear(query, this.inProjWeight, this.inProjBias), [C, Hkv * D, Hkv * D], -1) as [Tensor, Tensor, Tensor];
+    } else {
+      q = linear(query, w[0], b[0]);
+      k = linear(key, w[1], b[1]);
+      v = linear(value, w[2], b[2]);
+    }
+    q = transpose(reshape(q, [B, T, H, D]), 1, 2);       // [B, H, T, D]
+    k = transpose(reshape(k, [B, S, Hkv, D]), 1, 2);     // [B, Hkv, S, D]
+    v = transpose(reshape(v, [B, S, Hkv, D]), 1, 2);
+    if (this.rope) {
+      const offset = options.positionOffset ?? 0;
+      q = applyRotary(q, { base: this.rope.base, offset: offset + Math.max(0, S - T) });
+      k = applyRotary(k, { base: this.rope.base, offset });
+    }
+    const mask = combineMasks([
+      options.keyMask != null ? keyMask4d(fn, 'keyMask', options.keyMask, B, S) : null,
+      options.attnMask != null ? attnMask4d(fn, 'attnMask', options.attnMask, B, H, T, S) : null,
+      this.alibi ? alibiBias(H, T, S) : null,
+    ]);
+    const p = this.training ? this.dropout : 0;
+    const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined };
+    let out: Tensor, weights: Tensor | null = null;
+    if (options.needWeights) {
+      ({ output: out, weights } = scaledDotProductAttention(q, k, v, { ...sdpa, returnWeights: true }));
+      if (options.averageWeights ?? true) weights = mean(weights, 1);
+    } else {
+      out = scaledDotProductAttention(q, k, v, sdpa);
+    }
+    const merged = reshape(transpose(out, 1, 2), [B, T, C]);
+    return { output: this.outProj.forward(merged), weights };
+  }
+}

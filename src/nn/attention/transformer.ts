@@ -1,0 +1,301 @@
+/**
+ * Transformer encoder and decoder layers and stacks, numerically equal to PyTorch's
+ * nn.TransformerEncoderLayer / DecoderLayer / Encoder / Decoder (batch_first=True) for the
+ * same weights (parameter names map by `fromTorchStateDict`).
+ */
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Generator } from '../../tensor/random.js';
+import { add, gelu, relu } from '../../ops/elementwise.js';
+import { Module } from '../module.js';
+import { Linear } from '../linear.js';
+import { LayerNorm } from '../layerNorm.js';
+import { Dropout } from '../dropout.js';
+import { checkPositiveInt, checkRng } from '../init.js';
+import { MultiHeadAttention } from './multihead.js';
+
+export interface TransformerLayerOptions {
+  /** Model width C. */
+  dModel: number;
+  /** Attention heads H (must divide dModel). */
+  nhead: number;
+  /** Feed-forward hidden width (default 2048, as PyTorch). */
+  dimFeedforward?: number;
+  /** Dropout after attention, inside and after the feed-forward, and on attention weights (default 0.1). */
+  dropout?: number;
+  activation?: 'relu' | 'gelu';
+  /** Pre-norm (LayerNorm before each block) instead of post-norm (default false, as PyTorch). */
+  normFirst?: boolean;
+  layerNormEps?: number;
+  bias?: boolean;
+  /** Grouped-query attention: key/value heads (default nhead). */
+  numKVHeads?: number;
+  /** Rotary position embedding in the self-attention. */
+  rope?: boolean | { base?: number };
+  /** ALiBi biases in the self-attention. */
+  alibi?: boolean;
+  rng: Generator;
+}
+
+export interface EncoderForwardOptions {
+  /** [B, T] bool, true = real token. */
+  keyMask?: Tensor | null;
+  /** Bool (true = may attend) or additive float mask, as MultiHeadAttention's attnMask. */
+  attnMask?: Tensor | null;
+  causal?: boolean;
+  /** Also return the per-head attention weights [B, H, T, T] (same outputs). */
+  needWeights?: boolean;
+}
+
+export interface DecoderForwardOptions {
+  /** [B, T] bool, true = real target token. */
+  tgtKeyMask?: Tensor | null;
+  /** [B, S] bool, true = real memory token. */
+  memoryKeyMask?: Tensor | null;
+  /** Extra mask on the self-attention scores [T, T] (bool or float). */
+  tgtMask?: Tensor | null;
+  /** Mask on the cross-attention scores [T, S] (bool or float). */
+  memoryMask?: Tensor | null;
+  /** Causal self-attention (default true: a decoder does not see later targets). */
+  causal?: boolean;
+  /** Also return per-head self- and cross-attention weights. */
+  needWeights?: boolean;
+}
+
+function resolve(options: TransformerLayerOptions, layer: string) {
+  const rng = checkRng(options, layer);
+  checkPositiveInt(options.dModel, layer, 'dModel');
+  checkPositiveInt(options.nhead, layer, 'nhead');
+  const ff = checkPositiveInt(options.dimFeedforward ?? 2048, layer, 'dimFeedforward');
+  const p = options.dropout ?? 0.1;
+  if (!(p >= 0 && p < 1)) throw new ValueError(`${layer}: dropout must be in [0, 1), got ${p}`);
+  const activation = options.activation ?? 'relu';
+  if (activation !== 'relu' && activation !== 'gelu') throw new ValueError(`${layer}: activation must be 'relu' or 'gelu', got '${String(activation)}'`);
+  const dropRng = new Generator(rng.nextUint32());
+  return { rng, ff, p, activation, dropRng, eps: options.layerNormEps ?? 1e-5, bias: options.bias ?? true };
+}
+
+function checkInput(fn: string, arg: string, x: Tensor, C: number): void {
+  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
+    throw new ShapeError(`${fn}: ${arg} must be [B, L, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+  }
+}
+
+/** The position-wise feed-forward block linear2(dropout(act(linear1(x)))) shared by both layers. */
+function feedForward(m: { linear1: Linear; linear2: Linear; dropout: Dropout; activation: 'relu' | 'gelu' }, x: Tensor): Tensor {
+  const h = m.linear1.forward(x);
+  return m.linear2.forward(m.dropout.forward(m.activation === 'gelu' ? gelu(h) : relu(h)));
+}
+
+/**
+ * One encoder layer: self-attention and a feed-forward block, each with a residual, post-norm
+ * (PyTorch's default) or pre-norm. x [B, T, C] → [B, T, C].
+ * Parameters: selfAttn.*, linear1, linear2, norm1, norm2 (PyTorch: self_attn.*, …).
+ *
+ * @example
+ * const layer = new TransformerEncoderLayer({ dModel: 64, nhead: 4, dimFeedforward: 128, normFirst: true, rng });
+ * const y = layer.forward(x, { keyMask });                                // [B, T, 64]
+ * const { output, weights } = layer.forward(x, { needWeights: true });    // weights [B, 4, T, T]
+ */
+export class TransformerEncoderLayer extends Module {
+  selfAttn: MultiHeadAttention;
+  linear1: Linear;
+  dropout: Dropout;
+  linear2: Linear;
+  norm1: LayerNorm;
+  norm2: LayerNorm;
+  dropout1: Dropout;
+  dropout2: Dropout;
+  readonly activation: 'relu' | 'gelu';
+  readonly normFirst: boolean;
+
+  constructor(readonly options: TransformerLayerOptions) {
+    super();
+    const o = resolve(options, 'TransformerEncoderLayer');
+    const C = options.dModel;
+    this.selfAttn = new MultiHeadAttention({
+      embedDim: C, numHeads: options.nhead, numKVHeads: options.numKVHeads, dropout: o.p, bias: o.bias, rope: options.rope, alibi: options.alibi, rng: o.rng,
+    });
+    this.linear1 = new Linear(C, o.ff, { rng: o.rng, bias: o.bias });
+    this.dropout = new Dropout(o.p, o.dropRng);
+    this.linear2 = new Linear(o.ff, C, { rng: o.rng, bias: o.bias });
+    this.norm1 = new LayerNorm(C, { eps: o.eps });
+    this.norm2 = new LayerNorm(C, { eps: o.eps });
+    this.dropout1 = new Dropout(o.p, o.dropRng);
+    this.dropout2 = new Dropout(o.p, o.dropRng);
+    this.activation = o.activation;
+    this.normFirst = options.normFirst ?? false;
+  }
+
+  forward(x: Tensor, options: EncoderForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor };
+  forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
+  forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
+    checkInput('TransformerEncoderLayer.forward', 'x', x, this.options.dModel);
+    let weights: Tensor | null = null;
+    const sa = (h: Tensor): Tensor => {
+      const r = this.selfAttn.forward(h, h, h, {
+        keyMask: options.keyMask, attnMask: options.attnMask, causal: options.causal, needWeights: options.needWeights, averageWeights: false,
+      });
+      weights = r.weights;
+      return this.dropout1.forward(r.output);
+    };
+    const ff = (h: Tensor): Tensor => this.dropout2.forward(feedForward(this, h));
+    let y: Tensor;
+    if (this.normFirst) {
+      y = add(x, sa(this.norm1.forward(x)));
+      y = add(y, ff(this.norm2.forward(y)));
+    } else {
+      y = this.norm1.forward(add(x, sa(x)));
+      y = this.norm2.forward(add(y, ff(y)));
+    }
+    return options.needWeights ? { output: y, weights: weights! } : y;
+  }
+}
+
+/**
+ * One decoder layer: causal self-attention, cross-attention over `memory`, feed-forward; each
+ * with a residual, post- or pre-norm. tgt [B, T, C], memory [B, S, C] → [B, T, C].
+ * Parameters: selfAttn.*, crossAttn.* (PyTorch: multihead_attn.*), linear1, linear2, norm1–3.
+ */
+export class TransformerDecoderLayer extends Module {
+  selfAttn: MultiHeadAttention;
+  crossAttn: MultiHeadAttention;
+  linear1: Linear;
+  dropout: Dropout;
+  linear2: Linear;
+  norm1: LayerNorm;
+  norm2: LayerNorm;
+  norm3: LayerNorm;
+  dropout1: Dropout;
+  dropout2: Dropout;
+  dropout3: Dropout;
+  readonly activation: 'relu' | 'gelu';
+  readonly normFirst: boolean;
+
+  constructor(readonly options: TransformerLayerOptions) {
+    super();
+    const o = resolve(options, 'TransformerDecoderLayer');
+    const C = options.dModel;
+    const attn = (rope: boolean): MultiHeadAttention => new MultiHeadAttention({
+      embedDim: C, numHeads: options.nhead, numKVHeads: options.numKVHeads, dropout: o.p, bias: o.bias,
+      rope: rope ? options.rope : undefined, alibi: rope ? options.alibi : undefined, rng: o.rng,
+    });
+    this.selfAttn = attn(true);
+    this.crossAttn = attn(false);
+    this.linear1 = new Linear(C, o.ff, { rng: o.rng, bias: o.bias });
+    this.dropout = new Dropout(o.p, o.dropRng);
+    this.linear2 = new Linear(o.ff, C, { rng: o.rng, bias: o.bias });
+    this.norm1 = new LayerNorm(C, { eps: o.eps });
+    this.norm2 = new LayerNorm(C, { eps: o.eps });
+    this.norm3 = new LayerNorm(C, { eps: o.eps });
+    this.dropout1 = new Dropout(o.p, o.dropRng);
+    this.dropout2 = new Dropout(o.p, o.dropRng);
+    this.dropout3 = new Dropout(o.p, o.dropRng);
+    this.activation = o.activation;
+    this.normFirst = options.normFirst ?? false;
+  }
+
+  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions & { needWeights: true }): { output: Tensor; selfWeights: Tensor; crossWeights: Tensor };
+  forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
+  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor; crossWeights: Tensor } {
+    const fn = 'TransformerDecoderLayer.forward';
+    checkInput(fn, 'tgt', tgt, this.options.dModel);
+    checkInput(fn, 'memory', memory, this.options.dModel);
+    if (memory.shape[0] !== tgt.shape[0]) throw new ShapeError(`${fn}: batch sizes differ: tgt ${fmtShape(tgt.shape)}, memory ${fmtShape(memory.shape)}`);
+    let selfWeights: Tensor | null = null, crossWeights: Tensor | null = null;
+    const need = options.needWeights, avg = false;
+    const sa = (h: Tensor): Tensor => {
+      const r = this.selfAttn.forward(h, h, h, {
+        keyMask: options.tgtKeyMask, attnMask: options.tgtMask, causal: options.causal ?? true, needWeights: need, averageWeights: avg,
+      });
+      selfWeights = r.weights;
+      return this.dropout1.forward(r.output);
+    };
+    const ca = (h: Tensor): Tensor => {
+      const r = this.crossAttn.forward(h, memory, memory, {
+        keyMask: options.memoryKeyMask, attnMask: options.memoryMask, needWeights: need, averageWeights: avg,
+      });
+      crossWeights = r.weights;
+      return this.dropout2.forward(r.output);
+    };
+    const ff = (h: Tensor): Tensor => this.dropout3.forward(feedForward(this, h));
+    let y: Tensor;
+    if (this.normFirst) {
+      y = add(tgt, sa(this.norm1.forward(tgt)));
+      y = add(y, ca(this.norm2.forward(y)));
+      y = add(y, ff(this.norm3.forward(y)));
+    } else {
+      y = this.norm1.forward(add(tgt, sa(tgt)));
+      y = this.norm2.forward(add(y, ca(y)));
+      y = this.norm3.forward(add(y, ff(y)));
+    }
+    return need ? { output: y, selfWeights: selfWeights!, crossWeights: crossWeights! } : y;
+  }
+}
+
+export interface TransformerStackOptions extends TransformerLayerOptions {
+  numLayers: number;
+  /** A LayerNorm after the last layer (`norm`; usual with pre-norm layers). Default false. */
+  finalNorm?: boolean;
+}
+
+/** numLayers encoder layers (each initialised from the generator in turn), then an optional LayerNorm. */
+export class TransformerEncoder extends Module {
+  layers: TransformerEncoderLayer[];
+  norm: LayerNorm | null;
+
+  constructor(readonly options: TransformerStackOptions) {
+    super();
+    checkPositiveInt(options.numLayers, 'TransformerEncoder', 'numLayers');
+    this.layers = Array.from({ length: options.numLayers }, () => new TransformerEncoderLayer(options));
+    this.norm = options.finalNorm ? new LayerNorm(options.dModel, { eps: options.layerNormEps }) : null;
+  }
+
+  /** x [B, T, C] → [B, T, C]; with `needWeights`, one [B, H, T, T] per layer. */
+  forward(x: Tensor, options: EncoderForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor[] };
+  forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
+  forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+    const weights: Tensor[] = [];
+    let y = x;
+    for (const layer of this.layers) {
+      if (options.needWeights) {
+        const r = layer.forward(y, { ...options, needWeights: true });
+        y = r.output;
+        weights.push(r.weights);
+      } else y = layer.forward(y, { ...options, needWeights: false });
+    }
+    if (this.norm) y = this.norm.forward(y);
+    return options.needWeights ? { output: y, weights } : y;
+  }
+}
+
+/** numLayers decoder layers, then an optional LayerNorm. */
+export class TransformerDecoder extends Module {
+  layers: TransformerDecoderLayer[];
+  norm: LayerNorm | null;
+
+  constructor(readonly options: TransformerStackOptions) {
+    super();
+    checkPositiveInt(options.numLayers, 'TransformerDecoder', 'numLayers');
+    this.layers = Array.from({ length: options.numLayers }, () => new TransformerDecoderLayer(options));
+    this.norm = options.finalNorm ? new LayerNorm(options.dModel, { eps: options.layerNormEps }) : null;
+  }
+
+  /** tgt [B, T, C], memory [B, S, C] → [B, T, C]; with `needWeights`, per-layer self [B, H, T, T] and cross [B, H, T, S] weights. */
+  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions & { needWeights: true }): { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] };
+  forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
+  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] } {
+    const selfWeights: Tensor[] = [], crossWeights: Tensor[] = [];
+    let y = tgt;
+    for (const layer of this.layers) {
+      if (options.needWeights) {
+        const r = layer.forward(y, memory, { ...options, needWeights: true });
+        y = r.output;
+        selfWeights.push(r.selfWeights);
+        crossWeights.push(r.crossWeights);
+      } else y = layer.forward(y, memory, { ...options, needWeights: false });
+    }
+    if (this.norm) y = this.norm.forward(y);
+    return options.needWeights ? { output: y, selfWeights, crossWeights } : y;
+  }
+}

@@ -1,0 +1,3 @@
+/** The `nn` namespace: the building blocks (nn/) and the attention family (nn/attention/). */
+export * from './nn/index.js';
+export * from './nn/attention/index.js';

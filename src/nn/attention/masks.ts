@@ -3,9 +3,9 @@
  * mask's `true` means "may attend" / "is a real token". Float masks are added to the scores.
  */
 import { DTypeError, ShapeError, fmtShape } from '../../errors.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { Tensor, type DType } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/creation.js';
-import { add, logicalAnd, where } from '../../ops/elementwise.js';
+import { add, logicalAnd, toDtype, where } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/shape.js';
 
 /** Checks a key mask [B, S] (bool, true = real token) and returns it as [B, 1, 1, S]. */
@@ -24,8 +24,8 @@ export function keyMask4d(fn: string, arg: string, mask: Tensor, B: number, S: n
  */
 export function attnMask4d(fn: string, arg: string, mask: Tensor, B: number, H: number, T: number, S: number): Tensor {
   if (!(mask instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${typeof mask}`);
-  if (mask.dtype !== 'bool' && mask.dtype !== 'float32') {
-    throw new DTypeError(`${fn}: ${arg} must be bool (true = may attend) or float32 (additive), got ${mask.dtype}`);
+  if (mask.dtype !== 'bool' && mask.dtype !== 'float32' && mask.dtype !== 'float64') {
+    throw new DTypeError(`${fn}: ${arg} must be bool (true = may attend) or float (additive), got ${mask.dtype}`);
   }
   const s = mask.shape;
   const bad = (): ShapeError => new ShapeError(
@@ -43,12 +43,15 @@ export function attnMask4d(fn: string, arg: string, mask: Tensor, B: number, H: 
   throw bad();
 }
 
-/** Combines masks: all bool → logical and; any float → bools become 0/−∞ and everything adds. */
-export function combineMasks(masks: (Tensor | null | undefined)[]): Tensor | null {
+/**
+ * Combines masks: all bool → logical and; any float → bools become 0/−∞ and everything adds,
+ * in `dtype` (the scores' float type).
+ */
+export function combineMasks(masks: (Tensor | null | undefined)[], dtype: DType = 'float32'): Tensor | null {
   const present = masks.filter((m): m is Tensor => m instanceof Tensor);
   if (present.length === 0) return null;
   if (present.every((m) => m.dtype === 'bool')) return present.reduce((a, b) => logicalAnd(a, b));
   return present
-    .map((m) => (m.dtype === 'bool' ? where(m, zeros(m.shape), -Infinity) : m))
+    .map((m) => (m.dtype === 'bool' ? where(m, zeros(m.shape, { dtype }), -Infinity) : toDtype(m, dtype)))
     .reduce((a, b) => add(a, b));
 }

@@ -185,7 +185,7 @@ export class MultiHeadAttention extends Module {
       options.keyMask != null ? keyMask4d(fn, 'keyMask', options.keyMask, B, S) : null,
       options.attnMask != null ? attnMask4d(fn, 'attnMask', options.attnMask, B, H, T, S) : null,
       this.alibi ? alibiBias(H, T, S) : null,
-    ]);
+    ], q.dtype);
     const p = this.training ? this.dropout : 0;
     const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined };
     let out: Tensor, weights: Tensor | null = null;

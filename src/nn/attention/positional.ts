@@ -6,7 +6,7 @@ import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
 import { randn } from '../../tensor/creation.js';
-import { add, mul, neg } from '../../ops/elementwise.js';
+import { add, mul, neg, toDtype } from '../../ops/elementwise.js';
 import { concat, narrow, reshape } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
@@ -55,7 +55,7 @@ export class SinusoidalPositionalEncoding extends Module {
   /** x [B, T, C]; `offset` shifts the positions (for continuing a sequence). */
   forward(x: Tensor, options: { offset?: number } = {}): Tensor {
     checkSeq('SinusoidalPositionalEncoding.forward', x, this.options.dim);
-    const pe = sinusoidalEncoding(x.shape[1]!, this.options.dim, { base: this.options.base, offset: options.offset });
+    const pe = toDtype(sinusoidalEncoding(x.shape[1]!, this.options.dim, { base: this.options.base, offset: options.offset }), x.dtype);
     return dropout(add(x, pe), this.options.dropout ?? 0, { training: this.training, rng: this.rng });
   }
 }
@@ -110,7 +110,7 @@ export function applyRotary(x: Tensor, options: { base?: number; offset?: number
   if (D % 2 !== 0) throw new ShapeError(`${fn}: the last dim D must be even to form rotation pairs, got shape ${fmtShape(x.shape)}`);
   const base = options.base ?? 10000;
   if (!(base > 1)) throw new ValueError(`${fn}: base must be > 1, got ${base}`);
-  const [cos, sin] = ropeTables(T, D, base, options.offset ?? 0);
+  const [cos, sin] = ropeTables(T, D, base, options.offset ?? 0).map((t) => toDtype(t, x.dtype)) as [Tensor, Tensor];
   const x1 = narrow(x, -1, 0, D / 2), x2 = narrow(x, -1, D / 2, D / 2);
   const rotated = concat([neg(x2), x1], -1);                 // rotate_half(x)
   return add(mul(x, cos), mul(rotated, sin));

@@ -2,11 +2,11 @@
  * Attention with a choice of scoring function — the classic family compared in Luong et al.
  * 2015, Bahdanau et al. 2015, Vaswani et al. 2017 — as one layer.
  */
-import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
 import { full } from '../../tensor/creation.js';
-import { add, exp, mul, sqrt, tanh, div, where } from '../../ops/elementwise.js';
+import { add, div, exp, mul, sqrt, tanh, toDtype, where } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { sum } from '../../ops/reduce.js';
 import { softmax } from '../../ops/softmax.js';
@@ -124,14 +124,14 @@ export class Attention extends Module {
     let s = this.scores(query, key);
     const mask = options.mask;
     if (mask != null) {
-      if (!(mask instanceof Tensor) || (mask.dtype !== 'bool' && mask.dtype !== 'float32')) {
-        throw new ShapeError(`${fn}: mask must be a bool or float32 Tensor broadcastable to [B, T, S] = ${fmtShape([B, T, S])}`);
+      if (!(mask instanceof Tensor) || mask.dtype === 'int32') {
+        throw new DTypeError(`${fn}: mask must be a bool (true = may attend) or float (additive) Tensor broadcastable to [B, T, S] = ${fmtShape([B, T, S])}`);
       }
       const off = 3 - mask.ndim;
       if (off < 0 || mask.shape.some((n, i) => n !== 1 && n !== [B, T, S][i + off])) {
         throw new ShapeError(`${fn}: mask has shape ${fmtShape(mask.shape)}, which does not broadcast to [B, T, S] = ${fmtShape([B, T, S])}`);
       }
-      s = mask.dtype === 'bool' ? where(mask, s, -Infinity) : add(s, mask);
+      s = mask.dtype === 'bool' ? where(mask, s, -Infinity) : add(s, toDtype(mask, s.dtype));
     }
     const weights = softmax(s, -1);                                      // rows with no key: zeros
     const p = this.training ? this.options.dropout ?? 0 : 0;

@@ -1,27 +1,61 @@
-/** The README's API tour is real code: extract it and run it against the sources. */
+/** The README's code blocks are real code: extract them and run them against the sources. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-test('the README API tour runs', async () => {
+/** Runs the first ts block under `heading`, exporting `names`; returns the module. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the block's exports are checked field by field below
+async function runBlock(heading: string, names: string[]): Promise<Record<string, any>> {
   const readme = readFileSync('README.md', 'utf8');
-  const tour = readme.split('## A tour of the API')[1];
-  const block = /```ts\n([\s\S]*?)```/.exec(tour)?.[1];
-  assert.ok(block, 'no ts block in the API tour');
+  const section = readme.split(heading)[1];
+  const block = section && /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, `no ts block under '${heading}'`);
   const src = pathToFileURL(resolve('src/index.ts')).href;
   const dir = mkdtempSync(join(resolve('.'), '.readme-'));
   try {
-    const file = join(dir, 'tour.ts');
-    writeFileSync(file, `${block.replace("from 'attnkit'", `from '${src}'`)}\nexport { weights, loss, logits, proj };\n`);
-    const mod = await import(pathToFileURL(file).href);
-    assert.deepEqual([...mod.weights.shape], [2, 4, 6]);
-    assert.equal(mod.weights.data[4], 0, 'masked key must get zero weight');
-    assert.ok(Number.isFinite(mod.loss.item()));
-    assert.ok(mod.proj.weight.grad, 'backward filled the gradient');
-    assert.deepEqual([...mod.logits.shape], [2, 4, 3]);
+    const file = join(dir, 'block.ts');
+    writeFileSync(file, `${block.replace("from 'attnkit'", `from '${src}'`)}\nexport { ${names.join(', ')} };\n`);
+    return await import(pathToFileURL(file).href);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const shape = (t: { shape: readonly number[] }): number[] => [...t.shape];
+
+test('the README API tour runs', async () => {
+  const mod = await runBlock('## A tour of the API', ['weights', 'loss', 'logits', 'proj']);
+  assert.deepEqual(shape(mod.weights), [2, 4, 6]);
+  assert.equal(mod.weights.data[4], 0, 'masked key must get zero weight');
+  assert.ok(Number.isFinite(mod.loss.item()));
+  assert.ok(mod.proj.weight.grad, 'backward filled the gradient');
+  assert.deepEqual(shape(mod.logits), [2, 4, 3]);
+});
+
+test('the README attention-family example runs and gives the shapes it states', async () => {
+  const m = await runBlock('## The attention family', [
+    'ctx', 'sdpaWeights', 'scoreWeights', 'attended', 'headWeights', 'crossOut', 'pooled', 'bag', 'fit',
+    'encoded', 'layerWeights', 'decoded', 'pe', 'rotated', 'alibi', 'encoder',
+  ]);
+  assert.deepEqual(shape(m.ctx), [2, 4, 5, 8]);
+  assert.deepEqual(shape(m.sdpaWeights), [2, 4, 5, 5]);
+  assert.equal(m.sdpaWeights.data[(1 * 4 * 5 + 4) * 5 + 3], 0, 'padded key 3 of sample 1 gets no weight');
+  assert.deepEqual(shape(m.scoreWeights), [2, 5, 5]);
+  assert.deepEqual(shape(m.attended), [2, 5, 16]);
+  assert.deepEqual(shape(m.headWeights), [2, 4, 5, 5]);
+  assert.deepEqual(shape(m.crossOut), [2, 5, 16]);
+  assert.deepEqual(shape(m.pooled), [2, 16]);
+  assert.deepEqual(shape(m.bag.output), [2, 16]);
+  assert.deepEqual(shape(m.bag.weights), [2, 5]);
+  assert.deepEqual(shape(m.fit), [1, 2]);
+  assert.deepEqual(shape(m.encoded), [2, 5, 16]);
+  assert.equal(m.layerWeights.length, 2);
+  assert.deepEqual(shape(m.layerWeights[1]), [2, 4, 5, 5]);
+  assert.deepEqual(shape(m.decoded), [2, 3, 16]);
+  assert.deepEqual(shape(m.pe), [5, 16]);
+  assert.deepEqual(shape(m.rotated), [2, 4, 5, 8]);
+  assert.deepEqual(shape(m.alibi), [1, 4, 5, 5]);
+  assert.ok(m.encoder.parameters().every((p: { grad: unknown }) => p.grad), 'backward reached every encoder parameter');
 });

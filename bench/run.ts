@@ -151,6 +151,11 @@ for (const c of cases) {
 }
 
 printTable(rows);
+const notes = new Map<string, string>();
+for (const r of rows) if (r.result?.ok && r.result.note && !notes.has(r.impl)) notes.set(r.impl, r.result.note);
+console.log('');
+for (const [impl, note] of notes) console.log(`${impl}: ${note}`);
+console.log('× native time: the implementation\'s median time over attnkit-native\'s (above 1: attnkit is faster).');
 const report = {
   date: new Date().toISOString(),
   machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version, threads },

@@ -180,7 +180,6 @@ async function tfjs(spec: CaseSpec, impl: ImplName): Promise<Runner> {
   await import('@tensorflow/tfjs-backend-cpu');
   await import('@tensorflow/tfjs-backend-wasm');
   await registerTfjsGradients();
-  tf.env().set('IS_TEST', true); // no "install tfjs-node" banner
   await tf.setBackend(impl === 'tfjs-wasm' ? 'wasm' : 'cpu');
   await tf.ready();
   const note = `tfjs ${tf.version_core} ${tf.getBackend()}, 1 thread`;
@@ -220,7 +219,7 @@ async function tfjs(spec: CaseSpec, impl: ImplName): Promise<Runner> {
   const { tfjsEncoderStep } = await import('./encoder.ts');
   const step = await tfjsEncoderStep(tf, spec);
   let loss = 0;
-  return { run: async () => (loss = await step()), output: () => new Float32Array([loss]), note: `${note}; Adam (tfjs-core has no AdamW)` };
+  return { run: async () => (loss = await step()), output: () => new Float32Array([loss]), note: `${note}; Adam (tfjs-core has no AdamW), embedding frozen` };
 }
 
 let rssBase = 0;

@@ -169,4 +169,8 @@ mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
-if (rows.some((r) => r.impl.startsWith('attnkit') && r.result && !r.result.ok)) process.exitCode = 1;
+// attnkit must run everywhere and every peer must agree with it; in a --quick smoke run every peer must run too
+const failed = rows.filter((r) => r.result && !r.result.ok && (args.quick || r.impl.startsWith('attnkit')));
+const disagree = rows.filter((r) => r.agrees === false);
+for (const r of [...failed, ...disagree]) console.error(`bench: ${r.case} · ${r.impl}: ${r.result?.ok ? 'result differs from attnkit-native' : r.result?.error}`);
+if (failed.length || disagree.length) process.exitCode = 1;

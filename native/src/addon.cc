@@ -132,6 +132,22 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
   conv2d_backward(Geom(info[5]), F32(info[0]), F32(info[1]), F32(info[2]), F32OrNull(info[3]), F32OrNull(info[4]));
   return info.Env().Undefined();
 }
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
+  max_pool2d_forward(Geom(info[3]), F32(info[0]), F32(info[1]), info[2].As<Napi::Int32Array>().Data());
+  return info.Env().Undefined();
+}
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  max_pool2d_backward(Geom(info[3]), F32(info[0]), info[1].As<Napi::Int32Array>().Data(), F32(info[2]));
+  return info.Env().Undefined();
+}
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
+  avg_pool2d_forward(Geom(info[2]), F32(info[0]), F32(info[1]), info[3].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  avg_pool2d_backward(Geom(info[2]), F32(info[0]), F32(info[1]), info[3].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
 
 // shape: [B, H, Hkv, T, S, D, Dv]; opts: [scale, causal, dropout, seed, maskKind]; mask data; mask strides [b, h, t, s]
 void AttnArgs(const Napi::CallbackInfo& info, int at, AttnShape& s, AttnMask& m) {
@@ -182,6 +198,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward));
+  exports.Set("maxPool2dForward", Napi::Function::New(env, MaxPool2dForward));
+  exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward));
+  exports.Set("avgPool2dForward", Napi::Function::New(env, AvgPool2dForward));
+  exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   return exports;

@@ -30,5 +30,12 @@ struct ConvGeom {
 };
 void conv2d_forward(const ConvGeom& p, const float* x, const float* w, float* y);
 void conv2d_backward(const ConvGeom& p, const float* x, const float* w, const float* gy, float* gx, float* gw);
+// Pooling over NCHW planes (Cout/groups unused). Max pooling pads with −∞ and records, per output, the
+// flat position of the maximum within its input plane (the first one; NaN wins and stops the scan).
+void max_pool2d_forward(const ConvGeom& p, const float* x, float* y, int32_t* idx);
+void max_pool2d_backward(const ConvGeom& p, const float* gy, const int32_t* idx, float* gx);
+// Average pooling; with count_include_pad the divisor counts padded cells (PyTorch's default).
+void avg_pool2d_forward(const ConvGeom& p, const float* x, float* y, bool count_include_pad);
+void avg_pool2d_backward(const ConvGeom& p, const float* gy, float* gx, bool count_include_pad);
 
 }  // namespace attnkit

@@ -18,6 +18,18 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::run_chunks(Job& job, int id) {
+  for (;;) {
+    int c = job.next.fetch_add(1);
+    if (c >= job.chunks) return;
+    (*job.fn)(job.n * c / job.chunks, job.n * (c + 1) / job.chunks, id);
+    if (job.remaining.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_cv_.notify_all();
+    }
+  }
+}
+
 void ThreadPool::parallel_for(long n, const std::function<void(long, long, int)>& fn) {
   if (n <= 0) return;
   int chunks = static_cast<int>(std::min<long>(n, size()));
@@ -25,52 +37,35 @@ void ThreadPool::parallel_for(long n, const std::function<void(long, long, int)>
     fn(0, n, 0);
     return;
   }
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->n = n;
+  job->chunks = chunks;
+  job->remaining.store(chunks);
   {
     std::lock_guard<std::mutex> lk(mu_);
-    task_ = &fn;
-    n_ = n;
-    chunks_ = chunks;
-    next_.store(0);
-    remaining_.store(chunks);
+    job_ = job;
     generation_++;
   }
   cv_.notify_all();
-  // the caller takes chunks too
-  for (;;) {
-    int c = next_.fetch_add(1);
-    if (c >= chunks) break;
-    fn(n * c / chunks, n * (c + 1) / chunks, 0);
-    remaining_.fetch_sub(1);
-  }
+  run_chunks(*job, 0);  // the caller takes chunks too
   std::unique_lock<std::mutex> lk(mu_);
-  done_cv_.wait(lk, [this] { return remaining_.load() == 0; });
-  task_ = nullptr;
+  done_cv_.wait(lk, [&] { return job->remaining.load() == 0; });
+  job_.reset();
 }
 
 void ThreadPool::worker(int id) {
   unsigned long seen = 0;
   for (;;) {
-    const std::function<void(long, long, int)>* task;
-    long n;
-    int chunks;
+    std::shared_ptr<Job> job;
     {
       std::unique_lock<std::mutex> lk(mu_);
       cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
-      task = task_;
-      n = n_;
-      chunks = chunks_;
+      job = job_;
     }
-    for (;;) {
-      int c = next_.fetch_add(1);
-      if (c >= chunks) break;
-      (*task)(n * c / chunks, n * (c + 1) / chunks, id);
-      if (remaining_.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lk(mu_);
-        done_cv_.notify_all();
-      }
-    }
+    if (job) run_chunks(*job, id);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,16 +19,23 @@ class ThreadPool {
   void parallel_for(long n, const std::function<void(long, long, int)>& fn);
 
  private:
+  // One parallel_for call. Its chunk counter belongs to it alone: a worker that wakes late and
+  // still holds an earlier job finds that job's chunks all claimed and never touches the new one.
+  struct Job {
+    const std::function<void(long, long, int)>* fn;
+    long n;
+    int chunks;
+    std::atomic<int> next{0};
+    std::atomic<int> remaining{0};
+  };
+  // Claims and runs chunks of `job` until none are left; notifies the caller after the last one.
+  void run_chunks(Job& job, int id);
   void worker(int id);
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable done_cv_;
-  const std::function<void(long, long, int)>* task_ = nullptr;
-  long n_ = 0;
-  int chunks_ = 0;
-  std::atomic<int> next_{0};
-  std::atomic<int> remaining_{0};
+  std::shared_ptr<Job> job_;
   unsigned long generation_ = 0;
   bool stop_ = false;
 };

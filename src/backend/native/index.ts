@@ -32,6 +32,10 @@ interface Addon {
   indexAdd(g: F32, outer: number, n: number, inner: number, idx: Int32Array, dx: F32): void;
   conv2dForward(x: F32, w: F32, y: F32, geom: number[]): void;
   conv2dBackward(x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 | null, geom: number[]): void;
+  maxPool2dForward(x: F32, y: F32, idx: Int32Array, geom: number[]): void;
+  maxPool2dBackward(gy: F32, idx: Int32Array, gx: F32, geom: number[]): void;
+  avgPool2dForward(x: F32, y: F32, geom: number[], countIncludePad: boolean): void;
+  avgPool2dBackward(gy: F32, gx: F32, geom: number[], countIncludePad: boolean): void;
   attentionForward(q: F32, k: F32, v: F32, out: F32, lse: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[]): void;
   attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[]): void;
 }
@@ -137,6 +141,31 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       const gx = needX ? new Float32Array(x.length) : null, gw = needW ? new Float32Array(w.length) : null;
       a.conv2dBackward(x as F32, w as F32, gy as F32, gx, gw, geom(p, p.Cout, p.groups));
       return { gx, gw };
+    },
+    maxPool2dForward: (x: FloatArray, p: Conv2dGeom) => {
+      if (!f32(x)) return js.maxPool2dForward(x, p);
+      const n = p.N * p.C * p.OH * p.OW;
+      const y = new Float32Array(n), indices = new Int32Array(n);
+      a.maxPool2dForward(x as F32, y, indices, geom(p, 0, 1));
+      return { y, indices };
+    },
+    maxPool2dBackward: (gy: FloatArray, indices: Int32Array, p: Conv2dGeom, xLen: number) => {
+      if (!f32(gy)) return js.maxPool2dBackward(gy, indices, p, xLen);
+      const gx = new Float32Array(xLen);
+      a.maxPool2dBackward(gy as F32, indices, gx, geom(p, 0, 1));
+      return gx;
+    },
+    avgPool2dForward: (x: FloatArray, p: Conv2dGeom, countIncludePad: boolean) => {
+      if (!f32(x)) return js.avgPool2dForward(x, p, countIncludePad);
+      const y = new Float32Array(p.N * p.C * p.OH * p.OW);
+      a.avgPool2dForward(x as F32, y, geom(p, 0, 1), countIncludePad);
+      return y;
+    },
+    avgPool2dBackward: (gy: FloatArray, p: Conv2dGeom, countIncludePad: boolean, xLen: number) => {
+      if (!f32(gy)) return js.avgPool2dBackward(gy, p, countIncludePad, xLen);
+      const gx = new Float32Array(xLen);
+      a.avgPool2dBackward(gy as F32, gx, geom(p, 0, 1), countIncludePad);
+      return gx;
     },
     attentionForward: (q, k, v, s, o, m) => {
       if (!f32(q, k, v) || (m.kind === 'float' && !f32(m.data))) return js.attentionForward(q, k, v, s, o, m);

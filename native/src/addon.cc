@@ -77,6 +77,21 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// unaryBackward(op, x, y, g, out)
+Napi::Value UnaryBackwardOp(const Napi::CallbackInfo& info) {
+  Napi::Float32Array x = info[1].As<Napi::Float32Array>();
+  unary_backward(static_cast<Unary>(L(info[0])), x.Data(), F32(info[2]), F32(info[3]), F32(info[4]), static_cast<long>(x.ElementLength()));
+  return info.Env().Undefined();
+}
+
+// dropout(x, out, p, seed)
+Napi::Value DropoutOp(const Napi::CallbackInfo& info) {
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>();
+  dropout(x.Data(), F32(info[1]), static_cast<long>(x.ElementLength()), info[2].As<Napi::Number>().DoubleValue(),
+          info[3].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
 // binary(op, a, aShape, b, bShape, outShape, out)
 Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   std::vector<long> as = Longs(info[2]), bs = Longs(info[4]), os = Longs(info[5]);
@@ -155,7 +170,7 @@ void AttnArgs(const Napi::CallbackInfo& info, int at, AttnShape& s, AttnMask& m)
   Napi::Array o = info[at + 1].As<Napi::Array>();
   s = AttnShape{sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6],
                 static_cast<float>(o.Get(0u).As<Napi::Number>().DoubleValue()), o.Get(1u).As<Napi::Number>().Int32Value() != 0,
-                static_cast<float>(o.Get(2u).As<Napi::Number>().DoubleValue()), o.Get(3u).As<Napi::Number>().Uint32Value()};
+                o.Get(2u).As<Napi::Number>().DoubleValue(), o.Get(3u).As<Napi::Number>().Uint32Value()};
   m.kind = o.Get(4u).As<Napi::Number>().Int32Value();
   if (m.kind == 1) m.b = info[at + 2].As<Napi::Uint8Array>().Data();
   if (m.kind == 2) m.f = F32(info[at + 2]);
@@ -188,6 +203,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("gemmBatched", Napi::Function::New(env, GemmBatched));
   exports.Set("unary", Napi::Function::New(env, UnaryOp));
+  exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackwardOp));
+  exports.Set("dropout", Napi::Function::New(env, DropoutOp));
   exports.Set("binary", Napi::Function::New(env, BinaryOp));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
   exports.Set("softmaxBackwardRows", Napi::Function::New(env, SoftmaxBackwardRows));

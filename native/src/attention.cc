@@ -12,16 +12,16 @@
 
 namespace attnkit {
 
+uint32_t drop_threshold(double p) {
+  double t = std::floor(p * 4294967296.0);
+  return t >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(t);
+}
+
 namespace {
 
 constexpr long BR = 64;   // query rows per tile
 constexpr long BC = 256;  // keys per tile
 constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
-
-uint32_t drop_threshold(float p) {
-  double t = std::floor(static_cast<double>(p) * 4294967296.0);
-  return t >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(t);
-}
 
 // s[r·bc + c] ← scale·s + bias (or −∞ where masked) for query rows i0.., keys j0..
 void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long br, long j0, long bc, float* sc) {
@@ -53,7 +53,7 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
   const long qblocks = (s.T + BR - 1) / BR;
   const long group = s.H / s.Hkv;
   const uint32_t thr = drop_threshold(s.dropout);
-  const float keep_scale = s.dropout > 0 ? 1.f / (1.f - s.dropout) : 1.f;
+  const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
   pool().parallel_for(s.B * s.H * qblocks, [&](long u0, long u1, int) {
     Scratch& w = tl;
     w.sc.resize(BR * BC);
@@ -113,7 +113,7 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, c
   const ExpShiftFn ex = exp_shift();
   const long group = s.H / s.Hkv;
   const uint32_t thr = drop_threshold(s.dropout);
-  const float keep_scale = s.dropout > 0 ? 1.f / (1.f - s.dropout) : 1.f;
+  const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
   std::memset(dq, 0, sizeof(float) * s.B * s.H * s.T * s.D);
   std::memset(dk, 0, sizeof(float) * s.B * s.Hkv * s.S * s.D);
   std::memset(dv, 0, sizeof(float) * s.B * s.Hkv * s.S * s.Dv);

@@ -15,7 +15,7 @@ struct AttnShape {
   long B, H, Hkv, T, S, D, Dv;    // q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv]; H % Hkv == 0
   float scale;
   bool causal;                    // key j visible to query i only when j ≤ i (top-left, as PyTorch)
-  float dropout;                  // probability of dropping an attention weight
+  double dropout;                 // probability of dropping an attention weight (double: thresholds match the js backend's)
   uint32_t seed;
 };
 
@@ -31,6 +31,8 @@ inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
   return h;
 }
+// p·2³² rounded down, from the double p (a float p would move the threshold)
+uint32_t drop_threshold(double p);
 inline bool dropout_keep(uint32_t seed, uint64_t idx, uint32_t threshold) {
   uint32_t lo = static_cast<uint32_t>(idx), hi = static_cast<uint32_t>(idx >> 32);
   return fmix32(seed ^ fmix32(lo ^ fmix32(hi + 0x9e3779b9u))) >= threshold;

@@ -10,6 +10,7 @@
 #include "gemm.h"
 #include "threadpool.h"
 #include "vmath.h"
+#include "attention.h"
 
 namespace attnkit {
 
@@ -70,6 +71,50 @@ void unary(Unary op, const float* x, float* out, long n) {
       case Unary::Square: for (long i = a; i < b; i++) out[i] = x[i] * x[i]; break;
       default: break;
     }
+  });
+}
+
+void unary_backward(Unary op, const float* x, const float* y, const float* g, float* out, long n) {
+  par(n, 1, [&](long a, long b) {
+    switch (op) {
+      case Unary::Exp: for (long i = a; i < b; i++) out[i] = g[i] * y[i]; break;
+      case Unary::Tanh: for (long i = a; i < b; i++) out[i] = g[i] * (1.f - y[i] * y[i]); break;
+      case Unary::Sigmoid: for (long i = a; i < b; i++) out[i] = g[i] * y[i] * (1.f - y[i]); break;
+      case Unary::Relu: for (long i = a; i < b; i++) out[i] = x[i] > 0 ? g[i] : 0.f; break;
+      case Unary::GeluErf:
+        for (long i = a; i < b; i++) {
+          double v = x[i];
+          out[i] = static_cast<float>(g[i] * (0.5 * (1.0 + std::erf(v * 0.7071067811865476)) + v * 0.3989422804014327 * std::exp(-0.5 * v * v)));
+        }
+        break;
+      case Unary::GeluTanh:
+        for (long i = a; i < b; i++) {
+          double v = x[i], u = 0.7978845608028654 * (v + 0.044715 * v * v * v), t = std::tanh(u);
+          double du = 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * v * v);
+          out[i] = static_cast<float>(g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du));
+        }
+        break;
+      case Unary::Silu:
+        for (long i = a; i < b; i++) {
+          float sg = sigm(x[i]);
+          out[i] = g[i] * sg * (1.f + x[i] * (1.f - sg));
+        }
+        break;
+      case Unary::Neg: for (long i = a; i < b; i++) out[i] = -g[i]; break;
+      case Unary::Sqrt: for (long i = a; i < b; i++) out[i] = g[i] * 0.5f / y[i]; break;
+      case Unary::Rsqrt: for (long i = a; i < b; i++) out[i] = g[i] * (-0.5f * y[i] / x[i]); break;
+      case Unary::Log: for (long i = a; i < b; i++) out[i] = g[i] / x[i]; break;
+      case Unary::Square: for (long i = a; i < b; i++) out[i] = g[i] * 2.f * x[i]; break;
+      default: break;
+    }
+  });
+}
+
+void dropout(const float* x, float* out, long n, double p, uint32_t seed) {
+  const uint32_t thr = drop_threshold(p);
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  par(n, 4, [&](long a, long b) {
+    for (long i = a; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), thr) ? x[i] * scale : 0.f;
   });
 }
 

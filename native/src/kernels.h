@@ -6,6 +6,12 @@ namespace attnkit {
 
 enum class Unary { Exp = 0, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Silu, Neg, Sqrt, Rsqrt, Log, Square, Count };
 void unary(Unary op, const float* x, float* out, long n);
+// out = g · f'(x), given the forward's input x and output y (the same derivative rules as the js backend)
+void unary_backward(Unary op, const float* x, const float* y, const float* g, float* out, long n);
+// Inverted dropout by a counter-based hash: element i is kept when hash(seed, i) ≥ p·2³², kept
+// values scaled by 1/(1 − p). The same decisions as the js backend and the fused attention kernel,
+// so the backward pass applies the same call to the gradient.
+void dropout(const float* x, float* out, long n, double p, uint32_t seed);
 
 enum class Binary { Add = 0, Sub, Mul, Div, Count };
 // out = a ∘ b broadcast to outShape; shapes are right-aligned as in NumPy

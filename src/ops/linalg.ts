@@ -68,10 +68,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new ShapeError(`matmul: inner dims differ: a ${fmtShape(a.shape)} has ${K}, b ${fmtShape(b.shape)} has ${b2.shape[b2.ndim - 2]}`);
   }
   broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul');
-  let out = apply(matmulPrim, [a2, b2], { transA: false, transB: false });
+  let out = a2.ndim > 2 && b2.ndim === 2
+    ? foldedProduct(a2, b2, false)
+    : apply(matmulPrim, [a2, b2], { transA: false, transB: false });
   if (a.ndim === 1) out = squeeze(out, -2);
   if (b.ndim === 1) out = squeeze(out, -1);
   return out;
+}
+
+/**
+ * a [..., M, K] times a shared 2-D b: the batch dims fold into M, so forward and both gradients
+ * are one gemm each (not one per batch entry followed by a sum over the batch for b's gradient).
+ */
+function foldedProduct(a: Tensor, b: Tensor, transB: boolean): Tensor {
+  const lead = a.shape.slice(0, -1);
+  const K = a.shape[a.ndim - 1];
+  const N = transB ? b.shape[0] : b.shape[1];
+  const y = apply(matmulPrim, [reshape(a, [numel(lead), K]), b], { transA: false, transB });
+  return reshape(y, [...lead, N]);
 }
 
 /** Batched product of [B, M, K] and [B, K, N] (no broadcasting, as torch.bmm). */
@@ -97,7 +111,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new ShapeError(`linear: x has shape ${fmtShape(x.shape)}, expected last dim ${inF} (weight ${fmtShape(weight.shape)})`);
   }
   const x2 = x.ndim === 1 ? reshape(x, [1, inF]) : x;
-  let y = apply(matmulPrim, [x2, weight], { transA: false, transB: true });
+  let y = x2.ndim > 2 ? foldedProduct(x2, weight, true) : apply(matmulPrim, [x2, weight], { transA: false, transB: true });
   if (x.ndim === 1) y = reshape(y, [weight.shape[0]]);
   if (bias) {
     floatArg(bias, 'linear', 'bias');

@@ -1,12 +1,12 @@
 import { IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { bernoulli, ones } from '../tensor/creation.js';
+import { ones } from '../tensor/creation.js';
 import { backend } from '../backend/backend.js';
 import type { FloatArray } from '../backend/js/types.js';
 import { apply, type Primitive } from './primitive.js';
 import { fdata, floatArg, intArg } from './util.js';
-import { add, div, mul, rsqrt, sub, where } from './elementwise.js';
+import { add, mul, rsqrt, sub } from './elementwise.js';
 import { mean, variance } from './reduce.js';
 import { indexSelect, reshape } from './shape.js';
 
@@ -96,9 +96,18 @@ export function dropout(x: Tensor, p: number, options: { training: boolean; rng?
   if (!(p >= 0 && p < 1)) throw new ValueError(`dropout: p must be in [0, 1), got ${p}`);
   if (!options.training || p === 0) return x;
   if (!(options.rng instanceof Generator)) throw new ValueError('dropout: training with p > 0 needs options.rng (a Generator)');
-  const keep = bernoulli(x.shape, 1 - p, { rng: options.rng });
-  return div(where(keep, x, 0), 1 - p);
+  return apply(dropoutPrim, [x], { p, seed: options.rng.nextUint32() });
 }
+
+/**
+ * Inverted dropout keyed by a seed: element i survives when a counter-based hash of (seed, i)
+ * clears p·2³² — the same decisions on every backend, and nothing to store for the backward.
+ */
+export const dropoutPrim: Primitive<{ p: number; seed: number }> = {
+  name: 'dropout',
+  forward: ([x], { p, seed }) => ({ out: new Tensor(backend().dropout(fdata(x), p, seed), x.shape), saved: undefined }),
+  backward: (g, { attrs: { p, seed } }) => [new Tensor(backend().dropout(fdata(g), p, seed), g.shape)],
+};
 
 /**
  * Looks up rows of `weight` [numEmbeddings, dim] for int32 `ids` of any shape → [...ids.shape, dim].

@@ -10,7 +10,7 @@ import {
 } from './shape.js';
 import { matmulPrim } from './linalg.js';
 import { attentionPrim } from './attention.js';
-import { layerNormPrim } from './norm.js';
+import { layerNormPrim, dropoutPrim } from './norm.js';
 import { softmaxPrims } from './softmax.js';
 import { conv2dPrim, maxPool2dPrim, avgPool2dPrim, adaptiveAvgPool2dPrim } from './conv.js';
 
@@ -35,6 +35,7 @@ export const primitives = {
   matmul: matmulPrim,
   attention: attentionPrim,
   layerNorm: layerNormPrim,
+  dropout: dropoutPrim,
   ...softmaxPrims,
   conv2d: conv2dPrim,
   maxPool2d: maxPool2dPrim,

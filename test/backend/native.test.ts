@@ -37,6 +37,12 @@ function workload(): Float32Array[] {
   for (const t of [ln, sm, lsm, F.sum(e, 1), F.mean(e, 0), F.sigmoid(e)]) keep(t);
   backward(F.add(sum(mul(sm, randn([6, 33], { rng: g }))), sum(lsm)));
   keep(e.grad); keep(w.grad); keep(bias.grad);
+  // dropout by hash: the same kept elements on every backend (p = 0.1 is inexact in float32: the threshold must come from the double)
+  const big = randn([64, 1000], { rng: g, requiresGrad: true });
+  const dropped = F.dropout(F.gelu(big), 0.1, { training: true, rng: new Generator(11) });
+  keep(dropped);
+  backward(sum(mul(dropped, randn([64, 1000], { rng: g }))));
+  keep(big.grad);
   // embedding gather / scatter-add
   const table = randn([20, 7], { rng: g, requiresGrad: true });
   const ids = randint(0, 20, [5, 9], { rng: g });

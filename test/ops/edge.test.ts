@@ -75,3 +75,23 @@ test('shape ops follow PyTorch', () => {
   assertAllClose(F.std(tensor([1, 2, 3, 4]), 0, { correction: 0 }), [Math.sqrt(1.25)]);
   assert.deepEqual(F.scatterAdd(zeros([3]), 0, tensor([0, 2, 0], { dtype: 'int32' }), tensor([1, 2, 3])).toArray(), [4, 0, 2]);
 });
+
+test('dropout keeps about 1 − p of the elements, scales them by 1/(1 − p), draws a new pattern each call and none in eval', () => {
+  const x = F.ones([200, 100]);
+  const rng = new F.Generator(9);
+  for (const p of [0.1, 0.5, 0.9]) {
+    const y = F.dropout(x, p, { training: true, rng });
+    let kept = 0;
+    for (const v of y.data) {
+      if (v !== 0) {
+        kept++;
+        assert.ok(Math.abs(v - 1 / (1 - p)) < 1e-6, `kept value ${v}, expected ${1 / (1 - p)}`);
+      }
+    }
+    const frac = kept / y.size, sd = Math.sqrt(p * (1 - p) / y.size);
+    assert.ok(Math.abs(frac - (1 - p)) < 5 * sd, `p ${p}: kept ${frac.toFixed(4)} of the elements`);
+  }
+  const a = F.dropout(x, 0.5, { training: true, rng }), b = F.dropout(x, 0.5, { training: true, rng });
+  assert.notDeepEqual(Array.from(a.data.subarray(0, 64)), Array.from(b.data.subarray(0, 64)), 'a new seed each call');
+  assert.equal(F.dropout(x, 0.5, { training: false, rng }), x, 'eval: identity');
+});

@@ -103,6 +103,11 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'vector × matrix', inputs: () => [r64([4], 1), r64([4, 3], 2)], fn: F.matmul },
     { label: 'linear (transposed weight)', inputs: () => [r64([2, 3, 4], 1), r64([5, 4], 2)], fn: (x, w) => F.linear(x, w) },
   ],
+  dropout: [
+    // a fresh generator per call: the same seed, so the same kept elements, in every finite difference
+    { label: 'p 0.3', inputs: () => [r64([4, 5], 1)], fn: (x) => F.dropout(x, 0.3, { training: true, rng: new F.Generator(5) }) },
+    { label: 'p 0.7, 3-d', inputs: () => [r64([2, 3, 4], 2)], fn: (x) => F.dropout(x, 0.7, { training: true, rng: new F.Generator(6) }) },
+  ],
   layerNorm: [
     { label: 'affine over last dim', inputs: () => [r64([2, 3, 4], 1, { scale: 2 }), r64([4], 2), r64([4], 3)], fn: (x, w, b) => F.layerNorm(x, [4], w, b) },
     { label: 'two trailing dims, no affine', inputs: () => [r64([2, 3, 4], 1)], fn: (x) => F.layerNorm(x, [3, 4]) },

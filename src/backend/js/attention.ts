@@ -35,6 +35,17 @@ export function dropoutThreshold(p: number): number {
   return Math.min(Math.floor(p * 4294967296), 4294967295);
 }
 
+/**
+ * Inverted dropout by the same counter-based hash: element i is kept when dropoutKeep(seed, i),
+ * kept values scaled by 1/(1 − p). Applying it to the gradient with the same seed is the backward.
+ */
+export function dropoutKernel(x: FloatArray, p: number, seed: number): FloatArray {
+  const out = allocLike(x, x.length);
+  const thr = dropoutThreshold(p), scale = 1 / (1 - p);
+  for (let i = 0; i < x.length; i++) out[i] = dropoutKeep(seed, i, thr) ? x[i] * scale : 0;
+  return out;
+}
+
 /** Scores of query row (bh, i) against all keys, scaled and masked (−∞ where hidden). */
 function scoreRow(
   s: AttnShape, o: AttnOptions, m: AttnMask, q: FloatArray, k: FloatArray, bh: number, i: number, row: Float64Array,

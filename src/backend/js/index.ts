@@ -11,7 +11,7 @@ import {
   avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
 } from './conv.js';
 import { indexSelect, indexAdd, gather, scatterAdd } from './gather.js';
-import { attentionForward, attentionBackward } from './attention.js';
+import { attentionForward, attentionBackward, dropoutKernel as dropout } from './attention.js';
 import { layerNormForward, layerNormBackward } from './layerNorm.js';
 
 export const jsBackend = {
@@ -20,7 +20,7 @@ export const jsBackend = {
   unary, unaryBackward, binary, where, cast,
   sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim,
   gemm, gemmBatched,
-  attentionForward, attentionBackward,
+  attentionForward, attentionBackward, dropout,
   layerNormForward, layerNormBackward,
   conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
   avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,

@@ -22,6 +22,8 @@ interface Addon {
   gemm(a: F32, aOff: number, b: F32, bOff: number, out: F32, oOff: number, M: number, N: number, K: number, ta: boolean, tb: boolean, acc: boolean): void;
   gemmBatched(a: F32, b: F32, out: F32, offsets: Float64Array, M: number, N: number, K: number, ta: boolean, tb: boolean): void;
   unary(op: number, x: F32, out: F32): void;
+  unaryBackward(op: number, x: F32, y: F32, g: F32, out: F32): void;
+  dropout(x: F32, out: F32, p: number, seed: number): void;
   binary(op: number, a: F32, aShape: readonly number[], b: F32, bShape: readonly number[], outShape: readonly number[], out: F32): void;
   softmaxRows(x: F32, out: F32, rows: number, n: number, log: boolean): void;
   softmaxBackwardRows(y: F32, g: F32, out: F32, rows: number, n: number, log: boolean): void;
@@ -89,6 +91,19 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       if (code === undefined || !f32(x)) return js.unary(op, x, p);
       const out = new Float32Array(x.length);
       a.unary(code, x as F32, out);
+      return out;
+    },
+    unaryBackward: (op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, p: UnaryParams): FloatArray => {
+      const code = UNARY[op];
+      if (code === undefined || !f32(x, y, g)) return js.unaryBackward(op, x, y, g, p);
+      const out = new Float32Array(x.length);
+      a.unaryBackward(code, x as F32, y as F32, g as F32, out);
+      return out;
+    },
+    dropout: (x: FloatArray, p: number, seed: number): FloatArray => {
+      if (!f32(x)) return js.dropout(x, p, seed);
+      const out = new Float32Array(x.length);
+      a.dropout(x as F32, out, p, seed);
       return out;
     },
     binary: (op, x, xs, y, ys, os, out) => {

@@ -184,6 +184,7 @@ void softmax_rows(const float* x, float* out, long rows, long n, bool log) {
 }
 
 void softmax_backward_rows(const float* y, const float* g, float* out, long rows, long n, bool log) {
+  const ExpShiftFn ex = exp_shift();
   par(rows, n * 2, [&](long r0, long r1) {
     for (long r = r0; r < r1; r++) {
       const float* yr = y + r * n;
@@ -192,7 +193,11 @@ void softmax_backward_rows(const float* y, const float* g, float* out, long rows
       double s = 0;
       if (log) {
         for (long j = 0; j < n; j++) s += gr[j];
-        for (long j = 0; j < n; j++) { float v = gr[j] - std::exp(yr[j]) * static_cast<float>(s); o[j] = std::isnan(v) ? 0.f : v; }
+        // softmax = exp(log-softmax), vectorised; a −∞ entry gives 0 (and no NaN unless g is)
+        std::memcpy(o, yr, n * sizeof(float));
+        ex(o, n, 0.f);
+        const float sf = static_cast<float>(s);
+        for (long j = 0; j < n; j++) { float v = gr[j] - o[j] * sf; o[j] = v == v ? v : 0.f; }
       } else {
         for (long j = 0; j < n; j++) s += static_cast<double>(gr[j]) * yr[j];
         for (long j = 0; j < n; j++) o[j] = yr[j] * (gr[j] - static_cast<float>(s));

@@ -21,6 +21,9 @@ const cases: Case[] = [
   { label: 'additive float mask (with gradient)', q: [2, 2, 5, 4], k: [2, 2, 7, 4], v: [2, 2, 7, 4], opts: () => ({ mask: floatMask }) },
   { label: 'dropout 0.25', q: [2, 2, 5, 4], k: [2, 2, 6, 4], v: [2, 2, 6, 4], opts: (g) => ({ dropout: 0.25, rng: g }) },
   { label: 'long keys (crosses a 256-key tile)', q: [1, 2, 70, 16], k: [1, 2, 300, 16], v: [1, 2, 300, 16], opts: () => ({ causal: false }) },
+  // the native forward's query tiles hold up to 384 rows: cross several, with causal, dropout and grouped heads
+  { label: 'long queries and keys (several query and key tiles), causal, dropout, GQA', q: [1, 4, 900, 8], k: [1, 2, 900, 8], v: [1, 2, 900, 8],
+    opts: (g) => ({ causal: true, dropout: 0.1, rng: g }) },
 ];
 const floatMask = rnd([2, 1, 5, 7], 99, 2);
 

@@ -6,9 +6,8 @@ fixture file):  /usr/bin/python3 scripts/torch_fixtures.py
 Writes test/fixtures/torch_ops.json. Tests read the committed file, so CI needs no Python.
 Every case computes in float32; gradients are of sum(out * u) for a seeded random cotangent u.
 """
-import json
-import os
 import torch
+from torch_common import t2j, write_fixture
 import torch.nn.functional as F
 
 torch.manual_seed(0)
@@ -16,13 +15,6 @@ torch.set_num_threads(1)
 cases = {}
 
 
-def t2j(t):
-    t = t.detach()
-    if t.dtype == torch.bool:
-        return {"shape": list(t.shape), "dtype": "bool", "data": [int(v) for v in t.flatten().tolist()]}
-    if t.dtype in (torch.int64, torch.int32):
-        return {"shape": list(t.shape), "dtype": "int32", "data": [int(v) for v in t.flatten().tolist()]}
-    return {"shape": list(t.shape), "dtype": "float32", "data": [float(v) for v in t.float().flatten().tolist()]}
 
 
 def case(name, fn, inputs, extra=None, params=None):
@@ -77,10 +69,4 @@ case("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 4)), {"x": r(
 case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), {"x": r(2, 3, 9)},
      params={"kernel": 3, "stride": 2, "padding": 1})
 
-doc = {"torch": torch.__version__, "seed": 0, "cases": cases}
-path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "torch_ops.json")
-tmp = path + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(doc, f)
-os.replace(tmp, path)
-print(f"wrote {len(cases)} cases with torch {torch.__version__} to {os.path.normpath(path)}")
+write_fixture("torch_ops.json", {"torch": torch.__version__, "seed": 0, "cases": cases})

@@ -9,21 +9,15 @@ Writes test/fixtures/torch_layers.json. Tests read the committed file, so CI nee
 Masks are written in attnkit's rule (true = may attend / real token); PyTorch's bool masks
 mean the opposite, so they are inverted here before PyTorch sees them.
 """
-import json
-import os
 import torch
 import torch.nn as nn
+from torch_common import t2j, write_fixture
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
 cases = {}
 
 
-def t2j(t):
-    t = t.detach()
-    if t.dtype == torch.bool:
-        return {"shape": list(t.shape), "dtype": "bool", "data": [int(v) for v in t.flatten().tolist()]}
-    return {"shape": list(t.shape), "dtype": "float32", "data": [float(v) for v in t.float().flatten().tolist()]}
 
 
 def randomize(module):
@@ -128,9 +122,4 @@ record("decoder_stack_pre_gelu", dec, {"tgt": r(2, 3, 8), "memory": r(2, 5, 8)},
        {"dModel": 8, "nhead": 2, "dimFeedforward": 16, "activation": "gelu", "normFirst": True, "numLayers": 2,
         "finalNorm": True})
 
-doc = {"torch": torch.__version__, "cases": cases}
-path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "torch_layers.json")
-with open(path + ".tmp", "w") as f:
-    json.dump(doc, f)
-os.replace(path + ".tmp", path)
-print(f"wrote {len(cases)} cases to {os.path.normpath(path)} (torch {torch.__version__})")
+write_fixture("torch_layers.json", {"torch": torch.__version__, "cases": cases})

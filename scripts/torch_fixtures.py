@@ -7,8 +7,8 @@ Writes test/fixtures/torch_ops.json. Tests read the committed file, so CI needs 
 Every case computes in float32; gradients are of sum(out * u) for a seeded random cotangent u.
 """
 import torch
-from torch_common import t2j, write_fixture
 import torch.nn.functional as F
+from torch_common import t2j, write_fixture
 
 torch.manual_seed(0)
 torch.set_num_threads(1)

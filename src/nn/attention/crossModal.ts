@@ -1,0 +1,205 @@
+/**
+ * Attention across modalities: MulT's cross-modal transformer (Tsai et al. 2019) and a
+ * Perceiver-style latent encoder (Jaegle et al. 2021).
+ */
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Generator } from '../../tensor/random.js';
+import { randn } from '../../tensor/creation.js';
+import { add, gelu, relu } from '../../ops/elementwise.js';
+import { concat, expand, unsqueeze } from '../../ops/shape.js';
+import { Module, Parameter } from '../module.js';
+import { Linear } from '../linear.js';
+import { LayerNorm } from '../layerNorm.js';
+import { Dropout } from '../dropout.js';
+import { checkPositiveInt, checkRng } from '../init.js';
+import { MultiHeadAttention } from './multihead.js';
+import { TransformerEncoder } from './transformer.js';
+
+export interface CrossModalOptions {
+  /** Width C of the target stream. */
+  dModel: number;
+  nhead: number;
+  /** Width of the source modality (default dModel); keys and values are projected from it. */
+  sourceDim?: number;
+  dimFeedforward?: number;
+  dropout?: number;
+  activation?: 'relu' | 'gelu';
+  rng: Generator;
+}
+
+function seq(fn: string, arg: string, x: Tensor, C: number): void {
+  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
+    throw new ShapeError(`${fn}: ${arg} must be [B, L, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+  }
+}
+
+/**
+ * One cross-modal block (MulT): the target modality's tokens query the source modality,
+ * pre-norm with residuals: x ← x + CrossAttn(LN(x), LN(src)); x ← x + FF(LN(x)).
+ * target [B, T, C], source [B, S, sourceDim] → [B, T, C]; `needWeights` also returns the
+ * per-head weights [B, H, T, S].
+ */
+export class CrossModalLayer extends Module {
+  normTarget: LayerNorm;
+  normSource: LayerNorm;
+  crossAttn: MultiHeadAttention;
+  norm2: LayerNorm;
+  linear1: Linear;
+  linear2: Linear;
+  dropout: Dropout;
+  readonly activation: 'relu' | 'gelu';
+
+  constructor(readonly options: CrossModalOptions) {
+    super();
+    const name = 'CrossModalLayer';
+    const rng = checkRng(options, name);
+    const C = checkPositiveInt(options.dModel, name, 'dModel');
+    const src = checkPositiveInt(options.sourceDim ?? C, name, 'sourceDim');
+    const ff = checkPositiveInt(options.dimFeedforward ?? 4 * C, name, 'dimFeedforward');
+    const p = options.dropout ?? 0.1;
+    if (!(p >= 0 && p < 1)) throw new ValueError(`${name}: dropout must be in [0, 1), got ${p}`);
+    this.activation = options.activation ?? 'relu';
+    this.normTarget = new LayerNorm(C);
+    this.normSource = new LayerNorm(src);
+    this.crossAttn = new MultiHeadAttention({ embedDim: C, numHeads: options.nhead, kDim: src, vDim: src, dropout: p, rng });
+    this.norm2 = new LayerNorm(C);
+    this.linear1 = new Linear(C, ff, { rng });
+    this.linear2 = new Linear(ff, C, { rng });
+    this.dropout = new Dropout(p, new Generator(rng.nextUint32()));
+  }
+
+  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
+  forward(target: Tensor, source: Tensor, options?: { sourceKeyMask?: Tensor | null; needWeights?: boolean }): Tensor;
+  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+    const fn = 'CrossModalLayer.forward';
+    seq(fn, 'target', target, this.options.dModel);
+    seq(fn, 'source', source, this.options.sourceDim ?? this.options.dModel);
+    if (source.shape[0] !== target.shape[0]) {
+      throw new ShapeError(`${fn}: the modalities' batch sizes differ: target ${fmtShape(target.shape)}, source ${fmtShape(source.shape)}`);
+    }
+    const s = this.normSource.forward(source);
+    const r = this.crossAttn.forward(this.normTarget.forward(target), s, s, {
+      keyMask: options.sourceKeyMask, needWeights: options.needWeights, averageWeights: false,
+    });
+    let y = add(target, this.dropout.forward(r.output));
+    const h = this.linear1.forward(this.norm2.forward(y));
+    y = add(y, this.dropout.forward(this.linear2.forward(this.dropout.forward(this.activation === 'gelu' ? gelu(h) : relu(h)))));
+    return options.needWeights ? { output: y, weights: r.weights! } : y;
+  }
+}
+
+/** A stack of cross-modal blocks (target ← source), then a LayerNorm, as in MulT. */
+export class CrossModalTransformer extends Module {
+  layers: CrossModalLayer[];
+  norm: LayerNorm;
+
+  constructor(readonly options: CrossModalOptions & { numLayers: number }) {
+    super();
+    checkPositiveInt(options.numLayers, 'CrossModalTransformer', 'numLayers');
+    this.layers = Array.from({ length: options.numLayers }, () => new CrossModalLayer(options));
+    this.norm = new LayerNorm(options.dModel);
+  }
+
+  /** target [B, T, C], source [B, S, sourceDim] → [B, T, C]; `needWeights`: one [B, H, T, S] per layer. */
+  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor[] };
+  forward(target: Tensor, source: Tensor, options?: { sourceKeyMask?: Tensor | null; needWeights?: boolean }): Tensor;
+  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+    const weights: Tensor[] = [];
+    let y = target;
+    for (const layer of this.layers) {
+      if (options.needWeights) {
+        const r = layer.forward(y, source, { sourceKeyMask: options.sourceKeyMask, needWeights: true });
+        y = r.output;
+        weights.push(r.weights);
+      } else y = layer.forward(y, source, { sourceKeyMask: options.sourceKeyMask });
+    }
+    y = this.norm.forward(y);
+    return options.needWeights ? { output: y, weights } : y;
+  }
+}
+
+export interface PerceiverOptions {
+  /** Number N of latent vectors. */
+  numLatents: number;
+  /** Latent width C. */
+  latentDim: number;
+  /** Feature size of every input array. */
+  inputDim: number;
+  crossHeads?: number;
+  latentHeads?: number;
+  /** Latent self-attention layers after the cross-attention (default 2). */
+  numLatentLayers?: number;
+  dimFeedforward?: number;
+  dropout?: number;
+  rng: Generator;
+}
+
+/**
+ * A Perceiver-style encoder: a learned latent array [N, C] reads the inputs through one
+ * cross-attention block, then refines itself with latent self-attention — cost O(M·N + N²)
+ * for M input elements, whatever M is. `inputs` is one array [B, M, inputDim] or several
+ * (concatenated along M, each with an optional key mask). → latents [B, N, C].
+ * Parameters: latents, cross (a CrossModalLayer), latentEncoder (a pre-norm TransformerEncoder).
+ */
+export class PerceiverEncoder extends Module {
+  latents: Parameter;
+  cross: CrossModalLayer;
+  latentEncoder: TransformerEncoder;
+
+  constructor(readonly options: PerceiverOptions) {
+    super();
+    const name = 'PerceiverEncoder';
+    const rng = checkRng(options, name);
+    const N = checkPositiveInt(options.numLatents, name, 'numLatents');
+    const C = checkPositiveInt(options.latentDim, name, 'latentDim');
+    checkPositiveInt(options.inputDim, name, 'inputDim');
+    this.latents = new Parameter(randn([N, C], { rng, std: 0.02 }));
+    const p = options.dropout ?? 0;
+    this.cross = new CrossModalLayer({
+      dModel: C, nhead: options.crossHeads ?? 1, sourceDim: options.inputDim, dimFeedforward: options.dimFeedforward, dropout: p, rng,
+    });
+    this.latentEncoder = new TransformerEncoder({
+      dModel: C, nhead: options.latentHeads ?? 4, dimFeedforward: options.dimFeedforward ?? 4 * C, dropout: p,
+      numLayers: options.numLatentLayers ?? 2, normFirst: true, finalNorm: true, rng,
+    });
+  }
+
+  /**
+   * inputs: [B, M, inputDim] or a list of them; keyMasks: one [B, Mᵢ] bool per input (null = all real).
+   * With `needWeights`, the cross-attention weights [B, H, N, ΣMᵢ] and each latent layer's [B, H, N, N].
+   */
+  forward(inputs: Tensor | Tensor[], options: { keyMasks?: (Tensor | null)[]; needWeights: true }): { output: Tensor; crossWeights: Tensor; latentWeights: Tensor[] };
+  forward(inputs: Tensor | Tensor[], options?: { keyMasks?: (Tensor | null)[]; needWeights?: boolean }): Tensor;
+  forward(inputs: Tensor | Tensor[], options: { keyMasks?: (Tensor | null)[]; needWeights?: boolean } = {}): Tensor | { output: Tensor; crossWeights: Tensor; latentWeights: Tensor[] } {
+    const fn = 'PerceiverEncoder.forward';
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length === 0) throw new ValueError(`${fn}: needs at least one input array`);
+    list.forEach((x, i) => seq(fn, `inputs[${i}]`, x, this.options.inputDim));
+    const B = list[0]!.shape[0]!;
+    list.forEach((x, i) => {
+      if (x.shape[0] !== B) throw new ShapeError(`${fn}: inputs[${i}] has batch ${x.shape[0]}, inputs[0] has ${B}`);
+    });
+    const masks = options.keyMasks;
+    if (masks && masks.length !== list.length) throw new ValueError(`${fn}: keyMasks has ${masks.length} entries for ${list.length} inputs`);
+    let keyMask: Tensor | null = null;
+    if (masks?.some((m) => m != null)) {
+      keyMask = concat(list.map((x, i) => {
+        const m = masks[i];
+        if (m == null) return new Tensor(new Uint8Array(B * x.shape[1]!).fill(1), [B, x.shape[1]!]);
+        if (!(m instanceof Tensor) || m.dtype !== 'bool' || m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== x.shape[1]) {
+          throw new ShapeError(`${fn}: keyMasks[${i}] must be bool [B, M] = ${fmtShape([B, x.shape[1]!])}, got ${m instanceof Tensor ? `${m.dtype} ${fmtShape(m.shape)}` : typeof m}`);
+        }
+        return m;
+      }), 1);
+    }
+    const source = list.length === 1 ? list[0]! : concat(list, 1);
+    const lat = expand(unsqueeze(this.latents, 0), [B, ...this.latents.shape]);
+    if (options.needWeights) {
+      const c = this.cross.forward(lat, source, { sourceKeyMask: keyMask, needWeights: true });
+      const l = this.latentEncoder.forward(c.output, { needWeights: true });
+      return { output: l.output, crossWeights: c.weights, latentWeights: l.weights };
+    }
+    return this.latentEncoder.forward(this.cross.forward(lat, source, { sourceKeyMask: keyMask }));
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Attention in time linear in the sequence length: kernelised linear attention (Katharopoulos
+ * et al. 2020), Performer's FAVOR+ random features (Choromanski et al. 2021) and Linformer's
+ * sequence projection (Wang et al. 2020).
+ */
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Generator } from '../../tensor/random.js';
+import { add, div, elu, exp, mul, sub, toDtype, where } from '../../ops/elementwise.js';
+import { matmul } from '../../ops/linalg.js';
+import { amax, cumsum, sum } from '../../ops/reduce.js';
+import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
+import { scaledDotProductAttention } from '../../ops/attention.js';
+import { Module, Parameter } from '../module.js';
+import { Linear } from '../linear.js';
+import { checkPositiveInt, checkRng, uniformInit } from '../init.js';
+import { keyMask4d } from './masks.js';
+
+export interface LinearAttentionOptions {
+  /** Prefix-sum form: query i reads keys j ≤ i (T = S). */
+  causal?: boolean;
+  /** [B, S] bool, true = real token; padded keys contribute nothing. */
+  keyMask?: Tensor | null;
+  /** Added to the normaliser (default 1e-6). */
+  eps?: number;
+}
+
+function checkQkv(fn: string, q: Tensor, k: Tensor, v: Tensor): [number, number, number, number, number] {
+  const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
+  if (!ok || k.shape[0] !== q.shape[0] || v.shape[0] !== q.shape[0] || k.shape[1] !== q.shape[1] || v.shape[1] !== q.shape[1]
+    || k.shape[3] !== q.shape[3] || v.shape[2] !== k.shape[2]) {
+    throw new ShapeError(`${fn}: expected q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv], got ${[q, k, v].map((t) => (t instanceof Tensor ? fmtShape(t.shape) : typeof t)).join(', ')}`);
+  }
+  return [q.shape[0]!, q.shape[1]!, q.shape[2]!, k.shape[2]!, q.shape[3]!];
+}
+
+/**
+ * The shared core: out_i = φq_iᵀ(Σ_j φk_j v_jᵀ) / (φq_iᵀ Σ_j φk_j + eps), over all j or (causal)
+ * j ≤ i. φq [B, H, T, M], φk [B, H, S, M], v [B, H, S, Dv] → [B, H, T, Dv]. The causal form keeps
+ * the running sums S_i = S_{i−1} + φk_i v_iᵀ for every position: O(T·M·Dv) memory, no T×S matrix.
+ */
+function kernelAttention(fn: string, fq: Tensor, fk: Tensor, v: Tensor, causal: boolean, eps: number): Tensor {
+  if (!causal) {
+    const kv = matmul(transpose(fk, -2, -1), v);                            // [B, H, M, Dv]
+    const z = unsqueeze(sum(fk, 2), -1);                                    // [B, H, M, 1]
+    return div(matmul(fq, kv), add(matmul(fq, z), eps));                   // [B, H, T, Dv]
+  }
+  if (fq.shape[2] !== fk.shape[2]) throw new ShapeError(`${fn}: causal needs T = S, got T ${fq.shape[2]} and S ${fk.shape[2]}`);
+  const s = cumsum(mul(unsqueeze(fk, -1), unsqueeze(v, -2)), 2);          // [B, H, T, M, Dv]
+  const z = cumsum(fk, 2);                                                  // [B, H, T, M]
+  const num = reshape(matmul(unsqueeze(fq, -2), s), [...v.shape.slice(0, 2), fq.shape[2]!, v.shape[3]!]); // [B, H, T, Dv]
+  const den = unsqueeze(sum(mul(fq, z), -1), -1);                          // [B, H, T, 1]
+  return div(num, add(den, eps));
+}
+
+/** Zeroes the feature rows of padded keys: [B, H, S, M] with keyMask [B, S]. */
+function maskFeatures(fn: string, fk: Tensor, keyMask: Tensor | null | undefined): Tensor {
+  if (keyMask == null) return fk;
+  const m = keyMask4d(fn, 'keyMask', keyMask, fk.shape[0]!, fk.shape[2]!);  // [B, 1, 1, S]
+  return where(transpose(m, -2, -1), fk, 0);                                // [B, 1, S, 1] broadcast
+}
+
+/**
+ * Linear attention with the elu(x) + 1 feature map (Katharopoulos et al. 2020) on q [B, H, T, D],
+ * k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv], in O(T·D·Dv) instead of O(T·S·D).
+ * Equals the "attention" whose weights are (φ(q_i)·φ(k_j)) / Σ_j (φ(q_i)·φ(k_j)).
+ * @example const out = linearAttention(q, k, v, { causal: true });
+ */
+export function linearAttention(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
+  const fn = 'linearAttention';
+  checkQkv(fn, q, k, v);
+  const phi = (x: Tensor): Tensor => add(elu(x), 1);
+  return kernelAttention(fn, phi(q), maskFeatures(fn, phi(k), options.keyMask), v, options.causal ?? false, options.eps ?? 1e-6);
+}
+
+/**
+ * A Gaussian orthogonal random matrix [m, d] (Performer): rows come in blocks of d mutually
+ * orthogonal directions (Gram–Schmidt of Gaussian blocks), each row rescaled to the length of
+ * an independent Gaussian vector, so rows stay marginally N(0, I_d).
+ */
+export function gaussianOrthogonalFeatures(m: number, d: number, rng: Generator): Tensor {
+  checkPositiveInt(m, 'gaussianOrthogonalFeatures', 'm');
+  checkPositiveInt(d, 'gaussianOrthogonalFeatures', 'd');
+  const out = new Float32Array(m * d);
+  for (let r0 = 0; r0 < m; r0 += d) {
+    const rows: Float64Array[] = [];
+    for (let r = r0; r < Math.min(m, r0 + d); r++) {
+      let w = Float64Array.from({ length: d }, () => rng.normal());
+      for (let attempt = 0; ; attempt++) {
+        for (const u of rows) {
+          let dot = 0;
+          for (let i = 0; i < d; i++) dot += w[i]! * u[i]!;
+          for (let i = 0; i < d; i++) w[i]! -= dot * u[i]!;
+        }
+        const n = Math.hypot(...w);
+        if (n > 1e-8 || attempt > 8) { for (let i = 0; i < d; i++) w[i]! /= n; break; }
+        w = Float64Array.from({ length: d }, () => rng.normal());
+      }
+      rows.push(w);
+      let len = 0;
+      for (let i = 0; i < d; i++) { const g = rng.normal(); len += g * g; }
+      len = Math.sqrt(len);
+      for (let i = 0; i < d; i++) out[r * d + i] = w[i]! * len;
+    }
+  }
+  return new Tensor(out, [m, d]);
+}
+
+/**
+ * Performer's positive random features for the softmax kernel (FAVOR+):
+ * φ(x) = (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + ε)/√m with x̂ = x/d^¼ (ε = 1e-4 keeps φ positive); c is a stabiliser (a row max for
+ * queries, the global max for keys) that cancels in the normalised output.
+ */
+function favorFeatures(x: Tensor, omega: Tensor, isQuery: boolean): Tensor {
+  const d = x.shape[x.ndim - 1]!, m = omega.shape[0]!;
+  const xs = mul(x, Math.pow(d, -0.25));
+  const proj = matmul(xs, transpose(toDtype(omega, x.dtype), 0, 1));      // [..., L, m]
+  const half = div(sum(mul(xs, xs), -1, { keepDim: true }), 2);            // [..., L, 1]
+  const logits = sub(proj, half);
+  const stab = isQuery ? amax(logits, -1, { keepDim: true }) : amax(logits);
+  return mul(add(exp(sub(logits, stab)), 1e-4), 1 / Math.sqrt(m));
+}
+
+/**
+ * Softmax attention approximated with m orthogonal random features (Performer, FAVOR+), in
+ * O(L·m·D): out = D⁻¹ φ(Q)(φ(K)ᵀV). The features are drawn from a seeded generator;
+ * `redraw()` draws new ones. The estimate sharpens as m grows.
+ *
+ * @example
+ * const favor = new PerformerAttention({ headDim: 64, numFeatures: 256, rng });
+ * const out = favor.forward(q, k, v, { causal: true });   // [B, H, T, Dv]
+ */
+export class PerformerAttention extends Module {
+  omega: Tensor;
+  private readonly rng: Generator;
+
+  constructor(readonly options: { headDim: number; numFeatures?: number; rng: Generator }) {
+    super();
+    this.rng = new Generator(checkRng(options, 'PerformerAttention').nextUint32());
+    checkPositiveInt(options.headDim, 'PerformerAttention', 'headDim');
+    checkPositiveInt(options.numFeatures ?? options.headDim * 4, 'PerformerAttention', 'numFeatures');
+    this.omega = this.draw();
+  }
+
+  private draw(): Tensor {
+    return gaussianOrthogonalFeatures(this.options.numFeatures ?? this.options.headDim * 4, this.options.headDim, this.rng);
+  }
+
+  /** Draws new random features (e.g. every few training steps, as the paper suggests). */
+  redraw(): void {
+    this.omega = this.draw();
+  }
+
+  /** q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv]. */
+  forward(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
+    const fn = 'PerformerAttention.forward';
+    const [, , , , D] = checkQkv(fn, q, k, v);
+    if (D !== this.options.headDim) throw new ShapeError(`${fn}: head dim ${D} differs from headDim ${this.options.headDim}`);
+    const fk = maskFeatures(fn, favorFeatures(k, this.omega, false), options.keyMask);
+    return kernelAttention(fn, favorFeatures(q, this.omega, true), fk, v, options.causal ?? false, options.eps ?? 1e-6);
+  }
+}
+
+/**
+ * Linformer self-attention (Wang et al. 2020): keys and values are projected along the
+ * sequence to k rows (E, F ∈ ℝ^{k×n}, shared across heads), so attention costs O(n·k).
+ * x [B, T, C] with T ≤ maxLen → [B, T, C]. Padded positions (keyMask false) are zeroed before
+ * the projection. Parameters: qProj, kProj, vProj, outProj, projE, projF (= projE when `shareKV`).
+ */
+export class LinformerSelfAttention extends Module {
+  qProj: Linear;
+  kProj: Linear;
+  vProj: Linear;
+  outProj: Linear;
+  projE: Parameter;
+  projF: Parameter | null;
+
+  constructor(readonly options: { embedDim: number; numHeads: number; maxLen: number; projectedLen: number; shareKV?: boolean; rng: Generator }) {
+    super();
+    const name = 'LinformerSelfAttention';
+    const rng = checkRng(options, name);
+    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
+    checkPositiveInt(options.numHeads, name, 'numHeads');
+    const n = checkPositiveInt(options.maxLen, name, 'maxLen');
+    const kLen = checkPositiveInt(options.projectedLen, name, 'projectedLen');
+    if (C % options.numHeads !== 0) throw new ValueError(`${name}: numHeads (${options.numHeads}) must divide embedDim (${C})`);
+    this.qProj = new Linear(C, C, { rng });
+    this.kProj = new Linear(C, C, { rng });
+    this.vProj = new Linear(C, C, { rng });
+    this.outProj = new Linear(C, C, { rng });
+    this.projE = new Parameter(uniformInit([kLen, n], 1 / Math.sqrt(kLen), rng));
+    this.projF = options.shareKV ? null : new Parameter(uniformInit([kLen, n], 1 / Math.sqrt(kLen), rng));
+  }
+
+  forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
+    const fn = 'LinformerSelfAttention.forward';
+    const { embedDim: C, numHeads: H, maxLen } = this.options;
+    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    const [B, T] = x.shape as [number, number, number];
+    if (T > maxLen) throw new ValueError(`${fn}: sequence length ${T} exceeds maxLen ${maxLen}`);
+    const D = C / H;
+    const heads = (t: Tensor, L: number): Tensor => transpose(reshape(t, [B, L, H, D]), 1, 2);
+    let k = this.kProj.forward(x), v = this.vProj.forward(x);
+    if (options.keyMask != null) {
+      const m = unsqueeze(reshape(keyMask4d(fn, 'keyMask', options.keyMask, B, T), [B, T]), -1); // [B, T, 1]
+      k = where(m, k, 0);
+      v = where(m, v, 0);
+    }
+    const E = narrow(this.projE, 1, 0, T), F = narrow(this.projF ?? this.projE, 1, 0, T); // [k, T]: shorter inputs use the first T columns
+    const kp = heads(matmul(E, k), this.options.projectedLen);               // [B, H, k, D]
+    const vp = heads(matmul(F, v), this.options.projectedLen);
+    const out = scaledDotProductAttention(heads(this.qProj.forward(x), T), kp, vp);
+    return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
+  }
+}

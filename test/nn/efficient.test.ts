@@ -1,0 +1,145 @@
+/**
+ * The attention family, part 2 (so far): linear attention, Performer, Linformer, cross-modal
+ * (MulT) blocks and the Perceiver encoder — each against a direct O(L²) computation or a
+ * property, gradchecked in float64, with typed errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  F, Generator, Module, Parameter, ShapeError, Tensor, ValueError, gradcheck, nn, randn, sub, sum, square, tensor, toDtype,
+} from '../../src/index.js';
+import { assertAllClose, r64 } from '../helpers.js';
+
+function toFloat64<M extends Module>(m: M): M {
+  const visit = (obj: Record<string, unknown>): void => {
+    for (const [k, v] of Object.entries(obj)) {
+      if (v instanceof Parameter) obj[k] = new Parameter(toDtype(v, 'float64'));
+      else if (v instanceof Module) visit(v as unknown as Record<string, unknown>);
+      else if (Array.isArray(v)) v.forEach((x) => { if (x instanceof Module) visit(x as unknown as Record<string, unknown>); });
+    }
+  };
+  visit(m as unknown as Record<string, unknown>);
+  return m;
+}
+const bool = (rows: number[][]): Tensor => tensor(rows.map((r) => r.map((v) => v === 1)));
+const rng = (s = 0): Generator => new Generator(s);
+
+/** The same attention written as an explicit T×S weight matrix: w_ij ∝ φq_i·φk_j over allowed j. */
+function direct(fq: Tensor, fk: Tensor, v: Tensor, allowed: Tensor | null): Tensor {
+  let a = F.matmul(fq, F.transpose(fk, -2, -1));                           // [B, H, T, S]
+  if (allowed) a = F.where(allowed, a, 0);
+  return F.matmul(F.div(a, F.sum(a, -1, { keepDim: true })), v);
+}
+
+test('linearAttention equals its explicit T×S form (non-causal with key mask, causal) and gradchecks', () => {
+  const q = r64([2, 2, 5, 3], 1), k = r64([2, 2, 5, 3], 2), v = r64([2, 2, 5, 4], 3);
+  const phi = (x: Tensor): Tensor => F.add(F.elu(x), 1);
+  const keyMask = bool([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+  const allowed = F.reshape(keyMask, [2, 1, 1, 5]);
+  assertAllClose(nn.linearAttention(q, k, v, { keyMask, eps: 0 }), direct(phi(q), phi(k), v, allowed), { rtol: 1e-10, atol: 1e-12 });
+  const causal = tensor(Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => j <= i)));
+  assertAllClose(nn.linearAttention(q, k, v, { causal: true, eps: 0 }), direct(phi(q), phi(k), v, causal), { rtol: 1e-10, atol: 1e-12 });
+  assert.ok(gradcheck((a, b, c) => nn.linearAttention(a!, b!, c!, { keyMask }), [q, k, v]).ok, 'non-causal gradcheck');
+  assert.ok(gradcheck((a, b, c) => nn.linearAttention(a!, b!, c!, { causal: true }), [q, k, v]).ok, 'causal gradcheck');
+  assert.throws(() => nn.linearAttention(q, r64([2, 2, 6, 3], 4), r64([2, 2, 6, 4], 5), { causal: true }), (e: unknown) => e instanceof ShapeError && /causal needs T = S/.test(e.message));
+  assert.throws(() => nn.linearAttention(q, k, r64([2, 2, 4, 4], 6)), (e: unknown) => e instanceof ShapeError && /linearAttention: expected q \[B, H, T, D\]/.test(e.message));
+});
+
+test('PerformerAttention approximates softmax attention, better with more features; seeded; redraw; causal; orthogonal features', () => {
+  const g = rng(7);
+  const [q, k, v] = [0, 1, 2].map(() => F.mul(randn([1, 2, 32, 16], { rng: g }), 0.5));
+  const exact = F.scaledDotProductAttention(q!, k!, v!);
+  const err = (m: number): number => {
+    const out = new nn.PerformerAttention({ headDim: 16, numFeatures: m, rng: rng(3) }).forward(q!, k!, v!);
+    return Math.sqrt(sum(square(sub(out, exact))).item() / sum(square(exact)).item());
+  };
+  const [few, many] = [err(8), err(4096)];
+  assert.ok(many < 0.08 && many < few / 4, `relative error: m=8 ${few.toFixed(3)}, m=4096 ${many.toFixed(3)}`);
+  const a = new nn.PerformerAttention({ headDim: 16, numFeatures: 64, rng: rng(5) });
+  const b = new nn.PerformerAttention({ headDim: 16, numFeatures: 64, rng: rng(5) });
+  assertAllClose(a.forward(q!, k!, v!), b.forward(q!, k!, v!), { msg: 'same seed, same features' });
+  const before = Float32Array.from(a.omega.data as Float32Array);
+  a.redraw();
+  assert.notDeepEqual(Array.from(a.omega.data), Array.from(before), 'redraw draws new features');
+  // within a block of d rows the directions are orthogonal
+  const w = nn.gaussianOrthogonalFeatures(16, 16, rng(9));
+  for (let i = 0; i < 16; i++) for (let j = i + 1; j < 16; j++) {
+    let dot = 0, ni = 0, nj = 0;
+    for (let t = 0; t < 16; t++) { dot += w.data[i * 16 + t]! * w.data[j * 16 + t]!; ni += w.data[i * 16 + t]! ** 2; nj += w.data[j * 16 + t]! ** 2; }
+    assert.ok(Math.abs(dot) / Math.sqrt(ni * nj) < 1e-4, `rows ${i}, ${j} not orthogonal`);
+  }
+  // causal: a query never reads a later key
+  const v2 = new Tensor(v!.data.slice(), v!.shape);
+  for (let i = 20 * 16; i < 32 * 16; i++) v2.data[i] += 3;
+  const c1 = a.forward(q!, k!, v!, { causal: true }), c2 = a.forward(q!, k!, v2, { causal: true });
+  assertAllClose(c2.data.subarray(0, 20 * 16), c1.data.subarray(0, 20 * 16), { rtol: 1e-5, atol: 1e-6 });
+  const p64 = new nn.PerformerAttention({ headDim: 3, numFeatures: 6, rng: rng(1) });
+  const qs = r64([1, 1, 4, 3], 1, { scale: 0.5 }), ks = r64([1, 1, 4, 3], 2, { scale: 0.5 }), vs = r64([1, 1, 4, 2], 3);
+  assert.ok(gradcheck((x, y, z) => p64.forward(x!, y!, z!, { causal: true }), [qs, ks, vs], { rtol: 1e-4, atol: 1e-6 }).ok, 'Performer gradcheck');
+  assert.throws(() => a.forward(r64([1, 1, 4, 8], 1), r64([1, 1, 4, 8], 2), r64([1, 1, 4, 8], 3)), (e: unknown) => e instanceof ShapeError && /head dim 8 differs from headDim 16/.test(e.message));
+});
+
+test('LinformerSelfAttention: with identity projections it is full attention; shorter inputs and padding', () => {
+  const lin = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 6, projectedLen: 6, rng: rng(11) });
+  const eye = new Float32Array(36);
+  for (let i = 0; i < 6; i++) eye[i * 6 + i] = 1;
+  lin.projE.data.set(eye);
+  lin.projF!.data.set(eye);
+  const x = randn([2, 6, 8], { rng: rng(12) });
+  const heads = (t: Tensor): Tensor => F.transpose(F.reshape(t, [2, 6, 2, 4]), 1, 2);
+  const ref = F.scaledDotProductAttention(heads(lin.qProj.forward(x)), heads(lin.kProj.forward(x)), heads(lin.vProj.forward(x)));
+  assertAllClose(lin.forward(x), lin.outProj.forward(F.reshape(F.transpose(ref, 1, 2), [2, 6, 8])), { rtol: 1e-5, atol: 1e-6 });
+  const small = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 16, projectedLen: 4, shareKV: true, rng: rng(13) });
+  assert.equal(small.projF, null);
+  const xs = randn([2, 5, 8], { rng: rng(14) });
+  const keyMask = bool([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]);
+  const y1 = small.forward(xs, { keyMask });
+  assert.deepEqual(y1.shape, [2, 5, 8]);
+  const xs2 = new Tensor(xs.data.slice(), xs.shape);
+  for (let i = (5 + 3) * 8; i < 10 * 8; i++) xs2.data[i] = 50;
+  assertAllClose(small.forward(xs2, { keyMask }).data.subarray(40, 64), y1.data.subarray(40, 64), { rtol: 1e-5, atol: 1e-6, msg: 'padded tokens do not reach real ones' });
+  assert.throws(() => small.forward(randn([1, 17, 8], { rng: rng() })), (e: unknown) => e instanceof ValueError && /length 17 exceeds maxLen 16/.test(e.message));
+  const l64 = toFloat64(new nn.LinformerSelfAttention({ embedDim: 4, numHeads: 2, maxLen: 5, projectedLen: 2, rng: rng(15) }));
+  const x64 = r64([1, 4, 4], 16);
+  const r = gradcheck(() => l64.forward(x64), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  assert.ok(r.ok, `Linformer gradcheck ${JSON.stringify(r.worst)}`);
+});
+
+test('CrossModalTransformer (MulT): target queries a source of another width; padded source tokens ignored; weights; gradcheck', () => {
+  const mult = new nn.CrossModalTransformer({ dModel: 8, nhead: 2, sourceDim: 6, dimFeedforward: 16, dropout: 0, numLayers: 2, rng: rng(17) });
+  const text = randn([2, 4, 8], { rng: rng(18) }), audio = randn([2, 7, 6], { rng: rng(19) });
+  const mask = bool([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]]);
+  const { output, weights } = mult.forward(text, audio, { sourceKeyMask: mask, needWeights: true });
+  assert.deepEqual(output.shape, [2, 4, 8]);
+  assert.equal(weights.length, 2);
+  assert.deepEqual(weights[0]!.shape, [2, 2, 4, 7]);
+  for (let h = 0; h < 2; h++) for (let t = 0; t < 4; t++) for (let s = 4; s < 7; s++) assert.equal(weights[1]!.data[((1 * 2 + h) * 4 + t) * 7 + s], 0);
+  const audio2 = new Tensor(audio.data.slice(), audio.shape);
+  for (let i = (7 + 4) * 6; i < 14 * 6; i++) audio2.data[i] = -20;
+  assertAllClose(mult.forward(text, audio2, { sourceKeyMask: mask }).data.subarray(32), output.data.subarray(32), { rtol: 1e-5, atol: 1e-6 });
+  assertAllClose(mult.forward(text, audio, { sourceKeyMask: mask }), output, { rtol: 1e-5, atol: 1e-6, msg: 'weights do not change outputs' });
+  assert.throws(() => mult.forward(text, randn([3, 7, 6], { rng: rng() })), (e: unknown) => e instanceof ShapeError && /batch sizes differ/.test(e.message));
+  const layer = toFloat64(new nn.CrossModalLayer({ dModel: 4, nhead: 2, sourceDim: 3, dimFeedforward: 6, dropout: 0, rng: rng(20) }));
+  const t64 = r64([1, 2, 4], 21), s64 = r64([1, 3, 3], 22);
+  const r = gradcheck(() => layer.forward(t64, s64), [t64, s64, ...layer.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  assert.ok(r.ok, `CrossModalLayer gradcheck ${JSON.stringify(r.worst)}`);
+});
+
+test('PerceiverEncoder: latents read any number of inputs, with masks; cost set by the latents; gradcheck', () => {
+  const enc = new nn.PerceiverEncoder({ numLatents: 3, latentDim: 8, inputDim: 5, crossHeads: 1, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 16, rng: rng(23) });
+  const a = randn([2, 6, 5], { rng: rng(24) }), b = randn([2, 2, 5], { rng: rng(25) });
+  const out = enc.forward([a, b], { keyMasks: [null, bool([[1, 0], [1, 1]])], needWeights: true });
+  assert.deepEqual(out.output.shape, [2, 3, 8]);
+  assert.deepEqual(out.crossWeights.shape, [2, 1, 3, 8]);
+  assert.deepEqual(out.latentWeights[0]!.shape, [2, 2, 3, 3]);
+  for (let n = 0; n < 3; n++) assert.equal(out.crossWeights.data[n * 8 + 7], 0, 'masked element of the second input');
+  assert.deepEqual(enc.forward(randn([2, 40, 5], { rng: rng(26) })).shape, [2, 3, 8], 'any input length, same latent shape');
+  assertAllClose(enc.forward([a, b], { keyMasks: [null, bool([[1, 0], [1, 1]])] }), out.output, { rtol: 1e-5, atol: 1e-6 });
+  assert.throws(() => enc.forward([]), (e: unknown) => e instanceof ValueError && /at least one input/.test(e.message));
+  assert.throws(() => enc.forward([a, randn([3, 2, 5], { rng: rng() })]), (e: unknown) => e instanceof ShapeError && /inputs\[1\] has batch 3/.test(e.message));
+  assert.throws(() => enc.forward([a, b], { keyMasks: [null] }), (e: unknown) => e instanceof ValueError && /keyMasks has 1 entries for 2 inputs/.test(e.message));
+  const p64 = toFloat64(new nn.PerceiverEncoder({ numLatents: 2, latentDim: 4, inputDim: 3, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 4, rng: rng(27) }));
+  const x64 = r64([1, 3, 3], 28);
+  const r = gradcheck(() => p64.forward(x64), [x64, ...p64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  assert.ok(r.ok, `Perceiver gradcheck ${JSON.stringify(r.worst)}`);
+});

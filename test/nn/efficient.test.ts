@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  F, Generator, Module, Parameter, ShapeError, Tensor, ValueError, gradcheck, nn, randn, sub, sum, square, tensor, toDtype,
+  F, Generator, Module, Parameter, ShapeError, Tensor, ValueError, backward, gradcheck, nn, randn, sub, sum, square, tensor, toDtype,
 } from '../../src/index.js';
 import { assertAllClose, r64 } from '../helpers.js';
 
@@ -142,4 +142,77 @@ test('PerceiverEncoder: latents read any number of inputs, with masks; cost set 
   const x64 = r64([1, 3, 3], 28);
   const r = gradcheck(() => p64.forward(x64), [x64, ...p64.parameters()], { rtol: 1e-4, atol: 1e-6 });
   assert.ok(r.ok, `Perceiver gradcheck ${JSON.stringify(r.worst)}`);
+});
+
+// ---------- sparse patterns: each equals full attention with its dense mask ----------
+
+function checkPattern(label: string, p: ReturnType<typeof nn.slidingWindowPattern>, keyMask: Tensor | null = null): void {
+  const T = p.T;
+  const q = r64([2, 2, T, 4], 31), k = r64([2, 2, T, 4], 32), v = r64([2, 2, T, 3], 33);
+  const dense = patternMask(p, keyMask);
+  const sparse = nn.sparseAttention(q, k, v, p, { keyMask });
+  const ref = F.scaledDotProductAttention(q, k, v, { mask: dense, returnWeights: true }).output;
+  assertAllClose(sparse, ref, { rtol: 1e-10, atol: 1e-12, msg: `${label}: values` });
+  const u = r64([2, 2, T, 3], 34, { grad: false });
+  const grads = (fn: () => Tensor): Tensor[] => {
+    for (const t of [q, k, v]) t.grad = null;
+    backward(F.sum(F.mul(fn(), u)));
+    return [q.grad!, k.grad!, v.grad!];
+  };
+  const gs = grads(() => nn.sparseAttention(q, k, v, p, { keyMask }));
+  const gr = grads(() => F.scaledDotProductAttention(q, k, v, { mask: dense, returnWeights: true }).output);
+  gs.forEach((g, i) => assertAllClose(g, gr[i]!, { rtol: 1e-9, atol: 1e-11, msg: `${label}: gradient ${'qkv'[i]}` }));
+}
+
+/** The dense [B, 1, T, T] mask: the pattern's, and the key mask's. */
+function patternMask(p: ReturnType<typeof nn.slidingWindowPattern>, keyMask: Tensor | null): Tensor {
+  const m = nn.patternToMask(p);
+  return keyMask ? F.logicalAnd(m, F.reshape(keyMask, [keyMask.shape[0]!, 1, 1, p.T])) : m;
+}
+
+test('sparse attention equals masked full attention (values and gradients): windows, dilation, blocks, global tokens, BigBird', () => {
+  const keyMask = bool([[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]]);
+  checkPattern('two-sided window 2', nn.slidingWindowPattern(12, { window: 2 }));
+  checkPattern('one-sided window 3 (causal local)', nn.slidingWindowPattern(12, { window: 3, oneSided: true }));
+  checkPattern('dilated window 2 × 2, key mask', nn.slidingWindowPattern(12, { window: 2, dilation: 2 }), keyMask);
+  checkPattern('blocks of 4', nn.blockPattern(12, { blockSize: 4 }));
+  checkPattern('blocks of 5 (ragged last block)', nn.blockPattern(12, { blockSize: 5 }), keyMask);
+  checkPattern('window 1 + global tokens 0, 7', nn.withGlobalTokens(nn.slidingWindowPattern(12, { window: 1 }), [0, 7]), keyMask);
+  checkPattern('BigBird blocks of 2: window 3, global 1, random 1', nn.bigBirdPattern(12, { blockSize: 2, windowBlocks: 3, globalBlocks: 1, randomBlocks: 1, rng: rng(35) }), keyMask);
+  const m = nn.patternToMask(nn.slidingWindowPattern(6, { window: 1 }));
+  assert.deepEqual(Array.from(m.data.subarray(6, 12)), [1, 1, 1, 0, 0, 0], 'row 1 of a window-1 mask');
+  const a = nn.bigBirdPattern(32, { blockSize: 4, randomBlocks: 2, rng: rng(36) }), b = nn.bigBirdPattern(32, { blockSize: 4, randomBlocks: 2, rng: rng(36) });
+  assert.deepEqual(Array.from(a.index), Array.from(b.index), 'same seed, same random blocks');
+});
+
+test('sparse patterns: memory O(T·W) (no T×T tensor) and typed errors for impossible settings', () => {
+  const p = nn.slidingWindowPattern(4096, { window: 4 });
+  assert.equal(p.index.length, 4096 * 9, 'the pattern holds T·W entries');
+  const g = rng(37);
+  const [q, k, v] = [0, 1, 2].map(() => randn([1, 1, 4096, 8], { rng: g }));
+  assert.deepEqual(nn.sparseAttention(q!, k!, v!, p).shape, [1, 1, 4096, 8]);
+  assert.throws(() => nn.slidingWindowPattern(8, { window: 8 }), (e: unknown) => e instanceof ValueError && /window 8 × dilation 1 reaches past the sequence \(T = 8\)/.test(e.message));
+  assert.throws(() => nn.blockPattern(4, { blockSize: 5 }), (e: unknown) => e instanceof ValueError && /blockSize 5 exceeds the sequence length 4/.test(e.message));
+  assert.throws(() => nn.bigBirdPattern(16, { blockSize: 2, randomBlocks: 1 }), (e: unknown) => e instanceof ValueError && /randomBlocks > 0 needs options.rng/.test(e.message));
+  assert.throws(() => nn.bigBirdPattern(10, { blockSize: 4 }), (e: unknown) => e instanceof ValueError && /multiple of blockSize/.test(e.message));
+  assert.throws(() => nn.bigBirdPattern(8, { blockSize: 4, rng: rng() }), (e: unknown) => e instanceof ValueError && /exceed the 2 blocks/.test(e.message));
+  assert.throws(() => nn.withGlobalTokens(p, [5000]), (e: unknown) => e instanceof ValueError && /global position 5000/.test(e.message));
+  assert.throws(() => nn.sparseAttention(q!, k!, v!, nn.slidingWindowPattern(100, { window: 2 })), (e: unknown) => e instanceof ShapeError && /pattern of T = 100/.test(e.message));
+});
+
+test('SparseSelfAttention: each pattern as a layer, padded tokens ignored, gradcheck', () => {
+  for (const pattern of ['window', 'block', 'bigBird'] as const) {
+    const layer = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern, window: 2, blockSize: 2, randomBlocks: 1, globalTokens: [0], rng: rng(38) });
+    const x = randn([2, 16, 8], { rng: rng(39) });
+    const keyMask = bool([Array(16).fill(1), [...Array(12).fill(1), 0, 0, 0, 0]]);
+    const y = layer.forward(x, { keyMask });
+    assert.deepEqual(y.shape, [2, 16, 8]);
+    const x2 = new Tensor(x.data.slice(), x.shape);
+    for (let i = (16 + 12) * 8; i < 32 * 8; i++) x2.data[i] = 9;
+    assertAllClose(layer.forward(x2, { keyMask }).data.subarray(128, 128 + 12 * 8), y.data.subarray(128, 128 + 12 * 8), { rtol: 1e-5, atol: 1e-6, msg: `${pattern}: padding` });
+  }
+  const l64 = toFloat64(new nn.SparseSelfAttention({ embedDim: 4, numHeads: 2, pattern: 'window', window: 1, globalTokens: [2], rng: rng(40) }));
+  const x64 = r64([1, 5, 4], 41);
+  const r = gradcheck(() => l64.forward(x64), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  assert.ok(r.ok, `SparseSelfAttention gradcheck ${JSON.stringify(r.worst)}`);
 });

@@ -18,3 +18,7 @@ export { linearAttention, PerformerAttention, LinformerSelfAttention, gaussianOr
 export type { LinearAttentionOptions } from './linear.js';
 export { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from './crossModal.js';
 export type { CrossModalOptions, PerceiverOptions } from './crossModal.js';
+export {
+  sparseAttention, slidingWindowPattern, blockPattern, withGlobalTokens, bigBirdPattern, patternToMask, SparseSelfAttention,
+} from './sparse.js';
+export type { SparsePattern, SparseSelfAttentionOptions } from './sparse.js';

@@ -1,0 +1,246 @@
+/**
+ * Sparse attention patterns — sliding window (one- or two-sided, dilated), blocks, global
+ * tokens (Longformer), and block-sparse window + global + random blocks (BigBird) — run by one
+ * gathered kernel in O(T·W·D) time and memory, never materialising T×S.
+ *
+ * A pattern lists, for every query i, W key positions (some marked invalid) plus the queries
+ * that attend to everything (global rows). `patternToMask` gives the equivalent dense mask, and
+ * the tests prove sparseAttention equals masked full attention with it, values and gradients.
+ */
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Generator } from '../../tensor/random.js';
+import { logicalAnd, mul, where } from '../../ops/elementwise.js';
+import { sum } from '../../ops/reduce.js';
+import { softmax } from '../../ops/softmax.js';
+import { concat, indexSelect, reshape, split, transpose, unsqueeze } from '../../ops/shape.js';
+import { scaledDotProductAttention } from '../../ops/attention.js';
+import { Module } from '../module.js';
+import { Linear } from '../linear.js';
+import { checkPositiveInt, checkRng } from '../init.js';
+
+/** Which keys each query reads: `index[i·width + w]` is a key position, used where `valid` is 1. */
+export interface SparsePattern {
+  /** Sequence length (queries and keys). */
+  T: number;
+  /** Key slots per query. */
+  width: number;
+  index: Int32Array;
+  valid: Uint8Array;
+  /** Queries that attend to every key (global tokens), sorted. */
+  fullRows: number[];
+}
+
+function build(T: number, width: number, keys: (i: number) => number[], fullRows: number[] = []): SparsePattern {
+  const index = new Int32Array(T * width), valid = new Uint8Array(T * width);
+  for (let i = 0; i < T; i++) {
+    const seen = new Set<number>();
+    let w = 0;
+    for (const j of keys(i)) {
+      if (j < 0 || j >= T || seen.has(j)) continue;
+      seen.add(j);
+      index[i * width + w] = j;
+      valid[i * width + w] = 1;
+      w++;
+    }
+  }
+  return { T, width, index, valid, fullRows: [...new Set(fullRows)].sort((a, b) => a - b) };
+}
+
+/**
+ * Sliding window: query i reads keys i + d·o for o in [−w, w] (two-sided) or [−w, 0]
+ * (one-sided, causal), d = dilation. Width 2w + 1 (or w + 1).
+ */
+export function slidingWindowPattern(T: number, options: { window: number; oneSided?: boolean; dilation?: number }): SparsePattern {
+  const fn = 'slidingWindowPattern';
+  checkPositiveInt(T, fn, 'T');
+  const w = options.window;
+  if (!Number.isInteger(w) || w < 0) throw new ValueError(`${fn}: window must be a non-negative integer, got ${String(w)}`);
+  const d = checkPositiveInt(options.dilation ?? 1, fn, 'dilation');
+  if (w * d >= T) throw new ValueError(`${fn}: window ${w} × dilation ${d} reaches past the sequence (T = ${T}); use full attention`);
+  const lo = -w, hi = options.oneSided ? 0 : w;
+  return build(T, hi - lo + 1, (i) => Array.from({ length: hi - lo + 1 }, (_, o) => i + (lo + o) * d));
+}
+
+/** Block (chunked) attention: query i reads the keys of its own block of `blockSize` positions. */
+export function blockPattern(T: number, options: { blockSize: number }): SparsePattern {
+  const fn = 'blockPattern';
+  checkPositiveInt(T, fn, 'T');
+  const b = checkPositiveInt(options.blockSize, fn, 'blockSize');
+  if (b > T) throw new ValueError(`${fn}: blockSize ${b} exceeds the sequence length ${T}`);
+  return build(T, b, (i) => {
+    const start = Math.floor(i / b) * b;
+    return Array.from({ length: b }, (_, o) => start + o);
+  });
+}
+
+/**
+ * Adds global tokens (Longformer): every query also reads the global positions, and the global
+ * positions' queries read everything. Returns a new pattern of width + globals.length.
+ */
+export function withGlobalTokens(p: SparsePattern, globals: number[]): SparsePattern {
+  const fn = 'withGlobalTokens';
+  for (const g of globals) if (!Number.isInteger(g) || g < 0 || g >= p.T) throw new ValueError(`${fn}: global position ${g} is outside 0…${p.T - 1}`);
+  const keys = (i: number): number[] => {
+    const own: number[] = [];
+    for (let w = 0; w < p.width; w++) if (p.valid[i * p.width + w]) own.push(p.index[i * p.width + w]!);
+    return [...own, ...globals];
+  };
+  return build(p.T, p.width + globals.length, keys, [...p.fullRows, ...globals]);
+}
+
+/**
+ * BigBird's block-sparse pattern on blocks of `blockSize`: each query block reads its
+ * `windowBlocks` neighbouring blocks (odd, centred), the first `globalBlocks` blocks, and
+ * `randomBlocks` other blocks drawn from the seeded generator; the global blocks' queries read
+ * everything. T must be a multiple of blockSize.
+ */
+export function bigBirdPattern(
+  T: number, options: { blockSize: number; windowBlocks?: number; globalBlocks?: number; randomBlocks?: number; rng?: Generator },
+): SparsePattern {
+  const fn = 'bigBirdPattern';
+  const b = checkPositiveInt(options.blockSize, fn, 'blockSize');
+  checkPositiveInt(T, fn, 'T');
+  if (T % b !== 0) throw new ValueError(`${fn}: T (${T}) must be a multiple of blockSize (${b}); pad the sequence`);
+  const nb = T / b;
+  const win = options.windowBlocks ?? 3, glob = options.globalBlocks ?? 1, rnd = options.randomBlocks ?? 1;
+  if (!Number.isInteger(win) || win < 1 || win % 2 === 0) throw new ValueError(`${fn}: windowBlocks must be an odd positive integer, got ${String(win)}`);
+  if (!Number.isInteger(glob) || glob < 0 || !Number.isInteger(rnd) || rnd < 0) throw new ValueError(`${fn}: globalBlocks and randomBlocks must be non-negative integers`);
+  if (rnd > 0 && !(options.rng instanceof Generator)) throw new ValueError(`${fn}: randomBlocks > 0 needs options.rng (a Generator), so the pattern is reproducible`);
+  if (win + glob + rnd > nb) throw new ValueError(`${fn}: ${win} window + ${glob} global + ${rnd} random blocks exceed the ${nb} blocks of T = ${T}; use full attention`);
+  const blocksOf = new Map<number, number[]>();
+  for (let qb = 0; qb < nb; qb++) {
+    const chosen = new Set<number>();
+    for (let o = -(win - 1) / 2; o <= (win - 1) / 2; o++) if (qb + o >= 0 && qb + o < nb) chosen.add(qb + o);
+    for (let g = 0; g < glob; g++) chosen.add(g);
+    const others = Array.from({ length: nb }, (_, k) => k).filter((k) => !chosen.has(k));
+    for (const k of options.rng ? options.rng.shuffle(others).slice(0, rnd) : []) chosen.add(k);
+    blocksOf.set(qb, [...chosen].sort((x, y) => x - y));
+  }
+  const width = (win + glob + rnd) * b;
+  const fullRows = Array.from({ length: glob * b }, (_, i) => i);
+  return build(T, width, (i) => blocksOf.get(Math.floor(i / b))!.flatMap((kb) => Array.from({ length: b }, (_, o) => kb * b + o)), fullRows);
+}
+
+/** The equivalent dense mask [T, T] (true = may attend), for checks and for small inputs. */
+export function patternToMask(p: SparsePattern): Tensor {
+  const m = new Uint8Array(p.T * p.T);
+  for (let i = 0; i < p.T; i++) for (let w = 0; w < p.width; w++) if (p.valid[i * p.width + w]) m[i * p.T + p.index[i * p.width + w]!] = 1;
+  for (const g of p.fullRows) m.fill(1, g * p.T, (g + 1) * p.T);
+  return new Tensor(m, [p.T, p.T]);
+}
+
+/**
+ * Attention restricted to a sparse pattern: q, k [B, H, T, D], v [B, H, T, Dv] → [B, H, T, Dv].
+ * Each query's W keys are gathered (O(T·W·D) memory); global rows run full attention.
+ * `keyMask` [B, T] (true = real token) removes padded keys everywhere.
+ */
+export function sparseAttention(q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: { keyMask?: Tensor | null; scale?: number } = {}): Tensor {
+  const fn = 'sparseAttention';
+  const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
+  if (!ok || k.shape[0] !== q.shape[0] || v.shape[0] !== q.shape[0] || k.shape[1] !== q.shape[1] || v.shape[1] !== q.shape[1]
+    || k.shape[3] !== q.shape[3] || q.shape[2] !== pattern.T || k.shape[2] !== pattern.T || v.shape[2] !== pattern.T) {
+    throw new ShapeError(`${fn}: expected q, k [B, H, ${pattern.T}, D] and v [B, H, ${pattern.T}, Dv] for a pattern of T = ${pattern.T}, got ${[q, k, v].map((t) => (t instanceof Tensor ? fmtShape(t.shape) : typeof t)).join(', ')}`);
+  }
+  const [B, H, T, D] = q.shape as [number, number, number, number];
+  const W = pattern.width, Dv = v.shape[3]!;
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const idx = new Tensor(pattern.index, [T * W]);
+  const kg = reshape(indexSelect(k, 2, idx), [B, H, T, W, D]);
+  const vg = reshape(indexSelect(v, 2, idx), [B, H, T, W, Dv]);
+  let allowed = new Tensor(pattern.valid, [T, W]);                        // [T, W]
+  let keyMask4: Tensor | null = null;
+  if (options.keyMask != null) {
+    const km = options.keyMask;
+    if (!(km instanceof Tensor) || km.dtype !== 'bool' || km.ndim !== 2 || km.shape[0] !== B || km.shape[1] !== T) {
+      throw new ShapeError(`${fn}: keyMask must be bool [B, T] = ${fmtShape([B, T])}, got ${km instanceof Tensor ? `${km.dtype} ${fmtShape(km.shape)}` : typeof km}`);
+    }
+    allowed = logicalAnd(allowed, unsqueeze(reshape(indexSelect(km, 1, idx), [B, T, W]), 1)); // [B, 1, T, W]
+    keyMask4 = reshape(km, [B, 1, 1, T]);
+  }
+  const scores = mul(sum(mul(unsqueeze(q, 3), kg), -1), scale);          // [B, H, T, W]
+  const p = softmax(where(allowed, scores, -Infinity), -1);              // rows with no key: zeros
+  let out = sum(mul(unsqueeze(p, -1), vg), 3);                           // [B, H, T, Dv]
+  if (pattern.fullRows.length > 0) {
+    const G = pattern.fullRows.length;
+    const rows = new Tensor(Int32Array.from(pattern.fullRows), [G]);
+    const full = scaledDotProductAttention(indexSelect(q, 2, rows), k, v, { mask: keyMask4, scale }); // [B, H, G, Dv]
+    const pick = new Int32Array(T).map((_, i) => i);
+    pattern.fullRows.forEach((r, g) => { pick[r] = T + g; });
+    out = indexSelect(concat([out, full], 2), 2, new Tensor(pick, [T]));
+  }
+  return out;
+}
+
+export interface SparseSelfAttentionOptions {
+  embedDim: number;
+  numHeads: number;
+  /** 'window' (sliding), 'block' (chunked) or 'bigBird' (block-sparse window + global + random). */
+  pattern: 'window' | 'block' | 'bigBird';
+  /** Window half-width w ('window'). */
+  window?: number;
+  oneSided?: boolean;
+  dilation?: number;
+  /** Block size ('block', 'bigBird'). */
+  blockSize?: number;
+  windowBlocks?: number;
+  globalBlocks?: number;
+  randomBlocks?: number;
+  /** Positions that attend to and are attended by everything (Longformer's global tokens; 'window' and 'block'). */
+  globalTokens?: number[];
+  rng: Generator;
+}
+
+/**
+ * Self-attention over a sparse pattern with learned projections: x [B, T, C] → [B, T, C], in
+ * O(T·W) per head instead of O(T²). The pattern is built for each sequence length (BigBird's
+ * random blocks from a generator seeded once at construction, so a length always gets the same
+ * pattern). Parameters: inProj (q, k, v packed), outProj.
+ */
+export class SparseSelfAttention extends Module {
+  inProj: Linear;
+  outProj: Linear;
+  private readonly patterns = new Map<number, SparsePattern>();
+  private readonly seed: number;
+
+  constructor(readonly options: SparseSelfAttentionOptions) {
+    super();
+    const name = 'SparseSelfAttention';
+    const rng = checkRng(options, name);
+    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
+    checkPositiveInt(options.numHeads, name, 'numHeads');
+    if (C % options.numHeads !== 0) throw new ValueError(`${name}: numHeads (${options.numHeads}) must divide embedDim (${C})`);
+    if (!['window', 'block', 'bigBird'].includes(options.pattern)) throw new ValueError(`${name}: pattern must be 'window', 'block' or 'bigBird', got '${String(options.pattern)}'`);
+    this.inProj = new Linear(C, 3 * C, { rng });
+    this.outProj = new Linear(C, C, { rng });
+    this.seed = rng.nextUint32();
+  }
+
+  /** The pattern used for sequences of length T. */
+  patternFor(T: number): SparsePattern {
+    let p = this.patterns.get(T);
+    if (!p) {
+      const o = this.options;
+      if (o.pattern === 'bigBird') {
+        p = bigBirdPattern(T, { blockSize: o.blockSize ?? 16, windowBlocks: o.windowBlocks, globalBlocks: o.globalBlocks, randomBlocks: o.randomBlocks, rng: new Generator(this.seed ^ T) });
+      } else {
+        p = o.pattern === 'window'
+          ? slidingWindowPattern(T, { window: o.window ?? 8, oneSided: o.oneSided, dilation: o.dilation })
+          : blockPattern(T, { blockSize: o.blockSize ?? 16 });
+        if (o.globalTokens?.length) p = withGlobalTokens(p, o.globalTokens);
+      }
+      this.patterns.set(T, p);
+    }
+    return p;
+  }
+
+  forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
+    const fn = 'SparseSelfAttention.forward';
+    const { embedDim: C, numHeads: H } = this.options;
+    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    const [B, T] = x.shape as [number, number, number];
+    const [q, k, v] = split(this.inProj.forward(x), C, -1).map((t) => transpose(reshape(t, [B, T, H, C / H]), 1, 2));
+    const out = sparseAttention(q!, k!, v!, this.patternFor(T), { keyMask: options.keyMask });
+    return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
+  }
+}

@@ -146,11 +146,11 @@ test('PerceiverEncoder: latents read any number of inputs, with masks; cost set 
 
 // ---------- sparse patterns: each equals full attention with its dense mask ----------
 
-function checkPattern(label: string, p: ReturnType<typeof nn.slidingWindowPattern>, keyMask: Tensor | null = null): void {
+function checkPattern(label: string, p: ReturnType<typeof nn.slidingWindowPattern>, keyMask: Tensor | null = null, chunkRows?: number): void {
   const T = p.T;
   const q = r64([2, 2, T, 4], 31), k = r64([2, 2, T, 4], 32), v = r64([2, 2, T, 3], 33);
   const dense = patternMask(p, keyMask);
-  const sparse = nn.sparseAttention(q, k, v, p, { keyMask });
+  const sparse = nn.sparseAttention(q, k, v, p, { keyMask, chunkRows });
   const ref = F.scaledDotProductAttention(q, k, v, { mask: dense, returnWeights: true }).output;
   assertAllClose(sparse, ref, { rtol: 1e-10, atol: 1e-12, msg: `${label}: values` });
   const u = r64([2, 2, T, 3], 34, { grad: false });
@@ -159,7 +159,7 @@ function checkPattern(label: string, p: ReturnType<typeof nn.slidingWindowPatter
     backward(F.sum(F.mul(fn(), u)));
     return [q.grad!, k.grad!, v.grad!];
   };
-  const gs = grads(() => nn.sparseAttention(q, k, v, p, { keyMask }));
+  const gs = grads(() => nn.sparseAttention(q, k, v, p, { keyMask, chunkRows }));
   const gr = grads(() => F.scaledDotProductAttention(q, k, v, { mask: dense, returnWeights: true }).output);
   gs.forEach((g, i) => assertAllClose(g, gr[i]!, { rtol: 1e-9, atol: 1e-11, msg: `${label}: gradient ${'qkv'[i]}` }));
 }
@@ -178,6 +178,7 @@ test('sparse attention equals masked full attention (values and gradients): wind
   checkPattern('blocks of 4', nn.blockPattern(12, { blockSize: 4 }));
   checkPattern('blocks of 5 (ragged last block)', nn.blockPattern(12, { blockSize: 5 }), keyMask);
   checkPattern('window 1 + global tokens 0, 7', nn.withGlobalTokens(nn.slidingWindowPattern(12, { window: 1 }), [0, 7]), keyMask);
+  checkPattern('window 2 + global token 3, queries in chunks of 5 rows', nn.withGlobalTokens(nn.slidingWindowPattern(12, { window: 2 }), [3]), keyMask, 5);
   checkPattern('BigBird blocks of 2: window 3, global 1, random 1', nn.bigBirdPattern(12, { blockSize: 2, windowBlocks: 3, globalBlocks: 1, randomBlocks: 1, rng: rng(35) }), keyMask);
   const m = nn.patternToMask(nn.slidingWindowPattern(6, { window: 1 }));
   assert.deepEqual(Array.from(m.data.subarray(6, 12)), [1, 1, 1, 0, 0, 0], 'row 1 of a window-1 mask');

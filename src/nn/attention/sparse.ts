@@ -11,9 +11,9 @@ import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
 import { logicalAnd, mul, where } from '../../ops/elementwise.js';
-import { sum } from '../../ops/reduce.js';
 import { softmax } from '../../ops/softmax.js';
-import { concat, indexSelect, reshape, split, transpose, unsqueeze } from '../../ops/shape.js';
+import { matmul } from '../../ops/linalg.js';
+import { concat, indexSelect, narrow, reshape, split, transpose, unsqueeze } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
@@ -133,9 +133,12 @@ export function patternToMask(p: SparsePattern): Tensor {
 /**
  * Attention restricted to a sparse pattern: q, k [B, H, T, D], v [B, H, T, Dv] → [B, H, T, Dv].
  * Each query's W keys are gathered (O(T·W·D) memory); global rows run full attention.
- * `keyMask` [B, T] (true = real token) removes padded keys everywhere.
+ * `keyMask` [B, T] (true = real token) removes padded keys everywhere. Queries are processed
+ * `chunkRows` at a time (default: as many as keep the gathered keys near 2²² floats).
  */
-export function sparseAttention(q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: { keyMask?: Tensor | null; scale?: number } = {}): Tensor {
+export function sparseAttention(
+  q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: { keyMask?: Tensor | null; scale?: number; chunkRows?: number } = {},
+): Tensor {
   const fn = 'sparseAttention';
   const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
   if (!ok || k.shape[0] !== q.shape[0] || v.shape[0] !== q.shape[0] || k.shape[1] !== q.shape[1] || v.shape[1] !== q.shape[1]
@@ -145,22 +148,32 @@ export function sparseAttention(q: Tensor, k: Tensor, v: Tensor, pattern: Sparse
   const [B, H, T, D] = q.shape as [number, number, number, number];
   const W = pattern.width, Dv = v.shape[3]!;
   const scale = options.scale ?? 1 / Math.sqrt(D);
-  const idx = new Tensor(pattern.index, [T * W]);
-  const kg = reshape(indexSelect(k, 2, idx), [B, H, T, W, D]);
-  const vg = reshape(indexSelect(v, 2, idx), [B, H, T, W, Dv]);
-  let allowed = new Tensor(pattern.valid, [T, W]);                        // [T, W]
   let keyMask4: Tensor | null = null;
-  if (options.keyMask != null) {
-    const km = options.keyMask;
+  const km = options.keyMask ?? null;
+  if (km !== null) {
     if (!(km instanceof Tensor) || km.dtype !== 'bool' || km.ndim !== 2 || km.shape[0] !== B || km.shape[1] !== T) {
       throw new ShapeError(`${fn}: keyMask must be bool [B, T] = ${fmtShape([B, T])}, got ${km instanceof Tensor ? `${km.dtype} ${fmtShape(km.shape)}` : typeof km}`);
     }
-    allowed = logicalAnd(allowed, unsqueeze(reshape(indexSelect(km, 1, idx), [B, T, W]), 1)); // [B, 1, T, W]
     keyMask4 = reshape(km, [B, 1, 1, T]);
   }
-  const scores = mul(sum(mul(unsqueeze(q, 3), kg), -1), scale);          // [B, H, T, W]
-  const p = softmax(where(allowed, scores, -Infinity), -1);              // rows with no key: zeros
-  let out = sum(mul(unsqueeze(p, -1), vg), 3);                           // [B, H, T, Dv]
+  // Queries go in chunks so the gathered keys and values stay near 2²² floats whatever T is.
+  const chunk = options.chunkRows !== undefined ? checkPositiveInt(options.chunkRows, fn, 'chunkRows')
+    : Math.max(1, Math.min(T, Math.floor((1 << 22) / (B * H * W * Math.max(D, Dv)))));
+  const parts: Tensor[] = [];
+  for (let t0 = 0; t0 < T; t0 += chunk) {
+    const n = Math.min(chunk, T - t0);
+    const idx = new Tensor(pattern.index.subarray(t0 * W, (t0 + n) * W), [n * W]);
+    const kg = reshape(indexSelect(k, 2, idx), [B * H * n, W, D]);
+    const vg = reshape(indexSelect(v, 2, idx), [B * H * n, W, Dv]);
+    let allowed = new Tensor(pattern.valid.subarray(t0 * W, (t0 + n) * W), [n, W]);
+    if (km !== null) allowed = logicalAnd(allowed, unsqueeze(reshape(indexSelect(km, 1, idx), [B, n, W]), 1)); // [B, 1, n, W]
+    // one small product per query: [1, D] × [D, W], then [1, W] × [W, Dv]
+    const qc = reshape(narrow(q, 2, t0, n), [B * H * n, 1, D]);
+    const scores = mul(reshape(matmul(qc, transpose(kg, -2, -1)), [B, H, n, W]), scale);
+    const p = softmax(where(allowed, scores, -Infinity), -1);            // rows with no key: zeros
+    parts.push(reshape(matmul(reshape(p, [B * H * n, 1, W]), vg), [B, H, n, Dv]));
+  }
+  let out = parts.length === 1 ? parts[0]! : concat(parts, 2);           // [B, H, T, Dv]
   if (pattern.fullRows.length > 0) {
     const G = pattern.fullRows.length;
     const rows = new Tensor(Int32Array.from(pattern.fullRows), [G]);

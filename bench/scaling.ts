@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:scaling` — time and peak memory of one attention forward pass against the
+ * sequence length, for each mechanism: full (the unfused formula, T×S weights materialised),
+ * fused full (the tiled kernel), sliding window, BigBird block-sparse, linear (elu + 1) and
+ * Performer. Each (mechanism, L) runs in its own process so its peak RSS is its own.
+ *
+ * Options: --quick (short lengths), --lengths 512,2048,…, --heads, --dim, --out <file.json>.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const MECHANISMS = ['full (unfused)', 'full (fused kernel)', 'window ±32', 'BigBird b=64', 'linear (elu+1)', 'Performer m=256'] as const;
+type Mechanism = (typeof MECHANISMS)[number];
+
+interface Cell { ms?: number; peakMB?: number; baseMB?: number; skipped?: string; error?: string }
+
+async function worker(mech: Mechanism, L: number, H: number, D: number): Promise<Cell> {
+  const ak = await import('../src/node.ts');
+  ak.useBackend('native');
+  const base = process.resourceUsage().maxRSS / 1024;
+  const g = new ak.Generator(1);
+  const [q, k, v] = [0, 1, 2].map(() => ak.randn([1, H, L, D], { rng: g }));
+  const performer = new ak.nn.PerformerAttention({ headDim: D, numFeatures: 256, rng: g });
+  let window = null, bigBird = null;
+  try {
+    window = mech.startsWith('window') ? ak.nn.slidingWindowPattern(L, { window: 32 }) : null;
+    bigBird = mech.startsWith('BigBird') ? ak.nn.bigBirdPattern(L, { blockSize: 64, windowBlocks: 3, globalBlocks: 1, randomBlocks: 1, rng: g }) : null;
+  } catch (e) {
+    if (e instanceof ak.ValueError) return { skipped: 'L too short for the pattern' };
+    throw e;
+  }
+  const run = (): unknown => ak.noGrad(() => {
+    switch (mech) {
+      case 'full (unfused)': return ak.F.scaledDotProductAttention(q!, k!, v!, { returnWeights: true });
+      case 'full (fused kernel)': return ak.F.scaledDotProductAttention(q!, k!, v!);
+      case 'window ±32': return ak.nn.sparseAttention(q!, k!, v!, window!);
+      case 'BigBird b=64': return ak.nn.sparseAttention(q!, k!, v!, bigBird!);
+      case 'linear (elu+1)': return ak.nn.linearAttention(q!, k!, v!);
+      case 'Performer m=256': return performer.forward(q!, k!, v!);
+    }
+  });
+  run();
+  const times: number[] = [];
+  let spent = 0;
+  while (times.length < 3 && spent < 10_000) {
+    const t = performance.now();
+    run();
+    const dt = performance.now() - t;
+    times.push(dt);
+    spent += dt;
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)]!, peakMB: process.resourceUsage().maxRSS / 1024, baseMB: base };
+}
+
+if (process.argv[2] === '--worker') {
+  const [mech, L, H, D] = [process.argv[3] as Mechanism, Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6])];
+  worker(mech, L, H, D).then(
+    (c) => { process.stdout.write(`${JSON.stringify(c)}\n`); process.exit(0); },
+    (e: unknown) => { process.stdout.write(`${JSON.stringify({ error: e instanceof Error ? e.message : String(e) })}\n`); process.exit(0); },
+  );
+} else {
+  const { values: args } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, lengths: { type: 'string' }, heads: { type: 'string' }, dim: { type: 'string' }, out: { type: 'string' } },
+  });
+  const lengths = (args.lengths ?? (args.quick ? '256,512' : '512,1024,2048,4096,8192,16384')).split(',').map(Number);
+  const H = Number(args.heads ?? 4), D = Number(args.dim ?? 64);
+  if (lengths.some((l) => !Number.isInteger(l) || l < 128 || l % 64 !== 0)) throw new Error('bench:scaling: lengths must be multiples of 64, at least 128');
+  console.log(`attention forward, B1 H${H} D${D}, native backend, ${os.availableParallelism()} threads: ms / peak RSS MB (each cell its own process)\n`);
+  const table: Record<string, Record<number, Cell>> = {};
+  for (const mech of MECHANISMS) {
+    table[mech] = {};
+    for (const L of lengths) {
+      const gb = (H * L * L * 4 * 3) / 2 ** 30;
+      if (mech === 'full (unfused)' && gb > 6) { table[mech][L] = { skipped: `needs ~${gb.toFixed(0)} GB` }; continue; }
+      const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', mech, String(L), String(H), String(D)],
+        { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 20 });
+      const line = child.stdout?.trim().split('\n').pop() ?? '';
+      try { table[mech][L] = JSON.parse(line) as Cell; } catch { table[mech][L] = { error: child.error?.message ?? `exit ${child.status}` }; }
+    }
+  }
+  const cell = (c: Cell): string => c.skipped ? `(${c.skipped})` : c.error ? `failed: ${c.error.slice(0, 40)}` : `${c.ms! >= 100 ? c.ms!.toFixed(0) : c.ms!.toFixed(1)} ms / ${c.peakMB!.toFixed(0)}`;
+  const w0 = Math.max(...MECHANISMS.map((m) => m.length));
+  const cols = lengths.map((L) => Math.max(`L=${L}`.length, ...MECHANISMS.map((m) => cell(table[m]![L]!).length)));
+  console.log([''.padEnd(w0), ...lengths.map((L, i) => `L=${L}`.padStart(cols[i]!))].join('  '));
+  for (const m of MECHANISMS) console.log([m.padEnd(w0), ...lengths.map((L, i) => cell(table[m]![L]!).padStart(cols[i]!))].join('  '));
+  // growth per doubling of L, from the last two lengths measured
+  console.log('\ntime growth when L doubles (last two lengths): quadratic ≈ 4×, linear ≈ 2×');
+  for (const m of MECHANISMS) {
+    const ok = lengths.filter((L) => table[m]![L]!.ms !== undefined);
+    if (ok.length < 2) continue;
+    const [a, b] = ok.slice(-2) as [number, number];
+    const ratio = Math.pow(table[m]![b]!.ms! / table[m]![a]!.ms!, Math.log(2) / Math.log(b / a));
+    console.log(`  ${m.padEnd(w0)}  ×${ratio.toFixed(2)}`);
+  }
+  const out = args.out ?? path.join(here, 'results', `scaling-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), H, D, lengths, table }, null, 2)}\n`);
+  renameSync(`${out}.tmp`, out);
+  console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
+  if (Object.values(table).some((row) => Object.values(row).some((c) => c.error))) process.exitCode = 1;
+}

@@ -122,4 +122,26 @@ record("decoder_stack_pre_gelu", dec, {"tgt": r(2, 3, 8), "memory": r(2, 5, 8)},
        {"dModel": 8, "nhead": 2, "dimFeedforward": 16, "activation": "gelu", "normFirst": True, "numLayers": 2,
         "finalNorm": True})
 
+# --- nn.GRU(batch_first=True): bidirectional, 2 layers; and packed (ragged) sequences ---
+gru = nn.GRU(5, 4, num_layers=2, bidirectional=True, batch_first=True)
+randomize(gru)
+record("gru_bidirectional_2layer", gru, {"x": r(2, 6, 5)}, lambda x: (gru(x)[0], None),
+       {"inputSize": 5, "hiddenSize": 4, "numLayers": 2, "bidirectional": True})
+
+gru1 = nn.GRU(5, 4, bidirectional=True, batch_first=True)
+randomize(gru1)
+lengths = torch.tensor([6, 3])
+steps = torch.arange(6)[None, :] < lengths[:, None]
+
+
+def packed_gru(x):
+    p = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, _ = gru1(p)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=6)
+    return out, None
+
+
+record("gru_bidirectional_packed", gru1, {"x": r(2, 6, 5)}, packed_gru,
+       {"inputSize": 5, "hiddenSize": 4, "numLayers": 1, "bidirectional": True}, {"mask": steps})
+
 write_fixture("torch_layers.json", {"torch": torch.__version__, "cases": cases})

@@ -6,3 +6,5 @@ export { Dropout } from './dropout.js';
 export { Conv1d, Conv2d } from './conv.js';
 export type { InitOptions } from './init.js';
 export { fromTorchStateDict, toTorchStateDict, torchSegmentToAttnkit, attnkitSegmentToTorch } from './torchNames.js';
+export { GRU } from './gru.js';
+export type { GRUOptions } from './gru.js';

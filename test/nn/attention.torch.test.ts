@@ -1,5 +1,5 @@
 /**
- * The attention layers against PyTorch (fixtures from scripts/torch_layer_fixtures.py):
+ * The attention layers (and the GRU the hierarchical network uses) against PyTorch (fixtures from scripts/torch_layer_fixtures.py):
  * weights loaded through the documented name mapping, outputs, attention weights, and the
  * gradients of sum(out · u) for the inputs and every parameter. Runs on both backends.
  */
@@ -47,6 +47,10 @@ function build(name: string, o: Case['options']): Run {
         needWeights: true, averageWeights: !name.includes('perhead'),
       }),
     };
+  }
+  if (name.startsWith('gru')) {
+    const m = new nn.GRU({ inputSize: o.inputSize as number, hiddenSize: o.hiddenSize as number, numLayers: o.numLayers as number, bidirectional: o.bidirectional as boolean, rng });
+    return { module: m, run: ({ x }, masks) => ({ output: m.forward(x!, { mask: masks.mask }).output }) };
   }
   if (name.startsWith('encoder_layer')) {
     const m = new nn.TransformerEncoderLayer(layer);

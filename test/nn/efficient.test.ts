@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  F, Generator, Module, Parameter, ShapeError, Tensor, ValueError, backward, gradcheck, nn, randn, sub, sum, square, tensor, toDtype,
+  F, Generator, IndexError, Module, Parameter, ShapeError, Tensor, ValueError, backward, gradcheck, optim, nn, randn, sub, sum, square, tensor, toDtype,
 } from '../../src/index.js';
 import { assertAllClose, r64 } from '../helpers.js';
 
@@ -216,4 +216,57 @@ test('SparseSelfAttention: each pattern as a layer, padded tokens ignored, gradc
   const x64 = r64([1, 5, 4], 41);
   const r = gradcheck(() => l64.forward(x64), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
   assert.ok(r.ok, `SparseSelfAttention gradcheck ${JSON.stringify(r.worst)}`);
+});
+
+// ---------- GRU and the hierarchical attention network ----------
+
+test('GRU: gradcheck with a mask in both directions (PyTorch parity is in attention.torch.test.ts)', () => {
+  const gru = toFloat64(new nn.GRU({ inputSize: 3, hiddenSize: 2, bidirectional: true, numLayers: 2, rng: rng(50) }));
+  const x = r64([2, 4, 3], 51);
+  const mask = bool([[1, 1, 1, 1], [1, 1, 0, 0]]);
+  const r = gradcheck(() => gru.forward(x, { mask }).output, [x, ...gru.parameters()], { rtol: 1e-4, atol: 1e-7 });
+  assert.ok(r.ok, `GRU gradcheck ${JSON.stringify(r.worst)}`);
+  const { output, hN } = gru.forward(x, { mask });
+  assert.deepEqual(output.shape, [2, 4, 4]);
+  assert.deepEqual(hN.shape, [4, 2, 2]);
+  for (let t = 2; t < 4; t++) for (let c = 0; c < 4; c++) assert.equal(output.data[(4 + t) * 4 + c], 0, 'padded steps output zeros');
+  assert.deepEqual(nn.toTorchStateDict(gru.stateDict())['weight_ih_l1_reverse']?.shape, [6, 4]);
+  assert.throws(() => gru.forward(r64([2, 4, 5], 1)), (e: unknown) => e instanceof ShapeError && /GRU.forward: x must be \[B, T, 3\]/.test(e.message));
+});
+
+test('HierarchicalAttentionNetwork: ragged documents, weights at both levels, padding ignored, both encoders train', () => {
+  // doc 0: 3 sentences (the last one empty); doc 1: 2 sentences of 4 and 2 words
+  const ids = tensor(Int32Array.from([
+    4, 5, 6, 0, 7, 8, 0, 0, 0, 0, 0, 0,
+    9, 10, 11, 12, 13, 14, 0, 0, 0, 0, 0, 0,
+  ]), { shape: [2, 3, 4] });
+  for (const encoder of ['gru', 'transformer'] as const) {
+    const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, hiddenSize: 4, encoder, nhead: 2, dropout: 0, numClasses: 2, rng: rng(52) });
+    const { output, wordWeights, sentenceWeights } = han.forward(ids);
+    assert.deepEqual(output.shape, [2, 2]);
+    assert.deepEqual(wordWeights.shape, [2, 3, 4]);
+    assert.equal(wordWeights.data[3], 0, 'padded word');
+    assert.equal(sentenceWeights.data[2], 0, 'empty sentence of doc 0');
+    assert.equal(sentenceWeights.data[5], 0, 'missing sentence of doc 1');
+    assertAllClose(F.sum(sentenceWeights, -1), [1, 1], { rtol: 1e-5 });
+    // ids at padded positions do not matter once masked explicitly
+    const mask = F.ne(ids, 0);
+    const ids2 = new Tensor(Int32Array.from(ids.data as Int32Array, (v) => (v === 0 ? 19 : v)), ids.shape);
+    assertAllClose(han.forward(ids2, { wordMask: mask }).output, output, { rtol: 1e-5, atol: 1e-6, msg: `${encoder}: padding ignored` });
+    // a few steps on "does the document contain token 7?" lower the loss
+    const labels = tensor(Int32Array.from([1, 0]));
+    const opt = new optim.Adam(han.parameters(), { lr: 0.05 });
+    const loss = (): Tensor => F.crossEntropy(han.forward(ids).output, labels);
+    const first = loss().item();
+    for (let i = 0; i < 10; i++) { opt.zeroGrad(); backward(loss()); opt.step(); }
+    assert.ok(loss().item() < first, `${encoder}: loss ${first} → ${loss().item()}`);
+  }
+  const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, hiddenSize: 4, rng: rng(53) });
+  assert.throws(() => han.forward(tensor(Int32Array.from([1, 2, 0, 0, 0, 0, 0, 0]), { shape: [2, 2, 2] })), (e: unknown) => e instanceof ValueError && /document 1 has no words/.test(e.message));
+  assert.throws(() => han.forward(tensor(Int32Array.from([1, 25]), { shape: [1, 1, 2] })), (e: unknown) => e instanceof IndexError && /token id 25/.test(e.message));
+  assert.throws(() => han.forward(tensor([[[1, 2]]])), (e: unknown) => e instanceof ShapeError && /ids must be int32 \[B, S, W\]/.test(e.message));
+  const h64 = toFloat64(new nn.HierarchicalAttentionNetwork({ vocabSize: 6, embedDim: 3, hiddenSize: 2, numClasses: 2, rng: rng(54) }));
+  const small = tensor(Int32Array.from([1, 2, 3, 0, 4, 5]), { shape: [1, 2, 3] });
+  const r = gradcheck(() => h64.forward(small).output, h64.parameters(), { rtol: 1e-4, atol: 1e-7 });
+  assert.ok(r.ok, `HAN gradcheck ${JSON.stringify(r.worst)}`);
 });

@@ -22,3 +22,5 @@ export {
   sparseAttention, slidingWindowPattern, blockPattern, withGlobalTokens, bigBirdPattern, patternToMask, SparseSelfAttention,
 } from './sparse.js';
 export type { SparsePattern, SparseSelfAttentionOptions } from './sparse.js';
+export { ContextAttention, HierarchicalAttentionNetwork } from './hierarchical.js';
+export type { HierarchicalAttentionOptions } from './hierarchical.js';

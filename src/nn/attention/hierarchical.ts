@@ -1,0 +1,146 @@
+/**
+ * The hierarchical attention network (Yang et al. 2016): words → sentence vectors → document
+ * vector, each level an encoder followed by attention pooling against a learned context vector.
+ */
+import { IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Generator } from '../../tensor/random.js';
+import { randn } from '../../tensor/creation.js';
+import { tanh, where } from '../../ops/elementwise.js';
+import { matmul } from '../../ops/linalg.js';
+import { softmax } from '../../ops/softmax.js';
+import { reshape, squeeze, unsqueeze } from '../../ops/shape.js';
+import { embedding } from '../../ops/norm.js';
+import { Module, Parameter } from '../module.js';
+import { Linear } from '../linear.js';
+import { GRU } from '../gru.js';
+import { checkPositiveInt, checkRng } from '../init.js';
+import { TransformerEncoder } from './transformer.js';
+
+/**
+ * HAN's attention: u = tanh(W h + b), α = softmax(uᵀu_ctx) over real positions, out = Σ α h.
+ * h [N, L, C], mask [N, L] → { output [N, C], weights [N, L] }. A row with no real position
+ * gives zero weights and a zero vector. Parameters: proj (W, b), context (u_ctx).
+ */
+export class ContextAttention extends Module {
+  proj: Linear;
+  context: Parameter;
+
+  constructor(readonly options: { dim: number; attentionDim?: number; rng: Generator }) {
+    super();
+    const rng = checkRng(options, 'ContextAttention');
+    const C = checkPositiveInt(options.dim, 'ContextAttention', 'dim');
+    const A = checkPositiveInt(options.attentionDim ?? C, 'ContextAttention', 'attentionDim');
+    this.proj = new Linear(C, A, { rng });
+    this.context = new Parameter(randn([A], { rng, std: 1 / Math.sqrt(A) }));
+  }
+
+  forward(h: Tensor, mask: Tensor | null): { output: Tensor; weights: Tensor } {
+    const u = tanh(this.proj.forward(h));                                    // [N, L, A]
+    let scores = squeeze(matmul(u, unsqueeze(this.context, -1)), -1);      // [N, L]
+    if (mask) scores = where(mask, scores, -Infinity);
+    const weights = softmax(scores, -1);
+    return { output: squeeze(matmul(unsqueeze(weights, 1), h), 1), weights };
+  }
+}
+
+export interface HierarchicalAttentionOptions {
+  vocabSize: number;
+  /** Word embedding size (the paper: 200). */
+  embedDim: number;
+  /** 'gru' (bidirectional, as the paper) or 'transformer' encoders at both levels. */
+  encoder?: 'gru' | 'transformer';
+  /** GRU hidden size per direction (the paper: 50); the transformer's width is embedDim. */
+  hiddenSize?: number;
+  /** Transformer encoder settings (encoder 'transformer'). */
+  nhead?: number;
+  numLayers?: number;
+  dimFeedforward?: number;
+  dropout?: number;
+  /** Class logits from the document vector; without it forward returns the document vector. */
+  numClasses?: number;
+  rng: Generator;
+}
+
+/**
+ * Hierarchical attention network: ids [B, S, W] (S sentences of up to W words, int32), with
+ * wordMask [B, S, W] (true = real word; default ids ≠ 0 when `paddingId` 0 is used) →
+ * { output: logits [B, classes] or the document vector [B, C], wordWeights [B, S, W],
+ *   sentenceWeights [B, S] }. Sentences without words are masked out at the sentence level;
+ * a document without any word is an error.
+ *
+ * @example
+ * const han = new HierarchicalAttentionNetwork({ vocabSize: 5000, embedDim: 64, hiddenSize: 32, numClasses: 2, rng });
+ * const { output, sentenceWeights } = han.forward(ids, { wordMask });
+ */
+export class HierarchicalAttentionNetwork extends Module {
+  embedding: Parameter;
+  wordEncoder: GRU | TransformerEncoder;
+  wordAttention: ContextAttention;
+  sentenceEncoder: GRU | TransformerEncoder;
+  sentenceAttention: ContextAttention;
+  classifier: Linear | null;
+  readonly docDim: number;
+
+  constructor(readonly options: HierarchicalAttentionOptions) {
+    super();
+    const name = 'HierarchicalAttentionNetwork';
+    const rng = checkRng(options, name);
+    const V = checkPositiveInt(options.vocabSize, name, 'vocabSize');
+    const E = checkPositiveInt(options.embedDim, name, 'embedDim');
+    const kind = options.encoder ?? 'gru';
+    if (kind !== 'gru' && kind !== 'transformer') throw new ValueError(`${name}: encoder must be 'gru' or 'transformer', got '${String(kind)}'`);
+    this.embedding = new Parameter(randn([V, E], { rng }));
+    if (kind === 'gru') {
+      const Hd = checkPositiveInt(options.hiddenSize ?? 50, name, 'hiddenSize');
+      this.wordEncoder = new GRU({ inputSize: E, hiddenSize: Hd, bidirectional: true, rng });
+      this.wordAttention = new ContextAttention({ dim: 2 * Hd, rng });
+      this.sentenceEncoder = new GRU({ inputSize: 2 * Hd, hiddenSize: Hd, bidirectional: true, rng });
+      this.sentenceAttention = new ContextAttention({ dim: 2 * Hd, rng });
+      this.docDim = 2 * Hd;
+    } else {
+      const t = { dModel: E, nhead: options.nhead ?? 4, numLayers: options.numLayers ?? 1, dimFeedforward: options.dimFeedforward ?? 2 * E, dropout: options.dropout ?? 0.1, normFirst: true, finalNorm: true, rng };
+      this.wordEncoder = new TransformerEncoder(t);
+      this.wordAttention = new ContextAttention({ dim: E, rng });
+      this.sentenceEncoder = new TransformerEncoder(t);
+      this.sentenceAttention = new ContextAttention({ dim: E, rng });
+      this.docDim = E;
+    }
+    this.classifier = options.numClasses ? new Linear(this.docDim, checkPositiveInt(options.numClasses, name, 'numClasses'), { rng }) : null;
+  }
+
+  private encode(enc: GRU | TransformerEncoder, x: Tensor, mask: Tensor): Tensor {
+    return enc instanceof GRU ? enc.forward(x, { mask }).output : enc.forward(x, { keyMask: mask });
+  }
+
+  forward(ids: Tensor, options: { wordMask?: Tensor | null } = {}): { output: Tensor; wordWeights: Tensor; sentenceWeights: Tensor } {
+    const fn = 'HierarchicalAttentionNetwork.forward';
+    if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.ndim !== 3) {
+      throw new ShapeError(`${fn}: ids must be int32 [B, S, W], got ${ids instanceof Tensor ? `${ids.dtype} ${fmtShape(ids.shape)}` : typeof ids}`);
+    }
+    const [B, S, W] = ids.shape as [number, number, number];
+    let wordMask = options.wordMask ?? null;
+    if (wordMask === null) wordMask = new Tensor(Uint8Array.from(ids.data as Int32Array, (v) => (v !== 0 ? 1 : 0)), [B, S, W]);
+    if (!(wordMask instanceof Tensor) || wordMask.dtype !== 'bool' || wordMask.shape.join() !== [B, S, W].join()) {
+      throw new ShapeError(`${fn}: wordMask must be bool [B, S, W] = ${fmtShape([B, S, W])}, got ${wordMask instanceof Tensor ? `${wordMask.dtype} ${fmtShape(wordMask.shape)}` : typeof wordMask}`);
+    }
+    const sentReal = new Uint8Array(B * S);
+    for (let i = 0; i < B * S; i++) for (let w = 0; w < W; w++) if (wordMask.data[i * W + w]) { sentReal[i] = 1; break; }
+    for (let b = 0; b < B; b++) {
+      if (!sentReal.subarray(b * S, (b + 1) * S).some((v) => v)) throw new ValueError(`${fn}: document ${b} has no words (every sentence is empty)`);
+    }
+    const V = this.embedding.shape[0]!;
+    for (const id of ids.data) if (id < 0 || id >= V) throw new IndexError(`${fn}: token id ${id} is outside the vocabulary of ${V}`);
+    const words = reshape(embedding(ids, this.embedding), [B * S, W, this.options.embedDim]);
+    const wm = reshape(wordMask, [B * S, W]);
+    const wordLevel = this.wordAttention.forward(this.encode(this.wordEncoder, words, wm), wm);      // [B·S, C]
+    const sm = new Tensor(sentReal, [B, S]);
+    const sentences = reshape(wordLevel.output, [B, S, wordLevel.output.shape[1]!]);
+    const sentLevel = this.sentenceAttention.forward(this.encode(this.sentenceEncoder, sentences, sm), sm); // [B, C]
+    return {
+      output: this.classifier ? this.classifier.forward(sentLevel.output) : sentLevel.output,
+      wordWeights: reshape(wordLevel.weights, [B, S, W]),
+      sentenceWeights: sentLevel.weights,
+    };
+  }
+}

@@ -270,3 +270,21 @@ test('HierarchicalAttentionNetwork: ragged documents, weights at both levels, pa
   const r = gradcheck(() => h64.forward(small).output, h64.parameters(), { rtol: 1e-4, atol: 1e-7 });
   assert.ok(r.ok, `HAN gradcheck ${JSON.stringify(r.worst)}`);
 });
+
+test('LinearSelfAttention: elu and Performer kernels as layers; causal layers ignore later tokens; gradcheck', () => {
+  for (const kernel of ['elu', 'performer'] as const) {
+    const layer = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel, numFeatures: 32, causal: true, rng: rng(60) });
+    const x = randn([1, 6, 8], { rng: rng(61) });
+    const x2 = new Tensor(x.data.slice(), x.shape);
+    for (let i = 4 * 8; i < 6 * 8; i++) x2.data[i] += 2;
+    const [a, b] = [layer.forward(x), layer.forward(x2)];
+    assert.deepEqual(a.shape, [1, 6, 8]);
+    assertAllClose(b.data.subarray(0, 32), a.data.subarray(0, 32), { rtol: 1e-5, atol: 1e-6, msg: `${kernel}: causal` });
+    layer.redraw();
+  }
+  const l64 = toFloat64(new nn.LinearSelfAttention({ embedDim: 4, numHeads: 2, rng: rng(62) }));
+  const x64 = r64([1, 3, 4], 63);
+  const r = gradcheck(() => l64.forward(x64, { keyMask: bool([[1, 1, 0]]) }), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-7 });
+  assert.ok(r.ok, `LinearSelfAttention gradcheck ${JSON.stringify(r.worst)}`);
+  assert.throws(() => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel: 'relu' as 'elu', rng: rng() }), ValueError);
+});

@@ -9,7 +9,7 @@ import { Generator } from '../../tensor/random.js';
 import { add, div, elu, exp, mul, sub, toDtype, where } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { amax, cumsum, sum } from '../../ops/reduce.js';
-import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
+import { narrow, reshape, split, transpose, unsqueeze } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
@@ -108,17 +108,20 @@ export function gaussianOrthogonalFeatures(m: number, d: number, rng: Generator)
 
 /**
  * Performer's positive random features for the softmax kernel (FAVOR+):
- * φ(x) = (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + ε)/√m with x̂ = x/d^¼ (ε = 1e-4 keeps φ positive); c is a stabiliser (a row max for
- * queries, the global max for keys) that cancels in the normalised output.
+ * φ(x) = (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + ε)/√m with x̂ = x/d^¼ (ε = 1e-4 keeps φ positive); c is a stabiliser
+ * that cancels in the normalised output: a row max for queries, the global max for keys — none
+ * for keys in the causal form, where a max over all keys would let later keys shift earlier
+ * outputs (ωᵀx̂ − ‖x̂‖²/2 ≤ ‖ω‖²/2 bounds the exponent anyway).
  */
-function favorFeatures(x: Tensor, omega: Tensor, isQuery: boolean): Tensor {
+function favorFeatures(x: Tensor, omega: Tensor, stabiliser: 'row' | 'global' | 'none'): Tensor {
   const d = x.shape[x.ndim - 1]!, m = omega.shape[0]!;
   const xs = mul(x, Math.pow(d, -0.25));
   const proj = matmul(xs, transpose(toDtype(omega, x.dtype), 0, 1));      // [..., L, m]
   const half = div(sum(mul(xs, xs), -1, { keepDim: true }), 2);            // [..., L, 1]
   const logits = sub(proj, half);
-  const stab = isQuery ? amax(logits, -1, { keepDim: true }) : amax(logits);
-  return mul(add(exp(sub(logits, stab)), 1e-4), 1 / Math.sqrt(m));
+  const shifted = stabiliser === 'row' ? sub(logits, amax(logits, -1, { keepDim: true }))
+    : stabiliser === 'global' ? sub(logits, amax(logits)) : logits;
+  return mul(add(exp(shifted), 1e-4), 1 / Math.sqrt(m));
 }
 
 /**
@@ -156,8 +159,9 @@ export class PerformerAttention extends Module {
     const fn = 'PerformerAttention.forward';
     const [, , , , D] = checkQkv(fn, q, k, v);
     if (D !== this.options.headDim) throw new ShapeError(`${fn}: head dim ${D} differs from headDim ${this.options.headDim}`);
-    const fk = maskFeatures(fn, favorFeatures(k, this.omega, false), options.keyMask);
-    return kernelAttention(fn, favorFeatures(q, this.omega, true), fk, v, options.causal ?? false, options.eps ?? 1e-6);
+    const causal = options.causal ?? false;
+    const fk = maskFeatures(fn, favorFeatures(k, this.omega, causal ? 'none' : 'global'), options.keyMask);
+    return kernelAttention(fn, favorFeatures(q, this.omega, 'row'), fk, v, causal, options.eps ?? 1e-6);
   }
 }
 
@@ -210,6 +214,48 @@ export class LinformerSelfAttention extends Module {
     const kp = heads(matmul(E, k), this.options.projectedLen);               // [B, H, k, D]
     const vp = heads(matmul(F, v), this.options.projectedLen);
     const out = scaledDotProductAttention(heads(this.qProj.forward(x), T), kp, vp);
+    return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
+  }
+}
+
+/**
+ * Self-attention in linear time as a layer: projections as multi-head attention, then either the
+ * elu + 1 kernel (`kernel: 'elu'`) or Performer's random features (`kernel: 'performer'`).
+ * x [B, T, C] → [B, T, C]. Parameters: inProj (q, k, v packed), outProj; the Performer's
+ * features are not parameters (`redraw()` draws new ones).
+ */
+export class LinearSelfAttention extends Module {
+  inProj: Linear;
+  outProj: Linear;
+  performer: PerformerAttention | null;
+
+  constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; numFeatures?: number; causal?: boolean; rng: Generator }) {
+    super();
+    const name = 'LinearSelfAttention';
+    const rng = checkRng(options, name);
+    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
+    checkPositiveInt(options.numHeads, name, 'numHeads');
+    if (C % options.numHeads !== 0) throw new ValueError(`${name}: numHeads (${options.numHeads}) must divide embedDim (${C})`);
+    const kernel = options.kernel ?? 'elu';
+    if (kernel !== 'elu' && kernel !== 'performer') throw new ValueError(`${name}: kernel must be 'elu' or 'performer', got '${String(kernel)}'`);
+    this.inProj = new Linear(C, 3 * C, { rng });
+    this.outProj = new Linear(C, C, { rng });
+    this.performer = kernel === 'performer' ? new PerformerAttention({ headDim: C / options.numHeads, numFeatures: options.numFeatures, rng }) : null;
+  }
+
+  /** Draws new Performer features (no-op for the elu kernel). */
+  redraw(): void {
+    this.performer?.redraw();
+  }
+
+  forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
+    const fn = 'LinearSelfAttention.forward';
+    const { embedDim: C, numHeads: H } = this.options;
+    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    const [B, T] = x.shape as [number, number, number];
+    const [q, k, v] = split(this.inProj.forward(x), C, -1).map((t) => transpose(reshape(t, [B, T, H, C / H]), 1, 2));
+    const o = { causal: this.options.causal, keyMask: options.keyMask };
+    const out = this.performer ? this.performer.forward(q!, k!, v!, o) : linearAttention(q!, k!, v!, o);
     return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
   }
 }

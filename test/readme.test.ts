@@ -59,3 +59,18 @@ test('the README attention-family example runs and gives the shapes it states', 
   assert.deepEqual(shape(m.alibi), [1, 4, 5, 5]);
   assert.ok(m.encoder.parameters().every((p: { grad: unknown }) => p.grad), 'backward reached every encoder parameter');
 });
+
+test('the README long-input / modality / hierarchy example runs and gives the shapes it states', async () => {
+  const m = await runBlock('## Long inputs, modalities and hierarchy', [
+    'local', 'sparseOut', 'lin', 'pOut', 'lOut', 'fused', 'crossWeights', 'latents', 'logits', 'wordWeights', 'sentenceWeights',
+  ]);
+  for (const name of ['local', 'lin']) assert.deepEqual(shape(m[name]), [2, 4, 256, 8], name);
+  for (const name of ['sparseOut', 'pOut', 'lOut', 'fused']) assert.deepEqual(shape(m[name]), [2, 256, 32], name);
+  assert.equal(m.crossWeights.length, 2);
+  assert.deepEqual(shape(m.crossWeights[0]), [2, 4, 256, 50]);
+  assert.deepEqual(shape(m.latents), [2, 8, 32]);
+  assert.deepEqual(shape(m.logits), [1, 2]);
+  assert.deepEqual(shape(m.wordWeights), [1, 2, 4]);
+  assert.equal(m.wordWeights.data[3], 0, 'padding word gets no weight');
+  assert.deepEqual(shape(m.sentenceWeights), [1, 2]);
+});

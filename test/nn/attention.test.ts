@@ -6,23 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DTypeError, Generator, Module, Parameter, ShapeError, Tensor, ValueError, backward, gradcheck, mean, mul, nn, noGrad,
-  randn, square, sub, sum, tensor, toDtype, zeros, F,
+  DTypeError, Generator, Module, ShapeError, Tensor, ValueError, backward, gradcheck, mean, mul, nn, noGrad,
+  randn, square, sub, sum, tensor, zeros, F,
 } from '../../src/index.js';
 import { assertAllClose, r64 } from '../helpers.js';
+import { toFloat64 } from './contract.js';
 
-/** Replaces every parameter of `m` (recursively) with a float64 copy; returns m. */
-function toFloat64<M extends Module>(m: M): M {
-  const visit = (obj: Record<string, unknown>): void => {
-    for (const [k, v] of Object.entries(obj)) {
-      if (v instanceof Parameter) obj[k] = new Parameter(toDtype(v, 'float64'));
-      else if (v instanceof Module) visit(v as unknown as Record<string, unknown>);
-      else if (Array.isArray(v)) v.forEach((x) => { if (x instanceof Module) visit(x as unknown as Record<string, unknown>); });
-    }
-  };
-  visit(m as unknown as Record<string, unknown>);
-  return m;
-}
 
 /** Gradchecks a float64 module's output with respect to the given inputs and all its parameters. */
 function checkGrads(m: Module, fn: () => Tensor, inputs: Tensor[], label: string): void {

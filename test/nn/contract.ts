@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Module, Tensor, backward, F, optim, zeros } from '../../src/index.js';
+import { Module, Parameter, Tensor, backward, F, optim, toDtype, zeros } from '../../src/index.js';
 import { assertAllClose } from '../helpers.js';
 
 /**
@@ -34,4 +34,17 @@ export function checkLayerContract(opts: {
   backward(before);
   opt.step();
   assert.ok(loss().item() < before.item(), `one SGD step should lower the loss (${before.item()} → ${loss().item()})`);
+}
+
+/** Replaces every parameter of `m` (recursively, also in arrays of modules) with a float64 copy, for gradchecks; returns m. */
+export function toFloat64<M extends Module>(m: M): M {
+  const visit = (obj: Record<string, unknown>): void => {
+    for (const [k, v] of Object.entries(obj)) {
+      if (v instanceof Parameter) obj[k] = new Parameter(toDtype(v, 'float64'));
+      else if (v instanceof Module) visit(v as unknown as Record<string, unknown>);
+      else if (Array.isArray(v)) v.forEach((x) => { if (x instanceof Module) visit(x as unknown as Record<string, unknown>); });
+    }
+  };
+  visit(m as unknown as Record<string, unknown>);
+  return m;
 }

@@ -6,21 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  F, Generator, IndexError, Module, Parameter, ShapeError, Tensor, ValueError, backward, gradcheck, optim, nn, randn, sub, sum, square, tensor, toDtype,
+  F, Generator, IndexError, ShapeError, Tensor, ValueError, backward, gradcheck, optim, nn, randn, sub, sum, square, tensor,
 } from '../../src/index.js';
 import { assertAllClose, r64 } from '../helpers.js';
+import { toFloat64 } from './contract.js';
 
-function toFloat64<M extends Module>(m: M): M {
-  const visit = (obj: Record<string, unknown>): void => {
-    for (const [k, v] of Object.entries(obj)) {
-      if (v instanceof Parameter) obj[k] = new Parameter(toDtype(v, 'float64'));
-      else if (v instanceof Module) visit(v as unknown as Record<string, unknown>);
-      else if (Array.isArray(v)) v.forEach((x) => { if (x instanceof Module) visit(x as unknown as Record<string, unknown>); });
-    }
-  };
-  visit(m as unknown as Record<string, unknown>);
-  return m;
-}
 const bool = (rows: number[][]): Tensor => tensor(rows.map((r) => r.map((v) => v === 1)));
 const rng = (s = 0): Generator => new Generator(s);
 

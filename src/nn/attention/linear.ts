@@ -9,12 +9,13 @@ import { Generator } from '../../tensor/random.js';
 import { add, div, elu, exp, mul, sub, toDtype, where } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { amax, cumsum, sum } from '../../ops/reduce.js';
-import { narrow, reshape, split, transpose, unsqueeze } from '../../ops/shape.js';
+import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, uniformInit } from '../init.js';
 import { keyMask4d } from './masks.js';
+import { checkHeads, mergeHeads, projectHeads } from './heads.js';
 
 export interface LinearAttentionOptions {
   /** Prefix-sum form: query i reads keys j ≤ i (T = S). */
@@ -183,11 +184,9 @@ export class LinformerSelfAttention extends Module {
     super();
     const name = 'LinformerSelfAttention';
     const rng = checkRng(options, name);
-    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
-    checkPositiveInt(options.numHeads, name, 'numHeads');
+    const C = checkHeads(name, options.embedDim, options.numHeads);
     const n = checkPositiveInt(options.maxLen, name, 'maxLen');
     const kLen = checkPositiveInt(options.projectedLen, name, 'projectedLen');
-    if (C % options.numHeads !== 0) throw new ValueError(`${name}: numHeads (${options.numHeads}) must divide embedDim (${C})`);
     this.qProj = new Linear(C, C, { rng });
     this.kProj = new Linear(C, C, { rng });
     this.vProj = new Linear(C, C, { rng });
@@ -233,9 +232,7 @@ export class LinearSelfAttention extends Module {
     super();
     const name = 'LinearSelfAttention';
     const rng = checkRng(options, name);
-    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
-    checkPositiveInt(options.numHeads, name, 'numHeads');
-    if (C % options.numHeads !== 0) throw new ValueError(`${name}: numHeads (${options.numHeads}) must divide embedDim (${C})`);
+    const C = checkHeads(name, options.embedDim, options.numHeads);
     const kernel = options.kernel ?? 'elu';
     if (kernel !== 'elu' && kernel !== 'performer') throw new ValueError(`${name}: kernel must be 'elu' or 'performer', got '${String(kernel)}'`);
     this.inProj = new Linear(C, 3 * C, { rng });
@@ -249,13 +246,8 @@ export class LinearSelfAttention extends Module {
   }
 
   forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
-    const fn = 'LinearSelfAttention.forward';
-    const { embedDim: C, numHeads: H } = this.options;
-    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-    const [B, T] = x.shape as [number, number, number];
-    const [q, k, v] = split(this.inProj.forward(x), C, -1).map((t) => transpose(reshape(t, [B, T, H, C / H]), 1, 2));
+    const [q, k, v] = projectHeads('LinearSelfAttention.forward', this.inProj, x, this.options.numHeads);
     const o = { causal: this.options.causal, keyMask: options.keyMask };
-    const out = this.performer ? this.performer.forward(q!, k!, v!, o) : linearAttention(q!, k!, v!, o);
-    return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
+    return mergeHeads(this.performer ? this.performer.forward(q, k, v, o) : linearAttention(q, k, v, o), this.outProj);
   }
 }

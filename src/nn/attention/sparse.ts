@@ -13,11 +13,12 @@ import { Generator } from '../../tensor/random.js';
 import { logicalAnd, mul, where } from '../../ops/elementwise.js';
 import { softmax } from '../../ops/softmax.js';
 import { matmul } from '../../ops/linalg.js';
-import { concat, indexSelect, narrow, reshape, split, transpose, unsqueeze } from '../../ops/shape.js';
+import { concat, indexSelect, narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
+import { checkHeads, mergeHeads, projectHeads } from './heads.js';
 
 /** Which keys each query reads: `index[i·width + w]` is a key position, used where `valid` is 1. */
 export interface SparsePattern {
@@ -220,9 +221,7 @@ export class SparseSelfAttention extends Module {
     super();
     const name = 'SparseSelfAttention';
     const rng = checkRng(options, name);
-    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
-    checkPositiveInt(options.numHeads, name, 'numHeads');
-    if (C % options.numHeads !== 0) throw new ValueError(`${name}: numHeads (${options.numHeads}) must divide embedDim (${C})`);
+    const C = checkHeads(name, options.embedDim, options.numHeads);
     if (!['window', 'block', 'bigBird'].includes(options.pattern)) throw new ValueError(`${name}: pattern must be 'window', 'block' or 'bigBird', got '${String(options.pattern)}'`);
     this.inProj = new Linear(C, 3 * C, { rng });
     this.outProj = new Linear(C, C, { rng });
@@ -248,12 +247,7 @@ export class SparseSelfAttention extends Module {
   }
 
   forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
-    const fn = 'SparseSelfAttention.forward';
-    const { embedDim: C, numHeads: H } = this.options;
-    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-    const [B, T] = x.shape as [number, number, number];
-    const [q, k, v] = split(this.inProj.forward(x), C, -1).map((t) => transpose(reshape(t, [B, T, H, C / H]), 1, 2));
-    const out = sparseAttention(q!, k!, v!, this.patternFor(T), { keyMask: options.keyMask });
-    return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
+    const [q, k, v] = projectHeads('SparseSelfAttention.forward', this.inProj, x, this.options.numHeads);
+    return mergeHeads(sparseAttention(q, k, v, this.patternFor(q.shape[2]!), { keyMask: options.keyMask }), this.outProj);
   }
 }

@@ -163,12 +163,12 @@ export class MultiHeadAttention extends Module {
     }
     if (value.shape[1] !== S) throw new ShapeError(`${fn}: key and value lengths differ: key ${fmtShape(key.shape)}, value ${fmtShape(value.shape)}`);
 
-    const { w, b } = this.projections();
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && key === query && value === query) {
       // self-attention: one packed projection, then split
       [q, k, v] = split(linear(query, this.inProjWeight, this.inProjBias), [C, Hkv * D, Hkv * D], -1) as [Tensor, Tensor, Tensor];
     } else {
+      const { w, b } = this.projections();
       q = linear(query, w[0], b[0]);
       k = linear(key, w[1], b[1]);
       v = linear(value, w[2], b[2]);

@@ -82,9 +82,7 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
         mask_scores(s, m, b, h, i0, br, j0, bc, sc);
         for (long r = 0; r < br; r++) {
           float* row = sc + r * bc;
-          float mx = NEG_INF;
-          for (long c = 0; c < bc; c++) mx = std::max(mx, row[c]);
-          float mnew = std::max(w.m[r], mx);
+          float mnew = std::max(w.m[r], row_max(row, bc));
           if (mnew == NEG_INF) {  // everything so far masked
             std::fill(row, row + bc, 0.f);
             continue;

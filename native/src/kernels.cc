@@ -43,10 +43,15 @@ ExpShiftFn exp_shift() {
   }
 }
 
-float row_max(const float* x, long n) {
+float row_max_generic(const float* x, long n) {
   float m = NEG_INF;
   for (long j = 0; j < n; j++) m = std::max(m, x[j]);
   return m;
+}
+
+float row_max(const float* x, long n) {
+  // the AVX2 version serves AVX-512 machines too (every AVX-512 CPU has AVX2)
+  return active_isa() == Isa::Generic ? row_max_generic(x, n) : row_max_avx2(x, n);
 }
 
 void unary(Unary op, const float* x, float* out, long n) {

@@ -11,7 +11,9 @@ float exp_shift_generic(float* x, long n, float shift);
 float exp_shift_avx2(float* x, long n, float shift);
 float exp_shift_avx512(float* x, long n, float shift);
 
-// max over x[0..n)
+// max over x[0..n) (NaNs ignored, −∞ for n = 0); dispatched to the widest vectors the CPU has
 float row_max(const float* x, long n);
+float row_max_generic(const float* x, long n);
+float row_max_avx2(const float* x, long n);
 
 }  // namespace attnkit

@@ -1,4 +1,6 @@
 #include <immintrin.h>
+#include <limits>
+#include <algorithm>
 
 #include <cmath>
 
@@ -43,6 +45,24 @@ float exp_shift_avx2(float* x, long n, float shift) {
   float s = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
   for (; j < n; j++) { x[j] = std::exp(x[j] - shift); s += x[j]; }
   return s;
+}
+
+float row_max_avx2(const float* x, long n) {
+  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 m0 = ninf, m1 = ninf;
+  long j = 0;
+  // max(x, m) returns m when x is NaN, as std::max(m, x) does
+  for (; j + 16 <= n; j += 16) {
+    m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+    m1 = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), m1);
+  }
+  for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, _mm256_max_ps(m0, m1));
+  float m = t[0];
+  for (int i = 1; i < 8; i++) m = std::max(m, t[i]);
+  for (; j < n; j++) m = std::max(m, x[j]);
+  return m;
 }
 
 }  // namespace attnkit

@@ -77,6 +77,13 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stridedCopy(src, offset, strides, shape, out)
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  std::vector<long> st = Longs(info[2]), sh = Longs(info[3]);
+  strided_copy(F32(info[0]), L(info[1]), st.data(), sh.data(), static_cast<int>(sh.size()), F32(info[4]));
+  return info.Env().Undefined();
+}
+
 // unaryBackward(op, x, y, g, out)
 Napi::Value UnaryBackwardOp(const Napi::CallbackInfo& info) {
   Napi::Float32Array x = info[1].As<Napi::Float32Array>();
@@ -203,6 +210,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("gemmBatched", Napi::Function::New(env, GemmBatched));
   exports.Set("unary", Napi::Function::New(env, UnaryOp));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackwardOp));
   exports.Set("dropout", Napi::Function::New(env, DropoutOp));
   exports.Set("binary", Napi::Function::New(env, BinaryOp));

@@ -79,6 +79,26 @@ void unary(Unary op, const float* x, float* out, long n) {
   });
 }
 
+void strided_copy(const float* src, long offset, const long* strides, const long* shape, int nd, float* out) {
+  if (nd == 0) { out[0] = src[offset]; return; }
+  long rows = 1;
+  for (int d = 0; d < nd - 1; d++) rows *= shape[d];
+  const long last = shape[nd - 1], ls = strides[nd - 1];
+  if (rows == 0 || last == 0) return;
+  par(rows, last, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      long rem = r, base = offset;
+      for (int d = nd - 2; d >= 0; d--) {
+        base += (rem % shape[d]) * strides[d];
+        rem /= shape[d];
+      }
+      float* o = out + r * last;
+      if (ls == 1) std::memcpy(o, src + base, static_cast<size_t>(last) * sizeof(float));
+      else for (long j = 0; j < last; j++) o[j] = src[base + j * ls];
+    }
+  });
+}
+
 void unary_backward(Unary op, const float* x, const float* y, const float* g, float* out, long n) {
   par(n, 1, [&](long a, long b) {
     switch (op) {

@@ -36,6 +36,9 @@ struct ConvGeom {
 };
 void conv2d_forward(const ConvGeom& p, const float* x, const float* w, float* y);
 void conv2d_backward(const ConvGeom& p, const float* x, const float* w, const float* gy, float* gx, float* gw);
+// out[i] = src[offset + Σ idx_d · strides_d] over `shape` in row-major order (transposes, slices,
+// broadcasts; strides may be 0 or negative). Rows are split among the threads.
+void strided_copy(const float* src, long offset, const long* strides, const long* shape, int nd, float* out);
 // Pooling over NCHW planes (Cout/groups unused). Max pooling pads with −∞ and records, per output, the
 // flat position of the maximum within its input plane (the first one; NaN wins and stops the scan).
 void max_pool2d_forward(const ConvGeom& p, const float* x, float* y, int32_t* idx);

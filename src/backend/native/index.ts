@@ -23,6 +23,7 @@ interface Addon {
   gemmBatched(a: F32, b: F32, out: F32, offsets: Float64Array, M: number, N: number, K: number, ta: boolean, tb: boolean): void;
   unary(op: number, x: F32, out: F32): void;
   unaryBackward(op: number, x: F32, y: F32, g: F32, out: F32): void;
+  stridedCopy(src: F32, offset: number, strides: readonly number[], shape: readonly number[], out: F32): void;
   dropout(x: F32, out: F32, p: number, seed: number): void;
   binary(op: number, a: F32, aShape: readonly number[], b: F32, bShape: readonly number[], outShape: readonly number[], out: F32): void;
   softmaxRows(x: F32, out: F32, rows: number, n: number, log: boolean): void;
@@ -93,6 +94,8 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       a.unary(code, x as F32, out);
       return out;
     },
+    stridedCopy: (src: AnyArray, offset: number, strides: readonly number[], shape: readonly number[], out: AnyArray) =>
+      (f32(src, out) ? a.stridedCopy(src as F32, offset, strides, shape, out as F32) : js.stridedCopy(src, offset, strides, shape, out)),
     unaryBackward: (op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, p: UnaryParams): FloatArray => {
       const code = UNARY[op];
       if (code === undefined || !f32(x, y, g)) return js.unaryBackward(op, x, y, g, p);

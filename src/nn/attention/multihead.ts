@@ -7,6 +7,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
 import { rand, zeros } from '../../tensor/creation.js';
 import { linear } from '../../ops/linalg.js';
+import { toDtype } from '../../ops/elementwise.js';
 import { mean } from '../../ops/reduce.js';
 import { narrow, reshape, split, transpose } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
@@ -91,6 +92,8 @@ export class MultiHeadAttention extends Module {
   private readonly dropoutRng: Generator;
   private readonly rope: { base: number } | null;
   private readonly alibi: boolean;
+  /** The last ALiBi bias built (its H·T·S loop is worth skipping while lengths repeat). */
+  private alibiCache: { T: number; S: number; dtype: string; bias: Tensor } | null = null;
 
   constructor(options: MultiHeadAttentionOptions) {
     super();
@@ -127,6 +130,14 @@ export class MultiHeadAttention extends Module {
     this.outProj = new Linear(C, C, { rng, bias });
     if (bias) this.outProj.bias!.data.fill(0);
     this.dropoutRng = new Generator(rng.nextUint32());
+  }
+
+  private alibiFor(T: number, S: number, dtype: Tensor['dtype']): Tensor {
+    const c = this.alibiCache;
+    if (c && c.T === T && c.S === S && c.dtype === dtype) return c.bias;
+    const bias = toDtype(alibiBias(this.numHeads, T, S), dtype);
+    this.alibiCache = { T, S, dtype, bias };
+    return bias;
   }
 
   /** The q, k, v projection weights and biases (views into the packed parameter when packed). */
@@ -184,7 +195,7 @@ export class MultiHeadAttention extends Module {
     const mask = combineMasks([
       options.keyMask != null ? keyMask4d(fn, 'keyMask', options.keyMask, B, S) : null,
       options.attnMask != null ? attnMask4d(fn, 'attnMask', options.attnMask, B, H, T, S) : null,
-      this.alibi ? alibiBias(H, T, S) : null,
+      this.alibi ? this.alibiFor(T, S, q.dtype) : null,
     ], q.dtype);
     const p = this.training ? this.dropout : 0;
     const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined };

@@ -5,6 +5,7 @@ import path from 'node:path';
 /** Layer ranks from DESIGN.md, bottom to top: a file may import only its own rank or below. */
 const RANKS = {
   errors: 0,
+  config: 0,
   backend: 1,
   tensor: 2,
   autograd: 3,
@@ -23,7 +24,7 @@ const RANKS = {
 };
 const TOP = 12; // entry points at src/ root (index.ts, node.ts) see everything
 const CORE_MAX = 8; // backend … models must run in a browser: no node: modules
-const NODE_ONLY = ['backend/native/']; // Node-only pieces behind their own entry points
+const NODE_ONLY = ['backend/native/', 'data/node/']; // Node-only pieces behind their own entry points
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** Layer key of a path relative to src/ (e.g. 'nn/attention', 'ops'), or null outside src. */

@@ -56,6 +56,17 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every descendant with dotted paths (this one at `prefix`, '' at the root). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    const join = (k: string): string => (prefix ? `${prefix}.${k}` : k);
+    for (const [key, value] of Object.entries(this)) {
+      if (value instanceof Module) out.push(...value.namedModules(join(key)));
+      else if (Array.isArray(value)) value.forEach((v, i) => { if (v instanceof Module) out.push(...v.namedModules(join(`${key}.${i}`))); });
+    }
+    return out;
+  }
+
   /** Number of scalar parameters. */
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);

@@ -1,0 +1,36 @@
+/**
+ * Config validation shared by every layer that builds things from JSON/YAML (composite blocks,
+ * data schemas, models, training): a valibot schema checks the object, and a failure becomes a
+ * ConfigError naming the caller, the field path and what was expected.
+ */
+import * as v from 'valibot';
+import { ConfigError } from './errors.js';
+
+/** Formats a valibot issue path as `layers[1].merge` (root: '(root)'). */
+function pathOf(issue: v.BaseIssue<unknown>): string {
+  let out = '';
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key;
+    out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
+  }
+  return out || '(root)';
+}
+
+/**
+ * Validates `input` against `schema`; returns the typed output or throws ConfigError listing
+ * every problem as `where: <path>: <message>`. Unknown keys are errors where the schema is a
+ * strictObject (all of ours are).
+ */
+export function validateConfig<S extends v.GenericSchema>(schema: S, input: unknown, where: string): v.InferOutput<S> {
+  const r = v.safeParse(schema, input);
+  if (r.success) return r.output;
+  const lines = r.issues.slice(0, 8).map((i) => {
+    // a nested union reports its own sub-issues; the most specific one says the most
+    const deepest = (i.issues?.length ? i.issues[0] : i) as v.BaseIssue<unknown>;
+    const message = deepest.type === 'strict_object' ? 'unknown key (not part of this config)' : deepest.message;
+    return `${pathOf(deepest.path ? deepest : i)}: ${message}`;
+  });
+  throw new ConfigError(`${where}: invalid config — ${lines.join('; ')}`);
+}
+
+export { v };

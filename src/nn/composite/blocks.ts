@@ -1,0 +1,139 @@
+/**
+ * Sequence blocks: the uniform shape composite modules join. Every block maps x [B, T, C]
+ * (with an optional key mask [B, T], true = real token) to [B, T, C], so any of them can be a
+ * branch of `Parallel`, a stage of `Serial` or a mechanism of `Fusion`.
+ */
+import { Tensor } from '../../tensor/tensor.js';
+import type { Generator } from '../../tensor/random.js';
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { gelu, pad, relu, transpose, unsqueeze, where } from '../../ops/index.js';
+import { Module } from '../module.js';
+import { Linear } from '../linear.js';
+import { Conv1d } from '../conv.js';
+import { Dropout } from '../dropout.js';
+import { checkPositiveInt } from '../init.js';
+import { MultiHeadAttention } from '../attention/multihead.js';
+import { SparseSelfAttention } from '../attention/sparse.js';
+import { LinearSelfAttention } from '../attention/linear.js';
+import { TransformerEncoderLayer } from '../attention/transformer.js';
+
+/** Options every block's forward takes. */
+export interface BlockForwardOptions {
+  /** [B, T] bool, true = real token. */
+  keyMask?: Tensor | null;
+}
+
+/** A module mapping [B, T, C] → [B, T, C]. */
+export type Block = Module & { forward(x: Tensor, options?: BlockForwardOptions): Tensor };
+
+/** Throws unless x is [B, T, C]. */
+export function checkSeq(fn: string, x: unknown, C: number): asserts x is Tensor {
+  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
+    throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+  }
+}
+
+/** Zeroes padded positions so convolutions and sums never see them: x [B, T, C], mask [B, T]. */
+export function zeroPadded(x: Tensor, keyMask: Tensor | null | undefined): Tensor {
+  return keyMask ? where(unsqueeze(keyMask, -1), x, 0) : x;
+}
+
+/** Multi-head self-attention as a block (the key mask is honoured). */
+export class SelfAttentionBlock extends Module {
+  attn: MultiHeadAttention;
+  constructor(readonly options: { dim: number; numHeads: number; dropout?: number; causal?: boolean; rng: Generator }) {
+    super();
+    this.attn = new MultiHeadAttention({ embedDim: options.dim, numHeads: options.numHeads, dropout: options.dropout, rng: options.rng });
+  }
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkSeq('SelfAttentionBlock.forward', x, this.options.dim);
+    return this.attn.forward(x, x, x, { keyMask: options.keyMask, causal: this.options.causal }).output;
+  }
+}
+
+/**
+ * A 1-D convolution over time as a block: same-length output (or causal, left padding only),
+ * GELU, padded positions zeroed before and after. x [B, T, C] → [B, T, C].
+ */
+export class ConvBlock extends Module {
+  conv: Conv1d;
+  private readonly left: number;
+  constructor(readonly options: { dim: number; kernelSize: number; dilation?: number; causal?: boolean; rng: Generator }) {
+    super();
+    const k = checkPositiveInt(options.kernelSize, 'ConvBlock', 'kernelSize');
+    const d = checkPositiveInt(options.dilation ?? 1, 'ConvBlock', 'dilation');
+    const span = d * (k - 1);
+    if (!options.causal && span % 2 !== 0) throw new ValueError(`ConvBlock: a non-causal block needs dilation·(kernelSize−1) even for same-length output, got kernelSize ${k}, dilation ${d}`);
+    this.left = options.causal ? span : span / 2;
+    this.conv = new Conv1d(options.dim, options.dim, k, { dilation: d, padding: 0, rng: options.rng });
+  }
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkSeq('ConvBlock.forward', x, this.options.dim);
+    const span = (this.options.dilation ?? 1) * (this.options.kernelSize - 1);
+    const h = transpose(zeroPadded(x, options.keyMask), 1, 2);                           // [B, C, T]
+    const padded = pad(h, [this.left, span - this.left]);                              // [B, C, T + span]
+    const y = transpose(gelu(this.conv.forward(padded)), 1, 2);                          // [B, T, C]
+    return zeroPadded(y, options.keyMask);
+  }
+}
+
+/** Position-wise feed-forward block: Linear → ReLU/GELU → dropout → Linear. */
+export class FeedForwardBlock extends Module {
+  linear1: Linear;
+  linear2: Linear;
+  dropout: Dropout;
+  constructor(readonly options: { dim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng: Generator }) {
+    super();
+    const hidden = options.hidden ?? 4 * options.dim;
+    this.linear1 = new Linear(options.dim, hidden, { rng: options.rng });
+    this.linear2 = new Linear(hidden, options.dim, { rng: options.rng });
+    this.dropout = new Dropout(options.dropout ?? 0, options.rng);
+  }
+  forward(x: Tensor, _options: BlockForwardOptions = {}): Tensor {
+    checkSeq('FeedForwardBlock.forward', x, this.options.dim);
+    const h = this.linear1.forward(x);
+    return this.linear2.forward(this.dropout.forward(this.options.activation === 'relu' ? relu(h) : gelu(h)));
+  }
+}
+
+/** Sliding-window (local) self-attention as a block. */
+export class LocalAttentionBlock extends Module {
+  attn: SparseSelfAttention;
+  constructor(readonly options: { dim: number; numHeads: number; window: number; rng: Generator }) {
+    super();
+    this.attn = new SparseSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, pattern: 'window', window: options.window, rng: options.rng });
+  }
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkSeq('LocalAttentionBlock.forward', x, this.options.dim);
+    return this.attn.forward(x, { keyMask: options.keyMask });
+  }
+}
+
+/** Linear (kernel) self-attention as a block; padded outputs are zeroed. */
+export class LinearAttentionBlock extends Module {
+  attn: LinearSelfAttention;
+  constructor(readonly options: { dim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng: Generator }) {
+    super();
+    this.attn = new LinearSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, kernel: options.kernel, rng: options.rng });
+  }
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkSeq('LinearAttentionBlock.forward', x, this.options.dim);
+    return zeroPadded(this.attn.forward(x, { keyMask: options.keyMask }), options.keyMask);
+  }
+}
+
+/** A whole Transformer encoder layer (pre-norm by default) as a block. */
+export class TransformerBlock extends Module {
+  layer: TransformerEncoderLayer;
+  constructor(readonly options: { dim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng: Generator }) {
+    super();
+    this.layer = new TransformerEncoderLayer({
+      dModel: options.dim, nhead: options.numHeads, dimFeedforward: options.dimFeedforward ?? 2 * options.dim,
+      dropout: options.dropout ?? 0, normFirst: options.normFirst ?? true, activation: 'gelu', rng: options.rng,
+    });
+  }
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkSeq('TransformerBlock.forward', x, this.options.dim);
+    return this.layer.forward(x, { keyMask: options.keyMask });
+  }
+}

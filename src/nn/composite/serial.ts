@@ -1,0 +1,62 @@
+import type { Tensor } from '../../tensor/tensor.js';
+import { ValueError } from '../../errors.js';
+import { add } from '../../ops/index.js';
+import { Module } from '../module.js';
+import { LayerNorm } from '../layerNorm.js';
+import { checkPositiveInt } from '../init.js';
+import { checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+
+export interface SerialOptions {
+  /** Width C through the stack. */
+  dim: number;
+  /** Stages, applied in order, each [B, T, C] → [B, T, C]. */
+  layers: Block[];
+  /** Add each stage's input to its output (default true). */
+  residual?: boolean;
+  /**
+   * LayerNorm placement: 'pre' x + f(LN(x)) (default), 'post' LN(x + f(x)), 'none'.
+   * Without `residual`, 'pre' is f(LN(x)) and 'post' LN(f(x)).
+   */
+  norm?: 'pre' | 'post' | 'none';
+}
+
+/**
+ * Stacked blocks with optional residual connections and LayerNorms. x [B, T, C] → [B, T, C].
+ * Parameters: layers.N…, norms.N (one LayerNorm per stage unless norm is 'none').
+ *
+ * @example
+ * const stack = new nn.Serial({ dim: 32, layers: [
+ *   new nn.SelfAttentionBlock({ dim: 32, numHeads: 4, rng }),
+ *   new nn.FeedForwardBlock({ dim: 32, rng }) ] });
+ * const y = stack.forward(x, { keyMask });   // [B, T, 32]
+ */
+export class Serial extends Module {
+  layers: Block[];
+  norms: LayerNorm[];
+
+  constructor(readonly options: SerialOptions) {
+    super();
+    const C = checkPositiveInt(options.dim, 'Serial', 'dim');
+    if (!Array.isArray(options.layers) || options.layers.length === 0 || !options.layers.every((l) => l instanceof Module)) {
+      throw new ValueError(`Serial: layers must be a non-empty array of modules, got ${Array.isArray(options.layers) ? `${options.layers.length} items` : typeof options.layers}`);
+    }
+    const norm = options.norm ?? 'pre';
+    if (!['pre', 'post', 'none'].includes(norm)) throw new ValueError(`Serial: norm must be 'pre', 'post' or 'none', got '${String(norm)}'`);
+    this.layers = options.layers;
+    this.norms = norm === 'none' ? [] : options.layers.map(() => new LayerNorm(C));
+  }
+
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkSeq('Serial.forward', x, this.options.dim);
+    const residual = this.options.residual ?? true;
+    const norm = this.options.norm ?? 'pre';
+    let y = x;
+    this.layers.forEach((layer, i) => {
+      const inp = norm === 'pre' ? this.norms[i].forward(y) : y;
+      let out = layer.forward(inp, options);
+      if (residual) out = add(y, out);
+      y = norm === 'post' ? this.norms[i].forward(out) : out;
+    });
+    return y;
+  }
+}

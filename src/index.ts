@@ -29,3 +29,6 @@ export type { Primitive, BackwardContext } from './ops/primitive.js';
 export * as nn from './nnAll.js';
 export { Module, Parameter } from './nn/module.js';
 export * as optim from './train/optim.js';
+export * as data from './data/index.js';
+export * as models from './models/index.js';
+export * as train from './train/index.js';

@@ -1,0 +1,5 @@
+/** Node-only data pieces: file readers and the built-in dataset adapters. */
+export { readRecords, streamRecords, formatOf } from './readers.js';
+export type { ReadOptions, RecordFormat, SourcedRecord } from './readers.js';
+export { spamAssassin, cpsWages, penguins, splitEmail, messageStats, DATASETS } from './datasets.js';
+export type { LoadedDataset } from './datasets.js';

@@ -1,0 +1,243 @@
+/**
+ * The fitted preprocessing of a schema: one encoder per field and the target encodings.
+ * `Preprocessor.fit(schema, records)` learns statistics and vocabularies from training rows;
+ * `encode(records)` turns any rows into an EncodedDataset; `state()` is plain JSON saved with
+ * the model and `Preprocessor.fromState` restores it exactly.
+ */
+import { DataError } from '../errors.js';
+import { parseSchema, type FieldKind, type FieldSpec, type Schema, type TargetSpec, type TaskKind } from './schema.js';
+import { missingTest } from './missing.js';
+import { CategoricalEncoder, NumericEncoder, type CategoricalState, type NumericState } from './tabular.js';
+import { KeyValueEncoder, TextFieldEncoder, type KeyValueCell, type KeyValueState, type TextState } from './text.js';
+import { ImageEncoder, SeriesEncoder, type SeriesCell, type SeriesState } from './patches.js';
+import { EncodedDataset, type Column, type TargetColumn } from './dataset.js';
+
+/** A record: field name → value, as read from CSV (strings), JSON (any JSON value) or code. */
+export type DataRecord = Record<string, unknown>;
+
+/** Where a record came from, for error messages (`file:line`). */
+export interface RowOrigin { file?: string; line?: number }
+
+export interface EncodeOptions {
+  /** One origin per record (readers provide them). */
+  origins?: readonly RowOrigin[];
+  /** 'throw' (default): the first bad row is a DataError; 'skip': bad rows are left out and reported. */
+  onError?: 'throw' | 'skip';
+  /** Encode targets (default: when the schema has them). Prediction inputs pass false. */
+  targets?: boolean;
+}
+
+/** A row `encode` left out, with the reason. */
+export interface SkippedRow { index: number; origin: string; reason: string }
+
+type AnyEncoder = NumericEncoder | CategoricalEncoder | TextFieldEncoder | KeyValueEncoder | SeriesEncoder | ImageEncoder;
+type FieldState = NumericState | CategoricalState | TextState | KeyValueState | SeriesState | null;
+
+/** What a model needs to know about a fitted field to build its encoder module. */
+export interface FieldInfo {
+  name: string;
+  kind: FieldKind;
+  /** The source it belongs to (defaults to the field's own name). */
+  source: string;
+  /** Embedding table size (categorical, text and key–value value tokens). */
+  vocabSize?: number;
+  /** Key ids (key–value). */
+  numKeys?: number;
+  /** Longest token or patch sequence (text, key–value, time series). */
+  maxLength?: number;
+  /** Floats per patch (time series, image). */
+  patchDim?: number;
+  /** Patches per image. */
+  numPatches?: number;
+}
+
+/** What a model needs to know about a target to build its head. */
+export interface TargetInfo {
+  name: string;
+  task: TaskKind;
+  /** Outputs of the head: 1 (binary, regression) or the number of classes. */
+  outputs: number;
+  classes?: string[];
+  weight: number;
+  /** Regression: the fitted mean and std (targets are standardised; predictions are mapped back). */
+  mean?: number;
+  std?: number;
+}
+
+interface TargetState { classes?: string[]; mean?: number; std?: number }
+
+/** The JSON state of a fitted preprocessor. */
+export interface PreprocessorState {
+  schema: Schema;
+  fields: Record<string, FieldState>;
+  targets: Record<string, TargetState>;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'y', 't']);
+const FALSE = new Set(['0', 'false', 'no', 'n', 'f']);
+
+function originOf(i: number, origins?: readonly RowOrigin[]): string {
+  const o = origins?.[i];
+  return `${o?.file ?? 'records'}:${o?.line ?? `row ${i + 1}`}`;
+}
+
+function makeEncoder(f: FieldSpec, state: FieldState): AnyEncoder {
+  switch (f.kind) {
+    case 'numeric': return new NumericEncoder(f, state as NumericState | null);
+    case 'categorical': return new CategoricalEncoder(f, state as CategoricalState | null);
+    case 'text': return new TextFieldEncoder(f, state as TextState | null);
+    case 'keyValue': return new KeyValueEncoder(f, state as KeyValueState | null);
+    case 'timeSeries': return new SeriesEncoder(f, state as SeriesState | null);
+    case 'image': return new ImageEncoder(f);
+  }
+}
+
+/**
+ * @example
+ * const pre = data.Preprocessor.fit(schema, trainRecords);
+ * const { dataset } = pre.encode(records);       // EncodedDataset
+ * const batch = dataset.batch([0, 1, 2]);        // tensors with masks
+ * const again = data.Preprocessor.fromState(JSON.parse(JSON.stringify(pre.state())));
+ */
+export class Preprocessor {
+  private readonly encoders: AnyEncoder[];
+  private constructor(readonly schema: Schema, private readonly targetStates: Record<string, TargetState>, states: Record<string, FieldState>) {
+    this.encoders = schema.fields.map((f) => makeEncoder(f, states[f.name] ?? null));
+  }
+
+  /** Fits every field's encoder and the targets on `records` (the training rows). */
+  static fit(schemaInput: Schema | unknown, records: readonly DataRecord[], options: { origins?: readonly RowOrigin[] } = {}): Preprocessor {
+    const schema = parseSchema(schemaInput);
+    if (records.length === 0) throw new DataError('Preprocessor.fit: no records to fit on');
+    const pre = new Preprocessor(schema, {}, {});
+    schema.fields.forEach((f, k) => {
+      const enc = pre.encoders[k];
+      const col = records.map((r) => r[f.name]);
+      const where = (i: number): string => `${originOf(i, options.origins)}: field '${f.name}'`;
+      if (enc instanceof CategoricalEncoder) enc.fit(col);
+      else if (!(enc instanceof ImageEncoder)) enc.fit(col, where);
+    });
+    for (const t of schema.targets) pre.targetStates[t.name] = fitTarget(t, records, options.origins);
+    return pre;
+  }
+
+  /** Restores a preprocessor from `state()` (e.g. read back from a run directory). */
+  static fromState(state: PreprocessorState): Preprocessor {
+    if (!state || typeof state !== 'object' || !state.schema || !state.fields) throw new DataError('Preprocessor.fromState: expected { schema, fields, targets }');
+    return new Preprocessor(parseSchema(state.schema), { ...(state.targets ?? {}) }, state.fields);
+  }
+
+  state(): PreprocessorState {
+    const fields: Record<string, FieldState> = {};
+    this.schema.fields.forEach((f, k) => { const e = this.encoders[k]; fields[f.name] = e instanceof ImageEncoder ? null : e.state(); });
+    return { schema: this.schema, fields, targets: this.targetStates };
+  }
+
+  fieldInfo(): FieldInfo[] {
+    return this.schema.fields.map((f, k) => {
+      const e = this.encoders[k];
+      const info: FieldInfo = { name: f.name, kind: f.kind, source: f.source ?? f.name };
+      if (e instanceof CategoricalEncoder) info.vocabSize = e.size;
+      if (e instanceof TextFieldEncoder) { info.vocabSize = e.vocab!.size; info.maxLength = e.maxLength; }
+      if (e instanceof KeyValueEncoder) { info.vocabSize = e.vocab!.size; info.numKeys = e.keyVocab!.size; info.maxLength = e.maxLength; }
+      if (e instanceof SeriesEncoder) { info.patchDim = e.spec.patchSize; info.maxLength = e.maxPatches; }
+      if (e instanceof ImageEncoder) { info.patchDim = e.patchDim; info.numPatches = e.numPatches; }
+      return info;
+    });
+  }
+
+  targetInfo(): TargetInfo[] {
+    return this.schema.targets.map((t) => {
+      const s = this.targetStates[t.name] ?? {};
+      return {
+        name: t.name, task: t.task, weight: t.weight ?? 1,
+        outputs: t.task === 'multiclass' ? s.classes!.length : 1,
+        classes: t.task === 'multiclass' ? s.classes : t.task === 'binary' ? ['0', '1'] : undefined,
+        mean: s.mean, std: s.std,
+      };
+    });
+  }
+
+  /** Encodes records into columns; bad rows throw (default) or are skipped and listed. */
+  encode(records: readonly DataRecord[], options: EncodeOptions = {}): { dataset: EncodedDataset; skipped: SkippedRow[] } {
+    const withTargets = options.targets ?? this.schema.targets.length > 0;
+    const skipped: SkippedRow[] = [];
+    const fieldRows: unknown[][] = this.schema.fields.map(() => []);
+    const targetRows: number[][] = this.schema.targets.map(() => []);
+    records.forEach((rec, i) => {
+      const origin = originOf(i, options.origins);
+      try {
+        if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw new DataError(`${origin}: a record must be an object of fields, got ${Array.isArray(rec) ? 'an array' : typeof rec}`);
+        const cells = this.schema.fields.map((f, k) => encodeCell(this.encoders[k], rec[f.name], `${origin}: field '${f.name}'`));
+        const ts = withTargets ? this.schema.targets.map((t) => encodeTarget(t, this.targetStates[t.name] ?? {}, rec[t.name], `${origin}: target '${t.name}'`)) : [];
+        cells.forEach((c, k) => fieldRows[k].push(c));
+        ts.forEach((v, k) => targetRows[k].push(v));
+      } catch (e) {
+        if (options.onError !== 'skip' || !(e instanceof DataError)) throw e;
+        skipped.push({ index: i, origin, reason: e.message });
+      }
+    });
+    const n = records.length - skipped.length;
+    const columns: Record<string, Column> = {};
+    this.schema.fields.forEach((f, k) => { columns[f.name] = toColumn(this.encoders[k], fieldRows[k]); });
+    const targets: Record<string, TargetColumn> = {};
+    if (withTargets) this.schema.targets.forEach((t, k) => {
+      targets[t.name] = { task: t.task, values: t.task === 'multiclass' ? Int32Array.from(targetRows[k]) : Float32Array.from(targetRows[k]) };
+    });
+    return { dataset: new EncodedDataset(n, columns, targets), skipped };
+  }
+
+  /** Maps a regression head's standardised output back to the target's units. */
+  denormalize(target: string, value: number): number {
+    const s = this.targetStates[target];
+    return s?.mean !== undefined ? value * s.std! + s.mean : value;
+  }
+}
+
+function encodeCell(e: AnyEncoder, value: unknown, where: string): unknown {
+  return e instanceof CategoricalEncoder ? e.encode(value) : e.encode(value, where);
+}
+
+function toColumn(e: AnyEncoder, cells: unknown[]): Column {
+  if (e instanceof NumericEncoder) {
+    const c = cells as { value: number; present: boolean }[];
+    return { kind: 'numeric', values: Float32Array.from(c, (x) => x.value), present: Uint8Array.from(c, (x) => (x.present ? 1 : 0)) };
+  }
+  if (e instanceof CategoricalEncoder) return { kind: 'categorical', ids: Int32Array.from(cells as number[]) };
+  if (e instanceof TextFieldEncoder) return { kind: 'text', rows: cells as Int32Array[] };
+  if (e instanceof KeyValueEncoder) return { kind: 'keyValue', rows: cells as KeyValueCell[] };
+  if (e instanceof SeriesEncoder) return { kind: 'timeSeries', rows: cells as SeriesCell[], patchSize: e.spec.patchSize };
+  return { kind: 'image', rows: cells as (Float32Array | null)[], numPatches: e.numPatches, patchDim: e.patchDim };
+}
+
+function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: readonly RowOrigin[]): TargetState {
+  const isMissing = missingTest(undefined);
+  const present = records.map((r) => r[t.name]).filter((v) => !isMissing(v));
+  if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
+  if (t.task === 'multiclass') return { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() };
+  if (t.task === 'regression') {
+    const xs = present.map((v) => Number(v)).filter(Number.isFinite);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
+  }
+  return {};
+}
+
+function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: string): number {
+  if (missingTest(undefined)(value)) throw new DataError(`${where}: missing (a training row needs every target)`);
+  const str = String(value).trim();
+  if (t.task === 'binary') {
+    if (t.positive !== undefined) return str === String(t.positive) ? 1 : 0;
+    if (TRUE.has(str.toLowerCase())) return 1;
+    if (FALSE.has(str.toLowerCase())) return 0;
+    throw new DataError(`${where}: a binary target needs 0/1, true/false or yes/no (or set 'positive'), got ${JSON.stringify(value)}`);
+  }
+  if (t.task === 'multiclass') {
+    const k = s.classes!.indexOf(str);
+    if (k < 0) throw new DataError(`${where}: class ${JSON.stringify(str)} is not one of the fitted classes [${s.classes!.join(', ')}]`);
+    return k;
+  }
+  const n = typeof value === 'number' ? value : Number(str);
+  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${JSON.stringify(value)}`);
+  return (n - s.mean!) / s.std!;
+}

@@ -1,0 +1,191 @@
+/**
+ * The heterogeneous-fusion model: every field of a schema becomes tokens in one space (with
+ * field embeddings), then one of three fusion strategies combines them:
+ * - 'early' — one Transformer over [CLS] + all tokens (FT-Transformer; Gorishniy et al. 2021);
+ * - 'crossModal' — tokens grouped by source; each source's stream attends to the others with
+ *   cross-modal Transformers, streams pooled and joined (MulT; Tsai et al. 2019);
+ * - 'latent' — a Perceiver: learned latents read all tokens, then self-attend (Jaegle et al. 2021).
+ * Missing values and missing sources are masked out of attention (a fully masked source gives
+ * zeros in its cross-modal stream and is left out of pooling).
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { randn } from '../tensor/creation.js';
+import type { Generator } from '../tensor/random.js';
+import { ConfigError, ValueError } from '../errors.js';
+import { validateConfig, v } from '../config.js';
+import { concat, div, expand, maximum, mean, mul, narrow, squeeze, sum, toDtype, unsqueeze } from '../ops/index.js';
+import { Module, Parameter } from '../nn/module.js';
+import { Linear } from '../nn/linear.js';
+import { LayerNorm } from '../nn/layerNorm.js';
+import { TransformerEncoder } from '../nn/attention/transformer.js';
+import { CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
+import { Serial } from '../nn/composite/serial.js';
+import { buildBlock, blockConfigSchema } from '../nn/composite/build.js';
+import type { Batch } from '../data/dataset.js';
+import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
+import { FieldTokenizer } from './fieldTokenizers.js';
+import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
+
+const int = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** The fusion model's config (JSON/YAML-ready; unknown keys are errors). */
+export const fusionConfigSchema = v.strictObject({
+  strategy: v.optional(v.picklist(['early', 'crossModal', 'latent'])),
+  /** Token width C (default 32). */
+  dim: v.optional(int),
+  /** Transformer / cross-modal / latent layers (default 2). */
+  layers: v.optional(int),
+  heads: v.optional(int),
+  dimFeedforward: v.optional(int),
+  dropout: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.9))),
+  /** 'latent': number of latents (default 8). */
+  numLatents: v.optional(int),
+  /** Use only the fields of these sources (e.g. one source, for comparisons). */
+  sources: v.optional(v.pipe(v.array(v.string()), v.minLength(1))),
+  /** 'early' only: each layer is this block (e.g. a fusion of attention and convolution) instead of a Transformer layer. */
+  block: v.optional(blockConfigSchema),
+});
+export type FusionModelConfig = v.InferOutput<typeof fusionConfigSchema>;
+
+/** Masked mean over tokens: x [B, n, C], mask [B, n] → [B, C] (zeros where nothing is real). */
+export function maskedMean(x: Tensor, mask: Tensor): Tensor {
+  const m = unsqueeze(toDtype(mask, 'float32'), -1);                                      // [B, n, 1]
+  return div(sum(mul(x, m), 1), maximum(sum(m, 1), 1));                                  // [B, C]
+}
+
+/**
+ * @example
+ * const pre = data.Preprocessor.fit(schema, records);
+ * const model = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { strategy: 'early', dim: 32 }, rng);
+ * const { outputs } = model.forward(dataset.batch([0, 1, 2]));   // outputs.label: [3] logits
+ */
+export class FusionModel extends Module implements TaskModel {
+  readonly config: Required<Omit<FusionModelConfig, 'sources' | 'block'>> & Pick<FusionModelConfig, 'sources' | 'block'>;
+  readonly fields: FieldInfo[];
+  /** Source names in first-seen field order (crossModal streams). */
+  readonly sources: string[];
+  tokenizers: FieldTokenizer[];
+  cls: Parameter | null = null;
+  encoder: TransformerEncoder | null = null;
+  blocks: Serial | null = null;
+  blocksNorm: LayerNorm | null = null;
+  crossModal: CrossModalTransformer[] = [];
+  streamProj: Linear | null = null;
+  perceiver: PerceiverEncoder | null = null;
+  headNorm: LayerNorm;
+  heads: TaskHeads;
+
+  constructor(fields: FieldInfo[], readonly targets: TargetInfo[], config: FusionModelConfig | unknown, rng: Generator) {
+    super();
+    const c = validateConfig(fusionConfigSchema, config ?? {}, 'FusionModel');
+    const C = c.dim ?? 32;
+    this.config = {
+      strategy: c.strategy ?? 'early', dim: C, layers: c.layers ?? 2, heads: c.heads ?? 4,
+      dimFeedforward: c.dimFeedforward ?? 2 * C, dropout: c.dropout ?? 0.1, numLatents: c.numLatents ?? 8,
+      sources: c.sources, block: c.block,
+    };
+    if (C % this.config.heads !== 0) throw new ConfigError(`FusionModel: dim ${C} must be divisible by heads ${this.config.heads}`);
+    if (c.block && this.config.strategy !== 'early') throw new ConfigError(`FusionModel: 'block' applies to strategy 'early', got '${this.config.strategy}'`);
+    const known = new Set(fields.map((f) => f.source));
+    for (const s of c.sources ?? []) if (!known.has(s)) throw new ConfigError(`FusionModel: sources lists '${s}', the fields' sources are [${[...known].join(', ')}]`);
+    this.fields = c.sources ? fields.filter((f) => c.sources!.includes(f.source)) : fields;
+    if (this.fields.length === 0) throw new ValueError('FusionModel: no fields to encode');
+    this.sources = [...new Set(this.fields.map((f) => f.source))];
+    this.tokenizers = this.fields.map((f) => new FieldTokenizer(f, C, rng));
+    const { layers, heads, dimFeedforward, dropout } = this.config;
+    switch (this.config.strategy) {
+      case 'early':
+        this.cls = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
+        if (c.block) {
+          this.blocks = new Serial({ dim: C, layers: Array.from({ length: layers }, () => buildBlock(c.block, C, rng)) });
+          this.blocksNorm = new LayerNorm(C);
+        } else {
+          this.encoder = new TransformerEncoder({ dModel: C, nhead: heads, numLayers: layers, dimFeedforward, dropout, normFirst: true, finalNorm: true, activation: 'gelu', rng });
+        }
+        break;
+      case 'crossModal':
+        this.crossModal = this.sources.map(() => new CrossModalTransformer({ dModel: C, nhead: heads, numLayers: layers, dimFeedforward, dropout, activation: 'gelu', rng }));
+        this.streamProj = new Linear(this.sources.length * C, C, { rng });
+        break;
+      case 'latent':
+        this.perceiver = new PerceiverEncoder({
+          numLatents: this.config.numLatents, latentDim: C, inputDim: C, crossHeads: heads, latentHeads: heads,
+          numLatentLayers: layers, dimFeedforward, dropout, rng,
+        });
+        break;
+    }
+    this.headNorm = new LayerNorm(C);
+    this.heads = new TaskHeads(targets, C, rng);
+  }
+
+  /** Tokens of every used field: per field [B, nᵢ, C] and masks [B, nᵢ]. */
+  tokenize(batch: Batch): { tokens: Tensor[]; masks: Tensor[] } {
+    const tokens: Tensor[] = [], masks: Tensor[] = [];
+    this.fields.forEach((f, i) => {
+      const fb = batch.fields[f.name];
+      if (!fb) throw new ValueError(`FusionModel.forward: the batch has no field '${f.name}' (fields: ${Object.keys(batch.fields).join(', ')})`);
+      const t = this.tokenizers[i].forward(fb);
+      tokens.push(t.tokens);
+      masks.push(t.mask);
+    });
+    return { tokens, masks };
+  }
+
+  /**
+   * batch → task outputs. With `needWeights` ('early' with Transformer layers): per-layer
+   * attention [B, H, N, N] over [CLS] + tokens, and a label per token position (its field).
+   */
+  forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; weights?: Tensor[]; tokenFields?: string[] } {
+    const { tokens, masks } = this.tokenize(batch);
+    const B = batch.size, C = this.config.dim;
+    let rep: Tensor;                                                                     // [B, C]
+    let weights: Tensor[] | undefined, tokenFields: string[] | undefined;
+    switch (this.config.strategy) {
+      case 'early': {
+        const cls = reshape1(this.cls!, [B, 1, C]);                    // [B, 1, C]
+        const x = concat([cls, ...tokens], 1);                                           // [B, N, C]
+        const keyMask = concat([onesMask(B), ...masks], 1);                              // [B, N]
+        let h: Tensor;
+        if (this.encoder) {
+          if (options.needWeights) {
+            const r = this.encoder.forward(x, { keyMask, needWeights: true });
+            h = r.output;
+            weights = r.weights;
+            tokenFields = ['[CLS]', ...this.fields.flatMap((f, i) => Array<string>(tokens[i].shape[1]!).fill(f.name))];
+          } else h = this.encoder.forward(x, { keyMask });
+        } else h = this.blocksNorm!.forward(this.blocks!.forward(x, { keyMask }));
+        rep = squeeze(narrow(h, 1, 0, 1), 1);                                           // [B, C]
+        break;
+      }
+      case 'crossModal': {
+        const streams = this.sources.map((s) => {
+          const idx = this.fields.map((f, i) => (f.source === s ? i : -1)).filter((i) => i >= 0);
+          return { x: concat(idx.map((i) => tokens[i]), 1), mask: concat(idx.map((i) => masks[i]), 1) };
+        });
+        const pooled = streams.map((st, s) => {
+          const others = streams.length === 1 ? streams : streams.filter((_, j) => j !== s);
+          const src = concat(others.map((o) => o.x), 1), srcMask = concat(others.map((o) => o.mask), 1);
+          const y = this.crossModal[s].forward(st.x, src, { sourceKeyMask: srcMask });      // [B, nₛ, C]
+          return maskedMean(y, st.mask);                                                 // [B, C]
+        });
+        rep = this.streamProj!.forward(concat(pooled, -1));                              // [B, C]
+        break;
+      }
+      case 'latent': {
+        const lat = this.perceiver!.forward(tokens, { keyMasks: masks });                // [B, N, C]
+        rep = mean(lat, 1);                                                              // [B, C]
+        break;
+      }
+    }
+    const outputs = this.heads.forward(this.headNorm.forward(rep));
+    return weights ? { outputs, weights, tokenFields } : { outputs };
+  }
+}
+
+function reshape1(p: Tensor, shape: number[]): Tensor {
+  return expand(unsqueeze(unsqueeze(p, 0), 0), shape);
+}
+
+function onesMask(B: number): Tensor {
+  return new Tensor(new Uint8Array(B).fill(1), [B, 1]);
+}

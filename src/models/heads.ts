@@ -1,0 +1,57 @@
+/**
+ * What every model in models/ shares: task heads (binary, multi-class, regression, several at
+ * once) and the loss that matches them, so one trainer fits fusion models and baselines alike.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import type { Generator } from '../tensor/random.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { add, binaryCrossEntropyWithLogits, crossEntropy, mseLoss, mul, squeeze } from '../ops/index.js';
+import { Module } from '../nn/module.js';
+import { Linear } from '../nn/linear.js';
+import type { Batch } from '../data/dataset.js';
+import type { TargetInfo } from '../data/preprocessor.js';
+
+/** Per target: binary and regression [B] (logit / standardised value), multi-class [B, K] logits. */
+export type TaskOutputs = Record<string, Tensor>;
+
+/** The contract of every model the trainer fits. */
+export interface TaskModel extends Module {
+  readonly targets: TargetInfo[];
+  forward(batch: Batch): { outputs: TaskOutputs };
+}
+
+/** One linear head per target on a representation [B, D]. Parameters: heads.N (weight, bias). */
+export class TaskHeads extends Module {
+  heads: Linear[];
+  constructor(readonly targets: TargetInfo[], inDim: number, rng: Generator) {
+    super();
+    if (targets.length === 0) throw new ValueError('TaskHeads: a model needs at least one target (schema.targets)');
+    this.heads = targets.map((t) => new Linear(inDim, t.outputs, { rng }));
+  }
+  forward(rep: Tensor): TaskOutputs {
+    const out: TaskOutputs = {};
+    this.targets.forEach((t, i) => {
+      const y = this.heads[i].forward(rep);                                                 // [B, outputs]
+      out[t.name] = t.task === 'multiclass' ? y : squeeze(y, -1);
+    });
+    return out;
+  }
+}
+
+/**
+ * Σₜ weightₜ · lossₜ: binary cross-entropy with logits, cross-entropy (optional label
+ * smoothing) or mean squared error on the standardised target.
+ */
+export function taskLoss(targets: readonly TargetInfo[], outputs: TaskOutputs, batch: Batch, options: { labelSmoothing?: number } = {}): Tensor {
+  let total: Tensor | null = null;
+  for (const t of targets) {
+    const y = outputs[t.name], target = batch.targets[t.name];
+    if (!y || !target) throw new ShapeError(`taskLoss: target '${t.name}' is missing from the ${y ? 'batch (encode with targets)' : 'model outputs'}`);
+    const l = t.task === 'binary' ? binaryCrossEntropyWithLogits(y, target)
+      : t.task === 'multiclass' ? crossEntropy(y, target, { labelSmoothing: options.labelSmoothing })
+        : mseLoss(y, target);
+    const w = t.weight === 1 ? l : mul(l, t.weight);
+    total = total ? add(total, w) : w;
+  }
+  return total!;
+}

@@ -1,0 +1,4 @@
+/** The `train` namespace: the fitting loop, predictions, evaluation and metrics. */
+export { fit, evaluate, predict, meanLoss } from './fit.js';
+export type { FitOptions, FitResult, EpochRecord, TargetMetrics } from './fit.js';
+export { accuracy, macroF1, rocAuc, mae, rmse, r2 } from './metrics.js';

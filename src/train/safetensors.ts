@@ -1,0 +1,160 @@
+/**
+ * safetensors, read and written by us (https://github.com/huggingface/safetensors, format
+ * notes): 8 bytes little-endian header length N, N bytes of JSON
+ * `{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: { key: string } }`,
+ * then the tensor bytes. Reading validates everything before trusting it: header size and
+ * encoding, dtypes, shapes, byte counts, and offsets that must tile the data exactly (no
+ * overlap, no gap, nothing out of bounds). Any violation is a CheckpointError; nothing else
+ * escapes. F16 / BF16 are widened to float32, I64 narrowed to int32 (range-checked) and U8
+ * read as int32, so PyTorch files load.
+ */
+import { Tensor, type DType } from '../tensor/tensor.js';
+import { AttnkitError } from '../errors.js';
+
+/** A checkpoint file that is malformed, truncated or not what it claims. */
+export class CheckpointError extends AttnkitError {}
+
+/** Largest header accepted (the reference implementation's limit). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const SIZES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
+const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+
+export interface SafetensorsFile { tensors: Record<string, Tensor>; metadata: Record<string, string> }
+
+/**
+ * Serialises tensors (by dotted name) and string metadata. The header is padded with spaces
+ * to a multiple of 8 bytes so every tensor starts 8-byte aligned.
+ *
+ * @example
+ * const bytes = encodeSafetensors(model.stateDict(), { format: 'pt' });
+ */
+export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) {
+    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new CheckpointError(`encodeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  const parts: Uint8Array[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === '__metadata__') throw new CheckpointError("encodeSafetensors: '__metadata__' is reserved and cannot name a tensor");
+    if (!(t instanceof Tensor)) throw new CheckpointError(`encodeSafetensors: '${name}' is not a Tensor`);
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype: WRITE_DTYPE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let p = 8 + head.length;
+  for (const b of parts) { out.set(b, p); p += b.length; }
+  return out;
+}
+
+function fail(where: string, msg: string): never {
+  throw new CheckpointError(`${where}: ${msg}`);
+}
+
+/** Half-precision bits → float. */
+function f16(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/**
+ * Parses and validates a safetensors file. `where` names it in errors (a path).
+ *
+ * @example
+ * const { tensors, metadata } = decodeSafetensors(readFileSync('model.safetensors'), 'model.safetensors');
+ */
+export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): SafetensorsFile {
+  if (!(bytes instanceof Uint8Array)) fail(where, 'expected the file bytes (a Uint8Array)');
+  if (bytes.length < 8) fail(where, `${bytes.length} bytes is shorter than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(where, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const headerLen = Number(n);
+  if (8 + headerLen > bytes.length) fail(where, `header length ${headerLen} runs past the end of the ${bytes.length}-byte file`);
+  let text: string;
+  try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)); } catch { fail(where, 'header is not valid UTF-8'); }
+  let header: unknown;
+  try { header = JSON.parse(text); } catch (e) { fail(where, `header is not valid JSON (${(e as Error).message})`); }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(where, 'header must be a JSON object');
+  const data = bytes.subarray(8 + headerLen);
+  const metadata: Record<string, string> = {};
+  const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(where, '__metadata__ must be an object of strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(where, `__metadata__.${k} must be a string, got ${typeof v}`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(where, `'${name}' must be an object { dtype, shape, data_offsets }`);
+    const { dtype, shape, data_offsets: offs, ...extra } = raw as Record<string, unknown>;
+    if (Object.keys(extra).length) fail(where, `'${name}' has unknown keys [${Object.keys(extra).join(', ')}]`);
+    if (typeof dtype !== 'string' || !(dtype in SIZES)) fail(where, `'${name}' has dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(SIZES).join(', ')}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(where, `'${name}' has shape ${JSON.stringify(shape)}; expected non-negative integers`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
+      fail(where, `'${name}' has data_offsets ${JSON.stringify(offs)}; expected [begin, end] with 0 ≤ begin ≤ end`);
+    }
+    const numel = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(numel * SIZES[dtype])) fail(where, `'${name}' has a shape too large to address: ${JSON.stringify(shape)}`);
+    const [begin, end] = offs as number[];
+    if (end - begin !== numel * SIZES[dtype]) fail(where, `'${name}' is ${dtype} ${JSON.stringify(shape)} = ${numel * SIZES[dtype]} bytes, but data_offsets span ${end - begin}`);
+    entries.push({ name, dtype, shape: shape as number[], begin, end });
+  }
+  // the byte ranges must tile the data buffer exactly: sorted, each starting where the last ended
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin < at) fail(where, `'${e.name}' bytes [${e.begin}, ${e.end}) overlap the previous tensor (ending at ${at})`);
+    if (e.begin > at) fail(where, `a gap of ${e.begin - at} bytes before '${e.name}' (at ${at}); offsets must be contiguous`);
+    at = e.end;
+  }
+  if (at !== data.length) fail(where, at > data.length ? `tensor data ends at ${at}, past the ${data.length} data bytes (truncated file?)` : `${data.length - at} trailing bytes after the last tensor`);
+  const tensors: Record<string, Tensor> = {};
+  for (const e of entries) {
+    const chunk = data.slice(e.begin, e.end);                     // a copy: aligned, and independent of the file buffer
+    const dv = new DataView(chunk.buffer);
+    const numel = e.shape.reduce((a, b) => a * b, 1);
+    let arr: Float32Array | Float64Array | Int32Array | Uint8Array;
+    switch (e.dtype) {
+      case 'F32': arr = new Float32Array(chunk.buffer); break;
+      case 'F64': arr = new Float64Array(chunk.buffer); break;
+      case 'I32': arr = new Int32Array(chunk.buffer); break;
+      case 'U8': arr = Int32Array.from(chunk); break;
+      case 'BOOL':
+        if (chunk.some((b) => b > 1)) fail(where, `'${e.name}' is BOOL but holds bytes other than 0 and 1`);
+        arr = chunk;
+        break;
+      case 'F16': arr = Float32Array.from({ length: numel }, (_, i) => f16(dv.getUint16(2 * i, true))); break;
+      case 'BF16': {                                              // bfloat16 is the top half of a float32
+        const bits = new Uint32Array(numel);
+        for (let i = 0; i < numel; i++) bits[i] = dv.getUint16(2 * i, true) << 16;
+        arr = new Float32Array(bits.buffer);
+        break;
+      }
+      default: {                                                  // I64
+        const out = new Int32Array(numel);
+        for (let i = 0; i < numel; i++) {
+          const v = dv.getBigInt64(8 * i, true);
+          if (v > 2147483647n || v < -2147483648n) fail(where, `'${e.name}' holds the int64 ${v}, outside int32`);
+          out[i] = Number(v);
+        }
+        arr = out;
+      }
+    }
+    tensors[e.name] = new Tensor(arr, e.shape);
+  }
+  return { tensors, metadata };
+}

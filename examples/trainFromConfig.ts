@@ -12,7 +12,7 @@ if (!path) {
 }
 const set = rest.flatMap((a, i) => (rest[i - 1] === '--set' ? [a] : []));
 const run = await trainFromConfigFile(path, {
-  set, onEpoch: (r) => console.log(`epoch ${r.epoch}  train loss ${r.trainLoss.toFixed(4)}  valid loss ${r.validLoss?.toFixed(4) ?? '—'}  (${r.seconds.toFixed(1)} s)`),
+  set, callbacks: { onEpochEnd: (r) => console.log(`epoch ${r.epoch}  train loss ${r.trainLoss.toFixed(4)}  valid loss ${r.validLoss?.toFixed(4) ?? '—'}  (${r.seconds.toFixed(1)} s)`) },
 });
 console.log(`${run.config.name ?? path}: ${run.split.train.length} train / ${run.split.valid.length} valid / ${run.split.test.length} test rows, ${run.model.numParameters()} parameters, best epoch ${run.fit.bestEpoch}`);
 if (run.skipped.length) console.log(`skipped ${run.skipped.length} malformed rows, e.g. ${run.skipped[0].reason}`);

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import { readRecords } from '../data/node/readers.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { parseRunConfig, trainOnRecords, type RunConfig, type RunResult } from '../train/runConfig.js';
-import type { EpochRecord } from '../train/fit.js';
+import type { TrainerCallbacks } from '../train/trainer.js';
 
 /** Sets `a.b.c=value` in a plain object (value parsed as YAML: numbers, booleans, lists…); returns the object. */
 export function applyOverride(config: Record<string, unknown>, assignment: string): Record<string, unknown> {
@@ -50,16 +50,16 @@ export function loadRunConfig(path: string, overrides: string[] = []): RunConfig
  * const run = await trainFromConfigFile('examples/configs/wages.yaml', { set: ['train.epochs=5'] });
  * console.log(run.metrics);
  */
-export async function trainFromConfigFile(path: string, options: { set?: string[]; onEpoch?: (r: EpochRecord) => void } = {}): Promise<RunResult & { config: RunConfig }> {
+export async function trainFromConfigFile(path: string, options: { set?: string[]; callbacks?: TrainerCallbacks } = {}): Promise<RunResult> {
   const config = loadRunConfig(path, options.set);
   if (config.data.dataset) {
     const adapter = DATASETS[config.data.dataset];
     if (!adapter) throw new ConfigError(`${path}: data.dataset '${config.data.dataset}' is not a built-in dataset (${Object.keys(DATASETS).join(', ')})`);
     const loaded = adapter.load();
     const records = config.data.limit ? loaded.records.slice(0, config.data.limit) : loaded.records;
-    return { config, ...trainOnRecords(config, records, { schema: loaded.schema, onEpoch: options.onEpoch }) };
+    return trainOnRecords(config, records, { schema: loaded.schema, callbacks: options.callbacks });
   }
   const { records, origins, skipped } = await readRecords(config.data.path!, { format: config.data.format, onError: config.data.onError, limit: config.data.limit });
-  const run = trainOnRecords(config, records, { origins, onEpoch: options.onEpoch });
-  return { config, ...run, skipped: [...skipped, ...run.skipped] };
+  const run = trainOnRecords(config, records, { origins, callbacks: options.callbacks });
+  return { ...run, skipped: [...skipped, ...run.skipped] };
 }

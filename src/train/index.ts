@@ -1,8 +1,14 @@
 /** The `train` namespace: the fitting loop, predictions, evaluation and metrics. */
-export { fit, evaluate, predict, meanLoss } from './fit.js';
-export type { FitOptions, FitResult, EpochRecord, TargetMetrics } from './fit.js';
+export { fit } from './fit.js';
+export type { FitOptions } from './fit.js';
+export { evaluate, predict, meanLoss } from './evaluate.js';
+export type { TargetMetrics } from './evaluate.js';
+export { Trainer, trainOptionsSchema, moduleGenerators } from './trainer.js';
+export type { TrainOptions, TrainerCallbacks, EpochRecord, StepInfo, FitResult } from './trainer.js';
+export { LrSchedule, scheduleSchema } from './schedules.js';
+export type { ScheduleConfig, ScheduleState } from './schedules.js';
 export { accuracy, macroF1, rocAuc, mae, rmse, r2 } from './metrics.js';
-export { runConfigSchema, parseRunConfig, trainOnRecords } from './runConfig.js';
-export type { RunConfig, RunResult } from './runConfig.js';
+export { runConfigSchema, parseRunConfig, prepareRun, trainOnRecords } from './runConfig.js';
+export type { RunConfig, RunResult, PreparedRun } from './runConfig.js';
 export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';

@@ -7,11 +7,12 @@ import { Generator } from '../tensor/random.js';
 import { ConfigError } from '../errors.js';
 import { validateConfig, v } from '../config.js';
 import { parseSchema, type Schema } from '../data/schema.js';
-import { Preprocessor, type DataRecord, type RowOrigin, type SkippedRow } from '../data/preprocessor.js';
-import { splitIndices } from '../data/dataset.js';
+import { Preprocessor, type DataRecord, type PreprocessorState, type RowOrigin, type SkippedRow } from '../data/preprocessor.js';
+import { splitIndices, type EncodedDataset } from '../data/dataset.js';
 import { buildModel, modelConfigSchema } from '../models/build.js';
 import type { TaskModel } from '../models/heads.js';
-import { evaluate, fit, type FitResult, type EpochRecord, type TargetMetrics } from './fit.js';
+import { evaluate, type TargetMetrics } from './evaluate.js';
+import { Trainer, trainOptionsSchema, type EpochRecord, type FitResult, type TrainerCallbacks } from './trainer.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
 const frac = v.pipe(v.number(), v.minValue(0), v.maxValue(0.9));
@@ -33,11 +34,7 @@ export const runConfigSchema = v.strictObject({
   schema: v.optional(v.unknown()),
   split: v.optional(v.strictObject({ valid: v.optional(frac), test: v.optional(frac), stratify: v.optional(v.boolean()) })),
   model: modelConfigSchema,
-  train: v.optional(v.strictObject({
-    epochs: v.optional(int), batchSize: v.optional(int), lr: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
-    warmup: v.optional(frac), weightDecay: v.optional(v.pipe(v.number(), v.minValue(0))), clipNorm: v.optional(v.pipe(v.number(), v.minValue(0))),
-    labelSmoothing: v.optional(frac), patience: v.optional(int),
-  })),
+  train: v.optional(trainOptionsSchema),
 });
 export type RunConfig = v.InferOutput<typeof runConfigSchema>;
 
@@ -49,39 +46,64 @@ export function parseRunConfig(input: unknown): RunConfig {
   return c;
 }
 
-export interface RunResult {
+/** A run ready to train: data encoded, model built, trainer configured (attach callbacks, resume, then `trainer.run()`). */
+export interface PreparedRun {
+  config: RunConfig;
   model: TaskModel;
   preprocessor: Preprocessor;
+  dataset: EncodedDataset;
   split: { train: number[]; valid: number[]; test: number[] };
+  trainer: Trainer;
+  skipped: SkippedRow[];
+}
+
+export interface RunResult extends PreparedRun {
   history: EpochRecord[];
   fit: FitResult;
   /** Test metrics per target. */
   metrics: Record<string, TargetMetrics>;
-  skipped: SkippedRow[];
 }
 
 /**
- * Runs a validated config on records: seeded split (stratified by the first target when it is
- * a class), preprocessing fitted on the training rows, model built and fitted, test metrics.
+ * Encodes the data and builds model and trainer for a validated config: bad rows dropped
+ * (or a DataError), a seeded split (stratified by the first target when it is a class),
+ * preprocessing fitted on the training rows. A resumed run passes the saved preprocessor
+ * state and split so nothing is refitted.
  */
-export function trainOnRecords(config: RunConfig, records: DataRecord[], options: { schema?: Schema; origins?: RowOrigin[]; onEpoch?: (r: EpochRecord) => void } = {}): RunResult {
+export function prepareRun(config: RunConfig, records: DataRecord[], options: {
+  schema?: Schema; origins?: RowOrigin[]; preprocessor?: PreprocessorState; split?: PreparedRun['split'];
+} = {}): PreparedRun {
   const schema = parseSchema(config.schema ?? options.schema);
   const seed = config.seed ?? 0;
-  const pre0 = Preprocessor.fit(schema, records, { origins: options.origins });
-  // encode once with the fitted-on-everything preprocessor only to find bad rows; the model's own preprocessor sees train rows only
-  const { skipped } = pre0.encode(records, { origins: options.origins, onError: config.data.onError ?? 'throw' });
-  const bad = new Set(skipped.map((s) => s.index));
-  const kept = records.filter((_, i) => !bad.has(i));
-  const origins = options.origins?.filter((_, i) => !bad.has(i));
+  let skipped: SkippedRow[] = [];
+  let kept = records, origins = options.origins;
+  if (config.data.onError === 'skip') {
+    // find bad rows with a preprocessor fitted on everything; the model's own sees training rows only
+    skipped = Preprocessor.fit(schema, records, { origins }).encode(records, { origins, onError: 'skip' }).skipped;
+    const bad = new Set(skipped.map((s) => s.index));
+    kept = records.filter((_, i) => !bad.has(i));
+    origins = origins?.filter((_, i) => !bad.has(i));
+  }
   const first = schema.targets[0];
-  const stratify = (config.split?.stratify ?? true) && first && first.task !== 'regression'
-    ? (() => { const vals = kept.map((r) => String(r[first.name]).trim()); const classes = [...new Set(vals)].sort(); return vals.map((x) => classes.indexOf(x)); })()
-    : undefined;
-  const split = splitIndices(kept.length, { seed, valid: config.split?.valid ?? 0.1, test: config.split?.test ?? 0.2, stratify });
-  const preprocessor = Preprocessor.fit(schema, split.train.map((i) => kept[i]), { origins: origins && split.train.map((i) => origins[i]) });
+  const classes = (): number[] => {
+    const vals = kept.map((r) => String(r[first.name]).trim());
+    const names = [...new Set(vals)].sort();
+    return vals.map((x) => names.indexOf(x));
+  };
+  const stratify = (config.split?.stratify ?? true) && first && first.task !== 'regression' ? classes() : undefined;
+  const split = options.split ?? splitIndices(kept.length, { seed, valid: config.split?.valid ?? 0.1, test: config.split?.test ?? 0.2, stratify });
+  const preprocessor = options.preprocessor ? Preprocessor.fromState(options.preprocessor)
+    : Preprocessor.fit(schema, split.train.map((i) => kept[i]), { origins: origins && split.train.map((i) => origins![i]) });
   const { dataset } = preprocessor.encode(kept, { origins });
   const model = buildModel(config.model, preprocessor.fieldInfo(), preprocessor.targetInfo(), new Generator(seed));
-  const t = config.train ?? {};
-  const result = fit(model, dataset, split, { ...t, epochs: t.epochs ?? 10, seed, onEpoch: options.onEpoch });
-  return { model, preprocessor, split, history: result.history, fit: result, metrics: evaluate(model, dataset, split.test), skipped };
+  const trainer = new Trainer(model, dataset, split, config.train ?? {}, { seed });
+  return { config, model, preprocessor, dataset, split, trainer, skipped };
+}
+
+/** prepareRun, train, and test metrics. */
+export function trainOnRecords(config: RunConfig, records: DataRecord[], options: { schema?: Schema; origins?: RowOrigin[]; callbacks?: TrainerCallbacks } = {}): RunResult {
+  const run = prepareRun(config, records, options);
+  if (options.callbacks) run.trainer.callbacks.push(options.callbacks);
+  const result = run.trainer.run();
+  return { ...run, history: result.history, fit: result, metrics: evaluate(run.model, run.dataset, run.split.test) };
 }

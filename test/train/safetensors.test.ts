@@ -105,7 +105,7 @@ test('fuzz: thousands of mutated files load as a tensor set or fail with Checkpo
     }
   };
   fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (muts) => {
-    let b = base.slice();
+    let b: Uint8Array = base.slice();
     for (const m of muts) {
       if (m.kind === 'flip') b[m.at % b.length] = m.value;
       else if (m.kind === 'truncate') b = b.slice(0, m.at % (b.length + 1));

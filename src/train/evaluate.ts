@@ -1,0 +1,97 @@
+/**
+ * Evaluation without gradients: mean loss, predictions (probabilities, class probabilities,
+ * values in target units) and per-target metrics.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { ValueError } from '../errors.js';
+import { noGrad } from '../autograd/tape.js';
+import type { EncodedDataset } from '../data/dataset.js';
+import type { TargetInfo } from '../data/preprocessor.js';
+import { taskLoss, type TaskModel } from '../models/heads.js';
+import { accuracy, macroF1, mae, r2, rmse, rocAuc } from './metrics.js';
+
+/** Throws unless rows is a non-empty list of valid row indices. */
+export function checkRows(fn: string, rows: readonly number[], n: number): void {
+  if (!Array.isArray(rows) || rows.length === 0) throw new ValueError(`${fn}: rows must be a non-empty array of row indices`);
+  for (const r of rows) if (!Number.isInteger(r) || r < 0 || r >= n) throw new ValueError(`${fn}: row ${r} is outside the dataset [0, ${n})`);
+}
+
+/** Mean loss over rows without gradients (eval mode). */
+export function meanLoss(model: TaskModel, ds: EncodedDataset, rows: readonly number[], batchSize = 256): number {
+  return noGrad(() => {
+    const was = model.training;
+    model.eval();
+    let sum = 0;
+    for (const idx of ds.batches(batchSize, undefined, rows)) {
+      const b = ds.batch(idx);
+      sum += taskLoss(model.targets, model.forward(b).outputs, b).item() * b.size;
+    }
+    model.train(was);
+    return sum / rows.length;
+  });
+}
+
+/** Per target: binary probabilities of 1, multi-class class probabilities [n·K], regression values in target units. */
+export function predict(model: TaskModel, ds: EncodedDataset, rows: readonly number[], options: { batchSize?: number; denormalize?: (target: string, v: number) => number } = {}): Record<string, Float32Array> {
+  checkRows('predict', rows, ds.size);
+  return noGrad(() => {
+    const was = model.training;
+    model.eval();
+    const out: Record<string, number[]> = Object.fromEntries(model.targets.map((t) => [t.name, []]));
+    for (const idx of ds.batches(options.batchSize ?? 256, undefined, rows)) {
+      const y = model.forward(ds.batch(idx)).outputs;
+      for (const t of model.targets) out[t.name].push(...toScores(t, y[t.name]));
+    }
+    model.train(was);
+    const res: Record<string, Float32Array> = {};
+    for (const t of model.targets) {
+      const vals = out[t.name];
+      res[t.name] = Float32Array.from(t.task === 'regression' ? vals.map((v) => denorm(t, v, options.denormalize)) : vals);
+    }
+    return res;
+  });
+}
+
+function denorm(t: TargetInfo, v: number, f?: (target: string, v: number) => number): number {
+  if (f) return f(t.name, v);
+  return t.mean !== undefined ? v * t.std! + t.mean : v;
+}
+
+function toScores(t: TargetInfo, y: Tensor): number[] {
+  const d = Array.from(y.data as Float32Array);
+  if (t.task === 'binary') return d.map((z) => 1 / (1 + Math.exp(-z)));
+  if (t.task === 'regression') return d;
+  const K = t.outputs, out: number[] = [];
+  for (let i = 0; i < d.length; i += K) {
+    const row = d.slice(i, i + K), m = Math.max(...row);
+    const e = row.map((z) => Math.exp(z - m)), s = e.reduce((a, b) => a + b, 0);
+    out.push(...e.map((z) => z / s));
+  }
+  return out;
+}
+
+/** Metrics per target: binary accuracy / F1 / AUC; multi-class accuracy / macro F1; regression MAE / RMSE / R² (target units). */
+export type TargetMetrics = Record<string, number>;
+
+export function evaluate(model: TaskModel, ds: EncodedDataset, rows: readonly number[]): Record<string, TargetMetrics> {
+  const preds = predict(model, ds, rows);
+  const out: Record<string, TargetMetrics> = {};
+  for (const t of model.targets) {
+    const col = ds.targets[t.name];
+    if (!col) throw new ValueError(`evaluate: the dataset has no target '${t.name}' (encode with targets)`);
+    const truth = rows.map((r) => col.values[r]);
+    const p = preds[t.name];
+    if (t.task === 'binary') {
+      const labels = Array.from(p, (s) => (s >= 0.5 ? 1 : 0));
+      out[t.name] = { accuracy: accuracy(labels, truth), f1: macroF1(labels, truth, 2).f1, auc: rocAuc(p, truth) };
+    } else if (t.task === 'multiclass') {
+      const K = t.outputs;
+      const labels = rows.map((_, i) => { let best = 0; for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + best]) best = k; return best; });
+      out[t.name] = { accuracy: accuracy(labels, truth), f1: macroF1(labels, truth, K).f1 };
+    } else {
+      const y = truth.map((v) => denorm(t, v));
+      out[t.name] = { mae: mae(p, y), rmse: rmse(p, y), r2: r2(p, y) };
+    }
+  }
+  return out;
+}

@@ -1,0 +1,235 @@
+/**
+ * The Trainer: epochs of shuffled mini-batches with SGD / Adam / AdamW (parameter groups
+ * without decay for biases, norms and embeddings), a learning-rate schedule, gradient
+ * clipping and accumulation, early stopping on the validation loss with the best weights
+ * restored, callbacks, and checkpoints. A checkpoint is one safetensors file holding the
+ * weights, the optimiser buffers and (in its metadata) the trainer state — epoch, step,
+ * history, schedule and every generator (batch order and each dropout's) — so a resumed run
+ * continues exactly as if it had never stopped.
+ */
+import { Generator } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ValueError } from '../errors.js';
+import { validateConfig, v } from '../config.js';
+import { backward } from '../autograd/tape.js';
+import { mul } from '../ops/index.js';
+import type { Module } from '../nn/module.js';
+import type { EncodedDataset } from '../data/dataset.js';
+import { taskLoss, type TaskModel } from '../models/heads.js';
+import { Adam, AdamW, SGD, clipGradNorm, decayGroups, type Optimizer, type OptimizerState } from './optim.js';
+import { LrSchedule, scheduleSchema, type ScheduleState } from './schedules.js';
+import { decodeSafetensors, encodeSafetensors, CheckpointError } from './safetensors.js';
+import { checkRows, meanLoss } from './evaluate.js';
+
+const int = v.pipe(v.number(), v.integer(), v.minValue(1));
+const nonNeg = v.pipe(v.number(), v.minValue(0));
+
+/** Training options as in a config's `train:` section (unknown keys are errors). */
+export const trainOptionsSchema = v.strictObject({
+  epochs: v.optional(int),
+  batchSize: v.optional(int),
+  optimizer: v.optional(v.picklist(['adamw', 'adam', 'sgd'])),
+  /** Peak learning rate (default 1e-3). */
+  lr: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
+  momentum: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.999))),
+  nesterov: v.optional(v.boolean()),
+  weightDecay: v.optional(nonNeg),
+  /** Exempt biases, norms and embeddings from weight decay (default true). */
+  decayExempt: v.optional(v.boolean()),
+  schedule: v.optional(scheduleSchema),
+  /** Shorthand for schedule { type: 'cosine', warmup }. */
+  warmup: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  /** Clip the global gradient norm (default 1; 0 = off). */
+  clipNorm: v.optional(nonNeg),
+  /** Micro-batches per optimiser step (default 1). */
+  accumulate: v.optional(int),
+  labelSmoothing: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.9))),
+  /** Stop after this many epochs without a better validation loss. */
+  patience: v.optional(int),
+});
+export type TrainOptions = v.InferOutput<typeof trainOptionsSchema>;
+
+export interface EpochRecord { epoch: number; trainLoss: number; validLoss: number | null; lr: number; seconds: number; best: boolean }
+
+export interface StepInfo { epoch: number; step: number; loss: number; lr: number; rows: number; epochRows: number }
+
+/** Hooks called by the loop (analysis code attaches here). */
+export interface TrainerCallbacks {
+  onStep?: (info: StepInfo) => void;
+  onEpochEnd?: (record: EpochRecord, trainer: Trainer) => void;
+  /** A checkpoint is ready: `last` always, `best` when the epoch improved the validation loss. */
+  onCheckpoint?: (kind: 'last' | 'best', bytes: Uint8Array, trainer: Trainer) => void;
+}
+
+interface TrainerState {
+  epoch: number;
+  step: number;
+  history: EpochRecord[];
+  best: number | null;
+  bestEpoch: number;
+  schedule: ScheduleState;
+  dataRng: number[];
+  generators: number[][];
+  optimizerStep: number;
+  stopped: boolean;
+}
+
+export interface FitResult { history: EpochRecord[]; bestEpoch: number; bestValidLoss: number | null }
+
+/** Every Generator the model's modules hold (dropout and feature generators), in a fixed walk order. */
+export function moduleGenerators(model: Module): Generator[] {
+  const out: Generator[] = [];
+  const seen = new Set<Generator>();
+  for (const [, m] of model.namedModules()) {
+    for (const value of Object.values(m)) if (value instanceof Generator && !seen.has(value)) { seen.add(value); out.push(value); }
+  }
+  return out;
+}
+
+/**
+ * @example
+ * const trainer = new Trainer(model, dataset, { train, valid }, { epochs: 10, lr: 3e-3 }, { seed: 0 });
+ * trainer.callbacks.push({ onEpochEnd: (r) => console.log(r.epoch, r.validLoss) });
+ * const { bestEpoch } = trainer.run();
+ */
+export class Trainer {
+  readonly options: TrainOptions & { epochs: number; batchSize: number };
+  readonly optimizer: Optimizer<{ lr?: number }>;
+  readonly schedule: LrSchedule;
+  readonly callbacks: TrainerCallbacks[] = [];
+  private readonly dataRng: Generator;
+  private st: TrainerState;
+  private bestWeights: Float32Array[] | null = null;
+  private readonly params;
+
+  constructor(readonly model: TaskModel, readonly dataset: EncodedDataset, readonly split: { train: number[]; valid?: number[] }, options: unknown, readonly seeds: { seed: number }) {
+    const o = validateConfig(trainOptionsSchema, options ?? {}, 'Trainer');
+    this.options = { ...o, epochs: o.epochs ?? 10, batchSize: o.batchSize ?? 32 };
+    checkRows('Trainer', split.train, dataset.size);
+    if (split.valid?.length) checkRows('Trainer', split.valid, dataset.size);
+    if (!Number.isInteger(seeds.seed)) throw new ValueError(`Trainer: seed must be an integer, got ${seeds.seed}`);
+    const named = model.namedParameters();
+    this.params = named.map(([, p]) => p);
+    const groups = o.decayExempt === false ? this.params : decayGroups(named);
+    const lr = o.lr ?? 1e-3;
+    this.optimizer = o.optimizer === 'sgd' ? new SGD(groups, { lr, momentum: o.momentum ?? 0.9, nesterov: o.nesterov, weightDecay: o.weightDecay ?? 0 })
+      : o.optimizer === 'adam' ? new Adam(groups, { lr, weightDecay: o.weightDecay ?? 0 })
+        : new AdamW(groups, { lr, weightDecay: o.weightDecay ?? 0.01 });
+    const accumulate = o.accumulate ?? 1;
+    const stepsPerEpoch = Math.ceil(Math.ceil(split.train.length / this.options.batchSize) / accumulate);
+    this.schedule = new LrSchedule(o.schedule ?? { type: 'cosine', warmup: o.warmup ?? 0.05 }, stepsPerEpoch * this.options.epochs, stepsPerEpoch);
+    this.dataRng = new Generator(seeds.seed);
+    this.st = { epoch: 0, step: 0, history: [], best: null, bestEpoch: 0, schedule: this.schedule.state(), dataRng: [], generators: [], optimizerStep: 0, stopped: false };
+  }
+
+  /** Epochs completed so far. */
+  get epoch(): number { return this.st.epoch; }
+  get history(): EpochRecord[] { return this.st.history; }
+  /** Whether every epoch ran or early stopping ended the run. */
+  get finished(): boolean { return this.st.stopped || this.st.epoch >= this.options.epochs; }
+
+  /** Runs the remaining epochs (all of them, or those after a resumed checkpoint). */
+  run(): FitResult {
+    const { batchSize, epochs } = this.options;
+    const accumulate = this.options.accumulate ?? 1;
+    const clip = this.options.clipNorm ?? 1;
+    this.model.train();
+    while (!this.finished) {
+      const epoch = this.st.epoch + 1;
+      const t0 = Date.now();
+      let lossSum = 0, rows = 0, micro = 0;
+      this.optimizer.zeroGrad();
+      const batches = [...this.dataset.batches(batchSize, this.dataRng, this.split.train)];
+      batches.forEach((idx, bi) => {
+        const b = this.dataset.batch(idx);
+        const loss = taskLoss(this.model.targets, this.model.forward(b).outputs, b, { labelSmoothing: this.options.labelSmoothing });
+        const value = loss.item();
+        if (!Number.isFinite(value)) throw new ValueError(`Trainer: the loss became ${value} at epoch ${epoch}, step ${this.st.step}; lower the learning rate (now ${this.optimizer.lr.toExponential(2)})`);
+        backward(accumulate > 1 ? mul(loss, 1 / accumulate) : loss);
+        lossSum += value * b.size;
+        rows += b.size;
+        if (++micro === accumulate || bi === batches.length - 1) {
+          this.optimizer.lrScale = this.schedule.factor(this.st.step);
+          if (clip > 0) clipGradNorm(this.params, clip);
+          this.optimizer.step();
+          this.optimizer.zeroGrad();
+          this.st.step++;
+          micro = 0;
+        }
+        for (const c of this.callbacks) c.onStep?.({ epoch, step: this.st.step, loss: value, lr: this.optimizer.lr, rows, epochRows: this.split.train.length });
+      });
+      const validLoss = this.split.valid?.length ? meanLoss(this.model, this.dataset, this.split.valid) : null;
+      this.schedule.epochEnd(validLoss);
+      const improved = validLoss !== null && (this.st.best === null || validLoss < this.st.best);
+      if (improved) {
+        this.st.best = validLoss; this.st.bestEpoch = epoch;
+        this.bestWeights = this.params.map((p) => Float32Array.from(p.data as Float32Array));
+      }
+      const rec: EpochRecord = { epoch, trainLoss: lossSum / rows, validLoss, lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: improved };
+      this.st.history.push(rec);
+      this.st.epoch = epoch;
+      if (validLoss !== null && this.options.patience !== undefined && epoch - this.st.bestEpoch >= this.options.patience) this.st.stopped = true;
+      for (const c of this.callbacks) c.onEpochEnd?.(rec, this);
+      if (this.callbacks.some((c) => c.onCheckpoint)) {
+        const last = this.checkpoint();
+        const best = improved ? encodeSafetensors(this.model.stateDict(), { epoch: String(epoch), validLoss: String(validLoss) }) : null;
+        for (const c of this.callbacks) {
+          if (best) c.onCheckpoint?.('best', best, this);
+          c.onCheckpoint?.('last', last, this);
+        }
+      }
+      if (epoch >= epochs) break;
+    }
+    if (this.bestWeights) this.params.forEach((p, i) => (p.data as Float32Array).set(this.bestWeights![i]));
+    this.model.eval();
+    return { history: this.st.history, bestEpoch: this.bestWeights ? this.st.bestEpoch : this.st.history.length, bestValidLoss: this.bestWeights ? this.st.best : null };
+  }
+
+  /** The resumable checkpoint: weights, optimiser buffers (`__optim__.<buffer>.<i>`) and trainer state. */
+  checkpoint(): Uint8Array {
+    const opt = this.optimizer.state();
+    const tensors: Record<string, Tensor> = { ...this.model.stateDict() };
+    for (const [name, list] of Object.entries(opt.buffers)) {
+      list.forEach((b, i) => { if (b.length) tensors[`__optim__.${name}.${i}`] = new Tensor(b, [b.length]); });
+    }
+    const state: TrainerState = {
+      ...this.st, schedule: this.schedule.state(), dataRng: this.dataRng.getState(),
+      generators: moduleGenerators(this.model).map((g) => g.getState()), optimizerStep: opt.step,
+    };
+    return encodeSafetensors(tensors, { trainer: JSON.stringify(state), format: 'attnkit-checkpoint' });
+  }
+
+  /**
+   * Continues from a `checkpoint()` (and the best weights, from the `best` checkpoint, so the
+   * best epoch can still be restored at the end). Throws CheckpointError on a mismatch.
+   */
+  resume(last: Uint8Array, best?: Uint8Array | null, where = 'checkpoint'): void {
+    const f = decodeSafetensors(last, where);
+    if (f.metadata.format !== 'attnkit-checkpoint' || !f.metadata.trainer) throw new CheckpointError(`${where}: not a resumable attnkit checkpoint (no trainer state)`);
+    let st: TrainerState;
+    try { st = JSON.parse(f.metadata.trainer) as TrainerState; } catch { throw new CheckpointError(`${where}: the trainer state is not valid JSON`); }
+    const weights = Object.fromEntries(Object.entries(f.tensors).filter(([k]) => !k.startsWith('__optim__.')));
+    try { this.model.loadStateDict(weights); } catch (e) { throw new CheckpointError(`${where}: weights do not fit this model (${(e as Error).message})`); }
+    const buffers: OptimizerState['buffers'] = {};
+    for (const [k, t] of Object.entries(f.tensors)) {
+      const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
+      if (!m) continue;
+      (buffers[m[1]] ??= this.params.map(() => new Float64Array(0)))[Number(m[2])] = Float64Array.from(t.data);
+    }
+    try { this.optimizer.loadState({ step: st.optimizerStep, buffers }); } catch (e) { throw new CheckpointError(`${where}: ${(e as Error).message}`); }
+    const gens = moduleGenerators(this.model);
+    if (!Array.isArray(st.generators) || st.generators.length !== gens.length) throw new CheckpointError(`${where}: ${st.generators?.length} generator states for a model with ${gens.length}`);
+    gens.forEach((g, i) => g.setState(st.generators[i]));
+    this.dataRng.setState(st.dataRng);
+    this.schedule.loadState(st.schedule);
+    this.st = st;
+    if (best) {
+      const b = decodeSafetensors(best, `${where} (best)`);
+      this.bestWeights = this.params.map((p, i) => {
+        const t = b.tensors[this.model.namedParameters()[i][0]];
+        if (!t || t.size !== p.size) throw new CheckpointError(`${where} (best): missing or misshapen '${this.model.namedParameters()[i][0]}'`);
+        return Float32Array.from(t.data);
+      });
+    }
+  }
+}

@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.js';
 import { readRecords } from '../data/node/readers.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { parseRunConfig, trainOnRecords, type RunConfig, type RunResult } from '../train/runConfig.js';
+import type { DataRecord, RowOrigin, SkippedRow } from '../data/preprocessor.js';
+import type { Schema } from '../data/schema.js';
 import type { TrainerCallbacks } from '../train/trainer.js';
 
 /** Sets `a.b.c=value` in a plain object (value parsed as YAML: numbers, booleans, lists…); returns the object. */
@@ -43,8 +45,20 @@ export function loadRunConfig(path: string, overrides: string[] = []): RunConfig
   return config;
 }
 
+/** The records a config names: a file through the readers, or a built-in adapter (with its schema). */
+export async function loadRecords(config: RunConfig): Promise<{ records: DataRecord[]; origins?: RowOrigin[]; schema?: Schema; skipped: SkippedRow[] }> {
+  if (config.data.dataset) {
+    const adapter = DATASETS[config.data.dataset];
+    if (!adapter) throw new ConfigError(`data.dataset '${config.data.dataset}' is not a built-in dataset (${Object.keys(DATASETS).join(', ')})`);
+    const loaded = adapter.load();
+    return { records: config.data.limit ? loaded.records.slice(0, config.data.limit) : loaded.records, schema: loaded.schema, skipped: [] };
+  }
+  const { records, origins, skipped } = await readRecords(config.data.path!, { format: config.data.format, onError: config.data.onError, limit: config.data.limit });
+  return { records, origins, skipped };
+}
+
 /**
- * Loads the config's data and trains.
+ * Loads the config's data and trains (no run directory; `attnkit train` adds one).
  *
  * @example
  * const run = await trainFromConfigFile('examples/configs/wages.yaml', { set: ['train.epochs=5'] });
@@ -52,14 +66,7 @@ export function loadRunConfig(path: string, overrides: string[] = []): RunConfig
  */
 export async function trainFromConfigFile(path: string, options: { set?: string[]; callbacks?: TrainerCallbacks } = {}): Promise<RunResult> {
   const config = loadRunConfig(path, options.set);
-  if (config.data.dataset) {
-    const adapter = DATASETS[config.data.dataset];
-    if (!adapter) throw new ConfigError(`${path}: data.dataset '${config.data.dataset}' is not a built-in dataset (${Object.keys(DATASETS).join(', ')})`);
-    const loaded = adapter.load();
-    const records = config.data.limit ? loaded.records.slice(0, config.data.limit) : loaded.records;
-    return trainOnRecords(config, records, { schema: loaded.schema, callbacks: options.callbacks });
-  }
-  const { records, origins, skipped } = await readRecords(config.data.path!, { format: config.data.format, onError: config.data.onError, limit: config.data.limit });
-  const run = trainOnRecords(config, records, { origins, callbacks: options.callbacks });
+  const { records, origins, schema, skipped } = await loadRecords(config);
+  const run = trainOnRecords(config, records, { schema, origins, callbacks: options.callbacks });
   return { ...run, skipped: [...skipped, ...run.skipped] };
 }

@@ -29,15 +29,15 @@ export class Generator {
 
   /** The full state (for checkpoints): restoring it with `setState` continues the same stream. */
   getState(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.spare ?? NaN];
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare ?? NaN];
   }
 
   setState(state: readonly number[]): void {
-    if (!Array.isArray(state) || state.length !== 5 || !state.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
+    if (!Array.isArray(state) || state.length !== 5 || !(state[4] === null || typeof state[4] === 'number') || !state.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
       throw new ValueError(`Generator.setState: expected [s0, s1, s2, s3, spare] as from getState(), got ${JSON.stringify(state)}`);
     }
     [this.s0, this.s1, this.s2, this.s3] = state;
-    this.spare = Number.isNaN(state[4]) || state[4] === null ? null : state[4];
+    this.spare = state[4] === null || Number.isNaN(state[4]) ? null : state[4];
   }
 
   /** Uniform 32-bit unsigned integer. */

@@ -124,7 +124,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
   if (at !== data.length) fail(where, at > data.length ? `tensor data ends at ${at}, past the ${data.length} data bytes (truncated file?)` : `${data.length - at} trailing bytes after the last tensor`);
   const tensors: Record<string, Tensor> = {};
   for (const e of entries) {
-    const chunk = data.slice(e.begin, e.end);                     // a copy: aligned, and independent of the file buffer
+    const chunk = new Uint8Array(data.subarray(e.begin, e.end));  // a copy (Buffer.slice would be a view): aligned, independent of the file
     const dv = new DataView(chunk.buffer);
     const numel = e.shape.reduce((a, b) => a * b, 1);
     let arr: Float32Array | Float64Array | Int32Array | Uint8Array;

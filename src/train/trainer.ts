@@ -140,12 +140,18 @@ export class Trainer {
       let lossSum = 0, rows = 0, micro = 0;
       this.optimizer.zeroGrad();
       const batches = [...this.dataset.batches(batchSize, this.dataRng, this.split.train)];
+      // each micro-batch's loss is weighted by its share of its accumulation group's rows, so
+      // accumulated micro-batches give the gradient of the one large batch they make up
+      const groupRows = batches.map((_, bi) => {
+        const g0 = bi - (bi % accumulate);
+        return batches.slice(g0, g0 + accumulate).reduce((n, r) => n + r.length, 0);
+      });
       batches.forEach((idx, bi) => {
         const b = this.dataset.batch(idx);
         const loss = taskLoss(this.model.targets, this.model.forward(b).outputs, b, { labelSmoothing: this.options.labelSmoothing });
         const value = loss.item();
         if (!Number.isFinite(value)) throw new ValueError(`Trainer: the loss became ${value} at epoch ${epoch}, step ${this.st.step}; lower the learning rate (now ${this.optimizer.lr.toExponential(2)})`);
-        backward(accumulate > 1 ? mul(loss, 1 / accumulate) : loss);
+        backward(accumulate > 1 ? mul(loss, b.size / groupRows[bi]) : loss);
         lossSum += value * b.size;
         rows += b.size;
         if (++micro === accumulate || bi === batches.length - 1) {
@@ -160,7 +166,8 @@ export class Trainer {
       });
       const validLoss = this.split.valid?.length ? meanLoss(this.model, this.dataset, this.split.valid) : null;
       this.schedule.epochEnd(validLoss);
-      const improved = validLoss !== null && (this.st.best === null || validLoss < this.st.best);
+      // without a validation set the latest epoch is the best one
+      const improved = validLoss === null || this.st.best === null || validLoss < this.st.best;
       if (improved) {
         this.st.best = validLoss; this.st.bestEpoch = epoch;
         this.bestWeights = this.params.map((p) => Float32Array.from(p.data as Float32Array));
@@ -172,7 +179,7 @@ export class Trainer {
       for (const c of this.callbacks) c.onEpochEnd?.(rec, this);
       if (this.callbacks.some((c) => c.onCheckpoint)) {
         const last = this.checkpoint();
-        const best = improved ? encodeSafetensors(this.model.stateDict(), { epoch: String(epoch), validLoss: String(validLoss) }) : null;
+        const best = improved ? encodeSafetensors(this.model.stateDict(), { epoch: String(epoch), validLoss: String(validLoss ?? '') }) : null;
         for (const c of this.callbacks) {
           if (best) c.onCheckpoint?.('best', best, this);
           c.onCheckpoint?.('last', last, this);
@@ -182,7 +189,7 @@ export class Trainer {
     }
     if (this.bestWeights) this.params.forEach((p, i) => (p.data as Float32Array).set(this.bestWeights![i]));
     this.model.eval();
-    return { history: this.st.history, bestEpoch: this.bestWeights ? this.st.bestEpoch : this.st.history.length, bestValidLoss: this.bestWeights ? this.st.best : null };
+    return { history: this.st.history, bestEpoch: this.st.bestEpoch || this.st.history.length, bestValidLoss: this.st.best };
   }
 
   /** The resumable checkpoint: weights, optimiser buffers (`__optim__.<buffer>.<i>`) and trainer state. */

@@ -30,6 +30,9 @@ test('round trip of every dtype with metadata; tensors start 8-byte aligned', ()
   const headerLen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
   assert.equal(headerLen % 8, 0);
   const back = decodeSafetensors(bytes);
+  // a Node Buffer view at an odd offset (Buffer.slice is a view, not a copy) decodes the same
+  const viaBuffer = decodeSafetensors(Buffer.concat([Buffer.alloc(3), Buffer.from(bytes)]).subarray(3));
+  assert.deepEqual(Array.from(viaBuffer.tensors['encoder.layers.0.weight'].data), Array.from(tensors['encoder.layers.0.weight'].data));
   assert.deepEqual(back.metadata, { format: 'pt', step: '12' });
   for (const [k, t] of Object.entries(tensors)) {
     assert.equal(back.tensors[k].dtype, t.dtype, k);

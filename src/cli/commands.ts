@@ -1,0 +1,123 @@
+/** The CLI commands (main.ts parses arguments; these do the work and return exit codes). */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { DATASETS } from '../data/node/datasets.js';
+import { readRecords } from '../data/node/readers.js';
+import { prepareRun, type PreparedRun } from '../train/runConfig.js';
+import { evaluate, predict } from '../train/evaluate.js';
+import type { EpochRecord } from '../train/trainer.js';
+import { loadRecords, loadRunConfig } from './runFile.js';
+import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
+import { progressCallbacks } from './progress.js';
+
+const out = (s: string): void => { process.stdout.write(`${s}\n`); };
+const fmtMetrics = (m: Record<string, Record<string, number>>): string =>
+  Object.entries(m).map(([t, ms]) => `${t}: ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`).join('\n');
+
+function metricsLines(history: EpochRecord[], test?: Record<string, Record<string, number>>): string {
+  return [...history.map((h) => JSON.stringify(h)), ...(test ? [JSON.stringify({ test })] : [])].join('\n') + '\n';
+}
+
+export interface TrainFlags { set?: string[]; out?: string; resume?: string; quiet?: boolean; json?: boolean }
+
+export async function trainCommand(configPath: string | undefined, o: TrainFlags): Promise<number> {
+  let run: PreparedRun, dir: string;
+  if (o.resume) {
+    if (configPath || o.set?.length) throw new ConfigError('train: --resume continues a saved run with its saved config; give no config file or --set with it');
+    const saved = readRun(o.resume);
+    const { records, origins, schema } = await loadRecords(saved.config);
+    run = prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
+    dir = saved.dir;
+    removeStaleTemps(dir);
+    const last = join(dir, RUN_FILES.last), best = join(dir, RUN_FILES.best);
+    if (existsSync(last)) run.trainer.resume(readFileSync(last), existsSync(best) ? readFileSync(best) : null, last);
+    if (!o.quiet) process.stderr.write(`resuming ${dir} after epoch ${run.trainer.epoch}\n`);
+  } else {
+    if (!configPath) throw new ConfigError('train: give a config file (attnkit train config.yaml) or --resume <run>');
+    const config = loadRunConfig(configPath, o.set);
+    const { records, origins, schema, skipped } = await loadRecords(config);
+    run = prepareRun(config, records, { schema, origins });
+    run.skipped.unshift(...skipped);
+    dir = createRunDir({ out: o.out, name: config.name });
+    writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(config, null, 2) + '\n');
+    writeFileAtomic(join(dir, RUN_FILES.preprocessor), JSON.stringify(run.preprocessor.state()) + '\n');
+    writeFileAtomic(join(dir, RUN_FILES.split), JSON.stringify(run.split) + '\n');
+    if (!o.quiet) {
+      process.stderr.write(`run ${dir}: ${run.split.train.length} train / ${run.split.valid.length} valid / ${run.split.test.length} test rows, ${run.model.numParameters().toLocaleString('en-US')} parameters\n`);
+      if (run.skipped.length) process.stderr.write(`skipped ${run.skipped.length} malformed rows, first: ${run.skipped[0].reason}\n`);
+    }
+  }
+  const { trainer } = run;
+  trainer.callbacks.push(progressCallbacks({ quiet: o.quiet || o.json, epochs: trainer.options.epochs }));
+  trainer.callbacks.push({
+    onEpochEnd: (_r, t) => writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(t.history)),
+    onCheckpoint: (kind, bytes) => writeFileAtomic(join(dir, kind === 'best' ? RUN_FILES.best : RUN_FILES.last), bytes),
+  });
+  const result = trainer.run();
+  const metrics = evaluate(run.model, run.dataset, run.split.test);
+  writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(trainer.history, metrics));
+  const summary = { run: dir, epochs: trainer.history.length, bestEpoch: result.bestEpoch, bestValidLoss: result.bestValidLoss, test: metrics, skipped: run.skipped.length };
+  writeFileAtomic(join(dir, RUN_FILES.result), JSON.stringify(summary, null, 2) + '\n');
+  if (o.json) out(JSON.stringify(summary));
+  else {
+    out(`test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length}):`);
+    out(fmtMetrics(metrics));
+    out(`run directory: ${dir}`);
+    out(`evaluate again: attnkit eval ${dir}`);
+  }
+  return 0;
+}
+
+export async function evalCommand(runDir: string, o: { data?: string; json?: boolean }): Promise<number> {
+  const saved = readRun(runDir);
+  const model = loadRunModel(saved);
+  let metrics: Record<string, Record<string, number>>;
+  if (o.data) {
+    const { records, origins } = await readRecords(o.data, { onError: saved.config.data.onError });
+    const { dataset, skipped } = saved.preprocessor.encode(records, { origins, onError: saved.config.data.onError });
+    if (skipped.length) process.stderr.write(`skipped ${skipped.length} rows, first: ${skipped[0].reason}\n`);
+    metrics = evaluate(model, dataset, Array.from({ length: dataset.size }, (_, i) => i));
+  } else {
+    const { records, origins, schema } = await loadRecords(saved.config);
+    const run = prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
+    metrics = evaluate(model, run.dataset, saved.split.test);
+  }
+  out(o.json ? JSON.stringify(metrics) : fmtMetrics(metrics));
+  return 0;
+}
+
+export async function predictCommand(runDir: string, input: string, o: { out?: string }): Promise<number> {
+  const saved = readRun(runDir);
+  const model = loadRunModel(saved);
+  const { records, origins } = await readRecords(input);
+  const { dataset } = saved.preprocessor.encode(records, { origins, targets: false });
+  const rows = Array.from({ length: dataset.size }, (_, i) => i);
+  const preds = predict(model, dataset, rows);
+  const targets = saved.preprocessor.targetInfo();
+  const lines = rows.map((i) => {
+    const rec: Record<string, unknown> = { row: i, ...(origins[i]?.line !== undefined ? { line: origins[i].line } : {}) };
+    for (const t of targets) {
+      const p = preds[t.name];
+      if (t.task === 'multiclass') {
+        const probs = Array.from(p.subarray(i * t.outputs, (i + 1) * t.outputs));
+        const k = probs.indexOf(Math.max(...probs));
+        rec[t.name] = { label: t.classes![k], probabilities: Object.fromEntries(t.classes!.map((c, j) => [c, Number(probs[j].toFixed(6))])) };
+      } else if (t.task === 'binary') rec[t.name] = { probability: Number(p[i].toFixed(6)), label: p[i] >= 0.5 ? 1 : 0 };
+      else rec[t.name] = Number(p[i].toPrecision(7));
+    }
+    return JSON.stringify(rec);
+  });
+  if (o.out) {
+    writeFileAtomic(o.out, lines.join('\n') + '\n');
+    process.stderr.write(`${lines.length} predictions written to ${o.out}\n`);
+  } else out(lines.join('\n'));
+  return 0;
+}
+
+export function datasetsCommand(o: { json?: boolean }): number {
+  const list = Object.entries(DATASETS).map(([name, d]) => ({ name, package: d.package, description: d.description }));
+  if (o.json) out(JSON.stringify(list));
+  else for (const d of list) out(`${d.name.padEnd(14)} ${d.description}  (npm package ${d.package})`);
+  return 0;
+}

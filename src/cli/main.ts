@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `attnkit` command line.
+ *
+ *   attnkit train <config.yaml|json> [--set key=value …] [--out dir] [--quiet] [--json]
+ *   attnkit train --resume <run>            continue a run from its last checkpoint
+ *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
+ *   attnkit predict <run> <input> [--out f] predictions as JSON lines
+ *   attnkit datasets                        the built-in dataset adapters
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 usage or config error.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../errors.js';
+import { selectBackendFromEnv } from '../backend/native/index.js';
+import { trainCommand, evalCommand, predictCommand, datasetsCommand } from './commands.js';
+
+export async function main(argv: string[]): Promise<number> {
+  selectBackendFromEnv();
+  const program = new Command('attnkit')
+    .description('Build, train and inspect attention models')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  let code = 0;
+  program.command('train [config]').description('train the model a config file describes (or continue one with --resume)')
+    .option('--set <key=value>', 'override a config value (repeatable), e.g. --set train.epochs=5', collect, [])
+    .option('--out <dir>', 'run directory (default runs/<name>-<time>)')
+    .option('--resume <run>', 'continue the run in this directory from its last checkpoint')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the result as JSON')
+    .action(async (config: string | undefined, o) => { code = await trainCommand(config, o); });
+  program.command('eval <run>').description("test metrics of a run's best model")
+    .option('--data <file>', 'evaluate on this labelled file instead of the run\'s test split')
+    .option('--json', 'print JSON')
+    .action(async (run: string, o) => { code = await evalCommand(run, o); });
+  program.command('predict <run> <input>').description('predict every record of a CSV / TSV / JSONL / JSON file')
+    .option('--out <file>', 'write JSON lines here instead of stdout')
+    .action(async (run: string, input: string, o) => { code = await predictCommand(run, input, o); });
+  program.command('datasets').description('list the built-in dataset adapters').option('--json', 'print JSON')
+    .action((o) => { code = datasetsCommand(o); });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const err = e as Error;
+    process.stderr.write(`attnkit: ${err.name}: ${err.message}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}
+
+const invoked = process.argv[1] && /cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (invoked) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });

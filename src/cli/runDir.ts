@@ -1,0 +1,99 @@
+/**
+ * A run directory: everything a training run saves, each file written atomically (a temp
+ * file in the same folder, fsync, rename, fsync of the folder), so a process killed at any
+ * moment leaves either the previous complete file or the new one — never a torn one.
+ *
+ *   config.json         the validated config (data path made absolute)
+ *   preprocessor.json   the fitted preprocessing (vocabularies, statistics, classes)
+ *   split.json          train / valid / test row indices
+ *   model.safetensors   the best weights so far (lowest validation loss)
+ *   last.safetensors    the resumable checkpoint: weights, optimiser buffers, trainer state
+ *   metrics.jsonl       one line per epoch, then the test metrics
+ *   result.json         the final summary
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, DataError } from '../errors.js';
+import { Generator } from '../tensor/random.js';
+import type { PreprocessorState } from '../data/preprocessor.js';
+import { Preprocessor } from '../data/preprocessor.js';
+import { buildModel } from '../models/build.js';
+import type { TaskModel } from '../models/heads.js';
+import { decodeSafetensors } from '../train/safetensors.js';
+import { parseRunConfig, type RunConfig } from '../train/runConfig.js';
+
+/** Writes a file atomically: readers see the old content or the new, never a partial file. */
+export function writeFileAtomic(path: string, content: Uint8Array | string): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  try { const dfd = openSync(dir, 'r'); fsyncSync(dfd); closeSync(dfd); } catch { /* directories cannot be fsynced on every platform */ }
+}
+
+/** Leftover temp files of writes a killed process never finished. */
+export function removeStaleTemps(dir: string): number {
+  let n = 0;
+  for (const f of readdirSync(dir)) if (/^\..*\.tmp$/.test(f)) { unlinkSync(join(dir, f)); n++; }
+  return n;
+}
+
+export const RUN_FILES = {
+  config: 'config.json', preprocessor: 'preprocessor.json', split: 'split.json', best: 'model.safetensors',
+  last: 'last.safetensors', metrics: 'metrics.jsonl', result: 'result.json',
+} as const;
+
+/** A new run directory under `root` named `<name>-<UTC timestamp>` (or exactly `out`). */
+export function createRunDir(options: { root?: string; out?: string; name?: string }): string {
+  const dir = options.out ? resolve(options.out) : resolve(options.root ?? 'runs', `${options.name ?? 'run'}-${new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}`);
+  if (existsSync(join(dir, RUN_FILES.config))) throw new ConfigError(`run directory '${dir}' already holds a run; resume it with --resume, or choose another --out`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function readJson(dir: string, file: string): unknown {
+  const p = join(dir, file);
+  if (!existsSync(p)) throw new DataError(`'${dir}' is not a complete run directory: ${file} is missing`);
+  try { return JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new DataError(`${p}: not valid JSON (${(e as Error).message})`); }
+}
+
+/** What a run directory holds, read back and validated. */
+export interface SavedRun {
+  dir: string;
+  config: RunConfig;
+  preprocessorState: PreprocessorState;
+  preprocessor: Preprocessor;
+  split: { train: number[]; valid: number[]; test: number[] };
+}
+
+export function readRun(dir: string): SavedRun {
+  const d = resolve(dir);
+  if (!existsSync(d)) throw new ConfigError(`no such run directory '${dir}'`);
+  const config = parseRunConfig(readJson(d, RUN_FILES.config));
+  const preprocessorState = readJson(d, RUN_FILES.preprocessor) as PreprocessorState;
+  const split = readJson(d, RUN_FILES.split) as SavedRun['split'];
+  return { dir: d, config, preprocessorState, preprocessor: Preprocessor.fromState(preprocessorState), split };
+}
+
+/** The run's model with its best weights (model.safetensors). */
+export function loadRunModel(run: SavedRun): TaskModel {
+  const model = buildModel(run.config.model, run.preprocessor.fieldInfo(), run.preprocessor.targetInfo(), new Generator(run.config.seed ?? 0));
+  const path = join(run.dir, RUN_FILES.best);
+  if (!existsSync(path)) throw new DataError(`${run.dir}: no ${RUN_FILES.best} yet (the run saved no epoch)`);
+  const { tensors } = decodeSafetensors(readFileSync(path), path);
+  model.loadStateDict(tensors);
+  model.eval();
+  return model;
+}

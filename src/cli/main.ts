@@ -10,6 +10,8 @@
  *
  * Exit codes: 0 success, 1 runtime failure, 2 usage or config error.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
@@ -17,6 +19,8 @@ import { trainCommand, evalCommand, predictCommand, datasetsCommand } from './co
 
 export async function main(argv: string[]): Promise<number> {
   selectBackendFromEnv();
+  // `attnkit predict … | head` closes the pipe early: that is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
   const program = new Command('attnkit')
     .description('Build, train and inspect attention models')
     .exitOverride()
@@ -50,5 +54,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invoked = process.argv[1] && /cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
-if (invoked) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });
+/** True when this file is the program (also through the npm bin symlink), not an import. */
+function isEntry(): boolean {
+  try { return Boolean(process.argv[1]) && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url); } catch { return false; }
+}
+if (isEntry()) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });

@@ -62,9 +62,13 @@ export interface TargetInfo {
   /** Regression: the fitted mean and std (targets are standardised; predictions are mapped back). */
   mean?: number;
   std?: number;
+  /** Regression loss ('mse' unless the schema says otherwise). */
+  loss: 'mse' | 'mae' | 'huber';
+  /** Classification: per-class loss weights in class order (binary: [negative, positive]). */
+  classWeights?: number[];
 }
 
-interface TargetState { classes?: string[]; mean?: number; std?: number }
+interface TargetState { classes?: string[]; mean?: number; std?: number; classWeights?: number[] }
 
 /** The JSON state of a fitted preprocessor. */
 export interface PreprocessorState {
@@ -153,7 +157,7 @@ export class Preprocessor {
         name: t.name, task: t.task, weight: t.weight ?? 1,
         outputs: t.task === 'multiclass' ? s.classes!.length : 1,
         classes: t.task === 'multiclass' ? s.classes : t.task === 'binary' ? ['0', '1'] : undefined,
-        mean: s.mean, std: s.std,
+        mean: s.mean, std: s.std, loss: t.loss ?? 'mse', classWeights: s.classWeights,
       };
     });
   }
@@ -214,13 +218,22 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   const isMissing = missingTest(undefined);
   const present = records.map((r) => r[t.name]).filter((v) => !isMissing(v));
   if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
-  if (t.task === 'multiclass') return { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() };
   if (t.task === 'regression') {
     const xs = present.map((v) => Number(v)).filter(Number.isFinite);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
   }
-  return {};
+  const state: TargetState = t.task === 'multiclass' ? { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() } : {};
+  const K = t.task === 'multiclass' ? state.classes!.length : 2;
+  if (Array.isArray(t.classWeights)) {
+    if (t.classWeights.length !== K) throw new DataError(`Preprocessor.fit: target '${t.name}' has ${K} classes but classWeights lists ${t.classWeights.length}`);
+    state.classWeights = t.classWeights;
+  } else if (t.classWeights === 'balanced') {
+    const counts = new Array<number>(K).fill(0);
+    for (const v of present) counts[encodeTarget(t, state, v, `Preprocessor.fit: target '${t.name}'`)]++;
+    state.classWeights = counts.map((c) => (c ? present.length / (K * c) : 0));
+  }
+  return state;
 }
 
 function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: string): number {

@@ -70,6 +70,13 @@ const targetSchema = v.strictObject({
   classes: v.optional(v.array(v.string())),
   /** Loss weight in multi-task training (default 1). */
   weight: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /** Regression loss: 'mse' (default), 'mae' (L1) or 'huber' (δ = 1 on the standardised target). */
+  loss: v.optional(v.picklist(['mse', 'mae', 'huber'])),
+  /**
+   * Classification: 'balanced' weighs classes by n / (K·countₖ) from the training rows
+   * (binary: positives by negatives / positives), or explicit weights in class order.
+   */
+  classWeights: v.optional(v.union([v.literal('balanced'), v.array(v.pipe(v.number(), v.minValue(0)))])),
 });
 
 const schemaSchema = v.strictObject({

@@ -5,7 +5,8 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import { ShapeError, ValueError } from '../errors.js';
-import { add, binaryCrossEntropyWithLogits, crossEntropy, mseLoss, mul, squeeze } from '../ops/index.js';
+import { add, binaryCrossEntropyWithLogits, crossEntropy, huberLoss, l1Loss, mseLoss, mul, squeeze } from '../ops/index.js';
+import { tensor } from '../tensor/creation.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import type { Batch } from '../data/dataset.js';
@@ -39,17 +40,17 @@ export class TaskHeads extends Module {
 }
 
 /**
- * Σₜ weightₜ · lossₜ: binary cross-entropy with logits, cross-entropy (optional label
- * smoothing) or mean squared error on the standardised target.
+ * Σₜ weightₜ · lossₜ: binary cross-entropy with logits, cross-entropy (label smoothing,
+ * class weights), or MSE / MAE / Huber on the standardised regression target.
  */
 export function taskLoss(targets: readonly TargetInfo[], outputs: TaskOutputs, batch: Batch, options: { labelSmoothing?: number } = {}): Tensor {
   let total: Tensor | null = null;
   for (const t of targets) {
     const y = outputs[t.name], target = batch.targets[t.name];
     if (!y || !target) throw new ShapeError(`taskLoss: target '${t.name}' is missing from the ${y ? 'batch (encode with targets)' : 'model outputs'}`);
-    const l = t.task === 'binary' ? binaryCrossEntropyWithLogits(y, target)
-      : t.task === 'multiclass' ? crossEntropy(y, target, { labelSmoothing: options.labelSmoothing })
-        : mseLoss(y, target);
+    const l = t.task === 'binary' ? binaryCrossEntropyWithLogits(y, target, t.classWeights ? { weight: add(mul(target, t.classWeights[1] - t.classWeights[0]), t.classWeights[0]) } : {})
+      : t.task === 'multiclass' ? crossEntropy(y, target, { labelSmoothing: options.labelSmoothing, weight: t.classWeights ? tensor(Float32Array.from(t.classWeights), { shape: [t.classWeights.length] }) : undefined })
+        : t.loss === 'mae' ? l1Loss(y, target) : t.loss === 'huber' ? huberLoss(y, target) : mseLoss(y, target);
     const w = t.weight === 1 ? l : mul(l, t.weight);
     total = total ? add(total, w) : w;
   }

@@ -17,7 +17,7 @@ export { softmax, logSoftmax } from './softmax.js';
 export { layerNorm, layerNormComposite, rmsNorm, dropout, embedding } from './norm.js';
 export { scaledDotProductAttention } from './attention.js';
 export type { SdpaOptions } from './attention.js';
-export { crossEntropy, binaryCrossEntropyWithLogits, mseLoss } from './loss.js';
+export { crossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, huberLoss } from './loss.js';
 export type { CrossEntropyOptions, BceOptions, Reduction } from './loss.js';
 export {
   conv1d, conv2d, maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool1d, adaptiveAvgPool2d,

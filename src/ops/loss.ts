@@ -2,7 +2,7 @@ import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../err
 import { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
 import { floatArg, intArg } from './util.js';
-import { abs, add, div, log1p, exp, mul, neg, relu, square, sub, where, ne, toDtype } from './elementwise.js';
+import { abs, add, div, log1p, exp, minimum, mul, neg, relu, square, sub, where, ne, toDtype } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { gather, indexSelect, permute, reshape, squeeze } from './shape.js';
 import { logSoftmax } from './softmax.js';
@@ -101,14 +101,37 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opt
 
 /** Mean squared error (or summed / per element). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  floatArg(input, 'mseLoss', 'input');
-  floatArg(target, 'mseLoss', 'target');
-  if (!sameShape(input.shape, target.shape)) {
-    throw new ShapeError(`mseLoss: target has shape ${fmtShape(target.shape)}, expected the input's ${fmtShape(input.shape)}`);
-  }
+  checkPair('mseLoss', input, target);
   return reduce(square(sub(input, target)), checkReduction(options.reduction ?? 'mean', 'mseLoss'));
 }
 
 function reduce(loss: Tensor, reduction: Reduction): Tensor {
   return reduction === 'none' ? loss : reduction === 'sum' ? sum(loss) : mean(loss);
+}
+
+function checkPair(fn: string, input: Tensor, target: Tensor): void {
+  floatArg(input, fn, 'input');
+  floatArg(target, fn, 'target');
+  if (!sameShape(input.shape, target.shape)) throw new ShapeError(`${fn}: target has shape ${fmtShape(target.shape)}, expected the input's ${fmtShape(input.shape)}`);
+}
+
+/** Mean absolute error |x − y| (PyTorch's l1_loss). */
+export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkPair('l1Loss', input, target);
+  return reduce(abs(sub(input, target)), checkReduction(options.reduction ?? 'mean', 'l1Loss'));
+}
+
+/**
+ * Huber loss (PyTorch's huber_loss): ½d² where |d| ≤ δ, δ(|d| − ½δ) beyond — squared near
+ * zero, linear for outliers. d = x − y, δ = `delta` (default 1).
+ */
+export function huberLoss(input: Tensor, target: Tensor, options: { delta?: number; reduction?: Reduction } = {}): Tensor {
+  checkPair('huberLoss', input, target);
+  const delta = options.delta ?? 1;
+  if (!(delta > 0)) throw new ValueError(`huberLoss: delta must be positive, got ${delta}`);
+  const a = abs(sub(input, target));
+  const quad = minimum(a, delta);                                    // min(|d|, δ)
+  // ½·min(|d|,δ)² + δ·(|d| − min(|d|,δ)) equals both branches and keeps one smooth expression
+  const loss = add(mul(square(quad), 0.5), mul(sub(a, quad), delta));
+  return reduce(loss, checkReduction(options.reduction ?? 'mean', 'huberLoss'));
 }

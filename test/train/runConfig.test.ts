@@ -77,7 +77,7 @@ test('applyOverride parses values as YAML and refuses to descend into scalars', 
 });
 
 test('buildModel validates model configs and builds every type', () => {
-  const pre = { fields: [{ name: 'x', kind: 'numeric' as const, source: 'x' }, { name: 't', kind: 'text' as const, source: 't', vocabSize: 10, maxLength: 8 }], targets: [{ name: 'y', task: 'binary' as const, outputs: 1, weight: 1 }] };
+  const pre = { fields: [{ name: 'x', kind: 'numeric' as const, source: 'x' }, { name: 't', kind: 'text' as const, source: 't', vocabSize: 10, maxLength: 8 }], targets: [{ name: 'y', task: 'binary' as const, outputs: 1, weight: 1, loss: 'mse' as const }] };
   const rng = new Generator(0);
   for (const c of [{ type: 'fusion', strategy: 'latent' }, { type: 'mlp' }, { type: 'linear' }, { type: 'textCnn', field: 't' }, { type: 'tcn', field: 't' }]) {
     assert.ok(models.buildModel(c, pre.fields, pre.targets, rng).numParameters() > 0, c.type);

@@ -20,8 +20,9 @@ interface Example { text: string; label: number; source: string }
 function loadSentences(): Example[] {
   const root = dirname(createRequire(import.meta.url).resolve('sentiment/package.json'));
   return ['amazon', 'imdb', 'yelp'].flatMap((source) => {
-    const rows = JSON.parse(readFileSync(join(root, 'test', 'fixtures', `${source}.json`), 'utf8')) as { text: string; class: number }[];
-    return rows.map((r) => ({ text: r.text, label: r.class, source }));
+    const rows = JSON.parse(readFileSync(join(root, 'test', 'fixtures', `${source}.json`), 'utf8')) as { text: string; class?: number }[];
+    // each file ends with one entry without a label; it is not a negative example
+    return rows.filter((r) => r.class === 0 || r.class === 1).map((r) => ({ text: r.text, label: r.class!, source }));
   });
 }
 

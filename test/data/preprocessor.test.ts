@@ -130,7 +130,6 @@ test('dataset adapters load the real packages with schemas that fit', () => {
   const first = s.records[0];
   assert.ok(typeof first.headers === 'string' && /^[A-Za-z-]+:/.test(first.headers as string), 'headers start with a header line (no mbox envelope)');
   assert.equal(typeof first.links, 'number');
-  assert.deepEqual(Object.keys(data.DATASETS), ['spamAssassin', 'cpsWages', 'penguins']);
 });
 
 test('splitEmail and messageStats on a hand-written message', () => {
@@ -141,4 +140,27 @@ test('splitEmail and messageStats on a hand-written message', () => {
   const st = data.messageStats(headers, body);
   assert.equal(st.links, 1); assert.equal(st.exclamations, 2); assert.equal(st.htmlTags, 1); assert.equal(st.received, 2); assert.equal(st.headerCount, 3);
   assert.ok(Math.abs(st.upperFraction - 3 / 18) < 1e-12);            // B U Y among 18 letters
+});
+
+test('every built-in adapter loads its package and its schema fits and encodes its records', () => {
+  assert.deepEqual(Object.keys(data.DATASETS), ['spamAssassin', 'cpsWages', 'penguins', 'sotu', 'usBirths', 'mnist', 'seattleWeather', 'movies', 'co2', 'sentiment']);
+  const expected: Record<string, number> = { sotu: 182, usBirths: 5479 - 28, seattleWeather: 1461, co2: 0, sentiment: 3000 };
+  for (const name of ['sotu', 'usBirths', 'seattleWeather', 'movies', 'co2', 'sentiment']) {
+    const d = data.DATASETS[name].load();
+    if (expected[name]) assert.equal(d.records.length, expected[name], name);
+    assert.ok(d.records.length > 100, name);
+    const sample = d.records.filter((_, i) => i % Math.ceil(d.records.length / 80) === 0);
+    const pre = data.Preprocessor.fit(d.schema, sample);
+    assert.equal(pre.encode(sample).dataset.size, sample.length, name);
+  }
+  const m = data.mnist({ perClass: 3 });
+  assert.equal(m.records.length, 30);
+  assert.equal((m.records[0].pixels as number[]).length, 784);
+  const mb = data.Preprocessor.fit(m.schema, m.records).encode(m.records).dataset.batch([0, 29]);
+  const px = mb.fields.pixels;
+  assert.ok(px.kind === 'image');
+  assert.deepEqual([...px.patches.shape], [2, 49, 16]);
+  assert.deepEqual(Array.from(mb.targets.label.data), [0, 9]);
+  const births = data.usBirths({ window: 14 });
+  assert.equal((births.records[0].history as number[]).length, 14);
 });

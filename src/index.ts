@@ -32,3 +32,4 @@ export * as optim from './train/optim.js';
 export * as data from './data/index.js';
 export * as models from './models/index.js';
 export * as train from './train/index.js';
+export * as analysis from './analysis/index.js';

@@ -47,7 +47,8 @@ function addInto(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * Back-propagates from `root`: leaves that require gradients get `.grad` added to.
+ * Back-propagates from `root`: leaves that require gradients get `.grad` added to, and so
+ * do intermediate tensors marked with `retainGrad()`.
  * `grad` defaults to 1 for a one-element root.
  */
 export function backward(root: Tensor, grad?: Tensor): void {
@@ -83,6 +84,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         continue;
       }
       grads.delete(t);
+      if (t.retainsGrad) t.grad = t.grad ? addInto(t.grad, g) : g;
       const inGrads = t.gradFn.backward(g);
       t.gradFn.inputs.forEach((inp, k) => {
         const gi = inGrads[k];

@@ -48,6 +48,8 @@ export class Tensor {
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (interior) this tensor. */
   requiresGrad = false;
+  /** Keep `.grad` on this intermediate tensor too (set by `retainGrad()`; leaves always keep it). */
+  retainsGrad = false;
   /** Accumulated gradient of a leaf after `backward()`. */
   grad: Tensor | null = null;
   /** The operation that produced this tensor, when recorded on the tape. */
@@ -92,6 +94,12 @@ export class Tensor {
   }
 
   /** Marks this tensor as a leaf that accumulates gradients; returns itself. */
+  /** Asks backward to store this non-leaf tensor's gradient in `.grad` (e.g. attention weights, for attributions). */
+  retainGrad(): this {
+    this.retainsGrad = true;
+    return this;
+  }
+
   requireGrad(flag = true): this {
     if (flag && !isFloat(this.dtype)) throw new DTypeError(`Tensor.requireGrad: only float tensors can require gradients, got ${this.dtype}`);
     this.requiresGrad = flag;

@@ -1,0 +1,6 @@
+/** The `analysis` namespace: attention diagnostics, rollout, attributions and the report the viewer reads. */
+export { layerStats, headRedundancy, entropyByHead } from './stats.js';
+export type { HeadStats, LayerStats } from './stats.js';
+export { rollout, gradTimesAttention } from './rollout.js';
+export { buildReport, sampleReport, diagnostics, probeWeights, tokenLabels, hasAttentionMaps } from './report.js';
+export type { AttentionReport, SampleReport, ReportToken, EntropyPoint } from './report.js';

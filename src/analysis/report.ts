@@ -1,0 +1,214 @@
+/**
+ * The attention report: one JSON document per run (and per inspected sample) that the web
+ * viewer reads — nothing else crosses from the engine to the page. For an early-fusion model
+ * it holds, per sample, the real tokens with labels (field and value / word), every layer's
+ * per-head weights, the rollout and gradient × attention rows of [CLS], the prediction; over a
+ * probe batch, the diagnostics per layer and head; and the run's training curves, entropy
+ * history, gate values and test metrics.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { backward } from '../autograd/tape.js';
+import { mul, sum } from '../ops/index.js';
+import { ValueError } from '../errors.js';
+import type { Batch, EncodedDataset } from '../data/dataset.js';
+import type { DataRecord, PreprocessorState } from '../data/preprocessor.js';
+import { collectGates } from '../nn/composite/build.js';
+import type { GateValues } from '../nn/composite/gates.js';
+import { FusionModel } from '../models/fusion.js';
+import type { TaskModel } from '../models/heads.js';
+import { layerStats, type LayerStats } from './stats.js';
+import { gradTimesAttention, rollout } from './rollout.js';
+
+export interface ReportToken { field: string; label: string }
+
+export interface SampleReport {
+  row: number;
+  tokens: ReportToken[];
+  /** The true target (as text) and the model's prediction for the first target. */
+  target: string;
+  prediction: string;
+  /** [layer][head][query][key] over the real tokens, rounded to 4 decimals. */
+  layers: number[][][][];
+  /** Rollout row of [CLS]: how much each token flows into the prediction. */
+  rollout: number[];
+  /** Gradient × attention for [CLS], averaged over layers. */
+  gradAttention: number[];
+}
+
+export interface EntropyPoint { epoch: number; entropy: number[][] }
+
+export interface AttentionReport {
+  version: 1;
+  title: string;
+  createdAt: string;
+  model: { type: string; strategy?: string; layers: number; heads: number; parameters: number };
+  /** Why there are no maps, when the model exposes none. */
+  note?: string;
+  samples: SampleReport[];
+  diagnostics: LayerStats[] | null;
+  entropyHistory: EntropyPoint[];
+  history: { epoch: number; trainLoss: number; validLoss: number | null }[];
+  gates: Record<string, GateValues>;
+  metrics: Record<string, Record<string, number>> | null;
+}
+
+/** The labels of one batch item's tokens, in the fusion model's order: [CLS], then each field's tokens. */
+export function tokenLabels(model: FusionModel, state: PreprocessorState, batch: Batch, b: number, record?: DataRecord): { tokens: ReportToken[]; mask: boolean[] } {
+  const tokens: ReportToken[] = [{ field: '[CLS]', label: '[CLS]' }], mask = [true];
+  for (const f of model.fields) {
+    const fb = batch.fields[f.name];
+    const st = state.fields[f.name] as Record<string, string[]> | null;
+    const word = (list: string[] | undefined, id: number, offset: number): string => (id === 0 ? '<pad>' : id === 1 ? '<unk>' : list?.[id - offset] ?? `#${id}`);
+    switch (fb.kind) {
+      case 'numeric':
+        tokens.push({ field: f.name, label: `${f.name} = ${fb.present.data[b] ? String(record?.[f.name] ?? fb.values.data[b].toFixed(3)) : 'missing'}` });
+        mask.push(Boolean(fb.present.data[b]));
+        break;
+      case 'categorical': {
+        const id = fb.ids.data[b];
+        tokens.push({ field: f.name, label: `${f.name} = ${id === 0 ? 'missing' : word(st?.categories, id, 2)}` });
+        mask.push(id !== 0);
+        break;
+      }
+      case 'text': case 'keyValue': {
+        const L = fb.ids.shape[1]!;
+        for (let t = 0; t < L; t++) {
+          const id = fb.ids.data[b * L + t];
+          let label: string;
+          if (fb.kind === 'keyValue') {
+            const key = word(st?.keys, fb.keys.data[b * L + t], 2);
+            label = id === 2 ? `${key}:` : word(st?.vocabulary, id, 3);
+          } else label = word(st?.vocabulary, id, 2);
+          tokens.push({ field: f.name, label });
+          mask.push(Boolean(fb.mask.data[b * L + t]));
+        }
+        break;
+      }
+      case 'timeSeries': {
+        const P = fb.mask.shape[1]!;
+        for (let p = 0; p < P; p++) { tokens.push({ field: f.name, label: `${f.name}[${p}]` }); mask.push(Boolean(fb.mask.data[b * P + p])); }
+        break;
+      }
+      case 'image': {
+        const P = fb.patches.shape[1]!;
+        for (let p = 0; p < P; p++) { tokens.push({ field: f.name, label: `${f.name}#${p}` }); mask.push(Boolean(fb.present.data[b])); }
+        break;
+      }
+    }
+  }
+  return { tokens, mask };
+}
+
+const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+function describe(model: TaskModel, batch: Batch, outputs: Record<string, Tensor>): { target: string; prediction: string; score: Tensor } {
+  const t = model.targets[0];
+  const y = outputs[t.name], truth = batch.targets[t.name];
+  if (t.task === 'multiclass') {
+    const row = Array.from(y.data);
+    const k = row.indexOf(Math.max(...row));
+    return { target: truth ? t.classes![truth.data[0]] : '', prediction: t.classes![k], score: sum(mulOneHot(y, k)) };
+  }
+  if (t.task === 'binary') {
+    const p = 1 / (1 + Math.exp(-y.data[0]));
+    return { target: truth ? String(truth.data[0]) : '', prediction: `${p >= 0.5 ? 1 : 0} (p = ${p.toFixed(3)})`, score: sum(y) };
+  }
+  const den = (v: number): number => (t.mean !== undefined ? v * t.std! + t.mean : v);
+  return { target: truth ? den(truth.data[0]).toPrecision(5) : '', prediction: den(y.data[0]).toPrecision(5), score: sum(y) };
+}
+
+function mulOneHot(y: Tensor, k: number): Tensor {
+  const m = new Float32Array(y.size);
+  m[k] = 1;
+  return mul(y, new Tensor(m, y.shape));
+}
+
+/** One sample's maps: forward with weights, backward from the predicted score for gradient × attention. */
+export function sampleReport(model: FusionModel, state: PreprocessorState, ds: EncodedDataset, row: number, record?: DataRecord): SampleReport {
+  const batch = ds.batch([row]);
+  const was = model.training;
+  model.eval();
+  try {
+    const r = model.forward(batch, { needWeights: true });
+    if (!r.weights) throw new ValueError('sampleReport: this model returns no attention weights (early fusion with Transformer layers does)');
+    for (const w of r.weights) w.retainGrad();
+    const d = describe(model, batch, r.outputs);
+    backward(d.score);
+    const { tokens, mask } = tokenLabels(model, state, batch, 0, record);
+    const keep = mask.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);
+    const N = mask.length;
+    const layers = r.weights.map((w) => {
+      const H = w.shape[1]!;
+      return Array.from({ length: H }, (_, h) => keep.map((i) => keep.map((j) => r4(w.data[(h * N + i) * N + j]))));
+    });
+    const roll = rollout(r.weights)[0][0];
+    const ga = r.weights.map((w) => gradTimesAttention(w)[0][0]);
+    const gradAttention = keep.map((j) => r4(ga.reduce((s, l) => s + l[j], 0) / ga.length));
+    model.zeroGrad();
+    return { row, tokens: keep.map((i) => tokens[i]), target: d.target, prediction: d.prediction, layers, rollout: keep.map((j) => r4(roll[j])), gradAttention };
+  } finally {
+    model.train(was);
+  }
+}
+
+/** Diagnostics per layer over a probe set of rows (real tokens only). */
+export function diagnostics(model: FusionModel, ds: EncodedDataset, rows: number[]): LayerStats[] {
+  const { weights, keyMask } = probeWeights(model, ds.batch(rows));
+  return weights.map((w) => layerStats(w, keyMask, keyMask));
+}
+
+/** The early-fusion model's weights and its [CLS]+tokens mask on a batch (eval mode, no tape kept). */
+export function probeWeights(model: FusionModel, batch: Batch): { weights: Tensor[]; keyMask: Tensor } {
+  const was = model.training;
+  model.eval();
+  try {
+    const r = model.forward(batch, { needWeights: true });
+    if (!r.weights) throw new ValueError('probeWeights: this model returns no attention weights (early fusion with Transformer layers does)');
+    const { masks } = model.tokenize(batch);
+    const B = batch.size;
+    const parts = [new Uint8Array(B).fill(1), ...masks.map((m) => m.data as Uint8Array)];
+    const widths = [1, ...masks.map((m) => m.shape[1]!)];
+    const N = widths.reduce((a, c) => a + c, 0);
+    const km = new Uint8Array(B * N);
+    for (let b = 0; b < B; b++) {
+      let o = 0;
+      parts.forEach((p, k) => { for (let t = 0; t < widths[k]; t++) km[b * N + o + t] = p[b * widths[k] + t]; o += widths[k]; });
+    }
+    return { weights: r.weights.map((w) => new Tensor(w.data, w.shape)), keyMask: new Tensor(km, [B, N]) };
+  } finally {
+    model.train(was);
+  }
+}
+
+/** Whether a model can produce attention maps for the report. */
+export function hasAttentionMaps(model: TaskModel): model is FusionModel {
+  return model instanceof FusionModel && model.config.strategy === 'early' && model.encoder !== null;
+}
+
+/**
+ * Builds the report of a trained model.
+ *
+ * @example
+ * const report = analysis.buildReport({ title: 'spam', model, state: pre.state(), dataset, rows: test.slice(0, 6) });
+ */
+export function buildReport(args: {
+  title: string; model: TaskModel; state: PreprocessorState; dataset: EncodedDataset; rows: number[]; probeRows?: number[];
+  records?: DataRecord[]; history?: AttentionReport['history']; entropyHistory?: EntropyPoint[]; metrics?: AttentionReport['metrics'];
+}): AttentionReport {
+  const { model } = args;
+  const fm = model instanceof FusionModel ? model : null;
+  const base: AttentionReport = {
+    version: 1, title: args.title, createdAt: new Date().toISOString(),
+    model: { type: model.constructor.name, strategy: fm?.config.strategy, layers: fm?.config.layers ?? 0, heads: fm?.config.heads ?? 0, parameters: model.numParameters() },
+    samples: [], diagnostics: null, entropyHistory: args.entropyHistory ?? [],
+    history: (args.history ?? []).map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss })),
+    gates: collectGates(model), metrics: args.metrics ?? null,
+  };
+  if (!hasAttentionMaps(model)) {
+    base.note = `${base.model.type}${fm ? ` (${fm.config.strategy})` : ''} exposes no token-to-token attention maps; the viewer shows its training curves, gates and metrics. Early fusion with Transformer layers has maps.`;
+    return base;
+  }
+  base.samples = args.rows.map((r) => sampleReport(model, args.state, args.dataset, r, args.records?.[r]));
+  base.diagnostics = diagnostics(model, args.dataset, args.probeRows ?? args.rows);
+  return base;
+}

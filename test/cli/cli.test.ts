@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator, train } from '../../src/index.js';
+import { Generator, data, train } from '../../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-cli-'));
 const cli = (args: string[]): { code: number; stdout: string; stderr: string } => {
@@ -59,7 +59,7 @@ test('train → eval → predict through the CLI, with the run directory it prom
   assert.ok(preds.every((p) => p.label.probability >= 0 && p.label.probability <= 1 && (p.label.label === 0 || p.label.label === 1)));
   assert.equal(preds[1].line, 2);
   const ds = cli(['datasets', '--json']);
-  assert.deepEqual(JSON.parse(ds.stdout).map((d: { name: string }) => d.name), ['spamAssassin', 'cpsWages', 'penguins']);
+  assert.deepEqual(JSON.parse(ds.stdout).map((d: { name: string }) => d.name), Object.keys(data.DATASETS));
 });
 
 test('a run killed mid-training and resumed ends with exactly the weights of an uninterrupted run', async () => {

@@ -2,5 +2,5 @@
 export { layerStats, headRedundancy, entropyByHead } from './stats.js';
 export type { HeadStats, LayerStats } from './stats.js';
 export { rollout, gradTimesAttention } from './rollout.js';
-export { buildReport, sampleReport, diagnostics, probeWeights, tokenLabels, hasAttentionMaps } from './report.js';
+export { buildReport, sampleReport, diagnostics, probeWeights, probeEntropy, tokenLabels, hasAttentionMaps } from './report.js';
 export type { AttentionReport, SampleReport, ReportToken, EntropyPoint } from './report.js';

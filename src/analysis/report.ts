@@ -212,3 +212,10 @@ export function buildReport(args: {
   base.diagnostics = diagnostics(model, args.dataset, args.probeRows ?? args.rows);
   return base;
 }
+
+/** Mean normalised entropy per layer and head on probe rows, or null for models without maps (tracked each epoch). */
+export function probeEntropy(model: TaskModel, ds: EncodedDataset, rows: number[]): number[][] | null {
+  if (!hasAttentionMaps(model) || rows.length === 0) return null;
+  const { weights, keyMask } = probeWeights(model, ds.batch(rows));
+  return weights.map((w) => layerStats(w, keyMask, keyMask).heads.map((h) => h.normEntropy));
+}

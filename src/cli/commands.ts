@@ -7,6 +7,8 @@ import { readRecords } from '../data/node/readers.js';
 import { prepareRun, type PreparedRun } from '../train/runConfig.js';
 import { evaluate, predict } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
+import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
+import { startInspectServer } from './inspect.js';
 import { loadRecords, loadRunConfig } from './runFile.js';
 import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
 import { progressCallbacks } from './progress.js';
@@ -49,14 +51,28 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     }
   }
   const { trainer } = run;
+  // attention entropy per layer and head on fixed probe rows, after every epoch (kept across resumes)
+  const probe = (run.split.valid.length ? run.split.valid : run.split.train).slice(0, 32);
+  const entropyPath = join(dir, RUN_FILES.entropy);
+  const entropy: EntropyPoint[] = existsSync(entropyPath)
+    ? readFileSync(entropyPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EntropyPoint).filter((p) => p.epoch <= trainer.epoch)
+    : [];
   trainer.callbacks.push(progressCallbacks({ quiet: o.quiet || o.json, epochs: trainer.options.epochs }));
   trainer.callbacks.push({
-    onEpochEnd: (_r, t) => writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(t.history)),
+    onEpochEnd: (r, t) => {
+      writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(t.history));
+      const e = probeEntropy(run.model, run.dataset, probe);
+      if (e) {
+        entropy.push({ epoch: r.epoch, entropy: e });
+        writeFileAtomic(entropyPath, entropy.map((p) => JSON.stringify(p)).join('\n') + '\n');
+      }
+    },
     onCheckpoint: (kind, bytes) => writeFileAtomic(join(dir, kind === 'best' ? RUN_FILES.best : RUN_FILES.last), bytes),
   });
   const result = trainer.run();
   const metrics = evaluate(run.model, run.dataset, run.split.test);
   writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(trainer.history, metrics));
+  writeReport(dir, run, trainer.history, metrics, entropy);
   const summary = { run: dir, epochs: trainer.history.length, bestEpoch: result.bestEpoch, bestValidLoss: result.bestValidLoss, test: metrics, skipped: run.skipped.length };
   writeFileAtomic(join(dir, RUN_FILES.result), JSON.stringify(summary, null, 2) + '\n');
   if (o.json) out(JSON.stringify(summary));
@@ -64,7 +80,7 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     out(`test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length}):`);
     out(fmtMetrics(metrics));
     out(`run directory: ${dir}`);
-    out(`evaluate again: attnkit eval ${dir}`);
+    out(`look at its attention: attnkit inspect ${dir}`);
   }
   return 0;
 }
@@ -119,5 +135,34 @@ export function datasetsCommand(o: { json?: boolean }): number {
   const list = Object.entries(DATASETS).map(([name, d]) => ({ name, package: d.package, description: d.description }));
   if (o.json) out(JSON.stringify(list));
   else for (const d of list) out(`${d.name.padEnd(14)} ${d.description}  (npm package ${d.package})`);
+  return 0;
+}
+
+/** Writes report.json: sample maps and diagnostics on test rows, curves, entropy history, gates, metrics. */
+function writeReport(dir: string, run: PreparedRun, history: EpochRecord[], metrics: Record<string, Record<string, number>>, entropyHistory: EntropyPoint[]): void {
+  const report = buildReport({
+    title: run.config.name ?? dir, model: run.model, state: run.preprocessor.state(), dataset: run.dataset,
+    rows: run.split.test.slice(0, 4), probeRows: run.split.test.slice(0, 32), records: run.records, history, entropyHistory, metrics,
+  });
+  writeFileAtomic(join(dir, RUN_FILES.report), JSON.stringify(report) + '\n');
+}
+
+export async function inspectCommand(runDir: string, o: { port?: string; host?: string }): Promise<number> {
+  const saved = readRun(runDir);
+  if (!existsSync(join(saved.dir, RUN_FILES.report))) {
+    process.stderr.write('building the attention report…\n');
+    const model = loadRunModel(saved);
+    const { records, origins, schema } = await loadRecords(saved.config);
+    const run = prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
+    const lines = existsSync(join(saved.dir, RUN_FILES.metrics)) ? readFileSync(join(saved.dir, RUN_FILES.metrics), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
+    const history = lines.filter((l) => typeof l.epoch === 'number') as EpochRecord[];
+    const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, saved.split.test);
+    writeReport(saved.dir, { ...run, model }, history, test, []);
+  }
+  const port = o.port === undefined ? 7801 : Number(o.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`inspect: --port must be an integer in [0, 65535], got '${o.port}'`);
+  const server = await startInspectServer({ dir: saved.dir, port, host: o.host });
+  out(`attnkit viewer for ${saved.dir}: ${server.url}  (Ctrl-C to stop)`);
+  await new Promise<void>((res) => process.once('SIGINT', () => { void server.close().then(res); }));
   return 0;
 }

@@ -6,6 +6,7 @@
  *   attnkit train --resume <run>            continue a run from its last checkpoint
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
  *   attnkit predict <run> <input> [--out f] predictions as JSON lines
+ *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
  *   attnkit datasets                        the built-in dataset adapters
  *
  * Exit codes: 0 success, 1 runtime failure, 2 usage or config error.
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
-import { trainCommand, evalCommand, predictCommand, datasetsCommand } from './commands.js';
+import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand } from './commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   selectBackendFromEnv();
@@ -41,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
   program.command('predict <run> <input>').description('predict every record of a CSV / TSV / JSONL / JSON file')
     .option('--out <file>', 'write JSON lines here instead of stdout')
     .action(async (run: string, input: string, o) => { code = await predictCommand(run, input, o); });
+  program.command('inspect <run>').description('serve the attention viewer for a run on http://127.0.0.1')
+    .option('--port <n>', 'port (default 7801; 0 picks a free one)')
+    .option('--host <address>', 'interface to bind (default 127.0.0.1, loopback only)')
+    .action(async (run: string, o) => { code = await inspectCommand(run, o); });
   program.command('datasets').description('list the built-in dataset adapters').option('--json', 'print JSON')
     .action((o) => { code = datasetsCommand(o); });
   try {

@@ -10,6 +10,8 @@
  *   last.safetensors    the resumable checkpoint: weights, optimiser buffers, trainer state
  *   metrics.jsonl       one line per epoch, then the test metrics
  *   result.json         the final summary
+ *   entropy.jsonl       attention entropy per layer and head on probe rows, per epoch
+ *   report.json         the attention report the viewer reads (attnkit inspect)
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -52,7 +54,7 @@ export function removeStaleTemps(dir: string): number {
 
 export const RUN_FILES = {
   config: 'config.json', preprocessor: 'preprocessor.json', split: 'split.json', best: 'model.safetensors',
-  last: 'last.safetensors', metrics: 'metrics.jsonl', result: 'result.json',
+  last: 'last.safetensors', metrics: 'metrics.jsonl', result: 'result.json', entropy: 'entropy.jsonl', report: 'report.json',
 } as const;
 
 /** A new run directory under `root` named `<name>-<UTC timestamp>` (or exactly `out`). */

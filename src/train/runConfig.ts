@@ -55,6 +55,8 @@ export interface PreparedRun {
   split: { train: number[]; valid: number[]; test: number[] };
   trainer: Trainer;
   skipped: SkippedRow[];
+  /** The records kept (bad rows dropped), in dataset row order. */
+  records: DataRecord[];
 }
 
 export interface RunResult extends PreparedRun {
@@ -97,7 +99,7 @@ export function prepareRun(config: RunConfig, records: DataRecord[], options: {
   const { dataset } = preprocessor.encode(kept, { origins });
   const model = buildModel(config.model, preprocessor.fieldInfo(), preprocessor.targetInfo(), new Generator(seed));
   const trainer = new Trainer(model, dataset, split, config.train ?? {}, { seed });
-  return { config, model, preprocessor, dataset, split, trainer, skipped };
+  return { config, model, preprocessor, dataset, split, trainer, skipped, records: kept };
 }
 
 /** prepareRun, train, and test metrics. */

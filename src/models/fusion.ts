@@ -18,6 +18,7 @@ import { Module, Parameter } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { LayerNorm } from '../nn/layerNorm.js';
 import { TransformerEncoder } from '../nn/attention/transformer.js';
+import { MultiHeadAttention } from '../nn/attention/multihead.js';
 import { CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
 import { Serial } from '../nn/composite/serial.js';
 import { buildBlock, blockConfigSchema } from '../nn/composite/build.js';
@@ -44,6 +45,8 @@ export const fusionConfigSchema = v.strictObject({
   sources: v.optional(v.pipe(v.array(v.string()), v.minLength(1))),
   /** 'early' only: each layer is this block (e.g. a fusion of attention and convolution) instead of a Transformer layer. */
   block: v.optional(blockConfigSchema),
+  /** σReparam (Zhai et al. 2023) on every linear layer and attention projection. */
+  sigmaReparam: v.optional(v.boolean()),
 });
 export type FusionModelConfig = v.InferOutput<typeof fusionConfigSchema>;
 
@@ -60,7 +63,7 @@ export function maskedMean(x: Tensor, mask: Tensor): Tensor {
  * const { outputs } = model.forward(dataset.batch([0, 1, 2]));   // outputs.label: [3] logits
  */
 export class FusionModel extends Module implements TaskModel {
-  readonly config: Required<Omit<FusionModelConfig, 'sources' | 'block'>> & Pick<FusionModelConfig, 'sources' | 'block'>;
+  readonly config: Required<Omit<FusionModelConfig, 'sources' | 'block' | 'sigmaReparam'>> & Pick<FusionModelConfig, 'sources' | 'block' | 'sigmaReparam'>;
   readonly fields: FieldInfo[];
   /** Source names in first-seen field order (crossModal streams). */
   readonly sources: string[];
@@ -82,7 +85,7 @@ export class FusionModel extends Module implements TaskModel {
     this.config = {
       strategy: c.strategy ?? 'early', dim: C, layers: c.layers ?? 2, heads: c.heads ?? 4,
       dimFeedforward: c.dimFeedforward ?? 2 * C, dropout: c.dropout ?? 0.1, numLatents: c.numLatents ?? 8,
-      sources: c.sources, block: c.block,
+      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam,
     };
     if (C % this.config.heads !== 0) throw new ConfigError(`FusionModel: dim ${C} must be divisible by heads ${this.config.heads}`);
     if (c.block && this.config.strategy !== 'early') throw new ConfigError(`FusionModel: 'block' applies to strategy 'early', got '${this.config.strategy}'`);
@@ -116,6 +119,9 @@ export class FusionModel extends Module implements TaskModel {
     }
     this.headNorm = new LayerNorm(C);
     this.heads = new TaskHeads(targets, C, rng);
+    if (c.sigmaReparam) {
+      for (const [, m] of this.namedModules()) if (m instanceof Linear || m instanceof MultiHeadAttention) m.useSigmaReparam(rng);
+    }
   }
 
   /** Tokens of every used field: per field [B, nᵢ, C] and masks [B, nᵢ]. */
@@ -133,18 +139,20 @@ export class FusionModel extends Module implements TaskModel {
 
   /**
    * batch → task outputs. With `needWeights` ('early' with Transformer layers): per-layer
-   * attention [B, H, N, N] over [CLS] + tokens, and a label per token position (its field).
+   * attention [B, H, N, N] over [CLS] + tokens, a label per token position (its field) and the
+   * key mask [B, N] of real tokens.
    */
-  forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; weights?: Tensor[]; tokenFields?: string[] } {
+  forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
     const { tokens, masks } = this.tokenize(batch);
     const B = batch.size, C = this.config.dim;
     let rep: Tensor;                                                                     // [B, C]
-    let weights: Tensor[] | undefined, tokenFields: string[] | undefined;
+    let weights: Tensor[] | undefined, tokenFields: string[] | undefined, fullMask: Tensor | undefined;
     switch (this.config.strategy) {
       case 'early': {
         const cls = reshape1(this.cls!, [B, 1, C]);                    // [B, 1, C]
         const x = concat([cls, ...tokens], 1);                                           // [B, N, C]
         const keyMask = concat([onesMask(B), ...masks], 1);                              // [B, N]
+        fullMask = keyMask;
         let h: Tensor;
         if (this.encoder) {
           if (options.needWeights) {
@@ -178,7 +186,7 @@ export class FusionModel extends Module implements TaskModel {
       }
     }
     const outputs = this.heads.forward(this.headNorm.forward(rep));
-    return weights ? { outputs, weights, tokenFields } : { outputs };
+    return weights ? { outputs, weights, tokenFields, keyMask: fullMask } : { outputs };
   }
 }
 

@@ -2,6 +2,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { linear } from '../ops/linalg.js';
 import { Module, Parameter } from './module.js';
 import { checkPositiveInt, checkRng, uniformInit, type InitOptions } from './init.js';
+import { SpectralReparam } from './sigmaReparam.js';
+import type { Generator } from '../tensor/random.js';
 
 /**
  * y = x·Wᵀ + b. weight [outFeatures, inFeatures], bias [outFeatures]; initialised as PyTorch
@@ -11,6 +13,8 @@ import { checkPositiveInt, checkRng, uniformInit, type InitOptions } from './ini
 export class Linear extends Module {
   weight: Parameter;
   bias: Parameter | null;
+  /** σReparam of the weight, when enabled with `useSigmaReparam` (null: the plain weight). */
+  reparam: SpectralReparam | null = null;
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: InitOptions & { bias?: boolean }) {
     super();
@@ -22,7 +26,13 @@ export class Linear extends Module {
     this.bias = options.bias === false ? null : new Parameter(uniformInit([outFeatures], bound, rng));
   }
 
+  /** Uses Ŵ = (γ/σ(W))·W from now on (Zhai et al. 2023); returns this. */
+  useSigmaReparam(rng: Generator): this {
+    this.reparam ??= new SpectralReparam(this.outFeatures, this.inFeatures, rng);
+    return this;
+  }
+
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return linear(x, this.reparam ? this.reparam.apply(this.weight, this.training) : this.weight, this.bias);
   }
 }

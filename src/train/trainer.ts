@@ -9,12 +9,15 @@
  */
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ValueError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
 import { validateConfig, v } from '../config.js';
 import { backward } from '../autograd/tape.js';
-import { mul } from '../ops/index.js';
+import { add, mul } from '../ops/index.js';
+import { MultiHeadAttention } from '../nn/attention/multihead.js';
+import { hasAttentionMaps } from '../analysis/report.js';
+import { entropyLoss, headDiversityLoss } from '../analysis/regularizers.js';
 import type { Module } from '../nn/module.js';
-import type { EncodedDataset } from '../data/dataset.js';
+import type { Batch, EncodedDataset } from '../data/dataset.js';
 import { taskLoss, type TaskModel } from '../models/heads.js';
 import { Adam, AdamW, SGD, clipGradNorm, decayGroups, type Optimizer, type OptimizerState } from './optim.js';
 import { LrSchedule, scheduleSchema, type ScheduleState } from './schedules.js';
@@ -46,6 +49,15 @@ export const trainOptionsSchema = v.strictObject({
   labelSmoothing: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.9))),
   /** Stop after this many epochs without a better validation loss. */
   patience: v.optional(int),
+  /** Remedies for over-concentrated or redundant attention (early-fusion models expose the maps they need). */
+  remedies: v.optional(v.strictObject({
+    /** λ·(−mean entropy), or with `floor` λ·mean relu(floor − entropy) (nats). */
+    entropy: v.optional(v.strictObject({ weight: nonNeg, floor: v.optional(nonNeg) })),
+    /** λ·mean pairwise cosine similarity of the heads' maps. */
+    diversity: v.optional(v.strictObject({ weight: nonNeg })),
+    /** Drop whole heads with probability p: 'constant', or 'v' (Zhou et al.: p → 0 at mid-training → p). */
+    dropHead: v.optional(v.strictObject({ p: v.pipe(v.number(), v.minValue(0), v.maxValue(0.9)), schedule: v.optional(v.picklist(['constant', 'v'])) })),
+  })),
 });
 export type TrainOptions = v.InferOutput<typeof trainOptionsSchema>;
 
@@ -133,6 +145,10 @@ export class Trainer {
     const { batchSize, epochs } = this.options;
     const accumulate = this.options.accumulate ?? 1;
     const clip = this.options.clipNorm ?? 1;
+    const dh = this.options.remedies?.dropHead;
+    const dropHeads = dh ? this.model.namedModules().map(([, m]) => m).filter((m): m is MultiHeadAttention => m instanceof MultiHeadAttention) : [];
+    const total = this.schedule.totalSteps;
+    const dropHeadRate = (step: number): number => (dh!.schedule === 'v' ? dh!.p * Math.abs(1 - (2 * step) / Math.max(1, total)) : dh!.p);
     this.model.train();
     while (!this.finished) {
       const epoch = this.st.epoch + 1;
@@ -148,7 +164,8 @@ export class Trainer {
       });
       batches.forEach((idx, bi) => {
         const b = this.dataset.batch(idx);
-        const loss = taskLoss(this.model.targets, this.model.forward(b).outputs, b, { labelSmoothing: this.options.labelSmoothing });
+        if (dropHeads.length) for (const m of dropHeads) m.dropHead = dropHeadRate(this.st.step);
+        const loss = this.loss(b);
         const value = loss.item();
         if (!Number.isFinite(value)) throw new ValueError(`Trainer: the loss became ${value} at epoch ${epoch}, step ${this.st.step}; lower the learning rate (now ${this.optimizer.lr.toExponential(2)})`);
         backward(accumulate > 1 ? mul(loss, b.size / groupRows[bi]) : loss);
@@ -190,6 +207,19 @@ export class Trainer {
     if (this.bestWeights) this.params.forEach((p, i) => (p.data as Float32Array).set(this.bestWeights![i]));
     this.model.eval();
     return { history: this.st.history, bestEpoch: this.st.bestEpoch || this.st.history.length, bestValidLoss: this.st.best };
+  }
+
+  /** The task loss of a batch plus the configured attention remedies. */
+  private loss(b: Batch): Tensor {
+    const r = this.options.remedies;
+    const needMaps = Boolean(r?.entropy || r?.diversity);
+    if (!needMaps) return taskLoss(this.model.targets, this.model.forward(b).outputs, b, { labelSmoothing: this.options.labelSmoothing });
+    if (!hasAttentionMaps(this.model)) throw new ConfigError('Trainer: the entropy and diversity remedies need attention maps (model type fusion, strategy early, without a custom block)');
+    const out = this.model.forward(b, { needWeights: true });
+    let loss = taskLoss(this.model.targets, out.outputs, b, { labelSmoothing: this.options.labelSmoothing });
+    if (r!.entropy) loss = add(loss, mul(entropyLoss(out.weights!, out.keyMask!, { floor: r!.entropy.floor }), r!.entropy.weight));
+    if (r!.diversity) loss = add(loss, mul(headDiversityLoss(out.weights!), r!.diversity.weight));
+    return loss;
   }
 
   /** The resumable checkpoint: weights, optimiser buffers (`__optim__.<buffer>.<i>`) and trainer state. */

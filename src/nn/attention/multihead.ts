@@ -7,12 +7,13 @@ import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
 import { rand, zeros } from '../../tensor/creation.js';
 import { linear } from '../../ops/linalg.js';
-import { toDtype } from '../../ops/elementwise.js';
+import { mul, toDtype } from '../../ops/elementwise.js';
 import { mean } from '../../ops/reduce.js';
 import { narrow, reshape, split, transpose } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
+import { SpectralReparam } from '../sigmaReparam.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
 import { alibiBias, applyRotary } from './positional.js';
@@ -90,6 +91,13 @@ export class MultiHeadAttention extends Module {
   readonly vDim: number;
   readonly dropout: number;
   private readonly dropoutRng: Generator;
+  /** σReparam of the input projections (packed: one; separate: q, k, v), set by `useSigmaReparam`. */
+  reparams: SpectralReparam[] = [];
+  /**
+   * DropHead rate (Zhou et al. 2020): in training, each head of each sample is dropped with
+   * this probability and the kept heads are rescaled by H / kept. Schedules set it per step.
+   */
+  dropHead = 0;
   private readonly rope: { base: number } | null;
   private readonly alibi: boolean;
   /** The last ALiBi bias built (its H·T·S loop is worth skipping while lengths repeat). */
@@ -140,16 +148,45 @@ export class MultiHeadAttention extends Module {
     return bias;
   }
 
+  /** Uses σReparam (Zhai et al. 2023) on every projection weight, the output projection included; returns this. */
+  useSigmaReparam(rng: Generator): this {
+    if (this.reparams.length === 0) {
+      const ws = this.inProjWeight ? [this.inProjWeight] : [this.qProjWeight!, this.kProjWeight!, this.vProjWeight!];
+      this.reparams = ws.map((w) => new SpectralReparam(w.shape[0]!, w.shape[1]!, rng));
+    }
+    this.outProj.useSigmaReparam(rng);
+    return this;
+  }
+
+  /** The packed input projection as used: reparametrised when σReparam is on. */
+  private packedWeight(): Tensor {
+    return this.reparams.length ? this.reparams[0].apply(this.inProjWeight!, this.training) : this.inProjWeight!;
+  }
+
   /** The q, k, v projection weights and biases (views into the packed parameter when packed). */
   private projections(): { w: [Tensor, Tensor, Tensor]; b: [Tensor | null, Tensor | null, Tensor | null] } {
     const C = this.embedDim, kv = this.numKVHeads * this.headDim;
-    const w: [Tensor, Tensor, Tensor] = this.inProjWeight
-      ? [narrow(this.inProjWeight, 0, 0, C), narrow(this.inProjWeight, 0, C, kv), narrow(this.inProjWeight, 0, C + kv, kv)]
-      : [this.qProjWeight!, this.kProjWeight!, this.vProjWeight!];
+    const sep = [this.qProjWeight!, this.kProjWeight!, this.vProjWeight!];
+    const packed = this.inProjWeight ? this.packedWeight() : null;
+    const w: [Tensor, Tensor, Tensor] = packed
+      ? [narrow(packed, 0, 0, C), narrow(packed, 0, C, kv), narrow(packed, 0, C + kv, kv)]
+      : this.reparams.length ? sep.map((x, i) => this.reparams[i].apply(x, this.training)) as [Tensor, Tensor, Tensor] : sep as [Tensor, Tensor, Tensor];
     const b: [Tensor | null, Tensor | null, Tensor | null] = this.inProjBias
       ? [narrow(this.inProjBias, 0, 0, C), narrow(this.inProjBias, 0, C, kv), narrow(this.inProjBias, 0, C + kv, kv)]
       : [null, null, null];
     return { w, b };
+  }
+
+  /** DropHead's mask [B, H, 1, 1]: 0 for dropped heads, H/kept for kept ones (all kept if every head would drop). */
+  private headMask(B: number, H: number, dtype: Tensor['dtype']): Tensor {
+    const m = dtype === 'float64' ? new Float64Array(B * H) : new Float32Array(B * H);
+    for (let b = 0; b < B; b++) {
+      let kept = 0;
+      for (let h = 0; h < H; h++) if (this.dropoutRng.uniform() >= this.dropHead) { m[b * H + h] = 1; kept++; }
+      if (kept === 0) { m.fill(1, b * H, (b + 1) * H); kept = H; }
+      for (let h = 0; h < H; h++) m[b * H + h] *= H / kept;
+    }
+    return new Tensor(m, [B, H, 1, 1]);
   }
 
   /**
@@ -177,7 +214,7 @@ export class MultiHeadAttention extends Module {
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && key === query && value === query) {
       // self-attention: one packed projection, then split
-      [q, k, v] = split(linear(query, this.inProjWeight, this.inProjBias), [C, Hkv * D, Hkv * D], -1) as [Tensor, Tensor, Tensor];
+      [q, k, v] = split(linear(query, this.packedWeight(), this.inProjBias), [C, Hkv * D, Hkv * D], -1) as [Tensor, Tensor, Tensor];
     } else {
       const { w, b } = this.projections();
       q = linear(query, w[0], b[0]);
@@ -206,6 +243,7 @@ export class MultiHeadAttention extends Module {
     } else {
       out = scaledDotProductAttention(q, k, v, sdpa);
     }
+    if (this.training && this.dropHead > 0) out = mul(out, this.headMask(B, H, out.dtype));          // DropHead
     const merged = reshape(transpose(out, 1, 2), [B, T, C]);
     return { output: this.outProj.forward(merged), weights };
   }

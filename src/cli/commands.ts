@@ -1,5 +1,8 @@
 /** The CLI commands (main.ts parses arguments; these do the work and return exit codes). */
 import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
@@ -165,4 +168,16 @@ export async function inspectCommand(runDir: string, o: { port?: string; host?: 
   out(`attnkit viewer for ${saved.dir}: ${server.url}  (Ctrl-C to stop)`);
   await new Promise<void>((res) => process.once('SIGINT', () => { void server.close().then(res); }));
   return 0;
+}
+
+/**
+ * Runs the benchmark (bench/run.ts; it needs the repository's dev dependencies — the peers —
+ * so it lives in a clone, not in the published package). Arguments pass through.
+ */
+export async function benchCommand(args: string[]): Promise<number> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = [join(here, '..', '..'), process.cwd()].find((d) => existsSync(join(d, 'bench', 'run.ts')));
+  if (!root) throw new ConfigError('bench: the benchmark runs from a clone of the attnkit repository (bench/run.ts and its peers are dev dependencies); run `npm run bench` there');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...args], { stdio: 'inherit', cwd: root });
+  return new Promise((res) => child.on('close', (c) => res(c ?? 1)));
 }

@@ -13,13 +13,19 @@ import { PAGE_HTML } from '../viz/page.js';
 
 const TYPES: Record<string, string> = { '.json': 'application/json', '.jsonl': 'application/x-ndjson', '.txt': 'text/plain', '.yaml': 'text/yaml' };
 
-/** The bundled page script: dist/viz/app.js (built by npm run build), or bundled now with esbuild in a source checkout. */
+/**
+ * The page script: in a source checkout (running from src/cli) a fresh esbuild bundle of
+ * src/viz/app.ts; in the built package, dist/viz/app.js (made by npm run build).
+ */
 async function appScript(): Promise<string> {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const p of [join(here, '..', 'viz', 'app.js'), join(here, '..', '..', 'dist', 'viz', 'app.js')]) if (existsSync(p)) return readFileSync(p, 'utf8');
-  const esbuild = await import('esbuild');
-  const r = await esbuild.build({ entryPoints: [join(here, '..', 'viz', 'app.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' });
-  return r.outputFiles[0].text;
+  const source = join(here, '..', 'viz', 'app.ts');
+  if (existsSync(source)) {
+    const esbuild = await import('esbuild');
+    const r = await esbuild.build({ entryPoints: [source], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
+    return r.outputFiles[0].text;
+  }
+  return readFileSync(join(here, '..', 'viz', 'app.js'), 'utf8');
 }
 
 export interface InspectServer { url: string; port: number; close: () => Promise<void>; server: Server }

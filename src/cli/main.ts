@@ -7,6 +7,7 @@
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
  *   attnkit predict <run> <input> [--out f] predictions as JSON lines
  *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
+ *   attnkit bench [--quick …]               the benchmark (in a clone: bench/run.ts)
  *   attnkit datasets                        the built-in dataset adapters
  *
  * Exit codes: 0 success, 1 runtime failure, 2 usage or config error.
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
-import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand } from './commands.js';
+import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand } from './commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   selectBackendFromEnv();
@@ -46,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <n>', 'port (default 7801; 0 picks a free one)')
     .option('--host <address>', 'interface to bind (default 127.0.0.1, loopback only)')
     .action(async (run: string, o) => { code = await inspectCommand(run, o); });
+  program.command('bench').description('the benchmark beside onnxruntime-node and TensorFlow.js (from a clone of the repository)')
+    .allowUnknownOption().allowExcessArguments()
+    .action(async (_o, cmd: Command) => { code = await benchCommand(cmd.args); });
   program.command('datasets').description('list the built-in dataset adapters').option('--json', 'print JSON')
     .action((o) => { code = datasetsCommand(o); });
   try {

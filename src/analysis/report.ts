@@ -33,6 +33,8 @@ export interface SampleReport {
   rollout: number[];
   /** Gradient × attention for [CLS], averaged over layers. */
   gradAttention: number[];
+  /** Rollout and gradient × attention summed per field (tokens of one field together; [CLS] left out). */
+  fields: { field: string; rollout: number; gradAttention: number }[];
 }
 
 export interface EntropyPoint { epoch: number; entropy: number[][] }
@@ -145,7 +147,13 @@ export function sampleReport(model: FusionModel, state: PreprocessorState, ds: E
     const ga = r.weights.map((w) => gradTimesAttention(w)[0][0]);
     const gradAttention = keep.map((j) => r4(ga.reduce((s, l) => s + l[j], 0) / ga.length));
     model.zeroGrad();
-    return { row, tokens: keep.map((i) => tokens[i]), target: d.target, prediction: d.prediction, layers, rollout: keep.map((j) => r4(roll[j])), gradAttention };
+    const kept = keep.map((i) => tokens[i]);
+    const rolloutRow = keep.map((j) => r4(roll[j]));
+    const fields = model.fields.map((f) => {
+      const idx = kept.map((t, i) => (t.field === f.name ? i : -1)).filter((i) => i >= 0);
+      return { field: f.name, rollout: r4(idx.reduce((a, i) => a + rolloutRow[i], 0)), gradAttention: r4(idx.reduce((a, i) => a + gradAttention[i], 0)) };
+    });
+    return { row, tokens: kept, target: d.target, prediction: d.prediction, layers, rollout: rolloutRow, gradAttention, fields };
   } finally {
     model.train(was);
   }

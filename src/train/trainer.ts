@@ -262,9 +262,10 @@ export class Trainer {
     this.st = st;
     if (best) {
       const b = decodeSafetensors(best, `${where} (best)`);
+      const names = this.model.namedParameters().map(([n]) => n);
       this.bestWeights = this.params.map((p, i) => {
-        const t = b.tensors[this.model.namedParameters()[i][0]];
-        if (!t || t.size !== p.size) throw new CheckpointError(`${where} (best): missing or misshapen '${this.model.namedParameters()[i][0]}'`);
+        const t = b.tensors[names[i]];
+        if (!t || t.size !== p.size) throw new CheckpointError(`${where} (best): missing or misshapen '${names[i]}'`);
         return Float32Array.from(t.data);
       });
     }

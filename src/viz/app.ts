@@ -63,6 +63,7 @@ function render(report: Report, st: State): void {
     main.append(panel('headview', `Head view (${which}): lines from each token to the tokens it attends to`, headView(m, labels)));
     main.append(panel('rollout', 'Attention rollout: what flows into [CLS] through all layers', bars(s.rollout, labels)));
     main.append(panel('gradattn', 'Gradient × attention for [CLS] (mean over layers)', bars(s.gradAttention, labels)));
+    main.append(panel('fields', 'Attribution by field: rollout of [CLS], summed over each field\'s tokens', bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.field))));
   } else if (report.note) {
     main.append(h('p', { class: 'note' }, report.note));
   }

@@ -4,7 +4,10 @@
  * checks the page against a real report).
  */
 export interface Token { field: string; label: string }
-export interface Sample { row: number; tokens: Token[]; target: string; prediction: string; layers: number[][][][]; rollout: number[]; gradAttention: number[] }
+export interface Sample {
+  row: number; tokens: Token[]; target: string; prediction: string; layers: number[][][][]; rollout: number[]; gradAttention: number[];
+  fields: { field: string; rollout: number; gradAttention: number }[];
+}
 export interface HeadStats { entropy: number; normEntropy: number; maxWeight: number; support: number; distance: number; entropyHist: number[]; distanceProfile: number[] }
 export interface Report {
   version: 1;

@@ -73,6 +73,9 @@ test('the report of a trained early-fusion model: labelled real tokens, row-stoc
   for (const row of s0.layers[1][0]) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-3, 'rows over real tokens sum to 1');
   assert.ok(Math.abs(s0.rollout.reduce((a, b) => a + b, 0) - 1) < 1e-3);
   assert.equal(s0.gradAttention.length, 4);
+  assert.deepEqual(s0.fields.map((f) => f.field), ['x', 'c', 't']);
+  assert.equal(s0.fields[0].rollout, 0, 'a missing field has no tokens, so no attribution');
+  assert.ok(Math.abs(s0.fields[2].rollout - (s0.rollout[2] + s0.rollout[3])) < 2e-4, 'the text field sums its two tokens');
   assert.equal(rep.samples[1].tokens[1].label, 'x = 0.3');
   assert.equal(rep.diagnostics!.length, 2);
   assert.equal(rep.diagnostics![0].redundancy.length, 2);

@@ -108,7 +108,7 @@ test('in a real browser: switching heads shows that head\'s weights, layers swit
     const labels = await page.$$eval('#heatmap-svg text', (ts) => ts.map((t) => t.textContent));
     assert.ok(labels.includes('[CLS]'));
     // other panels render
-    for (const id of ['#headview', '#rollout', '#gradattn', '#diagnostics', '#redundancy', '#entropy', '#training', '#metrics']) assert.ok(await page.$(id), `${id} is on the page`);
+    for (const id of ['#headview', '#rollout', '#gradattn', '#fields', '#diagnostics', '#redundancy', '#entropy', '#training', '#metrics']) assert.ok(await page.$(id), `${id} is on the page`);
     assert.equal(await page.$$eval('#diagnostics tr', (r) => r.length), 1 + report.diagnostics.length * 2);
     // export as SVG and PNG
     const [svgDl] = await Promise.all([page.waitForEvent('download'), page.click('#heatmap button.export-svg')]);

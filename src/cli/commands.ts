@@ -12,6 +12,7 @@ import { evaluate, predict } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
 import { startInspectServer } from './inspect.js';
+import { EXPERIMENTS } from '../experiments/index.js';
 import { loadRecords, loadRunConfig } from './runFile.js';
 import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
 import { progressCallbacks } from './progress.js';
@@ -180,4 +181,39 @@ export async function benchCommand(args: string[]): Promise<number> {
   if (!root) throw new ConfigError('bench: the benchmark runs from a clone of the attnkit repository (bench/run.ts and its peers are dev dependencies); run `npm run bench` there');
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...args], { stdio: 'inherit', cwd: root });
   return new Promise((res) => child.on('close', (c) => res(c ?? 1)));
+}
+
+const EXPERIMENTS_DOC = 'docs/EXPERIMENTS.md';
+
+/** Replaces (or appends) the section of one experiment in the experiments document, between its markers. */
+export function upsertSection(doc: string, name: string, body: string): string {
+  const begin = `<!-- experiment:${name} -->`, end = `<!-- /experiment:${name} -->`;
+  const block = `${begin}\n${body.trim()}\n${end}`;
+  const i = doc.indexOf(begin), j = doc.indexOf(end);
+  if (i >= 0 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
+  return `${doc.trimEnd()}\n\n${block}\n`;
+}
+
+/** `attnkit experiment <name|all>`: runs studies, prints their tables; full runs update docs/EXPERIMENTS.md (or --out). */
+export async function experimentCommand(name: string, o: { quick?: boolean; seeds?: string; out?: string; json?: boolean }): Promise<number> {
+  const names = name === 'all' ? Object.keys(EXPERIMENTS) : [name];
+  for (const n of names) if (!EXPERIMENTS[n]) throw new ConfigError(`experiment: no study '${n}' (available: ${Object.keys(EXPERIMENTS).join(', ')}, all)`);
+  const seeds = o.seeds?.split(',').map((x) => Number(x));
+  if (seeds?.some((x) => !Number.isInteger(x))) throw new ConfigError(`experiment: --seeds must be integers separated by commas, got '${o.seeds}'`);
+  const docPath = o.out ?? (o.quick ? undefined : EXPERIMENTS_DOC);
+  for (const n of names) {
+    const e = EXPERIMENTS[n];
+    const t0 = Date.now();
+    const r = await e.run({ quick: Boolean(o.quick), seeds, log: (l) => process.stderr.write(`${l}\n`) });
+    const minutes = ((Date.now() - t0) / 60000).toFixed(1);
+    const body = `## Study ${e.study}: ${e.title}\n\n\`attnkit experiment ${n}${o.quick ? ' --quick' : ''}\` (${minutes} min on the machine that ran it).\n\n${r.markdown}`;
+    if (o.json) process.stdout.write(`${JSON.stringify({ experiment: n, ...r as object })}\n`);
+    else out(body);
+    if (docPath) {
+      const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Experiments\n\nEach study of the reproduction suite, as `attnkit experiment <name>` last measured it.\n';
+      writeFileAtomic(docPath, upsertSection(doc, n, body));
+      process.stderr.write(`${docPath} updated\n`);
+    }
+  }
+  return 0;
 }

@@ -7,6 +7,7 @@
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
  *   attnkit predict <run> <input> [--out f] predictions as JSON lines
  *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
+ *   attnkit experiment <name|all> [--quick] a study of the reproduction suite → docs/EXPERIMENTS.md
  *   attnkit bench [--quick …]               the benchmark (in a clone: bench/run.ts)
  *   attnkit datasets                        the built-in dataset adapters
  *
@@ -17,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
-import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand } from './commands.js';
+import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand } from './commands.js';
+import { EXPERIMENTS } from '../experiments/index.js';
 
 export async function main(argv: string[]): Promise<number> {
   selectBackendFromEnv();
@@ -47,6 +49,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <n>', 'port (default 7801; 0 picks a free one)')
     .option('--host <address>', 'interface to bind (default 127.0.0.1, loopback only)')
     .action(async (run: string, o) => { code = await inspectCommand(run, o); });
+  program.command('experiment <name>').description(`run a study of the reproduction suite (${Object.keys(EXPERIMENTS).join(', ')}, or all)`)
+    .option('--quick', 'the small configuration (prints only, unless --out)')
+    .option('--seeds <list>', 'seeds, e.g. 0,1,2')
+    .option('--out <file>', 'the Markdown document to update (default docs/EXPERIMENTS.md for full runs)')
+    .option('--json', 'print the measurements as JSON')
+    .action(async (name: string, o) => { code = await experimentCommand(name, o); });
   program.command('bench').description('the benchmark beside onnxruntime-node and TensorFlow.js (from a clone of the repository)')
     .allowUnknownOption().allowExcessArguments()
     .action(async (_o, cmd: Command) => { code = await benchCommand(cmd.args); });

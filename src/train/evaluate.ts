@@ -70,7 +70,7 @@ function toScores(t: TargetInfo, y: Tensor): number[] {
   return out;
 }
 
-/** Metrics per target: binary accuracy / F1 / AUC; multi-class accuracy / macro F1; regression MAE / RMSE / R² (target units). */
+/** Metrics per target: binary accuracy / macro precision, recall, F1 / ROC-AUC; multi-class accuracy / macro precision, recall, F1; regression MAE / RMSE / R² (target units). */
 export type TargetMetrics = Record<string, number>;
 
 export function evaluate(model: TaskModel, ds: EncodedDataset, rows: readonly number[]): Record<string, TargetMetrics> {
@@ -83,11 +83,13 @@ export function evaluate(model: TaskModel, ds: EncodedDataset, rows: readonly nu
     const p = preds[t.name];
     if (t.task === 'binary') {
       const labels = Array.from(p, (s) => (s >= 0.5 ? 1 : 0));
-      out[t.name] = { accuracy: accuracy(labels, truth), f1: macroF1(labels, truth, 2).f1, auc: rocAuc(p, truth) };
+      const f = macroF1(labels, truth, 2);
+      out[t.name] = { accuracy: accuracy(labels, truth), precision: f.precision, recall: f.recall, f1: f.f1, auc: rocAuc(p, truth) };
     } else if (t.task === 'multiclass') {
       const K = t.outputs;
       const labels = rows.map((_, i) => { let best = 0; for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + best]) best = k; return best; });
-      out[t.name] = { accuracy: accuracy(labels, truth), f1: macroF1(labels, truth, K).f1 };
+      const f = macroF1(labels, truth, K);
+      out[t.name] = { accuracy: accuracy(labels, truth), precision: f.precision, recall: f.recall, f1: f.f1 };
     } else {
       const y = truth.map((v) => denorm(t, v));
       out[t.name] = { mae: mae(p, y), rmse: rmse(p, y), r2: r2(p, y) };

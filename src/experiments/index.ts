@@ -1,0 +1,8 @@
+/** The reproduction suite's studies by name (`attnkit experiment <name>`; more arrive with the suite). */
+import type { Experiment } from './types.js';
+import { fusionExperiment } from './fusion.js';
+
+export const EXPERIMENTS: Record<string, Experiment> = {
+  [fusionExperiment.name]: fusionExperiment,
+};
+export type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';

@@ -84,7 +84,9 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     out(`test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length}):`);
     out(fmtMetrics(metrics));
     out(`run directory: ${dir}`);
-    out(`look at its attention: attnkit inspect ${dir}`);
+    // from a source checkout the command is the npm script; installed, it is the attnkit binary
+    const cmd = fileURLToPath(import.meta.url).endsWith('.ts') ? 'npm run attnkit -- inspect' : 'attnkit inspect';
+    out(`look at its attention: ${cmd} ${dir}`);
   }
   return 0;
 }

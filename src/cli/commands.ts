@@ -1,9 +1,8 @@
 /** The CLI commands (main.ts parses arguments; these do the work and return exit codes). */
 import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';

@@ -22,7 +22,7 @@ import type { PreprocessorState } from '../data/preprocessor.js';
 import { Preprocessor } from '../data/preprocessor.js';
 import { buildModel } from '../models/build.js';
 import type { TaskModel } from '../models/heads.js';
-import { decodeSafetensors } from '../train/safetensors.js';
+import { decodeSafetensors } from '../tensor/safetensors.js';
 import { parseRunConfig, type RunConfig } from '../train/runConfig.js';
 
 /** Writes a file atomically: readers see the old content or the new, never a partial file. */

@@ -8,3 +8,4 @@ export type { InitOptions } from './init.js';
 export { fromTorchStateDict, toTorchStateDict, torchSegmentToAttnkit, attnkitSegmentToTorch } from './torchNames.js';
 export { GRU } from './gru.js';
 export type { GRUOptions } from './gru.js';
+export { loadTorchSafetensors, torchSafetensors } from './torchIO.js';

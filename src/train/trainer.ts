@@ -21,7 +21,7 @@ import type { Batch, EncodedDataset } from '../data/dataset.js';
 import { taskLoss, type TaskModel } from '../models/heads.js';
 import { Adam, AdamW, SGD, clipGradNorm, decayGroups, type Optimizer, type OptimizerState } from './optim.js';
 import { LrSchedule, scheduleSchema, type ScheduleState } from './schedules.js';
-import { decodeSafetensors, encodeSafetensors, CheckpointError } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor/safetensors.js';
 import { checkRows, meanLoss } from './evaluate.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));

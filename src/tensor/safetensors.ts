@@ -8,7 +8,7 @@
  * escapes. F16 / BF16 are widened to float32, I64 narrowed to int32 (range-checked) and U8
  * read as int32, so PyTorch files load.
  */
-import { Tensor, type DType } from '../tensor/tensor.js';
+import { Tensor, type DType } from './tensor.js';
 import { AttnkitError } from '../errors.js';
 
 /** A checkpoint file that is malformed, truncated or not what it claims. */

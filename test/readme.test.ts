@@ -87,3 +87,10 @@ test('the README fusion example runs: composite block, schema, preprocessing, fu
   const g = m.gates['blocks.layers.0'].values;
   assert.ok(Math.abs(g[0] + g[1] - 1) < 1e-6 && g[0] !== 0.5, 'static gates are a distribution that training moved');
 });
+
+test('the README PyTorch-weights example loads a PyTorch file and writes it back', async () => {
+  const m = await runBlock('## PyTorch weights in and out', ['y', 'bytes', 'layer']);
+  assert.deepEqual(shape(m.y), [2, 5, 8]);
+  assert.ok(m.bytes.length > 1000);
+  assert.ok(Object.keys(m.layer.stateDict()).includes('selfAttn.inProjWeight'));
+});

@@ -89,7 +89,7 @@ test('the README fusion example runs: composite block, schema, preprocessing, fu
 });
 
 test('the README PyTorch-weights example loads a PyTorch file and writes it back', async () => {
-  const m = await runBlock('## PyTorch weights in and out', ['y', 'bytes', 'layer']);
+  const m = await runBlock('## PyTorch weights in and out, ONNX out', ['y', 'bytes', 'layer']);
   assert.deepEqual(shape(m.y), [2, 5, 8]);
   assert.ok(m.bytes.length > 1000);
   assert.ok(Object.keys(m.layer.stateDict()).includes('selfAttn.inProjWeight'));

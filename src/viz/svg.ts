@@ -28,18 +28,22 @@ export function heatmap(m: number[][], rowLabels: string[], colLabels: string[],
   const svg = el('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'heatmap', ...(options.id ? { id: options.id } : {}) });
   svg.appendChild(el('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
   const max = options.max ?? 1;
-  const showLabels = cell >= 8;
+  // small cells label every k-th token (hover shows every cell's pair)
+  const every = cell >= 8 ? 1 : Math.ceil(9 / cell);
+  const fs = Math.min(11, Math.max(8, cell));
+  const labelAt = (i: number): boolean => i % every === 0;
   m.forEach((row, i) => {
-    if (showLabels) svg.appendChild(el('text', { x: pad - 4, y: top + i * cell + cell * 0.75, 'text-anchor': 'end', 'font-size': Math.min(11, cell) }, clip(rowLabels[i], 18)));
+    if (labelAt(i)) svg.appendChild(el('text', { x: pad - 4, y: top + i * cell + Math.min(cell, fs) * 0.75, 'text-anchor': 'end', 'font-size': fs }, clip(rowLabels[i], 18)));
     row.forEach((w, j) => {
       const r = el('rect', { x: pad + j * cell, y: top + i * cell, width: cell, height: cell, fill: colour(w / max), 'data-q': i, 'data-k': j, 'data-w': w, class: 'cell' });
       r.appendChild(el('title', {}, `${rowLabels[i]} → ${colLabels[j]}: ${w.toFixed(4)}`));
       svg.appendChild(r);
     });
   });
-  if (showLabels) colLabels.forEach((l, j) => {
-    const x = pad + j * cell + cell * 0.75, y = top - 4;
-    svg.appendChild(el('text', { x, y, transform: `rotate(-60 ${x} ${y})`, 'font-size': Math.min(11, cell) }, clip(l, 18)));
+  colLabels.forEach((l, j) => {
+    if (!labelAt(j)) return;
+    const x = pad + j * cell + Math.min(cell, fs) * 0.75, y = top - 4;
+    svg.appendChild(el('text', { x, y, transform: `rotate(-60 ${x} ${y})`, 'font-size': fs }, clip(l, 18)));
   });
   return svg;
 }

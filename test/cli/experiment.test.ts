@@ -27,6 +27,17 @@ test('attnkit experiment fusion --quick runs every model on the three datasets a
   assert.match(doc, /Gorishniy et al\. 2021/);
 });
 
+test('attnkit experiment scoring --quick: unscaled dot-product entropy falls as d grows, scaled stays high', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'attnkit-exp-')), 'EXPERIMENTS.md');
+  assert.equal(await experimentCommand('scoring', { quick: true, out, json: true }), 0);
+  const doc = readFileSync(out, 'utf8');
+  assert.match(doc, /## Study 2: Scoring functions/);
+  const entropy = (score: string, d: number): number => Number(new RegExp(`\\| ${score} \\| ${d} \\| ([0-9.]+) \\|`).exec(doc)![1]);
+  assert.ok(entropy('dot', 128) < entropy('dot', 8), 'unscaled dot: entropy at init falls with d');
+  assert.ok(entropy('scaledDot', 128) > 0.5 && entropy('scaledDot', 128) > 5 * entropy('dot', 128), 'scaled dot stays spread');
+  assert.ok(entropy('additive', 128) > 0.9, 'additive scores are bounded: near-uniform at init');
+});
+
 test('an unknown study is a usage error (exit 2)', async () => {
   assert.equal(await main(['experiment', 'nonesuch']), 2);
 });

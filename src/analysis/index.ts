@@ -4,4 +4,4 @@ export type { HeadStats, LayerStats } from './stats.js';
 export { rollout, gradTimesAttention } from './rollout.js';
 export { buildReport, sampleReport, diagnostics, probeWeights, probeEntropy, tokenLabels, hasAttentionMaps } from './report.js';
 export type { AttentionReport, SampleReport, ReportToken, EntropyPoint } from './report.js';
-export { rowEntropy, entropyLoss, headDiversityLoss, meanEntropy } from './regularizers.js';
+export { rowEntropy, entropyLoss, headDiversityLoss } from './regularizers.js';

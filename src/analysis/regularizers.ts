@@ -43,8 +43,3 @@ export function headDiversityLoss(weights: Tensor[]): Tensor {
   });
   return div(terms.reduce((a, b) => add(a, b)), weights.length);
 }
-
-/** Mean entropy (nats) of the weights over real queries and all heads and layers — what the regulariser raises. */
-export function meanEntropy(weights: Tensor[], queryMask: Tensor): number {
-  return -entropyLoss(weights, queryMask).item();
-}

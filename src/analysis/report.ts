@@ -171,18 +171,8 @@ export function probeWeights(model: FusionModel, batch: Batch): { weights: Tenso
   model.eval();
   try {
     const r = model.forward(batch, { needWeights: true });
-    if (!r.weights) throw new ValueError('probeWeights: this model returns no attention weights (early fusion with Transformer layers does)');
-    const { masks } = model.tokenize(batch);
-    const B = batch.size;
-    const parts = [new Uint8Array(B).fill(1), ...masks.map((m) => m.data as Uint8Array)];
-    const widths = [1, ...masks.map((m) => m.shape[1]!)];
-    const N = widths.reduce((a, c) => a + c, 0);
-    const km = new Uint8Array(B * N);
-    for (let b = 0; b < B; b++) {
-      let o = 0;
-      parts.forEach((p, k) => { for (let t = 0; t < widths[k]; t++) km[b * N + o + t] = p[b * widths[k] + t]; o += widths[k]; });
-    }
-    return { weights: r.weights.map((w) => new Tensor(w.data, w.shape)), keyMask: new Tensor(km, [B, N]) };
+    if (!r.weights || !r.keyMask) throw new ValueError('probeWeights: this model returns no attention weights (early fusion with Transformer layers does)');
+    return { weights: r.weights.map((w) => new Tensor(w.data, w.shape)), keyMask: r.keyMask };
   } finally {
     model.train(was);
   }

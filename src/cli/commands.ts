@@ -13,7 +13,7 @@ import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report
 import { startInspectServer } from './inspect.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 import { loadRecords, loadRunConfig } from './runFile.js';
-import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
+import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic, type SavedRun } from './runDir.js';
 import { progressCallbacks } from './progress.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
@@ -24,6 +24,12 @@ function metricsLines(history: EpochRecord[], test?: Record<string, Record<strin
   return [...history.map((h) => JSON.stringify(h)), ...(test ? [JSON.stringify({ test })] : [])].join('\n') + '\n';
 }
 
+/** A saved run's data encoded again with its own preprocessing and split (nothing refitted). */
+async function reopen(saved: SavedRun): Promise<PreparedRun> {
+  const { records, origins, schema } = await loadRecords(saved.config);
+  return prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
+}
+
 export interface TrainFlags { set?: string[]; out?: string; resume?: string; quiet?: boolean; json?: boolean }
 
 export async function trainCommand(configPath: string | undefined, o: TrainFlags): Promise<number> {
@@ -31,8 +37,7 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
   if (o.resume) {
     if (configPath || o.set?.length) throw new ConfigError('train: --resume continues a saved run with its saved config; give no config file or --set with it');
     const saved = readRun(o.resume);
-    const { records, origins, schema } = await loadRecords(saved.config);
-    run = prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
+    run = await reopen(saved);
     dir = saved.dir;
     removeStaleTemps(dir);
     const last = join(dir, RUN_FILES.last), best = join(dir, RUN_FILES.best);
@@ -100,9 +105,7 @@ export async function evalCommand(runDir: string, o: { data?: string; json?: boo
     if (skipped.length) process.stderr.write(`skipped ${skipped.length} rows, first: ${skipped[0].reason}\n`);
     metrics = evaluate(model, dataset, Array.from({ length: dataset.size }, (_, i) => i));
   } else {
-    const { records, origins, schema } = await loadRecords(saved.config);
-    const run = prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
-    metrics = evaluate(model, run.dataset, saved.split.test);
+    metrics = evaluate(model, (await reopen(saved)).dataset, saved.split.test);
   }
   out(o.json ? JSON.stringify(metrics) : fmtMetrics(metrics));
   return 0;
@@ -157,8 +160,7 @@ export async function inspectCommand(runDir: string, o: { port?: string; host?: 
   if (!existsSync(join(saved.dir, RUN_FILES.report))) {
     process.stderr.write('building the attention report…\n');
     const model = loadRunModel(saved);
-    const { records, origins, schema } = await loadRecords(saved.config);
-    const run = prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
+    const run = await reopen(saved);
     const lines = existsSync(join(saved.dir, RUN_FILES.metrics)) ? readFileSync(join(saved.dir, RUN_FILES.metrics), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
     const history = lines.filter((l) => typeof l.epoch === 'number') as EpochRecord[];
     const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, saved.split.test);

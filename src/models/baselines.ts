@@ -20,6 +20,7 @@ import type { Batch, FieldBatch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
 import { maskedMean } from './fusion.js';
+import { scaledEmbedding } from './fieldTokenizers.js';
 
 function fieldOf(batch: Batch, name: string, model: string): FieldBatch {
   const f = batch.fields[name];
@@ -40,15 +41,13 @@ class FieldVector extends Module {
     super();
     switch (info.kind) {
       case 'numeric': break;
-      case 'categorical': case 'text': this.embedding = new Embedding(info.vocabSize!, width, { rng, paddingIdx: 0 }); break;
+      case 'categorical': case 'text': this.embedding = scaledEmbedding(info.vocabSize!, width, rng, 0); break;
       case 'keyValue':
-        this.embedding = new Embedding(info.vocabSize!, width, { rng, paddingIdx: 0 });
-        this.keyEmbedding = new Embedding(info.numKeys!, width, { rng, paddingIdx: 0 });
+        this.embedding = scaledEmbedding(info.vocabSize!, width, rng, 0);
+        this.keyEmbedding = scaledEmbedding(info.numKeys!, width, rng, 0);
         break;
       case 'timeSeries': case 'image': this.proj = new Linear(info.patchDim!, width, { rng }); break;
     }
-    if (this.embedding) scaleDown(this.embedding);
-    if (this.keyEmbedding) scaleDown(this.keyEmbedding);
   }
   get outDim(): number { return this.info.kind === 'numeric' ? 2 : this.width; }
   forward(f: FieldBatch): Tensor {
@@ -61,11 +60,6 @@ class FieldVector extends Module {
       case 'image': return mul(mean(this.proj!.forward(f.patches), 1), unsqueeze(toDtype(f.present, 'float32'), -1));
     }
   }
-}
-
-function scaleDown(e: Embedding): void {
-  const s = 1 / Math.sqrt(e.dim);
-  for (let i = 0; i < e.weight.data.length; i++) e.weight.data[i] *= s;
 }
 
 function selectFields(fields: FieldInfo[], names: string[] | undefined, model: string): FieldInfo[] {
@@ -131,7 +125,7 @@ class SequenceInput extends Module {
   proj: Linear | null = null;
   constructor(readonly info: FieldInfo, dim: number, rng: Generator, model: string) {
     super();
-    if (info.kind === 'text' || info.kind === 'keyValue') { this.embedding = new Embedding(info.vocabSize!, dim, { rng, paddingIdx: 0 }); scaleDown(this.embedding); }
+    if (info.kind === 'text' || info.kind === 'keyValue') this.embedding = scaledEmbedding(info.vocabSize!, dim, rng, 0);
     else if (info.kind === 'timeSeries') this.proj = new Linear(info.patchDim!, dim, { rng });
     else throw new ValueError(`${model}: field '${info.name}' is ${info.kind}; a sequence model needs a text, keyValue or timeSeries field`);
   }

@@ -20,9 +20,9 @@ import type { FieldInfo } from '../data/preprocessor.js';
 /** Tokens of one field: [B, n, C] and mask [B, n] (bool). */
 export interface FieldTokens { tokens: Tensor; mask: Tensor }
 
-function scaledEmbedding(n: number, C: number, rng: Generator, paddingIdx?: number): Embedding {
+/** An embedding initialised N(0, 1/C) rather than PyTorch's N(0, 1), so token norms are near 1. */
+export function scaledEmbedding(n: number, C: number, rng: Generator, paddingIdx?: number): Embedding {
   const e = new Embedding(n, C, { rng, paddingIdx });
-  // N(0, 1/C) rather than PyTorch's N(0, 1): token norms near 1, like the other tokens
   const s = 1 / Math.sqrt(C);
   for (let i = 0; i < e.weight.data.length; i++) e.weight.data[i] *= s;
   return e;

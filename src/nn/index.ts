@@ -9,3 +9,4 @@ export { fromTorchStateDict, toTorchStateDict, torchSegmentToAttnkit, attnkitSeg
 export { GRU } from './gru.js';
 export type { GRUOptions } from './gru.js';
 export { loadTorchSafetensors, torchSafetensors } from './torchIO.js';
+export { SpectralReparam } from './sigmaReparam.js';

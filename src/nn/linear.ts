@@ -32,7 +32,12 @@ export class Linear extends Module {
     return this;
   }
 
+  /** The weight as used: (γ/σ)·W under σReparam (a power-iteration step in training), else W. [out, in] */
+  effectiveWeight(): Tensor {
+    return this.reparam ? this.reparam.apply(this.weight, this.training) : this.weight;
+  }
+
   forward(x: Tensor): Tensor {
-    return linear(x, this.reparam ? this.reparam.apply(this.weight, this.training) : this.weight, this.bias);
+    return linear(x, this.effectiveWeight(), this.bias);
   }
 }

@@ -1,22 +1,26 @@
 /**
  * ONNX export, verified by running every exported graph in onnxruntime-node and comparing with
  * attnkit's own forward (max |error| ≤ 1e-4), at two batch/sequence sizes (dynamic axes) and
- * with padded keys; unsupported layers are refused by name.
+ * with padded keys (including a batch row with no real token); the whole fusion model on every
+ * field kind; unsupported layers are refused by name.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { ConfigError, Generator, Module, Tensor, exportOnnx, nn, randn, tensor } from '../../src/index.js';
+import { ConfigError, Generator, Module, Tensor, data, exportOnnx, fusionOnnxInputs, models, nn, randn, sigmoid, softmax, tensor } from '../../src/index.js';
 
 function maskFor(B: number, T: number): Tensor {
-  // row b keeps T − b real tokens (at least one)
-  return tensor(Uint8Array.from({ length: B * T }, (_, i) => (i % T < Math.max(1, T - Math.floor(i / T)) ? 1 : 0)), { shape: [B, T] });
+  // row b keeps T − 2b real tokens; the last row of the larger batch has none (its outputs are defined too)
+  return tensor(Uint8Array.from({ length: B * T }, (_, i) => {
+    const b = Math.floor(i / T);
+    return B > 2 && b === B - 1 ? 0 : i % T < Math.max(1, T - 2 * b) ? 1 : 0;
+  }), { shape: [B, T] });
 }
 
 async function check(name: string, model: Module, run: (x: Tensor, keyMask: Tensor | null) => Tensor, C: number, withMask: boolean): Promise<void> {
   model.eval();
   const session = await ort.InferenceSession.create(exportOnnx(model, { keyMask: withMask }));
-  for (const [B, T] of [[2, 5], [3, 9]]) {
+  for (const [B, T] of [[2, 5], [3, 9], [1, 12]]) {
     const x = randn([B, T, C], { rng: new Generator(B * 10 + T) });
     const keyMask = withMask ? maskFor(B, T) : null;
     const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', x.data as Float32Array, [B, T, C]) };
@@ -63,9 +67,143 @@ test('AttentionPooling (one and several queries) matches in ONNX Runtime', async
   }
 });
 
-test('unsupported layers are refused with an error naming them', () => {
-  const sparse = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 1, rng: rng() });
-  assert.throws(() => exportOnnx(sparse), (e: Error) => e instanceof ConfigError && /exportOnnx: SparseSelfAttention is not supported \(supported: Linear/.test(e.message));
+test('sparse self-attention exports as masks: windows (two- and one-sided, dilated), blocks, global tokens', async () => {
+  const cases: [string, Partial<nn.SparseSelfAttentionOptions>][] = [
+    ['window w=1', { pattern: 'window', window: 1 }],
+    ['one-sided window w=2', { pattern: 'window', window: 2, oneSided: true }],
+    ['dilated window w=1 d=2', { pattern: 'window', window: 1, dilation: 2 }],
+    ['block 2', { pattern: 'block', blockSize: 2 }],
+    ['window + global tokens', { pattern: 'window', window: 1, globalTokens: [0, 3] }],
+    ['block 3 + global', { pattern: 'block', blockSize: 3, globalTokens: [1] }],
+  ];
+  for (const [name, o] of cases) {
+    const m = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', ...o, rng: rng() } as nn.SparseSelfAttentionOptions);
+    await check(`SparseSelfAttention ${name}`, m, (x, keyMask) => m.forward(x, { keyMask }), 8, true);
+  }
+});
+
+test('linear attention (elu and Performer features, causal or not) and Linformer match in ONNX Runtime', async () => {
+  for (const kernel of ['elu', 'performer'] as const) {
+    for (const causal of [false, true]) {
+      const m = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel, numFeatures: 16, causal, rng: rng() });
+      await check(`LinearSelfAttention ${kernel}${causal ? ' causal' : ''}`, m, (x, keyMask) => m.forward(x, { keyMask }), 8, true);
+    }
+  }
+  for (const shareKV of [false, true]) {
+    const m = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 12, projectedLen: 4, shareKV, rng: rng() });
+    await check(`Linformer${shareKV ? ' shared' : ''}`, m, (x, keyMask) => m.forward(x, { keyMask }), 8, true);
+  }
+});
+
+test('composite blocks, Serial, Parallel (every merge) and Fusion (static, token gates) match in ONNX Runtime', async () => {
+  const r = rng();
+  const blocks = (): nn.Block[] => [
+    new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, causal: true, rng: r }),
+    new nn.ConvBlock({ dim: 8, kernelSize: 3, rng: r }),
+    new nn.ConvBlock({ dim: 8, kernelSize: 2, dilation: 2, causal: true, rng: r }),
+    new nn.FeedForwardBlock({ dim: 8, hidden: 12, activation: 'relu', rng: r }),
+    new nn.LocalAttentionBlock({ dim: 8, numHeads: 2, window: 1, rng: r }),
+    new nn.LinearAttentionBlock({ dim: 8, numHeads: 2, rng: r }),
+    new nn.TransformerBlock({ dim: 8, numHeads: 2, rng: r }),
+  ];
+  for (const norm of ['pre', 'post', 'none'] as const) {
+    const s = new nn.Serial({ dim: 8, layers: blocks(), norm, residual: norm !== 'none' });
+    await check(`Serial ${norm}`, s, (x, keyMask) => s.forward(x, { keyMask }), 8, true);
+  }
+  for (const merge of nn.MERGE_MODES) {
+    const p = new nn.Parallel({ dim: 8, merge, branches: blocks().slice(0, 3), rng: r });
+    await check(`Parallel ${merge}`, p, (x, keyMask) => p.forward(x, { keyMask }), 8, true);
+  }
+  const raw = new nn.Parallel({ dim: 8, merge: 'concat', project: false, branches: blocks().slice(3, 5), rng: r });
+  await check('Parallel concat unprojected', raw, (x, keyMask) => raw.forward(x, { keyMask }), 8, true);
+  for (const gate of ['static', 'token'] as const) {
+    const f = new nn.Fusion({ dim: 8, gate, mechanisms: blocks().slice(4), rng: r });
+    f.gateLogits?.data.set([0.5, -1, 2]);
+    await check(`Fusion ${gate}`, f, (x, keyMask) => f.forward(x, { keyMask }), 8, true);
+  }
+});
+
+test('σReparam is folded into the exported weights', async () => {
+  const enc = new nn.TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 16, numLayers: 1, normFirst: true, dropout: 0, rng: rng() });
+  for (const [, m] of enc.namedModules()) if (m instanceof nn.Linear || m instanceof nn.MultiHeadAttention) m.useSigmaReparam(rng());
+  enc.train();
+  for (let i = 0; i < 3; i++) enc.forward(randn([2, 4, 8], { rng: new Generator(i) }));   // power iterations move u, v
+  for (const [, m] of enc.namedModules()) if (m instanceof nn.SpectralReparam) m.gamma.data[0] = 1.7;
+  await check('σReparam encoder', enc, (x, keyMask) => enc.forward(x, { keyMask }), 8, true);
+  assert.equal(enc.training, false, 'check() put it in eval mode');
+  enc.train();
+  exportOnnx(enc);
+  assert.equal(enc.training, true, 'exportOnnx leaves the mode as it was');
+});
+
+const schema = {
+  fields: [
+    { name: 'x1', kind: 'numeric', source: 'table' }, { name: 'x2', kind: 'numeric', source: 'table' },
+    { name: 'cat', kind: 'categorical', source: 'table' },
+    { name: 'text', kind: 'text', minCount: 1, source: 'doc' }, { name: 'kv', kind: 'keyValue', minCount: 1, source: 'doc' },
+    { name: 'series', kind: 'timeSeries', patchSize: 2, source: 'signal' },
+    { name: 'img', kind: 'image', height: 2, width: 2, patchSize: 1, source: 'signal' },
+  ],
+  targets: [{ name: 'y', task: 'binary' }, { name: 'k', task: 'multiclass' }, { name: 'r', task: 'regression' }],
+};
+
+function records(n: number, seed: number): data.DataRecord[] {
+  const g = new Generator(seed);
+  const words = ['good', 'bad', 'fine', 'odd', 'new'];
+  return Array.from({ length: n }, (_, i) => ({
+    x1: i % 5 === 1 ? null : g.normal(), x2: g.normal(), cat: i % 7 === 2 ? null : ['a', 'b', 'c'][g.int(0, 3)],
+    text: Array.from({ length: g.int(1, 6) }, () => words[g.int(0, 5)]).join(' '), kv: { mood: words[g.int(0, 5)], n: g.int(0, 3) },
+    // row 3 has no signal source at all (a fully missing source)
+    series: i === 3 ? null : Array.from({ length: g.int(2, 9) }, () => g.normal()), img: i === 3 ? null : [g.uniform(), g.uniform(), g.uniform(), g.uniform()],
+    y: g.int(0, 2), k: ['p', 'q', 'r'][g.int(0, 3)], r: 3 + 2 * g.normal(),
+  }));
+}
+
+test('the fusion model (every field kind, missing values, all strategies and a composite block) matches in ONNX Runtime', async () => {
+  const recs = records(40, 5);
+  const pre = data.Preprocessor.fit(schema, recs);
+  const ds = pre.encode(recs).dataset;
+  const configs: [string, unknown][] = [
+    ['early', { strategy: 'early', dim: 16, heads: 2, layers: 2 }],
+    ['early + fusion block', { strategy: 'early', dim: 16, layers: 2, block: { type: 'fusion', mechanisms: [{ type: 'selfAttention', numHeads: 2 }, { type: 'conv', kernelSize: 3 }, { type: 'localAttention', numHeads: 2, window: 1 }] } }],
+    ['crossModal', { strategy: 'crossModal', dim: 16, heads: 2, layers: 1 }],
+    ['latent', { strategy: 'latent', dim: 16, heads: 2, layers: 1, numLatents: 4 }],
+    ['crossModal, σReparam', { strategy: 'crossModal', dim: 16, heads: 2, layers: 1, sigmaReparam: true }],
+  ];
+  for (const [name, config] of configs) {
+    const model = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), config, new Generator(9));
+    model.eval();
+    const session = await ort.InferenceSession.create(exportOnnx(model));
+    for (const rows of [[0, 1, 2, 3], [3], [5, 6, 7, 8, 9, 10, 11]]) {
+      const batch = ds.batch(rows);
+      const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(model, batch)).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
+      const out = await session.run(feeds);
+      const { outputs } = model.forward(batch);
+      const expect: Record<string, Tensor> = {
+        y: outputs.y, 'y.probability': sigmoid(outputs.y), k: outputs.k, 'k.probabilities': softmax(outputs.k, -1), r: outputs.r,
+        'r.value': tensor(Float32Array.from(outputs.r.data, (v) => pre.denormalize('r', v)), { shape: [rows.length] }),
+      };
+      assert.deepEqual(Object.keys(out).sort(), Object.keys(expect).sort(), name);
+      for (const [k, e] of Object.entries(expect)) {
+        assert.deepEqual([...out[k].dims], [...e.shape], `${name} ${k} shape`);
+        const got = out[k].data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - e.data[i]) / (k === 'r.value' ? 10 : 1));
+        assert.ok(worst <= 1e-4, `${name} rows [${rows}] ${k}: max |ORT − attnkit| = ${worst}`);
+      }
+    }
+  }
+});
+
+test('unsupported layers and options are refused with an error naming them', () => {
+  const bigBird = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'bigBird', blockSize: 2, rng: rng() });
+  assert.throws(() => exportOnnx(bigBird), (e: Error) => e instanceof ConfigError && /exportOnnx: SparseSelfAttention with the 'bigBird' pattern is not supported/.test(e.message));
+  const gru = new nn.GRU({ inputSize: 4, hiddenSize: 4, rng: rng() });
+  assert.throws(() => exportOnnx(gru), (e: Error) => e instanceof ConfigError && /exportOnnx: GRU is not supported \(supported: Linear, LayerNorm, MultiHeadAttention/.test(e.message));
   const rope = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rope: true, rng: rng() });
   assert.throws(() => exportOnnx(rope), /rope or alibi is not supported/);
+  const serial = new nn.Serial({ dim: 4, layers: [gru as unknown as nn.Block] });
+  assert.throws(() => exportOnnx(serial), /exportOnnx: GRU is not supported/);
+  const baseline = new models.MLPModel([{ name: 'a', kind: 'numeric', source: 'a' }], [{ name: 'y', task: 'binary', outputs: 1, weight: 1, loss: 'mse' }], { rng: rng() });
+  assert.throws(() => exportOnnx(baseline), /exportOnnx: MLPModel is not supported/);
 });

@@ -163,8 +163,11 @@ export class MultiHeadAttention extends Module {
     return this.reparams.length ? this.reparams[0].apply(this.inProjWeight!, this.training) : this.inProjWeight!;
   }
 
-  /** The q, k, v projection weights and biases (views into the packed parameter when packed). */
-  private projections(): { w: [Tensor, Tensor, Tensor]; b: [Tensor | null, Tensor | null, Tensor | null] } {
+  /**
+   * The q, k, v projection weights as used ([C, C], [Hkv·D, kDim], [Hkv·D, vDim]; σReparam
+   * applied) and biases — views into the packed parameter when packed.
+   */
+  projections(): { w: [Tensor, Tensor, Tensor]; b: [Tensor | null, Tensor | null, Tensor | null] } {
     const C = this.embedDim, kv = this.numKVHeads * this.headDim;
     const sep = [this.qProjWeight!, this.kProjWeight!, this.vProjWeight!];
     const packed = this.inProjWeight ? this.packedWeight() : null;

@@ -1,0 +1,191 @@
+/**
+ * ONNX export of the heterogeneous-fusion model: the numeric part of every field encoder
+ * (numeric tokens, embedding lookups, patch projections, positions, field embeddings), the
+ * fusion strategy (early, crossModal or latent) and the task heads. Text tokenisation,
+ * normalisation and vocabularies stay in the fitted `data.Preprocessor` (JSON), which turns
+ * records into the graph's inputs with `fusionOnnxInputs`.
+ *
+ * Inputs per field `f` (batch, and token or patch counts, are dynamic):
+ *   numeric      f float [batch], f.present bool [batch]
+ *   categorical  f int64 [batch] (0 = missing, 1 = unknown)
+ *   text         f int64 [batch, f.length], f.mask bool [batch, f.length]
+ *   keyValue     f int64 [batch, f.length] (value tokens), f.keys int64, f.mask bool
+ *   timeSeries   f float [batch, f.patches, patchDim], f.mask bool [batch, f.patches]
+ *   image        f float [batch, numPatches, patchDim], f.present bool [batch]
+ * Outputs per target `t`: t (the model's raw output: logit(s) or the standardised value) and
+ * t.probability (binary, [batch]), t.probabilities (multiclass, [batch, K]) or t.value
+ * (regression, in the target's units).
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { ValueError } from '../errors.js';
+import type { Batch } from '../data/dataset.js';
+import type { FusionModel } from '../models/fusion.js';
+import type { FieldTokenizer } from '../models/fieldTokenizers.js';
+import { Graph, emitLayerNorm, emitLinear, f32, keyMask4, positions } from './graph.js';
+import { emitCrossModal, emitEncoder, emitPerceiver, emitSequence } from './layers.js';
+import type { OnnxValue } from './proto.js';
+
+/** One graph input as plain data: wrap with `new ort.Tensor(type, data, dims)`. */
+export interface OnnxInput { type: 'float32' | 'int64' | 'bool'; data: Float32Array | BigInt64Array | Uint8Array; dims: number[] }
+
+/** The graph inputs (name, dtype, dims) of one field. */
+function fieldInputs(t: FieldTokenizer): OnnxValue[] {
+  const f = t.info.name;
+  switch (t.info.kind) {
+    case 'numeric': return [{ name: f, dtype: 'float', dims: ['batch'] }, { name: `${f}.present`, dtype: 'bool', dims: ['batch'] }];
+    case 'categorical': return [{ name: f, dtype: 'int64', dims: ['batch'] }];
+    case 'text': return [{ name: f, dtype: 'int64', dims: ['batch', `${f}.length`] }, { name: `${f}.mask`, dtype: 'bool', dims: ['batch', `${f}.length`] }];
+    case 'keyValue': return [
+      { name: f, dtype: 'int64', dims: ['batch', `${f}.length`] }, { name: `${f}.keys`, dtype: 'int64', dims: ['batch', `${f}.length`] },
+      { name: `${f}.mask`, dtype: 'bool', dims: ['batch', `${f}.length`] },
+    ];
+    case 'timeSeries': return [{ name: f, dtype: 'float', dims: ['batch', `${f}.patches`, t.info.patchDim!] }, { name: `${f}.mask`, dtype: 'bool', dims: ['batch', `${f}.patches`] }];
+    case 'image': return [{ name: f, dtype: 'float', dims: ['batch', t.info.numPatches!, t.info.patchDim!] }, { name: `${f}.present`, dtype: 'bool', dims: ['batch'] }];
+  }
+}
+
+const weightOf = (g: Graph, hint: string, t: Tensor): string => g.const(hint, f32(t), [...t.shape]);
+const gather = (g: Graph, table: string, ids: string): string => g.one('Gather', [table, ids], { axis: 0 });
+
+/** One field's tokens [B, n, C] and mask [B, n] (bool). */
+function emitTokenizer(g: Graph, t: FieldTokenizer): { tokens: string; mask: string } {
+  const f = t.info.name;
+  const unsq = (x: string, axes: number[]): string => g.one('Unsqueeze', [x, g.ints('axes', axes)]);
+  let tokens: string, mask: string;
+  switch (t.info.kind) {
+    case 'numeric':
+      tokens = g.one('Add', [g.one('Mul', [unsq(f, [1, 2]), weightOf(g, 'num_w', t.weight!)]), weightOf(g, 'num_b', t.bias!)]);
+      mask = unsq(`${f}.present`, [1]);
+      break;
+    case 'categorical':
+      tokens = unsq(gather(g, weightOf(g, 'emb', t.embedding!.weight), f), [1]);
+      mask = unsq(g.one('Not', [g.one('Equal', [f, g.const('zero', BigInt64Array.from([0n]), [])])]), [1]);
+      break;
+    case 'text':
+      tokens = g.one('Add', [gather(g, weightOf(g, 'emb', t.embedding!.weight), f), gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, f))]);
+      mask = `${f}.mask`;
+      break;
+    case 'keyValue':
+      tokens = g.one('Add', [gather(g, weightOf(g, 'emb', t.embedding!.weight), f), gather(g, weightOf(g, 'key_emb', t.keyEmbedding!.weight), `${f}.keys`)]);
+      mask = `${f}.mask`;
+      break;
+    case 'timeSeries':
+    case 'image': {
+      tokens = g.one('Add', [emitLinear(g, f, t.proj!), gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, f))]);
+      if (t.info.kind === 'timeSeries') mask = `${f}.mask`;
+      else mask = g.one('Expand', [unsq(`${f}.present`, [1]), g.one('Slice', [g.one('Shape', [f]), g.ints('start', [0]), g.ints('end', [2])])]);
+      break;
+    }
+  }
+  return { tokens: g.one('Add', [tokens, weightOf(g, 'field_emb', t.fieldEmbedding)]), mask };
+}
+
+/** Masked mean over tokens: x [B, n, C], mask [B, n] → [B, C] (zeros where nothing is real). */
+function emitMaskedMean(g: Graph, x: string, mask: string): string {
+  const m = g.one('Cast', [g.one('Unsqueeze', [mask, g.ints('axes', [2])])], { to: 1 });            // [B, n, 1]
+  const num = g.one('ReduceSum', [g.one('Mul', [x, m]), g.ints('axes', [1])], { keepdims: 0 });
+  const den = g.one('Max', [g.one('ReduceSum', [m, g.ints('axes', [1])], { keepdims: 0 }), g.scalar(1)]);
+  return g.one('Div', [num, den]);
+}
+
+/** The batch dimension of x as int64 [1]. */
+function batchOf(g: Graph, x: string): string {
+  return g.one('Slice', [g.one('Shape', [x]), g.ints('start', [0]), g.ints('end', [1])]);
+}
+
+/**
+ * Emits the whole model; returns the graph's inputs and outputs. The model must be in eval
+ * mode (dropout, DropHead and σReparam's power iteration off).
+ */
+export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
+  const C = model.config.dim;
+  const enc = model.tokenizers.map((t) => emitTokenizer(g, t));
+  const B = batchOf(g, enc[0].tokens);
+  let rep: string;                                                                             // [B, C]
+  switch (model.config.strategy) {
+    case 'early': {
+      const cls = g.one('Expand', [g.const('cls', f32(model.cls!), [1, 1, C]), g.one('Concat', [B, g.ints('shape', [1, C])], { axis: 0 })]);
+      const x = g.one('Concat', [cls, ...enc.map((e) => e.tokens)], { axis: 1 });
+      const one = g.one('Cast', [g.one('Expand', [g.scalar(1), g.one('Concat', [B, g.ints('shape', [1])], { axis: 0 })])], { to: 9 });
+      const keyMask = g.one('Concat', [one, ...enc.map((e) => e.mask)], { axis: 1 });
+      const h = model.encoder ? emitEncoder(g, x, model.encoder, keyMask4(g, keyMask))
+        : emitLayerNorm(g, emitSequence(g, x, model.blocks!, keyMask), model.blocksNorm!);
+      rep = g.one('Gather', [h, g.const('first', BigInt64Array.from([0n]), [])], { axis: 1 });
+      break;
+    }
+    case 'crossModal': {
+      const streams = model.sources.map((s) => {
+        const idx = model.fields.map((f, i) => (f.source === s ? i : -1)).filter((i) => i >= 0);
+        const cat = (xs: string[]): string => (xs.length === 1 ? xs[0] : g.one('Concat', xs, { axis: 1 }));
+        return { x: cat(idx.map((i) => enc[i].tokens)), mask: cat(idx.map((i) => enc[i].mask)) };
+      });
+      const pooled = streams.map((st, s) => {
+        const others = streams.length === 1 ? streams : streams.filter((_, j) => j !== s);
+        const src = others.length === 1 ? others[0].x : g.one('Concat', others.map((o) => o.x), { axis: 1 });
+        const srcMask = others.length === 1 ? others[0].mask : g.one('Concat', others.map((o) => o.mask), { axis: 1 });
+        return emitMaskedMean(g, emitCrossModal(g, st.x, src, model.crossModal[s], keyMask4(g, srcMask)), st.mask);
+      });
+      rep = emitLinear(g, pooled.length === 1 ? pooled[0] : g.one('Concat', pooled, { axis: -1 }), model.streamProj!);
+      break;
+    }
+    case 'latent': {
+      const src = enc.length === 1 ? enc[0].tokens : g.one('Concat', enc.map((e) => e.tokens), { axis: 1 });
+      const mask = enc.length === 1 ? enc[0].mask : g.one('Concat', enc.map((e) => e.mask), { axis: 1 });
+      rep = g.one('ReduceMean', [emitPerceiver(g, src, model.perceiver!, keyMask4(g, mask))], { axes: [1], keepdims: 0 });
+      break;
+    }
+  }
+  const h = emitLayerNorm(g, rep, model.headNorm);
+  const outputs: OnnxValue[] = [];
+  model.targets.forEach((t, i) => {
+    let y = emitLinear(g, h, model.heads.heads[i]);                                           // [B, outputs]
+    if (t.task === 'multiclass') {
+      g.rename(y, t.name);
+      g.rename(g.one('Softmax', [t.name], { axis: -1 }), `${t.name}.probabilities`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch', t.outputs] }, { name: `${t.name}.probabilities`, dtype: 'float', dims: ['batch', t.outputs] });
+      return;
+    }
+    y = g.one('Squeeze', [y, g.ints('axes', [-1])]);
+    g.rename(y, t.name);
+    if (t.task === 'binary') {
+      g.rename(g.one('Sigmoid', [t.name]), `${t.name}.probability`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.probability`, dtype: 'float', dims: ['batch'] });
+    } else {
+      const value = t.mean !== undefined ? g.one('Add', [g.one('Mul', [t.name, g.scalar(t.std!)]), g.scalar(t.mean)]) : g.one('Identity', [t.name]);
+      g.rename(value, `${t.name}.value`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.value`, dtype: 'float', dims: ['batch'] });
+    }
+  });
+  return { inputs: model.tokenizers.flatMap(fieldInputs), outputs };
+}
+
+const i64 = (t: Tensor): BigInt64Array => BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v));
+const u8 = (t: Tensor): Uint8Array => Uint8Array.from(t.data as Uint8Array);
+
+/**
+ * The graph inputs of an exported `FusionModel` for one encoded batch (from
+ * `EncodedDataset.batch` or `Preprocessor.encode(...).batch(...)`).
+ *
+ * @example
+ * const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(model, batch)).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
+ * const out = await session.run(feeds);   // out['label.probability'].data
+ */
+export function fusionOnnxInputs(model: Pick<FusionModel, 'fields'>, batch: Batch): Record<string, OnnxInput> {
+  const feeds: Record<string, OnnxInput> = {};
+  const put = (name: string, type: OnnxInput['type'], t: Tensor): void => {
+    feeds[name] = { type, data: type === 'float32' ? f32(t) : type === 'int64' ? i64(t) : u8(t), dims: [...t.shape] };
+  };
+  for (const f of model.fields) {
+    const fb = batch.fields[f.name];
+    if (!fb) throw new ValueError(`fusionOnnxInputs: the batch has no field '${f.name}' (fields: ${Object.keys(batch.fields).join(', ')})`);
+    switch (fb.kind) {
+      case 'numeric': put(f.name, 'float32', fb.values); put(`${f.name}.present`, 'bool', fb.present); break;
+      case 'categorical': put(f.name, 'int64', fb.ids); break;
+      case 'text': put(f.name, 'int64', fb.ids); put(`${f.name}.mask`, 'bool', fb.mask); break;
+      case 'keyValue': put(f.name, 'int64', fb.ids); put(`${f.name}.keys`, 'int64', fb.keys); put(`${f.name}.mask`, 'bool', fb.mask); break;
+      case 'timeSeries': put(f.name, 'float32', fb.patches); put(`${f.name}.mask`, 'bool', fb.mask); break;
+      case 'image': put(f.name, 'float32', fb.patches); put(`${f.name}.present`, 'bool', fb.present); break;
+    }
+  }
+  return feeds;
+}

@@ -1,0 +1,140 @@
+/**
+ * The graph builder the ONNX exporters share: nodes, initializers and unique value names, plus
+ * the small emitters every layer uses (linear, LayerNorm, GELU, head split, masked attention).
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { ConfigError } from '../errors.js';
+import { Linear } from '../nn/linear.js';
+import type { LayerNorm } from '../nn/layerNorm.js';
+import { onnxFloat, type OnnxNode, type OnnxTensor } from './proto.js';
+
+/** Builds a graph node by node; every value name is unique. */
+export class Graph {
+  nodes: OnnxNode[] = [];
+  inits: OnnxTensor[] = [];
+  private n = 0;
+  private readonly scalars = new Map<number, string>();
+  /** A new internal value name; `#` keeps internal names apart from input names (which may not contain it). */
+  fresh(hint: string): string { return `${hint}#${this.n++}`; }
+  const(hint: string, data: Float32Array | BigInt64Array, dims: number[]): string {
+    const name = this.fresh(hint);
+    this.inits.push({ name, dtype: data instanceof BigInt64Array ? 'int64' : 'float', dims, data });
+    return name;
+  }
+  ints(hint: string, values: number[]): string { return this.const(hint, BigInt64Array.from(values.map(BigInt)), [values.length]); }
+  /** A float scalar constant (one initializer per distinct value). */
+  scalar(v: number): string {
+    let name = this.scalars.get(v);
+    if (!name) { name = this.const('c', Float32Array.from([v]), []); this.scalars.set(v, name); }
+    return name;
+  }
+  op(op: string, inputs: string[], attrs: OnnxNode['attrs'] = {}, outputs = 1): string[] {
+    const outs = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
+    this.nodes.push({ op, inputs, outputs: outs, attrs });
+    return outs;
+  }
+  one(op: string, inputs: string[], attrs: OnnxNode['attrs'] = {}): string { return this.op(op, inputs, attrs)[0]; }
+  /** Renames the value `from` (an output of some node) to `to`, e.g. a graph output. */
+  rename(from: string, to: string): void {
+    for (const node of this.nodes) {
+      node.outputs = node.outputs.map((o) => (o === from ? to : o));
+      node.inputs = node.inputs.map((i) => (i === from ? to : i));
+    }
+  }
+}
+
+export const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
+
+/** The refusal every exporter uses: names the layer and what is supported. */
+export function unsupported(what: string, detail: string): ConfigError {
+  return new ConfigError(`exportOnnx: ${what} ${detail}`);
+}
+
+/** y = x·Wᵀ + b with W stored transposed ([in, out]) so MatMul needs no Transpose. */
+export function emitMatmulBias(g: Graph, x: string, weight: Tensor, bias: Tensor | null): string {
+  const [out, inp] = weight.shape as [number, number];
+  const wt = new Float32Array(inp * out);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) wt[i * out + o] = weight.data[o * inp + i];
+  let y = g.one('MatMul', [x, g.const('weight', wt, [inp, out])]);
+  if (bias) y = g.one('Add', [y, g.const('bias', f32(bias), [out])]);
+  return y;
+}
+
+/** A Linear layer, σReparam folded into the weight. */
+export function emitLinear(g: Graph, x: string, l: Linear): string {
+  return emitMatmulBias(g, x, l.effectiveWeight(), l.bias);
+}
+
+export function emitLayerNorm(g: Graph, x: string, ln: LayerNorm): string {
+  const C = ln.normalizedShape.reduce((a, b) => a * b, 1);
+  if (ln.normalizedShape.length !== 1) throw unsupported('LayerNorm', `over ${ln.normalizedShape.length} dimensions is not supported (one)`);
+  const scale = ln.weight ? f32(ln.weight) : new Float32Array(C).fill(1), bias = ln.bias ? f32(ln.bias) : new Float32Array(C);
+  return g.one('LayerNormalization', [x, g.const('ln_scale', scale, [C]), g.const('ln_bias', bias, [C])], { axis: -1, epsilon: onnxFloat(ln.options.eps ?? 1e-5) });
+}
+
+/** Exact GELU: ½·x·(1 + erf(x/√2)). */
+export function emitGelu(g: Graph, x: string): string {
+  const e = g.one('Erf', [g.one('Div', [x, g.scalar(Math.SQRT2)])]);
+  return g.one('Mul', [g.one('Mul', [x, g.one('Add', [e, g.scalar(1)])]), g.scalar(0.5)]);
+}
+
+/** Heads split: [B, L, H·D] → [B, H, L, D]. */
+export function splitHeads(g: Graph, x: string, H: number, D: number): string {
+  return g.one('Transpose', [g.one('Reshape', [x, g.ints('shape', [0, 0, H, D])])], { perm: [0, 2, 1, 3] });
+}
+
+/** Heads merged: [B, H, L, D] → [B, L, H·D]. */
+export function mergeHeads(g: Graph, x: string, C: number): string {
+  return g.one('Reshape', [g.one('Transpose', [x], { perm: [0, 2, 1, 3] }), g.ints('shape', [0, 0, C])]);
+}
+
+/**
+ * softmax(q·kᵀ·scale, masked)·v for q [?, H, T, D], k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv].
+ * `allowed` is a bool mask broadcastable to [B, H, T, S] (true = may attend); a row with no
+ * allowed key gives zeros, as attnkit's attention does.
+ */
+export function emitAttend(g: Graph, q: string, k: string, v: string, allowed: string | null, scale: number): string {
+  let scores = g.one('Mul', [g.one('MatMul', [q, g.one('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.scalar(scale)]);
+  if (allowed) scores = g.one('Where', [allowed, scores, g.scalar(-1e9)]);
+  let p = g.one('Softmax', [scores], { axis: -1 });
+  if (allowed) p = g.one('Mul', [p, rowHasKey(g, allowed)]);
+  return g.one('MatMul', [p, v]);
+}
+
+/** 1 where a mask row [.., T, S] has any true entry, else 0: [.., T, 1] float. */
+export function rowHasKey(g: Graph, allowed: string): string {
+  return g.one('ReduceMax', [g.one('Cast', [allowed], { to: 1 })], { axes: [-1], keepdims: 1 });
+}
+
+/** A bool [B, T] key mask as [B, 1, 1, T] (broadcast over heads and queries). */
+export function keyMask4(g: Graph, keyMask: string): string {
+  return g.one('Unsqueeze', [keyMask, g.ints('axes', [1, 2])]);
+}
+
+/** Zeroes padded positions: x [B, T, C], keyMask [B, T] bool. */
+export function zeroPadded(g: Graph, x: string, keyMask: string | null): string {
+  return keyMask ? g.one('Where', [g.one('Unsqueeze', [keyMask, g.ints('axes', [2])]), x, g.scalar(0)]) : x;
+}
+
+/** Both masks (bool) or whichever exists. */
+export function and(g: Graph, a: string | null, b: string | null): string | null {
+  return a && b ? g.one('And', [a, b]) : a ?? b;
+}
+
+/** The sequence positions 0…T−1 of x [B, T, …] as int64 [T]. */
+export function positions(g: Graph, x: string): string {
+  const T = g.one('Gather', [g.one('Shape', [x]), g.const('one', BigInt64Array.from([1n]), [])], { axis: 0 });
+  return g.one('Range', [g.const('zero', BigInt64Array.from([0n]), []), T, g.const('one', BigInt64Array.from([1n]), [])]);
+}
+
+/** Query positions [T, 1] and key positions [1, S] (int64) for pattern masks. */
+export function grid(g: Graph, x: string): { i: string; j: string; r: string } {
+  const r = positions(g, x);
+  return { r, i: g.one('Unsqueeze', [r, g.ints('axes', [1])]), j: g.one('Unsqueeze', [r, g.ints('axes', [0])]) };
+}
+
+/** The causal mask [T, T] of x's sequence: key j ≤ query i. */
+export function causalMask(g: Graph, x: string): string {
+  const { i, j } = grid(g, x);
+  return g.one('LessOrEqual', [j, i]);
+}

@@ -1,0 +1,273 @@
+/**
+ * ONNX emitters for the attention family. Every sequence layer maps x [B, T, C] (with an
+ * optional bool key mask [B, T], true = real) to a value name; patterns attnkit computes with
+ * gathered kernels (sliding windows, blocks, global tokens, causal prefixes) are expressed as
+ * dense boolean masks built in the graph from the dynamic sequence length, so one exported
+ * model serves every length.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { concat as concatT } from '../ops/index.js';
+import type { Module } from '../nn/module.js';
+import { Linear } from '../nn/linear.js';
+import { LayerNorm } from '../nn/layerNorm.js';
+import { Dropout } from '../nn/dropout.js';
+import { MultiHeadAttention } from '../nn/attention/multihead.js';
+import { TransformerEncoder, TransformerEncoderLayer } from '../nn/attention/transformer.js';
+import { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
+import { SparseSelfAttention } from '../nn/attention/sparse.js';
+import { LinearSelfAttention, LinformerSelfAttention, PerformerAttention } from '../nn/attention/linear.js';
+import {
+  ConvBlock, FeedForwardBlock, LinearAttentionBlock, LocalAttentionBlock, SelfAttentionBlock, TransformerBlock,
+} from '../nn/composite/blocks.js';
+import { Serial } from '../nn/composite/serial.js';
+import { Parallel } from '../nn/composite/parallel.js';
+import { Fusion } from '../nn/composite/fusion.js';
+import {
+  Graph, and, causalMask, emitAttend, emitGelu, emitLayerNorm, emitLinear, emitMatmulBias, f32, grid, keyMask4,
+  mergeHeads, splitHeads, unsupported, zeroPadded,
+} from './graph.js';
+import { onnxFloat } from './proto.js';
+
+/** The sequence layers `emitSequence` exports, for error messages. */
+export const SEQUENCE_LAYERS = [
+  'Linear', 'LayerNorm', 'MultiHeadAttention', 'TransformerEncoderLayer', 'TransformerEncoder', 'SparseSelfAttention (window, block, global tokens)',
+  'LinearSelfAttention (elu, performer)', 'LinformerSelfAttention', 'CrossModalTransformer', 'SelfAttentionBlock', 'ConvBlock', 'FeedForwardBlock',
+  'LocalAttentionBlock', 'LinearAttentionBlock', 'TransformerBlock', 'Serial', 'Parallel', 'Fusion', 'Dropout',
+].join(', ');
+
+function checkMha(m: MultiHeadAttention): void {
+  const o = m as unknown as { rope: unknown; alibi: boolean };
+  if (o.rope || o.alibi) throw unsupported('MultiHeadAttention', 'with rope or alibi is not supported yet');
+  if (m.numKVHeads !== m.numHeads) throw unsupported('MultiHeadAttention', 'with grouped key/value heads is not supported yet');
+}
+
+/**
+ * Multi-head attention: queries from `query` [B, T, C], keys and values from `source`
+ * [B, S, kDim] (the same value name for self-attention). `allowed` broadcasts to [B, H, T, S].
+ */
+export function emitMha(g: Graph, query: string, source: string, m: MultiHeadAttention, allowed: string | null): string {
+  checkMha(m);
+  const C = m.embedDim, H = m.numHeads, D = m.headDim;
+  const { w, b } = m.projections();
+  let q: string, k: string, v: string;
+  if (query === source && m.kDim === C && m.vDim === C) {
+    const packed = new Tensor(f32(concatT([...w], 0)), [3 * C, C]);
+    const bias = b[0] ? new Tensor(f32(concatT([b[0], b[1]!, b[2]!], 0)), [3 * C]) : null;
+    [q, k, v] = g.op('Split', [emitMatmulBias(g, query, packed, bias), g.ints('split', [C, C, C])], { axis: -1 }, 3);
+  } else {
+    q = emitMatmulBias(g, query, w[0], b[0]);
+    k = emitMatmulBias(g, source, w[1], b[1]);
+    v = emitMatmulBias(g, source, w[2], b[2]);
+  }
+  const o = emitAttend(g, splitHeads(g, q, H, D), splitHeads(g, k, H, D), splitHeads(g, v, H, D), allowed, 1 / Math.sqrt(D));
+  return emitLinear(g, mergeHeads(g, o, C), m.outProj);
+}
+
+function emitFeedForward(g: Graph, x: string, l: { linear1: Linear; linear2: Linear }, activation: 'relu' | 'gelu'): string {
+  const a = emitLinear(g, x, l.linear1);
+  return emitLinear(g, activation === 'gelu' ? emitGelu(g, a) : g.one('Relu', [a]), l.linear2);
+}
+
+function emitEncoderLayer(g: Graph, x: string, l: TransformerEncoderLayer, allowed: string | null): string {
+  const sa = (h: string): string => emitMha(g, h, h, l.selfAttn, allowed);
+  const ff = (h: string): string => emitFeedForward(g, h, l, l.activation);
+  if (l.options.normFirst) {
+    const y = g.one('Add', [x, sa(emitLayerNorm(g, x, l.norm1))]);
+    return g.one('Add', [y, ff(emitLayerNorm(g, y, l.norm2))]);
+  }
+  const y = emitLayerNorm(g, g.one('Add', [x, sa(x)]), l.norm1);
+  return emitLayerNorm(g, g.one('Add', [y, ff(y)]), l.norm2);
+}
+
+/** A Transformer encoder stack (and its final norm) on x with key mask `allowed`. */
+export function emitEncoder(g: Graph, x: string, enc: TransformerEncoder, allowed: string | null): string {
+  const y = enc.layers.reduce((h, l) => emitEncoderLayer(g, h, l, allowed), x);
+  return enc.norm ? emitLayerNorm(g, y, enc.norm) : y;
+}
+
+/** One MulT cross-modal block: target [B, T, C] queries source [B, S, sourceDim]; `allowed` masks source keys. */
+export function emitCrossModalLayer(g: Graph, target: string, source: string, l: CrossModalLayer, allowed: string | null): string {
+  const s = emitLayerNorm(g, source, l.normSource);
+  const y = g.one('Add', [target, emitMha(g, emitLayerNorm(g, target, l.normTarget), s, l.crossAttn, allowed)]);
+  return g.one('Add', [y, emitFeedForward(g, emitLayerNorm(g, y, l.norm2), l, l.activation)]);
+}
+
+export function emitCrossModal(g: Graph, target: string, source: string, m: CrossModalTransformer, allowed: string | null): string {
+  return emitLayerNorm(g, m.layers.reduce((h, l) => emitCrossModalLayer(g, h, source, l, allowed), target), m.norm);
+}
+
+/** Perceiver: the learned latents (a constant [1, N, C] broadcast over the batch) read `source`, then self-attend. */
+export function emitPerceiver(g: Graph, source: string, p: PerceiverEncoder, allowed: string | null): string {
+  const [N, C] = p.latents.shape as [number, number];
+  // [B, N, C]: the latents expanded to the source's batch (a zero-valued slice of the source fixes B)
+  const B = g.one('Slice', [g.one('Shape', [source]), g.ints('start', [0]), g.ints('end', [1])]);
+  const lat = g.one('Expand', [g.const('latents', f32(p.latents), [1, N, C]), g.one('Concat', [B, g.ints('nc', [N, C])], { axis: 0 })]);
+  return emitEncoder(g, emitCrossModalLayer(g, lat, source, p.cross, allowed), p.latentEncoder, null);
+}
+
+/** The mask [T, T] (bool) of a sparse pattern, built from the dynamic length. */
+function sparseMask(g: Graph, x: string, m: SparseSelfAttention): string {
+  const o = m.options;
+  if (o.pattern === 'bigBird') throw unsupported('SparseSelfAttention', "with the 'bigBird' pattern is not supported (its random blocks depend on the length); use 'window' or 'block'");
+  const { i, j, r } = grid(g, x);
+  let allowed: string;
+  if (o.pattern === 'window') {
+    const w = o.window ?? 8, d = o.dilation ?? 1;
+    const diff = g.one('Sub', [j, i]);                                                      // [T, T] int64
+    const lo = g.one('GreaterOrEqual', [diff, g.ints('lo', [-w * d])]);
+    const hi = g.one('LessOrEqual', [diff, g.ints('hi', [o.oneSided ? 0 : w * d])]);
+    allowed = g.one('And', [lo, hi]);
+    if (d > 1) allowed = g.one('And', [allowed, g.one('Equal', [g.one('Mod', [diff, g.ints('d', [d])], { fmod: 0 }), g.ints('z', [0])])]);
+  } else {
+    const b = g.ints('block', [o.blockSize ?? 16]);
+    allowed = g.one('Equal', [g.one('Div', [i, b]), g.one('Div', [j, b])]);
+  }
+  if (o.globalTokens?.length) {
+    // positions in the global list: [T] bool, as a row and as a column
+    const hits = g.one('Cast', [g.one('Equal', [g.one('Unsqueeze', [r, g.ints('axes', [1])]), g.ints('globals', o.globalTokens)])], { to: 1 });
+    const isGlobal = g.one('Cast', [g.one('ReduceMax', [hits], { axes: [1], keepdims: 0 })], { to: 9 }); // [T]
+    const row = g.one('Unsqueeze', [isGlobal, g.ints('axes', [1])]), col = g.one('Unsqueeze', [isGlobal, g.ints('axes', [0])]);
+    allowed = g.one('Or', [allowed, g.one('Or', [row, col])]);
+  }
+  return allowed;
+}
+
+/** φ(x) = elu(x) + 1. */
+function eluFeatures(g: Graph, x: string): string {
+  return g.one('Add', [g.one('Elu', [x], { alpha: onnxFloat(1) }), g.scalar(1)]);
+}
+
+/** Performer's FAVOR+ features of x [B, H, L, D]: (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + 1e-4)/√m, c a row, global or no max. */
+function favorFeatures(g: Graph, x: string, p: PerformerAttention, stabiliser: 'row' | 'global' | 'none'): string {
+  const [m, d] = p.omega.shape as [number, number];
+  const xs = g.one('Mul', [x, g.scalar(Math.pow(d, -0.25))]);
+  const omegaT = new Float32Array(d * m);
+  for (let r = 0; r < m; r++) for (let c = 0; c < d; c++) omegaT[c * m + r] = p.omega.data[r * d + c];
+  const proj = g.one('MatMul', [xs, g.const('omega', omegaT, [d, m])]);
+  const half = g.one('Div', [g.one('ReduceSum', [g.one('Mul', [xs, xs]), g.ints('axes', [-1])], { keepdims: 1 }), g.scalar(2)]);
+  let logits = g.one('Sub', [proj, half]);
+  if (stabiliser === 'row') logits = g.one('Sub', [logits, g.one('ReduceMax', [logits], { axes: [-1], keepdims: 1 })]);
+  else if (stabiliser === 'global') logits = g.one('Sub', [logits, g.one('ReduceMax', [logits], { keepdims: 0 })]);
+  return g.one('Mul', [g.one('Add', [g.one('Exp', [logits]), g.scalar(1e-4)]), g.scalar(1 / Math.sqrt(m))]);
+}
+
+/**
+ * Kernel attention: out_i = φq_i·Σ_j φk_j v_jᵀ / (φq_i·Σ_j φk_j + eps). The causal form is
+ * written with the T×T lower-triangular weights (equal in value to attnkit's prefix sums).
+ */
+function emitKernelAttention(g: Graph, fq: string, fk: string, v: string, causal: string | null, eps: number): string {
+  if (!causal) {
+    const kv = g.one('MatMul', [g.one('Transpose', [fk], { perm: [0, 1, 3, 2] }), v]);          // [B, H, M, Dv]
+    const z = g.one('ReduceSum', [fk, g.ints('axes', [2])], { keepdims: 0 });                    // [B, H, M]
+    const den = g.one('MatMul', [fq, g.one('Unsqueeze', [z, g.ints('axes', [-1])])]);            // [B, H, T, 1]
+    return g.one('Div', [g.one('MatMul', [fq, kv]), g.one('Add', [den, g.scalar(eps)])]);
+  }
+  const a = g.one('Mul', [g.one('MatMul', [fq, g.one('Transpose', [fk], { perm: [0, 1, 3, 2] })]), g.one('Cast', [causal], { to: 1 })]); // [B, H, T, T]
+  const den = g.one('ReduceSum', [a, g.ints('axes', [-1])], { keepdims: 1 });
+  return g.one('Div', [g.one('MatMul', [a, v]), g.one('Add', [den, g.scalar(eps)])]);
+}
+
+function emitLinearSelfAttention(g: Graph, x: string, m: LinearSelfAttention, keyMask: string | null): string {
+  const C = m.options.embedDim, H = m.options.numHeads, D = C / H;
+  const [q, k, v] = g.op('Split', [emitLinear(g, x, m.inProj), g.ints('split', [C, C, C])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, D));
+  const causal = m.options.causal ? causalMask(g, x) : null;
+  const fq = m.performer ? favorFeatures(g, q, m.performer, 'row') : eluFeatures(g, q);
+  let fk = m.performer ? favorFeatures(g, k, m.performer, causal ? 'none' : 'global') : eluFeatures(g, k);
+  if (keyMask) fk = g.one('Where', [g.one('Unsqueeze', [keyMask, g.ints('axes', [1, 3])]), fk, g.scalar(0)]);   // padded keys' features → 0
+  return emitLinear(g, mergeHeads(g, emitKernelAttention(g, fq, fk, v, causal, 1e-6), C), m.outProj);
+}
+
+function emitLinformer(g: Graph, x: string, m: LinformerSelfAttention, keyMask: string | null): string {
+  const { embedDim: C, numHeads: H, projectedLen: kLen, maxLen } = m.options;
+  const D = C / H;
+  const k = zeroPadded(g, emitLinear(g, x, m.kProj), keyMask), v = zeroPadded(g, emitLinear(g, x, m.vProj), keyMask);
+  const T = g.one('Slice', [g.one('Shape', [x]), g.ints('start', [1]), g.ints('end', [2])]);
+  const cut = (p: Tensor): string => g.one('Slice', [g.const('linformer_proj', f32(p), [kLen, maxLen]), g.ints('start', [0]), T, g.ints('axes', [1])]);
+  const E = cut(m.projE), F = m.projF ? cut(m.projF) : E;
+  const kp = splitHeads(g, g.one('MatMul', [E, k]), H, D), vp = splitHeads(g, g.one('MatMul', [F, v]), H, D);
+  const o = emitAttend(g, splitHeads(g, emitLinear(g, x, m.qProj), H, D), kp, vp, null, 1 / Math.sqrt(D));
+  return emitLinear(g, mergeHeads(g, o, C), m.outProj);
+}
+
+/** [B, T, n, C] from n values [B, T, C]. */
+function stackBranches(g: Graph, ys: string[]): string {
+  return g.one('Concat', ys.map((y) => g.one('Unsqueeze', [y, g.ints('axes', [2])])), { axis: 2 });
+}
+
+/** Σᵢ wᵢ·yᵢ with weights w [B, T, n] (or a broadcastable constant) over stacked [B, T, n, C]. */
+function mixBranches(g: Graph, w: string, stacked: string): string {
+  return g.one('Squeeze', [g.one('MatMul', [g.one('Unsqueeze', [w, g.ints('axes', [-2])]), stacked]), g.ints('axes', [-2])]);
+}
+
+/**
+ * Any supported sequence layer: x [B, T, C] → [B, T, C′]. `keyMask` is the bool [B, T] input
+ * (null: every token real).
+ */
+export function emitSequence(g: Graph, x: string, m: Module, keyMask: string | null): string {
+  const km4 = keyMask ? keyMask4(g, keyMask) : null;
+  if (m instanceof Linear) return emitLinear(g, x, m);
+  if (m instanceof LayerNorm) return emitLayerNorm(g, x, m);
+  if (m instanceof Dropout) return x;
+  if (m instanceof MultiHeadAttention) return emitMha(g, x, x, m, km4);
+  if (m instanceof TransformerEncoderLayer) return emitEncoderLayer(g, x, m, km4);
+  if (m instanceof TransformerEncoder) return emitEncoder(g, x, m, km4);
+  if (m instanceof SparseSelfAttention) {
+    const C = m.options.embedDim, H = m.options.numHeads, D = C / H;
+    const [q, k, v] = g.op('Split', [emitLinear(g, x, m.inProj), g.ints('split', [C, C, C])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, D));
+    const o = emitAttend(g, q, k, v, and(g, sparseMask(g, x, m), km4), 1 / Math.sqrt(D));
+    return emitLinear(g, mergeHeads(g, o, C), m.outProj);
+  }
+  if (m instanceof LinearSelfAttention) return emitLinearSelfAttention(g, x, m, keyMask);
+  if (m instanceof LinformerSelfAttention) return emitLinformer(g, x, m, keyMask);
+  if (m instanceof SelfAttentionBlock) return emitMha(g, x, x, m.attn, and(g, m.options.causal ? causalMask(g, x) : null, km4));
+  if (m instanceof LocalAttentionBlock) return emitSequence(g, x, m.attn, keyMask);
+  if (m instanceof LinearAttentionBlock) return zeroPadded(g, emitSequence(g, x, m.attn, keyMask), keyMask);
+  if (m instanceof TransformerBlock) return emitEncoderLayer(g, x, m.layer, km4);
+  if (m instanceof FeedForwardBlock) return emitFeedForward(g, x, m, m.options.activation === 'relu' ? 'relu' : 'gelu');
+  if (m instanceof ConvBlock) {
+    const k = m.options.kernelSize, d = m.options.dilation ?? 1, span = d * (k - 1), left = m.options.causal ? span : span / 2;
+    const conv = m.conv;
+    const h = g.one('Transpose', [zeroPadded(g, x, keyMask)], { perm: [0, 2, 1] });                     // [B, C, T]
+    const inputs = [h, g.const('conv_weight', f32(conv.weight), [...conv.weight.shape])];
+    if (conv.bias) inputs.push(g.const('conv_bias', f32(conv.bias), [...conv.bias.shape]));
+    const y = g.one('Conv', inputs, { dilations: [d], pads: [left, span - left], strides: [1], group: conv.options.groups ?? 1, kernel_shape: [k] });
+    return zeroPadded(g, g.one('Transpose', [emitGelu(g, y)], { perm: [0, 2, 1] }), keyMask);
+  }
+  if (m instanceof Serial) {
+    const residual = m.options.residual ?? true, norm = m.options.norm ?? 'pre';
+    return m.layers.reduce((y, layer, i) => {
+      const inp = norm === 'pre' ? emitLayerNorm(g, y, m.norms[i]) : y;
+      let out = emitSequence(g, inp, layer, keyMask);
+      if (residual) out = g.one('Add', [y, out]);
+      return norm === 'post' ? emitLayerNorm(g, out, m.norms[i]) : out;
+    }, x);
+  }
+  if (m instanceof Parallel) {
+    const ys = m.branches.map((b) => emitSequence(g, x, b, keyMask));
+    switch (m.options.merge) {
+      case 'concat': {
+        const c = g.one('Concat', ys, { axis: -1 });
+        return m.proj ? emitLinear(g, c, m.proj) : c;
+      }
+      case 'sum': return ys.reduce((a, b) => g.one('Add', [a, b]));
+      case 'mean': return g.one('Div', [ys.reduce((a, b) => g.one('Add', [a, b])), g.scalar(ys.length)]);
+      case 'gated': return mixBranches(g, g.one('Sigmoid', [emitLinear(g, g.one('Concat', ys, { axis: -1 }), m.gateProj!)]), stackBranches(g, ys));
+      case 'attention': {
+        const s = stackBranches(g, ys);                                                              // [B, T, n, C]
+        const scores = g.one('Squeeze', [emitLinear(g, g.one('Tanh', [emitLinear(g, s, m.scoreW!)]), m.scoreV!), g.ints('axes', [-1])]);
+        return mixBranches(g, g.one('Softmax', [scores], { axis: -1 }), s);
+      }
+    }
+  }
+  if (m instanceof Fusion) {
+    const h = emitLayerNorm(g, x, m.norm);
+    const ys = stackBranches(g, m.mechanisms.map((b) => emitSequence(g, h, b, keyMask)));
+    let w: string;
+    if (m.gateLogits) {
+      const z = Array.from(m.gateLogits.data), top = Math.max(...z), e = z.map((v) => Math.exp(v - top)), s = e.reduce((a, b) => a + b, 0);
+      w = g.const('fusion_gates', Float32Array.from(e.map((v) => v / s)), [1, 1, z.length]);
+    } else w = g.one('Sigmoid', [emitLinear(g, h, m.gateProj!)]);
+    return g.one('Add', [x, mixBranches(g, w, ys)]);
+  }
+  throw unsupported(m.constructor.name, `is not supported (supported: ${SEQUENCE_LAYERS}, AttentionPooling, FusionModel)`);
+}

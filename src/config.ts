@@ -21,16 +21,19 @@ function pathOf(issue: v.BaseIssue<unknown>): string {
  * every problem as `where: <path>: <message>`. Unknown keys are errors where the schema is a
  * strictObject (all of ours are).
  */
-export function validateConfig<S extends v.GenericSchema>(schema: S, input: unknown, where: string): v.InferOutput<S> {
+export function validateConfig<S extends v.GenericSchema>(
+  schema: S, input: unknown, where: string, options: { noun?: string; error?: new (message: string) => Error; unknownKey?: string } = {},
+): v.InferOutput<S> {
   const r = v.safeParse(schema, input);
   if (r.success) return r.output;
+  const noun = options.noun ?? 'config';
   const lines = r.issues.slice(0, 8).map((i) => {
     // a nested union reports its own sub-issues; the most specific one says the most
     const deepest = (i.issues?.length ? i.issues[0] : i) as v.BaseIssue<unknown>;
-    const message = deepest.type === 'strict_object' ? 'unknown key (not part of this config)' : deepest.message;
+    const message = deepest.type === 'strict_object' ? options.unknownKey ?? `unknown key (not part of this ${noun})` : deepest.message;
     return `${pathOf(deepest.path ? deepest : i)}: ${message}`;
   });
-  throw new ConfigError(`${where}: invalid config — ${lines.join('; ')}`);
+  throw new (options.error ?? ConfigError)(`${where}: invalid ${noun} — ${lines.join('; ')}`);
 }
 
 export { v };

@@ -94,3 +94,10 @@ test('the README PyTorch-weights example loads a PyTorch file and writes it back
   assert.ok(m.bytes.length > 1000);
   assert.ok(Object.keys(m.layer.stateDict()).includes('selfAttn.inProjWeight'));
 });
+
+test('the README ONNX example exports a block stack and ONNX Runtime matches attnkit', async () => {
+  const m = await runBlock('### ONNX out', ['y', 'expected', 'maxError']);
+  assert.deepEqual([...m.y.dims], [2, 7, 16]);
+  assert.deepEqual(shape(m.expected), [2, 7, 16]);
+  assert.ok(m.maxError <= 1e-4 && m.maxError >= 0, `max error ${m.maxError}`);
+});

@@ -12,9 +12,10 @@ import type { EpochRecord } from '../train/trainer.js';
 import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
 import { startInspectServer } from './inspect.js';
 import { EXPERIMENTS } from '../experiments/index.js';
-import { loadRecords, loadRunConfig } from './runFile.js';
-import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic, type SavedRun } from './runDir.js';
+import { loadRecords, loadRunConfig, reopen } from './runFile.js';
+import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
 import { progressCallbacks } from './progress.js';
+import { exportRun } from './exportRun.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 const fmtMetrics = (m: Record<string, Record<string, number>>): string =>
@@ -25,10 +26,6 @@ function metricsLines(history: EpochRecord[], test?: Record<string, Record<strin
 }
 
 /** A saved run's data encoded again with its own preprocessing and split (nothing refitted). */
-async function reopen(saved: SavedRun): Promise<PreparedRun> {
-  const { records, origins, schema } = await loadRecords(saved.config);
-  return prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
-}
 
 export interface TrainFlags { set?: string[]; out?: string; resume?: string; quiet?: boolean; json?: boolean }
 
@@ -136,6 +133,16 @@ export async function predictCommand(runDir: string, input: string, o: { out?: s
     writeFileAtomic(o.out, lines.join('\n') + '\n');
     process.stderr.write(`${lines.length} predictions written to ${o.out}\n`);
   } else out(lines.join('\n'));
+  return 0;
+}
+
+export async function exportCommand(runDir: string, outPath: string, o: { verify?: boolean; json?: boolean }): Promise<number> {
+  const r = await exportRun(runDir, outPath, { verify: o.verify });
+  if (o.json) out(JSON.stringify(r));
+  else {
+    out(`wrote ${r.onnx} (${(r.bytes / 1024).toFixed(1)} KiB) and ${r.sidecar}`);
+    if (r.verified) out(`verified in onnxruntime-node on ${r.verified.rows} test rows: max |ONNX − attnkit| = ${r.verified.maxAbsError.toExponential(2)}`);
+  }
   return 0;
 }
 

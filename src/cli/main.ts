@@ -7,6 +7,7 @@
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
  *   attnkit predict <run> <input> [--out f] predictions as JSON lines
  *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
+ *   attnkit export <run> <model.onnx>       the run's fusion model as ONNX (+ model.attnkit.json) [--verify]
  *   attnkit experiment <name|all> [--quick] a study of the reproduction suite → docs/EXPERIMENTS.md
  *   attnkit bench [--quick …]               the benchmark (in a clone: bench/run.ts)
  *   attnkit datasets                        the built-in dataset adapters
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
-import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand } from './commands.js';
+import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand } from './commands.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <n>', 'port (default 7801; 0 picks a free one)')
     .option('--host <address>', 'interface to bind (default 127.0.0.1, loopback only)')
     .action(async (run: string, o) => { code = await inspectCommand(run, o); });
+  program.command('export <run> <out>').description("the run's best fusion model as an ONNX graph (out.onnx), with the preprocessing beside it (out.attnkit.json)")
+    .option('--verify', 'run the graph in onnxruntime-node on the test rows and compare with attnkit')
+    .option('--json', 'print the result as JSON')
+    .action(async (run: string, outPath: string, o) => { code = await exportCommand(run, outPath, o); });
   program.command('experiment <name>').description(`run a study of the reproduction suite (${Object.keys(EXPERIMENTS).join(', ')}, or all)`)
     .option('--quick', 'the small configuration (prints only, unless --out)')
     .option('--seeds <list>', 'seeds, e.g. 0,1,2')

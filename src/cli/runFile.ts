@@ -9,7 +9,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { readRecords } from '../data/node/readers.js';
 import { DATASETS } from '../data/node/datasets.js';
-import { parseRunConfig, trainOnRecords, type RunConfig, type RunResult } from '../train/runConfig.js';
+import { parseRunConfig, prepareRun, trainOnRecords, type PreparedRun, type RunConfig, type RunResult } from '../train/runConfig.js';
+import type { SavedRun } from './runDir.js';
 import type { DataRecord, RowOrigin, SkippedRow } from '../data/preprocessor.js';
 import type { Schema } from '../data/schema.js';
 import type { TrainerCallbacks } from '../train/trainer.js';
@@ -69,4 +70,10 @@ export async function trainFromConfigFile(path: string, options: { set?: string[
   const { records, origins, schema, skipped } = await loadRecords(config);
   const run = trainOnRecords(config, records, { schema, origins, callbacks: options.callbacks });
   return { ...run, skipped: [...skipped, ...run.skipped] };
+}
+
+/** A saved run prepared again: its data re-read and encoded with the saved preprocessing and split. */
+export async function reopen(saved: SavedRun): Promise<PreparedRun> {
+  const { records, origins, schema } = await loadRecords(saved.config);
+  return prepareRun(saved.config, records, { schema, origins, preprocessor: saved.preprocessorState, split: saved.split });
 }

@@ -1,0 +1,53 @@
+/**
+ * Strict checks of raw records against the fields a model was fitted on, for inputs that come
+ * from outside (an HTTP request, a queue): every key must be a known field (or a target, which
+ * is ignored), and every value must have a type its field kind can encode. What passes is then
+ * encoded by the `Preprocessor`, which checks the values themselves (numbers, patch counts).
+ */
+import { DataError } from '../errors.js';
+import { validateConfig, v } from '../config.js';
+import type { DataRecord, FieldInfo, TargetInfo } from './preprocessor.js';
+
+const scalar = v.union([v.string(), v.number(), v.boolean(), v.null()]);
+
+function valueSchema(f: FieldInfo): v.GenericSchema {
+  switch (f.kind) {
+    case 'numeric': return v.nullable(v.union([v.pipe(v.number(), v.finite()), v.string()]));
+    case 'categorical': return scalar;
+    case 'text': return v.nullable(v.string());
+    case 'keyValue': return v.nullable(v.union([v.string(), v.record(v.string(), scalar), v.array(v.tuple([v.string(), scalar]))]));
+    case 'timeSeries':
+    case 'image': return v.nullable(v.union([v.array(v.pipe(v.number(), v.finite())), v.string()]));
+  }
+}
+
+/** The valibot schema of one record: known fields optional (absent = missing), targets allowed, nothing else. */
+export function recordSchema(fields: readonly FieldInfo[], targets: readonly Pick<TargetInfo, 'name'>[] = []): v.GenericSchema<unknown, DataRecord> {
+  const entries: Record<string, v.GenericSchema> = {};
+  for (const t of targets) entries[t.name] = v.optional(v.unknown());
+  for (const f of fields) entries[f.name] = v.optional(valueSchema(f));
+  return v.strictObject(entries) as unknown as v.GenericSchema<unknown, DataRecord>;
+}
+
+/**
+ * Checks `input` (one record object, or `{ records: [...] }`) and returns the records; throws
+ * DataError naming the path, e.g. `predict: invalid request — records[1].bill: Invalid type …`.
+ * At most `maxRecords` (default 1000) records.
+ *
+ * @example
+ * const records = data.validateRecords(pre.fieldInfo(), body, { where: 'POST /predict', targets: pre.targetInfo() });
+ */
+export function validateRecords(
+  fields: readonly FieldInfo[], input: unknown, options: { where?: string; targets?: readonly Pick<TargetInfo, 'name'>[]; maxRecords?: number } = {},
+): DataRecord[] {
+  const where = options.where ?? 'validateRecords';
+  const max = options.maxRecords ?? 1000;
+  const record = recordSchema(fields, options.targets);
+  const isBatch = typeof input === 'object' && input !== null && !Array.isArray(input) && 'records' in input;
+  const schema = isBatch
+    ? v.strictObject({ records: v.pipe(v.array(record), v.minLength(1, 'expected at least one record'), v.maxLength(max, `at most ${max} records per request`)) })
+    : record;
+  const fieldList = fields.map((f) => f.name).join(', ');
+  const out = validateConfig(schema, input, where, { noun: 'request', error: DataError, unknownKey: `unknown field (the model's fields: ${fieldList})` });
+  return isBatch ? (out as { records: DataRecord[] }).records : [out as DataRecord];
+}

@@ -91,10 +91,12 @@ export function mergeHeads(g: Graph, x: string, C: number): string {
 /**
  * softmax(q·kᵀ·scale, masked)·v for q [?, H, T, D], k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv].
  * `allowed` is a bool mask broadcastable to [B, H, T, S] (true = may attend); a row with no
- * allowed key gives zeros, as attnkit's attention does.
+ * allowed key gives zeros, as attnkit's attention does. `bias` (float, broadcastable) is added
+ * to the scores first (ALiBi).
  */
-export function emitAttend(g: Graph, q: string, k: string, v: string, allowed: string | null, scale: number): string {
+export function emitAttend(g: Graph, q: string, k: string, v: string, allowed: string | null, scale: number, bias: string | null = null): string {
   let scores = g.one('Mul', [g.one('MatMul', [q, g.one('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.scalar(scale)]);
+  if (bias) scores = g.one('Add', [scores, bias]);
   if (allowed) scores = g.one('Where', [allowed, scores, g.scalar(-1e9)]);
   let p = g.one('Softmax', [scores], { axis: -1 });
   if (allowed) p = g.one('Mul', [p, rowHasKey(g, allowed)]);
@@ -121,10 +123,21 @@ export function and(g: Graph, a: string | null, b: string | null): string | null
   return a && b ? g.one('And', [a, b]) : a ?? b;
 }
 
-/** The sequence positions 0…T−1 of x [B, T, …] as int64 [T]. */
-export function positions(g: Graph, x: string): string {
-  const T = g.one('Gather', [g.one('Shape', [x]), g.const('one', BigInt64Array.from([1n]), [])], { axis: 0 });
-  return g.one('Range', [g.const('zero', BigInt64Array.from([0n]), []), T, g.const('one', BigInt64Array.from([1n]), [])]);
+/** Dimension `axis` of x as an int64 scalar. */
+export function dimOf(g: Graph, x: string, axis: number): string {
+  return g.one('Gather', [g.one('Shape', [x]), g.const('axis', BigInt64Array.from([BigInt(axis)]), [])], { axis: 0 });
+}
+
+/** int64 scalar constant. */
+export function int64(g: Graph, v: number): string {
+  return g.const('i64', BigInt64Array.from([BigInt(v)]), []);
+}
+
+/** The positions start…start+L−1 (int64 [L]) of the sequence axis `axis` (default 1) of x; `start` an int64 scalar name. */
+export function positions(g: Graph, x: string, options: { axis?: number; start?: string } = {}): string {
+  const L = dimOf(g, x, options.axis ?? 1);
+  if (!options.start) return g.one('Range', [int64(g, 0), L, int64(g, 1)]);
+  return g.one('Range', [options.start, g.one('Add', [options.start, L]), int64(g, 1)]);
 }
 
 /** Query positions [T, 1] and key positions [1, S] (int64) for pattern masks. */

@@ -12,7 +12,7 @@ import { Linear } from '../nn/linear.js';
 import { LayerNorm } from '../nn/layerNorm.js';
 import { Dropout } from '../nn/dropout.js';
 import { MultiHeadAttention } from '../nn/attention/multihead.js';
-import { TransformerEncoder, TransformerEncoderLayer } from '../nn/attention/transformer.js';
+import { TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer } from '../nn/attention/transformer.js';
 import { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
 import { SparseSelfAttention } from '../nn/attention/sparse.js';
 import { LinearSelfAttention, LinformerSelfAttention, PerformerAttention } from '../nn/attention/linear.js';
@@ -22,23 +22,41 @@ import {
 import { Serial } from '../nn/composite/serial.js';
 import { Parallel } from '../nn/composite/parallel.js';
 import { Fusion } from '../nn/composite/fusion.js';
+import { alibiSlopes, LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from '../nn/attention/positional.js';
 import {
-  Graph, and, causalMask, emitAttend, emitGelu, emitLayerNorm, emitLinear, emitMatmulBias, f32, grid, keyMask4,
+  Graph, and, causalMask, dimOf, int64, positions, emitAttend, emitGelu, emitLayerNorm, emitLinear, emitMatmulBias, f32, grid, keyMask4,
   mergeHeads, splitHeads, unsupported, zeroPadded,
 } from './graph.js';
 import { onnxFloat } from './proto.js';
 
+/** What `exportOnnx` exports as whole models only (other inputs or output shapes). */
+export const WHOLE_MODELS = 'AttentionPooling, GatedAttentionPooling, ContextAttention, Attention, cross-attention MultiHeadAttention, CrossModalLayer, CrossModalTransformer, TransformerDecoderLayer, TransformerDecoder, PerceiverEncoder, HierarchicalAttentionNetwork, FusionModel';
+
 /** The sequence layers `emitSequence` exports, for error messages. */
 export const SEQUENCE_LAYERS = [
   'Linear', 'LayerNorm', 'MultiHeadAttention', 'TransformerEncoderLayer', 'TransformerEncoder', 'SparseSelfAttention (window, block, global tokens)',
-  'LinearSelfAttention (elu, performer)', 'LinformerSelfAttention', 'CrossModalTransformer', 'SelfAttentionBlock', 'ConvBlock', 'FeedForwardBlock',
+  'LinearSelfAttention (elu, performer)', 'LinformerSelfAttention', 'SelfAttentionBlock', 'ConvBlock', 'FeedForwardBlock',
   'LocalAttentionBlock', 'LinearAttentionBlock', 'TransformerBlock', 'Serial', 'Parallel', 'Fusion', 'Dropout',
+  'SinusoidalPositionalEncoding', 'LearnedPositionalEmbedding',
 ].join(', ');
 
 function checkMha(m: MultiHeadAttention): void {
-  const o = m as unknown as { rope: unknown; alibi: boolean };
-  if (o.rope || o.alibi) throw unsupported('MultiHeadAttention', 'with rope or alibi is not supported yet');
   if (m.numKVHeads !== m.numHeads) throw unsupported('MultiHeadAttention', 'with grouped key/value heads is not supported yet');
+  if (m.kDim !== m.vDim) throw unsupported('MultiHeadAttention', `with kDim ${m.kDim} ≠ vDim ${m.vDim} is not supported (keys and values come from one source)`);
+}
+
+/** Rotary positions (RoPE) on x [B, H, L, D] at positions `pos` (int64 [L]): x·cos + rotate_half(x)·sin. */
+function emitRotary(g: Graph, x: string, pos: string, D: number, base: number): string {
+  const inv = Float32Array.from({ length: D }, (_, i) => Math.pow(base, (-2 * (i % (D / 2))) / D));
+  const angles = g.one('Mul', [g.one('Unsqueeze', [g.one('Cast', [pos], { to: 1 }), g.ints('axes', [1])]), g.const('rope_inv_freq', inv, [1, D])]); // [L, D]
+  const [x1, x2] = g.op('Split', [x, g.ints('split', [D / 2, D / 2])], { axis: -1 }, 2);
+  const rotated = g.one('Concat', [g.one('Neg', [x2]), x1], { axis: -1 });
+  return g.one('Add', [g.one('Mul', [x, g.one('Cos', [angles])]), g.one('Mul', [rotated, g.one('Sin', [angles])])]);
+}
+
+/** max(0, S − T) for queries [B, T, ·] and keys [B, S, ·]: the queries' position shift (int64 scalar). */
+function queryShift(g: Graph, query: string, source: string): string {
+  return g.one('Max', [g.one('Sub', [dimOf(g, source, 1), dimOf(g, query, 1)]), int64(g, 0)]);
 }
 
 /**
@@ -59,7 +77,22 @@ export function emitMha(g: Graph, query: string, source: string, m: MultiHeadAtt
     k = emitMatmulBias(g, source, w[1], b[1]);
     v = emitMatmulBias(g, source, w[2], b[2]);
   }
-  const o = emitAttend(g, splitHeads(g, q, H, D), splitHeads(g, k, H, D), splitHeads(g, v, H, D), allowed, 1 / Math.sqrt(D));
+  let qh = splitHeads(g, q, H, D), kh = splitHeads(g, k, H, D);
+  let bias: string | null = null;
+  if (m.rope || m.alibi) {
+    const shift = queryShift(g, query, source);
+    if (m.rope) {
+      qh = emitRotary(g, qh, positions(g, query, { start: shift }), D, m.rope.base);
+      kh = emitRotary(g, kh, positions(g, source), D, m.rope.base);
+    }
+    if (m.alibi) {
+      // −slope_h·|i + shift − j|, [1, H, T, S]
+      const i = g.one('Unsqueeze', [positions(g, query, { start: shift }), g.ints('axes', [1])]), j = g.one('Unsqueeze', [positions(g, source), g.ints('axes', [0])]);
+      const dist = g.one('Cast', [g.one('Abs', [g.one('Sub', [i, j])])], { to: 1 });
+      bias = g.one('Mul', [dist, g.const('alibi_slopes', Float32Array.from(alibiSlopes(H), (v) => -v), [1, H, 1, 1])]);
+    }
+  }
+  const o = emitAttend(g, qh, kh, splitHeads(g, v, H, D), allowed, 1 / Math.sqrt(D), bias);
   return emitLinear(g, mergeHeads(g, o, C), m.outProj);
 }
 
@@ -68,7 +101,7 @@ function emitFeedForward(g: Graph, x: string, l: { linear1: Linear; linear2: Lin
   return emitLinear(g, activation === 'gelu' ? emitGelu(g, a) : g.one('Relu', [a]), l.linear2);
 }
 
-function emitEncoderLayer(g: Graph, x: string, l: TransformerEncoderLayer, allowed: string | null): string {
+export function emitEncoderLayer(g: Graph, x: string, l: TransformerEncoderLayer, allowed: string | null): string {
   const sa = (h: string): string => emitMha(g, h, h, l.selfAttn, allowed);
   const ff = (h: string): string => emitFeedForward(g, h, l, l.activation);
   if (l.options.normFirst) {
@@ -83,6 +116,21 @@ function emitEncoderLayer(g: Graph, x: string, l: TransformerEncoderLayer, allow
 export function emitEncoder(g: Graph, x: string, enc: TransformerEncoder, allowed: string | null): string {
   const y = enc.layers.reduce((h, l) => emitEncoderLayer(g, h, l, allowed), x);
   return enc.norm ? emitLayerNorm(g, y, enc.norm) : y;
+}
+
+/** A Transformer decoder layer: causal (or not) self-attention over x, cross-attention to memory, feed-forward. */
+export function emitDecoderLayer(g: Graph, x: string, memory: string, l: TransformerDecoderLayer, selfAllowed: string | null, memoryAllowed: string | null): string {
+  const sa = (h: string): string => emitMha(g, h, h, l.selfAttn, selfAllowed);
+  const ca = (h: string): string => emitMha(g, h, memory, l.crossAttn, memoryAllowed);
+  const ff = (h: string): string => emitFeedForward(g, h, l, l.activation);
+  if (l.normFirst) {
+    let y = g.one('Add', [x, sa(emitLayerNorm(g, x, l.norm1))]);
+    y = g.one('Add', [y, ca(emitLayerNorm(g, y, l.norm2))]);
+    return g.one('Add', [y, ff(emitLayerNorm(g, y, l.norm3))]);
+  }
+  let y = emitLayerNorm(g, g.one('Add', [x, sa(x)]), l.norm1);
+  y = emitLayerNorm(g, g.one('Add', [y, ca(y)]), l.norm2);
+  return emitLayerNorm(g, g.one('Add', [y, ff(y)]), l.norm3);
 }
 
 /** One MulT cross-modal block: target [B, T, C] queries source [B, S, sourceDim]; `allowed` masks source keys. */
@@ -208,6 +256,15 @@ export function emitSequence(g: Graph, x: string, m: Module, keyMask: string | n
   if (m instanceof Linear) return emitLinear(g, x, m);
   if (m instanceof LayerNorm) return emitLayerNorm(g, x, m);
   if (m instanceof Dropout) return x;
+  if (m instanceof LearnedPositionalEmbedding) return g.one('Add', [x, g.one('Gather', [g.const('pos', f32(m.weight), [...m.weight.shape]), positions(g, x)], { axis: 0 })]);
+  if (m instanceof SinusoidalPositionalEncoding) {
+    // PE[p, 2i] = sin(p / base^(2i/dim)), PE[p, 2i+1] = cos(…)
+    const dim = m.options.dim, base = m.options.base ?? 10000;
+    const inv = Float32Array.from({ length: dim }, (_, i) => 1 / Math.pow(base, (i - (i % 2)) / dim));
+    const angles = g.one('Mul', [g.one('Unsqueeze', [g.one('Cast', [positions(g, x)], { to: 1 }), g.ints('axes', [1])]), g.const('pe_inv_freq', inv, [1, dim])]);
+    const even = g.one('Cast', [g.const('pe_even', Float32Array.from({ length: dim }, (_, i) => (i % 2 === 0 ? 1 : 0)), [dim])], { to: 9 });
+    return g.one('Add', [x, g.one('Where', [even, g.one('Sin', [angles]), g.one('Cos', [angles])])]);
+  }
   if (m instanceof MultiHeadAttention) return emitMha(g, x, x, m, km4);
   if (m instanceof TransformerEncoderLayer) return emitEncoderLayer(g, x, m, km4);
   if (m instanceof TransformerEncoder) return emitEncoder(g, x, m, km4);
@@ -269,5 +326,5 @@ export function emitSequence(g: Graph, x: string, m: Module, keyMask: string | n
     } else w = g.one('Sigmoid', [emitLinear(g, h, m.gateProj!)]);
     return g.one('Add', [x, mixBranches(g, w, ys)]);
   }
-  throw unsupported(m.constructor.name, `is not supported (supported: ${SEQUENCE_LAYERS}, AttentionPooling, FusionModel)`);
+  throw unsupported(m.constructor.name, `is not supported (supported: ${SEQUENCE_LAYERS}; as whole models also ${WHOLE_MODELS})`);
 }

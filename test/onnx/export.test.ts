@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { ConfigError, Generator, Module, Tensor, data, exportOnnx, fusionOnnxInputs, models, nn, randn, sigmoid, softmax, tensor } from '../../src/index.js';
+import { ConfigError, Generator, Module, Tensor, data, exportOnnx, fusionOnnxInputs, models, nn, randn, sigmoid, softmax, tensor, unsqueeze } from '../../src/index.js';
 
 function maskFor(B: number, T: number): Tensor {
   // row b keeps T − 2b real tokens; the last row of the larger batch has none (its outputs are defined too)
@@ -195,13 +195,113 @@ test('the fusion model (every field kind, missing values, all strategies and a c
   }
 });
 
+/** Runs `bytes` in ORT with `feeds` and compares every named output with attnkit's. */
+async function compare(name: string, bytes: Uint8Array, feeds: Record<string, Tensor>, expected: Record<string, Tensor>): Promise<void> {
+  const session = await ort.InferenceSession.create(bytes);
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, t] of Object.entries(feeds)) {
+    ortFeeds[k] = t.dtype === 'bool' ? new ort.Tensor('bool', t.data as Uint8Array, [...t.shape])
+      : t.dtype === 'int32' ? new ort.Tensor('int64', BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)), [...t.shape])
+        : new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
+  }
+  const out = await session.run(ortFeeds);
+  assert.deepEqual(Object.keys(out).sort(), Object.keys(expected).sort(), `${name}: outputs`);
+  for (const [k, e] of Object.entries(expected)) {
+    assert.deepEqual([...out[k].dims], [...e.shape], `${name} ${k} shape`);
+    const got = out[k].data as Float32Array;
+    let worst = 0;
+    for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j] - e.data[j]));
+    assert.ok(worst <= 1e-4, `${name} ${k}: max |ORT − attnkit| = ${worst}`);
+  }
+}
+
+const x3 = (B: number, T: number, C: number, seed: number): Tensor => randn([B, T, C], { rng: new Generator(seed) });
+
+test('rotary and ALiBi positions, causal encoders and positional encodings match in ONNX Runtime', async () => {
+  for (const pos of [{ rope: true }, { alibi: true }, { rope: { base: 500 }, alibi: true }]) {
+    const m = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, ...pos, rng: rng() });
+    await check(`MultiHeadAttention ${JSON.stringify(pos)}`, m, (x, keyMask) => m.forward(x, x, x, { keyMask }).output, 8, true);
+    const enc = new nn.TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 16, numLayers: 2, normFirst: true, dropout: 0, ...pos, rng: rng() }).eval();
+    for (const [B, T] of [[2, 5], [1, 9]]) {
+      const x = x3(B, T, 8, T), keyMask = maskFor(B, T);
+      await compare(`causal encoder ${JSON.stringify(pos)} [${B},${T}]`, exportOnnx(enc, { causal: true }), { x, keyMask }, { y: enc.forward(x, { keyMask, causal: true }) });
+    }
+  }
+  const sin = new nn.SinusoidalPositionalEncoding({ dim: 7, base: 100 });
+  await check('SinusoidalPositionalEncoding', sin, (x) => sin.forward(x), 7, false);
+  const learned = new nn.LearnedPositionalEmbedding({ maxLen: 12, dim: 8, rng: rng() });
+  await check('LearnedPositionalEmbedding', learned, (x) => learned.forward(x), 8, false);
+});
+
+test('cross-attention, cross-modal stacks, decoders and the Perceiver match in ONNX Runtime', async () => {
+  const cross = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, kDim: 6, vDim: 6, rng: rng() }).eval();
+  const crossSame = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, alibi: true, rng: rng() }).eval();
+  const layer = new nn.CrossModalLayer({ dModel: 8, nhead: 2, sourceDim: 6, dimFeedforward: 12, dropout: 0, activation: 'gelu', rng: rng() }).eval();
+  const stack = new nn.CrossModalTransformer({ dModel: 8, nhead: 2, sourceDim: 6, dimFeedforward: 12, dropout: 0, numLayers: 2, rng: rng() }).eval();
+  for (const [B, T, S] of [[2, 4, 7], [3, 9, 5]]) {
+    const x = x3(B, T, 8, T), src = x3(B, S, 6, S), src8 = x3(B, S, 8, S + 1), sourceKeyMask = maskFor(B, S);
+    await compare(`cross MHA [${B},${T},${S}]`, exportOnnx(cross), { x, source: src, sourceKeyMask }, { y: cross.forward(x, src, src, { keyMask: sourceKeyMask }).output });
+    await compare(`cross MHA (kDim = C, ALiBi) [${B},${T},${S}]`, exportOnnx(crossSame, { cross: true }), { x, source: src8, sourceKeyMask }, { y: crossSame.forward(x, src8, src8, { keyMask: sourceKeyMask }).output });
+    await compare(`CrossModalLayer [${B},${T},${S}]`, exportOnnx(layer), { x, source: src, sourceKeyMask }, { y: layer.forward(x, src, { sourceKeyMask }) });
+    await compare(`CrossModalTransformer [${B},${T},${S}]`, exportOnnx(stack), { x, source: src, sourceKeyMask }, { y: stack.forward(x, src, { sourceKeyMask }) });
+  }
+  for (const [normFirst, pos] of [[false, {}], [true, { rope: true }]] as const) {
+    const dec = new nn.TransformerDecoder({ dModel: 8, nhead: 2, dimFeedforward: 16, numLayers: 2, normFirst, finalNorm: normFirst, dropout: 0, ...pos, rng: rng() }).eval();
+    const decLayer = new nn.TransformerDecoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0, activation: 'gelu', rng: rng() }).eval();
+    for (const [B, T, S] of [[2, 5, 3], [3, 4, 9]]) {
+      const x = x3(B, T, 8, T), memory = x3(B, S, 8, S), keyMask = maskFor(B, T), memoryKeyMask = maskFor(B, S);
+      await compare(`TransformerDecoder ${normFirst ? 'pre' : 'post'} [${B},${T},${S}]`, exportOnnx(dec), { x, memory, keyMask, memoryKeyMask }, { y: dec.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask }) });
+      await compare(`TransformerDecoderLayer non-causal [${B},${T},${S}]`, exportOnnx(decLayer, { causal: false }), { x, memory, keyMask, memoryKeyMask }, { y: decLayer.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask, causal: false }) });
+    }
+  }
+  const perceiver = new nn.PerceiverEncoder({ numLatents: 3, latentDim: 8, inputDim: 6, crossHeads: 2, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 12, rng: rng() }).eval();
+  for (const [B, T] of [[2, 5], [3, 9]]) {
+    const x = x3(B, T, 6, T), keyMask = maskFor(B, T);
+    await compare(`PerceiverEncoder [${B},${T}]`, exportOnnx(perceiver), { x, keyMask }, { y: perceiver.forward(x, { keyMasks: [keyMask] }) });
+  }
+});
+
+test('scoring functions, gated and context pooling and the hierarchical attention network match in ONNX Runtime', async () => {
+  for (const score of ['dot', 'scaledDot', 'general', 'additive', 'cosine'] as const) {
+    const a = new nn.Attention({ score, queryDim: 6, keyDim: score === 'general' || score === 'additive' ? 5 : 6, hiddenDim: 4, initialScale: 3, rng: rng() }).eval();
+    for (const [B, T, S] of [[2, 3, 5], [3, 6, 9]]) {
+      const q = x3(B, T, 6, T), k = x3(B, S, a.keyDim, S), v = x3(B, S, 7, S + 2), keyMask = maskFor(B, S);
+      const r = a.forward(q, k, v, { mask: unsqueeze(keyMask, 1) });
+      await compare(`Attention ${score} [${B},${T},${S}]`, exportOnnx(a, { valueDim: 7 }), { query: q, key: k, value: v, keyMask }, { y: r.output, weights: r.weights });
+    }
+  }
+  for (const gated of [true, false]) {
+    const p = new nn.GatedAttentionPooling({ inDim: 6, hiddenDim: 5, gated, rng: rng() });
+    for (const [B, T] of [[2, 5], [3, 9]]) {
+      const x = x3(B, T, 6, T), keyMask = maskFor(B, T), r = p.forward(x, { mask: keyMask });
+      await compare(`GatedAttentionPooling ${gated} [${B},${T}]`, exportOnnx(p), { x, keyMask }, { y: r.output, weights: r.weights });
+    }
+  }
+  const ctx = new nn.ContextAttention({ dim: 6, attentionDim: 4, rng: rng() });
+  const x = x3(3, 9, 6, 1), keyMask = maskFor(3, 9), r = ctx.forward(x, keyMask);
+  await compare('ContextAttention', exportOnnx(ctx), { x, keyMask }, { y: r.output, weights: r.weights });
+  for (const numClasses of [3, undefined]) {
+    const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, encoder: 'transformer', nhead: 2, numLayers: 1, dimFeedforward: 12, dropout: 0, numClasses, rng: rng() }).eval();
+    const g = new Generator(5);
+    for (const [B, S, W] of [[2, 3, 4], [1, 2, 6]]) {
+      // ids 0 are padding; sentence 1 of document 0 is empty
+      const ids = tensor(Int32Array.from({ length: B * S * W }, (_, i) => (i % W < W - (i % 3) && !(Math.floor(i / W) === 1) ? g.int(1, 20) : 0)), { shape: [B, S, W] });
+      const wordMask = tensor(Uint8Array.from(ids.data as Int32Array, (v) => (v !== 0 ? 1 : 0)), { shape: [B, S, W] });
+      const out = han.forward(ids, { wordMask });
+      await compare(`HierarchicalAttentionNetwork ${numClasses ?? 'vector'} [${B},${S},${W}]`, exportOnnx(han), { ids, wordMask }, { y: out.output, wordWeights: out.wordWeights, sentenceWeights: out.sentenceWeights });
+    }
+  }
+});
+
 test('unsupported layers and options are refused with an error naming them', () => {
   const bigBird = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'bigBird', blockSize: 2, rng: rng() });
   assert.throws(() => exportOnnx(bigBird), (e: Error) => e instanceof ConfigError && /exportOnnx: SparseSelfAttention with the 'bigBird' pattern is not supported/.test(e.message));
   const gru = new nn.GRU({ inputSize: 4, hiddenSize: 4, rng: rng() });
   assert.throws(() => exportOnnx(gru), (e: Error) => e instanceof ConfigError && /exportOnnx: GRU is not supported \(supported: Linear, LayerNorm, MultiHeadAttention/.test(e.message));
-  const rope = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rope: true, rng: rng() });
-  assert.throws(() => exportOnnx(rope), /rope or alibi is not supported/);
+  const gqa = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, numKVHeads: 1, rng: rng() });
+  assert.throws(() => exportOnnx(gqa), /MultiHeadAttention with grouped key\/value heads is not supported/);
+  const hanGru = new nn.HierarchicalAttentionNetwork({ vocabSize: 9, embedDim: 4, hiddenSize: 2, rng: rng() });
+  assert.throws(() => exportOnnx(hanGru), /HierarchicalAttentionNetwork with GRU encoders is not supported/);
   const serial = new nn.Serial({ dim: 4, layers: [gru as unknown as nn.Block] });
   assert.throws(() => exportOnnx(serial), /exportOnnx: GRU is not supported/);
   const baseline = new models.MLPModel([{ name: 'a', kind: 'numeric', source: 'a' }], [{ name: 'y', task: 'binary', outputs: 1, weight: 1, loss: 'mse' }], { rng: rng() });

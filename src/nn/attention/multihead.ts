@@ -98,8 +98,10 @@ export class MultiHeadAttention extends Module {
    * this probability and the kept heads are rescaled by H / kept. Schedules set it per step.
    */
   dropHead = 0;
-  private readonly rope: { base: number } | null;
-  private readonly alibi: boolean;
+  /** Rotary positions on queries and keys (null: none). */
+  readonly rope: { base: number } | null;
+  /** ALiBi distance biases on the scores. */
+  readonly alibi: boolean;
   /** The last ALiBi bias built (its H·T·S loop is worth skipping while lengths repeat). */
   private alibiCache: { T: number; S: number; dtype: string; bias: Tensor } | null = null;
 

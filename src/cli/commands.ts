@@ -204,6 +204,17 @@ export function upsertSection(doc: string, name: string, body: string): string {
   return `${doc.trimEnd()}\n\n${block}\n`;
 }
 
+/** The document with its marked study sections in the given order (text before the first section kept). */
+export function orderSections(doc: string, order: string[]): string {
+  const re = /<!-- experiment:([\w-]+) -->[\s\S]*?<!-- \/experiment:\1 -->/g;
+  const blocks = new Map<string, string>();
+  for (const m of doc.matchAll(re)) blocks.set(m[1], m[0]);
+  if (blocks.size === 0) return doc;
+  const head = doc.slice(0, doc.search(/<!-- experiment:/)).trimEnd();
+  const names = [...order.filter((n) => blocks.has(n)), ...[...blocks.keys()].filter((n) => !order.includes(n))];
+  return `${head}\n\n${names.map((n) => blocks.get(n)).join('\n\n')}\n`;
+}
+
 /** `attnkit experiment <name|all>`: runs studies, prints their tables; full runs update docs/EXPERIMENTS.md (or --out). */
 export async function experimentCommand(name: string, o: { quick?: boolean; seeds?: string; out?: string; json?: boolean }): Promise<number> {
   const names = name === 'all' ? Object.keys(EXPERIMENTS) : [name];
@@ -221,7 +232,8 @@ export async function experimentCommand(name: string, o: { quick?: boolean; seed
     else out(body);
     if (docPath) {
       const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Experiments\n\nEach study of the reproduction suite, as `attnkit experiment <name>` last measured it.\n';
-      writeFileAtomic(docPath, upsertSection(doc, n, body));
+      const order = Object.values(EXPERIMENTS).sort((a, b) => a.study - b.study).map((x) => x.name);
+      writeFileAtomic(docPath, orderSections(upsertSection(doc, n, body), order));
       process.stderr.write(`${docPath} updated\n`);
     }
   }

@@ -51,3 +51,15 @@ export function assertAllClose(
     assert.fail(`${opts.msg ?? 'allClose'}: worst element ${wi}: got ${a[wi]}, expected ${e[wi]} (|diff| ${Math.abs(a[wi] - e[wi]).toExponential(3)}, rtol ${rtol}, atol ${atol})`);
   }
 }
+
+/** A schema with every field kind over three sources and three kinds of target (fusion-model tests). */
+export const FUSION_TEST_SCHEMA = {
+  fields: [
+    { name: 'x1', kind: 'numeric', source: 'table' }, { name: 'x2', kind: 'numeric', source: 'table' },
+    { name: 'cat', kind: 'categorical', source: 'table' },
+    { name: 'text', kind: 'text', minCount: 1, source: 'doc' }, { name: 'kv', kind: 'keyValue', minCount: 1, source: 'doc' },
+    { name: 'series', kind: 'timeSeries', patchSize: 2, source: 'signal' },
+    { name: 'img', kind: 'image', height: 2, width: 2, patchSize: 1, source: 'signal' },
+  ],
+  targets: [{ name: 'y', task: 'binary' }, { name: 'k', task: 'multiclass' }, { name: 'r', task: 'regression' }],
+};

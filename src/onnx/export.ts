@@ -246,7 +246,9 @@ export function exportOnnx(model: Module, options: ExportOptions = {}): Uint8Arr
     return noGrad(() => {
       const g = new Graph();
       if (model instanceof FusionModel) {
-        for (const f of model.fields) if (f.name.includes('#')) throw new ConfigError(`exportOnnx: field name '${f.name}' contains '#', which the exporter keeps for internal names; rename the field`);
+        for (const n of [...model.fields, ...model.targets].map((x) => x.name)) {
+          if (n.includes('#')) throw new ConfigError(`exportOnnx: the name '${n}' contains '#', which the exporter keeps for internal value names; rename that field or target`);
+        }
         const { inputs, outputs } = emitFusionModel(g, model);
         return encodeOnnxModel({ name: 'FusionModel', nodes: g.nodes, inputs, outputs, initializers: g.inits });
       }

@@ -2,18 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, Generator, Tensor, backward, data, models, train } from '../../src/index.js';
-import { assertAllClose } from '../helpers.js';
+import { FUSION_TEST_SCHEMA, assertAllClose } from '../helpers.js';
 
-const schema = {
-  fields: [
-    { name: 'x1', kind: 'numeric', source: 'table' }, { name: 'x2', kind: 'numeric', source: 'table' },
-    { name: 'cat', kind: 'categorical', source: 'table' },
-    { name: 'text', kind: 'text', minCount: 1, source: 'doc' }, { name: 'kv', kind: 'keyValue', minCount: 1, source: 'doc' },
-    { name: 'series', kind: 'timeSeries', patchSize: 2, source: 'signal' },
-    { name: 'img', kind: 'image', height: 2, width: 2, patchSize: 1, source: 'signal' },
-  ],
-  targets: [{ name: 'y', task: 'binary' }, { name: 'k', task: 'multiclass' }, { name: 'r', task: 'regression' }],
-};
+const schema = FUSION_TEST_SCHEMA;
 
 function synthetic(n: number, seed: number): data.DataRecord[] {
   const rng = new Generator(seed);

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { ConfigError, Generator, Module, Tensor, data, exportOnnx, fusionOnnxInputs, models, nn, randn, sigmoid, softmax, tensor, unsqueeze } from '../../src/index.js';
+import { FUSION_TEST_SCHEMA } from '../helpers.js';
 
 function maskFor(B: number, T: number): Tensor {
   // row b keeps T − 2b real tokens; the last row of the larger batch has none (its outputs are defined too)
@@ -136,16 +137,7 @@ test('σReparam is folded into the exported weights', async () => {
   assert.equal(enc.training, true, 'exportOnnx leaves the mode as it was');
 });
 
-const schema = {
-  fields: [
-    { name: 'x1', kind: 'numeric', source: 'table' }, { name: 'x2', kind: 'numeric', source: 'table' },
-    { name: 'cat', kind: 'categorical', source: 'table' },
-    { name: 'text', kind: 'text', minCount: 1, source: 'doc' }, { name: 'kv', kind: 'keyValue', minCount: 1, source: 'doc' },
-    { name: 'series', kind: 'timeSeries', patchSize: 2, source: 'signal' },
-    { name: 'img', kind: 'image', height: 2, width: 2, patchSize: 1, source: 'signal' },
-  ],
-  targets: [{ name: 'y', task: 'binary' }, { name: 'k', task: 'multiclass' }, { name: 'r', task: 'regression' }],
-};
+const schema = FUSION_TEST_SCHEMA;
 
 function records(n: number, seed: number): data.DataRecord[] {
   const g = new Generator(seed);
@@ -306,4 +298,8 @@ test('unsupported layers and options are refused with an error naming them', () 
   assert.throws(() => exportOnnx(serial), /exportOnnx: GRU is not supported/);
   const baseline = new models.MLPModel([{ name: 'a', kind: 'numeric', source: 'a' }], [{ name: 'y', task: 'binary', outputs: 1, weight: 1, loss: 'mse' }], { rng: rng() });
   assert.throws(() => exportOnnx(baseline), /exportOnnx: MLPModel is not supported/);
+  const hashRecords = [{ 'a#b': 1, y: 1 }, { 'a#b': 2, y: 0 }];
+  const hashPre = data.Preprocessor.fit({ fields: [{ name: 'a#b', kind: 'numeric' }], targets: [{ name: 'y', task: 'binary' }] }, hashRecords);
+  const hashModel = new models.FusionModel(hashPre.fieldInfo(), hashPre.targetInfo(), { dim: 8, heads: 2, layers: 1 }, rng());
+  assert.throws(() => exportOnnx(hashModel), /exportOnnx: the name 'a#b' contains '#'/);
 });

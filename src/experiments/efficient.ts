@@ -6,16 +6,18 @@
  *     to 10 arguments; a node is a digit with probability 0.75 below the depth limit; trees
  *     are drawn until their length falls in the range), shorter than LRA's 500–2000 tokens.
  * (b) Time and memory of one forward + backward pass of one attention layer against the
- *     length: milliseconds, and the memory the autograd graph holds for backward (array
- *     buffers alive after the forward pass, measured after a garbage collection).
+ *     length, each in a fresh process: milliseconds, and the peak resident memory above the
+ *     process's size just before the pass.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { randn } from '../tensor/creation.js';
 import { add, div, maximum, mean as meanOp, mul, sum, toDtype, unsqueeze } from '../ops/index.js';
 import { backward } from '../autograd/tape.js';
+import { backend } from '../backend/backend.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm } from '../nn/layerNorm.js';
@@ -127,29 +129,35 @@ class LongSequenceClassifier extends Module implements TaskModel {
   }
 }
 
-let gcFn: (() => void) | null = null;
-function gc(): void {
-  if (!gcFn) { setFlagsFromString('--expose_gc'); gcFn = runInNewContext('gc') as () => void; }
-  gcFn();
-}
-
-/** One attention layer's forward + backward at length L: milliseconds (best of `reps`) and MiB the graph holds. */
-function cost(kind: Mechanism, L: number, reps: number): { ms: number; mib: number } {
+/** One attention layer's forward + backward at length L, in this process: milliseconds (best of `reps`). */
+export function attentionCost(kind: Mechanism, L: number, reps: number): number {
   const rng = new Generator(1);
   const m = attention(kind, 64, 4, rng);
   const x = randn([2, L, 64], { rng, requiresGrad: true });
-  let best = Infinity, held = 0;
+  let best = Infinity;
   for (let r = 0; r < reps; r++) {
-    gc();
-    const before = process.memoryUsage().arrayBuffers;
     const t0 = performance.now();
-    const y = meanOp(m.run(x, null));
-    gc();
-    held = Math.max(held, process.memoryUsage().arrayBuffers - before);
-    backward(y);
+    backward(meanOp(m.run(x, null)));
     best = Math.min(best, performance.now() - t0);
   }
-  return { ms: best, mib: held / 2 ** 20 };
+  return best;
+}
+
+/**
+ * The cost in a fresh process (`costProbe`), so the peak resident memory is this pass's own:
+ * milliseconds and MiB above the process's resident size just before the pass.
+ */
+function cost(kind: Mechanism, L: number, reps: number): { ms: number; mib: number } {
+  const here = fileURLToPath(import.meta.url);
+  const ts = here.endsWith('.ts');
+  const probe = join(dirname(here), ts ? 'costProbe.ts' : 'costProbe.js');
+  const r = spawnSync(process.execPath, [...(ts ? ['--import', 'tsx'] : []), probe, kind, String(L), String(reps)], { encoding: 'utf8', env: process.env });
+  if (r.status !== 0) throw new Error(`efficient: the cost probe for ${kind} at L ${L} failed: ${r.stderr.trim().split('\n').at(-1)}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ms: number; mib: number };
+}
+
+export function isMechanism(x: string): x is Mechanism {
+  return (MECHANISMS as string[]).includes(x);
 }
 
 async function run(o: ExperimentOptions): Promise<ExperimentResult> {
@@ -191,7 +199,7 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     '',
     table(['attention', 'test accuracy', 'seconds per run', 'LRA ListOps (n = 2000)'], MECHANISMS.map((k) => [k, fmt(acc[k].accuracy), mean(acc[k].seconds).toFixed(0), { full: '36.37', local: '15.82', Longformer: '35.63', 'block + global': '36.05 (BigBird)', linear: '16.13', Performer: '18.01' }[k]])),
     '',
-    `**(b) Cost against length**: one attention layer (width 64, 4 heads, batch 2), forward + backward, best of ${o.quick ? 1 : 2}; memory is what the graph holds for backward after the forward pass.`,
+    `**(b) Cost against length**: one attention layer (width 64, 4 heads, batch 2), forward + backward, best of ${o.quick ? 1 : 2}, each length in a fresh process; memory is the peak resident size above the process's size just before the pass (${backendName()} backend).`,
     '',
     table(['attention', ...cfg.lengths.map((L) => `L ${L}: ms`), ...cfg.lengths.map((L) => `L ${L}: MiB`)], MECHANISMS.map((k) => [k, ...costs[k].map((c) => c.ms.toFixed(0)), ...costs[k].map((c) => c.mib.toFixed(1))])),
     '',
@@ -200,6 +208,8 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   ];
   return { markdown: md.join('\n'), json: { seeds, config: cfg, accuracy: acc, costs, majority } };
 }
+
+const backendName = (): string => backend().name;
 
 export const efficientExperiment: Experiment = {
   name: 'efficient', study: 7, title: 'Efficient attention on long inputs: full vs local vs block-sparse vs linear vs Performer', run,

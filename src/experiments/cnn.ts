@@ -52,7 +52,7 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const tasks: Task[] = [
     { name: 'sequential MNIST (196 steps)', records: () => pixelSequences(perClass, false), classes: digits },
     { name: 'permuted MNIST (196 steps)', records: () => pixelSequences(perClass, true), classes: digits },
-    { name: 'local motif (64 steps)', records: () => motifSeries(o.quick ? 300 : 1500, 77), classes: ['0', '1'] },
+    { name: 'local motif (64 steps)', records: () => motifSeries(o.quick ? 300 : 400, 77), classes: ['0', '1'] },
   ];
   const results: Record<string, Record<string, Record<string, number[]>>> = {};
   const modelNames = ['Transformer', 'TCN', 'Conv1d'];
@@ -82,7 +82,7 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     }
   }
   const md = [
-    `MNIST digits (${perClass} per class) averaged to 14×14 and read as 196-step pixel sequences; the permuted task shuffles the steps with one fixed permutation. The motif task has ${o.quick ? 300 : 1500} series. Splits 70/10/20 stratified, seeds ${seeds.join(', ')}, AdamW 2e-3 with a cosine schedule, ${epochs} epochs, batch 32. ` +
+    `MNIST digits (${perClass} per class) averaged to 14×14 and read as 196-step pixel sequences; the permuted task shuffles the steps with one fixed permutation. The motif task has ${o.quick ? 300 : 400} series (few, so that the inductive bias matters). Splits 70/10/20 stratified, seeds ${seeds.join(', ')}, AdamW 2e-3 with a cosine schedule, ${epochs} epochs, batch 32. ` +
     'Transformer: pixel tokens (Linear 1 → 32 + learned positions), 2 pre-norm layers, 4 heads, [CLS] read-out. TCN: 7 residual causal convolution levels (kernel 3, dilations 1–64, receptive field 255), mean over time. Conv1d: kernels 3, 5 and 7 with 32 channels each, max over time.',
     '',
     table(['task', ...modelNames.map((m) => `${m} accuracy`), ...modelNames.map((m) => `${m} s/epoch`)], tasks.map((t) => [t.name, ...modelNames.map((m) => fmt(results[t.name][m].accuracy)), ...modelNames.map((m) => mean(results[t.name][m].epochSeconds).toFixed(1))])),
@@ -90,7 +90,11 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     `Parameters: ${modelNames.map((m) => `${m} ${results[tasks[0].name][m].parameters[0].toLocaleString('en-US')}`).join(', ')} (MNIST tasks).`,
     '',
     'Published (S4 paper table; 784 steps, full MNIST): Transformer 98.9 / 97.9 (sequential / permuted), TCN 99.0 / 97.2 — convolution ≈ attention on sequential MNIST, attention ahead on permuted MNIST, where locality is destroyed. On a local translation-invariant pattern a convolution has the right bias and should win with little data.',
-    'Measured: ' + tasks.map((t) => { const best = modelNames.reduce((a, b) => (mean(results[t.name][b].accuracy) > mean(results[t.name][a].accuracy) ? b : a)); return `${t.name}: best ${best} (${modelNames.map((m) => `${m} ${mean(results[t.name][m].accuracy).toFixed(3)}`).join(', ')})`; }).join('; ') + '. This runs at a fraction of the published scale (196 steps, a few thousand digits, 10 epochs), so absolute accuracies are far lower; compare the orderings.',
+    'Measured: ' + tasks.map((t) => {
+      const top = Math.max(...modelNames.map((m) => mean(results[t.name][m].accuracy)));
+      const best = modelNames.filter((m) => mean(results[t.name][m].accuracy) >= top - 0.005);
+      return `${t.name}: best ${best.join(' and ')} (${modelNames.map((m) => `${m} ${mean(results[t.name][m].accuracy).toFixed(3)}`).join(', ')})`;
+    }).join('; ') + '. This runs at a fraction of the published scale (196 steps, a few thousand digits, 10 epochs), so absolute accuracies are far lower; compare the orderings.',
   ];
   return { markdown: md.join('\n'), json: { seeds, perClass, epochs, results } };
 }

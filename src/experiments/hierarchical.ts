@@ -81,11 +81,16 @@ function encode(docs: Doc[], vocab: Map<string, number>, S: number, W: number): 
   return tensor(ids, { shape: [docs.length, S, W] });
 }
 
-function trainEval(kind: Pooling, docs: Doc[], split: { train: number[]; test: number[] }, o: { S: number; W: number; epochs: number; seed: number }): number {
+/** Word ids (from 2; 0 padding, 1 unknown) of training words seen 3 or more times, most frequent first, at most 20,000. */
+function vocabulary(docs: Doc[], rows: number[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const i of split.train) for (const s of docs[i].sentences) for (const w of s) counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (const i of rows) for (const s of docs[i].sentences) for (const w of s) counts.set(w, (counts.get(w) ?? 0) + 1);
   const vocab = new Map<string, number>();
   for (const [w, c] of [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) if (c >= 3 && vocab.size < 20000) vocab.set(w, vocab.size + 2);
+  return vocab;
+}
+
+function trainEval(kind: Pooling, docs: Doc[], split: { train: number[]; test: number[] }, vocab: Map<string, number>, o: { S: number; W: number; epochs: number; seed: number }): number {
   const rng = new Generator(o.seed);
   const model = new DocumentClassifier(kind, vocab.size + 2, 64, new Generator(o.seed));
   const opt = new Adam(model.parameters(), { lr: 3e-3 });
@@ -122,8 +127,9 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     sizes[set.name] = docs.length;
     for (const seed of seeds) {
       const split = splitIndices(docs.length, { seed, valid: 0, test: 0.25, stratify: docs.map((d) => d.label) });
+      const vocab = vocabulary(docs, split.train);
       for (const kind of MODELS) {
-        const acc = trainEval(kind, docs, split, { S: set.S, W: set.W, epochs, seed });
+        const acc = trainEval(kind, docs, split, vocab, { S: set.S, W: set.W, epochs, seed });
         push((results[set.name] ??= {}), kind, acc);
         o.log(`${set.name} seed ${seed} ${kind}: test accuracy ${acc.toFixed(3)}`);
       }

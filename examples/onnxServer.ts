@@ -20,7 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { DataError, data, fusionOnnxInputs } from '../src/index.js';
+import { DataError, data, fusionOnnxInputs, train } from '../src/index.js';
 import { sidecarPath, type OnnxSidecar } from '../src/cli/exportRun.js';
 
 const MAX_BODY = 1 << 20;
@@ -56,19 +56,10 @@ export async function startPredictionServer(modelPath: string, options: { port?:
     const rows = Array.from({ length: dataset.size }, (_, i) => i);
     const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(side, dataset.batch(rows))).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
     const out = await session.run(feeds);
-    return rows.map((i) => {
-      const rec: Record<string, unknown> = {};
-      for (const t of side.targets) {
-        if (t.task === 'multiclass') {
-          const p = Array.from((out[`${t.name}.probabilities`].data as Float32Array).subarray(i * t.outputs, (i + 1) * t.outputs));
-          rec[t.name] = { label: t.classes![p.indexOf(Math.max(...p))], probabilities: Object.fromEntries(t.classes!.map((c, j) => [c, Number(p[j].toFixed(6))])) };
-        } else if (t.task === 'binary') {
-          const p = (out[`${t.name}.probability`].data as Float32Array)[i];
-          rec[t.name] = { probability: Number(p.toFixed(6)), label: p >= 0.5 ? 1 : 0 };
-        } else rec[t.name] = Number((out[`${t.name}.value`].data as Float32Array)[i].toPrecision(7));
-      }
-      return rec;
-    });
+    // the graph's user-facing outputs are what `predict` gives: probabilities, or values in target units
+    const suffix = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const;
+    const scores = Object.fromEntries(side.targets.map((t) => [t.name, out[`${t.name}.${suffix[t.task]}`].data as Float32Array]));
+    return rows.map((i) => train.predictionRecord(side.targets, scores, i));
   }
 
   function readBody(req: IncomingMessage): Promise<string> {

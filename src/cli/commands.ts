@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';
 import { prepareRun, type PreparedRun } from '../train/runConfig.js';
-import { evaluate, predict } from '../train/evaluate.js';
+import { evaluate, predict, predictionRecord } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
 import { startInspectServer } from './inspect.js';
@@ -117,16 +117,7 @@ export async function predictCommand(runDir: string, input: string, o: { out?: s
   const preds = predict(model, dataset, rows);
   const targets = saved.preprocessor.targetInfo();
   const lines = rows.map((i) => {
-    const rec: Record<string, unknown> = { row: i, ...(origins[i]?.line !== undefined ? { line: origins[i].line } : {}) };
-    for (const t of targets) {
-      const p = preds[t.name];
-      if (t.task === 'multiclass') {
-        const probs = Array.from(p.subarray(i * t.outputs, (i + 1) * t.outputs));
-        const k = probs.indexOf(Math.max(...probs));
-        rec[t.name] = { label: t.classes![k], probabilities: Object.fromEntries(t.classes!.map((c, j) => [c, Number(probs[j].toFixed(6))])) };
-      } else if (t.task === 'binary') rec[t.name] = { probability: Number(p[i].toFixed(6)), label: p[i] >= 0.5 ? 1 : 0 };
-      else rec[t.name] = Number(p[i].toPrecision(7));
-    }
+    const rec = { row: i, ...(origins[i]?.line !== undefined ? { line: origins[i].line } : {}), ...predictionRecord(targets, preds, i) };
     return JSON.stringify(rec);
   });
   if (o.out) {

@@ -17,15 +17,14 @@ import { TCN, TextCNN } from '../models/baselines.js';
 import type { TaskModel } from '../models/heads.js';
 import { fit } from '../train/fit.js';
 import { evaluate } from '../train/evaluate.js';
-import { fmt, mean, push, table } from './common.js';
+import { fmt, mean, mnist14, push, table } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 /** MNIST as 196-step pixel sequences (2×2 means), optionally permuted by one fixed permutation. */
 function pixelSequences(perClass: number, permute: boolean): DataRecord[] {
   const perm = new Generator(1234).shuffle(Array.from({ length: 196 }, (_, i) => i));
   return mnist({ perClass }).records.map((r) => {
-    const p = r.pixels as number[];
-    const s = Array.from({ length: 196 }, (_, k) => { const y = Math.floor(k / 14), x = k % 14; return (p[2 * y * 28 + 2 * x] + p[2 * y * 28 + 2 * x + 1] + p[(2 * y + 1) * 28 + 2 * x] + p[(2 * y + 1) * 28 + 2 * x + 1]) / 4; });
+    const s = Array.from(mnist14(r.pixels as number[]));
     return { series: permute ? perm.map((i) => s[i]) : s, label: r.label };
   });
 }

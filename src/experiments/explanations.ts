@@ -11,14 +11,12 @@ import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { neg, sigmoid } from '../ops/index.js';
 import { backward, noGrad } from '../autograd/tape.js';
-import { Preprocessor } from '../data/preprocessor.js';
-import { splitIndices, type Batch, type EncodedDataset } from '../data/dataset.js';
-import { sentimentSentences } from '../data/node/datasets.js';
+import type { Batch, EncodedDataset } from '../data/dataset.js';
 import { FusionModel } from '../models/fusion.js';
 import { rollout, gradTimesAttention } from '../analysis/rollout.js';
 import { fit } from '../train/fit.js';
 import { evaluate } from '../train/evaluate.js';
-import { fmt, mean, push, spearman, std, table } from './common.js';
+import { fmt, mean, push, sentimentWords, spearman, std, table } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 /** The [CLS] row of a per-layer [1, H, N, N] map, averaged over heads, for tokens 1…L. */
@@ -70,14 +68,9 @@ function explain(model: FusionModel, ds: EncodedDataset, row: number): Record<st
 async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const seeds = o.seeds ?? (o.quick ? [0] : [0, 1, 2]);
   const layers = o.quick ? 3 : 6, epochs = o.quick ? 1 : 10, sentences = o.quick ? 30 : 300;
-  const full = sentimentSentences();
-  const d = o.quick ? { ...full, records: full.records.filter((_, i) => i % 3 === 0) } : full;
-  const schema = { fields: [{ name: 'text', kind: 'text' as const, maxLength: 40, minCount: 2 }], targets: d.schema.targets };
   const corr: Record<string, number[]> = {}, acc: number[] = [];
   for (const seed of seeds) {
-    const split = splitIndices(d.records.length, { seed, valid: 0.1, test: 0.2, stratify: d.records.map((r) => Number(r.label)) });
-    const pre = Preprocessor.fit(schema, split.train.map((i) => d.records[i]));
-    const ds = pre.encode(d.records).dataset;
+    const { pre, ds, split } = sentimentWords(o.quick, seed);
     const model = new FusionModel(pre.fieldInfo(), pre.targetInfo(), { strategy: 'early', dim: 32, heads: 4, layers, dimFeedforward: 64, dropout: 0.1 }, new Generator(seed));
     fit(model, ds, split, { epochs, seed, lr: 1e-3, batchSize: 32, schedule: { type: 'cosine', warmup: 0.05 } });
     model.eval();

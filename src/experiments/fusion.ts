@@ -13,6 +13,7 @@ import { LinearModel, MLPModel } from '../models/baselines.js';
 import type { TaskModel } from '../models/heads.js';
 import { fit } from '../train/fit.js';
 import { evaluate } from '../train/evaluate.js';
+import { fmt, mean } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 interface Setup { name: string; load: () => LoadedDataset; strategy: 'early' | 'latent'; epochs: number; quickEpochs: number; quickRows?: number; batchSize: number; metrics: string[] }
@@ -24,12 +25,6 @@ const SETUPS: Setup[] = [
 ];
 
 type Row = Record<string, number[]>;
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-const fmt = (xs: number[]): string => {
-  const m = mean(xs);
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
-  return xs.length > 1 ? `${m.toFixed(3)} ± ${sd.toFixed(3)}` : m.toFixed(3);
-};
 
 async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const seeds = o.seeds ?? (o.quick ? [0] : [0, 1, 2]);

@@ -20,7 +20,7 @@ import { GatedAttentionPooling, NadarayaWatson } from '../nn/attention/pooling.j
 import { Adam, SGD } from '../train/optim.js';
 import { rocAuc } from '../train/metrics.js';
 import { mnist } from '../data/node/datasets.js';
-import { fmt, mean, push, table } from './common.js';
+import { fmt, mean, mnist14, push, table } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 const f = (x: number): number => 2 * Math.sin(x) + Math.pow(x, 0.8);
@@ -87,10 +87,7 @@ interface Bag { instances: Float32Array[]; label: number }
 function digits(perClass: number): Float32Array[][] {
   const byClass: Float32Array[][] = Array.from({ length: 10 }, () => []);
   for (const r of mnist({ perClass }).records) {
-    const p = r.pixels as number[];
-    const out = new Float32Array(196);
-    for (let y = 0; y < 14; y++) for (let x = 0; x < 14; x++) out[y * 14 + x] = (p[2 * y * 28 + 2 * x] + p[2 * y * 28 + 2 * x + 1] + p[(2 * y + 1) * 28 + 2 * x] + p[(2 * y + 1) * 28 + 2 * x + 1]) / 4;
-    byClass[Number(r.label)].push(out);
+    byClass[Number(r.label)].push(mnist14(r.pixels as number[]));
   }
   return byClass;
 }

@@ -7,16 +7,14 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { Preprocessor } from '../data/preprocessor.js';
-import { splitIndices, type Batch, type EncodedDataset } from '../data/dataset.js';
-import { sentimentSentences } from '../data/node/datasets.js';
+import type { Batch, EncodedDataset } from '../data/dataset.js';
 import { FusionModel } from '../models/fusion.js';
 import { probeEntropy } from '../analysis/report.js';
 import { fit } from '../train/fit.js';
 import { evaluate } from '../train/evaluate.js';
 import { noGrad } from '../autograd/tape.js';
 import type { TrainOptions } from '../train/trainer.js';
-import { fmt, mean, push, table } from './common.js';
+import { fmt, mean, push, sentimentWords, table } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 interface Variant { name: string; sigmaReparam?: boolean; remedies?: TrainOptions['remedies'] }
@@ -49,14 +47,9 @@ function noisyAccuracy(model: FusionModel, ds: EncodedDataset, rows: number[], r
 async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const seeds = o.seeds ?? (o.quick ? [0] : [0, 1, 2]);
   const epochs = o.quick ? 1 : 10, rates = [0.1, 0.3];
-  const full = sentimentSentences();
-  const d = o.quick ? { ...full, records: full.records.filter((_, i) => i % 3 === 0) } : full;
-  const schema = { fields: [{ name: 'text', kind: 'text' as const, maxLength: 40, minCount: 2 }], targets: d.schema.targets };
   const results: Record<string, Record<string, number[]>> = {};
   for (const seed of seeds) {
-    const split = splitIndices(d.records.length, { seed, valid: 0.1, test: 0.2, stratify: d.records.map((r) => Number(r.label)) });
-    const pre = Preprocessor.fit(schema, split.train.map((i) => d.records[i]));
-    const ds = pre.encode(d.records).dataset;
+    const { pre, ds, split } = sentimentWords(o.quick, seed);
     const vocab = pre.fieldInfo()[0].vocabSize!;
     for (const v of VARIANTS) {
       const model = new FusionModel(pre.fieldInfo(), pre.targetInfo(), { strategy: 'early', dim: 32, heads: 4, layers: 2, dimFeedforward: 64, dropout: 0.1, sigmaReparam: v.sigmaReparam }, new Generator(seed));

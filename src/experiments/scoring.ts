@@ -23,6 +23,7 @@ import { layerStats } from '../analysis/stats.js';
 import { noGrad } from '../autograd/tape.js';
 import { Trainer } from '../train/trainer.js';
 import { evaluate } from '../train/evaluate.js';
+import { mean } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 /** Embeddings → attention pooling (a learned query, the chosen score) → head. */
@@ -89,7 +90,6 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
       o.log(`seed ${seed} ${score} d=${dim}: entropy at init ${init.toFixed(3)}, test accuracy ${acc.toFixed(3)}`);
     }
   }
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const lines = [
     `Sentences: ${records.length} (Amazon, IMDB, Yelp), split 70/10/20 stratified, seeds ${seeds.join(', ')}; attention pooling with a learned query over N(0, 1) token + position embeddings, ${o.quick ? 2 : 8} epochs.`,
     '',

@@ -52,6 +52,23 @@ export function predict(model: TaskModel, ds: EncodedDataset, rows: readonly num
   });
 }
 
+/**
+ * Row i of `predict`-style scores as JSON: binary { probability, label }, multi-class
+ * { label, probabilities by class }, regression the value (7 significant digits).
+ */
+export function predictionRecord(targets: readonly TargetInfo[], scores: Record<string, ArrayLike<number>>, i: number): Record<string, unknown> {
+  const rec: Record<string, unknown> = {};
+  for (const t of targets) {
+    const p = scores[t.name];
+    if (t.task === 'multiclass') {
+      const probs = Array.from({ length: t.outputs }, (_, j) => p[i * t.outputs + j]);
+      rec[t.name] = { label: t.classes![probs.indexOf(Math.max(...probs))], probabilities: Object.fromEntries(t.classes!.map((c, j) => [c, Number(probs[j].toFixed(6))])) };
+    } else if (t.task === 'binary') rec[t.name] = { probability: Number(p[i].toFixed(6)), label: p[i] >= 0.5 ? 1 : 0 };
+    else rec[t.name] = Number(p[i].toPrecision(7));
+  }
+  return rec;
+}
+
 function denorm(t: TargetInfo, v: number, f?: (target: string, v: number) => number): number {
   if (f) return f(t.name, v);
   return t.mean !== undefined ? v * t.std! + t.mean : v;

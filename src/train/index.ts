@@ -1,7 +1,7 @@
 /** The `train` namespace: the fitting loop, predictions, evaluation and metrics. */
 export { fit } from './fit.js';
 export type { FitOptions } from './fit.js';
-export { evaluate, predict, meanLoss } from './evaluate.js';
+export { evaluate, predict, predictionRecord, meanLoss } from './evaluate.js';
 export type { TargetMetrics } from './evaluate.js';
 export { Trainer, trainOptionsSchema, moduleGenerators } from './trainer.js';
 export type { TrainOptions, TrainerCallbacks, EpochRecord, StepInfo, FitResult } from './trainer.js';

@@ -11,7 +11,7 @@
     {
       "target_name": "attnkit_avx2",
       "type": "static_library",
-      "sources": ["native/src/gemm_avx2.cc", "native/src/vmath_avx2.cc"],
+      "sources": ["native/src/gemm_avx2.cc", "native/src/vmath_avx2.cc", "native/src/attention_avx2.cc"],
       "cflags_cc": ["-mavx2", "-mfma", "-fPIC"]
     },
     {

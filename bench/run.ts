@@ -7,6 +7,7 @@
  * of each peer's time to attnkit-native's, and writes everything as JSON.
  *
  * Options: --quick (tiny sizes: a smoke run), --only <substring of a case id>,
+ *          --impls <a,b,…> (run only these implementations; the others are listed as not run),
  *          --threads <n> (default: all cores), --min-seconds <s> (timing budget per pair),
  *          --out <file.json> (default bench/results/bench-<time>.json).
  */
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    impls: { type: 'string' },
     threads: { type: 'string' },
     'min-seconds': { type: 'string' },
     out: { type: 'string' },
@@ -117,6 +119,7 @@ console.log(ceiling.gflops === null
   : `FMA ceiling (bench/fma_probe.c, ${ceiling.isa}, ${ceiling.threads} threads): ${ceiling.gflops.toFixed(1)} GFLOP/s`);
 console.log('');
 
+const onlyImpls = args.impls?.split(',').map((s) => s.trim()).filter(Boolean);
 const rows: Row[] = [];
 const cases = benchCases(args.quick).filter((c) => !args.only || c.id.includes(args.only));
 for (const c of cases) {
@@ -124,6 +127,7 @@ for (const c of cases) {
   for (const [impl, run] of c.impls) {
     const row: Row = { case: c.id, title: c.title, impl };
     if (run !== true) row.skipped = run;
+    else if (onlyImpls && !onlyImpls.includes(impl)) row.skipped = 'not run (--impls)';
     else {
       if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${impl} …\r`);
       row.result = runPair(c, impl);

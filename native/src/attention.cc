@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu.h"
 #include "gemm.h"
 #include "threadpool.h"
 #include "vmath.h"
@@ -49,6 +50,7 @@ thread_local Scratch tl;
 }  // namespace
 
 void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse) {
+  if (active_isa() != Isa::Generic) return attention_forward_avx2(s, m, q, k, v, out, lse);
   const ExpShiftFn ex = exp_shift();
   // Tall tiles amortise packing each K and V tile (measured here: 64 → 384 rows took B8 H8 L2048
   // from 28 to 41 GFLOP/s); halve them while there are too few tiles to keep every thread busy.

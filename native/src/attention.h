@@ -22,6 +22,10 @@ struct AttnShape {
 // out [B,H,T,Dv], lse [B,H,T] (−∞ for a fully masked row, whose output is 0)
 void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse);
 
+// the same on AVX2+FMA CPUs (attention_avx2.cc); attention_forward dispatches to it
+void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out,
+                            float* lse);
+
 // gradients (zeroed and filled) from the saved out and lse; recomputes the scores block by block
 void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv);

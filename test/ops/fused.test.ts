@@ -20,12 +20,18 @@ const cases: Case[] = [
   { label: 'grouped-query H 6 / Hkv 2', q: [1, 6, 5, 4], k: [1, 2, 7, 4], v: [1, 2, 7, 4], opts: () => ({ causal: true }) },
   { label: 'additive float mask (with gradient)', q: [2, 2, 5, 4], k: [2, 2, 7, 4], v: [2, 2, 7, 4], opts: () => ({ mask: floatMask }) },
   { label: 'dropout 0.25', q: [2, 2, 5, 4], k: [2, 2, 6, 4], v: [2, 2, 6, 4], opts: (g) => ({ dropout: 0.25, rng: g }) },
+  // a different mask for every query (a fully masked row included), broadcast over heads
+  { label: 'per-query boolean mask', q: [2, 2, 5, 8], k: [2, 2, 7, 8], v: [2, 2, 7, 8], opts: () => ({ mask: queryMask }) },
+  // D 64 and Dv 40 (not multiples of the kernels' 6 rows), 37 queries (16-query strips and a tail), 131 keys (a 128-key block and a tail)
+  { label: 'head dims 64/40, ragged lengths, key padding', q: [2, 3, 37, 64], k: [2, 3, 131, 64], v: [2, 3, 131, 40],
+    opts: () => ({ mask: tensor(Array.from({ length: 2 }, (_, b) => [[Array.from({ length: 131 }, (_, j) => b === 0 || j % 9 !== 4)]])) }) },
   { label: 'long keys (crosses a 256-key tile)', q: [1, 2, 70, 16], k: [1, 2, 300, 16], v: [1, 2, 300, 16], opts: () => ({ causal: false }) },
   // the native forward's query tiles hold up to 384 rows: cross several, with causal, dropout and grouped heads
   { label: 'long queries and keys (several query and key tiles), causal, dropout, GQA', q: [1, 4, 900, 8], k: [1, 2, 900, 8], v: [1, 2, 900, 8],
     opts: (g) => ({ causal: true, dropout: 0.1, rng: g }) },
 ];
 const floatMask = rnd([2, 1, 5, 7], 99, 2);
+const queryMask = tensor(Array.from({ length: 2 }, (_, b) => [Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, (_, j) => !(b === 1 && i === 2) && (i + j + b) % 3 !== 0))]));
 
 for (const c of cases) {
   test(`fused attention equals the composite: ${c.label}`, () => {

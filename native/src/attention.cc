@@ -114,6 +114,7 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
 
 void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  if (active_isa() != Isa::Generic) return attention_backward_avx2(s, m, q, k, v, out, lse, dout, dq, dk, dv);
   const ExpShiftFn ex = exp_shift();
   const long group = s.H / s.Hkv;
   const uint32_t thr = drop_threshold(s.dropout);

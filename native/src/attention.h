@@ -26,6 +26,9 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
 void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out,
                             float* lse);
 
+void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
+                             const float* lse, const float* dout, float* dq, float* dk, float* dv);
+
 // gradients (zeroed and filled) from the saved out and lse; recomputes the scores block by block
 void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv);

@@ -26,13 +26,14 @@ constexpr long KB = 256;   // keys per block: the block's K and V rows stay in L
 constexpr long MAXQS = 4;  // strips per work item, which reuse each K/V block
 constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
 
-// c[r·16 + j] (+)= Σ_k A(r, k)·b[k·16 + j] for r < R, j < 16, with A(r, k) = a[r·lda + k] (ROWS)
-// or a[k·lda + r]. b is 32-byte aligned; R ≤ 6 keeps 2R accumulators + 2 operands in 16 registers.
+// c[r·ldc + j] (+)= Σ_k A(r, k)·b[k·ldb + j] for r < R, j < 16, with A(r, k) = a[r·lda + k] (ROWS)
+// or a[k·lda + r]. b and c are 32-byte aligned (ldb, ldc multiples of 8); R ≤ 6 keeps 2R accumulators
+// and 2 operands in the 16 registers.
 template <int R, bool ROWS>
-inline void micro(long kc, const float* a, long lda, const float* b, float* c, bool acc) {
+__attribute__((always_inline)) inline void micro(long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
   __m256 c0[R], c1[R];
   for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
-  for (long k = 0; k < kc; k++, b += QW) {
+  for (long k = 0; k < kc; k++, b += ldb) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
     for (int r = 0; r < R; r++) {
       const __m256 x = _mm256_broadcast_ss(ROWS ? a + r * lda + k : a + k * lda + r);
@@ -41,7 +42,7 @@ inline void micro(long kc, const float* a, long lda, const float* b, float* c, b
     }
   }
   for (int r = 0; r < R; r++) {
-    float* p = c + r * QW;
+    float* p = c + r * ldc;
     if (acc) {
       c0[r] = _mm256_add_ps(c0[r], _mm256_load_ps(p));
       c1[r] = _mm256_add_ps(c1[r], _mm256_load_ps(p + 8));
@@ -51,20 +52,20 @@ inline void micro(long kc, const float* a, long lda, const float* b, float* c, b
   }
 }
 
-// rows [0, n) of A in slivers of 6, the last one narrower
+// C[n × 16] (+)= A[n × kc]·B[kc × 16]: rows [0, n) of A in slivers of 6, the last one narrower
 template <bool ROWS>
-void micro_rows(long n, long kc, const float* a, long lda, const float* b, float* c, bool acc) {
+__attribute__((always_inline)) inline void micro_rows(long n, long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
   long r = 0;
   const long step = ROWS ? lda : 1;
-  for (; r + 6 <= n; r += 6) micro<6, ROWS>(kc, a + r * step, lda, b, c + r * QW, acc);
+  for (; r + 6 <= n; r += 6) micro<6, ROWS>(kc, a + r * step, lda, b, ldb, c + r * ldc, ldc, acc);
   const float* ar = a + r * step;
-  float* cr = c + r * QW;
+  float* cr = c + r * ldc;
   switch (n - r) {
-    case 5: micro<5, ROWS>(kc, ar, lda, b, cr, acc); break;
-    case 4: micro<4, ROWS>(kc, ar, lda, b, cr, acc); break;
-    case 3: micro<3, ROWS>(kc, ar, lda, b, cr, acc); break;
-    case 2: micro<2, ROWS>(kc, ar, lda, b, cr, acc); break;
-    case 1: micro<1, ROWS>(kc, ar, lda, b, cr, acc); break;
+    case 5: micro<5, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
+    case 4: micro<4, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
+    case 3: micro<3, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
+    case 2: micro<2, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
+    case 1: micro<1, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
     default: break;
   }
 }
@@ -108,14 +109,15 @@ struct Buffers {
   }
 };
 thread_local Buffers tl_buf;
+thread_local Buffers tl_bwd;
 
-// masks and causality on a score strip st[c·16 + j]: key j0 + c, query i0 + j (j < nq)
-void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long j0, long bc, float* st) {
+// masks and causality on a score strip st[c·ld + j]: key j0 + c, query i0 + j (j < nq ≤ 16)
+void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long j0, long bc, float* st, long ld) {
   const __m256 ninf = _mm256_set1_ps(NEG_INF);
   if (m.kind != 0) {
     const long base = b * m.sb + h * m.sh + i0 * m.st + j0 * m.ss;
     for (long c = 0; c < bc; c++) {
-      float* row = st + c * QW;
+      float* row = st + c * ld;
       const long at = base + c * m.ss;
       if (m.st == 0) {  // the same for every query: a key-padding mask
         if (m.kind == 1) {
@@ -136,7 +138,7 @@ void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, 
     // key j0 + c is hidden from lane j when j0 + c > i0 + j, i.e. lane index < j0 + c − i0
     const __m256i lane0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lane1 = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
     for (long c = std::max<long>(0, i0 + 1 - j0); c < bc; c++) {
-      float* row = st + c * QW;
+      float* row = st + c * ld;
       const __m256i lim = _mm256_set1_epi32(static_cast<int>(std::min<long>(j0 + c - i0, QW)));
       const __m256 h0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lim, lane0));
       const __m256 h1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lim, lane1));
@@ -221,8 +223,8 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
           float* qt = buf + t * per;
           float* st = qt + s.D * QW;
           float* ot = st + KB * QW;
-          micro_rows<true>(nc, s.D, K + j0 * s.D, s.D, qt, st, false);  // Sᵀ = K·Qᵀ
-          mask_strip(s, m, b, h, i0, nq, j0, nc, st);
+          micro_rows<true>(nc, s.D, K + j0 * s.D, s.D, qt, QW, st, QW, false);  // Sᵀ = K·Qᵀ
+          mask_strip(s, m, b, h, i0, nq, j0, nc, st, QW);
           __m256 a0, a1;
           softmax_step(st, nc, sp[t], a0, a1);
           const __m256 one = _mm256_set1_ps(1.f);
@@ -238,7 +240,7 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
               for (long c = 0; c < nc; c++) st[c * QW + j] = dropout_keep(s.seed, base + c, thr) ? st[c * QW + j] * keep_scale : 0.f;
             }
           }
-          micro_rows<false>(s.Dv, nc, V + j0 * s.Dv, s.Dv, st, ot, true);  // Oᵀ += Vᵀ·Pᵀ
+          micro_rows<false>(s.Dv, nc, V + j0 * s.Dv, s.Dv, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
         }
       }
       for (long t = 0; t < n_strips; t++) {
@@ -251,6 +253,125 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
           for (long d = 0; d < s.Dv; d++) dst[d] = ot[d * QW + j] * inv;
           lse[bh * s.T + i0 + j] = l > 0 ? sp[t].m[j] + std::log(l) : NEG_INF;
         }
+      }
+    }
+  });
+}
+
+
+namespace {
+
+constexpr long BKB = 64;  // backward: keys per block
+constexpr long BNQ = 64;  // backward: queries per tile (four 16-lane strips)
+inline long up16(long n) { return (n + 15) & ~15L; }
+
+}  // namespace
+
+// FlashAttention-2's backward in the same transposed layout: for each key block and query tile,
+// Sᵀ = K·(scale·Q)ᵀ and dPᵀ = V·dOᵀ as strips, P = exp(Sᵀ − lse) and dS = scale·P∘(dP − D) lane by
+// lane, then dV += Pᵀ·dO, dK += dSᵀ·Q and dQᵀ += Kᵀ·dSᵀ. One kv head per work item (its dK and dV
+// have no other writer); dK, dV and dQᵀ accumulate in padded per-thread buffers, O(L·D) in all.
+void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
+                             const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  const long group = s.H / s.Hkv;
+  const long T16 = up16(s.T), D16 = up16(s.D), Dv16 = up16(s.Dv);
+  const uint32_t thr = drop_threshold(s.dropout);
+  const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
+  const __m256 vscale = _mm256_set1_ps(s.scale);
+  pool().parallel_for(s.B * s.Hkv, [&](long u0, long u1, int) {
+    const size_t n_qr = T16 * D16, n_dor = T16 * Dv16, n_qt = T16 * s.D, n_dot = T16 * s.Dv, n_dqt = s.D * T16;
+    const size_t n_dkp = s.S * D16, n_dvp = s.S * Dv16, n_strip = BKB * BNQ;
+    float* qr = tl_bwd.get(n_qr + n_dor + n_qt + n_dot + n_dqt + 2 * T16 + n_dkp + n_dvp + 2 * n_strip);
+    float* dor = qr + n_qr;
+    float* qt = dor + n_dor;
+    float* dot = qt + n_qt;
+    float* dqt = dot + n_dot;
+    float* dl = dqt + n_dqt;
+    float* ll = dl + T16;
+    float* dkp = ll + T16;
+    float* dvp = dkp + n_dkp;
+    float* pb = dvp + n_dvp;
+    float* dsb = pb + n_strip;
+    for (long kvbh = u0; kvbh < u1; kvbh++) {
+      const long b = kvbh / s.Hkv, kvh = kvbh % s.Hkv;
+      const float* K = k + kvbh * s.S * s.D;
+      const float* V = v + kvbh * s.S * s.Dv;
+      std::fill(dkp, dkp + n_dkp + n_dvp, 0.f);
+      for (long g = 0; g < group; g++) {
+        const long h = kvh * group + g, bh = b * s.H + h;
+        const float* Q = q + bh * s.T * s.D;
+        const float* O = out + bh * s.T * s.Dv;
+        const float* dO = dout + bh * s.T * s.Dv;
+        const float* L = lse + bh * s.T;
+        for (long i = 0; i < T16; i++) {
+          const bool real = i < s.T;
+          for (long d = 0; d < D16; d++) qr[i * D16 + d] = real && d < s.D ? Q[i * s.D + d] : 0.f;
+          for (long d = 0; d < Dv16; d++) dor[i * Dv16 + d] = real && d < s.Dv ? dO[i * s.Dv + d] : 0.f;
+          float* qs = qt + (i / 16) * 16 * s.D + i % 16;
+          for (long d = 0; d < s.D; d++) qs[d * 16] = real ? Q[i * s.D + d] * s.scale : 0.f;
+          float* ds = dot + (i / 16) * 16 * s.Dv + i % 16;
+          for (long d = 0; d < s.Dv; d++) ds[d * 16] = real ? dO[i * s.Dv + d] : 0.f;
+          double acc = 0;  // D_i = dO_i · O_i
+          if (real) for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * s.Dv + d]) * O[i * s.Dv + d];
+          dl[i] = static_cast<float>(acc);
+          // a padded lane or a query with no visible key shifts by +∞, so its probabilities are 0
+          ll[i] = real && L[i] != NEG_INF ? L[i] : std::numeric_limits<float>::infinity();
+        }
+        std::fill(dqt, dqt + n_dqt, 0.f);
+        for (long j0 = 0; j0 < s.S; j0 += BKB) {
+          const long bc = std::min(BKB, s.S - j0);
+          for (long i0 = s.causal ? j0 / BNQ * BNQ : 0; i0 < s.T; i0 += BNQ) {
+            const long nqt = std::min(BNQ, s.T - i0), nst = (nqt + 15) / 16;
+            for (long t = 0; t < nst; t++) {
+              const long ti = i0 + t * 16, nq = std::min<long>(16, s.T - ti);
+              float* sp = pb + t * 16;
+              float* dp = dsb + t * 16;
+              micro_rows<true>(bc, s.D, K + j0 * s.D, s.D, qt + ti * s.D, 16, sp, BNQ, false);      // Sᵀ = K·(scale·Q)ᵀ
+              mask_strip(s, m, b, h, ti, nq, j0, bc, sp, BNQ);
+              micro_rows<true>(bc, s.Dv, V + j0 * s.Dv, s.Dv, dot + ti * s.Dv, 16, dp, BNQ, false);  // dPᵀ = V·dOᵀ
+              const bool drop = s.dropout > 0;
+              for (int half = 0; half < 2; half++) {
+                const __m256 shift = _mm256_load_ps(ll + ti + half * 8), dd = _mm256_load_ps(dl + ti + half * 8);
+                for (long c = 0; c < bc; c++) {
+                  float* sr = sp + c * BNQ + half * 8;
+                  float* dr = dp + c * BNQ + half * 8;
+                  const __m256 p = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(sr), shift));
+                  _mm256_store_ps(sr, p);
+                  if (!drop) _mm256_store_ps(dr, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd)));
+                }
+              }
+              if (drop) {  // dV takes the dropped P; dS = scale·P∘(dropped dP − D)
+                for (long j = 0; j < nq; j++) {
+                  const uint64_t base = (static_cast<uint64_t>(bh) * s.T + ti + j) * s.S + j0;
+                  for (long c = 0; c < bc; c++) {
+                    float& pv = sp[c * BNQ + j];
+                    float& dv_ = dp[c * BNQ + j];
+                    const bool keep = dropout_keep(s.seed, base + c, thr);
+                    dv_ = s.scale * pv * ((keep ? dv_ * keep_scale : 0.f) - dl[ti + j]);
+                    pv = keep ? pv * keep_scale : 0.f;
+                  }
+                }
+                for (long j = nq; j < 16; j++)  // padded lanes: P is 0, and so is dS
+                  for (long c = 0; c < bc; c++) dp[c * BNQ + j] = 0.f;
+              }
+            }
+            for (long c0 = 0; c0 < Dv16; c0 += 16)  // dV += Pᵀ·dO
+              micro_rows<true>(bc, nqt, pb, BNQ, dor + i0 * Dv16 + c0, Dv16, dvp + j0 * Dv16 + c0, Dv16, true);
+            for (long c0 = 0; c0 < D16; c0 += 16)  // dK += dSᵀ·Q
+              micro_rows<true>(bc, nqt, dsb, BNQ, qr + i0 * D16 + c0, D16, dkp + j0 * D16 + c0, D16, true);
+            for (long t = 0; t < nst; t++)  // dQᵀ += Kᵀ·dSᵀ
+              micro_rows<false>(s.D, bc, K + j0 * s.D, s.D, dsb + t * 16, BNQ, dqt + i0 + t * 16, T16, true);
+          }
+        }
+        float* dQ = dq + bh * s.T * s.D;
+        for (long i = 0; i < s.T; i++)
+          for (long d = 0; d < s.D; d++) dQ[i * s.D + d] = dqt[d * T16 + i];
+      }
+      float* dK = dk + kvbh * s.S * s.D;
+      float* dV = dv + kvbh * s.S * s.Dv;
+      for (long j = 0; j < s.S; j++) {
+        std::copy(dkp + j * D16, dkp + j * D16 + s.D, dK + j * s.D);
+        std::copy(dvp + j * Dv16, dvp + j * Dv16 + s.Dv, dV + j * s.Dv);
       }
     }
   });

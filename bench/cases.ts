@@ -4,7 +4,7 @@
  * memory), so the table shows every peer for every case.
  */
 
-export type ImplName = 'attnkit-native' | 'attnkit-js' | 'ort-mha' | 'ort-graph' | 'ort' | 'tfjs-wasm' | 'tfjs-cpu';
+export type ImplName = 'attnkit-native' | 'attnkit-js' | 'ort-mha' | 'ort-graph' | 'ort' | 'tfjs-wasm' | 'tfjs-cpu' | 'torch';
 
 export type CaseSpec =
   | { kind: 'matmul'; n: number }
@@ -50,6 +50,7 @@ export function benchCases(quick: boolean): BenchCase[] {
         ['ort', true],
         ['tfjs-wasm', true],
         ['tfjs-cpu', n <= 1024 ? true : 'skipped: ~25 s a run'],
+        ['torch', true],
       ],
     });
   }
@@ -70,6 +71,7 @@ export function benchCases(quick: boolean): BenchCase[] {
         ['ort-graph', scoresGB * 2 > 12 ? `skipped: its score and softmax tensors need ${(scoresGB * 2).toFixed(0)} GB` : true],
         ['tfjs-wasm', quick || b * h * l * l <= 64 * 512 * 512 ? true : 'skipped: minutes a run'],
         ['tfjs-cpu', quick || b * h * l * l <= 64 * 128 * 128 ? true : 'skipped: minutes a run'],
+        ['torch', scoresGB * 2 > 12 ? `skipped: its score and softmax tensors need ${(scoresGB * 2).toFixed(0)} GB` : true],
       ],
     });
   }
@@ -86,6 +88,7 @@ export function benchCases(quick: boolean): BenchCase[] {
         ['ort-mha', 'n/a: ONNX Runtime (Node) is inference-only'],
         ['tfjs-wasm', true],
         ['tfjs-cpu', quick ? true : 'skipped: minutes a run'],
+        ['torch', true],
       ],
     });
   }
@@ -104,6 +107,7 @@ export function benchCases(quick: boolean): BenchCase[] {
         ['attnkit-js', quick ? true : 'skipped: the js reference backend takes minutes a step'],
         ['ort-mha', 'n/a: ONNX Runtime (Node) is inference-only'],
         ['tfjs-wasm', true],
+        ['torch', true],
       ],
     });
   }

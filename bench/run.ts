@@ -10,6 +10,10 @@
  *          --impls <a,b,…> (run only these implementations; the others are listed as not run),
  *          --threads <n> (default: all cores), --min-seconds <s> (timing budget per pair),
  *          --out <file.json> (default bench/results/bench-<time>.json).
+ *
+ * PyTorch is an optional peer (bench/torch_peer.py): it runs when a Python with torch is found
+ * ($ATTNKIT_BENCH_PYTHON, python3 or /usr/bin/python3; Debian's python3-torch), else its rows
+ * say it was not found.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -66,13 +70,24 @@ interface Row {
   agrees?: boolean;
 }
 
+/** The first Python that can import torch, or null (torch is an optional peer). */
+function findTorchPython(): string | null {
+  for (const py of [process.env.ATTNKIT_BENCH_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!py) continue;
+    const r = spawnSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore', timeout: 60_000 });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
 function runPair(c: BenchCase, impl: ImplName): WorkerResult {
   const timeout = (args.quick ? 120 : 600) * 1000;
-  const child = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(here, 'worker.ts'), JSON.stringify(c), impl, String(threads), String(minSeconds)],
-    { encoding: 'utf8', timeout, maxBuffer: 1 << 24, env: { ...process.env, ATTNKIT_NUM_THREADS: String(threads) } },
-  );
+  const [cmd, argv] = impl === 'torch'
+    ? [torchPython!, [path.join(here, 'torch_peer.py'), JSON.stringify(c), String(threads), String(minSeconds)]]
+    : [process.execPath, ['--import', 'tsx', path.join(here, 'worker.ts'), JSON.stringify(c), impl, String(threads), String(minSeconds)]];
+  const child = spawnSync(cmd, argv, {
+    encoding: 'utf8', timeout, maxBuffer: 1 << 24, env: { ...process.env, ATTNKIT_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
+  });
   if (child.error) return { ok: false, error: `${child.error.message} (limit ${timeout / 1000} s)` };
   const line = child.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -119,6 +134,7 @@ console.log(ceiling.gflops === null
   : `FMA ceiling (bench/fma_probe.c, ${ceiling.isa}, ${ceiling.threads} threads): ${ceiling.gflops.toFixed(1)} GFLOP/s`);
 console.log('');
 
+const torchPython = findTorchPython();
 const onlyImpls = args.impls?.split(',').map((s) => s.trim()).filter(Boolean);
 const rows: Row[] = [];
 const cases = benchCases(args.quick).filter((c) => !args.only || c.id.includes(args.only));
@@ -128,6 +144,7 @@ for (const c of cases) {
     const row: Row = { case: c.id, title: c.title, impl };
     if (run !== true) row.skipped = run;
     else if (onlyImpls && !onlyImpls.includes(impl)) row.skipped = 'not run (--impls)';
+    else if (impl === 'torch' && !torchPython) row.skipped = 'skipped: no Python with torch found (optional peer)';
     else {
       if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${impl} …\r`);
       row.result = runPair(c, impl);
@@ -174,7 +191,7 @@ writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
 // attnkit must run everywhere and every peer must agree with it; in a --quick smoke run every peer must run too
-const failed = rows.filter((r) => r.result && !r.result.ok && (args.quick || r.impl.startsWith('attnkit')));
+const failed = rows.filter((r) => r.result && !r.result.ok && ((args.quick && r.impl !== 'torch') || r.impl.startsWith('attnkit')));
 const disagree = rows.filter((r) => r.agrees === false);
 for (const r of [...failed, ...disagree]) console.error(`bench: ${r.case} · ${r.impl}: ${r.result?.ok ? 'result differs from attnkit-native' : r.result?.error}`);
 if (failed.length || disagree.length) process.exitCode = 1;

@@ -234,10 +234,16 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
               _mm256_store_ps(ot + d * QW + 8, _mm256_mul_ps(_mm256_load_ps(ot + d * QW + 8), a1));
             }
           }
-          if (s.dropout > 0) {
-            for (long j = 0; j < nq; j++) {
-              const uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + j) * s.S + j0;
-              for (long c = 0; c < nc; c++) st[c * QW + j] = dropout_keep(s.seed, base + c, thr) ? st[c * QW + j] * keep_scale : 0.f;
+          if (s.dropout > 0) {  // weight (bh·T + i)·S + j survives with probability 1 − p, scaled by 1/(1 − p)
+            const __m256 ks = _mm256_set1_ps(keep_scale);
+            for (long half = 0; half < 2; half++) {
+              const uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0;
+              for (long c = 0; c < nc; c++) {
+                __m256i lo, hi;
+                index8(base + c, s.S, lo, hi);
+                float* row = st + c * QW + half * 8;
+                _mm256_store_ps(row, _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(row), ks), dropout_keep8(s.seed, lo, hi, thr)));
+              }
             }
           }
           micro_rows<false>(s.Dv, nc, V + j0 * s.Dv, s.Dv, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
@@ -341,18 +347,22 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float*
                 }
               }
               if (drop) {  // dV takes the dropped P; dS = scale·P∘(dropped dP − D)
-                for (long j = 0; j < nq; j++) {
-                  const uint64_t base = (static_cast<uint64_t>(bh) * s.T + ti + j) * s.S + j0;
+                const __m256 ks = _mm256_set1_ps(keep_scale);
+                for (long half = 0; half < 2; half++) {
+                  const __m256 dd = _mm256_load_ps(dl + ti + half * 8);
+                  const uint64_t base = (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + j0;
                   for (long c = 0; c < bc; c++) {
-                    float& pv = sp[c * BNQ + j];
-                    float& dv_ = dp[c * BNQ + j];
-                    const bool keep = dropout_keep(s.seed, base + c, thr);
-                    dv_ = s.scale * pv * ((keep ? dv_ * keep_scale : 0.f) - dl[ti + j]);
-                    pv = keep ? pv * keep_scale : 0.f;
+                    __m256i lo, hi;
+                    index8(base + c, s.S, lo, hi);
+                    const __m256 keep = dropout_keep8(s.seed, lo, hi, thr);
+                    float* sr = sp + c * BNQ + half * 8;
+                    float* dr = dp + c * BNQ + half * 8;
+                    const __m256 p = _mm256_load_ps(sr);
+                    const __m256 dpd = _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(dr), ks), keep);
+                    _mm256_store_ps(dr, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(dpd, dd)));
+                    _mm256_store_ps(sr, _mm256_and_ps(_mm256_mul_ps(p, ks), keep));
                   }
                 }
-                for (long j = nq; j < 16; j++)  // padded lanes: P is 0, and so is dS
-                  for (long c = 0; c < bc; c++) dp[c * BNQ + j] = 0.f;
               }
             }
             for (long c0 = 0; c0 < Dv16; c0 += 16)  // dV += Pᵀ·dO

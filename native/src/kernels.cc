@@ -138,7 +138,9 @@ void unary_backward(Unary op, const float* x, const float* y, const float* g, fl
 void dropout(const float* x, float* out, long n, double p, uint32_t seed) {
   const uint32_t thr = drop_threshold(p);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
+  const bool simd = active_isa() != Isa::Generic;
   par(n, 4, [&](long a, long b) {
+    if (simd) return dropout_avx2(x, out, a, b, seed, thr, scale);
     for (long i = a; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), thr) ? x[i] * scale : 0.f;
   });
 }

@@ -1,7 +1,12 @@
 // Vectorised math used by softmax-like kernels, with per-ISA implementations.
 #pragma once
 
+#include <cstdint>
+
 namespace attnkit {
+
+// out[i] = keep(seed, i) ? x[i]·scale : 0 for i in [a, b) (attention.h's dropout_keep, 8 lanes at a time)
+void dropout_avx2(const float* x, float* out, long a, long b, uint32_t seed, uint32_t threshold, float scale);
 
 // x[j] = exp(x[j] − shift) for j < n; returns Σ x[j]. Relative error ≤ 2e-7 (below float32 rounding).
 using ExpShiftFn = float (*)(float* x, long n, float shift);

@@ -203,6 +203,24 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adamUpdate(w, g, m, v, [lr, b1, b2, c1, c2, eps, wd, decoupled])
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  Napi::Float32Array w = info[0].As<Napi::Float32Array>();
+  Napi::Float32Array g = info[1].As<Napi::Float32Array>();
+  Napi::Float64Array m = info[2].As<Napi::Float64Array>();
+  Napi::Float64Array v = info[3].As<Napi::Float64Array>();
+  Napi::Array o = info[4].As<Napi::Array>();
+  auto d = [&](uint32_t i) { return o.Get(i).As<Napi::Number>().DoubleValue(); };
+  AdamParams p{d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7) != 0};
+  const size_t n = w.ElementLength();
+  if (g.ElementLength() != n || m.ElementLength() != n || v.ElementLength() != n) {
+    Napi::TypeError::New(info.Env(), "adamUpdate: w, g, m and v must have the same length").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  adam_update(w.Data(), g.Data(), m.Data(), v.Data(), static_cast<long>(n), p);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
@@ -229,6 +247,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   return exports;
 }
 

@@ -145,6 +145,22 @@ void dropout(const float* x, float* out, long n, double p, uint32_t seed) {
   });
 }
 
+void adam_update(float* w, const float* g, double* m, double* v, long n, const AdamParams& p) {
+  const double decay = p.decoupled ? p.lr * p.wd : 0, l2 = p.decoupled ? 0 : p.wd;
+  par(n, 8, [&](long a, long b) {
+    for (long i = a; i < b; i++) {
+      double wi = w[i];
+      const double gi = g[i] + l2 * wi;
+      wi -= decay * wi;
+      const double mi = p.b1 * m[i] + (1 - p.b1) * gi;
+      const double vi = p.b2 * v[i] + (1 - p.b2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      w[i] = static_cast<float>(wi - (p.lr * (mi / p.c1)) / (std::sqrt(vi / p.c2) + p.eps));
+    }
+  });
+}
+
 template <Binary OP>
 inline void brow(const float* a, long sa, const float* b, long sb, float* o, long n) {
   for (long i = 0; i < n; i++) {

@@ -13,6 +13,14 @@ void unary_backward(Unary op, const float* x, const float* y, const float* g, fl
 // so the backward pass applies the same call to the gradient.
 void dropout(const float* x, float* out, long n, double p, uint32_t seed);
 
+// One Adam/AdamW update in place, in double arithmetic with double moments, the same operations in
+// the same order as the js kernel (src/backend/js/optim.ts), so both give identical weights.
+struct AdamParams {
+  double lr, b1, b2, c1, c2, eps, wd;
+  bool decoupled;
+};
+void adam_update(float* w, const float* g, double* m, double* v, long n, const AdamParams& p);
+
 enum class Binary { Add = 0, Sub, Mul, Div, Count };
 // out = a ∘ b broadcast to outShape; shapes are right-aligned as in NumPy
 void binary(Binary op, const float* a, const long* aShape, int aNd, const float* b, const long* bShape, int bNd,

@@ -1,6 +1,7 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TapeNode } from '../tensor/tensor.js';
 import { allocLike } from '../backend/js/types.js';
+import { backend } from '../backend/backend.js';
 import { sameShape } from '../tensor/shape.js';
 
 let gradEnabled = true;
@@ -40,9 +41,10 @@ export function detach(t: Tensor): Tensor {
   return new Tensor(t.data, t.shape);
 }
 
+/** a + b for two gradients of the same shape (the backend's add kernel: threaded on native). */
 function addInto(a: Tensor, b: Tensor): Tensor {
   const out = allocLike(a.data, a.size);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
+  backend().binary('add', a.data, a.shape, b.data, b.shape, a.shape, out);
   return new Tensor(out, a.shape);
 }
 

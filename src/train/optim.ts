@@ -1,6 +1,7 @@
 import { ValueError } from '../errors.js';
 import { Parameter } from '../nn/module.js';
 import type { FloatArray } from '../backend/js/types.js';
+import { backend } from '../backend/backend.js';
 
 /** A group of parameters with its own options (e.g. no weight decay for biases and norms). */
 export interface ParamGroup<O> { params: Parameter[]; options?: Partial<O> }
@@ -146,26 +147,8 @@ export class Adam extends Optimizer<AdamOptions> {
       const w = p.data as FloatArray, g = p.grad.data as FloatArray;
       let m = this.m.get(p), v = this.v.get(p);
       if (!m || !v) { m = new Float64Array(w.length); v = new Float64Array(w.length); this.m.set(p, m); this.v.set(p, v); }
-      adamUpdate(w, g, m, v, lr, b1, b2, c1, c2, eps, wd, this.decoupled);
+      backend().adamUpdate(w, g, m, v, { lr, b1, b2, c1, c2, eps, wd, decoupled: this.decoupled });
     }
-  }
-}
-
-/** One Adam/AdamW update of a parameter array, in float64 arithmetic (a plain loop V8 keeps monomorphic). */
-function adamUpdate(
-  w: FloatArray, g: FloatArray, m: Float64Array, v: Float64Array,
-  lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, wd: number, decoupled: boolean,
-): void {
-  const n = w.length, decay = decoupled ? lr * wd : 0, l2 = decoupled ? 0 : wd;
-  for (let i = 0; i < n; i++) {
-    let wi = w[i];
-    const gi = g[i] + l2 * wi;
-    wi -= decay * wi;
-    const mi = b1 * m[i] + (1 - b1) * gi;
-    const vi = b2 * v[i] + (1 - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] = wi - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
   }
 }
 

@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js';
 import { nativeInfo, setNativeIsa, useBackend } from '../../src/backend/native/index.js';
 import { assertAllClose } from '../helpers.js';
+import { backend } from '../../src/backend/backend.js';
 
 const nativePass = process.env.ATTNKIT_BACKEND !== 'js' && nativeInfo() !== null;
 
@@ -91,6 +92,28 @@ test('native kernels give the js backend\'s results on every instruction set thi
   }
   assert.ok(tried.includes('generic'), 'the portable path always runs');
   t.diagnostic(`checked: ${tried.join(', ')}`);
+});
+
+test('the native Adam/AdamW update gives the js kernel\'s weights and moments bit for bit', { skip: !nativePass && 'native pass only' }, () => {
+  const g = new Generator(3);
+  const n = 10_007;  // more than one thread's share, not a multiple of anything
+  for (const decoupled of [true, false]) {
+    const w0 = randn([n], { rng: g }).data as Float32Array;
+    const [wJs, wNat] = [Float32Array.from(w0), Float32Array.from(w0)];
+    const [mJs, vJs, mNat, vNat] = [0, 1, 2, 3].map(() => new Float64Array(n));
+    for (let step = 1; step <= 3; step++) {
+      const grad = randn([n], { rng: g }).data as Float32Array;
+      const p = { lr: 1e-3, b1: 0.9, b2: 0.999, c1: 1 - 0.9 ** step, c2: 1 - 0.999 ** step, eps: 1e-8, wd: 0.05, decoupled };
+      useBackend('js');
+      backend().adamUpdate(wJs, grad, mJs!, vJs!, p);
+      useBackend('native');
+      backend().adamUpdate(wNat, grad, mNat!, vNat!, p);
+    }
+    assert.notDeepEqual(wNat, w0, 'the update moved the weights');
+    assert.deepEqual(wNat, wJs, `weights (decoupled ${decoupled})`);
+    assert.deepEqual(mNat, mJs, 'first moments');
+    assert.deepEqual(vNat, vJs, 'second moments');
+  }
 });
 
 test('no memory growth over a 10,000-step training loop (resident set measured)', { skip: !nativePass && 'native pass only' }, (t) => {

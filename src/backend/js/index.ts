@@ -13,6 +13,7 @@ import {
 import { indexSelect, indexAdd, gather, scatterAdd } from './gather.js';
 import { attentionForward, attentionBackward, dropoutKernel as dropout } from './attention.js';
 import { layerNormForward, layerNormBackward } from './layerNorm.js';
+import { adamUpdate } from './optim.js';
 
 export const jsBackend = {
   name: 'js' as string,
@@ -25,6 +26,7 @@ export const jsBackend = {
   conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
   avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
   indexSelect, indexAdd, gather, scatterAdd,
+  adamUpdate,
 };
 
 export type { AnyArray, FloatArray } from './types.js';
@@ -33,4 +35,5 @@ export type { Conv2dGeom, Conv2dParams } from './conv.js';
 export { unaryTable } from './elementwise.js';
 export { contiguousStrides, broadcastStrides } from './strided.js';
 export type { AttnShape, AttnOptions, AttnMask } from './attention.js';
+export type { AdamParams } from './optim.js';
 export { dropoutKeep, dropoutThreshold } from './attention.js';

@@ -12,6 +12,7 @@ import type { AnyArray, FloatArray } from '../js/types.js';
 import type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from '../js/elementwise.js';
 import type { Conv2dGeom, Conv2dParams } from '../js/conv.js';
 import type { AttnMask, AttnOptions, AttnShape } from '../js/attention.js';
+import type { AdamParams } from '../js/optim.js';
 import { ValueError } from '../../errors.js';
 
 type F32 = Float32Array;
@@ -41,6 +42,7 @@ interface Addon {
   avgPool2dBackward(gy: F32, gx: F32, geom: number[], countIncludePad: boolean): void;
   attentionForward(q: F32, k: F32, v: F32, out: F32, lse: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[]): void;
   attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[]): void;
+  adamUpdate(w: F32, g: F32, m: Float64Array, v: Float64Array, params: number[]): void;
 }
 
 const UNARY: Partial<Record<UnaryOp, number>> = {
@@ -102,6 +104,10 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       const out = new Float32Array(x.length);
       a.unaryBackward(code, x as F32, y as F32, g as F32, out);
       return out;
+    },
+    adamUpdate: (w: FloatArray, g: FloatArray, m: Float64Array, v: Float64Array, p: AdamParams): void => {
+      if (!f32(w, g)) return js.adamUpdate(w, g, m, v, p);
+      a.adamUpdate(w as F32, g as F32, m, v, [p.lr, p.b1, p.b2, p.c1, p.c2, p.eps, p.wd, p.decoupled ? 1 : 0]);
     },
     dropout: (x: FloatArray, p: number, seed: number): FloatArray => {
       if (!f32(x)) return js.dropout(x, p, seed);

@@ -84,6 +84,14 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stridedScatter(dst, offset, strides, shape, src, assign)
+Napi::Value StridedScatter(const Napi::CallbackInfo& info) {
+  std::vector<long> st = Longs(info[2]), sh = Longs(info[3]);
+  strided_scatter(F32(info[0]), L(info[1]), st.data(), sh.data(), static_cast<int>(sh.size()), F32(info[4]),
+                  info[5].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 // unaryBackward(op, x, y, g, out)
 Napi::Value UnaryBackwardOp(const Napi::CallbackInfo& info) {
   Napi::Float32Array x = info[1].As<Napi::Float32Array>();
@@ -229,6 +237,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmBatched", Napi::Function::New(env, GemmBatched));
   exports.Set("unary", Napi::Function::New(env, UnaryOp));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("stridedScatter", Napi::Function::New(env, StridedScatter));
   exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackwardOp));
   exports.Set("dropout", Napi::Function::New(env, DropoutOp));
   exports.Set("binary", Napi::Function::New(env, BinaryOp));

@@ -99,6 +99,46 @@ void strided_copy(const float* src, long offset, const long* strides, const long
   });
 }
 
+namespace {
+// true when no two index tuples of `shape` reach the same element (sizes-1 dims ignored)
+bool no_overlap(const long* strides, const long* shape, int nd) {
+  std::vector<std::pair<long, long>> dims;  // (|stride|, size)
+  for (int d = 0; d < nd; d++)
+    if (shape[d] > 1) dims.emplace_back(std::labs(strides[d]), shape[d]);
+  std::sort(dims.begin(), dims.end());
+  long extent = 1;  // elements spanned by the smaller dims
+  for (auto [st, sz] : dims) {
+    if (st < extent) return false;
+    extent = st * (sz - 1) + extent;
+  }
+  return true;
+}
+}  // namespace
+
+void strided_scatter(float* dst, long offset, const long* strides, const long* shape, int nd, const float* src, bool assign) {
+  if (nd == 0) { dst[offset] = assign ? src[0] : dst[offset] + src[0]; return; }
+  long rows = 1;
+  for (int d = 0; d < nd - 1; d++) rows *= shape[d];
+  const long last = shape[nd - 1], ls = strides[nd - 1];
+  if (rows == 0 || last == 0) return;
+  auto body = [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      long rem = r, base = offset;
+      for (int d = nd - 2; d >= 0; d--) {
+        base += (rem % shape[d]) * strides[d];
+        rem /= shape[d];
+      }
+      const float* in = src + r * last;
+      float* o = dst + base;
+      if (assign) for (long j = 0; j < last; j++) o[j * ls] = in[j];
+      else for (long j = 0; j < last; j++) o[j * ls] += in[j];
+    }
+  };
+  // rows run in parallel only when they cannot write the same element; otherwise in the js order
+  if (no_overlap(strides, shape, nd)) par(rows, last, body);
+  else body(0, rows);
+}
+
 void unary_backward(Unary op, const float* x, const float* y, const float* g, float* out, long n) {
   par(n, 1, [&](long a, long b) {
     switch (op) {
@@ -250,13 +290,30 @@ void softmax_backward_rows(const float* y, const float* g, float* out, long rows
 }
 
 void sum_dim(const float* x, float* out, long outer, long n, long inner) {
-  par(outer * inner, n, [&](long a, long b) {
+  if (inner == 1) {
+    par(outer, n, [&](long a, long b) {
+      for (long o = a; o < b; o++) {
+        double s = 0;
+        const float* p = x + o * n;
+        for (long k = 0; k < n; k++) s += p[k];
+        out[o] = static_cast<float>(s);
+      }
+    });
+    return;
+  }
+  // column sums: walk the rows contiguously into a block of double accumulators (each output
+  // still sums k = 0, 1, … in order, as the row-sum path does)
+  constexpr long CB = 512;
+  const long blocks = (inner + CB - 1) / CB;
+  par(outer * blocks, n * CB, [&](long a, long b) {
+    double acc[CB];
     for (long u = a; u < b; u++) {
-      long o = u / inner, i = u % inner;
-      double s = 0;
-      const float* p = x + o * n * inner + i;
-      for (long k = 0; k < n; k++) s += p[k * inner];
-      out[u] = static_cast<float>(s);
+      const long o = u / blocks, i0 = (u % blocks) * CB, w = std::min(CB, inner - i0);
+      std::fill(acc, acc + w, 0.0);
+      const float* p = x + o * n * inner + i0;
+      for (long k = 0; k < n; k++, p += inner)
+        for (long i = 0; i < w; i++) acc[i] += p[i];
+      for (long i = 0; i < w; i++) out[o * inner + i0 + i] = static_cast<float>(acc[i]);
     }
   });
 }

@@ -35,7 +35,8 @@ function workload(): Float32Array[] {
   const w = randn([33], { rng: g, requiresGrad: true }), bias = randn([33], { rng: g, requiresGrad: true });
   const ln = F.layerNorm(F.gelu(e), [33], w, bias, 1e-5);
   const sm = F.softmax(F.mul(ln, 3), -1), lsm = F.logSoftmax(F.exp(F.tanh(e)), 0);
-  for (const t of [ln, sm, lsm, F.sum(e, 1), F.mean(e, 0), F.sigmoid(e)]) keep(t);
+  const wide = randn([3, 50, 1100], { rng: g });  // column sums over several 512-column blocks
+  for (const t of [ln, sm, lsm, F.sum(e, 1), F.mean(e, 0), F.sigmoid(e), F.sum(wide, 1), F.sum(wide, 0)]) keep(t);
   backward(F.add(sum(mul(sm, randn([6, 33], { rng: g }))), sum(lsm)));
   keep(e.grad); keep(w.grad); keep(bias.grad);
   // dropout by hash: the same kept elements on every backend (p = 0.1 is inexact in float32: the threshold must come from the double)
@@ -44,6 +45,15 @@ function workload(): Float32Array[] {
   keep(dropped);
   backward(sum(mul(dropped, randn([64, 1000], { rng: g }))));
   keep(big.grad);
+  // strided views and their backward scatters: narrow and stepped slices of one tensor (their
+  // gradients meet on the tape), concat and pad
+  const base = randn([4, 30, 9], { rng: g, requiresGrad: true });
+  const parts = [F.narrow(base, 1, 3, 20), F.slice(base, 1, 1, 28, 3), F.slice(base, 2, 0, 9, 2)];
+  const joined = F.concat([F.reshape(parts[0]!, [4, -1]), F.reshape(parts[1]!, [4, -1]), F.reshape(parts[2]!, [4, -1])], 1);
+  const padded = F.pad(joined, [2, 3]);
+  keep(padded);
+  backward(sum(mul(padded, randn(padded.shape as number[], { rng: g }))));
+  keep(base.grad);
   // embedding gather / scatter-add
   const table = randn([20, 7], { rng: g, requiresGrad: true });
   const ids = randint(0, 20, [5, 9], { rng: g });

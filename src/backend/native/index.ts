@@ -25,6 +25,7 @@ interface Addon {
   unary(op: number, x: F32, out: F32): void;
   unaryBackward(op: number, x: F32, y: F32, g: F32, out: F32): void;
   stridedCopy(src: F32, offset: number, strides: readonly number[], shape: readonly number[], out: F32): void;
+  stridedScatter(dst: F32, offset: number, strides: readonly number[], shape: readonly number[], src: F32, assign: boolean): void;
   dropout(x: F32, out: F32, p: number, seed: number): void;
   binary(op: number, a: F32, aShape: readonly number[], b: F32, bShape: readonly number[], outShape: readonly number[], out: F32): void;
   softmaxRows(x: F32, out: F32, rows: number, n: number, log: boolean): void;
@@ -98,6 +99,8 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
     },
     stridedCopy: (src: AnyArray, offset: number, strides: readonly number[], shape: readonly number[], out: AnyArray) =>
       (f32(src, out) ? a.stridedCopy(src as F32, offset, strides, shape, out as F32) : js.stridedCopy(src, offset, strides, shape, out)),
+    stridedScatter: (dst: AnyArray, offset: number, strides: readonly number[], shape: readonly number[], src: AnyArray, assign: boolean) =>
+      (f32(dst, src) ? a.stridedScatter(dst as F32, offset, strides, shape, src as F32, assign) : js.stridedScatter(dst, offset, strides, shape, src, assign)),
     unaryBackward: (op: UnaryOp, x: FloatArray, y: FloatArray, g: FloatArray, p: UnaryParams): FloatArray => {
       const code = UNARY[op];
       if (code === undefined || !f32(x, y, g)) return js.unaryBackward(op, x, y, g, p);

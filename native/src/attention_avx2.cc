@@ -1,6 +1,6 @@
-// Fused attention forward for AVX2+FMA CPUs (also the path on AVX-512 CPUs: Zen 4 runs 512-bit
-// FMAs at the same rate as two 256-bit ones). Compiled with -mavx2 -mfma; only called when the CPU
-// has both.
+// Fused attention, forward and backward, for AVX2+FMA CPUs (also the path on AVX-512 CPUs: Zen 4
+// runs 512-bit FMAs at the same rate as two 256-bit ones). Compiled with -mavx2 -mfma; only called
+// when the CPU has both. attention.cc keeps the portable version of both passes.
 //
 // The scores are computed transposed, keys × 16 queries: Sᵀ = K·(scale·Q)ᵀ. Each query is then a
 // vector lane, so the online softmax's running max, the exponentials and the row sums are plain
@@ -71,24 +71,26 @@ __attribute__((always_inline)) inline void micro_rows(long n, long kc, const flo
 }
 
 // exp(x) for the softmax's x ≤ 0 (scores minus their running max): exactly 0 below −87.34, for −∞
-// and for NaN; the Cephes polynomial of exp256 with a one-step 2ⁿ (n ≥ −126 stays normal)
+// and for NaN. n = round(x·log₂e) comes from adding 1.5·2²³ (its bits then hold n, which also
+// builds 2ⁿ), r = x − n·ln2 in two steps (Cody–Waite), and eʳ from a degree-5 polynomial fitted
+// on |r| ≤ ln2/2 (relative error below 2e-7, about 3 float32 ulps): 10 floating-point operations.
 inline __m256 exp_nonpos(__m256 x) {
-  const __m256 floor = _mm256_set1_ps(-87.33654f);
+  const __m256 floor = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.f);
   const __m256 keep = _mm256_cmp_ps(x, floor, _CMP_GE_OQ);
   x = _mm256_max_ps(x, floor);
-  const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-  const __m256i n = _mm256_cvtps_epi32(fx);
-  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
-  return _mm256_and_ps(_mm256_mul_ps(p, scale), keep);
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+  const __m256 n = _mm256_sub_ps(t, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(0.008333842270076275f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.04189859703183174f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.1666688621044159f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.49999141693115234f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  // t's low mantissa bits are n (two's complement): (t << 23) + (127 << 23) is 2ⁿ for n ≥ −126
+  const __m256i bits = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(t), 23), _mm256_set1_epi32(127 << 23));
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep);
 }
 
 struct alignas(64) Strip {
@@ -190,7 +192,7 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
   const uint32_t thr = drop_threshold(s.dropout);
   const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
   pool().parallel_for(s.B * s.H * tiles, [&](long u0, long u1, int) {
-    // per strip: scaled Qᵀ [D][16], scores/probabilities [KB][16], Oᵀ [dvp][16]
+    // per strip: scaled Qᵀ [D][16], scores/probabilities [KB][16], Oᵀ [Dv][16]
     const size_t per = static_cast<size_t>((s.D + KB + s.Dv) * QW);
     float* buf = tl_buf.get(per * qs);
     Strip sp[MAXQS];
@@ -263,7 +265,6 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
     }
   });
 }
-
 
 namespace {
 

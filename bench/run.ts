@@ -8,6 +8,7 @@
  *
  * Options: --quick (tiny sizes: a smoke run), --only <substring of a case id>,
  *          --impls <a,b,…> (run only these implementations; the others are listed as not run),
+ *          --rounds <n> (run every pair n times, interleaved, and report the median round),
  *          --threads <n> (default: all cores), --min-seconds <s> (timing budget per pair),
  *          --out <file.json> (default bench/results/bench-<time>.json).
  *
@@ -32,12 +33,15 @@ const { values: args } = parseArgs({
     impls: { type: 'string' },
     threads: { type: 'string' },
     'min-seconds': { type: 'string' },
+    rounds: { type: 'string' },
     out: { type: 'string' },
   },
 });
 const threads = Number(args.threads ?? os.availableParallelism());
 const minSeconds = Number(args['min-seconds'] ?? (args.quick ? 0.05 : 1.5));
 if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench: --threads must be a positive integer, got ${args.threads}`);
+const rounds = Number(args.rounds ?? 1);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench: --rounds must be a positive integer, got ${args.rounds}`);
 if (!(minSeconds >= 0)) throw new Error(`bench: --min-seconds must be ≥ 0, got ${args['min-seconds']}`);
 
 interface Ceiling { isa: string; threads: number; gflops: number | null; error?: string }
@@ -65,6 +69,8 @@ interface Row {
   gflops?: number;
   ofCeiling?: number;
   tokensPerSecond?: number;
+  /** Each round's median time when --rounds > 1 (the row reports the median round). */
+  msRounds?: number[];
   /** This implementation's time divided by attnkit-native's (> 1: attnkit is faster). */
   vsNative?: number;
   agrees?: boolean;
@@ -145,12 +151,27 @@ for (const c of cases) {
     if (run !== true) row.skipped = run;
     else if (onlyImpls && !onlyImpls.includes(impl)) row.skipped = 'not run (--impls)';
     else if (impl === 'torch' && !torchPython) row.skipped = 'skipped: no Python with torch found (optional peer)';
-    else {
-      if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${impl} …\r`);
-      row.result = runPair(c, impl);
-      if (process.stderr.isTTY) process.stderr.write(`${' '.repeat(70)}\r`);
-    }
     group.push(row);
+  }
+  // rounds interleave the implementations, so a slow spell of a shared machine hits them alike
+  const runs = new Map<Row, WorkerResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const row of group) {
+      if (row.skipped) continue;
+      if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${row.impl}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''} …\r`);
+      runs.set(row, [...(runs.get(row) ?? []), runPair(c, row.impl)]);
+      if (process.stderr.isTTY) process.stderr.write(`${' '.repeat(80)}\r`);
+    }
+  }
+  for (const [row, results] of runs) {
+    const failed = results.find((w) => !w.ok);
+    if (failed) {
+      row.result = failed;
+      continue;
+    }
+    const sorted = [...results].sort((a, b) => a.ms! - b.ms!);
+    row.result = sorted[(sorted.length - 1) >> 1]!;  // the median round (the lower one of an even count)
+    if (rounds > 1) row.msRounds = results.map((w) => w.ms!);
   }
   const native = group.find((r) => r.impl === 'attnkit-native')?.result;
   for (const r of group) {
@@ -180,6 +201,7 @@ console.log('× native time: the implementation\'s median time over attnkit-nati
 const report = {
   date: new Date().toISOString(),
   machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version, threads },
+  rounds,
   fmaCeiling: ceiling,
   quick: args.quick,
   cases: cases.map(({ id, title, spec, flops, tokens }) => ({ id, title, spec, flops, tokens })),

@@ -14,15 +14,17 @@ interface Row {
   tokensPerSecond?: number;
   vsNative?: number;
   agrees?: boolean;
+  msRounds?: number[];
 }
-interface Report { date: string; machine: { cpu?: string; cores: number; node: string; threads: number }; fmaCeiling: { isa: string; gflops: number | null }; rows: Row[] }
+interface Report { date: string; rounds?: number; machine: { cpu?: string; cores: number; node: string; threads: number }; fmaCeiling: { isa: string; gflops: number | null }; rows: Row[] }
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: tsx bench/table.ts <results.json>');
 const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 console.log(`${report.machine.cpu ?? 'cpu'}, ${report.machine.cores} cores, ${report.machine.threads} threads, Node ${report.machine.node}; ` +
-  `FMA ceiling ${report.fmaCeiling.gflops?.toFixed(1) ?? '?'} GFLOP/s (${report.fmaCeiling.isa}); ${report.date.slice(0, 10)}.\n`);
+  `FMA ceiling ${report.fmaCeiling.gflops?.toFixed(1) ?? '?'} GFLOP/s (${report.fmaCeiling.isa}); ${report.date.slice(0, 10)}` +
+  `${(report.rounds ?? 1) > 1 ? `; median of ${report.rounds} interleaved rounds (range in brackets)` : ''}.\n`);
 console.log('| case | implementation | ms | GFLOP/s | % of FMA ceiling | peak RSS MB (Δ) | time ÷ attnkit-native |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
 let last = '';
@@ -36,6 +38,7 @@ for (const r of report.rows) {
   }
   const w = r.result;
   const rate = r.tokensPerSecond ? `${r.gflops!.toFixed(1)} (${r.tokensPerSecond.toFixed(0)} tokens/s)` : r.gflops!.toFixed(1);
-  console.log(`| ${name} | ${r.impl} | ${ms(w.ms!)} | ${rate} | ${((r.ofCeiling ?? 0) * 100).toFixed(0)} | ` +
+  const range = r.msRounds && r.msRounds.length > 1 ? ` (${ms(Math.min(...r.msRounds))}–${ms(Math.max(...r.msRounds))})` : '';
+  console.log(`| ${name} | ${r.impl} | ${ms(w.ms!)}${range} | ${rate} | ${((r.ofCeiling ?? 0) * 100).toFixed(0)} | ` +
     `${w.rssPeakMB!.toFixed(0)} (${(w.rssPeakMB! - w.rssBaseMB!).toFixed(0)}) | ${r.vsNative!.toFixed(2)}${r.agrees === false ? ' ✗ differs' : ''} |`);
 }

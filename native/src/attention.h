@@ -33,14 +33,15 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float*
 void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
-// the dropout decision shared with the js backend: keep weight (bh·T + i)·S + j?
-inline uint32_t fmix32(uint32_t h) {
+// the dropout decision shared with the js backend: keep weight (bh·T + i)·S + j? (static: this
+// header is also compiled with -mavx2, and each translation unit must keep its own copy)
+static inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
   return h;
 }
 // p·2³² rounded down, from the double p (a float p would move the threshold)
 uint32_t drop_threshold(double p);
-inline bool dropout_keep(uint32_t seed, uint64_t idx, uint32_t threshold) {
+static inline bool dropout_keep(uint32_t seed, uint64_t idx, uint32_t threshold) {
   uint32_t lo = static_cast<uint32_t>(idx), hi = static_cast<uint32_t>(idx >> 32);
   return fmix32(seed ^ fmix32(lo ^ fmix32(hi + 0x9e3779b9u))) >= threshold;
 }

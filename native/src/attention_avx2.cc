@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "aligned.h"
 #include "attention.h"
 #include "threadpool.h"
 #include "vmath_avx2.h"
@@ -97,21 +98,8 @@ struct alignas(64) Strip {
   float m[QW], l[QW];
 };
 
-struct Buffers {
-  float* base = nullptr;
-  size_t n = 0;
-  ~Buffers() { std::free(base); }
-  float* get(size_t want) {
-    if (want > n) {
-      std::free(base);
-      n = (want + 15) & ~size_t(15);
-      base = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
-    }
-    return base;
-  }
-};
-thread_local Buffers tl_buf;
-thread_local Buffers tl_bwd;
+thread_local AlignedBuf tl_buf;
+thread_local AlignedBuf tl_bwd;
 
 // masks and causality on a score strip st[c·ld + j]: key j0 + c, query i0 + j (j < nq ≤ 16)
 void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long j0, long bc, float* st, long ld) {

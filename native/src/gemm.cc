@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "aligned.h"
 #include "cpu.h"
 #include "threadpool.h"
 
@@ -14,20 +15,6 @@ namespace {
 constexpr long KC = 256;
 constexpr long MC_ROWS = 144;  // rows of A per block (rounded to MR)
 constexpr long NC = 2048;
-
-struct AlignedBuf {
-  float* p = nullptr;
-  size_t n = 0;
-  ~AlignedBuf() { std::free(p); }
-  float* get(size_t want) {
-    if (want > n) {
-      std::free(p);
-      n = (want + 15) & ~size_t(15);
-      p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
-    }
-    return p;
-  }
-};
 
 thread_local AlignedBuf tl_a;
 thread_local AlignedBuf tl_b;

@@ -52,7 +52,8 @@ thread_local Scratch tl;
 void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse) {
   if (active_isa() != Isa::Generic) return attention_forward_avx2(s, m, q, k, v, out, lse);
   const ExpShiftFn ex = exp_shift();
-  // Tall tiles amortise packing each K and V tile (measured here: 64 → 384 rows took B8 H8 L2048
+  // The portable path (AVX2/AVX-512 CPUs take attention_avx2.cc). Tall tiles amortise packing each
+  // K and V tile (measured when this path served AVX2 too: 64 → 384 rows took B8 H8 L2048
   // from 28 to 41 GFLOP/s); halve them while there are too few tiles to keep every thread busy.
   long tile = BR;
   while (tile > 48 && s.B * s.H * ((s.T + tile - 1) / tile) < 4L * pool().size()) tile /= 2;

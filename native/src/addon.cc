@@ -123,6 +123,18 @@ Napi::Value SoftmaxBackwardRows(const Napi::CallbackInfo& info) {
   softmax_backward_rows(F32(info[0]), F32(info[1]), F32(info[2]), L(info[3]), L(info[4]), B(info[5]));
   return info.Env().Undefined();
 }
+// crossEntropy(x, rows, C, target, w|null, eps, ignoreIndex, loss, lse)
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  cross_entropy_rows(F32(info[0]), L(info[1]), L(info[2]), info[3].As<Napi::Int32Array>().Data(), F32OrNull(info[4]),
+                     static_cast<float>(info[5].As<Napi::Number>().DoubleValue()), L(info[6]), F32(info[7]), F32(info[8]));
+  return info.Env().Undefined();
+}
+// crossEntropyBackward(x, lse, g, rows, C, target, w|null, eps, ignoreIndex, out)
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  cross_entropy_backward_rows(F32(info[0]), F32(info[1]), F32(info[2]), L(info[3]), L(info[4]), info[5].As<Napi::Int32Array>().Data(),
+                              F32OrNull(info[6]), static_cast<float>(info[7].As<Napi::Number>().DoubleValue()), L(info[8]), F32(info[9]));
+  return info.Env().Undefined();
+}
 Napi::Value SumDim(const Napi::CallbackInfo& info) {
   sum_dim(F32(info[0]), F32(info[1]), L(info[2]), L(info[3]), L(info[4]));
   return info.Env().Undefined();
@@ -243,6 +255,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, BinaryOp));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
   exports.Set("softmaxBackwardRows", Napi::Function::New(env, SoftmaxBackwardRows));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
   exports.Set("sumDim", Napi::Function::New(env, SumDim));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
   exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));

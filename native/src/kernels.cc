@@ -289,6 +289,58 @@ void softmax_backward_rows(const float* y, const float* g, float* out, long rows
   });
 }
 
+void cross_entropy_rows(const float* x, long rows, long C, const int32_t* target, const float* w, float eps, long ignore,
+                        float* loss, float* lse) {
+  const ExpShiftFn ex = exp_shift();
+  par(rows, C * 2, [&](long r0, long r1) {
+    static thread_local std::vector<float> tmp;
+    tmp.resize(C);
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      const float m = row_max(xr, C);
+      float l = m;
+      if (m != NEG_INF) {
+        std::memcpy(tmp.data(), xr, C * sizeof(float));
+        l = m + std::log(ex(tmp.data(), C, m));
+      }
+      lse[r] = l;
+      const long t = target[r];
+      if (t == ignore) { loss[r] = 0.f; continue; }
+      if (l == NEG_INF) { loss[r] = std::numeric_limits<float>::infinity(); continue; }
+      double li = (1.0 - eps) * (w ? w[t] : 1.f) * (static_cast<double>(l) - xr[t]);
+      if (eps > 0) {
+        double s = 0;
+        for (long c = 0; c < C; c++) s += (w ? w[c] : 1.f) * (static_cast<double>(l) - xr[c]);
+        li += eps / static_cast<double>(C) * s;
+      }
+      loss[r] = static_cast<float>(li);
+    }
+  });
+}
+
+void cross_entropy_backward_rows(const float* x, const float* lse, const float* g, long rows, long C, const int32_t* target,
+                                 const float* w, float eps, long ignore, float* out) {
+  const ExpShiftFn ex = exp_shift();
+  double W = static_cast<double>(C);
+  if (w) { W = 0; for (long c = 0; c < C; c++) W += w[c]; }
+  par(rows, C * 2, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      float* o = out + r * C;
+      const long t = target[r];
+      const float l = lse[r];
+      if (t == ignore || l == NEG_INF) { std::fill(o, o + C, 0.f); continue; }
+      const float hard = static_cast<float>(g[r] * (1.0 - eps) * (w ? w[t] : 1.f));  // coefficient of p_c − δ_ct
+      const float soft = static_cast<float>(g[r] * static_cast<double>(eps) / C);      // coefficient of W·p_c − w_c
+      const float a = hard + static_cast<float>(soft * W);
+      std::memcpy(o, x + r * C, C * sizeof(float));
+      ex(o, C, l);  // p_c
+      if (w) for (long c = 0; c < C; c++) o[c] = a * o[c] - soft * w[c];
+      else for (long c = 0; c < C; c++) o[c] = a * o[c] - soft;
+      o[t] -= hard;
+    }
+  });
+}
+
 void sum_dim(const float* x, float* out, long outer, long n, long inner) {
   if (inner == 1) {
     par(outer, n, [&](long a, long b) {

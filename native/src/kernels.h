@@ -31,6 +31,14 @@ void binary(Binary op, const float* a, const long* aShape, int aNd, const float*
 // softmax / logSoftmax over rows of length n (the last dim); a row of only −∞ gives 0 / −∞
 void softmax_rows(const float* x, float* out, long rows, long n, bool log);
 void softmax_backward_rows(const float* y, const float* g, float* out, long rows, long n, bool log);
+// cross-entropy per row of logits x [rows, C] against class ids (src/backend/js/loss.ts has the
+// formulas): loss [rows] (0 for rows whose target is `ignore`, +∞ for a row of only −∞) and lse [rows];
+// w [C] may be null (all ones), eps is the label smoothing
+void cross_entropy_rows(const float* x, long rows, long C, const int32_t* target, const float* w, float eps, long ignore,
+                        float* loss, float* lse);
+// out [rows, C] = ∂(Σ_i g_i·loss_i)/∂x, from the forward's lse
+void cross_entropy_backward_rows(const float* x, const float* lse, const float* g, long rows, long C, const int32_t* target,
+                                 const float* w, float eps, long ignore, float* out);
 // sum over the middle axis of [outer, n, inner]
 void sum_dim(const float* x, float* out, long outer, long n, long inner);
 // layer norm over rows of length n: y = (x − μ)·rstd·w + b; saves mean and rstd per row

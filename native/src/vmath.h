@@ -8,7 +8,8 @@ namespace attnkit {
 // out[i] = keep(seed, i) ? x[i]·scale : 0 for i in [a, b) (attention.h's dropout_keep, 8 lanes at a time)
 void dropout_avx2(const float* x, float* out, long a, long b, uint32_t seed, uint32_t threshold, float scale);
 
-// x[j] = exp(x[j] − shift) for j < n; returns Σ x[j]. Relative error ≤ 2e-7 (below float32 rounding).
+// x[j] = exp(x[j] − shift) for j < n; returns Σ x[j]. For shift ≥ max x (a softmax's shift; exact up to
+// x − shift < 88): relative error ≤ 2e-7, 0 below −87.3, a NaN stays NaN.
 using ExpShiftFn = float (*)(float* x, long n, float shift);
 ExpShiftFn exp_shift();
 

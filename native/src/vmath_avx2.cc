@@ -10,35 +10,12 @@
 
 namespace attnkit {
 
-// exp(x) = 2^n · p(r), x = n·ln2 + r, |r| ≤ ln2/2; degree-6 minimax polynomial (Cephes expf)
-static inline __m256 exp256(__m256 x) {
-  const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-103.9720840454f);
-  __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-  // 2^n in two steps so n down to −150 still gives a (denormal or zero) result
-  __m256i n = _mm256_cvtps_epi32(fx);
-  __m256i n1 = _mm256_srai_epi32(n, 1), n2 = _mm256_sub_epi32(n, n1);
-  __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
-  __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
-  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-  return _mm256_andnot_ps(_mm256_and_ps(under, _mm256_cmp_ps(y, y, _CMP_ORD_Q)), y);  // (under ? 0 : y); NaN kept below
-}
-
 float exp_shift_avx2(float* x, long n, float shift) {
   __m256 vs = _mm256_set1_ps(shift), acc = _mm256_setzero_ps();
   long j = 0;
   for (; j + 8 <= n; j += 8) {
-    __m256 v = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + j), vs);
+    const __m256 v = _mm256_blendv_ps(exp_nonpos(d), d, _mm256_cmp_ps(d, d, _CMP_UNORD_Q));  // NaN stays NaN
     _mm256_storeu_ps(x + j, v);
     acc = _mm256_add_ps(acc, v);
   }

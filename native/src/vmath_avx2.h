@@ -6,6 +6,29 @@
 
 namespace attnkit {
 
+// exp(x) for a softmax's x ≤ 0 (scores minus their max): exactly 0 below −87.34, for −∞ and for
+// NaN (the online softmax relies on exp(−∞ − (−∞)) = 0); also exact for 0 < x < 88. n = round(x·log₂e) comes from adding 1.5·2²³ (its bits then hold n, which also
+// builds 2ⁿ), r = x − n·ln2 in two steps (Cody–Waite), and eʳ from a degree-5 polynomial fitted
+// on |r| ≤ ln2/2 (relative error below 2e-7, about 3 float32 ulps): 10 floating-point operations.
+inline __m256 exp_nonpos(__m256 x) {
+  const __m256 floor = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.f);
+  const __m256 keep = _mm256_cmp_ps(x, floor, _CMP_GE_OQ);
+  x = _mm256_max_ps(x, floor);
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+  const __m256 n = _mm256_sub_ps(t, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(0.008333842270076275f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.04189859703183174f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.1666688621044159f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.49999141693115234f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  // t's low mantissa bits are n (two's complement): (t << 23) + (127 << 23) is 2ⁿ for n ≥ −126
+  const __m256i bits = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(t), 23), _mm256_set1_epi32(127 << 23));
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep);
+}
+
 // attention.h's fmix32 on 8 lanes
 inline __m256i fmix32_8(__m256i h) {
   h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));

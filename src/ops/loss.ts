@@ -1,11 +1,14 @@
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
-import { floatArg, intArg } from './util.js';
+import { fdata, floatArg, intArg } from './util.js';
 import { abs, add, div, log1p, exp, minimum, mul, neg, relu, square, sub, where, ne, toDtype } from './elementwise.js';
+import { apply, type Primitive } from './primitive.js';
+import { backend } from '../backend/backend.js';
+import type { FloatArray } from '../backend/js/types.js';
+import type { CrossEntropyParams } from '../backend/js/loss.js';
 import { mean, sum } from './reduce.js';
-import { gather, indexSelect, permute, reshape, squeeze } from './shape.js';
-import { logSoftmax } from './softmax.js';
+import { indexSelect, permute, reshape } from './shape.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -56,22 +59,37 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   // classes last, flattened: [M, C]
   const perm = [...Array.from({ length: logits.ndim }, (_, d) => d).filter((d) => d !== classDim), classDim];
   const flat = reshape(permute(logits, perm), [-1, C]);                 // [M, C]
-  const logp = logSoftmax(flat, -1);                                     // [M, C]
   const t = reshape(target, [-1]);                                       // [M]
-  const valid = ne(t, ignoreIndex);                                      // [M] bool
-  const safeT = reshape(where(valid, t, 0), [-1, 1]);                    // [M, 1] int32
-  const picked = squeeze(gather(logp, 1, safeT), 1);                     // [M]
-  const validF = toDtype(valid, logits.dtype);                           // [M] 0/1
-  const wT = w ? mul(indexSelect(w, 0, reshape(safeT, [-1])), validF) : validF; // [M]
-  let loss = neg(mul(picked, wT));                                       // [M]
-  if (eps > 0) {
-    const smooth = mul(div(neg(sum(w ? mul(logp, w) : logp, -1)), C), validF); // [M]
-    loss = add(mul(loss, 1 - eps), mul(smooth, eps));
-  }
+  const p: CrossEntropyParams = { eps, ignoreIndex };
+  const loss = apply(crossEntropyPrim, w ? [flat, w] : [flat], { target: t.data as Int32Array, p }); // [M]
   if (reduction === 'none') return reshape(loss, target.shape);
   if (reduction === 'sum') return sum(loss);
+  // 'mean' divides by the summed weights of the non-ignored targets
+  const valid = ne(t, ignoreIndex);                                      // [M] bool
+  const validF = toDtype(valid, logits.dtype);                           // [M] 0/1
+  const wT = w ? mul(indexSelect(w, 0, where(valid, t, 0)), validF) : validF; // [M]
   return div(sum(loss), sum(wT));
 }
+
+/**
+ * Per-row cross-entropy of logits [M, C] (and class weights [C] when given) against class ids:
+ * the fused kernel of backend/js/loss.ts, so no [M, C] log-probabilities are kept.
+ */
+export const crossEntropyPrim: Primitive<{ target: Int32Array; p: CrossEntropyParams }, FloatArray> = {
+  name: 'crossEntropy',
+  forward: ([x, w], { target, p }) => {
+    const [M, C] = x.shape;
+    const { loss, lse } = backend().crossEntropyForward(fdata(x), M, C, target, w ? fdata(w) : null, p);
+    return { out: new Tensor(loss, [M]), saved: lse };
+  },
+  backward: (g, { inputs: [x, w], saved: lse, attrs: { target, p } }) => {
+    const [M, C] = x.shape;
+    const be = backend();
+    const gx = new Tensor(be.crossEntropyBackward(fdata(x), lse, fdata(g), M, C, target, w ? fdata(w) : null, p), x.shape);
+    if (!w) return [gx];
+    return [gx, w.requiresGrad ? new Tensor(be.crossEntropyWeightGrad(fdata(x), lse, fdata(g), M, C, target, p), w.shape) : null];
+  },
+};
 
 export interface BceOptions {
   /** Per-element weights, broadcast to the input. */

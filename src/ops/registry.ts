@@ -12,6 +12,7 @@ import { matmulPrim } from './linalg.js';
 import { attentionPrim } from './attention.js';
 import { layerNormPrim, dropoutPrim } from './norm.js';
 import { softmaxPrims } from './softmax.js';
+import { crossEntropyPrim } from './loss.js';
 import { conv2dPrim, maxPool2dPrim, avgPool2dPrim, adaptiveAvgPool2dPrim } from './conv.js';
 
 export const primitives = {
@@ -37,6 +38,7 @@ export const primitives = {
   layerNorm: layerNormPrim,
   dropout: dropoutPrim,
   ...softmaxPrims,
+  crossEntropy: crossEntropyPrim,
   conv2d: conv2dPrim,
   maxPool2d: maxPool2dPrim,
   avgPool2d: avgPool2dPrim,

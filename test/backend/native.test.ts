@@ -54,6 +54,18 @@ function workload(): Float32Array[] {
   keep(padded);
   backward(sum(mul(padded, randn(padded.shape as number[], { rng: g }))));
   keep(base.grad);
+  // fused cross-entropy over 1,000 classes: plain, and weighted + smoothed + an ignored row + a
+  // row whose logits are −1e30 but one (the exp must underflow cleanly)
+  const logits = randn([7, 1000], { rng: g, requiresGrad: true });
+  const far = new Float32Array(7000);
+  for (let c = 0; c < 1000; c++) if (c !== 64) far[6000 + c] = -1e30;
+  const cw = F.add(F.abs(randn([1000], { rng: g })), 0.1);
+  const cls = tensor([3, 999, -100, 0, 512, 7, 64], { dtype: 'int32' });
+  const ce1 = F.crossEntropy(F.mul(logits, 4), F.where(F.ne(cls, -100), cls, 1), { labelSmoothing: 0.05 });
+  const ce2 = F.crossEntropy(F.add(logits, new Tensor(far, [7, 1000])), cls, { weight: cw, labelSmoothing: 0.15, reduction: 'none' });
+  keep(ce1); keep(ce2);
+  backward(F.add(ce1, sum(mul(ce2, randn([7], { rng: g })))));
+  keep(logits.grad);
   // embedding gather / scatter-add
   const table = randn([20, 7], { rng: g, requiresGrad: true });
   const ids = randint(0, 20, [5, 9], { rng: g });

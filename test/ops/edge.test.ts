@@ -48,6 +48,31 @@ test('hand-derived goldens: matmul, layerNorm, crossEntropy', () => {
   assertAllClose([ce.item()], [Math.log(4)]);
 });
 
+test('crossEntropy: masked classes, an ignored row of −∞ logits, a row of only −∞', () => {
+  const x = tensor([
+    [2, -Infinity, 0],               // a masked class that is not the target
+    [-Infinity, -Infinity, -Infinity], // ignored: no loss, no NaN
+    [-Infinity, -Infinity, -Infinity], // a real target over only −∞: +∞, as log(0)
+  ]).requireGrad();
+  const loss = F.crossEntropy(x, tensor([0, -100, 1], { dtype: 'int32' }), { reduction: 'none' });
+  const lse0 = Math.log(Math.exp(2) + 1);
+  assertAllClose(loss.data.slice(0, 2), [lse0 - 2, 0]);
+  assert.equal(loss.data[2], Infinity);
+  backward(F.sum(F.mul(loss, tensor([1, 1, 1]))));
+  const p0 = Math.exp(2 - lse0), p2 = Math.exp(-lse0);
+  assertAllClose(x.grad!.data.slice(0, 3), [p0 - 1, 0, p2]);
+  assert.deepEqual(Array.from(x.grad!.data.slice(3)), [0, 0, 0, 0, 0, 0]);
+  // 'mean' divides by the non-ignored count; the class weights of those rows when given
+  const y = tensor([[1, 2, 3], [3, 2, 1], [0, 0, 5]]);
+  const t = tensor([2, -100, 0], { dtype: 'int32' });
+  const each = F.crossEntropy(y, t, { reduction: 'none' }).data;
+  assertAllClose([F.crossEntropy(y, t).item()], [(each[0] + each[2]) / 2]);
+  const w = tensor([0.5, 1, 2]);
+  const weighted = F.crossEntropy(y, t, { weight: w, reduction: 'none' }).data;
+  assertAllClose([weighted[0], weighted[2]], [2 * each[0], 0.5 * each[2]]);
+  assertAllClose([F.crossEntropy(y, t, { weight: w }).item()], [(weighted[0] + weighted[2]) / 2.5]);
+});
+
 test('comparisons return bool masks; where broadcasts', () => {
   const a = tensor([1, 2, 3]);
   assert.equal(F.gt(a, 2).dtype, 'bool');

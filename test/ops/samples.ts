@@ -127,6 +127,14 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'dropout 0.3 (seeded)', inputs: () => [r64([1, 2, 3, 4], 1), r64([1, 2, 4, 4], 2), r64([1, 2, 4, 2], 3)],
       fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { dropout: 0.3, rng: new F.Generator(5) }) },
   ],
+  crossEntropy: [
+    { label: 'mean over [4,5]', inputs: () => [r64([4, 5], 1, { scale: 2 })], fn: (x) => F.crossEntropy(x, i32([1, 0, 4, 2])) },
+    { label: 'class weights with their gradient, smoothing 0.2, an ignored row',
+      inputs: () => [r64([4, 5], 1, { scale: 2 }), pos64([5], 2)],
+      fn: (x, w) => F.crossEntropy(x, i32([3, -100, 0, 3]), { weight: w, labelSmoothing: 0.2 }) },
+    { label: 'classes on dim 1 of [2,3,4], none', inputs: () => [r64([2, 3, 4], 1)],
+      fn: (x) => F.crossEntropy(x, i32([0, 2, 1, 1, 2, 0, 0, 1], [2, 4]), { reduction: 'none', labelSmoothing: 0.1 }) },
+  ],
   softmax: one('dim 1 of [2,3,4]', () => [r64([2, 3, 4], 1, { scale: 2 })], (x) => F.softmax(x, 1)),
   logSoftmax: one('dim -1', () => [r64([3, 5], 1, { scale: 2 })], (x) => F.logSoftmax(x, -1)),
   conv2d: [

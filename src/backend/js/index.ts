@@ -14,6 +14,7 @@ import { indexSelect, indexAdd, gather, scatterAdd } from './gather.js';
 import { attentionForward, attentionBackward, dropoutKernel as dropout } from './attention.js';
 import { layerNormForward, layerNormBackward } from './layerNorm.js';
 import { adamUpdate } from './optim.js';
+import { crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad } from './loss.js';
 
 export const jsBackend = {
   name: 'js' as string,
@@ -27,6 +28,7 @@ export const jsBackend = {
   avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
   indexSelect, indexAdd, gather, scatterAdd,
   adamUpdate,
+  crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad,
 };
 
 export type { AnyArray, FloatArray } from './types.js';
@@ -36,4 +38,5 @@ export { unaryTable } from './elementwise.js';
 export { contiguousStrides, broadcastStrides } from './strided.js';
 export type { AttnShape, AttnOptions, AttnMask } from './attention.js';
 export type { AdamParams } from './optim.js';
+export type { CrossEntropyParams } from './loss.js';
 export { dropoutKeep, dropoutThreshold } from './attention.js';

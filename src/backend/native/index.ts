@@ -30,6 +30,8 @@ interface Addon {
   binary(op: number, a: F32, aShape: readonly number[], b: F32, bShape: readonly number[], outShape: readonly number[], out: F32): void;
   softmaxRows(x: F32, out: F32, rows: number, n: number, log: boolean): void;
   softmaxBackwardRows(y: F32, g: F32, out: F32, rows: number, n: number, log: boolean): void;
+  crossEntropy(x: F32, rows: number, C: number, target: Int32Array, w: F32 | null, eps: number, ignoreIndex: number, loss: F32, lse: F32): void;
+  crossEntropyBackward(x: F32, lse: F32, g: F32, rows: number, C: number, target: Int32Array, w: F32 | null, eps: number, ignoreIndex: number, out: F32): void;
   sumDim(x: F32, out: F32, outer: number, n: number, inner: number): void;
   layerNorm(x: F32, w: F32 | null, b: F32 | null, y: F32, mean: F32, rstd: F32, rows: number, n: number, eps: number): void;
   layerNormBackward(x: F32, w: F32 | null, mean: F32, rstd: F32, g: F32, gx: F32, gw: F32, gb: F32, rows: number, n: number): void;
@@ -133,6 +135,18 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       if (inner !== 1 || !f32(y, g)) return js.softmaxBackwardDim(y, g, outer, n, inner, log);
       const out = new Float32Array(y.length);
       a.softmaxBackwardRows(y as F32, g as F32, out, outer, n, log);
+      return out;
+    },
+    crossEntropyForward: (x, rows, C, target, w, p) => {
+      if (!f32(x, w)) return js.crossEntropyForward(x, rows, C, target, w, p);
+      const loss = new Float32Array(rows), lse = new Float32Array(rows);
+      a.crossEntropy(x as F32, rows, C, target, w as F32 | null, p.eps, p.ignoreIndex, loss, lse);
+      return { loss, lse };
+    },
+    crossEntropyBackward: (x, lse, g, rows, C, target, w, p) => {
+      if (!f32(x, lse, g, w)) return js.crossEntropyBackward(x, lse, g, rows, C, target, w, p);
+      const out = new Float32Array(rows * C);
+      a.crossEntropyBackward(x as F32, lse as F32, g as F32, rows, C, target, w as F32 | null, p.eps, p.ignoreIndex, out);
       return out;
     },
     sumDim: (x, outer, n, inner) => {

@@ -207,19 +207,35 @@ void AttnArgs(const Napi::CallbackInfo& info, int at, AttnShape& s, AttnMask& m)
   }
 }
 
-// attentionForward(q, k, v, out, lse, shape, opts, mask, maskStrides)
+// the operands' layout: absent (contiguous) or 16 numbers, offset, sb, sh, sr for q, k, v and out
+// (dout takes out's; dq, dk and dv take q's, k's and v's)
+AttnLayout LayoutArg(const Napi::Value& v, const AttnShape& s, long off[4]) {
+  std::vector<long> a = v.IsUndefined() || v.IsNull() ? std::vector<long>{} : Longs(v);
+  if (a.size() != 16) {
+    off[0] = off[1] = off[2] = off[3] = 0;
+    return contiguous_layout(s);
+  }
+  for (int i = 0; i < 4; i++) off[i] = a[i * 4];
+  return {{a[1], a[2], a[3]}, {a[5], a[6], a[7]}, {a[9], a[10], a[11]}, {a[13], a[14], a[15]}};
+}
+
+// attentionForward(q, k, v, out, lse, shape, opts, mask, maskStrides, layout?)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   AttnShape s; AttnMask m;
   AttnArgs(info, 5, s, m);
-  attention_forward(s, m, F32(info[0]), F32(info[1]), F32(info[2]), F32(info[3]), F32(info[4]));
+  long off[4];
+  AttnLayout lay = LayoutArg(info[9], s, off);
+  attention_forward(s, m, lay, F32(info[0]) + off[0], F32(info[1]) + off[1], F32(info[2]) + off[2], F32(info[3]) + off[3], F32(info[4]));
   return info.Env().Undefined();
 }
-// attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, shape, opts, mask, maskStrides)
+// attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, shape, opts, mask, maskStrides, layout?)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   AttnShape s; AttnMask m;
   AttnArgs(info, 9, s, m);
-  attention_backward(s, m, F32(info[0]), F32(info[1]), F32(info[2]), F32(info[3]), F32(info[4]), F32(info[5]), F32(info[6]),
-                     F32(info[7]), F32(info[8]));
+  long off[4];
+  AttnLayout lay = LayoutArg(info[13], s, off);
+  attention_backward(s, m, lay, F32(info[0]) + off[0], F32(info[1]) + off[1], F32(info[2]) + off[2], F32(info[3]) + off[3], F32(info[4]),
+                     F32(info[5]) + off[3], F32(info[6]) + off[0], F32(info[7]) + off[1], F32(info[8]) + off[2]);
   return info.Env().Undefined();
 }
 

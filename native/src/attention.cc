@@ -49,8 +49,9 @@ thread_local Scratch tl;
 
 }  // namespace
 
-void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse) {
-  if (active_isa() != Isa::Generic) return attention_forward_avx2(s, m, q, k, v, out, lse);
+void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,
+                       float* out, float* lse) {
+  if (active_isa() != Isa::Generic) return attention_forward_avx2(s, m, L, q, k, v, out, lse);
   const ExpShiftFn ex = exp_shift();
   // The portable path (AVX2/AVX-512 CPUs take attention_avx2.cc). Tall tiles amortise packing each
   // K and V tile (measured when this path served AVX2 too: 64 → 384 rows took B8 H8 L2048
@@ -69,11 +70,11 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
     w.l.resize(BR);
     for (long u = u0; u < u1; u++) {
       long bh = u / qblocks, qb = u % qblocks;
-      long b = bh / s.H, h = bh % s.H, kvh = b * s.Hkv + h / group;
+      long b = bh / s.H, h = bh % s.H, kvh = h / group;
       long i0 = qb * tile, br = std::min(tile, s.T - i0);
-      const float* Q = q + (bh * s.T + i0) * s.D;
-      const float* K = k + kvh * s.S * s.D;
-      const float* V = v + kvh * s.S * s.Dv;
+      const float* Q = q + b * L.q.sb + h * L.q.sh + i0 * L.q.sr;
+      const float* K = k + b * L.k.sb + kvh * L.k.sh;
+      const float* V = v + b * L.v.sb + kvh * L.v.sh;
       std::fill(w.o.begin(), w.o.begin() + br * s.Dv, 0.f);
       std::fill(w.m.begin(), w.m.end(), NEG_INF);
       std::fill(w.l.begin(), w.l.end(), 0.f);
@@ -81,7 +82,7 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
       for (long j0 = 0; j0 < jend; j0 += BC) {
         long bc = std::min(BC, jend - j0);
         float* sc = w.sc.data();
-        sgemm(false, true, br, bc, s.D, Q, s.D, K + j0 * s.D, s.D, sc, bc, false, false);  // [br, bc] = Q·Kᵀ
+        sgemm(false, true, br, bc, s.D, Q, L.q.sr, K + j0 * L.k.sr, L.k.sr, sc, bc, false, false);  // [br, bc] = Q·Kᵀ
         mask_scores(s, m, b, h, i0, br, j0, bc, sc);
         for (long r = 0; r < br; r++) {
           float* row = sc + r * bc;
@@ -100,10 +101,10 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
             for (long c = 0; c < bc; c++) row[c] = dropout_keep(s.seed, base + c, thr) ? row[c] * keep_scale : 0.f;
           }
         }
-        sgemm(false, false, br, s.Dv, bc, sc, bc, V + j0 * s.Dv, s.Dv, w.o.data(), s.Dv, true, false);  // O += P·V
+        sgemm(false, false, br, s.Dv, bc, sc, bc, V + j0 * L.v.sr, L.v.sr, w.o.data(), s.Dv, true, false);  // O += P·V
       }
       for (long r = 0; r < br; r++) {
-        float* dst = out + (bh * s.T + i0 + r) * s.Dv;
+        float* dst = out + b * L.o.sb + h * L.o.sh + (i0 + r) * L.o.sr;
         float l = w.l[r];
         float inv = l > 0 ? 1.f / l : 0.f;
         for (long d = 0; d < s.Dv; d++) dst[d] = w.o[r * s.Dv + d] * inv;
@@ -113,16 +114,13 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, co
   });
 }
 
-void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
-                        const float* lse, const float* dout, float* dq, float* dk, float* dv) {
-  if (active_isa() != Isa::Generic) return attention_backward_avx2(s, m, q, k, v, out, lse, dout, dq, dk, dv);
+void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  if (active_isa() != Isa::Generic) return attention_backward_avx2(s, m, L, q, k, v, out, lse, dout, dq, dk, dv);
   const ExpShiftFn ex = exp_shift();
   const long group = s.H / s.Hkv;
   const uint32_t thr = drop_threshold(s.dropout);
   const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
-  std::memset(dq, 0, sizeof(float) * s.B * s.H * s.T * s.D);
-  std::memset(dk, 0, sizeof(float) * s.B * s.Hkv * s.S * s.D);
-  std::memset(dv, 0, sizeof(float) * s.B * s.Hkv * s.S * s.Dv);
   // one kv head per work item: its gradients are written by no one else
   pool().parallel_for(s.B * s.Hkv, [&](long u0, long u1, int) {
     Scratch& w = tl;
@@ -132,20 +130,20 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, c
     w.dd.resize(s.T);
     for (long kvbh = u0; kvbh < u1; kvbh++) {
       long b = kvbh / s.Hkv, kvh = kvbh % s.Hkv;
-      const float* K = k + kvbh * s.S * s.D;
-      const float* V = v + kvbh * s.S * s.Dv;
-      float* dK = dk + kvbh * s.S * s.D;
-      float* dV = dv + kvbh * s.S * s.Dv;
+      const float* K = k + b * L.k.sb + kvh * L.k.sh;
+      const float* V = v + b * L.v.sb + kvh * L.v.sh;
+      float* dK = dk + b * L.k.sb + kvh * L.k.sh;
+      float* dV = dv + b * L.v.sb + kvh * L.v.sh;
       for (long g = 0; g < group; g++) {
         long h = kvh * group + g, bh = b * s.H + h;
-        const float* Q = q + bh * s.T * s.D;
-        const float* O = out + bh * s.T * s.Dv;
-        const float* dO = dout + bh * s.T * s.Dv;
-        const float* L = lse + bh * s.T;
-        float* dQ = dq + bh * s.T * s.D;
+        const float* Q = q + b * L.q.sb + h * L.q.sh;
+        const float* O = out + b * L.o.sb + h * L.o.sh;
+        const float* dO = dout + b * L.o.sb + h * L.o.sh;
+        const float* lrow = lse + bh * s.T;
+        float* dQ = dq + b * L.q.sb + h * L.q.sh;
         for (long i = 0; i < s.T; i++) {  // D_i = dO_i · O_i
           double acc = 0;
-          for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * s.Dv + d]) * O[i * s.Dv + d];
+          for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * L.o.sr + d]) * O[i * L.o.sr + d];
           w.dd[i] = static_cast<float>(acc);
         }
         for (long j0 = 0; j0 < s.S; j0 += BC) {
@@ -155,11 +153,11 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, c
             float* sc = w.sc.data();
             float* P = w.p.data();
             float* dP = w.dp.data();
-            sgemm(false, true, br, bc, s.D, Q + i0 * s.D, s.D, K + j0 * s.D, s.D, sc, bc, false, false);
+            sgemm(false, true, br, bc, s.D, Q + i0 * L.q.sr, L.q.sr, K + j0 * L.k.sr, L.k.sr, sc, bc, false, false);
             mask_scores(s, m, b, h, i0, br, j0, bc, sc);
             bool any = false;
             for (long r = 0; r < br; r++) {
-              float l = L[i0 + r];
+              float l = lrow[i0 + r];
               float* row = sc + r * bc;
               if (l == NEG_INF) { std::fill(row, row + bc, 0.f); continue; }
               ex(row, bc, l);  // P = exp(S − lse)
@@ -174,8 +172,8 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, c
               }
               Pd = P;
             }
-            sgemm(true, false, bc, s.Dv, br, Pd, bc, dO + i0 * s.Dv, s.Dv, dV + j0 * s.Dv, s.Dv, true, false);  // dV += Pdᵀ·dO
-            sgemm(false, true, br, bc, s.Dv, dO + i0 * s.Dv, s.Dv, V + j0 * s.Dv, s.Dv, dP, bc, false, false);  // dPd = dO·Vᵀ
+            sgemm(true, false, bc, s.Dv, br, Pd, bc, dO + i0 * L.o.sr, L.o.sr, dV + j0 * L.v.sr, L.v.sr, true, false);  // dV += Pdᵀ·dO
+            sgemm(false, true, br, bc, s.Dv, dO + i0 * L.o.sr, L.o.sr, V + j0 * L.v.sr, L.v.sr, dP, bc, false, false);  // dPd = dO·Vᵀ
             for (long r = 0; r < br; r++) {
               float di = w.dd[i0 + r];
               uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
@@ -185,8 +183,8 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, c
                 dP[r * bc + c] = s.scale * sc[r * bc + c] * (dpv - di);  // scale · dS
               }
             }
-            sgemm(false, false, br, s.D, bc, dP, bc, K + j0 * s.D, s.D, dQ + i0 * s.D, s.D, true, false);   // dQ += dS·K
-            sgemm(true, false, bc, s.D, br, dP, bc, Q + i0 * s.D, s.D, dK + j0 * s.D, s.D, true, false);   // dK += dSᵀ·Q
+            sgemm(false, false, br, s.D, bc, dP, bc, K + j0 * L.k.sr, L.k.sr, dQ + i0 * L.q.sr, L.q.sr, true, false);   // dQ += dS·K
+            sgemm(true, false, bc, s.D, br, dP, bc, Q + i0 * L.q.sr, L.q.sr, dK + j0 * L.k.sr, L.k.sr, true, false);   // dK += dSᵀ·Q
           }
         }
       }

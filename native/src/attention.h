@@ -19,19 +19,36 @@ struct AttnShape {
   uint32_t seed;
 };
 
-// out [B,H,T,Dv], lse [B,H,T] (−∞ for a fully masked row, whose output is 0)
-void attention_forward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out, float* lse);
+// Where an operand's rows live: row i of head h in batch b starts at b·sb + h·sh + i·sr (elements);
+// the head dim is contiguous. Contiguous [B, heads, L, d] is {heads·L·d, L·d, d}; the packed
+// projection [B, L, heads·d] of multi-head attention is {L·W, d, W} for a row width W.
+struct AttnView {
+  long sb, sh, sr;
+};
+// q, k, v and out (dout shares out's view; dq, dk, dv share q's, k's and v's)
+struct AttnLayout {
+  AttnView q, k, v, o;
+};
+inline AttnLayout contiguous_layout(const AttnShape& s) {
+  return {{s.H * s.T * s.D, s.T * s.D, s.D}, {s.Hkv * s.S * s.D, s.S * s.D, s.D},
+          {s.Hkv * s.S * s.Dv, s.S * s.Dv, s.Dv}, {s.H * s.T * s.Dv, s.T * s.Dv, s.Dv}};
+}
+
+// out [B,H,T,Dv], lse [B,H,T] (contiguous; −∞ for a fully masked row, whose output is 0)
+void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,
+                       float* out, float* lse);
 
 // the same on AVX2+FMA CPUs (attention_avx2.cc); attention_forward dispatches to it
-void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out,
-                            float* lse);
+void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+                            const float* v, float* out, float* lse);
 
-void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
-                             const float* lse, const float* dout, float* dq, float* dk, float* dv);
+void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+                             const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
-// gradients (zeroed and filled) from the saved out and lse; recomputes the scores block by block
-void attention_backward(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
-                        const float* lse, const float* dout, float* dq, float* dk, float* dv);
+// gradients from the saved out and lse, recomputing the scores block by block; dq, dk and dv come
+// zeroed (they may be disjoint views of one buffer) and are filled
+void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
 // the dropout decision shared with the js backend: keep weight (bh·T + i)·S + j? (static: this
 // header is also compiled with -mavx2, and each translation unit must keep its own copy)

@@ -147,8 +147,8 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
 
 }  // namespace
 
-void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, float* out,
-                            float* lse) {
+void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+                            const float* v, float* out, float* lse) {
   const long group = s.H / s.Hkv;
   const long strips = (s.T + QW - 1) / QW;
   long qs = MAXQS;  // fewer strips per item while there are too few items to keep every thread busy
@@ -163,18 +163,18 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
     Strip sp[MAXQS];
     for (long u = u0; u < u1; u++) {
       const long bh = u / tiles, tile = u % tiles;
-      const long b = bh / s.H, h = bh % s.H, kvh = b * s.Hkv + h / group;
-      const float* K = k + kvh * s.S * s.D;
-      const float* V = v + kvh * s.S * s.Dv;
+      const long b = bh / s.H, h = bh % s.H, kvh = h / group;
+      const float* K = k + b * L.k.sb + kvh * L.k.sh;
+      const float* V = v + b * L.v.sb + kvh * L.v.sh;
       const long first = tile * qs * QW;
       const long n_strips = std::min(qs, strips - tile * qs);
       long jend = 0;
       for (long t = 0; t < n_strips; t++) {
         const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
         float* qt = buf + t * per;
-        const float* Q = q + (bh * s.T + i0) * s.D;
+        const float* Q = q + b * L.q.sb + h * L.q.sh + i0 * L.q.sr;
         for (long d = 0; d < s.D; d++)
-          for (long j = 0; j < QW; j++) qt[d * QW + j] = j < nq ? Q[j * s.D + d] * s.scale : 0.f;
+          for (long j = 0; j < QW; j++) qt[d * QW + j] = j < nq ? Q[j * L.q.sr + d] * s.scale : 0.f;
         std::fill(qt + (s.D + KB) * QW, qt + per, 0.f);
         std::fill(sp[t].m, sp[t].m + QW, NEG_INF);
         std::fill(sp[t].l, sp[t].l + QW, 0.f);
@@ -190,7 +190,7 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
           float* qt = buf + t * per;
           float* st = qt + s.D * QW;
           float* ot = st + KB * QW;
-          micro_rows<true>(nc, s.D, K + j0 * s.D, s.D, qt, QW, st, QW, false);  // Sᵀ = K·Qᵀ
+          micro_rows<true>(nc, s.D, K + j0 * L.k.sr, L.k.sr, qt, QW, st, QW, false);  // Sᵀ = K·Qᵀ
           mask_strip(s, m, b, h, i0, nq, j0, nc, st, QW);
           __m256 a0, a1;
           softmax_step(st, nc, sp[t], a0, a1);
@@ -213,7 +213,7 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
               }
             }
           }
-          micro_rows<false>(s.Dv, nc, V + j0 * s.Dv, s.Dv, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
+          micro_rows<false>(s.Dv, nc, V + j0 * L.v.sr, L.v.sr, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
         }
       }
       for (long t = 0; t < n_strips; t++) {
@@ -222,7 +222,7 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const float* 
         for (long j = 0; j < nq; j++) {
           const float l = sp[t].l[j];
           const float inv = l > 0 ? 1.f / l : 0.f;
-          float* dst = out + (bh * s.T + i0 + j) * s.Dv;
+          float* dst = out + b * L.o.sb + h * L.o.sh + (i0 + j) * L.o.sr;
           for (long d = 0; d < s.Dv; d++) dst[d] = ot[d * QW + j] * inv;
           lse[bh * s.T + i0 + j] = l > 0 ? sp[t].m[j] + std::log(l) : NEG_INF;
         }
@@ -243,8 +243,8 @@ inline long up16(long n) { return (n + 15) & ~15L; }
 // Sᵀ = K·(scale·Q)ᵀ and dPᵀ = V·dOᵀ as strips, P = exp(Sᵀ − lse) and dS = scale·P∘(dP − D) lane by
 // lane, then dV += Pᵀ·dO, dK += dSᵀ·Q and dQᵀ += Kᵀ·dSᵀ. One kv head per work item (its dK and dV
 // have no other writer); dK, dV and dQᵀ accumulate in padded per-thread buffers, O(L·D) in all.
-void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float* q, const float* k, const float* v, const float* out,
-                             const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+                             const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const long group = s.H / s.Hkv;
   const long T16 = up16(s.T), D16 = up16(s.D), Dv16 = up16(s.Dv);
   const uint32_t thr = drop_threshold(s.dropout);
@@ -266,28 +266,28 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float*
     float* dsb = pb + n_strip;
     for (long kvbh = u0; kvbh < u1; kvbh++) {
       const long b = kvbh / s.Hkv, kvh = kvbh % s.Hkv;
-      const float* K = k + kvbh * s.S * s.D;
-      const float* V = v + kvbh * s.S * s.Dv;
+      const float* K = k + b * L.k.sb + kvh * L.k.sh;
+      const float* V = v + b * L.v.sb + kvh * L.v.sh;
       std::fill(dkp, dkp + n_dkp + n_dvp, 0.f);
       for (long g = 0; g < group; g++) {
         const long h = kvh * group + g, bh = b * s.H + h;
-        const float* Q = q + bh * s.T * s.D;
-        const float* O = out + bh * s.T * s.Dv;
-        const float* dO = dout + bh * s.T * s.Dv;
-        const float* L = lse + bh * s.T;
+        const float* Q = q + b * L.q.sb + h * L.q.sh;
+        const float* O = out + b * L.o.sb + h * L.o.sh;
+        const float* dO = dout + b * L.o.sb + h * L.o.sh;
+        const float* lrow = lse + bh * s.T;
         for (long i = 0; i < T16; i++) {
           const bool real = i < s.T;
-          for (long d = 0; d < D16; d++) qr[i * D16 + d] = real && d < s.D ? Q[i * s.D + d] : 0.f;
-          for (long d = 0; d < Dv16; d++) dor[i * Dv16 + d] = real && d < s.Dv ? dO[i * s.Dv + d] : 0.f;
+          for (long d = 0; d < D16; d++) qr[i * D16 + d] = real && d < s.D ? Q[i * L.q.sr + d] : 0.f;
+          for (long d = 0; d < Dv16; d++) dor[i * Dv16 + d] = real && d < s.Dv ? dO[i * L.o.sr + d] : 0.f;
           float* qs = qt + (i / 16) * 16 * s.D + i % 16;
-          for (long d = 0; d < s.D; d++) qs[d * 16] = real ? Q[i * s.D + d] * s.scale : 0.f;
+          for (long d = 0; d < s.D; d++) qs[d * 16] = real ? Q[i * L.q.sr + d] * s.scale : 0.f;
           float* ds = dot + (i / 16) * 16 * s.Dv + i % 16;
-          for (long d = 0; d < s.Dv; d++) ds[d * 16] = real ? dO[i * s.Dv + d] : 0.f;
+          for (long d = 0; d < s.Dv; d++) ds[d * 16] = real ? dO[i * L.o.sr + d] : 0.f;
           double acc = 0;  // D_i = dO_i · O_i
-          if (real) for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * s.Dv + d]) * O[i * s.Dv + d];
+          if (real) for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * L.o.sr + d]) * O[i * L.o.sr + d];
           dl[i] = static_cast<float>(acc);
           // a padded lane or a query with no visible key shifts by +∞, so its probabilities are 0
-          ll[i] = real && L[i] != NEG_INF ? L[i] : std::numeric_limits<float>::infinity();
+          ll[i] = real && lrow[i] != NEG_INF ? lrow[i] : std::numeric_limits<float>::infinity();
         }
         std::fill(dqt, dqt + n_dqt, 0.f);
         for (long j0 = 0; j0 < s.S; j0 += BKB) {
@@ -298,9 +298,9 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float*
               const long ti = i0 + t * 16, nq = std::min<long>(16, s.T - ti);
               float* sp = pb + t * 16;
               float* dp = dsb + t * 16;
-              micro_rows<true>(bc, s.D, K + j0 * s.D, s.D, qt + ti * s.D, 16, sp, BNQ, false);      // Sᵀ = K·(scale·Q)ᵀ
+              micro_rows<true>(bc, s.D, K + j0 * L.k.sr, L.k.sr, qt + ti * s.D, 16, sp, BNQ, false);      // Sᵀ = K·(scale·Q)ᵀ
               mask_strip(s, m, b, h, ti, nq, j0, bc, sp, BNQ);
-              micro_rows<true>(bc, s.Dv, V + j0 * s.Dv, s.Dv, dot + ti * s.Dv, 16, dp, BNQ, false);  // dPᵀ = V·dOᵀ
+              micro_rows<true>(bc, s.Dv, V + j0 * L.v.sr, L.v.sr, dot + ti * s.Dv, 16, dp, BNQ, false);  // dPᵀ = V·dOᵀ
               const bool drop = s.dropout > 0;
               for (int half = 0; half < 2; half++) {
                 const __m256 shift = _mm256_load_ps(ll + ti + half * 8), dd = _mm256_load_ps(dl + ti + half * 8);
@@ -336,18 +336,18 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const float*
             for (long c0 = 0; c0 < D16; c0 += 16)  // dK += dSᵀ·Q
               micro_rows<true>(bc, nqt, dsb, BNQ, qr + i0 * D16 + c0, D16, dkp + j0 * D16 + c0, D16, true);
             for (long t = 0; t < nst; t++)  // dQᵀ += Kᵀ·dSᵀ
-              micro_rows<false>(s.D, bc, K + j0 * s.D, s.D, dsb + t * 16, BNQ, dqt + i0 + t * 16, T16, true);
+              micro_rows<false>(s.D, bc, K + j0 * L.k.sr, L.k.sr, dsb + t * 16, BNQ, dqt + i0 + t * 16, T16, true);
           }
         }
-        float* dQ = dq + bh * s.T * s.D;
+        float* dQ = dq + b * L.q.sb + h * L.q.sh;
         for (long i = 0; i < s.T; i++)
-          for (long d = 0; d < s.D; d++) dQ[i * s.D + d] = dqt[d * T16 + i];
+          for (long d = 0; d < s.D; d++) dQ[i * L.q.sr + d] = dqt[d * T16 + i];
       }
-      float* dK = dk + kvbh * s.S * s.D;
-      float* dV = dv + kvbh * s.S * s.Dv;
+      float* dK = dk + b * L.k.sb + kvh * L.k.sh;
+      float* dV = dv + b * L.v.sb + kvh * L.v.sh;
       for (long j = 0; j < s.S; j++) {
-        std::copy(dkp + j * D16, dkp + j * D16 + s.D, dK + j * s.D);
-        std::copy(dvp + j * Dv16, dvp + j * Dv16 + s.Dv, dV + j * s.Dv);
+        std::copy(dkp + j * D16, dkp + j * D16 + s.D, dK + j * L.k.sr);
+        std::copy(dvp + j * Dv16, dvp + j * Dv16 + s.Dv, dV + j * L.v.sr);
       }
     }
   });

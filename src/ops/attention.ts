@@ -2,8 +2,8 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { backend } from '../backend/backend.js';
-import type { AttnMask, AttnOptions, AttnShape } from '../backend/js/attention.js';
-import { dropoutKeep, dropoutThreshold } from '../backend/js/attention.js';
+import type { AttnLayout, AttnMask, AttnOptions, AttnShape } from '../backend/js/attention.js';
+import { dropoutKeep, dropoutThreshold, packedLayout } from '../backend/js/attention.js';
 import { contiguousStrides } from '../backend/js/strided.js';
 import { applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
@@ -29,6 +29,29 @@ export const attentionPrim: Primitive<FusedAttrs, Tensor> = {
       fdata(q), fdata(k), fdata(v), fdata(out), fdata(saved), fdata(g), attrs.shape, attrs.opts, attrs.mask, dMask,
     );
     const grads: (Tensor | null)[] = [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
+    if (m !== undefined) grads.push(dMask ? new Tensor(dMask, m.shape) : null);
+    return grads;
+  },
+};
+
+/**
+ * Fused attention on packed self-attention projections: input [qkv] or [qkv, floatMask] with qkv
+ * [B, T, (H + 2·Hkv)·D], output [B, T, H·Dv] — the kernels read the heads in place and write the
+ * merged heads, so no split, transpose or merge is materialised, and the gradient is one buffer.
+ */
+export const packedAttentionPrim: Primitive<FusedAttrs & { layout: AttnLayout }, Tensor> = {
+  name: 'packedAttention',
+  forward: ([x], { shape, opts, mask, layout }) => {
+    const d = fdata(x);
+    const { out, lse } = backend().attentionForward(d, d, d, shape, opts, mask, layout);
+    return { out: new Tensor(out, [shape.B, shape.T, shape.H * shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
+  },
+  backward: (g, { inputs, out, saved, attrs }) => {
+    const [x, m] = inputs;
+    const dMask = m !== undefined && m.requiresGrad ? allocFor(m.dtype, m.size) as Float32Array : null;
+    const d = fdata(x);
+    const { dq } = backend().attentionBackward(d, d, d, fdata(out), fdata(saved), fdata(g), attrs.shape, attrs.opts, attrs.mask, dMask, attrs.layout);
+    const grads: (Tensor | null)[] = [new Tensor(dq, x.shape)];
     if (m !== undefined) grads.push(dMask ? new Tensor(dMask, m.shape) : null);
     return grads;
   },
@@ -66,21 +89,63 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: SdpaOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
   const fn = 'scaledDotProductAttention';
   const shape = checkQkv(fn, q, k, v);
+  const { opts, mask } = attnOptions(fn, options, shape, q.dtype);
+  if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask);
+  const inputs = mask && mask.dtype !== 'bool' ? [q, k, v, mask] : [q, k, v];
+  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: maskArg(mask) }).out;
+}
+
+/** Options shared by the fused entry points: scale, dropout seed, and the mask checked against the shape. */
+function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: string): { opts: AttnOptions; mask: Tensor | null } {
   const scale = options.scale ?? 1 / Math.sqrt(shape.D);
   if (!Number.isFinite(scale)) throw new ValueError(`${fn}: scale must be finite, got ${scale}`);
   const p = options.dropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new ValueError(`${fn}: dropout must be in [0, 1), got ${p}`);
   if (p > 0 && !(options.rng instanceof Generator)) throw new ValueError(`${fn}: dropout > 0 needs options.rng (a Generator)`);
   const seed = p > 0 ? options.rng!.nextUint32() : 0;
-  const opts: AttnOptions = { scale, causal: options.causal ?? false, dropout: p, seed };
   const mask = options.mask ?? null;
-  if (mask) checkMask(fn, mask, q, shape);
-  if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask);
-  const m: AttnMask = !mask ? { kind: 'none' }
+  if (mask) checkMask(fn, mask, dtype, shape);
+  return { opts: { scale, causal: options.causal ?? false, dropout: p, seed }, mask };
+}
+
+function maskArg(mask: Tensor | null): AttnMask {
+  return !mask ? { kind: 'none' }
     : mask.dtype === 'bool' ? { kind: 'bool', data: mask.data as Uint8Array, strides: maskStrides(mask.shape) }
       : { kind: 'float', data: fdata(mask), strides: maskStrides(mask.shape) };
-  const inputs = mask && mask.dtype !== 'bool' ? [q, k, v, mask] : [q, k, v];
-  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: m }).out;
+}
+
+export interface PackedAttentionOptions extends Omit<SdpaOptions, 'returnWeights'> {
+  /** Query heads H. */
+  numHeads: number;
+  /** Key/value heads Hkv (divides H; default H). */
+  numKVHeads?: number;
+}
+
+/**
+ * Self-attention on a packed projection: qkv [B, T, (H + 2·Hkv)·D] holds each position's H query
+ * heads, then Hkv key heads, then Hkv value heads (the layout of multi-head attention's packed
+ * in-projection). Returns the merged heads [B, T, H·D]. Equal to splitting qkv, moving heads ahead
+ * of positions, scaledDotProductAttention, and merging back — without materialising any of those.
+ *
+ * @example
+ * const qkv = F.linear(x, packedWeight, packedBias);                        // [B, T, 3C]
+ * const merged = F.packedAttention(qkv, { numHeads: 8, causal: true });   // [B, T, C]
+ */
+export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): Tensor {
+  const fn = 'packedAttention';
+  floatArg(qkv, fn, 'qkv');
+  const H = options.numHeads, Hkv = options.numKVHeads ?? H;
+  if (!Number.isInteger(H) || H < 1) throw new ValueError(`${fn}: numHeads must be a positive integer, got ${H}`);
+  if (!Number.isInteger(Hkv) || Hkv < 1 || H % Hkv !== 0) throw new ValueError(`${fn}: numKVHeads (${Hkv}) must be a positive integer dividing numHeads (${H})`);
+  if (qkv.ndim !== 3 || qkv.shape[2] % (H + 2 * Hkv) !== 0) {
+    throw new ShapeError(`${fn}: qkv must be [B, T, (H + 2·Hkv)·D] = [B, T, ${H + 2 * Hkv}·D], got ${fmtShape(qkv.shape)}`);
+  }
+  const [B, T, W] = qkv.shape;
+  const D = W / (H + 2 * Hkv);
+  const shape: AttnShape = { B, H, Hkv, T, S: T, D, Dv: D };
+  const { opts, mask } = attnOptions(fn, options, shape, qkv.dtype);
+  const inputs = mask && mask.dtype !== 'bool' ? [qkv, mask] : [qkv];
+  return applyWithSaved(packedAttentionPrim, inputs, { shape, opts, mask: maskArg(mask), layout: packedLayout(shape) }).out;
 }
 
 /**
@@ -145,10 +210,10 @@ function checkQkv(fn: string, q: Tensor, k: Tensor, v: Tensor): AttnShape {
   return { B, H, Hkv, T, S, D, Dv };
 }
 
-function checkMask(fn: string, mask: Tensor, q: Tensor, s: AttnShape): void {
+function checkMask(fn: string, mask: Tensor, dtype: string, s: AttnShape): void {
   if (!(mask instanceof Tensor)) throw new DTypeError(`${fn}: mask must be a Tensor`);
-  if (mask.dtype !== 'bool' && mask.dtype !== q.dtype) {
-    throw new DTypeError(`${fn}: mask must be bool (true = may attend) or ${q.dtype} (additive), got ${mask.dtype}`);
+  if (mask.dtype !== 'bool' && mask.dtype !== dtype) {
+    throw new DTypeError(`${fn}: mask must be bool (true = may attend) or ${dtype} (additive), got ${mask.dtype}`);
   }
   const target = [s.B, s.H, s.T, s.S];
   const off = 4 - mask.ndim;

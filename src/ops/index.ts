@@ -15,8 +15,8 @@ export {
 export { matmul, bmm, linear } from './linalg.js';
 export { softmax, logSoftmax } from './softmax.js';
 export { layerNorm, layerNormComposite, rmsNorm, dropout, embedding } from './norm.js';
-export { scaledDotProductAttention } from './attention.js';
-export type { SdpaOptions } from './attention.js';
+export { scaledDotProductAttention, packedAttention } from './attention.js';
+export type { SdpaOptions, PackedAttentionOptions } from './attention.js';
 export { crossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, huberLoss } from './loss.js';
 export type { CrossEntropyOptions, BceOptions, Reduction } from './loss.js';
 export {

@@ -9,7 +9,7 @@ import {
   indexSelectPrim, gatherPrim, scatterAddPrim,
 } from './shape.js';
 import { matmulPrim } from './linalg.js';
-import { attentionPrim } from './attention.js';
+import { attentionPrim, packedAttentionPrim } from './attention.js';
 import { layerNormPrim, dropoutPrim } from './norm.js';
 import { softmaxPrims } from './softmax.js';
 import { crossEntropyPrim } from './loss.js';
@@ -35,6 +35,7 @@ export const primitives = {
   scatterAdd: scatterAddPrim,
   matmul: matmulPrim,
   attention: attentionPrim,
+  packedAttention: packedAttentionPrim,
   layerNorm: layerNormPrim,
   dropout: dropoutPrim,
   ...softmaxPrims,

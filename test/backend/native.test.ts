@@ -81,6 +81,13 @@ function workload(): Float32Array[] {
   keep(att);
   backward(sum(mul(att, randn([2, 4, 13, 16], { rng: g }))));
   keep(q.grad); keep(k.grad); keep(v.grad);
+  // the same kernels reading heads in place from a packed projection [B, T, (H + 2·Hkv)·D]
+  const qkv = randn([2, 19, (4 + 2 * 2) * 16], { rng: g, requiresGrad: true });
+  const packed = F.packedAttention(qkv, { numHeads: 4, numKVHeads: 2, causal: true, dropout: 0.2, rng: new Generator(8),
+    mask: F.unsqueeze(F.unsqueeze(tensor([Array.from({ length: 19 }, () => true), Array.from({ length: 19 }, (_, j) => j < 15)]), 1), 1) });
+  keep(packed);
+  backward(sum(mul(packed, randn([2, 19, 64], { rng: g }))));
+  keep(qkv.grad);
   // convolution and pooling
   const img = randn([2, 3, 9, 9], { rng: g, requiresGrad: true }), ker = randn([4, 3, 3, 3], { rng: g, requiresGrad: true });
   const conv = F.conv2d(img, ker, null, { stride: 2, padding: 1 });

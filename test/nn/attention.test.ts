@@ -173,6 +173,41 @@ test('MultiHeadAttention: weights per head or averaged, and asking for them does
   assertAllClose(sum(avg.weights!, -1), new Float32Array(8).fill(1), { rtol: 1e-5, atol: 1e-6 });
 });
 
+/** Names of every node on the tape below `t`. */
+function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
+  if (t.gradFn && !seen.has(t)) {
+    seen.add(t);
+    out.add(t.gradFn.name);
+    for (const i of t.gradFn.inputs) tapeNames(i, out, seen);
+  }
+  return out;
+}
+
+test('MultiHeadAttention: self-attention runs the packed fused kernel, equal to the split path in values and gradients', () => {
+  const mha = new nn.MultiHeadAttention({ embedDim: 16, numHeads: 4, numKVHeads: 2, rng: rng(3) });
+  const x = randn([2, 9, 16], { rng: rng(4) }).requireGrad();
+  const x2 = new Tensor(Float32Array.from(x.data as Float32Array), x.shape).requireGrad();
+  const keyMask = bool([[1, 1, 1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]);
+  const fused = mha.forward(x, x, x, { causal: true, keyMask }).output;
+  assert.ok(tapeNames(fused).has('packedAttention'), 'packed fused kernel on the tape');
+  assert.ok(!tapeNames(fused).has('attention'));
+  const split = mha.forward(x2, x2, x2, { causal: true, keyMask, needWeights: true }).output;  // weights asked: split + composite
+  assert.ok(!tapeNames(split).has('packedAttention'));
+  assertAllClose(fused, split, { rtol: 1e-5, atol: 1e-6 });
+  const u = randn(fused.shape, { rng: rng(5) });
+  const grads = (out: Tensor, inp: Tensor): Float32Array[] => {
+    for (const p of mha.parameters()) p.grad = null;
+    backward(out, u);
+    return [inp.grad!, ...mha.parameters().map((p) => p.grad!)].map((g) => Float32Array.from(g.data as Float32Array));
+  };
+  const gf = grads(fused, x), gs = grads(split, x2);
+  gf.forEach((g, i) => assertAllClose(g, gs[i]!, { rtol: 1e-4, atol: 1e-5, msg: `gradient ${i}` }));
+  // rotary positions rotate q and k after the split: the per-head fused kernel then
+  const rope = new nn.MultiHeadAttention({ embedDim: 16, numHeads: 4, rope: true, rng: rng(3) });
+  const names = tapeNames(rope.forward(x, x, x).output);
+  assert.ok(names.has('attention') && !names.has('packedAttention'));
+});
+
 test('MultiHeadAttention: causal outputs ignore later tokens; masked keys are never read', () => {
   const mha = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: rng(9) });
   const x = randn([1, 5, 8], { rng: rng(10) });

@@ -53,6 +53,43 @@ for (const c of cases) {
   });
 }
 
+/** The packed projection split into heads, attended by the composite path, and merged back. */
+function unpackedAttention(qkv: Tensor, H: number, Hkv: number, opts: F.SdpaOptions): Tensor {
+  const [B, T, W] = qkv.shape as [number, number, number];
+  const D = W / (H + 2 * Hkv);
+  const [q, k, v] = F.split(qkv, [H * D, Hkv * D, Hkv * D], -1).map((t, i) => F.transpose(F.reshape(t, [B, T, i === 0 ? H : Hkv, D]), 1, 2));
+  const { output } = F.scaledDotProductAttention(q!, k!, v!, { ...opts, returnWeights: true });
+  return F.reshape(F.transpose(output, 1, 2), [B, T, H * D]);
+}
+
+const packedCases: { label: string; shape: number[]; H: number; Hkv: number; opts: (g: Generator) => F.SdpaOptions }[] = [
+  { label: 'H 4, D 16, 37 positions', shape: [2, 37, 4 * 3 * 16], H: 4, Hkv: 4, opts: () => ({}) },
+  { label: 'grouped-query H 6 / Hkv 2, causal, 70 positions', shape: [1, 70, (6 + 4) * 8], H: 6, Hkv: 2, opts: () => ({ causal: true }) },
+  { label: 'D 64, 131 positions, key padding, dropout', shape: [2, 131, 2 * 3 * 64], H: 2, Hkv: 2,
+    opts: (g) => ({ mask: tensor(Array.from({ length: 2 }, (_, b) => [[Array.from({ length: 131 }, (_, j) => b === 0 || j % 7 !== 3)]])), dropout: 0.2, rng: g }) },
+  { label: 'additive float mask (with gradient)', shape: [2, 5, 2 * 3 * 4], H: 2, Hkv: 2, opts: () => ({ mask: packedMask }) },
+];
+const packedMask = rnd([2, 1, 5, 5], 98, 2);
+
+for (const c of packedCases) {
+  test(`packed self-attention equals split + attention + merge: ${c.label}`, () => {
+    const x = rnd(c.shape, 1), x2 = leaf(x);
+    const m2 = c.label.startsWith('additive') ? leaf(packedMask) : null;
+    const fusedOpts = c.opts(new Generator(7)), compOpts = c.opts(new Generator(7));
+    if (m2) compOpts.mask = m2;
+    packedMask.grad = null;
+    const fused = F.packedAttention(x, { ...fusedOpts, numHeads: c.H, numKVHeads: c.Hkv });
+    const composite = unpackedAttention(x2, c.H, c.Hkv, compOpts);
+    assert.deepEqual(fused.shape, composite.shape);
+    assertAllClose(fused, composite, { rtol: 1e-4, atol: 1e-5, msg: 'forward' });
+    const u = randn(fused.shape, { rng: new Generator(11) });
+    backward(fused, u);
+    backward(composite, u);
+    assertAllClose(x.grad!, x2.grad!, { rtol: 1e-3, atol: 1e-4, msg: 'grad qkv' });
+    if (m2) assertAllClose(packedMask.grad!, m2.grad!, { rtol: 1e-3, atol: 1e-4, msg: 'grad mask' });
+  });
+}
+
 test('attention properties: causal outputs ignore future tokens; fully masked rows are zero; weights are returned', () => {
   const q = rnd([1, 2, 6, 4], 1), k = rnd([1, 2, 6, 4], 2), v = rnd([1, 2, 6, 4], 3);
   const out = F.scaledDotProductAttention(q, k, v, { causal: true });
@@ -79,6 +116,11 @@ test('attention rejects bad input with typed errors naming the argument and shap
   assert.throws(() => F.scaledDotProductAttention(q, q, q, { mask: tensor([1], { dtype: 'int32' }) }), /mask must be bool/);
   assert.throws(() => F.scaledDotProductAttention(q, q, q, { dropout: 0.1 }), /needs options.rng/);
   assert.throws(() => F.scaledDotProductAttention(zeros([4, 3, 8]), q, q), /must be \[B, H, T, D\]/);
+  const qkv = zeros([2, 3, 24]);
+  assert.throws(() => F.packedAttention(qkv, { numHeads: 5 }), /packedAttention: qkv must be \[B, T, \(H \+ 2·Hkv\)·D\] = \[B, T, 15·D\], got \[2,3,24\]/);
+  assert.throws(() => F.packedAttention(qkv, { numHeads: 4, numKVHeads: 3 }), /packedAttention: numKVHeads \(3\) must be a positive integer dividing numHeads \(4\)/);
+  assert.throws(() => F.packedAttention(qkv, { numHeads: 0 }), /numHeads must be a positive integer, got 0/);
+  assert.throws(() => F.packedAttention(qkv, { numHeads: 2, mask: zeros([1, 1, 1, 4]) }), /packedAttention: mask has shape \[1,1,1,4\]/);
 });
 
 test('fused layerNorm equals its composite in values and gradients', () => {

@@ -135,6 +135,16 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'classes on dim 1 of [2,3,4], none', inputs: () => [r64([2, 3, 4], 1)],
       fn: (x) => F.crossEntropy(x, i32([0, 2, 1, 1, 2, 0, 0, 1], [2, 4]), { reduction: 'none', labelSmoothing: 0.1 }) },
   ],
+  packedAttention: [
+    { label: 'grouped-query (H 4, Hkv 2), causal, bool key padding',
+      inputs: () => [r64([2, 5, 24], 1)],
+      fn: (qkv) => F.packedAttention(qkv, {
+        numHeads: 4, numKVHeads: 2, causal: true, mask: F.tensor([[[[true, true, true, false, false]]], [[[true, true, true, true, true]]]]),
+      }) },
+    { label: 'additive float mask with its own gradient, dropout 0.3 (seeded)',
+      inputs: () => [r64([1, 4, 12], 1), r64([1, 1, 4, 4], 2)],
+      fn: (qkv, m) => F.packedAttention(qkv, { numHeads: 2, mask: m, dropout: 0.3, rng: new F.Generator(5) }) },
+  ],
   softmax: one('dim 1 of [2,3,4]', () => [r64([2, 3, 4], 1, { scale: 2 })], (x) => F.softmax(x, 1)),
   logSoftmax: one('dim -1', () => [r64([3, 5], 1, { scale: 2 })], (x) => F.logSoftmax(x, -1)),
   conv2d: [

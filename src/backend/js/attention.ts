@@ -1,5 +1,6 @@
 import type { FloatArray } from './types.js';
 import { allocLike } from './types.js';
+import { stridedCopy, stridedScatter } from './strided.js';
 
 /** q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv] with H % Hkv = 0 (grouped-query when Hkv < H). */
 export interface AttnShape { B: number; H: number; Hkv: number; T: number; S: number; D: number; Dv: number }
@@ -11,6 +12,47 @@ export interface AttnOptions {
   /** Probability of dropping a weight; the keep decision is a hash of (seed, position). */
   dropout: number;
   seed: number;
+}
+
+/**
+ * Where an operand's rows live in its buffer: row i of head h in batch b starts at
+ * offset + b·sb + h·sh + i·sr; the head dim is contiguous.
+ */
+export interface AttnView { offset: number; sb: number; sh: number; sr: number }
+
+/**
+ * The layout of q, k, v and out (dout takes out's; dq, dk and dv take q's, k's and v's). Without
+ * one the operands are contiguous [B, heads, L, d]. With one, q, k and v may be views of one buffer
+ * (the packed projection of self-attention) and `o` must tile B·H·T·Dv elements exactly.
+ */
+export interface AttnLayout { q: AttnView; k: AttnView; v: AttnView; o: AttnView }
+
+/** The views of packed self-attention: qkv [B, T, (H + 2·Hkv)·D] in, out [B, T, H·Dv]. */
+export function packedLayout(s: AttnShape): AttnLayout {
+  const W = s.H * s.D + s.Hkv * s.D + s.Hkv * s.Dv;
+  const view = (offset: number, d: number): AttnView => ({ offset, sb: s.T * W, sh: d, sr: W });
+  return {
+    q: view(0, s.D), k: view(s.H * s.D, s.D), v: view((s.H + s.Hkv) * s.D, s.Dv),
+    o: { offset: 0, sb: s.T * s.H * s.Dv, sh: s.Dv, sr: s.H * s.Dv },
+  };
+}
+
+/** Gradient buffers shaped like q, k and v; operands sharing one buffer share one gradient buffer. */
+export function attnGradBuffers(q: FloatArray, k: FloatArray, v: FloatArray): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
+  const dq = allocLike(q, q.length);
+  const dk = k === q ? dq : allocLike(k, k.length);
+  const dv = v === q ? dq : v === k ? dk : allocLike(v, v.length);
+  return { dq, dk, dv };
+}
+
+const viewArgs = (w: AttnView, B: number, heads: number, L: number, d: number): [number, number[], number[]] =>
+  [w.offset, [w.sb, w.sh, w.sr, 1], [B, heads, L, d]];
+
+/** The view's elements as a contiguous [B, heads, L, d] array. */
+function gatherView(x: FloatArray, w: AttnView, B: number, heads: number, L: number, d: number): FloatArray {
+  const out = allocLike(x, B * heads * L * d);
+  stridedCopy(x, ...viewArgs(w, B, heads, L, d), out);
+  return out;
 }
 
 /** No mask, a bool mask (nonzero = may attend) or an additive float mask, read with broadcast strides [b, h, t, s]. */
@@ -71,8 +113,15 @@ function scoreRow(
  * row log-sum-exp lse [B,H,T] (−∞ for a fully masked row, whose output is 0).
  */
 export function attentionForward(
-  q: FloatArray, k: FloatArray, v: FloatArray, s: AttnShape, o: AttnOptions, m: AttnMask,
+  q: FloatArray, k: FloatArray, v: FloatArray, s: AttnShape, o: AttnOptions, m: AttnMask, layout?: AttnLayout,
 ): { out: FloatArray; lse: FloatArray } {
+  if (layout) {
+    const r = attentionForward(gatherView(q, layout.q, s.B, s.H, s.T, s.D), gatherView(k, layout.k, s.B, s.Hkv, s.S, s.D),
+      gatherView(v, layout.v, s.B, s.Hkv, s.S, s.Dv), s, o, m);
+    const out = allocLike(q, r.out.length);
+    stridedScatter(out, ...viewArgs(layout.o, s.B, s.H, s.T, s.Dv), r.out, true);
+    return { out, lse: r.lse };
+  }
   const out = allocLike(q, s.B * s.H * s.T * s.Dv);
   const lse = allocLike(q, s.B * s.H * s.T);
   const row = new Float64Array(s.S);
@@ -110,8 +159,19 @@ export function attentionForward(
  */
 export function attentionBackward(
   q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray,
-  s: AttnShape, o: AttnOptions, m: AttnMask, dMask: FloatArray | null,
+  s: AttnShape, o: AttnOptions, m: AttnMask, dMask: FloatArray | null, layout?: AttnLayout,
 ): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
+  if (layout) {
+    const { B, H, Hkv, T, S, D, Dv } = s;
+    const r = attentionBackward(gatherView(q, layout.q, B, H, T, D), gatherView(k, layout.k, B, Hkv, S, D),
+      gatherView(v, layout.v, B, Hkv, S, Dv), gatherView(out, layout.o, B, H, T, Dv), lse,
+      gatherView(dout, layout.o, B, H, T, Dv), s, o, m, dMask);
+    const g = attnGradBuffers(q, k, v);
+    stridedScatter(g.dq, ...viewArgs(layout.q, B, H, T, D), r.dq, true);
+    stridedScatter(g.dk, ...viewArgs(layout.k, B, Hkv, S, D), r.dk, true);
+    stridedScatter(g.dv, ...viewArgs(layout.v, B, Hkv, S, Dv), r.dv, true);
+    return g;
+  }
   const dq = allocLike(q, q.length), dk = allocLike(k, k.length), dv = allocLike(v, v.length);
   const row = new Float64Array(s.S);
   const thr = dropoutThreshold(o.dropout), keepScale = o.dropout > 0 ? 1 / (1 - o.dropout) : 1;

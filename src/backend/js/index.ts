@@ -36,7 +36,7 @@ export type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from './elementwise.js
 export type { Conv2dGeom, Conv2dParams } from './conv.js';
 export { unaryTable } from './elementwise.js';
 export { contiguousStrides, broadcastStrides } from './strided.js';
-export type { AttnShape, AttnOptions, AttnMask } from './attention.js';
+export type { AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout } from './attention.js';
 export type { AdamParams } from './optim.js';
 export type { CrossEntropyParams } from './loss.js';
 export { dropoutKeep, dropoutThreshold } from './attention.js';

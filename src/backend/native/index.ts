@@ -11,7 +11,8 @@ import { jsBackend, setBackend, backend, type Backend } from '../backend.js';
 import type { AnyArray, FloatArray } from '../js/types.js';
 import type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from '../js/elementwise.js';
 import type { Conv2dGeom, Conv2dParams } from '../js/conv.js';
-import type { AttnMask, AttnOptions, AttnShape } from '../js/attention.js';
+import type { AttnLayout, AttnMask, AttnOptions, AttnShape } from '../js/attention.js';
+import { attnGradBuffers } from '../js/attention.js';
 import type { AdamParams } from '../js/optim.js';
 import { ValueError } from '../../errors.js';
 
@@ -43,8 +44,8 @@ interface Addon {
   maxPool2dBackward(gy: F32, idx: Int32Array, gx: F32, geom: number[]): void;
   avgPool2dForward(x: F32, y: F32, geom: number[], countIncludePad: boolean): void;
   avgPool2dBackward(gy: F32, gx: F32, geom: number[], countIncludePad: boolean): void;
-  attentionForward(q: F32, k: F32, v: F32, out: F32, lse: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[]): void;
-  attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[]): void;
+  attentionForward(q: F32, k: F32, v: F32, out: F32, lse: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[], layout?: number[]): void;
+  attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32, shape: number[], opts: number[], mask: AnyArray | null, strides: number[], layout?: number[]): void;
   adamUpdate(w: F32, g: F32, m: Float64Array, v: Float64Array, params: number[]): void;
 }
 
@@ -84,6 +85,8 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
   const js = jsBackend;
   const shapeArr = (s: AttnShape): number[] => [s.B, s.H, s.Hkv, s.T, s.S, s.D, s.Dv];
   const optArr = (o: AttnOptions, m: AttnMask): number[] => [o.scale, o.causal ? 1 : 0, o.dropout, o.seed >>> 0, m.kind === 'none' ? 0 : m.kind === 'bool' ? 1 : 2];
+  const layoutArr = (l: AttnLayout | undefined): number[] | undefined =>
+    l && [l.q, l.k, l.v, l.o].flatMap((w) => [w.offset, w.sb, w.sh, w.sr]);
   const geom = (p: Conv2dGeom, Cout: number, groups: number): number[] =>
     [p.N, p.C, p.H, p.W, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.OH, p.OW, Cout, groups];
   return {
@@ -208,21 +211,22 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       a.avgPool2dBackward(gy as F32, gx, geom(p, 0, 1), countIncludePad);
       return gx;
     },
-    attentionForward: (q, k, v, s, o, m) => {
-      if (!f32(q, k, v) || (m.kind === 'float' && !f32(m.data))) return js.attentionForward(q, k, v, s, o, m);
+    attentionForward: (q, k, v, s, o, m, layout) => {
+      if (!f32(q, k, v) || (m.kind === 'float' && !f32(m.data))) return js.attentionForward(q, k, v, s, o, m, layout);
       const out = new Float32Array(s.B * s.H * s.T * s.Dv), lse = new Float32Array(s.B * s.H * s.T);
-      a.attentionForward(q as F32, k as F32, v as F32, out, lse, shapeArr(s), optArr(o, m), m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides);
+      a.attentionForward(q as F32, k as F32, v as F32, out, lse, shapeArr(s), optArr(o, m), m.kind === 'none' ? null : m.data,
+        m.kind === 'none' ? [] : m.strides, layoutArr(layout));
       return { out, lse };
     },
-    attentionBackward: (q, k, v, out, lse, dout, s, o, m, dMask) => {
+    attentionBackward: (q, k, v, out, lse, dout, s, o, m, dMask, layout) => {
       // the additive-mask gradient is only in the js kernel
       if (dMask !== null || !f32(q, k, v, out, lse, dout) || (m.kind === 'float' && !f32(m.data))) {
-        return js.attentionBackward(q, k, v, out, lse, dout, s, o, m, dMask);
+        return js.attentionBackward(q, k, v, out, lse, dout, s, o, m, dMask, layout);
       }
-      const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
-      a.attentionBackward(q as F32, k as F32, v as F32, out as F32, lse as F32, dout as F32, dq, dk, dv, shapeArr(s), optArr(o, m),
-        m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides);
-      return { dq, dk, dv };
+      const g = attnGradBuffers(q, k, v);
+      a.attentionBackward(q as F32, k as F32, v as F32, out as F32, lse as F32, dout as F32, g.dq as F32, g.dk as F32, g.dv as F32,
+        shapeArr(s), optArr(o, m), m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layoutArr(layout));
+      return g;
     },
   };
 }

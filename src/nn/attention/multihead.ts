@@ -10,7 +10,7 @@ import { linear } from '../../ops/linalg.js';
 import { mul, toDtype } from '../../ops/elementwise.js';
 import { mean } from '../../ops/reduce.js';
 import { narrow, reshape, split, transpose } from '../../ops/shape.js';
-import { scaledDotProductAttention } from '../../ops/attention.js';
+import { packedAttention, scaledDotProductAttention } from '../../ops/attention.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { SpectralReparam } from '../sigmaReparam.js';
@@ -216,9 +216,23 @@ export class MultiHeadAttention extends Module {
     }
     if (value.shape[1] !== S) throw new ShapeError(`${fn}: key and value lengths differ: key ${fmtShape(key.shape)}, value ${fmtShape(value.shape)}`);
 
+    const mask = combineMasks([
+      options.keyMask != null ? keyMask4d(fn, 'keyMask', options.keyMask, B, S) : null,
+      options.attnMask != null ? attnMask4d(fn, 'attnMask', options.attnMask, B, H, T, S) : null,
+      this.alibi ? this.alibiFor(T, S, query.dtype) : null,
+    ], query.dtype);
+    const p = this.training ? this.dropout : 0;
+    const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined };
+    const self = this.inProjWeight !== null && key === query && value === query;
+    if (self && !this.rope && !options.needWeights && !(this.training && this.dropHead > 0)) {
+      // the kernels read the heads in place from the packed projection and write merged heads
+      const qkv = linear(query, this.packedWeight(), this.inProjBias);                   // [B, T, (H + 2·Hkv)·D]
+      const merged = packedAttention(qkv, { ...sdpa, numHeads: H, numKVHeads: Hkv });   // [B, T, C]
+      return { output: this.outProj.forward(merged), weights: null };
+    }
     let q: Tensor, k: Tensor, v: Tensor;
-    if (this.inProjWeight && key === query && value === query) {
-      // self-attention: one packed projection, then split
+    if (self) {
+      // one packed projection, then split
       [q, k, v] = split(linear(query, this.packedWeight(), this.inProjBias), [C, Hkv * D, Hkv * D], -1) as [Tensor, Tensor, Tensor];
     } else {
       const { w, b } = this.projections();
@@ -234,13 +248,6 @@ export class MultiHeadAttention extends Module {
       q = applyRotary(q, { base: this.rope.base, offset: offset + Math.max(0, S - T) });
       k = applyRotary(k, { base: this.rope.base, offset });
     }
-    const mask = combineMasks([
-      options.keyMask != null ? keyMask4d(fn, 'keyMask', options.keyMask, B, S) : null,
-      options.attnMask != null ? attnMask4d(fn, 'attnMask', options.attnMask, B, H, T, S) : null,
-      this.alibi ? this.alibiFor(T, S, q.dtype) : null,
-    ], q.dtype);
-    const p = this.training ? this.dropout : 0;
-    const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined };
     let out: Tensor, weights: Tensor | null = null;
     if (options.needWeights) {
       ({ output: out, weights } = scaledDotProductAttention(q, k, v, { ...sdpa, returnWeights: true }));

@@ -46,12 +46,12 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), isa_name(active_isa()));
 }
 
-// gemm(a, aOff, b, bOff, out, oOff, M, N, K, transA, transB, accumulate)
+// gemm(a, aOff, b, bOff, out, oOff, M, N, K, transA, transB, accumulate, bias?)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   long M = L(info[6]), N = L(info[7]), K = L(info[8]);
   bool ta = B(info[9]), tb = B(info[10]);
   sgemm(ta, tb, M, N, K, F32(info[0]) + L(info[1]), ta ? M : K, F32(info[2]) + L(info[3]), tb ? K : N,
-        F32(info[4]) + L(info[5]), N, B(info[11]), true);
+        F32(info[4]) + L(info[5]), N, B(info[11]), true, F32OrNull(info[12]));
   return info.Env().Undefined();
 }
 

@@ -86,8 +86,9 @@ void pack_b(bool trans, const float* B, long ldb, long p0, long kc, long j0, lon
   }
 }
 
+// C's tile rows start from bias[j] (when given, on the first k-panel only) or from C itself (acc)
 void macro_tile(const KernelInfo& ki, const float* pa, const float* pb, long kc, long mc, long s_begin, long s_end, long nc,
-                float* C, long ldc, int acc) {
+                float* C, long ldc, int acc, const float* bias) {
   const int MR = ki.mr, NR = ki.nr;
   alignas(64) float tmp[16 * 64];
   for (long s = s_begin; s < s_end; s++) {
@@ -98,11 +99,14 @@ void macro_tile(const KernelInfo& ki, const float* pa, const float* pb, long kc,
       const float* a = pa + ir * kc;
       float* c = C + ir * ldc + jb;
       if (rows == MR && cols == NR) {
-        ki.ukernel(kc, a, b, c, ldc, acc);
+        if (bias)  // the tile is in L1 right after: the micro-kernel adds into these rows
+          for (long r = 0; r < rows; r++) std::memcpy(c + r * ldc, bias + jb, NR * sizeof(float));
+        ki.ukernel(kc, a, b, c, ldc, acc || bias ? 1 : 0);
       } else {
         ki.ukernel(kc, a, b, tmp, NR, 0);
         for (long r = 0; r < rows; r++)
-          for (long j = 0; j < cols; j++) c[r * ldc + j] = acc ? c[r * ldc + j] + tmp[r * NR + j] : tmp[r * NR + j];
+          for (long j = 0; j < cols; j++)
+            c[r * ldc + j] = bias ? bias[jb + j] + tmp[r * NR + j] : acc ? c[r * ldc + j] + tmp[r * NR + j] : tmp[r * NR + j];
       }
     }
   }
@@ -113,11 +117,15 @@ void macro_tile(const KernelInfo& ki, const float* pa, const float* pb, long kc,
 KernelInfo kernel_generic() { return {4, 8, generic_ukernel}; }
 
 void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, long lda, const float* B, long ldb,
-           float* C, long ldc, bool accumulate, bool threaded) {
+           float* C, long ldc, bool accumulate, bool threaded, const float* bias) {
   if (M <= 0 || N <= 0) return;
+  if (accumulate) bias = nullptr;
   if (K <= 0) {
     if (!accumulate)
-      for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, N * sizeof(float));
+      for (long i = 0; i < M; i++) {
+        if (bias) std::memcpy(C + i * ldc, bias, N * sizeof(float));
+        else std::memset(C + i * ldc, 0, N * sizeof(float));
+      }
     return;
   }
   const KernelInfo& ki = kernel();
@@ -146,7 +154,7 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
             pack_a(transA, A, lda, ic, mc, pc, kc, MR, pa);
             last_ic = ic;
           }
-          macro_tile(ki, pa, pb, kc, mc, s0, s1, nc, C + ic * ldc + jc, ldc, acc);
+          macro_tile(ki, pa, pb, kc, mc, s0, s1, nc, C + ic * ldc + jc, ldc, acc, bias && pc == 0 ? bias + jc : nullptr);
         }
       };
       if (T > 1) {

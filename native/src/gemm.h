@@ -18,9 +18,10 @@ KernelInfo kernel_generic();
 KernelInfo kernel_avx2();
 KernelInfo kernel_avx512();
 
-// op(A) is M×K: A[i·lda + p], or A[p·lda + i] when transA. op(B) is K×N likewise.
+// op(A) is M×K: A[i·lda + p], or A[p·lda + i] when transA. op(B) is K×N likewise. With a bias [N]
+// (and no accumulate) C = op(A)·op(B) + bias broadcast over rows, added as C's tiles are computed.
 void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, long lda, const float* B, long ldb,
-           float* C, long ldc, bool accumulate, bool threaded);
+           float* C, long ldc, bool accumulate, bool threaded, const float* bias = nullptr);
 
 // `count` independent products at element offsets aOff[i], bOff[i], cOff[i] (contiguous matrices).
 void sgemm_batched(bool transA, bool transB, long M, long N, long K, const float* A, const long* aOff,

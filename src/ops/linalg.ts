@@ -1,13 +1,13 @@
-import { ShapeError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
 import { broadcastShapes, numel } from '../tensor/shape.js';
 import { backend } from '../backend/backend.js';
 import { contiguousStrides } from '../backend/js/strided.js';
+import type { FloatArray } from '../backend/js/types.js';
 import { apply, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
 import { sumToShape } from './reduce.js';
-import { add } from './elementwise.js';
 
 /** Batched product of [..., M, K] and [..., K, N] with broadcast batch dims (both ≥ 2-D here). */
 export const matmulPrim: Primitive<{ transA: boolean; transB: boolean }> = {
@@ -110,14 +110,44 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
     throw new ShapeError(`linear: x has shape ${fmtShape(x.shape)}, expected last dim ${inF} (weight ${fmtShape(weight.shape)})`);
   }
-  const x2 = x.ndim === 1 ? reshape(x, [1, inF]) : x;
-  let y = x2.ndim > 2 ? foldedProduct(x2, weight, true) : apply(matmulPrim, [x2, weight], { transA: false, transB: true });
-  if (x.ndim === 1) y = reshape(y, [weight.shape[0]]);
+  if (weight.dtype !== x.dtype) throw new DTypeError(`linear: weight dtype ${weight.dtype} differs from x ${x.dtype}`);
   if (bias) {
     floatArg(bias, 'linear', 'bias');
     if (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]) throw new ShapeError(`linear: bias has shape ${fmtShape(bias.shape)}, expected [${weight.shape[0]}]`);
-    y = add(y, bias);
+    if (bias.dtype !== x.dtype) throw new DTypeError(`linear: bias dtype ${bias.dtype} differs from x ${x.dtype}`);
   }
-  return y;
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.ndim === 2 ? x : reshape(x, [numel(lead), inF]);
+  const y = apply(linearPrim, bias ? [x2, weight, bias] : [x2, weight], undefined);  // [M, out]
+  return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
 }
+
+/**
+ * x [M, in] · weightᵀ [in, out] (+ bias [out]): one gemm, the bias added as its output tiles are
+ * computed; the backward is two gemms and a column sum, each skipped when its input takes no gradient.
+ */
+export const linearPrim: Primitive = {
+  name: 'linear',
+  forward: ([x, w, b]) => {
+    const [M, K] = x.shape, N = w.shape[0];
+    const out = allocFor(x.dtype, M * N);
+    if (out.length > 0) backend().gemm(fdata(x), 0, fdata(w), 0, out as FloatArray, 0, M, N, K, false, true, false, b ? fdata(b) : null);
+    return { out: new Tensor(out, [M, N]), saved: undefined };
+  },
+  backward: (g, { inputs: [x, w, b] }) => {
+    const [M, K] = x.shape, N = w.shape[0];
+    const be = backend();
+    const product = (need: boolean, rows: number, cols: number, inner: number, a: Tensor, bb: Tensor, ta: boolean): Tensor | null => {
+      if (!need) return null;
+      const out = allocFor(g.dtype, rows * cols);
+      if (out.length > 0) be.gemm(fdata(a), 0, fdata(bb), 0, out as FloatArray, 0, rows, cols, inner, ta, false, false);
+      return new Tensor(out, [rows, cols]);
+    };
+    const gx = product(x.requiresGrad, M, K, N, g, w, false);   // g·W
+    const gw = product(w.requiresGrad, N, K, M, g, x, true);    // gᵀ·x
+    const grads = [gx, gw];
+    if (b) grads.push(b.requiresGrad ? new Tensor(be.sumDim(fdata(g), 1, M, N), [N]) : null);
+    return grads;
+  },
+};
 

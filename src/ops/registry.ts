@@ -8,7 +8,7 @@ import {
   reshapePrim, permutePrim, expandPrim, stridedPrim, padPrim, concatPrim,
   indexSelectPrim, gatherPrim, scatterAddPrim,
 } from './shape.js';
-import { matmulPrim } from './linalg.js';
+import { matmulPrim, linearPrim } from './linalg.js';
 import { attentionPrim, packedAttentionPrim } from './attention.js';
 import { layerNormPrim, dropoutPrim } from './norm.js';
 import { softmaxPrims } from './softmax.js';
@@ -34,6 +34,7 @@ export const primitives = {
   gather: gatherPrim,
   scatterAdd: scatterAddPrim,
   matmul: matmulPrim,
+  linear: linearPrim,
   attention: attentionPrim,
   packedAttention: packedAttentionPrim,
   layerNorm: layerNormPrim,

@@ -30,6 +30,13 @@ function workload(): Float32Array[] {
   backward(sum(mul(ab, randn([37, 53], { rng: g }))));
   keep(a.grad);
   keep(b.grad);
+  // linear with its bias added in the gemm: edge tiles, two k-panels (K 300), two column blocks (N 2100)
+  const lx = randn([2, 19, 300], { rng: g, requiresGrad: true });
+  const lw = randn([2100, 300], { rng: g, requiresGrad: true }), lb = randn([2100], { rng: g, requiresGrad: true });
+  const lin = F.linear(lx, lw, lb);
+  keep(lin);
+  backward(sum(mul(lin, randn([2, 19, 2100], { rng: g }))));
+  keep(lx.grad); keep(lw.grad); keep(lb.grad);
   // element-wise, reductions, softmax family, layer norm with gradients
   const e = randn([6, 33], { rng: g, requiresGrad: true });
   const w = randn([33], { rng: g, requiresGrad: true }), bias = randn([33], { rng: g, requiresGrad: true });

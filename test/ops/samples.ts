@@ -101,7 +101,12 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
   matmul: [
     { label: 'batched broadcast [2,1,3,4]×[3,4,5]', inputs: () => [r64([2, 1, 3, 4], 1), r64([3, 4, 5], 2)], fn: F.matmul },
     { label: 'vector × matrix', inputs: () => [r64([4], 1), r64([4, 3], 2)], fn: F.matmul },
-    { label: 'linear (transposed weight)', inputs: () => [r64([2, 3, 4], 1), r64([5, 4], 2)], fn: (x, w) => F.linear(x, w) },
+  ],
+  linear: [
+    { label: '[2,3,4] input, bias', inputs: () => [r64([2, 3, 4], 1), r64([5, 4], 2), r64([5], 3)], fn: (x, w, b) => F.linear(x, w, b) },
+    { label: 'vector input, no bias', inputs: () => [r64([4], 1), r64([3, 4], 2)], fn: (x, w) => F.linear(x, w) },
+    // only the weight takes a gradient: the input's and bias's products are skipped
+    { label: 'frozen input and bias', inputs: () => [r64([3, 4], 2)], fn: (w) => F.linear(r64([5, 4], 1, { grad: false }), w, r64([3], 3, { grad: false })) },
   ],
   dropout: [
     // a fresh generator per call: the same seed, so the same kept elements, in every finite difference

@@ -1,8 +1,9 @@
 import type { FloatArray } from './types.js';
 
 /**
- * out[oOff + i·N + j] (+)= Σ_p A(i,p)·B(p,j) for an M×K by K×N product.
- * A is stored [M,K] row-major, or [K,M] when transA; B is [K,N], or [N,K] when transB.
+ * out[oOff + i·N + j] (+)= Σ_p A(i,p)·B(p,j) for an M×K by K×N product (plus bias[j] when a
+ * bias [N] is given without accumulate). A is stored [M,K] row-major, or [K,M] when transA; B is
+ * [K,N], or [N,K] when transB.
  *
  * Both operands are first packed into row-major float64 panels, so the inner kernel is one
  * monomorphic loop (whatever the float width and transposition) and accumulates in float64
@@ -10,7 +11,7 @@ import type { FloatArray } from './types.js';
  */
 export function gemm(
   a: FloatArray, aOff: number, b: FloatArray, bOff: number, out: FloatArray, oOff: number,
-  M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean,
+  M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean, bias: FloatArray | null = null,
 ): void {
   const A = pack(a, aOff, M, K, transA);
   const B = pack(b, bOff, K, N, transB);
@@ -21,6 +22,7 @@ export function gemm(
     for (let r = 0; r < rows; r++) {
       const o = oOff + (i0 + r) * N, s = r * N;
       if (accumulate) for (let j = 0; j < N; j++) out[o + j] += acc[s + j];
+      else if (bias) for (let j = 0; j < N; j++) out[o + j] = acc[s + j] + bias[j];
       else for (let j = 0; j < N; j++) out[o + j] = acc[s + j];
     }
   }

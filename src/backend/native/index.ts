@@ -21,7 +21,7 @@ interface Addon {
   info(): { isa: string; bestIsa: string; threads: number };
   setNumThreads(n: number): void;
   setIsa(isa: string): string;
-  gemm(a: F32, aOff: number, b: F32, bOff: number, out: F32, oOff: number, M: number, N: number, K: number, ta: boolean, tb: boolean, acc: boolean): void;
+  gemm(a: F32, aOff: number, b: F32, bOff: number, out: F32, oOff: number, M: number, N: number, K: number, ta: boolean, tb: boolean, acc: boolean, bias: F32 | null): void;
   gemmBatched(a: F32, b: F32, out: F32, offsets: Float64Array, M: number, N: number, K: number, ta: boolean, tb: boolean): void;
   unary(op: number, x: F32, out: F32): void;
   unaryBackward(op: number, x: F32, y: F32, g: F32, out: F32): void;
@@ -91,8 +91,9 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
     [p.N, p.C, p.H, p.W, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.OH, p.OW, Cout, groups];
   return {
     name: 'native',
-    gemm: (x, xo, y, yo, out, oo, M, N, K, ta, tb, acc) =>
-      f32(x, y, out) ? a.gemm(x as F32, xo, y as F32, yo, out as F32, oo, M, N, K, ta, tb, acc) : js.gemm(x, xo, y, yo, out, oo, M, N, K, ta, tb, acc),
+    gemm: (x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias = null) =>
+      f32(x, y, out, bias) ? a.gemm(x as F32, xo, y as F32, yo, out as F32, oo, M, N, K, ta, tb, acc, bias as F32 | null)
+        : js.gemm(x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias),
     gemmBatched: (x, y, out, offsets, M, N, K, ta, tb) =>
       f32(x, y, out) ? a.gemmBatched(x as F32, y as F32, out as F32, offsets, M, N, K, ta, tb) : js.gemmBatched(x, y, out, offsets, M, N, K, ta, tb),
     unary: (op: UnaryOp, x: FloatArray, p: UnaryParams): FloatArray => {

@@ -204,12 +204,10 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
           if (s.dropout > 0) {  // weight (bh·T + i)·S + j survives with probability 1 − p, scaled by 1/(1 − p)
             const __m256 ks = _mm256_set1_ps(keep_scale);
             for (long half = 0; half < 2; half++) {
-              const uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0;
+              const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0, s.S, nc);
               for (long c = 0; c < nc; c++) {
-                __m256i lo, hi;
-                index8(base + c, s.S, lo, hi);
                 float* row = st + c * QW + half * 8;
-                _mm256_store_ps(row, _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(row), ks), dropout_keep8(s.seed, lo, hi, thr)));
+                _mm256_store_ps(row, _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(row), ks), walk.at(c)));
               }
             }
           }
@@ -316,11 +314,9 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                 const __m256 ks = _mm256_set1_ps(keep_scale);
                 for (long half = 0; half < 2; half++) {
                   const __m256 dd = _mm256_load_ps(dl + ti + half * 8);
-                  const uint64_t base = (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + j0;
+                  const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + j0, s.S, bc);
                   for (long c = 0; c < bc; c++) {
-                    __m256i lo, hi;
-                    index8(base + c, s.S, lo, hi);
-                    const __m256 keep = dropout_keep8(s.seed, lo, hi, thr);
+                    const __m256 keep = walk.at(c);
                     float* sr = sp + c * BNQ + half * 8;
                     float* dr = dp + c * BNQ + half * 8;
                     const __m256 p = _mm256_load_ps(sr);

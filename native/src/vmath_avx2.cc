@@ -50,20 +50,10 @@ namespace attnkit {
 
 void dropout_avx2(const float* x, float* out, long a, long b, uint32_t seed, uint32_t threshold, float scale) {
   const __m256 vs = _mm256_set1_ps(scale);
-  const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const Keep8Walk walk(seed, threshold, static_cast<uint64_t>(a), 1, b - a);  // lanes a + l, stepped by 8
   long i = a;
-  for (; i + 8 <= b; i += 8) {
-    __m256i lo, hi;
-    const uint64_t u = static_cast<uint64_t>(i);
-    if ((u >> 32) == ((u + 7) >> 32)) {
-      lo = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(u))), step);
-      hi = _mm256_set1_epi32(static_cast<int>(u >> 32));
-    } else {
-      index8(u, 1, lo, hi);
-    }
-    const __m256 keep = dropout_keep8(seed, lo, hi, threshold);
-    _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), keep));
-  }
+  for (; i + 8 <= b; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), walk.at(i - a)));
   for (; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), threshold) ? x[i] * scale : 0.f;
 }
 

@@ -38,13 +38,20 @@ inline __m256i fmix32_8(__m256i h) {
   return _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
 }
 
-// attention.h's dropout_keep on 8 indices given as their low and high 32-bit halves: all-ones lanes keep
-inline __m256 dropout_keep8(uint32_t seed, __m256i lo, __m256i hi, uint32_t threshold) {
-  __m256i h = fmix32_8(_mm256_add_epi32(hi, _mm256_set1_epi32(static_cast<int>(0x9e3779b9u))));
-  h = fmix32_8(_mm256_xor_si256(lo, h));
+// the first stage of attention.h's dropout_keep: the hash of the index's high 32 bits
+inline __m256i dropout_hi_hash8(__m256i hi) { return fmix32_8(_mm256_add_epi32(hi, _mm256_set1_epi32(static_cast<int>(0x9e3779b9u)))); }
+
+// the rest of dropout_keep from the low halves and the high halves' hash: all-ones lanes keep
+inline __m256 dropout_keep8_h(uint32_t seed, __m256i lo, __m256i hi_hash, uint32_t threshold) {
+  __m256i h = fmix32_8(_mm256_xor_si256(lo, hi_hash));
   h = fmix32_8(_mm256_xor_si256(_mm256_set1_epi32(static_cast<int>(seed)), h));
   const __m256i t = _mm256_set1_epi32(static_cast<int>(threshold));
   return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(h, t), h));  // h ≥ threshold, unsigned
+}
+
+// attention.h's dropout_keep on 8 indices given as their low and high 32-bit halves
+inline __m256 dropout_keep8(uint32_t seed, __m256i lo, __m256i hi, uint32_t threshold) {
+  return dropout_keep8_h(seed, lo, dropout_hi_hash8(hi), threshold);
 }
 
 // the 8 indices base + l·stride (l = 0..7) as low and high halves
@@ -58,5 +65,35 @@ inline void index8(uint64_t base, uint64_t stride, __m256i& lo, __m256i& hi) {
   lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(l));
   hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(h));
 }
+
+}  // namespace attnkit
+
+namespace attnkit {
+
+// Keep decisions for the 8 indices base + l·stride + c (l = 0..7) at c = 0 … count − 1. When all
+// of them share their high 32 bits (nearly always), that half's hash is computed once and each
+// step is one vector add; otherwise each step builds its indices.
+class Keep8Walk {
+ public:
+  Keep8Walk(uint32_t seed, uint32_t threshold, uint64_t base, uint64_t stride, long count)
+      : seed_(seed), thr_(threshold), base_(base), stride_(stride),
+        flat_((base >> 32) == ((base + 7 * stride + static_cast<uint64_t>(count > 0 ? count - 1 : 0)) >> 32)) {
+    __m256i hi;
+    index8(base, stride, lo0_, hi);
+    hh_ = dropout_hi_hash8(hi);
+  }
+  __m256 at(long c) const {
+    if (flat_) return dropout_keep8_h(seed_, _mm256_add_epi32(lo0_, _mm256_set1_epi32(static_cast<int>(c))), hh_, thr_);
+    __m256i lo, hi;
+    index8(base_ + static_cast<uint64_t>(c), stride_, lo, hi);
+    return dropout_keep8(seed_, lo, hi, thr_);
+  }
+
+ private:
+  uint32_t seed_, thr_;
+  uint64_t base_, stride_;
+  bool flat_;
+  __m256i lo0_, hh_;
+};
 
 }  // namespace attnkit

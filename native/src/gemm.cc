@@ -141,6 +141,7 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
       int acc = (pc > 0 || accumulate) ? 1 : 0;
       float* pb = tl_b.get(static_cast<size_t>(slivers) * kc * NR);
       long mblocks = (M + MC - 1) / MC;
+      const float* bias_pc = bias && pc == 0 ? bias + jc : nullptr;
       long nchunks = T > 1 && mblocks < T ? (T + mblocks - 1) / mblocks : 1;
       auto body = [&](long u0, long u1, int) {
         long last_ic = -1;
@@ -154,10 +155,26 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
             pack_a(transA, A, lda, ic, mc, pc, kc, MR, pa);
             last_ic = ic;
           }
-          macro_tile(ki, pa, pb, kc, mc, s0, s1, nc, C + ic * ldc + jc, ldc, acc, bias && pc == 0 ? bias + jc : nullptr);
+          macro_tile(ki, pa, pb, kc, mc, s0, s1, nc, C + ic * ldc + jc, ldc, acc, bias_pc);
         }
       };
-      if (T > 1) {
+      const long panels = (M + MR - 1) / MR;
+      if (T > 1 && mblocks >= T) {
+        // each thread takes an equal share of A's micro-panels (whole MC blocks would leave one
+        // thread up to a block more: 15 against 14 blocks of 144 rows at M 4096), in MC-row blocks
+        pool().parallel_for(slivers, [&](long s0, long s1, int) { pack_b(transB, B, ldb, pc, kc, jc, nc, NR, s0, s1, pb); });
+        pool().parallel_for(T, [&](long t0, long t1, int) {
+          for (long t = t0; t < t1; t++) {
+            const long r0 = panels * t / T * MR, r1 = std::min(M, panels * (t + 1) / T * MR);
+            for (long ic = r0; ic < r1; ic += MC) {
+              const long mc = std::min(MC, r1 - ic);
+              float* pa = tl_a.get(static_cast<size_t>((mc + MR - 1) / MR * MR) * kc);
+              pack_a(transA, A, lda, ic, mc, pc, kc, MR, pa);
+              macro_tile(ki, pa, pb, kc, mc, 0, slivers, nc, C + ic * ldc + jc, ldc, acc, bias_pc);
+            }
+          }
+        });
+      } else if (T > 1) {
         pool().parallel_for(slivers, [&](long s0, long s1, int) { pack_b(transB, B, ldb, pc, kc, jc, nc, NR, s0, s1, pb); });
         pool().parallel_for(mblocks * nchunks, body);
       } else {

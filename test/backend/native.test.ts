@@ -30,7 +30,9 @@ function workload(): Float32Array[] {
   backward(sum(mul(ab, randn([37, 53], { rng: g }))));
   keep(a.grad);
   keep(b.grad);
-  // linear with its bias added in the gemm: edge tiles, two k-panels (K 300), two column blocks (N 2100)
+  // linear with its bias added in the gemm: edge tiles, two k-panels (K 300), two column blocks (N 2100);
+  // then 301 rows, which the threads split by micro-panels
+  keep(F.linear(randn([301, 300], { rng: g }), randn([45, 300], { rng: g }), randn([45], { rng: g })));
   const lx = randn([2, 19, 300], { rng: g, requiresGrad: true });
   const lw = randn([2100, 300], { rng: g, requiresGrad: true }), lb = randn([2100], { rng: g, requiresGrad: true });
   const lin = F.linear(lx, lw, lb);

@@ -381,23 +381,40 @@ void sum_dim(const float* x, float* out, long outer, long n, long inner) {
   });
 }
 
+namespace {
+// Σ x[j] − c over a row in double, four independent chains (a single chain waits on each add)
+inline double row_sum(const float* __restrict x, long n, double c, bool square) {
+  double s[4] = {0, 0, 0, 0};
+  long j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int k = 0; k < 4; k++) {
+      const double d = x[j + k] - c;
+      s[k] += square ? d * d : d;
+    }
+  for (; j < n; j++) {
+    const double d = x[j] - c;
+    s[0] += square ? d * d : d;
+  }
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+void layer_norm_row(const float* __restrict xr, const float* __restrict w, const float* __restrict b, float* __restrict yr,
+                    long n, float eps, float& mean, float& rstd) {
+  const double mu = row_sum(xr, n, 0.0, false) / n;
+  const double rs = 1.0 / std::sqrt(row_sum(xr, n, mu, true) / n + eps);
+  mean = static_cast<float>(mu);
+  rstd = static_cast<float>(rs);
+  const float m = static_cast<float>(mu), r = static_cast<float>(rs);
+  if (w && b) for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * r * w[j] + b[j];
+  else if (w) for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * r * w[j];
+  else if (b) for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * r + b[j];
+  else for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * r;
+}
+}  // namespace
+
 void layer_norm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, long rows, long n, float eps) {
   par(rows, n * 3, [&](long r0, long r1) {
-    for (long r = r0; r < r1; r++) {
-      const float* xr = x + r * n;
-      double s = 0;
-      for (long j = 0; j < n; j++) s += xr[j];
-      double mu = s / n, v = 0;
-      for (long j = 0; j < n; j++) { double d = xr[j] - mu; v += d * d; }
-      double rs = 1.0 / std::sqrt(v / n + eps);
-      mean[r] = static_cast<float>(mu);
-      rstd[r] = static_cast<float>(rs);
-      float* yr = y + r * n;
-      for (long j = 0; j < n; j++) {
-        float h = static_cast<float>((xr[j] - mu) * rs);
-        yr[j] = (w ? h * w[j] : h) + (b ? b[j] : 0.f);
-      }
-    }
+    for (long r = r0; r < r1; r++) layer_norm_row(x + r * n, w, b, y + r * n, n, eps, mean[r], rstd[r]);
   });
 }
 

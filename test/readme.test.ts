@@ -36,12 +36,13 @@ test('the README API tour runs', async () => {
 
 test('the README attention-family example runs and gives the shapes it states', async () => {
   const m = await runBlock('## The attention family', [
-    'ctx', 'sdpaWeights', 'scoreWeights', 'attended', 'headWeights', 'crossOut', 'pooled', 'bag', 'fit',
+    'ctx', 'sdpaWeights', 'merged', 'scoreWeights', 'attended', 'headWeights', 'crossOut', 'pooled', 'bag', 'fit',
     'encoded', 'layerWeights', 'decoded', 'pe', 'rotated', 'alibi', 'encoder',
   ]);
   assert.deepEqual(shape(m.ctx), [2, 4, 5, 8]);
   assert.deepEqual(shape(m.sdpaWeights), [2, 4, 5, 5]);
   assert.equal(m.sdpaWeights.data[(1 * 4 * 5 + 4) * 5 + 3], 0, 'padded key 3 of sample 1 gets no weight');
+  assert.deepEqual(shape(m.merged), [2, 5, 16]);
   assert.deepEqual(shape(m.scoreWeights), [2, 5, 5]);
   assert.deepEqual(shape(m.attended), [2, 5, 16]);
   assert.deepEqual(shape(m.headWeights), [2, 4, 5, 5]);

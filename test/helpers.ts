@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { Tensor, Generator, randn, tensor } from '../src/index.js';
 
+/** Names of every node on the tape below `t`. */
+export function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
+  if (t.gradFn && !seen.has(t)) {
+    seen.add(t);
+    out.add(t.gradFn.name);
+    for (const i of t.gradFn.inputs) tapeNames(i, out, seen);
+  }
+  return out;
+}
+
 /** Float64 standard-normal tensor that requires grad (for gradchecks). */
 export function r64(shape: number[], seed: number, opts: { offset?: number; scale?: number; grad?: boolean } = {}): Tensor {
   const t = randn(shape, { rng: new Generator(seed), dtype: 'float64' });

@@ -9,7 +9,7 @@ import {
   DTypeError, Generator, Module, ShapeError, Tensor, ValueError, backward, gradcheck, mean, mul, nn, noGrad,
   randn, square, sub, sum, tensor, zeros, F,
 } from '../../src/index.js';
-import { assertAllClose, r64 } from '../helpers.js';
+import { assertAllClose, r64, tapeNames } from '../helpers.js';
 import { toFloat64 } from './contract.js';
 
 
@@ -172,16 +172,6 @@ test('MultiHeadAttention: weights per head or averaged, and asking for them does
   assertAllClose(per.output, plain.output, { rtol: 1e-5, atol: 1e-6 });
   assertAllClose(sum(avg.weights!, -1), new Float32Array(8).fill(1), { rtol: 1e-5, atol: 1e-6 });
 });
-
-/** Names of every node on the tape below `t`. */
-function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
-  if (t.gradFn && !seen.has(t)) {
-    seen.add(t);
-    out.add(t.gradFn.name);
-    for (const i of t.gradFn.inputs) tapeNames(i, out, seen);
-  }
-  return out;
-}
 
 test('MultiHeadAttention: self-attention runs the packed fused kernel, equal to the split path in values and gradients', () => {
   const mha = new nn.MultiHeadAttention({ embedDim: 16, numHeads: 4, numKVHeads: 2, rng: rng(3) });

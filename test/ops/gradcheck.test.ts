@@ -2,16 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gradcheck, primitives, type PrimitiveName, type Tensor, type Primitive } from '../../src/index.js';
 import { samples } from './samples.js';
-
-/** Names of every node on the tape below `t`. */
-function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
-  if (t.gradFn && !seen.has(t)) {
-    seen.add(t);
-    out.add(t.gradFn.name);
-    for (const i of t.gradFn.inputs) tapeNames(i, out, seen);
-  }
-  return out;
-}
+import { tapeNames } from '../helpers.js';
 
 const names = Object.keys(primitives) as PrimitiveName[];
 

@@ -71,6 +71,17 @@ const packedCases: { label: string; shape: number[]; H: number; Hkv: number; opt
 ];
 const packedMask = rnd([2, 1, 5, 5], 98, 2);
 
+test('fused attention with one tensor as q, k and v: its gradient sums the three', () => {
+  const x = rnd([2, 3, 9, 8], 5), x2 = leaf(x);
+  const fused = F.scaledDotProductAttention(x, x, x, { causal: true });
+  const { output } = F.scaledDotProductAttention(x2, x2, x2, { causal: true, returnWeights: true });
+  assertAllClose(fused, output, { rtol: 1e-4, atol: 1e-5, msg: 'forward' });
+  const u = randn(fused.shape, { rng: new Generator(12) });
+  backward(fused, u);
+  backward(output, u);
+  assertAllClose(x.grad!, x2.grad!, { rtol: 1e-3, atol: 1e-4, msg: 'grad' });
+});
+
 for (const c of packedCases) {
   test(`packed self-attention equals split + attention + merge: ${c.label}`, () => {
     const x = rnd(c.shape, 1), x2 = leaf(x);

@@ -37,9 +37,16 @@ export function packedLayout(s: AttnShape): AttnLayout {
   };
 }
 
-/** Gradient buffers shaped like q, k and v; operands sharing one buffer share one gradient buffer. */
-export function attnGradBuffers(q: FloatArray, k: FloatArray, v: FloatArray): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
+/**
+ * Gradient buffers shaped like q, k and v. With a layout, operands that are views of one buffer
+ * share one gradient buffer (their views are disjoint); without one, the same array passed as q, k
+ * and v is three operands at the same place, and each gets its own buffer.
+ */
+export function attnGradBuffers(
+  q: FloatArray, k: FloatArray, v: FloatArray, layout: AttnLayout | undefined,
+): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
   const dq = allocLike(q, q.length);
+  if (!layout) return { dq, dk: allocLike(k, k.length), dv: allocLike(v, v.length) };
   const dk = k === q ? dq : allocLike(k, k.length);
   const dv = v === q ? dq : v === k ? dk : allocLike(v, v.length);
   return { dq, dk, dv };
@@ -166,7 +173,7 @@ export function attentionBackward(
     const r = attentionBackward(gatherView(q, layout.q, B, H, T, D), gatherView(k, layout.k, B, Hkv, S, D),
       gatherView(v, layout.v, B, Hkv, S, Dv), gatherView(out, layout.o, B, H, T, Dv), lse,
       gatherView(dout, layout.o, B, H, T, Dv), s, o, m, dMask);
-    const g = attnGradBuffers(q, k, v);
+    const g = attnGradBuffers(q, k, v, layout);
     stridedScatter(g.dq, ...viewArgs(layout.q, B, H, T, D), r.dq, true);
     stridedScatter(g.dk, ...viewArgs(layout.k, B, Hkv, S, D), r.dk, true);
     stridedScatter(g.dv, ...viewArgs(layout.v, B, Hkv, S, Dv), r.dv, true);

@@ -224,7 +224,7 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       if (dMask !== null || !f32(q, k, v, out, lse, dout) || (m.kind === 'float' && !f32(m.data))) {
         return js.attentionBackward(q, k, v, out, lse, dout, s, o, m, dMask, layout);
       }
-      const g = attnGradBuffers(q, k, v);
+      const g = attnGradBuffers(q, k, v, layout);
       a.attentionBackward(q as F32, k as F32, v as F32, out as F32, lse as F32, dout as F32, g.dq as F32, g.dk as F32, g.dv as F32,
         shapeArr(s), optArr(o, m), m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layoutArr(layout));
       return g;

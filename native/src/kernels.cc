@@ -382,7 +382,7 @@ void sum_dim(const float* x, float* out, long outer, long n, long inner) {
 }
 
 namespace {
-// Σ x[j] − c over a row in double, four independent chains (a single chain waits on each add)
+// Σ (x[j] − c), or Σ (x[j] − c)², over a row in double: four independent chains (one chain waits on every add)
 inline double row_sum(const float* __restrict x, long n, double c, bool square) {
   double s[4] = {0, 0, 0, 0};
   long j = 0;

@@ -7,9 +7,10 @@
 namespace attnkit {
 
 // exp(x) for a softmax's x ≤ 0 (scores minus their max): exactly 0 below −87.34, for −∞ and for
-// NaN (the online softmax relies on exp(−∞ − (−∞)) = 0); also exact for 0 < x < 88. n = round(x·log₂e) comes from adding 1.5·2²³ (its bits then hold n, which also
-// builds 2ⁿ), r = x − n·ln2 in two steps (Cody–Waite), and eʳ from a degree-5 polynomial fitted
-// on |r| ≤ ln2/2 (relative error below 2e-7, about 3 float32 ulps): 10 floating-point operations.
+// NaN (the online softmax relies on exp(−∞ − (−∞)) = 0); also right for 0 < x < 88.
+// n = round(x·log₂e) comes from adding 1.5·2²³ (its bits then hold n, which also builds 2ⁿ),
+// r = x − n·ln2 in two steps (Cody–Waite), and eʳ from a degree-5 polynomial fitted on
+// |r| ≤ ln2/2 (relative error below 2e-7, about 3 float32 ulps): 10 floating-point operations.
 inline __m256 exp_nonpos(__m256 x) {
   const __m256 floor = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.f);
   const __m256 keep = _mm256_cmp_ps(x, floor, _CMP_GE_OQ);
@@ -65,10 +66,6 @@ inline void index8(uint64_t base, uint64_t stride, __m256i& lo, __m256i& hi) {
   lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(l));
   hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(h));
 }
-
-}  // namespace attnkit
-
-namespace attnkit {
 
 // Keep decisions for the 8 indices base + l·stride + c (l = 0..7) at c = 0 … count − 1. When all
 // of them share their high 32 bits (nearly always), that half's hash is computed once and each

@@ -8,11 +8,11 @@ enum class Unary { Exp = 0, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Silu, Neg, S
 void unary(Unary op, const float* x, float* out, long n);
 // out = g · f'(x), given the forward's input x and output y (the same derivative rules as the js backend)
 void unary_backward(Unary op, const float* x, const float* y, const float* g, float* out, long n);
+// dst[offset + Σ idx·strides] = (or +=) src[row-major idx] over `shape`, the inverse of strided_copy
+void strided_scatter(float* dst, long offset, const long* strides, const long* shape, int nd, const float* src, bool assign);
 // Inverted dropout by a counter-based hash: element i is kept when hash(seed, i) ≥ p·2³², kept
 // values scaled by 1/(1 − p). The same decisions as the js backend and the fused attention kernel,
 // so the backward pass applies the same call to the gradient.
-// dst[offset + Σ idx·strides] = (or +=) src[row-major idx] over `shape`, the inverse of strided_copy
-void strided_scatter(float* dst, long offset, const long* strides, const long* shape, int nd, const float* src, bool assign);
 void dropout(const float* x, float* out, long n, double p, uint32_t seed);
 
 // One Adam/AdamW update in place, in double arithmetic with double moments, the same operations in

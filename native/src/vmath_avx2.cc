@@ -44,10 +44,6 @@ float row_max_avx2(const float* x, long n) {
   return m;
 }
 
-}  // namespace attnkit
-
-namespace attnkit {
-
 void dropout_avx2(const float* x, float* out, long a, long b, uint32_t seed, uint32_t threshold, float scale) {
   const __m256 vs = _mm256_set1_ps(scale);
   const Keep8Walk walk(seed, threshold, static_cast<uint64_t>(a), 1, b - a);  // lanes a + l, stepped by 8

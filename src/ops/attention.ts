@@ -3,6 +3,7 @@ import { Tensor, allocFor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { backend } from '../backend/backend.js';
 import type { AttnLayout, AttnMask, AttnOptions, AttnShape } from '../backend/js/attention.js';
+import type { FloatArray } from '../backend/js/types.js';
 import { dropoutKeep, dropoutThreshold, packedLayout } from '../backend/js/attention.js';
 import { contiguousStrides } from '../backend/js/strided.js';
 import { applyWithSaved, type Primitive } from './primitive.js';
@@ -21,18 +22,20 @@ export const attentionPrim: Primitive<FusedAttrs, Tensor> = {
     const { out, lse } = backend().attentionForward(fdata(q), fdata(k), fdata(v), shape, opts, mask);
     return { out: new Tensor(out, [shape.B, shape.H, shape.T, shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
   },
-  backward: (g, { inputs, out, saved, attrs }) => {
-    const [q, k, v, m] = inputs;
-    const needMask = m !== undefined && m.requiresGrad;
-    const dMask = needMask ? allocFor(m.dtype, m.size) as Float32Array : null;
-    const { dq, dk, dv } = backend().attentionBackward(
-      fdata(q), fdata(k), fdata(v), fdata(out), fdata(saved), fdata(g), attrs.shape, attrs.opts, attrs.mask, dMask,
-    );
-    const grads: (Tensor | null)[] = [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
-    if (m !== undefined) grads.push(dMask ? new Tensor(dMask, m.shape) : null);
-    return grads;
+  backward: (g, { inputs: [q, k, v, m], out, saved, attrs }) => {
+    const { d, dMask } = fusedBackward(q, k, v, m, out, saved, g, attrs);
+    return [new Tensor(d.dq, q.shape), new Tensor(d.dk, k.shape), new Tensor(d.dv, v.shape), ...dMask];
   },
 };
+
+/** The fused kernel's backward for either primitive, and the float mask's gradient when it takes one. */
+function fusedBackward(
+  q: Tensor, k: Tensor, v: Tensor, m: Tensor | undefined, out: Tensor, lse: Tensor, g: Tensor, attrs: FusedAttrs, layout?: AttnLayout,
+): { d: { dq: FloatArray; dk: FloatArray; dv: FloatArray }; dMask: (Tensor | null)[] } {
+  const dm = m !== undefined && m.requiresGrad ? allocFor(m.dtype, m.size) as FloatArray : null;
+  const d = backend().attentionBackward(fdata(q), fdata(k), fdata(v), fdata(out), fdata(lse), fdata(g), attrs.shape, attrs.opts, attrs.mask, dm, layout);
+  return { d, dMask: m === undefined ? [] : [dm ? new Tensor(dm, m.shape) : null] };
+}
 
 /**
  * Fused attention on packed self-attention projections: input [qkv] or [qkv, floatMask] with qkv
@@ -46,14 +49,9 @@ export const packedAttentionPrim: Primitive<FusedAttrs & { layout: AttnLayout },
     const { out, lse } = backend().attentionForward(d, d, d, shape, opts, mask, layout);
     return { out: new Tensor(out, [shape.B, shape.T, shape.H * shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
   },
-  backward: (g, { inputs, out, saved, attrs }) => {
-    const [x, m] = inputs;
-    const dMask = m !== undefined && m.requiresGrad ? allocFor(m.dtype, m.size) as Float32Array : null;
-    const d = fdata(x);
-    const { dq } = backend().attentionBackward(d, d, d, fdata(out), fdata(saved), fdata(g), attrs.shape, attrs.opts, attrs.mask, dMask, attrs.layout);
-    const grads: (Tensor | null)[] = [new Tensor(dq, x.shape)];
-    if (m !== undefined) grads.push(dMask ? new Tensor(dMask, m.shape) : null);
-    return grads;
+  backward: (g, { inputs: [x, m], out, saved, attrs }) => {
+    const { d, dMask } = fusedBackward(x, x, x, m, out, saved, g, attrs, attrs.layout);  // dq, dk, dv: one buffer
+    return [new Tensor(d.dq, x.shape), ...dMask];
   },
 };
 

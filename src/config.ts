@@ -4,7 +4,7 @@
  * ConfigError naming the caller, the field path and what was expected.
  */
 import * as v from 'valibot';
-import { ConfigError } from './errors.js';
+import { ConfigError, ValueError } from './errors.js';
 
 /** Formats a valibot issue path as `layers[1].merge` (root: '(root)'). */
 function pathOf(issue: v.BaseIssue<unknown>): string {
@@ -34,6 +34,33 @@ export function validateConfig<S extends v.GenericSchema>(
     return `${pathOf(deepest.path ? deepest : i)}: ${message}`;
   });
   throw new (options.error ?? ConfigError)(`${where}: invalid ${noun} — ${lines.join('; ')}`);
+}
+
+/**
+ * Every key of an options type as a record, `{ mask: true, causal: true }`: the compiler demands each
+ * key of `T` exactly once, so a key added to an options interface cannot be forgotten here.
+ */
+export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
+
+/**
+ * Refuses keys an options object does not define: a misspelt or renamed option (`keyMask` where the
+ * function calls it `mask`) would otherwise be ignored and give a silently wrong result. Throws
+ * ValueError `where: unknown option 'keyMask' (accepted: mask, causal)`. `options` null/undefined
+ * passes (every option defaulted); anything but a plain object is refused.
+ *
+ * @example
+ * checkOptions('GatedAttentionPooling.forward', options, { mask: true, keyMask: true });
+ */
+export function checkOptions<T extends object>(where: string, options: T | null | undefined, accepted: NoInfer<OptionKeys<T>>): void {
+  if (options == null) return;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValueError(`${where}: options must be an object, got ${Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!Object.prototype.hasOwnProperty.call(accepted, key)) {
+      throw new ValueError(`${where}: unknown option '${key}' (accepted: ${Object.keys(accepted).join(', ') || 'none'})`);
+    }
+  }
 }
 
 export { v };

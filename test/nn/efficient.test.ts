@@ -69,6 +69,44 @@ test('PerformerAttention approximates softmax attention, better with more featur
   assert.throws(() => a.forward(r64([1, 1, 4, 8], 1), r64([1, 1, 4, 8], 2), r64([1, 1, 4, 8], 3)), (e: unknown) => e instanceof ShapeError && /head dim 8 differs from headDim 16/.test(e.message));
 });
 
+test('PerformerAttention: a sample\'s output depends only on its own real keys (stabiliser per sample and head)', () => {
+  const favor = new nn.PerformerAttention({ headDim: 8, numFeatures: 32, rng: rng(21) });
+  const g = rng(22);
+  const [q, k, v] = [0, 1, 2].map(() => randn([3, 2, 6, 8], { rng: g }));
+  const keyMask = bool([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]);
+  const edit = (t: Tensor, from: number, to: number, f: (x: number) => number): Tensor => {
+    const d = Float32Array.from(t.data as Float32Array);
+    for (let i = from; i < to; i++) d[i] = f(d[i]!);
+    return new Tensor(d, t.shape);
+  };
+  const per = 2 * 6 * 8, head = 6 * 8;   // elements of one sample [H, S, D] and of one head [S, D]
+  for (const causal of [false, true]) {
+    const base = favor.forward(q!, k!, v!, { keyMask, causal });
+    const same = (out: Tensor, from: number, to: number, msg: string): void =>
+      assertAllClose(out.data.subarray(from, to), base.data.subarray(from, to), { rtol: 0, atol: 1e-6, msg: `${msg} (causal ${causal})` });
+    // a neighbour's keys ×2 (sample 0): samples 1 and 2 are unchanged
+    same(favor.forward(q!, edit(k!, 0, per, (x) => 2 * x), v!, { keyMask, causal }), per, 3 * per, 'a neighbour\'s keys');
+    // padded keys and values of sample 1 (positions 4, 5 of both heads): no output moves
+    let k2 = k!, v2 = v!;
+    for (let h = 0; h < 2; h++) {
+      const at = per + h * head + 4 * 8;
+      k2 = edit(k2, at, at + 16, () => 9);
+      v2 = edit(v2, at, at + 16, () => -50);
+    }
+    same(favor.forward(q!, k2, v2, { keyMask, causal }), 0, 3 * per, 'padded keys and values');
+    // another head's keys (sample 2, head 0 ×3): head 1 is unchanged
+    same(favor.forward(q!, edit(k!, 2 * per, 2 * per + head, (x) => 3 * x), v!, { keyMask, causal }), 2 * per + head, 3 * per, 'another head\'s keys');
+    // the elu kernel has no stabiliser: the same holds
+    const lin = nn.linearAttention(q!, k!, v!, { keyMask, causal });
+    assertAllClose(nn.linearAttention(q!, edit(k!, 0, per, (x) => 2 * x), v!, { keyMask, causal }).data.subarray(per), lin.data.subarray(per), { rtol: 0, atol: 1e-6, msg: 'elu kernel' });
+  }
+  // Linformer projects each sample's own sequence: a neighbour's tokens move nothing
+  const linf = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 6, projectedLen: 3, rng: rng(23) });
+  const x = randn([3, 6, 8], { rng: g });
+  const y = linf.forward(x, { keyMask });
+  assertAllClose(linf.forward(edit(x, 0, 48, (t) => 4 * t + 1), { keyMask }).data.subarray(48), y.data.subarray(48), { rtol: 0, atol: 1e-6, msg: 'Linformer' });
+});
+
 test('LinformerSelfAttention: with identity projections it is full attention; shorter inputs and padding', () => {
   const lin = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 6, projectedLen: 6, rng: rng(11) });
   const eye = new Float32Array(36);

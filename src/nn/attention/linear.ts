@@ -6,7 +6,7 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
-import { add, div, elu, exp, mul, sub, toDtype, where } from '../../ops/elementwise.js';
+import { add, div, elu, eq, exp, mul, sub, toDtype, where } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { amax, cumsum, sum } from '../../ops/reduce.js';
 import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
@@ -109,20 +109,30 @@ export function gaussianOrthogonalFeatures(m: number, d: number, rng: Generator)
 
 /**
  * Performer's positive random features for the softmax kernel (FAVOR+):
- * φ(x) = (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + ε)/√m with x̂ = x/d^¼ (ε = 1e-4 keeps φ positive); c is a stabiliser
- * that cancels in the normalised output: a row max for queries, the global max for keys — none
- * for keys in the causal form, where a max over all keys would let later keys shift earlier
- * outputs (ωᵀx̂ − ‖x̂‖²/2 ≤ ‖ω‖²/2 bounds the exponent anyway).
+ * φ(x) = (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + ε)/√m with x̂ = x/d^¼ (ε = 1e-4 keeps φ positive). The stabiliser
+ * c scales every feature of a query row, or of one (sample, head)'s keys, by one factor e^{−c} that
+ * cancels between the numerator and the denominator (up to ε), so the estimator is FAVOR+'s:
+ * - 'row' (queries): the max over the row's features, as the reference implementation;
+ * - 'keys' (keys, non-causal): the max over one (sample, head)'s real keys and features — never
+ *   over the batch or padded keys, so a sample's output depends on nothing but its own real keys;
+ * - 'none' (keys, causal): a max over all keys would let later keys shift earlier outputs
+ *   (ωᵀx̂ − ‖x̂‖²/2 ≤ ‖ω‖²/2 bounds the exponent anyway).
+ * `keep` [B, 1, S, 1] (true = real key) gives padded keys exp(−∞) = 0 before the floor, so their
+ * values reach neither c nor, through an overflowing exp, any gradient; maskFeatures zeroes them.
  */
-function favorFeatures(x: Tensor, omega: Tensor, stabiliser: 'row' | 'global' | 'none'): Tensor {
+function favorFeatures(x: Tensor, omega: Tensor, stabiliser: 'row' | 'keys' | 'none', keep: Tensor | null = null): Tensor {
   const d = x.shape[x.ndim - 1]!, m = omega.shape[0]!;
   const xs = mul(x, Math.pow(d, -0.25));
   const proj = matmul(xs, transpose(toDtype(omega, x.dtype), 0, 1));      // [..., L, m]
   const half = div(sum(mul(xs, xs), -1, { keepDim: true }), 2);            // [..., L, 1]
-  const logits = sub(proj, half);
-  const shifted = stabiliser === 'row' ? sub(logits, amax(logits, -1, { keepDim: true }))
-    : stabiliser === 'global' ? sub(logits, amax(logits)) : logits;
-  return mul(add(exp(shifted), 1e-4), 1 / Math.sqrt(m));
+  let logits = sub(proj, half);
+  if (keep) logits = where(keep, logits, -Infinity);                       // [B, H, S, m]
+  if (stabiliser === 'row') logits = sub(logits, amax(logits, -1, { keepDim: true }));
+  if (stabiliser === 'keys') {
+    const c = amax(logits, [-2, -1], { keepDim: true });                   // [B, H, 1, 1]
+    logits = sub(logits, where(eq(c, -Infinity), 0, c));                   // a sample with no real key: no shift
+  }
+  return mul(add(exp(logits), 1e-4), 1 / Math.sqrt(m));
 }
 
 /**
@@ -161,7 +171,8 @@ export class PerformerAttention extends Module {
     const [, , , , D] = checkQkv(fn, q, k, v);
     if (D !== this.options.headDim) throw new ShapeError(`${fn}: head dim ${D} differs from headDim ${this.options.headDim}`);
     const causal = options.causal ?? false;
-    const fk = maskFeatures(fn, favorFeatures(k, this.omega, causal ? 'none' : 'global'), options.keyMask);
+    const keep = options.keyMask == null ? null : transpose(keyMask4d(fn, 'keyMask', options.keyMask, k.shape[0]!, k.shape[2]!), -2, -1); // [B, 1, S, 1]
+    const fk = maskFeatures(fn, favorFeatures(k, this.omega, causal ? 'none' : 'keys', keep), options.keyMask);
     return kernelAttention(fn, favorFeatures(q, this.omega, 'row'), fk, v, causal, options.eps ?? 1e-6);
   }
 }

@@ -20,8 +20,9 @@ import type { Module } from '../nn/module.js';
 import type { Batch, EncodedDataset } from '../data/dataset.js';
 import { taskLoss, type TaskModel } from '../models/heads.js';
 import { Adam, AdamW, SGD, clipGradNorm, decayGroups, type Optimizer, type OptimizerState } from './optim.js';
-import { LrSchedule, scheduleSchema, type ScheduleState } from './schedules.js';
+import { LrSchedule, scheduleSchema } from './schedules.js';
 import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor/safetensors.js';
+import { parseTrainerState, type TrainerState } from './trainerState.js';
 import { checkRows, meanLoss } from './evaluate.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -71,19 +72,6 @@ export interface TrainerCallbacks {
   onEpochEnd?: (record: EpochRecord, trainer: Trainer) => void;
   /** A checkpoint is ready: `last` always, `best` when the epoch improved the validation loss. */
   onCheckpoint?: (kind: 'last' | 'best', bytes: Uint8Array, trainer: Trainer) => void;
-}
-
-interface TrainerState {
-  epoch: number;
-  step: number;
-  history: EpochRecord[];
-  best: number | null;
-  bestEpoch: number;
-  schedule: ScheduleState;
-  dataRng: number[];
-  generators: number[][];
-  optimizerStep: number;
-  stopped: boolean;
 }
 
 export interface FitResult { history: EpochRecord[]; bestEpoch: number; bestValidLoss: number | null }
@@ -238,36 +226,51 @@ export class Trainer {
 
   /**
    * Continues from a `checkpoint()` (and the best weights, from the `best` checkpoint, so the
-   * best epoch can still be restored at the end). Throws CheckpointError on a mismatch.
+   * best epoch can still be restored at the end). Throws CheckpointError on a mismatch or a
+   * malformed trainer state (see parseTrainerState); a refused checkpoint leaves the trainer as
+   * it was.
    */
   resume(last: Uint8Array, best?: Uint8Array | null, where = 'checkpoint'): void {
     const f = decodeSafetensors(last, where);
     if (f.metadata.format !== 'attnkit-checkpoint' || !f.metadata.trainer) throw new CheckpointError(`${where}: not a resumable attnkit checkpoint (no trainer state)`);
-    let st: TrainerState;
-    try { st = JSON.parse(f.metadata.trainer) as TrainerState; } catch { throw new CheckpointError(`${where}: the trainer state is not valid JSON`); }
+    const st = parseTrainerState(f.metadata.trainer, where);
+    const gens = moduleGenerators(this.model);
+    if (st.generators.length !== gens.length) throw new CheckpointError(`${where}: trainer state: ${st.generators.length} generator states for a model with ${gens.length}`);
+    const bestWeights = best ? this.readBest(best, `${where} (best)`) : null;
+    // loadStateDict and loadState check as they go; put back what they had already changed
+    const weightsBefore = this.params.map((p) => Float32Array.from(p.data as Float32Array));
+    const optimizerBefore = this.optimizer.state();
+    const refuse = (message: string): never => {
+      this.params.forEach((p, i) => (p.data as Float32Array).set(weightsBefore[i]));
+      this.optimizer.loadState(optimizerBefore);
+      throw new CheckpointError(message);
+    };
     const weights = Object.fromEntries(Object.entries(f.tensors).filter(([k]) => !k.startsWith('__optim__.')));
-    try { this.model.loadStateDict(weights); } catch (e) { throw new CheckpointError(`${where}: weights do not fit this model (${(e as Error).message})`); }
     const buffers: OptimizerState['buffers'] = {};
     for (const [k, t] of Object.entries(f.tensors)) {
       const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
       if (!m) continue;
-      (buffers[m[1]] ??= this.params.map(() => new Float64Array(0)))[Number(m[2])] = Float64Array.from(t.data);
+      const i = Number(m[2]);
+      if (i >= this.params.length) throw new CheckpointError(`${where}: optimiser buffer '${k}' for parameter ${i} of a model with ${this.params.length}`);
+      (buffers[m[1]] ??= this.params.map(() => new Float64Array(0)))[i] = Float64Array.from(t.data);
     }
-    try { this.optimizer.loadState({ step: st.optimizerStep, buffers }); } catch (e) { throw new CheckpointError(`${where}: ${(e as Error).message}`); }
-    const gens = moduleGenerators(this.model);
-    if (!Array.isArray(st.generators) || st.generators.length !== gens.length) throw new CheckpointError(`${where}: ${st.generators?.length} generator states for a model with ${gens.length}`);
+    try { this.model.loadStateDict(weights); } catch (e) { refuse(`${where}: weights do not fit this model (${(e as Error).message})`); }
+    try { this.optimizer.loadState({ step: st.optimizerStep, buffers }); } catch (e) { refuse(`${where}: ${(e as Error).message}`); }
     gens.forEach((g, i) => g.setState(st.generators[i]));
     this.dataRng.setState(st.dataRng);
     this.schedule.loadState(st.schedule);
     this.st = st;
-    if (best) {
-      const b = decodeSafetensors(best, `${where} (best)`);
-      const names = this.model.namedParameters().map(([n]) => n);
-      this.bestWeights = this.params.map((p, i) => {
-        const t = b.tensors[names[i]];
-        if (!t || t.size !== p.size) throw new CheckpointError(`${where} (best): missing or misshapen '${names[i]}'`);
-        return Float32Array.from(t.data);
-      });
-    }
+    if (bestWeights) this.bestWeights = bestWeights;
+  }
+
+  /** The weights of a `best` checkpoint, in parameter order. */
+  private readBest(bytes: Uint8Array, where: string): Float32Array[] {
+    const b = decodeSafetensors(bytes, where);
+    const names = this.model.namedParameters().map(([n]) => n);
+    return this.params.map((p, i) => {
+      const t = b.tensors[names[i]];
+      if (!t || t.size !== p.size) throw new CheckpointError(`${where}: missing or misshapen '${names[i]}'`);
+      return Float32Array.from(t.data);
+    });
   }
 }

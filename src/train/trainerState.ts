@@ -1,0 +1,120 @@
+/**
+ * The trainer state a checkpoint carries (epoch, step, history, schedule, generators…), read
+ * back and validated before anything is restored: a checkpoint is a file, and a file can say
+ * anything. A wrong type would otherwise loop forever (`"epoch": "five"` never reaches the last
+ * epoch) or fail later as an untyped TypeError.
+ */
+import { v } from '../config.js';
+import { CheckpointError } from '../tensor/safetensors.js';
+
+const count = v.pipe(v.number('a number'), v.safeInteger('an integer'), v.minValue(0, 'an integer ≥ 0'));
+const finite = v.pipe(v.number('a number'), v.finite('a finite number'));
+const nonNeg = v.pipe(v.number('a number'), v.finite('a finite number'), v.minValue(0, 'a number ≥ 0'));
+const finiteOrNull = v.nullable(v.pipe(v.number('a number or null'), v.finite('a finite number or null')));
+const u32 = v.pipe(v.number('a number'), v.safeInteger('an integer'), v.minValue(0, 'a 32-bit unsigned integer'), v.maxValue(0xffffffff, 'a 32-bit unsigned integer'));
+/** Generator.getState(): four 32-bit words and the spare normal deviate (null when there is none). */
+/** A strict object that is not an array (valibot's object schemas accept arrays, as typeof does). */
+const record = <E extends v.ObjectEntries>(entries: E, message: string) =>
+  v.pipe(v.custom<Record<string, unknown>>((x) => x !== null && typeof x === 'object' && !Array.isArray(x), message), v.strictObject(entries, message));
+
+const GEN = '[s0, s1, s2, s3, spare] (a generator state)';
+const generatorState = v.pipe(v.array(v.unknown(), GEN), v.length(5, GEN), v.strictTuple([u32, u32, u32, u32, finiteOrNull], GEN));
+
+const epochRecord = record({
+  epoch: count,
+  trainLoss: finite,
+  validLoss: finiteOrNull,
+  lr: nonNeg,
+  seconds: nonNeg,
+  best: v.boolean('a boolean'),
+}, 'an epoch record');
+
+/** The trainer state as `Trainer.checkpoint()` writes it (every key required, no others). */
+export const trainerStateSchema = record({
+  epoch: count,
+  step: count,
+  history: v.array(epochRecord, 'an array of epoch records'),
+  best: finiteOrNull,
+  bestEpoch: count,
+  schedule: record({ plateauFactor: v.pipe(nonNeg, v.maxValue(1, 'a number in [0, 1]')), best: finite, bad: count }, 'a schedule state'),
+  dataRng: generatorState,
+  generators: v.array(generatorState, 'an array of generator states'),
+  optimizerStep: count,
+  stopped: v.boolean('a boolean'),
+}, 'an object');
+/** Generator states as `getState()` gives them (JSON turns the spare's NaN into null, which `setState` takes). */
+export type TrainerState = Omit<v.InferOutput<typeof trainerStateSchema>, 'dataRng' | 'generators'> & { dataRng: number[]; generators: number[][] };
+
+/**
+ * A short printable form of any JSON value, at most about `max` characters; walks only as deep
+ * and as far as it prints, so a huge or deeply nested value costs no more than a small one.
+ */
+export function preview(value: unknown, max = 80): string {
+  let out = '';
+  const put = (s: string): boolean => { out += s; return out.length < max; };
+  const walk = (x: unknown, depth: number): boolean => {
+    if (Array.isArray(x)) {
+      if (!put('[')) return false;
+      for (let i = 0; i < x.length; i++) if ((i && !put(',')) || (depth > 20 ? !put('…') : !walk(x[i], depth + 1))) return false;
+      return put(']');
+    }
+    if (x !== null && typeof x === 'object') {
+      if (!put('{')) return false;
+      let i = 0;
+      for (const k in x) {
+        if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+        if ((i++ && !put(',')) || !put(`${JSON.stringify(k.slice(0, max))}:`) || (depth > 20 ? !put('…') : !walk((x as Record<string, unknown>)[k], depth + 1))) return false;
+      }
+      return put('}');
+    }
+    if (typeof x === 'string') return put(JSON.stringify(x.length > max ? x.slice(0, max) : x));
+    return put(x === undefined ? 'undefined' : typeof x === 'number' || typeof x === 'boolean' || x === null ? String(x) : typeof x);
+  };
+  walk(value, 0);
+  return out.length > max ? `${out.slice(0, max)}…` : out;
+}
+
+/** Formats a valibot issue path as `history[1].trainLoss`. */
+function pathOf(issue: v.BaseIssue<unknown>): string {
+  let out = '';
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key;
+    out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
+  }
+  return out;
+}
+
+/**
+ * Parses and validates the trainer state of a checkpoint (its `trainer` metadata, JSON text):
+ * types, ranges and the state's agreement with itself (one history record per epoch, numbered
+ * 1…epoch; bestEpoch within them and `best` its validation loss; one optimiser step per trainer
+ * step). Throws CheckpointError naming the field and its value.
+ *
+ * @example
+ * const st = parseTrainerState(decodeSafetensors(bytes).metadata.trainer, 'last.safetensors');
+ * st.epoch;   // epochs completed
+ */
+export function parseTrainerState(text: string, where: string): TrainerState {
+  const fail = (msg: string): never => { throw new CheckpointError(`${where}: trainer state: ${msg}`); };
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch { throw new CheckpointError(`${where}: the trainer state is not valid JSON`); }
+  const r = v.safeParse(trainerStateSchema, raw, { abortEarly: true });
+  if (!r.success) {
+    const issue = r.issues[0];
+    const path = pathOf(issue);
+    const at = path ? `${path}: ` : '';
+    // a strict object reports a missing key with input undefined and an unknown key with expected 'never'
+    if (issue.type === 'strict_object' && issue.expected === 'never') fail(`${at}unknown key`);
+    if (issue.type === 'strict_object' && path && !('input' in issue && issue.input !== undefined)) fail(`${at}missing`);
+    fail(`${at}expected ${issue.message}, got ${preview(issue.input)}`);
+  }
+  const st = r.output as TrainerState;
+  if (st.history.length !== st.epoch) fail(`epoch ${st.epoch} but ${st.history.length} history records (one per completed epoch)`);
+  st.history.forEach((h, i) => { if (h.epoch !== i + 1) fail(`history[${i}].epoch: ${h.epoch}, expected ${i + 1}`); });
+  if (st.bestEpoch > st.epoch) fail(`bestEpoch: ${st.bestEpoch} is past epoch ${st.epoch}`);
+  if (st.epoch > 0 && st.bestEpoch === 0) fail(`bestEpoch: 0 after ${st.epoch} epochs (the first epoch is always the best so far)`);
+  const bestLoss = st.bestEpoch ? st.history[st.bestEpoch - 1].validLoss : null;
+  if (st.best !== bestLoss) fail(`best: ${preview(st.best)} is not the validation loss of bestEpoch ${st.bestEpoch} (${preview(bestLoss)})`);
+  if (st.optimizerStep !== st.step) fail(`optimizerStep: ${st.optimizerStep} differs from step ${st.step} (the trainer steps the optimiser once per step)`);
+  return st;
+}

@@ -10,5 +10,5 @@ export type { ScheduleConfig, ScheduleState } from './schedules.js';
 export { accuracy, macroF1, rocAuc, mae, rmse, r2 } from './metrics.js';
 export { runConfigSchema, parseRunConfig, prepareRun, trainOnRecords } from './runConfig.js';
 export type { RunConfig, RunResult, PreparedRun } from './runConfig.js';
-export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES } from '../tensor/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, CheckpointError, MAX_HEADER_BYTES, MAX_TENSORS, MAX_DIMS } from '../tensor/safetensors.js';
 export type { SafetensorsFile } from '../tensor/safetensors.js';

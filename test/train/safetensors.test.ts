@@ -33,7 +33,7 @@ test('round trip of every dtype with metadata; tensors start 8-byte aligned', ()
   // a Node Buffer view at an odd offset (Buffer.slice is a view, not a copy) decodes the same
   const viaBuffer = decodeSafetensors(Buffer.concat([Buffer.alloc(3), Buffer.from(bytes)]).subarray(3));
   assert.deepEqual(Array.from(viaBuffer.tensors['encoder.layers.0.weight'].data), Array.from(tensors['encoder.layers.0.weight'].data));
-  assert.deepEqual(back.metadata, { format: 'pt', step: '12' });
+  assert.deepEqual({ ...back.metadata }, { format: 'pt', step: '12' });
   for (const [k, t] of Object.entries(tensors)) {
     assert.equal(back.tensors[k].dtype, t.dtype, k);
     assert.deepEqual([...back.tensors[k].shape], [...t.shape], k);
@@ -66,7 +66,7 @@ test('every malformed file is a CheckpointError that says what is wrong', () => 
   const four = new Uint8Array(4);
   const cases: [Uint8Array, RegExp][] = [
     [new Uint8Array(3), /shorter than the 8-byte header length/],
-    [(() => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /exceeds the 100000000-byte limit/],
+    [(() => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), new RegExp(`exceeds the ${train.MAX_HEADER_BYTES}-byte limit`)],
     [(() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 100n, true); return b; })(), /runs past the end/],
     [file(null, four, '{"a": '), /not valid JSON/],
     [file(null, four, '[1, 2]'), /must be a JSON object/],
@@ -127,4 +127,65 @@ test('fuzz: thousands of mutated files load as a tensor set or fail with Checkpo
   }), { numRuns: 3000, seed: 42 });
   // and random bytes from scratch
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => outcome(b)), { numRuns: 1000, seed: 7 });
+});
+
+/** Asserts `fn` throws a CheckpointError whose message matches `re` and stays short. */
+function refuses(fn: () => unknown, re: RegExp, maxLen = 400): void {
+  assert.throws(fn, (e: Error) => {
+    assert.ok(e instanceof CheckpointError, `expected CheckpointError, got ${e.name}: ${e.message.slice(0, 200)}`);
+    assert.match(e.message, re);
+    assert.ok(e.message.length <= maxLen, `message of ${e.message.length} characters: ${e.message.slice(0, 200)}…`);
+    return true;
+  });
+}
+
+test('hostile headers stay CheckpointErrors with short messages: deep nesting, huge shapes, long names', () => {
+  let deep = '0';
+  for (let i = 0; i < 4103; i++) deep = `[${deep}]`;
+  refuses(() => decodeSafetensors(file(null, undefined, `{"a":{"dtype":"F32","shape":${deep},"data_offsets":[0,0]}}`)), /nested deeper than/);
+  const huge = `[${Array.from({ length: 1_000_000 }, () => '-1').join(',')}]`;
+  refuses(() => decodeSafetensors(file(null, undefined, `{"a":{"dtype":"F32","shape":${huge},"data_offsets":[0,0]}}`)), /'a' has shape \[-1,-1.*…/);
+  refuses(() => decodeSafetensors(file({ a: { dtype: 'F32', shape: Array(65).fill(1), data_offsets: [0, 4] } }, new Uint8Array(4))), /65 dims; at most 64/);
+  refuses(() => decodeSafetensors(file({ ['n'.repeat(100_000)]: { dtype: 'F99', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))), /'nnnn.*…' has dtype "F99"/);
+  refuses(() => decodeSafetensors(file({ a: { dtype: 'x'.repeat(100_000), shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))), /dtype "xxx.*…"/);
+  refuses(() => decodeSafetensors(file({ __metadata__: { ['k'.repeat(100_000)]: 1 } })), /__metadata__\.kkk.*… must be a string/);
+  refuses(() => decodeSafetensors(file(null, undefined, `{"a":{"dtype":"F32","shape":[1],"data_offsets":${deep}}}`)), /nested deeper than/);
+});
+
+test('tensor and metadata names that are Object.prototype members load as ordinary names', () => {
+  const f = decodeSafetensors(file({
+    ['__proto__']: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, constructor: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+    __metadata__: { ['__proto__']: 'p', toString: 's' },
+  }, new Uint8Array(Float32Array.from([1, 2]).buffer)));
+  assert.deepEqual(Object.keys(f.tensors).sort(), ['__proto__', 'constructor']);
+  assert.ok(Object.hasOwn(f.tensors, '__proto__') && f.tensors['__proto__'] instanceof Tensor);
+  assert.deepEqual(Array.from(f.tensors['__proto__'].data), [1]);
+  assert.deepEqual(Array.from(f.tensors['constructor' as string].data), [2]);
+  assert.equal(Object.getPrototypeOf(f.tensors), null);
+  assert.deepEqual(Object.entries(f.metadata).sort(), [['__proto__', 'p'], ['toString', 's']]);
+  // and they survive a round trip through the writer
+  const back = decodeSafetensors(encodeSafetensors(f.tensors, f.metadata));
+  assert.deepEqual(Object.keys(back.tensors).sort(), ['__proto__', 'constructor']);
+  assert.deepEqual(Array.from(back.tensors['__proto__'].data), [1]);
+  assert.equal(back.metadata['__proto__'], 'p');
+  // dtype names that are Object.prototype members are not dtypes
+  for (const dtype of ['constructor', 'toString', '__proto__']) {
+    refuses(() => decodeSafetensors(file({ a: { dtype, shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))), new RegExp(`dtype "${dtype}"; supported`));
+  }
+});
+
+test(`the header is bounded before it is parsed: at most ${train.MAX_HEADER_BYTES} bytes and ${train.MAX_TENSORS} tensors`, () => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(train.MAX_HEADER_BYTES + 1), true);
+  refuses(() => decodeSafetensors(b), new RegExp(`exceeds the ${train.MAX_HEADER_BYTES}-byte limit`));
+  const entries = Array.from({ length: train.MAX_TENSORS + 1 }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+  refuses(() => decodeSafetensors(file(null, undefined, `{${entries.join(',')}}`)), new RegExp(`more than ${train.MAX_TENSORS} tensors`));
+  // braces inside names and metadata strings are not entries
+  const braces = '{'.repeat(train.MAX_TENSORS + 10);
+  const f = decodeSafetensors(file({ __metadata__: { note: braces }, [braces]: { dtype: 'F32', shape: [0], data_offsets: [0, 0] } }));
+  assert.equal(f.metadata.note, braces);
+  assert.deepEqual(Object.keys(f.tensors), [braces]);
+  // exactly at the limit still loads
+  const ok = decodeSafetensors(file(null, undefined, `{${entries.slice(1).join(',')}}`));
+  assert.equal(Object.keys(ok.tensors).length, train.MAX_TENSORS);
 });

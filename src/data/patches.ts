@@ -5,6 +5,7 @@
 import { DataError } from '../errors.js';
 import type { FieldSpec } from './schema.js';
 import { missingTest } from './missing.js';
+import { checkFloat32, decimalNumber, fitsFloat32, shown } from './float32.js';
 
 type SeriesSpec = Extract<FieldSpec, { kind: 'timeSeries' }>;
 type ImageSpec = Extract<FieldSpec, { kind: 'image' }>;
@@ -14,9 +15,9 @@ function numbers(value: unknown, where: string): number[] {
   const raw = typeof value === 'string' ? value.split(/[\s,;]+/).filter((s) => s !== '') : value;
   if (!Array.isArray(raw)) throw new DataError(`${where}: expected an array of numbers, got ${typeof value}`);
   return raw.map((x, i) => {
-    const n = typeof x === 'number' ? x : Number(x);
-    if (!Number.isFinite(n)) throw new DataError(`${where}: element ${i} is not a finite number (${JSON.stringify(x)})`);
-    return n;
+    const n = typeof x === 'number' ? x : typeof x === 'string' ? decimalNumber(x) : NaN;
+    if (!Number.isFinite(n)) throw new DataError(`${where}: element ${i} is not a finite number (${shown(x)})`);
+    return checkFloat32(n, () => `${where}: element ${i} (${shown(x)})`);
   });
 }
 
@@ -56,7 +57,10 @@ export class SeriesEncoder {
       mean = padded.reduce((a, b) => a + b, 0) / padded.length;
       std = Math.sqrt(padded.reduce((a, b) => a + (b - mean) ** 2, 0) / padded.length) || 1;
     } else if (mode === 'none') { mean = 0; std = 1; }
-    return { patches: Float32Array.from(padded, (x) => (x - mean) / std), count };
+    const patches = Float32Array.from(padded, (x) => (x - mean) / std);
+    const bad = patches.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) checkFloat32((padded[bad] - mean) / std, () => `${where}: the value ${shown(padded[bad])}`, 'normalises');
+    return { patches, count };
   }
   state(): SeriesState { return this.stats!; }
 }
@@ -85,7 +89,9 @@ export class ImageEncoder {
     let o = 0;
     for (let py = 0; py < H / p; py++) for (let pxi = 0; pxi < W / p; pxi++) {
       for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) for (let c = 0; c < Cn; c++) {
-        out[o++] = px[((py * p + y) * W + pxi * p + x) * Cn + c] / scale;
+        const i = ((py * p + y) * W + pxi * p + x) * Cn + c, v = px[i] / scale;
+        if (!fitsFloat32(v)) checkFloat32(v, () => `${where}: element ${i} (${shown(px[i])})`, 'scales');
+        out[o++] = v;
       }
     }
     return out;

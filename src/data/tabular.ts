@@ -6,6 +6,7 @@
 import { DataError } from '../errors.js';
 import type { FieldSpec } from './schema.js';
 import { missingTest } from './missing.js';
+import { checkFloat32, decimalNumber, shown } from './float32.js';
 
 type NumericSpec = Extract<FieldSpec, { kind: 'numeric' }>;
 type CategoricalSpec = Extract<FieldSpec, { kind: 'categorical' }>;
@@ -17,8 +18,8 @@ export interface NumericState { mean: number; std: number; quantiles: number[] }
 
 /** Parses a numeric cell or throws DataError naming where it came from. */
 function toNumber(value: unknown, where: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : typeof value === 'string' ? Number(value.trim()) : NaN;
-  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${JSON.stringify(value)}`);
+  const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : typeof value === 'string' ? decimalNumber(value) : NaN;
+  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${shown(value)}`);
   return n;
 }
 
@@ -56,7 +57,7 @@ export class NumericEncoder {
       if (n <= -1) throw new DataError(`${where}: log1p needs values > −1, got ${n}`);
       n = Math.log1p(n);
     }
-    return n;
+    return checkFloat32(n, () => `${where}: ${shown(value)}`);
   }
 
   fit(values: unknown[], where: (i: number) => string): void {
@@ -77,7 +78,7 @@ export class NumericEncoder {
     if (n === null) return { value: 0, present: false };
     const mode = this.spec.normalize ?? 'standard';
     if (mode === 'none') return { value: n, present: true };
-    if (mode === 'standard') return { value: (n - this.stats.mean) / this.stats.std, present: true };
+    if (mode === 'standard') return { value: checkFloat32((n - this.stats.mean) / this.stats.std, () => `${where}: ${shown(value)}`, 'normalises'), present: true };
     return { value: this.quantile(n), present: true };
   }
 

@@ -1,23 +1,27 @@
 /**
  * Strict checks of raw records against the fields a model was fitted on, for inputs that come
  * from outside (an HTTP request, a queue): every key must be a known field (or a target, which
- * is ignored), and every value must have a type its field kind can encode. What passes is then
- * encoded by the `Preprocessor`, which checks the values themselves (numbers, patch counts).
+ * is ignored), and every value must have a type its field kind can encode; numbers must fit
+ * float32. What passes is then encoded by the `Preprocessor`, which checks the values
+ * themselves (numeric strings, values after normalising, patch counts).
  */
 import { DataError } from '../errors.js';
-import { validateConfig, v } from '../config.js';
+import { checkOptions, validateConfig, v } from '../config.js';
 import type { DataRecord, FieldInfo, TargetInfo } from './preprocessor.js';
+import { fitsFloat32, shown } from './float32.js';
 
+/** A number the model can hold: finite as float32 (1e42 is finite in JavaScript but ∞ once stored). */
+const float32 = v.pipe(v.number(), v.check(fitsFloat32, (issue) => `${shown(issue.input)} is beyond the float32 range (±3.4e38) the model computes in`));
 const scalar = v.union([v.string(), v.number(), v.boolean(), v.null()]);
 
 function valueSchema(f: FieldInfo): v.GenericSchema {
   switch (f.kind) {
-    case 'numeric': return v.nullable(v.union([v.pipe(v.number(), v.finite()), v.string()]));
+    case 'numeric': return v.nullable(v.union([float32, v.string()]));
     case 'categorical': return scalar;
     case 'text': return v.nullable(v.string());
     case 'keyValue': return v.nullable(v.union([v.string(), v.record(v.string(), scalar), v.array(v.tuple([v.string(), scalar]))]));
     case 'timeSeries':
-    case 'image': return v.nullable(v.union([v.array(v.pipe(v.number(), v.finite())), v.string()]));
+    case 'image': return v.nullable(v.union([v.array(float32), v.string()]));
   }
 }
 
@@ -40,6 +44,7 @@ export function recordSchema(fields: readonly FieldInfo[], targets: readonly Pic
 export function validateRecords(
   fields: readonly FieldInfo[], input: unknown, options: { where?: string; targets?: readonly Pick<TargetInfo, 'name'>[]; maxRecords?: number } = {},
 ): DataRecord[] {
+  checkOptions('validateRecords', options, { where: true, targets: true, maxRecords: true });
   const where = options.where ?? 'validateRecords';
   const max = options.maxRecords ?? 1000;
   const record = recordSchema(fields, options.targets);

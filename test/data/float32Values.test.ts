@@ -1,0 +1,73 @@
+/**
+ * Values the model cannot compute with are refused where they enter: a number beyond float32
+ * (∞ once stored) or one that normalises beyond it, and strings that are not decimal numbers
+ * (NaN, blanks, hex) unless the field declares them missing. Before, they became ∞/NaN and a
+ * prediction of null.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DataError, data } from '../../src/index.js';
+
+const throwsData = (f: () => unknown, message: RegExp): void => assert.throws(f, (e: Error) => {
+  assert.ok(e instanceof DataError, `${e.name}: ${e.message}`);
+  assert.match(e.message, message);
+  return true;
+});
+
+const schema = {
+  fields: [
+    { name: 'x', kind: 'numeric' }, { name: 'q', kind: 'numeric', normalize: 'quantile', missing: ['?'] },
+    { name: 's', kind: 'timeSeries', patchSize: 2 }, { name: 'img', kind: 'image', height: 2, width: 2, patchSize: 1, scale: 0.5 },
+  ],
+  targets: [{ name: 'y', task: 'binary' }],
+};
+const rows = [
+  { x: 0, q: 1, s: [1, 2, 3], img: [0, 1, 2, 3], y: 1 },
+  { x: 0.001, q: 2, s: '4 5', img: [3, 2, 1, 0], y: 0 },
+];
+
+test('numeric cells beyond float32, or normalising beyond it, are DataErrors naming the row and field', () => {
+  const pre = data.Preprocessor.fit(schema, rows);
+  assert.equal(pre.encode(rows).dataset.size, 2);
+  // x: mean 5e-4, std 5e-4 → 1e36 normalises to 2e39
+  throwsData(() => pre.encode([rows[0], { ...rows[1], x: 1e42 }]), /records:row 2: field 'x': 1e\+42 is beyond the float32 range/);
+  throwsData(() => pre.encode([{ ...rows[1], x: '1e42' }]), /records:row 1: field 'x': "1e42" is beyond the float32 range/);
+  throwsData(() => pre.encode([{ ...rows[1], x: 1e36 }]), /records:row 1: field 'x': 1e\+36 normalises to 2(\.0+)?e\+39, beyond the float32 range/);
+  throwsData(() => pre.encode([{ ...rows[1], q: -3.5e38 }]), /field 'q': -3\.5e\+38 is beyond the float32 range/);
+  // the largest float32 itself is fine (quantile and 'none' keep it finite)
+  assert.equal(pre.encode([{ ...rows[1], q: 3.4e38 }]).dataset.size, 1);
+  // with 'skip' the row is left out and listed, with the reason
+  const { dataset, skipped } = pre.encode([rows[0], { ...rows[1], x: 1e42 }], { onError: 'skip' });
+  assert.equal(dataset.size, 1);
+  assert.match(skipped[0].reason, /field 'x': 1e\+42 is beyond/);
+  // fitting on such a value fails too, instead of an infinite mean
+  throwsData(() => data.Preprocessor.fit(schema, [rows[0], { ...rows[1], x: 1e39 }]), /row 2: field 'x': 1e\+39 is beyond the float32 range/);
+});
+
+test('strings that are not decimal numbers are refused unless declared missing', () => {
+  const pre = data.Preprocessor.fit(schema, rows);
+  // q declares only '?' missing: 'NaN', a blank and hex are not numbers to it
+  for (const bad of ['NaN', '  ', '0x10', 'inf', '1,5', 'Infinity']) {
+    throwsData(() => pre.encode([{ ...rows[1], q: bad }]), new RegExp(`field 'q': expected a (decimal )?number, got ${JSON.stringify(JSON.stringify(bad)).slice(1, -1)}`));
+  }
+  assert.equal(pre.encode([{ ...rows[1], q: '?' }]).dataset.size, 1);
+  // x keeps the default missing strings: 'NaN' and '' are missing there
+  const enc = pre.encode([{ ...rows[1], x: 'NaN' }, { ...rows[1], x: '' }, { ...rows[1], x: ' -1.5e3 ' }, { ...rows[1], x: '+.5' }]).dataset;
+  assert.ok(enc.size === 4);
+});
+
+test('time series and image values beyond float32 are refused, after scaling too', () => {
+  const pre = data.Preprocessor.fit(schema, rows);
+  throwsData(() => pre.encode([{ ...rows[0], s: [1, 1e40] }]), /records:row 1: field 's': element 1 \(1e\+40\) is beyond the float32 range/);
+  throwsData(() => pre.encode([{ ...rows[0], s: '1 2e39' }]), /field 's': element 1 \("2e39"\) is beyond the float32 range/);
+  // img is divided by 0.5: 3e38 becomes 6e38
+  throwsData(() => pre.encode([{ ...rows[0], img: [0, 0, 0, 3e38] }]), /field 'img': element 3 \(3e\+38\) scales to 6(\.0+)?e\+38, beyond the float32 range/);
+});
+
+test('validateRecords refuses numbers beyond float32 in requests, naming the path', () => {
+  const pre = data.Preprocessor.fit(schema, rows);
+  throwsData(() => data.validateRecords(pre.fieldInfo(), { records: [{ x: 1 }, { x: 1e42 }] }, { where: 'POST /predict' }),
+    /POST \/predict: invalid request — records\[1\]\.x: 1e\+42 is beyond the float32 range/);
+  throwsData(() => data.validateRecords(pre.fieldInfo(), { s: [0, -1e39] }, { where: 'POST /predict' }), /invalid request — s\[1\]: -1e\+39 is beyond the float32 range/);
+  assert.deepEqual(data.validateRecords(pre.fieldInfo(), { x: 3.4e38 }), [{ x: 3.4e38 }]);
+});

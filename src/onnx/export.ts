@@ -12,59 +12,77 @@
  * `models.FusionModel` (see `fusionModel.ts` for its inputs). σReparam is folded into the
  * weights. Anything else is refused with an error naming the layer.
  *
+ * Options: every exporter declares which export options its graph applies (and, where only
+ * some values can be honoured, which values); any other option given is refused with an error
+ * naming the option and the model, so no option is ever dropped silently.
+ *
  * Masks: a query row with no key to attend to gives zeros, as in attnkit.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, ValueError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
 import { linear } from '../ops/linalg.js';
 import type { Module } from '../nn/module.js';
-import { Linear } from '../nn/linear.js';
-import { LayerNorm } from '../nn/layerNorm.js';
 import { MultiHeadAttention } from '../nn/attention/multihead.js';
-import { TransformerEncoder, TransformerEncoderLayer } from '../nn/attention/transformer.js';
-import { SparseSelfAttention } from '../nn/attention/sparse.js';
-import { LinearSelfAttention, LinformerSelfAttention } from '../nn/attention/linear.js';
-import { Parallel } from '../nn/composite/parallel.js';
 import { FusionModel } from '../models/fusion.js';
 import { AttentionPooling, GatedAttentionPooling } from '../nn/attention/pooling.js';
 import { Attention } from '../nn/attention/scoring.js';
-import { TransformerDecoder, TransformerDecoderLayer } from '../nn/attention/transformer.js';
+import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder } from '../nn/attention/transformer.js';
 import { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
 import { ContextAttention, HierarchicalAttentionNetwork } from '../nn/attention/hierarchical.js';
-import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from '../nn/attention/positional.js';
 import { Graph, and, causalMask, emitAttend, emitLayerNorm, emitLinear, emitMatmulBias, f32, keyMask4, mergeHeads, rowHasKey, splitHeads, unsupported } from './graph.js';
-import { emitCrossModal, emitCrossModalLayer, emitDecoderLayer, emitEncoder, emitEncoderLayer, emitMha, emitPerceiver, emitSequence } from './layers.js';
+import {
+  SEQUENCE_EMITTERS, emitCrossModal, emitCrossModalLayer, emitDecoderLayer, emitEncoder, emitEncoderLayer, emitMha, emitPerceiver,
+  type SequenceEmitter, type SequenceLayerName,
+} from './layers.js';
 import { emitFusionModel } from './fusionModel.js';
 import { encodeOnnxModel, type OnnxValue } from './proto.js';
 
 export interface ExportOptions {
-  /** Feature size C of the input x [batch, seq, C] (read from the model when it can be). */
+  /** Feature size C of the input x [batch, seq, C] of a sequence layer (read from the model when it can be). */
   inputDim?: number;
   /** Add the bool key-mask inputs (true = real token). Default true for layers that mix tokens. */
   keyMask?: boolean;
   /** MultiHeadAttention: export as cross-attention (inputs `x` and `source`) even when kDim = C. */
   cross?: boolean;
-  /** Causal self-attention: decoders default true (as `forward`), encoders false. */
+  /**
+   * Causal self-attention (MultiHeadAttention, encoder layers and stacks, decoders): decoders
+   * default true (as `forward`), the others false.
+   */
   causal?: boolean;
   /** Attention (scoring): the width of `value` (default keyDim). */
   valueDim?: number;
 }
 
-/** Input width and output width of a sequence layer, when they can be read from it. */
-function widths(m: Module): { C: number | null; out: number | null } {
-  if (m instanceof Linear) return { C: m.inFeatures, out: m.outFeatures };
-  if (m instanceof LayerNorm) return { C: m.normalizedShape[0], out: m.normalizedShape[0] };
-  if (m instanceof MultiHeadAttention) return { C: m.embedDim, out: m.embedDim };
-  if (m instanceof TransformerEncoderLayer || m instanceof TransformerEncoder) return { C: m.options.dModel, out: m.options.dModel };
-  if (m instanceof SparseSelfAttention || m instanceof LinearSelfAttention || m instanceof LinformerSelfAttention) return { C: m.options.embedDim, out: m.options.embedDim };
-  if (m instanceof Parallel) return { C: m.options.dim, out: m.outDim };
-  const o = (m as unknown as { options?: { dim?: unknown } }).options;
-  if (o && typeof o.dim === 'number') return { C: o.dim, out: o.dim };
-  return { C: null, out: null };
-}
+/** The name of one export option. */
+export type ExportOptionName = keyof ExportOptions;
 
-/** Layers whose outputs depend on other tokens (and so take a key mask). */
-const mixesTokens = (m: Module): boolean => !(m instanceof Linear || m instanceof LayerNorm || m instanceof LearnedPositionalEmbedding || m instanceof SinusoidalPositionalEncoding);
+/**
+ * Every export option and the kind of value it takes. A mapped type over `ExportOptions`, so
+ * a new option does not compile until it is listed here (and so checked and tested).
+ */
+export const EXPORT_OPTIONS: { readonly [K in ExportOptionName]-?: 'boolean' | 'width' } = {
+  inputDim: 'width', keyMask: 'boolean', cross: 'boolean', causal: 'boolean', valueDim: 'width',
+};
+
+/** The options an exporter applies: each with 'any' value, or only the values its graph can honour. */
+export type OptionSupport = { readonly [K in ExportOptionName]?: 'any' | readonly NonNullable<ExportOptions[K]>[] };
+
+/** What one export writes: graph inputs and outputs. */
+interface Plan { inputs: OnnxValue[]; outputs: { value: string; out: OnnxValue }[] }
+
+/** How one exportable model class exports: the options it applies and its graph. */
+export interface Exporter<M extends Module> {
+  cls: abstract new (...args: never[]) => M;
+  /** The options the graph of `m` applies; any other option given is refused before emitting. */
+  options(m: M): OptionSupport;
+  plan(g: Graph, m: M, options: ExportOptions): Plan;
+}
+const exporter = <M extends Module>(e: Exporter<M>): Exporter<M> => e;
+
+const seqIn = (name: string, seq: string, C: number): OnnxValue => ({ name, dtype: 'float', dims: ['batch', seq, C] });
+const maskIn = (name: string, seq: string): OnnxValue => ({ name, dtype: 'bool', dims: ['batch', seq] });
+const outOf = (value: string, name: string, dims: (number | string)[]): { value: string; out: OnnxValue } => ({ value, out: { name, dtype: 'float', dims } });
+const maskOf = (g: Graph, name: string | null): string | null => name && keyMask4(g, name);
 
 /** softmax over the last axis of `scores` where `allowed` (bool, broadcastable); rows with nothing allowed give zeros. */
 function maskedSoftmax(g: Graph, scores: string, allowed: string | null): string {
@@ -119,80 +137,6 @@ function emitScores(g: Graph, q: string, k: string, m: Attention): string {
   }
 }
 
-/** What one export writes: graph inputs and outputs. */
-interface Plan { inputs: OnnxValue[]; outputs: { value: string; out: OnnxValue }[] }
-
-const seqIn = (name: string, seq: string, C: number): OnnxValue => ({ name, dtype: 'float', dims: ['batch', seq, C] });
-const maskIn = (name: string, seq: string): OnnxValue => ({ name, dtype: 'bool', dims: ['batch', seq] });
-const outOf = (value: string, name: string, dims: (number | string)[]): { value: string; out: OnnxValue } => ({ value, out: { name, dtype: 'float', dims } });
-
-/** The layers with more than one input, or outputs other than [batch, seq, C]. */
-function planSpecial(g: Graph, model: Module, options: ExportOptions): Plan | null {
-  const masked = options.keyMask ?? true;
-  if (model instanceof AttentionPooling) {
-    const { y, dims } = emitPooling(g, 'x', model, masked ? keyMask4(g, 'keyMask') : null);
-    return { inputs: [seqIn('x', 'seq', model.attn.embedDim), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', dims)] };
-  }
-  if (model instanceof GatedAttentionPooling || model instanceof ContextAttention) {
-    const C = model instanceof GatedAttentionPooling ? model.options.inDim : model.options.dim;
-    let y: string, weights: string;
-    if (model instanceof ContextAttention) ({ y, weights } = emitContextAttention(g, 'x', model, masked ? 'keyMask' : null));
-    else {
-      let a = g.one('Tanh', [emitLinear(g, 'x', model.attentionV)]);
-      if (model.attentionU) a = g.one('Mul', [a, g.one('Sigmoid', [emitLinear(g, 'x', model.attentionU)])]);
-      weights = maskedSoftmax(g, g.one('Squeeze', [emitLinear(g, a, model.attentionW), g.ints('axes', [-1])]), masked ? 'keyMask' : null);
-      y = weightedSum(g, weights, 'x');
-    }
-    return { inputs: [seqIn('x', 'seq', C), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', C]), outOf(weights, 'weights', ['batch', 'seq'])] };
-  }
-  if (model instanceof Attention) {
-    const scores = emitScores(g, 'query', 'key', model);
-    const weights = maskedSoftmax(g, scores, masked ? g.one('Unsqueeze', ['keyMask', g.ints('axes', [1])]) : null);
-    return {
-      inputs: [seqIn('query', 'queries', model.queryDim), seqIn('key', 'keys', model.keyDim), seqIn('value', 'keys', options.valueDim ?? model.keyDim), ...(masked ? [maskIn('keyMask', 'keys')] : [])],
-      outputs: [outOf(g.one('MatMul', [weights, 'value']), 'y', ['batch', 'queries', options.valueDim ?? model.keyDim]), outOf(weights, 'weights', ['batch', 'queries', 'keys'])],
-    };
-  }
-  const crossMha = model instanceof MultiHeadAttention && (options.cross || model.kDim !== model.embedDim);
-  if (crossMha || model instanceof CrossModalLayer || model instanceof CrossModalTransformer) {
-    const C = crossMha ? (model as MultiHeadAttention).embedDim : (model as CrossModalLayer).options.dModel;
-    const srcDim = crossMha ? (model as MultiHeadAttention).kDim : (model as CrossModalLayer).options.sourceDim ?? C;
-    const allowed = masked ? keyMask4(g, 'sourceKeyMask') : null;
-    const y = model instanceof MultiHeadAttention ? emitMha(g, 'x', 'source', model, allowed)
-      : model instanceof CrossModalLayer ? emitCrossModalLayer(g, 'x', 'source', model, allowed) : emitCrossModal(g, 'x', 'source', model as CrossModalTransformer, allowed);
-    return { inputs: [seqIn('x', 'seq', C), seqIn('source', 'sourceSeq', srcDim), ...(masked ? [maskIn('sourceKeyMask', 'sourceSeq')] : [])], outputs: [outOf(y, 'y', ['batch', 'seq', C])] };
-  }
-  if (model instanceof TransformerDecoderLayer || model instanceof TransformerDecoder) {
-    const C = model.options.dModel;
-    const causal = options.causal ?? true;
-    const selfAllowed = and(g, causal ? causalMask(g, 'x') : null, masked ? keyMask4(g, 'keyMask') : null);
-    const memAllowed = masked ? keyMask4(g, 'memoryKeyMask') : null;
-    let y: string;
-    if (model instanceof TransformerDecoderLayer) y = emitDecoderLayer(g, 'x', 'memory', model, selfAllowed, memAllowed);
-    else {
-      y = model.layers.reduce((h, l) => emitDecoderLayer(g, h, 'memory', l, selfAllowed, memAllowed), 'x');
-      if (model.norm) y = emitLayerNorm(g, y, model.norm);
-    }
-    return {
-      inputs: [seqIn('x', 'seq', C), seqIn('memory', 'memorySeq', C), ...(masked ? [maskIn('keyMask', 'seq'), maskIn('memoryKeyMask', 'memorySeq')] : [])],
-      outputs: [outOf(y, 'y', ['batch', 'seq', C])],
-    };
-  }
-  if ((model instanceof TransformerEncoder || model instanceof TransformerEncoderLayer) && options.causal) {
-    const C = model.options.dModel;
-    const allowed = and(g, causalMask(g, 'x'), masked ? keyMask4(g, 'keyMask') : null);
-    const y = model instanceof TransformerEncoder ? emitEncoder(g, 'x', model, allowed) : emitEncoderLayer(g, 'x', model, allowed);
-    return { inputs: [seqIn('x', 'seq', C), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', 'seq', C])] };
-  }
-  if (model instanceof PerceiverEncoder) {
-    const [N, C] = model.latents.shape as [number, number];
-    const y = emitPerceiver(g, 'x', model, masked ? keyMask4(g, 'keyMask') : null);
-    return { inputs: [seqIn('x', 'seq', model.options.inputDim), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', N, C])] };
-  }
-  if (model instanceof HierarchicalAttentionNetwork) return planHan(g, model);
-  return null;
-}
-
 /** HAN with Transformer encoders: ids [batch, sentences, words] (int64), wordMask (bool) → y, wordWeights, sentenceWeights. */
 function planHan(g: Graph, m: HierarchicalAttentionNetwork): Plan {
   if (!(m.wordEncoder instanceof TransformerEncoder) || !(m.sentenceEncoder instanceof TransformerEncoder)) {
@@ -219,6 +163,185 @@ function planHan(g: Graph, m: HierarchicalAttentionNetwork): Plan {
   };
 }
 
+/** A sequence layer's options: its input width (when it fixes one) and the key mask (only `false` when it takes none). */
+function sequenceOptions<M extends Module>(e: SequenceEmitter<M>, m: M): OptionSupport {
+  const C = e.widths(m).C;
+  return { inputDim: C == null ? 'any' : [C], keyMask: e.keyMask ? 'any' : [false] };
+}
+
+/**
+ * A sequence layer as a whole model: `x` [batch, seq, C] (and `keyMask` when it takes one) →
+ * `y`; `emit` (default the table's) gets the key-mask input's name.
+ */
+function sequencePlan<M extends Module>(g: Graph, m: M, e: SequenceEmitter<M>, options: ExportOptions, emit = e.emit): Plan {
+  const keyMask = e.keyMask && (options.keyMask ?? true) ? 'keyMask' : null;
+  const w = e.widths(m);
+  const inputDim = options.inputDim ?? w.C;
+  if (inputDim == null) throw new ConfigError(`exportOnnx: cannot read the input width of ${m.constructor.name}; pass options.inputDim`);
+  const y = emit(g, 'x', m, keyMask);
+  return { inputs: [seqIn('x', 'seq', inputDim), ...(keyMask ? [maskIn(keyMask, 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', 'seq', w.out ?? 'features'])] };
+}
+
+type ModuleOf<E> = E extends SequenceEmitter<infer M> ? M : never;
+
+/** Every sequence layer of the emitter table, exported with the sequence options. */
+const sequenceExporters = Object.fromEntries(Object.entries(SEQUENCE_EMITTERS).map(([name, e]: [string, SequenceEmitter<Module>]) => [name, exporter({
+  cls: e.cls, options: (m) => sequenceOptions(e, m), plan: (g, m, o) => sequencePlan(g, m, e, o),
+})])) as { [K in SequenceLayerName]: Exporter<ModuleOf<(typeof SEQUENCE_EMITTERS)[K]>> };
+
+/** A sequence layer whose self-attention also takes `causal`: the causal mask joins the key mask. */
+function causalSequence<M extends Module>(
+  e: SequenceEmitter<M>, emit: (g: Graph, x: string, m: M, allowed: string | null) => string,
+): Exporter<M> {
+  return exporter<M>({
+    cls: e.cls,
+    options: (m) => ({ ...sequenceOptions(e, m), causal: 'any' }),
+    plan: (g, m, o) => sequencePlan(g, m, e, o, (g2: Graph, x: string, m2: M, keyMask: string | null) => emit(g2, x, m2, and(g2, o.causal ? causalMask(g2, x) : null, maskOf(g2, keyMask)))),
+  });
+}
+
+const selfMha = causalSequence(SEQUENCE_EMITTERS.MultiHeadAttention, (g, x, m, allowed) => emitMha(g, x, x, m, allowed));
+
+/** Cross-attention (MultiHeadAttention, CrossModalLayer, CrossModalTransformer): `x`, `source`, `sourceKeyMask` → `y`. */
+function crossPlan(g: Graph, C: number, sourceDim: number, options: ExportOptions, emit: (allowed: string | null) => string): Plan {
+  const y = emit(options.keyMask ?? true ? keyMask4(g, 'sourceKeyMask') : null);
+  return {
+    inputs: [seqIn('x', 'seq', C), seqIn('source', 'sourceSeq', sourceDim), ...(options.keyMask ?? true ? [maskIn('sourceKeyMask', 'sourceSeq')] : [])],
+    outputs: [outOf(y, 'y', ['batch', 'seq', C])],
+  };
+}
+
+/** A decoder layer or stack: `x`, `memory`, `keyMask`, `memoryKeyMask` → `y`; causal unless `causal: false`. */
+function decoderPlan(g: Graph, model: TransformerDecoderLayer | TransformerDecoder, options: ExportOptions): Plan {
+  const C = model.options.dModel, masked = options.keyMask ?? true;
+  const selfAllowed = and(g, options.causal ?? true ? causalMask(g, 'x') : null, masked ? keyMask4(g, 'keyMask') : null);
+  const memAllowed = masked ? keyMask4(g, 'memoryKeyMask') : null;
+  let y: string;
+  if (model instanceof TransformerDecoderLayer) y = emitDecoderLayer(g, 'x', 'memory', model, selfAllowed, memAllowed);
+  else {
+    y = model.layers.reduce((h, l) => emitDecoderLayer(g, h, 'memory', l, selfAllowed, memAllowed), 'x');
+    if (model.norm) y = emitLayerNorm(g, y, model.norm);
+  }
+  return {
+    inputs: [seqIn('x', 'seq', C), seqIn('memory', 'memorySeq', C), ...(masked ? [maskIn('keyMask', 'seq'), maskIn('memoryKeyMask', 'memorySeq')] : [])],
+    outputs: [outOf(y, 'y', ['batch', 'seq', C])],
+  };
+}
+
+/** Pooling to one vector with weights: `x`, `keyMask` → `y` [batch, C], `weights` [batch, seq]. */
+function poolingPlan(C: number, options: ExportOptions, emit: (mask: string | null) => { y: string; weights: string }): Plan {
+  const masked = options.keyMask ?? true;
+  const { y, weights } = emit(masked ? 'keyMask' : null);
+  return { inputs: [seqIn('x', 'seq', C), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', C]), outOf(weights, 'weights', ['batch', 'seq'])] };
+}
+
+const keyMaskOnly: OptionSupport = { keyMask: 'any' };
+
+/**
+ * Every model class `exportOnnx` exports (first `instanceof` match wins): the sequence layers
+ * of the emitter table, and the models with other inputs or outputs. The option tests walk
+ * this table, so a model added here is tested with every option.
+ */
+export const EXPORTERS = {
+  ...sequenceExporters,
+  MultiHeadAttention: exporter({
+    cls: MultiHeadAttention,
+    // kDim ≠ C is cross-attention whatever `cross` says
+    options: (m) => ({ ...selfMha.options(m), cross: m.kDim !== m.embedDim ? [true] : 'any' }),
+    plan: (g, m, o) => (o.cross || m.kDim !== m.embedDim
+      ? crossPlan(g, m.embedDim, m.kDim, o, (allowed) => emitMha(g, 'x', 'source', m, and(g, o.causal ? causalMask(g, 'x', 'source') : null, allowed)))
+      : selfMha.plan(g, m, o)),
+  }),
+  TransformerEncoderLayer: causalSequence(SEQUENCE_EMITTERS.TransformerEncoderLayer, emitEncoderLayer),
+  TransformerEncoder: causalSequence(SEQUENCE_EMITTERS.TransformerEncoder, emitEncoder),
+  AttentionPooling: exporter({
+    cls: AttentionPooling, options: () => keyMaskOnly,
+    plan: (g, m, o) => {
+      const masked = o.keyMask ?? true;
+      const { y, dims } = emitPooling(g, 'x', m, masked ? keyMask4(g, 'keyMask') : null);
+      return { inputs: [seqIn('x', 'seq', m.attn.embedDim), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', dims)] };
+    },
+  }),
+  GatedAttentionPooling: exporter({
+    cls: GatedAttentionPooling, options: () => keyMaskOnly,
+    plan: (g, m, o) => poolingPlan(m.options.inDim, o, (mask) => {
+      let a = g.one('Tanh', [emitLinear(g, 'x', m.attentionV)]);
+      if (m.attentionU) a = g.one('Mul', [a, g.one('Sigmoid', [emitLinear(g, 'x', m.attentionU)])]);
+      const weights = maskedSoftmax(g, g.one('Squeeze', [emitLinear(g, a, m.attentionW), g.ints('axes', [-1])]), mask);
+      return { y: weightedSum(g, weights, 'x'), weights };
+    }),
+  }),
+  ContextAttention: exporter({ cls: ContextAttention, options: () => keyMaskOnly, plan: (g, m, o) => poolingPlan(m.options.dim, o, (mask) => emitContextAttention(g, 'x', m, mask)) }),
+  Attention: exporter({
+    cls: Attention, options: () => ({ keyMask: 'any', valueDim: 'any' }),
+    plan: (g, m, o) => {
+      const masked = o.keyMask ?? true, Dv = o.valueDim ?? m.keyDim;
+      const weights = maskedSoftmax(g, emitScores(g, 'query', 'key', m), masked ? g.one('Unsqueeze', ['keyMask', g.ints('axes', [1])]) : null);
+      return {
+        inputs: [seqIn('query', 'queries', m.queryDim), seqIn('key', 'keys', m.keyDim), seqIn('value', 'keys', Dv), ...(masked ? [maskIn('keyMask', 'keys')] : [])],
+        outputs: [outOf(g.one('MatMul', [weights, 'value']), 'y', ['batch', 'queries', Dv]), outOf(weights, 'weights', ['batch', 'queries', 'keys'])],
+      };
+    },
+  }),
+  CrossModalLayer: exporter({
+    cls: CrossModalLayer, options: () => keyMaskOnly,
+    plan: (g, m, o) => crossPlan(g, m.options.dModel, m.options.sourceDim ?? m.options.dModel, o, (allowed) => emitCrossModalLayer(g, 'x', 'source', m, allowed)),
+  }),
+  CrossModalTransformer: exporter({
+    cls: CrossModalTransformer, options: () => keyMaskOnly,
+    plan: (g, m, o) => crossPlan(g, m.options.dModel, m.options.sourceDim ?? m.options.dModel, o, (allowed) => emitCrossModal(g, 'x', 'source', m, allowed)),
+  }),
+  TransformerDecoderLayer: exporter({ cls: TransformerDecoderLayer, options: () => ({ keyMask: 'any', causal: 'any' }), plan: decoderPlan }),
+  TransformerDecoder: exporter({ cls: TransformerDecoder, options: () => ({ keyMask: 'any', causal: 'any' }), plan: decoderPlan }),
+  PerceiverEncoder: exporter({
+    cls: PerceiverEncoder, options: () => keyMaskOnly,
+    plan: (g, m, o) => {
+      const [N, C] = m.latents.shape as [number, number], masked = o.keyMask ?? true;
+      const y = emitPerceiver(g, 'x', m, masked ? keyMask4(g, 'keyMask') : null);
+      return { inputs: [seqIn('x', 'seq', m.options.inputDim), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', N, C])] };
+    },
+  }),
+  // `wordMask` is always an input: the sentence mask is derived from it
+  HierarchicalAttentionNetwork: exporter({ cls: HierarchicalAttentionNetwork, options: () => ({}), plan: (g, m) => planHan(g, m) }),
+  FusionModel: exporter({
+    cls: FusionModel, options: () => ({}),
+    plan: (g, m) => {
+      for (const n of [...m.fields, ...m.targets].map((x) => x.name)) {
+        if (n.includes('#')) throw new ConfigError(`exportOnnx: the name '${n}' contains '#', which the exporter keeps for internal value names; rename that field or target`);
+      }
+      const { inputs, outputs } = emitFusionModel(g, m);
+      return { inputs, outputs: outputs.map((out) => ({ value: out.name, out })) };
+    },
+  }),
+};
+
+/** The class names `exportOnnx` exports. */
+export type ExportableName = keyof typeof EXPORTERS;
+
+/** The exporter of `model`, or null. */
+export function exporterOf(model: Module): Exporter<Module> | null {
+  for (const e of Object.values(EXPORTERS) as Exporter<Module>[]) if (model instanceof e.cls) return e;
+  return null;
+}
+
+/** Refuses any option given that `support` does not declare, or a value it cannot honour. */
+function checkOptions(name: string, support: OptionSupport, options: ExportOptions): void {
+  const applied = Object.keys(support).join(', ') || 'none';
+  for (const [k, v] of Object.entries(options) as [string, unknown][]) {
+    if (v === undefined) continue;
+    if (!Object.hasOwn(EXPORT_OPTIONS, k)) throw new ConfigError(`exportOnnx: unknown option '${k}' (options: ${Object.keys(EXPORT_OPTIONS).join(', ')})`);
+    const kind = EXPORT_OPTIONS[k as ExportOptionName];
+    if (kind === 'boolean' ? typeof v !== 'boolean' : !(Number.isInteger(v) && (v as number) > 0)) {
+      throw new ValueError(`exportOnnx: option '${k}' must be ${kind === 'boolean' ? 'a boolean' : 'a positive integer'}, got ${JSON.stringify(v)}`);
+    }
+    const s = support[k as ExportOptionName];
+    if (!s) throw new ConfigError(`exportOnnx: option '${k}' is not supported by ${name} (options it applies: ${applied})`);
+    if (s !== 'any' && !(s as readonly unknown[]).includes(v)) {
+      throw new ConfigError(`exportOnnx: option '${k}: ${JSON.stringify(v)}' is not supported by ${name} (accepted: ${s.map((x) => JSON.stringify(x)).join(', ')})`);
+    }
+  }
+}
+
 /**
  * Exports a model's inference graph. Batch and sequence lengths are dynamic axes.
  * - A sequence layer: `x` [batch, seq, C] (float) and, for layers that mix tokens, `keyMask`
@@ -240,34 +363,23 @@ function planHan(g: Graph, m: HierarchicalAttentionNetwork): Plan {
  * const bytes = exportOnnx(encoder);     // then: await ort.InferenceSession.create(bytes)
  */
 export function exportOnnx(model: Module, options: ExportOptions = {}): Uint8Array {
+  const e = exporterOf(model);
+  const name = model.constructor.name;
+  if (!e) throw unsupported(name, `is not supported (supported: ${Object.keys(EXPORTERS).join(', ')})`);
+  checkOptions(name, e.options(model), options);
   const wasTraining = model.training;
   model.eval();
   try {
     return noGrad(() => {
       const g = new Graph();
-      if (model instanceof FusionModel) {
-        for (const n of [...model.fields, ...model.targets].map((x) => x.name)) {
-          if (n.includes('#')) throw new ConfigError(`exportOnnx: the name '${n}' contains '#', which the exporter keeps for internal value names; rename that field or target`);
-        }
-        const { inputs, outputs } = emitFusionModel(g, model);
-        return encodeOnnxModel({ name: 'FusionModel', nodes: g.nodes, inputs, outputs, initializers: g.inits });
-      }
-      let plan = planSpecial(g, model, options);
-      if (!plan) {
-        const keyMask = mixesTokens(model) && (options.keyMask ?? true) ? 'keyMask' : null;
-        const w = widths(model);
-        const y = emitSequence(g, 'x', model, keyMask);
-        const inputDim = options.inputDim ?? w.C;
-        if (inputDim == null) throw new ConfigError(`exportOnnx: cannot read the input width of ${model.constructor.name}; pass options.inputDim`);
-        plan = { inputs: [seqIn('x', 'seq', inputDim), ...(keyMask ? [maskIn(keyMask, 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', 'seq', w.out ?? 'features'])] };
-      }
+      const plan = e.plan(g, model, options);
       const inputNames = new Set(plan.inputs.map((i) => i.name));
       for (const o of plan.outputs) {
         // an output that is an input (an identity layer) or another output needs its own node
         const value = inputNames.has(o.value) || plan.outputs.some((p) => p !== o && p.value === o.value) ? g.one('Identity', [o.value]) : o.value;
         g.rename(value, o.out.name);
       }
-      return encodeOnnxModel({ name: model.constructor.name, nodes: g.nodes, inputs: plan.inputs, outputs: plan.outputs.map((o) => o.out), initializers: g.inits });
+      return encodeOnnxModel({ name, nodes: g.nodes, inputs: plan.inputs, outputs: plan.outputs.map((o) => o.out), initializers: g.inits });
     });
   } finally {
     model.train(wasTraining);

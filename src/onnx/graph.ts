@@ -140,14 +140,14 @@ export function positions(g: Graph, x: string, options: { axis?: number; start?:
   return g.one('Range', [options.start, g.one('Add', [options.start, L]), int64(g, 1)]);
 }
 
-/** Query positions [T, 1] and key positions [1, S] (int64) for pattern masks. */
-export function grid(g: Graph, x: string): { i: string; j: string; r: string } {
+/** Query positions [T, 1] and key positions [1, S] (int64) for pattern masks; `r` the positions [T] of x. */
+export function grid(g: Graph, x: string, keys: string = x): { i: string; j: string; r: string } {
   const r = positions(g, x);
-  return { r, i: g.one('Unsqueeze', [r, g.ints('axes', [1])]), j: g.one('Unsqueeze', [r, g.ints('axes', [0])]) };
+  return { r, i: g.one('Unsqueeze', [r, g.ints('axes', [1])]), j: g.one('Unsqueeze', [keys === x ? r : positions(g, keys), g.ints('axes', [0])]) };
 }
 
-/** The causal mask [T, T] of x's sequence: key j ≤ query i. */
-export function causalMask(g: Graph, x: string): string {
-  const { i, j } = grid(g, x);
+/** The causal mask [T, S] of queries x [B, T, ·] over keys [B, S, ·] (default x): key j ≤ query i, top-left aligned as attnkit's. */
+export function causalMask(g: Graph, x: string, keys: string = x): string {
+  const { i, j } = grid(g, x, keys);
   return g.one('LessOrEqual', [j, i]);
 }

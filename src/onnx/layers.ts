@@ -29,17 +29,6 @@ import {
 } from './graph.js';
 import { onnxFloat } from './proto.js';
 
-/** What `exportOnnx` exports as whole models only (other inputs or output shapes). */
-export const WHOLE_MODELS = 'AttentionPooling, GatedAttentionPooling, ContextAttention, Attention, cross-attention MultiHeadAttention, CrossModalLayer, CrossModalTransformer, TransformerDecoderLayer, TransformerDecoder, PerceiverEncoder, HierarchicalAttentionNetwork, FusionModel';
-
-/** The sequence layers `emitSequence` exports, for error messages. */
-export const SEQUENCE_LAYERS = [
-  'Linear', 'LayerNorm', 'MultiHeadAttention', 'TransformerEncoderLayer', 'TransformerEncoder', 'SparseSelfAttention (window, block, global tokens)',
-  'LinearSelfAttention (elu, performer)', 'LinformerSelfAttention', 'SelfAttentionBlock', 'ConvBlock', 'FeedForwardBlock',
-  'LocalAttentionBlock', 'LinearAttentionBlock', 'TransformerBlock', 'Serial', 'Parallel', 'Fusion', 'Dropout',
-  'SinusoidalPositionalEncoding', 'LearnedPositionalEmbedding',
-].join(', ');
-
 function checkMha(m: MultiHeadAttention): void {
   if (m.numKVHeads !== m.numHeads) throw unsupported('MultiHeadAttention', 'with grouped key/value heads is not supported yet');
   if (m.kDim !== m.vDim) throw unsupported('MultiHeadAttention', `with kDim ${m.kDim} ≠ vDim ${m.vDim} is not supported (keys and values come from one source)`);
@@ -247,84 +236,137 @@ function mixBranches(g: Graph, w: string, stacked: string): string {
   return g.one('Squeeze', [g.one('MatMul', [g.one('Unsqueeze', [w, g.ints('axes', [-2])]), stacked]), g.ints('axes', [-2])]);
 }
 
+/** Input width C and output width C′ of a sequence layer, when the layer fixes them. */
+export interface Widths { C: number | null; out: number | null }
+const same = (C: number): Widths => ({ C, out: C });
+
+/** How one class of sequence layer exports: x [B, T, C] (and the key mask, when it takes one) → [B, T, C′]. */
+export interface SequenceEmitter<M extends Module> {
+  cls: abstract new (...args: never[]) => M;
+  /** Takes the bool key-mask input: its output depends on other tokens, or its forward takes a keyMask. */
+  keyMask: boolean;
+  widths(m: M): Widths;
+  /** `keyMask` is the bool [B, T] value name (null: every token real). */
+  emit(g: Graph, x: string, m: M, keyMask: string | null): string;
+}
+const seq = <M extends Module>(e: SequenceEmitter<M>): SequenceEmitter<M> => e;
+
+function emitSinusoidal(g: Graph, x: string, m: SinusoidalPositionalEncoding): string {
+  // PE[p, 2i] = sin(p / base^(2i/dim)), PE[p, 2i+1] = cos(…)
+  const dim = m.options.dim, base = m.options.base ?? 10000;
+  const inv = Float32Array.from({ length: dim }, (_, i) => 1 / Math.pow(base, (i - (i % 2)) / dim));
+  const angles = g.one('Mul', [g.one('Unsqueeze', [g.one('Cast', [positions(g, x)], { to: 1 }), g.ints('axes', [1])]), g.const('pe_inv_freq', inv, [1, dim])]);
+  const even = g.one('Cast', [g.const('pe_even', Float32Array.from({ length: dim }, (_, i) => (i % 2 === 0 ? 1 : 0)), [dim])], { to: 9 });
+  return g.one('Add', [x, g.one('Where', [even, g.one('Sin', [angles]), g.one('Cos', [angles])])]);
+}
+
+function emitSparse(g: Graph, x: string, m: SparseSelfAttention, keyMask: string | null): string {
+  const C = m.options.embedDim, H = m.options.numHeads, D = C / H;
+  const [q, k, v] = g.op('Split', [emitLinear(g, x, m.inProj), g.ints('split', [C, C, C])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, D));
+  const o = emitAttend(g, q, k, v, and(g, sparseMask(g, x, m), keyMask && keyMask4(g, keyMask)), 1 / Math.sqrt(D));
+  return emitLinear(g, mergeHeads(g, o, C), m.outProj);
+}
+
+function emitConvBlock(g: Graph, x: string, m: ConvBlock, keyMask: string | null): string {
+  const k = m.options.kernelSize, d = m.options.dilation ?? 1, span = d * (k - 1), left = m.options.causal ? span : span / 2;
+  const conv = m.conv;
+  const h = g.one('Transpose', [zeroPadded(g, x, keyMask)], { perm: [0, 2, 1] });                     // [B, C, T]
+  const inputs = [h, g.const('conv_weight', f32(conv.weight), [...conv.weight.shape])];
+  if (conv.bias) inputs.push(g.const('conv_bias', f32(conv.bias), [...conv.bias.shape]));
+  const y = g.one('Conv', inputs, { dilations: [d], pads: [left, span - left], strides: [1], group: conv.options.groups ?? 1, kernel_shape: [k] });
+  return zeroPadded(g, g.one('Transpose', [emitGelu(g, y)], { perm: [0, 2, 1] }), keyMask);
+}
+
+function emitSerial(g: Graph, x: string, m: Serial, keyMask: string | null): string {
+  const residual = m.options.residual ?? true, norm = m.options.norm ?? 'pre';
+  return m.layers.reduce((y, layer, i) => {
+    const inp = norm === 'pre' ? emitLayerNorm(g, y, m.norms[i]) : y;
+    let out = emitSequence(g, inp, layer, keyMask);
+    if (residual) out = g.one('Add', [y, out]);
+    return norm === 'post' ? emitLayerNorm(g, out, m.norms[i]) : out;
+  }, x);
+}
+
+function emitParallel(g: Graph, x: string, m: Parallel, keyMask: string | null): string {
+  const ys = m.branches.map((b) => emitSequence(g, x, b, keyMask));
+  switch (m.options.merge) {
+    case 'concat': {
+      const c = g.one('Concat', ys, { axis: -1 });
+      return m.proj ? emitLinear(g, c, m.proj) : c;
+    }
+    case 'sum': return ys.reduce((a, b) => g.one('Add', [a, b]));
+    case 'mean': return g.one('Div', [ys.reduce((a, b) => g.one('Add', [a, b])), g.scalar(ys.length)]);
+    case 'gated': return mixBranches(g, g.one('Sigmoid', [emitLinear(g, g.one('Concat', ys, { axis: -1 }), m.gateProj!)]), stackBranches(g, ys));
+    case 'attention': {
+      const s = stackBranches(g, ys);                                                              // [B, T, n, C]
+      const scores = g.one('Squeeze', [emitLinear(g, g.one('Tanh', [emitLinear(g, s, m.scoreW!)]), m.scoreV!), g.ints('axes', [-1])]);
+      return mixBranches(g, g.one('Softmax', [scores], { axis: -1 }), s);
+    }
+  }
+}
+
+function emitFusion(g: Graph, x: string, m: Fusion, keyMask: string | null): string {
+  const h = emitLayerNorm(g, x, m.norm);
+  const ys = stackBranches(g, m.mechanisms.map((b) => emitSequence(g, h, b, keyMask)));
+  let w: string;
+  if (m.gateLogits) {
+    const z = Array.from(m.gateLogits.data), top = Math.max(...z), e = z.map((v) => Math.exp(v - top)), s = e.reduce((a, b) => a + b, 0);
+    w = g.const('fusion_gates', Float32Array.from(e.map((v) => v / s)), [1, 1, z.length]);
+  } else w = g.one('Sigmoid', [emitLinear(g, h, m.gateProj!)]);
+  return g.one('Add', [x, mixBranches(g, w, ys)]);
+}
+
+const km4 = (g: Graph, keyMask: string | null): string | null => keyMask && keyMask4(g, keyMask);
+
+/**
+ * Every sequence layer the exporter knows, one entry per class (first `instanceof` match wins).
+ * `exportOnnx` exports each of them as a whole model too, and its option checks and the option
+ * tests walk this table, so a layer added here is covered everywhere.
+ */
+export const SEQUENCE_EMITTERS = {
+  Linear: seq({ cls: Linear, keyMask: false, widths: (m) => ({ C: m.inFeatures, out: m.outFeatures }), emit: (g, x, m) => emitLinear(g, x, m) }),
+  LayerNorm: seq({ cls: LayerNorm, keyMask: false, widths: (m) => same(m.normalizedShape[0]), emit: (g, x, m) => emitLayerNorm(g, x, m) }),
+  MultiHeadAttention: seq({ cls: MultiHeadAttention, keyMask: true, widths: (m) => same(m.embedDim), emit: (g, x, m, km) => emitMha(g, x, x, m, km4(g, km)) }),
+  TransformerEncoderLayer: seq({ cls: TransformerEncoderLayer, keyMask: true, widths: (m) => same(m.options.dModel), emit: (g, x, m, km) => emitEncoderLayer(g, x, m, km4(g, km)) }),
+  TransformerEncoder: seq({ cls: TransformerEncoder, keyMask: true, widths: (m) => same(m.options.dModel), emit: (g, x, m, km) => emitEncoder(g, x, m, km4(g, km)) }),
+  SparseSelfAttention: seq({ cls: SparseSelfAttention, keyMask: true, widths: (m) => same(m.options.embedDim), emit: emitSparse }),
+  LinearSelfAttention: seq({ cls: LinearSelfAttention, keyMask: true, widths: (m) => same(m.options.embedDim), emit: emitLinearSelfAttention }),
+  LinformerSelfAttention: seq({ cls: LinformerSelfAttention, keyMask: true, widths: (m) => same(m.options.embedDim), emit: emitLinformer }),
+  SelfAttentionBlock: seq({
+    cls: SelfAttentionBlock, keyMask: true, widths: (m) => same(m.options.dim),
+    emit: (g, x, m, km) => emitMha(g, x, x, m.attn, and(g, m.options.causal ? causalMask(g, x) : null, km4(g, km))),
+  }),
+  ConvBlock: seq({ cls: ConvBlock, keyMask: true, widths: (m) => same(m.options.dim), emit: emitConvBlock }),
+  FeedForwardBlock: seq({ cls: FeedForwardBlock, keyMask: true, widths: (m) => same(m.options.dim), emit: (g, x, m) => emitFeedForward(g, x, m, m.options.activation === 'relu' ? 'relu' : 'gelu') }),
+  LocalAttentionBlock: seq({ cls: LocalAttentionBlock, keyMask: true, widths: (m) => same(m.options.dim), emit: (g, x, m, km) => emitSequence(g, x, m.attn, km) }),
+  LinearAttentionBlock: seq({ cls: LinearAttentionBlock, keyMask: true, widths: (m) => same(m.options.dim), emit: (g, x, m, km) => zeroPadded(g, emitSequence(g, x, m.attn, km), km) }),
+  TransformerBlock: seq({ cls: TransformerBlock, keyMask: true, widths: (m) => same(m.options.dim), emit: (g, x, m, km) => emitEncoderLayer(g, x, m.layer, km4(g, km)) }),
+  Serial: seq({ cls: Serial, keyMask: true, widths: (m) => same(m.options.dim), emit: emitSerial }),
+  Parallel: seq({ cls: Parallel, keyMask: true, widths: (m) => ({ C: m.options.dim, out: m.outDim }), emit: emitParallel }),
+  Fusion: seq({ cls: Fusion, keyMask: true, widths: (m) => same(m.options.dim), emit: emitFusion }),
+  Dropout: seq({ cls: Dropout, keyMask: true, widths: () => ({ C: null, out: null }), emit: (_g, x) => x }),
+  SinusoidalPositionalEncoding: seq({ cls: SinusoidalPositionalEncoding, keyMask: false, widths: (m) => same(m.options.dim), emit: (g, x, m) => emitSinusoidal(g, x, m) }),
+  LearnedPositionalEmbedding: seq({
+    cls: LearnedPositionalEmbedding, keyMask: false, widths: (m) => same(m.options.dim),
+    emit: (g, x, m) => g.one('Add', [x, g.one('Gather', [g.const('pos', f32(m.weight), [...m.weight.shape]), positions(g, x)], { axis: 0 })]),
+  }),
+};
+
+/** The class names of the sequence layers, in table order. */
+export type SequenceLayerName = keyof typeof SEQUENCE_EMITTERS;
+
+/** The table entry exporting `m`, or null. */
+export function sequenceEmitterOf(m: Module): SequenceEmitter<Module> | null {
+  for (const e of Object.values(SEQUENCE_EMITTERS) as SequenceEmitter<Module>[]) if (m instanceof e.cls) return e;
+  return null;
+}
+
 /**
  * Any supported sequence layer: x [B, T, C] → [B, T, C′]. `keyMask` is the bool [B, T] input
  * (null: every token real).
  */
 export function emitSequence(g: Graph, x: string, m: Module, keyMask: string | null): string {
-  const km4 = keyMask ? keyMask4(g, keyMask) : null;
-  if (m instanceof Linear) return emitLinear(g, x, m);
-  if (m instanceof LayerNorm) return emitLayerNorm(g, x, m);
-  if (m instanceof Dropout) return x;
-  if (m instanceof LearnedPositionalEmbedding) return g.one('Add', [x, g.one('Gather', [g.const('pos', f32(m.weight), [...m.weight.shape]), positions(g, x)], { axis: 0 })]);
-  if (m instanceof SinusoidalPositionalEncoding) {
-    // PE[p, 2i] = sin(p / base^(2i/dim)), PE[p, 2i+1] = cos(…)
-    const dim = m.options.dim, base = m.options.base ?? 10000;
-    const inv = Float32Array.from({ length: dim }, (_, i) => 1 / Math.pow(base, (i - (i % 2)) / dim));
-    const angles = g.one('Mul', [g.one('Unsqueeze', [g.one('Cast', [positions(g, x)], { to: 1 }), g.ints('axes', [1])]), g.const('pe_inv_freq', inv, [1, dim])]);
-    const even = g.one('Cast', [g.const('pe_even', Float32Array.from({ length: dim }, (_, i) => (i % 2 === 0 ? 1 : 0)), [dim])], { to: 9 });
-    return g.one('Add', [x, g.one('Where', [even, g.one('Sin', [angles]), g.one('Cos', [angles])])]);
-  }
-  if (m instanceof MultiHeadAttention) return emitMha(g, x, x, m, km4);
-  if (m instanceof TransformerEncoderLayer) return emitEncoderLayer(g, x, m, km4);
-  if (m instanceof TransformerEncoder) return emitEncoder(g, x, m, km4);
-  if (m instanceof SparseSelfAttention) {
-    const C = m.options.embedDim, H = m.options.numHeads, D = C / H;
-    const [q, k, v] = g.op('Split', [emitLinear(g, x, m.inProj), g.ints('split', [C, C, C])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, D));
-    const o = emitAttend(g, q, k, v, and(g, sparseMask(g, x, m), km4), 1 / Math.sqrt(D));
-    return emitLinear(g, mergeHeads(g, o, C), m.outProj);
-  }
-  if (m instanceof LinearSelfAttention) return emitLinearSelfAttention(g, x, m, keyMask);
-  if (m instanceof LinformerSelfAttention) return emitLinformer(g, x, m, keyMask);
-  if (m instanceof SelfAttentionBlock) return emitMha(g, x, x, m.attn, and(g, m.options.causal ? causalMask(g, x) : null, km4));
-  if (m instanceof LocalAttentionBlock) return emitSequence(g, x, m.attn, keyMask);
-  if (m instanceof LinearAttentionBlock) return zeroPadded(g, emitSequence(g, x, m.attn, keyMask), keyMask);
-  if (m instanceof TransformerBlock) return emitEncoderLayer(g, x, m.layer, km4);
-  if (m instanceof FeedForwardBlock) return emitFeedForward(g, x, m, m.options.activation === 'relu' ? 'relu' : 'gelu');
-  if (m instanceof ConvBlock) {
-    const k = m.options.kernelSize, d = m.options.dilation ?? 1, span = d * (k - 1), left = m.options.causal ? span : span / 2;
-    const conv = m.conv;
-    const h = g.one('Transpose', [zeroPadded(g, x, keyMask)], { perm: [0, 2, 1] });                     // [B, C, T]
-    const inputs = [h, g.const('conv_weight', f32(conv.weight), [...conv.weight.shape])];
-    if (conv.bias) inputs.push(g.const('conv_bias', f32(conv.bias), [...conv.bias.shape]));
-    const y = g.one('Conv', inputs, { dilations: [d], pads: [left, span - left], strides: [1], group: conv.options.groups ?? 1, kernel_shape: [k] });
-    return zeroPadded(g, g.one('Transpose', [emitGelu(g, y)], { perm: [0, 2, 1] }), keyMask);
-  }
-  if (m instanceof Serial) {
-    const residual = m.options.residual ?? true, norm = m.options.norm ?? 'pre';
-    return m.layers.reduce((y, layer, i) => {
-      const inp = norm === 'pre' ? emitLayerNorm(g, y, m.norms[i]) : y;
-      let out = emitSequence(g, inp, layer, keyMask);
-      if (residual) out = g.one('Add', [y, out]);
-      return norm === 'post' ? emitLayerNorm(g, out, m.norms[i]) : out;
-    }, x);
-  }
-  if (m instanceof Parallel) {
-    const ys = m.branches.map((b) => emitSequence(g, x, b, keyMask));
-    switch (m.options.merge) {
-      case 'concat': {
-        const c = g.one('Concat', ys, { axis: -1 });
-        return m.proj ? emitLinear(g, c, m.proj) : c;
-      }
-      case 'sum': return ys.reduce((a, b) => g.one('Add', [a, b]));
-      case 'mean': return g.one('Div', [ys.reduce((a, b) => g.one('Add', [a, b])), g.scalar(ys.length)]);
-      case 'gated': return mixBranches(g, g.one('Sigmoid', [emitLinear(g, g.one('Concat', ys, { axis: -1 }), m.gateProj!)]), stackBranches(g, ys));
-      case 'attention': {
-        const s = stackBranches(g, ys);                                                              // [B, T, n, C]
-        const scores = g.one('Squeeze', [emitLinear(g, g.one('Tanh', [emitLinear(g, s, m.scoreW!)]), m.scoreV!), g.ints('axes', [-1])]);
-        return mixBranches(g, g.one('Softmax', [scores], { axis: -1 }), s);
-      }
-    }
-  }
-  if (m instanceof Fusion) {
-    const h = emitLayerNorm(g, x, m.norm);
-    const ys = stackBranches(g, m.mechanisms.map((b) => emitSequence(g, h, b, keyMask)));
-    let w: string;
-    if (m.gateLogits) {
-      const z = Array.from(m.gateLogits.data), top = Math.max(...z), e = z.map((v) => Math.exp(v - top)), s = e.reduce((a, b) => a + b, 0);
-      w = g.const('fusion_gates', Float32Array.from(e.map((v) => v / s)), [1, 1, z.length]);
-    } else w = g.one('Sigmoid', [emitLinear(g, h, m.gateProj!)]);
-    return g.one('Add', [x, mixBranches(g, w, ys)]);
-  }
-  throw unsupported(m.constructor.name, `is not supported (supported: ${SEQUENCE_LAYERS}; as whole models also ${WHOLE_MODELS})`);
+  const e = sequenceEmitterOf(m);
+  if (!e) throw unsupported(m.constructor.name, `is not supported inside a sequence layer (supported: ${Object.keys(SEQUENCE_EMITTERS).join(', ')})`);
+  return e.emit(g, x, m, keyMask);
 }

@@ -303,3 +303,15 @@ test('unsupported layers and options are refused with an error naming them', () 
   const hashModel = new models.FusionModel(hashPre.fieldInfo(), hashPre.targetInfo(), { dim: 8, heads: 2, layers: 1 }, rng());
   assert.throws(() => exportOnnx(hashModel), /exportOnnx: the name 'a#b' contains '#'/);
 });
+
+test('causal MultiHeadAttention exports causal (self- and cross-attention), as its forward', async () => {
+  const m = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: rng() }).eval();
+  for (const [B, T] of [[1, 4], [2, 6]]) {
+    const x = x3(B, T, 8, T), keyMask = maskFor(B, T);
+    await compare(`causal MHA [${B},${T}]`, exportOnnx(m, { causal: true }), { x, keyMask }, { y: m.forward(x, x, x, { keyMask, causal: true }).output });
+  }
+  for (const [B, T, S] of [[2, 4, 7], [1, 6, 3]]) {
+    const x = x3(B, T, 8, T), source = x3(B, S, 8, S + 1), sourceKeyMask = maskFor(B, S);
+    await compare(`causal cross MHA [${B},${T},${S}]`, exportOnnx(m, { cross: true, causal: true }), { x, source, sourceKeyMask }, { y: m.forward(x, source, source, { keyMask: sourceKeyMask, causal: true }).output });
+  }
+});

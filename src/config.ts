@@ -16,17 +16,54 @@ function pathOf(issue: v.BaseIssue<unknown>): string {
   return out || '(root)';
 }
 
+/** Deepest nesting a config may have (a valid one needs a handful of levels). */
+export const MAX_CONFIG_DEPTH = 64;
+/** Most values a config may hold, counted as walked (YAML aliases expand). */
+const MAX_CONFIG_VALUES = 10_000_000;
+
+/**
+ * The shape checks no schema can make, before the schema recurses: no cycles (a YAML alias inside
+ * its own anchor), nesting at most MAX_CONFIG_DEPTH, a bounded number of values, and only finite
+ * numbers (configs are JSON: NaN and ±Infinity cannot be saved, and `.inf` as a learning rate is
+ * a mistake). Returns the problem as `<path>: <message>`, or null.
+ */
+function shapeProblem(input: unknown): string | null {
+  const ancestors: object[] = [], paths: string[] = [];
+  let values = 0;
+  const walk = (x: unknown, path: string): string | null => {
+    if (++values > MAX_CONFIG_VALUES) return `${path || '(root)'}: more than ${MAX_CONFIG_VALUES} values (do YAML aliases expand it?)`;
+    if (typeof x === 'number') return Number.isFinite(x) ? null : `${path || '(root)'}: must be a finite number, got ${x}`;
+    if (x === null || typeof x !== 'object') return null;
+    const at = ancestors.indexOf(x);
+    if (at >= 0) return `${path}: refers back to ${paths[at] || '(root)'}, a cycle (a YAML alias inside its own anchor?)`;
+    if (ancestors.length >= MAX_CONFIG_DEPTH) return `${path}: nested deeper than ${MAX_CONFIG_DEPTH} levels`;
+    ancestors.push(x); paths.push(path);
+    try {
+      if (Array.isArray(x)) {
+        for (let i = 0; i < x.length; i++) { const p = walk(x[i], `${path}[${i}]`); if (p) return p; }
+      } else if (!ArrayBuffer.isView(x)) {
+        for (const [k, val] of Object.entries(x)) { const p = walk(val, path ? `${path}.${k}` : k); if (p) return p; }
+      }
+      return null;
+    } finally { ancestors.pop(); paths.pop(); }
+  };
+  return walk(input, '');
+}
+
 /**
  * Validates `input` against `schema`; returns the typed output or throws ConfigError listing
  * every problem as `where: <path>: <message>`. Unknown keys are errors where the schema is a
- * strictObject (all of ours are).
+ * strictObject (all of ours are). Cycles, nesting deeper than MAX_CONFIG_DEPTH and non-finite
+ * numbers are refused first, naming the path.
  */
 export function validateConfig<S extends v.GenericSchema>(
   schema: S, input: unknown, where: string, options: { noun?: string; error?: new (message: string) => Error; unknownKey?: string } = {},
 ): v.InferOutput<S> {
+  const noun = options.noun ?? 'config';
+  const shape = shapeProblem(input);
+  if (shape) throw new (options.error ?? ConfigError)(`${where}: invalid ${noun} — ${shape}`);
   const r = v.safeParse(schema, input);
   if (r.success) return r.output;
-  const noun = options.noun ?? 'config';
   const lines = r.issues.slice(0, 8).map((i) => {
     // a nested union reports its own sub-issues; the most specific one says the most
     const deepest = (i.issues?.length ? i.issues[0] : i) as v.BaseIssue<unknown>;

@@ -1,5 +1,5 @@
 /** The CLI commands (main.ts parses arguments; these do the work and return exit codes). */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     if (!o.quiet) process.stderr.write(`resuming ${dir} after epoch ${run.trainer.epoch}\n`);
   } else {
     if (!configPath) throw new ConfigError('train: give a config file (attnkit train config.yaml) or --resume <run>');
+    if (o.out && existsSync(o.out) && !statSync(o.out).isDirectory()) throw new ConfigError(`train: --out '${o.out}' is a file; give a directory for the run (created if missing)`);
     const config = loadRunConfig(configPath, o.set);
     const { records, origins, schema, skipped } = await loadRecords(config);
     run = prepareRun(config, records, { schema, origins });

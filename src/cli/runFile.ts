@@ -3,7 +3,7 @@
  * validates it, loads the data (a file through the readers, or a built-in dataset adapter)
  * and trains. The `attnkit train` command is a thin layer over this.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
@@ -36,7 +36,11 @@ export function applyOverride(config: Record<string, unknown>, assignment: strin
 /** Reads and validates a config file with overrides; relative data paths resolve against the file's folder. */
 export function loadRunConfig(path: string, overrides: string[] = []): RunConfig {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch { throw new ConfigError(`no such config file '${path}'`); }
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `no such config file '${path}'` : code === 'EISDIR' ? `'${path}' is a directory, not a config file`
+      : `cannot read the config file '${path}' (${(e as Error).message})`);
+  }
   let raw: unknown;
   try { raw = parseYaml(text); } catch (e) { throw new ConfigError(`${path}: not valid YAML/JSON (${(e as Error).message.split('\n')[0]})`); }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path}: a config must be a mapping of sections (data, schema, model, train…)`);
@@ -54,7 +58,11 @@ export async function loadRecords(config: RunConfig): Promise<{ records: DataRec
     const loaded = adapter.load();
     return { records: config.data.limit ? loaded.records.slice(0, config.data.limit) : loaded.records, schema: loaded.schema, skipped: [] };
   }
-  const { records, origins, skipped } = await readRecords(config.data.path!, { format: config.data.format, onError: config.data.onError, limit: config.data.limit });
+  const path = config.data.path!;
+  // a missing file or a directory is a mistake in the config, not in the data
+  if (!existsSync(path)) throw new ConfigError(`data.path: no such file '${path}'`);
+  if (statSync(path).isDirectory()) throw new ConfigError(`data.path: '${path}' is a directory, not a data file`);
+  const { records, origins, skipped } = await readRecords(path, { format: config.data.format, onError: config.data.onError, limit: config.data.limit });
   return { records, origins, skipped };
 }
 

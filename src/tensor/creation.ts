@@ -1,5 +1,6 @@
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { allocFor, isFloat, Tensor, type DType } from './tensor.js';
+import type { AnyArray } from '../backend/js/types.js';
 import { checkShape, numel, type Shape } from './shape.js';
 import { Generator } from './random.js';
 
@@ -50,6 +51,19 @@ export function tensor(
   return finish(new Tensor(flat, shape), options);
 }
 
+/**
+ * allocFor with a typed error: a size the runtime cannot allocate (`zeros([1e6, 1e6])`) is a
+ * ValueError naming the function, the shape and the bytes, not a bare RangeError.
+ */
+function alloc(fn: string, dtype: DType, shape: readonly number[]): AnyArray {
+  const n = numel(shape);
+  try { return allocFor(dtype, n); } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = n * allocFor(dtype, 0).BYTES_PER_ELEMENT;
+    throw new ValueError(`${fn}: shape ${fmtShape(shape)} has ${n.toExponential(2)} elements (${bytes.toExponential(2)} bytes as ${dtype}), more than can be allocated`);
+  }
+}
+
 function finish(t: Tensor, options: CreateOptions): Tensor {
   if (options.requiresGrad) t.requireGrad(true);
   return t;
@@ -57,16 +71,19 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
-  const s = checkShape(shape, 'full');
-  const d = allocFor(options.dtype ?? 'float32', numel(s));
+  return filled('full', shape, value, options);
+}
+function filled(fn: string, shape: Shape, value: number, options: CreateOptions): Tensor {
+  const s = checkShape(shape, fn);
+  const d = alloc(fn, options.dtype ?? 'float32', s);
   d.fill(value);
   return finish(new Tensor(d, s), options);
 }
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
-  return finish(new Tensor(allocFor(options.dtype ?? 'float32', numel(checkShape(shape, 'zeros'))), shape), options);
+  return finish(new Tensor(alloc('zeros', options.dtype ?? 'float32', checkShape(shape, 'zeros')), shape), options);
 }
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled('ones', shape, 1, options);
 }
 /** A scalar (0-dim) tensor. */
 export function scalar(value: number, dtype: DType = 'float32'): Tensor {
@@ -83,7 +100,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const ints = Number.isInteger(start) && Number.isInteger(step);
-  const d = allocFor(options.dtype ?? (ints ? 'int32' : 'float32'), n);
+  const d = alloc('arange', options.dtype ?? (ints ? 'int32' : 'float32'), [n]);
   for (let i = 0; i < n; i++) d[i] = start + i * step;
   return finish(new Tensor(d, [n]), options);
 }
@@ -91,7 +108,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const d = allocFor(options.dtype ?? 'float32', steps);
+  const d = alloc('linspace', options.dtype ?? 'float32', [steps]);
   for (let i = 0; i < steps; i++) d[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   return finish(new Tensor(d, [steps]), options);
 }
@@ -99,7 +116,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
 /** n×m identity. */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   const s = checkShape([n, m], 'eye', 'size');
-  const d = allocFor(options.dtype ?? 'float32', n * m);
+  const d = alloc('eye', options.dtype ?? 'float32', s);
   for (let i = 0; i < Math.min(n, m); i++) d[i * m + i] = 1;
   return finish(new Tensor(d, s), options);
 }
@@ -121,7 +138,7 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
   const rng = checkRng(options?.rng, 'rand');
   const s = checkShape(shape, 'rand');
   const lo = options.low ?? 0, hi = options.high ?? 1;
-  const d = allocFor(floatDtype(options, 'rand'), numel(s));
+  const d = alloc('rand', floatDtype(options, 'rand'), s);
   for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * rng.uniform();
   return finish(new Tensor(d, s), options);
 }
@@ -131,7 +148,7 @@ export function randn(shape: Shape, options: RandomOptions & { mean?: number; st
   const rng = checkRng(options?.rng, 'randn');
   const s = checkShape(shape, 'randn');
   const mean = options.mean ?? 0, std = options.std ?? 1;
-  const d = allocFor(floatDtype(options, 'randn'), numel(s));
+  const d = alloc('randn', floatDtype(options, 'randn'), s);
   for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
   return finish(new Tensor(d, s), options);
 }
@@ -143,7 +160,7 @@ export function randint(low: number, high: number, shape: Shape, options: { rng:
     throw new ValueError(`randint: need integers low < high, got low=${low}, high=${high}`);
   }
   const s = checkShape(shape, 'randint');
-  const d = new Int32Array(numel(s));
+  const d = alloc('randint', 'int32', s);
   for (let i = 0; i < d.length; i++) d[i] = rng.int(low, high);
   return new Tensor(d, s);
 }
@@ -153,7 +170,7 @@ export function bernoulli(shape: Shape, p: number, options: { rng: Generator }):
   const rng = checkRng(options?.rng, 'bernoulli');
   if (!(p >= 0 && p <= 1)) throw new ValueError(`bernoulli: p must be in [0, 1], got ${p}`);
   const s = checkShape(shape, 'bernoulli');
-  const d = new Uint8Array(numel(s));
+  const d = alloc('bernoulli', 'bool', s);
   for (let i = 0; i < d.length; i++) d[i] = rng.uniform() < p ? 1 : 0;
   return new Tensor(d, s);
 }

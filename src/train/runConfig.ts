@@ -5,7 +5,7 @@
  */
 import { Generator } from '../tensor/random.js';
 import { ConfigError } from '../errors.js';
-import { validateConfig, v } from '../config.js';
+import { checkOptions, validateConfig, v } from '../config.js';
 import { parseSchema, type Schema } from '../data/schema.js';
 import { Preprocessor, type DataRecord, type PreprocessorState, type RowOrigin, type SkippedRow } from '../data/preprocessor.js';
 import { splitIndices, type EncodedDataset } from '../data/dataset.js';
@@ -32,7 +32,12 @@ export const runConfigSchema = v.strictObject({
   }),
   /** Required with data.path; with data.dataset the adapter's schema is the default. */
   schema: v.optional(v.unknown()),
-  split: v.optional(v.strictObject({ valid: v.optional(frac), test: v.optional(frac), stratify: v.optional(v.boolean()) })),
+  /** Fractions of the rows held out (defaults 0.1 and 0.2); valid + test must leave rows to train on. */
+  split: v.optional(v.pipe(
+    v.strictObject({ valid: v.optional(frac), test: v.optional(frac), stratify: v.optional(v.boolean()) }),
+    v.check((s) => (s.valid ?? 0.1) + (s.test ?? 0.2) < 1,
+      (i) => { const s = i.input as { valid?: number; test?: number }; return `valid + test (${s.valid ?? 0.1} + ${s.test ?? 0.2}) must be below 1, leaving rows to train on`; }),
+  )),
   model: modelConfigSchema,
   train: v.optional(trainOptionsSchema),
 });
@@ -75,6 +80,7 @@ export interface RunResult extends PreparedRun {
 export function prepareRun(config: RunConfig, records: DataRecord[], options: {
   schema?: Schema; origins?: RowOrigin[]; preprocessor?: PreprocessorState; split?: PreparedRun['split'];
 } = {}): PreparedRun {
+  checkOptions('prepareRun', options, { schema: true, origins: true, preprocessor: true, split: true });
   const schema = parseSchema(config.schema ?? options.schema);
   const seed = config.seed ?? 0;
   let skipped: SkippedRow[] = [];
@@ -104,7 +110,8 @@ export function prepareRun(config: RunConfig, records: DataRecord[], options: {
 
 /** prepareRun, train, and test metrics. */
 export function trainOnRecords(config: RunConfig, records: DataRecord[], options: { schema?: Schema; origins?: RowOrigin[]; callbacks?: TrainerCallbacks } = {}): RunResult {
-  const run = prepareRun(config, records, options);
+  checkOptions('trainOnRecords', options, { schema: true, origins: true, callbacks: true });
+  const run = prepareRun(config, records, { schema: options.schema, origins: options.origins });
   if (options.callbacks) run.trainer.callbacks.push(options.callbacks);
   const result = run.trainer.run();
   return { ...run, history: result.history, fit: result, metrics: evaluate(run.model, run.dataset, run.split.test) };

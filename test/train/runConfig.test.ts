@@ -1,7 +1,7 @@
 /** Config-driven runs: validation with paths, --set overrides, CSV/JSONL files with bad rows, model configs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError, Generator, models, train } from '../../src/node.js';
@@ -85,4 +85,63 @@ test('buildModel validates model configs and builds every type', () => {
   assert.throws(() => models.buildModel({ type: 'textCnn' }, pre.fields, pre.targets, rng), (e: Error) => e instanceof ConfigError && /field/.test(e.message));
   assert.throws(() => models.buildModel({ type: 'mlp', hiden: [4] }, pre.fields, pre.targets, rng), /hiden: unknown key/);
   assert.throws(() => train.parseRunConfig({ data: { dataset: 'penguins' }, model: { type: 'fusion', dim: 0 } }), /model\.dim/);
+});
+
+test('configs that would overflow the stack or fail deep inside are ConfigErrors naming the key', async () => {
+  const bad = (name: string, body: string, ...res: RegExp[]): void => {
+    assert.throws(() => loadRunConfig(config(name, body)), (e: Error) => {
+      assert.ok(e instanceof ConfigError, `${name}: got ${e.name}: ${e.message.slice(0, 200)}`);
+      for (const re of res) assert.match(e.message, re, name);
+      return true;
+    });
+  };
+  const head = `data: { path: rows.csv }\n${schemaYaml}`;
+  // a YAML alias inside its own anchor makes a cyclic object
+  bad('self.yaml', `${head}model: { type: fusion, strategy: early, block: &b { type: serial, layers: [*b] } }\n`, /model\.block\.layers\[0\]/, /cycle/);
+  bad('inf.yaml', `${head}model: { type: linear }\ntrain: { lr: .inf }\n`, /train\.lr/, /finite/);
+  bad('nan.yaml', `${head}model: { type: fusion, dim: .nan }\n`, /model\.dim/, /finite/);
+  bad('split.yaml', `${head}model: { type: linear }\nsplit: { valid: .9, test: .9 }\n`, /split: valid \+ test/);
+  bad('split1.yaml', `${head}model: { type: linear }\nsplit: { valid: .85 }\n`, /split: valid \+ test \(0\.85 \+ 0\.2\)/);
+  // nesting far deeper than any config: refused before validation recurses
+  let deep: unknown = { type: 'attention' };
+  for (let i = 0; i < 20_000; i++) deep = { type: 'serial', layers: [deep] };
+  assert.throws(() => train.parseRunConfig({ data: { dataset: 'penguins' }, model: { type: 'fusion', strategy: 'early', block: deep } }),
+    (e: Error) => e instanceof ConfigError && /nested deeper than 64/.test(e.message) && e.message.length < 600);
+  // a directory where a file belongs
+  assert.throws(() => loadRunConfig(dir), (e: Error) => e instanceof ConfigError && /is a directory, not a config file/.test(e.message));
+  const sub = join(dir, 'adir.csv');
+  mkdirSync(sub, { recursive: true });
+  await assert.rejects(trainFromConfigFile(config('dirdata.yaml', `data: { path: adir.csv }\n${schemaYaml}model: { type: linear }\n`)),
+    (e: Error) => e instanceof ConfigError && /data\.path/.test(e.message) && /is a directory/.test(e.message));
+  await assert.rejects(trainFromConfigFile(config('nodata.yaml', `data: { path: missing.csv }\n${schemaYaml}model: { type: linear }\n`)),
+    (e: Error) => e instanceof ConfigError && /data\.path/.test(e.message) && /no such file/.test(e.message));
+});
+
+test('the CLI exits 2 for config errors and names the key or flag', async () => {
+  const { main } = await import('../../src/cli/main.js');
+  const run = async (...argv: string[]): Promise<{ code: number; err: string }> => {
+    let err = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+    try { return { code: await main(argv), err }; } finally { process.stderr.write = write; }
+  };
+  const head = `data: { path: rows.jsonl }\n${schemaYaml}`;
+  const self = config('cli-self.yaml', `${head}model: { type: fusion, strategy: early, block: &b { type: serial, layers: [*b] } }\n`);
+  let r = await run('train', self, '--quiet');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /ConfigError: .*model\.block\.layers\[0\]/);
+  r = await run('train', config('cli-inf.yaml', `${head}model: { type: linear }\ntrain: { lr: .inf }\n`), '--quiet');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /train\.lr/);
+  r = await run('train', config('cli-split.yaml', `${head}model: { type: linear }\nsplit: { valid: .9, test: .9 }\n`), '--quiet');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /split: valid \+ test/);
+  r = await run('train', dir, '--quiet');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /is a directory/);
+  const afile = join(dir, 'afile');
+  writeFileSync(afile, 'x');
+  r = await run('train', config('cli-ok.yaml', `${head}model: { type: linear }\ntrain: { epochs: 1 }\n`), '--out', afile, '--quiet');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /ConfigError: .*--out .*afile.* is a file/);
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';
+import { fieldCoverage } from '../data/validate.js';
 import { prepareRun, type PreparedRun } from '../train/runConfig.js';
 import { evaluate, predict, predictionRecord } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
@@ -109,10 +110,24 @@ export async function evalCommand(runDir: string, o: { data?: string; json?: boo
   return 0;
 }
 
-export async function predictCommand(runDir: string, input: string, o: { out?: string }): Promise<number> {
+export async function predictCommand(runDir: string, input: string, o: { out?: string; strict?: boolean }): Promise<number> {
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
   const { records, origins } = await readRecords(input);
+  // a renamed column would be predicted as missing in every row, without a word
+  const { absent, unknown } = records.length ? fieldCoverage(saved.preprocessor.fieldInfo(), records, saved.preprocessor.targetInfo()) : { absent: [], unknown: [] };
+  if (absent.length || unknown.length) {
+    const list = (xs: string[], one: string, many: string): string => `${xs.length > 1 ? many : one} ${xs.map((x) => `'${x}'`).join(', ')}`;
+    const problem = [
+      ...(absent.length ? [`${list(absent, "the model's field", "the model's fields")} ${absent.length > 1 ? 'are' : 'is'} absent from every row of ${input} (predicted as missing)`] : []),
+      ...(unknown.length ? [`${list(unknown, 'column', 'columns')} ${unknown.length > 1 ? 'are not fields' : 'is not a field'} of the model (ignored)`] : []),
+    ].join('; ');
+    if (o.strict) {
+      process.stderr.write(`attnkit: DataError: predict --strict: ${problem}\n`);
+      return 2;
+    }
+    process.stderr.write(`attnkit predict: warning: ${problem}; --strict makes this an error\n`);
+  }
   const { dataset } = saved.preprocessor.encode(records, { origins, targets: false });
   const rows = Array.from({ length: dataset.size }, (_, i) => i);
   const preds = predict(model, dataset, rows);

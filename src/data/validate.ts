@@ -56,3 +56,21 @@ export function validateRecords(
   const out = validateConfig(schema, input, where, { noun: 'request', error: DataError, unknownKey: `unknown field (the model's fields: ${fieldList})` });
   return isBatch ? (out as { records: DataRecord[] }).records : [out as DataRecord];
 }
+
+/**
+ * The columns of a whole input against the model's fields: `absent` — fields no record has at
+ * all (a renamed column reads as missing in every row, and the model predicts from nothing);
+ * `unknown` — keys that are neither fields nor targets (ignored when encoding). Both in order of
+ * appearance. Prediction commands warn about both, or refuse them when asked to be strict.
+ *
+ * @example
+ * const { absent, unknown } = data.fieldCoverage(pre.fieldInfo(), records, pre.targetInfo());
+ */
+export function fieldCoverage(
+  fields: readonly Pick<FieldInfo, 'name'>[], records: readonly DataRecord[], targets: readonly Pick<TargetInfo, 'name'>[] = [],
+): { absent: string[]; unknown: string[] } {
+  const seen = new Set<string>();
+  for (const r of records) for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) seen.add(k);
+  const known = new Set([...fields.map((f) => f.name), ...targets.map((t) => t.name)]);
+  return { absent: fields.map((f) => f.name).filter((n) => !seen.has(n)), unknown: [...seen].filter((k) => !known.has(k)) };
+}

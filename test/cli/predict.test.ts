@@ -1,0 +1,70 @@
+/**
+ * `attnkit predict` never answers silently from input it cannot use: a value beyond float32 is
+ * an error naming the line and field (it used to predict null with exit 0); a model field absent
+ * from every row (a renamed column) or a column the model does not know is a warning on stderr,
+ * and with --strict an error (exit 2) naming the fields.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Generator } from '../../src/node.js';
+import { trainCommand } from '../../src/cli/commands.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'attnkit-predict-'));
+const run = join(dir, 'run');
+const cli = (args: string[]): { code: number; stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: process.env });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+};
+const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p; };
+
+test('setup: a small trained run', async () => {
+  const rng = new Generator(5);
+  const rows = Array.from({ length: 200 }, (_, i) => { const a = rng.normal(); return `${a.toFixed(3)},${['x', 'y'][i % 2]},${a > 0 ? 'yes' : 'no'}`; });
+  file('d.csv', `a,kind,label\n${rows.join('\n')}\n`);
+  file('c.yaml', `name: predict-test
+data: { path: d.csv }
+schema:
+  fields: [{ name: a, kind: numeric }, { name: kind, kind: categorical }]
+  targets: [{ name: label, task: binary }]
+model: { type: fusion, dim: 8, heads: 2, layers: 1 }
+train: { epochs: 1, lr: 0.01 }
+`);
+  assert.equal(await trainCommand(join(dir, 'c.yaml'), { out: run, quiet: true, json: true }), 0);
+});
+
+test('a value beyond float32 is an error naming the line and field, not a prediction of null', () => {
+  const csv = cli(['predict', run, file('huge.csv', 'a,kind\n0.5,x\n1e42,y\n')]);
+  assert.equal(csv.code, 1, csv.stderr);
+  assert.match(csv.stderr, /DataError: .*huge\.csv:3: field 'a': "1e42" is beyond the float32 range/);
+  assert.equal(csv.stdout, '');
+  const jsonl = cli(['predict', run, file('huge.jsonl', '{"a": 0.5, "kind": "x"}\n{"a": -2e39, "kind": "y"}\n')]);
+  assert.equal(jsonl.code, 1, jsonl.stderr);
+  assert.match(jsonl.stderr, /huge\.jsonl:2: field 'a': -2e\+39 is beyond the float32 range/);
+});
+
+test('a model field absent from every row, or an unknown column, is a warning; --strict makes it an error (exit 2)', () => {
+  const ok = cli(['predict', run, file('ok.csv', 'a,kind,label\n0.5,x,yes\n-1,y,no\n')]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stderr, '', 'a target column is not unknown, and nothing is absent');
+  assert.equal(ok.stdout.trim().split('\n').length, 2);
+
+  const renamed = file('renamed.csv', 'alpha,kind,colour\n0.5,x,red\n-1,y,blue\n');
+  const warn = cli(['predict', run, renamed]);
+  assert.equal(warn.code, 0, warn.stderr);
+  assert.match(warn.stderr, /warning: .*field 'a' is absent from every row of .*renamed\.csv/);
+  assert.match(warn.stderr, /column(s)? 'alpha', 'colour' (is|are) not .*field/);
+  assert.match(warn.stderr, /--strict/);
+  assert.equal(warn.stdout.trim().split('\n').length, 2, 'predictions still made');
+
+  const strict = cli(['predict', run, renamed, '--strict']);
+  assert.equal(strict.code, 2, strict.stderr);
+  assert.match(strict.stderr, /field 'a' is absent from every row/);
+  assert.match(strict.stderr, /'alpha', 'colour'/);
+  assert.equal(strict.stdout, '');
+  // --strict passes a file that has every field
+  assert.equal(cli(['predict', run, join(dir, 'ok.csv'), '--strict']).code, 0);
+});

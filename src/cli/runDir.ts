@@ -25,6 +25,11 @@ import type { TaskModel } from '../models/heads.js';
 import { decodeSafetensors } from '../tensor/safetensors.js';
 import { parseRunConfig, type RunConfig } from '../train/runConfig.js';
 
+// Test-only crash hook (test/cli/runDir.test.ts): with ATTNKIT_CRASH_AT_WRITE=N the process kills
+// itself (SIGKILL: no handlers, no flushing) at its Nth atomic write, after the temp file is
+// written and before the rename — the worst moment a real crash could pick.
+let writes = 0;
+
 /** Writes a file atomically: readers see the old content or the new, never a partial file. */
 export function writeFileAtomic(path: string, content: Uint8Array | string): void {
   const dir = dirname(path);
@@ -41,6 +46,7 @@ export function writeFileAtomic(path: string, content: Uint8Array | string): voi
     throw e;
   }
   closeSync(fd);
+  if (++writes === Number(process.env.ATTNKIT_CRASH_AT_WRITE)) process.kill(process.pid, 'SIGKILL');
   renameSync(tmp, path);
   try { const dfd = openSync(dir, 'r'); fsyncSync(dfd); closeSync(dfd); } catch { /* directories cannot be fsynced on every platform */ }
 }
@@ -57,11 +63,20 @@ export const RUN_FILES = {
   last: 'last.safetensors', metrics: 'metrics.jsonl', result: 'result.json', entropy: 'entropy.jsonl', report: 'report.json',
 } as const;
 
-/** A new run directory under `root` named `<name>-<UTC timestamp>` (or exactly `out`). */
-export function createRunDir(options: { root?: string; out?: string; name?: string }): string {
+/**
+ * A new run directory under `root` named `<name>-<UTC timestamp>` (or exactly `out`), holding
+ * the run's config, fitted preprocessing and split. config.json is written last and marks the
+ * run as created: a directory without it (a run killed while being created) holds no run, and
+ * creating a run there again replaces what it holds; one with it is a run to `--resume`.
+ */
+export function createRunDir(options: { root?: string; out?: string; name?: string }, files: { config: RunConfig; preprocessor: PreprocessorState; split: SavedRun['split'] }): string {
   const dir = options.out ? resolve(options.out) : resolve(options.root ?? 'runs', `${options.name ?? 'run'}-${new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}`);
   if (existsSync(join(dir, RUN_FILES.config))) throw new ConfigError(`run directory '${dir}' already holds a run; resume it with --resume, or choose another --out`);
   mkdirSync(dir, { recursive: true });
+  removeStaleTemps(dir);
+  writeFileAtomic(join(dir, RUN_FILES.preprocessor), JSON.stringify(files.preprocessor) + '\n');
+  writeFileAtomic(join(dir, RUN_FILES.split), JSON.stringify(files.split) + '\n');
+  writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(files.config, null, 2) + '\n');
   return dir;
 }
 
@@ -83,6 +98,7 @@ export interface SavedRun {
 export function readRun(dir: string): SavedRun {
   const d = resolve(dir);
   if (!existsSync(d)) throw new ConfigError(`no such run directory '${dir}'`);
+  if (!existsSync(join(d, RUN_FILES.config))) throw new ConfigError(`'${d}' holds no run yet: it has no ${RUN_FILES.config} (a run killed while it was being created, or not a run directory); start the run again with attnkit train <config> --out ${d}`);
   const config = parseRunConfig(readJson(d, RUN_FILES.config));
   const preprocessorState = readJson(d, RUN_FILES.preprocessor) as PreprocessorState;
   const split = readJson(d, RUN_FILES.split) as SavedRun['split'];

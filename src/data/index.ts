@@ -11,4 +11,4 @@ export { Preprocessor } from './preprocessor.js';
 export type { DataRecord, RowOrigin, EncodeOptions, SkippedRow, FieldInfo, TargetInfo, PreprocessorState } from './preprocessor.js';
 export { EncodedDataset, splitIndices } from './dataset.js';
 export type { Column, FieldBatch, TargetColumn, Batch, SplitOptions } from './dataset.js';
-export { recordSchema, validateRecords } from './validate.js';
+export { recordSchema, validateRecords, fieldCoverage } from './validate.js';

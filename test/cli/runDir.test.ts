@@ -59,6 +59,8 @@ function finalState(run: string): Record<string, unknown> {
   };
 }
 
+let finished = '';   // a complete run, from the first test
+
 test('a run killed at any of its writes is recovered by --resume or a rerun into the same --out, to the uninterrupted result', async () => {
   let next = 1, writes = Infinity;
   const recovered: { n: number; how: string; dir: string }[] = [];
@@ -85,10 +87,21 @@ test('a run killed at any of its writes is recovered by --resume or a rerun into
   await Promise.all([worker(), worker()]);
   assert.deepEqual(problems, []);
   assert.ok(writes >= 12 && writes < Infinity, `a 2-epoch run makes at least 12 writes (3 to create the run, 4 per epoch, 3 at the end); counted ${writes}`);
-  const reference = finalState(join(dir, `kill-${writes + 1}`));
+  finished = join(dir, `kill-${writes + 1}`);
+  const reference = finalState(finished);
   assert.ok(!(reference.files as string[]).some((f) => f.endsWith('.tmp')));
   recovered.sort((a, b) => a.n - b.n);
   assert.equal(recovered.length, writes, 'every kill was recovered');
   for (const r of recovered) assert.deepEqual(finalState(r.dir), reference, `killed at write ${r.n}, recovered by ${r.how}`);
   assert.deepEqual([...new Set(recovered.map((r) => r.how))].sort(), ['rerun', 'resume']);
+});
+
+test('--resume refuses a checkpoint whose trainer state is malformed, and names the field (it used to loop forever)', async () => {
+  assert.ok(finished, 'needs the complete run of the first test');
+  const last = join(finished, 'last.safetensors');
+  const f = train.decodeSafetensors(readFileSync(last));
+  writeFileSync(last, train.encodeSafetensors(f.tensors, { ...f.metadata, trainer: f.metadata.trainer.replace(/"epoch":2,/, '"epoch":"five",') }));
+  const r = await cli(['train', '--resume', finished]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /CheckpointError: .*last\.safetensors: trainer state: epoch: expected a number, got "five"/);
 });

@@ -176,10 +176,13 @@ function sequenceOptions<M extends Module>(e: SequenceEmitter<M>, m: M): OptionS
 function sequencePlan<M extends Module>(g: Graph, m: M, e: SequenceEmitter<M>, options: ExportOptions, emit = e.emit): Plan {
   const keyMask = e.keyMask && (options.keyMask ?? true) ? 'keyMask' : null;
   const w = e.widths(m);
-  const inputDim = options.inputDim ?? w.C;
-  if (inputDim == null) throw new ConfigError(`exportOnnx: cannot read the input width of ${m.constructor.name}; pass options.inputDim`);
+  // a layer that fixes no width (Dropout) keeps it a dynamic axis unless inputDim is given
+  const inputDim = options.inputDim ?? w.C ?? 'features';
   const y = emit(g, 'x', m, keyMask);
-  return { inputs: [seqIn('x', 'seq', inputDim), ...(keyMask ? [maskIn(keyMask, 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', 'seq', w.out ?? 'features'])] };
+  return {
+    inputs: [{ name: 'x', dtype: 'float', dims: ['batch', 'seq', inputDim] }, ...(keyMask ? [maskIn(keyMask, 'seq')] : [])],
+    outputs: [outOf(y, 'y', ['batch', 'seq', w.out ?? inputDim])],
+  };
 }
 
 type ModuleOf<E> = E extends SequenceEmitter<infer M> ? M : never;

@@ -9,14 +9,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { ConfigError, Generator, Module, Tensor, data, exportOnnx, fusionOnnxInputs, models, nn, randn, sigmoid, softmax, tensor, unsqueeze } from '../../src/index.js';
 import { FUSION_TEST_SCHEMA } from '../helpers.js';
-
-function maskFor(B: number, T: number): Tensor {
-  // row b keeps T − 2b real tokens; the last row of the larger batch has none (its outputs are defined too)
-  return tensor(Uint8Array.from({ length: B * T }, (_, i) => {
-    const b = Math.floor(i / T);
-    return B > 2 && b === B - 1 ? 0 : i % T < Math.max(1, T - 2 * b) ? 1 : 0;
-  }), { shape: [B, T] });
-}
+import { compare, maskFor, x3 } from './ortCompare.js';
 
 async function check(name: string, model: Module, run: (x: Tensor, keyMask: Tensor | null) => Tensor, C: number, withMask: boolean): Promise<void> {
   model.eval();
@@ -187,27 +180,6 @@ test('the fusion model (every field kind, missing values, all strategies and a c
   }
 });
 
-/** Runs `bytes` in ORT with `feeds` and compares every named output with attnkit's. */
-async function compare(name: string, bytes: Uint8Array, feeds: Record<string, Tensor>, expected: Record<string, Tensor>): Promise<void> {
-  const session = await ort.InferenceSession.create(bytes);
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [k, t] of Object.entries(feeds)) {
-    ortFeeds[k] = t.dtype === 'bool' ? new ort.Tensor('bool', t.data as Uint8Array, [...t.shape])
-      : t.dtype === 'int32' ? new ort.Tensor('int64', BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)), [...t.shape])
-        : new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
-  }
-  const out = await session.run(ortFeeds);
-  assert.deepEqual(Object.keys(out).sort(), Object.keys(expected).sort(), `${name}: outputs`);
-  for (const [k, e] of Object.entries(expected)) {
-    assert.deepEqual([...out[k].dims], [...e.shape], `${name} ${k} shape`);
-    const got = out[k].data as Float32Array;
-    let worst = 0;
-    for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j] - e.data[j]));
-    assert.ok(worst <= 1e-4, `${name} ${k}: max |ORT − attnkit| = ${worst}`);
-  }
-}
-
-const x3 = (B: number, T: number, C: number, seed: number): Tensor => randn([B, T, C], { rng: new Generator(seed) });
 
 test('rotary and ALiBi positions, causal encoders and positional encodings match in ONNX Runtime', async () => {
   for (const pos of [{ rope: true }, { alibi: true }, { rope: { base: 500 }, alibi: true }]) {

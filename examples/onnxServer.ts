@@ -7,10 +7,12 @@
  *   curl -s localhost:8080/predict -H 'content-type: application/json' \
  *     -d '{"records": [{"Beak Length (mm)": 39.1, "Island": "Torgersen", "Sex": "MALE"}]}'
  *
- * It binds to 127.0.0.1 only. Requests are checked before anything runs: bodies above 1 MiB
- * get 413, other content types 415, bad JSON, unknown fields, wrong value types and values the
- * preprocessing cannot encode get 400 with the path of the problem. Unknown paths get 404,
- * and other methods 405.
+ * It binds to 127.0.0.1 only, and answers only requests whose Host header is 127.0.0.1:port or
+ * localhost:port (403 otherwise: DNS-rebinding protection, the viewer's rule, allowedHosts.ts).
+ * Requests are checked before anything runs: bodies above 1 MiB get 413, other content types
+ * 415, bad JSON, unknown fields, wrong value types and values the preprocessing cannot encode
+ * (numbers beyond float32 among them) get 400 with the path of the problem. Unknown paths get
+ * 404, and other methods 405.
  *
  *   GET  /          what to send: the fields, their kinds, the targets
  *   GET  /health    {"status":"ok"}
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { DataError, data, fusionOnnxInputs, train } from '../src/index.js';
 import { sidecarPath, type OnnxSidecar } from '../src/cli/exportRun.js';
+import { allowedHosts, hostAllowed } from '../src/cli/allowedHosts.js';
 
 const MAX_BODY = 1 << 20;
 
@@ -76,7 +79,9 @@ export async function startPredictionServer(modelPath: string, options: { port?:
     });
   }
 
+  let hosts = new Set<string>();   // set once listening (port 0 lets the system choose)
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(403, `this server only answers requests for ${[...hosts].join(' or ')}`);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const routes: Record<string, string> = { '/': 'GET', '/health': 'GET', '/predict': 'POST' };
     if (!(path in routes)) throw new HttpError(404, `no route ${path} (routes: GET /, GET /health, POST /predict)`);
@@ -107,6 +112,7 @@ export async function startPredictionServer(modelPath: string, options: { port?:
   server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.port ?? 8080, '127.0.0.1', resolve); });
   const port = (server.address() as { port: number }).port;
+  hosts = allowedHosts('127.0.0.1', port);
   return {
     server, url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); void session.release(); }),

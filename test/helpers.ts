@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request, type Agent } from 'node:http';
 import { Tensor, Generator, randn, tensor } from '../src/index.js';
 
 /** Names of every node on the tape below `t`. */
@@ -73,3 +74,19 @@ export const FUSION_TEST_SCHEMA = {
   ],
   targets: [{ name: 'y', task: 'binary' }, { name: 'k', task: 'multiclass' }, { name: 'r', task: 'regression' }],
 };
+
+/**
+ * An HTTP GET through node:http, which (unlike fetch) sends the Host header it is given — for
+ * the servers' DNS-rebinding checks. `agent` keeps the connection open (keep-alive).
+ */
+export function httpGet(o: { host: string; port: number; path: string; headers?: Record<string, string>; agent?: Agent }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: o.host, port: o.port, path: o.path, headers: o.headers, agent: o.agent }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

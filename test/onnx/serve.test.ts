@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator } from '../../src/index.js';
 import { startPredictionServer } from '../../examples/onnxServer.js';
+import { httpGet } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-serve-'));
 const cli = (args: string[]): { code: number; stdout: string; stderr: string } => {
@@ -75,6 +76,9 @@ test('train → export --verify → serve with ONNX Runtime gives the prediction
       ['unknown field', post(JSON.stringify({ records: [{ size: 1, colour: 'red' }] })), 400, /records\[0\]\.colour: unknown field \(the model's fields: size, kind, note\)/],
       ['wrong type', post(JSON.stringify({ size: [1, 2] })), 400, /size: /],
       ['unencodable number', post(JSON.stringify({ records: [{ size: 1 }, { size: 'big' }] })), 400, /records\[1\]: field 'size': expected a number, got "big"/],
+      // 1e42 is finite in JavaScript but ∞ in the float32 model: it used to predict null with 200
+      ['number beyond float32', post(JSON.stringify({ records: [{ size: 1 }, { size: 1e42 }] })), 400, /records\[1\]\.size: 1e\+42 is beyond the float32 range/],
+      ['numeric string beyond float32', post(JSON.stringify({ size: '-1e39' })), 400, /records\[0\]: field 'size': "-1e39" is beyond the float32 range/],
       ['empty batch', post(JSON.stringify({ records: [] })), 400, /at least one record/],
       ['too many records', post(JSON.stringify({ records: Array.from({ length: 1001 }, () => ({})) })), 400, /at most 1000 records/],
       ['not JSON content', post('size=1', 'application/x-www-form-urlencoded'), 415, /takes application\/json/],
@@ -87,6 +91,13 @@ test('train → export --verify → serve with ONNX Runtime gives the prediction
       assert.equal(res.status, status, name);
       const body = await res.json() as { error: { message: string } };
       assert.match(body.error.message, message, name);
+    }
+    // DNS rebinding: only requests naming the server (127.0.0.1 or localhost, with its port) are answered
+    const { port } = new URL(s.url);
+    for (const [host, status] of [['evil.example', 403], [`evil.example:${port}`, 403], [`127.0.0.1.evil.example:${port}`, 403], [`localhost:${port}`, 200], [`127.0.0.1:${port}`, 200]] as const) {
+      const r = await httpGet({ host: '127.0.0.1', port: Number(port), path: '/health', headers: { host } });
+      assert.equal(r.status, status, `Host: ${host}`);
+      if (status === 403) assert.match(JSON.parse(r.body).error.message, /only answers requests for 127\.0\.0\.1:\d+ or localhost:\d+/);
     }
     assert.equal((await fetch(`${s.url}/health`)).status, 200, 'the server still serves after bad requests');
   } finally {

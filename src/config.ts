@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { ConfigError, ValueError } from './errors.js';
 
 /** Formats a valibot issue path as `layers[1].merge` (root: '(root)'). */
-function pathOf(issue: v.BaseIssue<unknown>): string {
+export function pathOf(issue: v.BaseIssue<unknown>): string {
   let out = '';
   for (const item of issue.path ?? []) {
     const key = (item as { key: unknown }).key;

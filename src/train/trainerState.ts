@@ -4,7 +4,7 @@
  * anything. A wrong type would otherwise loop forever (`"epoch": "five"` never reaches the last
  * epoch) or fail later as an untyped TypeError.
  */
-import { v } from '../config.js';
+import { pathOf, v } from '../config.js';
 import { CheckpointError } from '../tensor/safetensors.js';
 
 const count = v.pipe(v.number('a number'), v.safeInteger('an integer'), v.minValue(0, 'an integer ≥ 0'));
@@ -74,16 +74,6 @@ export function preview(value: unknown, max = 80): string {
   return out.length > max ? `${out.slice(0, max)}…` : out;
 }
 
-/** Formats a valibot issue path as `history[1].trainLoss`. */
-function pathOf(issue: v.BaseIssue<unknown>): string {
-  let out = '';
-  for (const item of issue.path ?? []) {
-    const key = (item as { key: unknown }).key;
-    out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
-  }
-  return out;
-}
-
 /**
  * Parses and validates the trainer state of a checkpoint (its `trainer` metadata, JSON text):
  * types, ranges and the state's agreement with itself (one history record per epoch, numbered
@@ -101,7 +91,7 @@ export function parseTrainerState(text: string, where: string): TrainerState {
   const r = v.safeParse(trainerStateSchema, raw, { abortEarly: true });
   if (!r.success) {
     const issue = r.issues[0];
-    const path = pathOf(issue);
+    const path = issue.path?.length ? pathOf(issue) : '';
     const at = path ? `${path}: ` : '';
     // a strict object reports a missing key with input undefined and an unknown key with expected 'never'
     if (issue.type === 'strict_object' && issue.expected === 'never') fail(`${at}unknown key`);

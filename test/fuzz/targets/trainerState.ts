@@ -69,7 +69,11 @@ const target: FuzzTarget<string> = {
         case 1: s[pick(rng, KEYS)] = pick(rng, HUGE); break;
         case 2: delete s[pick(rng, Object.keys(s))]; break;
         case 3: s[pick(rng, ['epoch', 'step', 'bestEpoch', 'optimizerStep'])] = pick(rng, ['five', '2', 2.5, -1, null, [2], { n: 2 }, true]); break;
-        case 4: (s.history as unknown[] | undefined)?.splice?.(rng.int(0, 3), rng.int(0, 2), pick(rng, [oddValue(rng), clone(VALID.history as unknown[])[0], 5, nested(rng.int(2, 40))])); break;
+        case 4: if (Array.isArray(s.history)) {   // a copy: a mutation may have given the array its own 'constructor'
+          const h = [...s.history as unknown[]];
+          h.splice(rng.int(0, 3), rng.int(0, 2), pick(rng, [oddValue(rng), clone(VALID.history as unknown[])[0], 5, nested(rng.int(2, 40))]));
+          s.history = h;
+        } break;
         case 5: s[pick(rng, ['dataRng', 'generators'])] = pick(rng, [[1, 2, 3], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, NaN], [[1, 2, 3, 4, null]], [], [-1, 0, 0, 0, null], ['1', '2', '3', '4', null]]); break;
         case 6: value = mutateObject(rng, value, KEYS); break;
         default: value = pick(rng, [[], {}, null, 'state', [s], { trainer: s }]);

@@ -10,6 +10,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { add, div, log, matmul, maximum, mul, relu, reshape, sqrt, sub, sum, toDtype, transpose, unsqueeze } from '../ops/index.js';
 import { ValueError } from '../errors.js';
+import { checkOptions } from '../config.js';
 
 /** Per-row entropy in nats: weights [B, H, T, S] → [B, H, T]. */
 export function rowEntropy(w: Tensor): Tensor {
@@ -18,6 +19,7 @@ export function rowEntropy(w: Tensor): Tensor {
 
 /** The entropy regulariser over layers' weights [B, H, N, N] with the query mask [B, N] (true = real token). */
 export function entropyLoss(weights: Tensor[], queryMask: Tensor, options: { floor?: number } = {}): Tensor {
+  checkOptions('entropyLoss', options, { floor: true });
   if (weights.length === 0) throw new ValueError('entropyLoss: needs attention weights of at least one layer');
   const m = unsqueeze(toDtype(queryMask, weights[0].dtype === 'float64' ? 'float64' : 'float32'), 1);  // [B, 1, N]
   const terms = weights.map((w) => {

@@ -7,6 +7,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { checkOptions } from '../config.js';
 
 function headFused(w: Tensor, b: number, fusion: 'mean' | 'max' | 'min'): Float64Array {
   const [, H, T, S] = w.shape as [number, number, number, number];
@@ -30,6 +31,7 @@ function headFused(w: Tensor, b: number, fusion: 'mean' | 'max' | 'min'): Float6
  * const r = analysis.rollout(layerWeights);   // r[0][0] = the [CLS] row: attribution of each token
  */
 export function rollout(weights: Tensor[], options: { headFusion?: 'mean' | 'max' | 'min'; residual?: boolean } = {}): number[][][] {
+  checkOptions('rollout', options, { headFusion: true, residual: true });
   if (!Array.isArray(weights) || weights.length === 0) throw new ValueError('rollout: needs the weights of at least one layer');
   const [B, , N] = weights[0].shape as [number, number, number, number];
   for (const w of weights) if (w.ndim !== 4 || w.shape[0] !== B || w.shape[2] !== N || w.shape[3] !== N) throw new ShapeError(`rollout: every layer must be [${B}, H, ${N}, ${N}], got ${fmtShape(w.shape)}`);

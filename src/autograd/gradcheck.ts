@@ -2,6 +2,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { backward } from './tape.js';
 import { ValueError } from '../errors.js';
+import { checkOptions } from '../config.js';
 
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6 in float64, 1e-3 in float32). */
@@ -24,6 +25,7 @@ export interface GradcheckResult {
  * are checked; use float64 inputs for tight tolerances.
  */
 export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): GradcheckResult {
+  checkOptions('gradcheck', options, { eps: true, atol: true, rtol: true, seed: true });
   const f64 = inputs.every((t) => t.dtype !== 'float32');
   const eps = options.eps ?? (f64 ? 1e-6 : 1e-3);
   const atol = options.atol ?? (f64 ? 1e-7 : 1e-2);

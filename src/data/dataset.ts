@@ -10,6 +10,7 @@ import { IndexError, ValueError } from '../errors.js';
 import type { FieldKind, TaskKind } from './schema.js';
 import type { KeyValueCell } from './text.js';
 import type { SeriesCell } from './patches.js';
+import { checkOptions } from '../config.js';
 
 /** One encoded column of the whole dataset. */
 export type Column =
@@ -140,6 +141,7 @@ export interface SplitOptions {
 
 /** Seeded train / validation / test row indices (each sorted). */
 export function splitIndices(n: number, options: SplitOptions): { train: number[]; valid: number[]; test: number[] } {
+  checkOptions('splitIndices', options, { valid: true, test: true, seed: true, stratify: true });
   const fv = options.valid ?? 0.1, ft = options.test ?? 0.2;
   if (!(fv >= 0 && ft >= 0 && fv + ft < 1)) throw new ValueError(`splitIndices: valid (${fv}) and test (${ft}) must be ≥ 0 and sum below 1`);
   if (options.stratify && options.stratify.length !== n) throw new ValueError(`splitIndices: stratify has ${options.stratify.length} labels for ${n} rows`);

@@ -11,6 +11,7 @@ import { CategoricalEncoder, NumericEncoder, type CategoricalState, type Numeric
 import { KeyValueEncoder, TextFieldEncoder, type KeyValueCell, type KeyValueState, type TextState } from './text.js';
 import { ImageEncoder, SeriesEncoder, type SeriesCell, type SeriesState } from './patches.js';
 import { EncodedDataset, type Column, type TargetColumn } from './dataset.js';
+import { checkOptions } from '../config.js';
 
 /** A record: field name → value, as read from CSV (strings), JSON (any JSON value) or code. */
 export type DataRecord = Record<string, unknown>;
@@ -111,6 +112,7 @@ export class Preprocessor {
 
   /** Fits every field's encoder and the targets on `records` (the training rows). */
   static fit(schemaInput: Schema | unknown, records: readonly DataRecord[], options: { origins?: readonly RowOrigin[] } = {}): Preprocessor {
+    checkOptions('Preprocessor.fit', options, { origins: true });
     const schema = parseSchema(schemaInput);
     if (records.length === 0) throw new DataError('Preprocessor.fit: no records to fit on');
     const pre = new Preprocessor(schema, {}, {});
@@ -164,6 +166,7 @@ export class Preprocessor {
 
   /** Encodes records into columns; bad rows throw (default) or are skipped and listed. */
   encode(records: readonly DataRecord[], options: EncodeOptions = {}): { dataset: EncodedDataset; skipped: SkippedRow[] } {
+    checkOptions('Preprocessor.encode', options, { origins: true, onError: true, targets: true });
     const withTargets = options.targets ?? this.schema.targets.length > 0;
     const skipped: SkippedRow[] = [];
     const fieldRows: unknown[][] = this.schema.fields.map(() => []);

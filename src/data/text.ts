@@ -6,6 +6,7 @@
 import { DataError } from '../errors.js';
 import type { FieldSpec } from './schema.js';
 import { missingTest } from './missing.js';
+import { checkOptions } from '../config.js';
 
 type TextSpec = Extract<FieldSpec, { kind: 'text' }>;
 type KeyValueSpec = Extract<FieldSpec, { kind: 'keyValue' }>;
@@ -28,6 +29,7 @@ export class Vocabulary {
     this.index = new Map(tokens.map((t, i) => [t, i + offset]));
   }
   static fit(streams: Iterable<string[]>, options: { minCount?: number; maxVocab?: number; offset: number }): Vocabulary {
+    checkOptions('Vocabulary.fit', options, { minCount: true, maxVocab: true, offset: true });
     const counts = new Map<string, number>();
     for (const toks of streams) for (const t of toks) counts.set(t, (counts.get(t) ?? 0) + 1);
     const min = options.minCount ?? 1;

@@ -26,6 +26,12 @@ export const modelConfigSchema = v.variant('type', [
 ]);
 export type ModelConfig = v.InferOutput<typeof modelConfigSchema>;
 
+/** A model config's options without its `type` (the constructors refuse keys they do not define). */
+function withoutType<T extends { type: string }>(c: T): Omit<T, 'type'> {
+  const { type: _t, ...rest } = c;
+  return rest;
+}
+
 /**
  * @example
  * const model = models.buildModel({ type: 'fusion', strategy: 'early', dim: 32 }, pre.fieldInfo(), pre.targetInfo(), rng);
@@ -34,10 +40,10 @@ export function buildModel(config: unknown, fields: FieldInfo[], targets: Target
   const c = validateConfig(modelConfigSchema, config, 'buildModel');
   switch (c.type) {
     case 'fusion': { const { type: _t, ...rest } = c; return new FusionModel(fields, targets, rest, rng); }
-    case 'mlp': return new MLPModel(fields, targets, { ...c, rng });
-    case 'linear': return new LinearModel(fields, targets, { ...c, rng });
-    case 'textCnn': return new TextCNN(fields, targets, { ...c, rng });
-    case 'tcn': return new TCN(fields, targets, { ...c, rng });
-    case 'cnn2d': return new SmallCNN2d(fields, targets, { ...c, rng });
+    case 'mlp': return new MLPModel(fields, targets, { ...withoutType(c), rng });
+    case 'linear': return new LinearModel(fields, targets, { ...withoutType(c), rng });
+    case 'textCnn': return new TextCNN(fields, targets, { ...withoutType(c), rng });
+    case 'tcn': return new TCN(fields, targets, { ...withoutType(c), rng });
+    case 'cnn2d': return new SmallCNN2d(fields, targets, { ...withoutType(c), rng });
   }
 }

@@ -12,7 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { ConfigError, ValueError } from '../errors.js';
-import { validateConfig, v } from '../config.js';
+import { checkOptions, validateConfig, v } from '../config.js';
 import { concat, div, expand, maximum, mean, mul, narrow, squeeze, sum, toDtype, unsqueeze } from '../ops/index.js';
 import { Module, Parameter } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
@@ -143,6 +143,7 @@ export class FusionModel extends Module implements TaskModel {
    * key mask [B, N] of real tokens.
    */
   forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
+    checkOptions('FusionModel.forward', options, { needWeights: true });
     const { tokens, masks } = this.tokenize(batch);
     const B = batch.size, C = this.config.dim;
     let rep: Tensor;                                                                     // [B, C]

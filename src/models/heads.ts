@@ -11,6 +11,7 @@ import { Module } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import type { Batch } from '../data/dataset.js';
 import type { TargetInfo } from '../data/preprocessor.js';
+import { checkOptions } from '../config.js';
 
 /** Per target: binary and regression [B] (logit / standardised value), multi-class [B, K] logits. */
 export type TaskOutputs = Record<string, Tensor>;
@@ -44,6 +45,7 @@ export class TaskHeads extends Module {
  * class weights), or MSE / MAE / Huber on the standardised regression target.
  */
 export function taskLoss(targets: readonly TargetInfo[], outputs: TaskOutputs, batch: Batch, options: { labelSmoothing?: number } = {}): Tensor {
+  checkOptions('taskLoss', options, { labelSmoothing: true });
   let total: Tensor | null = null;
   for (const t of targets) {
     const y = outputs[t.name], target = batch.targets[t.name];

@@ -3,8 +3,10 @@ import { conv1d, conv2d } from '../ops/conv.js';
 import { Module, Parameter } from './module.js';
 import { checkPositiveInt, checkRng, uniformInit, type InitOptions } from './init.js';
 import { ValueError } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../config.js';
 
 interface ConvLayerOptions extends InitOptions { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean }
+const CONV_KEYS: OptionKeys<ConvLayerOptions> = { rng: true, stride: true, padding: true, dilation: true, groups: true, bias: true };
 
 function convParams(name: string, inC: number, outC: number, kernel: number[], o: ConvLayerOptions): { weight: Parameter; bias: Parameter | null } {
   checkPositiveInt(inC, name, 'inChannels');
@@ -27,6 +29,7 @@ export class Conv1d extends Module {
   bias: Parameter | null;
   constructor(inChannels: number, outChannels: number, kernelSize: number, readonly options: ConvLayerOptions) {
     super();
+    checkOptions('Conv1d', options, CONV_KEYS);
     ({ weight: this.weight, bias: this.bias } = convParams('Conv1d', inChannels, outChannels, [kernelSize], options));
   }
   forward(x: Tensor): Tensor {
@@ -41,6 +44,7 @@ export class Conv2d extends Module {
   bias: Parameter | null;
   constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], readonly options: ConvLayerOptions) {
     super();
+    checkOptions('Conv2d', options, CONV_KEYS);
     const k = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     ({ weight: this.weight, bias: this.bias } = convParams('Conv2d', inChannels, outChannels, k, options));
   }

@@ -3,6 +3,7 @@ import { randn } from '../tensor/creation.js';
 import { embedding } from '../ops/norm.js';
 import { Module, Parameter } from './module.js';
 import { checkPositiveInt, checkRng, type InitOptions } from './init.js';
+import { checkOptions } from '../config.js';
 
 /**
  * A lookup table [numEmbeddings, dim] initialised N(0, 1) as PyTorch; int32 ids [...] → [..., dim].
@@ -13,6 +14,7 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly dim: number, options: InitOptions & { paddingIdx?: number }) {
     super();
+    checkOptions('Embedding', options, { rng: true, paddingIdx: true });
     checkPositiveInt(numEmbeddings, 'Embedding', 'numEmbeddings');
     checkPositiveInt(dim, 'Embedding', 'dim');
     const w = randn([numEmbeddings, dim], { rng: checkRng(options, 'Embedding') });

@@ -6,6 +6,7 @@ import { concat, narrow, reshape, stack } from '../ops/shape.js';
 import { zeros } from '../tensor/creation.js';
 import { Module, Parameter } from './module.js';
 import { checkPositiveInt, checkRng, uniformInit, type InitOptions } from './init.js';
+import { checkOptions } from '../config.js';
 
 export interface GRUOptions extends InitOptions {
   inputSize: number;
@@ -35,6 +36,7 @@ export class GRU extends Module {
 
   constructor(readonly options: GRUOptions) {
     super();
+    checkOptions('GRU', options, { rng: true, inputSize: true, hiddenSize: true, numLayers: true, bidirectional: true, bias: true });
     const name = 'GRU';
     const rng = checkRng(options, name);
     const In = checkPositiveInt(options.inputSize, name, 'inputSize');
@@ -62,6 +64,7 @@ export class GRU extends Module {
   }
 
   forward(x: Tensor, options: { mask?: Tensor | null; h0?: Tensor | null } = {}): { output: Tensor; hN: Tensor } {
+    checkOptions('GRU.forward', options, { mask: true, h0: true });
     const fn = 'GRU.forward';
     const { inputSize: In, hiddenSize: H } = this.options;
     if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== In) throw new ShapeError(`${fn}: x must be [B, T, ${In}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);

@@ -3,6 +3,7 @@ import { ones, zeros } from '../tensor/creation.js';
 import { layerNorm } from '../ops/norm.js';
 import { Module, Parameter } from './module.js';
 import { checkPositiveInt } from './init.js';
+import { checkOptions } from '../config.js';
 
 /** Layer normalisation over the last dim(s) with learned scale (1) and shift (0). x [..., C] → [..., C]. */
 export class LayerNorm extends Module {
@@ -12,6 +13,7 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
     super();
+    checkOptions('LayerNorm', options, { eps: true, elementwiseAffine: true });
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.normalizedShape.forEach((s) => checkPositiveInt(s, 'LayerNorm', 'normalizedShape'));
     const affine = options.elementwiseAffine ?? true;

@@ -4,6 +4,7 @@ import { Module, Parameter } from './module.js';
 import { checkPositiveInt, checkRng, uniformInit, type InitOptions } from './init.js';
 import { SpectralReparam } from './sigmaReparam.js';
 import type { Generator } from '../tensor/random.js';
+import { checkOptions } from '../config.js';
 
 /**
  * y = x·Wᵀ + b. weight [outFeatures, inFeatures], bias [outFeatures]; initialised as PyTorch
@@ -18,6 +19,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: InitOptions & { bias?: boolean }) {
     super();
+    checkOptions('Linear', options, { rng: true, bias: true });
     checkPositiveInt(inFeatures, 'Linear', 'inFeatures');
     checkPositiveInt(outFeatures, 'Linear', 'outFeatures');
     const rng = checkRng(options, 'Linear');

@@ -1,6 +1,7 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
+import { checkOptions } from '../config.js';
 
 /** A trainable tensor: a leaf that requires gradients, found by `Module.namedParameters()`. */
 export class Parameter extends Tensor {
@@ -97,6 +98,7 @@ export abstract class Module {
    * or unexpected names are errors; shapes must always match.
    */
   loadStateDict(state: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+    checkOptions('Module.loadStateDict', options, { strict: true });
     const strict = options.strict ?? true;
     const own = new Map(this.namedParameters());
     if (strict) {

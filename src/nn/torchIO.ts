@@ -10,6 +10,7 @@ import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 import { fromTorchStateDict, toTorchStateDict } from './torchNames.js';
+import { checkOptions } from '../config.js';
 
 /**
  * @example
@@ -17,6 +18,7 @@ import { fromTorchStateDict, toTorchStateDict } from './torchNames.js';
  * nn.loadTorchSafetensors(layer, readFileSync('encoder_layer.safetensors'), 'encoder_layer.safetensors');
  */
 export function loadTorchSafetensors(module: Module, bytes: Uint8Array, where = 'safetensors', options: { strict?: boolean } = {}): void {
+  checkOptions('loadTorchSafetensors', options, { strict: true });
   const { tensors } = decodeSafetensors(bytes, where);
   // PyTorch keeps non-parameter buffers (e.g. BatchNorm's num_batches_tracked) in state dicts; none of ours have them
   const state: Record<string, Tensor> = fromTorchStateDict(tensors);

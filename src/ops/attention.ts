@@ -12,6 +12,7 @@ import { add, mul, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { softmax } from './softmax.js';
 import { expand, reshape, transpose } from './shape.js';
+import { checkOptions } from '../config.js';
 
 export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask }
 
@@ -85,6 +86,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions & { returnWeights?: false }): Tensor;
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions): Tensor | { output: Tensor; weights: Tensor };
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: SdpaOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
+  checkOptions('scaledDotProductAttention', options, { mask: true, causal: true, scale: true, dropout: true, rng: true, returnWeights: true });
   const fn = 'scaledDotProductAttention';
   const shape = checkQkv(fn, q, k, v);
   const { opts, mask } = attnOptions(fn, options, shape, q.dtype);
@@ -130,6 +132,7 @@ export interface PackedAttentionOptions extends Omit<SdpaOptions, 'returnWeights
  * const merged = F.packedAttention(qkv, { numHeads: 8, causal: true });   // [B, T, C]
  */
 export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): Tensor {
+  checkOptions('packedAttention', options, { mask: true, causal: true, scale: true, dropout: true, rng: true, numHeads: true, numKVHeads: true });
   const fn = 'packedAttention';
   floatArg(qkv, fn, 'qkv');
   const H = options.numHeads, Hkv = options.numKVHeads ?? H;

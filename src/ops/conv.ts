@@ -6,6 +6,7 @@ import { apply, applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { add } from './elementwise.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
+import { checkOptions } from '../config.js';
 
 export const conv2dPrim: Primitive<Conv2dParams> = {
   name: 'conv2d',
@@ -74,6 +75,7 @@ export interface ConvOptions<P = Pair> { stride?: P; padding?: P; dilation?: P; 
  * bias [Cout] → [N, Cout, OH, OW].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor {
+  checkOptions('conv2d', options, { stride: true, padding: true, dilation: true, groups: true });
   floatArg(x, 'conv2d', 'x');
   floatArg(weight, 'conv2d', 'weight');
   if (weight.ndim !== 4) throw new ShapeError(`conv2d: weight must be [Cout, C/groups, kh, kw], got ${fmtShape(weight.shape)}`);
@@ -93,6 +95,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 
 /** 1-D convolution: x [N, C, L], weight [Cout, C/groups, k], bias [Cout] → [N, Cout, Lout]. */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions<number> = {}): Tensor {
+  checkOptions('conv1d', options, { stride: true, padding: true, dilation: true, groups: true });
   floatArg(x, 'conv1d', 'x');
   if (x.ndim !== 3) throw new ShapeError(`conv1d: input must be [N, C, L], got ${fmtShape(x.shape)}`);
   if (weight.ndim !== 3) throw new ShapeError(`conv1d: weight must be [Cout, C/groups, k], got ${fmtShape(weight.shape)}`);
@@ -106,6 +109,7 @@ export interface PoolOptions<P = Pair> { stride?: P; padding?: P }
 
 /** Max pooling over [N, C, H, W] (padding counts as -∞; stride defaults to the kernel size). */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions & { dilation?: Pair } = {}): Tensor {
+  checkOptions('maxPool2d', options, { stride: true, padding: true, dilation: true });
   floatArg(x, 'maxPool2d', 'x');
   const k = pair(kernelSize, 'maxPool2d', 'kernelSize', 1);
   const g = geometry('maxPool2d', x, k, options.stride ?? k, options.padding ?? 0, options.dilation ?? 1);
@@ -115,6 +119,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions & { 
 
 /** Average pooling over [N, C, H, W]; `countIncludePad` (default true) divides by the full window. */
 export function avgPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions & { countIncludePad?: boolean } = {}): Tensor {
+  checkOptions('avgPool2d', options, { stride: true, padding: true, countIncludePad: true });
   floatArg(x, 'avgPool2d', 'x');
   const k = pair(kernelSize, 'avgPool2d', 'kernelSize', 1);
   const g = geometry('avgPool2d', x, k, options.stride ?? k, options.padding ?? 0, 1);
@@ -137,12 +142,14 @@ function pool1d(x: Tensor, fn: string, run: (x4: Tensor) => Tensor): Tensor {
 }
 /** Max pooling over [N, C, L]. */
 export function maxPool1d(x: Tensor, kernelSize: number, options: PoolOptions<number> & { dilation?: number } = {}): Tensor {
+  checkOptions('maxPool1d', options, { stride: true, padding: true, dilation: true });
   return pool1d(x, 'maxPool1d', (x4) => maxPool2d(x4, [1, kernelSize], {
     stride: [1, options.stride ?? kernelSize], padding: [0, options.padding ?? 0], dilation: [1, options.dilation ?? 1],
   }));
 }
 /** Average pooling over [N, C, L]. */
 export function avgPool1d(x: Tensor, kernelSize: number, options: PoolOptions<number> & { countIncludePad?: boolean } = {}): Tensor {
+  checkOptions('avgPool1d', options, { stride: true, padding: true, countIncludePad: true });
   return pool1d(x, 'avgPool1d', (x4) => avgPool2d(x4, [1, kernelSize], {
     stride: [1, options.stride ?? kernelSize], padding: [0, options.padding ?? 0], countIncludePad: options.countIncludePad,
   }));

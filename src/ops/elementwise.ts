@@ -6,6 +6,7 @@ import type { BinaryOp, CompareOp, UnaryOp, UnaryParams } from '../backend/js/el
 import { apply, type Primitive } from './primitive.js';
 import { asTensor, boolArg, castRaw, fdata, floatArg, type TensorLike } from './util.js';
 import { sumToShape } from './reduce.js';
+import { checkOptions } from '../config.js';
 
 /* ---------- unary primitives: one per op, forward and derivative live in the kernel table ---------- */
 
@@ -59,16 +60,19 @@ export function elu(x: Tensor, alpha = 1): Tensor {
 }
 /** log(1 + e^{βx})/β, linear where βx > threshold (PyTorch's defaults β = 1, threshold = 20). */
 export function softplus(x: Tensor, options: { beta?: number; threshold?: number } = {}): Tensor {
+  checkOptions('softplus', options, { beta: true, threshold: true });
   return un('softplus', x, 'softplus', { a: options.beta ?? 1, b: options.threshold ?? 20 });
 }
 /** GELU: x·Φ(x) (`approximate: 'none'`, default) or its tanh approximation. */
 export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  checkOptions('gelu', options, { approximate: true });
   const approx = options.approximate ?? 'none';
   if (approx !== 'none' && approx !== 'tanh') throw new ValueError(`gelu: approximate must be 'none' or 'tanh', got '${String(approx)}'`);
   return un(approx === 'tanh' ? 'geluTanh' : 'geluErf', x, 'gelu');
 }
 /** Limits x to [min, max]; gradient passes inside the range (bounds included). */
 export function clamp(x: Tensor, options: { min?: number; max?: number }): Tensor {
+  checkOptions('clamp', options, { min: true, max: true });
   const lo = options.min ?? -Infinity, hi = options.max ?? Infinity;
   if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new ValueError(`clamp: need min ≤ max, got min=${lo}, max=${hi}`);
   return un('clamp', x, 'clamp', { a: lo, b: hi });
@@ -252,11 +256,11 @@ export function toDtype(x: Tensor, dtype: DType): Tensor {
   return apply(toDtypePrim, [x], { dtype });
 }
 
-/** Lower triangle: keeps x[..., i, j] where j ≤ i + diagonal, zero elsewhere. */
+/** Lower triangle: keeps x[..., i, j] where j ≤ i + diagonal, zero (false) elsewhere; the dtype is kept. */
 export function tril(x: Tensor, diagonal = 0): Tensor {
   return triangle(x, diagonal, true, 'tril');
 }
-/** Upper triangle: keeps x[..., i, j] where j ≥ i + diagonal. */
+/** Upper triangle: keeps x[..., i, j] where j ≥ i + diagonal, zero (false) elsewhere; the dtype is kept. */
 export function triu(x: Tensor, diagonal = 0): Tensor {
   return triangle(x, diagonal, false, 'triu');
 }
@@ -266,5 +270,7 @@ function triangle(x: Tensor, k: number, lower: boolean, fn: string): Tensor {
   const [r, c] = x.shape.slice(-2);
   const m = new Uint8Array(r * c);
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) m[i * c + j] = (lower ? j <= i + k : j >= i + k) ? 1 : 0;
-  return where(new Tensor(m, [r, c]), x, 0);
+  const keep = new Tensor(m, [r, c]);
+  // the dtype is kept (as torch): a bool mask's triangle is a bool mask
+  return x.dtype === 'bool' ? logicalAnd(x, keep) : where(keep, x, 0);
 }

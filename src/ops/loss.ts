@@ -9,6 +9,7 @@ import type { FloatArray } from '../backend/js/types.js';
 import type { CrossEntropyParams } from '../backend/js/loss.js';
 import { mean, sum } from './reduce.js';
 import { indexSelect, permute, reshape } from './shape.js';
+import { checkOptions } from '../config.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -34,6 +35,7 @@ function checkReduction(r: unknown, fn: string): Reduction {
  * @example crossEntropy(logits, labels, { labelSmoothing: 0.1 })
  */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  checkOptions('crossEntropy', options, { ignoreIndex: true, labelSmoothing: true, weight: true, reduction: true });
   floatArg(logits, 'crossEntropy', 'logits');
   intArg(target, 'crossEntropy', 'target');
   const ignoreIndex = options.ignoreIndex ?? -100;
@@ -104,6 +106,7 @@ export interface BceOptions {
  * (1 − y)·x + (1 + (pw − 1)·y)·(log(1 + e^{−|x|}) + max(−x, 0)).
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', options, { weight: true, posWeight: true, reduction: true });
   floatArg(logits, 'binaryCrossEntropyWithLogits', 'logits');
   floatArg(target, 'binaryCrossEntropyWithLogits', 'target');
   if (!sameShape(logits.shape, target.shape)) {
@@ -119,6 +122,7 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opt
 
 /** Mean squared error (or summed / per element). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('mseLoss', options, { reduction: true });
   checkPair('mseLoss', input, target);
   return reduce(square(sub(input, target)), checkReduction(options.reduction ?? 'mean', 'mseLoss'));
 }
@@ -135,6 +139,7 @@ function checkPair(fn: string, input: Tensor, target: Tensor): void {
 
 /** Mean absolute error |x − y| (PyTorch's l1_loss). */
 export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('l1Loss', options, { reduction: true });
   checkPair('l1Loss', input, target);
   return reduce(abs(sub(input, target)), checkReduction(options.reduction ?? 'mean', 'l1Loss'));
 }
@@ -144,6 +149,7 @@ export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Red
  * zero, linear for outliers. d = x − y, δ = `delta` (default 1).
  */
 export function huberLoss(input: Tensor, target: Tensor, options: { delta?: number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('huberLoss', options, { delta: true, reduction: true });
   checkPair('huberLoss', input, target);
   const delta = options.delta ?? 1;
   if (!(delta > 0)) throw new ValueError(`huberLoss: delta must be positive, got ${delta}`);

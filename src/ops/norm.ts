@@ -9,6 +9,7 @@ import { fdata, floatArg, intArg } from './util.js';
 import { add, mul, rsqrt, sub } from './elementwise.js';
 import { mean, variance } from './reduce.js';
 import { indexSelect, reshape } from './shape.js';
+import { checkOptions } from '../config.js';
 
 function normalizedDims(x: Tensor, normalizedShape: readonly number[], fn: string): number[] {
   const k = normalizedShape.length;
@@ -92,6 +93,7 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: 
  * Identity when `training` is false or p = 0. Needs an explicit generator.
  */
 export function dropout(x: Tensor, p: number, options: { training: boolean; rng?: Generator }): Tensor {
+  checkOptions('dropout', options, { training: true, rng: true });
   floatArg(x, 'dropout', 'x');
   if (!(p >= 0 && p < 1)) throw new ValueError(`dropout: p must be in [0, 1), got ${p}`);
   if (!options.training || p === 0) return x;

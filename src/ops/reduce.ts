@@ -7,6 +7,7 @@ import { apply, applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { reshape, expand, permute } from './shape.js';
 import { mul, sub, square, sqrt } from './elementwise.js';
+import { checkOptions } from '../config.js';
 
 function keepShape(shape: Shape, dims: readonly number[]): number[] {
   return shape.map((s, d) => (dims.includes(d) ? 1 : s));
@@ -99,6 +100,7 @@ export interface ReduceOptions { keepDim?: boolean }
  * @example sum(x, -1, { keepDim: true }) // [B, T, 1]
  */
 export function sum(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  checkOptions('sum', options, { keepDim: true });
   floatArg(x, 'sum', 'x');
   const d = normDims(dims, x.ndim, 'sum');
   if (d.length === 0) return x;
@@ -107,6 +109,7 @@ export function sum(x: Tensor, dims?: number | readonly number[], options: Reduc
 
 /** Mean over `dims` (all by default). */
 export function mean(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  checkOptions('mean', options, { keepDim: true });
   floatArg(x, 'mean', 'x');
   const d = normDims(dims, x.ndim, 'mean');
   const count = d.reduce((a, k) => a * x.shape[k], 1);
@@ -121,16 +124,18 @@ export interface VarOptions extends ReduceOptions {
 
 /** Variance over `dims` (all by default), unbiased by default. */
 export function variance(x: Tensor, dims?: number | readonly number[], options: VarOptions = {}): Tensor {
+  checkOptions('var', options, { keepDim: true, correction: true });
   floatArg(x, 'var', 'x');
   const d = normDims(dims, x.ndim, 'var');
   const count = d.reduce((a, k) => a * x.shape[k], 1);
   const denom = count - (options.correction ?? 1);
   if (denom <= 0) throw new ValueError(`var: ${count} element(s) with correction ${options.correction ?? 1} leave no degrees of freedom`);
   const mu = mean(x, d, { keepDim: true });
-  return mul(sum(square(sub(x, mu)), d, options), 1 / denom);
+  return mul(sum(square(sub(x, mu)), d, { keepDim: options.keepDim }), 1 / denom);
 }
 /** Standard deviation: sqrt(var). */
 export function std(x: Tensor, dims?: number | readonly number[], options: VarOptions = {}): Tensor {
+  checkOptions('std', options, { keepDim: true, correction: true });
   return sqrt(variance(x, dims, options));
 }
 
@@ -154,19 +159,23 @@ function extremeMany(x: Tensor, dims: number | readonly number[] | undefined, ke
 
 /** Largest value over `dims` (all by default). Ties send the gradient to the first maximum. */
 export function amax(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  checkOptions('amax', options, { keepDim: true });
   return extremeMany(x, dims, options.keepDim ?? false, true, 'amax');
 }
 /** Smallest value over `dims` (all by default). */
 export function amin(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  checkOptions('amin', options, { keepDim: true });
   return extremeMany(x, dims, options.keepDim ?? false, false, 'amin');
 }
 
 /** Values and int32 indices of the maxima along `dim` (torch.max(x, dim)). */
 export function max(x: Tensor, dim: number, options: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
+  checkOptions('max', options, { keepDim: true });
   return extremeDim(x, dim, options, true, 'max');
 }
 /** Values and int32 indices of the minima along `dim`. */
 export function min(x: Tensor, dim: number, options: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
+  checkOptions('min', options, { keepDim: true });
   return extremeDim(x, dim, options, false, 'min');
 }
 
@@ -183,17 +192,20 @@ function extremeDim(x: Tensor, dim: number, options: ReduceOptions, isMax: boole
 
 /** Index of the maximum along `dim` (of the flattened tensor when omitted), int32. */
 export function argmax(x: Tensor, dim?: number, options: ReduceOptions = {}): Tensor {
+  checkOptions('argmax', options, { keepDim: true });
   if (dim === undefined) return max(reshape(x, [-1]), 0).indices;
   return max(x, dim, options).indices;
 }
 /** Index of the minimum along `dim` (of the flattened tensor when omitted), int32. */
 export function argmin(x: Tensor, dim?: number, options: ReduceOptions = {}): Tensor {
+  checkOptions('argmin', options, { keepDim: true });
   if (dim === undefined) return min(reshape(x, [-1]), 0).indices;
   return min(x, dim, options).indices;
 }
 
 /** log Σ exp(x) over `dims`, stable; rows of only -∞ give -∞ (not NaN). */
 export function logsumexp(x: Tensor, dims: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  checkOptions('logsumexp', options, { keepDim: true });
   floatArg(x, 'logsumexp', 'x');
   const d = normDims(dims, x.ndim, 'logsumexp');
   const keepDim = options.keepDim ?? false;

@@ -1,4 +1,5 @@
-import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../config.js';
 import { allocFor, isFloat, Tensor, type DType } from './tensor.js';
 import type { AnyArray } from '../backend/js/types.js';
 import { checkShape, numel, type Shape } from './shape.js';
@@ -7,18 +8,22 @@ import { Generator } from './random.js';
 type Nested = number | boolean | readonly Nested[];
 
 export interface CreateOptions { dtype?: DType; requiresGrad?: boolean }
+const CREATE = { dtype: true, requiresGrad: true } as const satisfies OptionKeys<CreateOptions>;
 
 /**
- * A tensor from nested arrays, a typed array (with `shape`) or a number.
+ * A tensor from nested arrays, a typed array or a number. `shape` reshapes the data (same element
+ * count, else ShapeError); a typed array without it is 1-d.
  *
  * @example
  * const x = tensor([[1, 2], [3, 4]]);            // [2, 2] float32
  * const ids = tensor([3, 1], { dtype: 'int32' }); // [2]
+ * const m = tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3] });
  */
 export function tensor(
   data: Nested | Float32Array | Float64Array | Int32Array | Uint8Array,
   options: CreateOptions & { shape?: Shape } = {},
 ): Tensor {
+  checkOptions('tensor', options, { ...CREATE, shape: true });
   if (ArrayBuffer.isView(data)) {
     const shape = options.shape ? checkShape(options.shape, 'tensor') : [data.length];
     const dtype = options.dtype;
@@ -27,7 +32,7 @@ export function tensor(
       const want = allocFor(dtype, arr.length);
       if (want.constructor !== arr.constructor) { want.set(arr); arr = want; }
     }
-    if (arr.length !== numel(shape)) throw new ValueError(`tensor: data has ${arr.length} elements, shape ${fmtShape(shape)} needs ${numel(shape)}`);
+    if (arr.length !== numel(shape)) throw new ShapeError(`tensor: data has ${arr.length} elements (shape [${arr.length}]), shape ${fmtShape(shape)} needs ${numel(shape)}`);
     return finish(new Tensor(arr, shape), options);
   }
   const shape: number[] = [];
@@ -48,6 +53,11 @@ export function tensor(
     for (const c of v) fill(c, dim + 1);
   };
   fill(data, 0);
+  if (options.shape) {
+    const want = checkShape(options.shape, 'tensor');
+    if (numel(want) !== flat.length) throw new ShapeError(`tensor: data has ${flat.length} elements (shape ${fmtShape(shape)}), shape ${fmtShape(want)} needs ${numel(want)}`);
+    return finish(new Tensor(flat, want), options);
+  }
   return finish(new Tensor(flat, shape), options);
 }
 
@@ -71,6 +81,7 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  checkOptions('full', options, CREATE);
   return filled('full', shape, value, options);
 }
 function filled(fn: string, shape: Shape, value: number, options: CreateOptions): Tensor {
@@ -80,9 +91,11 @@ function filled(fn: string, shape: Shape, value: number, options: CreateOptions)
   return finish(new Tensor(d, s), options);
 }
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
+  checkOptions('zeros', options, CREATE);
   return finish(new Tensor(alloc('zeros', options.dtype ?? 'float32', checkShape(shape, 'zeros')), shape), options);
 }
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
+  checkOptions('ones', options, CREATE);
   return filled('ones', shape, 1, options);
 }
 /** A scalar (0-dim) tensor. */
@@ -94,6 +107,7 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
 
 /** [start, end) with `step`, like torch.arange; integers give int32 unless a dtype is set. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  checkOptions('arange', options, CREATE);
   if (end === undefined) { end = start; start = 0; }
   if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step) || step === 0) {
     throw new ValueError(`arange: need finite start/end and a non-zero step, got start=${start}, end=${end}, step=${step}`);
@@ -107,6 +121,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
 
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  checkOptions('linspace', options, CREATE);
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${steps}`);
   const d = alloc('linspace', options.dtype ?? 'float32', [steps]);
   for (let i = 0; i < steps; i++) d[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
@@ -115,6 +130,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
 
 /** n×m identity. */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+  checkOptions('eye', options, CREATE);
   const s = checkShape([n, m], 'eye', 'size');
   const d = alloc('eye', options.dtype ?? 'float32', s);
   for (let i = 0; i < Math.min(n, m); i++) d[i * m + i] = 1;
@@ -135,6 +151,7 @@ function floatDtype(options: CreateOptions, fn: string): DType {
 
 /** Uniform [low, high). */
 export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number }): Tensor {
+  checkOptions('rand', options, { ...CREATE, rng: true, low: true, high: true });
   const rng = checkRng(options?.rng, 'rand');
   const s = checkShape(shape, 'rand');
   const lo = options.low ?? 0, hi = options.high ?? 1;
@@ -145,6 +162,7 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
 
 /** Normal with `mean` and `std` (default standard normal). */
 export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number }): Tensor {
+  checkOptions('randn', options, { ...CREATE, rng: true, mean: true, std: true });
   const rng = checkRng(options?.rng, 'randn');
   const s = checkShape(shape, 'randn');
   const mean = options.mean ?? 0, std = options.std ?? 1;
@@ -155,6 +173,7 @@ export function randn(shape: Shape, options: RandomOptions & { mean?: number; st
 
 /** Uniform integers in [low, high), int32. */
 export function randint(low: number, high: number, shape: Shape, options: { rng: Generator }): Tensor {
+  checkOptions('randint', options, { rng: true });
   const rng = checkRng(options?.rng, 'randint');
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ValueError(`randint: need integers low < high, got low=${low}, high=${high}`);
@@ -167,6 +186,7 @@ export function randint(low: number, high: number, shape: Shape, options: { rng:
 
 /** Bernoulli draws with probability `p` of true, as a bool mask. */
 export function bernoulli(shape: Shape, p: number, options: { rng: Generator }): Tensor {
+  checkOptions('bernoulli', options, { rng: true });
   const rng = checkRng(options?.rng, 'bernoulli');
   if (!(p >= 0 && p <= 1)) throw new ValueError(`bernoulli: p must be in [0, 1], got ${p}`);
   const s = checkShape(shape, 'bernoulli');

@@ -9,6 +9,7 @@ import type { EncodedDataset } from '../data/dataset.js';
 import type { TargetInfo } from '../data/preprocessor.js';
 import { taskLoss, type TaskModel } from '../models/heads.js';
 import { accuracy, macroF1, mae, r2, rmse, rocAuc } from './metrics.js';
+import { checkOptions } from '../config.js';
 
 /** Throws unless rows is a non-empty list of valid row indices. */
 export function checkRows(fn: string, rows: readonly number[], n: number): void {
@@ -33,6 +34,7 @@ export function meanLoss(model: TaskModel, ds: EncodedDataset, rows: readonly nu
 
 /** Per target: binary probabilities of 1, multi-class class probabilities [n·K], regression values in target units. */
 export function predict(model: TaskModel, ds: EncodedDataset, rows: readonly number[], options: { batchSize?: number; denormalize?: (target: string, v: number) => number } = {}): Record<string, Float32Array> {
+  checkOptions('predict', options, { batchSize: true, denormalize: true });
   checkRows('predict', rows, ds.size);
   return noGrad(() => {
     const was = model.training;

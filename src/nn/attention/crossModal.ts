@@ -15,6 +15,7 @@ import { Dropout } from '../dropout.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { TransformerEncoder } from './transformer.js';
+import { checkOptions, type OptionKeys } from '../../config.js';
 
 export interface CrossModalOptions {
   /** Width C of the target stream. */
@@ -27,6 +28,9 @@ export interface CrossModalOptions {
   activation?: 'relu' | 'gelu';
   rng: Generator;
 }
+
+const CROSS_KEYS: OptionKeys<CrossModalOptions> = { dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
+const CROSS_FORWARD_KEYS = { sourceKeyMask: true, needWeights: true } as const;
 
 function seq(fn: string, arg: string, x: Tensor, C: number): void {
   if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
@@ -52,6 +56,7 @@ export class CrossModalLayer extends Module {
 
   constructor(readonly options: CrossModalOptions) {
     super();
+    checkOptions('CrossModalLayer', options, CROSS_KEYS);
     const name = 'CrossModalLayer';
     const rng = checkRng(options, name);
     const C = checkPositiveInt(options.dModel, name, 'dModel');
@@ -72,6 +77,7 @@ export class CrossModalLayer extends Module {
   forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
   forward(target: Tensor, source: Tensor, options?: { sourceKeyMask?: Tensor | null; needWeights?: boolean }): Tensor;
   forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+    checkOptions('CrossModalLayer.forward', options, CROSS_FORWARD_KEYS);
     const fn = 'CrossModalLayer.forward';
     seq(fn, 'target', target, this.options.dModel);
     seq(fn, 'source', source, this.options.sourceDim ?? this.options.dModel);
@@ -96,8 +102,10 @@ export class CrossModalTransformer extends Module {
 
   constructor(readonly options: CrossModalOptions & { numLayers: number }) {
     super();
+    checkOptions('CrossModalTransformer', options, { ...CROSS_KEYS, numLayers: true });
     checkPositiveInt(options.numLayers, 'CrossModalTransformer', 'numLayers');
-    this.layers = Array.from({ length: options.numLayers }, () => new CrossModalLayer(options));
+    const { numLayers: _n, ...layer } = options;
+    this.layers = Array.from({ length: options.numLayers }, () => new CrossModalLayer(layer));
     this.norm = new LayerNorm(options.dModel);
   }
 
@@ -105,6 +113,7 @@ export class CrossModalTransformer extends Module {
   forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor[] };
   forward(target: Tensor, source: Tensor, options?: { sourceKeyMask?: Tensor | null; needWeights?: boolean }): Tensor;
   forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+    checkOptions('CrossModalTransformer.forward', options, CROSS_FORWARD_KEYS);
     const weights: Tensor[] = [];
     let y = target;
     for (const layer of this.layers) {
@@ -149,6 +158,7 @@ export class PerceiverEncoder extends Module {
 
   constructor(readonly options: PerceiverOptions) {
     super();
+    checkOptions('PerceiverEncoder', options, { numLatents: true, latentDim: true, inputDim: true, crossHeads: true, latentHeads: true, numLatentLayers: true, dimFeedforward: true, dropout: true, rng: true });
     const name = 'PerceiverEncoder';
     const rng = checkRng(options, name);
     const N = checkPositiveInt(options.numLatents, name, 'numLatents');
@@ -172,6 +182,7 @@ export class PerceiverEncoder extends Module {
   forward(inputs: Tensor | Tensor[], options: { keyMasks?: (Tensor | null)[]; needWeights: true }): { output: Tensor; crossWeights: Tensor; latentWeights: Tensor[] };
   forward(inputs: Tensor | Tensor[], options?: { keyMasks?: (Tensor | null)[]; needWeights?: boolean }): Tensor;
   forward(inputs: Tensor | Tensor[], options: { keyMasks?: (Tensor | null)[]; needWeights?: boolean } = {}): Tensor | { output: Tensor; crossWeights: Tensor; latentWeights: Tensor[] } {
+    checkOptions('PerceiverEncoder.forward', options, { keyMasks: true, needWeights: true });
     const fn = 'PerceiverEncoder.forward';
     const list = Array.isArray(inputs) ? inputs : [inputs];
     if (list.length === 0) throw new ValueError(`${fn}: needs at least one input array`);

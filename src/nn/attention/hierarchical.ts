@@ -16,6 +16,7 @@ import { Linear } from '../linear.js';
 import { GRU } from '../gru.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { TransformerEncoder } from './transformer.js';
+import { checkOptions } from '../../config.js';
 
 /**
  * HAN's attention: u = tanh(W h + b), α = softmax(uᵀu_ctx) over real positions, out = Σ α h.
@@ -28,6 +29,7 @@ export class ContextAttention extends Module {
 
   constructor(readonly options: { dim: number; attentionDim?: number; rng: Generator }) {
     super();
+    checkOptions('ContextAttention', options, { dim: true, attentionDim: true, rng: true });
     const rng = checkRng(options, 'ContextAttention');
     const C = checkPositiveInt(options.dim, 'ContextAttention', 'dim');
     const A = checkPositiveInt(options.attentionDim ?? C, 'ContextAttention', 'attentionDim');
@@ -84,6 +86,9 @@ export class HierarchicalAttentionNetwork extends Module {
 
   constructor(readonly options: HierarchicalAttentionOptions) {
     super();
+    checkOptions('HierarchicalAttentionNetwork', options, {
+      vocabSize: true, embedDim: true, encoder: true, hiddenSize: true, nhead: true, numLayers: true, dimFeedforward: true, dropout: true, numClasses: true, rng: true,
+    });
     const name = 'HierarchicalAttentionNetwork';
     const rng = checkRng(options, name);
     const V = checkPositiveInt(options.vocabSize, name, 'vocabSize');
@@ -115,6 +120,7 @@ export class HierarchicalAttentionNetwork extends Module {
 
   forward(ids: Tensor, options: { wordMask?: Tensor | null } = {}): { output: Tensor; wordWeights: Tensor; sentenceWeights: Tensor } {
     const fn = 'HierarchicalAttentionNetwork.forward';
+    checkOptions(fn, options, { wordMask: true });
     if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.ndim !== 3) {
       throw new ShapeError(`${fn}: ids must be int32 [B, S, W], got ${ids instanceof Tensor ? `${ids.dtype} ${fmtShape(ids.shape)}` : typeof ids}`);
     }

@@ -17,6 +17,7 @@ import { SpectralReparam } from '../sigmaReparam.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
 import { alibiBias, applyRotary } from './positional.js';
+import { checkOptions } from '../../config.js';
 
 export interface MultiHeadAttentionOptions {
   /** Model width C = numHeads × head dim. */
@@ -107,6 +108,7 @@ export class MultiHeadAttention extends Module {
 
   constructor(options: MultiHeadAttentionOptions) {
     super();
+    checkOptions('MultiHeadAttention', options, { embedDim: true, numHeads: true, kDim: true, vDim: true, numKVHeads: true, bias: true, dropout: true, rope: true, alibi: true, rng: true });
     const name = 'MultiHeadAttention';
     const rng = checkRng(options, name);
     this.embedDim = checkPositiveInt(options.embedDim, name, 'embedDim');
@@ -199,6 +201,7 @@ export class MultiHeadAttention extends Module {
    * Returns the output [B, T, C] and, with `needWeights`, the weights (else null).
    */
   forward(query: Tensor, key: Tensor = query, value: Tensor = key, options: MultiHeadForwardOptions = {}): { output: Tensor; weights: Tensor | null } {
+    checkOptions('MultiHeadAttention.forward', options, { keyMask: true, attnMask: true, causal: true, needWeights: true, averageWeights: true, positionOffset: true });
     const fn = 'MultiHeadAttention.forward';
     const C = this.embedDim, H = this.numHeads, Hkv = this.numKVHeads, D = this.headDim;
     const want = (t: Tensor, arg: string, dim: number): void => {

@@ -14,6 +14,7 @@ import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
+import { checkOptions } from '../../config.js';
 
 /**
  * Pools a sequence with learned queries that attend over it (multi-head; Set Transformer's PMA,
@@ -31,6 +32,7 @@ export class AttentionPooling extends Module {
 
   constructor(readonly options: { embedDim: number; numQueries?: number; numHeads?: number; dropout?: number; bias?: boolean; rng: Generator }) {
     super();
+    checkOptions('AttentionPooling', options, { embedDim: true, numQueries: true, numHeads: true, dropout: true, bias: true, rng: true });
     const rng = checkRng(options, 'AttentionPooling');
     this.numQueries = checkPositiveInt(options.numQueries ?? 1, 'AttentionPooling', 'numQueries');
     const C = checkPositiveInt(options.embedDim, 'AttentionPooling', 'embedDim');
@@ -39,6 +41,7 @@ export class AttentionPooling extends Module {
   }
 
   forward(x: Tensor, options: { keyMask?: Tensor | null; perHead?: boolean } = {}): { output: Tensor; weights: Tensor } {
+    checkOptions('AttentionPooling.forward', options, { keyMask: true, perHead: true });
     const C = this.options.embedDim;
     if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
       throw new ShapeError(`AttentionPooling.forward: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
@@ -53,8 +56,12 @@ export class AttentionPooling extends Module {
 /**
  * Attention-based MIL pooling (Ilse et al. 2018): aₖ = softmax_k(wᵀ(tanh(V hₖ) ⊙ sigm(U hₖ)))
  * (without the gate when `gated: false`), z = Σₖ aₖ hₖ. h [B, N, C] (a bag of N instances),
- * mask [B, N] (true = real instance) → output [B, C], weights [B, N].
+ * keyMask [B, N] (true = real instance; `mask` is the older name) → output [B, C], weights [B, N].
  * Parameters: attentionV, attentionU (gated), attentionW — the reference code's names.
+ *
+ * @example
+ * const pool = new GatedAttentionPooling({ inDim: 64, rng });
+ * const { output, weights } = pool.forward(h, { keyMask });   // [B, 64], [B, N]
  */
 export class GatedAttentionPooling extends Module {
   attentionV: Linear;
@@ -63,6 +70,7 @@ export class GatedAttentionPooling extends Module {
 
   constructor(readonly options: { inDim: number; hiddenDim?: number; gated?: boolean; rng: Generator }) {
     super();
+    checkOptions('GatedAttentionPooling', options, { inDim: true, hiddenDim: true, gated: true, rng: true });
     const rng = checkRng(options, 'GatedAttentionPooling');
     const C = checkPositiveInt(options.inDim, 'GatedAttentionPooling', 'inDim');
     const h = checkPositiveInt(options.hiddenDim ?? 128, 'GatedAttentionPooling', 'hiddenDim');
@@ -71,18 +79,21 @@ export class GatedAttentionPooling extends Module {
     this.attentionW = new Linear(h, 1, { rng });
   }
 
-  forward(h: Tensor, options: { mask?: Tensor | null } = {}): { output: Tensor; weights: Tensor } {
+  forward(h: Tensor, options: { keyMask?: Tensor | null; mask?: Tensor | null } = {}): { output: Tensor; weights: Tensor } {
     const fn = 'GatedAttentionPooling.forward';
+    checkOptions(fn, options, { keyMask: true, mask: true });
+    if (options.keyMask != null && options.mask != null) throw new ValueError(`${fn}: pass keyMask or mask, not both (mask is the older name of keyMask)`);
     const C = this.options.inDim;
     if (!(h instanceof Tensor) || h.ndim !== 3 || h.shape[2] !== C) throw new ShapeError(`${fn}: h must be [B, N, ${C}], got ${h instanceof Tensor ? fmtShape(h.shape) : typeof h}`);
     const [B, N] = h.shape as [number, number, number];
     let a = tanh(this.attentionV.forward(h));
     if (this.attentionU) a = mul(a, sigmoid(this.attentionU.forward(h)));
     let scores = squeeze(this.attentionW.forward(a), -1);                  // [B, N]
-    const mask = options.mask;
+    const arg = options.keyMask != null ? 'keyMask' : 'mask';
+    const mask = options.keyMask ?? options.mask;
     if (mask != null) {
       if (!(mask instanceof Tensor) || mask.dtype !== 'bool' || mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== N) {
-        throw new ShapeError(`${fn}: mask must be bool [B, N] = ${fmtShape([B, N])}, got ${mask instanceof Tensor ? `${mask.dtype} ${fmtShape(mask.shape)}` : typeof mask}`);
+        throw new ShapeError(`${fn}: ${arg} must be bool [B, N] = ${fmtShape([B, N])}, got ${mask instanceof Tensor ? `${mask.dtype} ${fmtShape(mask.shape)}` : typeof mask}`);
       }
       scores = where(mask, scores, -Infinity);
     }
@@ -106,6 +117,7 @@ export class NadarayaWatson extends Module {
 
   constructor(readonly options: { bandwidth?: number; learned?: boolean } = {}) {
     super();
+    checkOptions('NadarayaWatson', options, { bandwidth: true, learned: true });
     const bw = options.bandwidth ?? 1;
     if (!(bw > 0) || !Number.isFinite(bw)) throw new ValueError(`NadarayaWatson: bandwidth must be a positive number, got ${bw}`);
     this.fixed = 1 / bw;

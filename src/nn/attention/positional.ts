@@ -11,6 +11,7 @@ import { concat, narrow, reshape } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
 import { checkPositiveInt, checkRng } from '../init.js';
+import { checkOptions } from '../../config.js';
 
 /**
  * The sinusoidal table [length, dim]: PE[p, 2i] = sin(p / base^(2i/dim)), PE[p, 2i+1] = cos(…),
@@ -18,6 +19,7 @@ import { checkPositiveInt, checkRng } from '../init.js';
  * @example sinusoidalEncoding(128, 64)   // [128, 64]
  */
 export function sinusoidalEncoding(length: number, dim: number, options: { base?: number; offset?: number } = {}): Tensor {
+  checkOptions('sinusoidalEncoding', options, { base: true, offset: true });
   checkPositiveInt(length, 'sinusoidalEncoding', 'length');
   checkPositiveInt(dim, 'sinusoidalEncoding', 'dim');
   const base = options.base ?? 10000;
@@ -46,6 +48,7 @@ export class SinusoidalPositionalEncoding extends Module {
 
   constructor(readonly options: { dim: number; base?: number; dropout?: number; rng?: Generator }) {
     super();
+    checkOptions('SinusoidalPositionalEncoding', options, { dim: true, base: true, dropout: true, rng: true });
     checkPositiveInt(options.dim, 'SinusoidalPositionalEncoding', 'dim');
     const p = options.dropout ?? 0;
     if (!(p >= 0 && p < 1)) throw new ValueError(`SinusoidalPositionalEncoding: dropout must be in [0, 1), got ${p}`);
@@ -54,6 +57,7 @@ export class SinusoidalPositionalEncoding extends Module {
 
   /** x [B, T, C]; `offset` shifts the positions (for continuing a sequence). */
   forward(x: Tensor, options: { offset?: number } = {}): Tensor {
+    checkOptions('SinusoidalPositionalEncoding.forward', options, { offset: true });
     checkSeq('SinusoidalPositionalEncoding.forward', x, this.options.dim);
     const pe = toDtype(sinusoidalEncoding(x.shape[1]!, this.options.dim, { base: this.options.base, offset: options.offset }), x.dtype);
     return dropout(add(x, pe), this.options.dropout ?? 0, { training: this.training, rng: this.rng });
@@ -66,6 +70,7 @@ export class LearnedPositionalEmbedding extends Module {
 
   constructor(readonly options: { maxLen: number; dim: number; rng: Generator }) {
     super();
+    checkOptions('LearnedPositionalEmbedding', options, { maxLen: true, dim: true, rng: true });
     checkPositiveInt(options.maxLen, 'LearnedPositionalEmbedding', 'maxLen');
     checkPositiveInt(options.dim, 'LearnedPositionalEmbedding', 'dim');
     this.weight = new Parameter(randn([options.maxLen, options.dim], { rng: checkRng(options, 'LearnedPositionalEmbedding') }));
@@ -105,6 +110,7 @@ function ropeTables(T: number, D: number, base: number, offset: number): [Tensor
  */
 export function applyRotary(x: Tensor, options: { base?: number; offset?: number } = {}): Tensor {
   const fn = 'applyRotary';
+  checkOptions(fn, options, { base: true, offset: true });
   if (!(x instanceof Tensor) || x.ndim < 2) throw new ShapeError(`${fn}: x must be [..., T, D], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
   const T = x.shape[x.ndim - 2]!, D = x.shape[x.ndim - 1]!;
   if (D % 2 !== 0) throw new ShapeError(`${fn}: the last dim D must be even to form rotation pairs, got shape ${fmtShape(x.shape)}`);

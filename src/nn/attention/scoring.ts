@@ -10,11 +10,13 @@ import { add, div, exp, mul, sqrt, tanh, toDtype, where } from '../../ops/elemen
 import { matmul } from '../../ops/linalg.js';
 import { sum } from '../../ops/reduce.js';
 import { softmax } from '../../ops/softmax.js';
-import { squeeze, transpose, unsqueeze } from '../../ops/shape.js';
+import { reshape, squeeze, transpose, unsqueeze } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
+import { keyMask4d } from './masks.js';
+import { checkOptions } from '../../config.js';
 
 /** The scoring functions a(q, k). */
 export type AttentionScore = 'dot' | 'scaledDot' | 'general' | 'additive' | 'cosine';
@@ -43,13 +45,15 @@ export interface AttentionOptions {
 
 /**
  * softmax(a(q, k) + mask)·v with the chosen score. query [B, T, Dq], key [B, S, Dk], value
- * [B, S, Dv] → { output [B, T, Dv], weights [B, T, S] }. `mask`: bool (true = may attend) or
- * additive float, broadcastable to [B, T, S] (a key mask [B, S] is passed as [B, 1, S]).
- * A query with nothing to attend to gets zero weights and a zero output.
+ * [B, S, Dv] → { output [B, T, Dv], weights [B, T, S] }. `keyMask` [B, S]: bool, true = real
+ * token (as every attention layer). `mask`: bool (true = may attend) or additive float,
+ * 3-d broadcastable to [B, T, S] ([B, T, S], [B, 1, S], [1, T, S]…); a 2-d mask is refused, since
+ * [B, S] would broadcast onto [T, S] when B = T. Both may be given. A query with nothing to attend
+ * to gets zero weights and a zero output.
  *
  * @example
  * const attn = new Attention({ score: 'additive', queryDim: 32, hiddenDim: 16, rng });
- * const { output, weights } = attn.forward(q, k, v, { mask: unsqueeze(keyMask, 1) });
+ * const { output, weights } = attn.forward(q, k, v, { keyMask });   // [B, T, Dv], [B, T, S]
  */
 export class Attention extends Module {
   wq: Linear | null = null;
@@ -64,6 +68,7 @@ export class Attention extends Module {
 
   constructor(readonly options: AttentionOptions) {
     super();
+    checkOptions('Attention', options, { score: true, queryDim: true, keyDim: true, hiddenDim: true, initialScale: true, dropout: true, rng: true });
     const name = 'Attention';
     const scores: AttentionScore[] = ['dot', 'scaledDot', 'general', 'additive', 'cosine'];
     if (!scores.includes(options.score)) throw new ValueError(`${name}: score must be one of ${scores.join(', ')}, got '${String(options.score)}'`);
@@ -110,8 +115,9 @@ export class Attention extends Module {
     }
   }
 
-  forward(query: Tensor, key: Tensor, value: Tensor, options: { mask?: Tensor | null } = {}): { output: Tensor; weights: Tensor } {
+  forward(query: Tensor, key: Tensor, value: Tensor, options: { keyMask?: Tensor | null; mask?: Tensor | null } = {}): { output: Tensor; weights: Tensor } {
     const fn = 'Attention.forward';
+    checkOptions(fn, options, { keyMask: true, mask: true });
     const shapeOf = (t: Tensor): string => (t instanceof Tensor ? fmtShape(t.shape) : typeof t);
     if (!(query instanceof Tensor) || query.ndim !== 3 || query.shape[2] !== this.queryDim) throw new ShapeError(`${fn}: query must be [B, T, ${this.queryDim}], got ${shapeOf(query)}`);
     if (!(key instanceof Tensor) || key.ndim !== 3 || key.shape[2] !== this.keyDim) throw new ShapeError(`${fn}: key must be [B, S, ${this.keyDim}], got ${shapeOf(key)}`);
@@ -127,12 +133,16 @@ export class Attention extends Module {
       if (!(mask instanceof Tensor) || mask.dtype === 'int32') {
         throw new DTypeError(`${fn}: mask must be a bool (true = may attend) or float (additive) Tensor broadcastable to [B, T, S] = ${fmtShape([B, T, S])}`);
       }
+      if (mask.ndim === 2) {
+        throw new ShapeError(`${fn}: mask has 2 dims ${fmtShape(mask.shape)}; pass keyMask [B, S] for padding, or a 3-d mask [B, T|1, S] (a 2-d mask would broadcast as [T, S])`);
+      }
       const off = 3 - mask.ndim;
       if (off < 0 || mask.shape.some((n, i) => n !== 1 && n !== [B, T, S][i + off])) {
         throw new ShapeError(`${fn}: mask has shape ${fmtShape(mask.shape)}, which does not broadcast to [B, T, S] = ${fmtShape([B, T, S])}`);
       }
       s = mask.dtype === 'bool' ? where(mask, s, -Infinity) : add(s, toDtype(mask, s.dtype));
     }
+    if (options.keyMask != null) s = where(reshape(keyMask4d(fn, 'keyMask', options.keyMask, B, S), [B, 1, S]), s, -Infinity);
     const weights = softmax(s, -1);                                      // rows with no key: zeros
     const p = this.training ? this.options.dropout ?? 0 : 0;
     return { output: matmul(dropout(weights, p, { training: p > 0, rng: this.rng }), value), weights };

@@ -19,6 +19,7 @@ import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { checkHeads, mergeHeads, projectHeads } from './heads.js';
+import { checkOptions } from '../../config.js';
 
 /** Which keys each query reads: `index[i·width + w]` is a key position, used where `valid` is 1. */
 export interface SparsePattern {
@@ -53,6 +54,7 @@ function build(T: number, width: number, keys: (i: number) => number[], fullRows
  * (one-sided, causal), d = dilation. Width 2w + 1 (or w + 1).
  */
 export function slidingWindowPattern(T: number, options: { window: number; oneSided?: boolean; dilation?: number }): SparsePattern {
+  checkOptions('slidingWindowPattern', options, { window: true, oneSided: true, dilation: true });
   const fn = 'slidingWindowPattern';
   checkPositiveInt(T, fn, 'T');
   const w = options.window;
@@ -65,6 +67,7 @@ export function slidingWindowPattern(T: number, options: { window: number; oneSi
 
 /** Block (chunked) attention: query i reads the keys of its own block of `blockSize` positions. */
 export function blockPattern(T: number, options: { blockSize: number }): SparsePattern {
+  checkOptions('blockPattern', options, { blockSize: true });
   const fn = 'blockPattern';
   checkPositiveInt(T, fn, 'T');
   const b = checkPositiveInt(options.blockSize, fn, 'blockSize');
@@ -100,6 +103,7 @@ export function bigBirdPattern(
   T: number, options: { blockSize: number; windowBlocks?: number; globalBlocks?: number; randomBlocks?: number; rng?: Generator },
 ): SparsePattern {
   const fn = 'bigBirdPattern';
+  checkOptions(fn, options, { blockSize: true, windowBlocks: true, globalBlocks: true, randomBlocks: true, rng: true });
   const b = checkPositiveInt(options.blockSize, fn, 'blockSize');
   checkPositiveInt(T, fn, 'T');
   if (T % b !== 0) throw new ValueError(`${fn}: T (${T}) must be a multiple of blockSize (${b}); pad the sequence`);
@@ -141,6 +145,7 @@ export function sparseAttention(
   q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: { keyMask?: Tensor | null; scale?: number; chunkRows?: number } = {},
 ): Tensor {
   const fn = 'sparseAttention';
+  checkOptions(fn, options, { keyMask: true, scale: true, chunkRows: true });
   const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
   if (!ok || k.shape[0] !== q.shape[0] || v.shape[0] !== q.shape[0] || k.shape[1] !== q.shape[1] || v.shape[1] !== q.shape[1]
     || k.shape[3] !== q.shape[3] || q.shape[2] !== pattern.T || k.shape[2] !== pattern.T || v.shape[2] !== pattern.T) {
@@ -219,6 +224,10 @@ export class SparseSelfAttention extends Module {
 
   constructor(readonly options: SparseSelfAttentionOptions) {
     super();
+    checkOptions('SparseSelfAttention', options, {
+      embedDim: true, numHeads: true, pattern: true, window: true, oneSided: true, dilation: true, blockSize: true, windowBlocks: true,
+      globalBlocks: true, randomBlocks: true, globalTokens: true, rng: true,
+    });
     const name = 'SparseSelfAttention';
     const rng = checkRng(options, name);
     const C = checkHeads(name, options.embedDim, options.numHeads);
@@ -247,6 +256,7 @@ export class SparseSelfAttention extends Module {
   }
 
   forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
+    checkOptions('SparseSelfAttention.forward', options, { keyMask: true });
     const [q, k, v] = projectHeads('SparseSelfAttention.forward', this.inProj, x, this.options.numHeads);
     return mergeHeads(sparseAttention(q, k, v, this.patternFor(q.shape[2]!), { keyMask: options.keyMask }), this.outProj);
   }

@@ -13,6 +13,7 @@ import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
+import { checkOptions, type OptionKeys } from '../../config.js';
 
 export interface TransformerLayerOptions {
   /** Model width C. */
@@ -62,7 +63,24 @@ export interface DecoderForwardOptions {
   needWeights?: boolean;
 }
 
+const LAYER_KEYS: OptionKeys<TransformerLayerOptions> = {
+  dModel: true, nhead: true, dimFeedforward: true, dropout: true, activation: true, normFirst: true, layerNormEps: true, bias: true,
+  numKVHeads: true, rope: true, alibi: true, rng: true,
+};
+const STACK_KEYS: OptionKeys<TransformerStackOptions> = { ...LAYER_KEYS, numLayers: true, finalNorm: true };
+const ENCODER_FORWARD_KEYS: OptionKeys<EncoderForwardOptions> = { keyMask: true, attnMask: true, causal: true, needWeights: true };
+const DECODER_FORWARD_KEYS: OptionKeys<DecoderForwardOptions> = {
+  tgtKeyMask: true, memoryKeyMask: true, tgtMask: true, memoryMask: true, causal: true, needWeights: true,
+};
+
+/** The layer options of a stack's options (what each of its layers is built from). */
+function layerOptions(options: TransformerStackOptions): TransformerLayerOptions {
+  const { numLayers: _n, finalNorm: _f, ...layer } = options;
+  return layer;
+}
+
 function resolve(options: TransformerLayerOptions, layer: string) {
+  checkOptions(layer, options, LAYER_KEYS);
   const rng = checkRng(options, layer);
   checkPositiveInt(options.dModel, layer, 'dModel');
   checkPositiveInt(options.nhead, layer, 'nhead');
@@ -130,6 +148,7 @@ export class TransformerEncoderLayer extends Module {
   forward(x: Tensor, options: EncoderForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor };
   forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
   forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
+    checkOptions('TransformerEncoderLayer.forward', options, ENCODER_FORWARD_KEYS);
     checkInput('TransformerEncoderLayer.forward', 'x', x, this.options.dModel);
     let weights: Tensor | null = null;
     const sa = (h: Tensor): Tensor => {
@@ -198,6 +217,7 @@ export class TransformerDecoderLayer extends Module {
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions & { needWeights: true }): { output: Tensor; selfWeights: Tensor; crossWeights: Tensor };
   forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor; crossWeights: Tensor } {
+    checkOptions('TransformerDecoderLayer.forward', options, DECODER_FORWARD_KEYS);
     const fn = 'TransformerDecoderLayer.forward';
     checkInput(fn, 'tgt', tgt, this.options.dModel);
     checkInput(fn, 'memory', memory, this.options.dModel);
@@ -246,8 +266,9 @@ export class TransformerEncoder extends Module {
 
   constructor(readonly options: TransformerStackOptions) {
     super();
+    checkOptions('TransformerEncoder', options, STACK_KEYS);
     checkPositiveInt(options.numLayers, 'TransformerEncoder', 'numLayers');
-    this.layers = Array.from({ length: options.numLayers }, () => new TransformerEncoderLayer(options));
+    this.layers = Array.from({ length: options.numLayers }, () => new TransformerEncoderLayer(layerOptions(options)));
     this.norm = options.finalNorm ? new LayerNorm(options.dModel, { eps: options.layerNormEps }) : null;
   }
 
@@ -255,6 +276,7 @@ export class TransformerEncoder extends Module {
   forward(x: Tensor, options: EncoderForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor[] };
   forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
   forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+    checkOptions('TransformerEncoder.forward', options, ENCODER_FORWARD_KEYS);
     const weights: Tensor[] = [];
     let y = x;
     for (const layer of this.layers) {
@@ -276,8 +298,9 @@ export class TransformerDecoder extends Module {
 
   constructor(readonly options: TransformerStackOptions) {
     super();
+    checkOptions('TransformerDecoder', options, STACK_KEYS);
     checkPositiveInt(options.numLayers, 'TransformerDecoder', 'numLayers');
-    this.layers = Array.from({ length: options.numLayers }, () => new TransformerDecoderLayer(options));
+    this.layers = Array.from({ length: options.numLayers }, () => new TransformerDecoderLayer(layerOptions(options)));
     this.norm = options.finalNorm ? new LayerNorm(options.dModel, { eps: options.layerNormEps }) : null;
   }
 
@@ -285,6 +308,7 @@ export class TransformerDecoder extends Module {
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions & { needWeights: true }): { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] };
   forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] } {
+    checkOptions('TransformerDecoder.forward', options, DECODER_FORWARD_KEYS);
     const selfWeights: Tensor[] = [], crossWeights: Tensor[] = [];
     let y = tgt;
     for (const layer of this.layers) {

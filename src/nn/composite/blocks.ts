@@ -16,12 +16,16 @@ import { MultiHeadAttention } from '../attention/multihead.js';
 import { SparseSelfAttention } from '../attention/sparse.js';
 import { LinearSelfAttention } from '../attention/linear.js';
 import { TransformerEncoderLayer } from '../attention/transformer.js';
+import { checkOptions, type OptionKeys } from '../../config.js';
 
 /** Options every block's forward takes. */
 export interface BlockForwardOptions {
   /** [B, T] bool, true = real token. */
   keyMask?: Tensor | null;
 }
+
+/** The keys of BlockForwardOptions, which every block's forward checks. */
+export const BLOCK_FORWARD_KEYS: OptionKeys<BlockForwardOptions> = { keyMask: true };
 
 /** A module mapping [B, T, C] → [B, T, C]. */
 export type Block = Module & { forward(x: Tensor, options?: BlockForwardOptions): Tensor };
@@ -43,9 +47,11 @@ export class SelfAttentionBlock extends Module {
   attn: MultiHeadAttention;
   constructor(readonly options: { dim: number; numHeads: number; dropout?: number; causal?: boolean; rng: Generator }) {
     super();
+    checkOptions('SelfAttentionBlock', options, { dim: true, numHeads: true, dropout: true, causal: true, rng: true });
     this.attn = new MultiHeadAttention({ embedDim: options.dim, numHeads: options.numHeads, dropout: options.dropout, rng: options.rng });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('SelfAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('SelfAttentionBlock.forward', x, this.options.dim);
     return this.attn.forward(x, x, x, { keyMask: options.keyMask, causal: this.options.causal }).output;
   }
@@ -60,6 +66,7 @@ export class ConvBlock extends Module {
   private readonly left: number;
   constructor(readonly options: { dim: number; kernelSize: number; dilation?: number; causal?: boolean; rng: Generator }) {
     super();
+    checkOptions('ConvBlock', options, { dim: true, kernelSize: true, dilation: true, causal: true, rng: true });
     const k = checkPositiveInt(options.kernelSize, 'ConvBlock', 'kernelSize');
     const d = checkPositiveInt(options.dilation ?? 1, 'ConvBlock', 'dilation');
     const span = d * (k - 1);
@@ -68,6 +75,7 @@ export class ConvBlock extends Module {
     this.conv = new Conv1d(options.dim, options.dim, k, { dilation: d, padding: 0, rng: options.rng });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('ConvBlock.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('ConvBlock.forward', x, this.options.dim);
     const span = (this.options.dilation ?? 1) * (this.options.kernelSize - 1);
     const h = transpose(zeroPadded(x, options.keyMask), 1, 2);                           // [B, C, T]
@@ -84,12 +92,14 @@ export class FeedForwardBlock extends Module {
   dropout: Dropout;
   constructor(readonly options: { dim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng: Generator }) {
     super();
+    checkOptions('FeedForwardBlock', options, { dim: true, hidden: true, activation: true, dropout: true, rng: true });
     const hidden = options.hidden ?? 4 * options.dim;
     this.linear1 = new Linear(options.dim, hidden, { rng: options.rng });
     this.linear2 = new Linear(hidden, options.dim, { rng: options.rng });
     this.dropout = new Dropout(options.dropout ?? 0, options.rng);
   }
   forward(x: Tensor, _options: BlockForwardOptions = {}): Tensor {
+    checkOptions('FeedForwardBlock.forward', _options, BLOCK_FORWARD_KEYS);
     checkSeq('FeedForwardBlock.forward', x, this.options.dim);
     const h = this.linear1.forward(x);
     return this.linear2.forward(this.dropout.forward(this.options.activation === 'relu' ? relu(h) : gelu(h)));
@@ -101,9 +111,11 @@ export class LocalAttentionBlock extends Module {
   attn: SparseSelfAttention;
   constructor(readonly options: { dim: number; numHeads: number; window: number; rng: Generator }) {
     super();
+    checkOptions('LocalAttentionBlock', options, { dim: true, numHeads: true, window: true, rng: true });
     this.attn = new SparseSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, pattern: 'window', window: options.window, rng: options.rng });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('LocalAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('LocalAttentionBlock.forward', x, this.options.dim);
     return this.attn.forward(x, { keyMask: options.keyMask });
   }
@@ -114,9 +126,11 @@ export class LinearAttentionBlock extends Module {
   attn: LinearSelfAttention;
   constructor(readonly options: { dim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng: Generator }) {
     super();
+    checkOptions('LinearAttentionBlock', options, { dim: true, numHeads: true, kernel: true, rng: true });
     this.attn = new LinearSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, kernel: options.kernel, rng: options.rng });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('LinearAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('LinearAttentionBlock.forward', x, this.options.dim);
     return zeroPadded(this.attn.forward(x, { keyMask: options.keyMask }), options.keyMask);
   }
@@ -127,12 +141,14 @@ export class TransformerBlock extends Module {
   layer: TransformerEncoderLayer;
   constructor(readonly options: { dim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng: Generator }) {
     super();
+    checkOptions('TransformerBlock', options, { dim: true, numHeads: true, dimFeedforward: true, dropout: true, normFirst: true, rng: true });
     this.layer = new TransformerEncoderLayer({
       dModel: options.dim, nhead: options.numHeads, dimFeedforward: options.dimFeedforward ?? 2 * options.dim,
       dropout: options.dropout ?? 0, normFirst: options.normFirst ?? true, activation: 'gelu', rng: options.rng,
     });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('TransformerBlock.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('TransformerBlock.forward', x, this.options.dim);
     return this.layer.forward(x, { keyMask: options.keyMask });
   }

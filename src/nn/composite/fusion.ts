@@ -8,8 +8,9 @@ import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
 import { checkPositiveInt, checkRng } from '../init.js';
-import { checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
 import { meanGates, type GateValues } from './gates.js';
+import { checkOptions } from '../../config.js';
 
 export interface FusionOptions {
   dim: number;
@@ -48,6 +49,7 @@ export class Fusion extends Module {
 
   constructor(readonly options: FusionOptions) {
     super();
+    checkOptions('Fusion', options, { dim: true, mechanisms: true, gate: true, dropout: true, names: true, rng: true });
     const rng = checkRng(options, 'Fusion');
     const C = checkPositiveInt(options.dim, 'Fusion', 'dim');
     if (!Array.isArray(options.mechanisms) || options.mechanisms.length === 0 || !options.mechanisms.every((m) => m instanceof Module)) {
@@ -65,6 +67,7 @@ export class Fusion extends Module {
   }
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('Fusion.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('Fusion.forward', x, this.options.dim);
     const [B, T] = x.shape as [number, number, number];
     const h = this.norm.forward(x);                                                        // [B, T, C]

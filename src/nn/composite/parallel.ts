@@ -5,8 +5,9 @@ import { add, cat, div, matmul, sigmoid, softmax, squeeze, stack, tanh, unsqueez
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
-import { checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
 import { meanGates, type GateValues } from './gates.js';
+import { checkOptions } from '../../config.js';
 
 /** How `Parallel` merges its branches' outputs. */
 export type MergeMode = 'concat' | 'sum' | 'mean' | 'gated' | 'attention';
@@ -52,6 +53,7 @@ export class Parallel extends Module {
 
   constructor(readonly options: ParallelOptions) {
     super();
+    checkOptions('Parallel', options, { dim: true, branches: true, merge: true, project: true, names: true, rng: true });
     const name = 'Parallel';
     const rng = checkRng(options, name);
     const C = checkPositiveInt(options.dim, name, 'dim');
@@ -76,6 +78,7 @@ export class Parallel extends Module {
   }
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('Parallel.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('Parallel.forward', x, this.options.dim);
     const ys = this.branches.map((b) => b.forward(x, options));                            // n × [B, T, C]
     const n = ys.length;

@@ -4,7 +4,8 @@ import { add } from '../../ops/index.js';
 import { Module } from '../module.js';
 import { LayerNorm } from '../layerNorm.js';
 import { checkPositiveInt } from '../init.js';
-import { checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { checkOptions } from '../../config.js';
 
 export interface SerialOptions {
   /** Width C through the stack. */
@@ -36,6 +37,7 @@ export class Serial extends Module {
 
   constructor(readonly options: SerialOptions) {
     super();
+    checkOptions('Serial', options, { dim: true, layers: true, residual: true, norm: true });
     const C = checkPositiveInt(options.dim, 'Serial', 'dim');
     if (!Array.isArray(options.layers) || options.layers.length === 0 || !options.layers.every((l) => l instanceof Module)) {
       throw new ValueError(`Serial: layers must be a non-empty array of modules, got ${Array.isArray(options.layers) ? `${options.layers.length} items` : typeof options.layers}`);
@@ -47,6 +49,7 @@ export class Serial extends Module {
   }
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('Serial.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('Serial.forward', x, this.options.dim);
     const residual = this.options.residual ?? true;
     const norm = this.options.norm ?? 'pre';

@@ -16,6 +16,7 @@ import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, uniformInit } from '../init.js';
 import { keyMask4d } from './masks.js';
 import { checkHeads, mergeHeads, projectHeads } from './heads.js';
+import { checkOptions, type OptionKeys } from '../../config.js';
 
 export interface LinearAttentionOptions {
   /** Prefix-sum form: query i reads keys j ≤ i (T = S). */
@@ -25,6 +26,7 @@ export interface LinearAttentionOptions {
   /** Added to the normaliser (default 1e-6). */
   eps?: number;
 }
+const LINEAR_KEYS: OptionKeys<LinearAttentionOptions> = { causal: true, keyMask: true, eps: true };
 
 function checkQkv(fn: string, q: Tensor, k: Tensor, v: Tensor): [number, number, number, number, number] {
   const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
@@ -68,6 +70,7 @@ function maskFeatures(fn: string, fk: Tensor, keyMask: Tensor | null | undefined
  * @example const out = linearAttention(q, k, v, { causal: true });
  */
 export function linearAttention(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
+  checkOptions('linearAttention', options, LINEAR_KEYS);
   const fn = 'linearAttention';
   checkQkv(fn, q, k, v);
   const phi = (x: Tensor): Tensor => add(elu(x), 1);
@@ -150,6 +153,7 @@ export class PerformerAttention extends Module {
 
   constructor(readonly options: { headDim: number; numFeatures?: number; rng: Generator }) {
     super();
+    checkOptions('PerformerAttention', options, { headDim: true, numFeatures: true, rng: true });
     this.rng = new Generator(checkRng(options, 'PerformerAttention').nextUint32());
     checkPositiveInt(options.headDim, 'PerformerAttention', 'headDim');
     checkPositiveInt(options.numFeatures ?? options.headDim * 4, 'PerformerAttention', 'numFeatures');
@@ -167,6 +171,7 @@ export class PerformerAttention extends Module {
 
   /** q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv]. */
   forward(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
+    checkOptions('PerformerAttention.forward', options, LINEAR_KEYS);
     const fn = 'PerformerAttention.forward';
     const [, , , , D] = checkQkv(fn, q, k, v);
     if (D !== this.options.headDim) throw new ShapeError(`${fn}: head dim ${D} differs from headDim ${this.options.headDim}`);
@@ -193,6 +198,7 @@ export class LinformerSelfAttention extends Module {
 
   constructor(readonly options: { embedDim: number; numHeads: number; maxLen: number; projectedLen: number; shareKV?: boolean; rng: Generator }) {
     super();
+    checkOptions('LinformerSelfAttention', options, { embedDim: true, numHeads: true, maxLen: true, projectedLen: true, shareKV: true, rng: true });
     const name = 'LinformerSelfAttention';
     const rng = checkRng(options, name);
     const C = checkHeads(name, options.embedDim, options.numHeads);
@@ -207,6 +213,7 @@ export class LinformerSelfAttention extends Module {
   }
 
   forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
+    checkOptions('LinformerSelfAttention.forward', options, { keyMask: true });
     const fn = 'LinformerSelfAttention.forward';
     const { embedDim: C, numHeads: H, maxLen } = this.options;
     if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
@@ -241,6 +248,7 @@ export class LinearSelfAttention extends Module {
 
   constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; numFeatures?: number; causal?: boolean; rng: Generator }) {
     super();
+    checkOptions('LinearSelfAttention', options, { embedDim: true, numHeads: true, kernel: true, numFeatures: true, causal: true, rng: true });
     const name = 'LinearSelfAttention';
     const rng = checkRng(options, name);
     const C = checkHeads(name, options.embedDim, options.numHeads);
@@ -257,6 +265,7 @@ export class LinearSelfAttention extends Module {
   }
 
   forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
+    checkOptions('LinearSelfAttention.forward', options, { keyMask: true });
     const [q, k, v] = projectHeads('LinearSelfAttention.forward', this.inProj, x, this.options.numHeads);
     const o = { causal: this.options.causal, keyMask: options.keyMask };
     return mergeHeads(this.performer ? this.performer.forward(q, k, v, o) : linearAttention(q, k, v, o), this.outProj);

@@ -2,12 +2,27 @@ import { ValueError } from '../errors.js';
 import { Parameter } from '../nn/module.js';
 import type { FloatArray } from '../backend/js/types.js';
 import { backend } from '../backend/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import { decodeSafetensors, encodeSafetensors } from '../tensor/safetensors.js';
+import { checkOptions, type OptionKeys } from '../config.js';
 
 /** A group of parameters with its own options (e.g. no weight decay for biases and norms). */
 export interface ParamGroup<O> { params: Parameter[]; options?: Partial<O> }
 
-/** The serialisable state of an optimiser: step count and per-parameter buffers (by parameter index). */
+/**
+ * The state of an optimiser: step count and per-parameter buffers (by parameter index; an empty
+ * array for a parameter without one). To store it, use `saveState()` (safetensors bytes); the JSON
+ * of `state()` also round-trips through `loadState` (buffers become number arrays).
+ */
 export interface OptimizerState { step: number; buffers: Record<string, Float64Array[]> }
+
+/** `saveState()`'s metadata `format`; buffers are float64 tensors `__optim__.<buffer>.<i>`, as in trainer checkpoints. */
+const STATE_FORMAT = 'attnkit-optimizer';
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return `an array holding ${String(v.find((x) => typeof x !== 'number'))}`;
+  return v === null ? 'null' : typeof v === 'object' ? 'an object' : typeof v;
+}
 
 /**
  * Shared by optimisers: the parameters (in groups), the step count and an lr scale that
@@ -20,12 +35,16 @@ export abstract class Optimizer<O extends { lr?: number }> {
   /** Multiplies every group's lr; learning-rate schedules set it. */
   lrScale = 1;
 
-  constructor(params: Parameter[] | ParamGroup<O>[], readonly options: O, readonly name: string) {
+  /** `keys`: every option O defines; options and group options with other keys are refused. */
+  constructor(params: Parameter[] | ParamGroup<O>[], readonly options: O, readonly name: string, keys?: OptionKeys<O>) {
+    if (keys) checkOptions(name, options, keys);
     if (!Array.isArray(params) || params.length === 0) throw new ValueError(`${name}: needs a non-empty list of parameters (model.parameters()) or parameter groups`);
     const groups: ParamGroup<O>[] = params[0] instanceof Parameter ? [{ params: params as Parameter[] }] : params as ParamGroup<O>[];
     this.groupOf = new Map();
     for (const [gi, g] of groups.entries()) {
       if (!g || !Array.isArray(g.params) || !g.params.every((p) => p instanceof Parameter)) throw new ValueError(`${name}: group ${gi} must be { params: Parameter[], options? }`);
+      checkOptions(`${name} group ${gi}`, g, { params: true, options: true });
+      if (keys) checkOptions(`${name} group ${gi}`, g.options, keys as OptionKeys<Partial<O>>);
       if (g.options?.lr !== undefined) checkLr(g.options.lr, `${name} group ${gi}`);
       for (const p of g.params) {
         if (this.groupOf.has(p)) throw new ValueError(`${name}: a parameter appears in more than one group (group ${gi})`);
@@ -57,28 +76,98 @@ export abstract class Optimizer<O extends { lr?: number }> {
   /** Buffers by name, one Float64Array (or empty) per parameter in order. */
   protected abstract buffers(): Record<string, Map<Parameter, Float64Array>>;
 
-  /** Step count and buffers, for checkpoints. */
+  /**
+   * Step count and buffers (live arrays, not copies). `JSON.stringify` writes the buffers as
+   * number arrays, which `loadState` accepts; to save to a file, prefer `saveState()`.
+   */
   state(): OptimizerState {
     const buffers: Record<string, Float64Array[]> = {};
     for (const [name, map] of Object.entries(this.buffers())) buffers[name] = this.params.map((p) => map.get(p) ?? new Float64Array(0));
-    return { step: this.stepCount, buffers };
+    const state: OptimizerState = { step: this.stepCount, buffers };
+    const toJSON = (): unknown => ({ step: state.step, buffers: Object.fromEntries(Object.entries(buffers).map(([k, list]) => [k, list.map((b) => Array.from(b))])) });
+    Object.defineProperty(state, 'toJSON', { value: toJSON, enumerable: false });
+    return state;
   }
 
-  /** Restores `state()` (same parameters in the same order; shapes are checked). */
-  loadState(state: OptimizerState): void {
+  /**
+   * The state as safetensors bytes: one float64 tensor per buffer and parameter
+   * (`__optim__.<buffer>.<i>`, the trainer checkpoint's names), with the optimiser's name, step and
+   * lr scale in the metadata. `loadState(bytes)` restores it into an optimiser of the same kind
+   * over the same parameters (in the same order).
+   *
+   * @example
+   * writeFileSync('optim.safetensors', opt.saveState());
+   * opt2.loadState(readFileSync('optim.safetensors'));
+   */
+  saveState(): Uint8Array {
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, list] of Object.entries(this.state().buffers)) {
+      list.forEach((b, i) => { if (b.length) tensors[`__optim__.${name}.${i}`] = new Tensor(Float64Array.from(b), [b.length]); });
+    }
+    return encodeSafetensors(tensors, {
+      format: STATE_FORMAT, optimizer: this.name, step: String(this.stepCount), lrScale: String(this.lrScale), params: String(this.params.length),
+    });
+  }
+
+  /**
+   * Restores `saveState()` bytes, or a `state()` object (also after a JSON round trip): the same
+   * parameters in the same order; sizes are checked. Anything else is a ValueError.
+   */
+  loadState(state: OptimizerState | Uint8Array): void {
+    const fn = `${this.name}.loadState`;
+    if (state instanceof Uint8Array) {
+      this.loadBytes(state, fn);
+      return;
+    }
+    if (!state || typeof state !== 'object' || typeof state.buffers !== 'object' || state.buffers === null) {
+      throw new ValueError(`${fn}: expects saveState() bytes or a state() object { step, buffers }, got ${describe(state)}`);
+    }
+    if (!Number.isInteger(state.step) || state.step < 0) throw new ValueError(`${fn}: step must be a non-negative integer, got ${String(state.step)}`);
     const own = this.buffers();
-    for (const [name, list] of Object.entries(state.buffers)) {
-      const map = own[name];
-      if (!map) throw new ValueError(`${this.name}.loadState: unknown buffer '${name}'`);
-      if (list.length !== this.params.length) throw new ValueError(`${this.name}.loadState: '${name}' has ${list.length} entries for ${this.params.length} parameters`);
-      map.clear();
-      list.forEach((b, i) => {
-        if (b.length === 0) return;
-        if (b.length !== this.params[i].size) throw new ValueError(`${this.name}.loadState: '${name}' entry ${i} has ${b.length} values for a parameter of ${this.params[i].size}`);
-        map.set(this.params[i], Float64Array.from(b));
+    const restored = new Map<string, Map<Parameter, Float64Array>>();
+    for (const [name, list] of Object.entries(state.buffers as Record<string, unknown>)) {
+      if (!own[name]) throw new ValueError(`${fn}: unknown buffer '${name}' (${this.name} has ${Object.keys(own).join(', ') || 'none'})`);
+      if (!Array.isArray(list) || list.length !== this.params.length) {
+        throw new ValueError(`${fn}: '${name}' has ${Array.isArray(list) ? list.length : describe(list)} entries for ${this.params.length} parameters`);
+      }
+      const map = new Map<Parameter, Float64Array>();
+      list.forEach((b: unknown, i) => {
+        const numeric = b instanceof Float64Array || b instanceof Float32Array || (Array.isArray(b) && b.every((x) => typeof x === 'number'));
+        if (!numeric) {
+          throw new ValueError(`${fn}: '${name}' entry ${i} is not an array of numbers (got ${describe(b)}); store the state with saveState() (safetensors bytes) and pass those bytes, or pass state() itself or JSON.parse(JSON.stringify(state()))`);
+        }
+        const arr = b as ArrayLike<number>;
+        if (arr.length === 0) return;
+        if (arr.length !== this.params[i].size) throw new ValueError(`${fn}: '${name}' entry ${i} has ${arr.length} values for a parameter of ${this.params[i].size}`);
+        map.set(this.params[i], Float64Array.from(arr));
       });
+      restored.set(name, map);
+    }
+    // all checked: only now replace the buffers, so a refused state leaves the optimiser as it was
+    for (const [name, map] of restored) {
+      own[name].clear();
+      for (const [p, b] of map) own[name].set(p, b);
     }
     this.stepCount = state.step;
+  }
+
+  private loadBytes(bytes: Uint8Array, fn: string): void {
+    const f = decodeSafetensors(bytes, fn);
+    const meta = f.metadata;
+    if (meta.format !== STATE_FORMAT) throw new ValueError(`${fn}: not an attnkit optimiser state (metadata format '${meta.format ?? ''}'); write one with saveState()`);
+    if (meta.optimizer !== this.name) throw new ValueError(`${fn}: the state was saved by ${meta.optimizer}, this optimiser is ${this.name}`);
+    const buffers: Record<string, Float64Array[]> = {};
+    for (const name of Object.keys(this.buffers())) buffers[name] = this.params.map(() => new Float64Array(0));
+    for (const [k, t] of Object.entries(f.tensors)) {
+      const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
+      const i = m ? Number(m[2]) : -1;
+      if (!m || !buffers[m[1]] || i >= this.params.length) throw new ValueError(`${fn}: unexpected tensor '${k}' for ${this.name} over ${this.params.length} parameters`);
+      buffers[m[1]][i] = Float64Array.from(t.data);
+    }
+    const lrScale = Number(meta.lrScale ?? 1);
+    if (!(lrScale >= 0) || !Number.isFinite(lrScale)) throw new ValueError(`${fn}: lrScale in the metadata must be a finite number ≥ 0, got '${meta.lrScale}'`);
+    this.loadState({ step: Number(meta.step), buffers });
+    this.lrScale = lrScale;
   }
 }
 
@@ -92,7 +181,7 @@ export interface SgdOptions { lr: number; momentum?: number; nesterov?: boolean;
 export class SGD extends Optimizer<SgdOptions> {
   private readonly buf = new Map<Parameter, Float64Array>();
   constructor(params: Parameter[] | ParamGroup<SgdOptions>[], options: SgdOptions) {
-    super(params, options, 'SGD');
+    super(params, options, 'SGD', { lr: true, momentum: true, nesterov: true, weightDecay: true, dampening: true });
     checkLr(options.lr, 'SGD');
     if (options.nesterov && !(options.momentum && options.momentum > 0)) throw new ValueError('SGD: nesterov needs momentum > 0');
   }
@@ -130,7 +219,7 @@ export class Adam extends Optimizer<AdamOptions> {
   private readonly v = new Map<Parameter, Float64Array>();
   protected decoupled = false;
   constructor(params: Parameter[] | ParamGroup<AdamOptions>[], options: AdamOptions = {}, name = 'Adam') {
-    super(params, options, name);
+    super(params, options, name, { lr: true, betas: true, eps: true, weightDecay: true });
     checkLr(options.lr ?? 1e-3, name);
     const [b1, b2] = options.betas ?? [0.9, 0.999];
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new ValueError(`${name}: betas must be in [0, 1), got [${b1}, ${b2}]`);

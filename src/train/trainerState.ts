@@ -25,7 +25,7 @@ const epochRecord = record({
   trainLoss: finite,
   validLoss: finiteOrNull,
   lr: nonNeg,
-  seconds: nonNeg,
+  seconds: finite,   // wall-clock: a clock stepped back can make it negative
   best: v.boolean('a boolean'),
 }, 'an epoch record');
 

@@ -19,6 +19,7 @@
  * Masks: a query row with no key to attend to gives zeros, as in attnkit.
  */
 import { ConfigError, ValueError } from '../errors.js';
+import { checkOptions as checkOptionKeys, type OptionKeys } from '../config.js';
 import { noGrad } from '../autograd/tape.js';
 import { linear } from '../ops/linalg.js';
 import type { Module } from '../nn/module.js';
@@ -63,6 +64,8 @@ export type ExportOptionName = keyof ExportOptions;
 export const EXPORT_OPTIONS: { readonly [K in ExportOptionName]-?: 'boolean' | 'width' } = {
   inputDim: 'width', keyMask: 'boolean', cross: 'boolean', causal: 'boolean', valueDim: 'width',
 };
+
+const OPTION_KEYS = Object.fromEntries(Object.keys(EXPORT_OPTIONS).map((k) => [k, true])) as OptionKeys<ExportOptions>;
 
 /** The options an exporter applies: each with 'any' value, or only the values its graph can honour. */
 export type OptionSupport = { readonly [K in ExportOptionName]?: 'any' | readonly NonNullable<ExportOptions[K]>[] };
@@ -327,12 +330,12 @@ export function exporterOf(model: Module): Exporter<Module> | null {
   return null;
 }
 
-/** Refuses any option given that `support` does not declare, or a value it cannot honour. */
+/** Refuses an unknown option (ValueError), a value of the wrong type (ValueError), and any option `support` does not declare or a value it cannot honour (ConfigError). */
 function checkOptions(name: string, support: OptionSupport, options: ExportOptions): void {
+  checkOptionKeys('exportOnnx', options, OPTION_KEYS);
   const applied = Object.keys(support).join(', ') || 'none';
   for (const [k, v] of Object.entries(options) as [string, unknown][]) {
     if (v === undefined) continue;
-    if (!Object.hasOwn(EXPORT_OPTIONS, k)) throw new ConfigError(`exportOnnx: unknown option '${k}' (options: ${Object.keys(EXPORT_OPTIONS).join(', ')})`);
     const kind = EXPORT_OPTIONS[k as ExportOptionName];
     if (kind === 'boolean' ? typeof v !== 'boolean' : !(Number.isInteger(v) && (v as number) > 0)) {
       throw new ValueError(`exportOnnx: option '${k}' must be ${kind === 'boolean' ? 'a boolean' : 'a positive integer'}, got ${JSON.stringify(v)}`);
@@ -362,8 +365,16 @@ function checkOptions(name: string, support: OptionSupport, options: ExportOptio
  * - FusionModel: one input per field part and two outputs per target (see `fusionOnnxInputs`).
  * The model is exported as in eval mode and left in the mode it was in.
  *
+ * Options are applied as `forward` applies them (`causal: true` on MultiHeadAttention, encoder
+ * layers and stacks: the causal mask, top-left aligned for cross-attention). An option the
+ * model does not apply, or a value it cannot honour (`keyMask: true` on a Linear, `cross: false`
+ * when kDim ≠ C, an `inputDim` other than the model's width), throws a ConfigError naming
+ * the option and the model; a value of the wrong type throws a ValueError.
+ *
  * @example
  * const bytes = exportOnnx(encoder);     // then: await ort.InferenceSession.create(bytes)
+ * exportOnnx(mha, { causal: true });     // x [batch, seq, C], keyMask [batch, seq] → y, causal
+ * exportOnnx(linear, { causal: true });  // ConfigError: option 'causal' is not supported by Linear
  */
 export function exportOnnx(model: Module, options: ExportOptions = {}): Uint8Array {
   const e = exporterOf(model);

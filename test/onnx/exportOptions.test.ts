@@ -199,7 +199,7 @@ test('bad option values and unknown options are refused', () => {
   const m = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: new Generator(1) });
   assert.throws(() => exportOnnx(m, { causal: 'yes' as unknown as boolean }), (e: Error) => e instanceof ValueError && /exportOnnx: option 'causal' must be a boolean, got "yes"/.test(e.message));
   assert.throws(() => exportOnnx(m, { inputDim: 0 }), (e: Error) => e instanceof ValueError && /exportOnnx: option 'inputDim' must be a positive integer, got 0/.test(e.message));
-  assert.throws(() => exportOnnx(m, { casual: true } as ExportOptions), (e: Error) => e instanceof ConfigError && /exportOnnx: unknown option 'casual' \(options: inputDim, keyMask, cross, causal, valueDim\)/.test(e.message));
+  assert.throws(() => exportOnnx(m, { casual: true } as ExportOptions), (e: Error) => e instanceof ValueError && /exportOnnx: unknown option 'casual' \(accepted: inputDim, keyMask, cross, causal, valueDim\)/.test(e.message));
   assert.throws(() => exportOnnx(m, { inputDim: 6 }), /exportOnnx: option 'inputDim: 6' is not supported by MultiHeadAttention \(accepted: 8\)/);
   const cross = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, kDim: 6, vDim: 6, rng: new Generator(1) });
   assert.throws(() => exportOnnx(cross, { cross: false }), /exportOnnx: option 'cross: false' is not supported by MultiHeadAttention \(accepted: true\)/);

@@ -74,6 +74,8 @@ test('applyOverride parses values as YAML and refuses to descend into scalars', 
   assert.deepEqual(c, { train: { epochs: 1, lr: 0.01 }, name: 'x', model: { kernelSizes: [3, 5] }, data: { onError: 'skip' } });
   assert.throws(() => applyOverride(c, 'name.first=1'), /'name' is not an object/);
   assert.throws(() => applyOverride(c, 'noequals'), /expected key=value/);
+  assert.throws(() => applyOverride(c, `model.hidden=[${Array(10_000).fill(8).join(',')}]`), (e: Error) => e instanceof ConfigError && /an override is at most 16384/.test(e.message));
+  assert.throws(() => applyOverride(c, `model.hidden=${'['.repeat(100)}${']'.repeat(100)}`), (e: Error) => e instanceof ConfigError && /nested deeper than 64/.test(e.message));
 });
 
 test('buildModel validates model configs and builds every type', () => {
@@ -100,6 +102,8 @@ test('configs that would overflow the stack or fail deep inside are ConfigErrors
   bad('self.yaml', `${head}model: { type: fusion, strategy: early, block: &b { type: serial, layers: [*b] } }\n`, /model\.block\.layers\[0\]/, /cycle/);
   bad('inf.yaml', `${head}model: { type: linear }\ntrain: { lr: .inf }\n`, /train\.lr/, /finite/);
   bad('nan.yaml', `${head}model: { type: fusion, dim: .nan }\n`, /model\.dim/, /finite/);
+  // a YAML warning is a mistake too: an unknown tag would silently turn the value into a string
+  bad('tag.yaml', `${head}model: { type: linear }\nname: !fancy run\n`, /not valid YAML\/JSON \(Unresolved tag: !fancy/);
   bad('split.yaml', `${head}model: { type: linear }\nsplit: { valid: .9, test: .9 }\n`, /split: valid \+ test/);
   bad('split1.yaml', `${head}model: { type: linear }\nsplit: { valid: .85 }\n`, /split: valid \+ test \(0\.85 \+ 0\.2\)/);
   // nesting far deeper than any config: refused before validation recurses
@@ -107,14 +111,23 @@ test('configs that would overflow the stack or fail deep inside are ConfigErrors
   for (let i = 0; i < 20_000; i++) deep = { type: 'serial', layers: [deep] };
   assert.throws(() => train.parseRunConfig({ data: { dataset: 'penguins' }, model: { type: 'fusion', strategy: 'early', block: deep } }),
     (e: Error) => e instanceof ConfigError && /nested deeper than 64/.test(e.message) && e.message.length < 600);
+  // a file too big to be a config (the data file given by mistake) is refused before it is parsed
+  const big = config('big.yaml', `${head}model: { type: linear }\n# ${'x'.repeat(2 ** 16)}\n`);
+  assert.throws(() => loadRunConfig(big), (e: Error) => e instanceof ConfigError && /a config file is at most 65536 bytes/.test(e.message));
+  // text nested deeper than any config is refused before the YAML parser recurses into it (slowly)
+  for (const [name, text] of [['flow', `model: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`], ['dash', `${'- '.repeat(2000)}1\n`],
+    ['indent', Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n']]) {
+    assert.throws(() => loadRunConfig(config(`${name}.yaml`, text)), (e: Error) => e instanceof ConfigError && /nested deeper than 64 levels/.test(e.message), name);
+  }
   // a directory where a file belongs
   assert.throws(() => loadRunConfig(dir), (e: Error) => e instanceof ConfigError && /is a directory, not a config file/.test(e.message));
   const sub = join(dir, 'adir.csv');
   mkdirSync(sub, { recursive: true });
   await assert.rejects(trainFromConfigFile(config('dirdata.yaml', `data: { path: adir.csv }\n${schemaYaml}model: { type: linear }\n`)),
     (e: Error) => e instanceof ConfigError && /data\.path/.test(e.message) && /is a directory/.test(e.message));
+  // a missing data file stays a DataError (exit 1): the file may appear later
   await assert.rejects(trainFromConfigFile(config('nodata.yaml', `data: { path: missing.csv }\n${schemaYaml}model: { type: linear }\n`)),
-    (e: Error) => e instanceof ConfigError && /data\.path/.test(e.message) && /no such file/.test(e.message));
+    (e: Error) => e instanceof DataError && /no such file/.test(e.message));
 });
 
 test('the CLI exits 2 for config errors and names the key or flag', async () => {
@@ -144,4 +157,17 @@ test('the CLI exits 2 for config errors and names the key or flag', async () => 
   r = await run('train', config('cli-ok.yaml', `${head}model: { type: linear }\ntrain: { epochs: 1 }\n`), '--out', afile, '--quiet');
   assert.equal(r.code, 2, r.err);
   assert.match(r.err, /ConfigError: .*--out .*afile.* is a file/);
+});
+
+test('--set cannot reach Object.prototype: __proto__, constructor and prototype are refused as keys', () => {
+  for (const a of ['__proto__.polluted=1', 'constructor.prototype.polluted=1', 'train.__proto__.polluted=1', '__proto__={ polluted: 1 }']) {
+    const c: Record<string, unknown> = { train: { epochs: 1 } };
+    assert.throws(() => applyOverride(c, a), (e: Error) => e instanceof ConfigError && /cannot be a config key/.test(e.message), a);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined, a);
+    assert.equal(Object.getPrototypeOf(c), Object.prototype, a);
+  }
+  // inherited members are not config sections: toString.x=1 makes an own key (then an unknown-key error)
+  const c: Record<string, unknown> = {};
+  applyOverride(c, 'toString.x=1');
+  assert.deepEqual(Object.entries(c), [['toString', { x: 1 }]]);
 });

@@ -9,6 +9,7 @@ import {
   Generator, ShapeError, Tensor, ValueError, analysis, data, models, nn, optim, tensor, randn, rand, zeros, ones, full, arange,
   linspace, eye, randint, bernoulli, tril, triu, F, gradcheck,
 } from '../../src/index.js';
+import { checkOptions } from '../../src/config.js';
 import { assertAllClose, i32 } from '../helpers.js';
 
 const rng = (s = 0): Generator => new Generator(s);
@@ -145,6 +146,18 @@ for (const [fn, call] of cases) {
     });
   });
 }
+
+test('checkOptions: the compiler demands every key of the options type and no other; null passes, a non-object does not', () => {
+  const o: { a?: number; b?: string } = { a: 1 };
+  // @ts-expect-error -- 'b' is missing from the accepted keys
+  checkOptions('f', o, { a: true });
+  // @ts-expect-error -- 'c' is not a key of the options type
+  checkOptions('f', o, { a: true, b: true, c: true });
+  checkOptions('f', o, { a: true, b: true });
+  checkOptions('f', undefined as typeof o | undefined, { a: true, b: true });
+  assert.throws(() => checkOptions('f', { a: 1, c: 2 } as typeof o, { a: true, b: true }), (e: unknown) => e instanceof ValueError && e.message === "f: unknown option 'c' (accepted: a, b)");
+  assert.throws(() => checkOptions('f', [1] as typeof o, { a: true, b: true }), /^ValueError: f: options must be an object, got an array$/);
+});
 
 test('checkOptions messages list what is accepted: GatedAttentionPooling.forward takes keyMask (and the old name mask)', () => {
   const pool = new nn.GatedAttentionPooling({ inDim: 8, rng: rng() });

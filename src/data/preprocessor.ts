@@ -7,6 +7,7 @@
 import { DataError } from '../errors.js';
 import { parseSchema, type FieldKind, type FieldSpec, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
+import { checkFloat32, decimalNumber, shown } from './float32.js';
 import { CategoricalEncoder, NumericEncoder, type CategoricalState, type NumericState } from './tabular.js';
 import { KeyValueEncoder, TextFieldEncoder, type KeyValueCell, type KeyValueState, type TextState } from './text.js';
 import { ImageEncoder, SeriesEncoder, type SeriesCell, type SeriesState } from './patches.js';
@@ -222,7 +223,8 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   const present = records.map((r) => r[t.name]).filter((v) => !isMissing(v));
   if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
   if (t.task === 'regression') {
-    const xs = present.map((v) => Number(v)).filter(Number.isFinite);
+    const xs: number[] = [];
+    records.forEach((r, i) => { if (!isMissing(r[t.name])) xs.push(regressionValue(r[t.name], `${originOf(i, origins)}: target '${t.name}'`)); });
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
   }
@@ -253,7 +255,12 @@ function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: stri
     if (k < 0) throw new DataError(`${where}: class ${JSON.stringify(str)} is not one of the fitted classes [${s.classes!.join(', ')}]`);
     return k;
   }
-  const n = typeof value === 'number' ? value : Number(str);
-  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${JSON.stringify(value)}`);
-  return (n - s.mean!) / s.std!;
+  return checkFloat32((regressionValue(value, where) - s.mean!) / s.std!, () => `${where}: ${shown(value)}`, 'standardises');
+}
+
+/** A regression target's number: a number or decimal text, finite in float32 (else DataError naming `where`). */
+function regressionValue(value: unknown, where: string): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? decimalNumber(value) : NaN;
+  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${shown(value)}`);
+  return checkFloat32(n, () => `${where}: ${shown(value)}`);
 }

@@ -71,3 +71,13 @@ test('validateRecords refuses numbers beyond float32 in requests, naming the pat
   throwsData(() => data.validateRecords(pre.fieldInfo(), { s: [0, -1e39] }, { where: 'POST /predict' }), /invalid request — s\[1\]: -1e\+39 is beyond the float32 range/);
   assert.deepEqual(data.validateRecords(pre.fieldInfo(), { x: 3.4e38 }), [{ x: 3.4e38 }]);
 });
+
+test('regression targets beyond float32 (or not decimal numbers) are DataErrors naming the row, at fit and at encode', () => {
+  const s = { fields: [{ name: 'x', kind: 'numeric' }], targets: [{ name: 'v', task: 'regression' }] };
+  const good = [{ x: 1, v: 1 }, { x: 2, v: '3' }];
+  throwsData(() => data.Preprocessor.fit(s, [...good, { x: 3, v: 1e42 }]), /records:row 3: target 'v': 1e\+42 is beyond the float32 range/);
+  throwsData(() => data.Preprocessor.fit(s, [...good, { x: 3, v: '0x10' }]), /records:row 3: target 'v': expected a number, got "0x10"/);
+  const pre = data.Preprocessor.fit(s, good);
+  throwsData(() => pre.encode([{ x: 1, v: '-5e38' }]), /records:row 1: target 'v': "-5e38" is beyond the float32 range/);
+  assert.deepEqual(Array.from(pre.encode(good).dataset.targets.v.values), [-1, 1]);
+});

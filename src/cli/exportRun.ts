@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
 import { FusionModel } from '../models/fusion.js';
+import { predict } from '../train/evaluate.js';
 import type { FieldInfo, PreprocessorState, TargetInfo } from '../data/preprocessor.js';
 import { exportOnnx, fusionOnnxInputs } from '../onnx/export.js';
 import { loadRunModel, readRun, writeFileAtomic } from './runDir.js';
@@ -33,9 +34,21 @@ export function sidecarPath(onnxPath: string): string {
   return join(dirname(onnxPath), `${basename(onnxPath).replace(/\.onnx$/i, '')}.attnkit.json`);
 }
 
-export interface ExportResult { onnx: string; sidecar: string; bytes: number; verified?: { rows: number; maxAbsError: number } }
+/**
+ * What an export wrote. `verified`: the test rows run, the largest |ONNX Runtime − attnkit| over
+ * every graph output (divided by |attnkit| where that is above 1, for values in target units)
+ * and the outputs compared.
+ */
+export interface ExportResult { onnx: string; sidecar: string; bytes: number; verified?: { rows: number; maxAbsError: number; outputs: string[] } }
 
-/** Exports a run directory's model; with `verify`, checks it in onnxruntime-node on up to 256 test rows. */
+/** The graph output beside each target's raw one, by task (see `fusionModel.ts`). */
+const DERIVED = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const;
+
+/**
+ * Exports a run directory's model; with `verify`, checks every output of the graph in
+ * onnxruntime-node on up to 256 test rows: raw outputs against the model's forward, the
+ * probability / value outputs against `predict` (what `attnkit predict` prints).
+ */
 export async function exportRun(runDir: string, outPath: string, options: { verify?: boolean } = {}): Promise<ExportResult> {
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
@@ -58,19 +71,36 @@ export async function exportRun(runDir: string, outPath: string, options: { veri
     const session = await ort.InferenceSession.create(bytes);
     const { dataset } = await reopen(saved);
     const rows = saved.split.test.slice(0, 256);
+    if (rows.length === 0) throw new ConfigError('export --verify: the run has no test rows to run the graph on (split.test is empty); export without --verify, or train with a test split');
+    // what `attnkit predict` gives: probabilities, class probabilities [n·K], values in target units
+    const preds = predict(model, dataset, rows);
+    const derived = Object.fromEntries(model.targets.map((t) => [t.name, { name: `${t.name}.${DERIVED[t.task]}`, width: t.task === 'multiclass' ? t.outputs : 1 }]));
+    const checked = new Set<string>();
     let worst = 0;
+    const check = (name: string, out: { data: unknown } | undefined, expected: ArrayLike<number>): void => {
+      if (!out) throw new ConfigError(`export --verify: the graph has no output '${name}'; please report this`);
+      const got = out.data as Float32Array;
+      if (got.length !== expected.length) throw new ConfigError(`export --verify: the graph's output '${name}' has ${got.length} values, attnkit ${expected.length}; please report this`);
+      // values in target units are compared relative to their size
+      for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j] - expected[j]) / Math.max(1, Math.abs(expected[j])));
+      checked.add(name);
+    };
     for (let i = 0; i < rows.length; i += 64) {
-      const batch = dataset.batch(rows.slice(i, i + 64));
+      const batchRows = rows.slice(i, i + 64);
+      const batch = dataset.batch(batchRows);
       const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(model, batch)).map(([k, x]) => [k, new ort.Tensor(x.type, x.data, x.dims)]));
       const got = await session.run(feeds);
       const expected = noGrad(() => model.forward(batch).outputs);
       for (const [name, t] of Object.entries(expected)) {
-        const g = got[name].data as Float32Array;
-        for (let j = 0; j < g.length; j++) worst = Math.max(worst, Math.abs(g[j] - t.data[j]));
+        check(name, got[name], t.data as Float32Array);
+        const d = derived[name];
+        check(d.name, got[d.name], preds[name].subarray(i * d.width, (i + batchRows.length) * d.width));
       }
     }
+    const unchecked = session.outputNames.filter((n) => !checked.has(n));
+    if (unchecked.length) throw new ConfigError(`export --verify: the graph's outputs ${unchecked.join(', ')} have no attnkit counterpart to check; please report this`);
     if (!(worst <= 1e-4)) throw new ConfigError(`export --verify: ONNX Runtime and attnkit differ by ${worst} (> 1e-4) on the test rows; please report this`);
-    result.verified = { rows: rows.length, maxAbsError: worst };
+    result.verified = { rows: rows.length, maxAbsError: worst, outputs: [...checked] };
   }
   writeFileAtomic(outPath, bytes);
   writeFileAtomic(result.sidecar, JSON.stringify(sidecar) + '\n');

@@ -7,7 +7,7 @@
 import { DataError } from '../errors.js';
 import { parseSchema, type FieldKind, type FieldSpec, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
-import { checkFloat32, decimalNumber, shown } from './float32.js';
+import { checkFloat32, decimalNumber, fitsFloat32, shown } from './float32.js';
 import { CategoricalEncoder, NumericEncoder, type CategoricalState, type NumericState } from './tabular.js';
 import { KeyValueEncoder, TextFieldEncoder, type KeyValueCell, type KeyValueState, type TextState } from './text.js';
 import { ImageEncoder, SeriesEncoder, type SeriesCell, type SeriesState } from './patches.js';
@@ -223,8 +223,8 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   const present = records.map((r) => r[t.name]).filter((v) => !isMissing(v));
   if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
   if (t.task === 'regression') {
-    const xs: number[] = [];
-    records.forEach((r, i) => { if (!isMissing(r[t.name])) xs.push(regressionValue(r[t.name], `${originOf(i, origins)}: target '${t.name}'`)); });
+    // a value that is no number, or beyond float32, is left out of the statistics; encode names its row (or skips it)
+    const xs = present.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? decimalNumber(v) : NaN)).filter(fitsFloat32);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
   }

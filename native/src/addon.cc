@@ -135,6 +135,11 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
                               F32OrNull(info[6]), static_cast<float>(info[7].As<Napi::Number>().DoubleValue()), L(info[8]), F32(info[9]));
   return info.Env().Undefined();
 }
+// allFinite(x): no NaN and no ±∞ in x
+Napi::Value AllFinite(const Napi::CallbackInfo& info) {
+  auto x = info[0].As<Napi::Float32Array>();
+  return Napi::Boolean::New(info.Env(), all_finite(x.Data(), static_cast<long>(x.ElementLength())));
+}
 Napi::Value SumDim(const Napi::CallbackInfo& info) {
   sum_dim(F32(info[0]), F32(info[1]), L(info[2]), L(info[3]), L(info[4]));
   return info.Env().Undefined();
@@ -274,6 +279,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
   exports.Set("sumDim", Napi::Function::New(env, SumDim));
+  exports.Set("allFinite", Napi::Function::New(env, AllFinite));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
   exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
   exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));

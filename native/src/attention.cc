@@ -86,7 +86,9 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
         mask_scores(s, m, b, h, i0, br, j0, bc, sc);
         for (long r = 0; r < br; r++) {
           float* row = sc + r * bc;
-          float mnew = std::max(w.m[r], row_max(row, bc));
+          const float tmax = row_max(row, bc);
+          // a NaN score makes the row NaN (std::max would drop it)
+          const float mnew = tmax != tmax || w.m[r] != w.m[r] ? std::numeric_limits<float>::quiet_NaN() : std::max(w.m[r], tmax);
           if (mnew == NEG_INF) {  // everything so far masked
             std::fill(row, row + bc, 0.f);
             continue;
@@ -105,10 +107,15 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
       }
       for (long r = 0; r < br; r++) {
         float* dst = out + b * L.o.sb + h * L.o.sh + (i0 + r) * L.o.sr;
-        float l = w.l[r];
-        float inv = l > 0 ? 1.f / l : 0.f;
+        const float l = w.l[r];
+        if (l == 0.f) {  // no visible key: zeros, lse −∞ (a NaN l, from a NaN or +∞ score, gives NaN below)
+          std::fill(dst, dst + s.Dv, 0.f);
+          lse[bh * s.T + i0 + r] = NEG_INF;
+          continue;
+        }
+        const float inv = 1.f / l;
         for (long d = 0; d < s.Dv; d++) dst[d] = w.o[r * s.Dv + d] * inv;
-        lse[bh * s.T + i0 + r] = l > 0 ? w.m[r] + std::log(l) : NEG_INF;
+        lse[bh * s.T + i0 + r] = w.m[r] + std::log(l);
       }
     }
   });
@@ -180,7 +187,11 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
               for (long c = 0; c < bc; c++) {
                 float dpv = dP[r * bc + c];
                 if (s.dropout > 0) dpv = dropout_keep(s.seed, base + c, thr) ? dpv * keep_scale : 0.f;
-                dP[r * bc + c] = s.scale * sc[r * bc + c] * (dpv - di);  // scale · dS
+                const float pv = sc[r * bc + c];
+                // scale · dS: none where P = 0, nor (as the composite's where) for a NaN row's hidden keys
+                const long i = i0 + r, j = j0 + c;
+                const bool none = pv == 0.f || (pv != pv && ((s.causal && j > i) || (m.kind == 1 && !m.b[b * m.sb + h * m.sh + i * m.st + j * m.ss])));
+                dP[r * bc + c] = none ? 0.f : s.scale * pv * (dpv - di);
               }
             }
             sgemm(false, false, br, s.D, bc, dP, bc, K + j0 * L.k.sr, L.k.sr, dQ + i0 * L.q.sr, L.q.sr, true, false);   // dQ += dS·K

@@ -120,9 +120,12 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
   const __m256 ninf = _mm256_set1_ps(NEG_INF);
   __m256 mx0 = _mm256_load_ps(sp.m), mx1 = _mm256_load_ps(sp.m + 8);
   const __m256 old0 = mx0, old1 = mx1;
-  for (long c = 0; c < bc; c++) {  // max(x, m) keeps m when x is NaN
-    mx0 = _mm256_max_ps(_mm256_load_ps(st + c * QW), mx0);
-    mx1 = _mm256_max_ps(_mm256_load_ps(st + c * QW + 8), mx1);
+  // max(x, m) keeps m when x is NaN: NaN lanes are or-ed in (all ones is a NaN), and max(x, NaN)
+  // then keeps the NaN, so a NaN score makes its query's row NaN, as the js kernel and PyTorch
+  for (long c = 0; c < bc; c++) {
+    const __m256 x0 = _mm256_load_ps(st + c * QW), x1 = _mm256_load_ps(st + c * QW + 8);
+    mx0 = _mm256_or_ps(_mm256_max_ps(x0, mx0), _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q));
+    mx1 = _mm256_or_ps(_mm256_max_ps(x1, mx1), _mm256_cmp_ps(x1, x1, _CMP_UNORD_Q));
   }
   // a lane with every key so far masked shifts by 0: exp(−∞ − 0) = 0, never −∞ − (−∞)
   const __m256 sh0 = _mm256_blendv_ps(mx0, _mm256_setzero_ps(), _mm256_cmp_ps(mx0, ninf, _CMP_EQ_OQ));
@@ -130,15 +133,15 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   for (long c = 0; c < bc; c++) {
     float* row = st + c * QW;
-    const __m256 p0 = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(row), sh0));
-    const __m256 p1 = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(row + 8), sh1));
+    const __m256 p0 = exp_nonpos_nan(_mm256_sub_ps(_mm256_load_ps(row), sh0));
+    const __m256 p1 = exp_nonpos_nan(_mm256_sub_ps(_mm256_load_ps(row + 8), sh1));
     _mm256_store_ps(row, p0);
     _mm256_store_ps(row + 8, p1);
     s0 = _mm256_add_ps(s0, p0);
     s1 = _mm256_add_ps(s1, p1);
   }
-  alpha0 = exp_nonpos(_mm256_sub_ps(old0, sh0));
-  alpha1 = exp_nonpos(_mm256_sub_ps(old1, sh1));
+  alpha0 = exp_nonpos_nan(_mm256_sub_ps(old0, sh0));
+  alpha1 = exp_nonpos_nan(_mm256_sub_ps(old1, sh1));
   _mm256_store_ps(sp.l, _mm256_fmadd_ps(alpha0, _mm256_load_ps(sp.l), s0));
   _mm256_store_ps(sp.l + 8, _mm256_fmadd_ps(alpha1, _mm256_load_ps(sp.l + 8), s1));
   _mm256_store_ps(sp.m, mx0);
@@ -219,10 +222,15 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
         const float* ot = buf + t * per + (s.D + KB) * QW;
         for (long j = 0; j < nq; j++) {
           const float l = sp[t].l[j];
-          const float inv = l > 0 ? 1.f / l : 0.f;
           float* dst = out + b * L.o.sb + h * L.o.sh + (i0 + j) * L.o.sr;
+          if (l == 0.f) {  // no visible key: zeros, lse −∞ (a NaN l, from a NaN or +∞ score, gives NaN below)
+            std::fill(dst, dst + s.Dv, 0.f);
+            lse[bh * s.T + i0 + j] = NEG_INF;
+            continue;
+          }
+          const float inv = 1.f / l;
           for (long d = 0; d < s.Dv; d++) dst[d] = ot[d * QW + j] * inv;
-          lse[bh * s.T + i0 + j] = l > 0 ? sp[t].m[j] + std::log(l) : NEG_INF;
+          lse[bh * s.T + i0 + j] = sp[t].m[j] + std::log(l);
         }
       }
     }
@@ -230,6 +238,17 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
 }
 
 namespace {
+
+// all-ones lanes where key j is hidden from queries i0 + l (l < 8, i0 + l < T) by the bool mask or causality
+// (not by its score: a NaN row's weights are all NaN, but hidden scores get no gradient, as the composite's where)
+__m256 hidden8(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long j) {
+  alignas(32) int32_t t[8];
+  for (long l = 0; l < 8; l++) {
+    const long i = i0 + l;
+    t[l] = i < s.T && ((s.causal && j > i) || (m.kind == 1 && !m.b[b * m.sb + h * m.sh + i * m.st + j * m.ss])) ? -1 : 0;
+  }
+  return _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(t)));
+}
 
 constexpr long BKB = 64;  // backward: keys per block
 constexpr long BNQ = 64;  // backward: queries per tile (four 16-lane strips)
@@ -302,26 +321,38 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
               const bool drop = s.dropout > 0;
               for (int half = 0; half < 2; half++) {
                 const __m256 shift = _mm256_load_ps(ll + ti + half * 8), dd = _mm256_load_ps(dl + ti + half * 8);
+                // a row with a NaN lse (a NaN or +∞ score) keeps NaN probabilities; padded lanes and rows
+                // with no visible key (shift +∞) keep 0 whatever their scores
+                const __m256 live = _mm256_cmp_ps(shift, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_NEQ_UQ);
+                const bool nan_rows = _mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) != 0;
                 for (long c = 0; c < bc; c++) {
                   float* sr = sp + c * BNQ + half * 8;
                   float* dr = dp + c * BNQ + half * 8;
-                  const __m256 p = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(sr), shift));
+                  const __m256 x = _mm256_sub_ps(_mm256_load_ps(sr), shift);
+                  const __m256 p = _mm256_blendv_ps(exp_nonpos(x), x, _mm256_and_ps(live, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
                   _mm256_store_ps(sr, p);
-                  if (!drop) _mm256_store_ps(dr, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd)));
+                  if (drop) continue;
+                  // dS = scale·P∘(dP − D): 0 where P = 0, and for hidden keys of a NaN row
+                  __m256 none = _mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ);
+                  if (nan_rows) none = _mm256_or_ps(none, hidden8(s, m, b, h, ti + half * 8, j0 + c));
+                  _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd))));
                 }
               }
               if (drop) {  // dV takes the dropped P; dS = scale·P∘(dropped dP − D)
                 const __m256 ks = _mm256_set1_ps(keep_scale);
                 for (long half = 0; half < 2; half++) {
-                  const __m256 dd = _mm256_load_ps(dl + ti + half * 8);
+                  const __m256 dd = _mm256_load_ps(dl + ti + half * 8), shift = _mm256_load_ps(ll + ti + half * 8);
+                  const bool nan_rows = _mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) != 0;
                   const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + j0, s.S, bc);
                   for (long c = 0; c < bc; c++) {
                     const __m256 keep = walk.at(c);
                     float* sr = sp + c * BNQ + half * 8;
                     float* dr = dp + c * BNQ + half * 8;
                     const __m256 p = _mm256_load_ps(sr);
+                    __m256 none = _mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ);
+                    if (nan_rows) none = _mm256_or_ps(none, hidden8(s, m, b, h, ti + half * 8, j0 + c));
                     const __m256 dpd = _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(dr), ks), keep);
-                    _mm256_store_ps(dr, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(dpd, dd)));
+                    _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(dpd, dd))));
                     _mm256_store_ps(sr, _mm256_and_ps(_mm256_mul_ps(p, ks), keep));
                   }
                 }

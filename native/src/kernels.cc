@@ -45,8 +45,23 @@ ExpShiftFn exp_shift() {
 
 float row_max_generic(const float* x, long n) {
   float m = NEG_INF;
-  for (long j = 0; j < n; j++) m = std::max(m, x[j]);
+  for (long j = 0; j < n; j++) {
+    if (x[j] != x[j]) return x[j];  // NaN wins (std::max would keep m)
+    m = std::max(m, x[j]);
+  }
   return m;
+}
+
+bool all_finite(const float* x, long n) {
+  // x·0 is 0 for a finite x and NaN for ±∞ or NaN; eight independent sums vectorise
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; k++) acc[k] += x[j + k] * 0.f;
+  for (; j < n; j++) acc[0] += x[j] * 0.f;
+  float s = 0;
+  for (int k = 0; k < 8; k++) s += acc[k];
+  return s == 0.f;
 }
 
 float row_max(const float* x, long n) {
@@ -287,11 +302,11 @@ void softmax_backward_rows(const float* y, const float* g, float* out, long rows
       double s = 0;
       if (log) {
         for (long j = 0; j < n; j++) s += gr[j];
-        // softmax = exp(log-softmax), vectorised; a −∞ entry gives 0 (and no NaN unless g is)
+        // softmax = exp(log-softmax), vectorised; a −∞ entry gives 0, a NaN stays NaN (as the js kernel)
         std::memcpy(o, yr, n * sizeof(float));
         ex(o, n, 0.f);
         const float sf = static_cast<float>(s);
-        for (long j = 0; j < n; j++) { float v = gr[j] - o[j] * sf; o[j] = v == v ? v : 0.f; }
+        for (long j = 0; j < n; j++) o[j] = gr[j] - o[j] * sf;
       } else {
         for (long j = 0; j < n; j++) s += static_cast<double>(gr[j]) * yr[j];
         for (long j = 0; j < n; j++) o[j] = yr[j] * (gr[j] - static_cast<float>(s));

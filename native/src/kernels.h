@@ -39,6 +39,8 @@ void cross_entropy_rows(const float* x, long rows, long C, const int32_t* target
 // out [rows, C] = ∂(Σ_i g_i·loss_i)/∂x, from the forward's lse
 void cross_entropy_backward_rows(const float* x, const float* lse, const float* g, long rows, long C, const int32_t* target,
                                  const float* w, float eps, long ignore, float* out);
+// true when every x[0..n) is finite (no NaN, no ±∞)
+bool all_finite(const float* x, long n);
 // sum over the middle axis of [outer, n, inner]
 void sum_dim(const float* x, float* out, long outer, long n, long inner);
 // layer norm over rows of length n: y = (x − μ)·rstd·w + b; saves mean and rstd per row

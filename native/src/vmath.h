@@ -17,7 +17,8 @@ float exp_shift_generic(float* x, long n, float shift);
 float exp_shift_avx2(float* x, long n, float shift);
 float exp_shift_avx512(float* x, long n, float shift);
 
-// max over x[0..n) (NaNs ignored, −∞ for n = 0); dispatched to the widest vectors the CPU has
+// max over x[0..n): NaN if any element is NaN (as torch.max), −∞ for n = 0; dispatched to the widest
+// vectors the CPU has
 float row_max(const float* x, long n);
 float row_max_generic(const float* x, long n);
 float row_max_avx2(const float* x, long n);

@@ -28,19 +28,29 @@ float exp_shift_avx2(float* x, long n, float shift) {
 
 float row_max_avx2(const float* x, long n) {
   const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-  __m256 m0 = ninf, m1 = ninf;
+  __m256 m0 = ninf, m1 = ninf, nan = _mm256_setzero_ps();
   long j = 0;
-  // max(x, m) returns m when x is NaN, as std::max(m, x) does
+  // max(x, m) returns m when x is NaN, so NaN lanes are collected apart: a NaN anywhere wins
   for (; j + 16 <= n; j += 16) {
-    m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
-    m1 = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), m1);
+    const __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+    m0 = _mm256_max_ps(x0, m0);
+    m1 = _mm256_max_ps(x1, m1);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x0, x1, _CMP_UNORD_Q));
   }
-  for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+  for (; j + 8 <= n; j += 8) {
+    const __m256 x0 = _mm256_loadu_ps(x + j);
+    m0 = _mm256_max_ps(x0, m0);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q));
+  }
+  if (_mm256_movemask_ps(nan)) return std::numeric_limits<float>::quiet_NaN();
   alignas(32) float t[8];
   _mm256_store_ps(t, _mm256_max_ps(m0, m1));
   float m = t[0];
   for (int i = 1; i < 8; i++) m = std::max(m, t[i]);
-  for (; j < n; j++) m = std::max(m, x[j]);
+  for (; j < n; j++) {
+    if (x[j] != x[j]) return x[j];
+    m = std::max(m, x[j]);
+  }
   return m;
 }
 

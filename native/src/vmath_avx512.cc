@@ -32,14 +32,17 @@ static inline __m512 exp512(__m512 x) {
 float exp_shift_avx512(float* x, long n, float shift) {
   __m512 vs = _mm512_set1_ps(shift), acc = _mm512_setzero_ps();
   long j = 0;
+  // exp512 clamps its argument (a NaN would come out finite): NaN lanes keep their NaN
   for (; j + 16 <= n; j += 16) {
-    __m512 v = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + j), vs));
+    const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + j), vs);
+    const __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q), exp512(d), d);
     _mm512_storeu_ps(x + j, v);
     acc = _mm512_add_ps(acc, v);
   }
   if (j < n) {
     __mmask16 m = static_cast<__mmask16>((1u << (n - j)) - 1);
-    __m512 v = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vs));
+    const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vs);
+    const __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q), exp512(d), d);
     _mm512_mask_storeu_ps(x + j, m, v);
     acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(m, v));
   }

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import {
   F, Generator, Tensor, backward, mul, nn, optim, randn, randint, sum, tensor,
 } from '../../src/index.js';
-import { nativeInfo, setNativeIsa, useBackend } from '../../src/backend/native/index.js';
+import { nativeInfo, setNativeIsa, useBackend, type NativeKernelName } from '../../src/backend/native/index.js';
 import { assertAllClose } from '../helpers.js';
-import { backend } from '../../src/backend/backend.js';
+import { backend, jsBackend, type Backend } from '../../src/backend/backend.js';
+import type { AnyArray, AttnMask, AttnShape, Conv2dParams, UnaryOp } from '../../src/backend/js/index.js';
 
 const nativePass = process.env.ATTNKIT_BACKEND !== 'js' && nativeInfo() !== null;
 
@@ -128,6 +129,225 @@ test('native kernels give the js backend\'s results on every instruction set thi
   } finally {
     setNativeIsa(best as 'generic' | 'avx2' | 'avx512');
   }
+  assert.ok(tried.includes('generic'), 'the portable path always runs');
+  t.diagnostic(`checked: ${tried.join(', ')}`);
+});
+
+/** Runs `fn` once on each instruction set this CPU has (the portable path always), restoring the best. */
+function eachIsa(fn: (isa: string) => void): string[] {
+  useBackend('native');
+  const best = nativeInfo()!.bestIsa as 'generic' | 'avx2' | 'avx512';
+  const tried: string[] = [];
+  try {
+    for (const isa of ['generic', 'avx2', 'avx512'] as const) {
+      if (setNativeIsa(isa) !== isa) continue;
+      tried.push(isa);
+      fn(isa);
+    }
+  } finally {
+    setNativeIsa(best);
+  }
+  return tried;
+}
+
+/**
+ * n floats ~ N(0, 1) with NaN, +∞ and −∞ at the given positions (negative counts from the end);
+ * the same array for the same arguments.
+ */
+function special(n: number, seed: number, at: { nan?: number[]; inf?: number[]; ninf?: number[] } = {}): Float32Array {
+  const g = new Generator(seed);
+  const x = Float32Array.from({ length: n }, () => g.normal());
+  const put = (idx: number[] | undefined, v: number): void => { for (const i of idx ?? []) x[(i + n) % n] = v; };
+  put(at.nan, NaN); put(at.inf, Infinity); put(at.ninf, -Infinity);
+  return x;
+}
+/** Row r of [rows, n] gets NaN, +∞, −∞, both infinities, only −∞ or nothing, by r mod 6. */
+function specialRows(rows: number, n: number, seed: number): Float32Array {
+  const x = special(rows * n, seed);
+  for (let r = 0; r < rows; r++) {
+    const o = r * n, j = (r * 7) % n;
+    switch (r % 6) {
+      case 0: x[o + j] = NaN; break;
+      case 1: x[o + j] = Infinity; break;
+      case 2: x[o + j] = -Infinity; x[o + (j + 3) % n] = -Infinity; break;
+      case 3: x[o + j] = Infinity; x[o + (j + 1) % n] = -Infinity; break;
+      case 4: x.fill(-Infinity, o, o + n); break;
+      default: break;
+    }
+  }
+  return x;
+}
+const UNARY_OPS: UnaryOp[] = ['exp', 'tanh', 'sigmoid', 'relu', 'geluErf', 'geluTanh', 'silu', 'neg', 'sqrt', 'rsqrt', 'log', 'square'];
+const convP: Conv2dParams = { N: 2, C: 4, H: 7, W: 6, kh: 3, kw: 3, sh: 2, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, OH: 4, OW: 6, Cout: 6, groups: 2 };
+const poolP = { ...convP, C: 3, kh: 2, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, OH: 4, OW: 3 };
+// attention: grouped heads, T ≠ S, 37 queries (16-query strips and a tail), 70 keys (a 64-key block and a tail)
+const attS: AttnShape = { B: 2, H: 4, Hkv: 2, T: 37, S: 70, D: 8, Dv: 6 };
+const attO = { scale: 0.35, causal: false, dropout: 0, seed: 5 };
+/**
+ * q, k, v with NaN and ±∞ in chosen rows: a query row holding NaN, keys holding ±∞ (their scores are
+ * ±∞ or NaN), values with −∞ and NaN (`values`: else finite), or (`finite`) none at all.
+ */
+function attInputs(kind: 'all' | 'scores' | 'finite'): { q: Float32Array; k: Float32Array; v: Float32Array } {
+  const { B, H, Hkv, T, S, D, Dv } = attS;
+  const at = (spec: Parameters<typeof special>[2]): Parameters<typeof special>[2] => (kind === 'finite' ? {} : spec);
+  return {
+    q: special(B * H * T * D, 31, at({ nan: [(1 * T + 5) * D + 2], inf: [(6 * T + 20) * D] })),
+    k: special(B * Hkv * S * D, 32, at({ inf: [(0 * S + 9) * D + 1], ninf: [(3 * S + 66) * D + 4] })),
+    v: special(B * Hkv * S * Dv, 33, kind === 'all' ? { ninf: [(1 * S + 3) * Dv + 5], nan: [(2 * S + 40) * Dv] } : {}),
+  };
+}
+const attMasks = (): [string, AttnMask][] => {
+  const { B, T, S } = attS;
+  const bool = Uint8Array.from({ length: B * T * S }, (_, i) => (i % 5 === 2 || Math.floor(i / S) % T === 11 ? 0 : 1));  // query 11 sees no key
+  const add = special(B * T * S, 34, { nan: [100], inf: [T * S + 7], ninf: [205, 206] });
+  return [['none', { kind: 'none' }], ['bool', { kind: 'bool', data: bool, strides: [T * S, 0, S, 1] }], ['float', { kind: 'float', data: add, strides: [T * S, 0, S, 1] }]];
+};
+
+/**
+ * Every kernel the native backend overrides, run on inputs holding NaN, +∞ and −∞; each returns the
+ * arrays it produced. Keyed by NativeKernelName: a native kernel without an entry does not compile.
+ */
+const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
+  gemm: (k) => {
+    const a = special(13 * 9, 1, { nan: [4], inf: [30], ninf: [-1] }), b = special(9 * 17, 2, { inf: [5], ninf: [40] });
+    const out1 = new Float32Array(13 * 17), out2 = special(13 * 17, 3, { nan: [7] });
+    k.gemm(a, 0, b, 0, out1, 0, 13, 17, 9, false, false, false, special(17, 4, { inf: [3] }));
+    k.gemm(a, 0, b, 0, out2, 0, 13, 17, 9, true, true, true);
+    return [out1, out2];
+  },
+  gemmBatched: (k) => {
+    const a = special(3 * 5 * 7, 5, { nan: [3], inf: [50] }), b = special(3 * 7 * 6, 6, { ninf: [12], inf: [100] });
+    const out = new Float32Array(3 * 5 * 6);
+    k.gemmBatched(a, b, out, Float64Array.from([0, 0, 0, 35, 42, 30, 70, 84, 60]), 5, 6, 7, false, false);
+    return [out];
+  },
+  unary: (k) => UNARY_OPS.map((op) => k.unary(op, special(40, 7, { nan: [1, 20], inf: [3, 30], ninf: [5, 37] }), { a: 0, b: 0 })),
+  unaryBackward: (k) => UNARY_OPS.map((op) => {
+    const x = special(40, 8, { nan: [1], inf: [3, 30], ninf: [5, 37] });
+    return k.unaryBackward(op, x, jsBackend.unary(op, x, { a: 0, b: 0 }), special(40, 9, { nan: [11], inf: [13], ninf: [15] }), { a: 0, b: 0 });
+  }),
+  stridedCopy: (k) => {
+    const out = new Float32Array(4 * 5);
+    k.stridedCopy(special(60, 10, { nan: [2], inf: [13], ninf: [59] }), 59, [-12, -2], [4, 5], out);
+    return [out];
+  },
+  stridedScatter: (k) => {
+    const dst = special(60, 11, { inf: [0], nan: [14] }), dst2 = Float32Array.from(dst);
+    const src = special(20, 12, { nan: [1], ninf: [19] });
+    k.stridedScatter(dst, 1, [12, 2], [4, 5], src, false);
+    k.stridedScatter(dst2, 1, [12, 2], [4, 5], src, true);
+    return [dst, dst2];
+  },
+  adamUpdate: (k) => {
+    const w = special(50, 13, { nan: [2], inf: [4] }), g = special(50, 14, { nan: [6], inf: [8], ninf: [10] });
+    const m = new Float64Array(50), v = new Float64Array(50);
+    k.adamUpdate(w, g, m, v, { lr: 1e-2, b1: 0.9, b2: 0.999, c1: 0.1, c2: 0.001, eps: 1e-8, wd: 0.01, decoupled: false });
+    return [w, Float32Array.from(m), Float32Array.from(v)];
+  },
+  dropout: (k) => [k.dropout(special(100, 15, { nan: [1, 2, 3, 4, 5], inf: [6, 7, 8], ninf: [9, 10, 11] }), 0.4, 77)],
+  binary: (k) => (['add', 'sub', 'mul', 'div'] as const).map((op) => {
+    const out = new Float32Array(4 * 6);
+    k.binary(op, special(24, 16, { nan: [0], inf: [5, 7], ninf: [8] }), [4, 6], special(6, 17, { inf: [1], ninf: [2] }), [6], [4, 6], out);
+    return out;
+  }),
+  // rows of 37 (vectors and a tail) and of 5; softmax and logSoftmax
+  softmaxDim: (k) => [false, true].flatMap((log) => [k.softmaxDim(specialRows(12, 37, 18), 12, 37, 1, log), k.softmaxDim(specialRows(12, 5, 19), 12, 5, 1, log)]),
+  softmaxBackwardDim: (k) => [false, true].map((log) => {
+    const y = jsBackend.softmaxDim(specialRows(12, 37, 20), 12, 37, 1, log);
+    return k.softmaxBackwardDim(y, special(12 * 37, 21, { nan: [40], inf: [150], ninf: [300] }), 12, 37, 1, log);
+  }),
+  crossEntropyForward: (k) => {
+    const x = specialRows(12, 37, 22), t = Int32Array.from({ length: 12 }, (_, r) => (r === 5 ? -100 : (r * 7 + 3 * (r % 2)) % 37));
+    return [0, 0.1].flatMap((eps) => { const r = k.crossEntropyForward(x, 12, 37, t, eps > 0 ? special(37, 23) : null, { eps, ignoreIndex: -100 }); return [r.loss, r.lse]; });
+  },
+  crossEntropyBackward: (k) => {
+    const x = specialRows(12, 37, 24), t = Int32Array.from({ length: 12 }, (_, r) => (r * 7 + 3 * (r % 2)) % 37);
+    return [0, 0.1].map((eps) => {
+      const p = { eps, ignoreIndex: -100 }, w = eps > 0 ? special(37, 25) : null;
+      const { lse } = jsBackend.crossEntropyForward(x, 12, 37, t, w, p);
+      return k.crossEntropyBackward(x, lse, special(12, 26, { nan: [11] }), 12, 37, t, w, p);
+    });
+  },
+  sumDim: (k) => [k.sumDim(specialRows(12, 37, 27), 12, 37, 1), k.sumDim(specialRows(12, 37, 27), 3, 4, 37)],
+  layerNormForward: (k) => {
+    const r = k.layerNormForward(specialRows(12, 37, 28), special(37, 29, { inf: [36] }), special(37, 30, { nan: [35] }), 12, 37, 1e-5);
+    return [r.y, r.mean, r.rstd];
+  },
+  layerNormBackward: (k) => {
+    const x = specialRows(12, 37, 35), w = special(37, 36, { ninf: [2] });
+    const { mean, rstd } = jsBackend.layerNormForward(x, w, null, 12, 37, 1e-5);
+    const r = k.layerNormBackward(x, w, mean, rstd, special(12 * 37, 37, { nan: [300], inf: [301] }), 12, 37);
+    return [r.gx, r.gw, r.gb];
+  },
+  indexSelect: (k) => {
+    const out = new Float32Array(2 * 4 * 3);
+    k.indexSelect(special(2 * 5 * 3, 38, { nan: [4], inf: [20], ninf: [29] }), 2, 5, 3, Int32Array.from([1, 4, 1, 0]), out);
+    return [out];
+  },
+  indexAdd: (k) => {
+    const dx = special(2 * 5 * 3, 39, { inf: [3] });
+    k.indexAdd(special(2 * 4 * 3, 40, { nan: [4], inf: [5], ninf: [8] }), 2, 5, 3, Int32Array.from([1, 4, 1, 0]), dx);
+    return [dx];
+  },
+  conv2dForward: (k) => [k.conv2dForward(special(2 * 4 * 7 * 6, 41, { nan: [10], inf: [100], ninf: [250, 330] }), special(6 * 2 * 9, 42, { inf: [7] }), convP)],
+  conv2dBackward: (k) => {
+    const r = k.conv2dBackward(special(2 * 4 * 7 * 6, 43, { nan: [10], inf: [100] }), special(6 * 2 * 9, 44, { ninf: [8] }),
+      special(2 * 6 * 4 * 6, 45, { inf: [3], nan: [200] }), convP, true, true);
+    return [r.gx!, r.gw!];
+  },
+  maxPool2dForward: (k) => {
+    const r = k.maxPool2dForward(special(2 * 3 * 7 * 6, 46, { nan: [0, 50, 51], inf: [100], ninf: [150, 151, 152, 153, 156, 157, 158, 159] }), poolP);
+    return [r.y, r.indices];
+  },
+  maxPool2dBackward: (k) => {
+    const { indices } = jsBackend.maxPool2dForward(special(2 * 3 * 7 * 6, 47, { nan: [50] }), poolP);
+    return [k.maxPool2dBackward(special(2 * 3 * 4 * 3, 48, { nan: [3], inf: [4], ninf: [5] }), indices, poolP, 2 * 3 * 7 * 6)];
+  },
+  avgPool2dForward: (k) => [true, false].map((cip) => k.avgPool2dForward(special(2 * 3 * 7 * 6, 49, { nan: [0], inf: [100, 101], ninf: [101, 200] }), poolP, cip)),
+  avgPool2dBackward: (k) => [true, false].map((cip) => k.avgPool2dBackward(special(2 * 3 * 4 * 3, 50, { nan: [3], inf: [4], ninf: [5] }), poolP, cip, 2 * 3 * 7 * 6)),
+  // non-finite values go to the js kernel; non-finite q, k and float masks reach the native ones
+  attentionForward: (k) => [attInputs('all'), attInputs('scores')].flatMap(({ q, k: kk, v }) => attMasks().flatMap(([, m]) =>
+    [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
+      const r = k.attentionForward(q, kk, v, attS, { ...attO, causal, dropout }, m);
+      return [r.out, r.lse];
+    })))),
+  attentionBackward: (k) => {
+    const n = attS.B * attS.H * attS.T * attS.Dv;
+    // non-finite operands go to the js kernel; the float mask's NaN and ±∞ reach the native ones
+    return [[attInputs('all'), special(n, 35, { nan: [(3 * attS.T + 2) * attS.Dv] })], [attInputs('finite'), special(n, 36)]].flatMap(([qkv, dout]) => {
+      const { q, k: kk, v } = qkv as ReturnType<typeof attInputs>;
+      return attMasks().flatMap(([, m]) => [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
+        const o = { ...attO, causal, dropout };
+        const f = jsBackend.attentionForward(q, kk, v, attS, o, m);
+        const g = k.attentionBackward(q, kk, v, f.out, f.lse, dout as Float32Array, attS, o, m, null);
+        return [g.dq, g.dk, g.dv];
+      })));
+    });
+  },
+};
+
+test('every native kernel gives the js kernel\'s NaN, +∞ and −∞ (and values) on every instruction set', { skip: !nativePass && 'native pass only' }, (t) => {
+  useBackend('native');
+  const overridden = Object.keys(jsBackend).filter((n) => n !== 'name' && backend()[n as keyof Backend] !== jsBackend[n as keyof Backend]);
+  assert.deepEqual(Object.keys(nonFinite).sort(), overridden.sort(), 'a non-finite case for every native kernel, and none for a js-only one');
+  const cases = Object.entries(nonFinite) as [NativeKernelName, (k: Backend) => AnyArray[]][];
+  const reference = new Map(cases.map(([n, f]) => [n, f(jsBackend)]));
+  for (const [n, arrs] of reference) {
+    const all = arrs.flatMap((a) => Array.from(a));
+    assert.ok(all.some(Number.isNaN) || all.some((x) => !Number.isFinite(x)) || n === 'maxPool2dBackward', `${n}: the case yields no non-finite result`);
+  }
+  const failures: string[] = [];
+  const tried = eachIsa((isa) => {
+    for (const [n, f] of cases) {
+      const got = f(backend());
+      got.forEach((arr, i) => {
+        try {
+          assertAllClose(arr, reference.get(n)![i]!, { rtol: 2e-4, atol: 2e-5, msg: `${isa}: ${n} result ${i}` });
+        } catch (e) { failures.push((e as Error).message); }
+      });
+    }
+  });
+  assert.deepEqual(failures, [], `${failures.length} mismatches`);
   assert.ok(tried.includes('generic'), 'the portable path always runs');
   t.diagnostic(`checked: ${tried.join(', ')}`);
 });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, Generator, Tensor, backward, full, randn, tensor, zeros } from '../../src/index.js';
 import { assertAllClose } from '../helpers.js';
+import { backendName, nativeInfo, setNativeIsa } from '../../src/backend/native/index.js';
 
 const rnd = (shape: number[], seed: number, scale = 1): Tensor => F.mul(randn(shape, { rng: new Generator(seed) }), scale).requireGrad();
 const leaf = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.data), t.shape).requireGrad();
@@ -133,6 +134,52 @@ test('attention rejects bad input with typed errors naming the argument and shap
   assert.throws(() => F.packedAttention(qkv, { numHeads: 0 }), /numHeads must be a positive integer, got 0/);
   assert.throws(() => F.packedAttention(qkv, { numHeads: 2, mask: zeros([1, 1, 1, 4]) }), /packedAttention: mask has shape \[1,1,1,4\]/);
 });
+
+/** A copy of x with the given flat positions set to values. */
+const put = (x: Tensor, at: [number, number][]): Tensor => {
+  const d = Float32Array.from(x.data as Float32Array);
+  for (const [i, val] of at) d[i] = val;
+  return new Tensor(d, x.shape);
+};
+// q [2, 2, 5, 4], k/v [2, 2, 7, 4]: query (0, 0, 1) holds NaN and (1, 1, 3) +∞; key (0, 1, 2) holds +∞ and
+// (1, 0, 6) −∞ (their scores are ±∞ or NaN); value (0, 0, 0) −∞ and (1, 1, 4) NaN, keys every query sees
+const nfQ = put(rnd([2, 2, 5, 4], 21), [[(0 * 5 + 1) * 4 + 2, NaN], [(3 * 5 + 3) * 4, Infinity]]);
+const nfK = put(rnd([2, 2, 7, 4], 22), [[(1 * 7 + 2) * 4 + 1, Infinity], [(2 * 7 + 6) * 4 + 3, -Infinity]]);
+const nfV = put(rnd([2, 2, 7, 4], 23), [[0, -Infinity], [(3 * 7 + 4) * 4 + 2, NaN]]);
+const nfCases: { label: string; opts: F.SdpaOptions; v?: Tensor }[] = [
+  { label: 'no mask', opts: {} },
+  { label: 'no mask, non-finite values', opts: {}, v: nfV },
+  { label: 'causal', opts: { causal: true } },
+  // key 2 of batch 0 (its +∞ key included) hidden from every query; query 4 of (1, 1) sees nothing, which
+  // gives zeros and no gradient (a deliberate difference: the composite's 0·x would pass a NaN on)
+  { label: 'bool mask, a fully masked row', opts: { mask: tensor(Array.from({ length: 2 }, (_, b) => Array.from({ length: 2 }, (_, h) =>
+    Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, (_, j) => !(b === 0 && j === 2) && !(b === 1 && h === 1 && i === 4)))))) } },
+  { label: 'float mask with NaN, +∞ and −∞', opts: { mask: put(rnd([2, 1, 5, 7], 24), [[3, NaN], [7 + 5, Infinity], [35 + 8, -Infinity], [35 + 9, -Infinity]]) } },
+];
+
+for (const c of nfCases) {
+  test(`fused and unfused attention agree on NaN, +∞ and −∞ (values and gradients): ${c.label}`, () => {
+    const run = (isa: string): void => {
+      const [q, k, v] = [nfQ, nfK, c.v ?? rnd([2, 2, 7, 4], 23)].map(leaf);
+      const [q2, k2, v2] = [q, k, v].map(leaf);
+      const fused = F.scaledDotProductAttention(q!, k!, v!, c.opts);
+      const { output } = F.scaledDotProductAttention(q2!, k2!, v2!, { ...c.opts, returnWeights: true });
+      assert.ok(Array.from(output.data).some(Number.isNaN), 'the case makes NaN outputs');
+      assertAllClose(fused, output, { rtol: 1e-4, atol: 1e-5, msg: `${isa} forward` });
+      const u = randn(fused.shape, { rng: new Generator(11) });
+      backward(fused, u);
+      backward(output, u);
+      for (const [a, b, n] of [[q, q2, 'q'], [k, k2, 'k'], [v, v2, 'v']] as const) assertAllClose(a!.grad!, b!.grad!, { rtol: 1e-3, atol: 1e-4, msg: `${isa} grad ${n}` });
+    };
+    if (backendName() !== 'native') return run('js');
+    const best = nativeInfo()!.bestIsa as 'generic' | 'avx2' | 'avx512';
+    try {
+      for (const isa of ['generic', 'avx2', 'avx512'] as const) if (setNativeIsa(isa) === isa) run(isa);
+    } finally {
+      setNativeIsa(best);
+    }
+  });
+}
 
 test('fused layerNorm equals its composite in values and gradients', () => {
   for (const [shape, norm] of [[[4, 7, 16], [16]], [[3, 4, 5], [4, 5]]] as const) {

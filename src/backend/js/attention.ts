@@ -138,21 +138,24 @@ export function attentionForward(
     const b = Math.floor(bh / s.H), kvbh = b * s.Hkv + Math.floor((bh % s.H) / (s.H / s.Hkv));
     for (let i = 0; i < s.T; i++) {
       scoreRow(s, o, m, q, k, bh, i, row);
+      // a NaN score makes the row's max, and so the whole row, NaN (as softmax); +∞ gives ∞ − ∞ = NaN too
       let mx = -Infinity;
-      for (let j = 0; j < s.S; j++) if (row[j] > mx) mx = row[j];
+      for (let j = 0; j < s.S; j++) if (row[j] > mx || Number.isNaN(row[j])) { mx = row[j]; if (Number.isNaN(mx)) break; }
       if (mx === -Infinity) { lse[bh * s.T + i] = -Infinity; continue; }
       let l = 0;
-      for (let j = 0; j < s.S; j++) { row[j] = Math.exp(row[j] - mx); l += row[j]; }
+      for (let j = 0; j < s.S; j++) { row[j] = row[j] === -Infinity ? 0 : Math.exp(row[j] - mx); l += row[j]; }
       acc.fill(0);
       const base = (bh * s.T + i) * s.S;
       for (let j = 0; j < s.S; j++) {
-        let p = row[j] / l;
+        let p = row[j];
         if (o.dropout > 0) p = dropoutKeep(o.seed, base + j, thr) ? p * keepScale : 0;
-        if (p === 0) continue;
+        // no skip at p = 0: 0·NaN and 0·∞ are NaN, as in P·V of the composite path (and PyTorch)
         const vo = (kvbh * s.S + j) * s.Dv;
         for (let d = 0; d < s.Dv; d++) acc[d] += p * v[vo + d];
       }
-      out.set(acc, (bh * s.T + i) * s.Dv);
+      // normalised last, so a NaN sum l makes the row NaN even when dropout dropped every weight
+      const inv = 1 / l, oo = (bh * s.T + i) * s.Dv;
+      for (let d = 0; d < s.Dv; d++) out[oo + d] = acc[d] * inv;
       lse[bh * s.T + i] = mx + Math.log(l);
     }
   }
@@ -193,16 +196,19 @@ export function attentionBackward(
       for (let d = 0; d < s.Dv; d++) di += dout[oo + d] * out[oo + d];
       const base = (bh * s.T + i) * s.S;
       for (let j = 0; j < s.S; j++) {
+        // no skip at p = 0: 0·NaN is NaN, as in the composite's products; a NaN row's weights are all NaN,
+        // but a key hidden by the bool mask or causality passes its score no gradient (the composite's where)
+        const hidden = (o.causal && j > i) || (m.kind === 'bool' && !m.data[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]);
         const p = Math.exp(row[j] - L);
-        if (p === 0) continue;
         const keep = o.dropout > 0 ? (dropoutKeep(o.seed, base + j, thr) ? keepScale : 0) : 1;
+        const pk = keep === 0 ? 0 : p * keep;  // a dropped weight is 0 even when p is NaN, as in the forward
         const vo = (kvbh * s.S + j) * s.Dv, ko = (kvbh * s.S + j) * s.D;
         let dp = 0;
         for (let d = 0; d < s.Dv; d++) {
           dp += dout[oo + d] * v[vo + d];
-          dv[vo + d] += p * keep * dout[oo + d];
+          dv[vo + d] += pk * dout[oo + d];
         }
-        const ds = p * (dp * keep - di);
+        const ds = hidden ? 0 : p * (dp * keep - di);
         if (dMask && m.kind === 'float') dMask[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]] += ds;
         const dss = ds * o.scale;
         for (let d = 0; d < s.D; d++) {

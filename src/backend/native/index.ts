@@ -34,6 +34,7 @@ interface Addon {
   crossEntropy(x: F32, rows: number, C: number, target: Int32Array, w: F32 | null, eps: number, ignoreIndex: number, loss: F32, lse: F32): void;
   crossEntropyBackward(x: F32, lse: F32, g: F32, rows: number, C: number, target: Int32Array, w: F32 | null, eps: number, ignoreIndex: number, out: F32): void;
   sumDim(x: F32, out: F32, outer: number, n: number, inner: number): void;
+  allFinite(x: F32): boolean;
   layerNorm(x: F32, w: F32 | null, b: F32 | null, y: F32, mean: F32, rstd: F32, rows: number, n: number, eps: number): void;
   layerNormBackward(x: F32, w: F32 | null, mean: F32, rstd: F32, g: F32, gx: F32, gw: F32, gb: F32, rows: number, n: number): void;
   indexSelect(x: F32, outer: number, n: number, inner: number, idx: Int32Array, out: F32): void;
@@ -81,7 +82,7 @@ function load(): Addon | null {
 }
 
 /** Kernels of the native backend, each falling back to the js kernel where it does not apply. */
-function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
+function nativeKernels(a: Addon) {
   const js = jsBackend;
   const shapeArr = (s: AttnShape): number[] => [s.B, s.H, s.Hkv, s.T, s.S, s.D, s.Dv];
   const optArr = (o: AttnOptions, m: AttnMask): number[] => [o.scale, o.causal ? 1 : 0, o.dropout, o.seed >>> 0, m.kind === 'none' ? 0 : m.kind === 'bool' ? 1 : 2];
@@ -212,8 +213,10 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
       a.avgPool2dBackward(gy as F32, gx, geom(p, 0, 1), countIncludePad);
       return gx;
     },
+    // A key a query cannot see passes it nothing, even a NaN or ±∞ (the js kernel skips weights of 0);
+    // the native products P·V, Pᵀ·dO, dS·K and dSᵀ·Q would make 0·NaN = NaN, so such operands go to js.
     attentionForward: (q, k, v, s, o, m, layout) => {
-      if (!f32(q, k, v) || (m.kind === 'float' && !f32(m.data))) return js.attentionForward(q, k, v, s, o, m, layout);
+      if (!f32(q, k, v) || (m.kind === 'float' && !f32(m.data)) || !a.allFinite(v as F32)) return js.attentionForward(q, k, v, s, o, m, layout);
       const out = new Float32Array(s.B * s.H * s.T * s.Dv), lse = new Float32Array(s.B * s.H * s.T);
       a.attentionForward(q as F32, k as F32, v as F32, out, lse, shapeArr(s), optArr(o, m), m.kind === 'none' ? null : m.data,
         m.kind === 'none' ? [] : m.strides, layoutArr(layout));
@@ -221,7 +224,8 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
     },
     attentionBackward: (q, k, v, out, lse, dout, s, o, m, dMask, layout) => {
       // the additive-mask gradient is only in the js kernel
-      if (dMask !== null || !f32(q, k, v, out, lse, dout) || (m.kind === 'float' && !f32(m.data))) {
+      if (dMask !== null || !f32(q, k, v, out, lse, dout) || (m.kind === 'float' && !f32(m.data))
+        || ![q, k, v, dout].every((x) => a.allFinite(x as F32))) {
         return js.attentionBackward(q, k, v, out, lse, dout, s, o, m, dMask, layout);
       }
       const g = attnGradBuffers(q, k, v, layout);
@@ -229,8 +233,14 @@ function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
         shapeArr(s), optArr(o, m), m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layoutArr(layout));
       return g;
     },
-  };
+  } satisfies Partial<Backend> & { name: string };
 }
+
+/**
+ * The kernels the native backend overrides, by name: a typed record keyed by it (the equivalence
+ * tests' table) makes the compiler demand an entry for every kernel added here.
+ */
+export type NativeKernelName = Exclude<keyof ReturnType<typeof nativeKernels>, 'name'>;
 
 let warned = false;
 

@@ -7,16 +7,18 @@ import { pathToFileURL } from 'node:url';
 
 /** Runs the first ts block under `heading`, exporting `names`; returns the module. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the block's exports are checked field by field below
-async function runBlock(heading: string, names: string[]): Promise<Record<string, any>> {
+async function runBlock(heading: string, names: string[], replace?: [string, string]): Promise<Record<string, any>> {
   const readme = readFileSync('README.md', 'utf8');
   const section = readme.split(heading)[1];
   const block = section && /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(block, `no ts block under '${heading}'`);
+  assert.ok(!replace || block.includes(replace[0]), `the '${heading}' block has no ${replace?.[0]}`);
   const src = pathToFileURL(resolve('src/index.ts')).href;
   const dir = mkdtempSync(join(resolve('.'), '.readme-'));
   try {
     const file = join(dir, 'block.ts');
-    writeFileSync(file, `${block.replace("from 'attnkit'", `from '${src}'`)}\nexport { ${names.join(', ')} };\n`);
+    const code = replace ? block.replace(replace[0], replace[1]) : block;
+    writeFileSync(file, `${code.replace("from 'attnkit'", `from '${src}'`)}\nexport { ${names.join(', ')} };\n`);
     return await import(pathToFileURL(file).href);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -90,7 +92,9 @@ test('the README fusion example runs: composite block, schema, preprocessing, fu
 });
 
 test('the README PyTorch-weights example loads a PyTorch file and writes it back', async () => {
-  const m = await runBlock('## PyTorch weights in and out, ONNX out', ['y', 'bytes', 'layer']);
+  // the example reads the file its Python snippet writes; here: the fixture PyTorch wrote from that same layer
+  const fixture = resolve('test/fixtures/torch_safetensors/transformer_encoder_layer.safetensors');
+  const m = await runBlock('## PyTorch weights in and out, ONNX out', ['y', 'bytes', 'layer'], ["'encoder_layer.safetensors'", JSON.stringify(fixture)]);
   assert.deepEqual(shape(m.y), [2, 5, 8]);
   assert.ok(m.bytes.length > 1000);
   assert.ok(Object.keys(m.layer.stateDict()).includes('selfAttn.inProjWeight'));

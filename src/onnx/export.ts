@@ -21,7 +21,6 @@
 import { ConfigError, ValueError } from '../errors.js';
 import { checkOptions as checkOptionKeys, type OptionKeys } from '../config.js';
 import { noGrad } from '../autograd/tape.js';
-import { linear } from '../ops/linalg.js';
 import type { Module } from '../nn/module.js';
 import { MultiHeadAttention } from '../nn/attention/multihead.js';
 import { FusionModel } from '../models/fusion.js';
@@ -30,12 +29,13 @@ import { Attention } from '../nn/attention/scoring.js';
 import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder } from '../nn/attention/transformer.js';
 import { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
 import { ContextAttention, HierarchicalAttentionNetwork } from '../nn/attention/hierarchical.js';
-import { Graph, and, causalMask, emitAttend, emitLayerNorm, emitLinear, emitMatmulBias, f32, keyMask4, mergeHeads, rowHasKey, splitHeads, unsupported } from './graph.js';
+import { Graph, and, causalMask, emitLayerNorm, emitLinear, f32, keyMask4, unsupported } from './graph.js';
 import {
   SEQUENCE_EMITTERS, emitCrossModal, emitCrossModalLayer, emitDecoderLayer, emitEncoder, emitEncoderLayer, emitMha, emitPerceiver,
   type SequenceEmitter, type SequenceLayerName,
 } from './layers.js';
 import { emitFusionModel } from './fusionModel.js';
+import { emitContextAttention, emitGatedPooling, emitPooling, emitScores, maskedSoftmax } from './pooling.js';
 import { encodeOnnxModel, type OnnxValue } from './proto.js';
 
 export interface ExportOptions {
@@ -86,59 +86,6 @@ const seqIn = (name: string, seq: string, C: number): OnnxValue => ({ name, dtyp
 const maskIn = (name: string, seq: string): OnnxValue => ({ name, dtype: 'bool', dims: ['batch', seq] });
 const outOf = (value: string, name: string, dims: (number | string)[]): { value: string; out: OnnxValue } => ({ value, out: { name, dtype: 'float', dims } });
 const maskOf = (g: Graph, name: string | null): string | null => name && keyMask4(g, name);
-
-/** softmax over the last axis of `scores` where `allowed` (bool, broadcastable); rows with nothing allowed give zeros. */
-function maskedSoftmax(g: Graph, scores: string, allowed: string | null): string {
-  if (!allowed) return g.one('Softmax', [scores], { axis: -1 });
-  const p = g.one('Softmax', [g.one('Where', [allowed, scores, g.scalar(-1e9)])], { axis: -1 });
-  return g.one('Mul', [p, rowHasKey(g, allowed)]);
-}
-
-/** Σ_t w_t x_t: weights [B, T], x [B, T, C] → [B, C]. */
-function weightedSum(g: Graph, w: string, x: string): string {
-  return g.one('Squeeze', [g.one('MatMul', [g.one('Unsqueeze', [w, g.ints('axes', [1])]), x]), g.ints('axes', [1])]);
-}
-
-function emitPooling(g: Graph, x: string, model: AttentionPooling, allowed: string | null): { y: string; dims: (number | string)[] } {
-  const m = model.attn;
-  const C = m.embedDim, Q = model.numQueries, H = m.numHeads, D = m.headDim;
-  const { w, b } = m.projections();
-  // the learned queries are constants: project them here, [1, H, Q, D]
-  const qp = linear(model.queries, w[0], b[0]);                                           // [Q, C]
-  const q = new Float32Array(H * Q * D);
-  for (let h = 0; h < H; h++) for (let i = 0; i < Q; i++) for (let d = 0; d < D; d++) q[(h * Q + i) * D + d] = qp.data[i * C + h * D + d];
-  const k = splitHeads(g, emitMatmulBias(g, x, w[1], b[1]), H, D), v = splitHeads(g, emitMatmulBias(g, x, w[2], b[2]), H, D);
-  const o = emitAttend(g, g.const('queries', q, [1, H, Q, D]), k, v, allowed, 1 / Math.sqrt(D));  // [B, H, Q, D]
-  const out = emitLinear(g, mergeHeads(g, o, C), m.outProj);
-  return Q === 1 ? { y: g.one('Squeeze', [out, g.ints('axes', [1])]), dims: ['batch', C] } : { y: out, dims: ['batch', Q, C] };
-}
-
-/** HAN's context attention: h [N, L, C], mask [N, L] → output [N, C], weights [N, L]. */
-function emitContextAttention(g: Graph, h: string, m: ContextAttention, mask: string | null): { y: string; weights: string } {
-  const A = m.context.shape[0]!;
-  const u = g.one('Tanh', [emitLinear(g, h, m.proj)]);
-  const scores = g.one('Squeeze', [g.one('MatMul', [u, g.const('context', f32(m.context), [A, 1])]), g.ints('axes', [-1])]);
-  const weights = maskedSoftmax(g, scores, mask);
-  return { y: weightedSum(g, weights, h), weights };
-}
-
-/** The raw scores a(q, k) [B, T, S] of the scoring-function layer. */
-function emitScores(g: Graph, q: string, k: string, m: Attention): string {
-  const kt = g.one('Transpose', [k], { perm: [0, 2, 1] });
-  switch (m.score) {
-    case 'dot': return g.one('MatMul', [q, kt]);
-    case 'scaledDot': return g.one('Mul', [g.one('MatMul', [q, kt]), g.scalar(1 / Math.sqrt(m.queryDim))]);
-    case 'general': return g.one('MatMul', [emitLinear(g, q, m.w!), kt]);
-    case 'additive': {
-      const hq = g.one('Unsqueeze', [emitLinear(g, q, m.wq!), g.ints('axes', [2])]), hk = g.one('Unsqueeze', [emitLinear(g, k, m.wk!), g.ints('axes', [1])]);
-      return g.one('Squeeze', [emitLinear(g, g.one('Tanh', [g.one('Add', [hq, hk])]), m.v!), g.ints('axes', [-1])]);
-    }
-    case 'cosine': {
-      const unit = (x: string): string => g.one('Div', [x, g.one('Sqrt', [g.one('Add', [g.one('ReduceSum', [g.one('Mul', [x, x]), g.ints('axes', [-1])], { keepdims: 1 }), g.scalar(1e-12)])])]);
-      return g.one('Mul', [g.one('MatMul', [unit(q), g.one('Transpose', [unit(k)], { perm: [0, 2, 1] })]), g.scalar(Math.exp(m.logScale!.data[0]!))]);
-    }
-  }
-}
 
 /** HAN with Transformer encoders: ids [batch, sentences, words] (int64), wordMask (bool) → y, wordWeights, sentenceWeights. */
 function planHan(g: Graph, m: HierarchicalAttentionNetwork): Plan {
@@ -270,12 +217,7 @@ export const EXPORTERS = {
   }),
   GatedAttentionPooling: exporter({
     cls: GatedAttentionPooling, options: () => keyMaskOnly,
-    plan: (g, m, o) => poolingPlan(m.options.inDim, o, (mask) => {
-      let a = g.one('Tanh', [emitLinear(g, 'x', m.attentionV)]);
-      if (m.attentionU) a = g.one('Mul', [a, g.one('Sigmoid', [emitLinear(g, 'x', m.attentionU)])]);
-      const weights = maskedSoftmax(g, g.one('Squeeze', [emitLinear(g, a, m.attentionW), g.ints('axes', [-1])]), mask);
-      return { y: weightedSum(g, weights, 'x'), weights };
-    }),
+    plan: (g, m, o) => poolingPlan(m.options.inDim, o, (mask) => emitGatedPooling(g, 'x', m, mask)),
   }),
   ContextAttention: exporter({ cls: ContextAttention, options: () => keyMaskOnly, plan: (g, m, o) => poolingPlan(m.options.dim, o, (mask) => emitContextAttention(g, 'x', m, mask)) }),
   Attention: exporter({

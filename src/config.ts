@@ -16,6 +16,11 @@ export function pathOf(issue: v.BaseIssue<unknown>): string {
   return out || '(root)';
 }
 
+/** A path for messages: a long one (64 levels, or a 100 KB key) by its start and end. */
+function clipPath(path: string): string {
+  return path.length > 160 ? `${path.slice(0, 100)}…${path.slice(-50)}` : path;
+}
+
 /** Deepest nesting a config may have (a valid one needs a handful of levels). */
 export const MAX_CONFIG_DEPTH = 64;
 /** Most values a config may hold, counted as walked (YAML aliases expand). */
@@ -30,13 +35,14 @@ const MAX_CONFIG_VALUES = 10_000_000;
 function shapeProblem(input: unknown): string | null {
   const ancestors: object[] = [], paths: string[] = [];
   let values = 0;
+  const at = (path: string): string => clipPath(path || '(root)');
   const walk = (x: unknown, path: string): string | null => {
-    if (++values > MAX_CONFIG_VALUES) return `${path || '(root)'}: more than ${MAX_CONFIG_VALUES} values (do YAML aliases expand it?)`;
-    if (typeof x === 'number') return Number.isFinite(x) ? null : `${path || '(root)'}: must be a finite number, got ${x}`;
+    if (++values > MAX_CONFIG_VALUES) return `${at(path)}: more than ${MAX_CONFIG_VALUES} values (do YAML aliases expand it?)`;
+    if (typeof x === 'number') return Number.isFinite(x) ? null : `${at(path)}: must be a finite number, got ${x}`;
     if (x === null || typeof x !== 'object') return null;
-    const at = ancestors.indexOf(x);
-    if (at >= 0) return `${path}: refers back to ${paths[at] || '(root)'}, a cycle (a YAML alias inside its own anchor?)`;
-    if (ancestors.length >= MAX_CONFIG_DEPTH) return `${path}: nested deeper than ${MAX_CONFIG_DEPTH} levels`;
+    const i = ancestors.indexOf(x);
+    if (i >= 0) return `${at(path)}: refers back to ${at(paths[i])}, a cycle (a YAML alias inside its own anchor?)`;
+    if (ancestors.length >= MAX_CONFIG_DEPTH) return `${at(path)}: nested deeper than ${MAX_CONFIG_DEPTH} levels`;
     ancestors.push(x); paths.push(path);
     try {
       if (Array.isArray(x)) {
@@ -68,7 +74,8 @@ export function validateConfig<S extends v.GenericSchema>(
     // a nested union reports its own sub-issues; the most specific one says the most
     const deepest = (i.issues?.length ? i.issues[0] : i) as v.BaseIssue<unknown>;
     const message = deepest.type === 'strict_object' ? options.unknownKey ?? `unknown key (not part of this ${noun})` : deepest.message;
-    return `${pathOf(deepest.path ? deepest : i)}: ${message}`;
+    // valibot quotes the value it received, which can be megabytes; keep each problem readable
+    return `${clipPath(pathOf(deepest.path ? deepest : i))}: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
   });
   throw new (options.error ?? ConfigError)(`${where}: invalid ${noun} — ${lines.join('; ')}`);
 }

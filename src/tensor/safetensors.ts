@@ -162,8 +162,12 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
       continue;
     }
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(where, `${nm(name)} must be an object { dtype, shape, data_offsets }, got ${show(raw)}`);
-    const { dtype, shape, data_offsets: offs, ...extra } = raw as Record<string, unknown>;
-    if (Object.keys(extra).length) fail(where, `${nm(name)} has unknown keys [${clip(Object.keys(extra).join(', '))}]`);
+    const { dtype, shape, data_offsets: offs } = raw as Record<string, unknown>;
+    for (const k in raw) {                                        // a loop, not a rest spread: this runs per tensor
+      if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') {
+        fail(where, `${nm(name)} has unknown keys [${clip(Object.keys(raw).filter((x) => x !== 'dtype' && x !== 'shape' && x !== 'data_offsets').join(', '))}]`);
+      }
+    }
     if (typeof dtype !== 'string' || !Object.hasOwn(SIZES, dtype)) fail(where, `${nm(name)} has dtype ${show(dtype)}; supported: ${Object.keys(SIZES).join(', ')}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(where, `${nm(name)} has shape ${show(shape)}; expected non-negative integers`);
     if (shape.length > MAX_DIMS) fail(where, `${nm(name)} has ${shape.length} dims; at most ${MAX_DIMS}`);
@@ -189,7 +193,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
   const tensors: Record<string, Tensor> = Object.create(null);
   for (const e of entries) {
     const chunk = new Uint8Array(data.subarray(e.begin, e.end));  // a copy (Buffer.slice would be a view): aligned, independent of the file
-    const dv = new DataView(chunk.buffer);
+    const dv = e.dtype === 'F16' || e.dtype === 'BF16' || e.dtype === 'I64' ? new DataView(chunk.buffer) : null!;
     const numel = e.shape.reduce((a, b) => a * b, 1);
     let arr: Float32Array | Float64Array | Int32Array | Uint8Array;
     switch (e.dtype) {

@@ -203,7 +203,10 @@ export function mutateObject(rng: Generator, obj: unknown, keys: readonly string
   switch (rng.int(0, 6)) {
     case 0: if (own.length) delete rec[pick(rng, own)]; break;                                          // remove a key
     case 1: if (own.length) rec[pick(rng, own)] = oddValue(rng); break;                                  // retype a value
-    case 2: rec[keys.length && chance(rng, 0.7) ? pick(rng, keys) : pick(rng, ['extra', '__proto__', 'constructor', ''])] = oddValue(rng); break; // add a key
+    case 2:                                                                                              // add a key (an element to an array)
+      if (Array.isArray(rec)) rec.push(oddValue(rng));
+      else rec[keys.length && chance(rng, 0.7) ? pick(rng, keys) : pick(rng, ['extra', '__proto__', 'constructor', ''])] = oddValue(rng);
+      break;
     case 3: if (own.length) { const k = pick(rng, own); rec[k] = clone(rec[pick(rng, own)]); } break;  // copy a sibling's value
     case 4: if (Array.isArray(rec)) rec.splice(rng.int(0, rec.length + 1), 0, oddValue(rng)); else if (own.length) rec[pick(rng, own)] = []; break;
     default: if (own.length) { const k = pick(rng, own); const v = rec[k]; if (typeof v === 'number') rec[k] = pick(rng, [v * 1e6, -v, v + 0.5, NaN, Infinity, 0]); else rec[k] = String(v); }

@@ -106,6 +106,11 @@ test('configs that would overflow the stack or fail deep inside are ConfigErrors
   bad('tag.yaml', `${head}model: { type: linear }\nname: !fancy run\n`, /not valid YAML\/JSON \(Unresolved tag: !fancy/);
   bad('split.yaml', `${head}model: { type: linear }\nsplit: { valid: .9, test: .9 }\n`, /split: valid \+ test/);
   bad('split1.yaml', `${head}model: { type: linear }\nsplit: { valid: .85 }\n`, /split: valid \+ test \(0\.85 \+ 0\.2\)/);
+  // a huge wrong value or key is quoted clipped, not whole
+  for (const c of [{ seed: 'a'.repeat(100_000) }, { ['k'.repeat(100_000)]: 1 }, { ['k'.repeat(100_000)]: Infinity }]) {
+    assert.throws(() => train.parseRunConfig({ data: { dataset: 'penguins' }, model: { type: 'linear' }, ...c }),
+      (e: Error) => e instanceof ConfigError && e.message.length < 400 && /(seed: Invalid type|kkkk.*…)/.test(e.message));
+  }
   // nesting far deeper than any config: refused before validation recurses
   let deep: unknown = { type: 'attention' };
   for (let i = 0; i < 20_000; i++) deep = { type: 'serial', layers: [deep] };

@@ -120,3 +120,50 @@ test('dropout keeps about 1 − p of the elements, scales them by 1/(1 − p), d
   assert.notDeepEqual(Array.from(a.data.subarray(0, 64)), Array.from(b.data.subarray(0, 64)), 'a new seed each call');
   assert.equal(F.dropout(x, 0.5, { training: false, rng }), x, 'eval: identity');
 });
+
+test('NaN in, NaN out; ±∞ as PyTorch 1.13 (values from torch): softmax, logSoftmax, logsumexp, crossEntropy, layerNorm, amax, max', () => {
+  const N = NaN, I = Infinity;
+  // rows of 37 put the special past the kernels' first vectors; the rest of each row is finite
+  const wide = (at: number, v: number): number[] => Array.from({ length: 37 }, (_, j) => (j === at ? v : Math.sin(j)));
+  const cases: [number[], number[] | 'nan', number[] | 'nan', number][] = [
+    // [row, softmax, logSoftmax, logsumexp]
+    [[N, 1, 2], 'nan', 'nan', N],
+    [[I, 1], 'nan', 'nan', I],
+    [[I, I, 1], 'nan', 'nan', I],
+    [[I, -I], 'nan', 'nan', I],
+    [[N, -I], 'nan', 'nan', N],
+    [[-I, 1], [0, 1], [-I, 0], 1],
+    [wide(30, N), 'nan', 'nan', N],
+    [wide(33, I), 'nan', 'nan', I],
+  ];
+  for (const [row, sm, lsm, lse] of cases) {
+    const x = tensor([row]);
+    const check = (got: F.Tensor, want: number[] | 'nan', what: string): void =>
+      assertAllClose(got.data, want === 'nan' ? row.map(() => NaN) : want, { msg: `${what}(${row.length > 3 ? `37 wide, ${row.find((v) => !Number.isFinite(v))}` : row.join(', ')})` });
+    check(F.softmax(x, -1), sm, 'softmax');
+    check(F.logSoftmax(x, -1), lsm, 'logSoftmax');
+    assertAllClose(F.logsumexp(x, -1), [lse], { msg: `logsumexp(${row.slice(0, 3).join(', ')})` });
+    // along a non-last dim too (the strided path)
+    assertAllClose(F.softmax(F.transpose(tensor([row, row]), 0, 1), 0), F.transpose(F.softmax(tensor([row, row]), -1), 0, 1), { msg: 'softmax along dim 0' });
+  }
+  // the one deliberate difference: a fully masked row gives zeros / −∞ (PyTorch: NaN)
+  assert.deepEqual(Array.from(F.softmax(tensor([[-I, -I]]), -1).data), [0, 0]);
+  const ce = (row: number[], t: number, labelSmoothing = 0): number =>
+    F.crossEntropy(tensor([row]), tensor([t], { dtype: 'int32' }), { labelSmoothing, reduction: 'none' }).item();
+  for (const t of [0, 1]) for (const ls of [0, 0.1]) {
+    assert.ok(Number.isNaN(ce([I, 1, 2], t, ls)), `CE([∞, 1, 2], ${t}, ${ls}) is NaN`);
+    assert.ok(Number.isNaN(ce([N, 1, 2], t, ls)), `CE([NaN, 1, 2], ${t}, ${ls}) is NaN`);
+    assert.ok(Number.isNaN(ce(wide(30, N), t, ls)), `CE(37 wide with NaN, ${t}, ${ls}) is NaN`);
+  }
+  assert.equal(ce([-I, 1, 2], 0), I);
+  assertAllClose([ce([-I, 1, 2], 1)], [1.31326162815094]);
+  assert.equal(ce([-I, 1, 2], 1, 0.1), I);
+  const xg = tensor([[N, 1, 2]]).requireGrad();
+  backward(F.crossEntropy(xg, tensor([1], { dtype: 'int32' })));
+  assert.ok(Array.from(xg.grad!.data).every(Number.isNaN), 'the gradient of a NaN row is NaN');
+  for (const v of [N, I, -I]) assert.ok(Array.from(F.layerNorm(tensor([v, 1, 2]), [3]).data).every(Number.isNaN), `layerNorm([${v}, 1, 2]) is NaN`);
+  assert.ok(Number.isNaN(F.amax(tensor([1, N, 2])).item()) && Number.isNaN(F.amax(tensor([1, I, N])).item()), 'amax propagates NaN');
+  const m = F.max(tensor([[1, N, 2]]), 1);
+  assert.ok(Number.isNaN(m.values.item()));
+  assert.equal(m.indices.item(), 1);
+});

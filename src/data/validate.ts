@@ -60,8 +60,9 @@ export function validateRecords(
 /**
  * The columns of a whole input against the model's fields: `absent` — fields no record has at
  * all (a renamed column reads as missing in every row, and the model predicts from nothing);
- * `unknown` — keys that are neither fields nor targets (ignored when encoding). Both in order of
- * appearance. Prediction commands warn about both, or refuse them when asked to be strict.
+ * `unknown` — named keys that are neither fields nor targets (ignored when encoding). Both in
+ * order of appearance. Prediction commands warn about both, or refuse them when asked to be
+ * strict.
  *
  * @example
  * const { absent, unknown } = data.fieldCoverage(pre.fieldInfo(), records, pre.targetInfo());
@@ -72,5 +73,5 @@ export function fieldCoverage(
   const seen = new Set<string>();
   for (const r of records) for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) seen.add(k);
   const known = new Set([...fields.map((f) => f.name), ...targets.map((t) => t.name)]);
-  return { absent: fields.map((f) => f.name).filter((n) => !seen.has(n)), unknown: [...seen].filter((k) => !known.has(k)) };
+  return { absent: fields.map((f) => f.name).filter((n) => !seen.has(n)), unknown: [...seen].filter((k) => k !== '' && !known.has(k)) };
 }

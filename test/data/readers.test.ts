@@ -25,6 +25,9 @@ test('a CSV header naming a column twice is a DataError naming the column and bo
   await rejects(data.readRecords(p, { onError: 'skip' }), /column 'education' appears twice/);
   const tsv = file('dup.tsv', 'a\tb\ta\n1\t2\t3\n');
   await rejects(data.readRecords(tsv), /dup\.tsv: column 'a' appears twice in the header \(columns 1 and 3\)/);
+  // unnamed columns (an export's trailing commas) may repeat: no field can be called ''
+  const trailing = await data.readRecords(file('trailing.csv', 'a,b,,\n1,2,,\n'));
+  assert.deepEqual(trailing.records, [{ a: '1', b: '2', '': '' }]);
 });
 
 test('bytes that are not UTF-8 are a DataError with file:line (CSV, TSV, JSONL, JSON), unless encoding says latin1', async () => {

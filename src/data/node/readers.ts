@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { DataError } from '../../errors.js';
+import { checkOptions } from '../../config.js';
 import type { DataRecord, RowOrigin, SkippedRow } from '../preprocessor.js';
 import { Utf8Check, utf8Checked } from './utf8.js';
 
@@ -46,6 +47,7 @@ export function formatOf(path: string): RecordFormat {
  * for await (const { record, origin } of streamRecords('wages.csv')) console.log(origin.line, record.wage);
  */
 export async function* streamRecords(path: string, options: ReadOptions & { onSkip?: (s: SkippedRow) => void } = {}): AsyncGenerator<SourcedRecord> {
+  checkOptions('streamRecords', options, { format: true, onError: true, limit: true, encoding: true, onSkip: true });
   const format = options.format ?? formatOf(path);
   const skip = options.onError === 'skip';
   const limit = options.limit ?? Infinity;
@@ -134,10 +136,14 @@ export async function* streamRecords(path: string, options: ReadOptions & { onSk
   } finally { parser.destroy(); source.destroy(); }
 }
 
-/** The header, or a DataError if it names a column twice (the later column would silently win). */
+/**
+ * The header, or a DataError if it names a column twice (the later column would silently win).
+ * Unnamed columns (trailing commas) may repeat: no field can be called ''.
+ */
 function uniqueColumns(path: string, header: string[]): string[] {
   const first = new Map<string, number>();
   header.forEach((name, i) => {
+    if (name === '') return;
     const j = first.get(name);
     if (j !== undefined) throw new DataError(`${path}: column '${name}' appears twice in the header (columns ${j + 1} and ${i + 1}); rename one`);
     first.set(name, i);
@@ -179,6 +185,7 @@ async function quoteMessage(path: string, delimiter: string, e: CsvError): Promi
 
 /** Reads a whole file: records, their origins (for encode's error messages) and skipped rows. */
 export async function readRecords(path: string, options: ReadOptions = {}): Promise<{ records: DataRecord[]; origins: RowOrigin[]; skipped: SkippedRow[] }> {
+  checkOptions('readRecords', options, { format: true, onError: true, limit: true, encoding: true });
   const records: DataRecord[] = [], origins: RowOrigin[] = [], skipped: SkippedRow[] = [];
   try {
     for await (const { record, origin } of streamRecords(path, { ...options, onSkip: (s) => skipped.push(s) })) {

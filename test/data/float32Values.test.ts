@@ -85,10 +85,3 @@ test('regression targets beyond float32 (or not decimal numbers) stay out of the
   assert.deepEqual(Array.from(dataset.targets.v.values), [-1, 1]);
   assert.deepEqual(skipped.map((k) => k.index), [2, 3]);
 });
-
-test('fieldCoverage: fields no record has, and named keys that are neither fields nor targets', () => {
-  const fields = [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
-  const records = [{ a: 1, zz: 2, '': '' }, { a: null, y: 1, b: undefined }];
-  assert.deepEqual(data.fieldCoverage(fields, records, [{ name: 'y' }]), { absent: ['c'], unknown: ['zz'] });
-  assert.deepEqual(data.fieldCoverage(fields, [{ a: 1, b: 2, c: 3 }]), { absent: [], unknown: [] });
-});

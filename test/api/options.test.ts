@@ -219,3 +219,15 @@ test('tril/triu keep the dtype: bool → bool, int32 → int32, float → float'
   assert.deepEqual(Array.from(triu(n).data), [1, 2, 0, 4]);
   assert.equal(tril(ones([2, 2], { dtype: 'float64' })).dtype, 'float64');
 });
+
+test('the Node readers and dataset adapters refuse unknown option keys too (before reading anything)', async () => {
+  const { data: nodeData } = await import('../../src/node.js');
+  const unknown = (fn: string) => (e: unknown): boolean => e instanceof ValueError && new RegExp(`^${fn}: unknown option 'bogus'`).test(e.message);
+  await assert.rejects(nodeData.readRecords('nowhere.csv', plus({})), unknown('readRecords'));
+  await assert.rejects(nodeData.streamRecords('nowhere.csv', plus({})).next(), unknown('streamRecords'));
+  const adapters: [string, () => unknown][] = [
+    ['spamAssassin', () => nodeData.spamAssassin(plus({}))], ['sotu', () => nodeData.sotu(plus({}))],
+    ['usBirths', () => nodeData.usBirths(plus({}))], ['mnist', () => nodeData.mnist(plus({}))], ['co2', () => nodeData.co2(plus({}))],
+  ];
+  for (const [fn, call] of adapters) assert.throws(call, unknown(fn));
+});

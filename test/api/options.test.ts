@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Generator, ShapeError, Tensor, ValueError, analysis, data, models, nn, optim, tensor, randn, rand, zeros, ones, full, arange,
+  Generator, ShapeError, Tensor, ValueError, analysis, data, models, nn, optim, train, tensor, randn, rand, zeros, ones, full, arange,
   linspace, eye, randint, bernoulli, tril, triu, F, gradcheck,
 } from '../../src/index.js';
 import { checkOptions } from '../../src/config.js';
@@ -122,6 +122,20 @@ const cases: [string, () => unknown][] = [
   ['Serial.forward', () => new nn.Serial({ dim: 8, layers: [block()] }).forward(x3(), plus({}))],
   ['Fusion', () => new nn.Fusion(plus({ dim: 8, mechanisms: [block()], rng: rng() }))],
   ['Fusion.forward', () => new nn.Fusion({ dim: 8, mechanisms: [block()], rng: rng() }).forward(x3(), plus({}))],
+  ['linearAttention', () => nn.linearAttention(q4(), q4(), q4(), plus({}))],
+  ['PerformerAttention', () => new nn.PerformerAttention(plus({ headDim: 4, rng: rng() }))],
+  ['PerformerAttention.forward', () => new nn.PerformerAttention({ headDim: 4, rng: rng() }).forward(q4(), q4(), q4(), plus({}))],
+  ['LinformerSelfAttention', () => new nn.LinformerSelfAttention(plus({ embedDim: 8, numHeads: 2, maxLen: 3, projectedLen: 2, rng: rng() }))],
+  ['LinearSelfAttention', () => new nn.LinearSelfAttention(plus({ embedDim: 8, numHeads: 2, rng: rng() }))],
+  ['CrossModalTransformer.forward', () => new nn.CrossModalTransformer({ dModel: 8, nhead: 2, numLayers: 1, rng: rng() }).forward(x3(), x3(), plus({}))],
+  ['HierarchicalAttentionNetwork.forward', () => new nn.HierarchicalAttentionNetwork({ vocabSize: 5, embedDim: 8, rng: rng() }).forward(i32([1, 2, 3, 4], [1, 2, 2]), plus({}))],
+  ['ConvBlock', () => new nn.ConvBlock(plus({ dim: 8, kernelSize: 3, rng: rng() }))],
+  ['FeedForwardBlock', () => new nn.FeedForwardBlock(plus({ dim: 8, rng: rng() }))],
+  ['FeedForwardBlock.forward', () => new nn.FeedForwardBlock({ dim: 8, rng: rng() }).forward(x3(), plus({}))],
+  ['LocalAttentionBlock', () => new nn.LocalAttentionBlock(plus({ dim: 8, numHeads: 2, window: 1, rng: rng() }))],
+  ['LinearAttentionBlock', () => new nn.LinearAttentionBlock(plus({ dim: 8, numHeads: 2, rng: rng() }))],
+  ['TransformerBlock', () => new nn.TransformerBlock(plus({ dim: 8, numHeads: 2, rng: rng() }))],
+  ['loadTorchSafetensors', () => nn.loadTorchSafetensors(new nn.Linear(2, 2, { rng: rng() }), new Uint8Array(0), 'x', plus({}))],
   // data/, models/, analysis/, train/
   ['splitIndices', () => data.splitIndices(10, plus({ seed: 0 }))],
   ['Preprocessor.fit', () => data.Preprocessor.fit({ fields: [{ name: 'x', kind: 'numeric' }] }, recs, plus({}))],
@@ -131,6 +145,10 @@ const cases: [string, () => unknown][] = [
   ['MLPModel', () => new models.MLPModel(pre.fieldInfo(), pre.targetInfo(), plus({ rng: rng() }))],
   ['taskLoss', () => models.taskLoss(pre.targetInfo(), { y: zeros([1]) }, pre.encode(recs).dataset.batch([0]), plus({}))],
   ['rollout', () => analysis.rollout([full([1, 1, 2, 2], 0.5)], plus({}))],
+  ['entropyLoss', () => analysis.entropyLoss([full([1, 1, 2, 2], 0.5)], ones([1, 2], { dtype: 'bool' }), plus({}))],
+  ['validateRecords', () => data.validateRecords(pre.fieldInfo(), recs, plus({}))],
+  ['FusionModel.forward', () => new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 8, heads: 2, layers: 1 }, rng()).forward(pre.encode(recs).dataset.batch([0]), plus({}))],
+  ['predict', () => train.predict(new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: rng() }), pre.encode(recs).dataset, [0], plus({}))],
   ['SGD', () => new optim.SGD([new nn.Linear(2, 2, { rng: rng() }).weight], plus({ lr: 0.1 }))],
   ['Adam', () => new optim.Adam([new nn.Linear(2, 2, { rng: rng() }).weight], plus({}))],
   ['AdamW', () => new optim.AdamW([new nn.Linear(2, 2, { rng: rng() }).weight], plus({}))],

@@ -319,6 +319,7 @@ function checkOptions(name: string, support: OptionSupport, options: ExportOptio
  * exportOnnx(linear, { causal: true });  // ConfigError: option 'causal' is not supported by Linear
  */
 export function exportOnnx(model: Module, options: ExportOptions = {}): Uint8Array {
+  options ??= {};
   const e = exporterOf(model);
   const name = model.constructor.name;
   if (!e) throw unsupported(name, `is not supported (supported: ${Object.keys(EXPORTERS).join(', ')})`);

@@ -243,7 +243,10 @@ const same = (C: number): Widths => ({ C, out: C });
 /** How one class of sequence layer exports: x [B, T, C] (and the key mask, when it takes one) → [B, T, C′]. */
 export interface SequenceEmitter<M extends Module> {
   cls: abstract new (...args: never[]) => M;
-  /** Takes the bool key-mask input: its output depends on other tokens, or its forward takes a keyMask. */
+  /**
+   * Takes the bool key-mask input: its output depends on other tokens, or it is a block (whose
+   * forward takes one). Dropout keeps the input too, so it can stand in for any of them.
+   */
   keyMask: boolean;
   widths(m: M): Widths;
   /** `keyMask` is the bool [B, T] value name (null: every token real). */

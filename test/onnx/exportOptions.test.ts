@@ -158,25 +158,31 @@ test('the case table covers the exporter table and the option table', () => {
   assert.deepEqual(Object.keys(OPTION_VALUES).sort(), Object.keys(EXPORT_OPTIONS).sort());
 });
 
-test('every export option on every exportable model is applied (ONNX Runtime = attnkit) or refused by name', async () => {
+test('every export option (alone and in pairs) on every exportable model is applied (ONNX Runtime = attnkit) or refused by name', async () => {
   let applied = 0, refused = 0;
   for (const [name, c] of Object.entries(CASES) as [ExportableName, Case<Module>][]) {
     const m = c.make(new Generator(11)).eval();
     assert.equal(m.constructor.name, name, 'the case builds the class it is named after');
     const support = exporterOf(m)!.options(m);
-    const trials: [string, ExportOptions][] = [['{}', {}]];
-    for (const k of Object.keys(OPTION_VALUES) as ExportOptionName[]) {
-      for (const v of OPTION_VALUES[k](c)) trials.push([`${k}: ${v}`, { [k]: v }]);
-    }
-    for (const [label, o] of trials) {
-      const [k, v] = Object.entries(o)[0] ?? [];
-      const s = k ? support[k as ExportOptionName] : 'any';
-      if (s === 'any' || (s as readonly unknown[] | undefined)?.includes(v)) {
-        await compare(`${name} { ${label} }`, exportOnnx(m, o), ...Object.values(c.run(m, o)) as [Run['feeds'], Run['expected']], 1e-5);
+    const accepts = (k: string, v: unknown): boolean => {
+      const s = support[k as ExportOptionName];
+      return s === 'any' || (s as readonly unknown[] | undefined)?.includes(v) === true;
+    };
+    const singles: [ExportOptionName, unknown][] = (Object.keys(OPTION_VALUES) as ExportOptionName[]).flatMap((k) => OPTION_VALUES[k](c).map((v): [ExportOptionName, unknown] => [k, v]));
+    // every option alone (applied or refused), then every pair of applied options together
+    const trials: ExportOptions[] = [{}, ...singles.map(([k, v]) => ({ [k]: v }))];
+    const applicable = singles.filter(([k, v]) => accepts(k, v));
+    applicable.forEach(([k1, v1], i) => applicable.slice(i + 1).forEach(([k2, v2]) => { if (k1 !== k2) trials.push({ [k1]: v1, [k2]: v2 }); }));
+    for (const o of trials) {
+      const label = JSON.stringify(o);
+      const refusedBy = Object.entries(o).find(([k, v]) => !accepts(k, v));
+      if (!refusedBy) {
+        await compare(`${name} ${label}`, exportOnnx(m, o), ...Object.values(c.run(m, o)) as [Run['feeds'], Run['expected']], 1e-5);
         applied++;
       } else {
+        const [k] = refusedBy;
         assert.throws(() => exportOnnx(m, o), (e: Error) => e instanceof ConfigError && e.message.startsWith('exportOnnx: ') && e.message.includes(`'${k}`) && e.message.includes(name),
-          `${name} { ${label} } is refused with an error naming exportOnnx, the option and the model`);
+          `${name} ${label} is refused with an error naming exportOnnx, the option and the model`);
         refused++;
       }
     }
@@ -205,4 +211,10 @@ test('bad option values and unknown options are refused', () => {
   assert.throws(() => exportOnnx(cross, { cross: false }), /exportOnnx: option 'cross: false' is not supported by MultiHeadAttention \(accepted: true\)/);
   const lin = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, rng: new Generator(1) });
   assert.throws(() => exportOnnx(lin, { causal: true }), /exportOnnx: option 'causal' is not supported by LinearSelfAttention \(options it applies: inputDim, keyMask\)/);
+});
+
+test('null options are no options', async () => {
+  const m = new nn.LayerNorm(6);
+  const x = x3(2, 3, 6, 1);
+  await compare('LayerNorm, null options', exportOnnx(m, null as unknown as ExportOptions), { x }, { y: m.forward(x) }, 1e-5);
 });

@@ -91,7 +91,8 @@ export function parseTrainerState(text: string, where: string): TrainerState {
   const r = v.safeParse(trainerStateSchema, raw, { abortEarly: true });
   if (!r.success) {
     const issue = r.issues[0];
-    const path = issue.path?.length ? pathOf(issue) : '';
+    const full = issue.path?.length ? pathOf(issue) : '';
+    const path = full.length > 120 ? `${full.slice(0, 80)}…${full.slice(-30)}` : full;   // a key can be 100 KB long
     const at = path ? `${path}: ` : '';
     // a strict object reports a missing key with input undefined and an unknown key with expected 'never'
     if (issue.type === 'strict_object' && issue.expected === 'never') fail(`${at}unknown key`);

@@ -86,6 +86,7 @@ test('long and deep values are truncated in messages, never stringified whole', 
   const deep = `[${'['.repeat(200_000)}0${']'.repeat(200_000)}]`;   // as text: JSON.stringify itself would overflow the stack
   refused(withState(JSON.stringify({ ...good, history: '@' }).replace('"@"', deep)), /history\[0\]: expected .*got \[\[\[/);
   refused(edit((s) => { s.generators = Array.from({ length: 100_000 }, () => 'g'); }), /generators\[0\]: expected/);
+  refused(edit((s) => { s['k'.repeat(100_000)] = 1; }), /trainer state: k+…k+: unknown key$/);
 });
 
 test('a refused checkpoint leaves the trainer untouched', () => {

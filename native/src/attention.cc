@@ -100,7 +100,7 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
           if (alpha != 1.f) for (long d = 0; d < s.Dv; d++) w.o[r * s.Dv + d] *= alpha;
           if (s.dropout > 0) {
             uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
-            for (long c = 0; c < bc; c++) row[c] = dropout_keep(s.seed, base + c, thr) ? row[c] * keep_scale : 0.f;
+            for (long c = 0; c < bc; c++) row[c] *= dropout_keep(s.seed, base + c, thr) ? keep_scale : 0.f;  // NaN·0 stays NaN
           }
         }
         sgemm(false, false, br, s.Dv, bc, sc, bc, V + j0 * L.v.sr, L.v.sr, w.o.data(), s.Dv, true, false);  // O += P·V
@@ -175,7 +175,7 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
             if (s.dropout > 0) {
               for (long r = 0; r < br; r++) {
                 uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
-                for (long c = 0; c < bc; c++) P[r * bc + c] = dropout_keep(s.seed, base + c, thr) ? sc[r * bc + c] * keep_scale : 0.f;
+                for (long c = 0; c < bc; c++) P[r * bc + c] = sc[r * bc + c] * (dropout_keep(s.seed, base + c, thr) ? keep_scale : 0.f);
               }
               Pd = P;
             }
@@ -186,7 +186,7 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
               uint64_t base = (static_cast<uint64_t>(bh) * s.T + i0 + r) * s.S + j0;
               for (long c = 0; c < bc; c++) {
                 float dpv = dP[r * bc + c];
-                if (s.dropout > 0) dpv = dropout_keep(s.seed, base + c, thr) ? dpv * keep_scale : 0.f;
+                if (s.dropout > 0) dpv *= dropout_keep(s.seed, base + c, thr) ? keep_scale : 0.f;
                 const float pv = sc[r * bc + c];
                 // scale · dS: none where P = 0, nor (as the composite's where) for a NaN row's hidden keys
                 const long i = i0 + r, j = j0 + c;

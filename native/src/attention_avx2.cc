@@ -210,7 +210,7 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
               const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0, s.S, nc);
               for (long c = 0; c < nc; c++) {
                 float* row = st + c * QW + half * 8;
-                _mm256_store_ps(row, _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(row), ks), walk.at(c)));
+                _mm256_store_ps(row, _mm256_mul_ps(_mm256_load_ps(row), _mm256_and_ps(ks, walk.at(c))));  // NaN·0 stays NaN
               }
             }
           }
@@ -351,9 +351,9 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                     const __m256 p = _mm256_load_ps(sr);
                     __m256 none = _mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ);
                     if (nan_rows) none = _mm256_or_ps(none, hidden8(s, m, b, h, ti + half * 8, j0 + c));
-                    const __m256 dpd = _mm256_and_ps(_mm256_mul_ps(_mm256_load_ps(dr), ks), keep);
+                    const __m256 dpd = _mm256_mul_ps(_mm256_load_ps(dr), _mm256_and_ps(ks, keep));
                     _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(dpd, dd))));
-                    _mm256_store_ps(sr, _mm256_and_ps(_mm256_mul_ps(p, ks), keep));
+                    _mm256_store_ps(sr, _mm256_mul_ps(p, _mm256_and_ps(ks, keep)));
                   }
                 }
               }

@@ -207,7 +207,7 @@ void dropout(const float* x, float* out, long n, double p, uint32_t seed) {
   const bool simd = active_isa() != Isa::Generic;
   par(n, 4, [&](long a, long b) {
     if (simd) return dropout_avx2(x, out, a, b, seed, thr, scale);
-    for (long i = a; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), thr) ? x[i] * scale : 0.f;
+    for (long i = a; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), thr) ? x[i] * scale : x[i] - x[i];
   });
 }
 

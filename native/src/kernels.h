@@ -11,7 +11,7 @@ void unary_backward(Unary op, const float* x, const float* y, const float* g, fl
 // dst[offset + Σ idx·strides] = (or +=) src[row-major idx] over `shape`, the inverse of strided_copy
 void strided_scatter(float* dst, long offset, const long* strides, const long* shape, int nd, const float* src, bool assign);
 // Inverted dropout by a counter-based hash: element i is kept when hash(seed, i) ≥ p·2³², kept
-// values scaled by 1/(1 − p). The same decisions as the js backend and the fused attention kernel,
+// values scaled by 1/(1 − p), dropped ones x − x (0, or NaN for NaN and ±∞). The same decisions as the js backend and the fused attention kernel,
 // so the backward pass applies the same call to the gradient.
 void dropout(const float* x, float* out, long n, double p, uint32_t seed);
 

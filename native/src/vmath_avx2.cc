@@ -58,9 +58,12 @@ void dropout_avx2(const float* x, float* out, long a, long b, uint32_t seed, uin
   const __m256 vs = _mm256_set1_ps(scale);
   const Keep8Walk walk(seed, threshold, static_cast<uint64_t>(a), 1, b - a);  // lanes a + l, stepped by 8
   long i = a;
-  for (; i + 8 <= b; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), walk.at(i - a)));
-  for (; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), threshold) ? x[i] * scale : 0.f;
+  // a dropped element is x − x: 0, or NaN for NaN and ±∞ (as PyTorch's x·0)
+  for (; i + 8 <= b; i += 8) {
+    const __m256 xi = _mm256_loadu_ps(x + i);
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(_mm256_sub_ps(xi, xi), _mm256_mul_ps(xi, vs), walk.at(i - a)));
+  }
+  for (; i < b; i++) out[i] = dropout_keep(seed, static_cast<uint64_t>(i), threshold) ? x[i] * scale : x[i] - x[i];
 }
 
 }  // namespace attnkit

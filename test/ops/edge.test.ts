@@ -163,6 +163,13 @@ test('NaN in, NaN out; ±∞ as PyTorch 1.13 (values from torch): softmax, logSo
   assert.ok(Array.from(xg.grad!.data).every(Number.isNaN), 'the gradient of a NaN row is NaN');
   for (const v of [N, I, -I]) assert.ok(Array.from(F.layerNorm(tensor([v, 1, 2]), [3]).data).every(Number.isNaN), `layerNorm([${v}, 1, 2]) is NaN`);
   assert.ok(Number.isNaN(F.amax(tensor([1, N, 2])).item()) && Number.isNaN(F.amax(tensor([1, I, N])).item()), 'amax propagates NaN');
+  // dropout: a dropped NaN stays NaN and a dropped ±∞ becomes NaN (PyTorch's x·0); kept ones scale
+  const dropped = F.dropout(tensor(Array.from({ length: 64 }, (_, i) => [N, I, -I, 1][i % 4]!)), 0.5, { training: true, rng: new F.Generator(3) });
+  const ones = F.dropout(F.ones([64]), 0.5, { training: true, rng: new F.Generator(3) });
+  Array.from(dropped.data).forEach((y, i) => {
+    const kept = ones.data[i] !== 0, x = [N, I, -I, 1][i % 4]!;
+    assert.ok(Object.is(y, kept ? 2 * x : x === 1 ? 0 : NaN), `dropout element ${i} (${x}, ${kept ? 'kept' : 'dropped'}): ${y}`);
+  });
   const m = F.max(tensor([[1, N, 2]]), 1);
   assert.ok(Number.isNaN(m.values.item()));
   assert.equal(m.indices.item(), 1);

@@ -86,12 +86,13 @@ export function dropoutThreshold(p: number): number {
 
 /**
  * Inverted dropout by the same counter-based hash: element i is kept when dropoutKeep(seed, i),
- * kept values scaled by 1/(1 − p). Applying it to the gradient with the same seed is the backward.
+ * kept values scaled by 1/(1 − p), dropped ones x − x (0, or NaN for NaN and ±∞, as PyTorch's x·0).
+ * Applying it to the gradient with the same seed is the backward.
  */
 export function dropoutKernel(x: FloatArray, p: number, seed: number): FloatArray {
   const out = allocLike(x, x.length);
   const thr = dropoutThreshold(p), scale = 1 / (1 - p);
-  for (let i = 0; i < x.length; i++) out[i] = dropoutKeep(seed, i, thr) ? x[i] * scale : 0;
+  for (let i = 0; i < x.length; i++) out[i] = dropoutKeep(seed, i, thr) ? x[i] * scale : x[i] - x[i];
   return out;
 }
 
@@ -148,7 +149,7 @@ export function attentionForward(
       const base = (bh * s.T + i) * s.S;
       for (let j = 0; j < s.S; j++) {
         let p = row[j];
-        if (o.dropout > 0) p = dropoutKeep(o.seed, base + j, thr) ? p * keepScale : 0;
+        if (o.dropout > 0) p *= dropoutKeep(o.seed, base + j, thr) ? keepScale : 0;  // NaN·0 stays NaN, as PyTorch's
         // no skip at p = 0: 0·NaN and 0·∞ are NaN, as in P·V of the composite path (and PyTorch)
         const vo = (kvbh * s.S + j) * s.Dv;
         for (let d = 0; d < s.Dv; d++) acc[d] += p * v[vo + d];
@@ -201,12 +202,11 @@ export function attentionBackward(
         const hidden = (o.causal && j > i) || (m.kind === 'bool' && !m.data[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]);
         const p = Math.exp(row[j] - L);
         const keep = o.dropout > 0 ? (dropoutKeep(o.seed, base + j, thr) ? keepScale : 0) : 1;
-        const pk = keep === 0 ? 0 : p * keep;  // a dropped weight is 0 even when p is NaN, as in the forward
         const vo = (kvbh * s.S + j) * s.Dv, ko = (kvbh * s.S + j) * s.D;
         let dp = 0;
         for (let d = 0; d < s.Dv; d++) {
           dp += dout[oo + d] * v[vo + d];
-          dv[vo + d] += pk * dout[oo + d];
+          dv[vo + d] += p * keep * dout[oo + d];
         }
         const ds = hidden ? 0 : p * (dp * keep - di);
         if (dMask && m.kind === 'float') dMask[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]] += ds;

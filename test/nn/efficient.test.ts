@@ -100,6 +100,16 @@ test('PerformerAttention: a sample\'s output depends only on its own real keys (
     const lin = nn.linearAttention(q!, k!, v!, { keyMask, causal });
     assertAllClose(nn.linearAttention(q!, edit(k!, 0, per, (x) => 2 * x), v!, { keyMask, causal }).data.subarray(per), lin.data.subarray(per), { rtol: 0, atol: 1e-6, msg: 'elu kernel' });
   }
+  // still FAVOR+: with many features, each sample's output approaches its own masked softmax attention
+  const big = new nn.PerformerAttention({ headDim: 8, numFeatures: 4096, rng: rng(24) });
+  const [qs, ks] = [q!, k!].map((t) => F.mul(t, 0.5));
+  const exact = F.scaledDotProductAttention(qs!, ks!, v!, { mask: F.reshape(keyMask, [3, 1, 1, 6]) });
+  const approx = big.forward(qs!, ks!, v!, { keyMask });
+  for (let b = 0; b < 3; b++) {
+    const [x1, x0] = [approx, exact].map((t) => F.narrow(t, 0, b, 1));
+    const e = Math.sqrt(sum(square(sub(x1!, x0!))).item() / sum(square(x0!)).item());
+    assert.ok(e < 0.1, `sample ${b}: relative error ${e.toFixed(3)} against masked softmax attention`);
+  }
   // Linformer projects each sample's own sequence: a neighbour's tokens move nothing
   const linf = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 6, projectedLen: 3, rng: rng(23) });
   const x = randn([3, 6, 8], { rng: g });

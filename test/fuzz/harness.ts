@@ -80,7 +80,7 @@ function preview<I>(target: FuzzTarget<I>, input: I): string {
     s = target.describe ? target.describe(input)
       : input instanceof Uint8Array ? `bytes(${input.length}) ${Buffer.from(input.subarray(0, 120)).toString('latin1')}`
         : JSON.stringify(input) ?? String(input);
-  } catch { s = String(input); }
+  } catch { s = safeString(input); }
   return s.length > 300 ? `${s.slice(0, 300)}…` : s;
 }
 
@@ -89,7 +89,7 @@ export function runOne<I>(target: FuzzTarget<I>, seed: number, index: number, op
   const limitMs = options.perInputLimitMs ?? 1000, limitMb = options.perInputMemoryMb ?? 512;
   let input: I;
   try { input = inputOf(target, seed, index); } catch (e) {
-    throw new FuzzFailure(`fuzz ${target.name}: the generator itself threw on input ${index} (seed ${seed}): ${String(e).slice(0, 300)}`, target.name, seed, index, e);
+    throw new FuzzFailure(`fuzz ${target.name}: the generator itself threw on input ${index} (seed ${seed}): ${safeString(e).slice(0, 300)}`, target.name, seed, index, e);
   }
   const repro = `(reproduce: runOne(target, ${seed}, ${index}); input ${preview(target, input)})`;
   const rss0 = process.memoryUsage.rss();
@@ -97,7 +97,7 @@ export function runOne<I>(target: FuzzTarget<I>, seed: number, index: number, op
   let error: Error | undefined;
   try { target.run(input); } catch (e) {
     if (!target.allowed.some((c) => e instanceof c)) {
-      const what = e instanceof Error ? `${e.name}: ${e.message.slice(0, 300)}` : `non-Error ${String(e)}`;
+      const what = e instanceof Error ? `${e.name}: ${e.message.slice(0, 300)}` : `non-Error ${safeString(e)}`;
       throw new FuzzFailure(`fuzz ${target.name}: input ${index} (seed ${seed}) threw ${what}, not one of [${target.allowed.map((c) => c.name).join(', ')}] ${repro}`, target.name, seed, index, e);
     }
     error = e as Error;
@@ -172,6 +172,11 @@ export function oddValue(rng: Generator, depth = 0): unknown {
   }
 }
 
+/** String(v) that never throws (a `toString` key, a null prototype, deep nesting). */
+function safeString(v: unknown): string {
+  try { return String(v); } catch { return 'unprintable'; }
+}
+
 /** `[[[…[0]…]]]` nested `depth` deep (built iteratively). */
 export function nested(depth: number): unknown {
   let v: unknown = 0;
@@ -179,9 +184,9 @@ export function nested(depth: number): unknown {
   return v;
 }
 
-/** A deep copy of JSON-like data (no cycles). */
+/** A deep copy of JSON-like data; a value too deep to copy is shared instead (a DAG is an input too). */
 export function clone<T>(x: T): T {
-  return structuredClone(x);
+  try { return structuredClone(x); } catch { return x; }
 }
 
 /**
@@ -209,7 +214,7 @@ export function mutateObject(rng: Generator, obj: unknown, keys: readonly string
       break;
     case 3: if (own.length) { const k = pick(rng, own); rec[k] = clone(rec[pick(rng, own)]); } break;  // copy a sibling's value
     case 4: if (Array.isArray(rec)) rec.splice(rng.int(0, rec.length + 1), 0, oddValue(rng)); else if (own.length) rec[pick(rng, own)] = []; break;
-    default: if (own.length) { const k = pick(rng, own); const v = rec[k]; if (typeof v === 'number') rec[k] = pick(rng, [v * 1e6, -v, v + 0.5, NaN, Infinity, 0]); else rec[k] = String(v); }
+    default: if (own.length) { const k = pick(rng, own); const v = rec[k]; if (typeof v === 'number') rec[k] = pick(rng, [v * 1e6, -v, v + 0.5, NaN, Infinity, 0]); else rec[k] = safeString(v); }
   }
   return obj;
 }

@@ -25,7 +25,7 @@
       "dependencies": ["attnkit_avx2", "attnkit_avx512"],
       "sources": [
         "native/src/addon.cc", "native/src/cpu.cc", "native/src/threadpool.cc", "native/src/gemm.cc",
-        "native/src/kernels.cc", "native/src/attention.cc"
+        "native/src/elementwise.cc", "native/src/rows.cc", "native/src/conv.cc", "native/src/attention.cc"
       ],
       "cflags_cc": ["-fPIC"],
       "libraries": ["-lpthread"]

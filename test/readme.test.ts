@@ -1,25 +1,44 @@
-/** The README's code blocks are real code: extract them and run them against the sources. */
+/**
+ * The README's and docs/*.md's code blocks are real code: extract them and run them against the
+ * sources. Every ts block is run by a test below, and every relative link and #anchor resolves.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** Runs the first ts block under `heading`, exporting `names`; returns the module. */
+/** The Markdown files whose code blocks and links are checked. */
+const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+
+/** The sections (file, heading) whose ts block a test below runs; each holds exactly one ts block. */
+const RUN: [string, string][] = [];
+
+/** The text of `file` from the line `heading` to the next heading of the same or a higher level. */
+function section(file: string, heading: string): string {
+  const text = readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, (b) => b.replace(/^#/gm, '\u0000#'));
+  const lines = text.split('\n');
+  const start = lines.indexOf(heading);
+  assert.ok(start >= 0, `${file}: no heading '${heading}'`);
+  const level = /^#+/.exec(heading)![0].length;
+  const end = lines.findIndex((l, i) => i > start && /^#+ /.test(l) && /^#+/.exec(l)![0].length <= level);
+  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n').replace(/\u0000#/g, '#');
+}
+
+/** Runs the ts block under `heading` of `file` (importing 'attnkit' from the Node entry), exporting `names`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the block's exports are checked field by field below
-async function runBlock(heading: string, names: string[], replace?: [string, string]): Promise<Record<string, any>> {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.split(heading)[1];
-  const block = section && /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(block, `no ts block under '${heading}'`);
+async function runBlock(file: string, heading: string, names: string[], replace?: [string, string]): Promise<Record<string, any>> {
+  RUN.push([file, heading]);
+  const block = /```ts\n([\s\S]*?)```/.exec(section(file, heading))?.[1];
+  assert.ok(block, `${file}: no ts block under '${heading}'`);
   assert.ok(!replace || block.includes(replace[0]), `the '${heading}' block has no ${replace?.[0]}`);
-  const src = pathToFileURL(resolve('src/index.ts')).href;
+  const src = pathToFileURL(resolve('src/node.ts')).href;
   const dir = mkdtempSync(join(resolve('.'), '.readme-'));
   try {
-    const file = join(dir, 'block.ts');
+    const out = join(dir, 'block.ts');
     const code = replace ? block.replace(replace[0], replace[1]) : block;
-    writeFileSync(file, `${code.replace("from 'attnkit'", `from '${src}'`)}\nexport { ${names.join(', ')} };\n`);
-    return await import(pathToFileURL(file).href);
+    writeFileSync(out, `${code.replace("from 'attnkit'", `from '${src}'`)}\nexport { ${names.join(', ')} };\n`);
+    return await import(pathToFileURL(out).href);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -28,7 +47,7 @@ async function runBlock(heading: string, names: string[], replace?: [string, str
 const shape = (t: { shape: readonly number[] }): number[] => [...t.shape];
 
 test('the README API tour runs', async () => {
-  const mod = await runBlock('## A tour of the API', ['weights', 'loss', 'logits', 'proj']);
+  const mod = await runBlock('README.md', '## A tour of the API', ['weights', 'loss', 'logits', 'proj']);
   assert.deepEqual(shape(mod.weights), [2, 4, 6]);
   assert.equal(mod.weights.data[4], 0, 'masked key must get zero weight');
   assert.ok(Number.isFinite(mod.loss.item()));
@@ -36,8 +55,8 @@ test('the README API tour runs', async () => {
   assert.deepEqual(shape(mod.logits), [2, 4, 3]);
 });
 
-test('the README attention-family example runs and gives the shapes it states', async () => {
-  const m = await runBlock('## The attention family', [
+test('docs/attention.md: the attention-family example runs and gives the shapes it states', async () => {
+  const m = await runBlock('docs/attention.md', '## The attention family', [
     'ctx', 'sdpaWeights', 'merged', 'scoreWeights', 'attended', 'headWeights', 'crossOut', 'pooled', 'bag', 'fit',
     'encoded', 'layerWeights', 'decoded', 'pe', 'rotated', 'alibi', 'encoder',
   ]);
@@ -63,8 +82,8 @@ test('the README attention-family example runs and gives the shapes it states', 
   assert.ok(m.encoder.parameters().every((p: { grad: unknown }) => p.grad), 'backward reached every encoder parameter');
 });
 
-test('the README long-input / modality / hierarchy example runs and gives the shapes it states', async () => {
-  const m = await runBlock('## Long inputs, modalities and hierarchy', [
+test('docs/attention.md: the long-input / modality / hierarchy example runs and gives the shapes it states', async () => {
+  const m = await runBlock('docs/attention.md', '## Long inputs, modalities and hierarchy', [
     'local', 'sparseOut', 'lin', 'pOut', 'lOut', 'fused', 'crossWeights', 'latents', 'logits', 'wordWeights', 'sentenceWeights',
   ]);
   for (const name of ['local', 'lin']) assert.deepEqual(shape(m[name]), [2, 4, 256, 8], name);
@@ -78,8 +97,8 @@ test('the README long-input / modality / hierarchy example runs and gives the sh
   assert.deepEqual(shape(m.sentenceWeights), [1, 2]);
 });
 
-test('the README fusion example runs: composite block, schema, preprocessing, fusion model, fit, gates', async () => {
-  const m = await runBlock('## Heterogeneous data and fusion', ['mixed', 'batch', 'result', 'metrics', 'gates', 'model']);
+test('docs/data.md: the fusion example runs: composite block, schema, preprocessing, fusion model, fit, gates', async () => {
+  const m = await runBlock('docs/data.md', '## Heterogeneous data and fusion', ['mixed', 'batch', 'result', 'metrics', 'gates', 'model']);
   assert.deepEqual(shape(m.mixed), [2, 5, 16]);
   assert.equal(m.batch.fields.review.ids.shape[0], 3);
   assert.deepEqual(shape(m.batch.fields.review.mask), shape(m.batch.fields.review.ids));
@@ -91,18 +110,102 @@ test('the README fusion example runs: composite block, schema, preprocessing, fu
   assert.ok(Math.abs(g[0] + g[1] - 1) < 1e-6 && g[0] !== 0.5, 'static gates are a distribution that training moved');
 });
 
-test('the README PyTorch-weights example loads a PyTorch file and writes it back', async () => {
+test('docs/interop.md: the PyTorch-weights example loads a PyTorch file and writes it back', async () => {
   // the example reads the file its Python snippet writes; here: the fixture PyTorch wrote from that same layer
   const fixture = resolve('test/fixtures/torch_safetensors/transformer_encoder_layer.safetensors');
-  const m = await runBlock('## PyTorch weights in and out, ONNX out', ['y', 'bytes', 'layer'], ["'encoder_layer.safetensors'", JSON.stringify(fixture)]);
+  const m = await runBlock('docs/interop.md', '## PyTorch weights in and out', ['y', 'bytes', 'layer'], ["'encoder_layer.safetensors'", JSON.stringify(fixture)]);
   assert.deepEqual(shape(m.y), [2, 5, 8]);
   assert.ok(m.bytes.length > 1000);
   assert.ok(Object.keys(m.layer.stateDict()).includes('selfAttn.inProjWeight'));
 });
 
-test('the README ONNX example exports a block stack and ONNX Runtime matches attnkit', async () => {
-  const m = await runBlock('### ONNX out', ['y', 'expected', 'maxError']);
+test('docs/interop.md: the ONNX example exports a block stack and ONNX Runtime matches attnkit', async () => {
+  const m = await runBlock('docs/interop.md', '## ONNX out', ['y', 'expected', 'maxError']);
   assert.deepEqual([...m.y.dims], [2, 7, 16]);
   assert.deepEqual(shape(m.expected), [2, 7, 16]);
   assert.ok(m.maxError <= 1e-4 && m.maxError >= 0, `max error ${m.maxError}`);
+});
+
+test('the README attention example: multi-head self-attention with a key mask, and an encoder', async () => {
+  const m = await runBlock('README.md', '## The attention family', ['output', 'weights', 'encoded']);
+  assert.deepEqual(shape(m.output), [2, 5, 16]);
+  assert.deepEqual(shape(m.weights), [2, 4, 5, 5]);
+  for (let h = 0; h < 4; h++) for (let t = 0; t < 5; t++) {
+    assert.equal(m.weights.data[((4 + h) * 5 + t) * 5 + 4], 0, 'the padded key of sample 1 gets no weight');
+  }
+  assert.deepEqual(shape(m.encoded), [2, 5, 16]);
+});
+
+test('docs/attention.md: PyTorch names out and back', async () => {
+  const m = await runBlock('docs/attention.md', '### PyTorch parameter names', ['torchState', 'mha']);
+  assert.ok('in_proj_weight' in m.torchState && 'out_proj.bias' in m.torchState, Object.keys(m.torchState).join(', '));
+  assert.equal(Object.keys(m.torchState).length, Object.keys(m.mha.stateDict()).length, 'one PyTorch name per parameter');
+});
+
+test('docs/backends.md: the native-backend example runs the fused kernel', async () => {
+  const m = await runBlock('docs/backends.md', '## Backends', ['info', 'out']);
+  assert.deepEqual(shape(m.out), [2, 4, 6, 8]);
+  if (process.env.ATTNKIT_BACKEND === 'native') assert.ok(m.info && m.info.threads >= 1, JSON.stringify(m.info));
+});
+
+test('every ts block of the README and docs/*.md is run by a test above (one per section)', () => {
+  const run = new Set(RUN.map(([f, h]) => `${f}\t${h}`));
+  for (const file of DOCS) {
+    let heading = '(top)';
+    let inBlock = false;
+    const seen = new Map<string, number>();
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (line.startsWith('```')) {
+        if (!inBlock && line === '```ts') seen.set(heading, (seen.get(heading) ?? 0) + 1);
+        inBlock = !inBlock;
+      } else if (!inBlock && /^#+ /.test(line)) heading = line;
+    }
+    for (const [h, n] of seen) {
+      assert.ok(run.has(`${file}\t${h}`), `${file}: the ts block under '${h}' is run by no test`);
+      assert.equal(n, 1, `${file}: '${h}' holds ${n} ts blocks; runBlock runs the first only`);
+    }
+  }
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2, … */
+function anchors(file: string): Set<string> {
+  const out = new Set<string>();
+  const count = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '').split('\n')) {
+    const m = /^#{1,6} (.*)$/.exec(line);
+    if (!m) continue;
+    const base = m[1].trim().toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-');
+    const n = count.get(base) ?? 0;
+    count.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+test('every relative link and #anchor in the README and docs/*.md resolves', () => {
+  let checked = 0;
+  for (const file of DOCS) {
+    const text = readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target)) continue;
+      const [path, anchor] = target.split('#');
+      const dest = path ? join(dirname(file), path) : file;
+      assert.ok(existsSync(dest), `${file}: link '${target}': ${dest} does not exist`);
+      if (anchor !== undefined) {
+        assert.ok(dest.endsWith('.md'), `${file}: link '${target}': an anchor into a file that is not Markdown`);
+        assert.ok(anchors(dest).has(anchor), `${file}: link '${target}': ${dest} has no heading with anchor #${anchor}`);
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked > 10, `only ${checked} links found`);
+});
+
+test('the README is a front door: at most 300 lines, with its set-up and test commands', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const lines = readme.split('\n').length;
+  assert.ok(lines <= 300, `README.md has ${lines} lines`);
+  assert.ok(readme.includes('npm ci && npm start'), 'the set-up command');
+  assert.ok(/^npm test\b/m.test(readme), 'the test command CI runs');
+  for (const doc of DOCS.slice(1)) assert.ok(readme.includes(`](${doc})`), `README.md links ${doc}`);
 });

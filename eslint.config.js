@@ -8,6 +8,8 @@ export default tseslint.config(
     plugins: { attnkit },
     rules: {
       'attnkit/layers': 'error',
+      'attnkit/backend-interface': 'error',
+      'attnkit/no-cycles': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness comes from an explicit seeded Generator.' }],

@@ -1,6 +1,7 @@
 // Local ESLint rules that keep attnkit's architecture (../shared/DESIGN.md) in shape.
 import { builtinModules } from 'node:module';
 import path from 'node:path';
+import { pathBack, resolveRelative } from './import-cycles.mjs';
 
 /** Layer ranks from DESIGN.md, bottom to top: a file may import only its own rank or below. */
 const RANKS = {
@@ -83,4 +84,74 @@ const layers = {
   },
 };
 
-export default { rules: { layers } };
+/** Layers above the kernels that must reach them through the backend interface (src/backend/backend.ts). */
+const INTERFACE_ONLY = ['ops/', 'autograd/'];
+/** Backend implementations: only backend/ itself and the entry points that install one may import them. */
+const IMPLEMENTATIONS = ['backend/js/', 'backend/native/'];
+
+const backendInterface = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'ops/ and autograd/ reach kernels only through the backend interface, never a backend implementation' },
+    messages: {
+      implementation: "'{{from}}' may not import '{{to}}': ops/ and autograd/ reach kernels through the backend interface ('backend/backend.ts', the active backend object), never a backend implementation",
+    },
+    schema: [],
+  },
+  create(context) {
+    const file = context.filename ?? context.getFilename();
+    const srcRoot = path.join(context.cwd ?? process.cwd(), 'src');
+    const rel = path.relative(srcRoot, file).split(path.sep).join('/');
+    if (!INTERFACE_ONLY.some((p) => rel.startsWith(p))) return {};
+    const check = (node) => {
+      const src = node.source && node.source.value;
+      if (typeof src !== 'string' || !src.startsWith('.')) return;
+      const to = path.relative(srcRoot, path.resolve(path.dirname(file), src)).split(path.sep).join('/');
+      if (IMPLEMENTATIONS.some((p) => to.startsWith(p))) context.report({ node, messageId: 'implementation', data: { from: rel, to } });
+    };
+    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
+  },
+};
+
+/** An import or re-export erased at compile time: `import type`, `export type`, or every specifier `type`. */
+function typeOnly(node) {
+  if (node.importKind === 'type' || node.exportKind === 'type') return true;
+  const specs = node.specifiers ?? [];
+  return specs.length > 0 && specs.every((s) => s.importKind === 'type' || s.exportKind === 'type');
+}
+
+/**
+ * No import cycle in src/: a runtime import (type-only ones are erased) whose target leads back to
+ * this file, following the imports on disk, is reported with the cycle it closes.
+ */
+const noCycles = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'no import cycles in src/ (type-only imports excepted)' },
+    messages: { cycle: 'import cycle: {{cycle}}. Move what both sides need to a module of its own, or the function to the file where it belongs.' },
+    schema: [],
+  },
+  create(context) {
+    const file = context.filename ?? context.getFilename();
+    const srcRoot = path.join(context.cwd ?? process.cwd(), 'src');
+    const rel = path.relative(srcRoot, file);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return {};
+    const show = (f) => path.relative(srcRoot, f).split(path.sep).join('/');
+    return {
+      Program(program) {
+        const seen = new Set();
+        for (const node of program.body) {
+          const src = node.source && node.source.value;
+          if (typeof src !== 'string' || seen.has(src) || typeOnly(node)) continue;
+          seen.add(src);
+          const target = resolveRelative(file, src);
+          if (target === null) continue;
+          const back = target === file ? [target] : pathBack(target, file, srcRoot);
+          if (back) context.report({ node, messageId: 'cycle', data: { cycle: [file, ...back].map(show).join(' → ') } });
+        }
+      },
+    };
+  },
+};
+
+export default { rules: { layers, 'backend-interface': backendInterface, 'no-cycles': noCycles } };

@@ -1,6 +1,6 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TapeNode } from '../tensor/tensor.js';
-import { allocLike } from '../backend/js/types.js';
+import { allocLike } from '../backend/buffers.js';
 import { backend } from '../backend/backend.js';
 import { sameShape } from '../tensor/shape.js';
 

@@ -1,7 +1,18 @@
 import { jsBackend } from './js/index.js';
 
-/** The kernel set every backend provides; a native backend overrides kernels one by one. */
+/**
+ * The kernel set every backend provides; a native backend overrides kernels one by one.
+ * Code above the backend (ops/, autograd/) reaches kernels only through this module: the active
+ * backend object, the argument types below, and the neutral helpers of buffers.ts and
+ * dropoutHash.ts; never a file of an implementation (lint rule 'attnkit/backend-interface').
+ */
 export type Backend = typeof jsBackend;
+
+export type { AnyArray, FloatArray } from './buffers.js';
+export type {
+  UnaryOp, UnaryParams, BinaryOp, CompareOp, Conv2dGeom, Conv2dParams,
+  AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout, AdamParams, CrossEntropyParams,
+} from './js/index.js';
 
 let active: Backend = jsBackend;
 

@@ -1,11 +1,9 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { backend } from '../backend/backend.js';
-import type { AttnLayout, AttnMask, AttnOptions, AttnShape } from '../backend/js/attention.js';
-import type { FloatArray } from '../backend/js/types.js';
-import { dropoutKeep, dropoutThreshold, packedLayout } from '../backend/js/attention.js';
-import { contiguousStrides } from '../backend/js/strided.js';
+import { backend, type AttnLayout, type AttnMask, type AttnOptions, type AttnShape, type AttnView, type FloatArray } from '../backend/backend.js';
+import { contiguousStrides } from '../backend/buffers.js';
+import { dropoutKeep, dropoutThreshold } from '../backend/dropoutHash.js';
 import { applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { add, mul, where } from './elementwise.js';
@@ -170,6 +168,16 @@ function repeatKv(t: Tensor, s: AttnShape): Tensor {
   if (s.Hkv === s.H) return t;
   const g = s.H / s.Hkv, [B, Hkv, S, D] = t.shape;
   return reshape(expand(reshape(t, [B, Hkv, 1, S, D]), [B, Hkv, g, S, D]), [B, s.H, S, D]);
+}
+
+/** The views of packed self-attention: qkv [B, T, (H + 2·Hkv)·D] in, out [B, T, H·Dv]. */
+function packedLayout(s: AttnShape): AttnLayout {
+  const W = s.H * s.D + s.Hkv * s.D + s.Hkv * s.Dv;
+  const view = (offset: number, d: number): AttnView => ({ offset, sb: s.T * W, sh: d, sr: W });
+  return {
+    q: view(0, s.D), k: view(s.H * s.D, s.D), v: view((s.H + s.Hkv) * s.D, s.Dv),
+    o: { offset: 0, sb: s.T * s.H * s.Dv, sh: s.Dv, sr: s.H * s.Dv },
+  };
 }
 
 /** [T, S] bool: true where key j ≤ query i. */

@@ -1,7 +1,6 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { backend } from '../backend/backend.js';
-import type { Conv2dGeom, Conv2dParams } from '../backend/js/conv.js';
+import { backend, type Conv2dGeom, type Conv2dParams } from '../backend/backend.js';
 import { apply, applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { add } from './elementwise.js';

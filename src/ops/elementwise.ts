@@ -1,11 +1,10 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, allocFor, isFloat, type DType } from '../tensor/tensor.js';
 import { broadcastShapes, numel, sameShape } from '../tensor/shape.js';
-import { backend } from '../backend/backend.js';
-import type { BinaryOp, CompareOp, UnaryOp, UnaryParams } from '../backend/js/elementwise.js';
+import { backend, type BinaryOp, type CompareOp, type UnaryOp, type UnaryParams } from '../backend/backend.js';
 import { apply, type Primitive } from './primitive.js';
 import { asTensor, boolArg, castRaw, fdata, floatArg, type TensorLike } from './util.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './broadcast.js';
 import { checkOptions } from '../config.js';
 
 /* ---------- unary primitives: one per op, forward and derivative live in the kernel table ---------- */

@@ -5,8 +5,9 @@ export {
   eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalNot, where, maskedFill, toDtype, tril, triu,
 } from './elementwise.js';
 export {
-  sum, mean, variance, variance as var, std, amax, amin, max, min, argmax, argmin, logsumexp, cumsum, sumToShape,
+  sum, mean, variance, variance as var, std, amax, amin, max, min, argmax, argmin, logsumexp, cumsum,
 } from './reduce.js';
+export { sumToShape } from './broadcast.js';
 export type { ReduceOptions, VarOptions } from './reduce.js';
 export {
   reshape, view, flatten, permute, transpose, expand, broadcastTo, squeeze, unsqueeze, concat, cat, stack,

@@ -1,13 +1,12 @@
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
 import { broadcastShapes, numel } from '../tensor/shape.js';
-import { backend } from '../backend/backend.js';
-import { contiguousStrides } from '../backend/js/strided.js';
-import type { FloatArray } from '../backend/js/types.js';
+import { backend, type FloatArray } from '../backend/backend.js';
+import { contiguousStrides } from '../backend/buffers.js';
 import { apply, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './broadcast.js';
 
 /** Batched product of [..., M, K] and [..., K, N] with broadcast batch dims (both ≥ 2-D here). */
 export const matmulPrim: Primitive<{ transA: boolean; transB: boolean }> = {

@@ -1,33 +1,13 @@
 import { ValueError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
-import { normDim, normDims, numel, sameShape, splitAt, type Shape } from '../tensor/shape.js';
-import { backend } from '../backend/backend.js';
-import type { FloatArray } from '../backend/js/types.js';
+import { normDim, normDims, numel, splitAt } from '../tensor/shape.js';
+import { backend, type FloatArray } from '../backend/backend.js';
 import { apply, applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
-import { reshape, expand, permute } from './shape.js';
+import { keepShape, reshape, sumPrim } from './broadcast.js';
+import { permute } from './shape.js';
 import { mul, sub, square, sqrt } from './elementwise.js';
 import { checkOptions } from '../config.js';
-
-function keepShape(shape: Shape, dims: readonly number[]): number[] {
-  return shape.map((s, d) => (dims.includes(d) ? 1 : s));
-}
-
-export const sumPrim: Primitive<{ dims: number[]; keepDim: boolean }> = {
-  name: 'sum',
-  forward: ([x], { dims, keepDim }) => {
-    let data = fdata(x);
-    let shape = [...x.shape];
-    for (let i = dims.length - 1; i >= 0; i--) {
-      const { outer, n, inner } = splitAt(shape, dims[i]);
-      data = backend().sumDim(data, outer, n, inner);
-      shape[dims[i]] = 1;
-    }
-    if (!keepDim) shape = shape.filter((_, d) => !dims.includes(d));
-    return { out: new Tensor(data, shape), saved: undefined };
-  },
-  backward: (g, { inputs: [x], attrs: { dims } }) => [expand(reshape(g, keepShape(x.shape, dims)), x.shape)],
-};
 
 /** max or min along one dim; saves the winning indices. */
 export const extremePrim: Primitive<{ dim: number; keepDim: boolean; isMax: boolean }, Int32Array> = {
@@ -82,16 +62,6 @@ export const cumsumPrim: Primitive<{ dim: number }> = {
     return [new Tensor(backend().cumsumDim(fdata(g), outer, n, inner, true), g.shape)];
   },
 };
-
-/** Sums a broadcast gradient back to `shape` (the adjoint of broadcasting). */
-export function sumToShape(g: Tensor, shape: Shape): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const dims: number[] = [];
-  for (let d = 0; d < g.ndim; d++) if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) dims.push(d);
-  const s = dims.length > 0 ? apply(sumPrim, [g], { dims, keepDim: true }) : g;
-  return reshape(s, shape);
-}
 
 export interface ReduceOptions { keepDim?: boolean }
 

@@ -3,9 +3,10 @@
  * sample table is keyed by: a primitive added here without a sample fails to compile.
  */
 import { unaryPrims, binaryPrims, wherePrim, toDtypePrim } from './elementwise.js';
-import { sumPrim, extremePrim, logsumexpPrim, cumsumPrim } from './reduce.js';
+import { extremePrim, logsumexpPrim, cumsumPrim } from './reduce.js';
+import { reshapePrim, expandPrim, sumPrim } from './broadcast.js';
 import {
-  reshapePrim, permutePrim, expandPrim, stridedPrim, padPrim, concatPrim,
+  permutePrim, stridedPrim, padPrim, concatPrim,
   indexSelectPrim, gatherPrim, scatterAddPrim,
 } from './shape.js';
 import { matmulPrim, linearPrim } from './linalg.js';

@@ -2,18 +2,15 @@ import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../err
 import { Tensor, allocFor } from '../tensor/tensor.js';
 import { normDim, numel, sameShape, splitAt, type Shape } from '../tensor/shape.js';
 import { backend } from '../backend/backend.js';
-import { contiguousStrides } from '../backend/js/strided.js';
+import { contiguousStrides } from '../backend/buffers.js';
 import { apply, type Primitive } from './primitive.js';
 import { asTensor, intArg } from './util.js';
-import { sumToShape } from './reduce.js';
+import { expand, reshape } from './broadcast.js';
+
+// reshape and expand are defined with their adjoint, sum, in broadcast.ts; they are shape ops too.
+export { expand, reshape };
 
 /* ---------- primitives ---------- */
-
-export const reshapePrim: Primitive<{ shape: number[] }> = {
-  name: 'reshape',
-  forward: ([x], { shape }) => ({ out: new Tensor(x.data, shape), saved: undefined }),
-  backward: (g, { inputs: [x] }) => [reshape(g, x.shape)],
-};
 
 export const permutePrim: Primitive<{ dims: number[] }> = {
   name: 'permute',
@@ -29,19 +26,6 @@ export const permutePrim: Primitive<{ dims: number[] }> = {
     dims.forEach((d, i) => { inv[d] = i; });
     return [permute(g, inv)];
   },
-};
-
-export const expandPrim: Primitive<{ shape: number[] }> = {
-  name: 'expand',
-  forward: ([x], { shape }) => {
-    const st = contiguousStrides(x.shape);
-    const off = shape.length - x.ndim;
-    const strides = shape.map((_, d) => (d < off || x.shape[d - off] === 1 ? 0 : st[d - off]));
-    const out = allocFor(x.dtype, numel(shape));
-    backend().stridedCopy(x.data, 0, strides, shape, out);
-    return { out: new Tensor(out, shape), saved: undefined };
-  },
-  backward: (g, { inputs: [x] }) => [sumToShape(g, x.shape)],
 };
 
 /** A strided window: per dim a start, a (possibly negative) step and a length. Serves slice and flip. */
@@ -165,27 +149,6 @@ export const scatterAddPrim: Primitive<{ dim: number }> = {
 
 /* ---------- public functions ---------- */
 
-/**
- * Same data, new shape (one dim may be -1). Shares the buffer: tensors are contiguous.
- * @example reshape(x, [2, -1])
- */
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  asTensor(x, 'reshape', 'x');
-  const s = [...shape];
-  const neg = s.filter((v) => v === -1).length;
-  if (neg > 1 || s.some((v) => !Number.isInteger(v) || v < -1)) {
-    throw new ShapeError(`reshape: shape ${fmtShape(shape)} may hold at most one -1 and otherwise non-negative integers`);
-  }
-  if (neg === 1) {
-    const known = s.reduce((a, v) => (v === -1 ? a : a * v), 1);
-    const i = s.indexOf(-1);
-    if (known === 0 || x.size % known !== 0) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
-    s[i] = x.size / known;
-  }
-  if (numel(s) !== x.size) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
-  if (sameShape(s, x.shape)) return x;
-  return apply(reshapePrim, [x], { shape: s });
-}
 /** Alias of reshape (tensors are always contiguous). */
 export const view = reshape;
 
@@ -215,22 +178,6 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, dims);
 }
 
-/** Broadcasts to `shape` (-1 keeps a dim), materialising the copy. */
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  asTensor(x, 'expand', 'x');
-  if (shape.length < x.ndim) throw new ShapeError(`expand: target ${fmtShape(shape)} has fewer dims than ${fmtShape(x.shape)}`);
-  const off = shape.length - x.ndim;
-  const s = shape.map((v, d) => {
-    const own = d >= off ? x.shape[d - off] : undefined;
-    const want = v === -1 && own !== undefined ? own : v;
-    if (!Number.isInteger(want) || want < 0 || (own !== undefined && own !== 1 && own !== want)) {
-      throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)} (dim ${d})`);
-    }
-    return want;
-  });
-  if (sameShape(s, x.shape)) return x;
-  return apply(expandPrim, [x], { shape: s });
-}
 export const broadcastTo = expand;
 
 /** Removes size-1 dims (all, or the given one). */

@@ -1,7 +1,6 @@
 import { DTypeError, fmtShape } from '../errors.js';
 import { Tensor, allocFor, isFloat, type DType } from '../tensor/tensor.js';
-import { backend } from '../backend/backend.js';
-import type { FloatArray } from '../backend/js/types.js';
+import { backend, type FloatArray } from '../backend/backend.js';
 
 export type TensorLike = Tensor | number;
 

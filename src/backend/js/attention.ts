@@ -1,6 +1,9 @@
 import type { FloatArray } from './types.js';
 import { allocLike } from './types.js';
 import { stridedCopy, stridedScatter } from './strided.js';
+import { dropoutKeep, dropoutThreshold } from '../dropoutHash.js';
+
+export { dropoutKeep, dropoutThreshold };
 
 /** q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv] with H % Hkv = 0 (grouped-query when Hkv < H). */
 export interface AttnShape { B: number; H: number; Hkv: number; T: number; S: number; D: number; Dv: number }
@@ -26,16 +29,6 @@ export interface AttnView { offset: number; sb: number; sh: number; sr: number }
  * (the packed projection of self-attention) and `o` must tile B·H·T·Dv elements exactly.
  */
 export interface AttnLayout { q: AttnView; k: AttnView; v: AttnView; o: AttnView }
-
-/** The views of packed self-attention: qkv [B, T, (H + 2·Hkv)·D] in, out [B, T, H·Dv]. */
-export function packedLayout(s: AttnShape): AttnLayout {
-  const W = s.H * s.D + s.Hkv * s.D + s.Hkv * s.Dv;
-  const view = (offset: number, d: number): AttnView => ({ offset, sb: s.T * W, sh: d, sr: W });
-  return {
-    q: view(0, s.D), k: view(s.H * s.D, s.D), v: view((s.H + s.Hkv) * s.D, s.Dv),
-    o: { offset: 0, sb: s.T * s.H * s.Dv, sh: s.Dv, sr: s.H * s.Dv },
-  };
-}
 
 /**
  * Gradient buffers shaped like q, k and v. With a layout, operands that are views of one buffer
@@ -67,22 +60,6 @@ export type AttnMask =
   | { kind: 'none' }
   | { kind: 'bool'; data: Uint8Array; strides: number[] }
   | { kind: 'float'; data: FloatArray; strides: number[] };
-
-function fmix32(h: number): number {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** The dropout decision, bit-identical to the native kernel's: keep weight number idx = (bh·T + i)·S + j? */
-export function dropoutKeep(seed: number, idx: number, threshold: number): boolean {
-  const lo = idx >>> 0, hi = Math.floor(idx / 4294967296) >>> 0;
-  return fmix32((seed ^ fmix32((lo ^ fmix32((hi + 0x9e3779b9) >>> 0)) >>> 0)) >>> 0) >= threshold;
-}
-export function dropoutThreshold(p: number): number {
-  return Math.min(Math.floor(p * 4294967296), 4294967295);
-}
 
 /**
  * Inverted dropout by the same counter-based hash: element i is kept when dropoutKeep(seed, i),

@@ -1,4 +1,7 @@
 import type { AnyArray } from './types.js';
+import { contiguousStrides } from '../buffers.js';
+
+export { contiguousStrides };
 
 /**
  * out[i] = src[offset + Σ_d idx_d · strides_d] for every index of `shape` in row-major order.
@@ -52,17 +55,6 @@ function stridedWalk(
       idx[d] = 0;
     }
   }
-}
-
-/** Row-major contiguous strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
 }
 
 /** Strides of a contiguous `shape` read as if broadcast to `outShape` (0 where broadcast). */

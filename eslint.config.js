@@ -8,7 +8,6 @@ export default tseslint.config(
     plugins: { attnkit },
     rules: {
       'attnkit/layers': 'error',
-      'attnkit/backend-interface': 'error',
       'attnkit/no-cycles': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -26,6 +26,9 @@ const RANKS = {
 const TOP = 12; // entry points at src/ root (index.ts, node.ts) see everything
 const CORE_MAX = 8; // backend … models must run in a browser: no node: modules
 const NODE_ONLY = ['backend/native/', 'data/node/']; // Node-only pieces behind their own entry points
+/** Layers that reach kernels only through the backend interface (backend/backend.ts), never an implementation. */
+const INTERFACE_ONLY = ['ops', 'autograd'];
+const IMPLEMENTATIONS = ['backend/js/', 'backend/native/'];
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** Layer key of a path relative to src/ (e.g. 'nn/attention', 'ops'), or null outside src. */
@@ -44,11 +47,12 @@ const rankOf = (layer) => (layer === '<root>' ? TOP : RANKS[layer] ?? TOP);
 const layers = {
   meta: {
     type: 'problem',
-    docs: { description: 'imports run one way: a layer never imports a layer above it (DESIGN.md); the core imports no Node built-in' },
+    docs: { description: 'imports run one way: a layer never imports a layer above it (DESIGN.md); ops/ and autograd/ see the backend only through its interface; the core imports no Node built-in' },
     messages: {
       upward: "'{{from}}' (layer {{fromRank}}) may not import '{{to}}' (layer {{toRank}}): imports run one way, top to bottom (DESIGN.md)",
       node: "'{{from}}' is core code that must run in a browser; it may not import the Node built-in '{{mod}}'",
       viz: "viz/ reads report JSON only and never imports the engine ('{{mod}}')",
+      implementation: "'{{from}}' may not import '{{to}}': ops/ and autograd/ reach kernels through the backend interface ('backend/backend.ts', the active backend object), never a backend implementation",
     },
     schema: [],
   },
@@ -76,38 +80,14 @@ const layers = {
         context.report({ node, messageId: 'viz', data: { mod: src } });
         return;
       }
-      if (rankOf(to) > rankOf(from)) {
-        context.report({ node, messageId: 'upward', data: { from: relPosix, fromRank: rankOf(from), to: target.split(path.sep).join('/'), toRank: rankOf(to) } });
+      const toPosix = target.split(path.sep).join('/');
+      if (INTERFACE_ONLY.includes(from) && IMPLEMENTATIONS.some((p) => toPosix.startsWith(p))) {
+        context.report({ node, messageId: 'implementation', data: { from: relPosix, to: toPosix } });
+        return;
       }
-    };
-    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
-  },
-};
-
-/** Layers above the kernels that must reach them through the backend interface (src/backend/backend.ts). */
-const INTERFACE_ONLY = ['ops/', 'autograd/'];
-/** Backend implementations: only backend/ itself and the entry points that install one may import them. */
-const IMPLEMENTATIONS = ['backend/js/', 'backend/native/'];
-
-const backendInterface = {
-  meta: {
-    type: 'problem',
-    docs: { description: 'ops/ and autograd/ reach kernels only through the backend interface, never a backend implementation' },
-    messages: {
-      implementation: "'{{from}}' may not import '{{to}}': ops/ and autograd/ reach kernels through the backend interface ('backend/backend.ts', the active backend object), never a backend implementation",
-    },
-    schema: [],
-  },
-  create(context) {
-    const file = context.filename ?? context.getFilename();
-    const srcRoot = path.join(context.cwd ?? process.cwd(), 'src');
-    const rel = path.relative(srcRoot, file).split(path.sep).join('/');
-    if (!INTERFACE_ONLY.some((p) => rel.startsWith(p))) return {};
-    const check = (node) => {
-      const src = node.source && node.source.value;
-      if (typeof src !== 'string' || !src.startsWith('.')) return;
-      const to = path.relative(srcRoot, path.resolve(path.dirname(file), src)).split(path.sep).join('/');
-      if (IMPLEMENTATIONS.some((p) => to.startsWith(p))) context.report({ node, messageId: 'implementation', data: { from: rel, to } });
+      if (rankOf(to) > rankOf(from)) {
+        context.report({ node, messageId: 'upward', data: { from: relPosix, fromRank: rankOf(from), to: toPosix, toRank: rankOf(to) } });
+      }
     };
     return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
   },
@@ -154,4 +134,4 @@ const noCycles = {
   },
 };
 
-export default { rules: { layers, 'backend-interface': backendInterface, 'no-cycles': noCycles } };
+export default { rules: { layers, 'no-cycles': noCycles } };

@@ -4,7 +4,7 @@ import { jsBackend } from './js/index.js';
  * The kernel set every backend provides; a native backend overrides kernels one by one.
  * Code above the backend (ops/, autograd/) reaches kernels only through this module: the active
  * backend object, the argument types below, and the neutral helpers of buffers.ts and
- * dropoutHash.ts; never a file of an implementation (lint rule 'attnkit/backend-interface').
+ * dropoutHash.ts; never a file of an implementation (lint rule 'attnkit/layers').
  */
 export type Backend = typeof jsBackend;
 

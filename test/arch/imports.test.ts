@@ -1,6 +1,7 @@
 /**
- * ops/ and autograd/ reach kernels through the backend interface only, and src/ has no import
- * cycle; both are lint rules (tools/eslint-plugin-attnkit.js), and the rules themselves can fail.
+ * ops/ and autograd/ reach kernels through the backend interface only ('attnkit/layers'), and src/
+ * has no import cycle ('attnkit/no-cycles'): lint rules in tools/eslint-plugin-attnkit.js, and the
+ * rules themselves can fail.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +24,7 @@ test('ops/ and autograd/ importing a backend implementation (js or native) is a 
   ];
   for (const [file, code] of cases) {
     const msgs = await lint(file, code);
-    assert.ok(msgs.some((m) => m.startsWith('attnkit/backend-interface') && m.includes('backend interface')), `${file}: ${code}\n${msgs.join('\n')}`);
+    assert.ok(msgs.some((m) => m.startsWith('attnkit/layers') && m.includes('through the backend interface')), `${file}: ${code}\n${msgs.join('\n')}`);
   }
 });
 
@@ -65,7 +66,7 @@ test('src/ has no import cycle, and ops/ and autograd/ lint clean of both rules'
   assert.deepEqual(cycles.map((c) => c.map((f) => f.slice(f.indexOf('src/'))).join(' → ')), []);
   const results = await eslint.lintFiles(['src/ops', 'src/autograd']);
   const errors = results.flatMap((r) => r.messages
-    .filter((m) => m.ruleId === 'attnkit/backend-interface' || m.ruleId === 'attnkit/no-cycles')
+    .filter((m) => m.ruleId === 'attnkit/layers' || m.ruleId === 'attnkit/no-cycles')
     .map((m) => `${r.filePath}: ${m.message}`));
   assert.deepEqual(errors, []);
 });

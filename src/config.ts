@@ -4,7 +4,7 @@
  * ConfigError naming the caller, the field path and what was expected.
  */
 import * as v from 'valibot';
-import { ConfigError, ValueError } from './errors.js';
+import { ConfigError, ValueError, clipText } from './errors.js';
 
 /** Formats a valibot issue path as `layers[1].merge` (root: '(root)'). */
 export function pathOf(issue: v.BaseIssue<unknown>): string {
@@ -14,11 +14,6 @@ export function pathOf(issue: v.BaseIssue<unknown>): string {
     out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
   }
   return out || '(root)';
-}
-
-/** A path for messages: a long one (64 levels, or a 100 KB key) by its start and end. */
-function clipPath(path: string): string {
-  return path.length > 160 ? `${path.slice(0, 100)}…${path.slice(-50)}` : path;
 }
 
 /** Deepest nesting a config may have (a valid one needs a handful of levels). */
@@ -35,7 +30,7 @@ const MAX_CONFIG_VALUES = 10_000_000;
 function shapeProblem(input: unknown): string | null {
   const ancestors: object[] = [], paths: string[] = [];
   let values = 0;
-  const at = (path: string): string => clipPath(path || '(root)');
+  const at = (path: string): string => clipText(path || '(root)', 160, 50);   // a long path (64 levels, a 100 KB key) by its start and end
   const walk = (x: unknown, path: string): string | null => {
     if (++values > MAX_CONFIG_VALUES) return `${at(path)}: more than ${MAX_CONFIG_VALUES} values (do YAML aliases expand it?)`;
     if (typeof x === 'number') return Number.isFinite(x) ? null : `${at(path)}: must be a finite number, got ${x}`;
@@ -75,7 +70,7 @@ export function validateConfig<S extends v.GenericSchema>(
     const deepest = (i.issues?.length ? i.issues[0] : i) as v.BaseIssue<unknown>;
     const message = deepest.type === 'strict_object' ? options.unknownKey ?? `unknown key (not part of this ${noun})` : deepest.message;
     // valibot quotes the value it received, which can be megabytes; keep each problem readable
-    return `${clipPath(pathOf(deepest.path ? deepest : i))}: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
+    return `${clipText(pathOf(deepest.path ? deepest : i), 160, 50)}: ${clipText(message, 200)}`;
   });
   throw new (options.error ?? ConfigError)(`${where}: invalid ${noun} — ${lines.join('; ')}`);
 }
@@ -102,7 +97,7 @@ export function checkOptions<T extends object>(where: string, options: T | null 
   }
   for (const key of Object.keys(options)) {
     if (!Object.prototype.hasOwnProperty.call(accepted, key)) {
-      throw new ValueError(`${where}: unknown option '${key}' (accepted: ${Object.keys(accepted).join(', ') || 'none'})`);
+      throw new ValueError(`${where}: unknown option '${clipText(key)}' (accepted: ${Object.keys(accepted).join(', ') || 'none'})`);
     }
   }
 }

@@ -33,3 +33,50 @@ export class DataError extends AttnkitError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/** `s` cut to `max` characters with an ellipsis, keeping its last `tail` characters too (`head…tail`). */
+export function clipText(s: string, max = 80, tail = 0): string {
+  if (s.length <= max) return s;
+  const t = Math.min(Math.max(0, tail), max);
+  return `${s.slice(0, max - t)}…${t ? s.slice(-t) : ''}`;
+}
+
+/**
+ * Any value as messages show it, about `max` characters at most: strings quoted, numbers as
+ * JavaScript prints them, BigInt as `8n`, arrays and objects JSON-like. Never throws and walks
+ * only as deep (20 levels) and as far as it prints, so a huge, deeply nested or cyclic value
+ * (or one with throwing getters) costs no more than a small one.
+ */
+export function preview(value: unknown, max = 80): string {
+  let out = '';
+  const put = (s: string): boolean => { out += s; return out.length < max; };
+  const walk = (x: unknown, depth: number): boolean => {
+    if (typeof x === 'string') return put(JSON.stringify(clipText(x, Math.max(8, max - out.length - 3))));   // the closing quote stays
+    if (typeof x === 'bigint') return put(`${clipText(x.toString(), max)}n`);
+    if (typeof x === 'symbol') return put(clipText(x.toString(), max));
+    if (typeof x === 'function') return put('function');
+    if (x === null || typeof x !== 'object') return put(String(x));
+    if (depth > 20) return put('…');
+    if (ArrayBuffer.isView(x)) return put(`${x.constructor.name}(${x instanceof DataView ? x.byteLength : (x as unknown as ArrayLike<unknown>).length})`);
+    if (Array.isArray(x)) {
+      if (!put('[')) return false;
+      for (let i = 0; i < x.length; i++) if ((i && !put(',')) || !walk(x[i], depth + 1)) return false;
+      return put(']');
+    }
+    if (!put('{')) return false;
+    let i = 0;
+    for (const k in x) {
+      if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+      if ((i++ && !put(',')) || !put(`${JSON.stringify(clipText(k, max))}:`) || !walk((x as Record<string, unknown>)[k], depth + 1)) return false;
+    }
+    return put('}');
+  };
+  try { walk(value, 0); } catch { out += '…'; }
+  return clipText(out, max);
+}
+
+/** Up to `shown` items of a list (names as they are, clipped; other values through `preview`), then `… and N more`: `a, b, c, d, e … and 65531 more`. */
+export function previewList(items: readonly unknown[], shown = 5, max = 80): string {
+  const head = items.slice(0, shown).map((x) => (typeof x === 'string' ? clipText(x, max) : preview(x, max))).join(', ');
+  return items.length > shown ? `${head} … and ${items.length - shown} more` : head;
+}

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError, clipText, previewList } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';
 import { fieldCoverage } from '../data/validate.js';
@@ -114,15 +114,12 @@ export async function predictCommand(runDir: string, input: string, o: { out?: s
   // a renamed column would be predicted as missing in every row, without a word
   const { absent, unknown } = records.length ? fieldCoverage(saved.preprocessor.fieldInfo(), records, saved.preprocessor.targetInfo()) : { absent: [], unknown: [] };
   if (absent.length || unknown.length) {
-    const list = (xs: string[], one: string, many: string): string => `${xs.length > 1 ? many : one} ${xs.map((x) => `'${x}'`).join(', ')}`;
+    const list = (xs: string[], one: string, many: string): string => `${xs.length > 1 ? many : one} ${previewList(xs.map((x) => `'${clipText(x)}'`), 5, 90)}`;
     const problem = [
       ...(absent.length ? [`${list(absent, "the model's field", "the model's fields")} ${absent.length > 1 ? 'are' : 'is'} absent from every row of ${input} (predicted as missing)`] : []),
       ...(unknown.length ? [`${list(unknown, 'column', 'columns')} ${unknown.length > 1 ? 'are not fields' : 'is not a field'} of the model (ignored)`] : []),
     ].join('; ');
-    if (o.strict) {
-      process.stderr.write(`attnkit: DataError: predict --strict: ${problem}\n`);
-      return 2;
-    }
+    if (o.strict) throw new ConfigError(`predict --strict: ${problem}`);   // a usage error: main prints it, exit 2
     process.stderr.write(`attnkit predict: warning: ${problem}; --strict makes this an error\n`);
   }
   const { dataset } = saved.preprocessor.encode(records, { origins, targets: false });

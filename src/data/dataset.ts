@@ -139,10 +139,13 @@ export interface SplitOptions {
   stratify?: ArrayLike<number>;
 }
 
+/** splitIndices' fractions when the options give none: validation 0.1, test 0.2. */
+export const SPLIT_DEFAULTS = { valid: 0.1, test: 0.2 } as const;
+
 /** Seeded train / validation / test row indices (each sorted). */
 export function splitIndices(n: number, options: SplitOptions): { train: number[]; valid: number[]; test: number[] } {
   checkOptions('splitIndices', options, { valid: true, test: true, seed: true, stratify: true });
-  const fv = options.valid ?? 0.1, ft = options.test ?? 0.2;
+  const fv = options.valid ?? SPLIT_DEFAULTS.valid, ft = options.test ?? SPLIT_DEFAULTS.test;
   if (!(fv >= 0 && ft >= 0 && fv + ft < 1)) throw new ValueError(`splitIndices: valid (${fv}) and test (${ft}) must be ≥ 0 and sum below 1`);
   if (options.stratify && options.stratify.length !== n) throw new ValueError(`splitIndices: stratify has ${options.stratify.length} labels for ${n} rows`);
   const rng = new Generator(options.seed);

@@ -30,11 +30,5 @@ export function decimalNumber(text: string): number {
   return DECIMAL.test(t) ? Number(t) : NaN;
 }
 
-/** A value as messages show it: strings quoted, numbers as JavaScript prints them, at most 80 characters. */
-export function shown(value: unknown): string {
-  let s: string;
-  try {
-    s = typeof value === 'number' || typeof value === 'bigint' || value === undefined ? String(value) : JSON.stringify(value) ?? String(value);
-  } catch { s = String(value); }
-  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
-}
+/** A value as messages show it (the one bounded preview of src/errors.ts; this name stays for the data encoders). */
+export { preview as shown } from '../errors.js';

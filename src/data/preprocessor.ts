@@ -225,6 +225,7 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   if (t.task === 'regression') {
     // a value that is no number, or beyond float32, is left out of the statistics; encode names its row (or skips it)
     const xs = present.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? decimalNumber(v) : NaN)).filter(fitsFloat32);
+    if (xs.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no decimal number within float32 to fit its mean and std (first value: ${shown(present[0])})`);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
   }

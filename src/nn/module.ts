@@ -1,4 +1,4 @@
-import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { ShapeError, ValueError, clipText, fmtShape, previewList } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
 import { checkOptions } from '../config.js';
@@ -105,14 +105,14 @@ export abstract class Module {
       const missing = [...own.keys()].filter((k) => !(k in state));
       const extra = Object.keys(state).filter((k) => !own.has(k));
       if (missing.length || extra.length) {
-        throw new ValueError(`${this.constructor.name}.loadStateDict: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`);
+        throw new ValueError(`${this.constructor.name}.loadStateDict: missing [${previewList(missing)}], unexpected [${previewList(extra)}]`);
       }
     }
     for (const [name, t] of Object.entries(state)) {
       const p = own.get(name);
       if (!p) continue;
       if (!sameShape(p.shape, t.shape)) {
-        throw new ShapeError(`${this.constructor.name}.loadStateDict: '${name}' has shape ${fmtShape(t.shape)}, the parameter is ${fmtShape(p.shape)}`);
+        throw new ShapeError(`${this.constructor.name}.loadStateDict: '${clipText(name)}' has shape ${fmtShape(t.shape)}, the parameter is ${fmtShape(p.shape)}`);
       }
       p.data.set(t.data);
     }

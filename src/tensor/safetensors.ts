@@ -11,7 +11,7 @@
  * read as int32, so PyTorch files load.
  */
 import { Tensor, type DType } from './tensor.js';
-import { AttnkitError } from '../errors.js';
+import { AttnkitError, clipText, preview } from '../errors.js';
 
 /** A checkpoint file that is malformed, truncated or not what it claims. */
 export class CheckpointError extends AttnkitError {}
@@ -43,14 +43,17 @@ export interface SafetensorsFile { tensors: Record<string, Tensor>; metadata: Re
 export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = Object.create(null);   // a tensor may be named '__proto__'
   if (Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new CheckpointError(`encodeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
+    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new CheckpointError(`encodeSafetensors: metadata '${clipText(k)}' must be a string, got ${typeof v}`);
     header.__metadata__ = metadata;
   }
   let offset = 0;
   const parts: Uint8Array[] = [];
+  const names = Object.keys(tensors);
+  if (names.length > MAX_TENSORS) throw new CheckpointError(`encodeSafetensors: ${names.length} tensors, more than ${MAX_TENSORS} tensors (the limit decodeSafetensors enforces)`);
   for (const [name, t] of Object.entries(tensors)) {
     if (name === '__metadata__') throw new CheckpointError("encodeSafetensors: '__metadata__' is reserved and cannot name a tensor");
-    if (!(t instanceof Tensor)) throw new CheckpointError(`encodeSafetensors: '${name}' is not a Tensor`);
+    if (!(t instanceof Tensor)) throw new CheckpointError(`encodeSafetensors: '${clipText(name)}' is not a Tensor`);
+    if (t.shape.length > MAX_DIMS) throw new CheckpointError(`encodeSafetensors: '${clipText(name)}' has ${t.shape.length} dims; at most ${MAX_DIMS} (the limit decodeSafetensors enforces)`);
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype: WRITE_DTYPE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     parts.push(bytes);
@@ -59,6 +62,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
   const head = new TextEncoder().encode(json);
+  if (head.length > MAX_HEADER_BYTES) throw new CheckpointError(`encodeSafetensors: header length ${head.length} exceeds the ${MAX_HEADER_BYTES}-byte limit (the limit decodeSafetensors enforces)`);
   const out = new Uint8Array(8 + head.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
@@ -69,32 +73,6 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
 
 function fail(where: string, msg: string): never {
   throw new CheckpointError(`${where}: ${msg}`);
-}
-
-/** `s` cut to `max` characters with an ellipsis (values from a hostile file can be megabytes). */
-function clip(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
-/** A header value for a message: JSON-like, never more than ~80 characters, whatever its size or depth. */
-function show(v: unknown, max = 80, depth = 0): string {
-  if (typeof v === 'string') return JSON.stringify(clip(v, max));
-  if (Array.isArray(v)) {
-    if (depth >= 4) return '[…]';
-    let out = '[';
-    for (let i = 0; i < v.length; i++) {
-      if (out.length > max) return `${out.slice(0, max)}…`;
-      out += (i ? ',' : '') + show(v[i], max, depth + 1);
-    }
-    return clip(`${out}]`, max);
-  }
-  if (v !== null && typeof v === 'object') return depth >= 4 ? '{…}' : clip(`{${Object.keys(v).slice(0, 8).join(', ')}}`, max);
-  return clip(String(v), max);
-}
-
-/** A tensor or metadata name for a message: quoted, clipped. */
-function nm(name: string): string {
-  return `'${clip(name)}'`;
 }
 
 /**
@@ -146,7 +124,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
   let text: string;
   try { text = new TextDecoder('utf-8', { fatal: true }).decode(head); } catch { fail(where, 'header is not valid UTF-8'); }
   let header: unknown;
-  try { header = JSON.parse(text); } catch (e) { fail(where, `header is not valid JSON (${clip((e as Error).message, 160)})`); }
+  try { header = JSON.parse(text); } catch (e) { fail(where, `header is not valid JSON (${clipText((e as Error).message, 160)})`); }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(where, 'header must be a JSON object');
   const data = bytes.subarray(8 + headerLen);
   // null prototypes: a tensor or metadata key named '__proto__' is an ordinary name, not a prototype
@@ -156,28 +134,28 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(where, '__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(where, `__metadata__.${clip(k)} must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+        if (typeof v !== 'string') fail(where, `__metadata__.${clipText(k)} must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
         metadata[k] = v;
       }
       continue;
     }
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(where, `${nm(name)} must be an object { dtype, shape, data_offsets }, got ${show(raw)}`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(where, `'${clipText(name)}' must be an object { dtype, shape, data_offsets }, got ${preview(raw)}`);
     const { dtype, shape, data_offsets: offs } = raw as Record<string, unknown>;
     for (const k in raw) {                                        // a loop, not a rest spread: this runs per tensor
       if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') {
-        fail(where, `${nm(name)} has unknown keys [${clip(Object.keys(raw).filter((x) => x !== 'dtype' && x !== 'shape' && x !== 'data_offsets').join(', '))}]`);
+        fail(where, `'${clipText(name)}' has unknown keys [${clipText(Object.keys(raw).filter((x) => x !== 'dtype' && x !== 'shape' && x !== 'data_offsets').join(', '))}]`);
       }
     }
-    if (typeof dtype !== 'string' || !Object.hasOwn(SIZES, dtype)) fail(where, `${nm(name)} has dtype ${show(dtype)}; supported: ${Object.keys(SIZES).join(', ')}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(where, `${nm(name)} has shape ${show(shape)}; expected non-negative integers`);
-    if (shape.length > MAX_DIMS) fail(where, `${nm(name)} has ${shape.length} dims; at most ${MAX_DIMS}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(SIZES, dtype)) fail(where, `'${clipText(name)}' has dtype ${preview(dtype)}; supported: ${Object.keys(SIZES).join(', ')}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(where, `'${clipText(name)}' has shape ${preview(shape)}; expected non-negative integers`);
+    if (shape.length > MAX_DIMS) fail(where, `'${clipText(name)}' has ${shape.length} dims; at most ${MAX_DIMS}`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
-      fail(where, `${nm(name)} has data_offsets ${show(offs)}; expected [begin, end] with 0 ≤ begin ≤ end`);
+      fail(where, `'${clipText(name)}' has data_offsets ${preview(offs)}; expected [begin, end] with 0 ≤ begin ≤ end`);
     }
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(numel * SIZES[dtype])) fail(where, `${nm(name)} has a shape too large to address: ${show(shape)}`);
+    if (!Number.isSafeInteger(numel * SIZES[dtype])) fail(where, `'${clipText(name)}' has a shape too large to address: ${preview(shape)}`);
     const [begin, end] = offs as number[];
-    if (end - begin !== numel * SIZES[dtype]) fail(where, `${nm(name)} is ${dtype} ${show(shape)} = ${numel * SIZES[dtype]} bytes, but data_offsets span ${end - begin}`);
+    if (end - begin !== numel * SIZES[dtype]) fail(where, `'${clipText(name)}' is ${dtype} ${preview(shape)} = ${numel * SIZES[dtype]} bytes, but data_offsets span ${end - begin}`);
     entries.push({ name, dtype, shape: shape as number[], begin, end });
     if (entries.length > MAX_TENSORS) fail(where, `header declares more than ${MAX_TENSORS} tensors (the limit)`);
   }
@@ -185,8 +163,8 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of sorted) {
-    if (e.begin < at) fail(where, `${nm(e.name)} bytes [${e.begin}, ${e.end}) overlap the previous tensor (ending at ${at})`);
-    if (e.begin > at) fail(where, `a gap of ${e.begin - at} bytes before ${nm(e.name)} (at ${at}); offsets must be contiguous`);
+    if (e.begin < at) fail(where, `'${clipText(e.name)}' bytes [${e.begin}, ${e.end}) overlap the previous tensor (ending at ${at})`);
+    if (e.begin > at) fail(where, `a gap of ${e.begin - at} bytes before '${clipText(e.name)}' (at ${at}); offsets must be contiguous`);
     at = e.end;
   }
   if (at !== data.length) fail(where, at > data.length ? `tensor data ends at ${at}, past the ${data.length} data bytes (truncated file?)` : `${data.length - at} trailing bytes after the last tensor`);
@@ -202,7 +180,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
       case 'I32': arr = new Int32Array(chunk.buffer); break;
       case 'U8': arr = Int32Array.from(chunk); break;
       case 'BOOL':
-        if (chunk.some((b) => b > 1)) fail(where, `${nm(e.name)} is BOOL but holds bytes other than 0 and 1`);
+        if (chunk.some((b) => b > 1)) fail(where, `'${clipText(e.name)}' is BOOL but holds bytes other than 0 and 1`);
         arr = chunk;
         break;
       case 'F16': arr = Float32Array.from({ length: numel }, (_, i) => f16(dv.getUint16(2 * i, true))); break;
@@ -216,7 +194,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
         const out = new Int32Array(numel);
         for (let i = 0; i < numel; i++) {
           const v = dv.getBigInt64(8 * i, true);
-          if (v > 2147483647n || v < -2147483648n) fail(where, `${nm(e.name)} holds the int64 ${v}, outside int32`);
+          if (v > 2147483647n || v < -2147483648n) fail(where, `'${clipText(e.name)}' holds the int64 ${v}, outside int32`);
           out[i] = Number(v);
         }
         arr = out;

@@ -1,4 +1,4 @@
-import { ValueError } from '../errors.js';
+import { ValueError, clipText, preview } from '../errors.js';
 import { Parameter } from '../nn/module.js';
 import type { FloatArray } from '../backend/js/types.js';
 import { backend } from '../backend/backend.js';
@@ -18,11 +18,6 @@ export interface OptimizerState { step: number; buffers: Record<string, Float64A
 
 /** `saveState()`'s metadata `format`; buffers are float64 tensors `__optim__.<buffer>.<i>`, as in trainer checkpoints. */
 const STATE_FORMAT = 'attnkit-optimizer';
-
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return `an array holding ${String(v.find((x) => typeof x !== 'number'))}`;
-  return v === null ? 'null' : typeof v === 'object' ? 'an object' : typeof v;
-}
 
 /**
  * Shared by optimisers: the parameters (in groups), the step count and an lr scale that
@@ -120,25 +115,25 @@ export abstract class Optimizer<O extends { lr?: number }> {
       return;
     }
     if (!state || typeof state !== 'object' || typeof state.buffers !== 'object' || state.buffers === null) {
-      throw new ValueError(`${fn}: expects saveState() bytes or a state() object { step, buffers }, got ${describe(state)}`);
+      throw new ValueError(`${fn}: expects saveState() bytes or a state() object { step, buffers }, got ${preview(state)}`);
     }
-    if (!Number.isInteger(state.step) || state.step < 0) throw new ValueError(`${fn}: step must be a non-negative integer, got ${String(state.step)}`);
+    if (!Number.isInteger(state.step) || state.step < 0) throw new ValueError(`${fn}: step must be a non-negative integer, got ${preview(state.step)}`);
     const own = this.buffers();
     const restored = new Map<string, Map<Parameter, Float64Array>>();
     for (const [name, list] of Object.entries(state.buffers as Record<string, unknown>)) {
-      if (!own[name]) throw new ValueError(`${fn}: unknown buffer '${name}' (${this.name} has ${Object.keys(own).join(', ') || 'none'})`);
+      if (!own[name]) throw new ValueError(`${fn}: unknown buffer '${clipText(name)}' (${this.name} has ${Object.keys(own).join(', ') || 'none'})`);
       if (!Array.isArray(list) || list.length !== this.params.length) {
-        throw new ValueError(`${fn}: '${name}' has ${Array.isArray(list) ? list.length : describe(list)} entries for ${this.params.length} parameters`);
+        throw new ValueError(`${fn}: '${clipText(name)}' has ${Array.isArray(list) ? list.length : preview(list)} entries for ${this.params.length} parameters`);
       }
       const map = new Map<Parameter, Float64Array>();
       list.forEach((b: unknown, i) => {
         const numeric = b instanceof Float64Array || b instanceof Float32Array || (Array.isArray(b) && b.every((x) => typeof x === 'number'));
         if (!numeric) {
-          throw new ValueError(`${fn}: '${name}' entry ${i} is not an array of numbers (got ${describe(b)}); store the state with saveState() (safetensors bytes) and pass those bytes, or pass state() itself or JSON.parse(JSON.stringify(state()))`);
+          throw new ValueError(`${fn}: '${clipText(name)}' entry ${i} is not an array of numbers (got ${preview(b)}); store the state with saveState() (safetensors bytes) and pass those bytes, or pass state() itself or JSON.parse(JSON.stringify(state()))`);
         }
         const arr = b as ArrayLike<number>;
         if (arr.length === 0) return;
-        if (arr.length !== this.params[i].size) throw new ValueError(`${fn}: '${name}' entry ${i} has ${arr.length} values for a parameter of ${this.params[i].size}`);
+        if (arr.length !== this.params[i].size) throw new ValueError(`${fn}: '${clipText(name)}' entry ${i} has ${arr.length} values for a parameter of ${this.params[i].size}`);
         map.set(this.params[i], Float64Array.from(arr));
       });
       restored.set(name, map);
@@ -154,18 +149,21 @@ export abstract class Optimizer<O extends { lr?: number }> {
   private loadBytes(bytes: Uint8Array, fn: string): void {
     const f = decodeSafetensors(bytes, fn);
     const meta = f.metadata;
-    if (meta.format !== STATE_FORMAT) throw new ValueError(`${fn}: not an attnkit optimiser state (metadata format '${meta.format ?? ''}'); write one with saveState()`);
-    if (meta.optimizer !== this.name) throw new ValueError(`${fn}: the state was saved by ${meta.optimizer}, this optimiser is ${this.name}`);
+    if (meta.format !== STATE_FORMAT) throw new ValueError(`${fn}: not an attnkit optimiser state (metadata format ${preview(meta.format ?? '')}); write one with saveState()`);
+    if (meta.optimizer !== this.name) throw new ValueError(`${fn}: the state was saved by ${clipText(String(meta.optimizer))}, this optimiser is ${this.name}`);
+    if (meta.params !== undefined && meta.params !== String(this.params.length)) {
+      throw new ValueError(`${fn}: the state was saved over ${clipText(meta.params)} parameters, this optimiser has ${this.params.length}; restore it into an optimiser over the same parameters`);
+    }
     const buffers: Record<string, Float64Array[]> = {};
     for (const name of Object.keys(this.buffers())) buffers[name] = this.params.map(() => new Float64Array(0));
     for (const [k, t] of Object.entries(f.tensors)) {
       const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
       const i = m ? Number(m[2]) : -1;
-      if (!m || !buffers[m[1]] || i >= this.params.length) throw new ValueError(`${fn}: unexpected tensor '${k}' for ${this.name} over ${this.params.length} parameters`);
+      if (!m || !buffers[m[1]] || i >= this.params.length) throw new ValueError(`${fn}: unexpected tensor '${clipText(k)}' for ${this.name} over ${this.params.length} parameters`);
       buffers[m[1]][i] = Float64Array.from(t.data);
     }
     const lrScale = Number(meta.lrScale ?? 1);
-    if (!(lrScale >= 0) || !Number.isFinite(lrScale)) throw new ValueError(`${fn}: lrScale in the metadata must be a finite number ≥ 0, got '${meta.lrScale}'`);
+    if (!(lrScale >= 0) || !Number.isFinite(lrScale)) throw new ValueError(`${fn}: lrScale in the metadata must be a finite number ≥ 0, got ${preview(meta.lrScale)}`);
     this.loadState({ step: Number(meta.step), buffers });
     this.lrScale = lrScale;
   }

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import { checkOptions, validateConfig, v } from '../config.js';
 import { parseSchema, type Schema } from '../data/schema.js';
 import { Preprocessor, type DataRecord, type PreprocessorState, type RowOrigin, type SkippedRow } from '../data/preprocessor.js';
-import { splitIndices, type EncodedDataset } from '../data/dataset.js';
+import { SPLIT_DEFAULTS, splitIndices, type EncodedDataset } from '../data/dataset.js';
 import { buildModel, modelConfigSchema } from '../models/build.js';
 import type { TaskModel } from '../models/heads.js';
 import { evaluate, type TargetMetrics } from './evaluate.js';
@@ -35,8 +35,8 @@ export const runConfigSchema = v.strictObject({
   /** Fractions of the rows held out (defaults 0.1 and 0.2); valid + test must leave rows to train on. */
   split: v.optional(v.pipe(
     v.strictObject({ valid: v.optional(frac), test: v.optional(frac), stratify: v.optional(v.boolean()) }),
-    v.check((s) => (s.valid ?? 0.1) + (s.test ?? 0.2) < 1,
-      (i) => { const s = i.input as { valid?: number; test?: number }; return `valid + test (${s.valid ?? 0.1} + ${s.test ?? 0.2}) must be below 1, leaving rows to train on`; }),
+    v.check((s) => (s.valid ?? SPLIT_DEFAULTS.valid) + (s.test ?? SPLIT_DEFAULTS.test) < 1,
+      (i) => { const s = i.input as { valid?: number; test?: number }; return `valid + test (${s.valid ?? SPLIT_DEFAULTS.valid} + ${s.test ?? SPLIT_DEFAULTS.test}) must be below 1, leaving rows to train on`; }),
   )),
   model: modelConfigSchema,
   train: v.optional(trainOptionsSchema),

@@ -9,8 +9,8 @@
  */
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ConfigError, ValueError } from '../errors.js';
-import { validateConfig, v } from '../config.js';
+import { ConfigError, ValueError, clipText } from '../errors.js';
+import { checkOptions, validateConfig, v } from '../config.js';
 import { backward } from '../autograd/tape.js';
 import { add, mul } from '../ops/index.js';
 import { MultiHeadAttention } from '../nn/attention/multihead.js';
@@ -102,9 +102,11 @@ export class Trainer {
   private bestWeights: Float32Array[] | null = null;
   private readonly params;
 
-  constructor(readonly model: TaskModel, readonly dataset: EncodedDataset, readonly split: { train: number[]; valid?: number[] }, options: unknown, readonly seeds: { seed: number }) {
+  constructor(readonly model: TaskModel, readonly dataset: EncodedDataset, readonly split: { train: number[]; valid?: number[]; test?: number[] }, options: unknown, readonly seeds: { seed: number }) {
     const o = validateConfig(trainOptionsSchema, options ?? {}, 'Trainer');
     this.options = { ...o, epochs: o.epochs ?? 10, batchSize: o.batchSize ?? 32 };
+    checkOptions('Trainer split', split, { train: true, valid: true, test: true });   // splitIndices' result passes whole
+    checkOptions('Trainer seeds', seeds, { seed: true });
     checkRows('Trainer', split.train, dataset.size);
     if (split.valid?.length) checkRows('Trainer', split.valid, dataset.size);
     if (!Number.isInteger(seeds.seed)) throw new ValueError(`Trainer: seed must be an integer, got ${seeds.seed}`);
@@ -251,7 +253,7 @@ export class Trainer {
       const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
       if (!m) continue;
       const i = Number(m[2]);
-      if (i >= this.params.length) throw new CheckpointError(`${where}: optimiser buffer '${k}' for parameter ${i} of a model with ${this.params.length}`);
+      if (i >= this.params.length) throw new CheckpointError(`${where}: optimiser buffer '${clipText(k)}' for parameter ${i} of a model with ${this.params.length}`);
       (buffers[m[1]] ??= this.params.map(() => new Float64Array(0)))[i] = Float64Array.from(t.data);
     }
     try { this.model.loadStateDict(weights); } catch (e) { refuse(`${where}: weights do not fit this model (${(e as Error).message})`); }

@@ -6,18 +6,19 @@
  */
 import { pathOf, v } from '../config.js';
 import { CheckpointError } from '../tensor/safetensors.js';
+import { clipText, preview } from '../errors.js';
 
 const count = v.pipe(v.number('a number'), v.safeInteger('an integer'), v.minValue(0, 'an integer ≥ 0'));
 const finite = v.pipe(v.number('a number'), v.finite('a finite number'));
 const nonNeg = v.pipe(v.number('a number'), v.finite('a finite number'), v.minValue(0, 'a number ≥ 0'));
 const finiteOrNull = v.nullable(v.pipe(v.number('a number or null'), v.finite('a finite number or null')));
 const u32 = v.pipe(v.number('a number'), v.safeInteger('an integer'), v.minValue(0, 'a 32-bit unsigned integer'), v.maxValue(0xffffffff, 'a 32-bit unsigned integer'));
-/** Generator.getState(): four 32-bit words and the spare normal deviate (null when there is none). */
 /** A strict object that is not an array (valibot's object schemas accept arrays, as typeof does). */
 const record = <E extends v.ObjectEntries>(entries: E, message: string) =>
   v.pipe(v.custom<Record<string, unknown>>((x) => x !== null && typeof x === 'object' && !Array.isArray(x), message), v.strictObject(entries, message));
 
 const GEN = '[s0, s1, s2, s3, spare] (a generator state)';
+/** Generator.getState(): four 32-bit words and the spare normal deviate (null when there is none). */
 const generatorState = v.pipe(v.array(v.unknown(), GEN), v.length(5, GEN), v.strictTuple([u32, u32, u32, u32, finiteOrNull], GEN));
 
 const epochRecord = record({
@@ -46,35 +47,6 @@ export const trainerStateSchema = record({
 export type TrainerState = Omit<v.InferOutput<typeof trainerStateSchema>, 'dataRng' | 'generators'> & { dataRng: number[]; generators: number[][] };
 
 /**
- * A short printable form of any JSON value, at most about `max` characters; walks only as deep
- * and as far as it prints, so a huge or deeply nested value costs no more than a small one.
- */
-export function preview(value: unknown, max = 80): string {
-  let out = '';
-  const put = (s: string): boolean => { out += s; return out.length < max; };
-  const walk = (x: unknown, depth: number): boolean => {
-    if (Array.isArray(x)) {
-      if (!put('[')) return false;
-      for (let i = 0; i < x.length; i++) if ((i && !put(',')) || (depth > 20 ? !put('…') : !walk(x[i], depth + 1))) return false;
-      return put(']');
-    }
-    if (x !== null && typeof x === 'object') {
-      if (!put('{')) return false;
-      let i = 0;
-      for (const k in x) {
-        if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
-        if ((i++ && !put(',')) || !put(`${JSON.stringify(k.slice(0, max))}:`) || (depth > 20 ? !put('…') : !walk((x as Record<string, unknown>)[k], depth + 1))) return false;
-      }
-      return put('}');
-    }
-    if (typeof x === 'string') return put(JSON.stringify(x.length > max ? x.slice(0, max) : x));
-    return put(x === undefined ? 'undefined' : typeof x === 'number' || typeof x === 'boolean' || x === null ? String(x) : typeof x);
-  };
-  walk(value, 0);
-  return out.length > max ? `${out.slice(0, max)}…` : out;
-}
-
-/**
  * Parses and validates the trainer state of a checkpoint (its `trainer` metadata, JSON text):
  * types, ranges and the state's agreement with itself (one history record per epoch, numbered
  * 1…epoch; bestEpoch within them and `best` its validation loss; one optimiser step per trainer
@@ -92,7 +64,7 @@ export function parseTrainerState(text: string, where: string): TrainerState {
   if (!r.success) {
     const issue = r.issues[0];
     const full = issue.path?.length ? pathOf(issue) : '';
-    const path = full.length > 120 ? `${full.slice(0, 80)}…${full.slice(-30)}` : full;   // a key can be 100 KB long
+    const path = clipText(full, 110, 30);   // a key can be 100 KB long
     const at = path ? `${path}: ` : '';
     // a strict object reports a missing key with input undefined and an unknown key with expected 'never'
     if (issue.type === 'strict_object' && issue.expected === 'never') fail(`${at}unknown key`);

@@ -68,3 +68,16 @@ test('a model field absent from every row, or an unknown column, is a warning; -
   // --strict passes a file that has every field
   assert.equal(cli(['predict', run, join(dir, 'ok.csv'), '--strict']).code, 0);
 });
+
+test('--strict is a usage error formatted by main (ConfigError, exit 2); the warning lists at most a few columns, however many are unknown', () => {
+  const cols = Array.from({ length: 5000 }, (_, i) => `${'c'.repeat(300)}${i}`);
+  const wide = file('wide.csv', `a,kind,${cols.join(',')}\n0.5,x,${cols.map(() => '1').join(',')}\n`);
+  const warn = cli(['predict', run, wide]);
+  assert.equal(warn.code, 0, warn.stderr.slice(0, 500));
+  assert.ok(warn.stderr.length < 1000, `a warning of ${warn.stderr.length} characters`);
+  assert.match(warn.stderr, /… and 4995 more/);
+  const strict = cli(['predict', run, wide, '--strict']);
+  assert.equal(strict.code, 2, strict.stderr.slice(0, 500));
+  assert.match(strict.stderr, /^attnkit: ConfigError: predict --strict: columns 'c+…', /);
+  assert.ok(strict.stderr.length < 1000, `an error of ${strict.stderr.length} characters`);
+});

@@ -85,3 +85,19 @@ test('regression targets beyond float32 (or not decimal numbers) stay out of the
   assert.deepEqual(Array.from(dataset.targets.v.values), [-1, 1]);
   assert.deepEqual(skipped.map((k) => k.index), [2, 3]);
 });
+
+test('a value nested a million deep is a short DataError, not a RangeError from printing it', () => {
+  const pre = data.Preprocessor.fit(schema, rows);
+  let deep: unknown = 1;
+  for (let i = 0; i < 1_000_000; i++) deep = [deep];
+  for (const bad of [{ ...rows[0], x: deep }, { ...rows[0], s: deep }, { ...rows[0], img: deep }]) {
+    assert.throws(() => pre.encode([bad]), (e: Error) => e instanceof DataError && e.message.length < 1000);
+  }
+});
+
+test('a regression target with no decimal number within float32 is refused at fit, naming the target', () => {
+  const reg = { fields: [{ name: 'x', kind: 'numeric' }], targets: [{ name: 'price', task: 'regression' }] };
+  throwsData(() => data.Preprocessor.fit(reg, [{ x: 1, price: 'n/a' }, { x: 2, price: 1e42 }, { x: 3, price: '0x10' }]), /Preprocessor\.fit: target 'price'.*no decimal number within float32/);
+  const ok = data.Preprocessor.fit(reg, [{ x: 1, price: 'n/a' }, { x: 2, price: 3 }]);
+  assert.equal(ok.targetInfo()[0].mean, 3);
+});

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, ValueError, backward, nn, optim, randn, sum, mul, train, type Tensor } from '../../src/index.js';
+import { Generator, Parameter, ValueError, backward, nn, optim, randn, sum, mul, train, type Tensor } from '../../src/index.js';
 
 /** A small model and a fixed batch; `step` runs one loss → backward → update. */
 function setup(seed: number): { model: nn.Linear; step: (opt: optim.Optimizer<{ lr?: number }>) => void } {
@@ -67,10 +67,43 @@ test('loadState refuses what it cannot restore, naming the optimiser and the doc
   const { model } = setup(1);
   const opt = new optim.Adam(model.parameters());
   assert.throws(() => opt.loadState({ step: 1, buffers: { m: [{ 0: 1 } as never, new Float64Array(0)] } }),
-    (e: unknown) => e instanceof ValueError && /^Adam\.loadState: 'm' entry 0 is not an array of numbers \(got an object\).*saveState\(\)/.test(e.message));
+    (e: unknown) => e instanceof ValueError && /^Adam\.loadState: 'm' entry 0 is not an array of numbers \(got \{"0":1\}\).*saveState\(\)/.test(e.message));
   assert.throws(() => opt.loadState({ step: 1, buffers: { m: [[1, null] as never, new Float64Array(0)] } }), /Adam\.loadState: 'm' entry 0 is not an array of numbers/);
   assert.throws(() => opt.loadState({ step: -1, buffers: {} }), /Adam\.loadState: step must be a non-negative integer, got -1/);
   const sgdBytes = new optim.SGD(setup(1).model.parameters(), { lr: 0.1, momentum: 0.9 }).saveState();
   assert.throws(() => opt.loadState(sgdBytes), /Adam\.loadState: the state was saved by SGD/);
   assert.throws(() => opt.loadState(train.encodeSafetensors({})), /Adam\.loadState: not an attnkit optimiser state/);
+});
+
+test('loadState refuses a state saved over a different number of parameters, even of the same shapes', () => {
+  const params = (n: number): Parameter[] => Array.from({ length: n }, (_, i) => new Parameter(randn([2], { rng: new Generator(i) })));
+  const three = params(3), opt3 = new optim.Adam(three, { lr: 0.1 });
+  for (const p of three) p.grad = randn([2], { rng: new Generator(7) });
+  opt3.step();
+  const five = new optim.Adam(params(5), { lr: 0.1 });
+  assert.throws(() => five.loadState(opt3.saveState()), (e: unknown) => e instanceof ValueError && /^Adam\.loadState: the state was saved over 3 parameters, this optimiser has 5/.test(e.message));
+  assert.throws(() => five.loadState(opt3.state()), /Adam\.loadState: 'm' has 3 entries for 5 parameters/);
+  assert.equal(five.stepCount, 0);
+});
+
+test('loadState messages stay short on hostile states: huge names and metadata, 65,536 tensors', () => {
+  const { model } = setup(1);
+  const opt = new optim.Adam(model.parameters());
+  const huge = 'x'.repeat(1_000_000);
+  const short = (f: () => unknown): void => assert.throws(f, (e: unknown) => e instanceof ValueError && e.message.length < 1000);
+  const meta = (m: Record<string, string>, tensors = {}): Uint8Array => train.encodeSafetensors(tensors, { format: 'attnkit-optimizer', optimizer: 'Adam', step: '1', lrScale: '1', params: '2', ...m });
+  short(() => opt.loadState(meta({ format: huge })));
+  short(() => opt.loadState(meta({ optimizer: huge })));
+  short(() => opt.loadState(meta({ lrScale: huge })));
+  short(() => opt.loadState(meta({ params: huge })));
+  short(() => opt.loadState(meta({}, { [`__optim__.${huge}.0`]: randn([2], { rng: new Generator(0) }) })));
+  const many: Record<string, Tensor> = {};
+  for (let i = 0; i < 65_536; i++) many[`${huge.slice(0, 30)}${i}`] = randn([1], { rng: new Generator(0) });
+  short(() => opt.loadState(meta({}, many)));
+  short(() => opt.loadState({ step: 1, buffers: { [huge]: [] } }));
+  short(() => opt.loadState({ step: 1, buffers: { m: { [huge]: 1 } as never } }));
+  let deep: unknown = 1;
+  for (let i = 0; i < 1_000_000; i++) deep = [deep];
+  short(() => opt.loadState({ step: 1, buffers: { m: [deep as never, new Float64Array(0)] } }));
+  short(() => opt.loadState(deep as never));
 });

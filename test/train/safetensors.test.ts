@@ -189,3 +189,14 @@ test(`the header is bounded before it is parsed: at most ${train.MAX_HEADER_BYTE
   const ok = decodeSafetensors(file(null, undefined, `{${entries.slice(1).join(',')}}`));
   assert.equal(Object.keys(ok.tensors).length, train.MAX_TENSORS);
 });
+
+test('the writer enforces the reader\'s limits: a checkpoint it writes, --resume can read', () => {
+  const refuses = (f: () => unknown, re: RegExp): void => assert.throws(f, (e: Error) => e instanceof CheckpointError && re.test(e.message) && e.message.length < 300);
+  const many: Record<string, Tensor> = {};
+  for (let i = 0; i <= train.MAX_TENSORS; i++) many[`t${i}`] = new Tensor(new Float32Array(0), [0]);
+  refuses(() => encodeSafetensors(many), new RegExp(`more than ${train.MAX_TENSORS} tensors`));
+  refuses(() => encodeSafetensors({ deep: new Tensor(new Float32Array(1), new Array(train.MAX_DIMS + 1).fill(1)) }), new RegExp(`${train.MAX_DIMS + 1} dims; at most ${train.MAX_DIMS}`));
+  refuses(() => encodeSafetensors({ a: new Tensor(new Float32Array(1), [1]) }, { note: 'x'.repeat(train.MAX_HEADER_BYTES) }), new RegExp(`${train.MAX_HEADER_BYTES}-byte limit`));
+  const ok = encodeSafetensors({ deep: new Tensor(new Float32Array(1), new Array(train.MAX_DIMS).fill(1)) });
+  assert.deepEqual(decodeSafetensors(ok).tensors.deep.shape, new Array(train.MAX_DIMS).fill(1));
+});

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, data, models, train } from '../../src/index.js';
+import { Generator, Tensor, data, models, train } from '../../src/index.js';
 
 const schema = { fields: [{ name: 'x', kind: 'numeric' }, { name: 'c', kind: 'categorical' }], targets: [{ name: 'y', task: 'binary' }] };
 const rng0 = new Generator(4);
@@ -96,6 +96,21 @@ test('a refused checkpoint leaves the trainer untouched', () => {
   assert.throws(() => t.resume(edit((s) => { s.history = 5; }), null, 'last.safetensors'), train.CheckpointError);
   assert.deepEqual(t.model.parameters().flatMap((p) => Array.from(p.data)), before, 'weights not loaded from a refused checkpoint');
   assert.equal(t.epoch, 0);
+});
+
+test('a checkpoint refused after its weights loaded (a wrong-size optimiser buffer) rolls the weights and optimiser back', () => {
+  const t = trainer();
+  t.run();                                                       // a trained trainer: weights and optimiser state to protect
+  const before = t.model.parameters().flatMap((p) => Array.from(p.data));
+  const optBefore = JSON.stringify(t.optimizer.state());
+  const m0 = file.tensors['__optim__.m.0'];
+  assert.ok(m0, 'the checkpoint holds __optim__.m.0');
+  const tensors = { ...file.tensors, '__optim__.m.0': new Tensor(new Float64Array(m0.size + 1), [m0.size + 1]) };
+  const bad = train.encodeSafetensors(tensors, file.metadata);   // a valid trainer state: refused only by loadState
+  assert.throws(() => t.resume(bad, null, 'last.safetensors'), (e: unknown) => e instanceof train.CheckpointError && /'m' entry 0 has \d+ values/.test(e.message));
+  assert.deepEqual(t.model.parameters().flatMap((p) => Array.from(p.data)), before, 'weights rolled back');
+  assert.equal(JSON.stringify(t.optimizer.state()), optBefore, 'optimiser state rolled back');
+  assert.equal(t.epoch, opts.epochs);
 });
 
 test('resume never loops: a valid state runs its remaining epochs, an invalid one is refused before run()', () => {

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import { parse, CsvError } from 'csv-parse';
-import { DataError } from '../../errors.js';
+import { DataError, clipText } from '../../errors.js';
 import { checkOptions } from '../../config.js';
 import type { DataRecord, RowOrigin, SkippedRow } from '../preprocessor.js';
 import { Utf8Check, utf8Checked } from './utf8.js';
@@ -145,7 +145,7 @@ function uniqueColumns(path: string, header: string[]): string[] {
   header.forEach((name, i) => {
     if (name === '') return;
     const j = first.get(name);
-    if (j !== undefined) throw new DataError(`${path}: column '${name}' appears twice in the header (columns ${j + 1} and ${i + 1}); rename one`);
+    if (j !== undefined) throw new DataError(`${path}: column '${clipText(name)}' appears twice in the header (columns ${j + 1} and ${i + 1}); rename one`);
     first.set(name, i);
   });
   return header;

@@ -28,6 +28,7 @@
         "native/src/elementwise.cc", "native/src/rows.cc", "native/src/conv.cc", "native/src/attention.cc"
       ],
       "cflags_cc": ["-fPIC"],
+      "ldflags": ["-Wl,-z,now"],
       "libraries": ["-lpthread"]
     }
   ]

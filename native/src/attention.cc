@@ -8,6 +8,7 @@
 
 #include "cpu.h"
 #include "gemm.h"
+#include "kernels.h"
 #include "threadpool.h"
 #include "vmath.h"
 
@@ -201,6 +202,50 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
       }
     }
   });
+}
+
+// the kernel table's entries: the table's structs to the kernel's shape, mask and layout; operand
+// offsets applied to the pointers (dout takes out's, dq, dk and dv take q's, k's and v's)
+namespace {
+void unpack(const AttnDims& d, const AttnOptions& o, MaskKind kind, const void* mask, const long* ms, int ms_n,
+            const AttnOperands* layout, AttnShape& s, AttnMask& m, AttnLayout& L, long off[4]) {
+  s = AttnShape{d.B, d.H, d.Hkv, d.T, d.S, d.D, d.Dv, o.scale, o.causal, o.dropout, o.seed};
+  m.kind = static_cast<int>(kind);
+  if (kind == MaskKind::Bool) m.b = static_cast<const uint8_t*>(mask);
+  if (kind == MaskKind::Float) m.f = static_cast<const float*>(mask);
+  if (kind != MaskKind::None && ms_n >= 4) {
+    m.sb = ms[0]; m.sh = ms[1]; m.st = ms[2]; m.ss = ms[3];
+  }
+  if (!layout) {
+    off[0] = off[1] = off[2] = off[3] = 0;
+    L = contiguous_layout(s);
+    return;
+  }
+  const AttnOperand* ops[4] = {&layout->q, &layout->k, &layout->v, &layout->o};
+  AttnView* views[4] = {&L.q, &L.k, &L.v, &L.o};
+  for (int i = 0; i < 4; i++) {
+    off[i] = ops[i]->offset;
+    *views[i] = AttnView{ops[i]->sb, ops[i]->sh, ops[i]->sr};
+  }
+}
+}  // namespace
+
+void attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse, const AttnDims& dims,
+                              const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides,
+                              int maskStrides_n, const AttnOperands* layout) {
+  AttnShape s; AttnMask m; AttnLayout L; long off[4];
+  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, s, m, L, off);
+  attention_forward(s, m, L, q + off[0], k + off[1], v + off[2], out + off[3], lse);
+}
+
+void attention_backward_kernel(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                               const float* dout, float* dq, float* dk, float* dv, const AttnDims& dims, const AttnOptions& opts,
+                               MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n,
+                               const AttnOperands* layout) {
+  AttnShape s; AttnMask m; AttnLayout L; long off[4];
+  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, s, m, L, off);
+  attention_backward(s, m, L, q + off[0], k + off[1], v + off[2], out + off[3], lse, dout + off[3], dq + off[0], dk + off[1],
+                     dv + off[2]);
 }
 
 }  // namespace attnkit

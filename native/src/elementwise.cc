@@ -52,7 +52,8 @@ void unary(Unary op, const float* x, float* out, long n) {
   par(n, 1, [&](long a, long b) { unary_range(op, x, out, a, b); });
 }
 
-void strided_copy(const float* src, long offset, const long* strides, const long* shape, int nd, float* out) {
+void strided_copy(const float* src, long offset, const long* strides, int strides_n, const long* shape, int shape_n, float* out) {
+  const int nd = std::min(strides_n, shape_n);
   if (nd == 0) { out[0] = src[offset]; return; }
   long rows = 1;
   for (int d = 0; d < nd - 1; d++) rows *= shape[d];
@@ -88,7 +89,8 @@ bool no_overlap(const long* strides, const long* shape, int nd) {
 }
 }  // namespace
 
-void strided_scatter(float* dst, long offset, const long* strides, const long* shape, int nd, const float* src, bool assign) {
+void strided_scatter(float* dst, long offset, const long* strides, int strides_n, const long* shape, int shape_n, const float* src, bool assign) {
+  const int nd = std::min(strides_n, shape_n);
   if (nd == 0) { dst[offset] = assign ? src[0] : dst[offset] + src[0]; return; }
   long rows = 1;
   for (int d = 0; d < nd - 1; d++) rows *= shape[d];

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "aligned.h"
 #include "cpu.h"
+#include "kernels.h"
 #include "threadpool.h"
 
 namespace attnkit {
@@ -198,6 +200,24 @@ void sgemm_batched(bool transA, bool transB, long M, long N, long K, const float
     for (long i = 0; i < count; i++)
       sgemm(transA, transB, M, N, K, A + aOff[i], lda, B + bOff[i], ldb, C + cOff[i], N, accumulate, true);
   }
+}
+
+// the kernel table's entries: operands at element offsets, leading dimensions from the shapes
+void gemm(const float* a, long aOff, const float* b, long bOff, float* out, long oOff, long M, long N, long K, bool transA,
+          bool transB, bool accumulate, const float* bias) {
+  sgemm(transA, transB, M, N, K, a + aOff, transA ? M : K, b + bOff, transB ? K : N, out + oOff, N, accumulate, true, bias);
+}
+
+void gemm_batched(const float* a, const float* b, float* out, const double* offsets, long nOffsets, long M, long N, long K,
+                  bool transA, bool transB) {
+  const long count = nOffsets / 3;
+  std::vector<long> ao(count), bo(count), oo(count);
+  for (long i = 0; i < count; i++) {
+    ao[i] = static_cast<long>(offsets[3 * i]);
+    bo[i] = static_cast<long>(offsets[3 * i + 1]);
+    oo[i] = static_cast<long>(offsets[3 * i + 2]);
+  }
+  sgemm_batched(transA, transB, M, N, K, a, ao.data(), b, bo.data(), out, oo.data(), count, false);
 }
 
 }  // namespace attnkit

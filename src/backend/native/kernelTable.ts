@@ -1,0 +1,400 @@
+/**
+ * The native kernels, defined once. Each entry names a backend kernel, the C++ function that
+ * computes it and its arguments in order; scripts/gen-kernels.mjs reads this table and writes
+ * the C++ side (native/src/generated/: the enums, structs and prototypes, and the N-API
+ * unwrapping per kernel), and the TypeScript side is derived from it by mapped types
+ * (`Addon` below), so neither side is a hand copy. The adapters say how a backend call becomes
+ * a native one (which outputs to allocate, when the js kernel must take it instead).
+ *
+ * Argument kinds: buffers `f32in` / `f32out` / `f32inout`, `f64in` / `f64inout`, `i32in` /
+ * `i32out`, `anyin` (a mask of any dtype; `const void*`), each `nullable` if null may come;
+ * scalars `long`, `u32`, `float`, `double`, `bool`; `longs` (a number array; C++ gets the
+ * pointer and the count); `len` (not passed from JS: the common element count of the buffers
+ * `of`, checked equal); `enum` (a member name in TS, the enum's code across); `struct` (a JS
+ * object read by field name into the named C++ struct; `nullable` makes it a pointer).
+ *
+ * The generator bundles this module with esbuild (a dev dependency) and reads the plain data;
+ * the generated files are committed, so an install needs node-gyp only.
+ */
+import type { Backend } from '../backend.js';
+import type { AnyArray } from '../js/types.js';
+import type { Conv2dGeom } from '../js/conv.js';
+import { attnGradBuffers } from '../js/attention.js';
+
+/** Enums shared by both sides: a member's code is its position. */
+export const ENUMS = {
+  Unary: ['exp', 'tanh', 'sigmoid', 'relu', 'geluErf', 'geluTanh', 'silu', 'neg', 'sqrt', 'rsqrt', 'log', 'square'],
+  Binary: ['add', 'sub', 'mul', 'div'],
+  MaskKind: ['none', 'bool', 'float'],
+} as const;
+
+/** Structs crossing the boundary, field by field (scalar kinds, or another struct's name). */
+export const STRUCTS = {
+  // Conv2dParams; pooling passes Cout 0 and groups 1
+  ConvGeom: {
+    N: 'long', C: 'long', H: 'long', W: 'long', kh: 'long', kw: 'long', sh: 'long', sw: 'long',
+    ph: 'long', pw: 'long', dh: 'long', dw: 'long', OH: 'long', OW: 'long', Cout: 'long', groups: 'long',
+  },
+  AdamParams: { lr: 'double', b1: 'double', b2: 'double', c1: 'double', c2: 'double', eps: 'double', wd: 'double', decoupled: 'bool' },
+  // q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv]
+  AttnDims: { B: 'long', H: 'long', Hkv: 'long', T: 'long', S: 'long', D: 'long', Dv: 'long' },
+  AttnOptions: { scale: 'float', causal: 'bool', dropout: 'double', seed: 'u32' },
+  // an operand's rows: row i of head h in batch b starts at offset + b·sb + h·sh + i·sr
+  AttnOperand: { offset: 'long', sb: 'long', sh: 'long', sr: 'long' },
+  AttnOperands: { q: 'AttnOperand', k: 'AttnOperand', v: 'AttnOperand', o: 'AttnOperand' },
+} as const;
+
+/** The kernels: backend name → C++ function, its arguments in order, and what it returns. */
+export const KERNELS = {
+  gemm: {
+    cc: 'gemm', doc: 'out[oOff…] (+)= op(a[aOff…])·op(b[bOff…]) (+ bias [N]); op transposes when trans*',
+    args: [
+      { name: 'a', kind: 'f32in' }, { name: 'aOff', kind: 'long' }, { name: 'b', kind: 'f32in' }, { name: 'bOff', kind: 'long' },
+      { name: 'out', kind: 'f32inout' }, { name: 'oOff', kind: 'long' }, { name: 'M', kind: 'long' }, { name: 'N', kind: 'long' },
+      { name: 'K', kind: 'long' }, { name: 'transA', kind: 'bool' }, { name: 'transB', kind: 'bool' },
+      { name: 'accumulate', kind: 'bool' }, { name: 'bias', kind: 'f32in', nullable: true },
+    ],
+  },
+  gemmBatched: {
+    cc: 'gemm_batched', doc: 'products at element offsets [a0, b0, o0, a1, b1, o1, …] (contiguous matrices)',
+    args: [
+      { name: 'a', kind: 'f32in' }, { name: 'b', kind: 'f32in' }, { name: 'out', kind: 'f32out' },
+      { name: 'offsets', kind: 'f64in' }, { name: 'nOffsets', kind: 'len', of: ['offsets'] },
+      { name: 'M', kind: 'long' }, { name: 'N', kind: 'long' }, { name: 'K', kind: 'long' },
+      { name: 'transA', kind: 'bool' }, { name: 'transB', kind: 'bool' },
+    ],
+  },
+  unary: {
+    cc: 'unary', doc: 'out = op(x) element-wise',
+    args: [{ name: 'op', kind: 'enum', enum: 'Unary' }, { name: 'x', kind: 'f32in' }, { name: 'out', kind: 'f32out' }, { name: 'n', kind: 'len', of: ['x', 'out'] }],
+  },
+  unaryBackward: {
+    cc: 'unary_backward', doc: "out = g · f'(x), given the forward's input x and output y (the js backend's derivative rules)",
+    args: [
+      { name: 'op', kind: 'enum', enum: 'Unary' }, { name: 'x', kind: 'f32in' }, { name: 'y', kind: 'f32in' }, { name: 'g', kind: 'f32in' },
+      { name: 'out', kind: 'f32out' }, { name: 'n', kind: 'len', of: ['x', 'y', 'g', 'out'] },
+    ],
+  },
+  stridedCopy: {
+    cc: 'strided_copy', doc: 'out[i] = src[offset + Σ idx_d · strides_d] over `shape` in row-major order (strides may be 0 or negative)',
+    args: [
+      { name: 'src', kind: 'f32in' }, { name: 'offset', kind: 'long' }, { name: 'strides', kind: 'longs' }, { name: 'shape', kind: 'longs' },
+      { name: 'out', kind: 'f32out' },
+    ],
+  },
+  stridedScatter: {
+    cc: 'strided_scatter', doc: 'dst[offset + Σ idx·strides] = (or +=) src[row-major idx] over `shape`, the inverse of strided_copy',
+    args: [
+      { name: 'dst', kind: 'f32inout' }, { name: 'offset', kind: 'long' }, { name: 'strides', kind: 'longs' }, { name: 'shape', kind: 'longs' },
+      { name: 'src', kind: 'f32in' }, { name: 'assign', kind: 'bool' },
+    ],
+  },
+  dropout: {
+    cc: 'dropout',
+    doc: 'inverted dropout by a counter-based hash: element i kept when hash(seed, i) ≥ p·2³², kept values scaled by 1/(1 − p), dropped ones x − x',
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'out', kind: 'f32out' }, { name: 'n', kind: 'len', of: ['x', 'out'] },
+      { name: 'p', kind: 'double' }, { name: 'seed', kind: 'u32' },
+    ],
+  },
+  adamUpdate: {
+    cc: 'adam_update', doc: "one Adam/AdamW update in place, in double arithmetic with double moments (the js kernel's operations, in its order)",
+    args: [
+      { name: 'w', kind: 'f32inout' }, { name: 'g', kind: 'f32in' }, { name: 'm', kind: 'f64inout' }, { name: 'v', kind: 'f64inout' },
+      { name: 'n', kind: 'len', of: ['w', 'g', 'm', 'v'] }, { name: 'p', kind: 'struct', struct: 'AdamParams' },
+    ],
+  },
+  binary: {
+    cc: 'binary', doc: 'out = a ∘ b broadcast to outShape; shapes are right-aligned as in NumPy',
+    args: [
+      { name: 'op', kind: 'enum', enum: 'Binary' }, { name: 'a', kind: 'f32in' }, { name: 'aShape', kind: 'longs' },
+      { name: 'b', kind: 'f32in' }, { name: 'bShape', kind: 'longs' }, { name: 'outShape', kind: 'longs' }, { name: 'out', kind: 'f32out' },
+    ],
+  },
+  softmaxDim: {
+    cc: 'softmax_rows', doc: 'softmax / logSoftmax over rows of length n; a row of only −∞ gives 0 / −∞',
+    args: [{ name: 'x', kind: 'f32in' }, { name: 'out', kind: 'f32out' }, { name: 'rows', kind: 'long' }, { name: 'n', kind: 'long' }, { name: 'log', kind: 'bool' }],
+  },
+  softmaxBackwardDim: {
+    cc: 'softmax_backward_rows', doc: "the softmax's (or logSoftmax's) vector-Jacobian product over rows, from its output y",
+    args: [
+      { name: 'y', kind: 'f32in' }, { name: 'g', kind: 'f32in' }, { name: 'out', kind: 'f32out' },
+      { name: 'rows', kind: 'long' }, { name: 'n', kind: 'long' }, { name: 'log', kind: 'bool' },
+    ],
+  },
+  crossEntropyForward: {
+    cc: 'cross_entropy_rows',
+    doc: 'cross-entropy per row of logits x [rows, C] (src/backend/js/loss.ts has the formulas): loss [rows] (0 where the target is ignored, +∞ for a row of only −∞) and lse [rows]; w [C] may be null, eps is the label smoothing',
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'rows', kind: 'long' }, { name: 'C', kind: 'long' }, { name: 'target', kind: 'i32in' },
+      { name: 'w', kind: 'f32in', nullable: true }, { name: 'eps', kind: 'float' }, { name: 'ignore', kind: 'long' },
+      { name: 'loss', kind: 'f32out' }, { name: 'lse', kind: 'f32out' },
+    ],
+  },
+  crossEntropyBackward: {
+    cc: 'cross_entropy_backward_rows', doc: "out [rows, C] = ∂(Σ_i g_i·loss_i)/∂x, from the forward's lse",
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'lse', kind: 'f32in' }, { name: 'g', kind: 'f32in' }, { name: 'rows', kind: 'long' },
+      { name: 'C', kind: 'long' }, { name: 'target', kind: 'i32in' }, { name: 'w', kind: 'f32in', nullable: true },
+      { name: 'eps', kind: 'float' }, { name: 'ignore', kind: 'long' }, { name: 'out', kind: 'f32out' },
+    ],
+  },
+  allFinite: {
+    cc: 'all_finite', doc: 'true when every x[0..n) is finite (no NaN, no ±∞)', returns: 'bool',
+    args: [{ name: 'x', kind: 'f32in' }, { name: 'n', kind: 'len', of: ['x'] }],
+  },
+  sumDim: {
+    cc: 'sum_dim', doc: 'sum over the middle axis of [outer, n, inner]',
+    args: [{ name: 'x', kind: 'f32in' }, { name: 'out', kind: 'f32out' }, { name: 'outer', kind: 'long' }, { name: 'n', kind: 'long' }, { name: 'inner', kind: 'long' }],
+  },
+  layerNormForward: {
+    cc: 'layer_norm', doc: 'layer norm over rows of length n: y = (x − μ)·rstd·w + b; saves mean and rstd per row',
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'w', kind: 'f32in', nullable: true }, { name: 'b', kind: 'f32in', nullable: true },
+      { name: 'y', kind: 'f32out' }, { name: 'mean', kind: 'f32out' }, { name: 'rstd', kind: 'f32out' },
+      { name: 'rows', kind: 'long' }, { name: 'n', kind: 'long' }, { name: 'eps', kind: 'float' },
+    ],
+  },
+  layerNormBackward: {
+    cc: 'layer_norm_backward', doc: "layer norm's gradients from the saved mean and rstd; gx, gw and gb may be null",
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'w', kind: 'f32in', nullable: true }, { name: 'mean', kind: 'f32in' }, { name: 'rstd', kind: 'f32in' },
+      { name: 'g', kind: 'f32in' }, { name: 'gx', kind: 'f32out', nullable: true }, { name: 'gw', kind: 'f32out', nullable: true },
+      { name: 'gb', kind: 'f32out', nullable: true }, { name: 'rows', kind: 'long' }, { name: 'n', kind: 'long' },
+    ],
+  },
+  indexSelect: {
+    cc: 'index_select', doc: 'out[o, j, :] = x[o, idx[j], :]',
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'outer', kind: 'long' }, { name: 'n', kind: 'long' }, { name: 'inner', kind: 'long' },
+      { name: 'idx', kind: 'i32in' }, { name: 'm', kind: 'len', of: ['idx'] }, { name: 'out', kind: 'f32out' },
+    ],
+  },
+  indexAdd: {
+    cc: 'index_add', doc: "index_select's adjoint: dx[o, idx[j], :] += g[o, j, :]",
+    args: [
+      { name: 'g', kind: 'f32in' }, { name: 'outer', kind: 'long' }, { name: 'n', kind: 'long' }, { name: 'inner', kind: 'long' },
+      { name: 'idx', kind: 'i32in' }, { name: 'm', kind: 'len', of: ['idx'] }, { name: 'dx', kind: 'f32inout' },
+    ],
+  },
+  conv2dForward: {
+    cc: 'conv2d_forward', doc: 'y = conv2d(x, w) over NCHW, grouped (im2col + sgemm)',
+    args: [{ name: 'p', kind: 'struct', struct: 'ConvGeom' }, { name: 'x', kind: 'f32in' }, { name: 'w', kind: 'f32in' }, { name: 'y', kind: 'f32out' }],
+  },
+  conv2dBackward: {
+    cc: 'conv2d_backward', doc: 'the gradients of x and w (either may be null)',
+    args: [
+      { name: 'p', kind: 'struct', struct: 'ConvGeom' }, { name: 'x', kind: 'f32in' }, { name: 'w', kind: 'f32in' }, { name: 'gy', kind: 'f32in' },
+      { name: 'gx', kind: 'f32out', nullable: true }, { name: 'gw', kind: 'f32out', nullable: true },
+    ],
+  },
+  maxPool2dForward: {
+    cc: 'max_pool2d_forward',
+    doc: 'max pooling, padded with −∞; idx holds, per output, the flat position of the maximum in its input plane (the first one; NaN wins and stops the scan)',
+    args: [{ name: 'p', kind: 'struct', struct: 'ConvGeom' }, { name: 'x', kind: 'f32in' }, { name: 'y', kind: 'f32out' }, { name: 'idx', kind: 'i32out' }],
+  },
+  maxPool2dBackward: {
+    cc: 'max_pool2d_backward', doc: 'gx[idx] += gy per plane',
+    args: [{ name: 'p', kind: 'struct', struct: 'ConvGeom' }, { name: 'gy', kind: 'f32in' }, { name: 'idx', kind: 'i32in' }, { name: 'gx', kind: 'f32out' }],
+  },
+  avgPool2dForward: {
+    cc: 'avg_pool2d_forward', doc: "average pooling; with countIncludePad the divisor counts padded cells (PyTorch's default)",
+    args: [{ name: 'p', kind: 'struct', struct: 'ConvGeom' }, { name: 'x', kind: 'f32in' }, { name: 'y', kind: 'f32out' }, { name: 'countIncludePad', kind: 'bool' }],
+  },
+  avgPool2dBackward: {
+    cc: 'avg_pool2d_backward', doc: "average pooling's gradient",
+    args: [{ name: 'p', kind: 'struct', struct: 'ConvGeom' }, { name: 'gy', kind: 'f32in' }, { name: 'gx', kind: 'f32out' }, { name: 'countIncludePad', kind: 'bool' }],
+  },
+  attentionForward: {
+    cc: 'attention_forward_kernel',
+    doc: 'fused attention: out [B,H,T,Dv] (at layout.o, or contiguous), lse [B,H,T] (−∞ for a fully masked row, whose output is 0); mask strides [b, h, t, s]',
+    args: [
+      { name: 'q', kind: 'f32in' }, { name: 'k', kind: 'f32in' }, { name: 'v', kind: 'f32in' }, { name: 'out', kind: 'f32out' },
+      { name: 'lse', kind: 'f32out' }, { name: 'dims', kind: 'struct', struct: 'AttnDims' }, { name: 'opts', kind: 'struct', struct: 'AttnOptions' },
+      { name: 'maskKind', kind: 'enum', enum: 'MaskKind' }, { name: 'mask', kind: 'anyin', nullable: true }, { name: 'maskStrides', kind: 'longs' },
+      { name: 'layout', kind: 'struct', struct: 'AttnOperands', nullable: true },
+    ],
+  },
+  attentionBackward: {
+    cc: 'attention_backward_kernel',
+    doc: 'fused attention gradients from the saved out and lse; dq, dk and dv come zeroed (dout takes out\'s view, dq, dk, dv take q\'s, k\'s, v\'s)',
+    args: [
+      { name: 'q', kind: 'f32in' }, { name: 'k', kind: 'f32in' }, { name: 'v', kind: 'f32in' }, { name: 'out', kind: 'f32in' },
+      { name: 'lse', kind: 'f32in' }, { name: 'dout', kind: 'f32in' }, { name: 'dq', kind: 'f32inout' }, { name: 'dk', kind: 'f32inout' },
+      { name: 'dv', kind: 'f32inout' }, { name: 'dims', kind: 'struct', struct: 'AttnDims' }, { name: 'opts', kind: 'struct', struct: 'AttnOptions' },
+      { name: 'maskKind', kind: 'enum', enum: 'MaskKind' }, { name: 'mask', kind: 'anyin', nullable: true }, { name: 'maskStrides', kind: 'longs' },
+      { name: 'layout', kind: 'struct', struct: 'AttnOperands', nullable: true },
+    ],
+  },
+} as const satisfies Record<string, KernelDef>;
+
+/** The addon's exports that are not kernels (hand-written in native/src/addon.cc). */
+export interface AddonControl {
+  info(): { isa: string; bestIsa: string; threads: number };
+  setNumThreads(n: number): void;
+  setIsa(isa: string): string;
+}
+export const CONTROL_EXPORTS = ['info', 'setNumThreads', 'setIsa'] as const satisfies readonly (keyof AddonControl)[];
+
+// ── the table's own types ──
+type Scalar = 'long' | 'u32' | 'float' | 'double' | 'bool';
+type BufferKind = 'f32in' | 'f32out' | 'f32inout' | 'f64in' | 'f64inout' | 'i32in' | 'i32out' | 'anyin';
+export type ArgDef =
+  | { name: string; kind: BufferKind; nullable?: boolean }
+  | { name: string; kind: Scalar | 'longs' }
+  | { name: string; kind: 'len'; of: readonly string[] }
+  | { name: string; kind: 'enum'; enum: keyof typeof ENUMS }
+  | { name: string; kind: 'struct'; struct: keyof typeof STRUCTS; nullable?: boolean };
+export interface KernelDef { cc: string; doc: string; args: readonly ArgDef[]; returns?: 'bool' }
+export type KernelName = keyof typeof KERNELS;
+export type EnumName = keyof typeof ENUMS;
+export type StructName = keyof typeof STRUCTS;
+
+/** A struct as JS passes it: its fields by name. */
+export type StructValue<S extends StructName> = {
+  -readonly [F in keyof (typeof STRUCTS)[S]]: (typeof STRUCTS)[S][F] extends 'bool' ? boolean
+    : (typeof STRUCTS)[S][F] extends StructName ? StructValue<(typeof STRUCTS)[S][F]> : number
+};
+
+type BufferType<K> = K extends `f32${string}` ? Float32Array : K extends `f64${string}` ? Float64Array
+  : K extends `i32${string}` ? Int32Array : Float32Array | Uint8Array;
+type NullIf<A, T> = A extends { nullable: true } ? T | null : T;
+/** The JS type of one argument (`strict`: as the addon takes it; else as adapters pass it, checked at run time). */
+type ArgType<A, Strict extends boolean> =
+  A extends { kind: infer K extends BufferKind } ? NullIf<A, Strict extends true ? BufferType<K> : AnyArray>
+    : A extends { kind: 'bool' } ? boolean
+      : A extends { kind: 'longs' } ? readonly number[]
+        : A extends { kind: 'enum'; enum: infer E extends EnumName } ? Strict extends true ? number : (typeof ENUMS)[E][number] | (string & {})
+          : A extends { kind: 'struct'; struct: infer S extends StructName } ? NullIf<A, StructValue<S>> : number;
+/** The JS parameters of a kernel: its arguments minus the `len` ones, which C++ reads off the buffers. */
+type Params<As, Strict extends boolean> = As extends readonly [infer H, ...infer R]
+  ? H extends { kind: 'len' } ? Params<R, Strict> : [ArgType<H, Strict>, ...Params<R, Strict>] : [];
+type Returns<K extends KernelName> = (typeof KERNELS)[K] extends { returns: 'bool' } ? boolean : void;
+
+/** The compiled addon, derived from the table: a kernel missing from either side does not compile or fails the agreement test. */
+export type Addon = { [K in KernelName]: (...args: Params<(typeof KERNELS)[K]['args'], true>) => Returns<K> } & AddonControl;
+/** The kernels as adapters call them: buffers checked at run time (a wrong dtype or an unknown enum member falls back to js). */
+export type LooseAddon = { [K in KernelName]: (...args: Params<(typeof KERNELS)[K]['args'], false>) => Returns<K> };
+
+/** The backend kernels the native table accelerates (an adapter each). */
+export type NativeKernelName = Extract<KernelName, keyof Backend>;
+/** Returned by an adapter to hand a call to the js kernel. */
+export const FALLBACK: unique symbol = Symbol('fallback to js');
+type Adapter<K extends NativeKernelName> = Backend[K] extends (...a: infer P) => infer R ? (k: LooseAddon, ...args: P) => R | typeof FALLBACK : never;
+
+const f32 = (n: number): Float32Array => new Float32Array(n);
+const pool = (p: Conv2dGeom): StructValue<'ConvGeom'> => ({ ...p, Cout: 0, groups: 1 });
+
+/**
+ * How each backend call becomes a native one: allocate the outputs, call, shape the result.
+ * Buffers of another dtype (float64 gradchecks) reach the js kernel without a line here.
+ */
+export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
+  gemm: (k, x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias = null) => k.gemm(x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias),
+  gemmBatched: (k, x, y, out, offsets, M, N, K, ta, tb) => k.gemmBatched(x, y, out, offsets, M, N, K, ta, tb),
+  unary: (k, op, x) => {
+    const out = f32(x.length);
+    k.unary(op, x, out);
+    return out;
+  },
+  unaryBackward: (k, op, x, y, g) => {
+    const out = f32(x.length);
+    k.unaryBackward(op, x, y, g, out);
+    return out;
+  },
+  stridedCopy: (k, src, offset, strides, shape, out) => k.stridedCopy(src, offset, strides, shape, out),
+  stridedScatter: (k, dst, offset, strides, shape, src, assign) => k.stridedScatter(dst, offset, strides, shape, src, assign),
+  adamUpdate: (k, w, g, m, v, p) => k.adamUpdate(w, g, m, v, p),
+  dropout: (k, x, p, seed) => {
+    const out = f32(x.length);
+    k.dropout(x, out, p, seed);
+    return out;
+  },
+  binary: (k, op, x, xs, y, ys, os, out) => k.binary(op, x, xs, y, ys, os, out),
+  softmaxDim: (k, x, outer, n, inner, log) => {
+    if (inner !== 1) return FALLBACK;
+    const out = f32(x.length);
+    k.softmaxDim(x, out, outer, n, log);
+    return out;
+  },
+  softmaxBackwardDim: (k, y, g, outer, n, inner, log) => {
+    if (inner !== 1) return FALLBACK;
+    const out = f32(y.length);
+    k.softmaxBackwardDim(y, g, out, outer, n, log);
+    return out;
+  },
+  crossEntropyForward: (k, x, rows, C, target, w, p) => {
+    const loss = f32(rows), lse = f32(rows);
+    k.crossEntropyForward(x, rows, C, target, w, p.eps, p.ignoreIndex, loss, lse);
+    return { loss, lse };
+  },
+  crossEntropyBackward: (k, x, lse, g, rows, C, target, w, p) => {
+    const out = f32(rows * C);
+    k.crossEntropyBackward(x, lse, g, rows, C, target, w, p.eps, p.ignoreIndex, out);
+    return out;
+  },
+  sumDim: (k, x, outer, n, inner) => {
+    const out = f32(outer * inner);
+    k.sumDim(x, out, outer, n, inner);
+    return out;
+  },
+  layerNormForward: (k, x, w, b, rows, n, eps) => {
+    const y = f32(x.length), mean = f32(rows), rstd = f32(rows);
+    k.layerNormForward(x, w, b, y, mean, rstd, rows, n, eps);
+    return { y, mean, rstd };
+  },
+  layerNormBackward: (k, x, w, mean, rstd, g, rows, n) => {
+    const gx = f32(x.length), gw = f32(n), gb = f32(n);
+    k.layerNormBackward(x, w, mean, rstd, g, gx, gw, gb, rows, n);
+    return { gx, gw, gb };
+  },
+  indexSelect: (k, x, outer, n, inner, idx, out) => k.indexSelect(x, outer, n, inner, idx, out),
+  indexAdd: (k, g, outer, n, inner, idx, dx) => k.indexAdd(g, outer, n, inner, idx, dx),
+  conv2dForward: (k, x, w, p) => {
+    const y = f32(p.N * p.Cout * p.OH * p.OW);
+    k.conv2dForward(p, x, w, y);
+    return y;
+  },
+  conv2dBackward: (k, x, w, gy, p, needX, needW) => {
+    const gx = needX ? f32(x.length) : null, gw = needW ? f32(w.length) : null;
+    k.conv2dBackward(p, x, w, gy, gx, gw);
+    return { gx, gw };
+  },
+  maxPool2dForward: (k, x, p) => {
+    const n = p.N * p.C * p.OH * p.OW;
+    const y = f32(n), indices = new Int32Array(n);
+    k.maxPool2dForward(pool(p), x, y, indices);
+    return { y, indices };
+  },
+  maxPool2dBackward: (k, gy, indices, p, xLen) => {
+    const gx = f32(xLen);
+    k.maxPool2dBackward(pool(p), gy, indices, gx);
+    return gx;
+  },
+  avgPool2dForward: (k, x, p, countIncludePad) => {
+    const y = f32(p.N * p.C * p.OH * p.OW);
+    k.avgPool2dForward(pool(p), x, y, countIncludePad);
+    return y;
+  },
+  avgPool2dBackward: (k, gy, p, countIncludePad, xLen) => {
+    const gx = f32(xLen);
+    k.avgPool2dBackward(pool(p), gy, gx, countIncludePad);
+    return gx;
+  },
+  // A key a query cannot see passes it nothing, even a NaN or ±∞ (the js kernel skips weights of 0);
+  // the native products P·V, Pᵀ·dO, dS·K and dSᵀ·Q would make 0·NaN = NaN, so such operands go to js.
+  attentionForward: (k, q, kk, v, s, o, m, layout) => {
+    if (!k.allFinite(v)) return FALLBACK;
+    const out = f32(s.B * s.H * s.T * s.Dv), lse = f32(s.B * s.H * s.T);
+    k.attentionForward(q, kk, v, out, lse, s, o, m.kind, m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layout ?? null);
+    return { out, lse };
+  },
+  attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout) => {
+    // the additive-mask gradient is only in the js kernel
+    if (dMask !== null || ![q, kk, v, dout].every((x) => k.allFinite(x))) return FALLBACK;
+    const g = attnGradBuffers(q, kk, v, layout);
+    k.attentionBackward(q, kk, v, out, lse, dout, g.dq, g.dk, g.dv, s, o, m.kind, m.kind === 'none' ? null : m.data,
+      m.kind === 'none' ? [] : m.strides, layout ?? null);
+    return g;
+  },
+};

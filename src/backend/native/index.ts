@@ -2,6 +2,9 @@
  * The native backend (Node only): the C++ addon built by node-gyp at install, wrapped so
  * each kernel runs natively on float32 buffers and falls back to the js kernel otherwise
  * (float64 gradchecks, unsupported ops or layouts). Buffers are passed without copies.
+ * The kernels, their arguments and their adapters are one table (kernelTable.ts); this file
+ * only loads the addon and applies the table. A WebAssembly build of the same C++ would give
+ * another `Addon` to the same `nativeKernels`.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

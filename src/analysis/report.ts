@@ -16,6 +16,7 @@ import { collectGates } from '../nn/composite/build.js';
 import type { GateValues } from '../nn/composite/gates.js';
 import { FusionModel } from '../models/fusion.js';
 import type { TaskModel } from '../models/heads.js';
+import { fieldKindOf } from '../data/fields/index.js';
 import { layerStats, type LayerStats } from './stats.js';
 import { gradTimesAttention, rollout } from './rollout.js';
 
@@ -59,43 +60,9 @@ export function tokenLabels(model: FusionModel, state: PreprocessorState, batch:
   const tokens: ReportToken[] = [{ field: '[CLS]', label: '[CLS]' }], mask = [true];
   for (const f of model.fields) {
     const fb = batch.fields[f.name];
-    const st = state.fields[f.name] as Record<string, string[]> | null;
-    const word = (list: string[] | undefined, id: number, offset: number): string => (id === 0 ? '<pad>' : id === 1 ? '<unk>' : list?.[id - offset] ?? `#${id}`);
-    switch (fb.kind) {
-      case 'numeric':
-        tokens.push({ field: f.name, label: `${f.name} = ${fb.present.data[b] ? String(record?.[f.name] ?? fb.values.data[b].toFixed(3)) : 'missing'}` });
-        mask.push(Boolean(fb.present.data[b]));
-        break;
-      case 'categorical': {
-        const id = fb.ids.data[b];
-        tokens.push({ field: f.name, label: `${f.name} = ${id === 0 ? 'missing' : word(st?.categories, id, 2)}` });
-        mask.push(id !== 0);
-        break;
-      }
-      case 'text': case 'keyValue': {
-        const L = fb.ids.shape[1]!;
-        for (let t = 0; t < L; t++) {
-          const id = fb.ids.data[b * L + t];
-          let label: string;
-          if (fb.kind === 'keyValue') {
-            const key = word(st?.keys, fb.keys.data[b * L + t], 2);
-            label = id === 2 ? `${key}:` : word(st?.vocabulary, id, 3);
-          } else label = word(st?.vocabulary, id, 2);
-          tokens.push({ field: f.name, label });
-          mask.push(Boolean(fb.mask.data[b * L + t]));
-        }
-        break;
-      }
-      case 'timeSeries': {
-        const P = fb.mask.shape[1]!;
-        for (let p = 0; p < P; p++) { tokens.push({ field: f.name, label: `${f.name}[${p}]` }); mask.push(Boolean(fb.mask.data[b * P + p])); }
-        break;
-      }
-      case 'image': {
-        const P = fb.patches.shape[1]!;
-        for (let p = 0; p < P; p++) { tokens.push({ field: f.name, label: `${f.name}#${p}` }); mask.push(Boolean(fb.present.data[b])); }
-        break;
-      }
+    for (const t of fieldKindOf(fb.kind).labels(fb, b, f.name, state.fields[f.name] ?? null, record?.[f.name])) {
+      tokens.push({ field: f.name, label: t.label });
+      mask.push(t.real);
     }
   }
   return { tokens, mask };

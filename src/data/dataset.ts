@@ -7,34 +7,11 @@ import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { IndexError, ValueError } from '../errors.js';
-import type { FieldKind, TaskKind } from './schema.js';
-import type { KeyValueCell } from './text.js';
-import type { SeriesCell } from './patches.js';
+import type { TaskKind } from './schema.js';
+import { fieldKindOf, type Column, type FieldBatch, type FieldKind } from './fields/index.js';
 import { checkOptions } from '../config.js';
 
-/** One encoded column of the whole dataset. */
-export type Column =
-  | { kind: 'numeric'; values: Float32Array; present: Uint8Array }
-  | { kind: 'categorical'; ids: Int32Array }
-  | { kind: 'text'; rows: Int32Array[] }
-  | { kind: 'keyValue'; rows: KeyValueCell[] }
-  | { kind: 'timeSeries'; rows: SeriesCell[]; patchSize: number }
-  | { kind: 'image'; rows: (Float32Array | null)[]; numPatches: number; patchDim: number };
-
-/** One field of a batch, as tensors. */
-export type FieldBatch =
-  /** values [B] float32 (0 where missing), present [B] bool */
-  | { kind: 'numeric'; values: Tensor; present: Tensor }
-  /** ids [B] int32: 0 missing, 1 unknown */
-  | { kind: 'categorical'; ids: Tensor }
-  /** ids [B, L] int32, mask [B, L] bool */
-  | { kind: 'text'; ids: Tensor; mask: Tensor }
-  /** ids [B, L] value-token ids, keys [B, L] key ids, mask [B, L] */
-  | { kind: 'keyValue'; ids: Tensor; keys: Tensor; mask: Tensor }
-  /** patches [B, P, patchSize], mask [B, P] */
-  | { kind: 'timeSeries'; patches: Tensor; mask: Tensor }
-  /** patches [B, P, patchDim], present [B] */
-  | { kind: 'image'; patches: Tensor; present: Tensor };
+export type { Column, FieldBatch } from './fields/index.js';
 
 /** Encoded targets: binary 0/1 float32, multiclass int32 class index, regression standardised float32. */
 export interface TargetColumn { task: TaskKind; values: Float32Array | Int32Array }
@@ -45,14 +22,6 @@ export interface Batch {
   rows: number[];
   fields: Record<string, FieldBatch>;
   targets: Record<string, Tensor>;
-}
-
-function padRows(rows: Int32Array[], idx: number[]): { ids: Tensor; mask: Tensor; L: number } {
-  const B = idx.length;
-  const L = Math.max(1, ...idx.map((r) => rows[r].length));
-  const ids = new Int32Array(B * L), mask = new Uint8Array(B * L);
-  idx.forEach((r, b) => { ids.set(rows[r], b * L); mask.fill(1, b * L, b * L + rows[r].length); });
-  return { ids: tensor(ids, { shape: [B, L] }), mask: tensor(mask, { shape: [B, L] }), L };
 }
 
 /** Columns by field name plus targets; `batch(rows)` builds padded tensors for any subset. */
@@ -70,46 +39,7 @@ export class EncodedDataset {
     for (const r of rows) if (!Number.isInteger(r) || r < 0 || r >= this.size) throw new IndexError(`EncodedDataset.batch: row ${r} outside [0, ${this.size})`);
     const B = rows.length;
     const fields: Record<string, FieldBatch> = {};
-    for (const [name, c] of Object.entries(this.columns)) {
-      switch (c.kind) {
-        case 'numeric':
-          fields[name] = {
-            kind: 'numeric',
-            values: tensor(Float32Array.from(rows, (r) => c.values[r]), { shape: [B] }),
-            present: tensor(Uint8Array.from(rows, (r) => c.present[r]), { shape: [B] }),
-          };
-          break;
-        case 'categorical':
-          fields[name] = { kind: 'categorical', ids: tensor(Int32Array.from(rows, (r) => c.ids[r]), { shape: [B] }) };
-          break;
-        case 'text': {
-          const { ids, mask } = padRows(c.rows, rows);
-          fields[name] = { kind: 'text', ids, mask };
-          break;
-        }
-        case 'keyValue': {
-          const { ids, mask } = padRows(c.rows.map((x) => x.ids), rows);
-          const { ids: keys } = padRows(c.rows.map((x) => x.keys), rows);
-          fields[name] = { kind: 'keyValue', ids, keys, mask };
-          break;
-        }
-        case 'timeSeries': {
-          const p = c.patchSize;
-          const P = Math.max(1, ...rows.map((r) => c.rows[r].count));
-          const data = new Float32Array(B * P * p), mask = new Uint8Array(B * P);
-          rows.forEach((r, b) => { data.set(c.rows[r].patches, b * P * p); mask.fill(1, b * P, b * P + c.rows[r].count); });
-          fields[name] = { kind: 'timeSeries', patches: tensor(data, { shape: [B, P, p] }), mask: tensor(mask, { shape: [B, P] }) };
-          break;
-        }
-        case 'image': {
-          const n = c.numPatches * c.patchDim;
-          const data = new Float32Array(B * n), present = new Uint8Array(B);
-          rows.forEach((r, b) => { const x = c.rows[r]; if (x) { data.set(x, b * n); present[b] = 1; } });
-          fields[name] = { kind: 'image', patches: tensor(data, { shape: [B, c.numPatches, c.patchDim] }), present: tensor(present, { shape: [B] }) };
-          break;
-        }
-      }
-    }
+    for (const [name, c] of Object.entries(this.columns)) fields[name] = fieldKindOf(c.kind).batch(c, rows);
     const targets: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(this.targets)) {
       targets[name] = t.values instanceof Int32Array

@@ -1,4 +1,5 @@
-import { DEFAULT_MISSING } from './schema.js';
+/** Values read as missing unless a field says otherwise. */
+export const DEFAULT_MISSING = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
 
 /** The test a field uses for "missing": null, undefined, NaN, or one of its missing strings. */
 export function missingTest(missing: readonly string[] | undefined): (value: unknown) => boolean {

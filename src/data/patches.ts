@@ -3,12 +3,10 @@
  * patchSize × patchSize squares (ViT). Both give float rows a model projects to tokens.
  */
 import { DataError } from '../errors.js';
-import type { FieldSpec } from './schema.js';
+import type { TimeSeriesSpec as SeriesSpec } from './fields/timeSeries.js';
+import type { ImageSpec } from './fields/image.js';
 import { missingTest } from './missing.js';
 import { checkFloat32, decimalNumber, fitsFloat32, shown } from './float32.js';
-
-type SeriesSpec = Extract<FieldSpec, { kind: 'timeSeries' }>;
-type ImageSpec = Extract<FieldSpec, { kind: 'image' }>;
 
 /** Reads a numeric array: an array of numbers or a string of numbers separated by commas, spaces or semicolons. */
 function numbers(value: unknown, where: string): number[] {

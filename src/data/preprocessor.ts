@@ -5,13 +5,12 @@
  * the model and `Preprocessor.fromState` restores it exactly.
  */
 import { DataError } from '../errors.js';
-import { parseSchema, type FieldKind, type FieldSpec, type Schema, type TargetSpec, type TaskKind } from './schema.js';
+import { parseSchema, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
 import { checkFloat32, decimalNumber, fitsFloat32, shown } from './float32.js';
-import { CategoricalEncoder, NumericEncoder, type CategoricalState, type NumericState } from './tabular.js';
-import { KeyValueEncoder, TextFieldEncoder, type KeyValueCell, type KeyValueState, type TextState } from './text.js';
-import { ImageEncoder, SeriesEncoder, type SeriesCell, type SeriesState } from './patches.js';
-import { EncodedDataset, type Column, type TargetColumn } from './dataset.js';
+import { fieldKindOf, type Column, type FieldKind, type FieldState } from './fields/index.js';
+import type { FieldCodec, FieldSizes } from './fields/fieldKindDef.js';
+import { EncodedDataset, type TargetColumn } from './dataset.js';
 import { checkOptions } from '../config.js';
 
 /** A record: field name → value, as read from CSV (strings), JSON (any JSON value) or code. */
@@ -32,25 +31,14 @@ export interface EncodeOptions {
 /** A row `encode` left out, with the reason. */
 export interface SkippedRow { index: number; origin: string; reason: string }
 
-type AnyEncoder = NumericEncoder | CategoricalEncoder | TextFieldEncoder | KeyValueEncoder | SeriesEncoder | ImageEncoder;
-type FieldState = NumericState | CategoricalState | TextState | KeyValueState | SeriesState | null;
+type AnyCodec = FieldCodec<FieldState, unknown, Column>;
 
-/** What a model needs to know about a fitted field to build its encoder module. */
-export interface FieldInfo {
+/** What a model needs to know about a fitted field to build its encoder module: its name, kind, source and sizes. */
+export interface FieldInfo extends FieldSizes {
   name: string;
   kind: FieldKind;
   /** The source it belongs to (defaults to the field's own name). */
   source: string;
-  /** Embedding table size (categorical, text and key–value value tokens). */
-  vocabSize?: number;
-  /** Key ids (key–value). */
-  numKeys?: number;
-  /** Longest token or patch sequence (text, key–value, time series). */
-  maxLength?: number;
-  /** Floats per patch (time series, image). */
-  patchDim?: number;
-  /** Patches per image. */
-  numPatches?: number;
 }
 
 /** What a model needs to know about a target to build its head. */
@@ -87,17 +75,6 @@ function originOf(i: number, origins?: readonly RowOrigin[]): string {
   return `${o?.file ?? 'records'}:${o?.line ?? `row ${i + 1}`}`;
 }
 
-function makeEncoder(f: FieldSpec, state: FieldState): AnyEncoder {
-  switch (f.kind) {
-    case 'numeric': return new NumericEncoder(f, state as NumericState | null);
-    case 'categorical': return new CategoricalEncoder(f, state as CategoricalState | null);
-    case 'text': return new TextFieldEncoder(f, state as TextState | null);
-    case 'keyValue': return new KeyValueEncoder(f, state as KeyValueState | null);
-    case 'timeSeries': return new SeriesEncoder(f, state as SeriesState | null);
-    case 'image': return new ImageEncoder(f);
-  }
-}
-
 /**
  * @example
  * const pre = data.Preprocessor.fit(schema, trainRecords);
@@ -106,9 +83,9 @@ function makeEncoder(f: FieldSpec, state: FieldState): AnyEncoder {
  * const again = data.Preprocessor.fromState(JSON.parse(JSON.stringify(pre.state())));
  */
 export class Preprocessor {
-  private readonly encoders: AnyEncoder[];
+  private readonly codecs: AnyCodec[];
   private constructor(readonly schema: Schema, private readonly targetStates: Record<string, TargetState>, states: Record<string, FieldState>) {
-    this.encoders = schema.fields.map((f) => makeEncoder(f, states[f.name] ?? null));
+    this.codecs = schema.fields.map((f) => fieldKindOf(f.kind).codec(f, states[f.name] ?? null));
   }
 
   /** Fits every field's encoder and the targets on `records` (the training rows). */
@@ -118,11 +95,7 @@ export class Preprocessor {
     if (records.length === 0) throw new DataError('Preprocessor.fit: no records to fit on');
     const pre = new Preprocessor(schema, {}, {});
     schema.fields.forEach((f, k) => {
-      const enc = pre.encoders[k];
-      const col = records.map((r) => r[f.name]);
-      const where = (i: number): string => `${originOf(i, options.origins)}: field '${f.name}'`;
-      if (enc instanceof CategoricalEncoder) enc.fit(col);
-      else if (!(enc instanceof ImageEncoder)) enc.fit(col, where);
+      pre.codecs[k].fit(records.map((r) => r[f.name]), (i) => `${originOf(i, options.origins)}: field '${f.name}'`);
     });
     for (const t of schema.targets) pre.targetStates[t.name] = fitTarget(t, records, options.origins);
     return pre;
@@ -136,21 +109,12 @@ export class Preprocessor {
 
   state(): PreprocessorState {
     const fields: Record<string, FieldState> = {};
-    this.schema.fields.forEach((f, k) => { const e = this.encoders[k]; fields[f.name] = e instanceof ImageEncoder ? null : e.state(); });
+    this.schema.fields.forEach((f, k) => { fields[f.name] = this.codecs[k].state(); });
     return { schema: this.schema, fields, targets: this.targetStates };
   }
 
   fieldInfo(): FieldInfo[] {
-    return this.schema.fields.map((f, k) => {
-      const e = this.encoders[k];
-      const info: FieldInfo = { name: f.name, kind: f.kind, source: f.source ?? f.name };
-      if (e instanceof CategoricalEncoder) info.vocabSize = e.size;
-      if (e instanceof TextFieldEncoder) { info.vocabSize = e.vocab!.size; info.maxLength = e.maxLength; }
-      if (e instanceof KeyValueEncoder) { info.vocabSize = e.vocab!.size; info.numKeys = e.keyVocab!.size; info.maxLength = e.maxLength; }
-      if (e instanceof SeriesEncoder) { info.patchDim = e.spec.patchSize; info.maxLength = e.maxPatches; }
-      if (e instanceof ImageEncoder) { info.patchDim = e.patchDim; info.numPatches = e.numPatches; }
-      return info;
-    });
+    return this.schema.fields.map((f, k) => ({ name: f.name, kind: f.kind, source: f.source ?? f.name, ...this.codecs[k].sizes() }));
   }
 
   targetInfo(): TargetInfo[] {
@@ -176,7 +140,7 @@ export class Preprocessor {
       const origin = originOf(i, options.origins);
       try {
         if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw new DataError(`${origin}: a record must be an object of fields, got ${Array.isArray(rec) ? 'an array' : typeof rec}`);
-        const cells = this.schema.fields.map((f, k) => encodeCell(this.encoders[k], rec[f.name], `${origin}: field '${f.name}'`));
+        const cells = this.schema.fields.map((f, k) => this.codecs[k].encode(rec[f.name], `${origin}: field '${f.name}'`));
         const ts = withTargets ? this.schema.targets.map((t) => encodeTarget(t, this.targetStates[t.name] ?? {}, rec[t.name], `${origin}: target '${t.name}'`)) : [];
         cells.forEach((c, k) => fieldRows[k].push(c));
         ts.forEach((v, k) => targetRows[k].push(v));
@@ -187,7 +151,7 @@ export class Preprocessor {
     });
     const n = records.length - skipped.length;
     const columns: Record<string, Column> = {};
-    this.schema.fields.forEach((f, k) => { columns[f.name] = toColumn(this.encoders[k], fieldRows[k]); });
+    this.schema.fields.forEach((f, k) => { columns[f.name] = this.codecs[k].column(fieldRows[k]); });
     const targets: Record<string, TargetColumn> = {};
     if (withTargets) this.schema.targets.forEach((t, k) => {
       targets[t.name] = { task: t.task, values: t.task === 'multiclass' ? Int32Array.from(targetRows[k]) : Float32Array.from(targetRows[k]) };
@@ -200,22 +164,6 @@ export class Preprocessor {
     const s = this.targetStates[target];
     return s?.mean !== undefined ? value * s.std! + s.mean : value;
   }
-}
-
-function encodeCell(e: AnyEncoder, value: unknown, where: string): unknown {
-  return e instanceof CategoricalEncoder ? e.encode(value) : e.encode(value, where);
-}
-
-function toColumn(e: AnyEncoder, cells: unknown[]): Column {
-  if (e instanceof NumericEncoder) {
-    const c = cells as { value: number; present: boolean }[];
-    return { kind: 'numeric', values: Float32Array.from(c, (x) => x.value), present: Uint8Array.from(c, (x) => (x.present ? 1 : 0)) };
-  }
-  if (e instanceof CategoricalEncoder) return { kind: 'categorical', ids: Int32Array.from(cells as number[]) };
-  if (e instanceof TextFieldEncoder) return { kind: 'text', rows: cells as Int32Array[] };
-  if (e instanceof KeyValueEncoder) return { kind: 'keyValue', rows: cells as KeyValueCell[] };
-  if (e instanceof SeriesEncoder) return { kind: 'timeSeries', rows: cells as SeriesCell[], patchSize: e.spec.patchSize };
-  return { kind: 'image', rows: cells as (Float32Array | null)[], numPatches: e.numPatches, patchDim: e.patchDim };
 }
 
 function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: readonly RowOrigin[]): TargetState {

@@ -12,54 +12,12 @@
  */
 import { validateConfig, v } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { fieldKinds, type FieldSpec } from './fields/index.js';
 
-/** Values read as missing unless a field says otherwise. */
-export const DEFAULT_MISSING = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
+export { DEFAULT_MISSING } from './missing.js';
 
-const int = v.pipe(v.number(), v.integer(), v.minValue(1));
-const common = {
-  name: v.pipe(v.string(), v.minLength(1)),
-  /** The source a field comes from (e.g. 'headers', 'body'); fusion strategies group tokens by it. */
-  source: v.optional(v.pipe(v.string(), v.minLength(1))),
-  /** Strings that mean "missing" (default DEFAULT_MISSING); null, undefined and NaN always do. */
-  missing: v.optional(v.array(v.string())),
-};
-
-const fieldSchema = v.variant('kind', [
-  v.strictObject({
-    ...common, kind: v.literal('numeric'),
-    /** 'standard' (z-score, default), 'quantile' (rank → standard normal, robust to outliers), 'none'. */
-    normalize: v.optional(v.picklist(['standard', 'quantile', 'none'])),
-    /** log1p before normalising (for counts and skewed amounts; values must be > −1). */
-    log: v.optional(v.boolean()),
-  }),
-  v.strictObject({
-    ...common, kind: v.literal('categorical'),
-    maxCategories: v.optional(int), minCount: v.optional(int),
-  }),
-  v.strictObject({
-    ...common, kind: v.literal('text'),
-    tokenizer: v.optional(v.picklist(['word', 'char'])), maxLength: v.optional(int),
-    maxVocab: v.optional(int), minCount: v.optional(int), lowercase: v.optional(v.boolean()),
-  }),
-  v.strictObject({
-    ...common, kind: v.literal('keyValue'),
-    /** Keep at most this many pairs per record (default 32), and value tokens per pair (default 8). */
-    maxPairs: v.optional(int), maxValueTokens: v.optional(int),
-    maxKeys: v.optional(int), maxVocab: v.optional(int), minCount: v.optional(int),
-  }),
-  v.strictObject({
-    ...common, kind: v.literal('timeSeries'),
-    patchSize: int, maxPatches: v.optional(int),
-    normalize: v.optional(v.picklist(['standard', 'instance', 'none'])),
-  }),
-  v.strictObject({
-    ...common, kind: v.literal('image'),
-    height: int, width: int, channels: v.optional(int), patchSize: int,
-    /** Divide pixel values by this (default 1; 255 for 8-bit images). */
-    scale: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
-  }),
-]);
+/** One entry per field kind, from the kinds' table (src/data/fields). */
+const fieldSchema = v.variant('kind', Object.values(fieldKinds).map((d) => d.schema) as unknown as v.VariantOptions<'kind'>) as unknown as v.GenericSchema<unknown, FieldSpec>;
 
 const targetSchema = v.strictObject({
   name: v.pipe(v.string(), v.minLength(1)),
@@ -84,8 +42,7 @@ const schemaSchema = v.strictObject({
   targets: v.optional(v.array(targetSchema)),
 });
 
-export type FieldSpec = v.InferOutput<typeof fieldSchema>;
-export type FieldKind = FieldSpec['kind'];
+export type { FieldSpec, FieldKind } from './fields/index.js';
 export type TargetSpec = v.InferOutput<typeof targetSchema>;
 export type TaskKind = TargetSpec['task'];
 

@@ -4,12 +4,10 @@
  * Fitted statistics are plain JSON (`state()`), saved with the model.
  */
 import { DataError } from '../errors.js';
-import type { FieldSpec } from './schema.js';
+import type { NumericSpec } from './fields/numeric.js';
+import type { CategoricalSpec } from './fields/categorical.js';
 import { missingTest } from './missing.js';
 import { checkFloat32, decimalNumber, shown } from './float32.js';
-
-type NumericSpec = Extract<FieldSpec, { kind: 'numeric' }>;
-type CategoricalSpec = Extract<FieldSpec, { kind: 'categorical' }>;
 
 /** One encoded numeric cell: the normalised value (0 when missing) and whether it was present. */
 export interface NumericCell { value: number; present: boolean }

@@ -4,12 +4,10 @@
  * Token ids: 0 = padding, 1 = unknown; key–value values also use 2 = the pair's key marker.
  */
 import { DataError } from '../errors.js';
-import type { FieldSpec } from './schema.js';
+import type { TextSpec } from './fields/text.js';
+import type { KeyValueSpec } from './fields/keyValue.js';
 import { missingTest } from './missing.js';
 import { checkOptions } from '../config.js';
-
-type TextSpec = Extract<FieldSpec, { kind: 'text' }>;
-type KeyValueSpec = Extract<FieldSpec, { kind: 'keyValue' }>;
 
 export const PAD_ID = 0;
 export const UNK_ID = 1;

@@ -8,28 +8,13 @@
 import { DataError } from '../errors.js';
 import { checkOptions, validateConfig, v } from '../config.js';
 import type { DataRecord, FieldInfo, TargetInfo } from './preprocessor.js';
-import { fitsFloat32, shown } from './float32.js';
-
-/** A number the model can hold: finite as float32 (1e42 is finite in JavaScript but ∞ once stored). */
-const float32 = v.pipe(v.number(), v.check(fitsFloat32, (issue) => `${shown(issue.input)} is beyond the float32 range (±3.4e38) the model computes in`));
-const scalar = v.union([v.string(), v.number(), v.boolean(), v.null()]);
-
-function valueSchema(f: FieldInfo): v.GenericSchema {
-  switch (f.kind) {
-    case 'numeric': return v.nullable(v.union([float32, v.string()]));
-    case 'categorical': return scalar;
-    case 'text': return v.nullable(v.string());
-    case 'keyValue': return v.nullable(v.union([v.string(), v.record(v.string(), scalar), v.array(v.tuple([v.string(), scalar]))]));
-    case 'timeSeries':
-    case 'image': return v.nullable(v.union([v.array(float32), v.string()]));
-  }
-}
+import { fieldKindOf } from './fields/index.js';
 
 /** The valibot schema of one record: known fields optional (absent = missing), targets allowed, nothing else. */
 export function recordSchema(fields: readonly FieldInfo[], targets: readonly Pick<TargetInfo, 'name'>[] = []): v.GenericSchema<unknown, DataRecord> {
   const entries: Record<string, v.GenericSchema> = {};
   for (const t of targets) entries[t.name] = v.optional(v.unknown());
-  for (const f of fields) entries[f.name] = v.optional(valueSchema(f));
+  for (const f of fields) entries[f.name] = v.optional(fieldKindOf(f.kind).value);
   return v.strictObject(entries) as unknown as v.GenericSchema<unknown, DataRecord>;
 }
 

@@ -20,7 +20,9 @@ import type { Batch, FieldBatch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
 import { maskedMean } from './fusion.js';
-import { scaledEmbedding } from './fieldTokenizers.js';
+import { fillSlots, tensorOps, type FieldSlots } from './fieldTokenizers.js';
+import { fieldKindOf, kindsWith } from '../data/fields/index.js';
+import type { Need } from '../data/fields/fieldKindDef.js';
 import { checkOptions } from '../config.js';
 
 function fieldOf(batch: Batch, name: string, model: string): FieldBatch {
@@ -29,37 +31,34 @@ function fieldOf(batch: Batch, name: string, model: string): FieldBatch {
   return f;
 }
 
+/** The baselines take fitted sizes as given (a FieldInfo from `Preprocessor.fieldInfo()`). */
+const given: Need = (v) => v!;
+
 /**
- * One field → a fixed-width vector: numeric [value, present]; categorical an embedding;
- * text / key–value the mean of token embeddings (a learned bag of words; key–value adds key
- * embeddings); time series / image the mean of projected patches.
+ * One field → a fixed-width vector, by its kind's vector recipe (src/data/fields/<kind>.ts):
+ * numeric [value, present]; categorical an embedding; text / key–value the mean of token
+ * embeddings (a learned bag of words; key–value adds key embeddings); time series / image the
+ * mean of projected patches.
  */
-class FieldVector extends Module {
+class FieldVector extends Module implements FieldSlots {
   embedding: Embedding | null = null;
   keyEmbedding: Embedding | null = null;
   proj: Linear | null = null;
+  readonly outDim: number;
   constructor(readonly info: FieldInfo, readonly width: number, rng: Generator) {
     super();
-    switch (info.kind) {
-      case 'numeric': break;
-      case 'categorical': case 'text': this.embedding = scaledEmbedding(info.vocabSize!, width, rng, 0); break;
-      case 'keyValue':
-        this.embedding = scaledEmbedding(info.vocabSize!, width, rng, 0);
-        this.keyEmbedding = scaledEmbedding(info.numKeys!, width, rng, 0);
-        break;
-      case 'timeSeries': case 'image': this.proj = new Linear(info.patchDim!, width, { rng }); break;
-    }
+    const def = fieldKindOf(info.kind).vector;
+    fillSlots(this, def.params(info, given), width, rng);
+    this.outDim = def.width ?? width;
   }
-  get outDim(): number { return this.info.kind === 'numeric' ? 2 : this.width; }
   forward(f: FieldBatch): Tensor {
-    switch (f.kind) {
-      case 'numeric': return stack([f.values, toDtype(f.present, 'float32')], -1);         // [B, 2]
-      case 'categorical': return this.embedding!.forward(f.ids);                           // [B, w] (id 0 = missing → zeros)
-      case 'text': return maskedMean(this.embedding!.forward(f.ids), f.mask);              // [B, w]
-      case 'keyValue': return maskedMean(add(this.embedding!.forward(f.ids), this.keyEmbedding!.forward(f.keys)), f.mask);
-      case 'timeSeries': return maskedMean(this.proj!.forward(f.patches), f.mask);
-      case 'image': return mul(mean(this.proj!.forward(f.patches), 1), unsqueeze(toDtype(f.present, 'float32'), -1));
-    }
+    return fieldKindOf(f.kind).vector.forward<Tensor>({
+      ...tensorOps(this, f),
+      maskedMean: (x, mask) => maskedMean(x, mask),                                    // [B, w]
+      mean: (x) => mean(x, 1),
+      withFlag: (values, present) => stack([values, toDtype(present, 'float32')], -1),  // [B, 2]
+      timesPresent: (x, present) => mul(x, unsqueeze(toDtype(present, 'float32'), -1)),
+    });
   }
 }
 
@@ -122,20 +121,26 @@ export class MLPModel extends Module implements TaskModel {
   }
 }
 
-/** Sequence tokens of a text, key–value or time-series field: [B, L, C] and mask [B, L]. */
-class SequenceInput extends Module {
+/** The kinds a sequence model takes, as a phrase: 'text, keyValue or timeSeries'. */
+function sequenceKinds(): string {
+  const ks = kindsWith('sequence');
+  return ks.length > 1 ? `${ks.slice(0, -1).join(', ')} or ${ks[ks.length - 1]}` : ks.join('');
+}
+
+/** Sequence tokens of a field whose kind has a sequence recipe (text, key–value, time series): [B, L, C] and mask [B, L]. */
+class SequenceInput extends Module implements FieldSlots {
   embedding: Embedding | null = null;
   proj: Linear | null = null;
   constructor(readonly info: FieldInfo, dim: number, rng: Generator, model: string) {
     super();
-    if (info.kind === 'text' || info.kind === 'keyValue') this.embedding = scaledEmbedding(info.vocabSize!, dim, rng, 0);
-    else if (info.kind === 'timeSeries') this.proj = new Linear(info.patchDim!, dim, { rng });
-    else throw new ValueError(`${model}: field '${info.name}' is ${info.kind}; a sequence model needs a text, keyValue or timeSeries field`);
+    const def = fieldKindOf(info.kind).sequence;
+    if (!def) throw new ValueError(`${model}: field '${info.name}' is ${info.kind}; a sequence model needs a ${sequenceKinds()} field`);
+    fillSlots(this, def.params(info, given), dim, rng);
   }
   forward(f: FieldBatch): { x: Tensor; mask: Tensor } {
-    if (f.kind === 'text' || f.kind === 'keyValue') return { x: this.embedding!.forward(f.ids), mask: f.mask };
-    if (f.kind === 'timeSeries') return { x: this.proj!.forward(f.patches), mask: f.mask };
-    throw new ShapeError(`SequenceInput: field '${this.info.name}' got a ${f.kind} batch`);
+    const def = fieldKindOf(f.kind).sequence;
+    if (f.kind !== this.info.kind || !def) throw new ShapeError(`SequenceInput: field '${this.info.name}' got a ${f.kind} batch`);
+    return def.forward<Tensor>(tensorOps(this, f));
   }
 }
 

@@ -16,6 +16,8 @@ import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import type { FieldBatch } from '../data/dataset.js';
 import type { FieldInfo } from '../data/preprocessor.js';
+import { fieldKindOf } from '../data/fields/index.js';
+import type { FieldOps, Need, ParamSpec } from '../data/fields/fieldKindDef.js';
 
 /** Tokens of one field: [B, n, C] and mask [B, n] (bool). */
 export interface FieldTokens { tokens: Tensor; mask: Tensor }
@@ -32,12 +34,58 @@ function positions(L: number): Tensor {
   return new Tensor(Int32Array.from({ length: L }, (_, i) => i), [L]);
 }
 
+/** The modules a field kind's recipe names by slot (`ParamSpec`); each model holds the slots it uses. */
+export interface FieldSlots {
+  weight?: Parameter | null;
+  bias?: Parameter | null;
+  embedding?: Embedding | null;
+  keyEmbedding?: Embedding | null;
+  position?: Embedding | null;
+  proj?: Linear | null;
+}
+
+/** Creates the parameters `specs` lists, in order, as `m`'s slots of width C. */
+export function fillSlots(m: FieldSlots, specs: readonly ParamSpec[], C: number, rng: Generator): void {
+  for (const p of specs) {
+    switch (p.slot) {
+      case 'weight': case 'bias': m[p.slot] = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) })); break;
+      case 'embedding': case 'keyEmbedding': case 'position': m[p.slot] = scaledEmbedding(p.rows, C, rng, p.paddingIdx); break;
+      case 'proj': m.proj = new Linear(p.inputs, C, { rng }); break;
+    }
+  }
+}
+
+/** A kind's recipe operations on tensors, with `m`'s parameters and the field batch `fb`. */
+export function tensorOps(m: FieldSlots, fb: FieldBatch): FieldOps<Tensor, Record<string, unknown>> {
+  const tensors = fb as unknown as Record<string, Tensor>;
+  return {
+    input: (key) => tensors[key],
+    embed: (slot, ids) => m[slot]!.forward(ids),
+    positions: (x) => m.position!.forward(positions(x.shape[1]!)),
+    project: (x) => m.proj!.forward(x),
+    affine: (x) => add(mul(reshape(x, [x.shape[0]!, 1, 1]), m.weight!), m.bias!),          // [B, 1, C]
+    add: (a, b) => add(a, b),
+    token: (x) => reshape(x, [x.shape[0]!, 1, ...x.shape.slice(1)]),                         // [B, 1, …]
+    nonzero: (x) => ne(x, 0),
+    perToken: (present, x) => expand(unsqueeze(present, 1), [x.shape[0]!, x.shape[1]!]),     // [B, n]
+  };
+}
+
+/** A `Need` that throws ValueError naming the model, the field and the missing size. */
+export function needOf(model: string, info: FieldInfo): Need {
+  return (v, what) => {
+    if (!v || v < 1) throw new ValueError(`${model}: field '${info.name}' (${info.kind}) needs ${what}; fit the preprocessor first`);
+    return v;
+  };
+}
+
 /**
- * The encoder of one field. Parameters by kind: numeric weight/bias [C]; categorical and text
- * `embedding`; text, time series and image `position`; key–value `embedding` + `keyEmbedding`;
- * time series and image `proj`; all `fieldEmbedding` [C].
+ * The encoder of one field, built from its kind's token recipe (src/data/fields/<kind>.ts).
+ * Parameters by kind: numeric weight/bias [C]; categorical and text `embedding`; text, time
+ * series and image `position`; key–value `embedding` + `keyEmbedding`; time series and image
+ * `proj`; all `fieldEmbedding` [C].
  */
-export class FieldTokenizer extends Module {
+export class FieldTokenizer extends Module implements FieldSlots {
   fieldEmbedding: Parameter;
   weight: Parameter | null = null;
   bias: Parameter | null = null;
@@ -50,79 +98,15 @@ export class FieldTokenizer extends Module {
     super();
     const C = dim;
     this.fieldEmbedding = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
-    const need = (v: number | undefined, what: string): number => {
-      if (!v || v < 1) throw new ValueError(`FieldTokenizer: field '${info.name}' (${info.kind}) needs ${what}; fit the preprocessor first`);
-      return v;
-    };
-    switch (info.kind) {
-      case 'numeric':
-        this.weight = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
-        this.bias = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
-        break;
-      case 'categorical':
-        this.embedding = scaledEmbedding(need(info.vocabSize, 'vocabSize'), C, rng);
-        break;
-      case 'text':
-        this.embedding = scaledEmbedding(need(info.vocabSize, 'vocabSize'), C, rng, 0);
-        this.position = scaledEmbedding(need(info.maxLength, 'maxLength'), C, rng);
-        break;
-      case 'keyValue':
-        this.embedding = scaledEmbedding(need(info.vocabSize, 'vocabSize'), C, rng, 0);
-        this.keyEmbedding = scaledEmbedding(need(info.numKeys, 'numKeys'), C, rng, 0);
-        break;
-      case 'timeSeries':
-        this.proj = new Linear(need(info.patchDim, 'patchDim'), C, { rng });
-        this.position = scaledEmbedding(need(info.maxLength, 'maxLength'), C, rng);
-        break;
-      case 'image':
-        this.proj = new Linear(need(info.patchDim, 'patchDim'), C, { rng });
-        this.position = scaledEmbedding(need(info.numPatches, 'numPatches'), C, rng);
-        break;
-    }
+    fillSlots(this, fieldKindOf(info.kind).tokens.params(info, needOf('FieldTokenizer', info)), C, rng);
   }
 
   forward(f: FieldBatch): FieldTokens {
     const name = `FieldTokenizer(${this.info.name}).forward`;
     if (f.kind !== this.info.kind) throw new ShapeError(`${name}: got a ${f.kind} field batch, the field is ${this.info.kind}`);
-    let tokens: Tensor, mask: Tensor;
-    switch (f.kind) {
-      case 'numeric': {
-        const B = f.values.shape[0]!;
-        const x = reshape(f.values, [B, 1, 1]);                                              // [B, 1, 1]
-        tokens = add(mul(x, this.weight!), this.bias!);                                      // [B, 1, C]
-        mask = reshape(f.present, [B, 1]);
-        break;
-      }
-      case 'categorical': {
-        const B = f.ids.shape[0]!;
-        tokens = reshape(this.embedding!.forward(f.ids), [B, 1, this.dim]);                  // [B, 1, C]
-        mask = reshape(ne(f.ids, 0), [B, 1]);
-        break;
-      }
-      case 'text': {
-        const L = f.ids.shape[1]!;
-        tokens = add(this.embedding!.forward(f.ids), this.position!.forward(positions(L)));   // [B, L, C]
-        mask = f.mask;
-        break;
-      }
-      case 'keyValue':
-        tokens = add(this.embedding!.forward(f.ids), this.keyEmbedding!.forward(f.keys));      // [B, L, C]
-        mask = f.mask;
-        break;
-      case 'timeSeries': {
-        const P = f.patches.shape[1]!;
-        if (P > this.info.maxLength!) throw new ShapeError(`${name}: ${P} patches, at most ${this.info.maxLength} were fitted`);
-        tokens = add(this.proj!.forward(f.patches), this.position!.forward(positions(P)));     // [B, P, C]
-        mask = f.mask;
-        break;
-      }
-      case 'image': {
-        const [B, P] = f.patches.shape as [number, number, number];
-        tokens = add(this.proj!.forward(f.patches), this.position!.forward(positions(P)));     // [B, P, C]
-        mask = expand(unsqueeze(f.present, 1), [B, P]);
-        break;
-      }
-    }
+    const def = fieldKindOf(f.kind);
+    def.check?.(f, this.info, name);
+    const { tokens, mask } = def.tokens.forward(tensorOps(this, f));                          // [B, n, C], [B, n]
     return { tokens: add(tokens, this.fieldEmbedding), mask };
   }
 }

@@ -5,7 +5,8 @@
  * normalisation and vocabularies stay in the fitted `data.Preprocessor` (JSON), which turns
  * records into the graph's inputs with `fusionOnnxInputs`.
  *
- * Inputs per field `f` (batch, and token or patch counts, are dynamic):
+ * Inputs per field `f` (batch, and token or patch counts, are dynamic; each kind lists its own in
+ * src/data/fields/<kind>.ts):
  *   numeric      f float [batch], f.present bool [batch]
  *   categorical  f int64 [batch] (0 = missing, 1 = unknown)
  *   text         f int64 [batch, f.length], f.mask bool [batch, f.length]
@@ -24,59 +25,40 @@ import type { FieldTokenizer } from '../models/fieldTokenizers.js';
 import { Graph, emitLayerNorm, emitLinear, f32, keyMask4, positions } from './graph.js';
 import { emitCrossModal, emitEncoder, emitPerceiver, emitSequence } from './layers.js';
 import type { OnnxValue } from './proto.js';
+import { fieldKindOf } from '../data/fields/index.js';
+import type { FieldOps } from '../data/fields/fieldKindDef.js';
 
 /** One graph input as plain data: wrap with `new ort.Tensor(type, data, dims)`. */
 export interface OnnxInput { type: 'float32' | 'int64' | 'bool'; data: Float32Array | BigInt64Array | Uint8Array; dims: number[] }
 
-/** The graph inputs (name, dtype, dims) of one field. */
+/** The graph inputs (name, dtype, dims) of one field, from its kind's definition. */
 function fieldInputs(t: FieldTokenizer): OnnxValue[] {
   const f = t.info.name;
-  switch (t.info.kind) {
-    case 'numeric': return [{ name: f, dtype: 'float', dims: ['batch'] }, { name: `${f}.present`, dtype: 'bool', dims: ['batch'] }];
-    case 'categorical': return [{ name: f, dtype: 'int64', dims: ['batch'] }];
-    case 'text': return [{ name: f, dtype: 'int64', dims: ['batch', `${f}.length`] }, { name: `${f}.mask`, dtype: 'bool', dims: ['batch', `${f}.length`] }];
-    case 'keyValue': return [
-      { name: f, dtype: 'int64', dims: ['batch', `${f}.length`] }, { name: `${f}.keys`, dtype: 'int64', dims: ['batch', `${f}.length`] },
-      { name: `${f}.mask`, dtype: 'bool', dims: ['batch', `${f}.length`] },
-    ];
-    case 'timeSeries': return [{ name: f, dtype: 'float', dims: ['batch', `${f}.patches`, t.info.patchDim!] }, { name: `${f}.mask`, dtype: 'bool', dims: ['batch', `${f}.patches`] }];
-    case 'image': return [{ name: f, dtype: 'float', dims: ['batch', t.info.numPatches!, t.info.patchDim!] }, { name: `${f}.present`, dtype: 'bool', dims: ['batch'] }];
-  }
+  return fieldKindOf(t.info.kind).onnx.map((i) => ({ name: `${f}${i.suffix}`, dtype: i.dtype, dims: i.dims(f, t.info) }));
 }
 
 const weightOf = (g: Graph, hint: string, t: Tensor): string => g.const(hint, f32(t), [...t.shape]);
 const gather = (g: Graph, table: string, ids: string): string => g.one('Gather', [table, ids], { axis: 0 });
+const TABLE_HINT = { embedding: 'emb', keyEmbedding: 'key_emb' } as const;
 
-/** One field's tokens [B, n, C] and mask [B, n] (bool). */
+/** One field's tokens [B, n, C] and mask [B, n] (bool): its kind's token recipe emitted as graph nodes. */
 function emitTokenizer(g: Graph, t: FieldTokenizer): { tokens: string; mask: string } {
   const f = t.info.name;
+  const def = fieldKindOf(t.info.kind);
+  const names = Object.fromEntries(def.onnx.map((i) => [i.key, `${f}${i.suffix}`])) as Record<string, string>;
   const unsq = (x: string, axes: number[]): string => g.one('Unsqueeze', [x, g.ints('axes', axes)]);
-  let tokens: string, mask: string;
-  switch (t.info.kind) {
-    case 'numeric':
-      tokens = g.one('Add', [g.one('Mul', [unsq(f, [1, 2]), weightOf(g, 'num_w', t.weight!)]), weightOf(g, 'num_b', t.bias!)]);
-      mask = unsq(`${f}.present`, [1]);
-      break;
-    case 'categorical':
-      tokens = unsq(gather(g, weightOf(g, 'emb', t.embedding!.weight), f), [1]);
-      mask = unsq(g.one('Not', [g.one('Equal', [f, g.const('zero', BigInt64Array.from([0n]), [])])]), [1]);
-      break;
-    case 'text':
-      tokens = g.one('Add', [gather(g, weightOf(g, 'emb', t.embedding!.weight), f), gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, f))]);
-      mask = `${f}.mask`;
-      break;
-    case 'keyValue':
-      tokens = g.one('Add', [gather(g, weightOf(g, 'emb', t.embedding!.weight), f), gather(g, weightOf(g, 'key_emb', t.keyEmbedding!.weight), `${f}.keys`)]);
-      mask = `${f}.mask`;
-      break;
-    case 'timeSeries':
-    case 'image': {
-      tokens = g.one('Add', [emitLinear(g, f, t.proj!), gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, f))]);
-      if (t.info.kind === 'timeSeries') mask = `${f}.mask`;
-      else mask = g.one('Expand', [unsq(`${f}.present`, [1]), g.one('Slice', [g.one('Shape', [f]), g.ints('start', [0]), g.ints('end', [2])])]);
-      break;
-    }
-  }
+  const ops: FieldOps<string, Record<string, unknown>> = {
+    input: (key) => names[key],
+    embed: (slot, ids) => gather(g, weightOf(g, TABLE_HINT[slot], t[slot]!.weight), ids),
+    positions: (x) => gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, x)),
+    project: (x) => emitLinear(g, x, t.proj!),
+    affine: (x) => g.one('Add', [g.one('Mul', [unsq(x, [1, 2]), weightOf(g, 'num_w', t.weight!)]), weightOf(g, 'num_b', t.bias!)]),
+    add: (a, b) => g.one('Add', [a, b]),
+    token: (x) => unsq(x, [1]),
+    nonzero: (x) => g.one('Not', [g.one('Equal', [x, g.const('zero', BigInt64Array.from([0n]), [])])]),
+    perToken: (present, x) => g.one('Expand', [unsq(present, [1]), g.one('Slice', [g.one('Shape', [x]), g.ints('start', [0]), g.ints('end', [2])])]),
+  };
+  const { tokens, mask } = def.tokens.forward(ops);
   return { tokens: g.one('Add', [tokens, weightOf(g, 'field_emb', t.fieldEmbedding)]), mask };
 }
 
@@ -178,14 +160,8 @@ export function fusionOnnxInputs(model: Pick<FusionModel, 'fields'>, batch: Batc
   for (const f of model.fields) {
     const fb = batch.fields[f.name];
     if (!fb) throw new ValueError(`fusionOnnxInputs: the batch has no field '${f.name}' (fields: ${Object.keys(batch.fields).join(', ')})`);
-    switch (fb.kind) {
-      case 'numeric': put(f.name, 'float32', fb.values); put(`${f.name}.present`, 'bool', fb.present); break;
-      case 'categorical': put(f.name, 'int64', fb.ids); break;
-      case 'text': put(f.name, 'int64', fb.ids); put(`${f.name}.mask`, 'bool', fb.mask); break;
-      case 'keyValue': put(f.name, 'int64', fb.ids); put(`${f.name}.keys`, 'int64', fb.keys); put(`${f.name}.mask`, 'bool', fb.mask); break;
-      case 'timeSeries': put(f.name, 'float32', fb.patches); put(`${f.name}.mask`, 'bool', fb.mask); break;
-      case 'image': put(f.name, 'float32', fb.patches); put(`${f.name}.present`, 'bool', fb.present); break;
-    }
+    const tensors = fb as unknown as Record<string, Tensor>;
+    for (const i of fieldKindOf(fb.kind).onnx) put(`${f.name}${i.suffix}`, i.dtype === 'float' ? 'float32' : i.dtype, tensors[i.key]);
   }
   return feeds;
 }

@@ -18,8 +18,8 @@
  *
  * Masks: a query row with no key to attend to gives zeros, as in attnkit.
  */
-import { ConfigError, ValueError } from '../errors.js';
-import { checkOptions as checkOptionKeys, type OptionKeys } from '../config.js';
+import { ConfigError, ValueError, preview } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../config.js';
 import { noGrad } from '../autograd/tape.js';
 import type { Module } from '../nn/module.js';
 import { MultiHeadAttention } from '../nn/attention/multihead.js';
@@ -273,19 +273,19 @@ export function exporterOf(model: Module): Exporter<Module> | null {
 }
 
 /** Refuses an unknown option (ValueError), a value of the wrong type (ValueError), and any option `support` does not declare or a value it cannot honour (ConfigError). */
-function checkOptions(name: string, support: OptionSupport, options: ExportOptions): void {
-  checkOptionKeys('exportOnnx', options, OPTION_KEYS);
+function checkExportOptions(name: string, support: OptionSupport, options: ExportOptions): void {
+  checkOptions('exportOnnx', options, OPTION_KEYS);
   const applied = Object.keys(support).join(', ') || 'none';
   for (const [k, v] of Object.entries(options) as [string, unknown][]) {
     if (v === undefined) continue;
     const kind = EXPORT_OPTIONS[k as ExportOptionName];
     if (kind === 'boolean' ? typeof v !== 'boolean' : !(Number.isInteger(v) && (v as number) > 0)) {
-      throw new ValueError(`exportOnnx: option '${k}' must be ${kind === 'boolean' ? 'a boolean' : 'a positive integer'}, got ${JSON.stringify(v)}`);
+      throw new ValueError(`exportOnnx: option '${k}' must be ${kind === 'boolean' ? 'a boolean' : 'a positive integer'}, got ${preview(v)}`);
     }
     const s = support[k as ExportOptionName];
     if (!s) throw new ConfigError(`exportOnnx: option '${k}' is not supported by ${name} (options it applies: ${applied})`);
     if (s !== 'any' && !(s as readonly unknown[]).includes(v)) {
-      throw new ConfigError(`exportOnnx: option '${k}: ${JSON.stringify(v)}' is not supported by ${name} (accepted: ${s.map((x) => JSON.stringify(x)).join(', ')})`);
+      throw new ConfigError(`exportOnnx: option '${k}: ${preview(v)}' is not supported by ${name} (accepted: ${s.map((x) => preview(x)).join(', ')})`);
     }
   }
 }
@@ -323,7 +323,7 @@ export function exportOnnx(model: Module, options: ExportOptions = {}): Uint8Arr
   const e = exporterOf(model);
   const name = model.constructor.name;
   if (!e) throw unsupported(name, `is not supported (supported: ${Object.keys(EXPORTERS).join(', ')})`);
-  checkOptions(name, e.options(model), options);
+  checkExportOptions(name, e.options(model), options);
   const wasTraining = model.training;
   model.eval();
   try {

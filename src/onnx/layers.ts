@@ -174,17 +174,27 @@ function eluFeatures(g: Graph, x: string): string {
   return g.one('Add', [g.one('Elu', [x], { alpha: onnxFloat(1) }), g.scalar(1)]);
 }
 
-/** Performer's FAVOR+ features of x [B, H, L, D]: (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + 1e-4)/√m, c a row, global or no max. */
-function favorFeatures(g: Graph, x: string, p: PerformerAttention, stabiliser: 'row' | 'global' | 'none'): string {
+/**
+ * Performer's FAVOR+ features of x [B, H, L, D]: (exp(ωᵀx̂ − ‖x̂‖²/2 − c) + 1e-4)/√m, as
+ * favorFeatures in nn/attention/linear.ts: c the max of a query row ('row'), of one (sample,
+ * head)'s real keys and features ('keys', never the batch's or a padded key's), or none. `keep`
+ * [B, 1, S, 1] (true = real key) sends padded keys' logits to −∞ first; a sample with no real key
+ * is not shifted.
+ */
+function favorFeatures(g: Graph, x: string, p: PerformerAttention, stabiliser: 'row' | 'keys' | 'none', keep: string | null = null): string {
   const [m, d] = p.omega.shape as [number, number];
   const xs = g.one('Mul', [x, g.scalar(Math.pow(d, -0.25))]);
   const omegaT = new Float32Array(d * m);
   for (let r = 0; r < m; r++) for (let c = 0; c < d; c++) omegaT[c * m + r] = p.omega.data[r * d + c];
   const proj = g.one('MatMul', [xs, g.const('omega', omegaT, [d, m])]);
   const half = g.one('Div', [g.one('ReduceSum', [g.one('Mul', [xs, xs]), g.ints('axes', [-1])], { keepdims: 1 }), g.scalar(2)]);
-  let logits = g.one('Sub', [proj, half]);
+  let logits = g.one('Sub', [proj, half]);                                                      // [B, H, L, m]
+  if (keep) logits = g.one('Where', [keep, logits, g.scalar(-Infinity)]);
   if (stabiliser === 'row') logits = g.one('Sub', [logits, g.one('ReduceMax', [logits], { axes: [-1], keepdims: 1 })]);
-  else if (stabiliser === 'global') logits = g.one('Sub', [logits, g.one('ReduceMax', [logits], { keepdims: 0 })]);
+  else if (stabiliser === 'keys') {
+    const c = g.one('ReduceMax', [logits], { axes: [-2, -1], keepdims: 1 });                   // [B, H, 1, 1]
+    logits = g.one('Sub', [logits, g.one('Where', [g.one('Equal', [c, g.scalar(-Infinity)]), g.scalar(0), c])]);
+  }
   return g.one('Mul', [g.one('Add', [g.one('Exp', [logits]), g.scalar(1e-4)]), g.scalar(1 / Math.sqrt(m))]);
 }
 
@@ -208,9 +218,10 @@ function emitLinearSelfAttention(g: Graph, x: string, m: LinearSelfAttention, ke
   const C = m.options.embedDim, H = m.options.numHeads, D = C / H;
   const [q, k, v] = g.op('Split', [emitLinear(g, x, m.inProj), g.ints('split', [C, C, C])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, D));
   const causal = m.options.causal ? causalMask(g, x) : null;
+  const keep = keyMask ? g.one('Unsqueeze', [keyMask, g.ints('axes', [1, 3])]) : null;                // [B, 1, T, 1]
   const fq = m.performer ? favorFeatures(g, q, m.performer, 'row') : eluFeatures(g, q);
-  let fk = m.performer ? favorFeatures(g, k, m.performer, causal ? 'none' : 'global') : eluFeatures(g, k);
-  if (keyMask) fk = g.one('Where', [g.one('Unsqueeze', [keyMask, g.ints('axes', [1, 3])]), fk, g.scalar(0)]);   // padded keys' features → 0
+  let fk = m.performer ? favorFeatures(g, k, m.performer, causal ? 'none' : 'keys', keep) : eluFeatures(g, k);
+  if (keep) fk = g.one('Where', [keep, fk, g.scalar(0)]);                                             // padded keys' features → 0
   return emitLinear(g, mergeHeads(g, emitKernelAttention(g, fq, fk, v, causal, 1e-6), C), m.outProj);
 }
 

@@ -81,7 +81,8 @@ const CASES: { [K in ExportableName]: Case<ModelOf<K>> } = {
   TransformerEncoderLayer: seq(8, true, (rng) => new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 12, dropout: 0, rng }), (m, x, keyMask, o) => m.forward(x, { keyMask, causal: o.causal })),
   TransformerEncoder: seq(8, true, (rng) => new nn.TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 12, numLayers: 2, normFirst: true, finalNorm: true, dropout: 0, alibi: true, rng }), (m, x, keyMask, o) => m.forward(x, { keyMask, causal: o.causal })),
   SparseSelfAttention: seq(8, true, (rng) => new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 1, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
-  LinearSelfAttention: seq(8, true, (rng) => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, causal: true, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
+  // Performer features (the elu kernel is LinearAttentionBlock's): per-sample stabilisers over real keys
+  LinearSelfAttention: seq(8, true, (rng) => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel: 'performer', numFeatures: 16, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
   LinformerSelfAttention: seq(8, true, (rng) => new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 12, projectedLen: 4, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
   SelfAttentionBlock: seq(8, true, (rng) => new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, causal: true, rng }), blockForward),
   ConvBlock: seq(8, true, (rng) => new nn.ConvBlock({ dim: 8, kernelSize: 2, causal: true, rng }), blockForward),
@@ -211,6 +212,12 @@ test('bad option values and unknown options are refused', () => {
   assert.throws(() => exportOnnx(cross, { cross: false }), /exportOnnx: option 'cross: false' is not supported by MultiHeadAttention \(accepted: true\)/);
   const lin = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, rng: new Generator(1) });
   assert.throws(() => exportOnnx(lin, { causal: true }), /exportOnnx: option 'causal' is not supported by LinearSelfAttention \(options it applies: inputDim, keyMask\)/);
+  // hostile values: a BigInt (JSON.stringify throws TypeError on it) and a megabyte string give short ValueErrors
+  assert.throws(() => exportOnnx(m, { inputDim: 8n as unknown as number }), (e: Error) => e instanceof ValueError && /exportOnnx: option 'inputDim' must be a positive integer, got 8n/.test(e.message));
+  assert.throws(() => exportOnnx(m, { causal: 'y'.repeat(1e6) as unknown as boolean }), (e: Error) => e instanceof ValueError && e.message.length < 300);
+  let deep: unknown = true;
+  for (let i = 0; i < 1e6; i++) deep = [deep];
+  assert.throws(() => exportOnnx(m, { keyMask: deep as boolean }), (e: Error) => e instanceof ValueError && e.message.length < 300);
 });
 
 test('null options are no options', async () => {

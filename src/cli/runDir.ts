@@ -25,10 +25,17 @@ import type { TaskModel } from '../models/heads.js';
 import { decodeSafetensors } from '../tensor/safetensors.js';
 import { parseRunConfig, type RunConfig } from '../train/runConfig.js';
 
-// Test-only crash hook (test/cli/runDir.test.ts): with ATTNKIT_CRASH_AT_WRITE=N the process kills
-// itself (SIGKILL: no handlers, no flushing) at its Nth atomic write, after the temp file is
-// written and before the rename — the worst moment a real crash could pick.
-let writes = 0;
+/** Called by writeFileAtomic between its complete temp file and the rename; none unless a test sets one. */
+let beforeRename: ((path: string) => void) | null = null;
+
+/**
+ * Installs (or, with null, removes) a hook writeFileAtomic calls after its temp file is written
+ * and before the rename — the worst moment a crash could pick. Only tests set one (the preload
+ * test/cli/crashHook.ts kills the process there); the CLI itself never does.
+ */
+export function setBeforeRenameHook(hook: ((path: string) => void) | null): void {
+  beforeRename = hook;
+}
 
 /** Writes a file atomically: readers see the old content or the new, never a partial file. */
 export function writeFileAtomic(path: string, content: Uint8Array | string): void {
@@ -46,22 +53,25 @@ export function writeFileAtomic(path: string, content: Uint8Array | string): voi
     throw e;
   }
   closeSync(fd);
-  if (++writes === Number(process.env.ATTNKIT_CRASH_AT_WRITE)) process.kill(process.pid, 'SIGKILL');
+  beforeRename?.(path);
   renameSync(tmp, path);
   try { const dfd = openSync(dir, 'r'); fsyncSync(dfd); closeSync(dfd); } catch { /* directories cannot be fsynced on every platform */ }
-}
-
-/** Leftover temp files of writes a killed process never finished. */
-export function removeStaleTemps(dir: string): number {
-  let n = 0;
-  for (const f of readdirSync(dir)) if (/^\..*\.tmp$/.test(f)) { unlinkSync(join(dir, f)); n++; }
-  return n;
 }
 
 export const RUN_FILES = {
   config: 'config.json', preprocessor: 'preprocessor.json', split: 'split.json', best: 'model.safetensors',
   last: 'last.safetensors', metrics: 'metrics.jsonl', result: 'result.json', entropy: 'entropy.jsonl', report: 'report.json',
 } as const;
+
+/** writeFileAtomic's temp name for a run file, `.<file>.<pid>.<8 hex>.tmp`, and nothing else. */
+const RUN_TEMP = new RegExp(`^\\.(${Object.values(RUN_FILES).map((f) => f.replace(/\./g, '\\.')).join('|')})\\.\\d+\\.[0-9a-f]{8}\\.tmp$`);
+
+/** Leftover temp files of run-file writes a killed process never finished (other files in `dir` are left alone). */
+export function removeStaleTemps(dir: string): number {
+  let n = 0;
+  for (const f of readdirSync(dir)) if (RUN_TEMP.test(f)) { unlinkSync(join(dir, f)); n++; }
+  return n;
+}
 
 /**
  * A new run directory under `root` named `<name>-<UTC timestamp>` (or exactly `out`), holding

@@ -2,8 +2,9 @@
  * Crash-safe run directories: a `attnkit train` killed at any of its file writes leaves a
  * directory that `--resume` (when the run got as far as saving its config) or a rerun with the
  * same `--out` (when it did not) turns into the run an uninterrupted process would have made.
- * The kill comes from the test-only hook in writeFileAtomic (ATTNKIT_CRASH_AT_WRITE=N: SIGKILL
- * at the Nth write, after its temp file and before its rename).
+ * The kill comes from the test preload crashHook.ts (ATTNKIT_CRASH_AT_WRITE=N: SIGKILL at the Nth
+ * write, after its temp file and before its rename), which hooks writeFileAtomic; the CLI alone
+ * has no such hook.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, train } from '../../src/node.js';
+import { removeStaleTemps } from '../../src/cli/runDir.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-rundir-'));
 const rng = new Generator(2);
@@ -32,8 +34,8 @@ train: { epochs: 2, batchSize: 16, schedule: { type: plateau, patience: 1 } }
 `);
 
 interface Exit { code: number | null; signal: NodeJS.Signals | null; stderr: string }
-function cli(args: string[], env: Record<string, string> = {}): Promise<Exit> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+function cli(args: string[], env: Record<string, string> = {}, preload = ['--import', './test/cli/crashHook.ts']): Promise<Exit> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, 'src/cli/main.ts', ...args, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
   return new Promise((res) => child.on('close', (code, signal) => res({ code, signal, stderr })));
@@ -104,4 +106,20 @@ test('--resume refuses a checkpoint whose trainer state is malformed, and names 
   const r = await cli(['train', '--resume', finished]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /CheckpointError: .*last\.safetensors: trainer state: epoch: expected a number, got "five"/);
+});
+
+test('removeStaleTemps removes only the temp files of the run\'s own writes: an unrelated dotfile ending in .tmp survives', () => {
+  const d = mkdtempSync(join(tmpdir(), 'attnkit-temps-'));
+  const ours = ['.last.safetensors.4242.0a1b2c3d.tmp', '.config.json.7.ffffffff.tmp', '.metrics.jsonl.123.00000000.tmp'];
+  const theirs = ['.notes.tmp', '.config.json.tmp', '.last.safetensors.4242.tmp', '.mine.json.1.0a1b2c3d.tmp', 'last.safetensors.1.0a1b2c3d.tmp', '.last.safetensors.x.0a1b2c3d.tmp'];
+  for (const f of [...ours, ...theirs]) writeFileSync(join(d, f), 'x');
+  assert.equal(removeStaleTemps(d), ours.length);
+  assert.deepEqual(readdirSync(d).sort(), [...theirs].sort());
+});
+
+test('the CLI itself has no crash hook: ATTNKIT_CRASH_AT_WRITE set without the test preload changes nothing', async () => {
+  const r = await cli(['train', cfg, '--out', join(dir, 'no-hook')], { ATTNKIT_CRASH_AT_WRITE: '1' }, []);
+  assert.equal(r.signal, null, 'not killed');
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(dir, 'no-hook', 'result.json')));
 });

@@ -6,6 +6,8 @@ fixture file):  /usr/bin/python3 scripts/torch_fixtures.py
 Writes test/fixtures/torch_ops.json. Tests read the committed file, so CI needs no Python.
 Every case computes in float32; gradients are of sum(out * u) for a seeded random cotangent u.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch_common import t2j, write_fixture
@@ -69,4 +71,39 @@ case("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 4)), {"x": r(
 case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), {"x": r(2, 3, 9)},
      params={"kernel": 3, "stride": 2, "padding": 1})
 
-write_fixture("torch_ops.json", {"torch": torch.__version__, "seed": 0, "cases": cases})
+
+
+# NaN and ±∞ through the row reductions (test/ops/edge.test.ts): no random draws, so the cases above keep
+# their values. JSON has no NaN or ±∞: they are written as the strings "NaN", "Infinity", "-Infinity".
+def num(x):
+    return x if x == x and abs(x) != float("inf") else ("NaN" if x != x else ("Infinity" if x > 0 else "-Infinity"))
+
+
+def nums(t):
+    return [num(float(v)) for v in t.detach().float().flatten().tolist()]
+
+
+def wide(at, v):
+    """37 wide (the special past the kernels' first vectors), finite elsewhere."""
+    return [v if j == at else math.sin(j) for j in range(37)]
+
+
+N, I = float("nan"), float("inf")
+ce_rows = [[I, 1, 2], [N, 1, 2], wide(30, N), [-I, 1, 2]]
+nonfinite = {
+    "rows": [{"row": nums(x), "softmax": nums(torch.softmax(x, -1)), "log_softmax": nums(torch.log_softmax(x, -1)),
+              "logsumexp": nums(torch.logsumexp(x, -1))}
+             for x in (torch.tensor([row]) for row in [[N, 1, 2], [I, 1], [I, I, 1], [I, -I], [N, -I], [-I, 1], wide(30, N), wide(33, I)])],
+    "cross_entropy": [{"row": nums(torch.tensor(row)), "target": t, "label_smoothing": ls,
+                       "loss": nums(F.cross_entropy(torch.tensor([row]), torch.tensor([t]), label_smoothing=ls, reduction="none"))}
+                      for row in ce_rows for t in (0, 1) for ls in (0.0, 0.1)],
+    "layer_norm": [{"row": nums(torch.tensor(row)), "output": nums(F.layer_norm(torch.tensor(row), (3,)))} for row in [[N, 1, 2], [I, 1, 2], [-I, 1, 2]]],
+    "amax": [{"row": nums(torch.tensor(row)), "output": nums(torch.amax(torch.tensor(row)))} for row in [[1, N, 2], [1, I, N]]],
+    "max": [{"row": nums(torch.tensor(row)), "values": nums(m.values), "indices": m.indices.tolist()}
+            for row in [[[1, N, 2]]] for m in [torch.max(torch.tensor(row), 1)]],
+}
+xg = torch.tensor([[N, 1, 2]], requires_grad=True)
+F.cross_entropy(xg, torch.tensor([1])).backward()
+nonfinite["cross_entropy_grad"] = {"row": nums(xg), "target": 1, "grad": nums(xg.grad)}
+
+write_fixture("torch_ops.json", {"torch": torch.__version__, "seed": 0, "cases": cases, "nonfinite": nonfinite})

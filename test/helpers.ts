@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request, type Agent } from 'node:http';
 import { Tensor, Generator, randn, tensor } from '../src/index.js';
+import { nativeInfo, setNativeIsa, useBackend } from '../src/backend/native/index.js';
 
 /** Names of every node on the tape below `t`. */
 export function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
@@ -89,4 +90,24 @@ export function httpGet(o: { host: string; port: number; path: string; headers?:
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Runs `fn` on the native backend once per instruction set this CPU has (the portable path always),
+ * restoring the best; returns the sets it ran. Needs the native addon (check nativeInfo() first).
+ */
+export function eachIsa(fn: (isa: string) => void): string[] {
+  useBackend('native');
+  const best = nativeInfo()!.bestIsa as 'generic' | 'avx2' | 'avx512';
+  const tried: string[] = [];
+  try {
+    for (const isa of ['generic', 'avx2', 'avx512'] as const) {
+      if (setNativeIsa(isa) !== isa) continue;
+      tried.push(isa);
+      fn(isa);
+    }
+  } finally {
+    setNativeIsa(best);
+  }
+  return tried;
 }

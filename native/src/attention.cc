@@ -142,6 +142,7 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
       const float* V = v + b * L.v.sb + kvh * L.v.sh;
       float* dK = dk + b * L.k.sb + kvh * L.k.sh;
       float* dV = dv + b * L.v.sb + kvh * L.v.sh;
+      bool nan_row = false;  // a query of this kv head's group with a NaN lse
       for (long g = 0; g < group; g++) {
         long h = kvh * group + g, bh = b * s.H + h;
         const float* Q = q + b * L.q.sb + h * L.q.sh;
@@ -153,6 +154,7 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
           double acc = 0;
           for (long d = 0; d < s.Dv; d++) acc += static_cast<double>(dO[i * L.o.sr + d]) * O[i * L.o.sr + d];
           w.dd[i] = static_cast<float>(acc);
+          nan_row = nan_row || lrow[i] != lrow[i];
         }
         for (long j0 = 0; j0 < s.S; j0 += BC) {
           long bc = std::min(BC, s.S - j0);
@@ -200,6 +202,11 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
           }
         }
       }
+      // A NaN row's weights are NaN for every key, hidden ones too (softmax of a row holding NaN), so
+      // dV = Pᵀ·dO is NaN for all keys, as in the js kernel and the composite; the causal skip above never
+      // visits the keys hidden from a whole query tile. (Their dS is 0, so dK and dQ lose nothing.)
+      if (nan_row)
+        for (long j = 0; j < s.S; j++) std::fill(dV + j * L.v.sr, dV + j * L.v.sr + s.Dv, std::numeric_limits<float>::quiet_NaN());
     }
   });
 }

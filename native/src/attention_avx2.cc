@@ -133,15 +133,17 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   for (long c = 0; c < bc; c++) {
     float* row = st + c * QW;
-    const __m256 p0 = exp_nonpos_nan(_mm256_sub_ps(_mm256_load_ps(row), sh0));
-    const __m256 p1 = exp_nonpos_nan(_mm256_sub_ps(_mm256_load_ps(row + 8), sh1));
+    const __m256 p0 = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(row), sh0));
+    const __m256 p1 = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(row + 8), sh1));
     _mm256_store_ps(row, p0);
     _mm256_store_ps(row + 8, p1);
     s0 = _mm256_add_ps(s0, p0);
     s1 = _mm256_add_ps(s1, p1);
   }
-  alpha0 = exp_nonpos_nan(_mm256_sub_ps(old0, sh0));
-  alpha1 = exp_nonpos_nan(_mm256_sub_ps(old1, sh1));
+  // a lane whose max is NaN or +∞ gets weights 0 here (exp_nonpos of x − NaN or ∞ − ∞ is 0); the forward's
+  // end makes its sum NaN once, rather than a blend on every exponential
+  alpha0 = exp_nonpos(_mm256_sub_ps(old0, sh0));
+  alpha1 = exp_nonpos(_mm256_sub_ps(old1, sh1));
   _mm256_store_ps(sp.l, _mm256_fmadd_ps(alpha0, _mm256_load_ps(sp.l), s0));
   _mm256_store_ps(sp.l + 8, _mm256_fmadd_ps(alpha1, _mm256_load_ps(sp.l + 8), s1));
   _mm256_store_ps(sp.m, mx0);
@@ -221,7 +223,8 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
         const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
         const float* ot = buf + t * per + (s.D + KB) * QW;
         for (long j = 0; j < nq; j++) {
-          const float l = sp[t].l[j];
+          // a NaN or +∞ score (max NaN or +∞) makes the row NaN: softmax gives NaN, as the js kernel and PyTorch
+          const float l = sp[t].m[j] <= std::numeric_limits<float>::max() ? sp[t].l[j] : std::numeric_limits<float>::quiet_NaN();
           float* dst = out + b * L.o.sb + h * L.o.sh + (i0 + j) * L.o.sr;
           if (l == 0.f) {  // no visible key: zeros, lse −∞ (a NaN l, from a NaN or +∞ score, gives NaN below)
             std::fill(dst, dst + s.Dv, 0.f);
@@ -286,6 +289,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
       const float* K = k + b * L.k.sb + kvh * L.k.sh;
       const float* V = v + b * L.v.sb + kvh * L.v.sh;
       std::fill(dkp, dkp + n_dkp + n_dvp, 0.f);
+      bool nan_row = false;  // a query of this kv head's group with a NaN lse
       for (long g = 0; g < group; g++) {
         const long h = kvh * group + g, bh = b * s.H + h;
         const float* Q = q + b * L.q.sb + h * L.q.sh;
@@ -305,6 +309,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
           dl[i] = static_cast<float>(acc);
           // a padded lane or a query with no visible key shifts by +∞, so its probabilities are 0
           ll[i] = real && lrow[i] != NEG_INF ? lrow[i] : std::numeric_limits<float>::infinity();
+          nan_row = nan_row || (real && lrow[i] != lrow[i]);
         }
         std::fill(dqt, dqt + n_dqt, 0.f);
         for (long j0 = 0; j0 < s.S; j0 += BKB) {
@@ -321,10 +326,19 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
               const bool drop = s.dropout > 0;
               for (int half = 0; half < 2; half++) {
                 const __m256 shift = _mm256_load_ps(ll + ti + half * 8), dd = _mm256_load_ps(dl + ti + half * 8);
+                if (_mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) == 0) {
+                  for (long c = 0; c < bc; c++) {  // no NaN row: P = exp(S − lse), dS = scale·P∘(dP − D)
+                    float* sr = sp + c * BNQ + half * 8;
+                    float* dr = dp + c * BNQ + half * 8;
+                    const __m256 p = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(sr), shift));
+                    _mm256_store_ps(sr, p);
+                    if (!drop) _mm256_store_ps(dr, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd)));
+                  }
+                  continue;
+                }
                 // a row with a NaN lse (a NaN or +∞ score) keeps NaN probabilities; padded lanes and rows
                 // with no visible key (shift +∞) keep 0 whatever their scores
                 const __m256 live = _mm256_cmp_ps(shift, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_NEQ_UQ);
-                const bool nan_rows = _mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) != 0;
                 for (long c = 0; c < bc; c++) {
                   float* sr = sp + c * BNQ + half * 8;
                   float* dr = dp + c * BNQ + half * 8;
@@ -333,8 +347,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                   _mm256_store_ps(sr, p);
                   if (drop) continue;
                   // dS = scale·P∘(dP − D): 0 where P = 0, and for hidden keys of a NaN row
-                  __m256 none = _mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ);
-                  if (nan_rows) none = _mm256_or_ps(none, hidden8(s, m, b, h, ti + half * 8, j0 + c));
+                  const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c));
                   _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd))));
                 }
               }
@@ -345,15 +358,18 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                   const bool nan_rows = _mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) != 0;
                   const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + j0, s.S, bc);
                   for (long c = 0; c < bc; c++) {
-                    const __m256 keep = walk.at(c);
+                    const __m256 keep = _mm256_and_ps(ks, walk.at(c));
                     float* sr = sp + c * BNQ + half * 8;
                     float* dr = dp + c * BNQ + half * 8;
                     const __m256 p = _mm256_load_ps(sr);
-                    __m256 none = _mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ);
-                    if (nan_rows) none = _mm256_or_ps(none, hidden8(s, m, b, h, ti + half * 8, j0 + c));
-                    const __m256 dpd = _mm256_mul_ps(_mm256_load_ps(dr), _mm256_and_ps(ks, keep));
-                    _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(dpd, dd))));
-                    _mm256_store_ps(sr, _mm256_mul_ps(p, _mm256_and_ps(ks, keep)));
+                    const __m256 ds = _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_mul_ps(_mm256_load_ps(dr), keep), dd));
+                    if (!nan_rows) {
+                      _mm256_store_ps(dr, ds);
+                    } else {  // none where P = 0, nor for hidden keys of a NaN row
+                      const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c));
+                      _mm256_store_ps(dr, _mm256_andnot_ps(none, ds));
+                    }
+                    _mm256_store_ps(sr, _mm256_mul_ps(p, keep));  // NaN·0 stays NaN
                   }
                 }
               }
@@ -372,9 +388,13 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
       }
       float* dK = dk + b * L.k.sb + kvh * L.k.sh;
       float* dV = dv + b * L.v.sb + kvh * L.v.sh;
+      // A NaN row's weights are NaN for every key, hidden ones too (softmax of a row holding NaN), so
+      // dV = Pᵀ·dO is NaN for all keys, as in the js kernel and the composite; the causal skip above never
+      // visits the keys hidden from a whole query tile. (Their dS is 0, so dK and dQ lose nothing.)
       for (long j = 0; j < s.S; j++) {
         std::copy(dkp + j * D16, dkp + j * D16 + s.D, dK + j * L.k.sr);
-        std::copy(dvp + j * Dv16, dvp + j * Dv16 + s.Dv, dV + j * L.v.sr);
+        if (nan_row) std::fill(dV + j * L.v.sr, dV + j * L.v.sr + s.Dv, std::numeric_limits<float>::quiet_NaN());
+        else std::copy(dvp + j * Dv16, dvp + j * Dv16 + s.Dv, dV + j * L.v.sr);
       }
     }
   });

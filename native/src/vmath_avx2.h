@@ -30,9 +30,6 @@ inline __m256 exp_nonpos(__m256 x) {
   return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep);
 }
 
-// exp_nonpos that keeps a NaN lane NaN (exp_nonpos gives 0 there)
-inline __m256 exp_nonpos_nan(__m256 x) { return _mm256_blendv_ps(exp_nonpos(x), x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); }
-
 // attention.h's fmix32 on 8 lanes
 inline __m256i fmix32_8(__m256i h) {
   h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));

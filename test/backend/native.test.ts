@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import {
   F, Generator, Tensor, backward, mul, nn, optim, randn, randint, sum, tensor,
 } from '../../src/index.js';
-import { nativeInfo, setNativeIsa, useBackend, type NativeKernelName } from '../../src/backend/native/index.js';
-import { assertAllClose } from '../helpers.js';
+import { nativeInfo, useBackend, type NativeKernelName } from '../../src/backend/native/index.js';
+import { assertAllClose, eachIsa } from '../helpers.js';
 import { backend, jsBackend, type Backend } from '../../src/backend/backend.js';
 import type { AnyArray, AttnMask, AttnShape, Conv2dParams, UnaryOp } from '../../src/backend/js/index.js';
 
@@ -120,23 +120,6 @@ test('native kernels give the js backend\'s results on every instruction set thi
   t.diagnostic(`checked: ${tried.join(', ')} (best on this CPU: ${nativeInfo()!.bestIsa})`);
 });
 
-/** Runs `fn` once on each instruction set this CPU has (the portable path always), restoring the best. */
-function eachIsa(fn: (isa: string) => void): string[] {
-  useBackend('native');
-  const best = nativeInfo()!.bestIsa as 'generic' | 'avx2' | 'avx512';
-  const tried: string[] = [];
-  try {
-    for (const isa of ['generic', 'avx2', 'avx512'] as const) {
-      if (setNativeIsa(isa) !== isa) continue;
-      tried.push(isa);
-      fn(isa);
-    }
-  } finally {
-    setNativeIsa(best);
-  }
-  return tried;
-}
-
 /**
  * n floats ~ N(0, 1) with NaN, +∞ and −∞ at the given positions (negative counts from the end);
  * the same array for the same arguments.
@@ -172,21 +155,31 @@ const attS: AttnShape = { B: 2, H: 4, Hkv: 2, T: 37, S: 70, D: 8, Dv: 6 };
 const attO = { scale: 0.35, causal: false, dropout: 0, seed: 5 };
 /**
  * q, k, v with NaN and ±∞ in chosen rows: a query row holding NaN, keys holding ±∞ (their scores are
- * ±∞ or NaN), values with −∞ and NaN (`values`: else finite), or (`finite`) none at all.
+ * ±∞ or NaN), values with −∞ and NaN (`values`: else finite), or (`finite`) none at all. `overflow`
+ * is finite too, but query 2 of (0, 1) and key 1 of (0, 0) hold 1e20 in dimension 0, so that score
+ * overflows to +∞ and the query's row is NaN (dimension 0 of the other queries is 0: their scores stay small).
  */
-function attInputs(kind: 'all' | 'scores' | 'finite'): { q: Float32Array; k: Float32Array; v: Float32Array } {
+function attInputs(kind: 'all' | 'scores' | 'finite' | 'overflow'): { q: Float32Array; k: Float32Array; v: Float32Array } {
   const { B, H, Hkv, T, S, D, Dv } = attS;
-  const at = (spec: Parameters<typeof special>[2]): Parameters<typeof special>[2] => (kind === 'finite' ? {} : spec);
-  return {
+  const at = (spec: Parameters<typeof special>[2]): Parameters<typeof special>[2] => (kind === 'finite' || kind === 'overflow' ? {} : spec);
+  const r = {
     q: special(B * H * T * D, 31, at({ nan: [(1 * T + 5) * D + 2], inf: [(6 * T + 20) * D] })),
     k: special(B * Hkv * S * D, 32, at({ inf: [(0 * S + 9) * D + 1], ninf: [(3 * S + 66) * D + 4] })),
     v: special(B * Hkv * S * Dv, 33, kind === 'all' ? { ninf: [(1 * S + 3) * Dv + 5], nan: [(2 * S + 40) * Dv] } : {}),
   };
+  if (kind === 'overflow') {
+    for (let row = 0; row < B * H * T; row++) r.q[row * D] = 0;
+    r.q[(1 * T + 2) * D] = 1e20;
+    r.k[1 * D] = 1e20;
+  }
+  return r;
 }
 const attMasks = (): [string, AttnMask][] => {
   const { B, T, S } = attS;
   const bool = Uint8Array.from({ length: B * T * S }, (_, i) => (i % 5 === 2 || Math.floor(i / S) % T === 11 ? 0 : 1));  // query 11 sees no key
-  const add = special(B * T * S, 34, { nan: [100], inf: [T * S + 7], ninf: [205, 206] });
+  // NaN, +∞ and −∞ where causality hides them, and where the query sees them (NaN at query 1, key 0 of
+  // batch 0; +∞ at query 3, key 2 and −∞ at query 5, key 1 of batch 1): those rows are NaN
+  const add = special(B * T * S, 34, { nan: [100, S], inf: [T * S + 7, T * S + 3 * S + 2], ninf: [205, 206, T * S + 5 * S + 1] });
   return [['none', { kind: 'none' }], ['bool', { kind: 'bool', data: bool, strides: [T * S, 0, S, 1] }], ['float', { kind: 'float', data: add, strides: [T * S, 0, S, 1] }]];
 };
 
@@ -293,15 +286,17 @@ const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
   avgPool2dForward: (k) => [true, false].map((cip) => k.avgPool2dForward(special(2 * 3 * 7 * 6, 49, { nan: [0], inf: [100, 101], ninf: [101, 200] }), poolP, cip)),
   avgPool2dBackward: (k) => [true, false].map((cip) => k.avgPool2dBackward(special(2 * 3 * 4 * 3, 50, { nan: [3], inf: [4], ninf: [5] }), poolP, cip, 2 * 3 * 7 * 6)),
   // non-finite values go to the js kernel; non-finite q, k and float masks reach the native ones
-  attentionForward: (k) => [attInputs('all'), attInputs('scores')].flatMap(({ q, k: kk, v }) => attMasks().flatMap(([, m]) =>
+  attentionForward: (k) => [attInputs('all'), attInputs('scores'), attInputs('overflow')].flatMap(({ q, k: kk, v }) => attMasks().flatMap(([, m]) =>
     [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
       const r = k.attentionForward(q, kk, v, attS, { ...attO, causal, dropout }, m);
       return [r.out, r.lse];
     })))),
   attentionBackward: (k) => {
     const n = attS.B * attS.H * attS.T * attS.Dv;
-    // non-finite operands go to the js kernel; the float mask's NaN and ±∞ reach the native ones
-    return [[attInputs('all'), special(n, 35, { nan: [(3 * attS.T + 2) * attS.Dv] })], [attInputs('finite'), special(n, 36)]].flatMap(([qkv, dout]) => {
+    // non-finite operands go to the js kernel; the float mask's NaN and ±∞ and the overflowing score (with
+    // each mask: NaN rows under a bool mask and causality) reach the native ones
+    return [[attInputs('all'), special(n, 35, { nan: [(3 * attS.T + 2) * attS.Dv] })], [attInputs('finite'), special(n, 36)],
+      [attInputs('overflow'), special(n, 37)]].flatMap(([qkv, dout]) => {
       const { q, k: kk, v } = qkv as ReturnType<typeof attInputs>;
       return attMasks().flatMap(([, m]) => [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
         const o = { ...attO, causal, dropout };
@@ -337,6 +332,35 @@ test('every native kernel gives the js kernel\'s NaN, +∞ and −∞ (and value
   assert.deepEqual(failures, [], `${failures.length} mismatches`);
   assert.ok(tried.includes('generic'), 'the portable path always runs');
   t.diagnostic(`checked: ${tried.join(', ')}`);
+});
+
+test('a causal row made NaN by the mask makes dV NaN at every key, keys the causal tile skip never visits too', { skip: !nativePass && 'native pass only' }, (t) => {
+  // finite q, k, v and dout (so the native kernels run); the float mask's NaN at query 1, key 0 makes
+  // that row's weights NaN for every key (softmax of a row holding NaN), so dV = Pᵀ·dO is NaN for all
+  // keys. T 37, S 70: AVX2 skips key block 64.. for query tile 0..63; T 400, S 530: the portable path
+  // skips key tile 512.. for query tile 0..383.
+  for (const s of [{ B: 1, H: 2, Hkv: 1, T: 37, S: 70, D: 4, Dv: 3 }, { B: 1, H: 2, Hkv: 1, T: 400, S: 530, D: 4, Dv: 3 }]) {
+    const q = special(s.B * s.H * s.T * s.D, 61), k = special(s.B * s.Hkv * s.S * s.D, 62), v = special(s.B * s.Hkv * s.S * s.Dv, 63);
+    const dout = special(s.B * s.H * s.T * s.Dv, 64), add = special(s.T * s.S, 65, { nan: [s.S] });
+    const m: AttnMask = { kind: 'float', data: add, strides: [0, 0, s.S, 1] };
+    for (const dropout of [0, 0.3]) {
+      const o = { ...attO, causal: true, dropout };
+      const f = jsBackend.attentionForward(q, k, v, s, o, m);
+      const ref = jsBackend.attentionBackward(q, k, v, f.out, f.lse, dout, s, o, m, null);
+      assert.ok(Array.from(ref.dv).every(Number.isNaN), 'js: dV is NaN at every key');
+      const tried = eachIsa((isa) => {
+        const nf = backend().attentionForward(q, k, v, s, o, m);
+        assertAllClose(nf.out, f.out, { rtol: 2e-4, atol: 2e-5, msg: `${isa} T${s.T} out` });
+        assertAllClose(nf.lse, f.lse, { rtol: 2e-4, atol: 2e-5, msg: `${isa} T${s.T} lse` });
+        const g = backend().attentionBackward(q, k, v, f.out, f.lse, dout, s, o, m, null);
+        assert.ok(Number.isNaN(g.dv[(s.S - 1) * s.Dv]), `${isa} T${s.T} p=${dropout}: dV of the last key is NaN`);
+        for (const [n, a, b] of [['dq', g.dq, ref.dq], ['dk', g.dk, ref.dk], ['dv', g.dv, ref.dv]] as const) {
+          assertAllClose(a, b, { rtol: 2e-4, atol: 2e-5, msg: `${isa} T${s.T} p=${dropout} ${n}` });
+        }
+      });
+      t.diagnostic(`T${s.T} S${s.S} p=${dropout}: ${tried.join(', ')}`);
+    }
+  }
 });
 
 test('the native Adam/AdamW update gives the js kernel\'s weights and moments bit for bit', { skip: !nativePass && 'native pass only' }, () => {

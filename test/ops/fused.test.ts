@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, Generator, Tensor, backward, full, randn, tensor, zeros } from '../../src/index.js';
-import { assertAllClose } from '../helpers.js';
-import { backendName, nativeInfo, setNativeIsa } from '../../src/backend/native/index.js';
+import { assertAllClose, eachIsa } from '../helpers.js';
+import { backendName } from '../../src/backend/native/index.js';
 
 const rnd = (shape: number[], seed: number, scale = 1): Tensor => F.mul(randn(shape, { rng: new Generator(seed) }), scale).requireGrad();
 const leaf = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.data), t.shape).requireGrad();
@@ -146,7 +146,15 @@ const put = (x: Tensor, at: [number, number][]): Tensor => {
 const nfQ = put(rnd([2, 2, 5, 4], 21), [[(0 * 5 + 1) * 4 + 2, NaN], [(3 * 5 + 3) * 4, Infinity]]);
 const nfK = put(rnd([2, 2, 7, 4], 22), [[(1 * 7 + 2) * 4 + 1, Infinity], [(2 * 7 + 6) * 4 + 3, -Infinity]]);
 const nfV = put(rnd([2, 2, 7, 4], 23), [[0, -Infinity], [(3 * 7 + 4) * 4 + 2, NaN]]);
-const nfCases: { label: string; opts: F.SdpaOptions; v?: Tensor }[] = [
+/** [1, 1, T, S] float mask, N(0, 1) but for the given (query, key) entries. */
+const maskWith = (T: number, S: number, at: [number, number, number][]): Tensor =>
+  put(rnd([1, 1, T, S], 25), at.map(([i, j, x]) => [i * S + j, x] as [number, number]));
+// finite q [1, 2, 37, 4], k/v [1, 2, 70, 4]; overflowing: query 2 of head 1 and key 1 of head 1 hold 1e20 in
+// dimension 0 (that score is +∞, the row NaN), dimension 0 of every other query is 0 (its scores stay small)
+const fq = rnd([1, 2, 37, 4], 26), fk = rnd([1, 2, 70, 4], 27);
+const ovQ = put(fq, [...Array.from({ length: 2 * 37 }, (_, r) => [r * 4, 0] as [number, number]), [(37 + 2) * 4, 1e20]]);
+const ovK = put(fk, [[(70 + 1) * 4, 1e20]]);
+const nfCases: { label: string; opts: F.SdpaOptions; q?: Tensor; k?: Tensor; v?: Tensor }[] = [
   { label: 'no mask', opts: {} },
   { label: 'no mask, non-finite values', opts: {}, v: nfV },
   { label: 'causal', opts: { causal: true } },
@@ -155,12 +163,22 @@ const nfCases: { label: string; opts: F.SdpaOptions; v?: Tensor }[] = [
   { label: 'bool mask, a fully masked row', opts: { mask: tensor(Array.from({ length: 2 }, (_, b) => Array.from({ length: 2 }, (_, h) =>
     Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, (_, j) => !(b === 0 && j === 2) && !(b === 1 && h === 1 && i === 4)))))) } },
   { label: 'float mask with NaN, +∞ and −∞', opts: { mask: put(rnd([2, 1, 5, 7], 24), [[3, NaN], [7 + 5, Infinity], [35 + 8, -Infinity], [35 + 9, -Infinity]]) } },
+  // finite q, k, v (the native kernels run, not the js fallback): NaN rows from the mask or an overflowing score.
+  // S 70 and T 400, S 530: causal key blocks the native backward skips for a whole query tile (AVX2 and portable)
+  { label: 'finite operands, causal, float mask with NaN, +∞ and −∞ the queries see', q: fq, k: fk,
+    opts: { causal: true, mask: maskWith(37, 70, [[1, 0, NaN], [3, 2, Infinity], [5, 1, -Infinity], [5, 0, -Infinity], [6, 0, -Infinity]]) } },
+  { label: 'finite operands, causal, T 400, S 530, float mask with NaN', q: rnd([1, 1, 400, 4], 28), k: rnd([1, 1, 530, 4], 29),
+    v: rnd([1, 1, 530, 4], 30), opts: { causal: true, mask: maskWith(400, 530, [[1, 0, NaN]]) } },
+  { label: 'finite operands, causal, bool mask, a score overflowing to +∞', q: ovQ, k: ovK,
+    opts: { causal: true, mask: tensor(Array.from({ length: 37 }, (_, i) => Array.from({ length: 70 }, (_, j) => (i + j) % 5 !== 2))) } },
+  { label: 'finite operands, bool mask, a score overflowing to +∞', q: ovQ, k: ovK,
+    opts: { mask: tensor(Array.from({ length: 37 }, (_, i) => Array.from({ length: 70 }, (_, j) => (i + j) % 5 !== 2))) } },
 ];
 
 for (const c of nfCases) {
   test(`fused and unfused attention agree on NaN, +∞ and −∞ (values and gradients): ${c.label}`, () => {
     const run = (isa: string): void => {
-      const [q, k, v] = [nfQ, nfK, c.v ?? rnd([2, 2, 7, 4], 23)].map(leaf);
+      const [q, k, v] = [c.q ?? nfQ, c.k ?? nfK, c.v ?? rnd([...(c.k ?? nfK).shape], 23)].map(leaf);
       const [q2, k2, v2] = [q, k, v].map(leaf);
       const fused = F.scaledDotProductAttention(q!, k!, v!, { ...c.opts, returnWeights: false });
       const { output } = F.scaledDotProductAttention(q2!, k2!, v2!, { ...c.opts, returnWeights: true });
@@ -172,12 +190,7 @@ for (const c of nfCases) {
       for (const [a, b, n] of [[q, q2, 'q'], [k, k2, 'k'], [v, v2, 'v']] as const) assertAllClose(a!.grad!, b!.grad!, { rtol: 1e-3, atol: 1e-4, msg: `${isa} grad ${n}` });
     };
     if (backendName() !== 'native') return run('js');
-    const best = nativeInfo()!.bestIsa as 'generic' | 'avx2' | 'avx512';
-    try {
-      for (const isa of ['generic', 'avx2', 'avx512'] as const) if (setNativeIsa(isa) === isa) run(isa);
-    } finally {
-      setNativeIsa(best);
-    }
+    eachIsa(run);
   });
 }
 

@@ -73,12 +73,14 @@ export function dropoutKernel(x: FloatArray, p: number, seed: number): FloatArra
   return out;
 }
 
+const F32_MAX = 3.4028234663852886e38;
+
 /** Scores of query row (bh, i) against all keys, scaled and masked (−∞ where hidden). */
 function scoreRow(
   s: AttnShape, o: AttnOptions, m: AttnMask, q: FloatArray, k: FloatArray, bh: number, i: number, row: Float64Array,
 ): void {
   const b = Math.floor(bh / s.H), h = bh % s.H, kvbh = b * s.Hkv + Math.floor(h / (s.H / s.Hkv));
-  const qo = (bh * s.T + i) * s.D;
+  const qo = (bh * s.T + i) * s.D, f32 = q instanceof Float32Array;
   for (let j = 0; j < s.S; j++) {
     if (o.causal && j > i) { row[j] = -Infinity; continue; }
     const ko = (kvbh * s.S + j) * s.D;
@@ -89,6 +91,8 @@ function scoreRow(
       const p = b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3];
       if (m.kind === 'bool') { if (!m.data[p]) acc = -Infinity; } else acc += m.data[p];
     }
+    // float32 operands: a score beyond float32's range is ±∞ (then NaN rows), as in the native kernels and the composite
+    if (f32 && (acc > F32_MAX || acc < -F32_MAX)) acc = Math.fround(acc);
     row[j] = acc;
   }
 }
@@ -175,8 +179,7 @@ export function attentionBackward(
       const base = (bh * s.T + i) * s.S;
       for (let j = 0; j < s.S; j++) {
         // no skip at p = 0: 0·NaN is NaN, as in the composite's products; a NaN row's weights are all NaN,
-        // but a key hidden by the bool mask or causality passes its score no gradient (the composite's where)
-        const hidden = (o.causal && j > i) || (m.kind === 'bool' && !m.data[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]);
+        // but a key hidden by the bool mask or causality passes its score no gradient (the composite's where):
         const p = Math.exp(row[j] - L);
         const keep = o.dropout > 0 ? (dropoutKeep(o.seed, base + j, thr) ? keepScale : 0) : 1;
         const vo = (kvbh * s.S + j) * s.Dv, ko = (kvbh * s.S + j) * s.D;
@@ -185,7 +188,10 @@ export function attentionBackward(
           dp += dout[oo + d] * v[vo + d];
           dv[vo + d] += p * keep * dout[oo + d];
         }
-        const ds = hidden ? 0 : p * (dp * keep - di);
+        // a hidden key's p is 0 (or NaN in a NaN row), so only a NaN ds can need the lookup
+        let ds = p * (dp * keep - di);
+        if (Number.isNaN(ds) && ((o.causal && j > i)
+          || (m.kind === 'bool' && !m.data[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]))) ds = 0;
         if (dMask && m.kind === 'float') dMask[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]] += ds;
         const dss = ds * o.scale;
         for (let d = 0; d < s.D; d++) {

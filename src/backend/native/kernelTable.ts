@@ -381,17 +381,20 @@ export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
     k.avgPool2dBackward(pool(p), gy, gx, countIncludePad);
     return gx;
   },
-  // A key a query cannot see passes it nothing, even a NaN or ±∞ (the js kernel skips weights of 0);
-  // the native products P·V, Pᵀ·dO, dS·K and dSᵀ·Q would make 0·NaN = NaN, so such operands go to js.
+  // Non-finite operands go to the js kernel where the native kernels would differ from it. js multiplies
+  // every weight, 0 included (0·NaN = NaN, as the composite and PyTorch), but the native kernels skip the
+  // causal key tiles no query of a tile sees: the forward needs finite values only when causal. The
+  // backward needs finite q, k, v and dout always: besides those tiles, AVX2 runs rows with lse −∞ (0·NaN
+  // in dV), which js skips, and dS is 0 where P = 0 (js: 0·NaN). Packed operands are one buffer, scanned once.
   attentionForward: (k, q, kk, v, s, o, m, layout) => {
-    if (!k.allFinite(v)) return FALLBACK;
+    if (o.causal && !k.allFinite(v)) return FALLBACK;
     const out = f32(s.B * s.H * s.T * s.Dv), lse = f32(s.B * s.H * s.T);
     k.attentionForward(q, kk, v, out, lse, s, o, m.kind, m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layout ?? null);
     return { out, lse };
   },
   attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout) => {
     // the additive-mask gradient is only in the js kernel
-    if (dMask !== null || ![q, kk, v, dout].every((x) => k.allFinite(x))) return FALLBACK;
+    if (dMask !== null || ![...new Set([q, kk, v, dout])].every((x) => k.allFinite(x))) return FALLBACK;
     const g = attnGradBuffers(q, kk, v, layout);
     k.attentionBackward(q, kk, v, out, lse, dout, g.dq, g.dk, g.dv, s, o, m.kind, m.kind === 'none' ? null : m.data,
       m.kind === 'none' ? [] : m.strides, layout ?? null);

@@ -1,12 +1,18 @@
 /** The `data` namespace: schemas, fitted encoders, encoded datasets and batches (browser-safe). */
 export { parseSchema, DEFAULT_MISSING } from './schema.js';
 export type { Schema, FieldSpec, FieldKind, TargetSpec, TaskKind } from './schema.js';
-export { NumericEncoder, CategoricalEncoder, normalQuantile, MISSING_ID, UNKNOWN_ID } from './tabular.js';
-export type { NumericCell, NumericState, CategoricalState } from './tabular.js';
-export { tokenize, Vocabulary, TextFieldEncoder, KeyValueEncoder, parsePairs, PAD_ID, UNK_ID, KEY_MARKER_ID } from './text.js';
-export type { TextState, KeyValueCell, KeyValueState } from './text.js';
-export { SeriesEncoder, ImageEncoder } from './patches.js';
-export type { SeriesCell, SeriesState } from './patches.js';
+export { NumericEncoder, normalQuantile } from './fields/numeric.js';
+export type { NumericCell, NumericState } from './fields/numeric.js';
+export { CategoricalEncoder, MISSING_ID, UNKNOWN_ID } from './fields/categorical.js';
+export type { CategoricalState } from './fields/categorical.js';
+export { tokenize, Vocabulary, parsePairs, PAD_ID, UNK_ID, KEY_MARKER_ID } from './text.js';
+export { TextFieldEncoder } from './fields/text.js';
+export type { TextState } from './fields/text.js';
+export { KeyValueEncoder } from './fields/keyValue.js';
+export type { KeyValueCell, KeyValueState } from './fields/keyValue.js';
+export { SeriesEncoder } from './fields/timeSeries.js';
+export type { SeriesCell, SeriesState } from './fields/timeSeries.js';
+export { ImageEncoder } from './fields/image.js';
 export { Preprocessor } from './preprocessor.js';
 export type { DataRecord, RowOrigin, EncodeOptions, SkippedRow, FieldInfo, TargetInfo, PreprocessorState } from './preprocessor.js';
 export { EncodedDataset, splitIndices } from './dataset.js';

@@ -1,12 +1,9 @@
 /**
- * Text and key–value encoders: a word or character tokenizer with a fitted vocabulary, and
- * key–value records (e-mail headers, JSON objects) as key ids plus value tokens.
+ * Tokens for the text and key–value kinds (src/data/fields/text.ts, keyValue.ts): a word or
+ * character tokenizer, a fitted frequency-ordered vocabulary, and key–value parsing.
  * Token ids: 0 = padding, 1 = unknown; key–value values also use 2 = the pair's key marker.
  */
 import { DataError } from '../errors.js';
-import type { TextSpec } from './fields/text.js';
-import type { KeyValueSpec } from './fields/keyValue.js';
-import { missingTest } from './missing.js';
 import { checkOptions } from '../config.js';
 
 export const PAD_ID = 0;
@@ -39,42 +36,6 @@ export class Vocabulary {
   id(token: string): number { return this.index.get(token) ?? UNK_ID; }
 }
 
-function asText(value: unknown, where: string): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new DataError(`${where}: expected text, got ${Array.isArray(value) ? 'an array' : typeof value}`);
-}
-
-export interface TextState { vocabulary: string[] }
-
-/** A text field → token ids (at most `maxLength`, default 128; none when missing). */
-export class TextFieldEncoder {
-  private readonly isMissing: (v: unknown) => boolean;
-  vocab: Vocabulary | null = null;
-  constructor(readonly spec: TextSpec, state: TextState | null = null) {
-    this.isMissing = missingTest(spec.missing);
-    if (state) this.vocab = new Vocabulary(state.vocabulary, 2);
-  }
-  private tokens(value: unknown, where: string): string[] {
-    if (this.isMissing(value)) return [];
-    return tokenize(asText(value, where), this.spec.tokenizer ?? 'word', this.spec.lowercase ?? true);
-  }
-  get maxLength(): number { return this.spec.maxLength ?? 128; }
-  fit(values: unknown[], where: (i: number) => string): void {
-    this.vocab = Vocabulary.fit(values.map((v, i) => this.tokens(v, where(i)).slice(0, this.maxLength)),
-      { minCount: this.spec.minCount ?? 2, maxVocab: this.spec.maxVocab ?? 20000, offset: 2 });
-  }
-  encode(value: unknown, where: string): Int32Array {
-    if (!this.vocab) throw new DataError(`TextFieldEncoder(${this.spec.name}).encode: fit first`);
-    return Int32Array.from(this.tokens(value, where).slice(0, this.maxLength), (t) => this.vocab!.id(t));
-  }
-  state(): TextState { return { vocabulary: this.vocab!.tokens }; }
-}
-
-/** One encoded key–value record: value-token ids and, per token, the id of the key it belongs to. */
-export interface KeyValueCell { ids: Int32Array; keys: Int32Array }
-export interface KeyValueState { keys: string[]; vocabulary: string[] }
-
 /**
  * Parses a key–value value: an object ({ key: value }), an array of [key, value] pairs, or a
  * header block ("Key: value" lines; indented lines continue the previous value, as RFC 5322).
@@ -101,40 +62,3 @@ export function parsePairs(value: unknown, where: string): [string, string][] {
   throw new DataError(`${where}: expected key–value pairs (object, [key, value] array or "Key: value" lines), got ${typeof value}`);
 }
 
-/**
- * A key–value field → per pair a key-marker token then up to `maxValueTokens` (default 8)
- * value tokens, each tagged with its key id (0 pad, 1 unknown key, 2… fitted keys, case-folded).
- * At most `maxPairs` pairs (default 32) in record order.
- */
-export class KeyValueEncoder {
-  private readonly isMissing: (v: unknown) => boolean;
-  keyVocab: Vocabulary | null = null;
-  vocab: Vocabulary | null = null;
-  constructor(readonly spec: KeyValueSpec, state: KeyValueState | null = null) {
-    this.isMissing = missingTest(spec.missing);
-    if (state) { this.keyVocab = new Vocabulary(state.keys, 2); this.vocab = new Vocabulary(state.vocabulary, 3); }
-  }
-  private pairs(value: unknown, where: string): [string, string[]][] {
-    if (this.isMissing(value)) return [];
-    const n = this.spec.maxValueTokens ?? 8;
-    return parsePairs(value, where).slice(0, this.spec.maxPairs ?? 32).map(([k, v]) => [k.toLowerCase(), tokenize(v).slice(0, n)]);
-  }
-  fit(values: unknown[], where: (i: number) => string): void {
-    const all = values.map((v, i) => this.pairs(v, where(i)));
-    this.keyVocab = Vocabulary.fit(all.map((ps) => ps.map(([k]) => k)), { minCount: this.spec.minCount ?? 2, maxVocab: this.spec.maxKeys ?? 256, offset: 2 });
-    this.vocab = Vocabulary.fit(all.flatMap((ps) => ps.map(([, t]) => t)), { minCount: this.spec.minCount ?? 2, maxVocab: this.spec.maxVocab ?? 20000, offset: 3 });
-  }
-  /** Longest token sequence one record can produce. */
-  get maxLength(): number { return (this.spec.maxPairs ?? 32) * (1 + (this.spec.maxValueTokens ?? 8)); }
-  encode(value: unknown, where: string): KeyValueCell {
-    if (!this.vocab || !this.keyVocab) throw new DataError(`KeyValueEncoder(${this.spec.name}).encode: fit first`);
-    const ids: number[] = [], keys: number[] = [];
-    for (const [k, toks] of this.pairs(value, where)) {
-      const kid = this.keyVocab.id(k);
-      ids.push(KEY_MARKER_ID); keys.push(kid);
-      for (const t of toks) { ids.push(this.vocab.id(t)); keys.push(kid); }
-    }
-    return { ids: Int32Array.from(ids), keys: Int32Array.from(keys) };
-  }
-  state(): KeyValueState { return { keys: this.keyVocab!.tokens, vocabulary: this.vocab!.tokens }; }
-}

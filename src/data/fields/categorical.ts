@@ -2,14 +2,56 @@
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { CategoricalEncoder, type CategoricalState } from '../tabular.js';
 import { encoderCodec, specParts, valueParts, vocabWord, type FieldKindDef } from './fieldKindDef.js';
+import { missingTest } from '../missing.js';
 
 const schema = v.strictObject({
   ...specParts.common, kind: v.literal('categorical'),
   maxCategories: v.optional(specParts.int), minCount: v.optional(specParts.int),
 });
 export type CategoricalSpec = v.InferOutput<typeof schema>;
+
+/** Categorical ids: 0 = missing, 1 = unknown (unseen or rare), 2… = fitted categories. */
+export const MISSING_ID = 0;
+export const UNKNOWN_ID = 1;
+
+export interface CategoricalState { categories: string[] }
+
+/**
+ * A categorical column: categories seen at least `minCount` times (default 1), the
+ * `maxCategories` most frequent (default unlimited), in frequency order (ties by name).
+ */
+export class CategoricalEncoder {
+  private readonly isMissing: (v: unknown) => boolean;
+  private index = new Map<string, number>();
+  constructor(readonly spec: CategoricalSpec, state: CategoricalState | null = null) {
+    this.isMissing = missingTest(spec.missing);
+    if (state) this.setCategories(state.categories);
+  }
+
+  private setCategories(cats: string[]): void {
+    this.index = new Map(cats.map((c, i) => [c, i + 2]));
+  }
+
+  fit(values: unknown[]): void {
+    const counts = new Map<string, number>();
+    for (const v of values) if (!this.isMissing(v)) { const k = String(v).trim(); counts.set(k, (counts.get(k) ?? 0) + 1); }
+    const min = this.spec.minCount ?? 1;
+    const cats = [...counts].filter(([, c]) => c >= min).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => k);
+    this.setCategories(cats.slice(0, this.spec.maxCategories ?? cats.length));
+  }
+
+  /** Number of ids (categories + missing + unknown). */
+  get size(): number { return this.index.size + 2; }
+
+  encode(value: unknown): number {
+    if (this.isMissing(value)) return MISSING_ID;
+    return this.index.get(String(value).trim()) ?? UNKNOWN_ID;
+  }
+
+  state(): CategoricalState { return { categories: [...this.index.keys()] }; }
+}
+
 export interface CategoricalColumn { kind: 'categorical'; ids: Int32Array }
 /** ids [B] int32: 0 missing, 1 unknown */
 export interface CategoricalBatch { kind: 'categorical'; ids: Tensor }

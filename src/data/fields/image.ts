@@ -2,8 +2,11 @@
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { ImageEncoder } from '../patches.js';
 import { specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
+import { DataError } from '../../errors.js';
+import { missingTest } from '../missing.js';
+import { checkFloat32, fitsFloat32, shown } from '../float32.js';
+import { numbers } from '../patches.js';
 
 const schema = v.strictObject({
   ...specParts.common, kind: v.literal('image'),
@@ -12,6 +15,40 @@ const schema = v.strictObject({
   scale: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
 });
 export type ImageSpec = v.InferOutput<typeof schema>;
+
+/**
+ * An image (a flat array of height·width·channels values in row-major [H, W, C] order) →
+ * (H/p)·(W/p) patches of p·p·C values each, divided by `scale`.
+ */
+export class ImageEncoder {
+  private readonly isMissing: (v: unknown) => boolean;
+  constructor(readonly spec: ImageSpec) {
+    this.isMissing = missingTest(spec.missing);
+    const { height: H, width: W, patchSize: p } = spec;
+    if (H % p !== 0 || W % p !== 0) throw new DataError(`ImageEncoder(${spec.name}): patchSize ${p} must divide height ${H} and width ${W}`);
+  }
+  get numPatches(): number { return (this.spec.height / this.spec.patchSize) * (this.spec.width / this.spec.patchSize); }
+  get patchDim(): number { return this.spec.patchSize ** 2 * (this.spec.channels ?? 1); }
+  /** Patches [P × patchDim], or null when missing. */
+  encode(value: unknown, where: string): Float32Array | null {
+    if (this.isMissing(value)) return null;
+    const { height: H, width: W, patchSize: p } = this.spec;
+    const Cn = this.spec.channels ?? 1, scale = this.spec.scale ?? 1;
+    const px = numbers(value, where);
+    if (px.length !== H * W * Cn) throw new DataError(`${where}: an image of ${H}×${W}×${Cn} needs ${H * W * Cn} values, got ${px.length}`);
+    const out = new Float32Array(this.numPatches * this.patchDim);
+    let o = 0;
+    for (let py = 0; py < H / p; py++) for (let pxi = 0; pxi < W / p; pxi++) {
+      for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) for (let c = 0; c < Cn; c++) {
+        const i = ((py * p + y) * W + pxi * p + x) * Cn + c, v = px[i] / scale;
+        if (!fitsFloat32(v)) checkFloat32(v, () => `${where}: element ${i} (${shown(px[i])})`, 'scales');
+        out[o++] = v;
+      }
+    }
+    return out;
+  }
+}
+
 export interface ImageColumn { kind: 'image'; rows: (Float32Array | null)[]; numPatches: number; patchDim: number }
 /** patches [B, P, patchDim], present [B] */
 export interface ImageBatch { kind: 'image'; patches: Tensor; present: Tensor }

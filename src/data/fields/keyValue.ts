@@ -4,8 +4,10 @@
  */
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { KeyValueEncoder, type KeyValueCell, type KeyValueState } from '../text.js';
 import { encoderCodec, padRows, specParts, valueParts, vocabWord, type FieldKindDef } from './fieldKindDef.js';
+import { DataError } from '../../errors.js';
+import { missingTest } from '../missing.js';
+import { KEY_MARKER_ID, Vocabulary, parsePairs, tokenize } from '../text.js';
 
 const schema = v.strictObject({
   ...specParts.common, kind: v.literal('keyValue'),
@@ -14,6 +16,49 @@ const schema = v.strictObject({
   maxKeys: v.optional(specParts.int), maxVocab: v.optional(specParts.int), minCount: v.optional(specParts.int),
 });
 export type KeyValueSpec = v.InferOutput<typeof schema>;
+
+/** One encoded key–value record: value-token ids and, per token, the id of the key it belongs to. */
+export interface KeyValueCell { ids: Int32Array; keys: Int32Array }
+export interface KeyValueState { keys: string[]; vocabulary: string[] }
+
+/**
+ * A key–value field → per pair a key-marker token then up to `maxValueTokens` (default 8)
+ * value tokens, each tagged with its key id (0 pad, 1 unknown key, 2… fitted keys, case-folded).
+ * At most `maxPairs` pairs (default 32) in record order.
+ */
+export class KeyValueEncoder {
+  private readonly isMissing: (v: unknown) => boolean;
+  keyVocab: Vocabulary | null = null;
+  vocab: Vocabulary | null = null;
+  constructor(readonly spec: KeyValueSpec, state: KeyValueState | null = null) {
+    this.isMissing = missingTest(spec.missing);
+    if (state) { this.keyVocab = new Vocabulary(state.keys, 2); this.vocab = new Vocabulary(state.vocabulary, 3); }
+  }
+  private pairs(value: unknown, where: string): [string, string[]][] {
+    if (this.isMissing(value)) return [];
+    const n = this.spec.maxValueTokens ?? 8;
+    return parsePairs(value, where).slice(0, this.spec.maxPairs ?? 32).map(([k, v]) => [k.toLowerCase(), tokenize(v).slice(0, n)]);
+  }
+  fit(values: unknown[], where: (i: number) => string): void {
+    const all = values.map((v, i) => this.pairs(v, where(i)));
+    this.keyVocab = Vocabulary.fit(all.map((ps) => ps.map(([k]) => k)), { minCount: this.spec.minCount ?? 2, maxVocab: this.spec.maxKeys ?? 256, offset: 2 });
+    this.vocab = Vocabulary.fit(all.flatMap((ps) => ps.map(([, t]) => t)), { minCount: this.spec.minCount ?? 2, maxVocab: this.spec.maxVocab ?? 20000, offset: 3 });
+  }
+  /** Longest token sequence one record can produce. */
+  get maxLength(): number { return (this.spec.maxPairs ?? 32) * (1 + (this.spec.maxValueTokens ?? 8)); }
+  encode(value: unknown, where: string): KeyValueCell {
+    if (!this.vocab || !this.keyVocab) throw new DataError(`KeyValueEncoder(${this.spec.name}).encode: fit first`);
+    const ids: number[] = [], keys: number[] = [];
+    for (const [k, toks] of this.pairs(value, where)) {
+      const kid = this.keyVocab.id(k);
+      ids.push(KEY_MARKER_ID); keys.push(kid);
+      for (const t of toks) { ids.push(this.vocab.id(t)); keys.push(kid); }
+    }
+    return { ids: Int32Array.from(ids), keys: Int32Array.from(keys) };
+  }
+  state(): KeyValueState { return { keys: this.keyVocab!.tokens, vocabulary: this.vocab!.tokens }; }
+}
+
 export interface KeyValueColumn { kind: 'keyValue'; rows: KeyValueCell[] }
 /** ids [B, L] value-token ids, keys [B, L] key ids, mask [B, L] */
 export interface KeyValueBatch { kind: 'keyValue'; ids: Tensor; keys: Tensor; mask: Tensor }

@@ -1,8 +1,10 @@
 /** A text field: word or character tokens with a fitted vocabulary (0 pad, 1 unknown); one token per word. */
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { TextFieldEncoder, type TextState } from '../text.js';
 import { encoderCodec, padRows, specParts, vocabWord, type FieldKindDef } from './fieldKindDef.js';
+import { DataError } from '../../errors.js';
+import { missingTest } from '../missing.js';
+import { Vocabulary, tokenize } from '../text.js';
 
 const schema = v.strictObject({
   ...specParts.common, kind: v.literal('text'),
@@ -10,6 +12,39 @@ const schema = v.strictObject({
   maxVocab: v.optional(specParts.int), minCount: v.optional(specParts.int), lowercase: v.optional(v.boolean()),
 });
 export type TextSpec = v.InferOutput<typeof schema>;
+
+function asText(value: unknown, where: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new DataError(`${where}: expected text, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+}
+
+export interface TextState { vocabulary: string[] }
+
+/** A text field → token ids (at most `maxLength`, default 128; none when missing). */
+export class TextFieldEncoder {
+  private readonly isMissing: (v: unknown) => boolean;
+  vocab: Vocabulary | null = null;
+  constructor(readonly spec: TextSpec, state: TextState | null = null) {
+    this.isMissing = missingTest(spec.missing);
+    if (state) this.vocab = new Vocabulary(state.vocabulary, 2);
+  }
+  private tokens(value: unknown, where: string): string[] {
+    if (this.isMissing(value)) return [];
+    return tokenize(asText(value, where), this.spec.tokenizer ?? 'word', this.spec.lowercase ?? true);
+  }
+  get maxLength(): number { return this.spec.maxLength ?? 128; }
+  fit(values: unknown[], where: (i: number) => string): void {
+    this.vocab = Vocabulary.fit(values.map((v, i) => this.tokens(v, where(i)).slice(0, this.maxLength)),
+      { minCount: this.spec.minCount ?? 2, maxVocab: this.spec.maxVocab ?? 20000, offset: 2 });
+  }
+  encode(value: unknown, where: string): Int32Array {
+    if (!this.vocab) throw new DataError(`TextFieldEncoder(${this.spec.name}).encode: fit first`);
+    return Int32Array.from(this.tokens(value, where).slice(0, this.maxLength), (t) => this.vocab!.id(t));
+  }
+  state(): TextState { return { vocabulary: this.vocab!.tokens }; }
+}
+
 export interface TextColumn { kind: 'text'; rows: Int32Array[] }
 /** ids [B, L] int32, mask [B, L] bool */
 export interface TextBatch { kind: 'text'; ids: Tensor; mask: Tensor }

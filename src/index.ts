@@ -12,7 +12,7 @@ export { Tensor } from './tensor/tensor.js';
 export type { DType, TapeNode } from './tensor/tensor.js';
 export type { Shape } from './tensor/shape.js';
 export { broadcastShapes } from './tensor/shape.js';
-export { Generator } from './tensor/random.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
 export {
   tensor, zeros, ones, full, scalar, arange, linspace, eye, rand, randn, randint, bernoulli,
 } from './tensor/creation.js';

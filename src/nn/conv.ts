@@ -27,7 +27,7 @@ function convParams(name: string, inC: number, outC: number, kernel: number[], o
 export class Conv1d extends Module {
   weight: Parameter;
   bias: Parameter | null;
-  constructor(inChannels: number, outChannels: number, kernelSize: number, readonly options: ConvLayerOptions) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number, readonly options: ConvLayerOptions = {}) {
     super();
     checkOptions('Conv1d', options, CONV_KEYS);
     ({ weight: this.weight, bias: this.bias } = convParams('Conv1d', inChannels, outChannels, [kernelSize], options));
@@ -42,7 +42,7 @@ export class Conv1d extends Module {
 export class Conv2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
-  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], readonly options: ConvLayerOptions) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], readonly options: ConvLayerOptions = {}) {
     super();
     checkOptions('Conv2d', options, CONV_KEYS);
     const k = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;

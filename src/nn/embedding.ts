@@ -12,7 +12,7 @@ import { checkOptions } from '../config.js';
 export class Embedding extends Module {
   weight: Parameter;
 
-  constructor(readonly numEmbeddings: number, readonly dim: number, options: InitOptions & { paddingIdx?: number }) {
+  constructor(readonly numEmbeddings: number, readonly dim: number, options: InitOptions & { paddingIdx?: number } = {}) {
     super();
     checkOptions('Embedding', options, { rng: true, paddingIdx: true });
     checkPositiveInt(numEmbeddings, 'Embedding', 'numEmbeddings');

@@ -1,19 +1,17 @@
-import { Generator } from '../tensor/random.js';
+import { Generator, resolveRng } from '../tensor/random.js';
 import { rand } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ValueError } from '../errors.js';
 
 /** Options every layer with random initial weights takes. */
 export interface InitOptions {
-  /** The generator initial weights are drawn from (required: no hidden global RNG). */
-  rng: Generator;
+  /** The generator initial weights are drawn from; omitted, the default generator (reseed it with `manualSeed`). */
+  rng?: Generator;
 }
 
+/** The layer's generator: `options.rng` when given (it must be a Generator), else the default generator. */
 export function checkRng(options: Partial<InitOptions> | undefined, layer: string): Generator {
-  if (!options || !(options.rng instanceof Generator)) {
-    throw new ValueError(`${layer}: options.rng must be a Generator (e.g. { rng: new Generator(0) }) to initialise weights`);
-  }
-  return options.rng;
+  return resolveRng(options?.rng, layer);
 }
 
 /** U(−bound, bound), PyTorch's default for Linear/Conv weights and biases (bound = 1/√fanIn). */

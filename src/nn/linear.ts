@@ -17,7 +17,7 @@ export class Linear extends Module {
   /** σReparam of the weight, when enabled with `useSigmaReparam` (null: the plain weight). */
   reparam: SpectralReparam | null = null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: InitOptions & { bias?: boolean }) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: InitOptions & { bias?: boolean } = {}) {
     super();
     checkOptions('Linear', options, { rng: true, bias: true });
     checkPositiveInt(inFeatures, 'Linear', 'inFeatures');

@@ -1,6 +1,6 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
-import { Generator } from '../tensor/random.js';
+import { resolveRng, type Generator } from '../tensor/random.js';
 import { backend, type AttnLayout, type AttnMask, type AttnOptions, type AttnShape, type AttnView, type FloatArray } from '../backend/backend.js';
 import { contiguousStrides } from '../backend/buffers.js';
 import { dropoutKeep, dropoutThreshold } from '../backend/dropoutHash.js';
@@ -64,7 +64,7 @@ export interface SdpaOptions {
   causal?: boolean;
   /** Multiplies q·kᵀ; default 1/√D. */
   scale?: number;
-  /** Probability of dropping an attention weight (applied when > 0; needs `rng`). */
+  /** Probability of dropping an attention weight (applied when > 0; draws from `rng`, or the default generator). */
   dropout?: number;
   rng?: Generator;
   /** Also return the attention weights [B, H, T, S] (before dropout); uses the unfused path. */
@@ -99,8 +99,7 @@ function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: 
   if (!Number.isFinite(scale)) throw new ValueError(`${fn}: scale must be finite, got ${scale}`);
   const p = options.dropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new ValueError(`${fn}: dropout must be in [0, 1), got ${p}`);
-  if (p > 0 && !(options.rng instanceof Generator)) throw new ValueError(`${fn}: dropout > 0 needs options.rng (a Generator)`);
-  const seed = p > 0 ? options.rng!.nextUint32() : 0;
+  const seed = p > 0 ? resolveRng(options.rng, fn).nextUint32() : 0;
   const mask = options.mask ?? null;
   if (mask) checkMask(fn, mask, dtype, shape);
   return { opts: { scale, causal: options.causal ?? false, dropout: p, seed }, mask };

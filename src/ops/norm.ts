@@ -1,6 +1,6 @@
 import { IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Generator } from '../tensor/random.js';
+import { resolveRng, type Generator } from '../tensor/random.js';
 import { ones } from '../tensor/creation.js';
 import { backend, type FloatArray } from '../backend/backend.js';
 import { apply, type Primitive } from './primitive.js';
@@ -89,15 +89,14 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: 
 
 /**
  * Inverted dropout: zeroes each element with probability `p` and scales the rest by 1/(1−p).
- * Identity when `training` is false or p = 0. Needs an explicit generator.
+ * Identity when `training` is false or p = 0. Draws from `rng`, or the default generator when omitted.
  */
 export function dropout(x: Tensor, p: number, options: { training: boolean; rng?: Generator }): Tensor {
   checkOptions('dropout', options, { training: true, rng: true });
   floatArg(x, 'dropout', 'x');
   if (!(p >= 0 && p < 1)) throw new ValueError(`dropout: p must be in [0, 1), got ${p}`);
   if (!options.training || p === 0) return x;
-  if (!(options.rng instanceof Generator)) throw new ValueError('dropout: training with p > 0 needs options.rng (a Generator)');
-  return apply(dropoutPrim, [x], { p, seed: options.rng.nextUint32() });
+  return apply(dropoutPrim, [x], { p, seed: resolveRng(options.rng, 'dropout').nextUint32() });
 }
 
 /**

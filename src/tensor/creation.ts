@@ -3,7 +3,7 @@ import { checkOptions, type OptionKeys } from '../config.js';
 import { allocFor, isFloat, Tensor, type DType } from './tensor.js';
 import type { AnyArray } from '../backend/js/types.js';
 import { checkShape, numel, type Shape } from './shape.js';
-import { Generator } from './random.js';
+import { Generator, resolveRng } from './random.js';
 
 type Nested = number | boolean | readonly Nested[];
 
@@ -137,11 +137,11 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   return finish(new Tensor(d, s), options);
 }
 
-export interface RandomOptions extends CreateOptions { rng: Generator }
+/** `rng`: the generator to draw from; omitted, the default generator (see `manualSeed`). */
+export interface RandomOptions extends CreateOptions { rng?: Generator }
 
 function checkRng(rng: unknown, fn: string): Generator {
-  if (!(rng instanceof Generator)) throw new ValueError(`${fn}: options.rng must be a Generator (randomness is always seeded explicitly)`);
-  return rng;
+  return resolveRng(rng, fn);
 }
 function floatDtype(options: CreateOptions, fn: string): DType {
   const dt = options.dtype ?? 'float32';
@@ -150,7 +150,7 @@ function floatDtype(options: CreateOptions, fn: string): DType {
 }
 
 /** Uniform [low, high). */
-export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number }): Tensor {
+export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkOptions('rand', options, { ...CREATE, rng: true, low: true, high: true });
   const rng = checkRng(options?.rng, 'rand');
   const s = checkShape(shape, 'rand');
@@ -161,7 +161,7 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
 }
 
 /** Normal with `mean` and `std` (default standard normal). */
-export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number }): Tensor {
+export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkOptions('randn', options, { ...CREATE, rng: true, mean: true, std: true });
   const rng = checkRng(options?.rng, 'randn');
   const s = checkShape(shape, 'randn');
@@ -172,7 +172,7 @@ export function randn(shape: Shape, options: RandomOptions & { mean?: number; st
 }
 
 /** Uniform integers in [low, high), int32. */
-export function randint(low: number, high: number, shape: Shape, options: { rng: Generator }): Tensor {
+export function randint(low: number, high: number, shape: Shape, options: { rng?: Generator } = {}): Tensor {
   checkOptions('randint', options, { rng: true });
   const rng = checkRng(options?.rng, 'randint');
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
@@ -185,7 +185,7 @@ export function randint(low: number, high: number, shape: Shape, options: { rng:
 }
 
 /** Bernoulli draws with probability `p` of true, as a bool mask. */
-export function bernoulli(shape: Shape, p: number, options: { rng: Generator }): Tensor {
+export function bernoulli(shape: Shape, p: number, options: { rng?: Generator } = {}): Tensor {
   checkOptions('bernoulli', options, { rng: true });
   const rng = checkRng(options?.rng, 'bernoulli');
   if (!(p >= 0 && p <= 1)) throw new ValueError(`bernoulli: p must be in [0, 1], got ${p}`);

@@ -84,3 +84,38 @@ export class Generator {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/**
+ * The default generator, used wherever an `rng` option is omitted (layer initialisation,
+ * `rand`/`randn`/`randint`/`bernoulli`, training-time dropout). Seeded 0 when attnkit loads,
+ * so a program without `manualSeed` is still deterministic; `manualSeed(n)` reseeds it.
+ * Pass an explicit `rng` to keep a stream independent of everything else.
+ */
+const DEFAULT_GENERATOR = new Generator(0);
+
+/** The default generator (seeded 0 at load; reseed with `manualSeed`). */
+export function defaultGenerator(): Generator {
+  return DEFAULT_GENERATOR;
+}
+
+/**
+ * Reseeds the default generator, like PyTorch's `torch.manual_seed`: afterwards its stream
+ * equals `new Generator(seed)`'s.
+ *
+ * @example
+ * manualSeed(0);
+ * const mha = new nn.MultiHeadAttention({ embedDim: 64, numHeads: 8 });  // same weights on every run
+ */
+export function manualSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new ValueError(`manualSeed: seed must be a finite number, got ${String(seed)}`);
+  }
+  DEFAULT_GENERATOR.setState(new Generator(seed).getState());
+}
+
+/** `rng` when given (it must be a Generator), else the default generator; `fn` names the caller in the error. */
+export function resolveRng(rng: unknown, fn: string): Generator {
+  if (rng === undefined) return DEFAULT_GENERATOR;
+  if (!(rng instanceof Generator)) throw new ValueError(`${fn}: options.rng must be a Generator (or omitted for the default generator), got ${typeof rng}`);
+  return rng;
+}

@@ -216,7 +216,7 @@ test('MultiHeadAttention rejects bad input with typed errors naming the layer, a
   const mk = (o: Partial<ConstructorParameters<typeof nn.MultiHeadAttention>[0]>) => () => new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: rng(), ...o });
   assert.throws(mk({ numHeads: 3 }), (e: unknown) => e instanceof ValueError && /MultiHeadAttention: numHeads \(3\) must divide embedDim \(8\)/.test(e.message));
   assert.throws(mk({ numKVHeads: 3 }), (e: unknown) => e instanceof ValueError && /numKVHeads \(3\) must divide numHeads \(2\)/.test(e.message));
-  assert.throws(mk({ rng: undefined as unknown as Generator }), ValueError);
+  assert.throws(mk({ rng: 42 as unknown as Generator }), (e: unknown) => e instanceof ValueError && /MultiHeadAttention: options.rng must be a Generator/.test(e.message));
   const mha = mk({})();
   const x = randn([2, 3, 8], { rng: rng() });
   assert.throws(() => mha.forward(randn([2, 3, 6], { rng: rng() })), (e: unknown) => e instanceof ShapeError && /MultiHeadAttention.forward: query must be \[B, L, 8\], got \[2,3,6\]/.test(e.message));

@@ -232,7 +232,7 @@ test('sparse patterns: memory O(T·W) (no T×T tensor) and typed errors for impo
   assert.deepEqual(nn.sparseAttention(q!, k!, v!, p).shape, [1, 1, 4096, 8]);
   assert.throws(() => nn.slidingWindowPattern(8, { window: 8 }), (e: unknown) => e instanceof ValueError && /window 8 × dilation 1 reaches past the sequence \(T = 8\)/.test(e.message));
   assert.throws(() => nn.blockPattern(4, { blockSize: 5 }), (e: unknown) => e instanceof ValueError && /blockSize 5 exceeds the sequence length 4/.test(e.message));
-  assert.throws(() => nn.bigBirdPattern(16, { blockSize: 2, randomBlocks: 1 }), (e: unknown) => e instanceof ValueError && /randomBlocks > 0 needs options.rng/.test(e.message));
+  assert.throws(() => nn.bigBirdPattern(16, { blockSize: 2, randomBlocks: 1, rng: 1 as never }), (e: unknown) => e instanceof ValueError && /bigBirdPattern: options.rng must be a Generator/.test(e.message));
   assert.throws(() => nn.bigBirdPattern(10, { blockSize: 4 }), (e: unknown) => e instanceof ValueError && /multiple of blockSize/.test(e.message));
   assert.throws(() => nn.bigBirdPattern(8, { blockSize: 4, rng: rng() }), (e: unknown) => e instanceof ValueError && /exceed the 2 blocks/.test(e.message));
   assert.throws(() => nn.withGlobalTokens(p, [5000]), (e: unknown) => e instanceof ValueError && /global position 5000/.test(e.message));

@@ -46,7 +46,7 @@ test('Dropout: active in training, identity in eval, seeded', () => {
   assert.ok(zeros > 400 && zeros < 600, `${zeros} zeros`);
   assert.ok(Array.from(y.data).every((v) => v === 0 || v === 2));
   assert.equal(d.eval().forward(x), x);
-  assert.throws(() => new nn.Dropout(0.5), ValueError);
+  assert.throws(() => new nn.Dropout(0.5, 3 as never), (e: unknown) => e instanceof ValueError && /Dropout: rng must be a Generator or omitted/.test(e.message));
 });
 
 test('loadStateDict rejects wrong shapes and unknown names', () => {
@@ -54,5 +54,5 @@ test('loadStateDict rejects wrong shapes and unknown names', () => {
   assert.throws(() => l.loadStateDict({ weight: zeros([2, 3]), bias: zeros([3]) }), ShapeError);
   assert.throws(() => l.loadStateDict({ weight: zeros([3, 2]) }), /missing \[bias\]/);
   assert.throws(() => new nn.Linear(0, 3, { rng: rng(0) }), /inFeatures must be a positive integer/);
-  assert.throws(() => new nn.Linear(2, 3, {} as never), /options.rng must be a Generator/);
+  assert.throws(() => new nn.Linear(2, 3, { rng: 1 } as never), /Linear: options.rng must be a Generator/);
 });

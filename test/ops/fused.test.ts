@@ -126,7 +126,7 @@ test('attention rejects bad input with typed errors naming the argument and shap
   assert.throws(() => F.scaledDotProductAttention(q, zeros([1, 3, 3, 8]), zeros([1, 3, 3, 8])), /key\/value heads \(3\) must divide query heads \(4\)/);
   assert.throws(() => F.scaledDotProductAttention(q, q, q, { mask: zeros([1, 1, 1, 5]) }), /does not broadcast to \[B, H, T, S\] = \[1,4,3,3\]/);
   assert.throws(() => F.scaledDotProductAttention(q, q, q, { mask: tensor([1], { dtype: 'int32' }) }), /mask must be bool/);
-  assert.throws(() => F.scaledDotProductAttention(q, q, q, { dropout: 0.1 }), /needs options.rng/);
+  assert.throws(() => F.scaledDotProductAttention(q, q, q, { dropout: 0.1, rng: 1 as never }), /options.rng must be a Generator/);
   assert.throws(() => F.scaledDotProductAttention(zeros([4, 3, 8]), q, q), /must be \[B, H, T, D\]/);
   const qkv = zeros([2, 3, 24]);
   assert.throws(() => F.packedAttention(qkv, { numHeads: 5 }), /packedAttention: qkv must be \[B, T, \(H \+ 2·Hkv\)·D\] = \[B, T, 15·D\], got \[2,3,24\]/);

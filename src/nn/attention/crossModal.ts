@@ -26,7 +26,7 @@ export interface CrossModalOptions {
   dimFeedforward?: number;
   dropout?: number;
   activation?: 'relu' | 'gelu';
-  rng: Generator;
+  rng?: Generator;
 }
 
 const CROSS_KEYS: OptionKeys<CrossModalOptions> = { dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
@@ -141,7 +141,7 @@ export interface PerceiverOptions {
   numLatentLayers?: number;
   dimFeedforward?: number;
   dropout?: number;
-  rng: Generator;
+  rng?: Generator;
 }
 
 /**

@@ -27,7 +27,7 @@ export class ContextAttention extends Module {
   proj: Linear;
   context: Parameter;
 
-  constructor(readonly options: { dim: number; attentionDim?: number; rng: Generator }) {
+  constructor(readonly options: { dim: number; attentionDim?: number; rng?: Generator }) {
     super();
     checkOptions('ContextAttention', options, { dim: true, attentionDim: true, rng: true });
     const rng = checkRng(options, 'ContextAttention');
@@ -61,7 +61,7 @@ export interface HierarchicalAttentionOptions {
   dropout?: number;
   /** Class logits from the document vector; without it forward returns the document vector. */
   numClasses?: number;
-  rng: Generator;
+  rng?: Generator;
 }
 
 /**

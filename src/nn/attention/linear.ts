@@ -151,7 +151,7 @@ export class PerformerAttention extends Module {
   omega: Tensor;
   private readonly rng: Generator;
 
-  constructor(readonly options: { headDim: number; numFeatures?: number; rng: Generator }) {
+  constructor(readonly options: { headDim: number; numFeatures?: number; rng?: Generator }) {
     super();
     checkOptions('PerformerAttention', options, { headDim: true, numFeatures: true, rng: true });
     this.rng = new Generator(checkRng(options, 'PerformerAttention').nextUint32());
@@ -196,7 +196,7 @@ export class LinformerSelfAttention extends Module {
   projE: Parameter;
   projF: Parameter | null;
 
-  constructor(readonly options: { embedDim: number; numHeads: number; maxLen: number; projectedLen: number; shareKV?: boolean; rng: Generator }) {
+  constructor(readonly options: { embedDim: number; numHeads: number; maxLen: number; projectedLen: number; shareKV?: boolean; rng?: Generator }) {
     super();
     checkOptions('LinformerSelfAttention', options, { embedDim: true, numHeads: true, maxLen: true, projectedLen: true, shareKV: true, rng: true });
     const name = 'LinformerSelfAttention';
@@ -246,7 +246,7 @@ export class LinearSelfAttention extends Module {
   outProj: Linear;
   performer: PerformerAttention | null;
 
-  constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; numFeatures?: number; causal?: boolean; rng: Generator }) {
+  constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; numFeatures?: number; causal?: boolean; rng?: Generator }) {
     super();
     checkOptions('LinearSelfAttention', options, { embedDim: true, numHeads: true, kernel: true, numFeatures: true, causal: true, rng: true });
     const name = 'LinearSelfAttention';

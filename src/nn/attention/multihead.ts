@@ -38,7 +38,7 @@ export interface MultiHeadAttentionOptions {
   /** ALiBi distance biases added to the scores. */
   alibi?: boolean;
   /** Draws the initial weights (and seeds the dropout generator). */
-  rng: Generator;
+  rng?: Generator;
 }
 
 export interface MultiHeadForwardOptions {

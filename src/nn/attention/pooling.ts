@@ -30,7 +30,7 @@ export class AttentionPooling extends Module {
   attn: MultiHeadAttention;
   readonly numQueries: number;
 
-  constructor(readonly options: { embedDim: number; numQueries?: number; numHeads?: number; dropout?: number; bias?: boolean; rng: Generator }) {
+  constructor(readonly options: { embedDim: number; numQueries?: number; numHeads?: number; dropout?: number; bias?: boolean; rng?: Generator }) {
     super();
     checkOptions('AttentionPooling', options, { embedDim: true, numQueries: true, numHeads: true, dropout: true, bias: true, rng: true });
     const rng = checkRng(options, 'AttentionPooling');
@@ -68,7 +68,7 @@ export class GatedAttentionPooling extends Module {
   attentionU: Linear | null;
   attentionW: Linear;
 
-  constructor(readonly options: { inDim: number; hiddenDim?: number; gated?: boolean; rng: Generator }) {
+  constructor(readonly options: { inDim: number; hiddenDim?: number; gated?: boolean; rng?: Generator }) {
     super();
     checkOptions('GatedAttentionPooling', options, { inDim: true, hiddenDim: true, gated: true, rng: true });
     const rng = checkRng(options, 'GatedAttentionPooling');

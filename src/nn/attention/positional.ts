@@ -68,7 +68,7 @@ export class SinusoidalPositionalEncoding extends Module {
 export class LearnedPositionalEmbedding extends Module {
   weight: Parameter;
 
-  constructor(readonly options: { maxLen: number; dim: number; rng: Generator }) {
+  constructor(readonly options: { maxLen: number; dim: number; rng?: Generator }) {
     super();
     checkOptions('LearnedPositionalEmbedding', options, { maxLen: true, dim: true, rng: true });
     checkPositiveInt(options.maxLen, 'LearnedPositionalEmbedding', 'maxLen');

@@ -9,7 +9,7 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { Generator } from '../../tensor/random.js';
+import { Generator, resolveRng } from '../../tensor/random.js';
 import { logicalAnd, mul, where } from '../../ops/elementwise.js';
 import { softmax } from '../../ops/softmax.js';
 import { matmul } from '../../ops/linalg.js';
@@ -111,7 +111,7 @@ export function bigBirdPattern(
   const win = options.windowBlocks ?? 3, glob = options.globalBlocks ?? 1, rnd = options.randomBlocks ?? 1;
   if (!Number.isInteger(win) || win < 1 || win % 2 === 0) throw new ValueError(`${fn}: windowBlocks must be an odd positive integer, got ${String(win)}`);
   if (!Number.isInteger(glob) || glob < 0 || !Number.isInteger(rnd) || rnd < 0) throw new ValueError(`${fn}: globalBlocks and randomBlocks must be non-negative integers`);
-  if (rnd > 0 && !(options.rng instanceof Generator)) throw new ValueError(`${fn}: randomBlocks > 0 needs options.rng (a Generator), so the pattern is reproducible`);
+  const rng = rnd > 0 ? resolveRng(options.rng, fn) : undefined;
   if (win + glob + rnd > nb) throw new ValueError(`${fn}: ${win} window + ${glob} global + ${rnd} random blocks exceed the ${nb} blocks of T = ${T}; use full attention`);
   const blocksOf = new Map<number, number[]>();
   for (let qb = 0; qb < nb; qb++) {
@@ -119,7 +119,7 @@ export function bigBirdPattern(
     for (let o = -(win - 1) / 2; o <= (win - 1) / 2; o++) if (qb + o >= 0 && qb + o < nb) chosen.add(qb + o);
     for (let g = 0; g < glob; g++) chosen.add(g);
     const others = Array.from({ length: nb }, (_, k) => k).filter((k) => !chosen.has(k));
-    for (const k of options.rng ? options.rng.shuffle(others).slice(0, rnd) : []) chosen.add(k);
+    for (const k of rng ? rng.shuffle(others).slice(0, rnd) : []) chosen.add(k);
     blocksOf.set(qb, [...chosen].sort((x, y) => x - y));
   }
   const width = (win + glob + rnd) * b;
@@ -207,7 +207,7 @@ export interface SparseSelfAttentionOptions {
   randomBlocks?: number;
   /** Positions that attend to and are attended by everything (Longformer's global tokens; 'window' and 'block'). */
   globalTokens?: number[];
-  rng: Generator;
+  rng?: Generator;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface TransformerLayerOptions {
   rope?: boolean | { base?: number };
   /** ALiBi biases in the self-attention. */
   alibi?: boolean;
-  rng: Generator;
+  rng?: Generator;
 }
 
 export interface EncoderForwardOptions {

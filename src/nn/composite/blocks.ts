@@ -45,7 +45,7 @@ export function zeroPadded(x: Tensor, keyMask: Tensor | null | undefined): Tenso
 /** Multi-head self-attention as a block (the key mask is honoured). */
 export class SelfAttentionBlock extends Module {
   attn: MultiHeadAttention;
-  constructor(readonly options: { dim: number; numHeads: number; dropout?: number; causal?: boolean; rng: Generator }) {
+  constructor(readonly options: { dim: number; numHeads: number; dropout?: number; causal?: boolean; rng?: Generator }) {
     super();
     checkOptions('SelfAttentionBlock', options, { dim: true, numHeads: true, dropout: true, causal: true, rng: true });
     this.attn = new MultiHeadAttention({ embedDim: options.dim, numHeads: options.numHeads, dropout: options.dropout, rng: options.rng });
@@ -64,7 +64,7 @@ export class SelfAttentionBlock extends Module {
 export class ConvBlock extends Module {
   conv: Conv1d;
   private readonly left: number;
-  constructor(readonly options: { dim: number; kernelSize: number; dilation?: number; causal?: boolean; rng: Generator }) {
+  constructor(readonly options: { dim: number; kernelSize: number; dilation?: number; causal?: boolean; rng?: Generator }) {
     super();
     checkOptions('ConvBlock', options, { dim: true, kernelSize: true, dilation: true, causal: true, rng: true });
     const k = checkPositiveInt(options.kernelSize, 'ConvBlock', 'kernelSize');
@@ -90,7 +90,7 @@ export class FeedForwardBlock extends Module {
   linear1: Linear;
   linear2: Linear;
   dropout: Dropout;
-  constructor(readonly options: { dim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng: Generator }) {
+  constructor(readonly options: { dim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng?: Generator }) {
     super();
     checkOptions('FeedForwardBlock', options, { dim: true, hidden: true, activation: true, dropout: true, rng: true });
     const hidden = options.hidden ?? 4 * options.dim;
@@ -109,7 +109,7 @@ export class FeedForwardBlock extends Module {
 /** Sliding-window (local) self-attention as a block. */
 export class LocalAttentionBlock extends Module {
   attn: SparseSelfAttention;
-  constructor(readonly options: { dim: number; numHeads: number; window: number; rng: Generator }) {
+  constructor(readonly options: { dim: number; numHeads: number; window: number; rng?: Generator }) {
     super();
     checkOptions('LocalAttentionBlock', options, { dim: true, numHeads: true, window: true, rng: true });
     this.attn = new SparseSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, pattern: 'window', window: options.window, rng: options.rng });
@@ -124,7 +124,7 @@ export class LocalAttentionBlock extends Module {
 /** Linear (kernel) self-attention as a block; padded outputs are zeroed. */
 export class LinearAttentionBlock extends Module {
   attn: LinearSelfAttention;
-  constructor(readonly options: { dim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng: Generator }) {
+  constructor(readonly options: { dim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng?: Generator }) {
     super();
     checkOptions('LinearAttentionBlock', options, { dim: true, numHeads: true, kernel: true, rng: true });
     this.attn = new LinearSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, kernel: options.kernel, rng: options.rng });
@@ -139,7 +139,7 @@ export class LinearAttentionBlock extends Module {
 /** A whole Transformer encoder layer (pre-norm by default) as a block. */
 export class TransformerBlock extends Module {
   layer: TransformerEncoderLayer;
-  constructor(readonly options: { dim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng: Generator }) {
+  constructor(readonly options: { dim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng?: Generator }) {
     super();
     checkOptions('TransformerBlock', options, { dim: true, numHeads: true, dimFeedforward: true, dropout: true, normFirst: true, rng: true });
     this.layer = new TransformerEncoderLayer({

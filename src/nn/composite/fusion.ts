@@ -24,7 +24,7 @@ export interface FusionOptions {
   gate?: 'static' | 'token';
   dropout?: number;
   names?: string[];
-  rng: Generator;
+  rng?: Generator;
 }
 
 /**

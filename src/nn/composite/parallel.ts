@@ -29,7 +29,7 @@ export interface ParallelOptions {
   project?: boolean;
   /** Labels for gate inspection (default the branch class names). */
   names?: string[];
-  rng: Generator;
+  rng?: Generator;
 }
 
 /**

@@ -11,6 +11,9 @@ const RANKS = {
   tensor: 2,
   autograd: 3,
   ops: 4,
+  // the ONNX graph builder knows tensors, not modules: each layer's emitter (`<layer>.onnx.ts`
+  // beside it) imports it; the exporter and its registry (the rest of onnx/) sit above models/
+  'onnx/graph': 4,
   nn: 5,
   'nn/attention': 6,
   'nn/composite': 6,
@@ -40,6 +43,7 @@ function layerOf(rel) {
     return base in RANKS ? base : '<root>';
   }
   if (parts[0] === 'nn' && (parts[1] === 'attention' || parts[1] === 'composite')) return `nn/${parts[1]}`;
+  if (parts[0] === 'onnx' && parts[1] === 'graph' && parts.length > 2) return 'onnx/graph';
   return parts[0];
 }
 const rankOf = (layer) => (layer === '<root>' ? TOP : RANKS[layer] ?? TOP);

@@ -13,7 +13,7 @@ import {
   ConfigError, Generator, ValueError, data, exportOnnx, fusionOnnxInputs, models, nn, sigmoid, tensor, unsqueeze,
   type ExportOptions, type Module, type Tensor,
 } from '../../src/index.js';
-import { EXPORTERS, EXPORT_OPTIONS, exporterOf, type ExportOptionName, type ExportableName, type Exporter } from '../../src/onnx/export.js';
+import { EXPORTERS, EXPORT_OPTIONS, exporterOf, type ExportOptionName, type ExportableName, type LayerExport } from '../../src/onnx/export.js';
 import { compare, maskFor, x3 } from './ortCompare.js';
 
 const B = 3, T = 5, S = 7;
@@ -28,7 +28,7 @@ interface Case<M extends Module> {
   run(m: M, o: ExportOptions): Run;
 }
 
-type ModelOf<K extends ExportableName> = (typeof EXPORTERS)[K] extends Exporter<infer M> ? M : never;
+type ModelOf<K extends ExportableName> = (typeof EXPORTERS)[K] extends LayerExport<infer M extends Module> ? M : never;
 
 /** x [B, T, inputDim ?? C], and keyMask when the layer takes one by default and `keyMask` is not false. */
 function seq<M extends Module>(C: number, takesMask: boolean, make: (rng: Generator) => M, forward: (m: M, x: Tensor, keyMask: Tensor | null, o: ExportOptions) => Tensor): Case<M> {

@@ -4,7 +4,7 @@
  * attributes, typed inputs/outputs with fixed or named (dynamic) dimensions, and float /
  * int64 initializers. No reader: what we write is checked by running it in onnxruntime-node.
  */
-import { ValueError } from '../errors.js';
+import { ValueError } from '../../errors.js';
 
 /** ONNX TensorProto.DataType values this writer supports. */
 export const OnnxDType = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9 } as const;

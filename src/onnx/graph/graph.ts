@@ -1,12 +1,39 @@
 /**
- * The graph builder the ONNX exporters share: nodes, initializers and unique value names, plus
- * the small emitters every layer uses (linear, LayerNorm, GELU, head split, masked attention).
+ * The ONNX graph builder every layer's emitter writes to (`<layer>.onnx.ts` beside the layer):
+ * nodes, initializers and unique value names, plus the small emitters many layers share (matmul
+ * with bias, GELU, head split, masked attention, masks). It knows tensors, not modules, so the
+ * layers' emitters can import it (lint rule 'attnkit/layers': onnx/graph sits below nn/).
  */
-import { Tensor } from '../tensor/tensor.js';
-import { ConfigError } from '../errors.js';
-import { Linear } from '../nn/linear.js';
-import type { LayerNorm } from '../nn/layerNorm.js';
-import { onnxFloat, type OnnxNode, type OnnxTensor } from './proto.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { ConfigError } from '../../errors.js';
+import { type OnnxNode, type OnnxTensor } from './proto.js';
+
+/** Input width C and output width C′ of a sequence layer, when the layer fixes them. */
+export interface Widths { C: number | null; out: number | null }
+
+/** How one class of sequence layer emits inside a graph: x [B, T, C] (and the key mask, when it takes one) → [B, T, C′]. */
+export interface SequenceEmitter<M> {
+  /**
+   * Takes the bool key-mask input: its output depends on other tokens, or it is a block (whose
+   * forward takes one). Dropout keeps the input too, so it can stand in for any of them.
+   */
+  keyMask: boolean;
+  widths(m: M): Widths;
+  /** `keyMask` is the bool [B, T] value name (null: every token real). */
+  emit(g: Graph, x: string, m: M, keyMask: string | null): string;
+}
+
+/**
+ * Where a graph finds the sequence emitter of a child layer (a composite's branch): the
+ * exporter's registry, given to the graph so that no layer's emitter imports it.
+ */
+export interface SequenceLookup {
+  of(m: object): SequenceEmitter<object> | null;
+  /** The class names it knows, for the refusal. */
+  names: readonly string[];
+}
+
+const NO_LAYERS: SequenceLookup = { of: () => null, names: [] };
 
 /** Builds a graph node by node; every value name is unique. */
 export class Graph {
@@ -14,11 +41,13 @@ export class Graph {
   inits: OnnxTensor[] = [];
   private n = 0;
   private readonly scalars = new Map<number, string>();
+  constructor(private readonly layers: SequenceLookup = NO_LAYERS) {}
   /** A new internal value name; `#` keeps internal names apart from input names (which may not contain it). */
   fresh(hint: string): string { return `${hint}#${this.n++}`; }
   const(hint: string, data: Float32Array | BigInt64Array, dims: number[]): string {
     const name = this.fresh(hint);
-    this.inits.push({ name, dtype: data instanceof BigInt64Array ? 'int64' : 'float', dims, data });
+    // 8-byte elements: the int64 array (the only other kind is float32)
+    this.inits.push({ name, dtype: data.BYTES_PER_ELEMENT === 8 ? 'int64' : 'float', dims, data });
     return name;
   }
   ints(hint: string, values: number[]): string { return this.const(hint, BigInt64Array.from(values.map(BigInt)), [values.length]); }
@@ -41,6 +70,15 @@ export class Graph {
       node.inputs = node.inputs.map((i) => (i === from ? to : i));
     }
   }
+  /**
+   * Any exportable sequence layer `m` (a composite's child): x [B, T, C] → [B, T, C′], found by
+   * its exact class. `keyMask` is the bool [B, T] value name (null: every token real).
+   */
+  sequence(x: string, m: object, keyMask: string | null): string {
+    const e = this.layers.of(m);
+    if (!e) throw unsupported(m.constructor.name, `is not supported inside a sequence layer (supported: ${this.layers.names.join(', ')})`);
+    return e.emit(this, x, m, keyMask);
+  }
 }
 
 export const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
@@ -58,18 +96,6 @@ export function emitMatmulBias(g: Graph, x: string, weight: Tensor, bias: Tensor
   let y = g.one('MatMul', [x, g.const('weight', wt, [inp, out])]);
   if (bias) y = g.one('Add', [y, g.const('bias', f32(bias), [out])]);
   return y;
-}
-
-/** A Linear layer, σReparam folded into the weight. */
-export function emitLinear(g: Graph, x: string, l: Linear): string {
-  return emitMatmulBias(g, x, l.effectiveWeight(), l.bias);
-}
-
-export function emitLayerNorm(g: Graph, x: string, ln: LayerNorm): string {
-  const C = ln.normalizedShape.reduce((a, b) => a * b, 1);
-  if (ln.normalizedShape.length !== 1) throw unsupported('LayerNorm', `over ${ln.normalizedShape.length} dimensions is not supported (one)`);
-  const scale = ln.weight ? f32(ln.weight) : new Float32Array(C).fill(1), bias = ln.bias ? f32(ln.bias) : new Float32Array(C);
-  return g.one('LayerNormalization', [x, g.const('ln_scale', scale, [C]), g.const('ln_bias', bias, [C])], { axis: -1, epsilon: onnxFloat(ln.options.eps ?? 1e-5) });
 }
 
 /** Exact GELU: ½·x·(1 + erf(x/√2)). */
@@ -150,4 +176,26 @@ export function grid(g: Graph, x: string, keys: string = x): { i: string; j: str
 export function causalMask(g: Graph, x: string, keys: string = x): string {
   const { i, j } = grid(g, x, keys);
   return g.one('LessOrEqual', [j, i]);
+}
+
+/** softmax over the last axis of `scores` where `allowed` (bool, broadcastable); rows with nothing allowed give zeros. */
+export function maskedSoftmax(g: Graph, scores: string, allowed: string | null): string {
+  if (!allowed) return g.one('Softmax', [scores], { axis: -1 });
+  const p = g.one('Softmax', [g.one('Where', [allowed, scores, g.scalar(-1e9)])], { axis: -1 });
+  return g.one('Mul', [p, rowHasKey(g, allowed)]);
+}
+
+/** Σ_t w_t x_t: weights [B, T], x [B, T, C] → [B, C]. */
+export function weightedSum(g: Graph, w: string, x: string): string {
+  return g.one('Squeeze', [g.one('MatMul', [g.one('Unsqueeze', [w, g.ints('axes', [1])]), x]), g.ints('axes', [1])]);
+}
+
+/** [B, T, n, C] from n values [B, T, C]. */
+export function stackBranches(g: Graph, ys: string[]): string {
+  return g.one('Concat', ys.map((y) => g.one('Unsqueeze', [y, g.ints('axes', [2])])), { axis: 2 });
+}
+
+/** Σᵢ wᵢ·yᵢ with weights w [B, T, n] (or a broadcastable constant) over stacked [B, T, n, C]. */
+export function mixBranches(g: Graph, w: string, stacked: string): string {
+  return g.one('Squeeze', [g.one('MatMul', [g.one('Unsqueeze', [w, g.ints('axes', [-2])]), stacked]), g.ints('axes', [-2])]);
 }

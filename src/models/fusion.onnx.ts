@@ -1,5 +1,5 @@
 /**
- * ONNX export of the heterogeneous-fusion model: the numeric part of every field encoder
+ * ONNX emission of the heterogeneous-fusion model, beside its forward: the numeric part of every field encoder
  * (numeric tokens, embedding lookups, patch projections, positions, field embeddings), the
  * fusion strategy (early, crossModal or latent) and the task heads. Text tokenisation,
  * normalisation and vocabularies stay in the fitted `data.Preprocessor` (JSON), which turns
@@ -17,14 +17,18 @@
  * t.probability (binary, [batch]), t.probabilities (multiclass, [batch, K]) or t.value
  * (regression, in the target's units).
  */
-import { Tensor } from '../tensor/tensor.js';
-import { ValueError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { ConfigError, ValueError } from '../errors.js';
 import type { Batch } from '../data/dataset.js';
-import type { FusionModel } from '../models/fusion.js';
-import type { FieldTokenizer } from '../models/fieldTokenizers.js';
-import { Graph, emitLayerNorm, emitLinear, f32, keyMask4, positions } from './graph.js';
-import { emitCrossModal, emitEncoder, emitPerceiver, emitSequence } from './layers.js';
-import type { OnnxValue } from './proto.js';
+import { Graph, f32, keyMask4, positions } from '../onnx/graph/graph.js';
+import type { OnnxValue } from '../onnx/graph/proto.js';
+import type { LayerExport } from '../onnx/graph/layerExport.js';
+import { emitLinear } from '../nn/linear.onnx.js';
+import { emitLayerNorm } from '../nn/layerNorm.onnx.js';
+import { emitEncoder } from '../nn/attention/transformer.onnx.js';
+import { emitCrossModal, emitPerceiver } from '../nn/attention/crossModal.onnx.js';
+import { FusionModel } from './fusion.js';
+import type { FieldTokenizer } from './fieldTokenizers.js';
 import { fieldKindOf } from '../data/fields/index.js';
 import type { FieldOps } from '../data/fields/fieldKindDef.js';
 
@@ -91,7 +95,7 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
       const one = g.one('Cast', [g.one('Expand', [g.scalar(1), g.one('Concat', [B, g.ints('shape', [1])], { axis: 0 })])], { to: 9 });
       const keyMask = g.one('Concat', [one, ...enc.map((e) => e.mask)], { axis: 1 });
       const h = model.encoder ? emitEncoder(g, x, model.encoder, keyMask4(g, keyMask))
-        : emitLayerNorm(g, emitSequence(g, x, model.blocks!, keyMask), model.blocksNorm!);
+        : emitLayerNorm(g, g.sequence(x, model.blocks!, keyMask), model.blocksNorm!);
       rep = g.one('Gather', [h, g.const('first', BigInt64Array.from([0n]), [])], { axis: 1 });
       break;
     }
@@ -140,6 +144,18 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
   });
   return { inputs: model.tokenizers.flatMap(fieldInputs), outputs };
 }
+
+/** The whole model: one input per field part, two outputs per target (see `fusionOnnxInputs`). */
+export const fusionModelOnnx: LayerExport<FusionModel> = {
+  cls: FusionModel, options: () => ({}),
+  plan: (g, m) => {
+    for (const n of [...m.fields, ...m.targets].map((x) => x.name)) {
+      if (n.includes('#')) throw new ConfigError(`exportOnnx: the name '${n}' contains '#', which the exporter keeps for internal value names; rename that field or target`);
+    }
+    const { inputs, outputs } = emitFusionModel(g, m);
+    return { inputs, outputs: outputs.map((out) => ({ value: out.name, out })) };
+  },
+};
 
 const i64 = (t: Tensor): BigInt64Array => BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v));
 const u8 = (t: Tensor): Uint8Array => Uint8Array.from(t.data as Uint8Array);

@@ -13,6 +13,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PAGE_HTML } from '../viz/page.js';
 import { allowedHosts, hostAllowed } from './allowedHosts.js';
+import { checkOptions } from '../config.js';
 
 const TYPES: Record<string, string> = { '.json': 'application/json', '.jsonl': 'application/x-ndjson', '.txt': 'text/plain', '.yaml': 'text/yaml' };
 
@@ -38,6 +39,7 @@ export interface InspectServer { url: string; port: number; close: () => Promise
  * const { url, close } = await startInspectServer({ dir: 'runs/spam-fusion-…', port: 0 });
  */
 export async function startInspectServer(options: { dir: string; port?: number; host?: string }): Promise<InspectServer> {
+  checkOptions('startInspectServer', options, { dir: true, port: true, host: true });
   const root = realpathSync(resolve(options.dir));
   const host = options.host ?? '127.0.0.1';
   const script = await appScript();

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
+import { checkOptions } from '../config.js';
 import { randn } from '../tensor/creation.js';
 import { add, div, maximum, mean as meanOp, mul, sum, toDtype, unsqueeze } from '../ops/index.js';
 import { backward } from '../autograd/tape.js';
@@ -71,6 +72,7 @@ function tokens(t: Tree, out: number[]): number[] {
 
 /** ListOps examples with lengths in [minLength, maxLength]: token ids and the answer 0–9. */
 export function listOps(count: number, options: { minLength: number; maxLength: number; seed: number; maxDepth?: number; maxArgs?: number }): { ids: Int32Array; answer: number }[] {
+  checkOptions('listOps', options, { minLength: true, maxLength: true, seed: true, maxDepth: true, maxArgs: true });
   const rng = new Generator(options.seed);
   const out: { ids: Int32Array; answer: number }[] = [];
   while (out.length < count) {

@@ -6,6 +6,7 @@
  * Vaswani et al. 2017 (Table 3): one head is worst (24.9 BLEU vs 25.8 at 8 heads).
  */
 import { Generator } from '../tensor/random.js';
+import { checkOptions } from '../config.js';
 import { Preprocessor, type DataRecord } from '../data/preprocessor.js';
 import { splitIndices } from '../data/dataset.js';
 import { FusionModel } from '../models/fusion.js';
@@ -16,6 +17,7 @@ import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js
 
 /** n distinct keys out of `keys`, values out of `values`, then the query: text and answer. */
 export function associativeRecall(count: number, options: { pairs: number; keys: number; values: number; seed: number }): DataRecord[] {
+  checkOptions('associativeRecall', options, { pairs: true, keys: true, values: true, seed: true });
   const rng = new Generator(options.seed);
   return Array.from({ length: count }, () => {
     const keys = rng.shuffle(Array.from({ length: options.keys }, (_, i) => i)).slice(0, options.pairs);

@@ -10,6 +10,8 @@ import {
   linspace, eye, randint, bernoulli, tril, triu, F, gradcheck,
 } from '../../src/index.js';
 import { checkOptions } from '../../src/config.js';
+import { listOps } from '../../src/experiments/efficient.js';
+import { associativeRecall } from '../../src/experiments/heads.js';
 import { assertAllClose, i32 } from '../helpers.js';
 
 const rng = (s = 0): Generator => new Generator(s);
@@ -153,7 +155,20 @@ const cases: [string, () => unknown][] = [
   ['Adam', () => new optim.Adam([new nn.Linear(2, 2, { rng: rng() }).weight], plus({}))],
   ['AdamW', () => new optim.AdamW([new nn.Linear(2, 2, { rng: rng() }).weight], plus({}))],
   ['SGD group 0', () => new optim.SGD([{ params: [new nn.Linear(2, 2, { rng: rng() }).weight], options: plus({}) }], { lr: 0.1 })],
+  // nested options objects and the remaining plain-argument options (issue 19 review)
+  ['MultiHeadAttention rope', () => new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rope: plus({ base: 100 }), rng: rng() })],
+  ['TransformerEncoderLayer rope', () => new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, rope: plus({ base: 100 }), rng: rng() })],
+  ['TransformerDecoderLayer rope', () => new nn.TransformerDecoderLayer({ dModel: 8, nhead: 2, rope: plus({}), rng: rng() })],
+  ['Trainer split', () => new train.Trainer(new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: rng() }), pre.encode(recs).dataset, plus({ train: [0] }), {}, { seed: 1 })],
+  ['Trainer seeds', () => new train.Trainer(new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: rng() }), pre.encode(recs).dataset, { train: [0] }, {}, plus({ seed: 1 }))],
+  ['listOps', () => listOps(1, plus({ minLength: 1, maxLength: 50, seed: 1 }))],
+  ['associativeRecall', () => associativeRecall(1, plus({ pairs: 2, keys: 4, values: 4, seed: 1 }))],
 ];
+
+test('a misspelt split key (vaild) no longer disables validation silently', () => {
+  const make = (split: { train: number[]; valid?: number[] }) => new train.Trainer(new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: rng() }), pre.encode(recs).dataset, split, {}, { seed: 1 });
+  assert.throws(() => make({ train: [0], vaild: [0] } as { train: number[] }), /^ValueError: Trainer split: unknown option 'vaild' \(accepted: train, valid, test\)$/);
+});
 
 for (const [fn, call] of cases) {
   test(`${fn}: an unknown option key is a ValueError naming it and the accepted keys`, () => {
@@ -248,4 +263,6 @@ test('the Node readers and dataset adapters refuse unknown option keys too (befo
     ['usBirths', () => nodeData.usBirths(plus({}))], ['mnist', () => nodeData.mnist(plus({}))], ['co2', () => nodeData.co2(plus({}))],
   ];
   for (const [fn, call] of adapters) assert.throws(call, unknown(fn));
+  const { startInspectServer } = await import('../../src/cli/inspect.js');
+  await assert.rejects(startInspectServer(plus({ dir: '.' })), unknown('startInspectServer'));
 });

@@ -125,6 +125,7 @@ export class MultiHeadAttention extends Module {
     this.headDim = this.embedDim / this.numHeads;
     this.dropout = options.dropout ?? 0;
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new ValueError(`${name}: dropout must be in [0, 1), got ${this.dropout}`);
+    if (typeof options.rope === 'object') checkOptions(`${name} rope`, options.rope, { base: true });
     if (options.rope && this.headDim % 2 !== 0) throw new ValueError(`${name}: rope needs an even head dim, got ${this.headDim}`);
     this.rope = options.rope ? { base: (typeof options.rope === 'object' ? options.rope.base : undefined) ?? 10000 } : null;
     this.alibi = options.alibi ?? false;

@@ -81,6 +81,7 @@ function layerOptions(options: TransformerStackOptions): TransformerLayerOptions
 
 function resolve(options: TransformerLayerOptions, layer: string) {
   checkOptions(layer, options, LAYER_KEYS);
+  if (typeof options.rope === 'object') checkOptions(`${layer} rope`, options.rope, { base: true });
   const rng = checkRng(options, layer);
   checkPositiveInt(options.dModel, layer, 'dModel');
   checkPositiveInt(options.nhead, layer, 'nhead');

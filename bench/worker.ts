@@ -94,7 +94,7 @@ async function attnkit(spec: CaseSpec, impl: ImplName, threads: number): Promise
 
 async function onnxRuntime(spec: CaseSpec, impl: ImplName, threads: number): Promise<Runner> {
   const ort = await import('onnxruntime-node');
-  const { encodeOnnxModel, onnxFloat } = await import('../src/onnx/proto.ts');
+  const { encodeOnnxModel, onnxFloat } = await import('../src/onnx/graph/proto.ts');
   const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const, executionMode: 'sequential' as const };
   const note = `onnxruntime-node ${ort.env.versions.common}, ${threads} threads`;
   markBase();

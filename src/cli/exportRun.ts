@@ -11,6 +11,7 @@ import { noGrad } from '../autograd/tape.js';
 import { FusionModel } from '../models/fusion.js';
 import { predict } from '../train/evaluate.js';
 import type { FieldInfo, PreprocessorState, TargetInfo } from '../data/preprocessor.js';
+import type { TaskKind } from '../data/schema.js';
 import { exportOnnx, fusionOnnxInputs } from '../onnx/export.js';
 import { loadRunModel, readRun, writeFileAtomic } from './runDir.js';
 import { reopen } from './runFile.js';
@@ -41,8 +42,21 @@ export function sidecarPath(onnxPath: string): string {
  */
 export interface ExportResult { onnx: string; sidecar: string; bytes: number; verified?: { rows: number; maxAbsError: number; outputs: string[] } }
 
-/** The graph output beside each target's raw one, by task (see `fusionModel.ts`). */
-const DERIVED = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const;
+/** The graph output beside each target's raw one, by task (see the fusion model's ONNX emission). */
+const DERIVED: Record<TaskKind, string> = { binary: 'probability', multiclass: 'probabilities', regression: 'value' };
+
+/**
+ * The largest difference between the graph's `got` and attnkit's `expected`: absolute, or with
+ * `relative` (values in target units, which can be large) relative to their size when above 1.
+ */
+export function verifyError(got: ArrayLike<number>, expected: ArrayLike<number>, relative: boolean): number {
+  let worst = 0;
+  for (let j = 0; j < got.length; j++) {
+    const d = Math.abs(got[j] - expected[j]) / (relative ? Math.max(1, Math.abs(expected[j])) : 1);
+    if (!(d <= worst)) worst = d;                                                // NaN is the worst
+  }
+  return worst;
+}
 
 /**
  * Exports a run directory's model; with `verify`, checks every output of the graph in
@@ -74,15 +88,14 @@ export async function exportRun(runDir: string, outPath: string, options: { veri
     if (rows.length === 0) throw new ConfigError('export --verify: the run has no test rows to run the graph on (split.test is empty); export without --verify, or train with a test split');
     // what `attnkit predict` gives: probabilities, class probabilities [n·K], values in target units
     const preds = predict(model, dataset, rows);
-    const derived = Object.fromEntries(model.targets.map((t) => [t.name, { name: `${t.name}.${DERIVED[t.task]}`, width: t.task === 'multiclass' ? t.outputs : 1 }]));
+    const derived = Object.fromEntries(model.targets.map((t) => [t.name, { name: `${t.name}.${DERIVED[t.task]}`, width: t.task === 'multiclass' ? t.outputs : 1, targetUnits: t.task === 'regression' }]));
     const checked = new Set<string>();
     let worst = 0;
-    const check = (name: string, out: { data: unknown } | undefined, expected: ArrayLike<number>): void => {
+    const check = (name: string, out: { data: unknown } | undefined, expected: ArrayLike<number>, relative: boolean): void => {
       if (!out) throw new ConfigError(`export --verify: the graph has no output '${name}'; please report this`);
       const got = out.data as Float32Array;
       if (got.length !== expected.length) throw new ConfigError(`export --verify: the graph's output '${name}' has ${got.length} values, attnkit ${expected.length}; please report this`);
-      // values in target units are compared relative to their size
-      for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j] - expected[j]) / Math.max(1, Math.abs(expected[j])));
+      worst = Math.max(worst, verifyError(got, expected, relative));
       checked.add(name);
     };
     for (let i = 0; i < rows.length; i += 64) {
@@ -92,9 +105,9 @@ export async function exportRun(runDir: string, outPath: string, options: { veri
       const got = await session.run(feeds);
       const expected = noGrad(() => model.forward(batch).outputs);
       for (const [name, t] of Object.entries(expected)) {
-        check(name, got[name], t.data as Float32Array);
+        check(name, got[name], t.data as Float32Array, false);                    // raw outputs: absolute
         const d = derived[name];
-        check(d.name, got[d.name], preds[name].subarray(i * d.width, (i + batchRows.length) * d.width));
+        check(d.name, got[d.name], preds[name].subarray(i * d.width, (i + batchRows.length) * d.width), d.targetUnits);
       }
     }
     const unchecked = session.outputNames.filter((n) => !checked.has(n));

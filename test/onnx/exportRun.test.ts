@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator } from '../../src/index.js';
-import { exportRun } from '../../src/cli/exportRun.js';
+import { exportRun, verifyError } from '../../src/cli/exportRun.js';
 
 test('export --verify compares every graph output, the derived ones included', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attnkit-export-'));
@@ -35,4 +35,12 @@ train: { epochs: 1, batchSize: 16, lr: 0.003 }
   const r = await exportRun(run, join(dir, 'model.onnx'), { verify: true });
   assert.ok(r.verified && r.verified.rows > 0 && r.verified.maxAbsError <= 1e-4, JSON.stringify(r));
   assert.deepEqual([...r.verified.outputs].sort(), ['kind', 'kind.probabilities', 'label', 'label.probability', 'score', 'score.value']);
+});
+
+test('--verify compares raw outputs (logits) absolutely; only values in target units relative to their size', () => {
+  // a logit of 1000 off by 1e-3: 1e-6 relative, but an error of 1e-3 in the graph's raw output
+  assert.equal(verifyError(Float32Array.from([1000.0009765625]), [1000], false), 0.0009765625);
+  assert.ok(verifyError(Float32Array.from([1000.0009765625]), [1000], true) < 1e-6);
+  // below 1 in size both are absolute
+  assert.equal(verifyError(Float32Array.from([0.5]), [0.25], true), 0.25);
 });

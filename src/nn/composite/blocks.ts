@@ -98,8 +98,8 @@ export class FeedForwardBlock extends Module {
     this.linear2 = new Linear(hidden, options.dim, { rng: options.rng });
     this.dropout = new Dropout(options.dropout ?? 0, options.rng);
   }
-  forward(x: Tensor, _options: BlockForwardOptions = {}): Tensor {
-    checkOptions('FeedForwardBlock.forward', _options, BLOCK_FORWARD_KEYS);
+  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+    checkOptions('FeedForwardBlock.forward', options, BLOCK_FORWARD_KEYS);
     checkSeq('FeedForwardBlock.forward', x, this.options.dim);
     const h = this.linear1.forward(x);
     return this.linear2.forward(this.dropout.forward(this.options.activation === 'relu' ? relu(h) : gelu(h)));

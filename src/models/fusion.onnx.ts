@@ -146,7 +146,7 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
 }
 
 /** The whole model: one input per field part, two outputs per target (see `fusionOnnxInputs`). */
-export const fusionModelOnnx: LayerExport<FusionModel> = {
+const fusionModelOnnx: LayerExport<FusionModel> = {
   cls: FusionModel, options: () => ({}),
   plan: (g, m) => {
     for (const n of [...m.fields, ...m.targets].map((x) => x.name)) {
@@ -181,3 +181,6 @@ export function fusionOnnxInputs(model: Pick<FusionModel, 'fields'>, batch: Batc
   }
   return feeds;
 }
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { FusionModel: fusionModelOnnx };

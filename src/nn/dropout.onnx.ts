@@ -2,4 +2,7 @@
 import { sequenceLayer, type LayerExport } from '../onnx/graph/layerExport.js';
 import { Dropout } from './dropout.js';
 
-export const dropoutOnnx: LayerExport<Dropout> = sequenceLayer(Dropout, { keyMask: true, widths: () => ({ C: null, out: null }), emit: (_g, x) => x });
+const dropoutOnnx: LayerExport<Dropout> = sequenceLayer(Dropout, { keyMask: true, widths: () => ({ C: null, out: null }), emit: (_g, x) => x });
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { Dropout: dropoutOnnx };

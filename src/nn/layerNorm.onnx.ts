@@ -11,6 +11,9 @@ export function emitLayerNorm(g: Graph, x: string, ln: LayerNorm): string {
   return g.one('LayerNormalization', [x, g.const('ln_scale', scale, [C]), g.const('ln_bias', bias, [C])], { axis: -1, epsilon: onnxFloat(ln.options.eps ?? 1e-5) });
 }
 
-export const layerNormOnnx: LayerExport<LayerNorm> = sequenceLayer(LayerNorm, {
+const layerNormOnnx: LayerExport<LayerNorm> = sequenceLayer(LayerNorm, {
   keyMask: false, widths: (m) => ({ C: m.normalizedShape[0], out: m.normalizedShape[0] }), emit: (g, x, m) => emitLayerNorm(g, x, m),
 });
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { LayerNorm: layerNormOnnx };

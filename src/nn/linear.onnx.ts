@@ -8,6 +8,9 @@ export function emitLinear(g: Graph, x: string, l: Linear): string {
   return emitMatmulBias(g, x, l.effectiveWeight(), l.bias);
 }
 
-export const linearOnnx: LayerExport<Linear> = sequenceLayer(Linear, {
+const linearOnnx: LayerExport<Linear> = sequenceLayer(Linear, {
   keyMask: false, widths: (m) => ({ C: m.inFeatures, out: m.outFeatures }), emit: (g, x, m) => emitLinear(g, x, m),
 });
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { Linear: linearOnnx };

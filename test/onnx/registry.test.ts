@@ -56,3 +56,14 @@ test('the registry is keyed by class name and holds one entry per class', async 
   for (const [name, e] of Object.entries(EXPORTERS)) assert.equal(e.cls.name, name, `EXPORTERS.${name} exports ${e.cls.name}`);
   assert.equal(new Set(Object.values(EXPORTERS).map((e) => e.cls)).size, Object.keys(EXPORTERS).length);
 });
+
+test('every <layer>.onnx.ts file\'s `onnx` record is in the registry, entry for entry', async () => {
+  const { EXPORTERS } = await import('../../src/onnx/export.js');
+  const siblings = tsFiles('src').filter((f) => f.endsWith('.onnx.ts'));
+  assert.ok(siblings.length >= 15, siblings.join(', '));
+  for (const f of siblings) {
+    const mod = await import(`../../${f}`) as { onnx?: Record<string, { cls: unknown }> };
+    assert.ok(mod.onnx && Object.keys(mod.onnx).length > 0, `${f} exports its classes' entries as \`onnx\``);
+    for (const [name, e] of Object.entries(mod.onnx)) assert.equal((EXPORTERS as Record<string, unknown>)[name], e, `${f}: ${name} is in src/onnx/registry.ts`);
+  }
+});

@@ -30,17 +30,17 @@ export function emitPerceiver(g: Graph, source: string, p: PerceiverEncoder, all
   return emitEncoder(g, emitCrossModalLayer(g, lat, source, p.cross, allowed), p.latentEncoder, null);
 }
 
-export const crossModalLayerOnnx: LayerExport<CrossModalLayer> = {
+const crossModalLayerOnnx: LayerExport<CrossModalLayer> = {
   cls: CrossModalLayer, options: () => keyMaskOnly,
   plan: (g, m, o) => crossPlan(g, m.options.dModel, m.options.sourceDim ?? m.options.dModel, o, (allowed) => emitCrossModalLayer(g, 'x', 'source', m, allowed)),
 };
 
-export const crossModalTransformerOnnx: LayerExport<CrossModalTransformer> = {
+const crossModalTransformerOnnx: LayerExport<CrossModalTransformer> = {
   cls: CrossModalTransformer, options: () => keyMaskOnly,
   plan: (g, m, o) => crossPlan(g, m.options.dModel, m.options.sourceDim ?? m.options.dModel, o, (allowed) => emitCrossModal(g, 'x', 'source', m, allowed)),
 };
 
-export const perceiverEncoderOnnx: LayerExport<PerceiverEncoder> = {
+const perceiverEncoderOnnx: LayerExport<PerceiverEncoder> = {
   cls: PerceiverEncoder, options: () => keyMaskOnly,
   plan: (g, m, o) => {
     const [N, C] = m.latents.shape as [number, number], masked = o.keyMask ?? true;
@@ -48,3 +48,6 @@ export const perceiverEncoderOnnx: LayerExport<PerceiverEncoder> = {
     return { inputs: [seqIn('x', 'seq', m.options.inputDim), ...(masked ? [maskIn('keyMask', 'seq')] : [])], outputs: [outOf(y, 'y', ['batch', N, C])] };
   },
 };
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { CrossModalLayer: crossModalLayerOnnx, CrossModalTransformer: crossModalTransformerOnnx, PerceiverEncoder: perceiverEncoderOnnx };

@@ -45,11 +45,14 @@ function planHan(g: Graph, m: HierarchicalAttentionNetwork): Plan {
   };
 }
 
-export const contextAttentionOnnx: LayerExport<ContextAttention> = {
+const contextAttentionOnnx: LayerExport<ContextAttention> = {
   cls: ContextAttention, options: () => keyMaskOnly, plan: (g, m, o) => poolingPlan(m.options.dim, o, (mask) => emitContextAttention(g, 'x', m, mask)),
 };
 
 // `wordMask` is always an input: the sentence mask is derived from it
-export const hierarchicalAttentionNetworkOnnx: LayerExport<HierarchicalAttentionNetwork> = {
+const hierarchicalAttentionNetworkOnnx: LayerExport<HierarchicalAttentionNetwork> = {
   cls: HierarchicalAttentionNetwork, options: () => ({}), plan: (g, m) => planHan(g, m),
 };
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { ContextAttention: contextAttentionOnnx, HierarchicalAttentionNetwork: hierarchicalAttentionNetworkOnnx };

@@ -77,10 +77,13 @@ function emitLinformer(g: Graph, x: string, m: LinformerSelfAttention, keyMask: 
   return emitLinear(g, mergeHeads(g, o, C), m.outProj);
 }
 
-export const linearSelfAttentionOnnx: LayerExport<LinearSelfAttention> = sequenceLayer(LinearSelfAttention, {
+const linearSelfAttentionOnnx: LayerExport<LinearSelfAttention> = sequenceLayer(LinearSelfAttention, {
   keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: emitLinearSelfAttention,
 });
 
-export const linformerSelfAttentionOnnx: LayerExport<LinformerSelfAttention> = sequenceLayer(LinformerSelfAttention, {
+const linformerSelfAttentionOnnx: LayerExport<LinformerSelfAttention> = sequenceLayer(LinformerSelfAttention, {
   keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: emitLinformer,
 });
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { LinearSelfAttention: linearSelfAttentionOnnx, LinformerSelfAttention: linformerSelfAttentionOnnx };

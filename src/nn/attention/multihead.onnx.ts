@@ -75,7 +75,7 @@ const selfAttention = causalSequenceLayer(MultiHeadAttention, {
  * Self-attention `x` (and `keyMask`) → `y`, causal with `causal: true`; or, with `cross` or
  * kDim ≠ C, cross-attention `x`, `source`, `sourceKeyMask` → `y` (causal: top-left aligned).
  */
-export const multiHeadAttentionOnnx: LayerExport<MultiHeadAttention> = {
+const multiHeadAttentionOnnx: LayerExport<MultiHeadAttention> = {
   ...selfAttention,
   // kDim ≠ C is cross-attention whatever `cross` says
   options: (m) => ({ ...selfAttention.options(m), cross: m.kDim !== m.embedDim ? [true] : 'any' }),
@@ -83,3 +83,6 @@ export const multiHeadAttentionOnnx: LayerExport<MultiHeadAttention> = {
     ? crossPlan(g, m.embedDim, m.kDim, o, (allowed) => emitMha(g, 'x', 'source', m, and(g, o.causal ? causalMask(g, 'x', 'source') : null, allowed)))
     : selfAttention.plan(g, m, o)),
 };
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { MultiHeadAttention: multiHeadAttentionOnnx };

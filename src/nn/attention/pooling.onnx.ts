@@ -31,7 +31,7 @@ export function emitGatedPooling(g: Graph, x: string, m: GatedAttentionPooling, 
   return { y: weightedSum(g, weights, x), weights };
 }
 
-export const attentionPoolingOnnx: LayerExport<AttentionPooling> = {
+const attentionPoolingOnnx: LayerExport<AttentionPooling> = {
   cls: AttentionPooling, options: () => keyMaskOnly,
   plan: (g, m, o) => {
     const masked = o.keyMask ?? true;
@@ -40,7 +40,10 @@ export const attentionPoolingOnnx: LayerExport<AttentionPooling> = {
   },
 };
 
-export const gatedAttentionPoolingOnnx: LayerExport<GatedAttentionPooling> = {
+const gatedAttentionPoolingOnnx: LayerExport<GatedAttentionPooling> = {
   cls: GatedAttentionPooling, options: () => keyMaskOnly,
   plan: (g, m, o) => poolingPlan(m.options.inDim, o, (mask) => emitGatedPooling(g, 'x', m, mask)),
 };
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { AttentionPooling: attentionPoolingOnnx, GatedAttentionPooling: gatedAttentionPoolingOnnx };

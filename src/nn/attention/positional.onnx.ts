@@ -12,11 +12,14 @@ function emitSinusoidal(g: Graph, x: string, m: SinusoidalPositionalEncoding): s
   return g.one('Add', [x, g.one('Where', [even, g.one('Sin', [angles]), g.one('Cos', [angles])])]);
 }
 
-export const sinusoidalPositionalEncodingOnnx: LayerExport<SinusoidalPositionalEncoding> = sequenceLayer(SinusoidalPositionalEncoding, {
+const sinusoidalPositionalEncodingOnnx: LayerExport<SinusoidalPositionalEncoding> = sequenceLayer(SinusoidalPositionalEncoding, {
   keyMask: false, widths: (m) => ({ C: m.options.dim, out: m.options.dim }), emit: (g, x, m) => emitSinusoidal(g, x, m),
 });
 
-export const learnedPositionalEmbeddingOnnx: LayerExport<LearnedPositionalEmbedding> = sequenceLayer(LearnedPositionalEmbedding, {
+const learnedPositionalEmbeddingOnnx: LayerExport<LearnedPositionalEmbedding> = sequenceLayer(LearnedPositionalEmbedding, {
   keyMask: false, widths: (m) => ({ C: m.options.dim, out: m.options.dim }),
   emit: (g, x, m) => g.one('Add', [x, g.one('Gather', [g.const('pos', f32(m.weight), [...m.weight.shape]), positions(g, x)], { axis: 0 })]),
 });
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { SinusoidalPositionalEncoding: sinusoidalPositionalEncodingOnnx, LearnedPositionalEmbedding: learnedPositionalEmbeddingOnnx };

@@ -22,7 +22,7 @@ export function emitScores(g: Graph, q: string, k: string, m: Attention): string
   }
 }
 
-export const attentionOnnx: LayerExport<Attention> = {
+const attentionOnnx: LayerExport<Attention> = {
   cls: Attention, options: () => ({ keyMask: 'any', valueDim: 'any' }),
   plan: (g, m, o) => {
     const masked = o.keyMask ?? true, Dv = o.valueDim ?? m.keyDim;
@@ -33,3 +33,6 @@ export const attentionOnnx: LayerExport<Attention> = {
     };
   },
 };
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { Attention: attentionOnnx };

@@ -42,6 +42,9 @@ export function emitSparse(g: Graph, x: string, m: SparseSelfAttention, keyMask:
   return emitLinear(g, mergeHeads(g, o, C), m.outProj);
 }
 
-export const sparseSelfAttentionOnnx: LayerExport<SparseSelfAttention> = sequenceLayer(SparseSelfAttention, {
+const sparseSelfAttentionOnnx: LayerExport<SparseSelfAttention> = sequenceLayer(SparseSelfAttention, {
   keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: emitSparse,
 });
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { SparseSelfAttention: sparseSelfAttentionOnnx };

@@ -63,23 +63,26 @@ function decoderPlan(g: Graph, C: number, options: ExportOptions, emit: (selfAll
 
 const km4 = (g: Graph, keyMask: string | null): string | null => keyMask && keyMask4(g, keyMask);
 
-export const transformerEncoderLayerOnnx: LayerExport<TransformerEncoderLayer> = causalSequenceLayer(TransformerEncoderLayer, {
+const transformerEncoderLayerOnnx: LayerExport<TransformerEncoderLayer> = causalSequenceLayer(TransformerEncoderLayer, {
   keyMask: true, widths: (m) => ({ C: m.options.dModel, out: m.options.dModel }), emit: (g, x, m, km) => emitEncoderLayer(g, x, m, km4(g, km)),
 }, emitEncoderLayer);
 
-export const transformerEncoderOnnx: LayerExport<TransformerEncoder> = causalSequenceLayer(TransformerEncoder, {
+const transformerEncoderOnnx: LayerExport<TransformerEncoder> = causalSequenceLayer(TransformerEncoder, {
   keyMask: true, widths: (m) => ({ C: m.options.dModel, out: m.options.dModel }), emit: (g, x, m, km) => emitEncoder(g, x, m, km4(g, km)),
 }, emitEncoder);
 
-export const transformerDecoderLayerOnnx: LayerExport<TransformerDecoderLayer> = {
+const transformerDecoderLayerOnnx: LayerExport<TransformerDecoderLayer> = {
   cls: TransformerDecoderLayer, options: () => ({ keyMask: 'any', causal: 'any' }),
   plan: (g, m, o) => decoderPlan(g, m.options.dModel, o, (selfAllowed, memAllowed) => emitDecoderLayer(g, 'x', 'memory', m, selfAllowed, memAllowed)),
 };
 
-export const transformerDecoderOnnx: LayerExport<TransformerDecoder> = {
+const transformerDecoderOnnx: LayerExport<TransformerDecoder> = {
   cls: TransformerDecoder, options: () => ({ keyMask: 'any', causal: 'any' }),
   plan: (g, m, o) => decoderPlan(g, m.options.dModel, o, (selfAllowed, memAllowed) => {
     const y = m.layers.reduce((h, l) => emitDecoderLayer(g, h, 'memory', l, selfAllowed, memAllowed), 'x');
     return m.norm ? emitLayerNorm(g, y, m.norm) : y;
   }),
 };
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { TransformerEncoderLayer: transformerEncoderLayerOnnx, TransformerEncoder: transformerEncoderOnnx, TransformerDecoderLayer: transformerDecoderLayerOnnx, TransformerDecoder: transformerDecoderOnnx };

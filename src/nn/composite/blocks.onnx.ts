@@ -27,15 +27,18 @@ function emitConvBlock(g: Graph, x: string, m: ConvBlock, keyMask: string | null
   return zeroPadded(g, g.one('Transpose', [emitGelu(g, y)], { perm: [0, 2, 1] }), keyMask);
 }
 
-export const selfAttentionBlockOnnx: LayerExport<SelfAttentionBlock> = sequenceLayer(SelfAttentionBlock, block(
+const selfAttentionBlockOnnx: LayerExport<SelfAttentionBlock> = sequenceLayer(SelfAttentionBlock, block(
   (g, x, m, km) => emitMha(g, x, x, m.attn, and(g, m.options.causal ? causalMask(g, x) : null, km4(g, km))),
 ));
-export const convBlockOnnx: LayerExport<ConvBlock> = sequenceLayer(ConvBlock, block(emitConvBlock));
-export const feedForwardBlockOnnx: LayerExport<FeedForwardBlock> = sequenceLayer(FeedForwardBlock, block(
+const convBlockOnnx: LayerExport<ConvBlock> = sequenceLayer(ConvBlock, block(emitConvBlock));
+const feedForwardBlockOnnx: LayerExport<FeedForwardBlock> = sequenceLayer(FeedForwardBlock, block(
   (g, x, m) => emitFeedForward(g, x, m, m.options.activation === 'relu' ? 'relu' : 'gelu'),
 ));
-export const localAttentionBlockOnnx: LayerExport<LocalAttentionBlock> = sequenceLayer(LocalAttentionBlock, block((g, x, m, km) => emitSparse(g, x, m.attn, km)));
-export const linearAttentionBlockOnnx: LayerExport<LinearAttentionBlock> = sequenceLayer(LinearAttentionBlock, block(
+const localAttentionBlockOnnx: LayerExport<LocalAttentionBlock> = sequenceLayer(LocalAttentionBlock, block((g, x, m, km) => emitSparse(g, x, m.attn, km)));
+const linearAttentionBlockOnnx: LayerExport<LinearAttentionBlock> = sequenceLayer(LinearAttentionBlock, block(
   (g, x, m, km) => zeroPadded(g, emitLinearSelfAttention(g, x, m.attn, km), km),
 ));
-export const transformerBlockOnnx: LayerExport<TransformerBlock> = sequenceLayer(TransformerBlock, block((g, x, m, km) => emitEncoderLayer(g, x, m.layer, km4(g, km))));
+const transformerBlockOnnx: LayerExport<TransformerBlock> = sequenceLayer(TransformerBlock, block((g, x, m, km) => emitEncoderLayer(g, x, m.layer, km4(g, km))));
+
+/** This file's exportable classes by name, collected by src/onnx/registry.ts. */
+export const onnx = { SelfAttentionBlock: selfAttentionBlockOnnx, ConvBlock: convBlockOnnx, FeedForwardBlock: feedForwardBlockOnnx, LocalAttentionBlock: localAttentionBlockOnnx, LinearAttentionBlock: linearAttentionBlockOnnx, TransformerBlock: transformerBlockOnnx };

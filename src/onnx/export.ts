@@ -9,11 +9,12 @@
  * blocks (self-attention, convolution, feed-forward, local, linear, Transformer; Serial,
  * Parallel, Fusion) — and as whole models the poolings, the scoring-function layer,
  * cross-attention, decoders, the Perceiver, the hierarchical attention network and
- * `models.FusionModel` (see `fusionModel.ts` for its inputs). σReparam is folded into the
+ * `models.FusionModel` (see `models/fusion.onnx.ts` for its inputs). σReparam is folded into the
  * weights. Anything else is refused with an error naming the layer.
  *
  * Each exportable class's emission lives beside the class (`<layer>.onnx.ts`, a typed
- * `LayerExport`); `registry.ts` lists them, and a model is exported by the entry of its exact class.
+ * `LayerExport`, listed in the file's `onnx` record); `registry.ts` collects the records, and a
+ * model is exported by the entry of its exact class (a subclass is refused by name).
  *
  * Options: every exporter declares which export options its graph applies (and, where only
  * some values can be honoured, which values); any other option given is refused with an error

@@ -5,7 +5,7 @@ import { linear } from '../ops/linalg.js';
 import { concat, narrow, reshape, stack } from '../ops/shape.js';
 import { zeros } from '../tensor/creation.js';
 import { Module, Parameter } from './module.js';
-import { checkPositiveInt, checkRng, uniformInit, type InitOptions } from './init.js';
+import { checkPositiveInt, checkRng, checkSequence, uniformInit, type InitOptions } from './init.js';
 import { checkOptions } from '../config.js';
 
 export interface GRUOptions extends InitOptions {
@@ -67,7 +67,7 @@ export class GRU extends Module {
     checkOptions('GRU.forward', options, { mask: true, h0: true });
     const fn = 'GRU.forward';
     const { inputSize: In, hiddenSize: H } = this.options;
-    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== In) throw new ShapeError(`${fn}: x must be [B, T, ${In}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    checkSequence(fn, 'x', x, In, 'B, T');
     const [B, T] = x.shape as [number, number, number];
     const mask = options.mask ?? null;
     if (mask !== null && (!(mask instanceof Tensor) || mask.dtype !== 'bool' || mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T)) {

@@ -1,7 +1,7 @@
 import { Generator, resolveRng } from '../tensor/random.js';
 import { rand } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ValueError } from '../errors.js';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
 
 /** Options every layer with random initial weights takes. */
 export interface InitOptions {
@@ -22,4 +22,14 @@ export function uniformInit(shape: number[], bound: number, rng: Generator): Ten
 export function checkPositiveInt(v: unknown, layer: string, arg: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ValueError(`${layer}: ${arg} must be a positive integer, got ${String(v)}`);
   return v;
+}
+
+/**
+ * The one `[B, L, C]` input check: `x` must be a rank-3 Tensor whose last dim is `C`. `dims`
+ * names the leading axes in the message (`'B, T'`, `'B, S'`, …): `fn: arg must be [B, L, 64], got [2,7,48]`.
+ */
+export function checkSequence(fn: string, arg: string, x: unknown, C: number, dims = 'B, L'): asserts x is Tensor {
+  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
+    throw new ShapeError(`${fn}: ${arg} must be [${dims}, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+  }
 }

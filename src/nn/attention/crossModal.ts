@@ -12,7 +12,7 @@ import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { TransformerEncoder } from './transformer.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
@@ -31,12 +31,6 @@ export interface CrossModalOptions {
 
 const CROSS_KEYS: OptionKeys<CrossModalOptions> = { dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
 const CROSS_FORWARD_KEYS = { sourceKeyMask: true, needWeights: true } as const;
-
-function seq(fn: string, arg: string, x: Tensor, C: number): void {
-  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
-    throw new ShapeError(`${fn}: ${arg} must be [B, L, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-  }
-}
 
 /**
  * One cross-modal block (MulT): the target modality's tokens query the source modality,
@@ -79,8 +73,8 @@ export class CrossModalLayer extends Module {
   forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
     checkOptions('CrossModalLayer.forward', options, CROSS_FORWARD_KEYS);
     const fn = 'CrossModalLayer.forward';
-    seq(fn, 'target', target, this.options.dModel);
-    seq(fn, 'source', source, this.options.sourceDim ?? this.options.dModel);
+    checkSequence(fn, 'target', target, this.options.dModel);
+    checkSequence(fn, 'source', source, this.options.sourceDim ?? this.options.dModel);
     if (source.shape[0] !== target.shape[0]) {
       throw new ShapeError(`${fn}: the modalities' batch sizes differ: target ${fmtShape(target.shape)}, source ${fmtShape(source.shape)}`);
     }
@@ -186,7 +180,7 @@ export class PerceiverEncoder extends Module {
     const fn = 'PerceiverEncoder.forward';
     const list = Array.isArray(inputs) ? inputs : [inputs];
     if (list.length === 0) throw new ValueError(`${fn}: needs at least one input array`);
-    list.forEach((x, i) => seq(fn, `inputs[${i}]`, x, this.options.inputDim));
+    list.forEach((x, i) => checkSequence(fn, `inputs[${i}]`, x, this.options.inputDim));
     const B = list[0]!.shape[0]!;
     list.forEach((x, i) => {
       if (x.shape[0] !== B) throw new ShapeError(`${fn}: inputs[${i}] has batch ${x.shape[0]}, inputs[0] has ${B}`);

@@ -13,9 +13,9 @@ import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
-import { checkPositiveInt, checkRng, uniformInit } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence, uniformInit } from '../init.js';
 import { keyMask4d } from './masks.js';
-import { checkHeads, mergeHeads, projectHeads } from './heads.js';
+import { checkHeads, mergeHeads, projectHeads, splitHeads } from './heads.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
 
 export interface LinearAttentionOptions {
@@ -216,11 +216,9 @@ export class LinformerSelfAttention extends Module {
     checkOptions('LinformerSelfAttention.forward', options, { keyMask: true });
     const fn = 'LinformerSelfAttention.forward';
     const { embedDim: C, numHeads: H, maxLen } = this.options;
-    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    checkSequence(fn, 'x', x, C, 'B, T');
     const [B, T] = x.shape as [number, number, number];
     if (T > maxLen) throw new ValueError(`${fn}: sequence length ${T} exceeds maxLen ${maxLen}`);
-    const D = C / H;
-    const heads = (t: Tensor, L: number): Tensor => transpose(reshape(t, [B, L, H, D]), 1, 2);
     let k = this.kProj.forward(x), v = this.vProj.forward(x);
     if (options.keyMask != null) {
       const m = unsqueeze(reshape(keyMask4d(fn, 'keyMask', options.keyMask, B, T), [B, T]), -1); // [B, T, 1]
@@ -228,10 +226,10 @@ export class LinformerSelfAttention extends Module {
       v = where(m, v, 0);
     }
     const E = narrow(this.projE, 1, 0, T), F = narrow(this.projF ?? this.projE, 1, 0, T); // [k, T]: shorter inputs use the first T columns
-    const kp = heads(matmul(E, k), this.options.projectedLen);               // [B, H, k, D]
-    const vp = heads(matmul(F, v), this.options.projectedLen);
-    const out = scaledDotProductAttention(heads(this.qProj.forward(x), T), kp, vp);
-    return this.outProj.forward(reshape(transpose(out, 1, 2), [B, T, C]));
+    const kp = splitHeads(matmul(E, k), H);                                  // [B, H, k, D]
+    const vp = splitHeads(matmul(F, v), H);
+    const out = scaledDotProductAttention(splitHeads(this.qProj.forward(x), H), kp, vp);  // [B, H, T, D]
+    return mergeHeads(out, this.outProj);
   }
 }
 

@@ -9,15 +9,16 @@ import { rand, zeros } from '../../tensor/creation.js';
 import { linear } from '../../ops/linalg.js';
 import { mul, toDtype } from '../../ops/elementwise.js';
 import { mean } from '../../ops/reduce.js';
-import { narrow, reshape, split, transpose } from '../../ops/shape.js';
+import { narrow, split } from '../../ops/shape.js';
 import { packedAttention, scaledDotProductAttention } from '../../ops/attention.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { SpectralReparam } from '../sigmaReparam.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
 import { alibiBias, applyRotary } from './positional.js';
 import { checkOptions } from '../../config.js';
+import { mergeHeads, splitHeads } from './heads.js';
 
 export interface MultiHeadAttentionOptions {
   /** Model width C = numHeads × head dim. */
@@ -205,14 +206,9 @@ export class MultiHeadAttention extends Module {
     checkOptions('MultiHeadAttention.forward', options, { keyMask: true, attnMask: true, causal: true, needWeights: true, averageWeights: true, positionOffset: true });
     const fn = 'MultiHeadAttention.forward';
     const C = this.embedDim, H = this.numHeads, Hkv = this.numKVHeads, D = this.headDim;
-    const want = (t: Tensor, arg: string, dim: number): void => {
-      if (!(t instanceof Tensor) || t.ndim !== 3 || t.shape[2] !== dim) {
-        throw new ShapeError(`${fn}: ${arg} must be [B, L, ${dim}], got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`);
-      }
-    };
-    want(query, 'query', C);
-    want(key, 'key', this.kDim);
-    want(value, 'value', this.vDim);
+    checkSequence(fn, 'query', query, C);
+    checkSequence(fn, 'key', key, this.kDim);
+    checkSequence(fn, 'value', value, this.vDim);
     const [B, T] = query.shape as [number, number, number];
     const S = key.shape[1]!;
     if (key.shape[0] !== B || value.shape[0] !== B) {
@@ -244,9 +240,9 @@ export class MultiHeadAttention extends Module {
       k = linear(key, w[1], b[1]);
       v = linear(value, w[2], b[2]);
     }
-    q = transpose(reshape(q, [B, T, H, D]), 1, 2);       // [B, H, T, D]
-    k = transpose(reshape(k, [B, S, Hkv, D]), 1, 2);     // [B, Hkv, S, D]
-    v = transpose(reshape(v, [B, S, Hkv, D]), 1, 2);
+    q = splitHeads(q, H);                                // [B, H, T, D]
+    k = splitHeads(k, Hkv);                              // [B, Hkv, S, D]
+    v = splitHeads(v, Hkv);
     if (this.rope) {
       const offset = options.positionOffset ?? 0;
       q = applyRotary(q, { base: this.rope.base, offset: offset + Math.max(0, S - T) });
@@ -260,7 +256,6 @@ export class MultiHeadAttention extends Module {
       out = scaledDotProductAttention(q, k, v, sdpa);
     }
     if (this.training && this.dropHead > 0) out = mul(out, this.headMask(B, H, out.dtype));          // DropHead
-    const merged = reshape(transpose(out, 1, 2), [B, T, C]);
-    return { output: this.outProj.forward(merged), weights };
+    return { output: mergeHeads(out, this.outProj), weights };   // [B, T, C]
   }
 }

@@ -12,7 +12,7 @@ import { softmax } from '../../ops/softmax.js';
 import { expand, squeeze, unsqueeze } from '../../ops/shape.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions } from '../../config.js';
 
@@ -43,9 +43,7 @@ export class AttentionPooling extends Module {
   forward(x: Tensor, options: { keyMask?: Tensor | null; perHead?: boolean } = {}): { output: Tensor; weights: Tensor } {
     checkOptions('AttentionPooling.forward', options, { keyMask: true, perHead: true });
     const C = this.options.embedDim;
-    if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
-      throw new ShapeError(`AttentionPooling.forward: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-    }
+    checkSequence('AttentionPooling.forward', 'x', x, C, 'B, T');
     const B = x.shape[0]!;
     const q = expand(unsqueeze(this.queries, 0), [B, this.numQueries, C]);
     const r = this.attn.forward(q, x, x, { keyMask: options.keyMask, needWeights: true, averageWeights: !options.perHead });
@@ -84,7 +82,7 @@ export class GatedAttentionPooling extends Module {
     checkOptions(fn, options, { keyMask: true, mask: true });
     if (options.keyMask != null && options.mask != null) throw new ValueError(`${fn}: pass keyMask or mask, not both (mask is the older name of keyMask)`);
     const C = this.options.inDim;
-    if (!(h instanceof Tensor) || h.ndim !== 3 || h.shape[2] !== C) throw new ShapeError(`${fn}: h must be [B, N, ${C}], got ${h instanceof Tensor ? fmtShape(h.shape) : typeof h}`);
+    checkSequence(fn, 'h', h, C, 'B, N');
     const [B, N] = h.shape as [number, number, number];
     let a = tanh(this.attentionV.forward(h));
     if (this.attentionU) a = mul(a, sigmoid(this.attentionU.forward(h)));

@@ -10,7 +10,7 @@ import { add, mul, neg, toDtype } from '../../ops/elementwise.js';
 import { concat, narrow, reshape } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { checkOptions } from '../../config.js';
 
 /**
@@ -36,11 +36,6 @@ export function sinusoidalEncoding(length: number, dim: number, options: { base?
   return new Tensor(out, [length, dim]);
 }
 
-function checkSeq(fn: string, x: Tensor, dim: number): void {
-  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== dim) {
-    throw new ShapeError(`${fn}: x must be [B, T, ${dim}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-  }
-}
 
 /** Adds the sinusoidal table to x [B, T, C] → [B, T, C] (then dropout in training). No parameters. */
 export class SinusoidalPositionalEncoding extends Module {
@@ -58,7 +53,7 @@ export class SinusoidalPositionalEncoding extends Module {
   /** x [B, T, C]; `offset` shifts the positions (for continuing a sequence). */
   forward(x: Tensor, options: { offset?: number } = {}): Tensor {
     checkOptions('SinusoidalPositionalEncoding.forward', options, { offset: true });
-    checkSeq('SinusoidalPositionalEncoding.forward', x, this.options.dim);
+    checkSequence('SinusoidalPositionalEncoding.forward', 'x', x, this.options.dim, 'B, T');
     const pe = toDtype(sinusoidalEncoding(x.shape[1]!, this.options.dim, { base: this.options.base, offset: options.offset }), x.dtype);
     return dropout(add(x, pe), this.options.dropout ?? 0, { training: this.training, rng: this.rng });
   }
@@ -77,7 +72,7 @@ export class LearnedPositionalEmbedding extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    checkSeq('LearnedPositionalEmbedding.forward', x, this.options.dim);
+    checkSequence('LearnedPositionalEmbedding.forward', 'x', x, this.options.dim, 'B, T');
     const T = x.shape[1]!;
     if (T > this.options.maxLen) {
       throw new ValueError(`LearnedPositionalEmbedding.forward: sequence length ${T} exceeds maxLen ${this.options.maxLen}`);

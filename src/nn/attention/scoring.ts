@@ -14,7 +14,7 @@ import { reshape, squeeze, transpose, unsqueeze } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { keyMask4d } from './masks.js';
 import { checkOptions } from '../../config.js';
 
@@ -119,8 +119,8 @@ export class Attention extends Module {
     const fn = 'Attention.forward';
     checkOptions(fn, options, { keyMask: true, mask: true });
     const shapeOf = (t: Tensor): string => (t instanceof Tensor ? fmtShape(t.shape) : typeof t);
-    if (!(query instanceof Tensor) || query.ndim !== 3 || query.shape[2] !== this.queryDim) throw new ShapeError(`${fn}: query must be [B, T, ${this.queryDim}], got ${shapeOf(query)}`);
-    if (!(key instanceof Tensor) || key.ndim !== 3 || key.shape[2] !== this.keyDim) throw new ShapeError(`${fn}: key must be [B, S, ${this.keyDim}], got ${shapeOf(key)}`);
+    checkSequence(fn, 'query', query, this.queryDim, 'B, T');
+    checkSequence(fn, 'key', key, this.keyDim, 'B, S');
     if (!(value instanceof Tensor) || value.ndim !== 3) throw new ShapeError(`${fn}: value must be [B, S, Dv], got ${shapeOf(value)}`);
     const [B, T] = query.shape as [number, number, number];
     const S = key.shape[1]!;

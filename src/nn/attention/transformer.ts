@@ -11,7 +11,7 @@ import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
 
@@ -94,12 +94,6 @@ function resolve(options: TransformerLayerOptions, layer: string) {
   return { rng, ff, p, activation, dropRng, eps: options.layerNormEps ?? 1e-5, bias: options.bias ?? true };
 }
 
-function checkInput(fn: string, arg: string, x: Tensor, C: number): void {
-  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
-    throw new ShapeError(`${fn}: ${arg} must be [B, L, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-  }
-}
-
 /** The position-wise feed-forward block linear2(dropout(act(linear1(x)))) shared by both layers. */
 function feedForward(m: { linear1: Linear; linear2: Linear; dropout: Dropout; activation: 'relu' | 'gelu' }, x: Tensor): Tensor {
   const h = m.linear1.forward(x);
@@ -150,7 +144,7 @@ export class TransformerEncoderLayer extends Module {
   forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
   forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
     checkOptions('TransformerEncoderLayer.forward', options, ENCODER_FORWARD_KEYS);
-    checkInput('TransformerEncoderLayer.forward', 'x', x, this.options.dModel);
+    checkSequence('TransformerEncoderLayer.forward', 'x', x, this.options.dModel);
     let weights: Tensor | null = null;
     const sa = (h: Tensor): Tensor => {
       const r = this.selfAttn.forward(h, h, h, {
@@ -220,8 +214,8 @@ export class TransformerDecoderLayer extends Module {
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor; crossWeights: Tensor } {
     checkOptions('TransformerDecoderLayer.forward', options, DECODER_FORWARD_KEYS);
     const fn = 'TransformerDecoderLayer.forward';
-    checkInput(fn, 'tgt', tgt, this.options.dModel);
-    checkInput(fn, 'memory', memory, this.options.dModel);
+    checkSequence(fn, 'tgt', tgt, this.options.dModel);
+    checkSequence(fn, 'memory', memory, this.options.dModel);
     if (memory.shape[0] !== tgt.shape[0]) throw new ShapeError(`${fn}: batch sizes differ: tgt ${fmtShape(tgt.shape)}, memory ${fmtShape(memory.shape)}`);
     let selfWeights: Tensor | null = null, crossWeights: Tensor | null = null;
     const need = options.needWeights, avg = false;

@@ -5,13 +5,13 @@
  */
 import { Tensor } from '../../tensor/tensor.js';
 import type { Generator } from '../../tensor/random.js';
-import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { ValueError } from '../../errors.js';
 import { gelu, pad, relu, transpose, unsqueeze, where } from '../../ops/index.js';
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { Conv1d } from '../conv.js';
 import { Dropout } from '../dropout.js';
-import { checkPositiveInt } from '../init.js';
+import { checkPositiveInt, checkSequence } from '../init.js';
 import { MultiHeadAttention } from '../attention/multihead.js';
 import { SparseSelfAttention } from '../attention/sparse.js';
 import { LinearSelfAttention } from '../attention/linear.js';
@@ -30,13 +30,6 @@ export const BLOCK_FORWARD_KEYS: OptionKeys<BlockForwardOptions> = { keyMask: tr
 /** A module mapping [B, T, C] → [B, T, C]. */
 export type Block = Module & { forward(x: Tensor, options?: BlockForwardOptions): Tensor };
 
-/** Throws unless x is [B, T, C]. */
-export function checkSeq(fn: string, x: unknown, C: number): asserts x is Tensor {
-  if (!(x instanceof Tensor) || x.ndim !== 3 || x.shape[2] !== C) {
-    throw new ShapeError(`${fn}: x must be [B, T, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-  }
-}
-
 /** Zeroes padded positions so convolutions and sums never see them: x [B, T, C], mask [B, T]. */
 export function zeroPadded(x: Tensor, keyMask: Tensor | null | undefined): Tensor {
   return keyMask ? where(unsqueeze(keyMask, -1), x, 0) : x;
@@ -52,7 +45,7 @@ export class SelfAttentionBlock extends Module {
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('SelfAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('SelfAttentionBlock.forward', x, this.options.dim);
+    checkSequence('SelfAttentionBlock.forward', 'x', x, this.options.dim, 'B, T');
     return this.attn.forward(x, x, x, { keyMask: options.keyMask, causal: this.options.causal }).output;
   }
 }
@@ -76,7 +69,7 @@ export class ConvBlock extends Module {
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('ConvBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('ConvBlock.forward', x, this.options.dim);
+    checkSequence('ConvBlock.forward', 'x', x, this.options.dim, 'B, T');
     const span = (this.options.dilation ?? 1) * (this.options.kernelSize - 1);
     const h = transpose(zeroPadded(x, options.keyMask), 1, 2);                           // [B, C, T]
     const padded = pad(h, [this.left, span - this.left]);                              // [B, C, T + span]
@@ -100,7 +93,7 @@ export class FeedForwardBlock extends Module {
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('FeedForwardBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('FeedForwardBlock.forward', x, this.options.dim);
+    checkSequence('FeedForwardBlock.forward', 'x', x, this.options.dim, 'B, T');
     const h = this.linear1.forward(x);
     return this.linear2.forward(this.dropout.forward(this.options.activation === 'relu' ? relu(h) : gelu(h)));
   }
@@ -116,7 +109,7 @@ export class LocalAttentionBlock extends Module {
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('LocalAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('LocalAttentionBlock.forward', x, this.options.dim);
+    checkSequence('LocalAttentionBlock.forward', 'x', x, this.options.dim, 'B, T');
     return this.attn.forward(x, { keyMask: options.keyMask });
   }
 }
@@ -131,7 +124,7 @@ export class LinearAttentionBlock extends Module {
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('LinearAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('LinearAttentionBlock.forward', x, this.options.dim);
+    checkSequence('LinearAttentionBlock.forward', 'x', x, this.options.dim, 'B, T');
     return zeroPadded(this.attn.forward(x, { keyMask: options.keyMask }), options.keyMask);
   }
 }
@@ -149,7 +142,7 @@ export class TransformerBlock extends Module {
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('TransformerBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('TransformerBlock.forward', x, this.options.dim);
+    checkSequence('TransformerBlock.forward', 'x', x, this.options.dim, 'B, T');
     return this.layer.forward(x, { keyMask: options.keyMask });
   }
 }

@@ -7,8 +7,8 @@ import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
-import { checkPositiveInt, checkRng } from '../init.js';
-import { BLOCK_FORWARD_KEYS, checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
+import { BLOCK_FORWARD_KEYS, type Block, type BlockForwardOptions } from './blocks.js';
 import { meanGates, type GateValues } from './gates.js';
 import { checkOptions } from '../../config.js';
 
@@ -68,7 +68,7 @@ export class Fusion extends Module {
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('Fusion.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('Fusion.forward', x, this.options.dim);
+    checkSequence('Fusion.forward', 'x', x, this.options.dim, 'B, T');
     const [B, T] = x.shape as [number, number, number];
     const h = this.norm.forward(x);                                                        // [B, T, C]
     const ys = stack(this.mechanisms.map((m) => m.forward(h, options)), 2);                // [B, T, n, C]

@@ -4,8 +4,8 @@ import { ValueError } from '../../errors.js';
 import { add, cat, div, matmul, sigmoid, softmax, squeeze, stack, tanh, unsqueeze } from '../../ops/index.js';
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
-import { checkPositiveInt, checkRng } from '../init.js';
-import { BLOCK_FORWARD_KEYS, checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
+import { BLOCK_FORWARD_KEYS, type Block, type BlockForwardOptions } from './blocks.js';
 import { meanGates, type GateValues } from './gates.js';
 import { checkOptions } from '../../config.js';
 
@@ -79,7 +79,7 @@ export class Parallel extends Module {
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('Parallel.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('Parallel.forward', x, this.options.dim);
+    checkSequence('Parallel.forward', 'x', x, this.options.dim, 'B, T');
     const ys = this.branches.map((b) => b.forward(x, options));                            // n × [B, T, C]
     const n = ys.length;
     switch (this.options.merge) {

@@ -3,8 +3,8 @@ import { ValueError } from '../../errors.js';
 import { add } from '../../ops/index.js';
 import { Module } from '../module.js';
 import { LayerNorm } from '../layerNorm.js';
-import { checkPositiveInt } from '../init.js';
-import { BLOCK_FORWARD_KEYS, checkSeq, type Block, type BlockForwardOptions } from './blocks.js';
+import { checkPositiveInt, checkSequence } from '../init.js';
+import { BLOCK_FORWARD_KEYS, type Block, type BlockForwardOptions } from './blocks.js';
 import { checkOptions } from '../../config.js';
 
 export interface SerialOptions {
@@ -50,7 +50,7 @@ export class Serial extends Module {
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
     checkOptions('Serial.forward', options, BLOCK_FORWARD_KEYS);
-    checkSeq('Serial.forward', x, this.options.dim);
+    checkSequence('Serial.forward', 'x', x, this.options.dim, 'B, T');
     const residual = this.options.residual ?? true;
     const norm = this.options.norm ?? 'pre';
     let y = x;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, clipText } from '../errors.js';
 import { MAX_CONFIG_DEPTH } from '../config.js';
 import { readRecords } from '../data/node/readers.js';
 import { DATASETS } from '../data/node/datasets.js';
@@ -27,7 +27,7 @@ export function applyOverride(config: Record<string, unknown>, assignment: strin
   // these would reach Object.prototype (and change every object in the process), not the config
   const bad = path.find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
   if (bad) throw new ConfigError(`--set ${assignment.slice(0, 80)}: '${bad}' cannot be a config key`);
-  if (assignment.length > MAX_OVERRIDE_CHARS) throw new ConfigError(`--set ${assignment.slice(0, 40)}…: ${assignment.length} characters; an override is at most ${MAX_OVERRIDE_CHARS} (put it in the config file)`);
+  if (assignment.length > MAX_OVERRIDE_CHARS) throw new ConfigError(`--set ${clipText(assignment, 40)}: ${assignment.length} characters; an override is at most ${MAX_OVERRIDE_CHARS} (put it in the config file)`);
   const deep = yamlDepthProblem(assignment.slice(eq + 1), MAX_CONFIG_DEPTH);
   if (deep) throw new ConfigError(`--set ${assignment.slice(0, 80)}: nested deeper than ${MAX_CONFIG_DEPTH} levels`);
   let value: unknown;

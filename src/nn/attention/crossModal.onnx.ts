@@ -32,12 +32,12 @@ export function emitPerceiver(g: Graph, source: string, p: PerceiverEncoder, all
 
 const crossModalLayerOnnx: LayerExport<CrossModalLayer> = {
   cls: CrossModalLayer, options: () => keyMaskOnly,
-  plan: (g, m, o) => crossPlan(g, m.options.dModel, m.options.sourceDim ?? m.options.dModel, o, (allowed) => emitCrossModalLayer(g, 'x', 'source', m, allowed)),
+  plan: (g, m, o) => crossPlan(g, m.options.embedDim, m.options.sourceDim ?? m.options.embedDim, o, (allowed) => emitCrossModalLayer(g, 'x', 'source', m, allowed)),
 };
 
 const crossModalTransformerOnnx: LayerExport<CrossModalTransformer> = {
   cls: CrossModalTransformer, options: () => keyMaskOnly,
-  plan: (g, m, o) => crossPlan(g, m.options.dModel, m.options.sourceDim ?? m.options.dModel, o, (allowed) => emitCrossModal(g, 'x', 'source', m, allowed)),
+  plan: (g, m, o) => crossPlan(g, m.options.embedDim, m.options.sourceDim ?? m.options.embedDim, o, (allowed) => emitCrossModal(g, 'x', 'source', m, allowed)),
 };
 
 const perceiverEncoderOnnx: LayerExport<PerceiverEncoder> = {

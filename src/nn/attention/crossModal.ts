@@ -14,14 +14,12 @@ import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
-import { TransformerEncoder } from './transformer.js';
+import { TransformerEncoder, resolveWidth, type WidthOptions, type WithWidth } from './transformer.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
 
-export interface CrossModalOptions {
-  /** Width C of the target stream. */
-  dModel: number;
-  nhead: number;
-  /** Width of the source modality (default dModel); keys and values are projected from it. */
+/** `embedDim`: width C of the target stream; `numHeads`: heads (PyTorch's `dModel`/`nhead` are aliases). */
+export interface CrossModalOptions extends WidthOptions {
+  /** Width of the source modality (default embedDim); keys and values are projected from it. */
   sourceDim?: number;
   dimFeedforward?: number;
   dropout?: number;
@@ -29,7 +27,7 @@ export interface CrossModalOptions {
   rng?: Generator;
 }
 
-const CROSS_KEYS: OptionKeys<CrossModalOptions> = { dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
+const CROSS_KEYS: OptionKeys<CrossModalOptions> = { embedDim: true, numHeads: true, dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
 const CROSS_FORWARD_KEYS = { sourceKeyMask: true, needWeights: true } as const;
 
 /**
@@ -48,12 +46,16 @@ export class CrossModalLayer extends Module {
   dropout: Dropout;
   readonly activation: 'relu' | 'gelu';
 
-  constructor(readonly options: CrossModalOptions) {
+  /** The options with the width under its one name (`embedDim`, `numHeads`). */
+  readonly options: WithWidth<CrossModalOptions>;
+
+  constructor(options: CrossModalOptions) {
     super();
     checkOptions('CrossModalLayer', options, CROSS_KEYS);
     const name = 'CrossModalLayer';
+    this.options = options = resolveWidth(options, name);
     const rng = checkRng(options, name);
-    const C = checkPositiveInt(options.dModel, name, 'dModel');
+    const C = this.options.embedDim;
     const src = checkPositiveInt(options.sourceDim ?? C, name, 'sourceDim');
     const ff = checkPositiveInt(options.dimFeedforward ?? 4 * C, name, 'dimFeedforward');
     const p = options.dropout ?? 0.1;
@@ -61,7 +63,7 @@ export class CrossModalLayer extends Module {
     this.activation = options.activation ?? 'relu';
     this.normTarget = new LayerNorm(C);
     this.normSource = new LayerNorm(src);
-    this.crossAttn = new MultiHeadAttention({ embedDim: C, numHeads: options.nhead, kDim: src, vDim: src, dropout: p, rng });
+    this.crossAttn = new MultiHeadAttention({ embedDim: C, numHeads: this.options.numHeads, kDim: src, vDim: src, dropout: p, rng });
     this.norm2 = new LayerNorm(C);
     this.linear1 = new Linear(C, ff, { rng });
     this.linear2 = new Linear(ff, C, { rng });
@@ -73,8 +75,8 @@ export class CrossModalLayer extends Module {
   forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
     checkOptions('CrossModalLayer.forward', options, CROSS_FORWARD_KEYS);
     const fn = 'CrossModalLayer.forward';
-    checkSequence(fn, 'target', target, this.options.dModel);
-    checkSequence(fn, 'source', source, this.options.sourceDim ?? this.options.dModel);
+    checkSequence(fn, 'target', target, this.options.embedDim);
+    checkSequence(fn, 'source', source, this.options.sourceDim ?? this.options.embedDim);
     if (source.shape[0] !== target.shape[0]) {
       throw new ShapeError(`${fn}: the modalities' batch sizes differ: target ${fmtShape(target.shape)}, source ${fmtShape(source.shape)}`);
     }
@@ -94,13 +96,17 @@ export class CrossModalTransformer extends Module {
   layers: CrossModalLayer[];
   norm: LayerNorm;
 
-  constructor(readonly options: CrossModalOptions & { numLayers: number }) {
+  /** The options with the width under its one name (`embedDim`, `numHeads`). */
+  readonly options: WithWidth<CrossModalOptions & { numLayers: number }>;
+
+  constructor(options: CrossModalOptions & { numLayers: number }) {
     super();
     checkOptions('CrossModalTransformer', options, { ...CROSS_KEYS, numLayers: true });
+    this.options = resolveWidth(options, 'CrossModalTransformer');
     checkPositiveInt(options.numLayers, 'CrossModalTransformer', 'numLayers');
-    const { numLayers: _n, ...layer } = options;
+    const { numLayers: _n, ...layer } = this.options;
     this.layers = Array.from({ length: options.numLayers }, () => new CrossModalLayer(layer));
-    this.norm = new LayerNorm(options.dModel);
+    this.norm = new LayerNorm(this.options.embedDim);
   }
 
   /** target [B, T, C], source [B, S, sourceDim] → [B, T, C]; `needWeights`: one [B, H, T, S] per layer. */
@@ -161,10 +167,10 @@ export class PerceiverEncoder extends Module {
     this.latents = new Parameter(randn([N, C], { rng, std: 0.02 }));
     const p = options.dropout ?? 0;
     this.cross = new CrossModalLayer({
-      dModel: C, nhead: options.crossHeads ?? 1, sourceDim: options.inputDim, dimFeedforward: options.dimFeedforward, dropout: p, rng,
+      embedDim: C, numHeads: options.crossHeads ?? 1, sourceDim: options.inputDim, dimFeedforward: options.dimFeedforward, dropout: p, rng,
     });
     this.latentEncoder = new TransformerEncoder({
-      dModel: C, nhead: options.latentHeads ?? 4, dimFeedforward: options.dimFeedforward ?? 4 * C, dropout: p,
+      embedDim: C, numHeads: options.latentHeads ?? 4, dimFeedforward: options.dimFeedforward ?? 4 * C, dropout: p,
       numLayers: options.numLatentLayers ?? 2, normFirst: true, finalNorm: true, rng,
     });
   }

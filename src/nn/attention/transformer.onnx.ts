@@ -64,21 +64,21 @@ function decoderPlan(g: Graph, C: number, options: ExportOptions, emit: (selfAll
 const km4 = (g: Graph, keyMask: string | null): string | null => keyMask && keyMask4(g, keyMask);
 
 const transformerEncoderLayerOnnx: LayerExport<TransformerEncoderLayer> = causalSequenceLayer(TransformerEncoderLayer, {
-  keyMask: true, widths: (m) => ({ C: m.options.dModel, out: m.options.dModel }), emit: (g, x, m, km) => emitEncoderLayer(g, x, m, km4(g, km)),
+  keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: (g, x, m, km) => emitEncoderLayer(g, x, m, km4(g, km)),
 }, emitEncoderLayer);
 
 const transformerEncoderOnnx: LayerExport<TransformerEncoder> = causalSequenceLayer(TransformerEncoder, {
-  keyMask: true, widths: (m) => ({ C: m.options.dModel, out: m.options.dModel }), emit: (g, x, m, km) => emitEncoder(g, x, m, km4(g, km)),
+  keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: (g, x, m, km) => emitEncoder(g, x, m, km4(g, km)),
 }, emitEncoder);
 
 const transformerDecoderLayerOnnx: LayerExport<TransformerDecoderLayer> = {
   cls: TransformerDecoderLayer, options: () => ({ keyMask: 'any', causal: 'any' }),
-  plan: (g, m, o) => decoderPlan(g, m.options.dModel, o, (selfAllowed, memAllowed) => emitDecoderLayer(g, 'x', 'memory', m, selfAllowed, memAllowed)),
+  plan: (g, m, o) => decoderPlan(g, m.options.embedDim, o, (selfAllowed, memAllowed) => emitDecoderLayer(g, 'x', 'memory', m, selfAllowed, memAllowed)),
 };
 
 const transformerDecoderOnnx: LayerExport<TransformerDecoder> = {
   cls: TransformerDecoder, options: () => ({ keyMask: 'any', causal: 'any' }),
-  plan: (g, m, o) => decoderPlan(g, m.options.dModel, o, (selfAllowed, memAllowed) => {
+  plan: (g, m, o) => decoderPlan(g, m.options.embedDim, o, (selfAllowed, memAllowed) => {
     const y = m.layers.reduce((h, l) => emitDecoderLayer(g, h, 'memory', l, selfAllowed, memAllowed), 'x');
     return m.norm ? emitLayerNorm(g, y, m.norm) : y;
   }),

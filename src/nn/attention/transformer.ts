@@ -15,11 +15,40 @@ import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
 
-export interface TransformerLayerOptions {
-  /** Model width C. */
-  dModel: number;
-  /** Attention heads H (must divide dModel). */
-  nhead: number;
+/**
+ * Width and heads under the one name every attention layer uses, with PyTorch's names kept as
+ * aliases for migration (`{ dModel: 64, nhead: 8 }` ≡ `{ embedDim: 64, numHeads: 8 }`; giving both
+ * a name and its alias is allowed only when they agree). A layer stores the one name.
+ */
+export interface WidthOptions {
+  /** Model width C (PyTorch's `d_model`). */
+  embedDim?: number;
+  /** Attention heads H, must divide embedDim (PyTorch's `nhead`). */
+  numHeads?: number;
+  /** @deprecated Alias of `embedDim` (PyTorch's name), kept for migration. */
+  dModel?: number;
+  /** @deprecated Alias of `numHeads` (PyTorch's name), kept for migration. */
+  nhead?: number;
+}
+
+/** Options with the aliases resolved: `embedDim` and `numHeads` present, `dModel`/`nhead` gone. */
+export type WithWidth<T extends WidthOptions> = Omit<T, keyof WidthOptions> & { embedDim: number; numHeads: number };
+
+/** Resolves `embedDim`/`numHeads` from the one name or its alias (they must agree) and drops the aliases. */
+export function resolveWidth<T extends WidthOptions>(options: T, layer: string): WithWidth<T> {
+  const pick = (name: 'embedDim' | 'numHeads', alias: 'dModel' | 'nhead'): number => {
+    const a = options[name], b = options[alias];
+    if (a !== undefined && b !== undefined && a !== b) throw new ValueError(`${layer}: ${name} (${String(a)}) and its alias ${alias} (${String(b)}) disagree`);
+    return checkPositiveInt(a ?? b, layer, name);
+  };
+  const embedDim = pick('embedDim', 'dModel'), numHeads = pick('numHeads', 'nhead');
+  const { dModel: _d, nhead: _h, embedDim: _e, numHeads: _n, ...rest } = options;
+  return { ...rest, embedDim, numHeads };
+}
+
+const WIDTH_KEYS: OptionKeys<WidthOptions> = { embedDim: true, numHeads: true, dModel: true, nhead: true };
+
+export interface TransformerLayerOptions extends WidthOptions {
   /** Feed-forward hidden width (default 2048, as PyTorch). */
   dimFeedforward?: number;
   /** Dropout after attention, inside and after the feed-forward, and on attention weights (default 0.1). */
@@ -29,7 +58,7 @@ export interface TransformerLayerOptions {
   normFirst?: boolean;
   layerNormEps?: number;
   bias?: boolean;
-  /** Grouped-query attention: key/value heads (default nhead). */
+  /** Grouped-query attention: key/value heads (default numHeads). */
   numKVHeads?: number;
   /** Rotary position embedding in the self-attention. */
   rope?: boolean | { base?: number };
@@ -64,7 +93,7 @@ export interface DecoderForwardOptions {
 }
 
 const LAYER_KEYS: OptionKeys<TransformerLayerOptions> = {
-  dModel: true, nhead: true, dimFeedforward: true, dropout: true, activation: true, normFirst: true, layerNormEps: true, bias: true,
+  ...WIDTH_KEYS, dimFeedforward: true, dropout: true, activation: true, normFirst: true, layerNormEps: true, bias: true,
   numKVHeads: true, rope: true, alibi: true, rng: true,
 };
 const STACK_KEYS: OptionKeys<TransformerStackOptions> = { ...LAYER_KEYS, numLayers: true, finalNorm: true };
@@ -74,17 +103,14 @@ const DECODER_FORWARD_KEYS: OptionKeys<DecoderForwardOptions> = {
 };
 
 /** The layer options of a stack's options (what each of its layers is built from). */
-function layerOptions(options: TransformerStackOptions): TransformerLayerOptions {
+function layerOptions(options: WithWidth<TransformerStackOptions>): WithWidth<TransformerLayerOptions> {
   const { numLayers: _n, finalNorm: _f, ...layer } = options;
   return layer;
 }
 
-function resolve(options: TransformerLayerOptions, layer: string) {
-  checkOptions(layer, options, LAYER_KEYS);
+function resolve(options: WithWidth<TransformerLayerOptions>, layer: string) {
   if (typeof options.rope === 'object') checkOptions(`${layer} rope`, options.rope, { base: true });
   const rng = checkRng(options, layer);
-  checkPositiveInt(options.dModel, layer, 'dModel');
-  checkPositiveInt(options.nhead, layer, 'nhead');
   const ff = checkPositiveInt(options.dimFeedforward ?? 2048, layer, 'dimFeedforward');
   const p = options.dropout ?? 0.1;
   if (!(p >= 0 && p < 1)) throw new ValueError(`${layer}: dropout must be in [0, 1), got ${p}`);
@@ -106,7 +132,7 @@ function feedForward(m: { linear1: Linear; linear2: Linear; dropout: Dropout; ac
  * Parameters: selfAttn.*, linear1, linear2, norm1, norm2 (PyTorch: self_attn.*, …).
  *
  * @example
- * const layer = new TransformerEncoderLayer({ dModel: 64, nhead: 4, dimFeedforward: 128, normFirst: true, rng });
+ * const layer = new TransformerEncoderLayer({ embedDim: 64, numHeads: 4, dimFeedforward: 128, normFirst: true });   // or PyTorch's dModel/nhead
  * const y = layer.forward(x, { keyMask });                                // [B, T, 64]
  * const { output, weights } = layer.forward(x, { needWeights: true });    // weights [B, 4, T, T]
  */
@@ -122,12 +148,17 @@ export class TransformerEncoderLayer extends Module {
   readonly activation: 'relu' | 'gelu';
   readonly normFirst: boolean;
 
-  constructor(readonly options: TransformerLayerOptions) {
+  /** The options with the width under its one name (`embedDim`, `numHeads`). */
+  readonly options: WithWidth<TransformerLayerOptions>;
+
+  constructor(options: TransformerLayerOptions) {
     super();
-    const o = resolve(options, 'TransformerEncoderLayer');
-    const C = options.dModel;
+    checkOptions('TransformerEncoderLayer', options, LAYER_KEYS);
+    this.options = options = resolveWidth(options, 'TransformerEncoderLayer');
+    const o = resolve(this.options, 'TransformerEncoderLayer');
+    const C = this.options.embedDim;
     this.selfAttn = new MultiHeadAttention({
-      embedDim: C, numHeads: options.nhead, numKVHeads: options.numKVHeads, dropout: o.p, bias: o.bias, rope: options.rope, alibi: options.alibi, rng: o.rng,
+      embedDim: C, numHeads: this.options.numHeads, numKVHeads: options.numKVHeads, dropout: o.p, bias: o.bias, rope: options.rope, alibi: options.alibi, rng: o.rng,
     });
     this.linear1 = new Linear(C, o.ff, { rng: o.rng, bias: o.bias });
     this.dropout = new Dropout(o.p, o.dropRng);
@@ -144,7 +175,7 @@ export class TransformerEncoderLayer extends Module {
   forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
   forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
     checkOptions('TransformerEncoderLayer.forward', options, ENCODER_FORWARD_KEYS);
-    checkSequence('TransformerEncoderLayer.forward', 'x', x, this.options.dModel);
+    checkSequence('TransformerEncoderLayer.forward', 'x', x, this.options.embedDim);
     let weights: Tensor | null = null;
     const sa = (h: Tensor): Tensor => {
       const r = this.selfAttn.forward(h, h, h, {
@@ -186,12 +217,17 @@ export class TransformerDecoderLayer extends Module {
   readonly activation: 'relu' | 'gelu';
   readonly normFirst: boolean;
 
-  constructor(readonly options: TransformerLayerOptions) {
+  /** The options with the width under its one name (`embedDim`, `numHeads`). */
+  readonly options: WithWidth<TransformerLayerOptions>;
+
+  constructor(options: TransformerLayerOptions) {
     super();
-    const o = resolve(options, 'TransformerDecoderLayer');
-    const C = options.dModel;
+    checkOptions('TransformerDecoderLayer', options, LAYER_KEYS);
+    this.options = options = resolveWidth(options, 'TransformerDecoderLayer');
+    const o = resolve(this.options, 'TransformerDecoderLayer');
+    const C = this.options.embedDim;
     const attn = (rope: boolean): MultiHeadAttention => new MultiHeadAttention({
-      embedDim: C, numHeads: options.nhead, numKVHeads: options.numKVHeads, dropout: o.p, bias: o.bias,
+      embedDim: C, numHeads: this.options.numHeads, numKVHeads: options.numKVHeads, dropout: o.p, bias: o.bias,
       rope: rope ? options.rope : undefined, alibi: rope ? options.alibi : undefined, rng: o.rng,
     });
     this.selfAttn = attn(true);
@@ -214,8 +250,8 @@ export class TransformerDecoderLayer extends Module {
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor; crossWeights: Tensor } {
     checkOptions('TransformerDecoderLayer.forward', options, DECODER_FORWARD_KEYS);
     const fn = 'TransformerDecoderLayer.forward';
-    checkSequence(fn, 'tgt', tgt, this.options.dModel);
-    checkSequence(fn, 'memory', memory, this.options.dModel);
+    checkSequence(fn, 'tgt', tgt, this.options.embedDim);
+    checkSequence(fn, 'memory', memory, this.options.embedDim);
     if (memory.shape[0] !== tgt.shape[0]) throw new ShapeError(`${fn}: batch sizes differ: tgt ${fmtShape(tgt.shape)}, memory ${fmtShape(memory.shape)}`);
     let selfWeights: Tensor | null = null, crossWeights: Tensor | null = null;
     const need = options.needWeights, avg = false;
@@ -259,12 +295,16 @@ export class TransformerEncoder extends Module {
   layers: TransformerEncoderLayer[];
   norm: LayerNorm | null;
 
-  constructor(readonly options: TransformerStackOptions) {
+  /** The options with the width under its one name (`embedDim`, `numHeads`). */
+  readonly options: WithWidth<TransformerStackOptions>;
+
+  constructor(options: TransformerStackOptions) {
     super();
     checkOptions('TransformerEncoder', options, STACK_KEYS);
+    this.options = resolveWidth(options, 'TransformerEncoder');
     checkPositiveInt(options.numLayers, 'TransformerEncoder', 'numLayers');
-    this.layers = Array.from({ length: options.numLayers }, () => new TransformerEncoderLayer(layerOptions(options)));
-    this.norm = options.finalNorm ? new LayerNorm(options.dModel, { eps: options.layerNormEps }) : null;
+    this.layers = Array.from({ length: options.numLayers }, () => new TransformerEncoderLayer(layerOptions(this.options)));
+    this.norm = options.finalNorm ? new LayerNorm(this.options.embedDim, { eps: options.layerNormEps }) : null;
   }
 
   /** x [B, T, C] → [B, T, C]; with `needWeights`, one [B, H, T, T] per layer. */
@@ -291,12 +331,16 @@ export class TransformerDecoder extends Module {
   layers: TransformerDecoderLayer[];
   norm: LayerNorm | null;
 
-  constructor(readonly options: TransformerStackOptions) {
+  /** The options with the width under its one name (`embedDim`, `numHeads`). */
+  readonly options: WithWidth<TransformerStackOptions>;
+
+  constructor(options: TransformerStackOptions) {
     super();
     checkOptions('TransformerDecoder', options, STACK_KEYS);
+    this.options = resolveWidth(options, 'TransformerDecoder');
     checkPositiveInt(options.numLayers, 'TransformerDecoder', 'numLayers');
-    this.layers = Array.from({ length: options.numLayers }, () => new TransformerDecoderLayer(layerOptions(options)));
-    this.norm = options.finalNorm ? new LayerNorm(options.dModel, { eps: options.layerNormEps }) : null;
+    this.layers = Array.from({ length: options.numLayers }, () => new TransformerDecoderLayer(layerOptions(this.options)));
+    this.norm = options.finalNorm ? new LayerNorm(this.options.embedDim, { eps: options.layerNormEps }) : null;
   }
 
   /** tgt [B, T, C], memory [B, S, C] → [B, T, C]; with `needWeights`, per-layer self [B, H, T, T] and cross [B, H, T, S] weights. */

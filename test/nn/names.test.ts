@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Generator, nn, randn, ValueError } from '../../src/index.js';
+
+// One name per concept: the transformer family takes embedDim/numHeads like every attention
+// layer; PyTorch's dModel/nhead stay accepted as aliases for migration.
+
+const x = randn([2, 3, 8], { rng: new Generator(5) });
+const same = (a: { data: ArrayLike<number> }, b: { data: ArrayLike<number> }): void => assert.deepEqual(Array.from(a.data), Array.from(b.data));
+
+test('transformer layers take embedDim/numHeads; dModel/nhead are aliases giving the same layer', () => {
+  const base = { dimFeedforward: 16, dropout: 0 };
+  const a = new nn.TransformerEncoderLayer({ ...base, embedDim: 8, numHeads: 2, rng: new Generator(1) });
+  const b = new nn.TransformerEncoderLayer({ ...base, dModel: 8, nhead: 2, rng: new Generator(1) });
+  same(a.forward(x), b.forward(x));
+  assert.equal(a.options.embedDim, 8);
+  assert.equal(b.options.embedDim, 8, 'options are stored under the one name');
+  assert.equal(b.options.numHeads, 2);
+  const enc = new nn.TransformerEncoder({ ...base, embedDim: 8, numHeads: 2, numLayers: 2, finalNorm: true, rng: new Generator(1) });
+  assert.deepEqual([...enc.forward(x).shape], [2, 3, 8]);
+  const dec = new nn.TransformerDecoder({ ...base, embedDim: 8, numHeads: 2, numLayers: 1, rng: new Generator(1) });
+  assert.deepEqual([...dec.forward(x, x).shape], [2, 3, 8]);
+  const cm = new nn.CrossModalLayer({ embedDim: 8, numHeads: 2, sourceDim: 4, dimFeedforward: 16, dropout: 0, rng: new Generator(1) });
+  const cm2 = new nn.CrossModalLayer({ dModel: 8, nhead: 2, sourceDim: 4, dimFeedforward: 16, dropout: 0, rng: new Generator(1) });
+  const s = randn([2, 5, 4], { rng: new Generator(6) });
+  same(cm.forward(x, s), cm2.forward(x, s));
+});
+
+test('the one name and its alias together must agree; a missing width is named', () => {
+  assert.throws(() => new nn.TransformerEncoderLayer({ embedDim: 8, dModel: 16, numHeads: 2 }),
+    (e: unknown) => e instanceof ValueError && /TransformerEncoderLayer: embedDim \(8\) and its alias dModel \(16\) disagree/.test(e.message));
+  assert.throws(() => new nn.TransformerDecoderLayer({ numHeads: 2 } as never),
+    (e: unknown) => e instanceof ValueError && /TransformerDecoderLayer: embedDim must be a positive integer, got undefined/.test(e.message));
+});

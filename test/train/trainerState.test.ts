@@ -113,6 +113,16 @@ test('a checkpoint refused after its weights loaded (a wrong-size optimiser buff
   assert.equal(t.epoch, opts.epochs);
 });
 
+test('a checkpoint with a huge optimiser buffer name or 65,536 unknown tensors is refused in a short message', () => {
+  const t = trainer();
+  const short = (tensors: Record<string, Tensor>): void => assert.throws(() => t.resume(train.encodeSafetensors(tensors, file.metadata), null, 'last.safetensors'),
+    (e: unknown) => e instanceof train.CheckpointError && e.message.length < 1000);
+  short({ ...file.tensors, [`__optim__.m.${'9'.repeat(100_000)}`]: new Tensor(new Float64Array(1), [1]) });
+  const many: Record<string, Tensor> = { ...file.tensors };
+  for (let i = 0; i < 65_000; i++) many[`${'w'.repeat(200)}${i}`] = new Tensor(new Float32Array(1), [1]);
+  short(many);
+});
+
 test('resume never loops: a valid state runs its remaining epochs, an invalid one is refused before run()', () => {
   const mutations: ((s: Record<string, unknown>) => void)[] = [
     (s) => { s.epoch = 'five'; }, (s) => { s.epoch = '2'; }, (s) => { s.epoch = null; }, (s) => { s.epoch = NaN; },

@@ -174,7 +174,7 @@ export class FusionModel extends Module implements TaskModel {
         const pooled = streams.map((st, s) => {
           const others = streams.length === 1 ? streams : streams.filter((_, j) => j !== s);
           const src = concat(others.map((o) => o.x), 1), srcMask = concat(others.map((o) => o.mask), 1);
-          const y = this.crossModal[s].forward(st.x, src, { sourceKeyMask: srcMask });      // [B, nₛ, C]
+          const y = this.crossModal[s].forward(st.x, src, { memoryKeyMask: srcMask });      // [B, nₛ, C]
           return maskedMean(y, st.mask);                                                 // [B, C]
         });
         rep = this.streamProj!.forward(concat(pooled, -1));                              // [B, C]

@@ -33,3 +33,13 @@ export function checkSequence(fn: string, arg: string, x: unknown, C: number, di
     throw new ShapeError(`${fn}: ${arg} must be [${dims}, ${C}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
   }
 }
+
+/**
+ * An option given under its one name or its older alias (kept for migration): the value of
+ * whichever is present; both present is refused, naming the function.
+ */
+export function aliasedOption<T>(fn: string, options: object, name: string, alias: string): T | undefined {
+  const o = options as Record<string, unknown>;
+  if (o[name] != null && o[alias] != null) throw new ValueError(`${fn}: pass ${name} or its alias ${alias}, not both`);
+  return (o[name] ?? o[alias]) as T | undefined;
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, nn, randn, ValueError } from '../../src/index.js';
+import { Generator, nn, randn, tensor, ValueError } from '../../src/index.js';
 
 // One name per concept: the transformer family takes embedDim/numHeads like every attention
 // layer; PyTorch's dModel/nhead stay accepted as aliases for migration.
@@ -31,4 +31,18 @@ test('the one name and its alias together must agree; a missing width is named',
     (e: unknown) => e instanceof ValueError && /TransformerEncoderLayer: embedDim \(8\) and its alias dModel \(16\) disagree/.test(e.message));
   assert.throws(() => new nn.TransformerDecoderLayer({ numHeads: 2 } as never),
     (e: unknown) => e instanceof ValueError && /TransformerDecoderLayer: embedDim must be a positive integer, got undefined/.test(e.message));
+});
+
+test('one mask name: decoders take keyMask (tgtKeyMask an alias), cross-modal layers memoryKeyMask (sourceKeyMask an alias)', () => {
+  const dec = new nn.TransformerDecoder({ embedDim: 8, numHeads: 2, numLayers: 1, dimFeedforward: 16, dropout: 0, rng: new Generator(1) });
+  const km = tensor([[1, 1, 1], [1, 1, 0]], { dtype: 'bool' });   // the second target has 2 real tokens
+  same(dec.forward(x, x, { keyMask: km }), dec.forward(x, x, { tgtKeyMask: km }));
+  assert.notDeepEqual(Array.from(dec.forward(x, x, { keyMask: km, causal: false }).data), Array.from(dec.forward(x, x, { causal: false }).data));
+  assert.throws(() => dec.forward(x, x, { keyMask: km, tgtKeyMask: km }),
+    (e: unknown) => e instanceof ValueError && /TransformerDecoder\.forward: pass keyMask or its alias tgtKeyMask, not both/.test(e.message));
+  const cm = new nn.CrossModalTransformer({ embedDim: 8, numHeads: 2, sourceDim: 4, numLayers: 1, dimFeedforward: 16, dropout: 0, rng: new Generator(1) });
+  const s = randn([2, 5, 4], { rng: new Generator(6) });
+  const sm = tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], { dtype: 'bool' });
+  same(cm.forward(x, s, { memoryKeyMask: sm }), cm.forward(x, s, { sourceKeyMask: sm }));
+  assert.notDeepEqual(Array.from(cm.forward(x, s, { memoryKeyMask: sm }).data), Array.from(cm.forward(x, s).data));
 });

@@ -12,7 +12,7 @@ import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
-import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
+import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { TransformerEncoder, resolveWidth, type WidthOptions, type WithWidth } from './transformer.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
@@ -28,7 +28,14 @@ export interface CrossModalOptions extends WidthOptions {
 }
 
 const CROSS_KEYS: OptionKeys<CrossModalOptions> = { embedDim: true, numHeads: true, dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
-const CROSS_FORWARD_KEYS = { sourceKeyMask: true, needWeights: true } as const;
+/** Cross-attention forward options: `memoryKeyMask` [B, S] bool (true = real source token; `sourceKeyMask` is its older alias) and `needWeights`. */
+export interface CrossForwardOptions {
+  memoryKeyMask?: Tensor | null;
+  /** @deprecated Alias of `memoryKeyMask`, kept for migration. */
+  sourceKeyMask?: Tensor | null;
+  needWeights?: boolean;
+}
+const CROSS_FORWARD_KEYS: OptionKeys<CrossForwardOptions> = { memoryKeyMask: true, sourceKeyMask: true, needWeights: true };
 
 /**
  * One cross-modal block (MulT): the target modality's tokens query the source modality,
@@ -70,9 +77,9 @@ export class CrossModalLayer extends Module {
     this.dropout = new Dropout(p, new Generator(rng.nextUint32()));
   }
 
-  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
-  forward(target: Tensor, source: Tensor, options?: { sourceKeyMask?: Tensor | null; needWeights?: boolean }): Tensor;
-  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+  forward(target: Tensor, source: Tensor, options: CrossForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor };
+  forward(target: Tensor, source: Tensor, options?: CrossForwardOptions): Tensor;
+  forward(target: Tensor, source: Tensor, options: CrossForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
     checkOptions('CrossModalLayer.forward', options, CROSS_FORWARD_KEYS);
     const fn = 'CrossModalLayer.forward';
     checkSequence(fn, 'target', target, this.options.embedDim);
@@ -82,7 +89,7 @@ export class CrossModalLayer extends Module {
     }
     const s = this.normSource.forward(source);
     const r = this.crossAttn.forward(this.normTarget.forward(target), s, s, {
-      keyMask: options.sourceKeyMask, needWeights: options.needWeights, averageWeights: false,
+      keyMask: aliasedOption<Tensor | null>('CrossModalLayer.forward', options, 'memoryKeyMask', 'sourceKeyMask'), needWeights: options.needWeights, averageWeights: false,
     });
     let y = add(target, this.dropout.forward(r.output));
     const h = this.linear1.forward(this.norm2.forward(y));
@@ -110,18 +117,19 @@ export class CrossModalTransformer extends Module {
   }
 
   /** target [B, T, C], source [B, S, sourceDim] → [B, T, C]; `needWeights`: one [B, H, T, S] per layer. */
-  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor[] };
-  forward(target: Tensor, source: Tensor, options?: { sourceKeyMask?: Tensor | null; needWeights?: boolean }): Tensor;
-  forward(target: Tensor, source: Tensor, options: { sourceKeyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+  forward(target: Tensor, source: Tensor, options: CrossForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor[] };
+  forward(target: Tensor, source: Tensor, options?: CrossForwardOptions): Tensor;
+  forward(target: Tensor, source: Tensor, options: CrossForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor[] } {
     checkOptions('CrossModalTransformer.forward', options, CROSS_FORWARD_KEYS);
+    const memoryKeyMask = aliasedOption<Tensor | null>('CrossModalTransformer.forward', options, 'memoryKeyMask', 'sourceKeyMask');
     const weights: Tensor[] = [];
     let y = target;
     for (const layer of this.layers) {
       if (options.needWeights) {
-        const r = layer.forward(y, source, { sourceKeyMask: options.sourceKeyMask, needWeights: true });
+        const r = layer.forward(y, source, { memoryKeyMask, needWeights: true });
         y = r.output;
         weights.push(r.weights);
-      } else y = layer.forward(y, source, { sourceKeyMask: options.sourceKeyMask });
+      } else y = layer.forward(y, source, { memoryKeyMask });
     }
     y = this.norm.forward(y);
     return options.needWeights ? { output: y, weights } : y;
@@ -207,10 +215,10 @@ export class PerceiverEncoder extends Module {
     const source = list.length === 1 ? list[0]! : concat(list, 1);
     const lat = expand(unsqueeze(this.latents, 0), [B, ...this.latents.shape]);
     if (options.needWeights) {
-      const c = this.cross.forward(lat, source, { sourceKeyMask: keyMask, needWeights: true });
+      const c = this.cross.forward(lat, source, { memoryKeyMask: keyMask, needWeights: true });
       const l = this.latentEncoder.forward(c.output, { needWeights: true });
       return { output: l.output, crossWeights: c.weights, latentWeights: l.weights };
     }
-    return this.latentEncoder.forward(this.cross.forward(lat, source, { sourceKeyMask: keyMask }));
+    return this.latentEncoder.forward(this.cross.forward(lat, source, { memoryKeyMask: keyMask }));
   }
 }

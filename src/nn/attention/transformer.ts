@@ -11,7 +11,7 @@ import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
-import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
+import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
 
@@ -78,7 +78,9 @@ export interface EncoderForwardOptions {
 }
 
 export interface DecoderForwardOptions {
-  /** [B, T] bool, true = real target token. */
+  /** [B, T] bool, true = real target token (the one name, as on every attention layer). */
+  keyMask?: Tensor | null;
+  /** @deprecated Alias of `keyMask` (PyTorch's `tgt_key_padding_mask`), kept for migration. */
   tgtKeyMask?: Tensor | null;
   /** [B, S] bool, true = real memory token. */
   memoryKeyMask?: Tensor | null;
@@ -99,7 +101,7 @@ const LAYER_KEYS: OptionKeys<TransformerLayerOptions> = {
 const STACK_KEYS: OptionKeys<TransformerStackOptions> = { ...LAYER_KEYS, numLayers: true, finalNorm: true };
 const ENCODER_FORWARD_KEYS: OptionKeys<EncoderForwardOptions> = { keyMask: true, attnMask: true, causal: true, needWeights: true };
 const DECODER_FORWARD_KEYS: OptionKeys<DecoderForwardOptions> = {
-  tgtKeyMask: true, memoryKeyMask: true, tgtMask: true, memoryMask: true, causal: true, needWeights: true,
+  keyMask: true, tgtKeyMask: true, memoryKeyMask: true, tgtMask: true, memoryMask: true, causal: true, needWeights: true,
 };
 
 /** The layer options of a stack's options (what each of its layers is built from). */
@@ -250,6 +252,7 @@ export class TransformerDecoderLayer extends Module {
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor; crossWeights: Tensor } {
     checkOptions('TransformerDecoderLayer.forward', options, DECODER_FORWARD_KEYS);
     const fn = 'TransformerDecoderLayer.forward';
+    const keyMask = aliasedOption<Tensor | null>(fn, options, 'keyMask', 'tgtKeyMask');
     checkSequence(fn, 'tgt', tgt, this.options.embedDim);
     checkSequence(fn, 'memory', memory, this.options.embedDim);
     if (memory.shape[0] !== tgt.shape[0]) throw new ShapeError(`${fn}: batch sizes differ: tgt ${fmtShape(tgt.shape)}, memory ${fmtShape(memory.shape)}`);
@@ -257,7 +260,7 @@ export class TransformerDecoderLayer extends Module {
     const need = options.needWeights, avg = false;
     const sa = (h: Tensor): Tensor => {
       const r = this.selfAttn.forward(h, h, h, {
-        keyMask: options.tgtKeyMask, attnMask: options.tgtMask, causal: options.causal ?? true, needWeights: need, averageWeights: avg,
+        keyMask, attnMask: options.tgtMask, causal: options.causal ?? true, needWeights: need, averageWeights: avg,
       });
       selfWeights = r.weights;
       return this.dropout1.forward(r.output);
@@ -348,6 +351,8 @@ export class TransformerDecoder extends Module {
   forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
   forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] } {
     checkOptions('TransformerDecoder.forward', options, DECODER_FORWARD_KEYS);
+    const { tgtKeyMask: _t, ...rest } = options;
+    options = { ...rest, keyMask: aliasedOption<Tensor | null>('TransformerDecoder.forward', options, 'keyMask', 'tgtKeyMask') };
     const selfWeights: Tensor[] = [], crossWeights: Tensor[] = [];
     let y = tgt;
     for (const layer of this.layers) {

@@ -52,8 +52,8 @@ class DocumentClassifier extends Module {
   constructor(readonly kind: Pooling, vocab: number, dim: number, rng: Generator) {
     super();
     this.emb = new Embedding(vocab, dim, { rng, paddingIdx: 0 });
-    if (kind === 'HN-ATT' || kind === 'flat attention') this.wordAttention = new ContextAttention({ dim, rng });
-    if (kind === 'HN-ATT') this.sentenceAttention = new ContextAttention({ dim, rng });
+    if (kind === 'HN-ATT' || kind === 'flat attention') this.wordAttention = new ContextAttention({ embedDim: dim, rng });
+    if (kind === 'HN-ATT') this.sentenceAttention = new ContextAttention({ embedDim: dim, rng });
     this.head = new Linear(dim, 1, { rng });
   }
   /** ids [B, S, W] (0 = padding) → logits [B]. */

@@ -64,7 +64,7 @@ class MilModel extends Module {
   constructor(readonly pool: Pool, rng: Generator) {
     super();
     this.encoder = new Linear(196, 64, { rng });
-    this.attention = pool === 'attention' || pool === 'gated attention' ? new GatedAttentionPooling({ inDim: 64, hiddenDim: 32, gated: pool === 'gated attention', rng }) : null;
+    this.attention = pool === 'attention' || pool === 'gated attention' ? new GatedAttentionPooling({ embedDim: 64, hiddenDim: 32, gated: pool === 'gated attention', rng }) : null;
     this.head = new Linear(64, 1, { rng });
   }
   /** x [B, N, 196], mask [B, N] → logits [B]. */

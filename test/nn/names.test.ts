@@ -46,3 +46,16 @@ test('one mask name: decoders take keyMask (tgtKeyMask an alias), cross-modal la
   same(cm.forward(x, s, { memoryKeyMask: sm }), cm.forward(x, s, { sourceKeyMask: sm }));
   assert.notDeepEqual(Array.from(cm.forward(x, s, { memoryKeyMask: sm }).data), Array.from(cm.forward(x, s).data));
 });
+
+test('pooling layers take embedDim: GatedAttentionPooling (inDim an alias), ContextAttention (dim an alias)', () => {
+  const h = randn([2, 3, 8], { rng: new Generator(8) });
+  const a = new nn.GatedAttentionPooling({ embedDim: 8, hiddenDim: 4, rng: new Generator(1) });
+  const b = new nn.GatedAttentionPooling({ inDim: 8, hiddenDim: 4, rng: new Generator(1) });
+  same(a.forward(h).output, b.forward(h).output);
+  assert.equal(b.options.embedDim, 8);
+  const c = new nn.ContextAttention({ embedDim: 8, rng: new Generator(1) });
+  const d = new nn.ContextAttention({ dim: 8, rng: new Generator(1) });
+  same(c.forward(h, null).output, d.forward(h, null).output);
+  assert.equal(d.options.embedDim, 8);
+  assert.throws(() => new nn.ContextAttention({ embedDim: 8, dim: 8 }), (e: unknown) => e instanceof ValueError && /ContextAttention: pass embedDim or its alias dim, not both/.test(e.message));
+});

@@ -46,7 +46,7 @@ function planHan(g: Graph, m: HierarchicalAttentionNetwork): Plan {
 }
 
 const contextAttentionOnnx: LayerExport<ContextAttention> = {
-  cls: ContextAttention, options: () => keyMaskOnly, plan: (g, m, o) => poolingPlan(m.options.dim, o, (mask) => emitContextAttention(g, 'x', m, mask)),
+  cls: ContextAttention, options: () => keyMaskOnly, plan: (g, m, o) => poolingPlan(m.options.embedDim, o, (mask) => emitContextAttention(g, 'x', m, mask)),
 };
 
 // `wordMask` is always an input: the sentence mask is derived from it

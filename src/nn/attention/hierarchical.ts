@@ -14,7 +14,7 @@ import { embedding } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { GRU } from '../gru.js';
-import { checkPositiveInt, checkRng } from '../init.js';
+import { aliasedOption, checkPositiveInt, checkRng } from '../init.js';
 import { TransformerEncoder } from './transformer.js';
 import { checkOptions } from '../../config.js';
 
@@ -27,11 +27,17 @@ export class ContextAttention extends Module {
   proj: Linear;
   context: Parameter;
 
-  constructor(readonly options: { dim: number; attentionDim?: number; rng?: Generator }) {
+  /** The options with the width under its one name, `embedDim`. */
+  readonly options: { embedDim: number; attentionDim?: number; rng?: Generator };
+
+  /** `embedDim`: width C of h (`dim` is its deprecated alias); `attentionDim` (default C). */
+  constructor(options: { embedDim?: number; /** @deprecated Alias of embedDim. */ dim?: number; attentionDim?: number; rng?: Generator }) {
     super();
-    checkOptions('ContextAttention', options, { dim: true, attentionDim: true, rng: true });
+    checkOptions('ContextAttention', options, { embedDim: true, dim: true, attentionDim: true, rng: true });
     const rng = checkRng(options, 'ContextAttention');
-    const C = checkPositiveInt(options.dim, 'ContextAttention', 'dim');
+    const C = checkPositiveInt(aliasedOption('ContextAttention', options, 'embedDim', 'dim'), 'ContextAttention', 'embedDim');
+    const { dim: _d, ...rest } = options;
+    this.options = { ...rest, embedDim: C };
     const A = checkPositiveInt(options.attentionDim ?? C, 'ContextAttention', 'attentionDim');
     this.proj = new Linear(C, A, { rng });
     this.context = new Parameter(randn([A], { rng, std: 1 / Math.sqrt(A) }));
@@ -99,16 +105,16 @@ export class HierarchicalAttentionNetwork extends Module {
     if (kind === 'gru') {
       const Hd = checkPositiveInt(options.hiddenSize ?? 50, name, 'hiddenSize');
       this.wordEncoder = new GRU({ inputSize: E, hiddenSize: Hd, bidirectional: true, rng });
-      this.wordAttention = new ContextAttention({ dim: 2 * Hd, rng });
+      this.wordAttention = new ContextAttention({ embedDim: 2 * Hd, rng });
       this.sentenceEncoder = new GRU({ inputSize: 2 * Hd, hiddenSize: Hd, bidirectional: true, rng });
-      this.sentenceAttention = new ContextAttention({ dim: 2 * Hd, rng });
+      this.sentenceAttention = new ContextAttention({ embedDim: 2 * Hd, rng });
       this.docDim = 2 * Hd;
     } else {
-      const t = { dModel: E, nhead: options.nhead ?? 4, numLayers: options.numLayers ?? 1, dimFeedforward: options.dimFeedforward ?? 2 * E, dropout: options.dropout ?? 0.1, normFirst: true, finalNorm: true, rng };
+      const t = { embedDim: E, numHeads: options.nhead ?? 4, numLayers: options.numLayers ?? 1, dimFeedforward: options.dimFeedforward ?? 2 * E, dropout: options.dropout ?? 0.1, normFirst: true, finalNorm: true, rng };
       this.wordEncoder = new TransformerEncoder(t);
-      this.wordAttention = new ContextAttention({ dim: E, rng });
+      this.wordAttention = new ContextAttention({ embedDim: E, rng });
       this.sentenceEncoder = new TransformerEncoder(t);
-      this.sentenceAttention = new ContextAttention({ dim: E, rng });
+      this.sentenceAttention = new ContextAttention({ embedDim: E, rng });
       this.docDim = E;
     }
     this.classifier = options.numClasses ? new Linear(this.docDim, checkPositiveInt(options.numClasses, name, 'numClasses'), { rng }) : null;

@@ -42,7 +42,7 @@ const attentionPoolingOnnx: LayerExport<AttentionPooling> = {
 
 const gatedAttentionPoolingOnnx: LayerExport<GatedAttentionPooling> = {
   cls: GatedAttentionPooling, options: () => keyMaskOnly,
-  plan: (g, m, o) => poolingPlan(m.options.inDim, o, (mask) => emitGatedPooling(g, 'x', m, mask)),
+  plan: (g, m, o) => poolingPlan(m.options.embedDim, o, (mask) => emitGatedPooling(g, 'x', m, mask)),
 };
 
 /** This file's exportable classes by name, collected by src/onnx/registry.ts. */

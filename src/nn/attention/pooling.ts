@@ -12,7 +12,7 @@ import { softmax } from '../../ops/softmax.js';
 import { expand, squeeze, unsqueeze } from '../../ops/shape.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
-import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
+import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions } from '../../config.js';
 
@@ -58,7 +58,7 @@ export class AttentionPooling extends Module {
  * Parameters: attentionV, attentionU (gated), attentionW — the reference code's names.
  *
  * @example
- * const pool = new GatedAttentionPooling({ inDim: 64, rng });
+ * const pool = new GatedAttentionPooling({ embedDim: 64 });   // `inDim` is the older alias of embedDim
  * const { output, weights } = pool.forward(h, { keyMask });   // [B, 64], [B, N]
  */
 export class GatedAttentionPooling extends Module {
@@ -66,11 +66,17 @@ export class GatedAttentionPooling extends Module {
   attentionU: Linear | null;
   attentionW: Linear;
 
-  constructor(readonly options: { inDim: number; hiddenDim?: number; gated?: boolean; rng?: Generator }) {
+  /** The options with the width under its one name, `embedDim`. */
+  readonly options: { embedDim: number; hiddenDim?: number; gated?: boolean; rng?: Generator };
+
+  /** `embedDim`: instance width C (`inDim` is its deprecated alias); `hiddenDim` (default 128); `gated` (default true). */
+  constructor(options: { embedDim?: number; /** @deprecated Alias of embedDim. */ inDim?: number; hiddenDim?: number; gated?: boolean; rng?: Generator }) {
     super();
-    checkOptions('GatedAttentionPooling', options, { inDim: true, hiddenDim: true, gated: true, rng: true });
+    checkOptions('GatedAttentionPooling', options, { embedDim: true, inDim: true, hiddenDim: true, gated: true, rng: true });
     const rng = checkRng(options, 'GatedAttentionPooling');
-    const C = checkPositiveInt(options.inDim, 'GatedAttentionPooling', 'inDim');
+    const C = checkPositiveInt(aliasedOption('GatedAttentionPooling', options, 'embedDim', 'inDim'), 'GatedAttentionPooling', 'embedDim');
+    const { inDim: _i, ...rest } = options;
+    this.options = { ...rest, embedDim: C };
     const h = checkPositiveInt(options.hiddenDim ?? 128, 'GatedAttentionPooling', 'hiddenDim');
     this.attentionV = new Linear(C, h, { rng });
     this.attentionU = options.gated === false ? null : new Linear(C, h, { rng });
@@ -81,7 +87,7 @@ export class GatedAttentionPooling extends Module {
     const fn = 'GatedAttentionPooling.forward';
     checkOptions(fn, options, { keyMask: true, mask: true });
     if (options.keyMask != null && options.mask != null) throw new ValueError(`${fn}: pass keyMask or mask, not both (mask is the older name of keyMask)`);
-    const C = this.options.inDim;
+    const C = this.options.embedDim;
     checkSequence(fn, 'h', h, C, 'B, N');
     const [B, N] = h.shape as [number, number, number];
     let a = tanh(this.attentionV.forward(h));

@@ -142,6 +142,16 @@ test('docs/attention.md: PyTorch names out and back', async () => {
   assert.equal(Object.keys(m.torchState).length, Object.keys(m.mha.stateDict()).length, 'one PyTorch name per parameter');
 });
 
+test('docs/api.md: the default generator is seeded by manualSeed, and an explicit rng is its own stream', async () => {
+  const m = await runBlock('docs/api.md', '## Randomness', ['x', 'y', 'mha']);
+  const { Generator, randn, manualSeed } = await import('../src/node.js');
+  manualSeed(42);
+  new m.mha.constructor({ embedDim: 64, numHeads: 8 });
+  assert.deepEqual([...m.x.data], [...randn([2, 10, 64]).data], 'after manualSeed(42) the same draws in the same order');
+  assert.deepEqual([...m.y.data], [...randn([2, 10, 64], { rng: new Generator(1) }).data]);
+  assert.deepEqual(shape(m.mha.forward(m.x).output), [2, 10, 64]);
+});
+
 test('docs/backends.md: the native-backend example runs the fused kernel', async () => {
   const m = await runBlock('docs/backends.md', '## Backends', ['info', 'out']);
   assert.deepEqual(shape(m.out), [2, 4, 6, 8]);

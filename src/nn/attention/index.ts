@@ -14,7 +14,7 @@ export {
   sinusoidalEncoding, SinusoidalPositionalEncoding, LearnedPositionalEmbedding, applyRotary, alibiSlopes, alibiBias,
 } from './positional.js';
 export { attnMask4d, keyMask4d, combineMasks } from './masks.js';
-export { linearAttention, PerformerAttention, LinformerSelfAttention, LinearSelfAttention, gaussianOrthogonalFeatures } from './linear.js';
+export { linearAttention, linearAttentionWeights, PerformerAttention, LinformerSelfAttention, LinearSelfAttention, gaussianOrthogonalFeatures } from './linear.js';
 export type { LinearAttentionOptions } from './linear.js';
 export { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from './crossModal.js';
 export type { CrossModalOptions, PerceiverOptions } from './crossModal.js';

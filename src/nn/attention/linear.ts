@@ -6,7 +6,7 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator } from '../../tensor/random.js';
-import { add, div, elu, eq, exp, mul, sub, toDtype, where } from '../../ops/elementwise.js';
+import { add, div, elu, eq, exp, mul, sub, toDtype, tril, where } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { amax, cumsum, sum } from '../../ops/reduce.js';
 import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
@@ -64,6 +64,17 @@ function maskFeatures(fn: string, fk: Tensor, keyMask: Tensor | null | undefined
 }
 
 /**
+ * The weights kernel attention implies: W_ij = φq_i·φk_j / (Σ_j' φq_i·φk_j' + eps) over all j or
+ * (causal) j ≤ i, so that W v is kernelAttention's output. φq [B, H, T, M], φk [B, H, S, M] →
+ * [B, H, T, S]; O(T·S) memory, for inspection only.
+ */
+function kernelWeights(fq: Tensor, fk: Tensor, causal: boolean, eps: number): Tensor {
+  let a = matmul(fq, transpose(fk, -2, -1));                               // [B, H, T, S]
+  if (causal) a = tril(a);
+  return div(a, add(unsqueeze(sum(a, -1), -1), eps));                      // [B, H, T, S]
+}
+
+/**
  * Linear attention with the elu(x) + 1 feature map (Katharopoulos et al. 2020) on q [B, H, T, D],
  * k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv], in O(T·D·Dv) instead of O(T·S·D).
  * Equals the "attention" whose weights are (φ(q_i)·φ(k_j)) / Σ_j (φ(q_i)·φ(k_j)).
@@ -75,6 +86,15 @@ export function linearAttention(q: Tensor, k: Tensor, v: Tensor, options: Linear
   checkQkv(fn, q, k, v);
   const phi = (x: Tensor): Tensor => add(elu(x), 1);
   return kernelAttention(fn, phi(q), maskFeatures(fn, phi(k), options.keyMask), v, options.causal ?? false, options.eps ?? 1e-6);
+}
+
+/** The implied normalised weights φ(q)·φ(k)/Σ [B, H, T, S] of `linearAttention` (elu + 1 features) with the same options. */
+export function linearAttentionWeights(q: Tensor, k: Tensor, options: LinearAttentionOptions = {}): Tensor {
+  checkOptions('linearAttentionWeights', options, LINEAR_KEYS);
+  const fn = 'linearAttentionWeights';
+  checkQkv(fn, q, k, k);
+  const phi = (x: Tensor): Tensor => add(elu(x), 1);
+  return kernelWeights(phi(q), maskFeatures(fn, phi(k), options.keyMask), options.causal ?? false, options.eps ?? 1e-6);
 }
 
 /**
@@ -173,12 +193,25 @@ export class PerformerAttention extends Module {
   forward(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
     checkOptions('PerformerAttention.forward', options, LINEAR_KEYS);
     const fn = 'PerformerAttention.forward';
+    const [fq, fk] = this.features(fn, q, k, v, options);
+    return kernelAttention(fn, fq, fk, v, options.causal ?? false, options.eps ?? 1e-6);
+  }
+
+  /** The implied normalised weights φ(q)·φ(k)/Σ [B, H, T, S] of `forward` with the same arguments. */
+  weights(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
+    checkOptions('PerformerAttention.weights', options, LINEAR_KEYS);
+    const [fq, fk] = this.features('PerformerAttention.weights', q, k, v, options);
+    return kernelWeights(fq, fk, options.causal ?? false, options.eps ?? 1e-6);
+  }
+
+  /** φ(q) [B, H, T, M] and the masked φ(k) [B, H, S, M]. */
+  private features(fn: string, q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions): [Tensor, Tensor] {
     const [, , , , D] = checkQkv(fn, q, k, v);
     if (D !== this.options.headDim) throw new ShapeError(`${fn}: head dim ${D} differs from headDim ${this.options.headDim}`);
     const causal = options.causal ?? false;
     const keep = options.keyMask == null ? null : transpose(keyMask4d(fn, 'keyMask', options.keyMask, k.shape[0]!, k.shape[2]!), -2, -1); // [B, 1, S, 1]
     const fk = maskFeatures(fn, favorFeatures(k, this.omega, causal ? 'none' : 'keys', keep), options.keyMask);
-    return kernelAttention(fn, favorFeatures(q, this.omega, 'row'), fk, v, causal, options.eps ?? 1e-6);
+    return [favorFeatures(q, this.omega, 'row'), fk];
   }
 }
 
@@ -212,8 +245,11 @@ export class LinformerSelfAttention extends Module {
     this.projF = options.shareKV ? null : new Parameter(uniformInit([kLen, n], 1 / Math.sqrt(kLen), rng));
   }
 
-  forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
-    checkOptions('LinformerSelfAttention.forward', options, { keyMask: true });
+  /** With `needWeights`, also the weights [B, H, T, projectedLen] — over the projected keys, not the T keys. */
+  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
+  forward(x: Tensor, options?: { keyMask?: Tensor | null; needWeights?: boolean }): Tensor;
+  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+    checkOptions('LinformerSelfAttention.forward', options, { keyMask: true, needWeights: true });
     const fn = 'LinformerSelfAttention.forward';
     const { embedDim: C, numHeads: H, maxLen } = this.options;
     checkSequence(fn, 'x', x, C, 'B, T');
@@ -228,8 +264,10 @@ export class LinformerSelfAttention extends Module {
     const E = narrow(this.projE, 1, 0, T), F = narrow(this.projF ?? this.projE, 1, 0, T); // [k, T]: shorter inputs use the first T columns
     const kp = splitHeads(matmul(E, k), H);                                  // [B, H, k, D]
     const vp = splitHeads(matmul(F, v), H);
-    const out = scaledDotProductAttention(splitHeads(this.qProj.forward(x), H), kp, vp);  // [B, H, T, D]
-    return mergeHeads(out, this.outProj);
+    const q = splitHeads(this.qProj.forward(x), H);                          // [B, H, T, D]
+    if (!options.needWeights) return mergeHeads(scaledDotProductAttention(q, kp, vp), this.outProj);
+    const { output: out, weights } = scaledDotProductAttention(q, kp, vp, { returnWeights: true }); // [B, H, T, D], [B, H, T, k]
+    return { output: mergeHeads(out, this.outProj), weights };
   }
 }
 
@@ -262,10 +300,15 @@ export class LinearSelfAttention extends Module {
     this.performer?.redraw();
   }
 
-  forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
-    checkOptions('LinearSelfAttention.forward', options, { keyMask: true });
+  /** x [B, T, C] → [B, T, C]; with `needWeights`, also the implied normalised kernel weights φ(q)·φ(k)/Σ [B, H, T, T] (O(T²), for inspection). */
+  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
+  forward(x: Tensor, options?: { keyMask?: Tensor | null; needWeights?: boolean }): Tensor;
+  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+    checkOptions('LinearSelfAttention.forward', options, { keyMask: true, needWeights: true });
     const [q, k, v] = projectHeads('LinearSelfAttention.forward', this.inProj, x, this.options.numHeads);
     const o = { causal: this.options.causal, keyMask: options.keyMask };
-    return mergeHeads(this.performer ? this.performer.forward(q, k, v, o) : linearAttention(q, k, v, o), this.outProj);
+    const output = mergeHeads(this.performer ? this.performer.forward(q, k, v, o) : linearAttention(q, k, v, o), this.outProj);
+    if (!options.needWeights) return output;
+    return { output, weights: this.performer ? this.performer.weights(q, k, v, o) : linearAttentionWeights(q, k, o) };
   }
 }

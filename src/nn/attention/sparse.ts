@@ -255,9 +255,22 @@ export class SparseSelfAttention extends Module {
     return p;
   }
 
-  forward(x: Tensor, options: { keyMask?: Tensor | null } = {}): Tensor {
-    checkOptions('SparseSelfAttention.forward', options, { keyMask: true });
+  /**
+   * x [B, T, C] → [B, T, C]. With `needWeights`, also the weights [B, H, T, T]: the dense softmax
+   * weights under the pattern and keyMask (zero off the pattern) — O(T²) memory, for inspection.
+   */
+  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
+  forward(x: Tensor, options?: { keyMask?: Tensor | null; needWeights?: boolean }): Tensor;
+  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+    checkOptions('SparseSelfAttention.forward', options, { keyMask: true, needWeights: true });
     const [q, k, v] = projectHeads('SparseSelfAttention.forward', this.inProj, x, this.options.numHeads);
-    return mergeHeads(sparseAttention(q, k, v, this.patternFor(q.shape[2]!), { keyMask: options.keyMask }), this.outProj);
+    const pattern = this.patternFor(q.shape[2]!);
+    const output = mergeHeads(sparseAttention(q, k, v, pattern, { keyMask: options.keyMask }), this.outProj);
+    if (!options.needWeights) return output;
+    const [B, , T] = q.shape as [number, number, number, number];
+    let allowed = reshape(patternToMask(pattern), [1, 1, T, T]);                                  // [1, 1, T, T]
+    if (options.keyMask != null) allowed = logicalAnd(allowed, reshape(options.keyMask, [B, 1, 1, T])); // [B, 1, T, T]
+    const { weights } = scaledDotProductAttention(q, k, v, { mask: allowed, returnWeights: true });  // [B, H, T, T]
+    return { output, weights };
   }
 }

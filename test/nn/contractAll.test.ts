@@ -1,29 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, Module, Tensor, ValueError, backward, F, nn, optim, randn, randint, zeros } from '../../src/index.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/tensor/safetensors.js';
-import { assertAllClose } from '../helpers.js';
+import { Generator, Module, Tensor, nn, randn, randint } from '../../src/index.js';
+import { checkModuleContract, type ContractCase } from './contract.js';
 
 // The layer contract over EVERY Module class nn exports (enumerated from the namespace, so a new
 // class without a case fails here): output shape, parameter count, state round trip through a
 // safetensors checkpoint, same seed ⇒ same result, one SGD step lowers a loss, unknown option
 // keys refused.
 
-type Extra = Record<string, unknown>;
-interface Case {
-  /** Builds the module from a seed; `extra` is merged into its options object (the unknown-key check). */
-  make: (seed: number, extra?: Extra) => Module;
-  /** The main output on fixed inputs. */
-  run: (m: Module) => Tensor;
-  outShape: number[];
-  numParameters: number;
-  /** False when the initial state takes no randomness. */
-  seeded?: boolean;
-  /** False when the constructor takes no options object (nothing to refuse). */
-  options?: boolean;
-  /** False for a known gap: state outside the parameters/buffers the checkpoint carries. */
-  roundTrip?: boolean;
-}
+type Case = ContractCase;
 
 const g = (s: number): Generator => new Generator(s);
 const x = (C = 8, T = 4): Tensor => randn([2, T, C], { rng: g(100 + C + T) });
@@ -101,31 +86,5 @@ test('every Module class nn exports has a contract case (add one for a new class
 
 for (const name of moduleClasses) {
   const c = CASES[name];
-  if (!c) continue;
-  test(`${name} keeps the layer contract`, () => {
-    const a = c.make(1);
-    a.eval();
-    const y = c.run(a);
-    assert.deepEqual([...y.shape], c.outShape, 'output shape');
-    assert.equal(a.numParameters(), c.numParameters, 'parameter count');
-    const b = c.make(1); b.eval();
-    assertAllClose(c.run(b), y, { msg: 'same seed, same output' });
-    const d = c.make(2); d.eval();
-    if (c.seeded !== false && a.numParameters() > 0) assert.notDeepEqual(Array.from(c.run(d).data), Array.from(y.data), 'different seed, different output');
-    const file = decodeSafetensors(encodeSafetensors(a.stateDict()), name);
-    d.loadStateDict(file.tensors);
-    if (c.roundTrip !== false) assertAllClose(c.run(d), y, { msg: 'state round trip through a safetensors checkpoint' });
-    if (c.options !== false) {
-      assert.throws(() => c.make(1, { bogusOption: 1 }), (e: unknown) => e instanceof ValueError && /unknown option 'bogusOption'/.test(e.message), 'unknown option keys refused');
-    }
-    if (a.numParameters() === 0) return;
-    a.train();
-    const loss = (): Tensor => F.mseLoss(c.run(a), zeros(y.shape));
-    const before = loss();
-    const opt = new optim.SGD(a.parameters(), { lr: 1e-2 });
-    opt.zeroGrad();
-    backward(before);
-    opt.step();
-    assert.ok(loss().item() < before.item(), `one SGD step lowers the loss (${before.item()} → ${loss().item()})`);
-  });
+  if (c) test(`${name} keeps the layer contract`, () => checkModuleContract(name, c));
 }

@@ -71,7 +71,7 @@ class MilModel extends Module {
   forward(x: Tensor, mask: Tensor): Tensor {
     const h = relu(this.encoder.forward(x));                                         // [B, N, 64]
     let z: Tensor;
-    if (this.attention) z = this.attention.forward(h, { mask }).output;
+    if (this.attention) z = this.attention.forward(h, { keyMask: mask }).output;
     else if (this.pool === 'max') z = amax(where(unsqueeze(mask, -1), h, -1e9), 1);  // ReLU features ≥ 0; padding never wins
     else {
       const m = unsqueeze(toDtype(mask, 'float32'), -1);

@@ -5,7 +5,7 @@ import { linear } from '../ops/linalg.js';
 import { concat, narrow, reshape, stack } from '../ops/shape.js';
 import { zeros } from '../tensor/creation.js';
 import { Module, Parameter } from './module.js';
-import { checkPositiveInt, checkRng, checkSequence, uniformInit, type InitOptions } from './init.js';
+import { aliasedOption, checkPositiveInt, checkRng, checkSequence, uniformInit, type InitOptions } from './init.js';
 import { checkOptions } from '../config.js';
 
 export interface GRUOptions extends InitOptions {
@@ -21,14 +21,14 @@ export interface GRUOptions extends InitOptions {
  * r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
  * n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h′ = (1 − z) ⊙ n + z ⊙ h.
  * x [B, T, inputSize] → output [B, T, dirs·hiddenSize], hN [layers·dirs, B, hiddenSize].
- * `mask` [B, T] (true = real step) makes padded steps keep the state and output zeros, as
+ * `keyMask` [B, T] (true = real step; `mask` is its deprecated alias) makes padded steps keep the state and output zeros, as
  * PyTorch's packed sequences do; the reverse direction then starts at each sequence's last real step.
  * Parameters: weightIhL0 [3H, in], weightHhL0 [3H, H], biasIhL0, biasHhL0, and …Reverse
  * (PyTorch: weight_ih_l0, …, weight_ih_l0_reverse), initialised U(±1/√H) as PyTorch.
  *
  * @example
  * const gru = new GRU({ inputSize: 32, hiddenSize: 50, bidirectional: true, rng });
- * const { output } = gru.forward(x, { mask });   // [B, T, 100]
+ * const { output } = gru.forward(x, { keyMask });   // [B, T, 100]
  */
 export class GRU extends Module {
   readonly numLayers: number;
@@ -63,15 +63,15 @@ export class GRU extends Module {
     return ((this as unknown as Record<string, Parameter | undefined>)[`${kind}L${l}${d === 1 ? 'Reverse' : ''}`]) ?? null;
   }
 
-  forward(x: Tensor, options: { mask?: Tensor | null; h0?: Tensor | null } = {}): { output: Tensor; hN: Tensor } {
-    checkOptions('GRU.forward', options, { mask: true, h0: true });
+  forward(x: Tensor, options: { keyMask?: Tensor | null; /** @deprecated Alias of keyMask. */ mask?: Tensor | null; h0?: Tensor | null } = {}): { output: Tensor; hN: Tensor } {
+    checkOptions('GRU.forward', options, { keyMask: true, mask: true, h0: true });
     const fn = 'GRU.forward';
     const { inputSize: In, hiddenSize: H } = this.options;
     checkSequence(fn, 'x', x, In, 'B, T');
     const [B, T] = x.shape as [number, number, number];
-    const mask = options.mask ?? null;
+    const mask = aliasedOption<Tensor | null>(fn, options, 'keyMask', 'mask') ?? null;
     if (mask !== null && (!(mask instanceof Tensor) || mask.dtype !== 'bool' || mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T)) {
-      throw new ShapeError(`${fn}: mask must be bool [B, T] = ${fmtShape([B, T])}, got ${mask instanceof Tensor ? `${mask.dtype} ${fmtShape(mask.shape)}` : typeof mask}`);
+      throw new ShapeError(`${fn}: keyMask must be bool [B, T] = ${fmtShape([B, T])}, got ${mask instanceof Tensor ? `${mask.dtype} ${fmtShape(mask.shape)}` : typeof mask}`);
     }
     const LD = this.numLayers * this.directions;
     const h0 = options.h0 ?? null;

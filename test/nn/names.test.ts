@@ -59,3 +59,12 @@ test('pooling layers take embedDim: GatedAttentionPooling (inDim an alias), Cont
   assert.equal(d.options.embedDim, 8);
   assert.throws(() => new nn.ContextAttention({ embedDim: 8, dim: 8 }), (e: unknown) => e instanceof ValueError && /ContextAttention: pass embedDim or its alias dim, not both/.test(e.message));
 });
+
+test('GRU.forward takes keyMask (mask its alias), and the HAN passes keyMask', () => {
+  const gru = new nn.GRU({ inputSize: 8, hiddenSize: 3, rng: new Generator(1) });
+  const km = tensor([[1, 1, 1], [1, 1, 0]], { dtype: 'bool' });
+  const h = randn([2, 3, 8], { rng: new Generator(2) });
+  same(gru.forward(h, { keyMask: km }).output, gru.forward(h, { mask: km }).output);
+  assert.notDeepEqual(Array.from(gru.forward(h, { keyMask: km }).output.data), Array.from(gru.forward(h).output.data));
+  assert.throws(() => gru.forward(h, { keyMask: km, mask: km }), (e: unknown) => e instanceof ValueError && /GRU\.forward: pass keyMask or its alias mask, not both/.test(e.message));
+});

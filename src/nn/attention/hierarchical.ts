@@ -121,7 +121,7 @@ export class HierarchicalAttentionNetwork extends Module {
   }
 
   private encode(enc: GRU | TransformerEncoder, x: Tensor, mask: Tensor): Tensor {
-    return enc instanceof GRU ? enc.forward(x, { mask }).output : enc.forward(x, { keyMask: mask });
+    return enc instanceof GRU ? enc.forward(x, { keyMask: mask }).output : enc.forward(x, { keyMask: mask });
   }
 
   forward(ids: Tensor, options: { wordMask?: Tensor | null } = {}): { output: Tensor; wordWeights: Tensor; sentenceWeights: Tensor } {

@@ -29,7 +29,7 @@ void unary_range(Unary op, const float* __restrict x, float* __restrict out, lon
       case Unary::Exp: for (long i = a; i < b; i++) out[i] = std::exp(x[i]); break;
       case Unary::Tanh: for (long i = a; i < b; i++) out[i] = std::tanh(x[i]); break;
       case Unary::Sigmoid: for (long i = a; i < b; i++) out[i] = sigm(x[i]); break;
-      case Unary::Relu: for (long i = a; i < b; i++) out[i] = x[i] > 0 ? x[i] : 0.f; break;
+      case Unary::Relu: for (long i = a; i < b; i++) out[i] = x[i] <= 0 ? 0.f : x[i]; break;  // NaN stays NaN (PyTorch)
       case Unary::GeluErf: for (long i = a; i < b; i++) out[i] = static_cast<float>(0.5 * x[i] * (1.0 + std::erf(x[i] * 0.7071067811865476))); break;
       case Unary::GeluTanh:
         for (long i = a; i < b; i++) {
@@ -121,7 +121,7 @@ void unary_backward_range(Unary op, const float* __restrict x, const float* __re
       case Unary::Exp: for (long i = a; i < b; i++) out[i] = g[i] * y[i]; break;
       case Unary::Tanh: for (long i = a; i < b; i++) out[i] = g[i] * (1.f - y[i] * y[i]); break;
       case Unary::Sigmoid: for (long i = a; i < b; i++) out[i] = g[i] * y[i] * (1.f - y[i]); break;
-      case Unary::Relu: for (long i = a; i < b; i++) { const float gi = g[i]; out[i] = x[i] > 0 ? gi : 0.f; } break;
+      case Unary::Relu: for (long i = a; i < b; i++) { const float gi = g[i]; out[i] = x[i] <= 0 ? 0.f : gi; } break;
       case Unary::GeluErf:
         for (long i = a; i < b; i++) {
           double v = x[i];

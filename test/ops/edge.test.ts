@@ -171,3 +171,15 @@ test('NaN in, NaN out; ±∞ as PyTorch 1.13 (values from torch, scripts/torch_f
     assert.ok(Object.is(y, kept ? 2 * x : x === 1 ? 0 : NaN), `dropout element ${i} (${x}, ${kept ? 'kept' : 'dropped'}): ${y}`);
   });
 });
+
+test('relu keeps NaN and passes its gradient, as PyTorch (threshold: 0 where x ≤ 0, else x)', () => {
+  // torch.relu([nan, -1, 2, -inf, inf]) = [nan, 0, 2, 0, inf]; its backward is grad where not (x ≤ 0): [1, 0, 1, 0, 1]
+  const x = tensor([NaN, -1, 2, -Infinity, Infinity]).requireGrad();
+  const y = F.relu(x);
+  assertAllClose(y.data, [NaN, 0, 2, 0, Infinity], { msg: 'relu forward' });
+  backward(F.sum(y));
+  assertAllClose(x.grad!.data, [1, 0, 1, 0, 1], { msg: 'relu gradient' });
+  // a model must not turn a NaN input into a finite output: Linear → relu → Linear
+  const h = F.relu(F.matmul(tensor([[NaN, 1, 2]]), F.ones([3, 4])));
+  assert.ok(Array.from(F.matmul(h, F.ones([4, 2])).data).every(Number.isNaN), 'NaN reaches the output');
+});

@@ -28,7 +28,8 @@ export const unaryTable: { [K in UnaryOp]: { f: Fn; df: DFn } } = {
   sign: { f: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN), df: () => 0 },
   tanh: { f: (x) => Math.tanh(x), df: (_x, y) => 1 - y * y },
   sigmoid: { f: (x) => m.sigmoid(x), df: (_x, y) => y * (1 - y) },
-  relu: { f: (x) => (x > 0 ? x : 0), df: (x) => (x > 0 ? 1 : 0) },
+  // NaN stays NaN and its gradient passes, as PyTorch's relu (threshold: 0 where x ≤ 0, else x)
+  relu: { f: (x) => (x <= 0 ? 0 : x), df: (x) => (x <= 0 ? 0 : 1) },
   leakyRelu: { f: (x, p) => (x > 0 ? x : p.a * x), df: (x, _y, p) => (x > 0 ? 1 : p.a) },
   geluErf: { f: (x) => m.geluErf(x), df: (x) => m.geluErfGrad(x) },
   geluTanh: { f: (x) => m.geluTanh(x), df: (x) => m.geluTanhGrad(x) },

@@ -91,12 +91,12 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
   return 0;
 }
 
-export async function evalCommand(runDir: string, o: { data?: string; json?: boolean }): Promise<number> {
+export async function evalCommand(runDir: string, o: { data?: string; json?: boolean; encoding?: 'utf-8' | 'latin1' }): Promise<number> {
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
   let metrics: Record<string, Record<string, number>>;
   if (o.data) {
-    const { records, origins } = await readRecords(o.data, { onError: saved.config.data.onError });
+    const { records, origins } = await readRecords(o.data, { onError: saved.config.data.onError, encoding: o.encoding ?? saved.config.data.encoding });
     const { dataset, skipped } = saved.preprocessor.encode(records, { origins, onError: saved.config.data.onError });
     if (skipped.length) process.stderr.write(`skipped ${skipped.length} rows, first: ${skipped[0].reason}\n`);
     metrics = evaluate(model, dataset, Array.from({ length: dataset.size }, (_, i) => i));
@@ -107,10 +107,10 @@ export async function evalCommand(runDir: string, o: { data?: string; json?: boo
   return 0;
 }
 
-export async function predictCommand(runDir: string, input: string, o: { out?: string; strict?: boolean }): Promise<number> {
+export async function predictCommand(runDir: string, input: string, o: { out?: string; strict?: boolean; encoding?: 'utf-8' | 'latin1' }): Promise<number> {
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
-  const { records, origins } = await readRecords(input);
+  const { records, origins } = await readRecords(input, { encoding: o.encoding ?? saved.config.data.encoding });
   // a renamed column would be predicted as missing in every row, without a word
   const { absent, unknown } = records.length ? fieldCoverage(saved.preprocessor.fieldInfo(), records, saved.preprocessor.targetInfo()) : { absent: [], unknown: [] };
   if (absent.length || unknown.length) {

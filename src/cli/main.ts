@@ -5,7 +5,7 @@
  *   attnkit train <config.yaml|json> [--set key=value …] [--out dir] [--quiet] [--json]
  *   attnkit train --resume <run>            continue a run from its last checkpoint
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
- *   attnkit predict <run> <input> [--out f] [--strict]  predictions as JSON lines
+ *   attnkit predict <run> <input> [--out f] [--strict] [--encoding e]  predictions as JSON lines
  *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
  *   attnkit export <run> <model.onnx>       the run's fusion model as ONNX (+ model.attnkit.json) [--verify]
  *   attnkit experiment <name|all> [--quick] a study of the reproduction suite → docs/EXPERIMENTS.md
@@ -16,11 +16,16 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
 import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand } from './commands.js';
 import { EXPERIMENTS } from '../experiments/index.js';
+
+/** --encoding for commands that read a data file (default: the run config's data.encoding, else UTF-8). */
+function encodingOption(): Option {
+  return new Option('--encoding <name>', "the data file's text encoding (default: the run's data.encoding, else utf-8)").choices(['utf-8', 'latin1']);
+}
 
 export async function main(argv: string[]): Promise<number> {
   selectBackendFromEnv();
@@ -42,10 +47,12 @@ export async function main(argv: string[]): Promise<number> {
   program.command('eval <run>').description("test metrics of a run's best model")
     .option('--data <file>', 'evaluate on this labelled file instead of the run\'s test split')
     .option('--json', 'print JSON')
+    .addOption(encodingOption())
     .action(async (run: string, o) => { code = await evalCommand(run, o); });
   program.command('predict <run> <input>').description('predict every record of a CSV / TSV / JSONL / JSON file')
     .option('--out <file>', 'write JSON lines here instead of stdout')
     .option('--strict', 'a model field absent from every row, or a column the model does not know, is an error (exit 2), not a warning')
+    .addOption(encodingOption())
     .action(async (run: string, input: string, o) => { code = await predictCommand(run, input, o); });
   program.command('inspect <run>').description('serve the attention viewer for a run on http://127.0.0.1')
     .option('--port <n>', 'port (default 7801; 0 picks a free one)')

@@ -115,7 +115,7 @@ export async function loadRecords(config: RunConfig): Promise<{ records: DataRec
   const path = config.data.path!;
   // a directory is a mistake in the config (a missing file stays a DataError: the data may come later)
   if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`data.path: '${path}' is a directory, not a data file`);
-  const { records, origins, skipped } = await readRecords(path, { format: config.data.format, onError: config.data.onError, limit: config.data.limit });
+  const { records, origins, skipped } = await readRecords(path, { format: config.data.format, onError: config.data.onError, limit: config.data.limit, encoding: config.data.encoding });
   return { records, origins, skipped };
 }
 

@@ -29,6 +29,8 @@ export const runConfigSchema = v.strictObject({
     format: v.optional(v.picklist(['csv', 'tsv', 'jsonl', 'json'])),
     onError: v.optional(v.picklist(['throw', 'skip'])),
     limit: v.optional(int),
+    /** The file's text encoding: 'utf-8' (default; bytes that are not UTF-8 are an error) or 'latin1'. */
+    encoding: v.optional(v.picklist(['utf-8', 'latin1'])),
   }),
   /** Required with data.path; with data.dataset the adapter's schema is the default. */
   schema: v.optional(v.unknown()),

@@ -81,3 +81,31 @@ test('--strict is a usage error formatted by main (ConfigError, exit 2); the war
   assert.match(strict.stderr, /^attnkit: ConfigError: predict --strict: columns 'c+…', /);
   assert.ok(strict.stderr.length < 1000, `an error of ${strict.stderr.length} characters`);
 });
+
+test('a Latin-1 file is refused as UTF-8, and read with --encoding latin1 or the run config\'s data.encoding', async () => {
+  // 'é' as Latin-1 is the byte 0xe9, which cannot start a UTF-8 sequence followed by ','
+  const latin = join(dir, 'latin.csv');
+  writeFileSync(latin, Buffer.concat([Buffer.from('a,kind\n0.5,caf'), Buffer.from([0xe9]), Buffer.from('\n-1,y\n')]));
+  const refused = cli(['predict', run, latin]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /latin\.csv:2: not valid UTF-8 .*--encoding latin1/);
+  const read = cli(['predict', run, latin, '--encoding', 'latin1']);
+  assert.equal(read.code, 0, read.stderr);
+  assert.equal(read.stdout.trim().split('\n').length, 2);
+  assert.equal(cli(['predict', run, latin, '--encoding', 'utf-16']).code, 2, 'an unknown encoding is a usage error');
+  // a run trained from a Latin-1 file with data.encoding: latin1
+  const rows = Array.from({ length: 40 }, (_, i) => `${(i % 7) - 3},caf${i % 2 ? 'é' : 'e'},${i % 7 > 3 ? 'yes' : 'no'}`);
+  writeFileSync(join(dir, 'l1.csv'), Buffer.from(`a,kind,label\n${rows.join('\n')}\n`, 'latin1'));
+  writeFileSync(join(dir, 'l1.yaml'), `name: latin
+data: { path: l1.csv, encoding: latin1 }
+schema:
+  fields: [{ name: a, kind: numeric }, { name: kind, kind: categorical }]
+  targets: [{ name: label, task: binary }]
+model: { type: fusion, dim: 8, heads: 2, layers: 1 }
+train: { epochs: 1, lr: 0.01 }
+`);
+  const run2 = join(dir, 'run-latin');
+  assert.equal(await trainCommand(join(dir, 'l1.yaml'), { out: run2, quiet: true, json: true }), 0);
+  const again = cli(['predict', run2, latin]);
+  assert.equal(again.code, 0, again.stderr);
+});

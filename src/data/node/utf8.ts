@@ -76,7 +76,7 @@ export class Utf8Check {
   private fail(b: Uint8Array, at: number): never {
     this.advance(b, at);
     throw new DataError(`${this.where}:${this.line}: not valid UTF-8 (byte 0x${b[at].toString(16).padStart(2, '0')} at column ${this.column + 1}); `
-      + "save the file as UTF-8, or read it with encoding: 'latin1'");
+      + "save the file as UTF-8, or read it as Latin-1 (encoding: 'latin1'; in a run config data.encoding: latin1; on the command line --encoding latin1)");
   }
 }
 

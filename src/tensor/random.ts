@@ -113,6 +113,16 @@ export function manualSeed(seed: number): void {
   DEFAULT_GENERATOR.setState(new Generator(seed).getState());
 }
 
+/**
+ * A module's own dropout stream: `rng` when given (it must be a Generator), else a generator seeded
+ * once from the default generator at construction. A module that keeps its stream this way does
+ * not draw from the shared default at forward time (so building another layer later does not
+ * depend on how many training steps ran), and the trainer checkpoints the stream with the module.
+ */
+export function moduleGenerator(rng: unknown, fn: string): Generator {
+  return rng === undefined ? new Generator(DEFAULT_GENERATOR.nextUint32()) : resolveRng(rng, fn);
+}
+
 /** `rng` when given (it must be a Generator), else the default generator; `fn` names the caller in the error. */
 export function resolveRng(rng: unknown, fn: string): Generator {
   if (rng === undefined) return DEFAULT_GENERATOR;

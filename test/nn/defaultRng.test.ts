@@ -36,10 +36,31 @@ test('random ops and training dropout default to the default generator', () => {
   assert.deepEqual(Array.from(u.data), Array.from(rand([4], { rng: g }).data));
   assert.deepEqual(Array.from(i.data), Array.from(randint(0, 9, [4], { rng: g }).data));
   assert.deepEqual(Array.from(b.data), Array.from(bernoulli([4], 0.5, { rng: g }).data));
+  // functional dropout draws from the default stream at call time
   manualSeed(5);
   const d1 = F.dropout(ones([64]), 0.5, { training: true });
-  const d2 = new nn.Dropout(0.5); d2.train();
-  manualSeed(5);
-  assert.deepEqual(Array.from(d2.forward(ones([64])).data), Array.from(d1.data));
+  assert.deepEqual(Array.from(d1.data), Array.from(F.dropout(ones([64]), 0.5, { training: true, rng: new Generator(5) }).data));
   assert.ok(Array.from(d1.data).some((v) => v === 0));
+  // a Dropout layer seeds its own stream from the default one when built: same seed, same masks
+  manualSeed(5);
+  const d2 = new nn.Dropout(0.5).train();
+  manualSeed(5);
+  const d3 = new nn.Dropout(0.5).train();
+  assert.deepEqual(Array.from(d2.forward(ones([64])).data), Array.from(d3.forward(ones([64])).data));
+});
+
+test('a module built without rng keeps its own dropout stream: training steps do not shift later layers, and the trainer checkpoints it', async () => {
+  const { train } = await import('../../src/index.js');
+  const x = ones([4, 16]);
+  for (const make of [() => new nn.Dropout(0.5), () => new nn.SinusoidalPositionalEncoding({ dim: 16, dropout: 0.5 })]) {
+    manualSeed(1);
+    const drop = make().train();
+    const fresh = new nn.Linear(3, 2).weight.data.slice();
+    manualSeed(1);
+    const drop2 = make().train();
+    for (let i = 0; i < 3; i++) drop2.forward(drop2 instanceof nn.Dropout ? x : F.reshape(x, [1, 4, 16]));
+    assert.deepEqual(Array.from(new nn.Linear(3, 2).weight.data), Array.from(fresh), `${drop.constructor.name}: a later layer's weights do not depend on how many training steps ran`);
+    assert.equal(train.moduleGenerators(drop).length, 1, `${drop.constructor.name}: its stream is the module's, so checkpoints save it`);
+    assert.ok(!train.moduleGenerators(drop).includes(defaultGenerator()));
+  }
 });

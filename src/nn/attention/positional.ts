@@ -4,7 +4,7 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { Generator } from '../../tensor/random.js';
+import { Generator, moduleGenerator } from '../../tensor/random.js';
 import { randn } from '../../tensor/creation.js';
 import { add, mul, neg, toDtype } from '../../ops/elementwise.js';
 import { concat, narrow, reshape } from '../../ops/shape.js';
@@ -47,7 +47,7 @@ export class SinusoidalPositionalEncoding extends Module {
     checkPositiveInt(options.dim, 'SinusoidalPositionalEncoding', 'dim');
     const p = options.dropout ?? 0;
     if (!(p >= 0 && p < 1)) throw new ValueError(`SinusoidalPositionalEncoding: dropout must be in [0, 1), got ${p}`);
-    this.rng = p > 0 ? checkRng(options, 'SinusoidalPositionalEncoding') : undefined;
+    this.rng = p > 0 ? moduleGenerator(options.rng, 'SinusoidalPositionalEncoding') : undefined;
   }
 
   /** x [B, T, C]; `offset` shifts the positions (for continuing a sequence). */

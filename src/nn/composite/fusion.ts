@@ -63,7 +63,7 @@ export class Fusion extends Module {
     this.mechanisms = options.mechanisms;
     if (g === 'static') this.gateLogits = new Parameter(zeros([n]));
     else this.gateProj = new Linear(C, n, { rng });
-    this.dropout = new Dropout(options.dropout ?? 0, rng);
+    this.dropout = new Dropout(options.dropout ?? 0, options.rng);
   }
 
   forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {

@@ -289,15 +289,20 @@ const pool = (p: Conv2dGeom): StructValue<'ConvGeom'> => ({ ...p, Cout: 0, group
  * How each backend call becomes a native one: allocate the outputs, call, shape the result.
  * Buffers of another dtype (float64 gradchecks) reach the js kernel without a line here.
  */
+/** Whether C++ has this member of an enum: an op it lacks goes to js before any buffer is allocated (no throw per call). */
+const NATIVE_OPS = { Unary: new Set<string>(ENUMS.Unary), Binary: new Set<string>(ENUMS.Binary) };
+
 export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
   gemm: (k, x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias = null) => k.gemm(x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias),
   gemmBatched: (k, x, y, out, offsets, M, N, K, ta, tb) => k.gemmBatched(x, y, out, offsets, M, N, K, ta, tb),
   unary: (k, op, x) => {
+    if (!NATIVE_OPS.Unary.has(op)) return FALLBACK;
     const out = f32(x.length);
     k.unary(op, x, out);
     return out;
   },
   unaryBackward: (k, op, x, y, g) => {
+    if (!NATIVE_OPS.Unary.has(op)) return FALLBACK;
     const out = f32(x.length);
     k.unaryBackward(op, x, y, g, out);
     return out;
@@ -310,7 +315,7 @@ export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
     k.dropout(x, out, p, seed);
     return out;
   },
-  binary: (k, op, x, xs, y, ys, os, out) => k.binary(op, x, xs, y, ys, os, out),
+  binary: (k, op, x, xs, y, ys, os, out) => (NATIVE_OPS.Binary.has(op) ? k.binary(op, x, xs, y, ys, os, out) : FALLBACK),
   softmaxDim: (k, x, outer, n, inner, log) => {
     if (inner !== 1) return FALLBACK;
     const out = f32(x.length);

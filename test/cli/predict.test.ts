@@ -20,19 +20,21 @@ const cli = (args: string[]): { code: number; stdout: string; stderr: string } =
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
 const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p; };
-
-test('setup: a small trained run', async () => {
-  const rng = new Generator(5);
-  const rows = Array.from({ length: 200 }, (_, i) => { const a = rng.normal(); return `${a.toFixed(3)},${['x', 'y'][i % 2]},${a > 0 ? 'yes' : 'no'}`; });
-  file('d.csv', `a,kind,label\n${rows.join('\n')}\n`);
-  file('c.yaml', `name: predict-test
-data: { path: d.csv }
+/** A run config over the columns a (numeric), kind (categorical) → label (binary), with this data section. */
+const config = (name: string, data: string): string => `name: ${name}
+data: ${data}
 schema:
   fields: [{ name: a, kind: numeric }, { name: kind, kind: categorical }]
   targets: [{ name: label, task: binary }]
 model: { type: fusion, dim: 8, heads: 2, layers: 1 }
 train: { epochs: 1, lr: 0.01 }
-`);
+`;
+
+test('setup: a small trained run', async () => {
+  const rng = new Generator(5);
+  const rows = Array.from({ length: 200 }, (_, i) => { const a = rng.normal(); return `${a.toFixed(3)},${['x', 'y'][i % 2]},${a > 0 ? 'yes' : 'no'}`; });
+  file('d.csv', `a,kind,label\n${rows.join('\n')}\n`);
+  file('c.yaml', config('predict-test', '{ path: d.csv }'));
   assert.equal(await trainCommand(join(dir, 'c.yaml'), { out: run, quiet: true, json: true }), 0);
 });
 
@@ -96,14 +98,7 @@ test('a Latin-1 file is refused as UTF-8, and read with --encoding latin1 or the
   // a run trained from a Latin-1 file with data.encoding: latin1
   const rows = Array.from({ length: 40 }, (_, i) => `${(i % 7) - 3},caf${i % 2 ? 'é' : 'e'},${i % 7 > 3 ? 'yes' : 'no'}`);
   writeFileSync(join(dir, 'l1.csv'), Buffer.from(`a,kind,label\n${rows.join('\n')}\n`, 'latin1'));
-  writeFileSync(join(dir, 'l1.yaml'), `name: latin
-data: { path: l1.csv, encoding: latin1 }
-schema:
-  fields: [{ name: a, kind: numeric }, { name: kind, kind: categorical }]
-  targets: [{ name: label, task: binary }]
-model: { type: fusion, dim: 8, heads: 2, layers: 1 }
-train: { epochs: 1, lr: 0.01 }
-`);
+  file('l1.yaml', config('latin', '{ path: l1.csv, encoding: latin1 }'));
   const run2 = join(dir, 'run-latin');
   assert.equal(await trainCommand(join(dir, 'l1.yaml'), { out: run2, quiet: true, json: true }), 0);
   const again = cli(['predict', run2, latin]);

@@ -1,4 +1,4 @@
-import type { AnyArray } from '../backend/js/types.js';
+import type { AnyArray } from '../backend/buffers.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { numel, type Shape } from './shape.js';
 

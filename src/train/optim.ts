@@ -1,6 +1,6 @@
 import { ValueError, clipText, preview } from '../errors.js';
 import { Parameter } from '../nn/module.js';
-import type { FloatArray } from '../backend/js/types.js';
+import type { FloatArray } from '../backend/buffers.js';
 import { backend } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { decodeSafetensors, encodeSafetensors } from '../tensor/safetensors.js';

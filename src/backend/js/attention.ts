@@ -1,9 +1,6 @@
-import type { FloatArray } from './types.js';
-import { allocLike } from './types.js';
+import { type FloatArray, allocLike } from '../buffers.js';
 import { stridedCopy, stridedScatter } from './strided.js';
 import { dropoutKeep, dropoutThreshold } from '../dropoutHash.js';
-
-export { dropoutKeep, dropoutThreshold };
 
 /** q [B,H,T,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv] with H % Hkv = 0 (grouped-query when Hkv < H). */
 export interface AttnShape { B: number; H: number; Hkv: number; T: number; S: number; D: number; Dv: number }

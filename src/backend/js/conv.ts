@@ -1,5 +1,4 @@
-import type { FloatArray } from './types.js';
-import { allocLike } from './types.js';
+import { type FloatArray, allocLike } from '../buffers.js';
 import { gemm } from './gemm.js';
 
 /** Geometry of a 2-D convolution or pooling window over NCHW input. */

@@ -1,5 +1,4 @@
-import type { AnyArray, FloatArray } from './types.js';
-import { allocLike } from './types.js';
+import { type AnyArray, type FloatArray, allocLike } from '../buffers.js';
 import { broadcastStrides } from './strided.js';
 import * as m from './math.js';
 

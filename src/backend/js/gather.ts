@@ -1,5 +1,4 @@
-import type { AnyArray } from './types.js';
-import { contiguousStrides } from './strided.js';
+import { type AnyArray, contiguousStrides } from '../buffers.js';
 
 /** out[o, j, i] = x[o, idx[j], i] for x seen as [outer, n, inner]; indices already validated. */
 export function indexSelect(x: AnyArray, outer: number, n: number, inner: number, idx: Int32Array, out: AnyArray): void {

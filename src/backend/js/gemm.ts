@@ -1,4 +1,4 @@
-import type { FloatArray } from './types.js';
+import type { FloatArray } from '../buffers.js';
 
 /**
  * out[oOff + i·N + j] (+)= Σ_p A(i,p)·B(p,j) for an M×K by K×N product (plus bias[j] when a

@@ -31,12 +31,13 @@ export const jsBackend = {
   crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad,
 };
 
-export type { AnyArray, FloatArray } from './types.js';
+export type { AnyArray, FloatArray } from '../buffers.js';
 export type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from './elementwise.js';
 export type { Conv2dGeom, Conv2dParams } from './conv.js';
 export { unaryTable } from './elementwise.js';
-export { contiguousStrides, broadcastStrides } from './strided.js';
+export { broadcastStrides } from './strided.js';
+export { contiguousStrides } from '../buffers.js';
 export type { AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout } from './attention.js';
 export type { AdamParams } from './optim.js';
 export type { CrossEntropyParams } from './loss.js';
-export { dropoutKeep, dropoutThreshold } from './attention.js';
+export { dropoutKeep, dropoutThreshold } from '../dropoutHash.js';

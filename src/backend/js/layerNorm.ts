@@ -1,5 +1,4 @@
-import type { FloatArray } from './types.js';
-import { allocLike } from './types.js';
+import { type FloatArray, allocLike } from '../buffers.js';
 
 /** Row-wise layer norm over rows of length n; saves mean and 1/σ per row for the backward. */
 export function layerNormForward(

@@ -8,8 +8,7 @@
  *   ∂loss_i/∂x_c = v·[(1−ε)·w_t·(p_c − δ_ct) + (ε/C)·(W·p_c − w_c)],  p_c = exp(x_c − lse)
  * A row of only −∞ has lse = −∞: its loss is +∞ and its gradient 0.
  */
-import type { FloatArray } from './types.js';
-import { allocLike } from './types.js';
+import { type FloatArray, allocLike } from '../buffers.js';
 
 /** Label smoothing ε and the ignored class id, as PyTorch's cross_entropy. */
 export interface CrossEntropyParams {

@@ -1,5 +1,5 @@
 /** Optimizer update kernels over raw arrays (the Adam/AdamW step). */
-import type { FloatArray } from './types.js';
+import type { FloatArray } from '../buffers.js';
 
 /** Hyper-parameters of one Adam/AdamW update; c1, c2 are the bias corrections 1 − βᵗ. */
 export interface AdamParams {

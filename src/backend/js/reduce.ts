@@ -1,5 +1,4 @@
-import type { FloatArray } from './types.js';
-import { allocLike } from './types.js';
+import { type FloatArray, allocLike } from '../buffers.js';
 
 /*
  * Kernels along one dimension of a contiguous tensor seen as [outer, n, inner]:

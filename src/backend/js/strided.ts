@@ -1,7 +1,4 @@
-import type { AnyArray } from './types.js';
-import { contiguousStrides } from '../buffers.js';
-
-export { contiguousStrides };
+import { type AnyArray, contiguousStrides } from '../buffers.js';
 
 /**
  * out[i] = src[offset + Σ_d idx_d · strides_d] for every index of `shape` in row-major order.

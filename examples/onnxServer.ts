@@ -25,6 +25,7 @@ import * as ort from 'onnxruntime-node';
 import { DataError, data, fusionOnnxInputs, train } from '../src/index.js';
 import { sidecarPath, type OnnxSidecar } from '../src/cli/exportRun.js';
 import { allowedHosts, hostAllowed } from '../src/cli/allowedHosts.js';
+import { DERIVED_OUTPUT } from '../src/models/fusion.onnx.js';
 
 const MAX_BODY = 1 << 20;
 
@@ -60,8 +61,7 @@ export async function startPredictionServer(modelPath: string, options: { port?:
     const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(side, dataset.batch(rows))).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
     const out = await session.run(feeds);
     // the graph's user-facing outputs are what `predict` gives: probabilities, or values in target units
-    const suffix = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const;
-    const scores = Object.fromEntries(side.targets.map((t) => [t.name, out[`${t.name}.${suffix[t.task]}`].data as Float32Array]));
+    const scores = Object.fromEntries(side.targets.map((t) => [t.name, out[`${t.name}.${DERIVED_OUTPUT[t.task]}`].data as Float32Array]));
     return rows.map((i) => train.predictionRecord(side.targets, scores, i));
   }
 

@@ -11,8 +11,8 @@ import { noGrad } from '../autograd/tape.js';
 import { FusionModel } from '../models/fusion.js';
 import { predict } from '../train/evaluate.js';
 import type { FieldInfo, PreprocessorState, TargetInfo } from '../data/preprocessor.js';
-import type { TaskKind } from '../data/schema.js';
 import { exportOnnx, fusionOnnxInputs } from '../onnx/export.js';
+import { DERIVED_OUTPUT } from '../models/fusion.onnx.js';
 import { loadRunModel, readRun, writeFileAtomic } from './runDir.js';
 import { reopen } from './runFile.js';
 
@@ -43,7 +43,6 @@ export function sidecarPath(onnxPath: string): string {
 export interface ExportResult { onnx: string; sidecar: string; bytes: number; verified?: { rows: number; maxAbsError: number; outputs: string[] } }
 
 /** The graph output beside each target's raw one, by task (see the fusion model's ONNX emission). */
-const DERIVED: Record<TaskKind, string> = { binary: 'probability', multiclass: 'probabilities', regression: 'value' };
 
 /**
  * The largest difference between the graph's `got` and attnkit's `expected`: absolute, or with
@@ -88,7 +87,7 @@ export async function exportRun(runDir: string, outPath: string, options: { veri
     if (rows.length === 0) throw new ConfigError('export --verify: the run has no test rows to run the graph on (split.test is empty); export without --verify, or train with a test split');
     // what `attnkit predict` gives: probabilities, class probabilities [n·K], values in target units
     const preds = predict(model, dataset, rows);
-    const derived = Object.fromEntries(model.targets.map((t) => [t.name, { name: `${t.name}.${DERIVED[t.task]}`, width: t.task === 'multiclass' ? t.outputs : 1, targetUnits: t.task === 'regression' }]));
+    const derived = Object.fromEntries(model.targets.map((t) => [t.name, { name: `${t.name}.${DERIVED_OUTPUT[t.task]}`, width: t.task === 'multiclass' ? t.outputs : 1, targetUnits: t.task === 'regression' }]));
     const checked = new Set<string>();
     let worst = 0;
     const check = (name: string, out: { data: unknown } | undefined, expected: ArrayLike<number>, relative: boolean): void => {

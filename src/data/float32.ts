@@ -29,6 +29,3 @@ export function decimalNumber(text: string): number {
   const t = text.trim();
   return DECIMAL.test(t) ? Number(t) : NaN;
 }
-
-/** A value as messages show it (the one bounded preview of src/errors.ts; this name stays for the data encoders). */
-export { preview as shown } from '../errors.js';

@@ -1,6 +1,6 @@
 /** The numeric arrays of the patch kinds (src/data/fields/timeSeries.ts, image.ts). */
-import { DataError } from '../errors.js';
-import { checkFloat32, decimalNumber, shown } from './float32.js';
+import { DataError, preview } from '../errors.js';
+import { checkFloat32, decimalNumber } from './float32.js';
 
 /** Reads a numeric array: an array of numbers or a string of numbers separated by commas, spaces or semicolons. */
 export function numbers(value: unknown, where: string): number[] {
@@ -8,8 +8,8 @@ export function numbers(value: unknown, where: string): number[] {
   if (!Array.isArray(raw)) throw new DataError(`${where}: expected an array of numbers, got ${typeof value}`);
   return raw.map((x, i) => {
     const n = typeof x === 'number' ? x : typeof x === 'string' ? decimalNumber(x) : NaN;
-    if (!Number.isFinite(n)) throw new DataError(`${where}: element ${i} is not a finite number (${shown(x)})`);
-    return checkFloat32(n, () => `${where}: element ${i} (${shown(x)})`);
+    if (!Number.isFinite(n)) throw new DataError(`${where}: element ${i} is not a finite number (${preview(x)})`);
+    return checkFloat32(n, () => `${where}: element ${i} (${preview(x)})`);
   });
 }
 

@@ -4,10 +4,10 @@
  * `encode(records)` turns any rows into an EncodedDataset; `state()` is plain JSON saved with
  * the model and `Preprocessor.fromState` restores it exactly.
  */
-import { DataError } from '../errors.js';
+import { DataError, preview } from '../errors.js';
 import { parseSchema, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
-import { checkFloat32, decimalNumber, fitsFloat32, shown } from './float32.js';
+import { checkFloat32, decimalNumber, fitsFloat32 } from './float32.js';
 import { fieldKindOf, type Column, type FieldKind, type FieldState } from './fields/index.js';
 import type { FieldCodec, FieldSizes } from './fields/fieldKindDef.js';
 import { EncodedDataset, type TargetColumn } from './dataset.js';
@@ -173,7 +173,7 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   if (t.task === 'regression') {
     // a value that is no number, or beyond float32, is left out of the statistics; encode names its row (or skips it)
     const xs = present.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? decimalNumber(v) : NaN)).filter(fitsFloat32);
-    if (xs.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no decimal number within float32 to fit its mean and std (first value: ${shown(present[0])})`);
+    if (xs.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no decimal number within float32 to fit its mean and std (first value: ${preview(present[0])})`);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
   }
@@ -204,12 +204,12 @@ function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: stri
     if (k < 0) throw new DataError(`${where}: class ${JSON.stringify(str)} is not one of the fitted classes [${s.classes!.join(', ')}]`);
     return k;
   }
-  return checkFloat32((regressionValue(value, where) - s.mean!) / s.std!, () => `${where}: ${shown(value)}`, 'standardises');
+  return checkFloat32((regressionValue(value, where) - s.mean!) / s.std!, () => `${where}: ${preview(value)}`, 'standardises');
 }
 
 /** A regression target's number: a number or decimal text, finite in float32 (else DataError naming `where`). */
 function regressionValue(value: unknown, where: string): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' ? decimalNumber(value) : NaN;
-  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${shown(value)}`);
-  return checkFloat32(n, () => `${where}: ${shown(value)}`);
+  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${preview(value)}`);
+  return checkFloat32(n, () => `${where}: ${preview(value)}`);
 }

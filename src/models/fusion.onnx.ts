@@ -20,6 +20,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { ConfigError, ValueError } from '../errors.js';
 import type { Batch } from '../data/dataset.js';
+import type { TaskKind } from '../data/schema.js';
 import { Graph, f32, keyMask4, positions } from '../onnx/graph/graph.js';
 import type { OnnxValue } from '../onnx/graph/proto.js';
 import type { LayerExport } from '../onnx/graph/layerExport.js';
@@ -83,6 +84,9 @@ function batchOf(g: Graph, x: string): string {
  * Emits the whole model; returns the graph's inputs and outputs. The model must be in eval
  * mode (dropout, DropHead and σReparam's power iteration off).
  */
+/** The second output of each target, `<target>.<suffix>`: in the target's terms (probabilities, or the value in its units). */
+export const DERIVED_OUTPUT = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const satisfies Record<TaskKind, string>;
+
 export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
   const C = model.config.dim;
   const enc = model.tokenizers.map((t) => emitTokenizer(g, t));
@@ -127,19 +131,19 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
     let y = emitLinear(g, h, model.heads.heads[i]);                                           // [B, outputs]
     if (t.task === 'multiclass') {
       g.rename(y, t.name);
-      g.rename(g.one('Softmax', [t.name], { axis: -1 }), `${t.name}.probabilities`);
-      outputs.push({ name: t.name, dtype: 'float', dims: ['batch', t.outputs] }, { name: `${t.name}.probabilities`, dtype: 'float', dims: ['batch', t.outputs] });
+      g.rename(g.one('Softmax', [t.name], { axis: -1 }), `${t.name}.${DERIVED_OUTPUT.multiclass}`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch', t.outputs] }, { name: `${t.name}.${DERIVED_OUTPUT.multiclass}`, dtype: 'float', dims: ['batch', t.outputs] });
       return;
     }
     y = g.one('Squeeze', [y, g.ints('axes', [-1])]);
     g.rename(y, t.name);
     if (t.task === 'binary') {
-      g.rename(g.one('Sigmoid', [t.name]), `${t.name}.probability`);
-      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.probability`, dtype: 'float', dims: ['batch'] });
+      g.rename(g.one('Sigmoid', [t.name]), `${t.name}.${DERIVED_OUTPUT.binary}`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.${DERIVED_OUTPUT.binary}`, dtype: 'float', dims: ['batch'] });
     } else {
       const value = t.mean !== undefined ? g.one('Add', [g.one('Mul', [t.name, g.scalar(t.std!)]), g.scalar(t.mean)]) : g.one('Identity', [t.name]);
-      g.rename(value, `${t.name}.value`);
-      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.value`, dtype: 'float', dims: ['batch'] });
+      g.rename(value, `${t.name}.${DERIVED_OUTPUT.regression}`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.${DERIVED_OUTPUT.regression}`, dtype: 'float', dims: ['batch'] });
     }
   });
   return { inputs: model.tokenizers.flatMap(fieldInputs), outputs };

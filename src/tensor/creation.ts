@@ -1,7 +1,7 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { checkOptions, type OptionKeys } from '../config.js';
 import { allocFor, isFloat, Tensor, type DType } from './tensor.js';
-import type { AnyArray } from '../backend/js/types.js';
+import type { AnyArray } from '../backend/buffers.js';
 import { checkShape, numel, type Shape } from './shape.js';
 import { Generator, resolveRng } from './random.js';
 
@@ -9,6 +9,11 @@ type Nested = number | boolean | readonly Nested[];
 
 export interface CreateOptions { dtype?: DType; requiresGrad?: boolean }
 const CREATE = { dtype: true, requiresGrad: true } as const satisfies OptionKeys<CreateOptions>;
+// the accepted keys of the functions below, built once rather than on every call
+const TENSOR_KEYS = { ...CREATE, shape: true } as const;
+const RAND_KEYS = { ...CREATE, rng: true, low: true, high: true } as const;
+const RANDN_KEYS = { ...CREATE, rng: true, mean: true, std: true } as const;
+const RNG_KEYS = { rng: true } as const;
 
 /**
  * A tensor from nested arrays, a typed array or a number. `shape` reshapes the data (same element
@@ -23,7 +28,7 @@ export function tensor(
   data: Nested | Float32Array | Float64Array | Int32Array | Uint8Array,
   options: CreateOptions & { shape?: Shape } = {},
 ): Tensor {
-  checkOptions('tensor', options, { ...CREATE, shape: true });
+  checkOptions('tensor', options, TENSOR_KEYS);
   if (ArrayBuffer.isView(data)) {
     const shape = options.shape ? checkShape(options.shape, 'tensor') : [data.length];
     const dtype = options.dtype;
@@ -140,9 +145,6 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
 /** `rng`: the generator to draw from; omitted, the default generator (see `manualSeed`). */
 export interface RandomOptions extends CreateOptions { rng?: Generator }
 
-function checkRng(rng: unknown, fn: string): Generator {
-  return resolveRng(rng, fn);
-}
 function floatDtype(options: CreateOptions, fn: string): DType {
   const dt = options.dtype ?? 'float32';
   if (!isFloat(dt)) throw new DTypeError(`${fn}: dtype must be float32 or float64, got ${dt}`);
@@ -151,8 +153,8 @@ function floatDtype(options: CreateOptions, fn: string): DType {
 
 /** Uniform [low, high). */
 export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
-  checkOptions('rand', options, { ...CREATE, rng: true, low: true, high: true });
-  const rng = checkRng(options?.rng, 'rand');
+  checkOptions('rand', options, RAND_KEYS);
+  const rng = resolveRng(options.rng, 'rand');
   const s = checkShape(shape, 'rand');
   const lo = options.low ?? 0, hi = options.high ?? 1;
   const d = alloc('rand', floatDtype(options, 'rand'), s);
@@ -162,8 +164,8 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
 
 /** Normal with `mean` and `std` (default standard normal). */
 export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
-  checkOptions('randn', options, { ...CREATE, rng: true, mean: true, std: true });
-  const rng = checkRng(options?.rng, 'randn');
+  checkOptions('randn', options, RANDN_KEYS);
+  const rng = resolveRng(options.rng, 'randn');
   const s = checkShape(shape, 'randn');
   const mean = options.mean ?? 0, std = options.std ?? 1;
   const d = alloc('randn', floatDtype(options, 'randn'), s);
@@ -173,8 +175,8 @@ export function randn(shape: Shape, options: RandomOptions & { mean?: number; st
 
 /** Uniform integers in [low, high), int32. */
 export function randint(low: number, high: number, shape: Shape, options: { rng?: Generator } = {}): Tensor {
-  checkOptions('randint', options, { rng: true });
-  const rng = checkRng(options?.rng, 'randint');
+  checkOptions('randint', options, RNG_KEYS);
+  const rng = resolveRng(options.rng, 'randint');
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ValueError(`randint: need integers low < high, got low=${low}, high=${high}`);
   }
@@ -186,8 +188,8 @@ export function randint(low: number, high: number, shape: Shape, options: { rng?
 
 /** Bernoulli draws with probability `p` of true, as a bool mask. */
 export function bernoulli(shape: Shape, p: number, options: { rng?: Generator } = {}): Tensor {
-  checkOptions('bernoulli', options, { rng: true });
-  const rng = checkRng(options?.rng, 'bernoulli');
+  checkOptions('bernoulli', options, RNG_KEYS);
+  const rng = resolveRng(options.rng, 'bernoulli');
   if (!(p >= 0 && p <= 1)) throw new ValueError(`bernoulli: p must be in [0, 1], got ${p}`);
   const s = checkShape(shape, 'bernoulli');
   const d = alloc('bernoulli', 'bool', s);

@@ -157,6 +157,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Saf
     const [begin, end] = offs as number[];
     if (end - begin !== numel * SIZES[dtype]) fail(where, `'${clipText(name)}' is ${dtype} ${preview(shape)} = ${numel * SIZES[dtype]} bytes, but data_offsets span ${end - begin}`);
     entries.push({ name, dtype, shape: shape as number[], begin, end });
+    // the scan allows one object more (__metadata__): a header of MAX_TENSORS + 1 tensors ends here
     if (entries.length > MAX_TENSORS) fail(where, `header declares more than ${MAX_TENSORS} tensors (the limit)`);
   }
   // the byte ranges must tile the data buffer exactly: sorted, each starting where the last ended

@@ -17,7 +17,7 @@
  * the generated files are committed, so an install needs node-gyp only.
  */
 import type { Backend } from '../backend.js';
-import type { AnyArray } from '../js/types.js';
+import type { AnyArray } from '../buffers.js';
 import type { Conv2dGeom } from '../js/conv.js';
 import { attnGradBuffers } from '../js/attention.js';
 
@@ -399,7 +399,7 @@ export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
   },
   attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout) => {
     // the additive-mask gradient is only in the js kernel
-    if (dMask !== null || ![...new Set([q, kk, v, dout])].every((x) => k.allFinite(x))) return FALLBACK;
+    if (dMask !== null || !k.allFinite(q) || (kk !== q && !k.allFinite(kk)) || (v !== q && v !== kk && !k.allFinite(v)) || !k.allFinite(dout)) return FALLBACK;
     const g = attnGradBuffers(q, kk, v, layout);
     k.attentionBackward(q, kk, v, out, lse, dout, g.dq, g.dk, g.dv, s, o, m.kind, m.kind === 'none' ? null : m.data,
       m.kind === 'none' ? [] : m.strides, layout ?? null);

@@ -7,10 +7,11 @@
  * slots and operations; models/ runs it on tensors with real parameters and onnx/ emits it as
  * graph nodes, each with one generic interpreter instead of a switch over kinds.
  */
+import { preview } from '../../errors.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { fitsFloat32, shown } from '../float32.js';
+import { fitsFloat32 } from '../float32.js';
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 
@@ -28,7 +29,7 @@ export const specParts = {
 
 /** Record-validation helpers: a number the model can hold (finite as float32: 1e42 is finite in JavaScript but ∞ once stored), and a scalar cell. */
 export const valueParts = {
-  float32: v.pipe(v.number(), v.check(fitsFloat32, (issue) => `${shown(issue.input)} is beyond the float32 range (±3.4e38) the model computes in`)),
+  float32: v.pipe(v.number(), v.check(fitsFloat32, (issue) => `${preview(issue.input)} is beyond the float32 range (±3.4e38) the model computes in`)),
   scalar: v.union([v.string(), v.number(), v.boolean(), v.null()]),
 };
 

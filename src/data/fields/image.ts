@@ -3,9 +3,9 @@ import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
 import { specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
-import { DataError } from '../../errors.js';
+import { DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
-import { checkFloat32, fitsFloat32, shown } from '../float32.js';
+import { checkFloat32, fitsFloat32 } from '../float32.js';
 import { numbers } from '../patches.js';
 
 const schema = v.strictObject({
@@ -41,7 +41,7 @@ export class ImageEncoder {
     for (let py = 0; py < H / p; py++) for (let pxi = 0; pxi < W / p; pxi++) {
       for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) for (let c = 0; c < Cn; c++) {
         const i = ((py * p + y) * W + pxi * p + x) * Cn + c, v = px[i] / scale;
-        if (!fitsFloat32(v)) checkFloat32(v, () => `${where}: element ${i} (${shown(px[i])})`, 'scales');
+        if (!fitsFloat32(v)) checkFloat32(v, () => `${where}: element ${i} (${preview(px[i])})`, 'scales');
         out[o++] = v;
       }
     }

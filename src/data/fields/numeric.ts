@@ -6,9 +6,9 @@ import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
 import { encoderCodec, specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
-import { DataError } from '../../errors.js';
+import { DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
-import { checkFloat32, decimalNumber, shown } from '../float32.js';
+import { checkFloat32, decimalNumber } from '../float32.js';
 
 const schema = v.strictObject({
   ...specParts.common, kind: v.literal('numeric'),
@@ -27,7 +27,7 @@ export interface NumericState { mean: number; std: number; quantiles: number[] }
 /** Parses a numeric cell or throws DataError naming where it came from. */
 function toNumber(value: unknown, where: string): number {
   const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : typeof value === 'string' ? decimalNumber(value) : NaN;
-  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${shown(value)}`);
+  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${preview(value)}`);
   return n;
 }
 
@@ -65,7 +65,7 @@ export class NumericEncoder {
       if (n <= -1) throw new DataError(`${where}: log1p needs values > −1, got ${n}`);
       n = Math.log1p(n);
     }
-    return checkFloat32(n, () => `${where}: ${shown(value)}`);
+    return checkFloat32(n, () => `${where}: ${preview(value)}`);
   }
 
   fit(values: unknown[], where: (i: number) => string): void {
@@ -86,7 +86,7 @@ export class NumericEncoder {
     if (n === null) return { value: 0, present: false };
     const mode = this.spec.normalize ?? 'standard';
     if (mode === 'none') return { value: n, present: true };
-    if (mode === 'standard') return { value: checkFloat32((n - this.stats.mean) / this.stats.std, () => `${where}: ${shown(value)}`, 'normalises'), present: true };
+    if (mode === 'standard') return { value: checkFloat32((n - this.stats.mean) / this.stats.std, () => `${where}: ${preview(value)}`, 'normalises'), present: true };
     return { value: this.quantile(n), present: true };
   }
 

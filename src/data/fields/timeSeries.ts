@@ -3,9 +3,9 @@ import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
 import { encoderCodec, specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
-import { DataError, ShapeError } from '../../errors.js';
+import { DataError, ShapeError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
-import { checkFloat32, shown } from '../float32.js';
+import { checkFloat32 } from '../float32.js';
 import { numbers } from '../patches.js';
 
 const schema = v.strictObject({
@@ -53,7 +53,7 @@ export class SeriesEncoder {
     } else if (mode === 'none') { mean = 0; std = 1; }
     const patches = Float32Array.from(padded, (x) => (x - mean) / std);
     const bad = patches.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) checkFloat32((padded[bad] - mean) / std, () => `${where}: the value ${shown(padded[bad])}`, 'normalises');
+    if (bad >= 0) checkFloat32((padded[bad] - mean) / std, () => `${where}: the value ${preview(padded[bad])}`, 'normalises');
     return { patches, count };
   }
   state(): SeriesState { return this.stats!; }

@@ -3,7 +3,7 @@
  * ±3.4028235e38 (finite in JavaScript) would become ±∞ once stored and NaN in the model — a
  * prediction of null. Encoders check their values here, after normalising or scaling too.
  */
-import { DataError } from '../errors.js';
+import { DataError, preview } from '../errors.js';
 
 /** True when `x` stays finite stored as float32 (NaN and ±∞ do not). */
 export function fitsFloat32(x: number): boolean {
@@ -28,4 +28,16 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 export function decimalNumber(text: string): number {
   const t = text.trim();
   return DECIMAL.test(t) ? Number(t) : NaN;
+}
+
+/** A cell's number, the one rule for every numeric cell: a number as is, a boolean as 0/1, decimal text (see decimalNumber); anything else NaN. */
+export function cellNumber(value: unknown): number {
+  return typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : typeof value === 'string' ? decimalNumber(value) : NaN;
+}
+
+/** cellNumber, finite, else DataError `<where>: expected a number, got …`. */
+export function finiteCell(value: unknown, where: string): number {
+  const n = cellNumber(value);
+  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${preview(value)}`);
+  return n;
 }

@@ -7,7 +7,7 @@
 import { DataError, preview } from '../errors.js';
 import { parseSchema, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
-import { checkFloat32, decimalNumber, fitsFloat32 } from './float32.js';
+import { cellNumber, checkFloat32, finiteCell, fitsFloat32 } from './float32.js';
 import { fieldKindOf, type Column, type FieldKind, type FieldState } from './fields/index.js';
 import type { FieldCodec, FieldSizes } from './fields/fieldKindDef.js';
 import { EncodedDataset, type TargetColumn } from './dataset.js';
@@ -172,7 +172,7 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
   if (t.task === 'regression') {
     // a value that is no number, or beyond float32, is left out of the statistics; encode names its row (or skips it)
-    const xs = present.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? decimalNumber(v) : NaN)).filter(fitsFloat32);
+    const xs = present.map(cellNumber).filter(fitsFloat32);
     if (xs.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no decimal number within float32 to fit its mean and std (first value: ${preview(present[0])})`);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
@@ -209,7 +209,5 @@ function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: stri
 
 /** A regression target's number: a number or decimal text, finite in float32 (else DataError naming `where`). */
 function regressionValue(value: unknown, where: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? decimalNumber(value) : NaN;
-  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${preview(value)}`);
-  return checkFloat32(n, () => `${where}: ${preview(value)}`);
+  return checkFloat32(finiteCell(value, where), () => `${where}: ${preview(value)}`);
 }

@@ -101,3 +101,15 @@ test('a regression target with no decimal number within float32 is refused at fi
   const ok = data.Preprocessor.fit(reg, [{ x: 1, price: 'n/a' }, { x: 2, price: 3 }]);
   assert.equal(ok.targetInfo()[0].mean, 3);
 });
+
+test('one rule for a numeric cell: a boolean is 0/1 in a numeric field, a regression target and a series alike', () => {
+  // before, a numeric field took true as 1 while a regression target refused it (and fit left it out of its mean)
+  const s = { fields: [{ name: 'x', kind: 'numeric', normalize: 'none' }, { name: 's', kind: 'timeSeries', patchSize: 2 }], targets: [{ name: 'v', task: 'regression' }] };
+  const recs = [{ x: true, s: [true, 0], v: true }, { x: false, s: [1, 1], v: 3 }];
+  const pre = data.Preprocessor.fit(s, recs);
+  const { dataset } = pre.encode(recs);
+  assert.equal(dataset.size, 2);
+  // v's standardisation was fitted over both rows (mean 2), so the two targets are ∓1
+  const y = Array.from(dataset.batch([0, 1]).targets.v.data as Float32Array);
+  assert.deepEqual(y, [-1, 1]);
+});

@@ -8,7 +8,7 @@ import { v } from '../../config.js';
 import { encoderCodec, specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
 import { DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
-import { checkFloat32, decimalNumber } from '../float32.js';
+import { checkFloat32, finiteCell } from '../float32.js';
 
 const schema = v.strictObject({
   ...specParts.common, kind: v.literal('numeric'),
@@ -23,13 +23,6 @@ export type NumericSpec = v.InferOutput<typeof schema>;
 export interface NumericCell { value: number; present: boolean }
 
 export interface NumericState { mean: number; std: number; quantiles: number[] }
-
-/** Parses a numeric cell or throws DataError naming where it came from. */
-function toNumber(value: unknown, where: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : typeof value === 'string' ? decimalNumber(value) : NaN;
-  if (!Number.isFinite(n)) throw new DataError(`${where}: expected a number, got ${preview(value)}`);
-  return n;
-}
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
@@ -60,7 +53,7 @@ export class NumericEncoder {
 
   private raw(value: unknown, where: string): number | null {
     if (this.isMissing(value)) return null;
-    let n = toNumber(value, where);
+    let n = finiteCell(value, where);
     if (this.spec.log) {
       if (n <= -1) throw new DataError(`${where}: log1p needs values > −1, got ${n}`);
       n = Math.log1p(n);

@@ -19,6 +19,36 @@ export interface OptimizerState { step: number; buffers: Record<string, Float64A
 /** `saveState()`'s metadata `format`; buffers are float64 tensors `__optim__.<buffer>.<i>`, as in trainer checkpoints. */
 const STATE_FORMAT = 'attnkit-optimizer';
 
+const OPTIM_KEY = /^__optim__\.(\w+)\.(\d+)$/;
+
+/** Optimiser buffers as float64 tensors `__optim__.<buffer>.<i>` (empty ones left out): the one naming of saveState() and trainer checkpoints. */
+export function optimTensors(buffers: OptimizerState['buffers']): Record<string, Tensor> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, list] of Object.entries(buffers)) {
+    list.forEach((b, i) => { if (b.length) tensors[`__optim__.${name}.${i}`] = new Tensor(Float64Array.from(b), [b.length]); });
+  }
+  return tensors;
+}
+
+/**
+ * Splits decoded tensors into optimiser buffers (`__optim__.<buffer>.<i>`, for `nParams`
+ * parameters; absent entries empty) and the rest. A `__optim__.` name that does not fit (no
+ * index, an index past the parameters) is passed to `bad`, which throws.
+ */
+export function splitOptimTensors(
+  tensors: Record<string, Tensor>, nParams: number, bad: (key: string) => never,
+): { buffers: OptimizerState['buffers']; rest: Record<string, Tensor> } {
+  const buffers: OptimizerState['buffers'] = {};
+  const rest: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(tensors)) {
+    if (!k.startsWith('__optim__.')) { rest[k] = t; continue; }
+    const m = OPTIM_KEY.exec(k);
+    if (!m || Number(m[2]) >= nParams) bad(k);
+    (buffers[m![1]] ??= Array.from({ length: nParams }, () => new Float64Array(0)))[Number(m![2])] = Float64Array.from(t.data);
+  }
+  return { buffers, rest };
+}
+
 /**
  * Shared by optimisers: the parameters (in groups), the step count and an lr scale that
  * schedules set (effective lr = group lr × `lrScale`).
@@ -95,11 +125,7 @@ export abstract class Optimizer<O extends { lr?: number }> {
    * opt2.loadState(readFileSync('optim.safetensors'));
    */
   saveState(): Uint8Array {
-    const tensors: Record<string, Tensor> = {};
-    for (const [name, list] of Object.entries(this.state().buffers)) {
-      list.forEach((b, i) => { if (b.length) tensors[`__optim__.${name}.${i}`] = new Tensor(Float64Array.from(b), [b.length]); });
-    }
-    return encodeSafetensors(tensors, {
+    return encodeSafetensors(optimTensors(this.state().buffers), {
       format: STATE_FORMAT, optimizer: this.name, step: String(this.stepCount), lrScale: String(this.lrScale), params: String(this.params.length),
     });
   }
@@ -154,14 +180,9 @@ export abstract class Optimizer<O extends { lr?: number }> {
     if (meta.params !== undefined && meta.params !== String(this.params.length)) {
       throw new ValueError(`${fn}: the state was saved over ${clipText(meta.params)} parameters, this optimiser has ${this.params.length}; restore it into an optimiser over the same parameters`);
     }
-    const buffers: Record<string, Float64Array[]> = {};
-    for (const name of Object.keys(this.buffers())) buffers[name] = this.params.map(() => new Float64Array(0));
-    for (const [k, t] of Object.entries(f.tensors)) {
-      const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
-      const i = m ? Number(m[2]) : -1;
-      if (!m || !buffers[m[1]] || i >= this.params.length) throw new ValueError(`${fn}: unexpected tensor '${clipText(k)}' for ${this.name} over ${this.params.length} parameters`);
-      buffers[m[1]][i] = Float64Array.from(t.data);
-    }
+    const unexpected = (k: string): never => { throw new ValueError(`${fn}: unexpected tensor '${clipText(k)}' for ${this.name} over ${this.params.length} parameters`); };
+    const { buffers, rest } = splitOptimTensors(f.tensors, this.params.length, unexpected);
+    Object.keys(rest).forEach(unexpected);
     const lrScale = Number(meta.lrScale ?? 1);
     if (!(lrScale >= 0) || !Number.isFinite(lrScale)) throw new ValueError(`${fn}: lrScale in the metadata must be a finite number ≥ 0, got ${preview(meta.lrScale)}`);
     this.loadState({ step: Number(meta.step), buffers });

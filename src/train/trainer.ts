@@ -19,7 +19,7 @@ import { entropyLoss, headDiversityLoss } from '../analysis/regularizers.js';
 import type { Module } from '../nn/module.js';
 import type { Batch, EncodedDataset } from '../data/dataset.js';
 import { taskLoss, type TaskModel } from '../models/heads.js';
-import { Adam, AdamW, SGD, clipGradNorm, decayGroups, type Optimizer, type OptimizerState } from './optim.js';
+import { Adam, AdamW, SGD, clipGradNorm, decayGroups, optimTensors, splitOptimTensors, type Optimizer } from './optim.js';
 import { LrSchedule, scheduleSchema } from './schedules.js';
 import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor/safetensors.js';
 import { parseTrainerState, type TrainerState } from './trainerState.js';
@@ -215,10 +215,7 @@ export class Trainer {
   /** The resumable checkpoint: weights, optimiser buffers (`__optim__.<buffer>.<i>`) and trainer state. */
   checkpoint(): Uint8Array {
     const opt = this.optimizer.state();
-    const tensors: Record<string, Tensor> = { ...this.model.stateDict() };
-    for (const [name, list] of Object.entries(opt.buffers)) {
-      list.forEach((b, i) => { if (b.length) tensors[`__optim__.${name}.${i}`] = new Tensor(b, [b.length]); });
-    }
+    const tensors: Record<string, Tensor> = { ...this.model.stateDict(), ...optimTensors(opt.buffers) };
     const state: TrainerState = {
       ...this.st, schedule: this.schedule.state(), dataRng: this.dataRng.getState(),
       generators: moduleGenerators(this.model).map((g) => g.getState()), optimizerStep: opt.step,
@@ -247,15 +244,9 @@ export class Trainer {
       this.optimizer.loadState(optimizerBefore);
       throw new CheckpointError(message);
     };
-    const weights = Object.fromEntries(Object.entries(f.tensors).filter(([k]) => !k.startsWith('__optim__.')));
-    const buffers: OptimizerState['buffers'] = {};
-    for (const [k, t] of Object.entries(f.tensors)) {
-      const m = /^__optim__\.(\w+)\.(\d+)$/.exec(k);
-      if (!m) continue;
-      const i = Number(m[2]);
-      if (i >= this.params.length) throw new CheckpointError(`${where}: optimiser buffer '${clipText(k)}' for parameter ${i} of a model with ${this.params.length}`);
-      (buffers[m[1]] ??= this.params.map(() => new Float64Array(0)))[i] = Float64Array.from(t.data);
-    }
+    const { buffers, rest: weights } = splitOptimTensors(f.tensors, this.params.length, (k) => {
+      throw new CheckpointError(`${where}: optimiser buffer '${clipText(k)}' does not name a parameter of a model with ${this.params.length}`);
+    });
     try { this.model.loadStateDict(weights); } catch (e) { refuse(`${where}: weights do not fit this model (${(e as Error).message})`); }
     try { this.optimizer.loadState({ step: st.optimizerStep, buffers }); } catch (e) { refuse(`${where}: ${(e as Error).message}`); }
     gens.forEach((g, i) => g.setState(st.generators[i]));

@@ -51,6 +51,10 @@ test('resume refuses checkpoints that do not fit', () => {
   const ot = new train.Trainer(other, ds, split, { epochs: 1 }, { seed: 0 });
   assert.throws(() => t.resume(ot.checkpoint(), null, 'y.safetensors'), /y\.safetensors: weights do not fit this model/);
   assert.throws(() => new train.Trainer(model(), ds, split, { epochs: 1, lr: 1, sheduler: 'x' }, { seed: 0 }), /sheduler: unknown key/);
+  // an optimiser buffer's name that names no parameter is refused, not skipped (it was skipped before)
+  const f = train.decodeSafetensors(t.checkpoint());
+  const odd = train.encodeSafetensors({ ...f.tensors, '__optim__.m.first': f.tensors[Object.keys(f.tensors)[0]] }, f.metadata);
+  assert.throws(() => t.resume(odd, null, 'z.safetensors'), /z\.safetensors: optimiser buffer '__optim__\.m\.first' does not name a parameter/);
 });
 
 test('two micro-batches of 8 with accumulate 2 equal one batch of 16', () => {

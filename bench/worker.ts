@@ -4,6 +4,7 @@
  * Usage: tsx bench/worker.ts '<BenchCase json>' <impl> <threads> <minSeconds>
  */
 import type { BenchCase, CaseSpec, ImplName } from './cases.ts';
+import { fill } from './fill.ts';
 
 export interface WorkerResult {
   ok: boolean;
@@ -25,19 +26,6 @@ interface Runner {
   /** The last run's output, for the checksum. */
   output(): Float32Array | Promise<Float32Array>;
   note?: string;
-}
-
-/** Deterministic inputs in [-1, 1), the same for every implementation. */
-function fill(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 0x9e3779b1) >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
 }
 
 /** [B, H, L, D] → [B, L, H·D], the layout ONNX Runtime's MultiHeadAttention takes. */

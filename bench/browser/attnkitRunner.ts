@@ -1,0 +1,62 @@
+/**
+ * attnkit's runs of the browser cases, for whichever attnkit module it is given: the page's
+ * (wasm or js backend) and the runner's reference in Node (native backend), so the two cannot
+ * drift. Attention uses the fused F.scaledDotProductAttention, as `npm run bench` does.
+ */
+import type * as Core from '../../src/index.ts';
+import { caseInputs, encoderData, type BrowserCase } from './cases.ts';
+import type { Runner } from './harness.ts';
+
+export function attnkitRunner(ak: typeof Core, c: BrowserCase): Runner {
+  const s = c.spec;
+  if (s.kind === 'matmul') {
+    const [a, b] = caseInputs(s).map((x) => ak.tensor(x, { shape: [s.n, s.n] }));
+    let out = a!;
+    return { run: () => (out = ak.noGrad(() => ak.matmul(a!, b!))), output: () => out.float32() };
+  }
+  if (s.kind === 'attention') {
+    const shape = [s.b, s.h, s.l, s.d];
+    const [q, k, v, dy] = caseInputs(s).map((x, i) => ak.tensor(x, { shape, requiresGrad: s.backward && i < 3 }));
+    if (!s.backward) {
+      let out = q!;
+      return { run: () => (out = ak.noGrad(() => ak.F.scaledDotProductAttention(q!, k!, v!))), output: () => out.float32() };
+    }
+    return {
+      run: () => {
+        q!.grad = k!.grad = v!.grad = null;
+        ak.backward(ak.F.scaledDotProductAttention(q!, k!, v!), dy!);
+      },
+      output: () => concat([q!.grad!.float32(), k!.grad!.float32(), v!.grad!.float32()]),
+    };
+  }
+  const { params, x, target } = encoderData(s);
+  const layer = new ak.nn.TransformerEncoderLayer({ embedDim: s.c, numHeads: s.h, dimFeedforward: s.ff, dropout: 0, rng: new ak.Generator(0) });
+  layer.loadStateDict(Object.fromEntries(params.map((p) => [p.name, ak.tensor(p.data, { shape: p.shape })])));
+  const opt = new ak.optim.Adam(layer.parameters(), { lr: s.lr });
+  const xT = ak.tensor(x, { shape: [s.b, s.t, s.c] });
+  const yT = ak.tensor(target, { shape: [s.b, s.t, s.c] });
+  return {
+    run: () => {
+      opt.zeroGrad();
+      const loss = ak.F.mseLoss(outputOf(ak, layer.forward(xT)), yT);
+      ak.backward(loss);
+      opt.step();
+      return loss.item();
+    },
+  };
+}
+
+/** A layer's output tensor, whether forward returns it or `{ output }` (the attention-family contract). */
+function outputOf(ak: typeof Core, r: unknown): Core.Tensor {
+  return r instanceof ak.Tensor ? r : (r as { output: Core.Tensor }).output;
+}
+
+export function concat(xs: Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
+  let at = 0;
+  for (const x of xs) {
+    out.set(x, at);
+    at += x.length;
+  }
+  return out;
+}

@@ -15,8 +15,10 @@ import { startInspectServer } from './inspect.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 import { loadRecords, loadRunConfig, reopen } from './runFile.js';
 import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
-import { progressCallbacks } from './progress.js';
+import { encodeProgress, progressCallbacks } from './progress.js';
 import { exportRun } from './exportRun.js';
+import { exportPytorch, importWeights } from './pytorch/export.js';
+import { encodeRun } from './pytorch/encode.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 const fmtMetrics = (m: Record<string, Record<string, number>>): string =>
@@ -137,13 +139,42 @@ export async function predictCommand(runDir: string, input: string, o: { out?: s
   return 0;
 }
 
-export async function exportCommand(runDir: string, outPath: string, o: { verify?: boolean; json?: boolean }): Promise<number> {
+export async function exportCommand(runDir: string, outPath: string, o: { verify?: boolean; json?: boolean; format?: 'onnx' | 'pytorch' }): Promise<number> {
+  if (o.format === 'pytorch') {
+    if (o.verify) throw new ConfigError('export --format pytorch: --verify checks ONNX graphs; the PyTorch project is checked by its tests (test/cli/pytorch*.test.ts)');
+    const r = exportPytorch(runDir, outPath);
+    if (o.json) out(JSON.stringify(r));
+    else out(`wrote ${r.files.join(', ')} to ${r.dir} (${r.parameters.toLocaleString('en-US')} parameters); see ${join(r.dir, 'README.md')}`);
+    return 0;
+  }
   const r = await exportRun(runDir, outPath, { verify: o.verify });
   if (o.json) out(JSON.stringify(r));
   else {
     out(`wrote ${r.onnx} (${(r.bytes / 1024).toFixed(1)} KiB) and ${r.sidecar}`);
     if (r.verified) out(`verified in onnxruntime-node on ${r.verified.rows} test rows: max |ONNX − attnkit| = ${r.verified.maxAbsError.toExponential(2)}`);
   }
+  return 0;
+}
+
+export async function encodeCommand(runDir: string, data: string, outPath: string, o: { shards?: string; chunk?: string; quiet?: boolean; json?: boolean; encoding?: 'utf-8' | 'latin1' }): Promise<number> {
+  const shards = Number(o.shards ?? 1), chunkRows = Number(o.chunk ?? 4096);
+  if (!Number.isInteger(shards) || shards < 1) throw new ConfigError(`encode: --shards must be a positive integer, got '${o.shards}'`);
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new ConfigError(`encode: --chunk must be a positive integer, got '${o.chunk}'`);
+  const bar = o.quiet || o.json ? null : encodeProgress();
+  const r = await encodeRun(runDir, data, outPath, { shards, chunkRows, encoding: o.encoding, onProgress: bar?.update });
+  bar?.stop();
+  if (o.json) out(JSON.stringify(r));
+  else {
+    out(`encoded ${r.rows} rows${r.skipped ? ` (${r.skipped} skipped)` : ''}${r.targets ? ' with targets' : ' without targets'} into ${r.files.length === 1 ? r.files[0] : `${r.files.length} shards: ${r.files[0]} …`}`);
+    for (const [name, t] of Object.entries(r.tensors)) out(`  ${name}  ${t.dtype} [N${t.shape.map((d) => `, ${d}`).join('')}]`);
+  }
+  return 0;
+}
+
+export async function importCommand(weights: string, runDir: string, o: { json?: boolean }): Promise<number> {
+  const r = importWeights(weights, runDir);
+  if (o.json) out(JSON.stringify(r));
+  else out(`imported ${r.from} into ${r.run} (${r.parameters.toLocaleString('en-US')} parameters); now attnkit eval / predict / inspect / export use these weights`);
   return 0;
 }
 

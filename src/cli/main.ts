@@ -8,6 +8,9 @@
  *   attnkit predict <run> <input> [--out f] [--strict] [--encoding e]  predictions as JSON lines
  *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
  *   attnkit export <run> <model.onnx>       the run's fusion model as ONNX (+ model.attnkit.json) [--verify]
+ *   attnkit export <run> <dir> --format pytorch   the run as a PyTorch project (model.py, train.py for torchrun/DDP)
+ *   attnkit encode <run> <data> <out.safetensors> [--shards N]   records as the tensors model.py takes
+ *   attnkit import <dir|file.safetensors> <run>   PyTorch-trained weights back into the run
  *   attnkit experiment <name|all> [--quick] a study of the reproduction suite → docs/EXPERIMENTS.md
  *   attnkit bench [--quick …]               the benchmark (in a clone: bench/run.ts)
  *   attnkit datasets                        the built-in dataset adapters
@@ -19,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { selectBackendFromEnv } from '../backend/native/index.js';
-import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand } from './commands.js';
+import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand, encodeCommand, importCommand } from './commands.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 
 /** --encoding for commands that read a data file (default: the run config's data.encoding, else UTF-8). */
@@ -58,10 +61,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <n>', 'port (default 7801; 0 picks a free one)')
     .option('--host <address>', 'interface to bind (default 127.0.0.1, loopback only)')
     .action(async (run: string, o) => { code = await inspectCommand(run, o); });
-  program.command('export <run> <out>').description("the run's best fusion model as an ONNX graph (out.onnx), with the preprocessing beside it (out.attnkit.json)")
-    .option('--verify', 'run the graph in onnxruntime-node on the test rows and compare with attnkit')
+  program.command('export <run> <out>').description("the run's best fusion model as an ONNX graph (out.onnx, with the preprocessing in out.attnkit.json), or with --format pytorch the run as a PyTorch project in the folder out")
+    .addOption(new Option('--format <format>', 'onnx (default) or pytorch (model.py, model.safetensors, train.py for torchrun/DDP)').choices(['onnx', 'pytorch']).default('onnx'))
+    .option('--verify', 'onnx: run the graph in onnxruntime-node on the test rows and compare with attnkit')
     .option('--json', 'print the result as JSON')
     .action(async (run: string, outPath: string, o) => { code = await exportCommand(run, outPath, o); });
+  program.command('encode <run> <data> <out>').description("encode a data file with the run's preprocessing into the tensors the exported model.py takes (safetensors)")
+    .option('--shards <n>', 'write n files out-00000-of-0000n.safetensors … (for DDP ranks)', '1')
+    .option('--chunk <rows>', 'records encoded at a time (bounds memory)', '4096')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the result as JSON')
+    .addOption(encodingOption())
+    .action(async (run: string, data: string, outPath: string, o) => { code = await encodeCommand(run, data, outPath, o); });
+  program.command('import <weights> <run>').description("PyTorch-trained weights (a folder's model.safetensors, or a .safetensors file, in model.py's names) into a run as its best weights")
+    .option('--json', 'print the result as JSON')
+    .action(async (weights: string, run: string, o) => { code = await importCommand(weights, run, o); });
   program.command('experiment <name>').description(`run a study of the reproduction suite (${Object.keys(EXPERIMENTS).join(', ')}, or all)`)
     .option('--quick', 'the small configuration (prints only, unless --out)')
     .option('--seeds <list>', 'seeds, e.g. 0,1,2')

@@ -35,3 +35,24 @@ export function progressCallbacks(options: { quiet?: boolean; epochs: number; tt
     },
   };
 }
+
+/** `attnkit encode`'s progress: a bar of records on a terminal (the file's share when known), a line per 100k records otherwise. */
+export function encodeProgress(): { update: (rows: number, fraction: number | null) => void; stop: () => void } {
+  const tty = Boolean(process.stderr.isTTY);
+  let bar: SingleBar | null = null, lastLogged = 0;
+  return {
+    update: (rows) => {
+      if (tty) {
+        if (!bar) {
+          bar = new SingleBar({ format: 'encoding {value} records', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
+          bar.start(0, 0);
+        }
+        bar.update(rows);
+      } else if (rows - lastLogged >= 100_000) {
+        lastLogged = rows;
+        process.stderr.write(`encoded ${rows} records\n`);
+      }
+    },
+    stop: () => { if (bar) { bar.stop(); bar = null; } },
+  };
+}

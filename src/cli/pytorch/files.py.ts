@@ -1,0 +1,385 @@
+/**
+ * The fixed Python files of an exported PyTorch project: safetensors_io.py (a small reader and
+ * writer, no `safetensors` package) and train.py (DDP training over `attnkit encode`'s shards).
+ */
+
+export const SAFETENSORS_IO_PY = String.raw`"""Safetensors without the safetensors package: an 8-byte little-endian header length, a JSON
+header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then raw little-endian data.
+
+    tensors, metadata = load_file("model.safetensors")            # {name: torch.Tensor}
+    save_file({"w": torch.zeros(2, 3)}, "out.safetensors")      # atomic: temp file, fsync, rename
+    view = open_arrays("data.safetensors")                      # {name: numpy memmap}, read lazily
+"""
+import json
+import os
+import struct
+import tempfile
+from typing import Dict, Tuple
+
+import numpy as np
+import torch
+
+_NP = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "I16": np.int16,
+       "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+_ST = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.int64: "I64", torch.int32: "I32",
+       torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
+
+
+def read_header(path: str) -> Tuple[dict, int]:
+    """The JSON header and the byte offset where tensor data starts."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) != 8:
+            raise ValueError(f"{path}: not a safetensors file (shorter than 8 bytes)")
+        (n,) = struct.unpack("<Q", head)
+        if n > 100 * 2**20:
+            raise ValueError(f"{path}: header of {n} bytes, more than 100 MiB")
+        header = json.loads(f.read(n))
+    return header, 8 + n
+
+
+def open_arrays(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    """Every tensor as a read-only numpy memmap (nothing is read until indexed), and the metadata."""
+    header, start = read_header(path)
+    size = os.path.getsize(path)
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        if h["dtype"] not in _NP:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {h['dtype']}, not one this reader knows")
+        a, b = h["data_offsets"]
+        dtype = np.dtype(_NP[h["dtype"]]).newbyteorder("<")
+        count = int(np.prod(h["shape"])) if h["shape"] else 1
+        if b - a != count * dtype.itemsize or start + b > size:
+            raise ValueError(f"{path}: tensor {name!r}: {b - a} bytes for shape {h['shape']} {h['dtype']}")
+        if count == 0:
+            out[name] = np.zeros(h["shape"], dtype=dtype)
+        else:
+            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=start + a, shape=tuple(h["shape"]))
+    return out, header.get("__metadata__", {})
+
+
+def load_file(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Every tensor as a torch.Tensor (copied into memory), and the metadata."""
+    arrays, metadata = open_arrays(path)
+    return {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}, metadata
+
+
+def save_file(tensors: Dict[str, torch.Tensor], path: str, metadata: Dict[str, str] = None) -> None:
+    """Writes tensors (and string metadata) atomically: readers see the old file or the new one."""
+    header, offset, parts = {}, 0, []
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for name, t in tensors.items():
+        t = t.detach().cpu().contiguous()
+        data = t.numpy().astype(t.numpy().dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": _ST[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        parts.append(data)
+        offset += len(data)
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(head)))
+            f.write(head)
+            for p in parts:
+                f.write(p)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+`;
+
+export const TRAIN_PY = String.raw`"""Trains the exported attnkit model with PyTorch, on one process or many (DistributedDataParallel).
+
+    python3 train.py --data train.safetensors
+    torchrun --nproc_per_node 4 train.py --data 'train-*.safetensors' --valid valid.safetensors --out ckpt
+
+Everything the attnkit run chose is in train_config.json (optimiser, learning rate and schedule,
+weight decay and the parameters exempt from it, gradient clipping and accumulation, loss per
+target with class weights and label smoothing, epochs, batch size, seed); flags override a few.
+The batches are the same global batches whatever the number of processes: each epoch shuffles
+every row of --data (the shards in name order, one index space) with the seed, cuts batches of
+--batch-size, and rank r takes rows r, r + W, … of each batch (DistributedSampler's split). Each
+rank's loss is its rows' share of the global batch's loss, so the averaged DDP gradient is the
+gradient of the whole batch: N processes give the weights 1 process gives (up to float rounding).
+Rank 0 prints one JSON line per epoch and writes <out>/last.safetensors every epoch and
+<out>/model.safetensors (the best epoch by validation loss, else the last), atomically.
+Backend: nccl when CUDA is available, else gloo.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from model import Model, TARGETS  # noqa: E402
+from safetensors_io import load_file, open_arrays, save_file  # noqa: E402
+
+
+class EncodedRows:
+    """The rows of one or more encoded files as one index space (memory-mapped: ranks read only their rows)."""
+
+    def __init__(self, patterns):
+        paths = []
+        for p in patterns:
+            found = sorted(glob.glob(p))
+            if not found:
+                raise SystemExit(f"train.py: no file matches {p!r}")
+            paths += found
+        self.paths, self.parts, self.starts, n = paths, [], [], 0
+        for p in paths:
+            arrays, _ = open_arrays(p)
+            rows = {len(a) for a in arrays.values()}
+            if len(rows) != 1:
+                raise SystemExit(f"train.py: {p}: tensors with different row counts {sorted(rows)}")
+            self.parts.append(arrays)
+            self.starts.append(n)
+            n += rows.pop()
+        self.size = n
+        names = [set(a) for a in self.parts]
+        if any(s != names[0] for s in names):
+            raise SystemExit(f"train.py: the files {paths} hold different tensors")
+        self.names = sorted(names[0])
+
+    def batch(self, rows, device):
+        """Rows (global indices) as {name: tensor}; bool masks stay bool, ids int32."""
+        rows = np.asarray(rows, dtype=np.int64)
+        which = np.searchsorted(np.asarray(self.starts), rows, side="right") - 1
+        out = {}
+        for name in self.names:
+            pieces = [np.asarray(self.parts[w][name][rows[which == w] - self.starts[w]]) for w in np.unique(which)]
+            # put rows back in the asked order
+            order = np.concatenate([np.nonzero(which == w)[0] for w in np.unique(which)])
+            joined = np.concatenate(pieces)[np.argsort(order, kind="stable")]
+            out[name] = torch.from_numpy(np.ascontiguousarray(joined)).to(device)
+        return out
+
+
+def lr_factor(schedule, step, total, steps_per_epoch, plateau):
+    """attnkit's schedules (src/train/schedules.ts), as a factor on the base lr at optimiser step 'step'."""
+    kind = schedule["type"]
+    if kind == "step":
+        return schedule.get("gamma", 0.1) ** math.floor(step / steps_per_epoch / schedule["everyEpochs"])
+    if kind == "plateau":
+        return plateau["factor"]
+    warm = round(schedule.get("warmup", 0 if kind == "constant" else 0.05) * total)
+    if step < warm:
+        return (step + 1) / warm
+    if kind == "constant":
+        return 1.0
+    t = min(1.0, (step - warm) / max(1, total - warm))
+    low = schedule.get("minFactor", 0)
+    return low + (1 - low) * (0.5 * (1 + math.cos(math.pi * t)) if kind == "cosine" else 1 - t)
+
+
+def loss_terms(cfg, outputs, batch):
+    """Per target: (weight, per-row loss numerators [B], per-row denominators [B]) — the loss is Σ num / Σ den."""
+    terms = []
+    for t in cfg["targets"]:
+        y, target = outputs[t["name"]], batch["targets." + t["name"]]
+        if t["task"] == "binary":
+            target = target.float()
+            num = F.binary_cross_entropy_with_logits(y, target, reduction="none")
+            if t.get("classWeights"):
+                w0, w1 = t["classWeights"]
+                num = num * (w0 + (w1 - w0) * target)
+            den = torch.ones_like(num)
+        elif t["task"] == "multiclass":
+            target = target.long()
+            w = torch.tensor(t["classWeights"], dtype=y.dtype, device=y.device) if t.get("classWeights") else None
+            num = F.cross_entropy(y, target, weight=w, label_smoothing=cfg.get("labelSmoothing", 0.0), reduction="none")
+            den = w[target] if w is not None else torch.ones_like(num)
+        else:
+            target = target.float()
+            loss = t.get("loss", "mse")
+            num = F.l1_loss(y, target, reduction="none") if loss == "mae" else F.huber_loss(y, target, reduction="none") if loss == "huber" else F.mse_loss(y, target, reduction="none")
+            den = torch.ones_like(num)
+        terms.append((t["weight"], num, den))
+    return terms
+
+
+def all_sum(x, world):
+    if world > 1:
+        dist.all_reduce(x)
+    return x
+
+
+def evaluate(model, data, cfg, device, batch_size=256):
+    """Mean loss and attnkit's metrics (src/train/evaluate.ts) over every row of data (on this process)."""
+    model.eval()
+    sums, dens, preds, truths = None, None, {t["name"]: [] for t in cfg["targets"]}, {t["name"]: [] for t in cfg["targets"]}
+    total_loss = 0.0
+    with torch.no_grad():
+        for i in range(0, data.size, batch_size):
+            b = data.batch(list(range(i, min(data.size, i + batch_size))), device)
+            out = model(b)
+            n = len(next(iter(b.values())))
+            total_loss += sum(w * (num.sum() / den.sum()).item() for w, num, den in loss_terms(cfg, out, b)) * n
+            for t in cfg["targets"]:
+                preds[t["name"]].append(out[t["name"]].float().cpu())
+                truths[t["name"]].append(b["targets." + t["name"]].cpu())
+    metrics = {}
+    for t in cfg["targets"]:
+        y, truth = torch.cat(preds[t["name"]]), torch.cat(truths[t["name"]])
+        if t["task"] == "binary":
+            metrics[t["name"]] = {"accuracy": ((torch.sigmoid(y) >= 0.5).long() == truth.long()).float().mean().item()}
+        elif t["task"] == "multiclass":
+            metrics[t["name"]] = {"accuracy": (y.argmax(-1) == truth.long()).float().mean().item()}
+        else:
+            pred, true = y.double() * t["std"] + t["mean"], truth.double() * t["std"] + t["mean"]
+            metrics[t["name"]] = {"mae": (pred - true).abs().mean().item(), "rmse": (pred - true).pow(2).mean().sqrt().item()}
+    model.train()
+    return total_loss / data.size, metrics
+
+
+def main():
+    with open(os.path.join(HERE, "train_config.json")) as f:
+        cfg = json.load(f)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", nargs="+", required=True, help="encoded training file(s) or glob patterns (attnkit encode)")
+    ap.add_argument("--valid", nargs="+", help="encoded validation file(s): best epoch, plateau schedule, patience")
+    ap.add_argument("--test", nargs="+", help="encoded test file(s): metrics after training (rank 0)")
+    ap.add_argument("--out", default="checkpoints", help="folder for model.safetensors and last.safetensors")
+    ap.add_argument("--init", default=os.path.join(HERE, "model.safetensors"), help="initial weights (default: the run's)")
+    ap.add_argument("--epochs", type=int, default=cfg["epochs"])
+    ap.add_argument("--batch-size", type=int, default=cfg["batchSize"], help="global batch size (all processes together)")
+    ap.add_argument("--lr", type=float, default=cfg["lr"])
+    ap.add_argument("--seed", type=int, default=cfg["seed"])
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many optimiser steps (0: no limit)")
+    ap.add_argument("--deterministic", action="store_true", help="torch.use_deterministic_algorithms(True)")
+    args = ap.parse_args()
+
+    distributed = "RANK" in os.environ
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if args.deterministic:
+        torch.use_deterministic_algorithms(True)
+    torch.manual_seed(args.seed + rank)                                  # dropout: its own stream per rank
+
+    model = Model()
+    state, _ = load_file(args.init)
+    model.load_state_dict(state, strict=True)
+    model.to(device).train()
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None) if distributed else model
+
+    no_decay = set(cfg["noDecay"])
+    named = list(model.named_parameters())
+    groups = [{"params": [p for n, p in named if n not in no_decay]},
+              {"params": [p for n, p in named if n in no_decay], "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    o = cfg["optimizer"]
+    if o == "sgd":
+        opt = torch.optim.SGD(groups, lr=args.lr, momentum=cfg["momentum"], nesterov=cfg["nesterov"], weight_decay=cfg["weightDecay"])
+    elif o == "adam":
+        opt = torch.optim.Adam(groups, lr=args.lr, weight_decay=cfg["weightDecay"])
+    else:
+        opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=cfg["weightDecay"])
+
+    data = EncodedRows(args.data)
+    valid = EncodedRows(args.valid) if args.valid else None
+    B, accumulate = args.batch_size, cfg["accumulate"]
+    steps_per_epoch = math.ceil(math.ceil(data.size / B) / accumulate)
+    total = steps_per_epoch * args.epochs
+    plateau = {"factor": 1.0, "best": float("inf"), "bad": 0}
+    best, best_epoch, step = None, 0, 0
+    os.makedirs(args.out, exist_ok=True)
+    if rank == 0:
+        print(json.dumps({"processes": world, "backend": dist.get_backend() if distributed else None, "rows": data.size, "batch_size": B, "steps_per_epoch": steps_per_epoch}), flush=True)
+
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.time()
+        g = torch.Generator()
+        g.manual_seed(args.seed * 1000003 + epoch)
+        order = torch.randperm(data.size, generator=g).tolist()          # the same on every rank
+        batches = [order[i:i + B] for i in range(0, len(order), B)]
+        loss_sum, rows, micro = 0.0, 0, 0
+        opt.zero_grad(set_to_none=True)
+        for bi, global_rows in enumerate(batches):
+            g0 = bi - bi % accumulate
+            group_rows = sum(len(b) for b in batches[g0:g0 + accumulate])
+            mine = global_rows[rank::world]                              # this rank's share of the global batch
+            batch = data.batch(mine, device) if mine else None
+            out = net(batch) if batch else None
+            # each target's loss over the global batch: Σ num / Σ den, both summed over ranks
+            local_terms = loss_terms(cfg, out, batch) if batch else []
+            dens = torch.tensor([float(den.sum()) for _, _, den in local_terms] or [0.0] * len(cfg["targets"]), dtype=torch.float64)
+            dens = all_sum(dens, world)
+            loss = sum(w * num.sum() / dens[i].item() for i, (w, num, _) in enumerate(local_terms)) if batch else None
+            share = len(global_rows) / group_rows                        # accumulation: the group's mean
+            value = torch.tensor([float(loss) if loss is not None else 0.0], dtype=torch.float64)
+            value = all_sum(value, world).item()
+            if loss is not None:
+                (loss * share * world).backward()                        # DDP averages over ranks: × world gives the sum
+            loss_sum += value * len(global_rows)
+            rows += len(global_rows)
+            micro += 1
+            if micro == accumulate or bi == len(batches) - 1:
+                factor = lr_factor(cfg["schedule"], step, total, steps_per_epoch, plateau)
+                for group in opt.param_groups:
+                    group["lr"] = args.lr * factor
+                if cfg["clipNorm"] > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clipNorm"])
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                step += 1
+                micro = 0
+                if args.max_steps and step >= args.max_steps:
+                    break
+        valid_loss = evaluate(model, valid, cfg, device)[0] if valid else None
+        if cfg["schedule"]["type"] == "plateau" and valid_loss is not None:
+            s = cfg["schedule"]
+            if valid_loss < plateau["best"]:
+                plateau["best"], plateau["bad"] = valid_loss, 0
+            else:
+                plateau["bad"] += 1
+                if plateau["bad"] >= s.get("patience", 2):
+                    plateau["factor"], plateau["bad"] = max(s.get("minFactor", 0.01), plateau["factor"] * s.get("factor", 0.5)), 0
+        improved = valid_loss is None or best is None or valid_loss < best
+        if improved:
+            best, best_epoch = valid_loss, epoch
+        if rank == 0:
+            weights = {k: v for k, v in model.state_dict().items()}
+            meta = {"epoch": str(epoch), "validLoss": "" if valid_loss is None else repr(valid_loss), "format": "pt"}
+            save_file(weights, os.path.join(args.out, "last.safetensors"), meta)
+            if improved:
+                save_file(weights, os.path.join(args.out, "model.safetensors"), meta)
+            print(json.dumps({"epoch": epoch, "trainLoss": loss_sum / max(1, rows), "validLoss": valid_loss, "lr": args.lr * lr_factor(cfg["schedule"], max(0, step - 1), total, steps_per_epoch, plateau), "steps": step, "seconds": round(time.time() - t0, 3), "best": improved}), flush=True)
+        if args.max_steps and step >= args.max_steps:
+            break
+        if valid_loss is not None and cfg.get("patience") and epoch - best_epoch >= cfg["patience"]:
+            break
+
+    if args.test and rank == 0:
+        best_state, _ = load_file(os.path.join(args.out, "model.safetensors"))
+        model.load_state_dict(best_state)
+        loss, metrics = evaluate(model, EncodedRows(args.test), cfg, device)
+        print(json.dumps({"test": metrics, "testLoss": loss}), flush=True)
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
+`;

@@ -38,6 +38,7 @@ export async function startStaticServer(options: { files: Map<string, string | U
       });
       res.end(body);
     };
+    if (path === '/favicon.ico') return send(204, '');   // browsers ask for one; a 404 would be a console error
     const mem = options.files.get(path);
     if (mem !== undefined) return send(200, mem, TYPES[extname(path)] ?? 'application/octet-stream');
     for (const [prefix, dir] of Object.entries(options.mounts ?? {})) {

@@ -297,6 +297,10 @@ def main():
         opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=cfg["weightDecay"])
 
     data = EncodedRows(args.data)
+    if args.batch_size % world and data.size % args.batch_size and data.size % args.batch_size < world:
+        raise SystemExit(f"train.py: the last batch has {data.size % args.batch_size} rows for {world} processes; every process needs a row")
+    if args.batch_size < world:
+        raise SystemExit(f"train.py: --batch-size {args.batch_size} is below the {world} processes; every process needs a row of each batch")
     valid = EncodedRows(args.valid) if args.valid else None
     B, accumulate = args.batch_size, cfg["accumulate"]
     steps_per_epoch = math.ceil(math.ceil(data.size / B) / accumulate)
@@ -307,6 +311,10 @@ def main():
     if rank == 0:
         print(json.dumps({"processes": world, "backend": dist.get_backend() if distributed else None, "rows": data.size, "batch_size": B, "steps_per_epoch": steps_per_epoch}), flush=True)
 
+    if valid is not None:
+        before = evaluate(model, valid, cfg, device)[0]
+        if rank == 0:
+            print(json.dumps({"epoch": 0, "validLoss": before}), flush=True)
     for epoch in range(1, args.epochs + 1):
         t0 = time.time()
         g = torch.Generator()
@@ -371,8 +379,9 @@ def main():
             break
 
     if args.test and rank == 0:
-        best_state, _ = load_file(os.path.join(args.out, "model.safetensors"))
-        model.load_state_dict(best_state)
+        best_path = os.path.join(args.out, "model.safetensors")
+        if os.path.exists(best_path):                                   # else (no epoch run) the --init weights
+            model.load_state_dict(load_file(best_path)[0])
         loss, metrics = evaluate(model, EncodedRows(args.test), cfg, device)
         print(json.dumps({"test": metrics, "testLoss": loss}), flush=True)
     if distributed:

@@ -1,0 +1,110 @@
+/**
+ * The whole loop through PyTorch: a run exported, its data encoded into 2 shards, train.py run
+ * by one process and by `torchrun --nproc_per_node 2` (gloo, CPU) over the same global batches —
+ * the loss falls and both give the same weights — then the weights imported back, after which
+ * `attnkit eval` reports the metrics train.py reported, and predict / ONNX export work. import
+ * refuses weights that do not fit, naming the first mismatch. Skips where torch is missing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportPytorch, importWeights } from '../../src/cli/pytorch/export.js';
+import { encodeRun } from '../../src/cli/pytorch/encode.js';
+import { evalCommand } from '../../src/cli/commands.js';
+import { exportRun } from '../../src/cli/exportRun.js';
+import { predict } from '../../src/train/evaluate.js';
+import { loadRunModel, readRun } from '../../src/cli/runDir.js';
+import { readRecords } from '../../src/data/node/readers.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors } from '../../src/tensor/safetensors.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { FIXTURE, PYTHON, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
+
+const dir = tmp('pytorch-ddp');
+const env = { ...process.env, OMP_NUM_THREADS: '1' };
+
+/** The JSON lines a train.py run printed (torchrun's `[default0]:` prefixes removed). */
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout.split('\n').map((l) => l.replace(/^\[default\d+\]:/, '').trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function run(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env, timeout: 120_000 });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+test('torchrun with 2 gloo processes lowers the loss and gives the weights 1 process gives; import → eval reproduces its metrics', { skip: skipTorch }, async () => {
+  const runDir = await tinyRun(dir, 'ddp', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }');
+  const proj = exportPytorch(runDir, join(dir, 'proj')).dir;
+  await encodeRun(runDir, FIXTURE, join(dir, 'train.safetensors'), { shards: 2 });
+  const testFile = join(dir, 'test.jsonl');
+  writeFileSync(testFile, readFileSync(FIXTURE, 'utf8').trim().split('\n').slice(-40).join('\n') + '\n');
+  await encodeRun(runDir, testFile, join(dir, 'test.safetensors'));
+  const args = ['--data', 'train-*.safetensors', '--valid', 'train-00000-of-00002.safetensors', '--epochs', '2', '--test', 'test.safetensors'];
+
+  const one = jsonLines(run(PYTHON, [join(proj, 'train.py'), ...args, '--out', 'ck1'], dir));
+  // Debian's torch 1.13 under Python 3.11 cannot parse torchrun's default --redirects 0; 1 + tee works
+  const two = jsonLines(run('torchrun', ['--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1', join(proj, 'train.py'), ...args, '--out', 'ck2'], dir));
+  assert.equal(two[0].processes, 2);
+  assert.equal(two[0].backend, 'gloo');
+  const epochs = (lines: Record<string, unknown>[]): Record<string, number>[] => lines.filter((l) => typeof l.epoch === 'number') as Record<string, number>[];
+  const [e0, e1, e2] = epochs(two);
+  assert.ok(e2.validLoss < e0.validLoss, `validation loss ${e0.validLoss} → ${e2.validLoss}`);
+  epochs(one).forEach((e, i) => {
+    assert.ok(Math.abs(e.validLoss - epochs(two)[i].validLoss) <= 1e-5, `epoch ${i}: 1 process ${e.validLoss}, 2 processes ${epochs(two)[i].validLoss}`);
+    if (i > 0) assert.ok(Math.abs(e.trainLoss - epochs(two)[i].trainLoss) <= 1e-5, `epoch ${i} train loss`);
+  });
+  assert.ok(e1.steps === 6 && e2.steps === 12, 'ceil(96 / 16) steps an epoch, whatever the process count');
+
+  // the same weights; the key bias (in_proj_bias[C:2C]) gets a gradient that is zero in exact
+  // arithmetic (softmax ignores a constant per query), so AdamW turns its rounding noise into steps
+  const a = decodeSafetensors(readFileSync(join(dir, 'ck1', 'model.safetensors'))).tensors;
+  const b = decodeSafetensors(readFileSync(join(dir, 'ck2', 'model.safetensors'))).tensors;
+  const init = decodeSafetensors(readFileSync(join(proj, 'model.safetensors'))).tensors;
+  let moved = 0;
+  for (const [name, t] of Object.entries(a)) {
+    const C = name.endsWith('in_proj_bias') ? t.size / 3 : 0;
+    t.data.forEach((v, i) => {
+      moved = Math.max(moved, Math.abs(v - init[name].data[i]));
+      if (C && i >= C && i < 2 * C) return;
+      assert.ok(Math.abs(v - b[name].data[i]) <= 1e-5, `${name}[${i}]: 1 process ${v}, 2 processes ${b[name].data[i]}`);
+    });
+  }
+  assert.ok(moved > 1e-3, 'training moved the weights');
+
+  // back into attnkit: eval on the same rows reports what train.py --test reported
+  const reported = two.find((l) => l.test)!.test as Record<string, Record<string, number>>;
+  importWeights(join(dir, 'ck2'), runDir);
+  const printed: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => { printed.push(String(s)); return true; }) as typeof process.stdout.write;
+  try { assert.equal(await evalCommand(runDir, { data: testFile, json: true }), 0); } finally { process.stdout.write = write; }
+  const metrics = JSON.parse(printed.join('')) as Record<string, Record<string, number>>;
+  for (const [t, ms] of Object.entries(reported)) {
+    for (const [k, v] of Object.entries(ms)) assert.ok(Math.abs(metrics[t][k] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${t}.${k}: attnkit ${metrics[t][k]}, PyTorch ${v}`);
+  }
+  // …and predict and the ONNX export run on the imported weights
+  const saved = readRun(runDir);
+  const { records } = await readRecords(testFile);
+  const p = predict(loadRunModel(saved), saved.preprocessor.encode(records).dataset, [0, 1, 2]);
+  assert.equal(p.label.length, 3);
+  const onnx = await exportRun(runDir, join(dir, 'model.onnx'));
+  assert.ok(onnx.bytes > 1000);
+});
+
+test('import refuses weights that do not fit the run, naming the first mismatch (CheckpointError)', { skip: skipTorch }, async () => {
+  const runDir = await tinyRun(dir, 'imp', '{ type: linear }');
+  const proj = exportPytorch(runDir, join(dir, 'imp-torch')).dir;
+  const good = decodeSafetensors(readFileSync(join(proj, 'model.safetensors'))).tensors;
+  const write = (name: string, tensors: Record<string, Tensor>): string => { const p = join(dir, name); writeFileSync(p, encodeSafetensors(tensors)); return p; };
+  const first = Object.keys(good)[0];
+  const { [first]: dropped, ...missing } = good;
+  assert.throws(() => importWeights(write('missing.safetensors', missing), runDir), (e: Error) => e instanceof CheckpointError && e.message.includes(`has no '${first}'`));
+  const bad = { ...good, [first]: new Tensor(new Float32Array(dropped.size + 1), [dropped.size + 1]) };
+  assert.throws(() => importWeights(write('shape.safetensors', bad), runDir), (e: Error) => e instanceof CheckpointError && e.message.includes(`'${first}' has shape [${dropped.size + 1}]`));
+  assert.throws(() => importWeights(write('extra.safetensors', { ...good, 'extra.weight': dropped }), runDir), (e: Error) => e instanceof CheckpointError && /'extra\.weight'/.test(e.message));
+  assert.doesNotThrow(() => importWeights(proj, runDir), 'the exported weights fit');
+  assert.ok(python('import train', proj) !== undefined, 'train.py imports without running');
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request, type Agent } from 'node:http';
 import { Tensor, Generator, randn, tensor } from '../src/index.js';
 import { nativeInfo, setNativeIsa, useBackend } from '../src/backend/native/index.js';
+import { loadedWasmAddon, setWasmIsa } from '../src/backend/wasm/index.js';
 
 /** Names of every node on the tape below `t`. */
 export function tapeNames(t: Tensor, out = new Set<string>(), seen = new Set<Tensor>()): Set<string> {
@@ -92,22 +93,47 @@ export function httpGet(o: { host: string; port: number; path: string; headers?:
   });
 }
 
+/** A compiled backend (native or wasm) as the per-backend tests drive it. */
+export interface CompiledPass {
+  name: 'native' | 'wasm';
+  info(): { isa: string; bestIsa: string; threads: number };
+  /** Caps the instruction set; returns the one now active. */
+  setIsa(isa: string): string | null;
+  /** Its instruction sets, portable first. */
+  isas: readonly string[];
+}
+
 /**
- * Runs `fn` on the native backend once per instruction set this CPU has (the portable path always),
- * restoring the best; returns the sets it ran. Needs the native addon (check nativeInfo() first).
+ * The compiled backend this pass of `npm test` runs (ATTNKIT_BACKEND=native or wasm, loaded), or null on
+ * the js pass: the per-backend equivalence tests run on whichever it is.
+ */
+export function compiledPass(): CompiledPass | null {
+  const want = process.env.ATTNKIT_BACKEND;
+  if (want === 'wasm') {
+    const a = loadedWasmAddon();
+    return a ? { name: 'wasm', info: () => a.info(), setIsa: (isa) => setWasmIsa(isa as 'generic' | 'simd128'), isas: ['generic', 'simd128'] } : null;
+  }
+  if (want === 'js' || nativeInfo() === null) return null;
+  return { name: 'native', info: () => nativeInfo()!, setIsa: (isa) => setNativeIsa(isa as 'generic' | 'avx2' | 'avx512'), isas: ['generic', 'avx2', 'avx512'] };
+}
+
+/**
+ * Runs `fn` on the pass's compiled backend once per instruction set it has here (the portable path
+ * always), restoring the best; returns the sets it ran. Needs a compiled pass (check compiledPass() first).
  */
 export function eachIsa(fn: (isa: string) => void): string[] {
-  useBackend('native');
-  const best = nativeInfo()!.bestIsa as 'generic' | 'avx2' | 'avx512';
+  const pass = compiledPass()!;
+  useBackend(pass.name);
+  const best = pass.info().bestIsa;
   const tried: string[] = [];
   try {
-    for (const isa of ['generic', 'avx2', 'avx512'] as const) {
-      if (setNativeIsa(isa) !== isa) continue;
+    for (const isa of pass.isas) {
+      if (pass.setIsa(isa) !== isa) continue;
       tried.push(isa);
       fn(isa);
     }
   } finally {
-    setNativeIsa(best);
+    pass.setIsa(best);
   }
   return tried;
 }

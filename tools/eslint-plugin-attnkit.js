@@ -31,7 +31,7 @@ const CORE_MAX = 8; // backend … models must run in a browser: no node: module
 const NODE_ONLY = ['backend/native/', 'data/node/']; // Node-only pieces behind their own entry points
 /** Layers that reach kernels only through the backend interface (backend/backend.ts), never an implementation. */
 const INTERFACE_ONLY = ['ops', 'autograd'];
-const IMPLEMENTATIONS = ['backend/js/', 'backend/native/'];
+const IMPLEMENTATIONS = ['backend/js/', 'backend/native/', 'backend/wasm/'];
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** Layer key of a path relative to src/ (e.g. 'nn/attention', 'ops'), or null outside src. */

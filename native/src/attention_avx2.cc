@@ -7,7 +7,7 @@
 // lane-wise vector operations with no horizontal reductions, and the probability strip Pᵀ is
 // already the packed right-hand operand of Oᵀ += Vᵀ·Pᵀ. K and V are read in place (no packing):
 // the micro-kernels broadcast K's rows and V's columns straight from the inputs.
-#include <immintrin.h>
+#include "simd.h"
 
 #include <algorithm>
 #include <cmath>

@@ -12,6 +12,8 @@ Isa detect_isa() {
   // libgcc's checks include the OS's XSAVE state (XCR0), so a kernel without AVX-512 support reports false
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Isa::Avx2;
   if (best == Isa::Avx2 && __builtin_cpu_supports("avx512f")) best = Isa::Avx512;
+#elif defined(__wasm_simd128__)
+  best = Isa::Avx2;  // the 8-lane kernels, on SIMD128 through avx2_wasm.h
 #endif
   if (const char* env = std::getenv("ATTNKIT_ISA")) {
     Isa cap = std::strcmp(env, "generic") == 0 ? Isa::Generic : std::strcmp(env, "avx2") == 0 ? Isa::Avx2 : Isa::Avx512;
@@ -29,7 +31,11 @@ void set_isa(Isa isa) {
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return "avx512";
+#if defined(__wasm_simd128__)
+    case Isa::Avx2: return "simd128";
+#else
     case Isa::Avx2: return "avx2";
+#endif
     default: return "generic";
   }
 }

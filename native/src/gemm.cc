@@ -33,8 +33,13 @@ void generic_ukernel(long kc, const float* a, const float* b, float* c, long ldc
 
 const KernelInfo& kernel() {
   static KernelInfo generic = kernel_generic();
+#if ATTNKIT_X86
   static KernelInfo avx2 = kernel_avx2();
   static KernelInfo avx512 = kernel_avx512();
+#else
+  static KernelInfo avx2 = kernel_simd128();
+  static KernelInfo& avx512 = avx2;
+#endif
   switch (active_isa()) {
     case Isa::Avx512: return avx512;
     case Isa::Avx2: return avx2;

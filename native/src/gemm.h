@@ -17,6 +17,7 @@ struct KernelInfo {
 KernelInfo kernel_generic();
 KernelInfo kernel_avx2();
 KernelInfo kernel_avx512();
+KernelInfo kernel_simd128();  // WebAssembly (gemm_simd128.cc)
 
 // op(A) is M×K: A[i·lda + p], or A[p·lda + i] when transA. op(B) is K×N likewise. With a bias [N]
 // (and no accumulate) C = op(A)·op(B) + bias broadcast over rows, added as C's tiles are computed.

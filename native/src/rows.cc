@@ -29,7 +29,9 @@ float exp_shift_generic(float* x, long n, float shift) {
 
 ExpShiftFn exp_shift() {
   switch (active_isa()) {
+#if ATTNKIT_X86
     case Isa::Avx512: return exp_shift_avx512;
+#endif
     case Isa::Avx2: return exp_shift_avx2;
     default: return exp_shift_generic;
   }

@@ -71,13 +71,24 @@ void ThreadPool::worker(int id) {
 
 static std::unique_ptr<ThreadPool> g_pool;
 
+// a WebAssembly build without pthreads has no other thread to give work to
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+constexpr int MAX_THREADS = 1;
+#else
+constexpr int MAX_THREADS = 1 << 10;
+#endif
+
 static int default_threads() {
+#if defined(__EMSCRIPTEN__)
+  return 1;  // the wasm loader sets the count (setNumThreads) from the threads the page or process may use
+#else
   if (const char* env = std::getenv("ATTNKIT_NUM_THREADS")) {
     int v = std::atoi(env);
     if (v > 0) return v;
   }
   unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? static_cast<int>(hw) : 1;
+#endif
 }
 
 ThreadPool& pool() {
@@ -87,6 +98,7 @@ ThreadPool& pool() {
 
 void set_num_threads(int n) {
   if (n < 1) n = 1;
+  if (n > MAX_THREADS) n = MAX_THREADS;
   if (g_pool && g_pool->size() == n) return;
   g_pool.reset();
   g_pool = std::make_unique<ThreadPool>(n);

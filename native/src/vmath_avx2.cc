@@ -1,4 +1,4 @@
-#include <immintrin.h>
+#include "simd.h"
 #include <limits>
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 // AVX2 vector math shared by the AVX2 translation units (include only from files built with -mavx2 -mfma).
 #pragma once
-#include <immintrin.h>
+#include "simd.h"
 
 #include <cstdint>
 

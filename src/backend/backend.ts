@@ -21,6 +21,11 @@ export function backend(): Backend {
   return active;
 }
 
+/** The active backend's name: 'native', 'wasm' or 'js'. */
+export function backendName(): string {
+  return active.name;
+}
+
 /**
  * Installs a backend. Kernels it lacks fall back to the js reference, so selecting
  * a backend never changes results beyond float tolerance.

@@ -21,7 +21,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { selectBackendFromEnv } from '../backend/native/index.js';
+import { initBackend } from '../backend/native/index.js';
 import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand, encodeCommand, importCommand } from './commands.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 
@@ -31,7 +31,7 @@ function encodingOption(): Option {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  selectBackendFromEnv();
+  await initBackend();
   // `attnkit predict … | head` closes the pipe early: that is not an error
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
   const program = new Command('attnkit')

@@ -4,10 +4,10 @@
  * peak resident memory above the size the process had just before the first pass.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { selectBackendFromEnv } from '../backend/native/index.js';
+import { initBackend } from '../backend/native/index.js';
 import { attentionCost, isMechanism } from './efficient.js';
 
-selectBackendFromEnv();
+await initBackend();
 const [kind, L, reps] = process.argv.slice(2);
 if (!kind || !isMechanism(kind) || !(Number(L) > 0)) {
   process.stderr.write(`usage: costProbe <mechanism> <length> [reps]\n`);

@@ -1,7 +1,8 @@
 /**
  * The kernel table, the generated C++ and the compiled addon agree: the generated files are
  * current, the addon exports exactly the table's kernels (plus its controls), each export takes
- * the table's arguments, and a struct or buffer that does not fit is refused by name.
+ * the table's arguments, and a struct or buffer that does not fit is refused by name. The addon is
+ * the pass's compiled backend: the N-API addon, or the wasm build's glue (src/backend/wasm/glue.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,13 +10,16 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { CONTROL_EXPORTS, ENUMS, KERNELS, type Addon, type KernelDef } from '../../src/backend/native/kernelTable.js';
-import { nativeInfo } from '../../src/backend/native/index.js';
+import { loadedWasmAddon } from '../../src/backend/wasm/index.js';
+import { compiledPass } from '../helpers.js';
 
-const nativePass = process.env.ATTNKIT_BACKEND !== 'js' && nativeInfo() !== null;
+const pass = compiledPass();
+const nativePass = pass !== null;
 const root = join(import.meta.dirname, '..', '..');
-const load = (): Addon => createRequire(import.meta.url)(join(root, 'build', 'Release', 'attnkit_native.node')) as Addon;
+const load = (): Addon => (pass?.name === 'wasm' ? loadedWasmAddon()!
+  : createRequire(import.meta.url)(join(root, 'build', 'Release', 'attnkit_native.node')) as Addon);
 
-test('the generated C++ (kernels.gen.h, bindings.inc) is what the table gives today', () => {
+test('the generated C++ (kernels.gen.h, bindings.inc, wasm_exports.cc) is what the table gives today', () => {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'gen-kernels.mjs'), '--check'], { encoding: 'utf8' });
   assert.equal(r.status, 0, `stale generated files: ${r.stderr}`);
 });
@@ -33,12 +37,12 @@ test('the generated header has every enum member at its table code, and a protot
   }
 });
 
-test('the addon exports exactly the table\'s kernels and its controls', { skip: !nativePass && 'native pass only' }, () => {
+test('the addon exports exactly the table\'s kernels and its controls', { skip: !nativePass && 'compiled passes only' }, () => {
   const exported = Object.keys(load()).sort();
   assert.deepEqual(exported, [...Object.keys(KERNELS), ...CONTROL_EXPORTS].sort());
 });
 
-test('each export takes the table\'s arguments: a call with another count is refused, naming the kernel', { skip: !nativePass && 'native pass only' }, () => {
+test('each export takes the table\'s arguments: a call with another count is refused, naming the kernel', { skip: !nativePass && 'compiled passes only' }, () => {
   const a = load() as unknown as Record<string, (...xs: unknown[]) => unknown>;
   for (const [name, k] of Object.entries(KERNELS) as [string, KernelDef][]) {
     const n = k.args.filter((d) => d.kind !== 'len').length;
@@ -46,7 +50,7 @@ test('each export takes the table\'s arguments: a call with another count is ref
   }
 });
 
-test('a buffer of another dtype, a missing struct field or an unknown enum code is refused by name', { skip: !nativePass && 'native pass only' }, () => {
+test('a buffer of another dtype, a missing struct field or an unknown enum code is refused by name', { skip: !nativePass && 'compiled passes only' }, () => {
   const a = load();
   const x = new Float32Array(6), out = new Float32Array(2);
   a.sumDim(x, out, 2, 3, 1);

@@ -1,18 +1,20 @@
 /**
- * The native backend per instruction set, and its memory over a long training loop.
- * Runs in the native pass of `npm test` only (the js pass has nothing native to check).
+ * The compiled backends (native, and wasm: the same C++ compiled to WebAssembly) per instruction set,
+ * and their memory over a long training loop. Runs in the native and wasm passes of `npm test` (the js
+ * pass has nothing compiled to check), on whichever the pass runs.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   F, Generator, Tensor, backward, mul, nn, optim, randn, randint, sum, tensor,
 } from '../../src/index.js';
-import { nativeInfo, useBackend, type NativeKernelName } from '../../src/backend/native/index.js';
-import { assertAllClose, eachIsa } from '../helpers.js';
+import { useBackend, type NativeKernelName } from '../../src/backend/native/index.js';
+import { assertAllClose, compiledPass, eachIsa } from '../helpers.js';
 import { backend, jsBackend, type Backend } from '../../src/backend/backend.js';
 import type { AnyArray, AttnMask, AttnShape, Conv2dParams, UnaryOp } from '../../src/backend/js/index.js';
 
-const nativePass = process.env.ATTNKIT_BACKEND !== 'js' && nativeInfo() !== null;
+const pass = compiledPass();
+const nativePass = pass !== null;
 
 /** Runs a workload of kernels (values and gradients) and returns every resulting array. */
 function workload(): Float32Array[] {
@@ -108,7 +110,7 @@ function workload(): Float32Array[] {
   return out;
 }
 
-test('native kernels give the js backend\'s results on every instruction set this CPU has', { skip: !nativePass && 'native pass only' }, (t) => {
+test('native kernels give the js backend\'s results on every instruction set this CPU has', { skip: !nativePass && 'compiled passes only' }, (t) => {
   useBackend('js');
   const reference = workload();
   const tried = eachIsa((isa) => {
@@ -117,7 +119,7 @@ test('native kernels give the js backend\'s results on every instruction set thi
     got.forEach((arr, i) => assertAllClose(arr, reference[i]!, { rtol: 2e-4, atol: 2e-5, msg: `${isa}: result ${i}` }));
   });
   assert.ok(tried.includes('generic'), 'the portable path always runs');
-  t.diagnostic(`checked: ${tried.join(', ')} (best on this CPU: ${nativeInfo()!.bestIsa})`);
+  t.diagnostic(`${pass!.name}: checked ${tried.join(', ')} (best here: ${pass!.info().bestIsa})`);
 });
 
 /**
@@ -308,8 +310,8 @@ const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
   },
 };
 
-test('every native kernel gives the js kernel\'s NaN, +∞ and −∞ (and values) on every instruction set', { skip: !nativePass && 'native pass only' }, (t) => {
-  useBackend('native');
+test('every native kernel gives the js kernel\'s NaN, +∞ and −∞ (and values) on every instruction set', { skip: !nativePass && 'compiled passes only' }, (t) => {
+  useBackend(pass!.name);
   const overridden = Object.keys(jsBackend).filter((n) => n !== 'name' && backend()[n as keyof Backend] !== jsBackend[n as keyof Backend]);
   assert.deepEqual(Object.keys(nonFinite).sort(), overridden.sort(), 'a non-finite case for every native kernel, and none for a js-only one');
   const cases = Object.entries(nonFinite) as [NativeKernelName, (k: Backend) => AnyArray[]][];
@@ -334,7 +336,7 @@ test('every native kernel gives the js kernel\'s NaN, +∞ and −∞ (and value
   t.diagnostic(`checked: ${tried.join(', ')}`);
 });
 
-test('a causal row made NaN by the mask makes dV NaN at every key, keys the causal tile skip never visits too', { skip: !nativePass && 'native pass only' }, (t) => {
+test('a causal row made NaN by the mask makes dV NaN at every key, keys the causal tile skip never visits too', { skip: !nativePass && 'compiled passes only' }, (t) => {
   // finite q, k, v and dout (so the native kernels run); the float mask's NaN at query 1, key 0 makes
   // that row's weights NaN for every key (softmax of a row holding NaN), so dV = Pᵀ·dO is NaN for all
   // keys. T 37, S 70: AVX2 skips key block 64.. for query tile 0..63; T 400, S 530: the portable path
@@ -363,7 +365,7 @@ test('a causal row made NaN by the mask makes dV NaN at every key, keys the caus
   }
 });
 
-test('the native Adam/AdamW update gives the js kernel\'s weights and moments bit for bit', { skip: !nativePass && 'native pass only' }, () => {
+test('the native Adam/AdamW update gives the js kernel\'s weights and moments bit for bit', { skip: !nativePass && 'compiled passes only' }, () => {
   const g = new Generator(3);
   const n = 10_007;  // more than one thread's share, not a multiple of anything
   for (const decoupled of [true, false]) {
@@ -375,7 +377,7 @@ test('the native Adam/AdamW update gives the js kernel\'s weights and moments bi
       const p = { lr: 1e-3, b1: 0.9, b2: 0.999, c1: 1 - 0.9 ** step, c2: 1 - 0.999 ** step, eps: 1e-8, wd: 0.05, decoupled };
       useBackend('js');
       backend().adamUpdate(wJs, grad, mJs!, vJs!, p);
-      useBackend('native');
+      useBackend(pass!.name);
       backend().adamUpdate(wNat, grad, mNat!, vNat!, p);
     }
     assert.notDeepEqual(wNat, w0, 'the update moved the weights');
@@ -385,7 +387,7 @@ test('the native Adam/AdamW update gives the js kernel\'s weights and moments bi
   }
 });
 
-test('no memory growth over a 10,000-step training loop (resident set measured)', { skip: !nativePass && 'native pass only' }, (t) => {
+test('no memory growth over a 10,000-step training loop (resident set measured)', { skip: !nativePass && 'compiled passes only' }, (t) => {
   const g = new Generator(3);
   const emb = new nn.Embedding(50, 32, { rng: g });
   const layer = new nn.TransformerEncoderLayer({ dModel: 32, nhead: 4, dimFeedforward: 64, dropout: 0.1, rng: g });
@@ -396,7 +398,7 @@ test('no memory growth over a 10,000-step training loop (resident set measured)'
   const targets = F.reshape(randint(0, 50, [4, 12], { rng: g }), [48]);
   const step = (): number => {
     opt.zeroGrad();
-    const loss = F.crossEntropy(F.reshape(head.forward(layer.forward(emb.forward(ids))), [48, 50]), targets);
+    const loss = F.crossEntropy(F.reshape(head.forward(layer.forward(emb.forward(ids)).output), [48, 50]), targets);
     backward(loss);
     opt.step();
     return loss.item();

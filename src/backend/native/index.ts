@@ -3,18 +3,18 @@
  * each kernel runs natively on float32 buffers and falls back to the js kernel otherwise
  * (float64 gradchecks, unsupported ops or layouts). Buffers are passed without copies.
  * The kernels, their arguments and their adapters are one table (kernelTable.ts); this file
- * only loads the addon and applies the table. A WebAssembly build of the same C++ would give
- * another `Addon` to the same `nativeKernels`.
+ * only loads the addon and applies the table (compiledKernels), as backend/wasm does for the
+ * WebAssembly build of the same C++. It also holds the Node entry's selection: native, else wasm, else js.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { jsBackend, setBackend, backend, type Backend } from '../backend.js';
-import { ValueError } from '../../errors.js';
-import {
-  ADAPTERS, ENUMS, FALLBACK, KERNELS, type Addon, type ArgDef, type KernelDef, type KernelName, type LooseAddon, type NativeKernelName,
-} from './kernelTable.js';
+import { jsBackend, setBackend } from '../backend.js';
+import { compiledKernels } from '../compiledBackend.js';
+import { ValueError, preview } from '../../errors.js';
+import { loadWasmBackend, setWasmThreads, useBackend as useBrowserBackend, wasmKernels } from '../wasm/index.js';
+import type { Addon } from './kernelTable.js';
 
 export type { NativeKernelName } from './kernelTable.js';
 
@@ -42,90 +42,67 @@ function load(): Addon | null {
   return addon;
 }
 
-/** Why a call goes to the js kernel: a buffer of another dtype (float64 gradchecks) or an enum member C++ lacks. */
-const checks: Partial<Record<ArgDef['kind'], (v: unknown, d: ArgDef) => unknown>> = {
-  f32in: (v, d) => (v instanceof Float32Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
-  f64in: (v) => (v instanceof Float64Array ? v : fallback()),
-  i32in: (v) => (v instanceof Int32Array ? v : fallback()),
-  anyin: (v, d) => (v instanceof Float32Array || v instanceof Uint8Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
-};
-checks.f32out = checks.f32inout = checks.f32in;
-checks.f64inout = checks.f64in;
-checks.i32out = checks.i32in;
-const codes = new Map(Object.entries(ENUMS).map(([e, names]) => [e, new Map((names as readonly string[]).map((n, i) => [n, i]))]));
-checks.enum = (v, d) => codes.get((d as Extract<ArgDef, { kind: 'enum' }>).enum)?.get(v as string) ?? fallback();
-function fallback(): never {
-  throw FALLBACK;
-}
-
-/**
- * The one marshalling layer: each kernel of the table as adapters call it, its arguments checked
- * (and enums coded) by their kinds in the table before the addon is called.
- */
-function marshal(a: Addon): LooseAddon {
-  const out: Record<string, (...xs: unknown[]) => unknown> = {};
-  for (const [name, def] of Object.entries(KERNELS) as [KernelName, KernelDef][]) {
-    const fn = a[name] as (...xs: unknown[]) => unknown;
-    const passed = def.args.filter((d) => d.kind !== 'len');
-    const checked = passed.flatMap((d, i) => (checks[d.kind] ? [[i, checks[d.kind]!, d] as const] : []));
-    out[name] = (...xs) => {
-      for (const [i, check, d] of checked) xs[i] = check(xs[i], d);
-      return fn(...xs);
-    };
-  }
-  return out as LooseAddon;
-}
-
-/** Kernels of the native backend: each table kernel with an adapter, falling back to the js kernel where it does not apply. */
-function nativeKernels(a: Addon): Partial<Backend> & { name: string } {
-  const k = marshal(a);
-  const kernels: Record<string, unknown> = { name: 'native' };
-  for (const name of Object.keys(ADAPTERS) as NativeKernelName[]) {
-    const adapt = ADAPTERS[name] as (k: LooseAddon, ...xs: unknown[]) => unknown;
-    const js = jsBackend[name] as (...xs: unknown[]) => unknown;
-    kernels[name] = (...xs: unknown[]) => {
-      try {
-        const r = adapt(k, ...xs);
-        if (r !== FALLBACK) return r;
-      } catch (e) {
-        if (e !== FALLBACK) throw e;
-      }
-      return js(...xs);
-    };
-  }
-  return kernels as Partial<Backend> & { name: string };
-}
-
 let warned = false;
 
 /**
- * Selects the backend: 'native' (the C++ addon; falls back to 'js' with one warning when it
- * cannot be loaded) or 'js'. Returns the name of the backend now active.
+ * Selects the backend: 'native' (the C++ addon), 'wasm' (requires `loadWasmBackend()` to have
+ * completed) or 'js'. When the addon cannot be loaded, 'native' says so once and lands on wasm if it
+ * is loaded, else on js. Returns the name of the backend now active.
  */
-export function useBackend(name: 'native' | 'js'): 'native' | 'js' {
-  if (name !== 'native' && name !== 'js') throw new ValueError(`useBackend: name must be 'native' or 'js', got '${String(name)}'`);
-  if (name === 'js') {
-    setBackend(jsBackend);
-    return 'js';
-  }
+export function useBackend(name: 'native' | 'wasm' | 'js'): 'native' | 'wasm' | 'js' {
+  if (name !== 'native') return useBrowserBackend(name);
   const a = load();
-  if (!a) {
-    if (!warned) {
-      warned = true;
-      console.warn(`attnkit: the native backend could not be loaded (${loadError}); running on the js backend`);
-    }
+  if (a) {
+    setBackend(compiledKernels('native', a));
+    return 'native';
+  }
+  const wasm = wasmKernels();
+  if (!warned) {
+    warned = true;
+    console.warn(`attnkit: the native backend could not be loaded (${loadError}); running on the ${wasm ? 'wasm' : 'js'} backend`);
+  }
+  if (!wasm) {
     setBackend(jsBackend);
     return 'js';
   }
-  setBackend(nativeKernels(a));
-  return 'native';
+  setBackend(wasm);
+  return 'wasm';
 }
 
-/** Applies ATTNKIT_BACKEND (js | native, default native) and ATTNKIT_NUM_THREADS. */
-export function selectBackendFromEnv(env: Record<string, string | undefined> = process.env): 'native' | 'js' {
-  const want = env.ATTNKIT_BACKEND ?? 'native';
-  if (want !== 'js' && want !== 'native') throw new ValueError(`ATTNKIT_BACKEND must be 'js' or 'native', got '${want}'`);
-  return useBackend(want);
+type BackendChoice = 'native' | 'wasm' | 'js';
+function wanted(env: Record<string, string | undefined>): BackendChoice | undefined {
+  const want = env.ATTNKIT_BACKEND;
+  if (want === undefined || want === '') return undefined;
+  if (want !== 'js' && want !== 'native' && want !== 'wasm') throw new ValueError(`ATTNKIT_BACKEND must be 'js', 'native' or 'wasm', got ${preview(want)}`);
+  return want;
+}
+const envThreads = (env: Record<string, string | undefined>): number | undefined => {
+  const n = Number(env.ATTNKIT_NUM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+/**
+ * Applies ATTNKIT_BACKEND (js | native | wasm; default native) and returns the backend now active.
+ * Synchronous: 'wasm' needs the wasm backend loaded (see {@link initBackend}).
+ */
+export function selectBackendFromEnv(env: Record<string, string | undefined> = process.env): BackendChoice {
+  return useBackend(wanted(env) ?? 'native');
+}
+
+/**
+ * The Node entry's selection: native where the addon loads; otherwise wasm (loaded here, with
+ * ATTNKIT_NUM_THREADS threads or the machine's cores); js last. ATTNKIT_BACKEND=js|native|wasm forces one.
+ */
+export async function initBackend(env: Record<string, string | undefined> = process.env): Promise<BackendChoice> {
+  const want = wanted(env);
+  if (want === 'wasm' || (want !== 'js' && !load())) {
+    try {
+      await loadWasmBackend({ threads: envThreads(env) });
+    } catch (e) {
+      if (want === 'wasm') throw e;
+    }
+  }
+  return selectBackendFromEnv(env);
 }
 
 /** What the native addon runs with, or null when it is not loaded. */
@@ -133,10 +110,14 @@ export function nativeInfo(): { isa: string; bestIsa: string; threads: number } 
   return load()?.info() ?? null;
 }
 
-/** Sets the native thread pool's size (the default is the machine's cores, or ATTNKIT_NUM_THREADS). */
+/**
+ * Sets the thread pools' size (the default is the machine's cores, or ATTNKIT_NUM_THREADS): the native
+ * addon's, and the wasm backend's up to the threads it was loaded with.
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads: n must be a positive integer, got ${n}`);
   load()?.setNumThreads(n);
+  setWasmThreads(n);
 }
 
 /** Caps the instruction set the native kernels use ('generic' | 'avx2' | 'avx512'); for tests and benchmarks. */
@@ -144,7 +125,4 @@ export function setNativeIsa(isa: 'generic' | 'avx2' | 'avx512'): string | null 
   return load()?.setIsa(isa) ?? null;
 }
 
-/** The active backend's name. */
-export function backendName(): string {
-  return backend().name;
-}
+export { backendName } from '../backend.js';

@@ -1,0 +1,120 @@
+// Builds the WebAssembly backend from the native C++ kernels (native/src, without the N-API files and
+// the x86-only ones) with Debian's or any emscripten ≥ 3.1.6 into wasm/:
+//   attnkit-st.mjs / .wasm                       single-threaded, SIMD128
+//   attnkit-mt.mjs / .wasm / attnkit-mt.worker.js   pthreads (worker_threads in Node, Web Workers in pages)
+// The kernels' exports come from the kernel table (native/src/generated/wasm_exports.cc, written by
+// scripts/gen-kernels.mjs). Run by `npm run build:wasm` and by `prepare`:
+//   --if-possible  (prepare) without emscripten, say so and exit 0 unless CI is set, so a consumer's
+//                  install never needs the toolchain (the packed package ships wasm/ built)
+// Debian's emscripten brings its system libraries prebuilt (a frozen cache); another install compiles them
+// into its cache (EM_CACHE) on the first build.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(root, 'native/src');
+const OUT = join(root, 'wasm');
+const OBJ = join(root, 'build/wasm');
+const env = {
+  ...process.env,
+  NODE_PATH: [process.env.NODE_PATH, '/usr/share/nodejs'].filter(Boolean).join(':'),  // Debian's emscripten finds acorn there
+};
+
+// every kernel source but the N-API binding (addon.cc) and the x86 files, which need AVX2/AVX-512
+const SOURCES = ['cpu.cc', 'threadpool.cc', 'gemm.cc', 'gemm_simd128.cc', 'elementwise.cc', 'rows.cc', 'conv.cc', 'attention.cc',
+  'attention_avx2.cc', 'vmath_avx2.cc', 'wasm_main.cc', 'generated/wasm_exports.cc'];
+const CFLAGS = ['-std=c++17', '-O3', '-msimd128', '-fno-math-errno', `-I${SRC}`];
+const LDFLAGS = [
+  '-O3', '-msimd128', '-sMODULARIZE=1', '-sEXPORT_ES6=1', '-sEXPORT_NAME=attnkitWasm', '-sENVIRONMENT=web,worker,node',
+  '-sALLOW_MEMORY_GROWTH=1', '-sMAXIMUM_MEMORY=4GB', '-sINITIAL_MEMORY=32MB', '-sFILESYSTEM=0', '-sEXIT_RUNTIME=0',
+  '-sEXPORTED_FUNCTIONS=_malloc,_free', '-sEXPORTED_RUNTIME_METHODS=[]', '-sINCOMING_MODULE_JS_API=[wasmBinary,attnkitPool,print,printErr]',
+];
+const BUILDS = {
+  st: { cflags: [], ldflags: [] },
+  // workers are started when the module is made (Module.attnkitPool of them: the loader passes threads − 1)
+  mt: { cflags: ['-pthread'], ldflags: ['-pthread', "-sPTHREAD_POOL_SIZE=Module['attnkitPool']", '-sPTHREAD_POOL_SIZE_STRICT=0'] },
+};
+
+function hasEmcc() {
+  return spawnSync('em++', ['--version'], { env, stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** Runs the jobs `width` at a time. */
+async function pool(jobs, width) {
+  const queue = [...jobs];
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (queue.length) await queue.shift()();
+  }));
+}
+
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const headers = ['aligned.h', 'attention.h', 'avx2_wasm.h', 'cpu.h', 'gemm.h', 'kernel_util.h', 'kernels.h', 'simd.h', 'threadpool.h',
+  'vmath.h', 'vmath_avx2.h', 'generated/kernels.gen.h'].map((h) => join(SRC, h));
+
+/**
+ * Emscripten 3.1.6's ES-module output calls require() and reads __dirname under Node, which an ES module
+ * lacks: give it both (process.getBuiltinModule where Node has it, else module.createRequire, imported by a
+ * name bundlers leave alone), and nothing in a browser.
+ */
+const NODE_PRELUDE = `// attnkit: require and __dirname for emscripten's Node branch (absent in an ES module; unused in browsers)
+const __akNode = typeof process == 'object' && process.versions != null && typeof process.versions.node == 'string' && typeof window == 'undefined';
+const require = !__akNode ? undefined : typeof process.getBuiltinModule == 'function' ? (m) => process.getBuiltinModule(m)
+  : (await import(['node', 'module'].join(':'))).createRequire(import.meta.url);
+const __dirname = __akNode ? require('path').dirname(require('url').fileURLToPath(import.meta.url)) : '';
+`;
+
+async function build(name, { cflags, ldflags }) {
+  const objDir = join(OBJ, name);
+  mkdirSync(join(objDir, 'generated'), { recursive: true });
+  const newestHeader = Math.max(...headers.map(mtime));
+  const jobs = SOURCES.map((src) => {
+    const o = join(objDir, src.replace(/\.cc$/, '.o'));
+    const stale = mtime(o) < Math.max(mtime(join(SRC, src)), newestHeader);
+    return stale ? () => run('em++', [...CFLAGS, ...cflags, '-c', join(SRC, src), '-o', o]) : null;
+  }).filter(Boolean);
+  await pool(jobs, 2);
+  const js = join(OUT, `attnkit-${name}.mjs`);
+  await run('em++', [...LDFLAGS, ...ldflags, ...SOURCES.map((s) => join(objDir, s.replace(/\.cc$/, '.o'))), '-o', js]);
+  let text = NODE_PRELUDE + readFileSync(js, 'utf8');
+  if (name === 'mt') {
+    // Node keeps a process alive while a worker is referenced: the loader unrefs the pool's workers once
+    // they have loaded (Module.attnkitWorkers), so a script using the backend still exits when it is done
+    const hook = 'worker.on("detachedExit",function(){})';
+    if (!text.includes(hook)) throw new Error(`build-wasm: emscripten's pthread code changed (no '${hook}'): update the worker hook`);
+    text = text.replace(hook, `${hook};(Module["attnkitWorkers"]=Module["attnkitWorkers"]||[]).push(worker)`);
+    // a worker inherits the process's execArgv (--import hooks, --test): pthread workers start bare
+    const ctor = 'global.Worker=nodeWorkerThreads.Worker';
+    if (!text.includes(ctor)) throw new Error(`build-wasm: emscripten's Node shell changed (no '${ctor}'): update the worker options`);
+    text = text.replace(ctor, 'global.Worker=class extends nodeWorkerThreads.Worker{constructor(u,o){super(u,Object.assign({execArgv:[]},o))}}');
+  }
+  writeFileSync(js, text);
+}
+
+const ifPossible = process.argv.includes('--if-possible');
+if (!hasEmcc()) {
+  const msg = 'attnkit: emscripten (em++) was not found, so the WebAssembly backend (wasm/) was not built. '
+    + 'Install it (Debian: apt-get install emscripten) and run `npm run build:wasm`.';
+  if (ifPossible && !process.env.CI) {
+    console.warn(msg);
+    process.exit(0);
+  }
+  console.error(msg);
+  process.exit(1);
+}
+const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+mkdirSync(OUT, { recursive: true });
+// the pthread worker file is a classic script (CommonJS under Node): the package's "type": "module" must not reach it
+writeFileSync(join(OUT, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+const t0 = Date.now();
+for (const name of which.length ? which : Object.keys(BUILDS)) await build(name, BUILDS[name]);
+console.log(`build-wasm: wrote ${OUT} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

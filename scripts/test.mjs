@@ -1,6 +1,6 @@
 // Runs every test file under test/ with Node's own test runner (tsx compiles TypeScript on the
-// fly), once per backend: js (the reference) and native (the C++ addon). ATTNKIT_BACKEND=js|native
-// picks one; arguments filter test files by substring.
+// fly), once per backend: js (the reference), native (the C++ addon) and wasm (the same C++ compiled
+// to WebAssembly). ATTNKIT_BACKEND=js|native|wasm picks one; arguments filter test files by substring.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const backends = process.env.ATTNKIT_BACKEND ? [process.env.ATTNKIT_BACKEND] : ['js', 'native'];
+const backends = process.env.ATTNKIT_BACKEND ? [process.env.ATTNKIT_BACKEND] : ['js', 'native', 'wasm'];
 let passed = 0, failed = 0, code = 0;
 for (const backend of backends) {
   console.log(`\n── backend: ${backend} ──`);

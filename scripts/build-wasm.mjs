@@ -4,8 +4,9 @@
 //   attnkit-mt.mjs / .wasm / attnkit-mt.worker.js   pthreads (worker_threads in Node, Web Workers in pages)
 // The kernels' exports come from the kernel table (native/src/generated/wasm_exports.cc, written by
 // scripts/gen-kernels.mjs). Run by `npm run build:wasm` and by `prepare`:
-//   --if-possible  (prepare) without emscripten, say so and exit 0 unless CI is set, so a consumer's
-//                  install never needs the toolchain (the packed package ships wasm/ built)
+//   --if-possible  (prepare) without emscripten, say so and exit 0 (unless CI or ATTNKIT_REQUIRE_WASM is
+//                  set: .ci/run sets it), so installing from git never needs the toolchain; the packed
+//                  package ships wasm/ built, and installing it runs no prepare
 // Debian's emscripten brings its system libraries prebuilt (a frozen cache); another install compiles them
 // into its cache (EM_CACHE) on the first build.
 import { spawn, spawnSync } from 'node:child_process';
@@ -104,7 +105,7 @@ const ifPossible = process.argv.includes('--if-possible');
 if (!hasEmcc()) {
   const msg = 'attnkit: emscripten (em++) was not found, so the WebAssembly backend (wasm/) was not built. '
     + 'Install it (Debian: apt-get install emscripten) and run `npm run build:wasm`.';
-  if (ifPossible && !process.env.CI) {
+  if (ifPossible && !process.env.CI && !process.env.ATTNKIT_REQUIRE_WASM) {
     console.warn(msg);
     process.exit(0);
   }

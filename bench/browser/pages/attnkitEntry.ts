@@ -1,7 +1,7 @@
 /**
- * ATTNKIT-WASM SWITCH: the attnkit module the attnkit pages run. While src/browser.ts (the
- * browser entry with loadWasmBackend / useBackend / backendName) does not exist, this is the
- * pure-TS core, which runs on the js backend only and the attnkit-wasm rows say so; when it
- * lands, point this line at '../../../src/browser.ts'.
+ * The attnkit module the attnkit pages run: the browser entry (src/browser.ts, the package's
+ * `attnkit/browser`), whose loadWasmBackend / useBackend / backendName pick the backend. Point
+ * this line at '../../../src/index.ts' to bench a build without the wasm backend: the
+ * attnkit-wasm rows then say so and are skipped.
  */
-export * from '../../../src/index.ts';
+export * from '../../../src/browser.ts';

@@ -4,7 +4,7 @@
  * memory), so the table shows every peer for every case.
  */
 
-export type ImplName = 'attnkit-native' | 'attnkit-js' | 'ort-mha' | 'ort-graph' | 'ort' | 'tfjs-wasm' | 'tfjs-cpu' | 'torch';
+export type ImplName = 'attnkit-native' | 'attnkit-wasm' | 'attnkit-js' | 'ort-mha' | 'ort-graph' | 'ort' | 'tfjs-wasm' | 'tfjs-cpu' | 'torch';
 
 export type CaseSpec =
   | { kind: 'matmul'; n: number }
@@ -46,6 +46,7 @@ export function benchCases(quick: boolean): BenchCase[] {
       flops: 2 * n * n * n,
       impls: [
         ['attnkit-native', true],
+        ['attnkit-wasm', true],
         ['attnkit-js', n <= 1024 ? true : 'skipped: ~8 s a run at the js backend\'s 2 GFLOP/s'],
         ['ort', true],
         ['tfjs-wasm', true],
@@ -66,6 +67,7 @@ export function benchCases(quick: boolean): BenchCase[] {
       flops: attnFlops(b, h, l, d),
       impls: [
         ['attnkit-native', true],
+        ['attnkit-wasm', true],
         ['attnkit-js', quick || b * h * l * l <= 64 * 512 * 512 ? true : 'skipped: the js reference backend is not a speed contender'],
         ['ort-mha', true],
         ['ort-graph', scoresGB * 2 > 12 ? `skipped: its score and softmax tensors need ${(scoresGB * 2).toFixed(0)} GB` : true],
@@ -84,6 +86,7 @@ export function benchCases(quick: boolean): BenchCase[] {
       flops: attnTrainFlops(b, h, l, d),
       impls: [
         ['attnkit-native', true],
+        ['attnkit-wasm', true],
         ['attnkit-js', true],
         ['ort-mha', 'n/a: ONNX Runtime (Node) is inference-only'],
         ['tfjs-wasm', true],
@@ -104,6 +107,7 @@ export function benchCases(quick: boolean): BenchCase[] {
       tokens: spec.b * spec.t,
       impls: [
         ['attnkit-native', true],
+        ['attnkit-wasm', true],
         ['attnkit-js', quick ? true : 'skipped: the js reference backend takes minutes a step'],
         ['ort-mha', 'n/a: ONNX Runtime (Node) is inference-only'],
         ['tfjs-wasm', true],

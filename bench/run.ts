@@ -1,6 +1,8 @@
 /**
  * `npm run bench` — attnkit beside its peers, in the same run, on this machine.
  *
+ * attnkit runs on its native backend, on its wasm backend (the same C++ compiled to WebAssembly
+ * SIMD128, in Node: pthreads on worker_threads) and on its js reference backend.
  * Every (case, implementation) pair runs in a fresh process (bench/worker.ts) so its peak
  * RSS is its own. Prints the machine's FMA ceiling (bench/fma_probe.c, built here with the
  * system C compiler), a table with ms, GFLOP/s, share of the ceiling, peak RSS and the ratio

@@ -45,10 +45,13 @@ const attnInputs = (s: Attn): Float32Array[] => [1, 2, 3].map((seed) => fill(s.b
 
 async function attnkit(spec: CaseSpec, impl: ImplName, threads: number): Promise<Runner> {
   const ak = await import('../src/node.ts');
-  const used = ak.useBackend(impl === 'attnkit-js' ? 'js' : 'native');
+  if (impl === 'attnkit-wasm') await ak.loadWasmBackend({ threads });
+  const used = ak.useBackend(impl === 'attnkit-js' ? 'js' : impl === 'attnkit-wasm' ? 'wasm' : 'native');
   if (impl === 'attnkit-native' && used !== 'native') throw new Error('the native addon did not load');
-  if (used === 'native') ak.setNumThreads(threads);
-  const note = used === 'native' ? `${ak.nativeInfo()?.isa}, ${threads} threads` : '1 thread';
+  if (used !== 'js') ak.setNumThreads(threads);
+  const wasm = ak.wasmInfo();
+  const note = used === 'native' ? `${ak.nativeInfo()?.isa}, ${threads} threads`
+    : used === 'wasm' && wasm ? `WebAssembly SIMD128 (${wasm.build} build), ${wasm.threads} threads` : '1 thread';
   markBase();
   if (spec.kind === 'matmul') {
     const a = ak.tensor(fill(spec.n * spec.n, 1), { shape: [spec.n, spec.n] });

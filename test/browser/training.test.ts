@@ -55,7 +55,7 @@ const exportsToSource: Plugin = {
       const pkgRoot = resolve(pkgPath.path, '..');
       const pkg = JSON.parse(readFileSync(pkgPath.path, 'utf8')) as { exports: Record<string, unknown> };
       const target = exportsTarget(pkg.exports[`.${args.path.slice('attnkit'.length)}`]);
-      assert.ok(target?.startsWith('./dist/'), `${args.path}: package.json exports name a dist/ file for browsers (got ${target})`);
+      if (!target?.startsWith('./dist/')) assert.fail(`${args.path}: package.json exports name a dist/ file for browsers (got ${target})`);
       const built = join(pkgRoot, target);
       if (existsSync(built)) {
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'inner' });

@@ -12,7 +12,9 @@
  * first CHECK_STEPS steps from the same initial weights (forward, backward and Adam).
  *
  * Options: --quick (toy sizes, for CI), --only <substring of a case id>, --impls <a,b,…>,
- *          --threads <n> (default: all cores), --min-seconds <s> (default 3; --quick 0.05),
+ *          --threads <n> (default: all cores; the pages' navigator.hardwareConcurrency, from which
+ *          attnkit-wasm and jax-js size their pools, and tfjs's setThreadsCount), --min-seconds <s>
+ *          (default 3; --quick 0.05),
  *          --out <file.json> (default bench/results/browser-<time>.json).
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -150,6 +152,8 @@ try {
       if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${impl} …\r`);
       const context = await browser.newContext();
       const page = await context.newPage();
+      // every peer sizes its pool from navigator.hardwareConcurrency (attnkit's entry loads at import, jax-js always)
+      await (await context.newCDPSession(page)).send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: threads });
       const errors: string[] = [];
       const wasm = new Set<string>();
       page.on('pageerror', (e) => errors.push(String(e)));

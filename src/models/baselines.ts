@@ -167,7 +167,8 @@ export class TextCNN extends Module implements TaskModel {
   forward(batch: Batch): { outputs: TaskOutputs } {
     const { x, mask } = this.input.forward(fieldOf(batch, this.options.field, 'TextCNN'));
     const T = x.shape[1]!;
-    const h = transpose(x, 1, 2);                                                        // [B, C, T]
+    // padding as zeros (not id 0's embedding or a patch's bias), so a row's output does not depend on its batch
+    const h = transpose(where(unsqueeze(mask, -1), x, 0), 1, 2);                         // [B, C, T]
     const m = unsqueeze(mask, 1);                                                        // [B, 1, T]
     const pooled = this.convs.map((conv) => {
       const y = relu(conv.forward(h));                                                   // [B, F, T′]

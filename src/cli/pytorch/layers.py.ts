@@ -49,30 +49,51 @@ class MultiheadAttention(nn.Module):
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
         self.out_proj = nn.Linear(embed_dim, embed_dim)
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_mask: Optional[Tensor] = None, causal: bool = False) -> Tensor:
         B, T, C = query.shape
         S, H = key.shape[1], self.num_heads
-        D = C // H
         if self.packed:
             w_q, w_k, w_v = self.in_proj_weight.split(C)
         else:
             w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         b_q, b_k, b_v = self.in_proj_bias.split(C)
-        q = F.linear(query, w_q, b_q).view(B, T, H, D).transpose(1, 2)  # [B, H, T, D]
-        k = F.linear(key, w_k, b_k).view(B, S, H, D).transpose(1, 2)    # [B, H, S, D]
-        v = F.linear(value, w_v, b_v).view(B, S, H, D).transpose(1, 2)  # [B, H, S, D]
-        scores = q @ k.transpose(-2, -1) / math.sqrt(D)                  # [B, H, T, S]
-        if key_mask is not None:
-            keep = key_mask[:, None, None, :]                            # [B, 1, 1, S]
-            any_key = key_mask.any(-1)[:, None, None, None]              # [B, 1, 1, 1]
-            # rows without a real key: softmax over all, then zeroed (no NaN, no NaN gradient)
-            scores = scores.masked_fill(~(keep | ~any_key), float("-inf"))
-            weights = torch.softmax(scores, -1) * any_key                # [B, H, T, S]
-        else:
-            weights = torch.softmax(scores, -1)                          # [B, H, T, S]
-        weights = F.dropout(weights, self.dropout, self.training)
-        out = (weights @ v).transpose(1, 2).reshape(B, T, C)            # [B, T, C]
-        return self.out_proj(out)
+        q = split_heads(F.linear(query, w_q, b_q), H)                    # [B, H, T, D]
+        k = split_heads(F.linear(key, w_k, b_k), H)                      # [B, H, S, D]
+        v = split_heads(F.linear(value, w_v, b_v), H)                    # [B, H, S, D]
+        allowed = key_mask[:, None, None, :] if key_mask is not None else None   # [B, 1, 1, S]
+        if causal:
+            tri = torch.ones(T, S, dtype=torch.bool, device=query.device).tril()
+            allowed = tri if allowed is None else allowed & tri          # [B, 1, T, S]
+        out = attend(q, k, v, allowed, self.dropout if self.training else 0.0)   # [B, H, T, D]
+        return self.out_proj(merge_heads(out))                           # [B, T, C]
+
+
+def split_heads(x: Tensor, H: int) -> Tensor:
+    """[B, T, H·D] -> [B, H, T, D]"""
+    B, T, C = x.shape
+    return x.view(B, T, H, C // H).transpose(1, 2)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    """[B, H, T, D] -> [B, T, H·D]"""
+    B, H, T, D = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * D)
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, allowed: Optional[Tensor] = None, dropout: float = 0.0) -> Tensor:
+    """softmax(q·kᵀ/√D) v over the allowed keys (bool, broadcast to [B, H, T, S]); a query with none gets zeros."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])           # [B, H, T, S]
+    if allowed is None:
+        weights = torch.softmax(scores, -1)
+    else:
+        allowed = allowed.expand(scores.shape)
+        any_key = allowed.any(-1, keepdim=True)                          # [B, H, T, 1]
+        # rows without an allowed key: softmax over all, then zeroed (no NaN, no NaN gradient)
+        scores = scores.masked_fill(~(allowed | ~any_key), float("-inf"))
+        weights = torch.softmax(scores, -1) * any_key                    # [B, H, T, S]
+    if dropout > 0:
+        weights = F.dropout(weights, dropout)
+    return weights @ v                                                   # [B, H, T, D]
 
 
 class TransformerEncoderLayer(nn.Module):
@@ -182,6 +203,165 @@ class ConvBlock(nn.Module):
         h = F.pad(h, (self.left, self.span - self.left))                 # [B, C, T + span]
         y = F.gelu(self.conv(h)).transpose(1, 2)                         # [B, T, C]
         return torch.where(keep, y, torch.zeros_like(y))
+
+
+class SelfAttentionBlock(nn.Module):
+    def __init__(self, dim: int, num_heads: int, dropout: float, causal: bool):
+        super().__init__()
+        self.attn = MultiheadAttention(dim, num_heads, dropout=dropout)
+        self.causal = causal
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        return self.attn(x, x, x, key_mask, causal=self.causal)
+
+
+class FeedForwardBlock(nn.Module):
+    def __init__(self, dim: int, hidden: int, activation: str, dropout: float):
+        super().__init__()
+        self.linear1 = nn.Linear(dim, hidden)
+        self.linear2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.activation = activation
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        return self.linear2(self.dropout(activation(self.activation, self.linear1(x))))
+
+
+class WindowSelfAttention(nn.Module):
+    """Sliding-window self-attention: token i attends to keys i - window … i + window."""
+
+    def __init__(self, dim: int, num_heads: int, window: int):
+        super().__init__()
+        self.in_proj = nn.Linear(dim, 3 * dim)
+        self.out_proj = nn.Linear(dim, dim)
+        self.num_heads, self.window = num_heads, window
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        q, k, v = (split_heads(t, self.num_heads) for t in self.in_proj(x).chunk(3, -1))   # [B, H, T, D] each
+        T = x.shape[1]
+        i = torch.arange(T, device=x.device)
+        band = (i[:, None] - i[None, :]).abs() <= self.window            # [T, T]
+        allowed = band & key_mask[:, None, None, :]                      # [B, 1, T, T]
+        return self.out_proj(merge_heads(attend(q, k, v, allowed)))
+
+
+class LocalAttentionBlock(nn.Module):
+    def __init__(self, dim: int, num_heads: int, window: int):
+        super().__init__()
+        self.attn = WindowSelfAttention(dim, num_heads, window)
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        return self.attn(x, key_mask)
+
+
+class EluLinearSelfAttention(nn.Module):
+    """Linear attention (Katharopoulos et al.): φ(q)(φ(k)ᵀ v) / (φ(q)·Σφ(k) + 1e-6), φ = elu + 1; padding keys left out."""
+
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.in_proj = nn.Linear(dim, 3 * dim)
+        self.out_proj = nn.Linear(dim, dim)
+        self.num_heads = num_heads
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        q, k, v = (split_heads(t, self.num_heads) for t in self.in_proj(x).chunk(3, -1))   # [B, H, T, D] each
+        fq, fk = F.elu(q) + 1, F.elu(k) + 1
+        fk = torch.where(key_mask[:, None, :, None], fk, torch.zeros_like(fk))
+        kv = fk.transpose(-2, -1) @ v                                    # [B, H, D, D]
+        z = fk.sum(2).unsqueeze(-1)                                      # [B, H, D, 1]
+        return self.out_proj(merge_heads((fq @ kv) / (fq @ z + 1e-6)))
+
+
+class LinearAttentionBlock(nn.Module):
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.attn = EluLinearSelfAttention(dim, num_heads)
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        y = self.attn(x, key_mask)
+        return torch.where(key_mask.unsqueeze(-1), y, torch.zeros_like(y))
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, dim: int, num_heads: int, dim_feedforward: int, dropout: float, norm_first: bool):
+        super().__init__()
+        self.layer = TransformerEncoderLayer(dim, num_heads, dim_feedforward, dropout, "gelu", norm_first)
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        return self.layer(x, key_mask)
+
+
+class Parallel(nn.Module):
+    """Branches on the same input, merged: concat (+ projection), sum, mean, gated (sigmoid gates) or attention (additive scores)."""
+
+    def __init__(self, dim: int, branches: List[nn.Module], merge: str, project: bool):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.merge, n = merge, len(branches)
+        if merge == "concat" and project:
+            self.proj = nn.Linear(n * dim, dim)
+        if merge == "gated":
+            self.gate_proj = nn.Linear(n * dim, n)
+        if merge == "attention":
+            self.score_w = nn.Linear(dim, dim)
+            self.score_v = nn.Linear(dim, 1, bias=False)
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        ys = [b(x, key_mask) for b in self.branches]                     # each [B, T, C]
+        if self.merge == "concat":
+            c = torch.cat(ys, -1)
+            return self.proj(c) if hasattr(self, "proj") else c
+        if self.merge == "sum":
+            return torch.stack(ys).sum(0)
+        if self.merge == "mean":
+            return torch.stack(ys).sum(0) / len(ys)
+        s = torch.stack(ys, 2)                                           # [B, T, n, C]
+        if self.merge == "gated":
+            g = torch.sigmoid(self.gate_proj(torch.cat(ys, -1)))        # [B, T, n]
+        else:
+            g = torch.softmax(self.score_v(torch.tanh(self.score_w(s))).squeeze(-1), -1)   # [B, T, n]
+        return (g.unsqueeze(-2) @ s).squeeze(-2)                         # [B, T, C]
+
+
+class Serial(nn.Module):
+    """Blocks one after another, each with a residual (optional) and a LayerNorm before ('pre') or after ('post')."""
+
+    def __init__(self, dim: int, layers: List[nn.Module], residual: bool, norm: str):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in layers] if norm != "none" else [])
+        self.residual, self.norm = residual, norm
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        for i, layer in enumerate(self.layers):
+            out = layer(self.norms[i](x) if self.norm == "pre" else x, key_mask)
+            if self.residual:
+                out = x + out
+            x = self.norms[i](out) if self.norm == "post" else out
+        return x
+
+
+class Fusion(nn.Module):
+    """Mechanisms on LayerNorm(x), mixed by softmax gates (static) or sigmoid gates per token, added to x."""
+
+    def __init__(self, dim: int, mechanisms: List[nn.Module], gate: str, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.mechanisms = nn.ModuleList(mechanisms)
+        if gate == "static":
+            self.gate_logits = nn.Parameter(torch.zeros(len(mechanisms)))
+        else:
+            self.gate_proj = nn.Linear(dim, len(mechanisms))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
+        h = self.norm(x)                                                 # [B, T, C]
+        ys = torch.stack([m(h, key_mask) for m in self.mechanisms], 2)  # [B, T, n, C]
+        if hasattr(self, "gate_logits"):
+            g = torch.softmax(self.gate_logits, -1).expand(ys.shape[0], ys.shape[1], -1)   # [B, T, n]
+        else:
+            g = torch.sigmoid(self.gate_proj(h))                         # [B, T, n]
+        return x + self.dropout((g.unsqueeze(-2) @ ys).squeeze(-2))
 
 
 class TaskHeads(nn.Module):

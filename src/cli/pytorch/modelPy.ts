@@ -16,6 +16,10 @@ import type { FieldOps, VectorOps } from '../../data/fields/fieldKindDef.js';
 import type { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/embedding.js';
 import { Linear } from '../../nn/linear.js';
+import { ConvBlock, FeedForwardBlock, LinearAttentionBlock, LocalAttentionBlock, SelfAttentionBlock, TransformerBlock } from '../../nn/composite/blocks.js';
+import { Parallel } from '../../nn/composite/parallel.js';
+import { Serial } from '../../nn/composite/serial.js';
+import { Fusion } from '../../nn/composite/fusion.js';
 import { attnkitSegmentToTorch } from '../../nn/torchNames.js';
 import { LAYERS_PY } from './layers.py.js';
 
@@ -116,9 +120,30 @@ function refuse(option: string, why: string): never {
   throw new ConfigError(`export --format pytorch: ${option} ${why}; export without it, or train in attnkit (ONNX export: attnkit export <run> model.onnx)`);
 }
 
+const pyBool = (b: boolean): string => (b ? 'True' : 'False');
+
+/**
+ * The Python constructor of a composite block (nn/composite), read from the built module: its
+ * options and parameter shapes. Performer attention (its random features, a buffer) has no layer in the generated project: refused.
+ */
+export function blockPy(m: Module, C: number): string {
+  if (m instanceof Serial) return `Serial(${C}, [${m.layers.map((l) => blockPy(l, C)).join(', ')}], ${pyBool(m.options.residual ?? true)}, ${pyStr(m.options.norm ?? 'pre')})`;
+  if (m instanceof Parallel) return `Parallel(${C}, [${m.branches.map((b) => blockPy(b, C)).join(', ')}], ${pyStr(m.options.merge)}, ${pyBool(m.proj !== null)})`;
+  if (m instanceof Fusion) return `Fusion(${C}, [${m.mechanisms.map((b) => blockPy(b, C)).join(', ')}], ${pyStr(m.gateLogits ? 'static' : 'token')}, ${m.dropout.p})`;
+  if (m instanceof SelfAttentionBlock) return `SelfAttentionBlock(${C}, ${m.attn.numHeads}, ${m.attn.dropout}, ${pyBool(m.options.causal ?? false)})`;
+  if (m instanceof ConvBlock) return `ConvBlock(${C}, ${m.options.kernelSize}, ${m.options.dilation ?? 1}, ${pyBool(m.options.causal ?? false)})`;
+  if (m instanceof FeedForwardBlock) return `FeedForwardBlock(${C}, ${m.linear1.outFeatures}, ${pyStr(m.options.activation ?? 'gelu')}, ${m.dropout.p})`;
+  if (m instanceof LocalAttentionBlock) return `LocalAttentionBlock(${C}, ${m.options.numHeads}, ${m.options.window})`;
+  if (m instanceof LinearAttentionBlock) {
+    if (m.attn.performer) refuse("model.block's linearAttention kernel 'performer'", "(the generated project has no Performer layer for its random features)");
+    return `LinearAttentionBlock(${C}, ${m.options.numHeads})`;
+  }
+  if (m instanceof TransformerBlock) return `TransformerBlock(${C}, ${m.layer.selfAttn.numHeads}, ${m.layer.linear1.outFeatures}, ${m.layer.dropout.p}, ${pyBool(m.layer.normFirst)})`;
+  return refuse(`model.block's ${m.constructor.name}`, 'is not a block the PyTorch export knows');
+}
+
 function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forward: string[]; doc: string } {
   const c = model.config;
-  if (c.block) refuse('model.block', '(a custom block in each layer) is not expressed in PyTorch yet');
   if (c.sigmaReparam) refuse('model.sigmaReparam', '(σReparam on every linear layer) is not expressed in PyTorch yet');
   const C = c.dim;
   const classes = model.fields.map((f, i) => fieldClass(`Field${i}`, f, model.tokenizers[i], C, 'tokens'));
@@ -132,11 +157,16 @@ function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forw
   switch (c.strategy) {
     case 'early':
       init.push(`self.cls = nn.Parameter(torch.zeros(${C}))`);
-      init.push(`self.encoder = TransformerEncoder(${C}, ${c.heads}, ${c.layers}, ${c.dimFeedforward}, ${c.dropout}, "gelu", norm_first=True, final_norm=True)`);
+      if (model.blocks) {
+        init.push(`self.blocks = ${blockPy(model.blocks, C)}`, `self.blocks_norm = nn.LayerNorm(${C})`);
+      } else {
+        init.push(`self.encoder = TransformerEncoder(${C}, ${c.heads}, ${c.layers}, ${c.dimFeedforward}, ${c.dropout}, "gelu", norm_first=True, final_norm=True)`);
+      }
       forward.push(
         'x = torch.cat([self.cls.expand(B, 1, -1), *tokens], 1)                 # [B, N, C]: [CLS] + tokens',
         'key_mask = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=x.device), *masks], 1)   # [B, N]',
-        'rep = self.encoder(x, key_mask)[:, 0]                                   # [B, C]: the [CLS] token',
+        model.blocks ? 'rep = self.blocks_norm(self.blocks(x, key_mask))[:, 0]                  # [B, C]: the [CLS] token'
+          : 'rep = self.encoder(x, key_mask)[:, 0]                                   # [B, C]: the [CLS] token',
       );
       break;
     case 'crossModal': {
@@ -197,7 +227,7 @@ function sequencePy(model: TextCNN | TCN): { classes: string[]; init: string[]; 
       `self.heads = ${headsDecl(model.targets, model.convs.reduce((n, c) => n + c.weight.shape[0]!, 0))}`);
     forward.push(
       'T = x.shape[1]',
-      'h = x.transpose(1, 2)                                                    # [B, C, T]',
+      'h = torch.where(mask.unsqueeze(-1), x, torch.zeros_like(x)).transpose(1, 2)   # [B, C, T], padding as zeros',
       'pooled = []',
       'for conv in self.convs:',
       '    y = F.relu(conv(h))[:, :, :T]                                        # [B, F, T] (even kernels give T + 1)',

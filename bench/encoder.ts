@@ -28,9 +28,9 @@ export function encoderStep(ak: typeof Attnkit, s: Spec): () => number {
   const { nn, optim, F } = ak;
   const rng = new ak.Generator(0);
   const emb = new nn.Embedding(s.vocab, s.c, { rng });
-  const pos = new nn.SinusoidalPositionalEncoding({ dim: s.c });
+  const pos = new nn.SinusoidalPositionalEncoding({ embedDim: s.c });
   const enc = new nn.TransformerEncoder({
-    dModel: s.c, nhead: s.h, dimFeedforward: s.ff, numLayers: s.layers, normFirst: true, finalNorm: true, dropout: 0.1, rng,
+    embedDim: s.c, numHeads: s.h, dimFeedforward: s.ff, numLayers: s.layers, normFirst: true, finalNorm: true, dropout: 0.1, rng,
   });
   const head = new nn.Linear(s.c, s.vocab, { rng });
   const params = [...emb.parameters(), ...enc.parameters(), ...head.parameters()];
@@ -40,7 +40,7 @@ export function encoderStep(ak: typeof Attnkit, s: Spec): () => number {
   const tgtT = ak.tensor(targets, { shape: [s.b * s.t] });
   return () => {
     opt.zeroGrad();
-    const h = enc.forward(pos.forward(emb.forward(idT)));
+    const h = enc.forward(pos.forward(emb.forward(idT))).output;
     const loss = F.crossEntropy(F.reshape(head.forward(h), [s.b * s.t, s.vocab]), tgtT);
     ak.backward(loss);
     opt.step();

@@ -41,7 +41,7 @@ async function worker(mech: Mechanism, L: number, H: number, D: number): Promise
       case 'window ±32': return ak.nn.sparseAttention(q!, k!, v!, window!);
       case 'BigBird b=64': return ak.nn.sparseAttention(q!, k!, v!, bigBird!);
       case 'linear (elu+1)': return ak.nn.linearAttention(q!, k!, v!);
-      case 'Performer m=256': return performer.forward(q!, k!, v!);
+      case 'Performer m=256': return performer.forward(q!, k!, v!).output;
     }
   });
   run();

@@ -27,7 +27,7 @@ export { primitives } from './ops/registry.js';
 export type { PrimitiveName } from './ops/registry.js';
 export type { Primitive, BackwardContext } from './ops/primitive.js';
 export * as nn from './nnAll.js';
-export { Module, Parameter } from './nn/module.js';
+export { Buffer, Module, Parameter } from './nn/module.js';
 export * as optim from './train/optim.js';
 export * as data from './data/index.js';
 export * as models from './models/index.js';

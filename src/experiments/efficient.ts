@@ -90,11 +90,11 @@ function attention(kind: Mechanism, C: number, H: number, rng: Generator): Modul
   const wrap = <M extends Module>(m: M, f: (x: Tensor, keyMask: Tensor | null) => Tensor): M & { run(x: Tensor, keyMask: Tensor | null): Tensor } => Object.assign(m, { run: f });
   switch (kind) {
     case 'full': { const m = new MultiHeadAttention({ embedDim: C, numHeads: H, rng }); return wrap(m, (x, k) => m.forward(x, x, x, { keyMask: k }).output); }
-    case 'local': { const m = new SparseSelfAttention({ embedDim: C, numHeads: H, pattern: 'window', window: 8, rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k })); }
-    case 'Longformer': { const m = new SparseSelfAttention({ embedDim: C, numHeads: H, pattern: 'window', window: 8, globalTokens: [0], rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k })); }
-    case 'block + global': { const m = new SparseSelfAttention({ embedDim: C, numHeads: H, pattern: 'block', blockSize: 16, globalTokens: [0], rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k })); }
-    case 'linear': { const m = new LinearSelfAttention({ embedDim: C, numHeads: H, rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k })); }
-    case 'Performer': { const m = new LinearSelfAttention({ embedDim: C, numHeads: H, kernel: 'performer', numFeatures: 64, rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k })); }
+    case 'local': { const m = new SparseSelfAttention({ embedDim: C, numHeads: H, pattern: 'window', window: 8, rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k }).output); }
+    case 'Longformer': { const m = new SparseSelfAttention({ embedDim: C, numHeads: H, pattern: 'window', window: 8, globalTokens: [0], rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k }).output); }
+    case 'block + global': { const m = new SparseSelfAttention({ embedDim: C, numHeads: H, pattern: 'block', blockSize: 16, globalTokens: [0], rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k }).output); }
+    case 'linear': { const m = new LinearSelfAttention({ embedDim: C, numHeads: H, rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k }).output); }
+    case 'Performer': { const m = new LinearSelfAttention({ embedDim: C, numHeads: H, kernel: 'performer', numFeatures: 64, rng }); return wrap(m, (x, k) => m.forward(x, { keyMask: k }).output); }
   }
 }
 
@@ -112,7 +112,7 @@ class LongSequenceClassifier extends Module implements TaskModel {
     this.tok = new Embedding(LISTOPS_VOCAB, C, { rng, paddingIdx: 0 });
     this.pos = new Embedding(maxLen, C, { rng });
     this.attn = Array.from({ length: layers }, () => attention(kind, C, H, rng));
-    this.ff = Array.from({ length: layers }, () => new FeedForwardBlock({ dim: C, hidden: 2 * C, rng }));
+    this.ff = Array.from({ length: layers }, () => new FeedForwardBlock({ embedDim: C, hidden: 2 * C, rng }));
     this.norms = Array.from({ length: 2 * layers }, () => new LayerNorm(C));
     this.final = new LayerNorm(C);
     this.heads = new TaskHeads(targets, C, rng);
@@ -124,7 +124,7 @@ class LongSequenceClassifier extends Module implements TaskModel {
     let x = add(this.tok.forward(f.ids), this.pos.forward(new Tensor(Int32Array.from({ length: T }, (_, i) => i), [T])));
     this.attn.forEach((a, i) => {
       x = add(x, a.run(this.norms[2 * i].forward(x), f.mask));
-      x = add(x, this.ff[i].forward(this.norms[2 * i + 1].forward(x)));
+      x = add(x, this.ff[i].forward(this.norms[2 * i + 1].forward(x)).output);
     });
     const m = unsqueeze(toDtype(f.mask, 'float32'), -1);
     return { outputs: this.heads.forward(div(sum(mul(this.final.forward(x), m), 1), maximum(sum(m, 1), 1))) };

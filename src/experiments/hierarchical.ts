@@ -37,7 +37,7 @@ export function splitDocument(text: string, S: number, W: number): string[][] {
 }
 
 function pool(kind: 'att' | 'ave' | 'max', x: Tensor, mask: Tensor, attn: ContextAttention | null): Tensor {
-  if (kind === 'att') return attn!.forward(x, mask).output;
+  if (kind === 'att') return attn!.forward(x, { keyMask: mask }).output;
   const m = unsqueeze(mask, -1);
   if (kind === 'max') return amax(where(m, x, -1e4), 1);
   const f = toDtype(m, 'float32');

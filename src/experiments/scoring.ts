@@ -9,7 +9,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { add, expand, reshape, squeeze, unsqueeze } from '../ops/index.js';
+import { add, expand, reshape, squeeze } from '../ops/index.js';
 import { randn } from '../tensor/creation.js';
 import { ValueError } from '../errors.js';
 import { Module, Parameter } from '../nn/module.js';
@@ -48,8 +48,8 @@ class ScoringClassifier extends Module implements TaskModel {
     const [B, T] = f.ids.shape as [number, number];
     const x = add(this.tok.forward(f.ids), this.pos.forward(new Tensor(Int32Array.from({ length: T }, (_, i) => i), [T])));  // [B, T, d]
     const q = expand(this.query, [B, 1, this.dim]);                                                                       // [B, 1, d]
-    const { output, weights } = this.attn.forward(q, x, x, { mask: unsqueeze(f.mask, 1) });                              // [B, 1, d], [B, 1, T]
-    return { weights, pooled: squeeze(output, 1), mask: f.mask };
+    const { output, weights } = this.attn.forward(q, x, x, { keyMask: f.mask, needWeights: true });                      // [B, 1, d], [B, 1, T]
+    return { weights: weights!, pooled: squeeze(output, 1), mask: f.mask };
   }
   forward(batch: Batch): { outputs: TaskOutputs } {
     return { outputs: this.heads.forward(this.run(batch).pooled) };

@@ -194,13 +194,13 @@ export class TCN extends Module implements TaskModel {
     const [info] = selectFields(fields, [options.field], 'TCN');
     const C = options.dim ?? 32;
     this.input = new SequenceInput(info, C, rng, 'TCN');
-    this.blocks = Array.from({ length: options.levels ?? 4 }, (_, i) => new ConvBlock({ dim: C, kernelSize: options.kernelSize ?? 3, dilation: 2 ** i, causal: true, rng }));
+    this.blocks = Array.from({ length: options.levels ?? 4 }, (_, i) => new ConvBlock({ embedDim: C, kernelSize: options.kernelSize ?? 3, dilation: 2 ** i, causal: true, rng }));
     this.heads = new TaskHeads(targets, C, rng);
   }
   forward(batch: Batch): { outputs: TaskOutputs } {
     const { x, mask } = this.input.forward(fieldOf(batch, this.options.field, 'TCN'));
     let h = x;                                                                           // [B, T, C]
-    for (const b of this.blocks) h = add(h, b.forward(h, { keyMask: mask }));
+    for (const b of this.blocks) h = add(h, b.forward(h, { keyMask: mask }).output);
     return { outputs: this.heads.forward(maskedMean(h, mask)) };
   }
 }

@@ -100,14 +100,14 @@ export class FusionModel extends Module implements TaskModel {
       case 'early':
         this.cls = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
         if (c.block) {
-          this.blocks = new Serial({ dim: C, layers: Array.from({ length: layers }, () => buildBlock(c.block, C, rng)) });
+          this.blocks = new Serial({ embedDim: C, layers: Array.from({ length: layers }, () => buildBlock(c.block, C, rng)) });
           this.blocksNorm = new LayerNorm(C);
         } else {
-          this.encoder = new TransformerEncoder({ dModel: C, nhead: heads, numLayers: layers, dimFeedforward, dropout, normFirst: true, finalNorm: true, activation: 'gelu', rng });
+          this.encoder = new TransformerEncoder({ embedDim: C, numHeads: heads, numLayers: layers, dimFeedforward, dropout, normFirst: true, finalNorm: true, activation: 'gelu', rng });
         }
         break;
       case 'crossModal':
-        this.crossModal = this.sources.map(() => new CrossModalTransformer({ dModel: C, nhead: heads, numLayers: layers, dimFeedforward, dropout, activation: 'gelu', rng }));
+        this.crossModal = this.sources.map(() => new CrossModalTransformer({ embedDim: C, numHeads: heads, numLayers: layers, dimFeedforward, dropout, activation: 'gelu', rng }));
         this.streamProj = new Linear(this.sources.length * C, C, { rng });
         break;
       case 'latent':
@@ -156,13 +156,13 @@ export class FusionModel extends Module implements TaskModel {
         fullMask = keyMask;
         let h: Tensor;
         if (this.encoder) {
-          if (options.needWeights) {
-            const r = this.encoder.forward(x, { keyMask, needWeights: true });
-            h = r.output;
+          const r = this.encoder.forward(x, { keyMask, needWeights: options.needWeights });
+          h = r.output;
+          if (r.weights) {
             weights = r.weights;
             tokenFields = ['[CLS]', ...this.fields.flatMap((f, i) => Array<string>(tokens[i].shape[1]!).fill(f.name))];
-          } else h = this.encoder.forward(x, { keyMask });
-        } else h = this.blocksNorm!.forward(this.blocks!.forward(x, { keyMask }));
+          }
+        } else h = this.blocksNorm!.forward(this.blocks!.forward(x, { keyMask }).output);
         rep = squeeze(narrow(h, 1, 0, 1), 1);                                           // [B, C]
         break;
       }
@@ -174,14 +174,14 @@ export class FusionModel extends Module implements TaskModel {
         const pooled = streams.map((st, s) => {
           const others = streams.length === 1 ? streams : streams.filter((_, j) => j !== s);
           const src = concat(others.map((o) => o.x), 1), srcMask = concat(others.map((o) => o.mask), 1);
-          const y = this.crossModal[s].forward(st.x, src, { memoryKeyMask: srcMask });      // [B, nₛ, C]
+          const y = this.crossModal[s].forward(st.x, src, { memoryKeyMask: srcMask }).output; // [B, nₛ, C]
           return maskedMean(y, st.mask);                                                 // [B, C]
         });
         rep = this.streamProj!.forward(concat(pooled, -1));                              // [B, C]
         break;
       }
       case 'latent': {
-        const lat = this.perceiver!.forward(tokens, { keyMasks: masks });                // [B, N, C]
+        const lat = this.perceiver!.forward(tokens, { keyMask: masks }).output;          // [B, N, C]
         rep = mean(lat, 1);                                                              // [B, C]
         break;
       }

@@ -1,4 +1,4 @@
-export { Module, Parameter } from './module.js';
+export { Buffer, Module, Parameter } from './module.js';
 export { Linear } from './linear.js';
 export { Embedding } from './embedding.js';
 export { LayerNorm } from './layerNorm.js';

@@ -12,6 +12,17 @@ export class Parameter extends Tensor {
 }
 
 /**
+ * A tensor that is module state but not trained (PyTorch's buffer): found by walking fields like
+ * a Parameter, carried by `stateDict()` / `loadStateDict()` (so a checkpoint round trip restores
+ * it), never handed to an optimiser. PerformerAttention's random features are one.
+ */
+export class Buffer extends Tensor {
+  constructor(t: Tensor) {
+    super(t.data, t.shape);
+  }
+}
+
+/**
  * Base class of layers and models: a plain object whose Parameter and Module fields
  * (also inside arrays) are its parameters and children. `forward()` is called explicitly.
  *
@@ -38,6 +49,18 @@ export abstract class Module {
       } else if (Array.isArray(value)) {
         value.forEach((v, i) => visit(v, `${path}.${i}`));
       }
+    };
+    for (const [key, value] of Object.entries(this)) visit(value, prefix ? `${prefix}.${key}` : key);
+    return out;
+  }
+
+  /** Buffers (non-trained state) with dotted paths, in field order, as `namedParameters`. */
+  namedBuffers(prefix = ''): [string, Buffer][] {
+    const out: [string, Buffer][] = [];
+    const visit = (value: unknown, path: string): void => {
+      if (value instanceof Buffer) out.push([path, value]);
+      else if (value instanceof Module) out.push(...value.namedBuffers(path));
+      else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}.${i}`));
     };
     for (const [key, value] of Object.entries(this)) visit(value, prefix ? `${prefix}.${key}` : key);
     return out;
@@ -88,19 +111,19 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Parameter tensors by dotted path (shared with the module: copy before mutating). */
+  /** Parameter and buffer tensors by dotted path (shared with the module: copy before mutating). */
   stateDict(): Record<string, Tensor> {
-    return Object.fromEntries(this.namedParameters());
+    return Object.fromEntries([...this.namedParameters(), ...this.namedBuffers()]);
   }
 
   /**
-   * Copies values into the parameters by dotted path. With `strict` (default), missing
+   * Copies values into the parameters and buffers by dotted path. With `strict` (default), missing
    * or unexpected names are errors; shapes must always match.
    */
   loadStateDict(state: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
     checkOptions('Module.loadStateDict', options, { strict: true });
     const strict = options.strict ?? true;
-    const own = new Map(this.namedParameters());
+    const own = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
     if (strict) {
       const missing = [...own.keys()].filter((k) => !(k in state));
       const extra = Object.keys(state).filter((k) => !own.has(k));

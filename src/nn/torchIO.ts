@@ -14,7 +14,7 @@ import { checkOptions } from '../config.js';
 
 /**
  * @example
- * const layer = new nn.TransformerEncoderLayer({ dModel: 64, nhead: 4, dimFeedforward: 128, rng });
+ * const layer = new nn.TransformerEncoderLayer({ embedDim: 64, numHeads: 4, dimFeedforward: 128, rng });
  * nn.loadTorchSafetensors(layer, readFileSync('encoder_layer.safetensors'), 'encoder_layer.safetensors');
  */
 export function loadTorchSafetensors(module: Module, bytes: Uint8Array, where = 'safetensors', options: { strict?: boolean } = {}): void {

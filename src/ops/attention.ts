@@ -179,8 +179,8 @@ function packedLayout(s: AttnShape): AttnLayout {
   };
 }
 
-/** [T, S] bool: true where key j ≤ query i. */
-function causalMask(T: number, S: number): Tensor {
+/** [T, S] bool: true where key j ≤ query i (top-left aligned, as `causal` everywhere). */
+export function causalMask(T: number, S: number): Tensor {
   const out = new Uint8Array(T * S);
   for (let i = 0; i < T; i++) for (let j = 0; j <= Math.min(i, S - 1); j++) out[i * S + j] = 1;
   return new Tensor(out, [T, S]);

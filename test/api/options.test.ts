@@ -24,7 +24,7 @@ const q4 = (): Tensor => randn([1, 2, 3, 4], { rng: rng(2) });
 const recs = [{ x: 1, y: 0 }, { x: 2, y: 1 }, { x: 3, y: 0 }];
 const pre = data.Preprocessor.fit({ fields: [{ name: 'x', kind: 'numeric' }], targets: [{ name: 'y', task: 'binary' }] }, recs);
 const mha = (): nn.MultiHeadAttention => new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: rng() });
-const block = (): nn.SelfAttentionBlock => new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, rng: rng() });
+const block = (): nn.SelfAttentionBlock => new nn.SelfAttentionBlock({ embedDim: 8, numHeads: 2, rng: rng() });
 
 /** [function name in the message, call with one unknown key]. */
 const cases: [string, () => unknown][] = [
@@ -97,9 +97,9 @@ const cases: [string, () => unknown][] = [
   ['TransformerDecoder', () => new nn.TransformerDecoder(plus({ dModel: 8, nhead: 2, numLayers: 1, rng: rng() }))],
   ['TransformerDecoder.forward', () => new nn.TransformerDecoder({ dModel: 8, nhead: 2, numLayers: 1, rng: rng() }).forward(x3(), x3(), plus({}))],
   ['sinusoidalEncoding', () => nn.sinusoidalEncoding(4, 8, plus({}))],
-  ['SinusoidalPositionalEncoding', () => new nn.SinusoidalPositionalEncoding(plus({ dim: 8 }))],
-  ['SinusoidalPositionalEncoding.forward', () => new nn.SinusoidalPositionalEncoding({ dim: 8 }).forward(x3(), plus({}))],
-  ['LearnedPositionalEmbedding', () => new nn.LearnedPositionalEmbedding(plus({ maxLen: 4, dim: 8, rng: rng() }))],
+  ['SinusoidalPositionalEncoding', () => new nn.SinusoidalPositionalEncoding(plus({ embedDim: 8 }))],
+  ['SinusoidalPositionalEncoding.forward', () => new nn.SinusoidalPositionalEncoding({ embedDim: 8 }).forward(x3(), plus({}))],
+  ['LearnedPositionalEmbedding', () => new nn.LearnedPositionalEmbedding(plus({ maxLen: 4, embedDim: 8, rng: rng() }))],
   ['applyRotary', () => nn.applyRotary(q4(), plus({}))],
   ['CrossModalLayer', () => new nn.CrossModalLayer(plus({ dModel: 8, nhead: 2, rng: rng() }))],
   ['CrossModalLayer.forward', () => new nn.CrossModalLayer({ dModel: 8, nhead: 2, rng: rng() }).forward(x3(), x3(), plus({}))],
@@ -116,14 +116,14 @@ const cases: [string, () => unknown][] = [
   ['LinearSelfAttention.forward', () => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, rng: rng() }).forward(x3(), plus({}))],
   ['ContextAttention', () => new nn.ContextAttention(plus({ dim: 8, rng: rng() }))],
   ['HierarchicalAttentionNetwork', () => new nn.HierarchicalAttentionNetwork(plus({ vocabSize: 5, embedDim: 8, rng: rng() }))],
-  ['SelfAttentionBlock', () => new nn.SelfAttentionBlock(plus({ dim: 8, numHeads: 2, rng: rng() }))],
+  ['SelfAttentionBlock', () => new nn.SelfAttentionBlock(plus({ embedDim: 8, numHeads: 2, rng: rng() }))],
   ['SelfAttentionBlock.forward', () => block().forward(x3(), plus({}))],
-  ['Parallel', () => new nn.Parallel(plus({ dim: 8, branches: [block()], merge: 'sum', rng: rng() }))],
-  ['Parallel.forward', () => new nn.Parallel({ dim: 8, branches: [block()], merge: 'sum', rng: rng() }).forward(x3(), plus({}))],
-  ['Serial', () => new nn.Serial(plus({ dim: 8, layers: [block()] }))],
-  ['Serial.forward', () => new nn.Serial({ dim: 8, layers: [block()] }).forward(x3(), plus({}))],
-  ['Fusion', () => new nn.Fusion(plus({ dim: 8, mechanisms: [block()], rng: rng() }))],
-  ['Fusion.forward', () => new nn.Fusion({ dim: 8, mechanisms: [block()], rng: rng() }).forward(x3(), plus({}))],
+  ['Parallel', () => new nn.Parallel(plus({ embedDim: 8, branches: [block()], merge: 'sum', rng: rng() }))],
+  ['Parallel.forward', () => new nn.Parallel({ embedDim: 8, branches: [block()], merge: 'sum', rng: rng() }).forward(x3(), plus({}))],
+  ['Serial', () => new nn.Serial(plus({ embedDim: 8, layers: [block()] }))],
+  ['Serial.forward', () => new nn.Serial({ embedDim: 8, layers: [block()] }).forward(x3(), plus({}))],
+  ['Fusion', () => new nn.Fusion(plus({ embedDim: 8, mechanisms: [block()], rng: rng() }))],
+  ['Fusion.forward', () => new nn.Fusion({ embedDim: 8, mechanisms: [block()], rng: rng() }).forward(x3(), plus({}))],
   ['linearAttention', () => nn.linearAttention(q4(), q4(), q4(), plus({}))],
   ['PerformerAttention', () => new nn.PerformerAttention(plus({ headDim: 4, rng: rng() }))],
   ['PerformerAttention.forward', () => new nn.PerformerAttention({ headDim: 4, rng: rng() }).forward(q4(), q4(), q4(), plus({}))],
@@ -131,12 +131,12 @@ const cases: [string, () => unknown][] = [
   ['LinearSelfAttention', () => new nn.LinearSelfAttention(plus({ embedDim: 8, numHeads: 2, rng: rng() }))],
   ['CrossModalTransformer.forward', () => new nn.CrossModalTransformer({ dModel: 8, nhead: 2, numLayers: 1, rng: rng() }).forward(x3(), x3(), plus({}))],
   ['HierarchicalAttentionNetwork.forward', () => new nn.HierarchicalAttentionNetwork({ vocabSize: 5, embedDim: 8, rng: rng() }).forward(i32([1, 2, 3, 4], [1, 2, 2]), plus({}))],
-  ['ConvBlock', () => new nn.ConvBlock(plus({ dim: 8, kernelSize: 3, rng: rng() }))],
-  ['FeedForwardBlock', () => new nn.FeedForwardBlock(plus({ dim: 8, rng: rng() }))],
-  ['FeedForwardBlock.forward', () => new nn.FeedForwardBlock({ dim: 8, rng: rng() }).forward(x3(), plus({}))],
-  ['LocalAttentionBlock', () => new nn.LocalAttentionBlock(plus({ dim: 8, numHeads: 2, window: 1, rng: rng() }))],
-  ['LinearAttentionBlock', () => new nn.LinearAttentionBlock(plus({ dim: 8, numHeads: 2, rng: rng() }))],
-  ['TransformerBlock', () => new nn.TransformerBlock(plus({ dim: 8, numHeads: 2, rng: rng() }))],
+  ['ConvBlock', () => new nn.ConvBlock(plus({ embedDim: 8, kernelSize: 3, rng: rng() }))],
+  ['FeedForwardBlock', () => new nn.FeedForwardBlock(plus({ embedDim: 8, rng: rng() }))],
+  ['FeedForwardBlock.forward', () => new nn.FeedForwardBlock({ embedDim: 8, rng: rng() }).forward(x3(), plus({}))],
+  ['LocalAttentionBlock', () => new nn.LocalAttentionBlock(plus({ embedDim: 8, numHeads: 2, window: 1, rng: rng() }))],
+  ['LinearAttentionBlock', () => new nn.LinearAttentionBlock(plus({ embedDim: 8, numHeads: 2, rng: rng() }))],
+  ['TransformerBlock', () => new nn.TransformerBlock(plus({ embedDim: 8, numHeads: 2, rng: rng() }))],
   ['loadTorchSafetensors', () => nn.loadTorchSafetensors(new nn.Linear(2, 2, { rng: rng() }), new Uint8Array(0), 'x', plus({}))],
   // data/, models/, analysis/, train/
   ['splitIndices', () => data.splitIndices(10, plus({ seed: 0 }))],
@@ -192,39 +192,38 @@ test('checkOptions: the compiler demands every key of the options type and no ot
   assert.throws(() => checkOptions('f', [1] as typeof o, { a: true, b: true }), /^ValueError: f: options must be an object, got an array$/);
 });
 
-test('checkOptions messages list what is accepted: GatedAttentionPooling.forward takes keyMask (and the old name mask)', () => {
+test('checkOptions messages list what is accepted: GatedAttentionPooling.forward takes keyMask and needWeights', () => {
   const pool = new nn.GatedAttentionPooling({ inDim: 8, rng: rng() });
-  assert.throws(() => pool.forward(x3(), { keyMsk: null } as never), /GatedAttentionPooling\.forward: unknown option 'keyMsk' \(accepted: keyMask, mask\)/);
+  assert.throws(() => pool.forward(x3(), { keyMsk: null } as never), /GatedAttentionPooling\.forward: unknown option 'keyMsk' \(accepted: keyMask, needWeights\)/);
 });
 
 test('GatedAttentionPooling: keyMask [B, N] (true = real) gives padded instances zero weight, and the output ignores them', () => {
   const pool = new nn.GatedAttentionPooling({ inDim: 8, hiddenDim: 4, rng: rng(3) });
   const h = x3();                                                       // [2, 3, 8]
   const keyMask = tensor([[true, true, false], [true, false, false]]);
-  const { output, weights } = pool.forward(h, { keyMask });
-  assert.deepEqual(Array.from(weights.data).map((w, i) => (keyMask.data[i] ? w > 0 : w === 0)), [true, true, true, true, true, true]);
+  const { output, weights } = pool.forward(h, { keyMask, needWeights: true });
+  assert.deepEqual(Array.from(weights!.data).map((w, i) => (keyMask.data[i] ? w > 0 : w === 0)), [true, true, true, true, true, true]);
   // the same bags without their padding give the same outputs
   const first = pool.forward(tensor(Array.from(h.data.slice(0, 16)), { shape: [1, 2, 8] })).output;
   const second = pool.forward(tensor(Array.from(h.data.slice(24, 32)), { shape: [1, 1, 8] })).output;
   assertAllClose(output, [...first.data, ...second.data], { atol: 1e-6 });
-  // the old name still works and means the same
-  assertAllClose(pool.forward(h, { mask: keyMask }).output, output);
-  assert.throws(() => pool.forward(h, { keyMask, mask: keyMask }), /GatedAttentionPooling\.forward: pass keyMask or mask, not both/);
+  // the old name `mask` is gone: refused, naming the accepted keys
+  assert.throws(() => pool.forward(h, { mask: keyMask } as never), /GatedAttentionPooling\.forward: unknown option 'mask' \(accepted: keyMask, needWeights\)/);
 });
 
 test('nn.Attention: keyMask [B, S] masks keys per batch row; a 2-d mask is refused (it would broadcast onto [T, S])', () => {
   const attn = new nn.Attention({ score: 'scaledDot', queryDim: 8 });
   const q = randn([3, 3, 8], { rng: rng(4) });                          // B = T = 3: the trap
   const keyMask = tensor([[true, true, true], [true, false, false], [true, true, false]]);
-  const { weights } = attn.forward(q, q, q, { keyMask });
+  const weights = attn.forward(q, q, q, { keyMask, needWeights: true }).weights!;
   for (let b = 0; b < 3; b++) for (let t = 0; t < 3; t++) for (let s = 0; s < 3; s++) {
     const w = weights.data[(b * 3 + t) * 3 + s];
     assert.ok(keyMask.data[b * 3 + s] ? w > 0 : w === 0, `b ${b} t ${t} s ${s}: ${w}`);
   }
   // the same as the documented 3-d form [B, 1, S]
-  assertAllClose(weights, attn.forward(q, q, q, { mask: F.unsqueeze(keyMask, 1) }).weights);
-  assert.throws(() => attn.forward(q, q, q, { mask: keyMask }), (e: unknown) => e instanceof ShapeError
-    && /Attention\.forward: mask has 2 dims \[3,3\]; pass keyMask \[B, S\] for padding, or a 3-d mask \[B, T\|1, S\]/.test(e.message));
+  assertAllClose(weights, attn.forward(q, q, q, { attnMask: F.unsqueeze(keyMask, 1), needWeights: true }).weights!);
+  assert.throws(() => attn.forward(q, q, q, { attnMask: keyMask }), (e: unknown) => e instanceof ShapeError
+    && /Attention\.forward: attnMask has 2 dims \[3,3\]; pass keyMask \[B, S\] for padding, or a 3-d mask \[B, T\|1, S\]/.test(e.message));
   assert.throws(() => attn.forward(q, q, q, { keyMask: tensor([[true, false, true]]) }), (e: unknown) => e instanceof ShapeError
     && /Attention\.forward: keyMask has shape \[1,3\], expected \[B, S\] = \[3,3\]/.test(e.message));
 });

@@ -93,17 +93,17 @@ for (const score of ['dot', 'scaledDot', 'general', 'additive', 'cosine'] as con
     const expected = handScores(att, q, k);
     assertAllClose(att.scores(q, k), expected.flat(), { rtol: 1e-10, atol: 1e-12, msg: `${score} scores` });
     const mask = tensor([[[true, false, true]]]);                       // [1, 1, S]
-    const { output, weights } = att.forward(q, k, v, { mask });
+    const { output, weights } = att.forward(q, k, v, { attnMask: mask, needWeights: true });
     for (let t = 0; t < 2; t++) {
       const row = expected[t]!;
       const z = Math.exp(row[0]!) + Math.exp(row[2]!);
-      assertAllClose([weights.data[t * 3]!, weights.data[t * 3 + 1]!, weights.data[t * 3 + 2]!], [Math.exp(row[0]!) / z, 0, Math.exp(row[2]!) / z], { rtol: 1e-10, atol: 1e-12 });
+      assertAllClose([weights!.data[t * 3]!, weights!.data[t * 3 + 1]!, weights!.data[t * 3 + 2]!], [Math.exp(row[0]!) / z, 0, Math.exp(row[2]!) / z], { rtol: 1e-10, atol: 1e-12 });
       for (let d = 0; d < 2; d++) {
         const want = (Math.exp(row[0]!) * v.data[d]! + Math.exp(row[2]!) * v.data[2 * 2 + d]!) / z;
         assertAllClose([output.data[t * 2 + d]!], [want], { rtol: 1e-10, atol: 1e-12 });
       }
     }
-    checkGrads(att, () => att.forward(q, k, v, { mask }).output, [q, k, v], `Attention(${score})`);
+    checkGrads(att, () => att.forward(q, k, v, { attnMask: mask }).output, [q, k, v], `Attention(${score})`);
   });
 }
 
@@ -112,9 +112,9 @@ test('Attention: unscaled dot-product softmax entropy collapses as d grows; scal
     const att = new nn.Attention({ score, queryDim: d });
     const g = rng(d);
     const q = randn([8, 16, d], { rng: g }), k = randn([8, 16, d], { rng: g });
-    const { weights } = att.forward(q, k, k);
+    const { weights } = att.forward(q, k, k, { needWeights: true });
     let h = 0;
-    for (const p of weights.data) if (p > 0) h -= p * Math.log(p);
+    for (const p of weights!.data) if (p > 0) h -= p * Math.log(p);
     return h / (8 * 16);
   };
   const [dotSmall, dotBig] = [entropy('dot', 4), entropy('dot', 256)];
@@ -234,10 +234,10 @@ test('AttentionPooling: one or several learned queries, padded tokens ignored, g
   const pool = new nn.AttentionPooling({ embedDim: 8, numHeads: 2, rng: rng(12) });
   const x = randn([2, 5, 8], { rng: rng(13) });
   const keyMask = bool([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]);
-  const { output, weights } = pool.forward(x, { keyMask });
+  const { output, weights } = pool.forward(x, { keyMask, needWeights: true });
   assert.deepEqual(output.shape, [2, 8]);
-  assert.deepEqual(weights.shape, [2, 1, 5]);
-  for (let j = 2; j < 5; j++) assert.equal(weights.data[5 + j], 0, 'padded token weight');
+  assert.deepEqual(weights!.shape, [2, 1, 5]);
+  for (let j = 2; j < 5; j++) assert.equal(weights!.data[5 + j], 0, 'padded token weight');
   const x2 = new Tensor(x.data.slice(), x.shape);
   for (let i = 5 * 8 + 2 * 8; i < 10 * 8; i++) x2.data[i] = 99;
   assertAllClose(pool.forward(x2, { keyMask }).output.data.subarray(8), output.data.subarray(8), { rtol: 1e-6, atol: 1e-6 });
@@ -264,21 +264,21 @@ test('GatedAttentionPooling (Ilse et al. 2018): hand-derived weights, gated and 
     const kept = [0, 1, 3];
     const zsum = kept.reduce((s, n) => s + Math.exp(scores[n]!), 0);
     const want = [0, 1, 2, 3].map((n) => (n === 2 ? 0 : Math.exp(scores[n]!) / zsum));
-    const { output, weights } = pool.forward(h, { mask });
-    assertAllClose(weights, want, { rtol: 1e-10, atol: 1e-12 });
+    const { output, weights } = pool.forward(h, { keyMask: mask, needWeights: true });
+    assertAllClose(weights!, want, { rtol: 1e-10, atol: 1e-12 });
     const z = [0, 1, 2].map((c) => want.reduce((s, a, n) => s + a * h.data[n * 3 + c]!, 0));
     assertAllClose(output, z, { rtol: 1e-10, atol: 1e-12 });
-    checkGrads(pool, () => pool.forward(h, { mask }).output, [h], `GatedAttentionPooling(gated=${gated})`);
+    checkGrads(pool, () => pool.forward(h, { keyMask: mask }).output, [h], `GatedAttentionPooling(gated=${gated})`);
   }
 });
 
 test('NadarayaWatson: hand-derived kernel weights; a learned bandwidth fits y = 2 sin x + x^0.8 better than mean pooling', () => {
   const nw = new nn.NadarayaWatson({ bandwidth: 0.5 });
   const xq = tensor([[0.3]]), xk = tensor([[0, 1, 2]]), yk = tensor([[1, 2, 3]]);
-  const { output, weights } = nw.forward(xq, xk, yk);
+  const { output, weights } = nw.forward(xq, xk, yk, { needWeights: true });
   const e = [0, 1, 2].map((xi) => Math.exp(-(((0.3 - xi) / 0.5) ** 2) / 2));
   const z = e.reduce((a, b) => a + b);
-  assertAllClose(weights, e.map((v) => v / z), { rtol: 1e-5, atol: 1e-7 });
+  assertAllClose(weights!, e.map((v) => v / z), { rtol: 1e-5, atol: 1e-7 });
   assertAllClose(output, [e.reduce((s, v, i) => s + v * (i + 1), 0) / z], { rtol: 1e-5, atol: 1e-6 });
   // the d2l setup: 50 sorted x ~ U(0, 5), y = 2 sin x + x^0.8 + N(0, 0.5); test on 0:0.1:5
   const g = rng(19);
@@ -319,9 +319,9 @@ test('positions: sinusoidal table values, learned table, RoPE relative property 
   for (let p = 0; p < 4; p++) for (let i = 0; i < 6; i += 2) {
     assertAllClose([pe.data[p * 6 + i]!, pe.data[p * 6 + i + 1]!], [Math.sin(p / 10000 ** (i / 6)), Math.cos(p / 10000 ** (i / 6))], { rtol: 1e-6, atol: 1e-7 });
   }
-  const enc = new nn.SinusoidalPositionalEncoding({ dim: 6 });
+  const enc = new nn.SinusoidalPositionalEncoding({ embedDim: 6 });
   assertAllClose(enc.forward(zeros([1, 4, 6])).data, pe.data);
-  const learned = new nn.LearnedPositionalEmbedding({ maxLen: 4, dim: 6, rng: rng(23) });
+  const learned = new nn.LearnedPositionalEmbedding({ maxLen: 4, embedDim: 6, rng: rng(23) });
   assertAllClose(learned.forward(zeros([2, 3, 6])).data.subarray(18), learned.weight.data.subarray(0, 18));
   assert.throws(() => learned.forward(zeros([1, 5, 6])), (e: unknown) => e instanceof ValueError && /length 5 exceeds maxLen 4/.test(e.message));
 
@@ -362,12 +362,13 @@ test('Transformer layers: weights handed back without changing outputs; decoder 
   enc.eval();
   const x = randn([2, 4, 8], { rng: g });
   const keyMask = bool([[1, 1, 1, 1], [1, 1, 1, 0]]);
-  const plain = enc.forward(x, { keyMask });
+  const plain = enc.forward(x, { keyMask }).output;
+  assert.equal(enc.forward(x, { keyMask }).weights, undefined, 'no weights unless asked');
   const withW = enc.forward(x, { keyMask, needWeights: true });
-  assert.equal(withW.weights.length, 2);
-  assert.deepEqual(withW.weights[0]!.shape, [2, 2, 4, 4]);
+  assert.equal(withW.weights!.length, 2);
+  assert.deepEqual(withW.weights![0]!.shape, [2, 2, 4, 4]);
   assertAllClose(withW.output, plain, { rtol: 1e-5, atol: 1e-6 });
-  for (let l = 0; l < 2; l++) for (let h = 0; h < 2; h++) for (let i = 0; i < 4; i++) assert.equal(withW.weights[l]!.data[((1 * 2 + h) * 4 + i) * 4 + 3], 0);
+  for (let l = 0; l < 2; l++) for (let h = 0; h < 2; h++) for (let i = 0; i < 4; i++) assert.equal(withW.weights![l]!.data[((1 * 2 + h) * 4 + i) * 4 + 3], 0);
 
   const dec = new nn.TransformerDecoder({ dModel: 8, nhead: 2, dimFeedforward: 16, numLayers: 2, rng: g });
   dec.eval();
@@ -375,26 +376,26 @@ test('Transformer layers: weights handed back without changing outputs; decoder 
   const tgt2 = new Tensor(tgt.data.slice(), tgt.shape);
   for (let i = 3 * 8; i < 4 * 8; i++) tgt2.data[i] -= 3;
   const [a, b] = [dec.forward(tgt, mem), dec.forward(tgt2, mem)];
-  assertAllClose(b.data.subarray(0, 24), a.data.subarray(0, 24), { rtol: 1e-5, atol: 1e-6, msg: 'decoder: earlier targets ignore later ones' });
+  assertAllClose(b.output.data.subarray(0, 24), a.output.data.subarray(0, 24), { rtol: 1e-5, atol: 1e-6, msg: 'decoder: earlier targets ignore later ones' });
   const dw = dec.forward(tgt, mem, { needWeights: true });
-  assert.deepEqual(dw.crossWeights[1]!.shape, [1, 2, 4, 6]);
-  assertAllClose(dw.output, a, { rtol: 1e-5, atol: 1e-6 });
+  assert.deepEqual(dw.weights!.cross[1]!.shape, [1, 2, 4, 6]);
+  assertAllClose(dw.output, a.output, { rtol: 1e-5, atol: 1e-6 });
 
   const layer = toFloat64(new nn.TransformerEncoderLayer({ dModel: 4, nhead: 2, dimFeedforward: 6, dropout: 0, activation: 'gelu', rng: rng(31) }));
   const xs = r64([1, 3, 4], 32);
-  checkGrads(layer, () => layer.forward(xs, { causal: true }), [xs], 'TransformerEncoderLayer');
+  checkGrads(layer, () => layer.forward(xs, { causal: true }).output, [xs], 'TransformerEncoderLayer');
   const dl = toFloat64(new nn.TransformerDecoderLayer({ dModel: 4, nhead: 2, dimFeedforward: 6, dropout: 0, normFirst: true, rng: rng(33) }));
   const t64 = r64([1, 2, 4], 34), m64 = r64([1, 3, 4], 35);
-  checkGrads(dl, () => dl.forward(t64, m64), [t64, m64], 'TransformerDecoderLayer');
+  checkGrads(dl, () => dl.forward(t64, m64).output, [t64, m64], 'TransformerDecoderLayer');
 });
 
 test('Transformer layers: dropout is active in training and off in eval; bad options are typed errors', () => {
   const layer = new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0.5, rng: rng(36) });
   const x = randn([1, 4, 8], { rng: rng(37) });
-  const [t1, t2] = [layer.forward(x), layer.forward(x)];
+  const [t1, t2] = [layer.forward(x).output, layer.forward(x).output];
   assert.ok(sum(square(sub(t1, t2))).item() > 1e-6, 'two training passes draw different dropout masks');
   layer.eval();
-  assertAllClose(layer.forward(x), layer.forward(x));
+  assertAllClose(layer.forward(x).output, layer.forward(x).output);
   assert.throws(() => new nn.TransformerEncoderLayer({ dModel: 8, nhead: 3, rng: rng() }), (e: unknown) => e instanceof ValueError && /numHeads \(3\) must divide embedDim \(8\)/.test(e.message));
   assert.throws(() => new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, activation: 'tanh' as 'relu', rng: rng() }), (e: unknown) => e instanceof ValueError && /TransformerEncoderLayer: activation/.test(e.message));
   assert.throws(() => layer.forward(randn([1, 4, 6], { rng: rng() })), (e: unknown) => e instanceof ShapeError && /TransformerEncoderLayer.forward: x must be \[B, L, 8\], got \[1,4,6\]/.test(e.message));

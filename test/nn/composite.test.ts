@@ -10,8 +10,8 @@ const C = 8;
 const x = (seed = 0): Tensor => randn([2, 5, C], { rng: new Generator(seed) });
 const keyMask = tensor(Uint8Array.from([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]), { shape: [2, 5] });
 const twoBranches = (rng: Generator): nn.Block[] => [
-  new nn.SelfAttentionBlock({ dim: C, numHeads: 2, rng }),
-  new nn.ConvBlock({ dim: C, kernelSize: 3, rng }),
+  new nn.SelfAttentionBlock({ embedDim: C, numHeads: 2, rng }),
+  new nn.ConvBlock({ embedDim: C, kernelSize: 3, rng }),
 ];
 
 test('Parallel sum / mean / concat (unprojected) equal their formulas over the branch outputs', () => {
@@ -19,9 +19,9 @@ test('Parallel sum / mean / concat (unprojected) equal their formulas over the b
   for (const merge of ['sum', 'mean', 'concat'] as const) {
     const rng = new Generator(3);
     const branches = twoBranches(rng);
-    const par = new nn.Parallel({ dim: C, merge, branches, project: false, rng });
-    const y = par.forward(input, { keyMask });
-    const [a, b] = branches.map((br) => br.forward(input, { keyMask }));
+    const par = new nn.Parallel({ embedDim: C, merge, branches, project: false, rng });
+    const y = par.forward(input, { keyMask }).output;
+    const [a, b] = branches.map((br) => br.forward(input, { keyMask }).output);
     const expected = merge === 'sum' ? F.add(a, b) : merge === 'mean' ? F.div(F.add(a, b), 2) : F.cat([a, b], -1);
     assertAllClose(y, expected, { msg: merge });
     assert.equal(par.outDim, merge === 'concat' ? 2 * C : C);
@@ -32,10 +32,10 @@ test('Parallel sum / mean / concat (unprojected) equal their formulas over the b
 test('Parallel gated: output is Σ gᵢ·yᵢ with gᵢ = σ(W[y₁;y₂] + b); gate values are mean gates over real tokens', () => {
   const rng = new Generator(4);
   const branches = twoBranches(rng);
-  const par = new nn.Parallel({ dim: C, merge: 'gated', branches, rng });
+  const par = new nn.Parallel({ embedDim: C, merge: 'gated', branches, rng });
   const input = x(1);
-  const y = par.forward(input, { keyMask });
-  const ys = branches.map((b) => b.forward(input, { keyMask }));
+  const y = par.forward(input, { keyMask }).output;
+  const ys = branches.map((b) => b.forward(input, { keyMask }).output);
   const g = F.sigmoid(par.gateProj!.forward(F.cat(ys, -1)));                 // [B, T, 2]
   const expected = F.add(F.mul(ys[0], F.narrow(g, -1, 0, 1)), F.mul(ys[1], F.narrow(g, -1, 1, 1)));
   assertAllClose(y, expected, { rtol: 1e-5, atol: 1e-6 });
@@ -52,11 +52,11 @@ test('Parallel gated: output is Σ gᵢ·yᵢ with gᵢ = σ(W[y₁;y₂] + b); 
 
 test('Parallel attention merge: per-token weights sum to 1 and the output is their convex combination', () => {
   const rng = new Generator(5);
-  const branches = [...twoBranches(rng), new nn.FeedForwardBlock({ dim: C, rng })];
-  const par = new nn.Parallel({ dim: C, merge: 'attention', branches, rng });
+  const branches = [...twoBranches(rng), new nn.FeedForwardBlock({ embedDim: C, rng })];
+  const par = new nn.Parallel({ embedDim: C, merge: 'attention', branches, rng });
   const input = x(2);
-  const y = par.forward(input);
-  const ys = branches.map((b) => b.forward(input));
+  const y = par.forward(input).output;
+  const ys = branches.map((b) => b.forward(input).output);
   const s = F.stack(ys, 2);                                                   // [B, T, 3, C]
   const a = F.softmax(F.squeeze(par.scoreV!.forward(F.tanh(par.scoreW!.forward(s))), -1), -1);
   assertAllClose(F.sum(a, -1).data, new Array(10).fill(1), { msg: 'weights sum to 1' });
@@ -68,8 +68,8 @@ test('Parallel attention merge: per-token weights sum to 1 and the output is the
 test('every merge mode trains: gradients reach every parameter of every branch', () => {
   for (const merge of nn.MERGE_MODES) {
     const rng = new Generator(6);
-    const par = new nn.Parallel({ dim: C, merge, branches: twoBranches(rng), rng });
-    backward(F.sum(F.square(par.forward(x(), { keyMask }))));
+    const par = new nn.Parallel({ embedDim: C, merge, branches: twoBranches(rng), rng });
+    backward(F.sum(F.square(par.forward(x(), { keyMask }).output)));
     for (const [name, p] of par.namedParameters()) {
       assert.ok(p.grad, `${merge}: ${name} has no gradient`);
       assert.ok(Array.from(p.grad!.data).some((v) => v !== 0), `${merge}: ${name} gradient is all zero`);
@@ -80,58 +80,58 @@ test('every merge mode trains: gradients reach every parameter of every branch',
 test('padded positions never change real outputs (attention, conv, local and linear blocks)', () => {
   const rng = new Generator(7);
   const block = new nn.Parallel({
-    dim: C, merge: 'mean', rng, branches: [
-      new nn.SelfAttentionBlock({ dim: C, numHeads: 2, rng }), new nn.ConvBlock({ dim: C, kernelSize: 3, rng }),
-      new nn.LocalAttentionBlock({ dim: C, numHeads: 2, window: 1, rng }), new nn.LinearAttentionBlock({ dim: C, numHeads: 2, rng }),
+    embedDim: C, merge: 'mean', rng, branches: [
+      new nn.SelfAttentionBlock({ embedDim: C, numHeads: 2, rng }), new nn.ConvBlock({ embedDim: C, kernelSize: 3, rng }),
+      new nn.LocalAttentionBlock({ embedDim: C, numHeads: 2, window: 1, rng }), new nn.LinearAttentionBlock({ embedDim: C, numHeads: 2, rng }),
     ],
   });
   const a = x(3), b = new Tensor(a.data.slice(), a.shape);
   for (let t = 3; t < 5; t++) for (let c = 0; c < C; c++) b.data[(5 + t) * C + c] = 100 + t;   // batch 1, padded t = 3, 4
-  const ya = block.forward(a, { keyMask }), yb = block.forward(b, { keyMask });
+  const ya = block.forward(a, { keyMask }).output, yb = block.forward(b, { keyMask }).output;
   const real = (y: Tensor): number[] => Array.from(y.data).filter((_, i) => keyMask.data[Math.floor(i / C)]);
   assertAllClose(real(yb), real(ya), { atol: 1e-5 });
 });
 
 test('a causal ConvBlock ignores the future; a non-causal one needs an even span', () => {
   const rng = new Generator(8);
-  const conv = new nn.ConvBlock({ dim: C, kernelSize: 3, dilation: 2, causal: true, rng });
+  const conv = new nn.ConvBlock({ embedDim: C, kernelSize: 3, dilation: 2, causal: true, rng });
   const a = x(4), b = new Tensor(a.data.slice(), a.shape);
   for (let c = 0; c < C; c++) b.data[4 * C + c] += 5;                       // change t = 4 of batch 0
   const ya = conv.forward(a), yb = conv.forward(b);
-  assertAllClose(Array.from(yb.data).slice(0, 4 * C), Array.from(ya.data).slice(0, 4 * C));
-  assert.notDeepEqual(Array.from(yb.data).slice(4 * C, 5 * C), Array.from(ya.data).slice(4 * C, 5 * C));
-  assert.throws(() => new nn.ConvBlock({ dim: C, kernelSize: 2, rng }), /even/);
+  assertAllClose(Array.from(yb.output.data).slice(0, 4 * C), Array.from(ya.output.data).slice(0, 4 * C));
+  assert.notDeepEqual(Array.from(yb.output.data).slice(4 * C, 5 * C), Array.from(ya.output.data).slice(4 * C, 5 * C));
+  assert.throws(() => new nn.ConvBlock({ embedDim: C, kernelSize: 2, rng }), /even/);
 });
 
 test('Serial: residual and norm placement follow their formulas', () => {
   const rng = new Generator(9);
-  const ff = new nn.FeedForwardBlock({ dim: C, rng });
+  const ff = new nn.FeedForwardBlock({ embedDim: C, rng });
   const input = x(5);
-  assertAllClose(new nn.Serial({ dim: C, layers: [ff], norm: 'none' }).forward(input), F.add(input, ff.forward(input)));
-  const pre = new nn.Serial({ dim: C, layers: [ff], norm: 'pre' });
-  assertAllClose(pre.forward(input), F.add(input, ff.forward(pre.norms[0].forward(input))));
-  const post = new nn.Serial({ dim: C, layers: [ff], norm: 'post', residual: false });
-  assertAllClose(post.forward(input), post.norms[0].forward(ff.forward(input)));
-  assert.throws(() => new nn.Serial({ dim: C, layers: [] }), ValueError);
+  assertAllClose(new nn.Serial({ embedDim: C, layers: [ff], norm: 'none' }).forward(input).output, F.add(input, ff.forward(input).output));
+  const pre = new nn.Serial({ embedDim: C, layers: [ff], norm: 'pre' });
+  assertAllClose(pre.forward(input).output, F.add(input, ff.forward(pre.norms[0].forward(input)).output));
+  const post = new nn.Serial({ embedDim: C, layers: [ff], norm: 'post', residual: false });
+  assertAllClose(post.forward(input).output, post.norms[0].forward(ff.forward(input).output));
+  assert.throws(() => new nn.Serial({ embedDim: C, layers: [] }), ValueError);
 });
 
 test('Fusion: static gates start uniform, y = x + Σ softmax(α)ᵢ mᵢ(LN(x)); training moves the gates', () => {
   const rng = new Generator(10);
   const mechs = twoBranches(rng);
-  const fus = new nn.Fusion({ dim: C, mechanisms: mechs, rng });
+  const fus = new nn.Fusion({ embedDim: C, mechanisms: mechs, rng });
   assert.deepEqual(fus.gateValues()!.values, [0.5, 0.5]);
   const input = x(6);
   const h = fus.norm.forward(input);
-  const expected = F.add(input, F.div(F.add(mechs[0].forward(h), mechs[1].forward(h)), 2));
-  assertAllClose(fus.forward(input), expected);
+  const expected = F.add(input, F.div(F.add(mechs[0].forward(h).output, mechs[1].forward(h).output), 2));
+  assertAllClose(fus.forward(input).output, expected);
   const target = randn([2, 5, C], { rng: new Generator(11) });
   for (let i = 0; i < 3; i++) {
     fus.zeroGrad();
-    backward(F.mseLoss(fus.forward(input), target));
+    backward(F.mseLoss(fus.forward(input).output, target));
     for (const p of fus.parameters()) if (p.grad) for (let j = 0; j < p.size; j++) p.data[j] -= 0.5 * p.grad.data[j];
   }
   assert.notDeepEqual(fus.gateValues()!.values, [0.5, 0.5]);
-  const tok = new nn.Fusion({ dim: C, mechanisms: twoBranches(rng), gate: 'token', rng });
+  const tok = new nn.Fusion({ embedDim: C, mechanisms: twoBranches(rng), gate: 'token', rng });
   tok.forward(input, { keyMask });
   assert.ok(tok.gateValues()!.values.every((g) => g > 0 && g < 1));
 });
@@ -167,7 +167,7 @@ branches:
     { type: 'selfAttention', numHeads: 2 },
     { type: 'serial', layers: [{ type: 'conv', kernelSize: 3, causal: true }, { type: 'localAttention', numHeads: 2, window: 2 }] },
   ] }, C, new Generator(1));
-  assertAllClose(fromYaml.forward(x()), fromJson.forward(x()));
+  assertAllClose(fromYaml.forward(x()).output, fromJson.forward(x()).output);
   assert.throws(() => nn.buildBlock({ type: 'serial', layers: [{ type: 'conv', kernelSize: 3, kernal: 2 }] }, C, new Generator(0)),
     (e: Error) => e instanceof ConfigError && /layers\[0\]\.kernal: unknown key/.test(e.message));
   assert.throws(() => nn.buildBlock({ type: 'parallel', merge: 'max', branches: [{ type: 'conv', kernelSize: 3 }] }, C, new Generator(0)),
@@ -187,4 +187,24 @@ test('collectGates finds every gated composite by path', () => {
   assert.deepEqual(Object.keys(gates), ['layers.0', 'layers.1']);
   assert.deepEqual(gates['layers.0'].names, ['selfAttention', 'conv']);
   assert.deepEqual(gates['layers.1'].names, ['feedForward', 'conv']);
+});
+
+test('composites return each attention layer\'s weights by its module path, only when asked', () => {
+  const rng = new Generator(11);
+  const s = new nn.Serial({ embedDim: C, layers: [
+    new nn.SelfAttentionBlock({ embedDim: C, numHeads: 2, rng }),
+    new nn.Parallel({ embedDim: C, merge: 'sum', rng, branches: [new nn.ConvBlock({ embedDim: C, kernelSize: 3, rng }), new nn.TransformerBlock({ embedDim: C, numHeads: 2, rng })] }),
+  ] }).eval();
+  const input = x(12);
+  const plain = s.forward(input, { keyMask });
+  assert.ok(!('weights' in plain), 'no weights unless asked');
+  const r = s.forward(input, { keyMask, needWeights: true });
+  assertAllClose(r.output, plain.output, { rtol: 1e-5, atol: 1e-6 });
+  assert.deepEqual(Object.keys(r.weights!).sort(), ['layers.0.attn', 'layers.1.branches.1.layer.selfAttn']);
+  const paths = new Set(s.namedModules().map(([p]) => p));
+  for (const [path, w] of Object.entries(r.weights!)) {
+    assert.ok(paths.has(path), `${path} names a module`);
+    assert.deepEqual([...w.shape], [2, 2, 5, 5], path);
+  }
+  assert.deepEqual(new nn.ConvBlock({ embedDim: C, kernelSize: 3, rng }).forward(input, { needWeights: true }).weights, {}, 'no attention, no weights');
 });

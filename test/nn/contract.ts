@@ -50,9 +50,12 @@ export function checkModuleContract(name: string, c: ContractCase): void {
   assert.ok(loss().item() < before.item(), `one SGD step should lower the loss (${before.item()} → ${loss().item()})`);
 }
 
-/** The contract for a layer with `forward(x): Tensor` (no unknown-key check: `make` takes only a seed). */
+/** A layer whose forward(x) gives a Tensor or, as the attention family, `{ output }`. */
+type ForwardX = Module & { forward(x: Tensor): Tensor | { output: Tensor } };
+
+/** The contract for a layer with `forward(x)` → Tensor or `{ output }` (no unknown-key check: `make` takes only a seed). */
 export function checkLayerContract(opts: {
-  make: (seed: number) => Module & { forward(x: Tensor): Tensor };
+  make: (seed: number) => ForwardX;
   input: () => Tensor;
   outShape: number[];
   numParameters: number;
@@ -61,7 +64,7 @@ export function checkLayerContract(opts: {
 }): void {
   const x = opts.input();
   checkModuleContract(opts.make(1).constructor.name, {
-    make: (s) => opts.make(s), run: (m) => (m as Module & { forward(x: Tensor): Tensor }).forward(x),
+    make: (s) => opts.make(s), run: (m) => { const r = (m as ForwardX).forward(x); return r instanceof Tensor ? r : r.output; },
     outShape: opts.outShape, numParameters: opts.numParameters, seeded: opts.seeded, options: false,
   });
 }

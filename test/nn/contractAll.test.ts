@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, Module, Tensor, nn, randn, randint } from '../../src/index.js';
+import { Generator, Module, Tensor, ValueError, nn, randn, randint } from '../../src/index.js';
+import { assertAllClose } from '../helpers.js';
 import { checkModuleContract, type ContractCase } from './contract.js';
 
 // The layer contract over EVERY Module class nn exports (enumerated from the namespace, so a new
@@ -15,7 +16,7 @@ const x = (C = 8, T = 4): Tensor => randn([2, T, C], { rng: g(100 + C + T) });
 const out = (r: Tensor | { output: Tensor }): Tensor => (r instanceof Tensor ? r : r.output);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyModule = any;
-const blocks = (s: number): nn.Block[] => [new nn.FeedForwardBlock({ dim: 8, hidden: 8, dropout: 0, rng: g(s) }), new nn.ConvBlock({ dim: 8, kernelSize: 3, rng: g(s + 1) })];
+const blocks = (s: number): nn.Block[] => [new nn.FeedForwardBlock({ embedDim: 8, hidden: 8, dropout: 0, rng: g(s) }), new nn.ConvBlock({ embedDim: 8, kernelSize: 3, rng: g(s + 1) })];
 
 const CASES: Record<string, Case> = {
   Linear: { make: (s, e) => new nn.Linear(8, 3, { rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 3], numParameters: 27 },
@@ -34,7 +35,7 @@ const CASES: Record<string, Case> = {
   },
   Attention: { make: (s, e) => new nn.Attention({ score: 'general', queryDim: 8, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x(), x(8, 5), x(8, 5))), outShape: [2, 4, 8], numParameters: 64 },
   AttentionPooling: { make: (s, e) => new nn.AttentionPooling({ embedDim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 8], numParameters: 296 },
-  ContextAttention: { make: (s, e) => new nn.ContextAttention({ embedDim: 8, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x(), null)), outShape: [2, 8], numParameters: 80 },
+  ContextAttention: { make: (s, e) => new nn.ContextAttention({ embedDim: 8, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 8], numParameters: 80 },
   CrossModalLayer: { make: (s, e) => new nn.CrossModalLayer({ embedDim: 8, numHeads: 2, sourceDim: 4, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x(), x(4, 5))), outShape: [2, 4, 8], numParameters: 408 },
   CrossModalTransformer: { make: (s, e) => new nn.CrossModalTransformer({ embedDim: 8, numHeads: 2, sourceDim: 4, dimFeedforward: 8, dropout: 0, numLayers: 2, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x(), x(4, 5))), outShape: [2, 4, 8], numParameters: 832 },
   GatedAttentionPooling: { make: (s, e) => new nn.GatedAttentionPooling({ embedDim: 8, hiddenDim: 4, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 8], numParameters: 77 },
@@ -42,7 +43,7 @@ const CASES: Record<string, Case> = {
     make: (s, e) => new nn.HierarchicalAttentionNetwork({ vocabSize: 12, embedDim: 8, hiddenSize: 3, numClasses: 2, rng: g(s), ...e }),
     run: (m: AnyModule) => out(m.forward(randint(1, 12, [2, 3, 4], { rng: g(9) }))), outShape: [2, 2], numParameters: 638,
   },
-  LearnedPositionalEmbedding: { make: (s, e) => new nn.LearnedPositionalEmbedding({ maxLen: 6, dim: 8, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 48 },
+  LearnedPositionalEmbedding: { make: (s, e) => new nn.LearnedPositionalEmbedding({ maxLen: 6, embedDim: 8, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 48 },
   LinearSelfAttention: { make: (s, e) => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 288 },
   LinformerSelfAttention: { make: (s, e) => new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 6, projectedLen: 3, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 324 },
   MultiHeadAttention: { make: (s, e) => new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 288 },
@@ -57,24 +58,22 @@ const CASES: Record<string, Case> = {
   PerformerAttention: {
     make: (s, e) => new nn.PerformerAttention({ headDim: 4, numFeatures: 8, rng: g(s), ...e }),
     run: (m: AnyModule) => { const q = randn([2, 2, 4, 4], { rng: g(3) }); return out(m.forward(q, q, q)); }, outShape: [2, 2, 4, 4], numParameters: 0,
-    // Known gap: its random features `omega` are a plain field, not state, so a checkpoint does not carry them.
-    roundTrip: false,
   },
-  SinusoidalPositionalEncoding: { make: (_s, e) => new nn.SinusoidalPositionalEncoding({ dim: 8, ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 0, seeded: false },
+  SinusoidalPositionalEncoding: { make: (_s, e) => new nn.SinusoidalPositionalEncoding({ embedDim: 8, ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 0, seeded: false },
   SparseSelfAttention: { make: (s, e) => new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 1, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 288 },
   TransformerDecoder: { make: (s, e) => new nn.TransformerDecoder({ embedDim: 8, numHeads: 2, numLayers: 1, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x(), x(8, 5))), outShape: [2, 4, 8], numParameters: 768 },
   TransformerDecoderLayer: { make: (s, e) => new nn.TransformerDecoderLayer({ embedDim: 8, numHeads: 2, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x(), x(8, 5))), outShape: [2, 4, 8], numParameters: 768 },
   TransformerEncoder: { make: (s, e) => new nn.TransformerEncoder({ embedDim: 8, numHeads: 2, numLayers: 2, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 928 },
   TransformerEncoderLayer: { make: (s, e) => new nn.TransformerEncoderLayer({ embedDim: 8, numHeads: 2, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 464 },
-  ConvBlock: { make: (s, e) => new nn.ConvBlock({ dim: 8, kernelSize: 3, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 200 },
-  FeedForwardBlock: { make: (s, e) => new nn.FeedForwardBlock({ dim: 8, hidden: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 144 },
-  Fusion: { make: (s, e) => new nn.Fusion({ dim: 8, mechanisms: blocks(s), rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 362 },
-  LinearAttentionBlock: { make: (s, e) => new nn.LinearAttentionBlock({ dim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 288 },
-  LocalAttentionBlock: { make: (s, e) => new nn.LocalAttentionBlock({ dim: 8, numHeads: 2, window: 1, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 288 },
-  Parallel: { make: (s, e) => new nn.Parallel({ dim: 8, branches: blocks(s), merge: 'concat', rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 480 },
-  SelfAttentionBlock: { make: (s, e) => new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 288 },
-  Serial: { make: (s, e) => new nn.Serial({ dim: 8, layers: blocks(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 376 },
-  TransformerBlock: { make: (s, e) => new nn.TransformerBlock({ dim: 8, numHeads: 2, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => m.forward(x()), outShape: [2, 4, 8], numParameters: 464 },
+  ConvBlock: { make: (s, e) => new nn.ConvBlock({ embedDim: 8, kernelSize: 3, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 200 },
+  FeedForwardBlock: { make: (s, e) => new nn.FeedForwardBlock({ embedDim: 8, hidden: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 144 },
+  Fusion: { make: (s, e) => new nn.Fusion({ embedDim: 8, mechanisms: blocks(s), rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 362 },
+  LinearAttentionBlock: { make: (s, e) => new nn.LinearAttentionBlock({ embedDim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 288 },
+  LocalAttentionBlock: { make: (s, e) => new nn.LocalAttentionBlock({ embedDim: 8, numHeads: 2, window: 1, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 288 },
+  Parallel: { make: (s, e) => new nn.Parallel({ embedDim: 8, branches: blocks(s), merge: 'concat', rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 480 },
+  SelfAttentionBlock: { make: (s, e) => new nn.SelfAttentionBlock({ embedDim: 8, numHeads: 2, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 288 },
+  Serial: { make: (s, e) => new nn.Serial({ embedDim: 8, layers: blocks(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 376 },
+  TransformerBlock: { make: (s, e) => new nn.TransformerBlock({ embedDim: 8, numHeads: 2, dimFeedforward: 8, dropout: 0, rng: g(s), ...e }), run: (m: AnyModule) => out(m.forward(x())), outShape: [2, 4, 8], numParameters: 464 },
 };
 
 const moduleClasses = Object.entries(nn).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Module).map(([k]) => k).sort();
@@ -87,4 +86,78 @@ test('every Module class nn exports has a contract case (add one for a new class
 for (const name of moduleClasses) {
   const c = CASES[name];
   if (c) test(`${name} keeps the layer contract`, () => checkModuleContract(name, c));
+}
+
+// ---------- the attention family's forward contract ----------
+// Every layer that attends returns { output, weights? } — weights present iff needWeights — and
+// takes the shared options (keyMask, causal, needWeights, memoryKeyMask for cross-attention)
+// under those names; an unknown key, or a concept the layer cannot honour, is a ValueError.
+
+interface Family {
+  /** Calls forward on fixed inputs with `options` as its options object. */
+  call: (m: AnyModule, options: Record<string, unknown>) => unknown;
+  /** The shared keys it honours (needWeights always). */
+  keys: ('keyMask' | 'causal' | 'memoryKeyMask')[];
+}
+
+const q4 = (): Tensor => randn([2, 2, 4, 4], { rng: g(3) });
+const self = (T = 4, C = 8): Family['call'] => (m, o) => m.forward(x(C, T), o);
+const FAMILY: Record<string, Family> = {
+  MultiHeadAttention: { call: (m, o) => m.forward(x(), undefined, undefined, o), keys: ['keyMask', 'causal'] },
+  Attention: { call: (m, o) => m.forward(x(), x(8, 5), x(8, 5), o), keys: ['keyMask', 'causal'] },
+  AttentionPooling: { call: self(), keys: ['keyMask'] },
+  GatedAttentionPooling: { call: self(), keys: ['keyMask'] },
+  NadarayaWatson: { call: (m, o) => m.forward(randn([2, 4], { rng: g(3) }), randn([2, 5], { rng: g(4) }), randn([2, 5], { rng: g(5) }), o), keys: [] },
+  ContextAttention: { call: self(), keys: ['keyMask'] },
+  HierarchicalAttentionNetwork: { call: (m, o) => m.forward(randint(1, 12, [2, 3, 4], { rng: g(9) }), o), keys: ['keyMask'] },
+  TransformerEncoderLayer: { call: self(), keys: ['keyMask', 'causal'] },
+  TransformerEncoder: { call: self(), keys: ['keyMask', 'causal'] },
+  TransformerDecoderLayer: { call: (m, o) => m.forward(x(), x(8, 5), o), keys: ['keyMask', 'causal', 'memoryKeyMask'] },
+  TransformerDecoder: { call: (m, o) => m.forward(x(), x(8, 5), o), keys: ['keyMask', 'causal', 'memoryKeyMask'] },
+  SparseSelfAttention: { call: self(), keys: ['keyMask'] },
+  LinearSelfAttention: { call: self(), keys: ['keyMask', 'causal'] },
+  LinformerSelfAttention: { call: self(), keys: ['keyMask'] },
+  PerformerAttention: { call: (m, o) => m.forward(q4(), q4(), q4(), o), keys: ['keyMask', 'causal'] },
+  CrossModalLayer: { call: (m, o) => m.forward(x(), x(4, 5), o), keys: ['memoryKeyMask'] },
+  CrossModalTransformer: { call: (m, o) => m.forward(x(), x(4, 5), o), keys: ['memoryKeyMask'] },
+  PerceiverEncoder: { call: (m, o) => m.forward(x(4, 5), o), keys: ['keyMask'] },
+  SelfAttentionBlock: { call: self(), keys: ['keyMask'] },
+  ConvBlock: { call: self(), keys: ['keyMask'] },
+  FeedForwardBlock: { call: self(), keys: ['keyMask'] },
+  LocalAttentionBlock: { call: self(), keys: ['keyMask'] },
+  LinearAttentionBlock: { call: self(), keys: ['keyMask'] },
+  TransformerBlock: { call: self(), keys: ['keyMask'] },
+  Parallel: { call: self(), keys: ['keyMask'] },
+  Serial: { call: self(), keys: ['keyMask'] },
+  Fusion: { call: self(), keys: ['keyMask'] },
+};
+/** nn's Module classes outside the attention family (layers that do not attend). */
+const NOT_ATTENTION = ['Conv1d', 'Conv2d', 'Dropout', 'Embedding', 'GRU', 'LayerNorm', 'LearnedPositionalEmbedding', 'Linear', 'SinusoidalPositionalEncoding', 'SpectralReparam'];
+
+test('every nn Module class is in the attention family or named as not attending', () => {
+  assert.deepEqual(moduleClasses.filter((k) => !(k in FAMILY) && !NOT_ATTENTION.includes(k)), [], 'classes in neither list');
+});
+
+for (const [name, f] of Object.entries(FAMILY)) {
+  test(`${name} keeps the attention-family contract: { output, weights? }, shared option names, unknown keys refused`, () => {
+    const m = CASES[name]!.make(1);
+    m.eval();
+    const plain = f.call(m, {}) as Record<string, unknown>;
+    assert.ok(plain && typeof plain === 'object' && !(plain instanceof Tensor), 'forward returns an object');
+    assert.ok(plain.output instanceof Tensor, 'output is a Tensor');
+    assert.ok(!('weights' in plain), 'no weights unless asked');
+    const asked = f.call(m, { needWeights: true }) as Record<string, unknown>;
+    assert.ok(asked.weights !== undefined && asked.weights !== null, 'weights with needWeights');
+    assertAllClose(asked.output as Tensor, plain.output as Tensor, { rtol: 1e-5, atol: 1e-6, msg: 'asking for weights leaves the output' });
+    assert.ok(!('weights' in (f.call(m, { needWeights: false }) as object)), 'needWeights: false gives no weights');
+    const refused = (o: Record<string, unknown>, key: string): void => assert.throws(() => f.call(m, o),
+      (e: unknown) => e instanceof ValueError && new RegExp(`${name}\\.forward: unknown option '${key}'`).test(e.message), `${key} refused`);
+    refused({ bogusOption: 1 }, 'bogusOption');
+    for (const key of ['keyMask', 'causal', 'memoryKeyMask'] as const) {
+      if (f.keys.includes(key)) continue;
+      // a concept the layer cannot honour is refused, never ignored
+      refused({ [key]: key === 'causal' ? true : null }, key);
+    }
+    if (f.keys.includes('causal')) f.call(m, { causal: true });
+  });
 }

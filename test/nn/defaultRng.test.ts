@@ -52,7 +52,7 @@ test('random ops and training dropout default to the default generator', () => {
 test('a module built without rng keeps its own dropout stream: training steps do not shift later layers, and the trainer checkpoints it', async () => {
   const { train } = await import('../../src/index.js');
   const x = ones([4, 16]);
-  for (const make of [() => new nn.Dropout(0.5), () => new nn.SinusoidalPositionalEncoding({ dim: 16, dropout: 0.5 })]) {
+  for (const make of [() => new nn.Dropout(0.5), () => new nn.SinusoidalPositionalEncoding({ embedDim: 16, dropout: 0.5 })]) {
     manualSeed(1);
     const drop = make().train();
     const fresh = new nn.Linear(3, 2).weight.data.slice();

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  F, Generator, IndexError, ShapeError, Tensor, ValueError, backward, gradcheck, optim, nn, randn, sub, sum, square, tensor,
+  Buffer, F, Generator, IndexError, ShapeError, Tensor, ValueError, backward, gradcheck, optim, nn, randn, sub, sum, square, tensor,
 } from '../../src/index.js';
 import { assertAllClose, r64 } from '../helpers.js';
 import { toFloat64 } from './contract.js';
@@ -40,14 +40,14 @@ test('PerformerAttention approximates softmax attention, better with more featur
   const [q, k, v] = [0, 1, 2].map(() => F.mul(randn([1, 2, 32, 16], { rng: g }), 0.5));
   const exact = F.scaledDotProductAttention(q!, k!, v!);
   const err = (m: number): number => {
-    const out = new nn.PerformerAttention({ headDim: 16, numFeatures: m, rng: rng(3) }).forward(q!, k!, v!);
+    const out = new nn.PerformerAttention({ headDim: 16, numFeatures: m, rng: rng(3) }).forward(q!, k!, v!).output;
     return Math.sqrt(sum(square(sub(out, exact))).item() / sum(square(exact)).item());
   };
   const [few, many] = [err(8), err(4096)];
   assert.ok(many < 0.08 && many < few / 4, `relative error: m=8 ${few.toFixed(3)}, m=4096 ${many.toFixed(3)}`);
   const a = new nn.PerformerAttention({ headDim: 16, numFeatures: 64, rng: rng(5) });
   const b = new nn.PerformerAttention({ headDim: 16, numFeatures: 64, rng: rng(5) });
-  assertAllClose(a.forward(q!, k!, v!), b.forward(q!, k!, v!), { msg: 'same seed, same features' });
+  assertAllClose(a.forward(q, k, v).output, b.forward(q, k, v).output, { msg: 'same seed, same features' });
   const before = Float32Array.from(a.omega.data as Float32Array);
   a.redraw();
   assert.notDeepEqual(Array.from(a.omega.data), Array.from(before), 'redraw draws new features');
@@ -62,10 +62,10 @@ test('PerformerAttention approximates softmax attention, better with more featur
   const v2 = new Tensor(v!.data.slice(), v!.shape);
   for (let i = 20 * 16; i < 32 * 16; i++) v2.data[i] += 3;
   const c1 = a.forward(q!, k!, v!, { causal: true }), c2 = a.forward(q!, k!, v2, { causal: true });
-  assertAllClose(c2.data.subarray(0, 20 * 16), c1.data.subarray(0, 20 * 16), { rtol: 1e-5, atol: 1e-6 });
+  assertAllClose(c2.output.data.subarray(0, 20 * 16), c1.output.data.subarray(0, 20 * 16), { rtol: 1e-5, atol: 1e-6 });
   const p64 = new nn.PerformerAttention({ headDim: 3, numFeatures: 6, rng: rng(1) });
   const qs = r64([1, 1, 4, 3], 1, { scale: 0.5 }), ks = r64([1, 1, 4, 3], 2, { scale: 0.5 }), vs = r64([1, 1, 4, 2], 3);
-  assert.ok(gradcheck((x, y, z) => p64.forward(x!, y!, z!, { causal: true }), [qs, ks, vs], { rtol: 1e-4, atol: 1e-6 }).ok, 'Performer gradcheck');
+  assert.ok(gradcheck((x, y, z) => p64.forward(x, y, z, { causal: true }).output, [qs, ks, vs], { rtol: 1e-4, atol: 1e-6 }).ok, 'Performer gradcheck');
   assert.throws(() => a.forward(r64([1, 1, 4, 8], 1), r64([1, 1, 4, 8], 2), r64([1, 1, 4, 8], 3)), (e: unknown) => e instanceof ShapeError && /head dim 8 differs from headDim 16/.test(e.message));
 });
 
@@ -83,9 +83,9 @@ test('PerformerAttention: a sample\'s output depends only on its own real keys (
   for (const causal of [false, true]) {
     const base = favor.forward(q!, k!, v!, { keyMask, causal });
     const same = (out: Tensor, from: number, to: number, msg: string): void =>
-      assertAllClose(out.data.subarray(from, to), base.data.subarray(from, to), { rtol: 0, atol: 1e-6, msg: `${msg} (causal ${causal})` });
+      assertAllClose(out.data.subarray(from, to), base.output.data.subarray(from, to), { rtol: 0, atol: 1e-6, msg: `${msg} (causal ${causal})` });
     // a neighbour's keys ×2 (sample 0): samples 1 and 2 are unchanged
-    same(favor.forward(q!, edit(k!, 0, per, (x) => 2 * x), v!, { keyMask, causal }), per, 3 * per, 'a neighbour\'s keys');
+    same(favor.forward(q, edit(k, 0, per, (x) => 2 * x), v, { keyMask, causal }).output, per, 3 * per, 'a neighbour\'s keys');
     // padded keys and values of sample 1 (positions 4, 5 of both heads): no output moves
     let k2 = k!, v2 = v!;
     for (let h = 0; h < 2; h++) {
@@ -93,9 +93,9 @@ test('PerformerAttention: a sample\'s output depends only on its own real keys (
       k2 = edit(k2, at, at + 16, () => 9);
       v2 = edit(v2, at, at + 16, () => -50);
     }
-    same(favor.forward(q!, k2, v2, { keyMask, causal }), 0, 3 * per, 'padded keys and values');
+    same(favor.forward(q, k2, v2, { keyMask, causal }).output, 0, 3 * per, 'padded keys and values');
     // another head's keys (sample 2, head 0 ×3): head 1 is unchanged
-    same(favor.forward(q!, edit(k!, 2 * per, 2 * per + head, (x) => 3 * x), v!, { keyMask, causal }), 2 * per + head, 3 * per, 'another head\'s keys');
+    same(favor.forward(q, edit(k, 2 * per, 2 * per + head, (x) => 3 * x), v, { keyMask, causal }).output, 2 * per + head, 3 * per, 'another head\'s keys');
     // the elu kernel has no stabiliser: the same holds
     const lin = nn.linearAttention(q!, k!, v!, { keyMask, causal });
     assertAllClose(nn.linearAttention(q!, edit(k!, 0, per, (x) => 2 * x), v!, { keyMask, causal }).data.subarray(per), lin.data.subarray(per), { rtol: 0, atol: 1e-6, msg: 'elu kernel' });
@@ -104,7 +104,7 @@ test('PerformerAttention: a sample\'s output depends only on its own real keys (
   const big = new nn.PerformerAttention({ headDim: 8, numFeatures: 4096, rng: rng(24) });
   const [qs, ks] = [q!, k!].map((t) => F.mul(t, 0.5));
   const exact = F.scaledDotProductAttention(qs!, ks!, v!, { mask: F.reshape(keyMask, [3, 1, 1, 6]) });
-  const approx = big.forward(qs!, ks!, v!, { keyMask });
+  const approx = big.forward(qs!, ks!, v!, { keyMask }).output;
   for (let b = 0; b < 3; b++) {
     const [x1, x0] = [approx, exact].map((t) => F.narrow(t, 0, b, 1));
     const e = Math.sqrt(sum(square(sub(x1!, x0!))).item() / sum(square(x0!)).item());
@@ -114,7 +114,7 @@ test('PerformerAttention: a sample\'s output depends only on its own real keys (
   const linf = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 6, projectedLen: 3, rng: rng(23) });
   const x = randn([3, 6, 8], { rng: g });
   const y = linf.forward(x, { keyMask });
-  assertAllClose(linf.forward(edit(x, 0, 48, (t) => 4 * t + 1), { keyMask }).data.subarray(48), y.data.subarray(48), { rtol: 0, atol: 1e-6, msg: 'Linformer' });
+  assertAllClose(linf.forward(edit(x, 0, 48, (t) => 4 * t + 1), { keyMask }).output.data.subarray(48), y.output.data.subarray(48), { rtol: 0, atol: 1e-6, msg: 'Linformer' });
 });
 
 test('LinformerSelfAttention: with identity projections it is full attention; shorter inputs and padding', () => {
@@ -126,20 +126,20 @@ test('LinformerSelfAttention: with identity projections it is full attention; sh
   const x = randn([2, 6, 8], { rng: rng(12) });
   const heads = (t: Tensor): Tensor => F.transpose(F.reshape(t, [2, 6, 2, 4]), 1, 2);
   const ref = F.scaledDotProductAttention(heads(lin.qProj.forward(x)), heads(lin.kProj.forward(x)), heads(lin.vProj.forward(x)));
-  assertAllClose(lin.forward(x), lin.outProj.forward(F.reshape(F.transpose(ref, 1, 2), [2, 6, 8])), { rtol: 1e-5, atol: 1e-6 });
+  assertAllClose(lin.forward(x).output, lin.outProj.forward(F.reshape(F.transpose(ref, 1, 2), [2, 6, 8])), { rtol: 1e-5, atol: 1e-6 });
   const small = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 16, projectedLen: 4, shareKV: true, rng: rng(13) });
   assert.equal(small.projF, null);
   const xs = randn([2, 5, 8], { rng: rng(14) });
   const keyMask = bool([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]);
   const y1 = small.forward(xs, { keyMask });
-  assert.deepEqual(y1.shape, [2, 5, 8]);
+  assert.deepEqual(y1.output.shape, [2, 5, 8]);
   const xs2 = new Tensor(xs.data.slice(), xs.shape);
   for (let i = (5 + 3) * 8; i < 10 * 8; i++) xs2.data[i] = 50;
-  assertAllClose(small.forward(xs2, { keyMask }).data.subarray(40, 64), y1.data.subarray(40, 64), { rtol: 1e-5, atol: 1e-6, msg: 'padded tokens do not reach real ones' });
+  assertAllClose(small.forward(xs2, { keyMask }).output.data.subarray(40, 64), y1.output.data.subarray(40, 64), { rtol: 1e-5, atol: 1e-6, msg: 'padded tokens do not reach real ones' });
   assert.throws(() => small.forward(randn([1, 17, 8], { rng: rng() })), (e: unknown) => e instanceof ValueError && /length 17 exceeds maxLen 16/.test(e.message));
   const l64 = toFloat64(new nn.LinformerSelfAttention({ embedDim: 4, numHeads: 2, maxLen: 5, projectedLen: 2, rng: rng(15) }));
   const x64 = r64([1, 4, 4], 16);
-  const r = gradcheck(() => l64.forward(x64), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  const r = gradcheck(() => l64.forward(x64).output, [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
   assert.ok(r.ok, `Linformer gradcheck ${JSON.stringify(r.worst)}`);
 });
 
@@ -149,36 +149,40 @@ test('CrossModalTransformer (MulT): target queries a source of another width; pa
   const mask = bool([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]]);
   const { output, weights } = mult.forward(text, audio, { sourceKeyMask: mask, needWeights: true });
   assert.deepEqual(output.shape, [2, 4, 8]);
-  assert.equal(weights.length, 2);
-  assert.deepEqual(weights[0]!.shape, [2, 2, 4, 7]);
-  for (let h = 0; h < 2; h++) for (let t = 0; t < 4; t++) for (let s = 4; s < 7; s++) assert.equal(weights[1]!.data[((1 * 2 + h) * 4 + t) * 7 + s], 0);
+  assert.equal(weights!.length, 2);
+  assert.deepEqual(weights![0]!.shape, [2, 2, 4, 7]);
+  for (let h = 0; h < 2; h++) for (let t = 0; t < 4; t++) for (let s = 4; s < 7; s++) assert.equal(weights![1]!.data[((1 * 2 + h) * 4 + t) * 7 + s], 0);
   const audio2 = new Tensor(audio.data.slice(), audio.shape);
   for (let i = (7 + 4) * 6; i < 14 * 6; i++) audio2.data[i] = -20;
-  assertAllClose(mult.forward(text, audio2, { sourceKeyMask: mask }).data.subarray(32), output.data.subarray(32), { rtol: 1e-5, atol: 1e-6 });
-  assertAllClose(mult.forward(text, audio, { sourceKeyMask: mask }), output, { rtol: 1e-5, atol: 1e-6, msg: 'weights do not change outputs' });
+  assertAllClose(mult.forward(text, audio2, { sourceKeyMask: mask }).output.data.subarray(32), output.data.subarray(32), { rtol: 1e-5, atol: 1e-6 });
+  assertAllClose(mult.forward(text, audio, { sourceKeyMask: mask }).output, output, { rtol: 1e-5, atol: 1e-6, msg: 'weights do not change outputs' });
   assert.throws(() => mult.forward(text, randn([3, 7, 6], { rng: rng() })), (e: unknown) => e instanceof ShapeError && /batch sizes differ/.test(e.message));
   const layer = toFloat64(new nn.CrossModalLayer({ dModel: 4, nhead: 2, sourceDim: 3, dimFeedforward: 6, dropout: 0, rng: rng(20) }));
   const t64 = r64([1, 2, 4], 21), s64 = r64([1, 3, 3], 22);
-  const r = gradcheck(() => layer.forward(t64, s64), [t64, s64, ...layer.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  const r = gradcheck(() => layer.forward(t64, s64).output, [t64, s64, ...layer.parameters()], { rtol: 1e-4, atol: 1e-6 });
   assert.ok(r.ok, `CrossModalLayer gradcheck ${JSON.stringify(r.worst)}`);
 });
 
 test('PerceiverEncoder: latents read any number of inputs, with masks; cost set by the latents; gradcheck', () => {
   const enc = new nn.PerceiverEncoder({ numLatents: 3, latentDim: 8, inputDim: 5, crossHeads: 1, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 16, rng: rng(23) });
   const a = randn([2, 6, 5], { rng: rng(24) }), b = randn([2, 2, 5], { rng: rng(25) });
-  const out = enc.forward([a, b], { keyMasks: [null, bool([[1, 0], [1, 1]])], needWeights: true });
+  const out = enc.forward([a, b], { keyMask: [null, bool([[1, 0], [1, 1]])], needWeights: true });
   assert.deepEqual(out.output.shape, [2, 3, 8]);
-  assert.deepEqual(out.crossWeights.shape, [2, 1, 3, 8]);
-  assert.deepEqual(out.latentWeights[0]!.shape, [2, 2, 3, 3]);
-  for (let n = 0; n < 3; n++) assert.equal(out.crossWeights.data[n * 8 + 7], 0, 'masked element of the second input');
-  assert.deepEqual(enc.forward(randn([2, 40, 5], { rng: rng(26) })).shape, [2, 3, 8], 'any input length, same latent shape');
-  assertAllClose(enc.forward([a, b], { keyMasks: [null, bool([[1, 0], [1, 1]])] }), out.output, { rtol: 1e-5, atol: 1e-6 });
+  assert.deepEqual(out.weights!.cross.shape, [2, 1, 3, 8]);
+  assert.deepEqual(out.weights!.latent[0]!.shape, [2, 2, 3, 3]);
+  for (let n = 0; n < 3; n++) assert.equal(out.weights!.cross.data[n * 8 + 7], 0, 'masked element of the second input');
+  assert.deepEqual(enc.forward(randn([2, 40, 5], { rng: rng(26) })).output.shape, [2, 3, 8], 'any input length, same latent shape');
+  assertAllClose(enc.forward([a, b], { keyMask: [null, bool([[1, 0], [1, 1]])] }).output, out.output, { rtol: 1e-5, atol: 1e-6 });
   assert.throws(() => enc.forward([]), (e: unknown) => e instanceof ValueError && /at least one input/.test(e.message));
   assert.throws(() => enc.forward([a, randn([3, 2, 5], { rng: rng() })]), (e: unknown) => e instanceof ShapeError && /inputs\[1\] has batch 3/.test(e.message));
-  assert.throws(() => enc.forward([a, b], { keyMasks: [null] }), (e: unknown) => e instanceof ValueError && /keyMasks has 1 entries for 2 inputs/.test(e.message));
+  assert.throws(() => enc.forward([a, b], { keyMask: [null] }), (e: unknown) => e instanceof ValueError && /keyMask has 1 entries for 2 inputs/.test(e.message));
+  // one input array takes one mask; a list of inputs takes a list
+  const m6 = bool([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]);
+  assertAllClose(enc.forward(a, { keyMask: m6 }).output, enc.forward([a], { keyMask: [m6] }).output, { rtol: 1e-6, atol: 1e-7 });
+  assert.throws(() => enc.forward([a, b], { keyMask: m6 }), (e: unknown) => e instanceof ValueError && /keyMask must be a list of 2 masks/.test(e.message));
   const p64 = toFloat64(new nn.PerceiverEncoder({ numLatents: 2, latentDim: 4, inputDim: 3, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 4, rng: rng(27) }));
   const x64 = r64([1, 3, 3], 28);
-  const r = gradcheck(() => p64.forward(x64), [x64, ...p64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  const r = gradcheck(() => p64.forward(x64).output, [x64, ...p64.parameters()], { rtol: 1e-4, atol: 1e-6 });
   assert.ok(r.ok, `Perceiver gradcheck ${JSON.stringify(r.worst)}`);
 });
 
@@ -245,14 +249,14 @@ test('SparseSelfAttention: each pattern as a layer, padded tokens ignored, gradc
     const x = randn([2, 16, 8], { rng: rng(39) });
     const keyMask = bool([Array(16).fill(1), [...Array(12).fill(1), 0, 0, 0, 0]]);
     const y = layer.forward(x, { keyMask });
-    assert.deepEqual(y.shape, [2, 16, 8]);
+    assert.deepEqual(y.output.shape, [2, 16, 8]);
     const x2 = new Tensor(x.data.slice(), x.shape);
     for (let i = (16 + 12) * 8; i < 32 * 8; i++) x2.data[i] = 9;
-    assertAllClose(layer.forward(x2, { keyMask }).data.subarray(128, 128 + 12 * 8), y.data.subarray(128, 128 + 12 * 8), { rtol: 1e-5, atol: 1e-6, msg: `${pattern}: padding` });
+    assertAllClose(layer.forward(x2, { keyMask }).output.data.subarray(128, 128 + 12 * 8), y.output.data.subarray(128, 128 + 12 * 8), { rtol: 1e-5, atol: 1e-6, msg: `${pattern}: padding` });
   }
   const l64 = toFloat64(new nn.SparseSelfAttention({ embedDim: 4, numHeads: 2, pattern: 'window', window: 1, globalTokens: [2], rng: rng(40) }));
   const x64 = r64([1, 5, 4], 41);
-  const r = gradcheck(() => l64.forward(x64), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  const r = gradcheck(() => l64.forward(x64).output, [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
   assert.ok(r.ok, `SparseSelfAttention gradcheck ${JSON.stringify(r.worst)}`);
 });
 
@@ -279,8 +283,9 @@ test('HierarchicalAttentionNetwork: ragged documents, weights at both levels, pa
     9, 10, 11, 12, 13, 14, 0, 0, 0, 0, 0, 0,
   ]), { shape: [2, 3, 4] });
   for (const encoder of ['gru', 'transformer'] as const) {
-    const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, hiddenSize: 4, encoder, nhead: 2, dropout: 0, numClasses: 2, rng: rng(52) });
-    const { output, wordWeights, sentenceWeights } = han.forward(ids);
+    const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, hiddenSize: 4, encoder, numHeads: 2, dropout: 0, numClasses: 2, rng: rng(52) });
+    const { output, weights } = han.forward(ids, { needWeights: true });
+    const { word: wordWeights, sentence: sentenceWeights } = weights!;
     assert.deepEqual(output.shape, [2, 2]);
     assert.deepEqual(wordWeights.shape, [2, 3, 4]);
     assert.equal(wordWeights.data[3], 0, 'padded word');
@@ -290,7 +295,7 @@ test('HierarchicalAttentionNetwork: ragged documents, weights at both levels, pa
     // ids at padded positions do not matter once masked explicitly
     const mask = F.ne(ids, 0);
     const ids2 = new Tensor(Int32Array.from(ids.data as Int32Array, (v) => (v === 0 ? 19 : v)), ids.shape);
-    assertAllClose(han.forward(ids2, { wordMask: mask }).output, output, { rtol: 1e-5, atol: 1e-6, msg: `${encoder}: padding ignored` });
+    assertAllClose(han.forward(ids2, { keyMask: mask }).output, output, { rtol: 1e-5, atol: 1e-6, msg: `${encoder}: padding ignored` });
     // a few steps on "does the document contain token 7?" lower the loss
     const labels = tensor(Int32Array.from([1, 0]));
     const opt = new optim.Adam(han.parameters(), { lr: 0.05 });
@@ -316,13 +321,30 @@ test('LinearSelfAttention: elu and Performer kernels as layers; causal layers ig
     const x2 = new Tensor(x.data.slice(), x.shape);
     for (let i = 4 * 8; i < 6 * 8; i++) x2.data[i] += 2;
     const [a, b] = [layer.forward(x), layer.forward(x2)];
-    assert.deepEqual(a.shape, [1, 6, 8]);
-    assertAllClose(b.data.subarray(0, 32), a.data.subarray(0, 32), { rtol: 1e-5, atol: 1e-6, msg: `${kernel}: causal` });
+    assert.deepEqual(a.output.shape, [1, 6, 8]);
+    assertAllClose(b.output.data.subarray(0, 32), a.output.data.subarray(0, 32), { rtol: 1e-5, atol: 1e-6, msg: `${kernel}: causal` });
     layer.redraw();
   }
   const l64 = toFloat64(new nn.LinearSelfAttention({ embedDim: 4, numHeads: 2, rng: rng(62) }));
   const x64 = r64([1, 3, 4], 63);
-  const r = gradcheck(() => l64.forward(x64, { keyMask: bool([[1, 1, 0]]) }), [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-7 });
+  const r = gradcheck(() => l64.forward(x64, { keyMask: bool([[1, 1, 0]]) }).output, [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-7 });
   assert.ok(r.ok, `LinearSelfAttention gradcheck ${JSON.stringify(r.worst)}`);
   assert.throws(() => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel: 'relu' as 'elu', rng: rng() }), ValueError);
+});
+
+test('PerformerAttention: its random features are a buffer, carried by stateDict (not trained); LinearSelfAttention takes causal per call', () => {
+  const a = new nn.PerformerAttention({ headDim: 4, numFeatures: 8, rng: rng(61) });
+  assert.ok(a.omega instanceof Buffer, 'omega is a Buffer');
+  assert.deepEqual(Object.keys(a.stateDict()), ['omega']);
+  assert.equal(a.parameters().length, 0, 'not a parameter');
+  const b = new nn.PerformerAttention({ headDim: 4, numFeatures: 8, rng: rng(62) });
+  const q = randn([1, 2, 3, 4], { rng: rng(63) });
+  b.loadStateDict(a.stateDict());
+  assertAllClose(b.forward(q, q, q).output, a.forward(q, q, q).output, { msg: 'same features, same output' });
+  const lsa = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel: 'performer', numFeatures: 8, rng: rng(64) });
+  assert.deepEqual(lsa.stateDict()['performer.omega']!.shape, [8, 4]);
+  const causal = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, causal: true, rng: rng(65) });
+  const plain = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, rng: rng(65) });
+  const xs = randn([2, 5, 8], { rng: rng(66) });
+  assertAllClose(plain.forward(xs, { causal: true }).output, causal.forward(xs).output, { msg: 'causal per call = causal at construction' });
 });

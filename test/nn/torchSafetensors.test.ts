@@ -32,7 +32,7 @@ function build(name: string, o: Case['options']): { module: Module; run: (x: Ten
     default: {
       const layer = { dModel: n('dModel'), nhead: n('nhead'), dimFeedforward: n('dimFeedforward'), activation: o.activation as 'relu' | 'gelu', normFirst: o.normFirst as boolean, dropout: 0, rng };
       const m = name === 'transformer_encoder_layer' ? new nn.TransformerEncoderLayer(layer) : new nn.TransformerEncoder({ ...layer, numLayers: n('numLayers'), finalNorm: o.finalNorm as boolean });
-      return { module: m, run: (x) => m.forward(x) };
+      return { module: m, run: (x) => m.forward(x).output };
     }
   }
 }

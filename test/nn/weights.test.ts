@@ -15,12 +15,12 @@ const rows = (w: { shape: readonly number[] }): number => w.shape[w.shape.length
 test('SparseSelfAttention: needWeights gives [B, H, T, T] softmax weights, zero outside the pattern and on padded keys', () => {
   const m = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 1, rng: new Generator(1) });
   const r = m.forward(x, { keyMask, needWeights: true });
-  assertAllClose(r.output, m.forward(x, { keyMask }), { msg: 'same output with and without weights' });
-  assert.deepEqual([...r.weights.shape], [2, 2, 6, 6]);
+  assertAllClose(r.output, m.forward(x, { keyMask }).output, { msg: 'same output with and without weights' });
+  assert.deepEqual([...r.weights!.shape], [2, 2, 6, 6]);
   // Rows sum to 1, except the second sequence's last query: its window {4, 5} is all padding, a fully masked row of zeros.
   const expected = Array.from({ length: 24 }, (_, i) => (i === 17 || i === 23 ? 0 : 1));
-  assertAllClose(sum(r.weights, -1), reshape(tensor(expected), [2, 2, 6]), { msg: 'rows sum to 1', atol: 1e-5 });
-  const w = r.weights.data;
+  assertAllClose(sum(r.weights!, -1), reshape(tensor(expected), [2, 2, 6]), { msg: 'rows sum to 1', atol: 1e-5 });
+  const w = r.weights!.data;
   for (let b = 0; b < 2; b++) for (let h = 0; h < 2; h++) for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) {
     const v = w[((b * 2 + h) * 6 + i) * 6 + j]!;
     if (Math.abs(i - j) > 1 || (b === 1 && j >= 4)) assert.equal(v, 0, `weight [${b},${h},${i},${j}] outside the pattern or on a padded key`);
@@ -32,14 +32,14 @@ for (const kernel of ['elu', 'performer'] as const) {
     for (const causal of [false, true]) {
       const m = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel, numFeatures: 8, causal, rng: new Generator(1) });
       const r = m.forward(x, { keyMask, needWeights: true });
-      assertAllClose(r.output, m.forward(x, { keyMask }), { msg: 'same output', atol: 1e-5, rtol: 1e-4 });
-      assert.deepEqual([...r.weights.shape], [2, 2, 6, 6]);
-      const w = r.weights.data;
+      assertAllClose(r.output, m.forward(x, { keyMask }).output, { msg: 'same output', atol: 1e-5, rtol: 1e-4 });
+      assert.deepEqual([...r.weights!.shape], [2, 2, 6, 6]);
+      const w = r.weights!.data;
       for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) {
         if (causal && j > i) assert.equal(w[i * 6 + j], 0, 'no weight on future keys');
         assert.equal(w[((1 * 2 + 0) * 6 + i) * 6 + 5], 0, 'no weight on padded keys');
       }
-      assert.equal(rows(r.weights), 6);
+      assert.equal(rows(r.weights!), 6);
     }
   });
 }
@@ -47,7 +47,7 @@ for (const kernel of ['elu', 'performer'] as const) {
 test('LinformerSelfAttention: needWeights gives weights over the projected keys [B, H, T, k]', () => {
   const m = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 8, projectedLen: 3, rng: new Generator(1) });
   const r = m.forward(x, { keyMask, needWeights: true });
-  assertAllClose(r.output, m.forward(x, { keyMask }), { msg: 'same output' });
-  assert.deepEqual([...r.weights.shape], [2, 2, 6, 3]);
-  assertAllClose(sum(r.weights, -1), ones([2, 2, 6]), { msg: 'rows sum to 1', atol: 1e-5 });
+  assertAllClose(r.output, m.forward(x, { keyMask }).output, { msg: 'same output' });
+  assert.deepEqual([...r.weights!.shape], [2, 2, 6, 3]);
+  assertAllClose(sum(r.weights!, -1), ones([2, 2, 6]), { msg: 'rows sum to 1', atol: 1e-5 });
 });

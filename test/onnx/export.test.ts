@@ -48,10 +48,10 @@ test('MultiHeadAttention (self-attention with padded keys) matches in ONNX Runti
 test('Transformer encoder layers and stacks (pre/post-norm, ReLU/GELU) match in ONNX Runtime', async () => {
   for (const [normFirst, activation] of [[true, 'gelu'], [false, 'relu']] as const) {
     const layer = new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16, normFirst, activation, dropout: 0, rng: rng() });
-    await check(`TransformerEncoderLayer ${normFirst ? 'pre' : 'post'} ${activation}`, layer, (x, keyMask) => layer.forward(x, { keyMask }), 8, true);
+    await check(`TransformerEncoderLayer ${normFirst ? 'pre' : 'post'} ${activation}`, layer, (x, keyMask) => layer.forward(x, { keyMask }).output, 8, true);
   }
   const enc = new nn.TransformerEncoder({ dModel: 8, nhead: 4, dimFeedforward: 16, numLayers: 3, normFirst: true, finalNorm: true, activation: 'gelu', dropout: 0, rng: rng() });
-  await check('TransformerEncoder', enc, (x, keyMask) => enc.forward(x, { keyMask }), 8, true);
+  await check('TransformerEncoder', enc, (x, keyMask) => enc.forward(x, { keyMask }).output, 8, true);
 });
 
 test('AttentionPooling (one and several queries) matches in ONNX Runtime', async () => {
@@ -72,7 +72,7 @@ test('sparse self-attention exports as masks: windows (two- and one-sided, dilat
   ];
   for (const [name, o] of cases) {
     const m = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', ...o, rng: rng() } as nn.SparseSelfAttentionOptions);
-    await check(`SparseSelfAttention ${name}`, m, (x, keyMask) => m.forward(x, { keyMask }), 8, true);
+    await check(`SparseSelfAttention ${name}`, m, (x, keyMask) => m.forward(x, { keyMask }).output, 8, true);
   }
 });
 
@@ -80,40 +80,40 @@ test('linear attention (elu and Performer features, causal or not) and Linformer
   for (const kernel of ['elu', 'performer'] as const) {
     for (const causal of [false, true]) {
       const m = new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel, numFeatures: 16, causal, rng: rng() });
-      await check(`LinearSelfAttention ${kernel}${causal ? ' causal' : ''}`, m, (x, keyMask) => m.forward(x, { keyMask }), 8, true);
+      await check(`LinearSelfAttention ${kernel}${causal ? ' causal' : ''}`, m, (x, keyMask) => m.forward(x, { keyMask }).output, 8, true);
     }
   }
   for (const shareKV of [false, true]) {
     const m = new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 12, projectedLen: 4, shareKV, rng: rng() });
-    await check(`Linformer${shareKV ? ' shared' : ''}`, m, (x, keyMask) => m.forward(x, { keyMask }), 8, true);
+    await check(`Linformer${shareKV ? ' shared' : ''}`, m, (x, keyMask) => m.forward(x, { keyMask }).output, 8, true);
   }
 });
 
 test('composite blocks, Serial, Parallel (every merge) and Fusion (static, token gates) match in ONNX Runtime', async () => {
   const r = rng();
   const blocks = (): nn.Block[] => [
-    new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, causal: true, rng: r }),
-    new nn.ConvBlock({ dim: 8, kernelSize: 3, rng: r }),
-    new nn.ConvBlock({ dim: 8, kernelSize: 2, dilation: 2, causal: true, rng: r }),
-    new nn.FeedForwardBlock({ dim: 8, hidden: 12, activation: 'relu', rng: r }),
-    new nn.LocalAttentionBlock({ dim: 8, numHeads: 2, window: 1, rng: r }),
-    new nn.LinearAttentionBlock({ dim: 8, numHeads: 2, rng: r }),
-    new nn.TransformerBlock({ dim: 8, numHeads: 2, rng: r }),
+    new nn.SelfAttentionBlock({ embedDim: 8, numHeads: 2, causal: true, rng: r }),
+    new nn.ConvBlock({ embedDim: 8, kernelSize: 3, rng: r }),
+    new nn.ConvBlock({ embedDim: 8, kernelSize: 2, dilation: 2, causal: true, rng: r }),
+    new nn.FeedForwardBlock({ embedDim: 8, hidden: 12, activation: 'relu', rng: r }),
+    new nn.LocalAttentionBlock({ embedDim: 8, numHeads: 2, window: 1, rng: r }),
+    new nn.LinearAttentionBlock({ embedDim: 8, numHeads: 2, rng: r }),
+    new nn.TransformerBlock({ embedDim: 8, numHeads: 2, rng: r }),
   ];
   for (const norm of ['pre', 'post', 'none'] as const) {
-    const s = new nn.Serial({ dim: 8, layers: blocks(), norm, residual: norm !== 'none' });
-    await check(`Serial ${norm}`, s, (x, keyMask) => s.forward(x, { keyMask }), 8, true);
+    const s = new nn.Serial({ embedDim: 8, layers: blocks(), norm, residual: norm !== 'none' });
+    await check(`Serial ${norm}`, s, (x, keyMask) => s.forward(x, { keyMask }).output, 8, true);
   }
   for (const merge of nn.MERGE_MODES) {
-    const p = new nn.Parallel({ dim: 8, merge, branches: blocks().slice(0, 3), rng: r });
-    await check(`Parallel ${merge}`, p, (x, keyMask) => p.forward(x, { keyMask }), 8, true);
+    const p = new nn.Parallel({ embedDim: 8, merge, branches: blocks().slice(0, 3), rng: r });
+    await check(`Parallel ${merge}`, p, (x, keyMask) => p.forward(x, { keyMask }).output, 8, true);
   }
-  const raw = new nn.Parallel({ dim: 8, merge: 'concat', project: false, branches: blocks().slice(3, 5), rng: r });
-  await check('Parallel concat unprojected', raw, (x, keyMask) => raw.forward(x, { keyMask }), 8, true);
+  const raw = new nn.Parallel({ embedDim: 8, merge: 'concat', project: false, branches: blocks().slice(3, 5), rng: r });
+  await check('Parallel concat unprojected', raw, (x, keyMask) => raw.forward(x, { keyMask }).output, 8, true);
   for (const gate of ['static', 'token'] as const) {
-    const f = new nn.Fusion({ dim: 8, gate, mechanisms: blocks().slice(4), rng: r });
+    const f = new nn.Fusion({ embedDim: 8, gate, mechanisms: blocks().slice(4), rng: r });
     f.gateLogits?.data.set([0.5, -1, 2]);
-    await check(`Fusion ${gate}`, f, (x, keyMask) => f.forward(x, { keyMask }), 8, true);
+    await check(`Fusion ${gate}`, f, (x, keyMask) => f.forward(x, { keyMask }).output, 8, true);
   }
 });
 
@@ -123,7 +123,7 @@ test('σReparam is folded into the exported weights', async () => {
   enc.train();
   for (let i = 0; i < 3; i++) enc.forward(randn([2, 4, 8], { rng: new Generator(i) }));   // power iterations move u, v
   for (const [, m] of enc.namedModules()) if (m instanceof nn.SpectralReparam) m.gamma.data[0] = 1.7;
-  await check('σReparam encoder', enc, (x, keyMask) => enc.forward(x, { keyMask }), 8, true);
+  await check('σReparam encoder', enc, (x, keyMask) => enc.forward(x, { keyMask }).output, 8, true);
   assert.equal(enc.training, false, 'check() put it in eval mode');
   enc.train();
   exportOnnx(enc);
@@ -188,12 +188,12 @@ test('rotary and ALiBi positions, causal encoders and positional encodings match
     const enc = new nn.TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 16, numLayers: 2, normFirst: true, dropout: 0, ...pos, rng: rng() }).eval();
     for (const [B, T] of [[2, 5], [1, 9]]) {
       const x = x3(B, T, 8, T), keyMask = maskFor(B, T);
-      await compare(`causal encoder ${JSON.stringify(pos)} [${B},${T}]`, exportOnnx(enc, { causal: true }), { x, keyMask }, { y: enc.forward(x, { keyMask, causal: true }) });
+      await compare(`causal encoder ${JSON.stringify(pos)} [${B},${T}]`, exportOnnx(enc, { causal: true }), { x, keyMask }, { y: enc.forward(x, { keyMask, causal: true }).output });
     }
   }
-  const sin = new nn.SinusoidalPositionalEncoding({ dim: 7, base: 100 });
+  const sin = new nn.SinusoidalPositionalEncoding({ embedDim: 7, base: 100 });
   await check('SinusoidalPositionalEncoding', sin, (x) => sin.forward(x), 7, false);
-  const learned = new nn.LearnedPositionalEmbedding({ maxLen: 12, dim: 8, rng: rng() });
+  const learned = new nn.LearnedPositionalEmbedding({ maxLen: 12, embedDim: 8, rng: rng() });
   await check('LearnedPositionalEmbedding', learned, (x) => learned.forward(x), 8, false);
 });
 
@@ -206,22 +206,22 @@ test('cross-attention, cross-modal stacks, decoders and the Perceiver match in O
     const x = x3(B, T, 8, T), src = x3(B, S, 6, S), src8 = x3(B, S, 8, S + 1), sourceKeyMask = maskFor(B, S);
     await compare(`cross MHA [${B},${T},${S}]`, exportOnnx(cross), { x, source: src, sourceKeyMask }, { y: cross.forward(x, src, src, { keyMask: sourceKeyMask }).output });
     await compare(`cross MHA (kDim = C, ALiBi) [${B},${T},${S}]`, exportOnnx(crossSame, { cross: true }), { x, source: src8, sourceKeyMask }, { y: crossSame.forward(x, src8, src8, { keyMask: sourceKeyMask }).output });
-    await compare(`CrossModalLayer [${B},${T},${S}]`, exportOnnx(layer), { x, source: src, sourceKeyMask }, { y: layer.forward(x, src, { sourceKeyMask }) });
-    await compare(`CrossModalTransformer [${B},${T},${S}]`, exportOnnx(stack), { x, source: src, sourceKeyMask }, { y: stack.forward(x, src, { sourceKeyMask }) });
+    await compare(`CrossModalLayer [${B},${T},${S}]`, exportOnnx(layer), { x, source: src, sourceKeyMask }, { y: layer.forward(x, src, { sourceKeyMask }).output });
+    await compare(`CrossModalTransformer [${B},${T},${S}]`, exportOnnx(stack), { x, source: src, sourceKeyMask }, { y: stack.forward(x, src, { sourceKeyMask }).output });
   }
   for (const [normFirst, pos] of [[false, {}], [true, { rope: true }]] as const) {
     const dec = new nn.TransformerDecoder({ dModel: 8, nhead: 2, dimFeedforward: 16, numLayers: 2, normFirst, finalNorm: normFirst, dropout: 0, ...pos, rng: rng() }).eval();
     const decLayer = new nn.TransformerDecoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0, activation: 'gelu', rng: rng() }).eval();
     for (const [B, T, S] of [[2, 5, 3], [3, 4, 9]]) {
       const x = x3(B, T, 8, T), memory = x3(B, S, 8, S), keyMask = maskFor(B, T), memoryKeyMask = maskFor(B, S);
-      await compare(`TransformerDecoder ${normFirst ? 'pre' : 'post'} [${B},${T},${S}]`, exportOnnx(dec), { x, memory, keyMask, memoryKeyMask }, { y: dec.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask }) });
-      await compare(`TransformerDecoderLayer non-causal [${B},${T},${S}]`, exportOnnx(decLayer, { causal: false }), { x, memory, keyMask, memoryKeyMask }, { y: decLayer.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask, causal: false }) });
+      await compare(`TransformerDecoder ${normFirst ? 'pre' : 'post'} [${B},${T},${S}]`, exportOnnx(dec), { x, memory, keyMask, memoryKeyMask }, { y: dec.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask }).output });
+      await compare(`TransformerDecoderLayer non-causal [${B},${T},${S}]`, exportOnnx(decLayer, { causal: false }), { x, memory, keyMask, memoryKeyMask }, { y: decLayer.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask, causal: false }).output });
     }
   }
   const perceiver = new nn.PerceiverEncoder({ numLatents: 3, latentDim: 8, inputDim: 6, crossHeads: 2, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 12, rng: rng() }).eval();
   for (const [B, T] of [[2, 5], [3, 9]]) {
     const x = x3(B, T, 6, T), keyMask = maskFor(B, T);
-    await compare(`PerceiverEncoder [${B},${T}]`, exportOnnx(perceiver), { x, keyMask }, { y: perceiver.forward(x, { keyMasks: [keyMask] }) });
+    await compare(`PerceiverEncoder [${B},${T}]`, exportOnnx(perceiver), { x, keyMask }, { y: perceiver.forward(x, { keyMask }).output });
   }
 });
 
@@ -230,29 +230,29 @@ test('scoring functions, gated and context pooling and the hierarchical attentio
     const a = new nn.Attention({ score, queryDim: 6, keyDim: score === 'general' || score === 'additive' ? 5 : 6, hiddenDim: 4, initialScale: 3, rng: rng() }).eval();
     for (const [B, T, S] of [[2, 3, 5], [3, 6, 9]]) {
       const q = x3(B, T, 6, T), k = x3(B, S, a.keyDim, S), v = x3(B, S, 7, S + 2), keyMask = maskFor(B, S);
-      const r = a.forward(q, k, v, { mask: unsqueeze(keyMask, 1) });
-      await compare(`Attention ${score} [${B},${T},${S}]`, exportOnnx(a, { valueDim: 7 }), { query: q, key: k, value: v, keyMask }, { y: r.output, weights: r.weights });
+      const r = a.forward(q, k, v, { attnMask: unsqueeze(keyMask, 1), needWeights: true });
+      await compare(`Attention ${score} [${B},${T},${S}]`, exportOnnx(a, { valueDim: 7 }), { query: q, key: k, value: v, keyMask }, { y: r.output, weights: r.weights! });
     }
   }
   for (const gated of [true, false]) {
     const p = new nn.GatedAttentionPooling({ inDim: 6, hiddenDim: 5, gated, rng: rng() });
     for (const [B, T] of [[2, 5], [3, 9]]) {
-      const x = x3(B, T, 6, T), keyMask = maskFor(B, T), r = p.forward(x, { mask: keyMask });
-      await compare(`GatedAttentionPooling ${gated} [${B},${T}]`, exportOnnx(p), { x, keyMask }, { y: r.output, weights: r.weights });
+      const x = x3(B, T, 6, T), keyMask = maskFor(B, T), r = p.forward(x, { keyMask, needWeights: true });
+      await compare(`GatedAttentionPooling ${gated} [${B},${T}]`, exportOnnx(p), { x, keyMask }, { y: r.output, weights: r.weights! });
     }
   }
   const ctx = new nn.ContextAttention({ dim: 6, attentionDim: 4, rng: rng() });
-  const x = x3(3, 9, 6, 1), keyMask = maskFor(3, 9), r = ctx.forward(x, keyMask);
-  await compare('ContextAttention', exportOnnx(ctx), { x, keyMask }, { y: r.output, weights: r.weights });
+  const x = x3(3, 9, 6, 1), keyMask = maskFor(3, 9), r = ctx.forward(x, { keyMask, needWeights: true });
+  await compare('ContextAttention', exportOnnx(ctx), { x, keyMask }, { y: r.output, weights: r.weights! });
   for (const numClasses of [3, undefined]) {
-    const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, encoder: 'transformer', nhead: 2, numLayers: 1, dimFeedforward: 12, dropout: 0, numClasses, rng: rng() }).eval();
+    const han = new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, encoder: 'transformer', numHeads: 2, numLayers: 1, dimFeedforward: 12, dropout: 0, numClasses, rng: rng() }).eval();
     const g = new Generator(5);
     for (const [B, S, W] of [[2, 3, 4], [1, 2, 6]]) {
       // ids 0 are padding; sentence 1 of document 0 is empty
       const ids = tensor(Int32Array.from({ length: B * S * W }, (_, i) => (i % W < W - (i % 3) && !(Math.floor(i / W) === 1) ? g.int(1, 20) : 0)), { shape: [B, S, W] });
       const wordMask = tensor(Uint8Array.from(ids.data as Int32Array, (v) => (v !== 0 ? 1 : 0)), { shape: [B, S, W] });
-      const out = han.forward(ids, { wordMask });
-      await compare(`HierarchicalAttentionNetwork ${numClasses ?? 'vector'} [${B},${S},${W}]`, exportOnnx(han), { ids, wordMask }, { y: out.output, wordWeights: out.wordWeights, sentenceWeights: out.sentenceWeights });
+      const out = han.forward(ids, { keyMask: wordMask, needWeights: true });
+      await compare(`HierarchicalAttentionNetwork ${numClasses ?? 'vector'} [${B},${S},${W}]`, exportOnnx(han), { ids, wordMask }, { y: out.output, wordWeights: out.weights!.word, sentenceWeights: out.weights!.sentence });
     }
   }
 });
@@ -266,7 +266,7 @@ test('unsupported layers and options are refused with an error naming them', () 
   assert.throws(() => exportOnnx(gqa), /MultiHeadAttention with grouped key\/value heads is not supported/);
   const hanGru = new nn.HierarchicalAttentionNetwork({ vocabSize: 9, embedDim: 4, hiddenSize: 2, rng: rng() });
   assert.throws(() => exportOnnx(hanGru), /HierarchicalAttentionNetwork with GRU encoders is not supported/);
-  const serial = new nn.Serial({ dim: 4, layers: [gru as unknown as nn.Block] });
+  const serial = new nn.Serial({ embedDim: 4, layers: [gru as unknown as nn.Block] });
   assert.throws(() => exportOnnx(serial), /exportOnnx: GRU is not supported/);
   const baseline = new models.MLPModel([{ name: 'a', kind: 'numeric', source: 'a' }], [{ name: 'y', task: 'binary', outputs: 1, weight: 1, loss: 'mse' }], { rng: rng() });
   assert.throws(() => exportOnnx(baseline), /exportOnnx: MLPModel is not supported/);

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ConfigError, Generator, ValueError, data, exportOnnx, fusionOnnxInputs, models, nn, sigmoid, tensor, unsqueeze,
+  ConfigError, Generator, ValueError, data, exportOnnx, fusionOnnxInputs, models, nn, sigmoid, tensor,
   type ExportOptions, type Module, type Tensor,
 } from '../../src/index.js';
 import { EXPORTERS, EXPORT_OPTIONS, exporterOf, type ExportOptionName, type ExportableName, type LayerExport } from '../../src/onnx/export.js';
@@ -49,24 +49,24 @@ function crossRun(C: number, sourceDim: number, o: ExportOptions, forward: (x: T
 }
 
 /** x [B, T, C] and keyMask unless `keyMask: false` → y and weights. */
-function poolRun(C: number, o: ExportOptions, forward: (x: Tensor, keyMask: Tensor | null) => { output: Tensor; weights: Tensor }): Run {
+function poolRun(C: number, o: ExportOptions, forward: (x: Tensor, keyMask: Tensor | null) => { output: Tensor; weights?: Tensor }): Run {
   const x = x3(B, T, C, 4), keyMask = o.keyMask ?? true ? maskFor(B, T) : null;
   const r = forward(x, keyMask);
-  return { feeds: keyMask ? { x, keyMask } : { x }, expected: { y: r.output, weights: r.weights } };
+  return { feeds: keyMask ? { x, keyMask } : { x }, expected: { y: r.output, weights: r.weights! } };
 }
 
 function decoderRun(m: nn.TransformerDecoderLayer | nn.TransformerDecoder, o: ExportOptions): Run {
   const x = x3(B, T, 8, 5), memory = x3(B, S, 8, 6), masked = o.keyMask ?? true;
   const keyMask = masked ? maskFor(B, T) : null, memoryKeyMask = masked ? maskFor(B, S) : null;
-  const y = m.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask, causal: o.causal });
+  const y = m.forward(x, memory, { tgtKeyMask: keyMask, memoryKeyMask, causal: o.causal }).output;
   return { feeds: { x, memory, ...(masked ? { keyMask: keyMask!, memoryKeyMask: memoryKeyMask! } : {}) }, expected: { y } };
 }
 
 const fusionRecords: data.DataRecord[] = Array.from({ length: 12 }, (_, i) => ({ a: i % 4 === 1 ? null : i / 3 - 1, t: ['good day', 'bad', 'fine good', ''][i % 4], y: i % 2 }));
 const fusionPre = data.Preprocessor.fit({ fields: [{ name: 'a', kind: 'numeric' }, { name: 't', kind: 'text', minCount: 1 }], targets: [{ name: 'y', task: 'binary' }] }, fusionRecords);
 
-const block = (rng: Generator): nn.Block[] => [new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, causal: true, rng }), new nn.ConvBlock({ dim: 8, kernelSize: 3, rng })];
-const blockForward = (m: nn.Block, x: Tensor, keyMask: Tensor | null): Tensor => m.forward(x, { keyMask });
+const block = (rng: Generator): nn.Block[] => [new nn.SelfAttentionBlock({ embedDim: 8, numHeads: 2, causal: true, rng }), new nn.ConvBlock({ embedDim: 8, kernelSize: 3, rng })];
+const blockForward = (m: nn.Block, x: Tensor, keyMask: Tensor | null): Tensor => m.forward(x, { keyMask }).output;
 
 /** One case per class of the exporter table. */
 const CASES: { [K in ExportableName]: Case<ModelOf<K>> } = {
@@ -78,60 +78,60 @@ const CASES: { [K in ExportableName]: Case<ModelOf<K>> } = {
       ? crossRun(8, 8, o, (x, src, keyMask) => m.forward(x, src, src, { keyMask, causal: o.causal }).output)
       : seq(8, true, () => m, (_, x, keyMask) => m.forward(x, x, x, { keyMask, causal: o.causal }).output).run(m, o)),
   },
-  TransformerEncoderLayer: seq(8, true, (rng) => new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 12, dropout: 0, rng }), (m, x, keyMask, o) => m.forward(x, { keyMask, causal: o.causal })),
-  TransformerEncoder: seq(8, true, (rng) => new nn.TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 12, numLayers: 2, normFirst: true, finalNorm: true, dropout: 0, alibi: true, rng }), (m, x, keyMask, o) => m.forward(x, { keyMask, causal: o.causal })),
-  SparseSelfAttention: seq(8, true, (rng) => new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 1, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
+  TransformerEncoderLayer: seq(8, true, (rng) => new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 12, dropout: 0, rng }), (m, x, keyMask, o) => m.forward(x, { keyMask, causal: o.causal }).output),
+  TransformerEncoder: seq(8, true, (rng) => new nn.TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 12, numLayers: 2, normFirst: true, finalNorm: true, dropout: 0, alibi: true, rng }), (m, x, keyMask, o) => m.forward(x, { keyMask, causal: o.causal }).output),
+  SparseSelfAttention: seq(8, true, (rng) => new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 1, rng }), (m, x, keyMask) => m.forward(x, { keyMask }).output),
   // Performer features (the elu kernel is LinearAttentionBlock's): per-sample stabilisers over real keys
-  LinearSelfAttention: seq(8, true, (rng) => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel: 'performer', numFeatures: 16, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
-  LinformerSelfAttention: seq(8, true, (rng) => new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 12, projectedLen: 4, rng }), (m, x, keyMask) => m.forward(x, { keyMask })),
-  SelfAttentionBlock: seq(8, true, (rng) => new nn.SelfAttentionBlock({ dim: 8, numHeads: 2, causal: true, rng }), blockForward),
-  ConvBlock: seq(8, true, (rng) => new nn.ConvBlock({ dim: 8, kernelSize: 2, causal: true, rng }), blockForward),
-  FeedForwardBlock: seq(8, true, (rng) => new nn.FeedForwardBlock({ dim: 8, hidden: 12, rng }), blockForward),
-  LocalAttentionBlock: seq(8, true, (rng) => new nn.LocalAttentionBlock({ dim: 8, numHeads: 2, window: 1, rng }), blockForward),
-  LinearAttentionBlock: seq(8, true, (rng) => new nn.LinearAttentionBlock({ dim: 8, numHeads: 2, rng }), blockForward),
-  TransformerBlock: seq(8, true, (rng) => new nn.TransformerBlock({ dim: 8, numHeads: 2, rng }), blockForward),
-  Serial: seq(8, true, (rng) => new nn.Serial({ dim: 8, layers: block(rng) }), blockForward),
-  Parallel: seq(8, true, (rng) => new nn.Parallel({ dim: 8, merge: 'gated', branches: block(rng), rng }), blockForward),
-  Fusion: seq(8, true, (rng) => new nn.Fusion({ dim: 8, gate: 'token', mechanisms: block(rng), rng }), blockForward),
+  LinearSelfAttention: seq(8, true, (rng) => new nn.LinearSelfAttention({ embedDim: 8, numHeads: 2, kernel: 'performer', numFeatures: 16, rng }), (m, x, keyMask) => m.forward(x, { keyMask }).output),
+  LinformerSelfAttention: seq(8, true, (rng) => new nn.LinformerSelfAttention({ embedDim: 8, numHeads: 2, maxLen: 12, projectedLen: 4, rng }), (m, x, keyMask) => m.forward(x, { keyMask }).output),
+  SelfAttentionBlock: seq(8, true, (rng) => new nn.SelfAttentionBlock({ embedDim: 8, numHeads: 2, causal: true, rng }), blockForward),
+  ConvBlock: seq(8, true, (rng) => new nn.ConvBlock({ embedDim: 8, kernelSize: 2, causal: true, rng }), blockForward),
+  FeedForwardBlock: seq(8, true, (rng) => new nn.FeedForwardBlock({ embedDim: 8, hidden: 12, rng }), blockForward),
+  LocalAttentionBlock: seq(8, true, (rng) => new nn.LocalAttentionBlock({ embedDim: 8, numHeads: 2, window: 1, rng }), blockForward),
+  LinearAttentionBlock: seq(8, true, (rng) => new nn.LinearAttentionBlock({ embedDim: 8, numHeads: 2, rng }), blockForward),
+  TransformerBlock: seq(8, true, (rng) => new nn.TransformerBlock({ embedDim: 8, numHeads: 2, rng }), blockForward),
+  Serial: seq(8, true, (rng) => new nn.Serial({ embedDim: 8, layers: block(rng) }), blockForward),
+  Parallel: seq(8, true, (rng) => new nn.Parallel({ embedDim: 8, merge: 'gated', branches: block(rng), rng }), blockForward),
+  Fusion: seq(8, true, (rng) => new nn.Fusion({ embedDim: 8, gate: 'token', mechanisms: block(rng), rng }), blockForward),
   Dropout: seq(8, true, (rng) => new nn.Dropout(0.5, rng), (m, x) => m.forward(x)),
-  SinusoidalPositionalEncoding: seq(6, false, () => new nn.SinusoidalPositionalEncoding({ dim: 6 }), (m, x) => m.forward(x)),
-  LearnedPositionalEmbedding: seq(8, false, (rng) => new nn.LearnedPositionalEmbedding({ maxLen: 12, dim: 8, rng }), (m, x) => m.forward(x)),
+  SinusoidalPositionalEncoding: seq(6, false, () => new nn.SinusoidalPositionalEncoding({ embedDim: 6 }), (m, x) => m.forward(x)),
+  LearnedPositionalEmbedding: seq(8, false, (rng) => new nn.LearnedPositionalEmbedding({ maxLen: 12, embedDim: 8, rng }), (m, x) => m.forward(x)),
   AttentionPooling: {
     C: 8, make: (rng) => new nn.AttentionPooling({ embedDim: 8, numHeads: 2, rng }),
     run: (m, o) => seq(8, true, () => m, (_, x, keyMask) => m.forward(x, { keyMask }).output).run(m, o),
   },
-  GatedAttentionPooling: { C: 6, make: (rng) => new nn.GatedAttentionPooling({ inDim: 6, hiddenDim: 5, rng }), run: (m, o) => poolRun(6, o, (x, mask) => m.forward(x, { mask })) },
-  ContextAttention: { C: 6, make: (rng) => new nn.ContextAttention({ dim: 6, attentionDim: 4, rng }), run: (m, o) => poolRun(6, o, (x, mask) => m.forward(x, mask)) },
+  GatedAttentionPooling: { C: 6, make: (rng) => new nn.GatedAttentionPooling({ inDim: 6, hiddenDim: 5, rng }), run: (m, o) => poolRun(6, o, (x, keyMask) => m.forward(x, { keyMask, needWeights: true })) },
+  ContextAttention: { C: 6, make: (rng) => new nn.ContextAttention({ dim: 6, attentionDim: 4, rng }), run: (m, o) => poolRun(6, o, (x, keyMask) => m.forward(x, { keyMask, needWeights: true })) },
   Attention: {
     C: 6, make: (rng) => new nn.Attention({ score: 'additive', queryDim: 6, keyDim: 5, hiddenDim: 4, rng }),
     run: (m, o) => {
       const query = x3(B, T, 6, 7), key = x3(B, S, 5, 8), value = x3(B, S, o.valueDim ?? 5, 9), keyMask = o.keyMask ?? true ? maskFor(B, S) : null;
-      const r = m.forward(query, key, value, { mask: keyMask && unsqueeze(keyMask, 1) });
-      return { feeds: { query, key, value, ...(keyMask ? { keyMask } : {}) }, expected: { y: r.output, weights: r.weights } };
+      const r = m.forward(query, key, value, { keyMask, needWeights: true });
+      return { feeds: { query, key, value, ...(keyMask ? { keyMask } : {}) }, expected: { y: r.output, weights: r.weights! } };
     },
   },
   CrossModalLayer: {
     C: 8, make: (rng) => new nn.CrossModalLayer({ dModel: 8, nhead: 2, sourceDim: 6, dimFeedforward: 12, dropout: 0, rng }),
-    run: (m, o) => crossRun(8, 6, o, (x, src, sourceKeyMask) => m.forward(x, src, { sourceKeyMask })),
+    run: (m, o) => crossRun(8, 6, o, (x, src, sourceKeyMask) => m.forward(x, src, { sourceKeyMask }).output),
   },
   CrossModalTransformer: {
     C: 8, make: (rng) => new nn.CrossModalTransformer({ dModel: 8, nhead: 2, sourceDim: 6, dimFeedforward: 12, dropout: 0, numLayers: 2, rng }),
-    run: (m, o) => crossRun(8, 6, o, (x, src, sourceKeyMask) => m.forward(x, src, { sourceKeyMask })),
+    run: (m, o) => crossRun(8, 6, o, (x, src, sourceKeyMask) => m.forward(x, src, { sourceKeyMask }).output),
   },
   TransformerDecoderLayer: { C: 8, make: (rng) => new nn.TransformerDecoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 12, dropout: 0, rng }), run: decoderRun },
   TransformerDecoder: { C: 8, make: (rng) => new nn.TransformerDecoder({ dModel: 8, nhead: 2, dimFeedforward: 12, numLayers: 2, dropout: 0, rope: true, rng }), run: decoderRun },
   PerceiverEncoder: {
     C: 6, make: (rng) => new nn.PerceiverEncoder({ numLatents: 3, latentDim: 8, inputDim: 6, crossHeads: 2, latentHeads: 2, numLatentLayers: 1, dimFeedforward: 12, rng }),
-    run: (m, o) => seq(6, true, () => m, (_, x, keyMask) => m.forward(x, { keyMasks: [keyMask] })).run(m, o),
+    run: (m, o) => seq(6, true, () => m, (_, x, keyMask) => m.forward(x, { keyMask }).output).run(m, o),
   },
   HierarchicalAttentionNetwork: {
-    C: 8, make: (rng) => new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, encoder: 'transformer', nhead: 2, numLayers: 1, dimFeedforward: 12, dropout: 0, numClasses: 3, rng }),
+    C: 8, make: (rng) => new nn.HierarchicalAttentionNetwork({ vocabSize: 20, embedDim: 8, encoder: 'transformer', numHeads: 2, numLayers: 1, dimFeedforward: 12, dropout: 0, numClasses: 3, rng }),
     run: (m) => {
       const g = new Generator(10);
       const ids = tensor(Int32Array.from({ length: 2 * 3 * 4 }, (_, i) => (i % 4 < 4 - (i % 3) && Math.floor(i / 4) !== 1 ? g.int(1, 20) : 0)), { shape: [2, 3, 4] });
       const wordMask = tensor(Uint8Array.from(ids.data as Int32Array, (v) => (v !== 0 ? 1 : 0)), { shape: [2, 3, 4] });
-      const r = m.forward(ids, { wordMask });
-      return { feeds: { ids, wordMask }, expected: { y: r.output, wordWeights: r.wordWeights, sentenceWeights: r.sentenceWeights } };
+      const r = m.forward(ids, { keyMask: wordMask, needWeights: true });
+      return { feeds: { ids, wordMask }, expected: { y: r.output, wordWeights: r.weights!.word, sentenceWeights: r.weights!.sentence } };
     },
   },
   FusionModel: {

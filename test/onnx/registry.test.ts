@@ -35,7 +35,7 @@ test('a subclass of an exportable layer is refused by name, not exported as its 
   const m = new DoubledAttention({ embedDim: 8, numHeads: 2, rng: new Generator(1) });
   assert.throws(() => exportOnnx(m), (e: Error) => e instanceof ConfigError && /^exportOnnx: DoubledAttention is not supported/.test(e.message));
   class Other extends nn.FeedForwardBlock {}
-  const inner = new nn.Serial({ dim: 8, layers: [new Other({ dim: 8, hidden: 4, rng: new Generator(2) })] });
+  const inner = new nn.Serial({ embedDim: 8, layers: [new Other({ embedDim: 8, hidden: 4, rng: new Generator(2) })] });
   assert.throws(() => exportOnnx(inner), (e: Error) => e instanceof ConfigError && /exportOnnx: Other is not supported inside a sequence layer/.test(e.message));
 });
 

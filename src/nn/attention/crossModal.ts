@@ -16,6 +16,7 @@ import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../ini
 import { MultiHeadAttention } from './multihead.js';
 import { TransformerEncoder, resolveWidth, type WidthOptions, type WithWidth } from './transformer.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
+import { attentionOutput, type AttentionOutput, type CrossAttentionForwardOptions, type SelfAttentionForwardOptions } from './contract.js';
 
 /** `embedDim`: width C of the target stream; `numHeads`: heads (PyTorch's `dModel`/`nhead` are aliases). */
 export interface CrossModalOptions extends WidthOptions {
@@ -28,20 +29,22 @@ export interface CrossModalOptions extends WidthOptions {
 }
 
 const CROSS_KEYS: OptionKeys<CrossModalOptions> = { embedDim: true, numHeads: true, dModel: true, nhead: true, sourceDim: true, dimFeedforward: true, dropout: true, activation: true, rng: true };
-/** Cross-attention forward options: `memoryKeyMask` [B, S] bool (true = real source token; `sourceKeyMask` is its older alias) and `needWeights`. */
-export interface CrossForwardOptions {
-  memoryKeyMask?: Tensor | null;
+/**
+ * Cross-modal forward options: the shared `memoryKeyMask` [B, S] bool (true = real source token;
+ * `sourceKeyMask` is its older alias) and `needWeights`. The target stream has no self-attention
+ * here, so `keyMask` and `causal` are refused.
+ */
+export interface CrossForwardOptions extends Omit<CrossAttentionForwardOptions, 'keyMask' | 'causal'> {
   /** @deprecated Alias of `memoryKeyMask`, kept for migration. */
   sourceKeyMask?: Tensor | null;
-  needWeights?: boolean;
 }
 const CROSS_FORWARD_KEYS: OptionKeys<CrossForwardOptions> = { memoryKeyMask: true, sourceKeyMask: true, needWeights: true };
 
 /**
  * One cross-modal block (MulT): the target modality's tokens query the source modality,
  * pre-norm with residuals: x ← x + CrossAttn(LN(x), LN(src)); x ← x + FF(LN(x)).
- * target [B, T, C], source [B, S, sourceDim] → [B, T, C]; `needWeights` also returns the
- * per-head weights [B, H, T, S].
+ * target [B, T, C], source (the memory) [B, S, sourceDim] → { output [B, T, C], weights? }:
+ * with `needWeights`, the per-head weights [B, H, T, S].
  */
 export class CrossModalLayer extends Module {
   normTarget: LayerNorm;
@@ -77,9 +80,7 @@ export class CrossModalLayer extends Module {
     this.dropout = new Dropout(p, new Generator(rng.nextUint32()));
   }
 
-  forward(target: Tensor, source: Tensor, options: CrossForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor };
-  forward(target: Tensor, source: Tensor, options?: CrossForwardOptions): Tensor;
-  forward(target: Tensor, source: Tensor, options: CrossForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
+  forward(target: Tensor, source: Tensor, options: CrossForwardOptions = {}): AttentionOutput {
     checkOptions('CrossModalLayer.forward', options, CROSS_FORWARD_KEYS);
     const fn = 'CrossModalLayer.forward';
     checkSequence(fn, 'target', target, this.options.embedDim);
@@ -94,7 +95,7 @@ export class CrossModalLayer extends Module {
     let y = add(target, this.dropout.forward(r.output));
     const h = this.linear1.forward(this.norm2.forward(y));
     y = add(y, this.dropout.forward(this.linear2.forward(this.dropout.forward(this.activation === 'gelu' ? gelu(h) : relu(h)))));
-    return options.needWeights ? { output: y, weights: r.weights! } : y;
+    return attentionOutput(y, options.needWeights, () => r.weights!);
   }
 }
 
@@ -116,23 +117,19 @@ export class CrossModalTransformer extends Module {
     this.norm = new LayerNorm(this.options.embedDim);
   }
 
-  /** target [B, T, C], source [B, S, sourceDim] → [B, T, C]; `needWeights`: one [B, H, T, S] per layer. */
-  forward(target: Tensor, source: Tensor, options: CrossForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor[] };
-  forward(target: Tensor, source: Tensor, options?: CrossForwardOptions): Tensor;
-  forward(target: Tensor, source: Tensor, options: CrossForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+  /** target [B, T, C], source [B, S, sourceDim] → { output [B, T, C], weights? one [B, H, T, S] per layer }. */
+  forward(target: Tensor, source: Tensor, options: CrossForwardOptions = {}): AttentionOutput<Tensor[]> {
     checkOptions('CrossModalTransformer.forward', options, CROSS_FORWARD_KEYS);
     const memoryKeyMask = aliasedOption<Tensor | null>('CrossModalTransformer.forward', options, 'memoryKeyMask', 'sourceKeyMask');
     const weights: Tensor[] = [];
     let y = target;
     for (const layer of this.layers) {
-      if (options.needWeights) {
-        const r = layer.forward(y, source, { memoryKeyMask, needWeights: true });
-        y = r.output;
-        weights.push(r.weights);
-      } else y = layer.forward(y, source, { memoryKeyMask });
+      const r = layer.forward(y, source, { memoryKeyMask, needWeights: options.needWeights });
+      y = r.output;
+      if (r.weights) weights.push(r.weights);
     }
     y = this.norm.forward(y);
-    return options.needWeights ? { output: y, weights } : y;
+    return attentionOutput(y, options.needWeights, () => weights);
   }
 }
 
@@ -150,6 +147,21 @@ export interface PerceiverOptions {
   dimFeedforward?: number;
   dropout?: number;
   rng?: Generator;
+}
+
+/**
+ * PerceiverEncoder's options: `keyMask` — for one input array, a [B, M] bool (true = real); for a
+ * list of inputs, a list with one [B, Mᵢ] mask (or null = all real) per input — and `needWeights`.
+ * `causal` is refused (latents have no order over the inputs).
+ */
+export interface PerceiverForwardOptions extends Pick<SelfAttentionForwardOptions, 'needWeights'> {
+  keyMask?: Tensor | null | (Tensor | null)[];
+}
+
+/** A Perceiver's weights: the cross-attention [B, H, N, ΣMᵢ] and each latent layer's [B, H, N, N]. */
+export interface PerceiverWeights {
+  cross: Tensor;
+  latent: Tensor[];
 }
 
 /**
@@ -184,13 +196,12 @@ export class PerceiverEncoder extends Module {
   }
 
   /**
-   * inputs: [B, M, inputDim] or a list of them; keyMasks: one [B, Mᵢ] bool per input (null = all real).
-   * With `needWeights`, the cross-attention weights [B, H, N, ΣMᵢ] and each latent layer's [B, H, N, N].
+   * inputs: [B, M, inputDim] or a list of them; keyMask: [B, M] bool for one array, or one
+   * [B, Mᵢ] bool per input (null = all real) for a list. → { output [B, N, C], weights? }: with
+   * `needWeights`, `{ cross: [B, H, N, ΣMᵢ], latent: [B, H, N, N] per latent layer }`.
    */
-  forward(inputs: Tensor | Tensor[], options: { keyMasks?: (Tensor | null)[]; needWeights: true }): { output: Tensor; crossWeights: Tensor; latentWeights: Tensor[] };
-  forward(inputs: Tensor | Tensor[], options?: { keyMasks?: (Tensor | null)[]; needWeights?: boolean }): Tensor;
-  forward(inputs: Tensor | Tensor[], options: { keyMasks?: (Tensor | null)[]; needWeights?: boolean } = {}): Tensor | { output: Tensor; crossWeights: Tensor; latentWeights: Tensor[] } {
-    checkOptions('PerceiverEncoder.forward', options, { keyMasks: true, needWeights: true });
+  forward(inputs: Tensor | Tensor[], options: PerceiverForwardOptions = {}): AttentionOutput<PerceiverWeights> {
+    checkOptions('PerceiverEncoder.forward', options, { keyMask: true, needWeights: true });
     const fn = 'PerceiverEncoder.forward';
     const list = Array.isArray(inputs) ? inputs : [inputs];
     if (list.length === 0) throw new ValueError(`${fn}: needs at least one input array`);
@@ -199,26 +210,27 @@ export class PerceiverEncoder extends Module {
     list.forEach((x, i) => {
       if (x.shape[0] !== B) throw new ShapeError(`${fn}: inputs[${i}] has batch ${x.shape[0]}, inputs[0] has ${B}`);
     });
-    const masks = options.keyMasks;
-    if (masks && masks.length !== list.length) throw new ValueError(`${fn}: keyMasks has ${masks.length} entries for ${list.length} inputs`);
+    const km = options.keyMask ?? null;
+    if (km !== null && Array.isArray(inputs) !== Array.isArray(km)) {
+      throw new ValueError(`${fn}: keyMask must be ${Array.isArray(inputs) ? `a list of ${list.length} masks (one per input)` : 'one [B, M] mask'} for ${Array.isArray(inputs) ? 'a list of inputs' : 'one input array'}`);
+    }
+    const masks = km === null ? null : Array.isArray(km) ? km : [km];
+    if (masks && masks.length !== list.length) throw new ValueError(`${fn}: keyMask has ${masks.length} entries for ${list.length} inputs`);
     let keyMask: Tensor | null = null;
     if (masks?.some((m) => m != null)) {
       keyMask = concat(list.map((x, i) => {
         const m = masks[i];
         if (m == null) return new Tensor(new Uint8Array(B * x.shape[1]!).fill(1), [B, x.shape[1]!]);
         if (!(m instanceof Tensor) || m.dtype !== 'bool' || m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== x.shape[1]) {
-          throw new ShapeError(`${fn}: keyMasks[${i}] must be bool [B, M] = ${fmtShape([B, x.shape[1]!])}, got ${m instanceof Tensor ? `${m.dtype} ${fmtShape(m.shape)}` : typeof m}`);
+          throw new ShapeError(`${fn}: keyMask${Array.isArray(km) ? `[${i}]` : ''} must be bool [B, M] = ${fmtShape([B, x.shape[1]!])}, got ${m instanceof Tensor ? `${m.dtype} ${fmtShape(m.shape)}` : typeof m}`);
         }
         return m;
       }), 1);
     }
     const source = list.length === 1 ? list[0]! : concat(list, 1);
     const lat = expand(unsqueeze(this.latents, 0), [B, ...this.latents.shape]);
-    if (options.needWeights) {
-      const c = this.cross.forward(lat, source, { memoryKeyMask: keyMask, needWeights: true });
-      const l = this.latentEncoder.forward(c.output, { needWeights: true });
-      return { output: l.output, crossWeights: c.weights, latentWeights: l.weights };
-    }
-    return this.latentEncoder.forward(this.cross.forward(lat, source, { memoryKeyMask: keyMask }));
+    const c = this.cross.forward(lat, source, { memoryKeyMask: keyMask, needWeights: options.needWeights });
+    const l = this.latentEncoder.forward(c.output, { needWeights: options.needWeights });
+    return attentionOutput(l.output, options.needWeights, () => ({ cross: c.weights!, latent: l.weights! }));
   }
 }

@@ -11,12 +11,13 @@ import { matmul } from '../../ops/linalg.js';
 import { amax, cumsum, sum } from '../../ops/reduce.js';
 import { narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
-import { Module, Parameter } from '../module.js';
+import { Buffer, Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, checkSequence, uniformInit } from '../init.js';
 import { keyMask4d } from './masks.js';
 import { checkHeads, mergeHeads, projectHeads, splitHeads } from './heads.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
+import { SELF_ATTENTION_KEYS, attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
 export interface LinearAttentionOptions {
   /** Prefix-sum form: query i reads keys j ≤ i (T = S). */
@@ -158,17 +159,24 @@ function favorFeatures(x: Tensor, omega: Tensor, stabiliser: 'row' | 'keys' | 'n
   return mul(add(exp(logits), 1e-4), 1 / Math.sqrt(m));
 }
 
+/** PerformerAttention's options: the shared keyMask, causal and needWeights, plus the normaliser's eps. */
+export interface PerformerForwardOptions extends SelfAttentionForwardOptions {
+  /** Added to the normaliser (default 1e-6). */
+  eps?: number;
+}
+
 /**
  * Softmax attention approximated with m orthogonal random features (Performer, FAVOR+), in
- * O(L·m·D): out = D⁻¹ φ(Q)(φ(K)ᵀV). The features are drawn from a seeded generator;
- * `redraw()` draws new ones. The estimate sharpens as m grows.
+ * O(L·m·D): out = D⁻¹ φ(Q)(φ(K)ᵀV). The features `omega` [m, D] are drawn from a seeded generator
+ * and are a Buffer: module state that a checkpoint carries (same features after a round trip),
+ * never trained; `redraw()` draws new ones. The estimate sharpens as m grows.
  *
  * @example
  * const favor = new PerformerAttention({ headDim: 64, numFeatures: 256, rng });
- * const out = favor.forward(q, k, v, { causal: true });   // [B, H, T, Dv]
+ * const { output } = favor.forward(q, k, v, { causal: true });   // [B, H, T, Dv]
  */
 export class PerformerAttention extends Module {
-  omega: Tensor;
+  omega: Buffer;
   private readonly rng: Generator;
 
   constructor(readonly options: { headDim: number; numFeatures?: number; rng?: Generator }) {
@@ -177,35 +185,32 @@ export class PerformerAttention extends Module {
     this.rng = new Generator(checkRng(options, 'PerformerAttention').nextUint32());
     checkPositiveInt(options.headDim, 'PerformerAttention', 'headDim');
     checkPositiveInt(options.numFeatures ?? options.headDim * 4, 'PerformerAttention', 'numFeatures');
-    this.omega = this.draw();
+    this.omega = new Buffer(this.draw());
   }
 
   private draw(): Tensor {
     return gaussianOrthogonalFeatures(this.options.numFeatures ?? this.options.headDim * 4, this.options.headDim, this.rng);
   }
 
-  /** Draws new random features (e.g. every few training steps, as the paper suggests). */
+  /** Draws new random features (e.g. every few training steps, as the paper suggests), in place. */
   redraw(): void {
-    this.omega = this.draw();
+    this.omega.data.set(this.draw().data);
   }
 
-  /** q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv] → [B, H, T, Dv]. */
-  forward(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
-    checkOptions('PerformerAttention.forward', options, LINEAR_KEYS);
+  /**
+   * q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv] → { output [B, H, T, Dv], weights? }: with
+   * `needWeights`, the implied normalised weights φ(q)·φ(k)/Σ [B, H, T, S] (O(T·S), for inspection).
+   */
+  forward(q: Tensor, k: Tensor, v: Tensor, options: PerformerForwardOptions = {}): AttentionOutput {
+    checkOptions('PerformerAttention.forward', options, { ...SELF_ATTENTION_KEYS, eps: true });
     const fn = 'PerformerAttention.forward';
     const [fq, fk] = this.features(fn, q, k, v, options);
-    return kernelAttention(fn, fq, fk, v, options.causal ?? false, options.eps ?? 1e-6);
-  }
-
-  /** The implied normalised weights φ(q)·φ(k)/Σ [B, H, T, S] of `forward` with the same arguments. */
-  weights(q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions = {}): Tensor {
-    checkOptions('PerformerAttention.weights', options, LINEAR_KEYS);
-    const [fq, fk] = this.features('PerformerAttention.weights', q, k, v, options);
-    return kernelWeights(fq, fk, options.causal ?? false, options.eps ?? 1e-6);
+    const causal = options.causal ?? false, eps = options.eps ?? 1e-6;
+    return attentionOutput(kernelAttention(fn, fq, fk, v, causal, eps), options.needWeights, () => kernelWeights(fq, fk, causal, eps));
   }
 
   /** φ(q) [B, H, T, M] and the masked φ(k) [B, H, S, M]. */
-  private features(fn: string, q: Tensor, k: Tensor, v: Tensor, options: LinearAttentionOptions): [Tensor, Tensor] {
+  private features(fn: string, q: Tensor, k: Tensor, v: Tensor, options: PerformerForwardOptions): [Tensor, Tensor] {
     const [, , , , D] = checkQkv(fn, q, k, v);
     if (D !== this.options.headDim) throw new ShapeError(`${fn}: head dim ${D} differs from headDim ${this.options.headDim}`);
     const causal = options.causal ?? false;
@@ -245,10 +250,12 @@ export class LinformerSelfAttention extends Module {
     this.projF = options.shareKV ? null : new Parameter(uniformInit([kLen, n], 1 / Math.sqrt(kLen), rng));
   }
 
-  /** With `needWeights`, also the weights [B, H, T, projectedLen] — over the projected keys, not the T keys. */
-  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
-  forward(x: Tensor, options?: { keyMask?: Tensor | null; needWeights?: boolean }): Tensor;
-  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+  /**
+   * x [B, T, C] → { output [B, T, C], weights? }: with `needWeights`, the weights [B, H, T,
+   * projectedLen] — over the projected keys, not the T keys. `causal` is refused: the sequence
+   * projection mixes every position into every projected key.
+   */
+  forward(x: Tensor, options: Omit<SelfAttentionForwardOptions, 'causal'> = {}): AttentionOutput {
     checkOptions('LinformerSelfAttention.forward', options, { keyMask: true, needWeights: true });
     const fn = 'LinformerSelfAttention.forward';
     const { embedDim: C, numHeads: H, maxLen } = this.options;
@@ -265,7 +272,7 @@ export class LinformerSelfAttention extends Module {
     const kp = splitHeads(matmul(E, k), H);                                  // [B, H, k, D]
     const vp = splitHeads(matmul(F, v), H);
     const q = splitHeads(this.qProj.forward(x), H);                          // [B, H, T, D]
-    if (!options.needWeights) return mergeHeads(scaledDotProductAttention(q, kp, vp), this.outProj);
+    if (!options.needWeights) return { output: mergeHeads(scaledDotProductAttention(q, kp, vp), this.outProj) };
     const { output: out, weights } = scaledDotProductAttention(q, kp, vp, { returnWeights: true }); // [B, H, T, D], [B, H, T, k]
     return { output: mergeHeads(out, this.outProj), weights };
   }
@@ -275,7 +282,8 @@ export class LinformerSelfAttention extends Module {
  * Self-attention in linear time as a layer: projections as multi-head attention, then either the
  * elu + 1 kernel (`kernel: 'elu'`) or Performer's random features (`kernel: 'performer'`).
  * x [B, T, C] → [B, T, C]. Parameters: inProj (q, k, v packed), outProj; the Performer's
- * features are not parameters (`redraw()` draws new ones).
+ * features are a buffer, `performer.omega` (checkpointed, not trained; `redraw()` draws new ones).
+ * `causal` (the constructor's, or per call in `forward`): query i reads keys j ≤ i.
  */
 export class LinearSelfAttention extends Module {
   inProj: Linear;
@@ -300,15 +308,18 @@ export class LinearSelfAttention extends Module {
     this.performer?.redraw();
   }
 
-  /** x [B, T, C] → [B, T, C]; with `needWeights`, also the implied normalised kernel weights φ(q)·φ(k)/Σ [B, H, T, T] (O(T²), for inspection). */
-  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
-  forward(x: Tensor, options?: { keyMask?: Tensor | null; needWeights?: boolean }): Tensor;
-  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
-    checkOptions('LinearSelfAttention.forward', options, { keyMask: true, needWeights: true });
+  /**
+   * x [B, T, C] → { output [B, T, C], weights? }: with `needWeights`, the implied normalised kernel
+   * weights φ(q)·φ(k)/Σ [B, H, T, T] (O(T²), for inspection). `causal` defaults to the constructor's.
+   */
+  forward(x: Tensor, options: SelfAttentionForwardOptions = {}): AttentionOutput {
+    checkOptions('LinearSelfAttention.forward', options, SELF_ATTENTION_KEYS);
     const [q, k, v] = projectHeads('LinearSelfAttention.forward', this.inProj, x, this.options.numHeads);
-    const o = { causal: this.options.causal, keyMask: options.keyMask };
-    const output = mergeHeads(this.performer ? this.performer.forward(q, k, v, o) : linearAttention(q, k, v, o), this.outProj);
-    if (!options.needWeights) return output;
-    return { output, weights: this.performer ? this.performer.weights(q, k, v, o) : linearAttentionWeights(q, k, o) };
+    const o = { causal: options.causal ?? this.options.causal, keyMask: options.keyMask };
+    if (this.performer) {
+      const r = this.performer.forward(q, k, v, { ...o, needWeights: options.needWeights });
+      return attentionOutput(mergeHeads(r.output, this.outProj), options.needWeights, () => r.weights!);
+    }
+    return attentionOutput(mergeHeads(linearAttention(q, k, v, o), this.outProj), options.needWeights, () => linearAttentionWeights(q, k, o));
   }
 }

@@ -19,6 +19,7 @@ import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
 import { alibiBias, applyRotary } from './positional.js';
 import { checkOptions } from '../../config.js';
 import { mergeHeads, splitHeads } from './heads.js';
+import { SELF_ATTENTION_KEYS, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
 export interface MultiHeadAttentionOptions {
   /** Model width C = numHeads × head dim. */
@@ -42,15 +43,10 @@ export interface MultiHeadAttentionOptions {
   rng?: Generator;
 }
 
-export interface MultiHeadForwardOptions {
-  /** [B, S] bool, true = real token (keys that are false are never attended). */
-  keyMask?: Tensor | null;
+/** The shared self-attention options (keyMask [B, S], causal, needWeights) plus the primitive layer's own. */
+export interface MultiHeadForwardOptions extends SelfAttentionForwardOptions {
   /** Bool (true = may attend) or additive float32: [T, S], [B, T, S], [B·H, T, S] or 4-d broadcastable to [B, H, T, S]. */
   attnMask?: Tensor | null;
-  /** Query i attends to keys j ≤ i; combines with the masks. */
-  causal?: boolean;
-  /** Also return the attention weights (before dropout); runs the unfused path, same outputs. */
-  needWeights?: boolean;
   /** Average the weights over heads → [B, T, S] (default true, as PyTorch); false → [B, H, T, S]. */
   averageWeights?: boolean;
   /** Position of the first query/key for RoPE (continuing a sequence). */
@@ -200,10 +196,12 @@ export class MultiHeadAttention extends Module {
 
   /**
    * query [B, T, C]; key [B, S, kDim] (default query); value [B, S, vDim] (default key).
-   * Returns the output [B, T, C] and, with `needWeights`, the weights (else null).
+   * Returns `{ output }` [B, T, C], and with `needWeights` also `weights` (before dropout; the
+   * unfused path, same outputs): [B, T, S] averaged over heads, or [B, H, T, S] with
+   * `averageWeights: false`.
    */
-  forward(query: Tensor, key: Tensor = query, value: Tensor = key, options: MultiHeadForwardOptions = {}): { output: Tensor; weights: Tensor | null } {
-    checkOptions('MultiHeadAttention.forward', options, { keyMask: true, attnMask: true, causal: true, needWeights: true, averageWeights: true, positionOffset: true });
+  forward(query: Tensor, key: Tensor = query, value: Tensor = key, options: MultiHeadForwardOptions = {}): AttentionOutput {
+    checkOptions('MultiHeadAttention.forward', options, { ...SELF_ATTENTION_KEYS, attnMask: true, averageWeights: true, positionOffset: true });
     const fn = 'MultiHeadAttention.forward';
     const C = this.embedDim, H = this.numHeads, Hkv = this.numKVHeads, D = this.headDim;
     checkSequence(fn, 'query', query, C);
@@ -228,7 +226,7 @@ export class MultiHeadAttention extends Module {
       // the kernels read the heads in place from the packed projection and write merged heads
       const qkv = linear(query, this.packedWeight(), this.inProjBias);                   // [B, T, (H + 2·Hkv)·D]
       const merged = packedAttention(qkv, { ...sdpa, numHeads: H, numKVHeads: Hkv });   // [B, T, C]
-      return { output: this.outProj.forward(merged), weights: null };
+      return { output: this.outProj.forward(merged) };
     }
     let q: Tensor, k: Tensor, v: Tensor;
     if (self) {
@@ -248,7 +246,7 @@ export class MultiHeadAttention extends Module {
       q = applyRotary(q, { base: this.rope.base, offset: offset + Math.max(0, S - T) });
       k = applyRotary(k, { base: this.rope.base, offset });
     }
-    let out: Tensor, weights: Tensor | null = null;
+    let out: Tensor, weights: Tensor | undefined;
     if (options.needWeights) {
       ({ output: out, weights } = scaledDotProductAttention(q, k, v, { ...sdpa, returnWeights: true }));
       if (options.averageWeights ?? true) weights = mean(weights, 1);
@@ -256,6 +254,7 @@ export class MultiHeadAttention extends Module {
       out = scaledDotProductAttention(q, k, v, sdpa);
     }
     if (this.training && this.dropHead > 0) out = mul(out, this.headMask(B, H, out.dtype));          // DropHead
-    return { output: mergeHeads(out, this.outProj), weights };   // [B, T, C]
+    const output = mergeHeads(out, this.outProj);                  // [B, T, C]
+    return weights ? { output, weights } : { output };
   }
 }

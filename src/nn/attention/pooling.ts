@@ -15,15 +15,19 @@ import { Linear } from '../linear.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions } from '../../config.js';
+import { attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
+
+/** Pooling's options: the shared keyMask and needWeights (`causal` means nothing for a pooled vector and is refused). */
+export type PoolingForwardOptions = Omit<SelfAttentionForwardOptions, 'causal'>;
 
 /**
  * Pools a sequence with learned queries that attend over it (multi-head; Set Transformer's PMA,
- * a [CLS] without the token). x [B, T, C] → output [B, C] (one query) or [B, Q, C]; weights
- * [B, Q, T] averaged over heads (with `perHead`, [B, H, Q, T]).
+ * a [CLS] without the token). x [B, T, C] → output [B, C] (one query) or [B, Q, C]; with
+ * `needWeights`, weights [B, Q, T] averaged over heads (with `perHead`, [B, H, Q, T]).
  *
  * @example
  * const pool = new AttentionPooling({ embedDim: 64, numHeads: 4, rng });
- * const { output, weights } = pool.forward(x, { keyMask });   // [B, 64], [B, 1, T]
+ * const { output, weights } = pool.forward(x, { keyMask, needWeights: true });   // [B, 64], [B, 1, T]
  */
 export class AttentionPooling extends Module {
   queries: Parameter;
@@ -40,26 +44,26 @@ export class AttentionPooling extends Module {
     this.attn = new MultiHeadAttention({ embedDim: C, numHeads: options.numHeads ?? 1, dropout: options.dropout, bias: options.bias, rng });
   }
 
-  forward(x: Tensor, options: { keyMask?: Tensor | null; perHead?: boolean } = {}): { output: Tensor; weights: Tensor } {
-    checkOptions('AttentionPooling.forward', options, { keyMask: true, perHead: true });
+  forward(x: Tensor, options: PoolingForwardOptions & { perHead?: boolean } = {}): AttentionOutput {
+    checkOptions('AttentionPooling.forward', options, { keyMask: true, needWeights: true, perHead: true });
     const C = this.options.embedDim;
     checkSequence('AttentionPooling.forward', 'x', x, C, 'B, T');
     const B = x.shape[0]!;
     const q = expand(unsqueeze(this.queries, 0), [B, this.numQueries, C]);
-    const r = this.attn.forward(q, x, x, { keyMask: options.keyMask, needWeights: true, averageWeights: !options.perHead });
-    return { output: this.numQueries === 1 ? squeeze(r.output, 1) : r.output, weights: r.weights! };
+    const r = this.attn.forward(q, x, x, { keyMask: options.keyMask, needWeights: options.needWeights, averageWeights: !options.perHead });
+    return attentionOutput(this.numQueries === 1 ? squeeze(r.output, 1) : r.output, options.needWeights, () => r.weights!);
   }
 }
 
 /**
  * Attention-based MIL pooling (Ilse et al. 2018): aₖ = softmax_k(wᵀ(tanh(V hₖ) ⊙ sigm(U hₖ)))
  * (without the gate when `gated: false`), z = Σₖ aₖ hₖ. h [B, N, C] (a bag of N instances),
- * keyMask [B, N] (true = real instance; `mask` is the older name) → output [B, C], weights [B, N].
+ * keyMask [B, N] (true = real instance) → output [B, C], with `needWeights` weights [B, N].
  * Parameters: attentionV, attentionU (gated), attentionW — the reference code's names.
  *
  * @example
  * const pool = new GatedAttentionPooling({ embedDim: 64 });   // `inDim` is the older alias of embedDim
- * const { output, weights } = pool.forward(h, { keyMask });   // [B, 64], [B, N]
+ * const { output, weights } = pool.forward(h, { keyMask, needWeights: true });   // [B, 64], [B, N]
  */
 export class GatedAttentionPooling extends Module {
   attentionV: Linear;
@@ -83,33 +87,33 @@ export class GatedAttentionPooling extends Module {
     this.attentionW = new Linear(h, 1, { rng });
   }
 
-  forward(h: Tensor, options: { keyMask?: Tensor | null; mask?: Tensor | null } = {}): { output: Tensor; weights: Tensor } {
+  forward(h: Tensor, options: PoolingForwardOptions = {}): AttentionOutput {
     const fn = 'GatedAttentionPooling.forward';
-    checkOptions(fn, options, { keyMask: true, mask: true });
-    if (options.keyMask != null && options.mask != null) throw new ValueError(`${fn}: pass keyMask or mask, not both (mask is the older name of keyMask)`);
+    checkOptions(fn, options, { keyMask: true, needWeights: true });
     const C = this.options.embedDim;
     checkSequence(fn, 'h', h, C, 'B, N');
     const [B, N] = h.shape as [number, number, number];
     let a = tanh(this.attentionV.forward(h));
     if (this.attentionU) a = mul(a, sigmoid(this.attentionU.forward(h)));
     let scores = squeeze(this.attentionW.forward(a), -1);                  // [B, N]
-    const arg = options.keyMask != null ? 'keyMask' : 'mask';
-    const mask = options.keyMask ?? options.mask;
+    const mask = options.keyMask;
     if (mask != null) {
       if (!(mask instanceof Tensor) || mask.dtype !== 'bool' || mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== N) {
-        throw new ShapeError(`${fn}: ${arg} must be bool [B, N] = ${fmtShape([B, N])}, got ${mask instanceof Tensor ? `${mask.dtype} ${fmtShape(mask.shape)}` : typeof mask}`);
+        throw new ShapeError(`${fn}: keyMask must be bool [B, N] = ${fmtShape([B, N])}, got ${mask instanceof Tensor ? `${mask.dtype} ${fmtShape(mask.shape)}` : typeof mask}`);
       }
       scores = where(mask, scores, -Infinity);
     }
     const weights = softmax(scores, -1);                                   // [B, N]
-    return { output: squeeze(matmul(unsqueeze(weights, 1), h), 1), weights };
+    return attentionOutput(squeeze(matmul(unsqueeze(weights, 1), h), 1), options.needWeights, () => weights);
   }
 }
 
 /**
  * Nadaraya–Watson kernel regression as attention: f(x) = Σᵢ softmax_i(−((x − xᵢ)·w)²/2)·yᵢ with
  * w = 1/bandwidth, fixed or learned (the parameter `w`). queries [..., T], keys [..., S],
- * values [..., S] or [..., S, Dv] → output [..., T] or [..., T, Dv], weights [..., T, S].
+ * values [..., S] or [..., S, Dv] → output [..., T] or [..., T, Dv], with `needWeights` weights
+ * [..., T, S]. Its inputs are scalars per position, not [B, L, C] sequences: `keyMask` and `causal`
+ * are refused.
  *
  * @example
  * const nw = new NadarayaWatson({ bandwidth: 0.5, learned: true });
@@ -133,8 +137,9 @@ export class NadarayaWatson extends Module {
     return 1 / Math.abs(this.w ? this.w.data[0]! : this.fixed);
   }
 
-  forward(queries: Tensor, keys: Tensor, values: Tensor): { output: Tensor; weights: Tensor } {
+  forward(queries: Tensor, keys: Tensor, values: Tensor, options: Pick<SelfAttentionForwardOptions, 'needWeights'> = {}): AttentionOutput {
     const fn = 'NadarayaWatson.forward';
+    checkOptions(fn, options, { needWeights: true });
     const lead = keys instanceof Tensor ? keys.shape.slice(0, -1) : [];
     const S = keys instanceof Tensor ? keys.shape[keys.ndim - 1] : -1;
     if (!(queries instanceof Tensor) || !(keys instanceof Tensor) || !(values instanceof Tensor) || queries.ndim !== keys.ndim
@@ -149,6 +154,6 @@ export class NadarayaWatson extends Module {
     const scaled = this.w ? mul(diff, this.w) : mul(diff, this.fixed);
     const weights = softmax(div(square(scaled), -2), -1);
     const output = vector ? matmul(weights, values) : squeeze(matmul(weights, unsqueeze(values, -1)), -1);
-    return { output, weights };
+    return attentionOutput(output, options.needWeights, () => weights);
   }
 }

@@ -5,7 +5,7 @@ import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './posi
 
 function emitSinusoidal(g: Graph, x: string, m: SinusoidalPositionalEncoding): string {
   // PE[p, 2i] = sin(p / base^(2i/dim)), PE[p, 2i+1] = cos(…)
-  const dim = m.options.dim, base = m.options.base ?? 10000;
+  const dim = m.options.embedDim, base = m.options.base ?? 10000;
   const inv = Float32Array.from({ length: dim }, (_, i) => 1 / Math.pow(base, (i - (i % 2)) / dim));
   const angles = g.one('Mul', [g.one('Unsqueeze', [g.one('Cast', [positions(g, x)], { to: 1 }), g.ints('axes', [1])]), g.const('pe_inv_freq', inv, [1, dim])]);
   const even = g.one('Cast', [g.const('pe_even', Float32Array.from({ length: dim }, (_, i) => (i % 2 === 0 ? 1 : 0)), [dim])], { to: 9 });
@@ -13,11 +13,11 @@ function emitSinusoidal(g: Graph, x: string, m: SinusoidalPositionalEncoding): s
 }
 
 const sinusoidalPositionalEncodingOnnx: LayerExport<SinusoidalPositionalEncoding> = sequenceLayer(SinusoidalPositionalEncoding, {
-  keyMask: false, widths: (m) => ({ C: m.options.dim, out: m.options.dim }), emit: (g, x, m) => emitSinusoidal(g, x, m),
+  keyMask: false, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: (g, x, m) => emitSinusoidal(g, x, m),
 });
 
 const learnedPositionalEmbeddingOnnx: LayerExport<LearnedPositionalEmbedding> = sequenceLayer(LearnedPositionalEmbedding, {
-  keyMask: false, widths: (m) => ({ C: m.options.dim, out: m.options.dim }),
+  keyMask: false, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }),
   emit: (g, x, m) => g.one('Add', [x, g.one('Gather', [g.const('pos', f32(m.weight), [...m.weight.shape]), positions(g, x)], { axis: 0 })]),
 });
 

@@ -41,10 +41,11 @@ export function sinusoidalEncoding(length: number, dim: number, options: { base?
 export class SinusoidalPositionalEncoding extends Module {
   private readonly rng: Generator | undefined;
 
-  constructor(readonly options: { dim: number; base?: number; dropout?: number; rng?: Generator }) {
+  /** `embedDim`: width C of x; `base` (default 10000); `dropout` after the addition (default 0). */
+  constructor(readonly options: { embedDim: number; base?: number; dropout?: number; rng?: Generator }) {
     super();
-    checkOptions('SinusoidalPositionalEncoding', options, { dim: true, base: true, dropout: true, rng: true });
-    checkPositiveInt(options.dim, 'SinusoidalPositionalEncoding', 'dim');
+    checkOptions('SinusoidalPositionalEncoding', options, { embedDim: true, base: true, dropout: true, rng: true });
+    checkPositiveInt(options.embedDim, 'SinusoidalPositionalEncoding', 'embedDim');
     const p = options.dropout ?? 0;
     if (!(p >= 0 && p < 1)) throw new ValueError(`SinusoidalPositionalEncoding: dropout must be in [0, 1), got ${p}`);
     this.rng = p > 0 ? moduleGenerator(options.rng, 'SinusoidalPositionalEncoding') : undefined;
@@ -53,26 +54,26 @@ export class SinusoidalPositionalEncoding extends Module {
   /** x [B, T, C]; `offset` shifts the positions (for continuing a sequence). */
   forward(x: Tensor, options: { offset?: number } = {}): Tensor {
     checkOptions('SinusoidalPositionalEncoding.forward', options, { offset: true });
-    checkSequence('SinusoidalPositionalEncoding.forward', 'x', x, this.options.dim, 'B, T');
-    const pe = toDtype(sinusoidalEncoding(x.shape[1]!, this.options.dim, { base: this.options.base, offset: options.offset }), x.dtype);
+    checkSequence('SinusoidalPositionalEncoding.forward', 'x', x, this.options.embedDim, 'B, T');
+    const pe = toDtype(sinusoidalEncoding(x.shape[1]!, this.options.embedDim, { base: this.options.base, offset: options.offset }), x.dtype);
     return dropout(add(x, pe), this.options.dropout ?? 0, { training: this.training, rng: this.rng });
   }
 }
 
-/** A learned table [maxLen, dim] (N(0, 1) at start, as nn.Embedding) added to x [B, T, C], T ≤ maxLen. */
+/** A learned table [maxLen, embedDim] (N(0, 1) at start, as nn.Embedding) added to x [B, T, C], T ≤ maxLen. */
 export class LearnedPositionalEmbedding extends Module {
   weight: Parameter;
 
-  constructor(readonly options: { maxLen: number; dim: number; rng?: Generator }) {
+  constructor(readonly options: { maxLen: number; embedDim: number; rng?: Generator }) {
     super();
-    checkOptions('LearnedPositionalEmbedding', options, { maxLen: true, dim: true, rng: true });
+    checkOptions('LearnedPositionalEmbedding', options, { maxLen: true, embedDim: true, rng: true });
     checkPositiveInt(options.maxLen, 'LearnedPositionalEmbedding', 'maxLen');
-    checkPositiveInt(options.dim, 'LearnedPositionalEmbedding', 'dim');
-    this.weight = new Parameter(randn([options.maxLen, options.dim], { rng: checkRng(options, 'LearnedPositionalEmbedding') }));
+    checkPositiveInt(options.embedDim, 'LearnedPositionalEmbedding', 'embedDim');
+    this.weight = new Parameter(randn([options.maxLen, options.embedDim], { rng: checkRng(options, 'LearnedPositionalEmbedding') }));
   }
 
   forward(x: Tensor): Tensor {
-    checkSequence('LearnedPositionalEmbedding.forward', 'x', x, this.options.dim, 'B, T');
+    checkSequence('LearnedPositionalEmbedding.forward', 'x', x, this.options.embedDim, 'B, T');
     const T = x.shape[1]!;
     if (T > this.options.maxLen) {
       throw new ValueError(`LearnedPositionalEmbedding.forward: sequence length ${T} exceeds maxLen ${this.options.maxLen}`);

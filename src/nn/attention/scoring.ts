@@ -17,6 +17,14 @@ import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { keyMask4d } from './masks.js';
 import { checkOptions } from '../../config.js';
+import { causalMask } from '../../ops/attention.js';
+import { SELF_ATTENTION_KEYS, attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
+
+/** The shared options (keyMask [B, S], causal, needWeights → weights [B, T, S]) plus `attnMask`. */
+export interface AttentionForwardOptions extends SelfAttentionForwardOptions {
+  /** Bool (true = may attend) or additive float, 3-d broadcastable to [B, T, S]; a 2-d mask is refused. */
+  attnMask?: Tensor | null;
+}
 
 /** The scoring functions a(q, k). */
 export type AttentionScore = 'dot' | 'scaledDot' | 'general' | 'additive' | 'cosine';
@@ -30,8 +38,14 @@ export interface AttentionOptions {
    * - `'cosine'`: cos(q, k)·s with a learnable scale s = exp(logScale) (temperature 1/s), s₀ = `initialScale`
    */
   score: AttentionScore;
+  /**
+   * Width Dq of the queries. This layer has no model width of its own: where other attention
+   * layers take `embedDim` (queries, keys and output all C wide), this one scores queries of
+   * `queryDim` against keys of `keyDim` and returns values' width Dv — queryDim = keyDim = Dv is
+   * the `embedDim` case.
+   */
   queryDim: number;
-  /** Default queryDim. */
+  /** Width Dk of the keys (default queryDim). */
   keyDim?: number;
   /** Hidden size of the additive score (default queryDim). */
   hiddenDim?: number;
@@ -45,15 +59,15 @@ export interface AttentionOptions {
 
 /**
  * softmax(a(q, k) + mask)·v with the chosen score. query [B, T, Dq], key [B, S, Dk], value
- * [B, S, Dv] → { output [B, T, Dv], weights [B, T, S] }. `keyMask` [B, S]: bool, true = real
- * token (as every attention layer). `mask`: bool (true = may attend) or additive float,
- * 3-d broadcastable to [B, T, S] ([B, T, S], [B, 1, S], [1, T, S]…); a 2-d mask is refused, since
- * [B, S] would broadcast onto [T, S] when B = T. Both may be given. A query with nothing to attend
- * to gets zero weights and a zero output.
+ * [B, S, Dv] → { output [B, T, Dv], weights? [B, T, S] (with `needWeights`) }. `keyMask` [B, S]:
+ * bool, true = real token (as every attention layer). `attnMask`: bool (true = may attend) or
+ * additive float, 3-d broadcastable to [B, T, S] ([B, T, S], [B, 1, S], [1, T, S]…); a 2-d mask is
+ * refused, since [B, S] would broadcast onto [T, S] when B = T. `causal`: query i reads keys j ≤ i.
+ * All may be given. A query with nothing to attend to gets zero weights and a zero output.
  *
  * @example
  * const attn = new Attention({ score: 'additive', queryDim: 32, hiddenDim: 16, rng });
- * const { output, weights } = attn.forward(q, k, v, { keyMask });   // [B, T, Dv], [B, T, S]
+ * const { output, weights } = attn.forward(q, k, v, { keyMask, needWeights: true });   // [B, T, Dv], [B, T, S]
  */
 export class Attention extends Module {
   wq: Linear | null = null;
@@ -115,9 +129,9 @@ export class Attention extends Module {
     }
   }
 
-  forward(query: Tensor, key: Tensor, value: Tensor, options: { keyMask?: Tensor | null; mask?: Tensor | null } = {}): { output: Tensor; weights: Tensor } {
+  forward(query: Tensor, key: Tensor, value: Tensor, options: AttentionForwardOptions = {}): AttentionOutput {
     const fn = 'Attention.forward';
-    checkOptions(fn, options, { keyMask: true, mask: true });
+    checkOptions(fn, options, { ...SELF_ATTENTION_KEYS, attnMask: true });
     const shapeOf = (t: Tensor): string => (t instanceof Tensor ? fmtShape(t.shape) : typeof t);
     checkSequence(fn, 'query', query, this.queryDim, 'B, T');
     checkSequence(fn, 'key', key, this.keyDim, 'B, S');
@@ -128,23 +142,24 @@ export class Attention extends Module {
       throw new ShapeError(`${fn}: query ${fmtShape(query.shape)}, key ${fmtShape(key.shape)} and value ${fmtShape(value.shape)} disagree on B or S`);
     }
     let s = this.scores(query, key);
-    const mask = options.mask;
+    const mask = options.attnMask;
     if (mask != null) {
       if (!(mask instanceof Tensor) || mask.dtype === 'int32') {
-        throw new DTypeError(`${fn}: mask must be a bool (true = may attend) or float (additive) Tensor broadcastable to [B, T, S] = ${fmtShape([B, T, S])}`);
+        throw new DTypeError(`${fn}: attnMask must be a bool (true = may attend) or float (additive) Tensor broadcastable to [B, T, S] = ${fmtShape([B, T, S])}`);
       }
       if (mask.ndim === 2) {
-        throw new ShapeError(`${fn}: mask has 2 dims ${fmtShape(mask.shape)}; pass keyMask [B, S] for padding, or a 3-d mask [B, T|1, S] (a 2-d mask would broadcast as [T, S])`);
+        throw new ShapeError(`${fn}: attnMask has 2 dims ${fmtShape(mask.shape)}; pass keyMask [B, S] for padding, or a 3-d mask [B, T|1, S] (a 2-d mask would broadcast as [T, S])`);
       }
       const off = 3 - mask.ndim;
       if (off < 0 || mask.shape.some((n, i) => n !== 1 && n !== [B, T, S][i + off])) {
-        throw new ShapeError(`${fn}: mask has shape ${fmtShape(mask.shape)}, which does not broadcast to [B, T, S] = ${fmtShape([B, T, S])}`);
+        throw new ShapeError(`${fn}: attnMask has shape ${fmtShape(mask.shape)}, which does not broadcast to [B, T, S] = ${fmtShape([B, T, S])}`);
       }
       s = mask.dtype === 'bool' ? where(mask, s, -Infinity) : add(s, toDtype(mask, s.dtype));
     }
     if (options.keyMask != null) s = where(reshape(keyMask4d(fn, 'keyMask', options.keyMask, B, S), [B, 1, S]), s, -Infinity);
+    if (options.causal) s = where(causalMask(T, S), s, -Infinity);       // j ≤ i
     const weights = softmax(s, -1);                                      // rows with no key: zeros
     const p = this.training ? this.options.dropout ?? 0 : 0;
-    return { output: matmul(dropout(weights, p, { training: p > 0, rng: this.rng }), value), weights };
+    return attentionOutput(matmul(dropout(weights, p, { training: p > 0, rng: this.rng }), value), options.needWeights, () => weights);
   }
 }

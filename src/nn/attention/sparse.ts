@@ -20,6 +20,7 @@ import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { checkHeads, mergeHeads, projectHeads } from './heads.js';
 import { checkOptions } from '../../config.js';
+import type { AttentionOutput, SelfAttentionForwardOptions } from './contract.js';
 
 /** Which keys each query reads: `index[i·width + w]` is a key position, used where `valid` is 1. */
 export interface SparsePattern {
@@ -256,17 +257,17 @@ export class SparseSelfAttention extends Module {
   }
 
   /**
-   * x [B, T, C] → [B, T, C]. With `needWeights`, also the weights [B, H, T, T]: the dense softmax
-   * weights under the pattern and keyMask (zero off the pattern) — O(T²) memory, for inspection.
+   * x [B, T, C] → { output [B, T, C], weights? }. With `needWeights`, the weights [B, H, T, T]: the
+   * dense softmax weights under the pattern and keyMask (zero off the pattern) — O(T²) memory, for
+   * inspection. `causal` is refused: the pattern says what each query reads (a one-sided window,
+   * `oneSided: true`, is the causal one).
    */
-  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights: true }): { output: Tensor; weights: Tensor };
-  forward(x: Tensor, options?: { keyMask?: Tensor | null; needWeights?: boolean }): Tensor;
-  forward(x: Tensor, options: { keyMask?: Tensor | null; needWeights?: boolean } = {}): Tensor | { output: Tensor; weights: Tensor } {
+  forward(x: Tensor, options: Omit<SelfAttentionForwardOptions, 'causal'> = {}): AttentionOutput {
     checkOptions('SparseSelfAttention.forward', options, { keyMask: true, needWeights: true });
     const [q, k, v] = projectHeads('SparseSelfAttention.forward', this.inProj, x, this.options.numHeads);
     const pattern = this.patternFor(q.shape[2]!);
     const output = mergeHeads(sparseAttention(q, k, v, pattern, { keyMask: options.keyMask }), this.outProj);
-    if (!options.needWeights) return output;
+    if (!options.needWeights) return { output };
     const [B, , T] = q.shape as [number, number, number, number];
     let allowed = reshape(patternToMask(pattern), [1, 1, T, T]);                                  // [1, 1, T, T]
     if (options.keyMask != null) allowed = logicalAnd(allowed, reshape(options.keyMask, [B, 1, 1, T])); // [B, 1, T, T]

@@ -14,6 +14,10 @@ import { Dropout } from '../dropout.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
+import {
+  CROSS_ATTENTION_KEYS, SELF_ATTENTION_KEYS, attentionOutput,
+  type AttentionOutput, type CrossAttentionForwardOptions, type SelfAttentionForwardOptions,
+} from './contract.js';
 
 /**
  * Width and heads under the one name every attention layer uses, with PyTorch's names kept as
@@ -67,31 +71,29 @@ export interface TransformerLayerOptions extends WidthOptions {
   rng?: Generator;
 }
 
-export interface EncoderForwardOptions {
-  /** [B, T] bool, true = real token. */
-  keyMask?: Tensor | null;
+/** The shared self-attention options (keyMask [B, T], causal, needWeights → per-head weights [B, H, T, T]) plus attnMask. */
+export interface EncoderForwardOptions extends SelfAttentionForwardOptions {
   /** Bool (true = may attend) or additive float mask, as MultiHeadAttention's attnMask. */
   attnMask?: Tensor | null;
-  causal?: boolean;
-  /** Also return the per-head attention weights [B, H, T, T] (same outputs). */
-  needWeights?: boolean;
 }
 
-export interface DecoderForwardOptions {
-  /** [B, T] bool, true = real target token (the one name, as on every attention layer). */
-  keyMask?: Tensor | null;
+/**
+ * The shared cross-attention options — keyMask [B, T] on the targets, memoryKeyMask [B, S],
+ * causal (default true here: a decoder does not see later targets), needWeights — plus score masks.
+ */
+export interface DecoderForwardOptions extends CrossAttentionForwardOptions {
   /** @deprecated Alias of `keyMask` (PyTorch's `tgt_key_padding_mask`), kept for migration. */
   tgtKeyMask?: Tensor | null;
-  /** [B, S] bool, true = real memory token. */
-  memoryKeyMask?: Tensor | null;
   /** Extra mask on the self-attention scores [T, T] (bool or float). */
   tgtMask?: Tensor | null;
   /** Mask on the cross-attention scores [T, S] (bool or float). */
   memoryMask?: Tensor | null;
-  /** Causal self-attention (default true: a decoder does not see later targets). */
-  causal?: boolean;
-  /** Also return per-head self- and cross-attention weights. */
-  needWeights?: boolean;
+}
+
+/** A decoder's weights: self-attention [B, H, T, T] and cross-attention [B, H, T, S] (`W` = Tensor[] for a stack: one per layer). */
+export interface DecoderWeights<W = Tensor> {
+  self: W;
+  cross: W;
 }
 
 const LAYER_KEYS: OptionKeys<TransformerLayerOptions> = {
@@ -99,10 +101,8 @@ const LAYER_KEYS: OptionKeys<TransformerLayerOptions> = {
   numKVHeads: true, rope: true, alibi: true, rng: true,
 };
 const STACK_KEYS: OptionKeys<TransformerStackOptions> = { ...LAYER_KEYS, numLayers: true, finalNorm: true };
-const ENCODER_FORWARD_KEYS: OptionKeys<EncoderForwardOptions> = { keyMask: true, attnMask: true, causal: true, needWeights: true };
-const DECODER_FORWARD_KEYS: OptionKeys<DecoderForwardOptions> = {
-  keyMask: true, tgtKeyMask: true, memoryKeyMask: true, tgtMask: true, memoryMask: true, causal: true, needWeights: true,
-};
+const ENCODER_FORWARD_KEYS: OptionKeys<EncoderForwardOptions> = { ...SELF_ATTENTION_KEYS, attnMask: true };
+const DECODER_FORWARD_KEYS: OptionKeys<DecoderForwardOptions> = { ...CROSS_ATTENTION_KEYS, tgtKeyMask: true, tgtMask: true, memoryMask: true };
 
 /** The layer options of a stack's options (what each of its layers is built from). */
 function layerOptions(options: WithWidth<TransformerStackOptions>): WithWidth<TransformerLayerOptions> {
@@ -135,8 +135,8 @@ function feedForward(m: { linear1: Linear; linear2: Linear; dropout: Dropout; ac
  *
  * @example
  * const layer = new TransformerEncoderLayer({ embedDim: 64, numHeads: 4, dimFeedforward: 128, normFirst: true });   // or PyTorch's dModel/nhead
- * const y = layer.forward(x, { keyMask });                                // [B, T, 64]
- * const { output, weights } = layer.forward(x, { needWeights: true });    // weights [B, 4, T, T]
+ * const { output } = layer.forward(x, { keyMask });                       // [B, T, 64]
+ * const { weights } = layer.forward(x, { needWeights: true });            // [B, 4, T, T]
  */
 export class TransformerEncoderLayer extends Module {
   selfAttn: MultiHeadAttention;
@@ -173,12 +173,11 @@ export class TransformerEncoderLayer extends Module {
     this.normFirst = options.normFirst ?? false;
   }
 
-  forward(x: Tensor, options: EncoderForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor };
-  forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
-  forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
+  /** x [B, T, C] → { output [B, T, C], weights? [B, H, T, T] }. */
+  forward(x: Tensor, options: EncoderForwardOptions = {}): AttentionOutput {
     checkOptions('TransformerEncoderLayer.forward', options, ENCODER_FORWARD_KEYS);
     checkSequence('TransformerEncoderLayer.forward', 'x', x, this.options.embedDim);
-    let weights: Tensor | null = null;
+    let weights: Tensor | undefined;
     const sa = (h: Tensor): Tensor => {
       const r = this.selfAttn.forward(h, h, h, {
         keyMask: options.keyMask, attnMask: options.attnMask, causal: options.causal, needWeights: options.needWeights, averageWeights: false,
@@ -195,7 +194,7 @@ export class TransformerEncoderLayer extends Module {
       y = this.norm1.forward(add(x, sa(x)));
       y = this.norm2.forward(add(y, ff(y)));
     }
-    return options.needWeights ? { output: y, weights: weights! } : y;
+    return attentionOutput(y, options.needWeights, () => weights!);
   }
 }
 
@@ -247,16 +246,15 @@ export class TransformerDecoderLayer extends Module {
     this.normFirst = options.normFirst ?? false;
   }
 
-  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions & { needWeights: true }): { output: Tensor; selfWeights: Tensor; crossWeights: Tensor };
-  forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
-  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor; crossWeights: Tensor } {
+  /** tgt [B, T, C], memory [B, S, C] → { output [B, T, C], weights? { self [B, H, T, T], cross [B, H, T, S] } }. */
+  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): AttentionOutput<DecoderWeights> {
     checkOptions('TransformerDecoderLayer.forward', options, DECODER_FORWARD_KEYS);
     const fn = 'TransformerDecoderLayer.forward';
     const keyMask = aliasedOption<Tensor | null>(fn, options, 'keyMask', 'tgtKeyMask');
     checkSequence(fn, 'tgt', tgt, this.options.embedDim);
     checkSequence(fn, 'memory', memory, this.options.embedDim);
     if (memory.shape[0] !== tgt.shape[0]) throw new ShapeError(`${fn}: batch sizes differ: tgt ${fmtShape(tgt.shape)}, memory ${fmtShape(memory.shape)}`);
-    let selfWeights: Tensor | null = null, crossWeights: Tensor | null = null;
+    let selfWeights: Tensor | undefined, crossWeights: Tensor | undefined;
     const need = options.needWeights, avg = false;
     const sa = (h: Tensor): Tensor => {
       const r = this.selfAttn.forward(h, h, h, {
@@ -283,7 +281,7 @@ export class TransformerDecoderLayer extends Module {
       y = this.norm2.forward(add(y, ca(y)));
       y = this.norm3.forward(add(y, ff(y)));
     }
-    return need ? { output: y, selfWeights: selfWeights!, crossWeights: crossWeights! } : y;
+    return attentionOutput(y, need, () => ({ self: selfWeights!, cross: crossWeights! }));
   }
 }
 
@@ -310,22 +308,18 @@ export class TransformerEncoder extends Module {
     this.norm = options.finalNorm ? new LayerNorm(this.options.embedDim, { eps: options.layerNormEps }) : null;
   }
 
-  /** x [B, T, C] → [B, T, C]; with `needWeights`, one [B, H, T, T] per layer. */
-  forward(x: Tensor, options: EncoderForwardOptions & { needWeights: true }): { output: Tensor; weights: Tensor[] };
-  forward(x: Tensor, options?: EncoderForwardOptions): Tensor;
-  forward(x: Tensor, options: EncoderForwardOptions = {}): Tensor | { output: Tensor; weights: Tensor[] } {
+  /** x [B, T, C] → { output [B, T, C], weights? one [B, H, T, T] per layer }. */
+  forward(x: Tensor, options: EncoderForwardOptions = {}): AttentionOutput<Tensor[]> {
     checkOptions('TransformerEncoder.forward', options, ENCODER_FORWARD_KEYS);
     const weights: Tensor[] = [];
     let y = x;
     for (const layer of this.layers) {
-      if (options.needWeights) {
-        const r = layer.forward(y, { ...options, needWeights: true });
-        y = r.output;
-        weights.push(r.weights);
-      } else y = layer.forward(y, { ...options, needWeights: false });
+      const r = layer.forward(y, options);
+      y = r.output;
+      if (r.weights) weights.push(r.weights);
     }
     if (this.norm) y = this.norm.forward(y);
-    return options.needWeights ? { output: y, weights } : y;
+    return attentionOutput(y, options.needWeights, () => weights);
   }
 }
 
@@ -346,24 +340,19 @@ export class TransformerDecoder extends Module {
     this.norm = options.finalNorm ? new LayerNorm(this.options.embedDim, { eps: options.layerNormEps }) : null;
   }
 
-  /** tgt [B, T, C], memory [B, S, C] → [B, T, C]; with `needWeights`, per-layer self [B, H, T, T] and cross [B, H, T, S] weights. */
-  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions & { needWeights: true }): { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] };
-  forward(tgt: Tensor, memory: Tensor, options?: DecoderForwardOptions): Tensor;
-  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): Tensor | { output: Tensor; selfWeights: Tensor[]; crossWeights: Tensor[] } {
+  /** tgt [B, T, C], memory [B, S, C] → { output [B, T, C], weights? { self: [B, H, T, T] per layer, cross: [B, H, T, S] per layer } }. */
+  forward(tgt: Tensor, memory: Tensor, options: DecoderForwardOptions = {}): AttentionOutput<DecoderWeights<Tensor[]>> {
     checkOptions('TransformerDecoder.forward', options, DECODER_FORWARD_KEYS);
     const { tgtKeyMask: _t, ...rest } = options;
     options = { ...rest, keyMask: aliasedOption<Tensor | null>('TransformerDecoder.forward', options, 'keyMask', 'tgtKeyMask') };
-    const selfWeights: Tensor[] = [], crossWeights: Tensor[] = [];
+    const weights: DecoderWeights<Tensor[]> = { self: [], cross: [] };
     let y = tgt;
     for (const layer of this.layers) {
-      if (options.needWeights) {
-        const r = layer.forward(y, memory, { ...options, needWeights: true });
-        y = r.output;
-        selfWeights.push(r.selfWeights);
-        crossWeights.push(r.crossWeights);
-      } else y = layer.forward(y, memory, { ...options, needWeights: false });
+      const r = layer.forward(y, memory, options);
+      y = r.output;
+      if (r.weights) { weights.self.push(r.weights.self); weights.cross.push(r.weights.cross); }
     }
     if (this.norm) y = this.norm.forward(y);
-    return options.needWeights ? { output: y, selfWeights, crossWeights } : y;
+    return attentionOutput(y, options.needWeights, () => weights);
   }
 }

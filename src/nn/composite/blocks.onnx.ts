@@ -12,9 +12,9 @@ import { ConvBlock, FeedForwardBlock, LinearAttentionBlock, LocalAttentionBlock,
 
 const km4 = (g: Graph, keyMask: string | null): string | null => keyMask && keyMask4(g, keyMask);
 
-/** A block's sequence emitter: every block takes the key mask and keeps the width `options.dim`. */
-const block = <M extends { options: { dim: number } }>(emit: SequenceEmitter<M>['emit']): SequenceEmitter<M> => ({
-  keyMask: true, widths: (m) => ({ C: m.options.dim, out: m.options.dim }), emit,
+/** A block's sequence emitter: every block takes the key mask and keeps the width `options.embedDim`. */
+const block = <M extends { options: { embedDim: number } }>(emit: SequenceEmitter<M>['emit']): SequenceEmitter<M> => ({
+  keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit,
 });
 
 function emitConvBlock(g: Graph, x: string, m: ConvBlock, keyMask: string | null): string {

@@ -1,7 +1,7 @@
 /**
  * Sequence blocks: the uniform shape composite modules join. Every block maps x [B, T, C]
- * (with an optional key mask [B, T], true = real token) to [B, T, C], so any of them can be a
- * branch of `Parallel`, a stage of `Serial` or a mechanism of `Fusion`.
+ * (with an optional key mask [B, T], true = real token) to { output [B, T, C], weights? }, so any
+ * of them can be a branch of `Parallel`, a stage of `Serial` or a mechanism of `Fusion`.
  */
 import { Tensor } from '../../tensor/tensor.js';
 import type { Generator } from '../../tensor/random.js';
@@ -17,36 +17,51 @@ import { SparseSelfAttention } from '../attention/sparse.js';
 import { LinearSelfAttention } from '../attention/linear.js';
 import { TransformerEncoderLayer } from '../attention/transformer.js';
 import { checkOptions, type OptionKeys } from '../../config.js';
-
-/** Options every block's forward takes. */
-export interface BlockForwardOptions {
-  /** [B, T] bool, true = real token. */
-  keyMask?: Tensor | null;
-}
+import { attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from '../attention/contract.js';
+/**
+ * Options every block's forward takes: the shared keyMask [B, T] and needWeights. `causal` is a
+ * block's construction option (it holds for every call), so forward refuses it.
+ */
+export type BlockForwardOptions = Omit<SelfAttentionForwardOptions, 'causal'>;
 
 /** The keys of BlockForwardOptions, which every block's forward checks. */
-export const BLOCK_FORWARD_KEYS: OptionKeys<BlockForwardOptions> = { keyMask: true };
+export const BLOCK_FORWARD_KEYS: OptionKeys<BlockForwardOptions> = { keyMask: true, needWeights: true };
 
-/** A module mapping [B, T, C] → [B, T, C]. */
-export type Block = Module & { forward(x: Tensor, options?: BlockForwardOptions): Tensor };
+/**
+ * A block's attention weights: each attention layer inside it, by its module path relative to the
+ * block (`namedModules` paths: `{ attn: [B, H, T, T] }` for a SelfAttentionBlock,
+ * `{ 'layers.0.attn': …, 'layers.2.layer.selfAttn': … }` for a Serial). Blocks without attention
+ * (convolution, feed-forward) give `{}`.
+ */
+export type BlockWeights = Record<string, Tensor>;
+
+/** A module mapping x [B, T, C] → { output [B, T, C], weights? BlockWeights }. */
+export type Block = Module & { forward(x: Tensor, options?: BlockForwardOptions): AttentionOutput<BlockWeights> };
+
+/** A child's weights under `prefix.` (its path inside the composite). */
+export function prefixWeights(prefix: string, w: BlockWeights | undefined): BlockWeights {
+  return Object.fromEntries(Object.entries(w ?? {}).map(([k, t]) => [`${prefix}.${k}`, t]));
+}
 
 /** Zeroes padded positions so convolutions and sums never see them: x [B, T, C], mask [B, T]. */
 export function zeroPadded(x: Tensor, keyMask: Tensor | null | undefined): Tensor {
   return keyMask ? where(unsqueeze(keyMask, -1), x, 0) : x;
 }
 
-/** Multi-head self-attention as a block (the key mask is honoured). */
+/** Multi-head self-attention as a block (the key mask is honoured); weights `{ attn: [B, H, T, T] }`. */
 export class SelfAttentionBlock extends Module {
   attn: MultiHeadAttention;
-  constructor(readonly options: { dim: number; numHeads: number; dropout?: number; causal?: boolean; rng?: Generator }) {
+  constructor(readonly options: { embedDim: number; numHeads: number; dropout?: number; causal?: boolean; rng?: Generator }) {
     super();
-    checkOptions('SelfAttentionBlock', options, { dim: true, numHeads: true, dropout: true, causal: true, rng: true });
-    this.attn = new MultiHeadAttention({ embedDim: options.dim, numHeads: options.numHeads, dropout: options.dropout, rng: options.rng });
+    checkOptions('SelfAttentionBlock', options, { embedDim: true, numHeads: true, dropout: true, causal: true, rng: true });
+    this.attn = new MultiHeadAttention({ embedDim: options.embedDim, numHeads: options.numHeads, dropout: options.dropout, rng: options.rng });
   }
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('SelfAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('SelfAttentionBlock.forward', 'x', x, this.options.dim, 'B, T');
-    return this.attn.forward(x, x, x, { keyMask: options.keyMask, causal: this.options.causal }).output;
+    checkSequence('SelfAttentionBlock.forward', 'x', x, this.options.embedDim, 'B, T');
+    const r = this.attn.forward(x, x, x, { keyMask: options.keyMask, causal: this.options.causal, needWeights: options.needWeights, averageWeights: false });
+    return attentionOutput(r.output, options.needWeights, () => ({ attn: r.weights! }));
   }
 }
 
@@ -57,24 +72,25 @@ export class SelfAttentionBlock extends Module {
 export class ConvBlock extends Module {
   conv: Conv1d;
   private readonly left: number;
-  constructor(readonly options: { dim: number; kernelSize: number; dilation?: number; causal?: boolean; rng?: Generator }) {
+  constructor(readonly options: { embedDim: number; kernelSize: number; dilation?: number; causal?: boolean; rng?: Generator }) {
     super();
-    checkOptions('ConvBlock', options, { dim: true, kernelSize: true, dilation: true, causal: true, rng: true });
+    checkOptions('ConvBlock', options, { embedDim: true, kernelSize: true, dilation: true, causal: true, rng: true });
     const k = checkPositiveInt(options.kernelSize, 'ConvBlock', 'kernelSize');
     const d = checkPositiveInt(options.dilation ?? 1, 'ConvBlock', 'dilation');
     const span = d * (k - 1);
     if (!options.causal && span % 2 !== 0) throw new ValueError(`ConvBlock: a non-causal block needs dilation·(kernelSize−1) even for same-length output, got kernelSize ${k}, dilation ${d}`);
     this.left = options.causal ? span : span / 2;
-    this.conv = new Conv1d(options.dim, options.dim, k, { dilation: d, padding: 0, rng: options.rng });
+    this.conv = new Conv1d(options.embedDim, options.embedDim, k, { dilation: d, padding: 0, rng: options.rng });
   }
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  /** x [B, T, C] → { output [B, T, C], weights? `{}` (no attention) }. */
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('ConvBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('ConvBlock.forward', 'x', x, this.options.dim, 'B, T');
+    checkSequence('ConvBlock.forward', 'x', x, this.options.embedDim, 'B, T');
     const span = (this.options.dilation ?? 1) * (this.options.kernelSize - 1);
     const h = transpose(zeroPadded(x, options.keyMask), 1, 2);                           // [B, C, T]
     const padded = pad(h, [this.left, span - this.left]);                              // [B, C, T + span]
     const y = transpose(gelu(this.conv.forward(padded)), 1, 2);                          // [B, T, C]
-    return zeroPadded(y, options.keyMask);
+    return attentionOutput(zeroPadded(y, options.keyMask), options.needWeights, () => ({}));
   }
 }
 
@@ -83,66 +99,71 @@ export class FeedForwardBlock extends Module {
   linear1: Linear;
   linear2: Linear;
   dropout: Dropout;
-  constructor(readonly options: { dim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng?: Generator }) {
+  constructor(readonly options: { embedDim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng?: Generator }) {
     super();
-    checkOptions('FeedForwardBlock', options, { dim: true, hidden: true, activation: true, dropout: true, rng: true });
-    const hidden = options.hidden ?? 4 * options.dim;
-    this.linear1 = new Linear(options.dim, hidden, { rng: options.rng });
-    this.linear2 = new Linear(hidden, options.dim, { rng: options.rng });
+    checkOptions('FeedForwardBlock', options, { embedDim: true, hidden: true, activation: true, dropout: true, rng: true });
+    const hidden = options.hidden ?? 4 * options.embedDim;
+    this.linear1 = new Linear(options.embedDim, hidden, { rng: options.rng });
+    this.linear2 = new Linear(hidden, options.embedDim, { rng: options.rng });
     this.dropout = new Dropout(options.dropout ?? 0, options.rng);
   }
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  /** x [B, T, C] → { output [B, T, C], weights? `{}` (no attention) }. */
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('FeedForwardBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('FeedForwardBlock.forward', 'x', x, this.options.dim, 'B, T');
+    checkSequence('FeedForwardBlock.forward', 'x', x, this.options.embedDim, 'B, T');
     const h = this.linear1.forward(x);
-    return this.linear2.forward(this.dropout.forward(this.options.activation === 'relu' ? relu(h) : gelu(h)));
+    const y = this.linear2.forward(this.dropout.forward(this.options.activation === 'relu' ? relu(h) : gelu(h)));
+    return attentionOutput(y, options.needWeights, () => ({}));
   }
 }
 
-/** Sliding-window (local) self-attention as a block. */
+/** Sliding-window (local) self-attention as a block; weights `{ attn: [B, H, T, T] }` (zero off the window). */
 export class LocalAttentionBlock extends Module {
   attn: SparseSelfAttention;
-  constructor(readonly options: { dim: number; numHeads: number; window: number; rng?: Generator }) {
+  constructor(readonly options: { embedDim: number; numHeads: number; window: number; rng?: Generator }) {
     super();
-    checkOptions('LocalAttentionBlock', options, { dim: true, numHeads: true, window: true, rng: true });
-    this.attn = new SparseSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, pattern: 'window', window: options.window, rng: options.rng });
+    checkOptions('LocalAttentionBlock', options, { embedDim: true, numHeads: true, window: true, rng: true });
+    this.attn = new SparseSelfAttention({ embedDim: options.embedDim, numHeads: options.numHeads, pattern: 'window', window: options.window, rng: options.rng });
   }
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('LocalAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('LocalAttentionBlock.forward', 'x', x, this.options.dim, 'B, T');
-    return this.attn.forward(x, { keyMask: options.keyMask });
+    checkSequence('LocalAttentionBlock.forward', 'x', x, this.options.embedDim, 'B, T');
+    const r = this.attn.forward(x, options);
+    return attentionOutput(r.output, options.needWeights, () => ({ attn: r.weights! }));
   }
 }
 
-/** Linear (kernel) self-attention as a block; padded outputs are zeroed. */
+/** Linear (kernel) self-attention as a block; padded outputs are zeroed; weights `{ attn: [B, H, T, T] }`. */
 export class LinearAttentionBlock extends Module {
   attn: LinearSelfAttention;
-  constructor(readonly options: { dim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng?: Generator }) {
+  constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng?: Generator }) {
     super();
-    checkOptions('LinearAttentionBlock', options, { dim: true, numHeads: true, kernel: true, rng: true });
-    this.attn = new LinearSelfAttention({ embedDim: options.dim, numHeads: options.numHeads, kernel: options.kernel, rng: options.rng });
+    checkOptions('LinearAttentionBlock', options, { embedDim: true, numHeads: true, kernel: true, rng: true });
+    this.attn = new LinearSelfAttention({ embedDim: options.embedDim, numHeads: options.numHeads, kernel: options.kernel, rng: options.rng });
   }
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('LinearAttentionBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('LinearAttentionBlock.forward', 'x', x, this.options.dim, 'B, T');
-    return zeroPadded(this.attn.forward(x, { keyMask: options.keyMask }), options.keyMask);
+    checkSequence('LinearAttentionBlock.forward', 'x', x, this.options.embedDim, 'B, T');
+    const r = this.attn.forward(x, options);
+    return attentionOutput(zeroPadded(r.output, options.keyMask), options.needWeights, () => ({ attn: r.weights! }));
   }
 }
 
-/** A whole Transformer encoder layer (pre-norm by default) as a block. */
+/** A whole Transformer encoder layer (pre-norm by default) as a block; weights `{ 'layer.selfAttn': [B, H, T, T] }`. */
 export class TransformerBlock extends Module {
   layer: TransformerEncoderLayer;
-  constructor(readonly options: { dim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng?: Generator }) {
+  constructor(readonly options: { embedDim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng?: Generator }) {
     super();
-    checkOptions('TransformerBlock', options, { dim: true, numHeads: true, dimFeedforward: true, dropout: true, normFirst: true, rng: true });
+    checkOptions('TransformerBlock', options, { embedDim: true, numHeads: true, dimFeedforward: true, dropout: true, normFirst: true, rng: true });
     this.layer = new TransformerEncoderLayer({
-      dModel: options.dim, nhead: options.numHeads, dimFeedforward: options.dimFeedforward ?? 2 * options.dim,
+      embedDim: options.embedDim, numHeads: options.numHeads, dimFeedforward: options.dimFeedforward ?? 2 * options.embedDim,
       dropout: options.dropout ?? 0, normFirst: options.normFirst ?? true, activation: 'gelu', rng: options.rng,
     });
   }
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('TransformerBlock.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('TransformerBlock.forward', 'x', x, this.options.dim, 'B, T');
-    return this.layer.forward(x, { keyMask: options.keyMask });
+    checkSequence('TransformerBlock.forward', 'x', x, this.options.embedDim, 'B, T');
+    const r = this.layer.forward(x, options);
+    return attentionOutput(r.output, options.needWeights, () => ({ 'layer.selfAttn': r.weights! }));
   }
 }

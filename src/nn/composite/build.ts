@@ -1,5 +1,5 @@
 /**
- * Composite models from a JSON/YAML config: `buildBlock(config, dim, rng)` turns a validated
+ * Composite models from a JSON/YAML config: `buildBlock(config, embedDim, rng)` turns a validated
  * block config (possibly nested parallel / serial / fusion trees) into modules, and
  * `collectGates(model)` reads every composite's gate values by dotted path.
  */
@@ -53,37 +53,37 @@ export const blockConfigSchema: v.GenericSchema<BlockConfig> = v.variant('type',
 ]);
 
 /**
- * Builds a block of width `dim` from a config object (as parsed from JSON or YAML). The config
+ * Builds a block of width `embedDim` from a config object (as parsed from JSON or YAML). The config
  * is validated first: a wrong or unknown key throws ConfigError with its path.
  *
  * @example
  * const block = nn.buildBlock({ type: 'parallel', merge: 'attention', branches: [
  *   { type: 'selfAttention', numHeads: 4 }, { type: 'conv', kernelSize: 3 } ] }, 32, rng);
- * block.forward(x, { keyMask });   // [B, T, 32]
+ * block.forward(x, { keyMask }).output;   // [B, T, 32]
  */
-export function buildBlock(config: unknown, dim: number, rng: Generator): Block {
-  return make(validateConfig(blockConfigSchema, config, 'buildBlock'), dim, rng);
+export function buildBlock(config: unknown, embedDim: number, rng: Generator): Block {
+  return make(validateConfig(blockConfigSchema, config, 'buildBlock'), embedDim, rng);
 }
 
 function label(c: BlockConfig): string {
   return c.type;
 }
 
-function make(c: BlockConfig, dim: number, rng: Generator): Block {
+function make(c: BlockConfig, embedDim: number, rng: Generator): Block {
   switch (c.type) {
-    case 'selfAttention': return new SelfAttentionBlock({ dim, numHeads: c.numHeads, dropout: c.dropout, causal: c.causal, rng });
-    case 'conv': return new ConvBlock({ dim, kernelSize: c.kernelSize, dilation: c.dilation, causal: c.causal, rng });
-    case 'feedForward': return new FeedForwardBlock({ dim, hidden: c.hidden, activation: c.activation, dropout: c.dropout, rng });
-    case 'localAttention': return new LocalAttentionBlock({ dim, numHeads: c.numHeads, window: c.window, rng });
-    case 'linearAttention': return new LinearAttentionBlock({ dim, numHeads: c.numHeads, kernel: c.kernel, rng });
-    case 'transformer': return new TransformerBlock({ dim, numHeads: c.numHeads, dimFeedforward: c.dimFeedforward, dropout: c.dropout, normFirst: c.normFirst, rng });
+    case 'selfAttention': return new SelfAttentionBlock({ embedDim, numHeads: c.numHeads, dropout: c.dropout, causal: c.causal, rng });
+    case 'conv': return new ConvBlock({ embedDim, kernelSize: c.kernelSize, dilation: c.dilation, causal: c.causal, rng });
+    case 'feedForward': return new FeedForwardBlock({ embedDim, hidden: c.hidden, activation: c.activation, dropout: c.dropout, rng });
+    case 'localAttention': return new LocalAttentionBlock({ embedDim, numHeads: c.numHeads, window: c.window, rng });
+    case 'linearAttention': return new LinearAttentionBlock({ embedDim, numHeads: c.numHeads, kernel: c.kernel, rng });
+    case 'transformer': return new TransformerBlock({ embedDim, numHeads: c.numHeads, dimFeedforward: c.dimFeedforward, dropout: c.dropout, normFirst: c.normFirst, rng });
     case 'parallel':
       if (c.merge === 'concat' && c.project === false) {
         throw new ConfigError('buildBlock: parallel with merge \'concat\' and project: false changes the width; inside a config every block must keep width C');
       }
-      return new Parallel({ dim, merge: c.merge, project: c.project, names: c.branches.map(label), branches: c.branches.map((b) => make(b, dim, rng)), rng });
-    case 'serial': return new Serial({ dim, residual: c.residual, norm: c.norm, layers: c.layers.map((b) => make(b, dim, rng)) });
-    case 'fusion': return new Fusion({ dim, gate: c.gate, dropout: c.dropout, names: c.mechanisms.map(label), mechanisms: c.mechanisms.map((b) => make(b, dim, rng)), rng });
+      return new Parallel({ embedDim, merge: c.merge, project: c.project, names: c.branches.map(label), branches: c.branches.map((b) => make(b, embedDim, rng)), rng });
+    case 'serial': return new Serial({ embedDim, residual: c.residual, norm: c.norm, layers: c.layers.map((b) => make(b, embedDim, rng)) });
+    case 'fusion': return new Fusion({ embedDim, gate: c.gate, dropout: c.dropout, names: c.mechanisms.map(label), mechanisms: c.mechanisms.map((b) => make(b, embedDim, rng)), rng });
   }
 }
 

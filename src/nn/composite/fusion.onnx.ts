@@ -16,7 +16,7 @@ function emitFusion(g: Graph, x: string, m: Fusion, keyMask: string | null): str
   return g.one('Add', [x, mixBranches(g, w, ys)]);
 }
 
-const fusionOnnx: LayerExport<Fusion> = sequenceLayer(Fusion, { keyMask: true, widths: (m) => ({ C: m.options.dim, out: m.options.dim }), emit: emitFusion });
+const fusionOnnx: LayerExport<Fusion> = sequenceLayer(Fusion, { keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: emitFusion });
 
 /** This file's exportable classes by name, collected by src/onnx/registry.ts. */
 export const onnx = { Fusion: fusionOnnx };

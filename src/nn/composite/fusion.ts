@@ -8,12 +8,14 @@ import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
-import { BLOCK_FORWARD_KEYS, type Block, type BlockForwardOptions } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, prefixWeights, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
+import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { meanGates, type GateValues } from './gates.js';
 import { checkOptions } from '../../config.js';
 
 export interface FusionOptions {
-  dim: number;
+  /** Width C of the input and of every mechanism. */
+  embedDim: number;
   /** The mechanisms mixed (self-attention, local attention, a convolution…), each [B, T, C] → [B, T, C]. */
   mechanisms: Block[];
   /**
@@ -29,14 +31,15 @@ export interface FusionOptions {
 
 /**
  * Mixes mechanisms with learned gates inside one residual block:
- * y = x + Dropout(Σᵢ gᵢ · mᵢ(LN(x))). x [B, T, C] → [B, T, C].
+ * y = x + Dropout(Σᵢ gᵢ · mᵢ(LN(x))). x [B, T, C] → { output [B, T, C], weights? the
+ * mechanisms' `BlockWeights` under `mechanisms.i.` }.
  * Parameters: norm, mechanisms.N…, gateLogits [n] ('static') or gateProj ('token').
  *
  * @example
- * const mix = new nn.Fusion({ dim: 32, rng, mechanisms: [
- *   new nn.SelfAttentionBlock({ dim: 32, numHeads: 4, rng }),
- *   new nn.ConvBlock({ dim: 32, kernelSize: 3, rng }) ] });
- * mix.forward(x);          // [B, T, 32]
+ * const mix = new nn.Fusion({ embedDim: 32, rng, mechanisms: [
+ *   new nn.SelfAttentionBlock({ embedDim: 32, numHeads: 4, rng }),
+ *   new nn.ConvBlock({ embedDim: 32, kernelSize: 3, rng }) ] });
+ * mix.forward(x).output;   // [B, T, 32]
  * mix.gateValues();        // { names: [...], values: [0.5, 0.5] } at initialisation
  */
 export class Fusion extends Module {
@@ -49,9 +52,9 @@ export class Fusion extends Module {
 
   constructor(readonly options: FusionOptions) {
     super();
-    checkOptions('Fusion', options, { dim: true, mechanisms: true, gate: true, dropout: true, names: true, rng: true });
+    checkOptions('Fusion', options, { embedDim: true, mechanisms: true, gate: true, dropout: true, names: true, rng: true });
     const rng = checkRng(options, 'Fusion');
-    const C = checkPositiveInt(options.dim, 'Fusion', 'dim');
+    const C = checkPositiveInt(options.embedDim, 'Fusion', 'embedDim');
     if (!Array.isArray(options.mechanisms) || options.mechanisms.length === 0 || !options.mechanisms.every((m) => m instanceof Module)) {
       throw new ValueError(`Fusion: mechanisms must be a non-empty array of modules, got ${Array.isArray(options.mechanisms) ? `${options.mechanisms.length} items` : typeof options.mechanisms}`);
     }
@@ -66,12 +69,13 @@ export class Fusion extends Module {
     this.dropout = new Dropout(options.dropout ?? 0, options.rng);
   }
 
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('Fusion.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('Fusion.forward', 'x', x, this.options.dim, 'B, T');
+    checkSequence('Fusion.forward', 'x', x, this.options.embedDim, 'B, T');
     const [B, T] = x.shape as [number, number, number];
     const h = this.norm.forward(x);                                                        // [B, T, C]
-    const ys = stack(this.mechanisms.map((m) => m.forward(h, options)), 2);                // [B, T, n, C]
+    const rs = this.mechanisms.map((m) => m.forward(h, options));
+    const ys = stack(rs.map((r) => r.output), 2);                                          // [B, T, n, C]
     const n = this.mechanisms.length;
     let g: Tensor;                                                                         // [B, T, n]
     if (this.gateLogits) {
@@ -81,7 +85,8 @@ export class Fusion extends Module {
       this.last = meanGates(g, options.keyMask);
     }
     const mixed = squeeze(matmul(unsqueeze(g, -2), ys), -2);                              // [B, T, C]
-    return add(x, this.dropout.forward(mixed));
+    const output = add(x, this.dropout.forward(mixed));
+    return attentionOutput(output, options.needWeights, () => Object.assign({}, ...rs.map((r, i) => prefixWeights(`mechanisms.${i}`, r.weights))) as BlockWeights);
   }
 
   /** The mixing weights: the softmax of the logits ('static'), or mean per-token gates of the last forward ('token'). */

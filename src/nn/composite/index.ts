@@ -2,7 +2,7 @@
 export {
   SelfAttentionBlock, ConvBlock, FeedForwardBlock, LocalAttentionBlock, LinearAttentionBlock, TransformerBlock,
 } from './blocks.js';
-export type { Block, BlockForwardOptions } from './blocks.js';
+export type { Block, BlockForwardOptions, BlockWeights } from './blocks.js';
 export { Parallel, MERGE_MODES } from './parallel.js';
 export type { ParallelOptions, MergeMode } from './parallel.js';
 export { Serial } from './serial.js';

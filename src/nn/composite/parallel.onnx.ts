@@ -22,7 +22,7 @@ function emitParallel(g: Graph, x: string, m: Parallel, keyMask: string | null):
   }
 }
 
-const parallelOnnx: LayerExport<Parallel> = sequenceLayer(Parallel, { keyMask: true, widths: (m) => ({ C: m.options.dim, out: m.outDim }), emit: emitParallel });
+const parallelOnnx: LayerExport<Parallel> = sequenceLayer(Parallel, { keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.outDim }), emit: emitParallel });
 
 /** This file's exportable classes by name, collected by src/onnx/registry.ts. */
 export const onnx = { Parallel: parallelOnnx };

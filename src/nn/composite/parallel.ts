@@ -5,7 +5,8 @@ import { add, cat, div, matmul, sigmoid, softmax, squeeze, stack, tanh, unsqueez
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
-import { BLOCK_FORWARD_KEYS, type Block, type BlockForwardOptions } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, prefixWeights, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
+import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { meanGates, type GateValues } from './gates.js';
 import { checkOptions } from '../../config.js';
 
@@ -15,7 +16,7 @@ export const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mean', 'gate
 
 export interface ParallelOptions {
   /** Width C of the input and of every branch's output. */
-  dim: number;
+  embedDim: number;
   /** The branches, each [B, T, C] → [B, T, C]. */
   branches: Block[];
   /**
@@ -33,14 +34,15 @@ export interface ParallelOptions {
 }
 
 /**
- * Runs branches on the same input and merges them. x [B, T, C] → [B, T, C] ([B, T, nC] for
- * an unprojected concat). Gate or attention values of the last forward: `gateValues()`.
+ * Runs branches on the same input and merges them. x [B, T, C] → { output [B, T, C] ([B, T, nC]
+ * for an unprojected concat), weights? the branches' `BlockWeights` under `branches.i.` }. Gate or
+ * attention values of the last forward: `gateValues()`.
  *
  * @example
- * const par = new nn.Parallel({ dim: 32, merge: 'gated', rng, branches: [
- *   new nn.SelfAttentionBlock({ dim: 32, numHeads: 4, rng }),
- *   new nn.ConvBlock({ dim: 32, kernelSize: 3, rng }) ] });
- * const y = par.forward(x, { keyMask });   // [B, T, 32]
+ * const par = new nn.Parallel({ embedDim: 32, merge: 'gated', rng, branches: [
+ *   new nn.SelfAttentionBlock({ embedDim: 32, numHeads: 4, rng }),
+ *   new nn.ConvBlock({ embedDim: 32, kernelSize: 3, rng }) ] });
+ * const { output } = par.forward(x, { keyMask });   // [B, T, 32]
  * par.gateValues();                        // { names: ['SelfAttentionBlock', 'ConvBlock'], values: [0.52, 0.47] }
  */
 export class Parallel extends Module {
@@ -53,10 +55,10 @@ export class Parallel extends Module {
 
   constructor(readonly options: ParallelOptions) {
     super();
-    checkOptions('Parallel', options, { dim: true, branches: true, merge: true, project: true, names: true, rng: true });
+    checkOptions('Parallel', options, { embedDim: true, branches: true, merge: true, project: true, names: true, rng: true });
     const name = 'Parallel';
     const rng = checkRng(options, name);
-    const C = checkPositiveInt(options.dim, name, 'dim');
+    const C = checkPositiveInt(options.embedDim, name, 'embedDim');
     if (!Array.isArray(options.branches) || options.branches.length === 0 || !options.branches.every((b) => b instanceof Module)) {
       throw new ValueError(`${name}: branches must be a non-empty array of modules, got ${Array.isArray(options.branches) ? `${options.branches.length} items` : typeof options.branches}`);
     }
@@ -74,13 +76,19 @@ export class Parallel extends Module {
 
   /** Output width: C, or n·C for an unprojected concat. */
   get outDim(): number {
-    return this.options.merge === 'concat' && !this.proj ? this.branches.length * this.options.dim : this.options.dim;
+    return this.options.merge === 'concat' && !this.proj ? this.branches.length * this.options.embedDim : this.options.embedDim;
   }
 
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('Parallel.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('Parallel.forward', 'x', x, this.options.dim, 'B, T');
-    const ys = this.branches.map((b) => b.forward(x, options));                            // n × [B, T, C]
+    checkSequence('Parallel.forward', 'x', x, this.options.embedDim, 'B, T');
+    const rs = this.branches.map((b) => b.forward(x, options));
+    const output = this.merge(rs.map((r) => r.output), options.keyMask);
+    return attentionOutput(output, options.needWeights, () => Object.assign({}, ...rs.map((r, i) => prefixWeights(`branches.${i}`, r.weights))) as BlockWeights);
+  }
+
+  /** Merges the branches' outputs ys (n × [B, T, C]) as `merge` says, keeping the gates for inspection. */
+  private merge(ys: Tensor[], keyMask: Tensor | null | undefined): Tensor {
     const n = ys.length;
     switch (this.options.merge) {
       case 'concat': {
@@ -91,14 +99,14 @@ export class Parallel extends Module {
       case 'mean': return div(ys.reduce((a, b) => add(a, b)), n);
       case 'gated': {
         const g = sigmoid(this.gateProj!.forward(cat(ys, -1)));                            // [B, T, n]
-        this.last = meanGates(g, options.keyMask);
+        this.last = meanGates(g, keyMask);
         return squeeze(matmul(unsqueeze(g, -2), stack(ys, 2)), -2);                         // [B, T, C]
       }
       case 'attention': {
         const s = stack(ys, 2);                                                             // [B, T, n, C]
         const scores = squeeze(this.scoreV!.forward(tanh(this.scoreW!.forward(s))), -1);    // [B, T, n]
         const a = softmax(scores, -1);                                                      // [B, T, n]
-        this.last = meanGates(a, options.keyMask);
+        this.last = meanGates(a, keyMask);
         return squeeze(matmul(unsqueeze(a, -2), s), -2);                                    // [B, T, C]
       }
     }

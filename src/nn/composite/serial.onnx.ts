@@ -14,7 +14,7 @@ function emitSerial(g: Graph, x: string, m: Serial, keyMask: string | null): str
   }, x);
 }
 
-const serialOnnx: LayerExport<Serial> = sequenceLayer(Serial, { keyMask: true, widths: (m) => ({ C: m.options.dim, out: m.options.dim }), emit: emitSerial });
+const serialOnnx: LayerExport<Serial> = sequenceLayer(Serial, { keyMask: true, widths: (m) => ({ C: m.options.embedDim, out: m.options.embedDim }), emit: emitSerial });
 
 /** This file's exportable classes by name, collected by src/onnx/registry.ts. */
 export const onnx = { Serial: serialOnnx };

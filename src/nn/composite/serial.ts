@@ -4,12 +4,13 @@ import { add } from '../../ops/index.js';
 import { Module } from '../module.js';
 import { LayerNorm } from '../layerNorm.js';
 import { checkPositiveInt, checkSequence } from '../init.js';
-import { BLOCK_FORWARD_KEYS, type Block, type BlockForwardOptions } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, prefixWeights, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
+import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { checkOptions } from '../../config.js';
 
 export interface SerialOptions {
   /** Width C through the stack. */
-  dim: number;
+  embedDim: number;
   /** Stages, applied in order, each [B, T, C] → [B, T, C]. */
   layers: Block[];
   /** Add each stage's input to its output (default true). */
@@ -22,14 +23,15 @@ export interface SerialOptions {
 }
 
 /**
- * Stacked blocks with optional residual connections and LayerNorms. x [B, T, C] → [B, T, C].
+ * Stacked blocks with optional residual connections and LayerNorms. x [B, T, C] → { output
+ * [B, T, C], weights? the stages' `BlockWeights` under `layers.i.` }.
  * Parameters: layers.N…, norms.N (one LayerNorm per stage unless norm is 'none').
  *
  * @example
- * const stack = new nn.Serial({ dim: 32, layers: [
- *   new nn.SelfAttentionBlock({ dim: 32, numHeads: 4, rng }),
- *   new nn.FeedForwardBlock({ dim: 32, rng }) ] });
- * const y = stack.forward(x, { keyMask });   // [B, T, 32]
+ * const stack = new nn.Serial({ embedDim: 32, layers: [
+ *   new nn.SelfAttentionBlock({ embedDim: 32, numHeads: 4, rng }),
+ *   new nn.FeedForwardBlock({ embedDim: 32, rng }) ] });
+ * const { output } = stack.forward(x, { keyMask });   // [B, T, 32]
  */
 export class Serial extends Module {
   layers: Block[];
@@ -37,8 +39,8 @@ export class Serial extends Module {
 
   constructor(readonly options: SerialOptions) {
     super();
-    checkOptions('Serial', options, { dim: true, layers: true, residual: true, norm: true });
-    const C = checkPositiveInt(options.dim, 'Serial', 'dim');
+    checkOptions('Serial', options, { embedDim: true, layers: true, residual: true, norm: true });
+    const C = checkPositiveInt(options.embedDim, 'Serial', 'embedDim');
     if (!Array.isArray(options.layers) || options.layers.length === 0 || !options.layers.every((l) => l instanceof Module)) {
       throw new ValueError(`Serial: layers must be a non-empty array of modules, got ${Array.isArray(options.layers) ? `${options.layers.length} items` : typeof options.layers}`);
     }
@@ -48,18 +50,21 @@ export class Serial extends Module {
     this.norms = norm === 'none' ? [] : options.layers.map(() => new LayerNorm(C));
   }
 
-  forward(x: Tensor, options: BlockForwardOptions = {}): Tensor {
+  forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('Serial.forward', options, BLOCK_FORWARD_KEYS);
-    checkSequence('Serial.forward', 'x', x, this.options.dim, 'B, T');
+    checkSequence('Serial.forward', 'x', x, this.options.embedDim, 'B, T');
+    const weights: BlockWeights = {};
     const residual = this.options.residual ?? true;
     const norm = this.options.norm ?? 'pre';
     let y = x;
     this.layers.forEach((layer, i) => {
       const inp = norm === 'pre' ? this.norms[i].forward(y) : y;
-      let out = layer.forward(inp, options);
+      const r = layer.forward(inp, options);
+      Object.assign(weights, prefixWeights(`layers.${i}`, r.weights));
+      let out = r.output;
       if (residual) out = add(y, out);
       y = norm === 'post' ? this.norms[i].forward(out) : out;
     });
-    return y;
+    return attentionOutput(y, options.needWeights, () => weights);
   }
 }

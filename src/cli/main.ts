@@ -9,7 +9,7 @@
  *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
  *   attnkit export <run> <model.onnx>       the run's fusion model as ONNX (+ model.attnkit.json) [--verify]
  *   attnkit export <run> <dir> --format pytorch   the run as a PyTorch project (model.py, train.py for torchrun/DDP)
- *   attnkit encode <run> <data> <out.safetensors> [--shards N]   records as the tensors model.py takes
+ *   attnkit encode <run> <data|run:train> <out.safetensors> [--shards N]   records as the tensors model.py takes
  *   attnkit import <dir|file.safetensors> <run>   PyTorch-trained weights back into the run
  *   attnkit experiment <name|all> [--quick] a study of the reproduction suite → docs/EXPERIMENTS.md
  *   attnkit bench [--quick …]               the benchmark (in a clone: bench/run.ts)
@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verify', 'onnx: run the graph in onnxruntime-node on the test rows and compare with attnkit')
     .option('--json', 'print the result as JSON')
     .action(async (run: string, outPath: string, o) => { code = await exportCommand(run, outPath, o); });
-  program.command('encode <run> <data> <out>').description("encode a data file with the run's preprocessing into the tensors the exported model.py takes (safetensors)")
+  program.command('encode <run> <data> <out>').description("encode a data file (or run:train, run:valid, run:test: the run's own split) with the run's preprocessing into the tensors the exported model.py takes (safetensors)")
     .option('--shards <n>', 'write n files out-00000-of-0000n.safetensors … (for DDP ranks)', '1')
     .option('--chunk <rows>', 'records encoded at a time (bounds memory)', '4096')
     .option('--quiet', 'no progress output')

@@ -1,6 +1,6 @@
 /**
- * `attnkit encode <run> <data file> <out.safetensors> [--shards N]`: records encoded with the
- * run's fitted preprocessing into the tensors the exported model.py's forward takes —
+ * `attnkit encode <run> <data file | run:train | run:valid | run:test> <out.safetensors> [--shards N]`:
+ * records (a file's, or the run's own split's) encoded with the run's fitted preprocessing into the tensors the exported model.py's forward takes —
  * `fields.<field>.<key>` per field the model reads (sequences padded to the fitted length, so
  * every row has one shape) and `targets.<name>` when the file has every target column.
  *
@@ -17,8 +17,10 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { buildModel } from '../../models/build.js';
 import { fieldKindOf } from '../../data/fields/index.js';
 import type { DataRecord, FieldInfo, RowOrigin } from '../../data/preprocessor.js';
+import type { Batch } from '../../data/dataset.js';
 import { streamRecords } from '../../data/node/readers.js';
-import { readRun, type SavedRun } from '../runDir.js';
+import { readRun } from '../runDir.js';
+import { reopen } from '../runFile.js';
 import { inputName, modelFields, targetName } from './modelPy.js';
 
 const ST_DTYPE = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' } as const;
@@ -52,13 +54,9 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
-/** The encoded tensors of one chunk of records: name → bytes and per-row shape. */
-function chunkTensors(saved: SavedRun, fields: FieldInfo[], records: DataRecord[], origins: RowOrigin[], withTargets: boolean): { tensors: Map<string, { dtype: string; bytes: Uint8Array; row: number[] }>; rows: number; skipped: number; firstSkip?: string } {
-  const { dataset, skipped } = saved.preprocessor.encode(records, { origins, onError: saved.config.data.onError, targets: withTargets });
-  const rows = Array.from({ length: dataset.size }, (_, i) => i);
+/** The tensors of one batch, fields padded to their fitted lengths: name → dtype, bytes and per-row shape. */
+function batchTensors(fields: FieldInfo[], batch: Batch): Map<string, { dtype: string; bytes: Uint8Array; row: number[] }> {
   const tensors = new Map<string, { dtype: string; bytes: Uint8Array; row: number[] }>();
-  if (dataset.size === 0) return { tensors, rows: 0, skipped: skipped.length, firstSkip: skipped[0]?.reason };
-  const batch = dataset.batch(rows);
   for (const f of fields) {
     const def = fieldKindOf(f.kind);
     const fb = batch.fields[f.name] as unknown as Record<string, Tensor | string>;
@@ -73,8 +71,11 @@ function chunkTensors(saved: SavedRun, fields: FieldInfo[], records: DataRecord[
   for (const [name, t] of Object.entries(batch.targets)) {
     tensors.set(targetName(name), { dtype: ST_DTYPE[t.dtype], bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), row: [] });
   }
-  return { tensors, rows: dataset.size, skipped: skipped.length, firstSkip: skipped[0]?.reason };
+  return tensors;
 }
+
+/** `run:train`, `run:valid`, `run:test`: the run's own rows of that split (its data read again, nothing refitted). */
+export const RUN_SPLIT = /^run:(train|valid|test)$/;
 
 export interface EncodeResult { files: string[]; rows: number; rowsPerShard: number[]; tensors: Record<string, { dtype: string; shape: number[] }>; skipped: number; targets: boolean }
 
@@ -92,41 +93,52 @@ export async function encodeRun(runDir: string, dataFile: string, out: string, o
   const chunkRows = options.chunkRows ?? 4096;
   const model = buildModel(saved.config.model, saved.preprocessor.fieldInfo(), saved.preprocessor.targetInfo(), new Generator(0));
   const fields = modelFields(model, saved.preprocessor.fieldInfo());
+  const split = RUN_SPLIT.exec(dataFile)?.[1] as 'train' | 'valid' | 'test' | undefined;
+  const size = split ? 0 : (() => { try { return statSync(dataFile).size; } catch { throw new ConfigError(`encode: no such data file '${dataFile}' (or run:train, run:valid, run:test for the run's own split)`); } })();
   const tmp = mkdtempSync(join(dirname(out) || '.', `.encode-${basename(out)}-`));
   const columns = new Map<string, Column>();
-  let withTargets: boolean | null = null;
-  let rows = 0, skipped = 0, firstSkip: string | undefined;
-  const size = (() => { try { return statSync(dataFile).size; } catch { throw new ConfigError(`encode: no such data file '${dataFile}'`); } })();
-  try {
-    let records: DataRecord[] = [], origins: RowOrigin[] = [];
-    const flush = (): void => {
-      if (records.length === 0) return;
-      const c = chunkTensors(saved, fields, records, origins, withTargets!);
-      skipped += c.skipped; firstSkip ??= c.firstSkip;
-      for (const [name, t] of c.tensors) {
-        let col = columns.get(name);
-        if (!col) {
-          const path = join(tmp, `${columns.size}.bin`);
-          col = { name, dtype: t.dtype, row: t.row, rowBytes: t.bytes.length / c.rows, fd: openSync(path, 'w'), path };
-          columns.set(name, col);
-        }
-        writeAll(col.fd, t.bytes);
+  let rows = 0, skipped = 0, firstSkip: string | undefined, withTargets = true;
+  const append = (batch: Batch): void => {
+    for (const [name, t] of batchTensors(fields, batch)) {
+      let col = columns.get(name);
+      if (!col) {
+        const path = join(tmp, `${columns.size}.bin`);
+        col = { name, dtype: t.dtype, row: t.row, rowBytes: t.bytes.length / batch.size, fd: openSync(path, 'w'), path };
+        columns.set(name, col);
       }
-      rows += c.rows;
-      records = []; origins = [];
-    };
-    let read = 0;
-    for await (const { record, origin } of streamRecords(dataFile, { encoding: options.encoding ?? saved.config.data.encoding, onError: saved.config.data.onError })) {
-      if (withTargets === null) withTargets = model.targets.every((t) => record[t.name] !== undefined);
-      records.push(record); origins.push(origin);
-      read++;
-      if (records.length >= chunkRows) {
-        flush();
-        options.onProgress?.(read, null);
-      }
+      writeAll(col.fd, t.bytes);
     }
-    flush();
-    options.onProgress?.(read, size ? 1 : null);
+    rows += batch.size;
+  };
+  try {
+    if (split) {
+      const { dataset } = await reopen(saved);
+      const idx = saved.split[split];
+      if (idx.length === 0) throw new DataError(`encode: the run's ${split} split is empty`);
+      for (let i = 0; i < idx.length; i += chunkRows) {
+        append(dataset.batch(idx.slice(i, i + chunkRows)));
+        options.onProgress?.(Math.min(idx.length, i + chunkRows), Math.min(1, (i + chunkRows) / idx.length));
+      }
+    } else {
+      let records: DataRecord[] = [], origins: RowOrigin[] = [];
+      let first = true;
+      const flush = (): void => {
+        if (records.length === 0) return;
+        const { dataset, skipped: sk } = saved.preprocessor.encode(records, { origins, onError: saved.config.data.onError, targets: withTargets });
+        skipped += sk.length; firstSkip ??= sk[0]?.reason;
+        if (dataset.size) append(dataset.batch(Array.from({ length: dataset.size }, (_, i) => i)));
+        records = []; origins = [];
+      };
+      let read = 0;
+      for await (const { record, origin } of streamRecords(dataFile, { encoding: options.encoding ?? saved.config.data.encoding, onError: saved.config.data.onError })) {
+        // targets are encoded when the first record has every target column
+        if (first) { withTargets = model.targets.every((t) => record[t.name] !== undefined); first = false; }
+        records.push(record); origins.push(origin);
+        if (++read % chunkRows === 0) { flush(); options.onProgress?.(read, null); }
+      }
+      flush();
+      options.onProgress?.(read, size ? 1 : null);
+    }
     if (rows === 0) throw new DataError(`encode: ${dataFile} has no record to encode${firstSkip ? ` (${skipped} skipped, first: ${firstSkip})` : ''}`);
     for (const col of columns.values()) { fsyncSync(col.fd); closeSync(col.fd); col.fd = -1; }
     const paths = shardPaths(out, shards);
@@ -137,7 +149,7 @@ export async function encodeRun(runDir: string, dataFile: string, out: string, o
       start += per[i];
     });
     const tensors = Object.fromEntries([...columns.values()].map((c) => [c.name, { dtype: c.dtype, shape: c.row }]));
-    return { files: paths, rows, rowsPerShard: per, tensors, skipped, targets: Boolean(withTargets) };
+    return { files: paths, rows, rowsPerShard: per, tensors, skipped, targets: withTargets };
   } finally {
     for (const col of columns.values()) if (col.fd >= 0) closeSync(col.fd);
     rmSync(tmp, { recursive: true, force: true });

@@ -297,10 +297,6 @@ def main():
         opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=cfg["weightDecay"])
 
     data = EncodedRows(args.data)
-    if args.batch_size % world and data.size % args.batch_size and data.size % args.batch_size < world:
-        raise SystemExit(f"train.py: the last batch has {data.size % args.batch_size} rows for {world} processes; every process needs a row")
-    if args.batch_size < world:
-        raise SystemExit(f"train.py: --batch-size {args.batch_size} is below the {world} processes; every process needs a row of each batch")
     valid = EncodedRows(args.valid) if args.valid else None
     B, accumulate = args.batch_size, cfg["accumulate"]
     steps_per_epoch = math.ceil(math.ceil(data.size / B) / accumulate)
@@ -327,18 +323,17 @@ def main():
             g0 = bi - bi % accumulate
             group_rows = sum(len(b) for b in batches[g0:g0 + accumulate])
             mine = global_rows[rank::world]                              # this rank's share of the global batch
-            batch = data.batch(mine, device) if mine else None
-            out = net(batch) if batch else None
+            # a rank left without rows (a last batch smaller than the world) still runs forward and
+            # backward, on one row weighted 0, so every rank joins the same collectives
+            weight = 1.0 if mine else 0.0
+            batch = data.batch(mine or global_rows[:1], device)
+            terms = loss_terms(cfg, net(batch), batch)
             # each target's loss over the global batch: Σ num / Σ den, both summed over ranks
-            local_terms = loss_terms(cfg, out, batch) if batch else []
-            dens = torch.tensor([float(den.sum()) for _, _, den in local_terms] or [0.0] * len(cfg["targets"]), dtype=torch.float64)
-            dens = all_sum(dens, world)
-            loss = sum(w * num.sum() / dens[i].item() for i, (w, num, _) in enumerate(local_terms)) if batch else None
+            dens = all_sum(torch.tensor([weight * float(den.sum()) for _, _, den in terms], dtype=torch.float64), world)
+            loss = weight * sum(w * num.sum() / dens[i].item() for i, (w, num, _) in enumerate(terms))
+            value = all_sum(torch.tensor([float(loss)], dtype=torch.float64), world).item()
             share = len(global_rows) / group_rows                        # accumulation: the group's mean
-            value = torch.tensor([float(loss) if loss is not None else 0.0], dtype=torch.float64)
-            value = all_sum(value, world).item()
-            if loss is not None:
-                (loss * share * world).backward()                        # DDP averages over ranks: × world gives the sum
+            (loss * share * world).backward()                            # DDP averages over ranks: × world gives the sum
             loss_sum += value * len(global_rows)
             rows += len(global_rows)
             micro += 1

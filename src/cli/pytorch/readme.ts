@@ -21,8 +21,10 @@ needed to train. Preprocessing stays in attnkit: \`attnkit encode\` turns record
 ## Data
 
 \`\`\`sh
-attnkit encode ${run} train.csv train.safetensors --shards 8    # train-00000-of-00008.safetensors …
-attnkit encode ${run} valid.csv valid.safetensors
+attnkit encode ${run} run:train train.safetensors --shards 8   # the run's own split → train-00000-of-00008.safetensors …
+attnkit encode ${run} run:valid valid.safetensors
+attnkit encode ${run} run:test test.safetensors
+attnkit encode ${run} more.csv more.safetensors                # or any file with the run's columns
 \`\`\`
 
 Each file holds, per row:
@@ -41,6 +43,10 @@ process count; shards keep files small and copyable.
 python3 train.py --data 'train-*.safetensors' --valid valid.safetensors --out ckpt          # one process
 torchrun --standalone --nproc_per_node 4 train.py --data 'train-*.safetensors' --out ckpt  # 4 processes (CPU: gloo)
 \`\`\`
+
+Debian's \`python3-torch\` 1.13 under Python 3.11 cannot parse torchrun's default \`--redirects 0\`
+(\`AttributeError: 'NoneType' object has no attribute 'get'\`); add \`--redirects 1 --tee 1\` there
+(every rank's output is then prefixed \`[defaultN]:\`).
 
 ## Several GPUs
 

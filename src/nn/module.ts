@@ -118,26 +118,37 @@ export abstract class Module {
 
   /**
    * Copies values into the parameters and buffers by dotted path. With `strict` (default), missing
-   * or unexpected names are errors; shapes must always match.
+   * or unexpected names are errors; shapes must always match. Everything is checked before
+   * anything is copied, so a refused state leaves the module as it was.
    */
   loadStateDict(state: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
-    checkOptions('Module.loadStateDict', options, { strict: true });
+    for (const [p, t] of this.checkStateDict(state, options, 'loadStateDict')) p.data.set(t.data);
+  }
+
+  /**
+   * Checks `state` as `loadStateDict` would, without copying anything: throws the error it would
+   * throw. Returns the (own tensor, value) pairs to copy.
+   */
+  checkStateDict(state: Record<string, Tensor>, options: { strict?: boolean } = {}, fn = 'checkStateDict'): [Tensor, Tensor][] {
+    checkOptions(`Module.${fn}`, options, { strict: true });
     const strict = options.strict ?? true;
     const own = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
     if (strict) {
       const missing = [...own.keys()].filter((k) => !(k in state));
       const extra = Object.keys(state).filter((k) => !own.has(k));
       if (missing.length || extra.length) {
-        throw new ValueError(`${this.constructor.name}.loadStateDict: missing [${previewList(missing)}], unexpected [${previewList(extra)}]`);
+        throw new ValueError(`${this.constructor.name}.${fn}: missing [${previewList(missing)}], unexpected [${previewList(extra)}]`);
       }
     }
+    const pairs: [Tensor, Tensor][] = [];
     for (const [name, t] of Object.entries(state)) {
       const p = own.get(name);
       if (!p) continue;
       if (!sameShape(p.shape, t.shape)) {
-        throw new ShapeError(`${this.constructor.name}.loadStateDict: '${clipText(name)}' has shape ${fmtShape(t.shape)}, the parameter is ${fmtShape(p.shape)}`);
+        throw new ShapeError(`${this.constructor.name}.${fn}: '${clipText(name)}' has shape ${fmtShape(t.shape)}, the parameter is ${fmtShape(p.shape)}`);
       }
-      p.data.set(t.data);
+      pairs.push([p, t]);
     }
+    return pairs;
   }
 }

@@ -236,19 +236,14 @@ export class Trainer {
     const gens = moduleGenerators(this.model);
     if (st.generators.length !== gens.length) throw new CheckpointError(`${where}: trainer state: ${st.generators.length} generator states for a model with ${gens.length}`);
     const bestWeights = best ? this.readBest(best, `${where} (best)`) : null;
-    // loadStateDict and loadState check as they go; put back what they had already changed
-    const weightsBefore = this.params.map((p) => Float32Array.from(p.data as Float32Array));
-    const optimizerBefore = this.optimizer.state();
-    const refuse = (message: string): never => {
-      this.params.forEach((p, i) => (p.data as Float32Array).set(weightsBefore[i]));
-      this.optimizer.loadState(optimizerBefore);
-      throw new CheckpointError(message);
-    };
     const { buffers, rest: weights } = splitOptimTensors(f.tensors, this.params.length, (k) => {
       throw new CheckpointError(`${where}: optimiser buffer '${clipText(k)}' does not name a parameter of a model with ${this.params.length}`);
     });
-    try { this.model.loadStateDict(weights); } catch (e) { refuse(`${where}: weights do not fit this model (${(e as Error).message})`); }
-    try { this.optimizer.loadState({ step: st.optimizerStep, buffers }); } catch (e) { refuse(`${where}: ${(e as Error).message}`); }
+    // each step checks everything before it changes anything: the weights are checked, the
+    // optimiser's state restored (or refused unchanged), and only then the weights copied
+    try { this.model.checkStateDict(weights); } catch (e) { throw new CheckpointError(`${where}: weights do not fit this model (${(e as Error).message})`); }
+    try { this.optimizer.loadState({ step: st.optimizerStep, buffers }); } catch (e) { throw new CheckpointError(`${where}: ${(e as Error).message}`); }
+    this.model.loadStateDict(weights);
     gens.forEach((g, i) => g.setState(st.generators[i]));
     this.dataRng.setState(st.dataRng);
     this.schedule.loadState(st.schedule);

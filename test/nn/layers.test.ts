@@ -56,3 +56,14 @@ test('loadStateDict rejects wrong shapes and unknown names', () => {
   assert.throws(() => new nn.Linear(0, 3, { rng: rng(0) }), /inFeatures must be a positive integer/);
   assert.throws(() => new nn.Linear(2, 3, { rng: 1 } as never), /Linear: options.rng must be a Generator/);
 });
+
+test('loadStateDict checks every entry before it copies any: a refused state leaves the module as it was', () => {
+  const lin = new nn.Linear(3, 2, { rng: new Generator(0) });
+  const before = lin.stateDict();
+  const snapshot = Object.fromEntries(Object.entries(before).map(([k, t]) => [k, Array.from(t.data)]));
+  // the weight fits, the bias does not: before, the weight was already overwritten when the bias was refused
+  const bad = { weight: ones([2, 3]), bias: ones([3]) };
+  assert.throws(() => lin.loadStateDict(bad), (e: Error) => e instanceof ShapeError && /Linear\.loadStateDict: 'bias' has shape \[3\]/.test(e.message));
+  for (const [k, t] of Object.entries(lin.stateDict())) assert.deepEqual(Array.from(t.data), snapshot[k], k);
+  assert.throws(() => lin.checkStateDict(bad), /Linear\.checkStateDict: 'bias'/);
+});

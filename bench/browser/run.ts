@@ -26,7 +26,7 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import * as akNode from '../../src/node.ts';
 import { attnkitRunner } from './attnkitRunner.ts';
-import { browserCases, fromBase64, IMPLS, type BrowserCase, type BrowserImpl } from './cases.ts';
+import { browserCases, CHECK_STEPS, fromBase64, IMPLS, type BrowserCase, type BrowserImpl } from './cases.ts';
 import type { PageResult } from './harness.ts';
 import { CHROMIUM_ARGS, modulePage, startStaticServer } from './server.ts';
 
@@ -87,7 +87,7 @@ async function bundles(): Promise<Map<string, string>> {
 /** attnkit's result for a case in Node (native backend where the addon loads). */
 function reference(c: BrowserCase): { output?: Float32Array; losses?: number[] } {
   const runner = attnkitRunner(akNode, c);
-  if (c.spec.kind === 'encoder') return { losses: Array.from({ length: 3 }, () => Number(runner.run())) };
+  if (c.spec.kind === 'encoder') return { losses: Array.from({ length: CHECK_STEPS }, () => Number(runner.run())) };
   runner.run();
   return { output: runner.output!() as Float32Array };
 }

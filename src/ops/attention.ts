@@ -229,3 +229,6 @@ function checkMask(fn: string, mask: Tensor, dtype: string, s: AttnShape): void 
     throw new ShapeError(`${fn}: mask has shape ${fmtShape(mask.shape)}, which does not broadcast to [B, H, T, S] = ${fmtShape(target)}`);
   }
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { attention: attentionPrim, packedAttention: packedAttentionPrim };

@@ -103,3 +103,6 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
   const s = dims.length > 0 ? apply(sumPrim, [g], { dims, keepDim: true }) : g;
   return reshape(s, shape);
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { sum: sumPrim, reshape: reshapePrim, expand: expandPrim };

@@ -157,3 +157,6 @@ export function avgPool1d(x: Tensor, kernelSize: number, options: PoolOptions<nu
 export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
   return pool1d(x, 'adaptiveAvgPool1d', (x4) => adaptiveAvgPool2d(x4, [1, outputSize]));
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { conv2d: conv2dPrim, maxPool2d: maxPool2dPrim, avgPool2d: avgPool2dPrim, adaptiveAvgPool2d: adaptiveAvgPool2dPrim };

@@ -273,3 +273,6 @@ function triangle(x: Tensor, k: number, lower: boolean, fn: string): Tensor {
   // the dtype is kept (as torch): a bool mask's triangle is a bool mask
   return x.dtype === 'bool' ? logicalAnd(x, keep) : where(keep, x, 0);
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { ...unaryPrims, ...binaryPrims, where: wherePrim, toDtype: toDtypePrim };

@@ -150,3 +150,5 @@ export const linearPrim: Primitive = {
   },
 };
 
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { matmul: matmulPrim, linear: linearPrim };

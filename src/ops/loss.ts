@@ -157,3 +157,6 @@ export function huberLoss(input: Tensor, target: Tensor, options: { delta?: numb
   const loss = add(mul(square(quad), 0.5), mul(sub(a, quad), delta));
   return reduce(loss, checkReduction(options.reduction ?? 'mean', 'huberLoss'));
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { crossEntropy: crossEntropyPrim };

@@ -124,3 +124,6 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   const rows = indexSelect(weight, 0, reshape(ids, [-1]));               // [N, dim]
   return reshape(rows, [...ids.shape, weight.shape[1]]);
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { layerNorm: layerNormPrim, dropout: dropoutPrim };

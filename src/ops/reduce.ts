@@ -190,3 +190,6 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   floatArg(x, 'cumsum', 'x');
   return apply(cumsumPrim, [x], { dim: normDim(dim, x.ndim, 'cumsum') });
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { extreme: extremePrim, logsumexp: logsumexpPrim, cumsum: cumsumPrim };

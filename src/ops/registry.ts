@@ -1,51 +1,35 @@
 /**
- * Every primitive in one table. Its key type, PrimitiveName, is what the gradcheck
- * sample table is keyed by: a primitive added here without a sample fails to compile.
+ * Every primitive in one table, collected from each family's `prims` (src/ops/<family>.ts). Its
+ * key type, PrimitiveName, is what the gradcheck sample table is keyed by: a primitive added to
+ * a family without a sample fails to compile.
  */
-import { unaryPrims, binaryPrims, wherePrim, toDtypePrim } from './elementwise.js';
-import { extremePrim, logsumexpPrim, cumsumPrim } from './reduce.js';
-import { reshapePrim, expandPrim, sumPrim } from './broadcast.js';
-import {
-  permutePrim, stridedPrim, padPrim, concatPrim,
-  indexSelectPrim, gatherPrim, scatterAddPrim,
-} from './shape.js';
-import { matmulPrim, linearPrim } from './linalg.js';
-import { attentionPrim, packedAttentionPrim } from './attention.js';
-import { layerNormPrim, dropoutPrim } from './norm.js';
-import { softmaxPrims } from './softmax.js';
-import { crossEntropyPrim } from './loss.js';
-import { conv2dPrim, maxPool2dPrim, avgPool2dPrim, adaptiveAvgPool2dPrim } from './conv.js';
+import { prims as elementwise } from './elementwise.js';
+import { prims as broadcast } from './broadcast.js';
+import { prims as reduce } from './reduce.js';
+import { prims as shape } from './shape.js';
+import { prims as linalg } from './linalg.js';
+import { prims as attention } from './attention.js';
+import { prims as norm } from './norm.js';
+import { prims as softmax } from './softmax.js';
+import { prims as loss } from './loss.js';
+import { prims as conv } from './conv.js';
 
 export const primitives = {
-  ...unaryPrims,
-  ...binaryPrims,
-  where: wherePrim,
-  toDtype: toDtypePrim,
-  sum: sumPrim,
-  extreme: extremePrim,
-  logsumexp: logsumexpPrim,
-  cumsum: cumsumPrim,
-  reshape: reshapePrim,
-  permute: permutePrim,
-  expand: expandPrim,
-  strided: stridedPrim,
-  pad: padPrim,
-  concat: concatPrim,
-  indexSelect: indexSelectPrim,
-  gather: gatherPrim,
-  scatterAdd: scatterAddPrim,
-  matmul: matmulPrim,
-  linear: linearPrim,
-  attention: attentionPrim,
-  packedAttention: packedAttentionPrim,
-  layerNorm: layerNormPrim,
-  dropout: dropoutPrim,
-  ...softmaxPrims,
-  crossEntropy: crossEntropyPrim,
-  conv2d: conv2dPrim,
-  maxPool2d: maxPool2dPrim,
-  avgPool2d: avgPool2dPrim,
-  adaptiveAvgPool2d: adaptiveAvgPool2dPrim,
+  ...elementwise,
+  ...broadcast,
+  ...reduce,
+  ...shape,
+  ...linalg,
+  ...attention,
+  ...norm,
+  ...softmax,
+  ...loss,
+  ...conv,
 };
+
+// a name defined in two families would silently keep the later one
+if (Object.keys(primitives).length !== [elementwise, broadcast, reduce, shape, linalg, attention, norm, softmax, loss, conv].reduce((n, f) => n + Object.keys(f).length, 0)) {
+  throw new Error('ops/registry: a primitive name is defined in two families');
+}
 
 export type PrimitiveName = keyof typeof primitives;

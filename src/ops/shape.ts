@@ -348,3 +348,6 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   }
   return apply(scatterAddPrim, [x, index, src], { dim: d });
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { permute: permutePrim, strided: stridedPrim, pad: padPrim, concat: concatPrim, indexSelect: indexSelectPrim, gather: gatherPrim, scatterAdd: scatterAddPrim };

@@ -36,3 +36,6 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   floatArg(x, 'logSoftmax', 'x');
   return apply(softmaxPrims.logSoftmax, [x], { dim: normDim(dim, x.ndim, 'logSoftmax') });
 }
+
+/** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
+export const prims = { ...softmaxPrims };

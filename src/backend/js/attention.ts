@@ -200,3 +200,6 @@ export function attentionBackward(
   }
   return { dq, dk, dv };
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { attentionForward, attentionBackward, dropout: dropoutKernel };

@@ -181,3 +181,6 @@ export function adaptiveAvgPool2d(
   }
   return out;
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d };

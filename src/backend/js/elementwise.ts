@@ -159,3 +159,6 @@ export function cast(x: AnyArray, out: AnyArray): void {
   else if (out instanceof Int32Array) for (let i = 0; i < x.length; i++) out[i] = Math.trunc(x[i]);
   else out.set(x);
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { unary, unaryBackward, binary, where, cast };

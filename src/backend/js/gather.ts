@@ -78,3 +78,6 @@ export function scatterAdd(
     dst[pt] += src[ps];
   });
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { indexSelect, indexAdd, gather, scatterAdd };

@@ -85,3 +85,6 @@ export function gemmBatched(
 ): void {
   for (let i = 0; i < offsets.length; i += 3) gemm(a, offsets[i], b, offsets[i + 1], out, offsets[i + 2], M, N, K, transA, transB, false);
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { gemm, gemmBatched };

@@ -2,34 +2,35 @@
  * The js backend: complete reference kernels over raw typed arrays.
  * Knows nothing of Tensor or autograd.
  */
-import { stridedCopy, stridedScatter } from './strided.js';
-import { unary, unaryBackward, binary, where, cast } from './elementwise.js';
-import { sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim } from './reduce.js';
-import { gemm, gemmBatched } from './gemm.js';
-import {
-  conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
-  avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
-} from './conv.js';
-import { indexSelect, indexAdd, gather, scatterAdd } from './gather.js';
-import { attentionForward, attentionBackward, dropoutKernel as dropout } from './attention.js';
-import { layerNormForward, layerNormBackward } from './layerNorm.js';
-import { adamUpdate } from './optim.js';
-import { crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad } from './loss.js';
+import { kernels as strided } from './strided.js';
+import { kernels as elementwise } from './elementwise.js';
+import { kernels as reduce } from './reduce.js';
+import { kernels as gemm } from './gemm.js';
+import { kernels as attention } from './attention.js';
+import { kernels as layerNorm } from './layerNorm.js';
+import { kernels as conv } from './conv.js';
+import { kernels as gather } from './gather.js';
+import { kernels as optim } from './optim.js';
+import { kernels as loss } from './loss.js';
 
 export const jsBackend = {
   name: 'js' as string,
-  stridedCopy, stridedScatter,
-  unary, unaryBackward, binary, where, cast,
-  sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim,
-  gemm, gemmBatched,
-  attentionForward, attentionBackward, dropout,
-  layerNormForward, layerNormBackward,
-  conv2dForward, conv2dBackward, maxPool2dForward, maxPool2dBackward,
-  avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2d,
-  indexSelect, indexAdd, gather, scatterAdd,
-  adamUpdate,
-  crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad,
+  ...strided,
+  ...elementwise,
+  ...reduce,
+  ...gemm,
+  ...attention,
+  ...layerNorm,
+  ...conv,
+  ...gather,
+  ...optim,
+  ...loss,
 };
+
+// a name defined in two families would silently keep the later one
+if (Object.keys(jsBackend).length !== 1 + [strided, elementwise, reduce, gemm, attention, layerNorm, conv, gather, optim, loss].reduce((n, f) => n + Object.keys(f).length, 0)) {
+  throw new Error('backend/js: a kernel name is defined in two families');
+}
 
 export type { AnyArray, FloatArray } from '../buffers.js';
 export type { UnaryOp, UnaryParams, BinaryOp, CompareOp } from './elementwise.js';

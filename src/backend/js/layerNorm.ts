@@ -47,3 +47,6 @@ export function layerNormBackward(
   gb.set(ab);
   return { gx, gw, gb };
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { layerNormForward, layerNormBackward };

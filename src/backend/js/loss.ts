@@ -89,3 +89,6 @@ export function crossEntropyWeightGrad(
   }
   return gw;
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad };

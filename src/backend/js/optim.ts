@@ -27,3 +27,6 @@ export function adamUpdate(w: FloatArray, g: FloatArray, m: Float64Array, v: Flo
     w[i] = wi - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
   }
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { adamUpdate };

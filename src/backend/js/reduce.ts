@@ -129,3 +129,6 @@ export function cumsumDim(x: FloatArray, outer: number, n: number, inner: number
   }
   return out;
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { sumDim, extremeDim, softmaxDim, softmaxBackwardDim, logsumexpDim, cumsumDim };

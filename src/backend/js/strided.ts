@@ -60,3 +60,6 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   const off = outShape.length - shape.length;
   return outShape.map((_, d) => (d < off || shape[d - off] === 1 ? 0 : own[d - off]));
 }
+
+/** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
+export const kernels = { stridedCopy, stridedScatter };

@@ -14,7 +14,8 @@
  * Options: --quick (toy sizes, for CI), --only <substring of a case id>, --impls <a,b,…>,
  *          --threads <n> (default: all cores; the pages' navigator.hardwareConcurrency, from which
  *          attnkit-wasm and jax-js size their pools, and tfjs's setThreadsCount), --min-seconds <s>
- *          (default 3; --quick 0.05),
+ *          (default 3; --quick 0.05), --rounds <n> (run every pair n times, interleaved, and
+ *          report the median round),
  *          --out <file.json> (default bench/results/browser-<time>.json).
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -39,12 +40,15 @@ const { values: args } = parseArgs({
     impls: { type: 'string' },
     threads: { type: 'string' },
     'min-seconds': { type: 'string' },
+    rounds: { type: 'string' },
     out: { type: 'string' },
   },
 });
 const threads = Number(args.threads ?? os.availableParallelism());
 const minSeconds = Number(args['min-seconds'] ?? (args.quick ? 0.05 : 3));
 const minReps = args.quick ? 2 : 3;
+const rounds = Number(args.rounds ?? 1);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench:browser: --rounds must be a positive integer, got ${args.rounds}`);
 if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench:browser: --threads must be a positive integer, got ${args.threads}`);
 if (!(minSeconds >= 0)) throw new Error(`bench:browser: --min-seconds must be ≥ 0, got ${args['min-seconds']}`);
 const impls = (args.impls?.split(',').map((s) => s.trim()) ?? IMPLS) as BrowserImpl[];
@@ -68,6 +72,8 @@ interface Row {
   /** Largest |peer − attnkit| over the output (encoder: over the check losses). */
   maxAbsDiff?: number;
   agrees?: boolean;
+  /** Each round's median time when --rounds > 1 (the row reports the median round). */
+  msRounds?: number[];
   /** The .wasm files the page fetched. */
   wasmFiles?: string[];
 }
@@ -111,7 +117,8 @@ function printTable(rows: Row[]): void {
     const w = r.result;
     if (r.skipped) return [r.title, r.impl, r.skipped];
     if (!w?.ok) return [r.title, r.impl, `failed: ${w?.error ?? '?'}`.slice(0, 110)];
-    return [r.title, r.impl, fmtMs(w.ms!), r.gflops!.toFixed(2), r.vsAttnkitWasm === undefined ? '' : r.vsAttnkitWasm.toFixed(2),
+    const range = r.msRounds ? ` (${fmtMs(Math.min(...r.msRounds))}–${fmtMs(Math.max(...r.msRounds))})` : '';
+    return [r.title, r.impl, `${fmtMs(w.ms!)}${range}`, r.gflops!.toFixed(2), r.vsAttnkitWasm === undefined ? '' : r.vsAttnkitWasm.toFixed(2),
       `${r.maxAbsDiff!.toExponential(1)}${r.agrees ? '' : ' ✗'}`, String(w.timesMs!.length)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 3).map((b) => b[i]!.length)));
@@ -124,6 +131,32 @@ function printTable(rows: Row[]): void {
     last = b[0]!;
     console.log(b.length > 3 ? line(row) : `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
   }
+}
+
+/** One (case, implementation) pair in a fresh browser context. */
+async function runPage(c: BrowserCase, impl: BrowserImpl): Promise<{ result: PageResult; wasmFiles: string[] }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // every peer sizes its pool from navigator.hardwareConcurrency (attnkit's entry loads at import, jax-js always)
+  await (await context.newCDPSession(page)).send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: threads });
+  const errors: string[] = [];
+  const wasm = new Set<string>();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasm.add(path.basename(new URL(r.url()).pathname)); });
+  let result: PageResult;
+  try {
+    await page.goto(`${server.url}${PAGES[impl]}.html?impl=${impl}&threads=${threads}`);
+    await page.waitForFunction(() => 'benchReady' in globalThis);
+    const failed = await page.evaluate(() => (globalThis as unknown as { benchReady: Promise<string | null> }).benchReady);
+    result = failed
+      ? { ok: false, error: failed.split('\n')[0]! }
+      : await page.evaluate(([c, s, n]) => (globalThis as unknown as { runBench: (c: unknown, s: number, n: number) => Promise<PageResult> }).runBench(c, s, n), [c, minSeconds, minReps] as const);
+  } catch (e) {
+    result = { ok: false, error: `${e instanceof Error ? e.message.split('\n')[0] : String(e)}${errors.length ? ` (${errors[0]})` : ''}` };
+  } finally {
+    await context.close();
+  }
+  return { result, wasmFiles: [...wasm] };
 }
 
 const cases = browserCases(args.quick).filter((c) => !args.only || c.id.includes(args.only));
@@ -145,48 +178,40 @@ try {
     for (const impl of IMPLS) {
       const row: Row = { case: c.id, title: c.title, impl };
       group.push(row);
-      if (!impls.includes(impl)) {
-        row.skipped = 'not run (--impls)';
+      if (!impls.includes(impl)) row.skipped = 'not run (--impls)';
+    }
+    // rounds interleave the implementations, so a busy spell of a shared machine hits them alike
+    const runs = new Map<Row, { result: PageResult; wasmFiles: string[] }[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const row of group) {
+        if (row.skipped) continue;
+        if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${row.impl}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''} …\r`);
+        runs.set(row, [...(runs.get(row) ?? []), await runPage(c, row.impl)]);
+        if (process.stderr.isTTY) process.stderr.write(`${' '.repeat(80)}\r`);
+      }
+    }
+    for (const [row, results] of runs) {
+      row.wasmFiles = [...new Set(results.flatMap((r) => r.wasmFiles))];
+      const failed = results.find((r) => !r.result.ok);
+      if (failed?.result.error?.includes(NOT_BUILT)) {
+        row.skipped = `skipped: ${failed.result.error}`;
         continue;
       }
-      if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${impl} …\r`);
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      // every peer sizes its pool from navigator.hardwareConcurrency (attnkit's entry loads at import, jax-js always)
-      await (await context.newCDPSession(page)).send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: threads });
-      const errors: string[] = [];
-      const wasm = new Set<string>();
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasm.add(path.basename(new URL(r.url()).pathname)); });
-      try {
-        await page.goto(`${server.url}${PAGES[impl]}.html?impl=${impl}&threads=${threads}`);
-        await page.waitForFunction(() => 'benchReady' in globalThis);
-        const failed = await page.evaluate(() => (globalThis as unknown as { benchReady: Promise<string | null> }).benchReady);
-        row.result = failed
-          ? { ok: false, error: failed.split('\n')[0]! }
-          : await page.evaluate(([c, s, n]) => (globalThis as unknown as { runBench: (c: unknown, s: number, n: number) => Promise<PageResult> }).runBench(c, s, n), [c, minSeconds, minReps] as const);
-      } catch (e) {
-        row.result = { ok: false, error: `${e instanceof Error ? e.message.split('\n')[0] : String(e)}${errors.length ? ` (${errors[0]})` : ''}` };
-      } finally {
-        await context.close();
-      }
-      if (process.stderr.isTTY) process.stderr.write(`${' '.repeat(80)}\r`);
-      row.wasmFiles = [...wasm];
-      if (!row.result.ok && row.result.error?.includes(NOT_BUILT)) {
-        row.skipped = `skipped: ${row.result.error}`;
+      if (failed) {
+        row.result = failed.result;
         continue;
       }
-      if (!row.result.ok) continue;
+      // every round's output is checked; the row reports the median round
+      row.maxAbsDiff = Math.max(...results.map(({ result: r }) => (ref.losses
+        ? maxAbsDiff(r.losses!, ref.losses)
+        : maxAbsDiff(fromBase64(r.output!), ref.output!))));
+      // float32 sums in another order: differences grow with the output's magnitude
+      row.agrees = row.maxAbsDiff <= (ref.losses ? 1e-3 * Math.max(1, maxAbs(ref.losses)) : 2e-3 * Math.max(1, maxAbs(ref.output!)));
+      for (const { result: r } of results) delete r.output;
+      const sorted = results.map((r) => r.result).sort((a, b) => a.ms! - b.ms!);
+      row.result = sorted[(sorted.length - 1) >> 1]!;
+      if (rounds > 1) row.msRounds = results.map((r) => r.result.ms!);
       row.gflops = c.flops / (row.result.ms! * 1e6);
-      if (ref.losses) {
-        row.maxAbsDiff = maxAbsDiff(row.result.losses!, ref.losses);
-        row.agrees = row.maxAbsDiff <= 1e-3 * Math.max(1, maxAbs(ref.losses));
-      } else {
-        row.maxAbsDiff = maxAbsDiff(fromBase64(row.result.output!), ref.output!);
-        // float32 sums in another order: differences grow with the output's magnitude
-        row.agrees = row.maxAbsDiff <= 2e-3 * Math.max(1, maxAbs(ref.output!));
-      }
-      delete row.result.output;
     }
     const base = group.find((r) => r.impl === 'attnkit-wasm')?.result;
     for (const r of group) if (r.result?.ok && base?.ok) r.vsAttnkitWasm = r.result.ms! / base.ms!;
@@ -210,7 +235,7 @@ console.log('× attnkit-wasm time: the implementation\'s median time over attnki
 const report = {
   date: new Date().toISOString(),
   machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version, chromium: browser.version(), threads },
-  minSeconds, minReps, quick: args.quick, reference: `attnkit ${akNode.backendName()} (Node)`,
+  minSeconds, minReps, rounds, quick: args.quick, reference: `attnkit ${akNode.backendName()} (Node)`,
   cases: cases.map(({ id, title, spec, flops }) => ({ id, title, spec, flops })),
   rows,
 };

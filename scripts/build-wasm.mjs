@@ -85,7 +85,11 @@ async function build(name, { cflags, ldflags }) {
   }).filter(Boolean);
   await pool(jobs, 2);
   const js = join(OUT, `attnkit-${name}.mjs`);
-  await run('em++', [...LDFLAGS, ...ldflags, ...SOURCES.map((s) => join(objDir, s.replace(/\.cc$/, '.o'))), '-o', js]);
+  const objects = SOURCES.map((s) => join(objDir, s.replace(/\.cc$/, '.o')));
+  // linking runs binaryen's optimiser (tens of seconds): skip it when the outputs are newer than every input
+  const newestInput = Math.max(...objects.map(mtime), mtime(fileURLToPath(import.meta.url)));
+  if (jobs.length === 0 && Math.min(mtime(js), mtime(join(OUT, `attnkit-${name}.wasm`))) > newestInput) return;
+  await run('em++', [...LDFLAGS, ...ldflags, ...objects, '-o', js]);
   let text = NODE_PRELUDE + readFileSync(js, 'utf8');
   if (name === 'mt') {
     // Node keeps a process alive while a worker is referenced: the loader unrefs the pool's workers once

@@ -37,15 +37,22 @@ export function setBeforeRenameHook(hook: ((path: string) => void) | null): void
   beforeRename = hook;
 }
 
-/** Writes a file atomically: readers see the old content or the new, never a partial file. */
-export function writeFileAtomic(path: string, content: Uint8Array | string): void {
+/**
+ * Writes a file atomically: readers see the old content or the new, never a partial file.
+ * `content` is the bytes, or a function that writes them in parts through `write` (a file too
+ * large to hold in memory).
+ */
+export function writeFileAtomic(path: string, content: Uint8Array | string | ((write: (bytes: Uint8Array) => void) => void)): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w', 0o644);
   try {
-    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    const write = (bytes: Uint8Array): void => {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    };
+    if (typeof content === 'function') content(write);
+    else write(typeof content === 'string' ? Buffer.from(content) : content);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

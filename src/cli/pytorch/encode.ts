@@ -8,9 +8,8 @@
  * appended to one temporary file per tensor, and the output files are assembled from them at
  * the end (each written to a temporary name, fsynced and renamed: readers never see a torn file).
  */
-import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ConfigError, DataError } from '../../errors.js';
 import { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -19,7 +18,7 @@ import { fieldKindOf } from '../../data/fields/index.js';
 import type { DataRecord, FieldInfo, RowOrigin } from '../../data/preprocessor.js';
 import type { Batch } from '../../data/dataset.js';
 import { streamRecords } from '../../data/node/readers.js';
-import { readRun } from '../runDir.js';
+import { readRun, writeFileAtomic } from '../runDir.js';
 import { reopen } from '../runFile.js';
 import { inputName, modelFields, targetName } from './modelPy.js';
 
@@ -156,7 +155,7 @@ export async function encodeRun(runDir: string, dataFile: string, out: string, o
   }
 }
 
-/** Rows [start, start + n) of every column as one safetensors file, written atomically. */
+/** Rows [start, start + n) of every column as one safetensors file, written atomically (streamed from the column files). */
 function writeShard(path: string, columns: Column[], start: number, n: number, metadata: Record<string, string>): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -170,11 +169,9 @@ function writeShard(path: string, columns: Column[], start: number, n: number, m
   const head = Buffer.from(json);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(head.length));
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeAll(fd, len);
-    writeAll(fd, head);
+  writeFileAtomic(path, (write) => {
+    write(len);
+    write(head);
     const buf = Buffer.alloc(1 << 20);
     for (const c of columns) {
       const src = openSync(c.path, 'r');
@@ -182,18 +179,11 @@ function writeShard(path: string, columns: Column[], start: number, n: number, m
         let pos = c.rowBytes * start, left = c.rowBytes * n;
         while (left > 0) {
           const got = readSync(src, buf, 0, Math.min(buf.length, left), pos);
-          if (got <= 0) throw new DataError(`encode: a temporary column file ended early; please report this`);
-          writeAll(fd, buf.subarray(0, got));
+          if (got <= 0) throw new DataError('encode: a temporary column file ended early; please report this');
+          write(buf.subarray(0, got));
           pos += got; left -= got;
         }
       } finally { closeSync(src); }
     }
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* gone */ }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
+  });
 }

@@ -30,6 +30,9 @@ const CFLAGS = ['-std=c++17', '-O3', '-msimd128', '-fno-math-errno', `-I${SRC}`]
 const LDFLAGS = [
   '-O3', '-msimd128', '-sMODULARIZE=1', '-sEXPORT_ES6=1', '-sEXPORT_NAME=attnkitWasm', '-sENVIRONMENT=web,worker,node',
   '-sALLOW_MEMORY_GROWTH=1', '-sMAXIMUM_MEMORY=4GB', '-sINITIAL_MEMORY=32MB', '-sFILESYSTEM=0', '-sEXIT_RUNTIME=0',
+  // a library must not install process-wide uncaughtException / unhandledRejection handlers (emscripten's
+  // rethrow them, so any error of the host program ended in exit code 7)
+  '-sNODEJS_CATCH_EXIT=0', '-sNODEJS_CATCH_REJECTION=0',
   '-sEXPORTED_FUNCTIONS=_malloc,_free', '-sEXPORTED_RUNTIME_METHODS=[]', '-sINCOMING_MODULE_JS_API=[wasmBinary,attnkitPool,print,printErr]',
 ];
 const BUILDS = {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trainCommand } from '../../src/cli/commands.js';
 
-export const PYTHON = '/usr/bin/python3';
+/** The Python the tests run (ATTNKIT_TEST_PYTHON overrides, e.g. to see the skip). */
+export const PYTHON = process.env.ATTNKIT_TEST_PYTHON ?? '/usr/bin/python3';
 export const FIXTURE = resolve('test/fixtures/pytorch/mixed.jsonl');
 
 const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });

@@ -152,7 +152,6 @@ function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forw
     'parts = [tok(batch) for tok in self.tokenizers]',
     'tokens = [t for t, _ in parts]                                          # per field [B, n, C]',
     'masks = [m for _, m in parts]                                           # per field [B, n] bool',
-    'B = tokens[0].shape[0]',
   ];
   switch (c.strategy) {
     case 'early':
@@ -163,6 +162,7 @@ function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forw
         init.push(`self.encoder = TransformerEncoder(${C}, ${c.heads}, ${c.layers}, ${c.dimFeedforward}, ${c.dropout}, "gelu", norm_first=True, final_norm=True)`);
       }
       forward.push(
+        'B = tokens[0].shape[0]',
         'x = torch.cat([self.cls.expand(B, 1, -1), *tokens], 1)                 # [B, N, C]: [CLS] + tokens',
         'key_mask = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=x.device), *masks], 1)   # [B, N]',
         model.blocks ? 'rep = self.blocks_norm(self.blocks(x, key_mask))[:, 0]                  # [B, C]: the [CLS] token'
@@ -193,7 +193,7 @@ function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forw
   }
   init.push(`self.head_norm = nn.LayerNorm(${C})`, `self.heads = ${headsDecl(model.targets, C)}`);
   forward.push('return self.heads(self.head_norm(rep))');
-  return { classes, init, forward, doc: `FusionModel, strategy '${c.strategy}': dim ${C}, ${c.layers} layers, ${c.heads} heads, ${model.fields.length} fields.` };
+  return { classes, init, forward, doc: `FusionModel, strategy '${c.strategy}': dim ${C}, ${c.layers} layer${c.layers === 1 ? '' : 's'}, ${c.heads} heads, ${model.fields.length} field${model.fields.length === 1 ? '' : 's'}.` };
 }
 
 function vectorPy(model: LinearModel | MLPModel): { classes: string[]; init: string[]; forward: string[]; doc: string } {

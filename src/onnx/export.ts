@@ -67,7 +67,7 @@ function checkExportOptions(name: string, support: OptionSupport, options: Expor
  *   (causal self-attention unless `causal: false`).
  * - PerceiverEncoder: `x`, `keyMask` → latents `y` [batch, N, C].
  * - HierarchicalAttentionNetwork (Transformer encoders): `ids` int64 [batch, sentences, words],
- *   `wordMask` → `y`, `wordWeights`, `sentenceWeights`.
+ *   `keyMask` → `y`, `wordWeights`, `sentenceWeights`.
  * - FusionModel: one input per field part and two outputs per target (see `fusionOnnxInputs`).
  * The model is exported as in eval mode and left in the mode it was in.
  *

@@ -252,7 +252,7 @@ test('scoring functions, gated and context pooling and the hierarchical attentio
       const ids = tensor(Int32Array.from({ length: B * S * W }, (_, i) => (i % W < W - (i % 3) && !(Math.floor(i / W) === 1) ? g.int(1, 20) : 0)), { shape: [B, S, W] });
       const wordMask = tensor(Uint8Array.from(ids.data as Int32Array, (v) => (v !== 0 ? 1 : 0)), { shape: [B, S, W] });
       const out = han.forward(ids, { keyMask: wordMask, needWeights: true });
-      await compare(`HierarchicalAttentionNetwork ${numClasses ?? 'vector'} [${B},${S},${W}]`, exportOnnx(han), { ids, wordMask }, { y: out.output, wordWeights: out.weights!.word, sentenceWeights: out.weights!.sentence });
+      await compare(`HierarchicalAttentionNetwork ${numClasses ?? 'vector'} [${B},${S},${W}]`, exportOnnx(han), { ids, keyMask: wordMask }, { y: out.output, wordWeights: out.weights!.word, sentenceWeights: out.weights!.sentence });
     }
   }
 });

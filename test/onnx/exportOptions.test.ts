@@ -131,7 +131,7 @@ const CASES: { [K in ExportableName]: Case<ModelOf<K>> } = {
       const ids = tensor(Int32Array.from({ length: 2 * 3 * 4 }, (_, i) => (i % 4 < 4 - (i % 3) && Math.floor(i / 4) !== 1 ? g.int(1, 20) : 0)), { shape: [2, 3, 4] });
       const wordMask = tensor(Uint8Array.from(ids.data as Int32Array, (v) => (v !== 0 ? 1 : 0)), { shape: [2, 3, 4] });
       const r = m.forward(ids, { keyMask: wordMask, needWeights: true });
-      return { feeds: { ids, wordMask }, expected: { y: r.output, wordWeights: r.weights!.word, sentenceWeights: r.weights!.sentence } };
+      return { feeds: { ids, keyMask: wordMask }, expected: { y: r.output, wordWeights: r.weights!.word, sentenceWeights: r.weights!.sentence } };
     },
   },
   FusionModel: {

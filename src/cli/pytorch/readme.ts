@@ -42,6 +42,7 @@ process count; shards keep files small and copyable.
 \`\`\`sh
 python3 train.py --data 'train-*.safetensors' --valid valid.safetensors --out ckpt          # one process
 torchrun --standalone --nproc_per_node 4 train.py --data 'train-*.safetensors' --out ckpt  # 4 processes (CPU: gloo)
+python3 train.py --data 'train-*.safetensors' --init ckpt/model.safetensors --epochs 0 --test test.safetensors   # test metrics only
 \`\`\`
 
 Debian's \`python3-torch\` 1.13 under Python 3.11 cannot parse torchrun's default \`--redirects 0\`

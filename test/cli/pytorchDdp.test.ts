@@ -19,6 +19,7 @@ import { loadRunModel, readRun } from '../../src/cli/runDir.js';
 import { readRecords } from '../../src/data/node/readers.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors } from '../../src/tensor/safetensors.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { LrSchedule } from '../../src/train/schedules.js';
 import { FIXTURE, PYTHON, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
 
 const dir = tmp('pytorch-ddp');
@@ -114,4 +115,26 @@ test('import refuses weights that do not fit the run, naming the first mismatch 
   assert.throws(() => importWeights(write('extra.safetensors', { ...good, 'extra.weight': dropped }), runDir), (e: Error) => e instanceof CheckpointError && /'extra\.weight'/.test(e.message));
   assert.doesNotThrow(() => importWeights(proj, runDir), 'the exported weights fit');
   assert.ok(python('import train', proj) !== undefined, 'train.py imports without running');
+});
+
+test("train.py's learning-rate schedules are attnkit's, step for step", { skip: skipTorch }, async () => {
+  const runDir = await tinyRun(dir, 'sched', '{ type: linear }');
+  const proj = exportPytorch(runDir, join(dir, 'sched-torch')).dir;
+  const cases: [Record<string, unknown>, number, number][] = [
+    [{ type: 'cosine', warmup: 0.05 }, 10, 2],            // 0.05 × 10 = 0.5 warm-up steps: rounding half up, as Math.round
+    [{ type: 'cosine', warmup: 0.25, minFactor: 0.1 }, 30, 3],
+    [{ type: 'linear', warmup: 0.15 }, 50, 5],
+    [{ type: 'constant', warmup: 0.3 }, 10, 5],
+    [{ type: 'step', everyEpochs: 2, gamma: 0.5 }, 40, 4],
+  ];
+  const got = JSON.parse(python(`
+import json, sys
+from train import lr_factor
+cases = json.loads(sys.argv[1])
+print(json.dumps([[lr_factor(c, s, total, per, {"factor": 1.0}) for s in range(total)] for c, total, per in cases]))
+`, proj, [JSON.stringify(cases)])) as number[][];
+  cases.forEach(([config, total, per], i) => {
+    const schedule = new LrSchedule(config, total, per);
+    got[i].forEach((f, step) => assert.ok(Math.abs(f - schedule.factor(step)) <= 1e-12, `${JSON.stringify(config)} step ${step}: train.py ${f}, attnkit ${schedule.factor(step)}`));
+  });
 });

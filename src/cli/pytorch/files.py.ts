@@ -178,7 +178,7 @@ def lr_factor(schedule, step, total, steps_per_epoch, plateau):
         return schedule.get("gamma", 0.1) ** math.floor(step / steps_per_epoch / schedule["everyEpochs"])
     if kind == "plateau":
         return plateau["factor"]
-    warm = round(schedule.get("warmup", 0 if kind == "constant" else 0.05) * total)
+    warm = math.floor(schedule.get("warmup", 0 if kind == "constant" else 0.05) * total + 0.5)   # Math.round: halves up
     if step < warm:
         return (step + 1) / warm
     if kind == "constant":

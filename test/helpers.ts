@@ -68,7 +68,8 @@ export function assertAllClose(
 /** A schema with every field kind over three sources and three kinds of target (fusion-model tests). */
 export const FUSION_TEST_SCHEMA = {
   fields: [
-    { name: 'x1', kind: 'numeric', source: 'table' }, { name: 'x2', kind: 'numeric', source: 'table' },
+    { name: 'x1', kind: 'numeric', source: 'table', embedding: 'piecewise', bins: 4 }, { name: 'x2', kind: 'numeric', source: 'table', embedding: 'periodic', frequencies: 3 },
+    { name: 'x3', kind: 'numeric', source: 'table', embedding: 'linear' },
     { name: 'cat', kind: 'categorical', source: 'table' },
     { name: 'text', kind: 'text', minCount: 1, source: 'doc' }, { name: 'kv', kind: 'keyValue', minCount: 1, source: 'doc' },
     { name: 'series', kind: 'timeSeries', patchSize: 2, source: 'signal' },

@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { ShapeError, ValueError } from '../errors.js';
-import { add, expand, mul, ne, reshape, unsqueeze } from '../ops/index.js';
+import { add, clamp, concat, cos, div, expand, mul, ne, relu, reshape, sin, sub, unsqueeze } from '../ops/index.js';
 import { Module, Parameter } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
@@ -42,6 +42,7 @@ export interface FieldSlots {
   keyEmbedding?: Embedding | null;
   position?: Embedding | null;
   proj?: Linear | null;
+  frequencies?: Parameter | null;
 }
 
 /** Creates the parameters `specs` lists, in order, as `m`'s slots of width C. */
@@ -51,6 +52,7 @@ export function fillSlots(m: FieldSlots, specs: readonly ParamSpec[], C: number,
       case 'weight': case 'bias': m[p.slot] = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) })); break;
       case 'embedding': case 'keyEmbedding': case 'position': m[p.slot] = scaledEmbedding(p.rows, C, rng, p.paddingIdx); break;
       case 'proj': m.proj = new Linear(p.inputs, C, { rng }); break;
+      case 'frequencies': m.frequencies = new Parameter(randn([p.count], { rng, std: p.sigma })); break;
     }
   }
 }
@@ -64,6 +66,17 @@ export function tensorOps(m: FieldSlots, fb: FieldBatch): FieldOps<Tensor, Recor
     positions: (x) => m.position!.forward(positions(x.shape[1]!)),
     project: (x) => m.proj!.forward(x),
     affine: (x) => add(mul(reshape(x, [x.shape[0]!, 1, 1]), m.weight!), m.bias!),          // [B, 1, C]
+    piecewise: (x, edges) => {
+      const K = edges.length - 1;
+      const left = new Tensor(Float32Array.from(edges.slice(0, K)), [K]);
+      const width = new Tensor(Float32Array.from({ length: K }, (_, t) => edges[t + 1] - edges[t]), [K]);
+      return clamp(div(sub(reshape(x, [x.shape[0]!, 1, 1]), left), width), { min: 0, max: 1 });  // [B, 1, K]
+    },
+    periodic: (x) => {
+      const v = mul(reshape(x, [x.shape[0]!, 1, 1]), mul(m.frequencies!, 2 * Math.PI));       // [B, 1, k]
+      return concat([cos(v), sin(v)], 2);                                                       // [B, 1, 2k]
+    },
+    relu: (x) => relu(x),
     add: (a, b) => add(a, b),
     token: (x) => reshape(x, [x.shape[0]!, 1, ...x.shape.slice(1)]),                         // [B, 1, …]
     nonzero: (x) => ne(x, 0),
@@ -81,7 +94,8 @@ export function needOf(model: string, info: FieldInfo): Need {
 
 /**
  * The encoder of one field, built from its kind's token recipe (src/data/fields/<kind>.ts).
- * Parameters by kind: numeric weight/bias [C]; categorical and text `embedding`; text, time
+ * Parameters by kind: numeric weight/bias [C] (embedding 'linear'), proj (piecewise, periodic) and
+ * frequencies [k] (periodic); categorical and text `embedding`; text, time
  * series and image `position`; key–value `embedding` + `keyEmbedding`; time series and image
  * `proj`; all `fieldEmbedding` [C].
  */
@@ -93,6 +107,7 @@ export class FieldTokenizer extends Module implements FieldSlots {
   keyEmbedding: Embedding | null = null;
   position: Embedding | null = null;
   proj: Linear | null = null;
+  frequencies: Parameter | null = null;
 
   constructor(readonly info: FieldInfo, readonly dim: number, rng: Generator) {
     super();
@@ -106,7 +121,7 @@ export class FieldTokenizer extends Module implements FieldSlots {
     if (f.kind !== this.info.kind) throw new ShapeError(`${name}: got a ${f.kind} field batch, the field is ${this.info.kind}`);
     const def = fieldKindOf(f.kind);
     def.check?.(f, this.info, name);
-    const { tokens, mask } = def.tokens.forward(tensorOps(this, f));                          // [B, n, C], [B, n]
+    const { tokens, mask } = def.tokens.forward(tensorOps(this, f), this.info);                          // [B, n, C], [B, n]
     return { tokens: add(tokens, this.fieldEmbedding), mask };
   }
 }

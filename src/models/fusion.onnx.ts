@@ -58,12 +58,24 @@ function emitTokenizer(g: Graph, t: FieldTokenizer): { tokens: string; mask: str
     positions: (x) => gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, x)),
     project: (x) => emitLinear(g, x, t.proj!),
     affine: (x) => g.one('Add', [g.one('Mul', [unsq(x, [1, 2]), weightOf(g, 'num_w', t.weight!)]), weightOf(g, 'num_b', t.bias!)]),
+    piecewise: (x, edges) => {
+      const K = edges.length - 1;
+      const left = g.const('bin_left', Float32Array.from(edges.slice(0, K)), [K]);
+      const width = g.const('bin_width', Float32Array.from({ length: K }, (_, i) => edges[i + 1] - edges[i]), [K]);
+      const z = g.one('Div', [g.one('Sub', [unsq(x, [1, 2]), left]), width]);                          // [B, 1, K]
+      return g.one('Min', [g.one('Max', [z, g.scalar(0)]), g.scalar(1)]);
+    },
+    periodic: (x) => {
+      const v = g.one('Mul', [unsq(x, [1, 2]), g.one('Mul', [weightOf(g, 'freq', t.frequencies!), g.scalar(2 * Math.PI)])]);  // [B, 1, k]
+      return g.one('Concat', [g.one('Cos', [v]), g.one('Sin', [v])], { axis: 2 });                       // [B, 1, 2k]
+    },
+    relu: (x) => g.one('Relu', [x]),
     add: (a, b) => g.one('Add', [a, b]),
     token: (x) => unsq(x, [1]),
     nonzero: (x) => g.one('Not', [g.one('Equal', [x, g.const('zero', BigInt64Array.from([0n]), [])])]),
     perToken: (present, x) => g.one('Expand', [unsq(present, [1]), g.one('Slice', [g.one('Shape', [x]), g.ints('start', [0]), g.ints('end', [2])])]),
   };
-  const { tokens, mask } = def.tokens.forward(ops);
+  const { tokens, mask } = def.tokens.forward(ops, t.info);
   return { tokens: g.one('Add', [tokens, weightOf(g, 'field_emb', t.fieldEmbedding)]), mask };
 }
 

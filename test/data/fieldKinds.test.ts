@@ -50,7 +50,7 @@ test('every kind names its ONNX inputs after tensors of its batch, and its token
   const rng = new Generator(1);
   const words = ['a', 'b'];
   const recs = Array.from({ length: 6 }, (_, i) => ({
-    x1: i, x2: -i, cat: words[i % 2], text: `${words[i % 2]} c`, kv: { m: words[i % 2] }, series: [i, i + 1, i + 2], img: [1, 2, 3, i], y: i % 2, k: ['p', 'q'][i % 2], r: rng.normal(),
+    x1: i, x2: -i, x3: i % 3, cat: words[i % 2], text: `${words[i % 2]} c`, kv: { m: words[i % 2] }, series: [i, i + 1, i + 2], img: [1, 2, 3, i], y: i % 2, k: ['p', 'q'][i % 2], r: rng.normal(),
   }));
   const pre = data.Preprocessor.fit(FUSION_TEST_SCHEMA, recs);
   const batch = pre.encode(recs).dataset.batch([0, 1]);
@@ -60,7 +60,7 @@ test('every kind names its ONNX inputs after tensors of its batch, and its token
   }
   const m = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 4, heads: 1, layers: 1 }, new Generator(2));
   assert.deepEqual(m.tokenizers.map((t) => t.namedParameters().map(([n]) => n).join(' ')), [
-    'fieldEmbedding weight bias', 'fieldEmbedding weight bias', 'fieldEmbedding embedding.weight',
+    'fieldEmbedding proj.weight proj.bias', 'fieldEmbedding proj.weight proj.bias frequencies', 'fieldEmbedding weight bias', 'fieldEmbedding embedding.weight',
     'fieldEmbedding embedding.weight position.weight', 'fieldEmbedding embedding.weight keyEmbedding.weight',
     'fieldEmbedding position.weight proj.weight proj.bias', 'fieldEmbedding position.weight proj.weight proj.bias',
   ]);

@@ -13,7 +13,7 @@ function synthetic(n: number, seed: number): data.DataRecord[] {
     const x1 = rng.normal(), x2 = rng.normal();
     const w = words[rng.int(0, 4)];
     return {
-      x1, x2, cat: ['a', 'b', 'c'][rng.int(0, 3)], text: `${w} day ${words[rng.int(0, 4)]}`, kv: { mood: w, n: rng.int(0, 3) },
+      x1, x2, x3: x1 - x2, cat: ['a', 'b', 'c'][rng.int(0, 3)], text: `${w} day ${words[rng.int(0, 4)]}`, kv: { mood: w, n: rng.int(0, 3) },
       series: Array.from({ length: rng.int(2, 7) }, () => rng.normal()), img: [rng.uniform(), rng.uniform(), rng.uniform(), rng.uniform()],
       y: x1 + (w === 'good' ? 1 : 0) > 0.5 ? 1 : 0, k: ['p', 'q', 'r'][x2 > 0.5 ? 0 : x2 < -0.5 ? 1 : 2], r: 2 * x1 - x2,
     };

@@ -136,7 +136,7 @@ function records(n: number, seed: number): data.DataRecord[] {
   const g = new Generator(seed);
   const words = ['good', 'bad', 'fine', 'odd', 'new'];
   return Array.from({ length: n }, (_, i) => ({
-    x1: i % 5 === 1 ? null : g.normal(), x2: g.normal(), cat: i % 7 === 2 ? null : ['a', 'b', 'c'][g.int(0, 3)],
+    x1: i % 5 === 1 ? null : g.normal(), x2: g.normal(), x3: g.normal(), cat: i % 7 === 2 ? null : ['a', 'b', 'c'][g.int(0, 3)],
     text: Array.from({ length: g.int(1, 6) }, () => words[g.int(0, 5)]).join(' '), kv: { mood: words[g.int(0, 5)], n: g.int(0, 3) },
     // row 3 has no signal source at all (a fully missing source)
     series: i === 3 ? null : Array.from({ length: g.int(2, 9) }, () => g.normal()), img: i === 3 ? null : [g.uniform(), g.uniform(), g.uniform(), g.uniform()],

@@ -14,6 +14,7 @@ import type { FieldInfo, TargetInfo } from '../../data/preprocessor.js';
 import { fieldKindOf } from '../../data/fields/index.js';
 import type { FieldOps, VectorOps } from '../../data/fields/fieldKindDef.js';
 import type { Module } from '../../nn/module.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { Embedding } from '../../nn/embedding.js';
 import { Linear } from '../../nn/linear.js';
 import { ConvBlock, FeedForwardBlock, LinearAttentionBlock, LocalAttentionBlock, SelfAttentionBlock, TransformerBlock } from '../../nn/composite/blocks.js';
@@ -42,13 +43,14 @@ export function modelFields(model: TaskModel, all: FieldInfo[]): FieldInfo[] {
 function slotDecls(m: Module, C: number): string[] {
   const out: string[] = [];
   const slots = m as unknown as Record<string, unknown>;
-  for (const slot of ['fieldEmbedding', 'weight', 'bias', 'embedding', 'keyEmbedding', 'position', 'proj']) {
+  for (const slot of ['fieldEmbedding', 'weight', 'bias', 'embedding', 'keyEmbedding', 'position', 'proj', 'frequencies']) {
     const v = slots[slot];
     if (v === null || v === undefined) continue;
     const py = attnkitSegmentToTorch(slot);
     if (v instanceof Embedding) out.push(`self.${py} = nn.Embedding(${v.numEmbeddings}, ${v.dim})`);
     else if (v instanceof Linear) out.push(`self.${py} = nn.Linear(${v.inFeatures}, ${v.outFeatures})`);
     else if (slot === 'fieldEmbedding' || slot === 'weight' || slot === 'bias') out.push(`self.${py} = nn.Parameter(torch.zeros(${C}))`);
+    else if (slot === 'frequencies' && v instanceof Tensor) out.push(`self.${py} = nn.Parameter(torch.zeros(${v.shape[0]}))`);
   }
   return out;
 }
@@ -68,6 +70,17 @@ function pythonOps(field: string, lines: string[]): VectorOps<string, Record<str
     positions: (x) => local(`self.position.weight[: ${x}.shape[1]]`, '[n, C]'),
     project: (x) => local(`self.proj(${x})`, '[B, n, C]'),
     affine: (x) => local(`${x}[:, None, None] * self.weight + self.bias`, '[B, 1, C]'),
+    piecewise: (x, edges) => {
+      const K = edges.length - 1;
+      const left = local(`torch.tensor(${JSON.stringify(edges.slice(0, K).map(Math.fround))}, device=${x}.device)`, '[K] bin left edges');
+      const width = local(`torch.tensor(${JSON.stringify(Array.from({ length: K }, (_, t) => Math.fround(edges[t + 1] - edges[t])))}, device=${x}.device)`, '[K] bin widths');
+      return local(`((${x}[:, None, None] - ${left}) / ${width}).clamp(0, 1)`, '[B, 1, K]');
+    },
+    periodic: (x) => {
+      const v = local(`${x}[:, None, None] * (self.frequencies * (2 * math.pi))`, '[B, 1, k]');
+      return local(`torch.cat([torch.cos(${v}), torch.sin(${v})], 2)`, '[B, 1, 2k]');
+    },
+    relu: (x) => local(`torch.relu(${x})`, '[B, 1, C]'),
     add: (a, b) => local(`${a} + ${b}`, 'broadcast'),
     token: (x) => local(`${x}.unsqueeze(1)`, '[B, 1, …]'),
     nonzero: (x) => local(`${x} != 0`, 'bool'),
@@ -91,7 +104,7 @@ function fieldClass(cls: string, info: FieldInfo, m: Module, C: number, recipe: 
   const ops = pythonOps(info.name, body);
   let ret: string;
   if (recipe === 'tokens') {
-    const { tokens, mask } = def.tokens.forward(ops);
+    const { tokens, mask } = def.tokens.forward(ops, info);
     ret = `return ${tokens} + self.field_embedding, ${mask}`.padEnd(72) + '  # [B, n, C], [B, n]';
   } else if (recipe === 'vector') {
     ret = `return ${def.vector.forward(ops)}`;

@@ -45,6 +45,11 @@ export interface FieldSizes {
   patchDim?: number;
   /** Patches per image. */
   numPatches?: number;
+  /** Numeric 'piecewise' embedding: the fitted bin edges over normalised values (ascending, ≥ 2). */
+  binEdges?: number[];
+  /** Numeric 'periodic' embedding: the number of trainable frequencies k and their initial σ. */
+  frequencies?: number;
+  frequencySigma?: number;
 }
 
 /** A field's encoder while fitting and encoding: the kind's own encoder behind one interface. */
@@ -81,12 +86,14 @@ export interface FieldOnnxInput<Batch> {
 /**
  * A parameter of a field's encoder module, by slot (the module's field, hence its checkpoint
  * name): weight / bias a vector [C] ~ N(0, 1/C); embedding / keyEmbedding / position a table
- * [rows, C] ~ N(0, 1/C); proj a Linear(inputs, C). Created in the order listed.
+ * [rows, C] ~ N(0, 1/C); proj a Linear(inputs, C); frequencies a vector [count] ~ N(0, σ²).
+ * Created in the order listed.
  */
 export type ParamSpec =
   | { slot: 'weight' | 'bias' }
   | { slot: 'embedding' | 'keyEmbedding' | 'position'; rows: number; paddingIdx?: number }
-  | { slot: 'proj'; inputs: number };
+  | { slot: 'proj'; inputs: number }
+  | { slot: 'frequencies'; count: number; sigma: number };
 export type ParamSlot = ParamSpec['slot'];
 
 /** Returns a fitted size, or throws naming the missing one. */
@@ -107,6 +114,14 @@ export interface FieldOps<V, Batch> {
   project(x: V): V;
   /** x [B] → x·weight + bias: [B, 1, C]. */
   affine(x: V): V;
+  /**
+   * Piecewise-linear encoding: x [B] → [B, 1, K], K = edges.length − 1, bin t's entry
+   * clamp((x − edges[t]) / (edges[t+1] − edges[t]), 0, 1).
+   */
+  piecewise(x: V, edges: readonly number[]): V;
+  /** Periodic features: x [B] → [cos(2π·f·x), sin(2π·f·x)] with the `frequencies` slot f [k]: [B, 1, 2k]. */
+  periodic(x: V): V;
+  relu(x: V): V;
   add(a: V, b: V): V;
   /** x [B, …] → [B, 1, …]: one token per row. */
   token(x: V): V;
@@ -148,7 +163,7 @@ export interface FieldKindDef<Spec extends { kind: string; name: string }, State
   /** Checks a batch before a model encodes it (e.g. more patches than fitted positions). */
   check?(fb: Batch, sizes: FieldSizes, where: string): void;
   /** The fusion model's tokens [B, n, C] and mask [B, n] (the field embedding is added after). */
-  tokens: { params(sizes: FieldSizes, need: Need): ParamSpec[]; forward<V>(x: FieldOps<V, Batch>): { tokens: V; mask: V } };
+  tokens: { params(sizes: FieldSizes, need: Need): ParamSpec[]; forward<V>(x: FieldOps<V, Batch>, sizes: FieldSizes): { tokens: V; mask: V } };
   /** The baselines' fixed-width vector [B, width] (width C unless the kind fixes it). */
   vector: { params(sizes: FieldSizes, need: Need): ParamSpec[]; width?: number; forward<V>(x: VectorOps<V, Batch>): V };
   /** Sequence models' (TextCNN, TCN) input [B, n, C] and mask [B, n]; absent for kinds that are no sequence. */

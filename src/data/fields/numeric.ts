@@ -1,12 +1,15 @@
 /**
  * A numeric field: one value per record, normalised ('standard', 'quantile' or 'none', after an
- * optional log1p), with a present flag. One token x·w + b (FT-Transformer's feature tokenizer).
+ * optional log1p), with a present flag. Its token in the fusion model is its `embedding` of the
+ * normalised value (Gorishniy et al. 2022): 'linear' x·w + b (FT-Transformer's feature tokenizer),
+ * 'piecewise' the piecewise-linear encoding over quantile bins fitted on the training rows, then a
+ * linear map, or 'periodic' cos/sin(2π·c·x) with trainable frequencies c, then linear and ReLU (PLR).
  */
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
 import { encoderCodec, specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
-import { DataError, preview } from '../../errors.js';
+import { ConfigError, DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
 import { checkFloat32, finiteCell } from '../float32.js';
 
@@ -16,13 +19,27 @@ const schema = v.strictObject({
   normalize: v.optional(v.picklist(['standard', 'quantile', 'none'])),
   /** log1p before normalising (for counts and skewed amounts; values must be > −1). */
   log: v.optional(v.boolean()),
+  /** The fusion model's token: 'linear' (x·w + b), 'piecewise' (PLE → linear) or 'periodic' (PLR); default DEFAULT_NUMERIC_EMBEDDING. */
+  embedding: v.optional(v.picklist(['linear', 'piecewise', 'periodic'])),
+  /** Piecewise: the number of quantile bins (default 8; fewer when the training values have fewer distinct quantiles). */
+  bins: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
+  /** Periodic: the number of trainable frequencies k (default 16; the token is made from 2k features). */
+  frequencies: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
+  /** Periodic: the standard deviation σ of the frequencies' N(0, σ²) initialisation (default 0.1). */
+  sigma: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(1000))),
 });
 export type NumericSpec = v.InferOutput<typeof schema>;
 
 /** One encoded numeric cell: the normalised value (0 when missing) and whether it was present. */
 export interface NumericCell { value: number; present: boolean }
 
-export interface NumericState { mean: number; std: number; quantiles: number[] }
+/** The numeric embedding a field uses when its spec names none (chosen by the tabular suite: docs/EXPERIMENTS.md). */
+export const DEFAULT_NUMERIC_EMBEDDING: NonNullable<NumericSpec['embedding']> = 'linear';
+/** Default bins (piecewise), frequencies and σ (periodic). */
+export const NUMERIC_EMBEDDING_DEFAULTS = { bins: 8, frequencies: 16, sigma: 0.1 } as const;
+
+/** The fitted state; `edges` (the piecewise bin edges over normalised values, ascending) only for 'piecewise'. */
+export interface NumericState { mean: number; std: number; quantiles: number[]; edges?: number[] }
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
@@ -49,6 +66,10 @@ export class NumericEncoder {
   private readonly isMissing: (v: unknown) => boolean;
   constructor(readonly spec: NumericSpec, public stats: NumericState | null = null) {
     this.isMissing = missingTest(spec.missing);
+    const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
+    const wrong = emb !== 'piecewise' && spec.bins !== undefined ? 'bins' : emb !== 'periodic' && (spec.frequencies !== undefined || spec.sigma !== undefined) ? (spec.frequencies !== undefined ? 'frequencies' : 'sigma') : null;
+    if (wrong) throw new ConfigError(`numeric field '${spec.name}': option '${wrong}' belongs to embedding '${wrong === 'bins' ? 'piecewise' : 'periodic'}', the field's embedding is '${emb}'`);
+    if (emb === 'piecewise' && stats && !stats.edges) throw new DataError(`NumericEncoder(${spec.name}): the saved state has no piecewise bin edges (it was fitted for another embedding); fit again`);
   }
 
   private raw(value: unknown, where: string): number | null {
@@ -71,16 +92,23 @@ export class NumericEncoder {
     const nq = Math.min(1001, sorted.length);
     const quantiles = Array.from({ length: nq }, (_, k) => sorted[Math.round((k / Math.max(1, nq - 1)) * (sorted.length - 1))]);
     this.stats = { mean, std, quantiles };
+    if ((this.spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING) === 'piecewise') {
+      const normalised = Float64Array.from(sorted, (x) => this.normalise(x)).sort();
+      this.stats.edges = binEdges(normalised, this.spec.bins ?? NUMERIC_EMBEDDING_DEFAULTS.bins);
+    }
+  }
+
+  /** A present raw value normalised as the spec says. */
+  private normalise(n: number): number {
+    const mode = this.spec.normalize ?? 'standard';
+    return mode === 'none' ? n : mode === 'standard' ? (n - this.stats!.mean) / this.stats!.std : this.quantile(n);
   }
 
   encode(value: unknown, where: string): NumericCell {
     if (!this.stats) throw new DataError(`NumericEncoder(${this.spec.name}).encode: fit first`);
     const n = this.raw(value, where);
     if (n === null) return { value: 0, present: false };
-    const mode = this.spec.normalize ?? 'standard';
-    if (mode === 'none') return { value: n, present: true };
-    if (mode === 'standard') return { value: checkFloat32((n - this.stats.mean) / this.stats.std, () => `${where}: ${preview(value)}`, 'normalises'), present: true };
-    return { value: this.quantile(n), present: true };
+    return { value: checkFloat32(this.normalise(n), () => `${where}: ${preview(value)}`, 'normalises'), present: true };
   }
 
   private quantile(x: number): number {
@@ -102,6 +130,22 @@ export class NumericEncoder {
   }
 }
 
+/**
+ * Piecewise-linear encoding's bin edges: the `bins + 1` quantiles 0, 1/bins, …, 1 of the sorted
+ * training values, duplicates dropped (a column with few distinct values gets fewer bins); at
+ * least two edges (a constant column gets one bin [x, x + 1]).
+ */
+export function binEdges(sorted: ArrayLike<number>, bins: number): number[] {
+  const n = sorted.length;
+  const edges: number[] = [];
+  for (let k = 0; k <= bins; k++) {
+    const e = Math.fround(sorted[Math.round((k / bins) * (n - 1))]);
+    if (edges.length === 0 || e > edges[edges.length - 1]) edges.push(e);
+  }
+  if (edges.length === 1) edges.push(edges[0] + 1);
+  return edges;
+}
+
 export interface NumericColumn { kind: 'numeric'; values: Float32Array; present: Uint8Array }
 /** values [B] float32 (0 where missing), present [B] bool */
 export interface NumericBatch { kind: 'numeric'; values: Tensor; present: Tensor }
@@ -111,7 +155,12 @@ export const numericField: FieldKindDef<NumericSpec, NumericState, NumericCell, 
   codec(spec, state) {
     const e = new NumericEncoder(spec, state);
     return encoderCodec(e, {
-      sizes: () => ({}),
+      sizes: () => {
+        const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
+        if (emb === 'piecewise') return { binEdges: e.state().edges };
+        if (emb === 'periodic') return { frequencies: spec.frequencies ?? NUMERIC_EMBEDDING_DEFAULTS.frequencies, frequencySigma: spec.sigma ?? NUMERIC_EMBEDDING_DEFAULTS.sigma };
+        return {};
+      },
       column: (c) => ({ kind: 'numeric', values: Float32Array.from(c, (x) => x.value), present: Uint8Array.from(c, (x) => (x.present ? 1 : 0)) }),
     });
   },
@@ -129,8 +178,18 @@ export const numericField: FieldKindDef<NumericSpec, NumericState, NumericCell, 
     { key: 'present', suffix: '.present', dtype: 'bool', dims: () => ['batch'] },
   ],
   tokens: {
-    params: () => [{ slot: 'weight' }, { slot: 'bias' }],
-    forward: (x) => ({ tokens: x.affine(x.input('values')), mask: x.token(x.input('present')) }),     // [B, 1, C], [B, 1]
+    params: (sizes) => {
+      if (sizes.binEdges) return [{ slot: 'proj', inputs: sizes.binEdges.length - 1 }];
+      if (sizes.frequencies) return [{ slot: 'frequencies', count: sizes.frequencies, sigma: sizes.frequencySigma ?? NUMERIC_EMBEDDING_DEFAULTS.sigma }, { slot: 'proj', inputs: 2 * sizes.frequencies }];
+      return [{ slot: 'weight' }, { slot: 'bias' }];
+    },
+    forward: (x, sizes) => {
+      const values = x.input('values');                                                                 // [B]
+      const tokens = sizes.binEdges ? x.project(x.piecewise(values, sizes.binEdges))                    // [B, 1, bins] → [B, 1, C]
+        : sizes.frequencies ? x.relu(x.project(x.periodic(values)))                                      // [B, 1, 2k] → [B, 1, C]
+          : x.affine(values);                                                                           // [B, 1, C]
+      return { tokens, mask: x.token(x.input('present')) };                                             // [B, 1, C], [B, 1]
+    },
   },
   vector: { params: () => [], width: 2, forward: (x) => x.withFlag(x.input('values'), x.input('present')) },   // [B, 2]
 };

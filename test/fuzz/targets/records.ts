@@ -12,7 +12,7 @@ const WORDS = ['good', 'bad', 'fine', 'odd', 'new'];
 
 function record(rng: Generator): Record<string, unknown> {
   return {
-    x1: chance(rng, 0.1) ? null : rng.normal(), x2: chance(rng, 0.2) ? String(rng.normal()) : rng.normal(),
+    x1: chance(rng, 0.1) ? null : rng.normal(), x2: chance(rng, 0.2) ? String(rng.normal()) : rng.normal(), x3: rng.normal(),
     cat: pick(rng, ['a', 'b', 'c', null, 'unseen', 3, true]),
     text: Array.from({ length: rng.int(0, 6) }, () => pick(rng, WORDS)).join(' '),
     kv: pick(rng, [{ mood: pick(rng, WORDS), n: rng.int(0, 3) }, [['mood', 'good'], ['n', 1]], 'mood=good n=1', null]),

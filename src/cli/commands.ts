@@ -11,7 +11,7 @@ import { prepareRun, type PreparedRun } from '../train/runConfig.js';
 import { evaluate, predict, predictionRecord } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
-import { startInspectServer } from './inspect.js';
+import { exportViewer, startInspectServer } from './inspect.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 import { loadRecords, loadRunConfig, reopen } from './runFile.js';
 import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
@@ -194,21 +194,28 @@ function writeReport(dir: string, run: PreparedRun, history: EpochRecord[], metr
   writeFileAtomic(join(dir, RUN_FILES.report), JSON.stringify(report) + '\n');
 }
 
-export async function inspectCommand(runDir: string, o: { port?: string; host?: string }): Promise<number> {
-  const saved = readRun(runDir);
-  if (!existsSync(join(saved.dir, RUN_FILES.report))) {
-    process.stderr.write('building the attention report…\n');
-    const model = loadRunModel(saved);
-    const run = await reopen(saved);
-    const lines = existsSync(join(saved.dir, RUN_FILES.metrics)) ? readFileSync(join(saved.dir, RUN_FILES.metrics), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
+export async function inspectCommand(runDirs: string[], o: { port?: string; host?: string; export?: string }): Promise<number> {
+  if (runDirs.length > 2) throw new ConfigError(`inspect: give one run, or two to compare side by side (got ${runDirs.length})`);
+  const saved = runDirs.map((d) => readRun(d));
+  for (const s of saved) {
+    if (existsSync(join(s.dir, RUN_FILES.report))) continue;
+    process.stderr.write(`building the attention report of ${s.dir}…\n`);
+    const model = loadRunModel(s);
+    const run = await reopen(s);
+    const lines = existsSync(join(s.dir, RUN_FILES.metrics)) ? readFileSync(join(s.dir, RUN_FILES.metrics), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
     const history = lines.filter((l) => typeof l.epoch === 'number') as EpochRecord[];
-    const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, saved.split.test);
-    writeReport(saved.dir, { ...run, model }, history, test, []);
+    const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, s.split.test);
+    writeReport(s.dir, { ...run, model }, history, test, []);
+  }
+  if (o.export !== undefined) {
+    const r = await exportViewer(saved.map((s) => s.dir), o.export);
+    out(`wrote the viewer (${r.files} files) to ${r.dir}: serve that folder with any static file server; the model runs in the page`);
+    return 0;
   }
   const port = o.port === undefined ? 7801 : Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`inspect: --port must be an integer in [0, 65535], got '${o.port}'`);
-  const server = await startInspectServer({ dir: saved.dir, port, host: o.host });
-  out(`attnkit viewer for ${saved.dir}: ${server.url}  (Ctrl-C to stop)`);
+  const server = await startInspectServer({ dirs: saved.map((s) => s.dir), port, host: o.host });
+  out(`attnkit viewer for ${saved.map((s) => s.dir).join(' and ')}: ${server.url}  (Ctrl-C to stop)`);
   await new Promise<void>((res) => process.once('SIGINT', () => { void server.close().then(res); }));
   return 0;
 }

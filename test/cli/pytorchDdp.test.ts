@@ -12,7 +12,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportPytorch, importWeights } from '../../src/cli/pytorch/export.js';
 import { encodeRun } from '../../src/cli/pytorch/encode.js';
-import { evalCommand } from '../../src/cli/commands.js';
 import { exportRun } from '../../src/cli/exportRun.js';
 import { predict } from '../../src/train/evaluate.js';
 import { loadRunModel, readRun } from '../../src/cli/runDir.js';
@@ -20,6 +19,10 @@ import { readRecords } from '../../src/data/node/readers.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors } from '../../src/tensor/safetensors.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { LrSchedule } from '../../src/train/schedules.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { meanLoss } from '../../src/train/evaluate.js';
+import { fromTorchStateDict } from '../../src/nn/torchNames.js';
+import { reopen } from '../../src/cli/runFile.js';
 import { FIXTURE, PYTHON, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
 
 const dir = tmp('pytorch-ddp');
@@ -83,11 +86,7 @@ test('torchrun with 2 gloo processes lowers the loss and gives the weights 1 pro
   // back into attnkit: eval (the run's test split) reports what train.py --test reported
   const reported = two.find((l) => l.test)!.test as Record<string, Record<string, number>>;
   importWeights(join(dir, 'ck2'), runDir);
-  const printed: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => { printed.push(String(s)); return true; }) as typeof process.stdout.write;
-  try { assert.equal(await evalCommand(runDir, { json: true }), 0); } finally { process.stdout.write = write; }
-  const metrics = JSON.parse(printed.join('')) as Record<string, Record<string, number>>;
+  const metrics = JSON.parse(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', runDir, '--json'], process.cwd())) as Record<string, Record<string, number>>;
   for (const [t, ms] of Object.entries(reported)) {
     for (const [k, v] of Object.entries(ms)) assert.ok(Math.abs(metrics[t][k] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${t}.${k}: attnkit ${metrics[t][k]}, PyTorch ${v}`);
   }
@@ -137,4 +136,32 @@ print(json.dumps([[lr_factor(c, s, total, per, {"factor": 1.0}) for s in range(t
     const schedule = new LrSchedule(config, total, per);
     got[i].forEach((f, step) => assert.ok(Math.abs(f - schedule.factor(step)) <= 1e-12, `${JSON.stringify(config)} step ${step}: train.py ${f}, attnkit ${schedule.factor(step)}`));
   });
+});
+
+test("one train.py step is one attnkit Trainer step: the run's loss, class weights, clipping, AdamW with its decay groups", { skip: skipTorch }, async () => {
+  // one global batch of every training row, so the batch order cannot differ
+  const train = '{ epochs: 1, lr: 0.01, batchSize: 1000, weightDecay: 0.1, clipNorm: 0.5 }';
+  const runDir = await tinyRun(dir, 'step', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }', train);
+  const proj = exportPytorch(runDir, join(dir, 'step-torch')).dir;
+  await encodeRun(runDir, 'run:train', join(dir, 'step-train.safetensors'));
+  await encodeRun(runDir, 'run:test', join(dir, 'step-test.safetensors'));
+  const lines = jsonLines(run(PYTHON, [join(proj, 'train.py'), '--data', 'step-train.safetensors', '--test', 'step-test.safetensors', '--out', 'step-ck'], dir));
+
+  const saved = readRun(runDir);
+  const model = loadRunModel(saved);
+  const { dataset } = await reopen(saved);
+  model.train();
+  new Trainer(model, dataset, { train: saved.split.train }, saved.config.train, { seed: 0 }).run();
+  // the loss train.py reports after its step is attnkit's (binary class weights, balanced multi-class weights, Huber)
+  const testLoss = lines.find((l) => l.test)!.testLoss as number;
+  const ours = meanLoss(model, dataset, saved.split.test);
+  assert.ok(Math.abs(testLoss - ours) <= 1e-5, `test loss: train.py ${testLoss}, attnkit ${ours}`);
+  const torchStep = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'step-ck', 'model.safetensors'))).tensors);
+  for (const [name, p] of model.namedParameters()) {
+    const C = name.endsWith('inProjBias') ? p.size / 3 : 0;                           // the key bias: see the test above
+    p.data.forEach((v, i) => {
+      if (C && i >= C && i < 2 * C) return;
+      assert.ok(Math.abs(v - torchStep[name].data[i]) <= 1e-5, `${name}[${i}]: attnkit ${v}, train.py ${torchStep[name].data[i]}`);
+    });
+  }
 });

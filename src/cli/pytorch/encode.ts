@@ -1,12 +1,14 @@
 /**
  * `attnkit encode <run> <data file | run:train | run:valid | run:test> <out.safetensors> [--shards N]`:
- * records (a file's, or the run's own split's) encoded with the run's fitted preprocessing into the tensors the exported model.py's forward takes —
- * `fields.<field>.<key>` per field the model reads (sequences padded to the fitted length, so
- * every row has one shape) and `targets.<name>` when the file has every target column.
+ * records (a file's, or the run's own split) encoded with the run's fitted preprocessing into
+ * the tensors the exported model.py's forward takes — `fields.<field>.<key>` per field the
+ * model reads (sequences padded to the fitted length, so every row has one shape) and
+ * `targets.<name>` when the records have every target column.
  *
  * Memory stays bounded: records stream from the file in chunks, each chunk's tensors are
  * appended to one temporary file per tensor, and the output files are assembled from them at
  * the end (each written to a temporary name, fsynced and renamed: readers never see a torn file).
+ * A JSON array file is parsed whole by its reader; CSV, TSV and JSONL stream.
  */
 import { closeSync, fsyncSync, openSync, readSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

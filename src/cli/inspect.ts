@@ -1,67 +1,59 @@
 /**
- * `attnkit inspect <run>`: a local web server for the attention viewer. It serves the page,
- * its script, and files of the run directory under /run/ — nothing outside that directory
- * (resolved paths and symlinks are checked), only GET/HEAD, and by default only on the
- * loopback interface. Requests whose Host header names neither the bind address nor
- * localhost (with the port) are refused, whatever the bind (DNS-rebinding protection; see
- * allowedHosts.ts). Closing it drops idle and keep-alive connections at once and any other
- * after half a second, so Ctrl-C stops it although a browser holds a connection open.
+ * `attnkit inspect <run> [<run2>]`: a local web server for the live attention viewer. It serves
+ * a fixed set of files (viewerFiles.ts: the page, its script, the wasm backend and, per run, its
+ * config, preprocessing, best weights, report and test records) and nothing else, only GET/HEAD,
+ * and by default only on the loopback interface. Requests whose Host header names neither the
+ * bind address nor localhost (with the port) are refused, whatever the bind (DNS-rebinding
+ * protection; see allowedHosts.ts). Responses carry COOP/COEP, so the page is cross-origin
+ * isolated and the wasm backend runs threaded. Closing it drops idle and keep-alive connections
+ * at once and any other after half a second, so Ctrl-C stops it although a browser holds a
+ * connection open. `exportViewer` writes the same files to a folder any static host serves.
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PAGE_HTML } from '../viz/page.js';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { allowedHosts, hostAllowed } from './allowedHosts.js';
 import { checkOptions } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { viewerFiles } from './viewerFiles.js';
 
-const TYPES: Record<string, string> = { '.json': 'application/json', '.jsonl': 'application/x-ndjson', '.txt': 'text/plain', '.yaml': 'text/yaml' };
-
-/**
- * The page script: in a source checkout (running from src/cli) a fresh esbuild bundle of
- * src/viz/app.ts; in the built package, dist/viz/app.js (made by npm run build).
- */
-async function appScript(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const source = join(here, '..', 'viz', 'app.ts');
-  if (existsSync(source)) {
-    const esbuild = await import('esbuild');
-    const r = await esbuild.build({ entryPoints: [source], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
-    return r.outputFiles[0].text;
-  }
-  return readFileSync(join(here, '..', 'viz', 'app.js'), 'utf8');
-}
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.safetensors': 'application/octet-stream',
+};
 
 export interface InspectServer { url: string; port: number; close: () => Promise<void>; server: Server }
 
 /**
+ * Serves the viewer for one run (`dir`) or several side by side (`dirs`).
+ *
  * @example
- * const { url, close } = await startInspectServer({ dir: 'runs/spam-fusion-…', port: 0 });
+ * const { url, close } = await startInspectServer({ dirs: ['runs/spam-fusion-…'], port: 0 });
  */
-export async function startInspectServer(options: { dir: string; port?: number; host?: string }): Promise<InspectServer> {
-  checkOptions('startInspectServer', options, { dir: true, port: true, host: true });
-  const root = realpathSync(resolve(options.dir));
+export async function startInspectServer(options: { dir?: string; dirs?: string[]; port?: number; host?: string }): Promise<InspectServer> {
+  checkOptions('startInspectServer', options, { dir: true, dirs: true, port: true, host: true });
+  const dirs = options.dirs ?? (options.dir !== undefined ? [options.dir] : []);
+  const files = await viewerFiles(dirs);
   const host = options.host ?? '127.0.0.1';
-  const script = await appScript();
   let allowed = new Set<string>();   // set once listening (the port may be chosen by the system)
   const server = createServer((req, res) => {
     const send = (code: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.writeHead(code, {
+        'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin',
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET and HEAD');
     if (!hostAllowed(req.headers.host, allowed)) return send(403, `this viewer only answers requests for ${[...allowed].join(' or ')}`);
     let path: string;
     try { path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname); } catch { return send(400, 'bad path'); }
-    if (path === '/' || path === '/index.html') return send(200, PAGE_HTML, 'text/html; charset=utf-8');
-    if (path === '/app.js') return send(200, script, 'text/javascript; charset=utf-8');
-    if (!path.startsWith('/run/')) return send(404, 'not found');
-    const target = resolve(root, `.${path.slice(4)}`);
-    if (target !== root && !target.startsWith(root + sep)) return send(403, 'outside the run directory');
-    if (!existsSync(target) || !statSync(target).isFile()) return send(404, 'no such file in the run directory');
-    const real = realpathSync(target);
-    if (!real.startsWith(root + sep)) return send(403, 'outside the run directory');
-    return send(200, readFileSync(real), TYPES[extname(real)] ?? 'application/octet-stream');
+    if (path === '/favicon.ico') return send(204, '');
+    const file = files.get(path === '/' ? 'index.html' : path.slice(1));
+    if (file === undefined) return send(404, 'not found');
+    const type = TYPES[extname(path === '/' ? 'index.html' : path)] ?? 'application/octet-stream';
+    return send(200, typeof file === 'string' ? file : readFileSync(file.path), type);
   });
   await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(options.port ?? 7801, host, () => res()); });
   const { port, address } = server.address() as { port: number; address: string };
@@ -75,4 +67,36 @@ export async function startInspectServer(options: { dir: string; port?: number; 
       setTimeout(() => server.closeAllConnections(), 500).unref();
     }),
   };
+}
+
+/**
+ * Writes the viewer for the runs into `out` (created; an existing folder must be empty or a
+ * previous export): a self-contained static site that still runs the model in the browser.
+ * Atomic: the files go to a temp folder beside `out`, renamed into place when complete.
+ *
+ * @example
+ * await exportViewer(['runs/spam-fusion-…'], 'site/');   // then serve site/ with any static host
+ */
+export async function exportViewer(dirs: string[], out: string): Promise<{ dir: string; files: number }> {
+  const target = resolve(out);
+  if (existsSync(target) && readdirSync(target).length && !existsSync(join(target, 'runs.json'))) {
+    throw new ConfigError(`inspect --export: '${out}' exists and holds other files; give a new or empty folder (or a previous export to replace)`);
+  }
+  const files = await viewerFiles(dirs);
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    for (const [path, content] of files) {
+      const dest = join(tmp, path);
+      mkdirSync(dirname(dest), { recursive: true });
+      if (typeof content === 'string') writeFileSync(dest, content);
+      else copyFileSync(content.path, dest);
+    }
+    if (existsSync(target)) rmSync(target, { recursive: true });
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir: target, files: files.size };
 }

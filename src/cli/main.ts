@@ -6,7 +6,7 @@
  *   attnkit train --resume <run>            continue a run from its last checkpoint
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
  *   attnkit predict <run> <input> [--out f] [--strict] [--encoding e]  predictions as JSON lines
- *   attnkit inspect <run> [--port n]        the attention viewer on http://127.0.0.1
+ *   attnkit inspect <run> [<run2>] [--port n] [--export dir]  the live attention viewer on http://127.0.0.1 (or a static folder)
  *   attnkit export <run> <model.onnx>       the run's fusion model as ONNX (+ model.attnkit.json) [--verify]
  *   attnkit export <run> <dir> --format pytorch   the run as a PyTorch project (model.py, train.py for torchrun/DDP)
  *   attnkit encode <run> <data|run:train> <out.safetensors> [--shards N]   records as the tensors model.py takes
@@ -57,10 +57,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--strict', 'a model field absent from every row, or a column the model does not know, is an error (exit 2), not a warning')
     .addOption(encodingOption())
     .action(async (run: string, input: string, o) => { code = await predictCommand(run, input, o); });
-  program.command('inspect <run>').description('serve the attention viewer for a run on http://127.0.0.1')
+  program.command('inspect <runs...>').description('the live attention viewer (the model runs in the page) for a run, or two side by side, on http://127.0.0.1')
     .option('--port <n>', 'port (default 7801; 0 picks a free one)')
     .option('--host <address>', 'interface to bind (default 127.0.0.1, loopback only)')
-    .action(async (run: string, o) => { code = await inspectCommand(run, o); });
+    .option('--export <dir>', 'write the viewer as a self-contained static folder instead of serving it')
+    .action(async (runs: string[], o) => { code = await inspectCommand(runs, o); });
   program.command('export <run> <out>').description("the run's best fusion model as an ONNX graph (out.onnx, with the preprocessing in out.attnkit.json), or with --format pytorch the run as a PyTorch project in the folder out")
     .addOption(new Option('--format <format>', 'onnx (default) or pytorch (model.py, model.safetensors, train.py for torchrun/DDP)').choices(['onnx', 'pytorch']).default('onnx'))
     .option('--verify', 'onnx: run the graph in onnxruntime-node on the test rows and compare with attnkit')

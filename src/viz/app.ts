@@ -1,26 +1,48 @@
 /**
- * The attention viewer page. It fetches the run's report (`run/report.json`) and renders:
- * sample, layer and head pickers; the head's heatmap with token labels; a head view (lines
- * between tokens); rollout and gradient × attention per token; the diagnostics table with
- * head redundancy; entropy over training; gate values; training curves; test metrics.
- * Every figure exports as SVG or PNG. No network but the local server; no engine code.
+ * The live attention viewer. The page loads each run it is given (runs.json: one, or two side
+ * by side) into the attnkit core running in the page (engine.ts, on the wasm backend), and:
+ * - a row picker over the test split (search, class and correct/incorrect filters, the
+ *   misclassified first) and a record form generated from the schema; every edit re-runs the
+ *   model and every view, with the time it took in the footer;
+ * - per run: the prediction (as `attnkit predict` gives it), the model view (layers × heads),
+ *   the head view (hover, overlaid heads, strongest links), the heatmap, the neuron view,
+ *   rollout, attention flow, gradient × attention, attribution per field and source, head
+ *   redundancy with numbers;
+ * - over the test split: attribution per field and source, entropy per layer × head, and a
+ *   confusion matrix whose cells filter the row picker; the run's training curves and metrics.
+ * No network but the server (or static folder) it came from.
  */
 import type { Report } from './report.js';
-import { bars, exportPng, exportSvg, headView, heatmap, lines } from './svg.js';
+import { exportPng, exportSvg, lines } from './svg.js';
+import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
+import { backendInfo, loadRun, type Analysis, type PageRun, type RunStats } from './engine.js';
+import { recordForm } from './form.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+type DataRecord = Record<string, unknown>;
 
-interface State { sample: number; layer: number; head: number | 'mean' }
-
-function h(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
+interface State {
+  runs: PageRun[];
+  reports: (Report | null)[];
+  stats: (RunStats | null)[];
+  /** Runs shown (indices into runs). */
+  visible: number[];
+  /** Index into the first run's test records, or null once the record was edited by hand. */
+  row: number;
+  record: DataRecord;
+  edited: boolean;
+  layer: number; head: number; overlay: number[]; filter: LinkFilter;
+  /** Until the user picks a link filter: all links for short inputs, each token's 3 strongest for long ones. */
+  filterAuto: boolean;
+  /** The query–key pair of the neuron view (positions among the real tokens). */
+  q: number; k: number;
+  search: string; cls: string; correct: 'all' | 'correct' | 'wrong';
+  /** Rows chosen by a confusion-matrix cell: [true, predicted]. */
+  cell: [number, number] | null;
 }
 
-/** A titled panel whose figure can be exported. */
-function panel(id: string, title: string, figure: SVGSVGElement | HTMLElement, note?: string): HTMLElement {
+/** A titled panel; SVG figures get export buttons. */
+function panel(id: string, title: string, figure: Node, note?: string): HTMLElement {
   const box = h('section', { class: 'panel', id });
   const head = h('div', { class: 'panel-head' }, h('h2', {}, title));
   if (figure instanceof SVGSVGElement) {
@@ -36,11 +58,6 @@ function panel(id: string, title: string, figure: SVGSVGElement | HTMLElement, n
   return box;
 }
 
-function meanHeads(layer: number[][][]): number[][] {
-  const H = layer.length;
-  return layer[0].map((row, i) => row.map((_, j) => layer.reduce((s, hd) => s + hd[i][j], 0) / H));
-}
-
 function table(headers: string[], rows: (string | number)[][], cls = ''): HTMLElement {
   const t = h('table', { class: cls });
   t.append(h('tr', {}, ...headers.map((x) => h('th', {}, x))));
@@ -48,88 +65,248 @@ function table(headers: string[], rows: (string | number)[][], cls = ''): HTMLEl
   return t;
 }
 
-function render(report: Report, st: State): void {
-  const main = $('main');
-  main.replaceChildren();
-  const s = report.samples[st.sample];
-  if (s) {
-    const labels = s.tokens.map((t) => t.label);
-    const layer = s.layers[st.layer];
-    const m = st.head === 'mean' ? meanHeads(layer) : layer[st.head];
-    const which = `layer ${st.layer + 1}, ${st.head === 'mean' ? 'mean of heads' : `head ${st.head + 1}`}`;
-    main.append(h('p', { class: 'sample-info' }, `row ${s.row} · ${s.tokens.length} tokens · target ${s.target} · prediction ${s.prediction}`));
-    const top = Math.max(1e-9, ...m.flat());
-    main.append(panel('heatmap', `Attention weights (${which}): rows attend to columns`, heatmap(m, labels, labels, { id: 'heatmap-svg', max: top }), `colour scale: white 0 → blue ${top.toFixed(3)} (the largest weight shown)`));
-    main.append(panel('headview', `Head view (${which}): lines from each token to the tokens it attends to`, headView(m, labels)));
-    main.append(panel('rollout', 'Attention rollout: what flows into [CLS] through all layers', bars(s.rollout, labels)));
-    main.append(panel('gradattn', 'Gradient × attention for [CLS] (mean over layers)', bars(s.gradAttention, labels)));
-    main.append(panel('fields', 'Attribution by field: rollout of [CLS], summed over each field\'s tokens', bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.field))));
-  } else if (report.note) {
-    main.append(h('p', { class: 'note' }, report.note));
-  }
-  if (report.diagnostics) {
-    const rows = report.diagnostics.flatMap((l, li) => l.heads.map((hd, hi) => [`${li + 1}`, `${hi + 1}`, hd.entropy, hd.normEntropy, hd.maxWeight, hd.support, hd.distance]));
-    main.append(panel('diagnostics', 'Diagnostics per layer and head (probe rows)', table(['layer', 'head', 'entropy', 'norm. entropy', 'max weight', 'support', 'distance'], rows, 'diag')));
-    const red = report.diagnostics[st.layer]?.redundancy;
-    if (red) {
-      const names = red.map((_, i) => `head ${i + 1}`);
-      main.append(panel('redundancy', `Head redundancy, layer ${st.layer + 1} (1 − JSD: 1 = identical heads)`, heatmap(red, names, names, { cell: 28 })));
-    }
-  }
-  if (report.entropyHistory.length) {
-    const eh = report.entropyHistory;
-    const series = eh[0].entropy.flatMap((heads, l) => heads.map((_, hd) => ({ name: `L${l + 1} H${hd + 1}`, xs: eh.map((p) => p.epoch), ys: eh.map((p) => p.entropy[l]?.[hd] ?? null) })));
-    main.append(panel('entropy', 'Normalised attention entropy over training (1 = uniform, 0 = one token)', lines(series, { yLabel: 'entropy' })));
-  }
-  const gates = Object.entries(report.gates);
-  if (gates.length) {
-    main.append(panel('gates', 'Gate values of composite modules', table(['module', 'branch', 'gate'], gates.flatMap(([path, g]) => g.names.map((n, i) => [path, n, g.values[i]])))));
-  }
-  if (report.history.length) {
-    const xs = report.history.map((r) => r.epoch);
-    main.append(panel('training', 'Training curves', lines([
-      { name: 'train loss', xs, ys: report.history.map((r) => r.trainLoss) },
-      { name: 'valid loss', xs, ys: report.history.map((r) => r.validLoss) },
-    ])));
-  }
-  if (report.metrics) {
-    main.append(panel('metrics', 'Test metrics', table(['target', 'metric', 'value'], Object.entries(report.metrics).flatMap(([t, m]) => Object.entries(m).map(([k, v]) => [t, k, v])))));
-  }
+const truthOf = (run: PageRun, i: number): number => run.data.truth[run.target.name]?.[i] ?? Number.NaN;
+
+/** A record's one-line summary for the picker: its first text field, clipped. */
+function snippet(run: PageRun, rec: DataRecord): string {
+  const f = run.state.schema.fields.find((x) => x.kind === 'text' && typeof rec[x.name] === 'string');
+  const s = f ? String(rec[f.name]) : JSON.stringify(rec);
+  return s.length > 70 ? `${s.slice(0, 69)}…` : s;
 }
 
-function controls(report: Report, st: State, rerender: () => void): void {
-  const nav = $('controls');
-  nav.replaceChildren();
-  if (!report.samples.length) return;
-  const sample = h('select', { id: 'sample' }) as HTMLSelectElement;
-  report.samples.forEach((s, i) => sample.append(h('option', { value: String(i) }, `row ${s.row}: ${s.target} → ${s.prediction}`)));
-  sample.value = String(st.sample);
-  sample.onchange = () => { st.sample = Number(sample.value); rerender(); };
-  const layer = h('select', { id: 'layer' }) as HTMLSelectElement;
-  report.samples[0].layers.forEach((_, i) => layer.append(h('option', { value: String(i) }, `layer ${i + 1}`)));
-  layer.value = String(st.layer);
-  layer.onchange = () => { st.layer = Number(layer.value); rerender(); };
-  const heads = h('span', { id: 'heads' });
-  const H = report.samples[0].layers[0].length;
-  const choices: (number | 'mean')[] = [...Array.from({ length: H }, (_, i) => i), 'mean'];
-  for (const c of choices) {
-    const b = h('button', { type: 'button', class: `head-btn${st.head === c ? ' active' : ''}`, 'data-head': String(c) }, c === 'mean' ? 'mean' : `head ${c + 1}`);
-    b.onclick = () => { st.head = c; rerender(); };
-    heads.append(b);
+function renderPicker(st: State, choose: (i: number) => void): void {
+  const run = st.runs[0], stats = st.stats[0];
+  const box = $('picker');
+  box.replaceChildren();
+  const search = h('input', { id: 'search', type: 'search', placeholder: 'search rows…', value: st.search }) as HTMLInputElement;
+  const cls = h('select', { id: 'filter-class' }, h('option', { value: '' }, 'every class'), ...run.classNames.map((c, i) => h('option', { value: String(i) }, `true: ${c}`))) as HTMLSelectElement;
+  cls.value = st.cls;
+  const correct = h('select', { id: 'filter-correct' }, h('option', { value: 'all' }, 'correct and wrong'), h('option', { value: 'wrong' }, 'misclassified'), h('option', { value: 'correct' }, 'correct')) as HTMLSelectElement;
+  correct.value = st.correct;
+  const list = h('ol', { id: 'rows' });
+  const fill = (): void => {
+    list.replaceChildren();
+    const q = st.search.toLowerCase();
+    const idx = run.data.records.map((_, i) => i).filter((i) => {
+      const t = truthOf(run, i), p = stats?.predicted[i];
+      if (st.cls !== '' && t !== Number(st.cls)) return false;
+      if (st.correct !== 'all' && (p === undefined || (p === t) !== (st.correct === 'correct'))) return false;
+      if (st.cell && (t !== st.cell[0] || p !== st.cell[1])) return false;
+      return !q || JSON.stringify(run.data.records[i]).toLowerCase().includes(q);
+    });
+    // the misclassified first (once predictions are in), then in test-split order
+    if (stats) idx.sort((a, b) => Number(stats.predicted[a] === truthOf(run, a)) - Number(stats.predicted[b] === truthOf(run, b)) || a - b);
+    for (const i of idx.slice(0, 500)) {
+      const t = truthOf(run, i), p = stats?.predicted[i];
+      const wrong = p !== undefined && p !== t;
+      const li = h('li', { class: `row-item${wrong ? ' wrong' : ''}${i === st.row && !st.edited ? ' active' : ''}`, 'data-i': String(i), title: snippet(run, run.data.records[i]) },
+        h('span', { class: 'row-id' }, `#${run.data.rows[i]}`), ' ',
+        h('span', { class: 'row-cls' }, `${run.target.task === 'regression' ? t.toPrecision(4) : run.className(t)}${p === undefined ? '' : ` → ${run.target.task === 'regression' ? p.toPrecision(4) : run.className(p)}`}`),
+        h('div', { class: 'row-text' }, snippet(run, run.data.records[i])));
+      li.onclick = () => choose(i);
+      list.append(li);
+    }
+    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} test rows${idx.length > 500 ? ' (first 500 listed)' : ''}${stats ? '' : ' · predicting…'}`;
+  };
+  search.oninput = () => { st.search = search.value; fill(); };
+  cls.onchange = () => { st.cls = cls.value; fill(); };
+  correct.onchange = () => { st.correct = correct.value as State['correct']; fill(); };
+  const clear = h('button', { type: 'button', id: 'clear-cell' }, 'clear cell filter');
+  clear.onclick = () => { st.cell = null; renderPicker(st, choose); };
+  box.append(search, cls, correct, ...(st.cell ? [h('div', { class: 'note' }, `confusion cell: true ${run.className(st.cell[0])}, predicted ${run.className(st.cell[1])} `, clear)] : []), h('div', { id: 'picker-count', class: 'note' }), list);
+  fill();
+}
+
+function predictionBox(run: PageRun, a: Analysis, truth: number | null): HTMLElement {
+  const p = a.prediction;
+  const t = truth === null || Number.isNaN(truth) ? null : truth;
+  const ok = t !== null && run.target.task !== 'regression' ? p.index === t : null;
+  return h('div', { class: `prediction${ok === false ? ' wrong' : ''}` },
+    h('span', { class: 'pred-label' }, `${run.target.name}: `),
+    h('strong', { class: 'pred-class', 'data-index': String(p.index) }, p.name),
+    p.confidence === null ? '' : ` (p = ${p.confidence.toFixed(4)})`,
+    t === null ? ' · edited record' : ` · true: ${run.target.task === 'regression' ? t.toPrecision(5) : run.className(t)}`,
+    h('code', { class: 'pred-json', title: 'what attnkit predict prints for this record' }, JSON.stringify(p.record)));
+}
+
+function runColumn(st: State, k: number, a: Analysis, rerender: () => void): HTMLElement {
+  const run = st.runs[k];
+  const col = h('div', { class: 'run-col', 'data-run': String(k) });
+  const n = a.tokens.length;
+  const labels = a.tokens.map((t) => t.label), full = a.tokens.map((t) => t.full);
+  const layer = Math.min(st.layer, run.layers - 1), head = Math.min(st.head, run.heads - 1);
+  col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.model.config.layers} layers × ${run.model.config.heads} heads · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
+  col.append(predictionBox(run, a, st.edited ? null : truthOf(run, st.row)));
+  col.append(panel('modelview', 'Model view: every layer × head (click one to open it)', modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; rerender(); }, { layer, head })));
+  // head view: overlaid heads in colour, a strongest-links filter
+  const ctl = h('div', { class: 'hv-controls' });
+  for (let hd = 0; hd < run.heads; hd++) {
+    const cb = h('input', { type: 'checkbox', class: 'hv-head', 'data-head': String(hd), ...(st.overlay.includes(hd) ? { checked: '' } : {}) }) as HTMLInputElement;
+    cb.onchange = () => { st.overlay = cb.checked ? [...st.overlay, hd].sort() : st.overlay.filter((x) => x !== hd); rerender(); };
+    ctl.append(h('label', { style: `color:${HEAD_COLOURS[hd % HEAD_COLOURS.length]}` }, cb, ` head ${hd + 1} `));
   }
-  nav.append(h('label', {}, 'sample ', sample), h('label', {}, 'layer ', layer), heads);
+  const filt = h('select', { class: 'hv-filter' }, h('option', { value: 'all' }, 'all links ≥ 0.01'), ...[1, 2, 3, 5].map((x) => h('option', { value: String(x) }, `strongest ${x} per token`))) as HTMLSelectElement;
+  const filter: LinkFilter = st.filterAuto && n > 40 ? { kind: 'top', k: 3 } : st.filter;
+  filt.value = filter.kind === 'all' ? 'all' : String(filter.k);
+  filt.onchange = () => { st.filter = filt.value === 'all' ? { kind: 'all' } : { kind: 'top', k: Number(filt.value) }; st.filterAuto = false; rerender(); };
+  ctl.append(filt);
+  const hv = panel('headview', `Head view, layer ${layer + 1}: hover a token to highlight its links; click a link for the neuron view`,
+    headView(a.weights[layer], st.overlay.filter((x) => x < run.heads), n, labels, full, filter, (q, kk) => { st.q = q; st.k = kk; rerender(); }));
+  hv.insertBefore(ctl, hv.querySelector('.figure'));
+  col.append(hv);
+  const tip = h('div', { class: 'tip' }, 'hover a cell');
+  const m = a.weights[layer][head];
+  col.append(panel('heatmap', `Attention weights, layer ${layer + 1} head ${head + 1}: rows attend to columns`, h('div', {}, heatCanvas(m, n, Math.min(640, Math.max(160, n * 6)), { labels: full, tip }), tip)));
+  // neuron view
+  const q = Math.min(st.q, n - 1), kk = Math.min(st.k, n - 1);
+  const qSel = h('select', { class: 'nv-q' }, ...labels.map((l, i) => h('option', { value: String(i), title: full[i] }, `${i}: ${l}`))) as HTMLSelectElement;
+  const kSel = h('select', { class: 'nv-k' }, ...labels.map((l, i) => h('option', { value: String(i), title: full[i] }, `${i}: ${l}`))) as HTMLSelectElement;
+  qSel.value = String(q); kSel.value = String(kk);
+  qSel.onchange = () => { st.q = Number(qSel.value); rerender(); };
+  kSel.onchange = () => { st.k = Number(kSel.value); rerender(); };
+  const nv = panel('neuron', `Neuron view, layer ${layer + 1}: query ${labels[q]} → key ${labels[kk]}`, neuronView(run.neuron(a, layer, q, kk), kk, full), 'blue positive, red negative; the softmax row is the head\'s attention from the query to every key (the picked key outlined)');
+  nv.insertBefore(h('div', { class: 'nv-controls' }, 'query ', qSel, ' key ', kSel), nv.querySelector('.figure'));
+  col.append(nv);
+  const cls = Array.from(a.rollout);
+  col.append(panel('rollout', 'Attention rollout: what flows into [CLS] through all layers (30 largest)', bars(cls, labels, full, { top: 30 })));
+  const flow = attentionFlow(a.weights, n, cls);
+  const flowIdx = flow.map((v, i) => (Number.isNaN(v) ? -1 : i)).filter((i) => i > 0);
+  col.append(panel('flow', 'Attention flow: maximum flow from each token to [CLS] (30 largest)', bars(flowIdx.map((i) => flow[i]), flowIdx.map((i) => labels[i]), flowIdx.map((i) => full[i]), { top: 30 }), n > 32 ? `computed over the 32 tokens with the largest rollout (of ${n})` : undefined));
+  const ga = Array.from({ length: n }, (_, j) => a.gradAttention.reduce((s, g) => s + g[j], 0) / a.gradAttention.length);
+  col.append(panel('gradattn', 'Gradient × attention for [CLS], mean over layers (30 largest)', bars(ga, labels, full, { top: 30 })));
+  col.append(panel('fields', 'Attribution by field and source: rollout of [CLS] (this record)', bars([...a.fields.map((f) => f.rollout), ...a.sources.map((s) => s.rollout)], [...a.fields.map((f) => f.name), ...a.sources.map((s) => `source ${s.name}`)])));
+  const names = Array.from({ length: run.heads }, (_, i) => `H${i + 1}`);
+  col.append(panel('redundancy', `Head redundancy, layer ${layer + 1} (1 − JSD of the heads' rows: 1 = identical)`, numberGrid(redundancy(a.weights[layer], n), names, names, { max: 1, id: 'redundancy-grid' })));
+  return col;
+}
+
+/** 1 − mean Jensen–Shannon divergence (log 2 = 1) between two heads' rows. */
+function redundancy(heads: Float32Array[], n: number): number[][] {
+  const H = heads.length;
+  const out = Array.from({ length: H }, () => new Array<number>(H).fill(1));
+  for (let a = 0; a < H; a++) for (let b = a + 1; b < H; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      let js = 0;
+      for (let j = 0; j < n; j++) {
+        const p = heads[a][i * n + j], q = heads[b][i * n + j], m = (p + q) / 2;
+        if (p > 0) js += 0.5 * p * Math.log2(p / m);
+        if (q > 0) js += 0.5 * q * Math.log2(q / m);
+      }
+      s += js;
+    }
+    out[a][b] = out[b][a] = 1 - s / n;
+  }
+  return out;
+}
+
+function datasetColumn(st: State, k: number, choose: (cell: [number, number]) => void): HTMLElement {
+  const run = st.runs[k], s = st.stats[k];
+  const col = h('div', { class: 'run-col', 'data-run': String(k) });
+  col.append(h('h2', { class: 'run-title' }, `${run.title}: the ${run.data.records.length} test rows`));
+  if (!s) { col.append(h('p', { class: 'note ds-progress' }, 'computing over the test split…')); return col; }
+  col.append(panel('ds-fields', 'Attribution per field, mean over the test split (rollout of [CLS])', bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.name))));
+  col.append(panel('ds-sources', 'Attribution per source, mean over the test split', bars(s.sources.map((f) => f.rollout), s.sources.map((f) => f.name))));
+  col.append(panel('ds-gradattn', 'Gradient × attention per field, mean over the test split', bars(s.fields.map((f) => f.gradAttention), s.fields.map((f) => f.name))));
+  col.append(panel('ds-entropy', 'Normalised entropy per layer × head over the test split (1 = uniform, 0 = one token)',
+    numberGrid(s.entropy, s.entropy.map((_, l) => `layer ${l + 1}`), s.entropy[0].map((_, hd) => `H${hd + 1}`), { max: 1, id: 'entropy-grid' })));
+  if (run.target.task !== 'regression') {
+    const K = run.classNames.length || 2;
+    const cm = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+    s.predicted.forEach((p, i) => { const t = truthOf(run, i); if (t >= 0 && t < K) cm[t][p]++; });
+    const correct = cm.reduce((acc, r, i) => acc + r[i], 0);
+    const t = h('table', { class: 'confusion' });
+    t.append(h('tr', {}, h('th', {}, 'true ↓ predicted →'), ...run.classNames.map((c) => h('th', {}, c))));
+    cm.forEach((r, i) => {
+      const tr = h('tr', {}, h('th', {}, run.classNames[i] ?? String(i)));
+      r.forEach((v, j) => {
+        const td = h('td', { class: `cm-cell${i === j ? ' diag' : ''}`, 'data-true': String(i), 'data-pred': String(j), title: 'click: list these rows' }, String(v));
+        td.onclick = () => choose([i, j]);
+        tr.append(td);
+      });
+      t.append(tr);
+    });
+    col.append(panel('confusion', `Confusion matrix (accuracy ${(correct / Math.max(1, s.predicted.length)).toFixed(4)}); click a cell to list its rows`, t));
+  }
+  const rep = st.reports[k];
+  if (rep?.history.length) {
+    const xs = rep.history.map((r) => r.epoch);
+    col.append(panel('training', 'Training curves', lines([
+      { name: 'train loss', xs, ys: rep.history.map((r) => r.trainLoss) },
+      { name: 'valid loss', xs, ys: rep.history.map((r) => r.validLoss) },
+    ])));
+  }
+  if (rep?.metrics) col.append(panel('metrics', 'Test metrics (at training)', table(['target', 'metric', 'value'], Object.entries(rep.metrics).flatMap(([tn, m]) => Object.entries(m).map(([kk, v]) => [tn, kk, v])))));
+  return col;
 }
 
 async function start(): Promise<void> {
-  const res = await fetch('run/report.json');
-  if (!res.ok) { $('main').textContent = `could not load the report: HTTP ${res.status}`; return; }
-  const report = (await res.json()) as Report;
-  document.title = `attnkit · ${report.title}`;
-  $('title').textContent = report.title;
-  $('subtitle').textContent = `${report.model.type}${report.model.strategy ? ` (${report.model.strategy})` : ''} · ${report.model.layers} layers × ${report.model.heads} heads · ${report.model.parameters.toLocaleString('en-US')} parameters · report of ${report.createdAt}`;
-  const st: State = { sample: 0, layer: 0, head: 0 };
-  const rerender = (): void => { controls(report, st, rerender); render(report, st); document.body.dataset.ready = 'true'; };
-  rerender();
+  const res = await fetch('runs.json');
+  if (!res.ok) { $('main').textContent = `could not load runs.json: HTTP ${res.status}`; return; }
+  const { runs: list } = (await res.json()) as { runs: { id: string; title: string }[] };
+  const runs = await Promise.all(list.map((r) => loadRun(r.id)));
+  const reports = await Promise.all(list.map((r) => fetch(`runs/${r.id}/report.json`).then((x) => (x.ok ? x.json() as Promise<Report> : null)).catch(() => null)));
+  const st: State = {
+    runs, reports, stats: runs.map(() => null), visible: runs.map((_, i) => i), row: 0, record: { ...runs[0].data.records[0] }, edited: false,
+    layer: 0, head: 0, overlay: [0], filter: { kind: 'all' }, filterAuto: true, q: 0, k: 0, search: '', cls: '', correct: 'all', cell: null,
+  };
+  document.title = `attnkit · ${runs.map((r) => r.title).join(' vs ')}`;
+  $('title').textContent = runs.map((r) => r.title).join('  vs  ');
+  $('subtitle').textContent = `the model runs in this page on ${backendInfo()} · ${runs[0].data.records.length} test rows`;
+
+  const analyseAll = (): void => {
+    const t0 = performance.now();
+    const analyses = st.visible.map((k) => st.runs[k].analyse(st.record));
+    const main = $('views');
+    main.replaceChildren(...st.visible.map((k, i) => runColumn(st, k, analyses[i], analyseAll)));
+    const total = performance.now() - t0;
+    $('timing').textContent = `${st.visible.map((k, i) => `${st.runs[k].title}: model + views' numbers ${analyses[i].ms.toFixed(0)} ms`).join(' · ')} · with drawing ${total.toFixed(0)} ms · ${backendInfo()}`;
+    $('timing').dataset.ms = analyses.map((a) => a.ms.toFixed(1)).join(',');
+    $('timing').dataset.total = total.toFixed(1);
+    document.body.dataset.ready = 'true';
+  };
+  const renderForm = (): void => {
+    $('record').replaceChildren(recordForm(st.runs[0].state.schema, st.runs[0].state, st.record, (name, value) => {
+      st.record = { ...st.record, [name]: value };
+      st.edited = true;
+      analyseAll();
+    }));
+  };
+  const choose = (i: number): void => {
+    st.row = i; st.record = { ...runs[0].data.records[i] }; st.edited = false; st.q = 0; st.k = 0;
+    renderForm(); renderPicker(st, choose); analyseAll();
+  };
+  const renderDataset = (): void => {
+    $('dataset').replaceChildren(...st.visible.map((k) => datasetColumn(st, k, (cell) => { st.cell = cell; renderPicker(st, choose); $('picker').scrollIntoView(); })));
+  };
+  const switcher = (): void => {
+    const nav = $('runs');
+    nav.replaceChildren();
+    if (runs.length < 2) return;
+    const opts: [string, number[]][] = [...runs.map((r, i): [string, number[]] => [r.title, [i]]), ['side by side', runs.map((_, i) => i)]];
+    for (const [name, vis] of opts) {
+      const b = h('button', { type: 'button', class: `run-btn${vis.join() === st.visible.join() ? ' active' : ''}`, 'data-runs': vis.join(',') }, name);
+      b.onclick = () => { st.visible = vis; switcher(); analyseAll(); renderDataset(); };
+      nav.append(b);
+    }
+  };
+  switcher();
+  renderPicker(st, choose);
+  renderForm();
+  analyseAll();
+  renderDataset();
+  // the whole test split, run after run, in chunks (the page stays responsive)
+  for (const [k, run] of runs.entries()) {
+    st.stats[k] = await run.stats(run.data.records, (done) => { $('ds-status').textContent = `${run.title}: ${done} / ${run.data.records.length} test rows`; });
+    renderDataset();
+    if (k === 0) renderPicker(st, choose);
+  }
+  $('ds-status').textContent = 'test split done';
+  document.body.dataset.stats = 'true';
 }
 
-void start();
+start().catch((e: unknown) => {
+  $('views').textContent = `the viewer could not start: ${e instanceof Error ? e.message : String(e)}`;
+  document.body.dataset.ready = 'error';
+  throw e;
+});

@@ -22,3 +22,12 @@ export interface Report {
   gates: Record<string, { names: string[]; values: number[] }>;
   metrics: Record<string, Record<string, number>> | null;
 }
+
+/** `runs/<k>/records.json`: the test split's records (a structural copy of cli/viewerFiles.ts's ViewerRecords). */
+export interface ViewerRecords {
+  title: string;
+  rows: number[];
+  records: Record<string, unknown>[];
+  truth: Record<string, number[]>;
+  classNames: Record<string, string[]>;
+}

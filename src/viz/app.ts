@@ -17,6 +17,7 @@ import { exportPng, exportSvg, lines } from './svg.js';
 import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
 import { backendInfo, loadRun, type Analysis, type PageRun, type RunStats } from './engine.js';
 import { recordForm } from './form.js';
+import { kindUi } from './kinds.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 type DataRecord = Record<string, unknown>;
@@ -69,7 +70,7 @@ const truthOf = (run: PageRun, i: number): number => run.data.truth[run.target.n
 
 /** A record's one-line summary for the picker: its first text field, clipped. */
 function snippet(run: PageRun, rec: DataRecord): string {
-  const f = run.state.schema.fields.find((x) => x.kind === 'text' && typeof rec[x.name] === 'string');
+  const f = run.state.schema.fields.find((x) => kindUi(x).summary && typeof rec[x.name] === 'string');
   const s = f ? String(rec[f.name]) : JSON.stringify(rec);
   return s.length > 70 ? `${s.slice(0, 69)}…` : s;
 }

@@ -6,6 +6,7 @@
  */
 import * as ak from 'attnkit/browser';
 import type { ViewerRecords } from './report.js';
+import { kindUi } from './kinds.js';
 
 type Tensor = ak.Tensor;
 type FusionModel = ak.models.FusionModel;
@@ -147,19 +148,8 @@ export class PageRun {
     const { tokens, mask } = ak.analysis.tokenLabels(this.model, this.state, batch, 0, record);
     const words = new Map<string, string[]>();
     for (const f of this.state.schema.fields) {
-      const raw = record[f.name];
-      if (f.kind === 'text' && typeof raw === 'string') {
-        words.set(f.name, ak.data.tokenize(raw, f.tokenizer ?? 'word', f.lowercase ?? true));
-      } else if (f.kind === 'keyValue' && raw !== null && raw !== undefined) {
-        try {
-          const ws: string[] = [];
-          // as KeyValueEncoder.pairs: at most maxPairs pairs (32), each a key marker and maxValueTokens words (8)
-          for (const [k, val] of ak.data.parsePairs(raw, f.name).slice(0, f.maxPairs ?? 32)) {
-            ws.push(`${k.toLowerCase()}:`, ...ak.data.tokenize(val).slice(0, f.maxValueTokens ?? 8));
-          }
-          words.set(f.name, ws);
-        } catch { /* a value the encoder refuses keeps its vocabulary labels */ }
-      }
+      const ws = kindUi(f).words(f, record[f.name]);
+      if (ws) words.set(f.name, ws);
     }
     const seen = new Map<string, number>();
     const out = tokens.map((t) => {

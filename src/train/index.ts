@@ -1,5 +1,7 @@
 /** The `train` namespace: the fitting loop, predictions, evaluation and metrics. */
 export { fit } from './fit.js';
+export { fitLbfgs, LBFGS_DEFAULTS } from './lbfgs.js';
+export type { LbfgsOptions, LbfgsResult } from './lbfgs.js';
 export type { FitOptions } from './fit.js';
 export { evaluate, predict, predictionRecord, meanLoss } from './evaluate.js';
 export type { TargetMetrics } from './evaluate.js';

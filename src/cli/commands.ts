@@ -8,7 +8,7 @@ import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';
 import { fieldCoverage } from '../data/validate.js';
 import { prepareRun, type PreparedRun } from '../train/runConfig.js';
-import { evaluate, predict, predictionRecord } from '../train/evaluate.js';
+import { evaluate, formatMetrics, predict, predictionRecord } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
 import { exportViewer, startInspectServer } from './inspect.js';
@@ -21,8 +21,6 @@ import { exportPytorch, importWeights } from './pytorch/export.js';
 import { encodeRun } from './pytorch/encode.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
-const fmtMetrics = (m: Record<string, Record<string, number>>): string =>
-  Object.entries(m).map(([t, ms]) => `${t}: ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`).join('\n');
 
 function metricsLines(history: EpochRecord[], test?: Record<string, Record<string, number>>): string {
   return [...history.map((h) => JSON.stringify(h)), ...(test ? [JSON.stringify({ test })] : [])].join('\n') + '\n';
@@ -79,12 +77,14 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
   const metrics = evaluate(run.model, run.dataset, run.split.test);
   writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(trainer.history, metrics));
   writeReport(dir, run, trainer.history, metrics, entropy);
-  const summary = { run: dir, epochs: trainer.history.length, bestEpoch: result.bestEpoch, bestValidLoss: result.bestValidLoss, test: metrics, skipped: run.skipped.length };
+  // class names in id order, so a reader knows what precision/recall/f1 (binary: of the positive class, the last) are of
+  const classes = Object.fromEntries(run.model.targets.filter((t) => t.classes).map((t) => [t.name, t.classes!]));
+  const summary = { run: dir, epochs: trainer.history.length, bestEpoch: result.bestEpoch, bestValidLoss: result.bestValidLoss, test: metrics, classes, skipped: run.skipped.length };
   writeFileAtomic(join(dir, RUN_FILES.result), JSON.stringify(summary, null, 2) + '\n');
   if (o.json) out(JSON.stringify(summary));
   else {
     out(`test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length}):`);
-    out(fmtMetrics(metrics));
+    out(formatMetrics(metrics, run.model.targets));
     out(`run directory: ${dir}`);
     // from a source checkout the command is the npm script; installed, it is the attnkit binary
     const cmd = fileURLToPath(import.meta.url).endsWith('.ts') ? 'npm run attnkit -- inspect' : 'attnkit inspect';
@@ -105,7 +105,7 @@ export async function evalCommand(runDir: string, o: { data?: string; json?: boo
   } else {
     metrics = evaluate(model, (await reopen(saved)).dataset, saved.split.test);
   }
-  out(o.json ? JSON.stringify(metrics) : fmtMetrics(metrics));
+  out(o.json ? JSON.stringify(metrics) : formatMetrics(metrics, model.targets));
   return 0;
 }
 

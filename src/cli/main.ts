@@ -2,6 +2,7 @@
 /**
  * The `attnkit` command line.
  *
+ *   attnkit init <data file> --target <column> [--out config.yaml] [--task t] [--force]   a starter config typed from the data
  *   attnkit train <config.yaml|json> [--set key=value …] [--out dir] [--quiet] [--json]
  *   attnkit train --resume <run>            continue a run from its last checkpoint
  *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
@@ -24,6 +25,7 @@ import { ConfigError } from '../errors.js';
 import { initBackend } from '../backend/native/index.js';
 import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand, encodeCommand, importCommand } from './commands.js';
 import { EXPERIMENTS } from '../experiments/index.js';
+import { initCommand, INIT_SAMPLE_ROWS } from './init.js';
 
 /** --encoding for commands that read a data file (default: the run config's data.encoding, else UTF-8). */
 function encodingOption(): Option {
@@ -40,6 +42,19 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const collect = (v: string, prev: string[]): string[] => [...prev, v];
   let code = 0;
+  program.command('init <data>').description('write a starter config for a CSV / TSV / JSONL / JSON file: each column typed from its contents, with a comment saying why')
+    .requiredOption('--target <column>', 'the column to predict')
+    .option('--out <file>', 'the config to write (default <data name>.yaml beside the data)')
+    .addOption(new Option('--task <task>', 'the task (default: from the target\'s values)').choices(['binary', 'multiclass', 'regression']))
+    .option('--force', 'overwrite an existing config')
+    .option('--sample <rows>', `rows read to type the columns (default ${INIT_SAMPLE_ROWS})`)
+    .option('--json', 'print the result as JSON')
+    .addOption(encodingOption())
+    .action(async (dataPath: string, o) => {
+      const sample = o.sample === undefined ? undefined : Number(o.sample);
+      if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new ConfigError(`init: --sample must be a positive integer, got '${o.sample}'`);
+      code = await initCommand(dataPath, { ...o, sample });
+    });
   program.command('train [config]').description('train the model a config file describes (or continue one with --resume)')
     .option('--set <key=value>', 'override a config value (repeatable), e.g. --set train.epochs=5', collect, [])
     .option('--out <dir>', 'run directory (default runs/<name>-<time>)')

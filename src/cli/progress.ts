@@ -3,7 +3,20 @@
  * output is a pipe or a CI log, nothing with --quiet.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import type { TrainerCallbacks } from '../train/trainer.js';
+import type { EpochRecord, TrainerCallbacks } from '../train/trainer.js';
+
+/** The validation metrics an epoch line shows: accuracy, f1 (positive class) and auc for binary targets, accuracy and macroF1 for multi-class, rmse for regression. */
+const SHOWN = ['accuracy', 'f1', 'macroF1', 'auc', 'rmse'];
+
+function validSummary(valid: EpochRecord['valid']): string {
+  if (!valid) return '';
+  const many = Object.keys(valid).length > 1;
+  return Object.entries(valid).map(([t, ms]) => {
+    // binary targets show f1 (of the positive class) and not macroF1
+    const keys = SHOWN.filter((k) => k in ms && !(k === 'macroF1' && 'f1' in ms));
+    return `  ${many ? `${t} ` : 'valid '}${keys.map((k) => `${k} ${ms[k] === null || !Number.isFinite(ms[k]) ? '—' : ms[k].toFixed(4)}`).join(' ')}`;
+  }).join('');
+}
 
 export function progressCallbacks(options: { quiet?: boolean; epochs: number; tty?: boolean; log?: (line: string) => void }): TrainerCallbacks {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -31,7 +44,7 @@ export function progressCallbacks(options: { quiet?: boolean; epochs: number; tt
     onEpochEnd: (r) => {
       if (bar) { bar.stop(); bar = null; }
       lossSum = 0; n = 0;
-      log(`epoch ${r.epoch}/${options.epochs}  train loss ${r.trainLoss.toFixed(4)}  valid loss ${r.validLoss?.toFixed(4) ?? '—'}  lr ${r.lr.toExponential(2)}  ${r.seconds.toFixed(1)} s${r.best ? '  (best)' : ''}`);
+      log(`epoch ${r.epoch}/${options.epochs}  train loss ${r.trainLoss.toFixed(4)}  valid loss ${r.validLoss?.toFixed(4) ?? '—'}${validSummary(r.valid)}  lr ${r.lr.toExponential(2)}  ${r.seconds.toFixed(1)} s${r.best ? '  (best)' : ''}`);
     },
   };
 }

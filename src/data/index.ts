@@ -18,3 +18,5 @@ export type { DataRecord, RowOrigin, EncodeOptions, SkippedRow, FieldInfo, Targe
 export { EncodedDataset, splitIndices } from './dataset.js';
 export type { Column, FieldBatch, TargetColumn, Batch, SplitOptions } from './dataset.js';
 export { recordSchema, validateRecords, fieldCoverage } from './validate.js';
+export { inferSchema, INFER_DEFAULTS, MISSING_MARKERS } from './infer.js';
+export type { InferredSchema, InferredField, InferredTarget } from './infer.js';

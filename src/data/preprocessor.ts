@@ -47,6 +47,7 @@ export interface TargetInfo {
   task: TaskKind;
   /** Outputs of the head: 1 (binary, regression) or the number of classes. */
   outputs: number;
+  /** Class names in id order: multi-class, and binary [negative, positive] (the positive is class 1). */
   classes?: string[];
   weight: number;
   /** Regression: the fitted mean and std (targets are standardised; predictions are mapped back). */
@@ -123,7 +124,8 @@ export class Preprocessor {
       return {
         name: t.name, task: t.task, weight: t.weight ?? 1,
         outputs: t.task === 'multiclass' ? s.classes!.length : 1,
-        classes: t.task === 'multiclass' ? s.classes : t.task === 'binary' ? ['0', '1'] : undefined,
+        // binary: runs saved before binary targets kept their names have none
+        classes: t.task === 'multiclass' ? s.classes : t.task === 'binary' ? s.classes ?? ['0', '1'] : undefined,
         mean: s.mean, std: s.std, loss: t.loss ?? 'mse', classWeights: s.classWeights,
       };
     });
@@ -177,7 +179,8 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
   }
-  const state: TargetState = t.task === 'multiclass' ? { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() } : {};
+  const state: TargetState = t.task === 'multiclass' ? { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() }
+    : t.task === 'binary' ? { classes: binaryNames(t, present) } : {};
   const K = t.task === 'multiclass' ? state.classes!.length : 2;
   if (Array.isArray(t.classWeights)) {
     if (t.classWeights.length !== K) throw new DataError(`Preprocessor.fit: target '${t.name}' has ${K} classes but classWeights lists ${t.classWeights.length}`);
@@ -188,6 +191,24 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
     state.classWeights = counts.map((c) => (c ? present.length / (K * c) : 0));
   }
   return state;
+}
+
+/**
+ * A binary target's class names [negative, positive] as the training rows spell them: the most
+ * frequent spelling of each side ('no' / 'yes', 'B' / 'M'); `not <positive>` when the negatives
+ * have several spellings or none; '0' / '1' when a side never occurs.
+ */
+function binaryNames(t: TargetSpec, present: readonly unknown[]): [string, string] {
+  const spell: [Map<string, number>, Map<string, number>] = [new Map(), new Map()];
+  for (const v of present) {
+    const str = String(v).trim();
+    const y = t.positive !== undefined ? (str === String(t.positive) ? 1 : 0) : TRUE.has(str.toLowerCase()) ? 1 : FALSE.has(str.toLowerCase()) ? 0 : -1;
+    if (y === 0 || y === 1) spell[y].set(str, (spell[y].get(str) ?? 0) + 1);
+  }
+  const top = (m: Map<string, number>): string | undefined => [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
+  const pos = t.positive !== undefined ? String(t.positive) : top(spell[1]) ?? '1';
+  const neg = t.positive !== undefined ? (spell[0].size === 1 ? top(spell[0])! : `not ${pos}`) : top(spell[0]) ?? '0';
+  return [neg, pos];
 }
 
 function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: string): number {

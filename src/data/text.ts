@@ -36,11 +36,18 @@ export class Vocabulary {
   id(token: string): number { return this.index.get(token) ?? UNK_ID; }
 }
 
+/** One line of `key=value` pairs joined by ';' (keys hold no ':', so a "Key: a=b" header line is not one). */
+export const KV_CELL = /^\s*[^=;:\n]+=[^;\n]*(;\s*[^=;:\n]+=[^;\n]*)*;?\s*$/;
+
 /**
- * Parses a key–value value: an object ({ key: value }), an array of [key, value] pairs, or a
- * header block ("Key: value" lines; indented lines continue the previous value, as RFC 5322).
+ * Parses a key–value value: an object ({ key: value }), an array of [key, value] pairs, a
+ * `k=v;k=v` cell, or a header block ("Key: value" lines; indented lines continue the previous
+ * value, as RFC 5322).
  */
 export function parsePairs(value: unknown, where: string): [string, string][] {
+  if (typeof value === 'string' && KV_CELL.test(value)) {
+    return value.split(';').filter((p) => p.trim()).map((p) => { const e = p.indexOf('='); return [p.slice(0, e).trim(), p.slice(e + 1).trim()]; });
+  }
   if (typeof value === 'string') {
     const out: [string, string][] = [];
     for (const line of value.split(/\r?\n/)) {

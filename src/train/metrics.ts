@@ -1,6 +1,6 @@
 /**
- * Evaluation metrics on plain arrays: accuracy, macro precision / recall / F1, ROC-AUC
- * (ties counted half, as scikit-learn), MAE, RMSE and R².
+ * Evaluation metrics on plain arrays: accuracy, per-class and macro precision / recall / F1,
+ * ROC-AUC (ties counted half, as scikit-learn), MAE, RMSE and R².
  */
 import { ValueError } from '../errors.js';
 
@@ -15,6 +15,29 @@ export function accuracy(pred: ArrayLike<number>, truth: ArrayLike<number>): num
   let hit = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === truth[i]) hit++;
   return hit / pred.length;
+}
+
+/** One class's scores: precision tp/(tp+fp), recall tp/(tp+fn), F1 their harmonic mean (0 where undefined, as scikit-learn's zero_division=0), and its support (rows of that class). */
+export interface ClassScores { precision: number; recall: number; f1: number; support: number }
+
+/**
+ * Precision, recall, F1 and support of every class 0…numClasses−1, one-vs-rest.
+ *
+ * @example
+ * classScores([1, 1, 0, 0], [1, 0, 0, 1], 2)[1];   // { precision: 0.5, recall: 0.5, f1: 0.5, support: 2 }
+ */
+export function classScores(pred: ArrayLike<number>, truth: ArrayLike<number>, numClasses: number): ClassScores[] {
+  sameLength('classScores', pred, truth);
+  return Array.from({ length: numClasses }, (_, c) => {
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < pred.length; i++) {
+      if (pred[i] === c && truth[i] === c) tp++;
+      else if (pred[i] === c) fp++;
+      else if (truth[i] === c) fn++;
+    }
+    const p = tp + fp ? tp / (tp + fp) : 0, r = tp + fn ? tp / (tp + fn) : 0;
+    return { precision: p, recall: r, f1: p + r ? (2 * p * r) / (p + r) : 0, support: tp + fn };
+  });
 }
 
 /** Macro-averaged precision, recall and F1 over `numClasses` classes (a class never predicted nor present counts 0 and is skipped). */

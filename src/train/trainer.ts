@@ -23,7 +23,7 @@ import { Adam, AdamW, SGD, clipGradNorm, decayGroups, optimTensors, splitOptimTe
 import { LrSchedule, scheduleSchema } from './schedules.js';
 import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor/safetensors.js';
 import { parseTrainerState, type TrainerState } from './trainerState.js';
-import { checkRows, meanLoss } from './evaluate.js';
+import { checkRows, validationPass, type TargetMetrics } from './evaluate.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
 const nonNeg = v.pipe(v.number(), v.minValue(0));
@@ -62,7 +62,16 @@ export const trainOptionsSchema = v.strictObject({
 });
 export type TrainOptions = v.InferOutput<typeof trainOptionsSchema>;
 
-export interface EpochRecord { epoch: number; trainLoss: number; validLoss: number | null; lr: number; seconds: number; best: boolean }
+/** What the trainer uses for the options a config leaves out (`attnkit init` writes them out). */
+export const TRAIN_DEFAULTS = { epochs: 10, batchSize: 32, lr: 1e-3, optimizer: 'adamw', weightDecay: 0.01, warmup: 0.05, clipNorm: 1 } as const;
+
+/**
+ * One epoch of the history. `valid` holds the validation metrics per target (as `evaluate` names
+ * them: accuracy, f1 of the positive class, macroF1, auc; rmse…), computed from the same
+ * forward pass as `validLoss`; absent without validation rows. An undefined metric (AUC with one
+ * class present) is NaN, null once written as JSON.
+ */
+export interface EpochRecord { epoch: number; trainLoss: number; validLoss: number | null; valid?: Record<string, TargetMetrics>; lr: number; seconds: number; best: boolean }
 
 export interface StepInfo { epoch: number; step: number; loss: number; lr: number; rows: number; epochRows: number }
 
@@ -104,7 +113,7 @@ export class Trainer {
 
   constructor(readonly model: TaskModel, readonly dataset: EncodedDataset, readonly split: { train: number[]; valid?: number[]; test?: number[] }, options: unknown, readonly seeds: { seed: number }) {
     const o = validateConfig(trainOptionsSchema, options ?? {}, 'Trainer');
-    this.options = { ...o, epochs: o.epochs ?? 10, batchSize: o.batchSize ?? 32 };
+    this.options = { ...o, epochs: o.epochs ?? TRAIN_DEFAULTS.epochs, batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize };
     checkOptions('Trainer split', split, { train: true, valid: true, test: true });   // splitIndices' result passes whole
     checkOptions('Trainer seeds', seeds, { seed: true });
     checkRows('Trainer', split.train, dataset.size);
@@ -113,13 +122,13 @@ export class Trainer {
     const named = model.namedParameters();
     this.params = named.map(([, p]) => p);
     const groups = o.decayExempt === false ? this.params : decayGroups(named);
-    const lr = o.lr ?? 1e-3;
+    const lr = o.lr ?? TRAIN_DEFAULTS.lr;
     this.optimizer = o.optimizer === 'sgd' ? new SGD(groups, { lr, momentum: o.momentum ?? 0.9, nesterov: o.nesterov, weightDecay: o.weightDecay ?? 0 })
       : o.optimizer === 'adam' ? new Adam(groups, { lr, weightDecay: o.weightDecay ?? 0 })
-        : new AdamW(groups, { lr, weightDecay: o.weightDecay ?? 0.01 });
+        : new AdamW(groups, { lr, weightDecay: o.weightDecay ?? TRAIN_DEFAULTS.weightDecay });
     const accumulate = o.accumulate ?? 1;
     const stepsPerEpoch = Math.ceil(Math.ceil(split.train.length / this.options.batchSize) / accumulate);
-    this.schedule = new LrSchedule(o.schedule ?? { type: 'cosine', warmup: o.warmup ?? 0.05 }, stepsPerEpoch * this.options.epochs, stepsPerEpoch);
+    this.schedule = new LrSchedule(o.schedule ?? { type: 'cosine', warmup: o.warmup ?? TRAIN_DEFAULTS.warmup }, stepsPerEpoch * this.options.epochs, stepsPerEpoch);
     this.dataRng = new Generator(seeds.seed);
     this.st = { epoch: 0, step: 0, history: [], best: null, bestEpoch: 0, schedule: this.schedule.state(), dataRng: [], generators: [], optimizerStep: 0, stopped: false };
   }
@@ -134,7 +143,7 @@ export class Trainer {
   run(): FitResult {
     const { batchSize, epochs } = this.options;
     const accumulate = this.options.accumulate ?? 1;
-    const clip = this.options.clipNorm ?? 1;
+    const clip = this.options.clipNorm ?? TRAIN_DEFAULTS.clipNorm;
     const dh = this.options.remedies?.dropHead;
     const dropHeads = dh ? this.model.namedModules().map(([, m]) => m).filter((m): m is MultiHeadAttention => m instanceof MultiHeadAttention) : [];
     const total = this.schedule.totalSteps;
@@ -171,7 +180,8 @@ export class Trainer {
         }
         for (const c of this.callbacks) c.onStep?.({ epoch, step: this.st.step, loss: value, lr: this.optimizer.lr, rows, epochRows: this.split.train.length });
       });
-      const validLoss = this.split.valid?.length ? meanLoss(this.model, this.dataset, this.split.valid) : null;
+      const validation = this.split.valid?.length ? validationPass(this.model, this.dataset, this.split.valid) : null;
+      const validLoss = validation ? validation.loss : null;
       this.schedule.epochEnd(validLoss);
       // without a validation set the latest epoch is the best one
       const improved = validLoss === null || this.st.best === null || validLoss < this.st.best;
@@ -179,7 +189,7 @@ export class Trainer {
         this.st.best = validLoss; this.st.bestEpoch = epoch;
         this.bestWeights = this.params.map((p) => Float32Array.from(p.data as Float32Array));
       }
-      const rec: EpochRecord = { epoch, trainLoss: lossSum / rows, validLoss, lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: improved };
+      const rec: EpochRecord = { epoch, trainLoss: lossSum / rows, validLoss, ...(validation ? { valid: validation.metrics } : {}), lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: improved };
       this.st.history.push(rec);
       this.st.epoch = epoch;
       if (validLoss !== null && this.options.patience !== undefined && epoch - this.st.bestEpoch >= this.options.patience) this.st.stopped = true;

@@ -25,6 +25,8 @@ const epochRecord = record({
   epoch: count,
   trainLoss: finite,
   validLoss: finiteOrNull,
+  /** Validation metrics per target; JSON writes an undefined one (NaN: AUC with one class) as null, read back as NaN. */
+  valid: v.optional(v.record(v.string(), v.record(v.string(), v.pipe(v.nullable(v.number('a number or null')), v.transform((x) => x ?? NaN)), 'metrics by name'), 'metrics by target')),
   lr: nonNeg,
   seconds: finite,   // wall-clock: a clock stepped back can make it negative
   best: v.boolean('a boolean'),

@@ -149,6 +149,7 @@ const cases: [string, () => unknown][] = [
   ['rollout', () => analysis.rollout([full([1, 1, 2, 2], 0.5)], plus({}))],
   ['entropyLoss', () => analysis.entropyLoss([full([1, 1, 2, 2], 0.5)], ones([1, 2], { dtype: 'bool' }), plus({}))],
   ['validateRecords', () => data.validateRecords(pre.fieldInfo(), recs, plus({}))],
+  ['inferSchema', () => data.inferSchema(recs, 'y', plus({}))],
   ['FusionModel.forward', () => new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 8, heads: 2, layers: 1 }, rng()).forward(pre.encode(recs).dataset.batch([0]), plus({}))],
   ['predict', () => train.predict(new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: rng() }), pre.encode(recs).dataset, [0], plus({}))],
   ['SGD', () => new optim.SGD([new nn.Linear(2, 2, { rng: rng() }).weight], plus({ lr: 0.1 }))],

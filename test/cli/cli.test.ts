@@ -56,7 +56,7 @@ test('train → eval → predict through the CLI, with the run directory it prom
   assert.equal(pr.code, 0, pr.stderr);
   const preds = pr.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(preds.length, 2);
-  assert.ok(preds.every((p) => p.label.probability >= 0 && p.label.probability <= 1 && (p.label.label === 0 || p.label.label === 1)));
+  assert.ok(preds.every((p) => p.label.probability >= 0 && p.label.probability <= 1 && (p.label.label === 'no' || p.label.label === 'yes') && p.label.positive === 'yes'));
   assert.equal(preds[1].line, 2);
   const ds = cli(['datasets', '--json']);
   assert.deepEqual(JSON.parse(ds.stdout).map((d: { name: string }) => d.name), Object.keys(data.DATASETS));

@@ -58,7 +58,7 @@ test('train → export --verify → serve with ONNX Runtime gives the prediction
     const post = (body: string, type = 'application/json'): Promise<Response> => fetch(`${s.url}/predict`, { method: 'POST', headers: { 'content-type': type }, body });
     const ok = await post(JSON.stringify({ records: requests }));
     assert.equal(ok.status, 200);
-    const { predictions } = await ok.json() as { predictions: { label: { probability: number; label: number }; score: number }[] };
+    const { predictions } = await ok.json() as { predictions: { label: { probability: number; label: string; positive: string }; score: number }[] };
     assert.equal(predictions.length, requests.length);
     predictions.forEach((p, i) => {
       assert.ok(Math.abs(p.label.probability - expected[i].label.probability) <= 2e-5, `row ${i}: served ${p.label.probability}, predict ${expected[i].label.probability}`);

@@ -1,0 +1,131 @@
+/**
+ * `attnkit init` (issue 24, part 4): columns typed from a CSV and a JSONL file — numeric with
+ * missing markers, integer codes, categorical, text, key–value, time series, ID columns left out
+ * — the task from the target; the config it writes trains as is; typed errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Generator, ConfigError, DataError, data } from '../../src/node.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'attnkit-init-'));
+const cli = (args: string[]): { code: number; stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: process.env });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+};
+
+const g = new Generator(5);
+const words = ['quick', 'service', 'slow', 'friendly', 'cold', 'food', 'great', 'never', 'again', 'staff', 'lovely', 'room'];
+const csvRows = Array.from({ length: 80 }, (_, i) => {
+  const x = g.normal();
+  const age = i % 13 === 3 ? '?' : i % 17 === 5 ? '' : i % 19 === 7 ? 'NA' : (40 + 10 * x).toFixed(1);
+  const review = Array.from({ length: 4 + (i % 5) }, (_, k) => words[(i * 7 + k * 3 + (x > 0 ? 1 : 0)) % words.length]).join(' ') + ` #${i}`;
+  const tags = `color=${['red', 'blue'][i % 2]};size=${i % 4}`;
+  const signal = Array.from({ length: 12 }, (_, k) => (Math.sin(k + i) + x).toFixed(3)).join(' ');
+  return [i + 1, age, 1 + (i % 4), ['Oslo', 'Lima', 'Pune'][i % 3], `"${review}"`, tags, `"${signal}"`, `user${i * 37}`, x > 0 ? 'yes' : 'no'].join(',');
+});
+const csv = join(dir, 'people.csv');
+writeFileSync(csv, `id,age,grade,city,review,tags,signal,login,churn\n${csvRows.join('\n')}\n`);
+
+const jsonl = join(dir, 'events.jsonl');
+writeFileSync(jsonl, Array.from({ length: 40 }, (_, i) => JSON.stringify({
+  meta: { channel: ['web', 'app'][i % 2], tier: String(i % 3) },
+  series: Array.from({ length: 8 }, (_, k) => k * (i % 5)),
+  flag: i % 3 === 0,
+  x: i % 9 === 4 ? null : i * 0.37,
+  kind: ['alpha', 'beta', 'gamma'][i % 3],
+  amount: 10 + i * 1.5,
+})).join('\n') + '\n');
+
+const kinds = (s: data.InferredSchema): Record<string, string> => Object.fromEntries(s.fields.map((f) => [f.name, f.spec?.kind ?? 'excluded']));
+
+test('inferSchema types each column of a CSV: numeric with its missing markers, integer codes, categorical, text, key–value, series; IDs excluded', async () => {
+  const { records } = await import('../../src/data/node/readers.js').then((m) => m.readRecords(csv));
+  const s = data.inferSchema(records, 'churn');
+  assert.deepEqual(kinds(s), {
+    id: 'excluded', age: 'numeric', grade: 'categorical', city: 'categorical', review: 'text', tags: 'keyValue', signal: 'timeSeries', login: 'excluded',
+  });
+  const age = s.fields.find((f) => f.name === 'age')!;
+  assert.deepEqual((age.spec as { missing: string[] }).missing.sort(), ['', '?', 'NA']);
+  assert.match(age.reason, /missing: \d+ '\?', \d+ 'NA', \d+ empty|missing: .*'\?'.*/);
+  assert.match(s.fields.find((f) => f.name === 'grade')!.reason, /integer codes with 4 distinct values \(≤ 10/);
+  assert.match(s.fields.find((f) => f.name === 'id')!.reason, /row ID \(80 distinct integers in 80 rows/);
+  assert.deepEqual(s.target.spec, { name: 'churn', task: 'binary', positive: 'yes' });
+  // the k=v cells parse as pairs, so the field trains
+  assert.deepEqual(data.parsePairs('color=red;size=3', 'x'), [['color', 'red'], ['size', '3']]);
+});
+
+test('inferSchema on JSONL: objects → keyValue, number arrays → timeSeries, booleans → categorical, the task from the target (or --task)', async () => {
+  const { records } = await import('../../src/data/node/readers.js').then((m) => m.readRecords(jsonl));
+  const s = data.inferSchema(records, 'kind');
+  assert.deepEqual(kinds(s), { meta: 'keyValue', series: 'timeSeries', flag: 'categorical', x: 'numeric', amount: 'numeric' });
+  assert.deepEqual(s.target.spec, { name: 'kind', task: 'multiclass', classes: ['alpha', 'beta', 'gamma'] });
+  assert.equal(data.inferSchema(records, 'amount').target.spec.task, 'regression');
+  assert.throws(() => data.inferSchema(records, 'kind', { task: 'regression' }), (e) => e instanceof ConfigError && /not numeric/.test(e.message));
+  assert.throws(() => data.inferSchema(records, 'nope'), (e) => e instanceof ConfigError && /no column 'nope'.*'meta', 'series'/.test(e.message));
+  assert.throws(() => data.inferSchema([], 'kind'), DataError);
+});
+
+test('attnkit init writes a commented config that trains as is (1 epoch), predicts and evaluates with class names; refuses to overwrite', () => {
+  const cfg = join(dir, 'people.yaml');
+  const r = cli(['init', csv, '--target', 'churn']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /read 80 rows .*\ntarget churn: binary, positive class 'yes'\n6 fields: /);
+  const text = readFileSync(cfg, 'utf8');
+  assert.match(text, /# age: numeric: \d+ decimal numbers.*\n {4}- \{ name: age, kind: numeric, missing: \[/);
+  assert.match(text, /# id: excluded: looks like a row ID/);
+  assert.match(text, /train:\n {2}epochs: 10\n {2}batchSize: 32\n {2}lr: 0.001/);
+  assert.match(text, /split: \{ valid: 0.1, test: 0.2, stratify: true \}/);
+
+  const run = join(dir, 'run');
+  const t = cli(['train', cfg, '--set', 'train.epochs=1', '--out', run]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stderr, /epoch 1\/1 {2}train loss \d\.\d{4} {2}valid loss \d\.\d{4} {2}valid accuracy \d\.\d{4} f1 \d\.\d{4} auc /);
+  assert.match(t.stdout, /churn \(positive class 'yes'\): accuracy \d\.\d{4}, precision \d\.\d{4}, recall \d\.\d{4}, f1 \d\.\d{4}, macroF1 \d\.\d{4}, auc/);
+  const epochs = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.epoch);
+  assert.deepEqual(Object.keys(epochs[0].valid.churn), ['accuracy', 'precision', 'recall', 'f1', 'macroF1', 'auc']);
+  assert.deepEqual(JSON.parse(readFileSync(join(run, 'result.json'), 'utf8')).classes, { churn: ['no', 'yes'] });
+
+  const p = cli(['predict', run, csv]);
+  assert.equal(p.code, 0, p.stderr);
+  const preds = p.stdout.trim().split('\n').map((l) => JSON.parse(l).churn);
+  assert.ok(preds.every((x) => (x.label === 'yes' || x.label === 'no') && x.positive === 'yes' && x.probability >= 0 && x.probability <= 1));
+  const e = cli(['eval', run]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /^churn \(positive class 'yes'\): accuracy/);
+
+  const again = cli(['init', csv, '--target', 'churn']);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /exists; pass --force/);
+  assert.equal(cli(['init', csv, '--target', 'churn', '--force', '--task', 'binary']).code, 0);
+});
+
+test('attnkit init on JSONL trains too (key–value, series, booleans, a missing number)', () => {
+  const cfg = join(dir, 'kind.yaml');
+  const r = cli(['init', jsonl, '--target', 'kind', '--out', cfg]);
+  assert.equal(r.code, 0, r.stderr);
+  const t = cli(['train', cfg, '--set', 'train.epochs=1', '--out', join(dir, 'run2'), '--quiet']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /kind \(classes 'alpha', 'beta', 'gamma'\): accuracy \d\.\d{4}, macroPrecision/);
+});
+
+test('attnkit init: typed errors for a missing target (columns listed), an empty file, a missing file, a target unfit for --task', () => {
+  const r = cli(['init', csv, '--target', 'churned', '--out', join(dir, 'x.yaml')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /ConfigError: init: no column 'churned' to predict; the columns are \['id', 'age', 'grade'/);
+  writeFileSync(join(dir, 'empty.csv'), 'a,b\n');
+  const e = cli(['init', join(dir, 'empty.csv'), '--target', 'b']);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /DataError: init: .*holds no records/);
+  const m = cli(['init', join(dir, 'nope.csv'), '--target', 'b']);
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /no such data file/);
+  const b = cli(['init', csv, '--target', 'city', '--task', 'binary', '--out', join(dir, 'y.yaml')]);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /--task binary needs a target with 2 distinct values; 'city' has 3/);
+  assert.ok(!existsSync(join(dir, 'x.yaml')) && !existsSync(join(dir, 'y.yaml')), 'nothing written on an error');
+  assert.equal(cli(['init', csv]).code, 2, 'no --target');
+});

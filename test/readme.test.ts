@@ -211,11 +211,12 @@ test('every relative link and #anchor in the README and docs/*.md resolves', () 
   assert.ok(checked > 10, `only ${checked} links found`);
 });
 
-test('the README is a front door: at most 300 lines, with its set-up and test commands', () => {
+test('the README is a front door: at most 300 lines, its quick start (attnkit init, then train), set-up and test commands', () => {
   const readme = readFileSync('README.md', 'utf8');
   const lines = readme.split('\n').length;
   assert.ok(lines <= 300, `README.md has ${lines} lines`);
-  assert.ok(readme.includes('npm ci && npm start'), 'the set-up command');
+  assert.ok(readme.includes('`npm ci` first') && /^npm start\b/m.test(readme), 'the set-up commands');
+  assert.match(/```sh\n(.*)\n(.*)/.exec(readme)!.slice(1).join('\n'), /^attnkit init \S+ --target \S+ .*\nattnkit train /, 'the quick start begins with attnkit init, then attnkit train');
   assert.ok(/^npm test\b/m.test(readme), 'the test command CI runs');
   for (const doc of DOCS.slice(1)) assert.ok(readme.includes(`](${doc})`), `README.md links ${doc}`);
 });

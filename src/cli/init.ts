@@ -67,8 +67,8 @@ export function initConfigText(s: InferredSchema, o: { dataPath: string; name: s
   L.push('  targets:');
   L.push(`    # ${s.target.spec.name}: ${s.target.reason}`);
   L.push(`    - ${flow(s.target.spec)}`);
-  L.push('# rows held out: valid (early stopping, the best epoch) and test (the metrics printed at the end),');
-  L.push('# stratified by the target\'s classes');
+  L.push(`# rows held out: valid (early stopping, the best epoch) and test (the metrics printed at the end)${s.target.spec.task === 'regression' ? '' : ','}`);
+  if (s.target.spec.task !== 'regression') L.push('# stratified by the target\'s classes');
   L.push(`split: { valid: ${SPLIT_DEFAULTS.valid}, test: ${SPLIT_DEFAULTS.test}${s.target.spec.task === 'regression' ? '' : ', stratify: true'} }`);
   L.push('# FT-Transformer-style early fusion: one token per numeric or categorical field, tokens per word or patch;');
   L.push('# try { type: mlp } or { type: linear } as baselines');
@@ -133,7 +133,7 @@ export async function initCommand(dataPath: string, o: InitOptions & { json?: bo
     `read ${r.rows.toLocaleString('en-US')} rows of ${dataPath}${r.sampled ? ` (a sample: the first ${r.rows.toLocaleString('en-US')}; the config trains on every row)` : ''}`,
     `target ${t.name}: ${t.task}${t.task === 'binary' ? `, positive class '${t.positive}'` : t.task === 'multiclass' ? ` with ${t.classes!.length} classes` : ''}`,
     `${fields.length} fields: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`,
-    ...(excluded.length ? [`excluded: ${excluded.map((f) => `${f.name} (${f.reason.replace(/^excluded: /, '')})`).join('; ')}`] : []),
+    ...(excluded.length ? [`excluded: ${excluded.map((f) => `${f.name}: ${f.reason.replace(/^excluded: /, '')}`).join('; ')}`] : []),
     `wrote ${r.config}; each field's comment says why. Next: attnkit train ${relative(process.cwd(), r.config) || r.config}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -50,7 +50,8 @@ export interface AttentionReport {
   samples: SampleReport[];
   diagnostics: LayerStats[] | null;
   entropyHistory: EntropyPoint[];
-  history: { epoch: number; trainLoss: number; validLoss: number | null }[];
+  /** Per epoch: the losses and, with validation rows, the validation metrics per target (as EpochRecord.valid). */
+  history: { epoch: number; trainLoss: number; validLoss: number | null; valid?: Record<string, Record<string, number>> }[];
   gates: Record<string, GateValues>;
   metrics: Record<string, Record<string, number>> | null;
 }
@@ -79,8 +80,10 @@ function describe(model: TaskModel, batch: Batch, outputs: Record<string, Tensor
     return { target: truth ? t.classes![truth.data[0]] : '', prediction: t.classes![k], score: sum(mulOneHot(y, k)) };
   }
   if (t.task === 'binary') {
+    // class names (runs saved before binary targets kept names have '0' / '1')
+    const names = t.classes ?? ['0', '1'];
     const p = 1 / (1 + Math.exp(-y.data[0]));
-    return { target: truth ? String(truth.data[0]) : '', prediction: `${p >= 0.5 ? 1 : 0} (p = ${p.toFixed(3)})`, score: sum(y) };
+    return { target: truth ? names[truth.data[0]] : '', prediction: `${names[p >= 0.5 ? 1 : 0]} (p(${names[1]}) = ${p.toFixed(3)})`, score: sum(y) };
   }
   const den = (v: number): number => (t.mean !== undefined ? v * t.std! + t.mean : v);
   return { target: truth ? den(truth.data[0]).toPrecision(5) : '', prediction: den(y.data[0]).toPrecision(5), score: sum(y) };
@@ -166,7 +169,7 @@ export function buildReport(args: {
     version: 1, title: args.title, createdAt: new Date().toISOString(),
     model: { type: model.constructor.name, strategy: fm?.config.strategy, layers: fm?.config.layers ?? 0, heads: fm?.config.heads ?? 0, parameters: model.numParameters() },
     samples: [], diagnostics: null, entropyHistory: args.entropyHistory ?? [],
-    history: (args.history ?? []).map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss })),
+    history: (args.history ?? []).map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss, ...(h.valid ? { valid: h.valid } : {}) })),
     gates: collectGates(model), metrics: args.metrics ?? null,
   };
   if (!hasAttentionMaps(model)) {

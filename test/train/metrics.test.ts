@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, Module, data, models, tensor, train } from '../../src/index.js';
+import { Generator, Module, analysis, data, models, tensor, train } from '../../src/index.js';
 import { progressCallbacks } from '../../src/cli/progress.js';
 import { validationPass, formatMetrics } from '../../src/train/evaluate.js';
 import { classScores } from '../../src/train/metrics.js';
@@ -125,4 +125,13 @@ test('the validation pass gives the loss meanLoss gives and the metrics evaluate
   const again = new train.Trainer(model, d, split, { epochs: 3, batchSize: 16 }, { seed: 0 });
   again.resume(trainer.checkpoint());
   assert.deepEqual(JSON.parse(JSON.stringify(again.history)), JSON.parse(JSON.stringify(trainer.history)));
+});
+
+test('the attention report names the classes of a binary target and keeps the validation metrics of each epoch', () => {
+  const model = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 8, heads: 2, layers: 1 }, new Generator(2));
+  const history = [{ epoch: 1, trainLoss: 0.5, validLoss: 0.4, valid: { y: { accuracy: 0.7, auc: 0.86 } }, lr: 1e-3, seconds: 1, best: true }];
+  const r = analysis.buildReport({ title: 't', model, state: pre.state(), dataset: ds, rows: [0, 5], history });
+  assert.deepEqual(r.samples.map((s) => s.target), ['M', 'B']);
+  for (const s of r.samples) assert.match(s.prediction, /^[BM] \(p\(M\) = 0\.\d{3}\)$/);
+  assert.deepEqual(r.history[0].valid, { y: { accuracy: 0.7, auc: 0.86 } });
 });

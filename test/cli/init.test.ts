@@ -110,6 +110,14 @@ test('attnkit init on JSONL trains too (key–value, series, booleans, a missing
   const t = cli(['train', cfg, '--set', 'train.epochs=1', '--out', join(dir, 'run2'), '--quiet']);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /kind \(classes 'alpha', 'beta', 'gamma'\): accuracy \d\.\d{4}, macroPrecision/);
+  // a bounded sample, and said so
+  const j = cli(['init', jsonl, '--target', 'amount', '--out', join(dir, 'amount.yaml'), '--sample', '12', '--json']);
+  assert.equal(j.code, 0, j.stderr);
+  const res = JSON.parse(j.stdout);
+  assert.equal(res.rows, 12);
+  assert.equal(res.sampled, true);
+  assert.deepEqual(res.target, { name: 'amount', task: 'regression' });
+  assert.match(readFileSync(join(dir, 'amount.yaml'), 'utf8'), /^# Written by `attnkit init events.jsonl --target amount` from the first 12 rows of events.jsonl/);
 });
 
 test('attnkit init: typed errors for a missing target (columns listed), an empty file, a missing file, a target unfit for --task', () => {

@@ -48,7 +48,8 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     const { records, origins, schema, skipped } = await loadRecords(config);
     run = prepareRun(config, records, { schema, origins });
     run.skipped.unshift(...skipped);
-    dir = createRunDir({ out: o.out, name: config.name }, { config, preprocessor: run.preprocessor.state(), split: run.split });
+    // the saved config records what the run used: the trainer's options with every default filled in
+    dir = createRunDir({ out: o.out, name: config.name }, { config: { ...config, seed: config.seed ?? 0, train: run.trainer.resolvedOptions() }, preprocessor: run.preprocessor.state(), split: run.split });
     if (!o.quiet) {
       process.stderr.write(`run ${dir}: ${run.split.train.length} train / ${run.split.valid.length} valid / ${run.split.test.length} test rows, ${run.model.numParameters().toLocaleString('en-US')} parameters\n`);
       if (run.skipped.length) process.stderr.write(`skipped ${run.skipped.length} malformed rows, first: ${run.skipped[0].reason}\n`);

@@ -23,7 +23,9 @@ import { Adam, AdamW, SGD, clipGradNorm, decayGroups, optimTensors, splitOptimTe
 import { LrSchedule, scheduleSchema } from './schedules.js';
 import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor/safetensors.js';
 import { parseTrainerState, type TrainerState } from './trainerState.js';
-import { checkRows, validationPass, type TargetMetrics } from './evaluate.js';
+import { checkRows, meanLoss, validationPass, type TargetMetrics } from './evaluate.js';
+import { fitLbfgs, LBFGS_DEFAULTS } from './lbfgs.js';
+import { LinearModel } from '../models/baselines.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
 const nonNeg = v.pipe(v.number(), v.minValue(0));
@@ -32,7 +34,8 @@ const nonNeg = v.pipe(v.number(), v.minValue(0));
 export const trainOptionsSchema = v.strictObject({
   epochs: v.optional(int),
   batchSize: v.optional(int),
-  optimizer: v.optional(v.picklist(['adamw', 'adam', 'sgd'])),
+  /** 'lbfgs': full-batch L-BFGS to the optimum of the mean loss + (weightDecay/2)·‖w‖² (fitLbfgs), for the linear model (its default). */
+  optimizer: v.optional(v.picklist(['adamw', 'adam', 'sgd', 'lbfgs'])),
   /** Peak learning rate (default 1e-3). */
   lr: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
   momentum: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.999))),
@@ -110,6 +113,7 @@ export class Trainer {
   private st: TrainerState;
   private bestWeights: Float32Array[] | null = null;
   private readonly params;
+  private readonly lbfgs: boolean;
 
   constructor(readonly model: TaskModel, readonly dataset: EncodedDataset, readonly split: { train: number[]; valid?: number[]; test?: number[] }, options: unknown, readonly seeds: { seed: number }) {
     const o = validateConfig(trainOptionsSchema, options ?? {}, 'Trainer');
@@ -123,6 +127,8 @@ export class Trainer {
     this.params = named.map(([, p]) => p);
     const groups = o.decayExempt === false ? this.params : decayGroups(named);
     const lr = o.lr ?? TRAIN_DEFAULTS.lr;
+    // the linear model is the logistic / linear regression reference: trained to its optimum
+    this.lbfgs = (o.optimizer ?? (model instanceof LinearModel ? 'lbfgs' : TRAIN_DEFAULTS.optimizer)) === 'lbfgs';
     this.optimizer = o.optimizer === 'sgd' ? new SGD(groups, { lr, momentum: o.momentum ?? 0.9, nesterov: o.nesterov, weightDecay: o.weightDecay ?? 0 })
       : o.optimizer === 'adam' ? new Adam(groups, { lr, weightDecay: o.weightDecay ?? 0 })
         : new AdamW(groups, { lr, weightDecay: o.weightDecay ?? TRAIN_DEFAULTS.weightDecay });
@@ -139,8 +145,25 @@ export class Trainer {
   /** Whether every epoch ran or early stopping ended the run. */
   get finished(): boolean { return this.st.stopped || this.st.epoch >= this.options.epochs; }
 
+  /**
+   * The options this trainer runs with, every default filled in (what a run's config.json
+   * records): epochs, batchSize, optimizer, lr, weightDecay, schedule, clipNorm, accumulate.
+   */
+  resolvedOptions(): TrainOptions {
+    const { warmup, ...o } = this.options;
+    if (this.lbfgs) return { ...o, optimizer: 'lbfgs', weightDecay: o.weightDecay ?? LBFGS_DEFAULTS.l2 };
+    const optimizer = o.optimizer ?? TRAIN_DEFAULTS.optimizer;
+    return {
+      ...o, optimizer, lr: o.lr ?? TRAIN_DEFAULTS.lr,
+      weightDecay: o.weightDecay ?? (optimizer === 'adamw' ? TRAIN_DEFAULTS.weightDecay : 0),
+      schedule: o.schedule ?? { type: 'cosine', warmup: warmup ?? TRAIN_DEFAULTS.warmup },
+      clipNorm: o.clipNorm ?? TRAIN_DEFAULTS.clipNorm, accumulate: o.accumulate ?? 1,
+    };
+  }
+
   /** Runs the remaining epochs (all of them, or those after a resumed checkpoint). */
   run(): FitResult {
+    if (this.lbfgs) return this.runLbfgs();
     const { batchSize, epochs } = this.options;
     const accumulate = this.options.accumulate ?? 1;
     const clip = this.options.clipNorm ?? TRAIN_DEFAULTS.clipNorm;
@@ -205,6 +228,27 @@ export class Trainer {
       if (epoch >= epochs) break;
     }
     if (this.bestWeights) this.params.forEach((p, i) => (p.data as Float32Array).set(this.bestWeights![i]));
+    this.model.eval();
+    return { history: this.st.history, bestEpoch: this.st.bestEpoch || this.st.history.length, bestValidLoss: this.st.best };
+  }
+
+  /** optimizer 'lbfgs': one full-batch fit to the optimum, recorded as epoch 1 (and the best). */
+  private runLbfgs(): FitResult {
+    if (!this.finished) {
+      const t0 = Date.now();
+      fitLbfgs(this.model, this.dataset, this.split.train, { l2: this.options.weightDecay ?? LBFGS_DEFAULTS.l2 });
+      const validation = this.split.valid?.length ? validationPass(this.model, this.dataset, this.split.valid) : null;
+      const validLoss = validation ? validation.loss : null;
+      const rec: EpochRecord = { epoch: 1, trainLoss: meanLoss(this.model, this.dataset, this.split.train), validLoss, ...(validation ? { valid: validation.metrics } : {}), lr: 0, seconds: (Date.now() - t0) / 1000, best: true };
+      Object.assign(this.st, { epoch: 1, best: validLoss, bestEpoch: 1, stopped: true });
+      this.st.history.push(rec);
+      for (const c of this.callbacks) c.onEpochEnd?.(rec, this);
+      if (this.callbacks.some((c) => c.onCheckpoint)) {
+        const last = this.checkpoint();
+        const best = encodeSafetensors(this.model.stateDict(), { epoch: '1', validLoss: String(validLoss ?? '') });
+        for (const c of this.callbacks) { c.onCheckpoint?.('best', best, this); c.onCheckpoint?.('last', last, this); }
+      }
+    }
     this.model.eval();
     return { history: this.st.history, bestEpoch: this.st.bestEpoch || this.st.history.length, bestValidLoss: this.st.best };
   }

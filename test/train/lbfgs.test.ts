@@ -42,3 +42,23 @@ test('fitLbfgs: bad options are refused naming the function', () => {
   assert.throws(() => train.fitLbfgs(m, ds, [0, 1], { l2: -1 }), (e: Error) => e instanceof ValueError && /fitLbfgs: need l2 ≥ 0/.test(e.message));
   assert.throws(() => train.fitLbfgs(m, ds, [0, 1], { steps: 3 } as never), /fitLbfgs.*steps/);
 });
+
+test('Trainer: the linear model trains with L-BFGS by default (one full-batch epoch to the optimum); resolvedOptions records every default', () => {
+  const pre = data.Preprocessor.fit(schema, records);
+  const ds = pre.encode(records).dataset;
+  const split = data.splitIndices(records.length, { seed: 0 });
+  const m = new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(0) });
+  const t = new train.Trainer(m, ds, split, { weightDecay: 1 / split.train.length }, { seed: 0 });
+  assert.deepEqual(t.resolvedOptions(), { epochs: 10, batchSize: 32, optimizer: 'lbfgs', weightDecay: 1 / split.train.length });
+  const r = t.run();
+  assert.equal(r.history.length, 1);
+  assert.equal(r.bestEpoch, 1);
+  // the same optimum fitLbfgs reaches on the training rows
+  const ref = new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(0) });
+  train.fitLbfgs(ref, ds, split.train, { l2: 1 / split.train.length });
+  assert.ok(Math.abs(r.history[0].trainLoss - train.meanLoss(ref, ds, split.train)) < 1e-6);
+  const mlp = new models.MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(0) });
+  assert.deepEqual(new train.Trainer(mlp, ds, split, { warmup: 0.1 }, { seed: 0 }).resolvedOptions(), {
+    epochs: 10, batchSize: 32, optimizer: 'adamw', lr: 1e-3, weightDecay: 0.01, schedule: { type: 'cosine', warmup: 0.1 }, clipNorm: 1, accumulate: 1,
+  });
+});

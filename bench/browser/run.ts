@@ -186,8 +186,10 @@ try {
       for (const row of group) {
         if (row.skipped) continue;
         if (process.stderr.isTTY) process.stderr.write(`  ${c.id} · ${row.impl}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''} …\r`);
-        runs.set(row, [...(runs.get(row) ?? []), await runPage(c, row.impl)]);
+        const run = await runPage(c, row.impl);
+        runs.set(row, [...(runs.get(row) ?? []), run]);
         if (process.stderr.isTTY) process.stderr.write(`${' '.repeat(80)}\r`);
+        else process.stderr.write(`  ${c.id} · ${row.impl}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}: ${run.result.ok ? `${fmtMs(run.result.ms!)} ms` : run.result.error}\n`);
       }
     }
     for (const [row, results] of runs) {

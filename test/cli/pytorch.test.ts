@@ -14,7 +14,7 @@ import { loadRunModel, readRun } from '../../src/cli/runDir.js';
 import { exportPytorch } from '../../src/cli/pytorch/export.js';
 import { encodeRun } from '../../src/cli/pytorch/encode.js';
 import { ConfigError } from '../../src/errors.js';
-import { FIXTURE, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
+import { FIXTURE, SCHEMA, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
 
 const dir = tmp('pytorch');
 
@@ -55,10 +55,18 @@ const MODELS: Record<string, string> = {
   cnn2d: '{ type: cnn2d, field: img, height: 4, width: 4, patchSize: 2, filters: [4, 4] }',
 };
 
-for (const [name, model] of Object.entries(MODELS)) {
+/** The numeric field's other embeddings (the schema's is 'linear'), in the early fusion model. */
+const numericAs = (embedding: string): string => SCHEMA.replace('{ name: a, kind: numeric, source: tab }', `{ name: a, kind: numeric, source: tab, ${embedding} }`);
+const CASES: [string, string, string][] = [
+  ...Object.entries(MODELS).map(([n, m]): [string, string, string] => [n, m, SCHEMA]),
+  ['fusion early, numeric embedding piecewise', MODELS['fusion early'], numericAs('embedding: piecewise, bins: 4')],
+  ['fusion early, numeric embedding periodic (PLR)', MODELS['fusion early'], numericAs('embedding: periodic, frequencies: 3, sigma: 0.5')],
+];
+
+for (const [name, model, schema] of CASES) {
   test(`${name}: model.py on the encoded rows gives attnkit's outputs (≤ 1e-5)`, { skip: skipTorch }, async () => {
     const slug = name.replace(/\W+/g, '-');
-    const run = await tinyRun(dir, slug, model);
+    const run = await tinyRun(dir, slug, model, undefined, schema);
     const proj = join(dir, `${slug}-torch`);
     const r = exportPytorch(run, proj);
     for (const f of ['model.py', 'model.safetensors', 'train.py', 'safetensors_io.py', 'train_config.json', 'README.md']) assert.ok(existsSync(join(proj, f)), f);

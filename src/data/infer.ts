@@ -10,7 +10,8 @@
  * - text: strings of several words with a growing vocabulary;
  * - keyValue: objects, or `k=v;k=v` cells;
  * - timeSeries: arrays of numbers, or cells of three or more numbers;
- * - excluded: row IDs (every value distinct), and columns with no present value.
+ * - excluded: row IDs (every value distinct), near-unique short strings (names), dates (no
+ *   date kind), and columns with no present value.
  * Missing markers (empty, NA, N/A, ?, null, -…) are counted per column.
  */
 import { ConfigError, DataError, clipText, previewList } from '../errors.js';
@@ -66,6 +67,9 @@ interface ColumnStats {
   present: unknown[];
   markers: Map<string, number>;
 }
+
+/** A date or date-time cell: 2021-03-04, 04/03/2021, 12-Jun-98, 2021-03-04T10:00Z, Jun 12, 1998. */
+const DATE = /^(\d{4}-\d{1,2}-\d{1,2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}-[A-Za-z]{3}-\d{2,4}|[A-Za-z]{3,9} \d{1,2},? \d{4})$/;
 
 function columnStats(records: readonly DataRecord[], name: string): ColumnStats {
   const present: unknown[] = [], markers = new Map<string, number>();
@@ -165,6 +169,10 @@ function inferField(name: string, s: ColumnStats, o: typeof INFER_DEFAULTS): Inf
   const words = strs.map((x) => tokenize(x).length);
   const avgWords = words.reduce((a, b) => a + b, 0) / strs.length;
   const vocab = new Set(strs.flatMap((x) => tokenize(x))).size;
+  const dates = strs.filter((x) => DATE.test(x)).length;
+  if (dates === strs.length && distinct > o.categories) {
+    return { name, spec: null, reason: `excluded: dates (${dates} cells like ${q(strs[0])}); there is no date kind: derive a number (year, day of the week) or make it categorical${m}` };
+  }
   if (distinct > o.categories && avgWords >= o.textWords) {
     const p95 = [...words].sort((a, b) => a - b)[Math.floor(0.95 * (words.length - 1))];
     const maxLength = Math.min(256, Math.max(8, p95));
@@ -175,6 +183,9 @@ function inferField(name: string, s: ColumnStats, o: typeof INFER_DEFAULTS): Inf
   }
   if (present.length >= 10 && distinct === present.length) {
     return { name, spec: null, reason: `excluded: looks like a row ID (${distinct} distinct values in ${present.length} rows, ${avgWords.toFixed(1)} words each)${m}` };
+  }
+  if (present.length >= 10 && distinct >= 0.95 * present.length) {
+    return { name, spec: null, reason: `excluded: nearly every value distinct (${distinct} of ${present.length}, ${avgWords.toFixed(1)} words each): an ID or a name; make it text if its words matter${m}` };
   }
   const top = freq.slice(0, 4).map(([k, c]) => `${q(k)} ${c}`).join(', ');
   if (distinct <= o.categories) {

@@ -25,10 +25,11 @@ const csvRows = Array.from({ length: 80 }, (_, i) => {
   const review = Array.from({ length: 4 + (i % 5) }, (_, k) => words[(i * 7 + k * 3 + (x > 0 ? 1 : 0)) % words.length]).join(' ') + ` #${i}`;
   const tags = `color=${['red', 'blue'][i % 2]};size=${i % 4}`;
   const signal = Array.from({ length: 12 }, (_, k) => (Math.sin(k + i) + x).toFixed(3)).join(' ');
-  return [i + 1, age, 1 + (i % 4), ['Oslo', 'Lima', 'Pune'][i % 3], `"${review}"`, tags, `"${signal}"`, `user${i * 37}`, x > 0 ? 'yes' : 'no'].join(',');
+  const joined = `2021-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + Math.floor(i / 3)).padStart(2, '0')}`;
+  return [i + 1, age, 1 + (i % 4), ['Oslo', 'Lima', 'Pune'][i % 3], `"${review}"`, tags, `"${signal}"`, `user${i * 37}`, joined, `Movie ${i % 78}`, x > 0 ? 'yes' : 'no'].join(',');
 });
 const csv = join(dir, 'people.csv');
-writeFileSync(csv, `id,age,grade,city,review,tags,signal,login,churn\n${csvRows.join('\n')}\n`);
+writeFileSync(csv, `id,age,grade,city,review,tags,signal,login,joined,title,churn\n${csvRows.join('\n')}\n`);
 
 const jsonl = join(dir, 'events.jsonl');
 writeFileSync(jsonl, Array.from({ length: 40 }, (_, i) => JSON.stringify({
@@ -46,8 +47,10 @@ test('inferSchema types each column of a CSV: numeric with its missing markers, 
   const { records } = await import('../../src/data/node/readers.js').then((m) => m.readRecords(csv));
   const s = data.inferSchema(records, 'churn');
   assert.deepEqual(kinds(s), {
-    id: 'excluded', age: 'numeric', grade: 'categorical', city: 'categorical', review: 'text', tags: 'keyValue', signal: 'timeSeries', login: 'excluded',
+    id: 'excluded', age: 'numeric', grade: 'categorical', city: 'categorical', review: 'text', tags: 'keyValue', signal: 'timeSeries', login: 'excluded', joined: 'excluded', title: 'excluded',
   });
+  assert.match(s.fields.find((f) => f.name === 'joined')!.reason, /^excluded: dates \(80 cells like '2021-01-01'\); there is no date kind/);
+  assert.match(s.fields.find((f) => f.name === 'title')!.reason, /^excluded: nearly every value distinct \(78 of 80/);
   const age = s.fields.find((f) => f.name === 'age')!;
   assert.deepEqual((age.spec as { missing: string[] }).missing.sort(), ['', '?', 'NA']);
   assert.match(age.reason, /missing: \d+ '\?', \d+ 'NA', \d+ empty|missing: .*'\?'.*/);

@@ -1,0 +1,173 @@
+/**
+ * The tabular suite (issue 24): five real tables, identical seeded stratified 70/10/20 splits,
+ * attnkit's fusion model (each numeric embedding), MLP and linear model; scikit-learn's
+ * logistic/ridge regression and gradient boosting on the same splits come from
+ * scripts/sklearn_tabular.py, which reads the rows and splits this script dumps.
+ *
+ *   npx tsx scripts/tabular.ts dump /tmp/tabular            # rows + schema + splits per dataset (for Python)
+ *   /usr/bin/python3 scripts/sklearn_tabular.py /tmp/tabular > docs/tabular/sklearn.json
+ *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts run [--datasets a,b] [--models m,n] [--seeds 0,1,2,3,4] [--file attnkit.json]
+ *       (appends each cell to docs/tabular/<file>, replacing an earlier cell of the same dataset, model and seed)
+ *   npx tsx scripts/tabular.ts table                        # the markdown table from both JSON files
+ *
+ * Breast cancer is read from Debian python3-sklearn's bundled CSV; the others ship with npm packages.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Generator } from '../src/tensor/random.js';
+import { Preprocessor, type DataRecord } from '../src/data/preprocessor.js';
+import { splitIndices } from '../src/data/dataset.js';
+import type { Schema } from '../src/data/schema.js';
+import { cpsWages, movies, penguins, seattleWeather, type LoadedDataset } from '../src/data/node/datasets.js';
+import { FusionModel } from '../src/models/fusion.js';
+import { LinearModel, MLPModel } from '../src/models/baselines.js';
+import type { TaskModel } from '../src/models/heads.js';
+import { fit } from '../src/train/fit.js';
+import { evaluate, meanLoss } from '../src/train/evaluate.js';
+import { fitLbfgs } from '../src/train/lbfgs.js';
+import { backendName, initBackend } from '../src/backend/native/index.js';
+
+await initBackend();   // native (or wasm) unless ATTNKIT_BACKEND says otherwise
+
+const SKLEARN_CSV = '/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv';
+
+/** scikit-learn's breast cancer table (569 rows, 30 numeric columns → malignant / benign). */
+function breastCancer(): LoadedDataset {
+  const lines = readFileSync(SKLEARN_CSV, 'utf8').trim().split('\n').slice(1);
+  const records: DataRecord[] = lines.map((l) => {
+    const c = l.split(',').map(Number);
+    return { ...Object.fromEntries(c.slice(0, 30).map((x, j) => [`x${j}`, x])), benign: c[30] };
+  });
+  const schema: Schema = {
+    fields: Array.from({ length: 30 }, (_, j) => ({ name: `x${j}`, kind: 'numeric' as const })),
+    targets: [{ name: 'benign', task: 'binary' }],
+  };
+  return { name: 'breastCancer', records, schema, description: 'breast cancer (569): 30 numeric measurements → benign' };
+}
+
+const DATASETS: Record<string, () => LoadedDataset> = { breastCancer, penguins, seattleWeather, cpsWages, movies };
+const SEEDS = [0, 1, 2, 3, 4];
+const OUT = 'docs/tabular';
+
+/** The suite's split of one seed: stratified by class for classification. */
+function splitOf(loaded: LoadedDataset, seed: number): { train: number[]; valid: number[]; test: number[] } {
+  const target = loaded.schema.targets[0];
+  const classes = [...new Set(loaded.records.map((r) => String(r[target.name])))].sort();
+  const stratify = target.task === 'regression' ? undefined : loaded.records.map((r) => classes.indexOf(String(r[target.name])));
+  return splitIndices(loaded.records.length, { seed, valid: 0.1, test: 0.2, stratify });
+}
+
+/** The schema with every numeric field's embedding set. */
+function withEmbedding(schema: Schema, embedding: 'linear' | 'piecewise' | 'periodic'): Schema {
+  return { ...schema, fields: schema.fields.map((f) => (f.kind === 'numeric' ? { ...f, embedding } : f)) };
+}
+
+interface ModelSpec { embedding: 'linear' | 'piecewise' | 'periodic'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string> }
+const fusionOf = (embedding: ModelSpec['embedding']): ModelSpec => ({
+  embedding,
+  make: (pre, seed) => new FusionModel(pre.fieldInfo(), pre.targetInfo(), { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1 }, new Generator(seed)),
+  train: { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4 },
+});
+const MODELS: Record<string, ModelSpec> = {
+  'fusion-linear': fusionOf('linear'),
+  'fusion-piecewise': fusionOf('piecewise'),
+  'fusion-periodic': fusionOf('periodic'),
+  mlp: { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4 } },
+  // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
+  linear: { embedding: 'linear', make: (pre, seed) => new LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { optimizer: 'lbfgs', C: '0.1 | 1 | 10 by validation loss' } },
+};
+const LINEAR_C = [0.1, 1, 10];
+
+/** The suite's headline metric per task. */
+const METRIC = { binary: 'auc', multiclass: 'accuracy', regression: 'rmse' } as const;
+
+interface Cell { dataset: string; model: string; seed: number; metrics: Record<string, number>; bestEpoch: number; epochs: number; train: Record<string, number | string> }
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function dump(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, load] of Object.entries(DATASETS)) {
+    const loaded = load();
+    const splits = SEEDS.map((s) => splitOf(loaded, s));
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, schema: loaded.schema, records: loaded.records, splits }));
+    console.error(`${name}: ${loaded.records.length} rows`);
+  }
+}
+
+function run(): void {
+  const file = join(OUT, arg('file') ?? 'attnkit.json');
+  const cells: Cell[] = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Cell[] : [];
+  const datasets = arg('datasets')?.split(',') ?? Object.keys(DATASETS);
+  const models = arg('models')?.split(',') ?? Object.keys(MODELS);
+  const seeds = arg('seeds')?.split(',').map(Number) ?? SEEDS;
+  console.error(`backend ${backendName()}`);
+  for (const name of datasets) {
+    const loaded = DATASETS[name]();
+    const target = loaded.schema.targets[0];
+    for (const seed of seeds) {
+      const split = splitOf(loaded, seed);
+      for (const model of models) {
+        const spec = MODELS[model];
+        const pre = Preprocessor.fit(withEmbedding(loaded.schema, spec.embedding), split.train.map((i) => loaded.records[i]));
+        const ds = pre.encode(loaded.records).dataset;
+        let m = spec.make(pre, seed);
+        let r = { bestEpoch: 0, history: [] as unknown[] };
+        let train = spec.train;
+        if (spec.train.optimizer === 'lbfgs') {
+          const fits = LINEAR_C.map((C) => {
+            const lm = spec.make(pre, seed);
+            const res = fitLbfgs(lm, ds, split.train, { l2: 1 / (C * split.train.length) });
+            return { C, lm, res, valid: meanLoss(lm, ds, split.valid) };
+          });
+          const best = fits.reduce((a, b) => (b.valid < a.valid ? b : a));
+          m = best.lm;
+          r = { bestEpoch: best.res.iterations, history: best.res.losses };
+          train = { optimizer: 'lbfgs', C: best.C, l2: 1 / (best.C * split.train.length), iterations: best.res.iterations, converged: String(best.res.converged) };
+        } else {
+          r = fit(m, ds, split, { ...spec.train, seed } as never);
+        }
+        const metrics = evaluate(m, ds, split.test)[target.name] as unknown as Record<string, number>;
+        const cell: Cell = { dataset: name, model, seed, metrics, bestEpoch: r.bestEpoch, epochs: r.history.length, train };
+        const k = cells.findIndex((c) => c.dataset === name && c.model === model && c.seed === seed);
+        if (k >= 0) cells[k] = cell; else cells.push(cell);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, `${JSON.stringify(cells, null, 1)}\n`);
+        console.error(`${name} seed ${seed} ${model}: ${METRIC[target.task]} ${metrics[METRIC[target.task]].toFixed(4)} (best epoch ${r.bestEpoch} of ${r.history.length})`);
+      }
+    }
+  }
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+function table(): void {
+  const all = readdirSync(OUT).filter((f) => f.endsWith('.json')).flatMap((f) => JSON.parse(readFileSync(join(OUT, f), 'utf8')) as Cell[]);
+  const models = [...Object.keys(MODELS), 'sklearn-logistic', 'sklearn-gbdt'];
+  const out: string[] = [];
+  const header: Record<string, string> = {
+    'fusion-linear': 'fusion, linear', 'fusion-piecewise': 'fusion, piecewise', 'fusion-periodic': 'fusion, periodic',
+    mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
+  };
+  out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);
+  for (const name of Object.keys(DATASETS)) {
+    const task = DATASETS[name]().schema.targets[0].task;
+    const metric = METRIC[task];
+    const row = models.map((m) => {
+      const xs = all.filter((c) => c.dataset === name && c.model === m).map((c) => c.metrics[metric]);
+      return xs.length ? `${mean(xs).toFixed(3)} ± ${sd(xs).toFixed(3)}${xs.length < 5 ? ` (${xs.length} seeds)` : ''}` : '—';
+    });
+    out.push(`| ${name} (${metric}${metric === 'rmse' ? ', lower is better' : ''}) | ${row.join(' | ')} |`);
+  }
+  console.log(out.join('\n'));
+}
+
+const cmd = process.argv[2];
+if (cmd === 'dump') dump(process.argv[3] ?? '/tmp/tabular');
+else if (cmd === 'run') run();
+else if (cmd === 'table') table();
+else { console.error('usage: tsx scripts/tabular.ts dump <dir> | run [--datasets …] [--models …] [--seeds …] | table'); process.exit(2); }

@@ -36,7 +36,7 @@ export const SCHEMA = `schema:
 export const tmp = (prefix: string): string => mkdtempSync(join(tmpdir(), `attnkit-${prefix}-`));
 
 /** Trains a run (1 epoch unless `train` says otherwise) of `model` (YAML flow map) on the fixture; returns its directory. */
-export async function tinyRun(dir: string, name: string, model: string, train = '{ epochs: 1, lr: 0.01, batchSize: 16 }', schema = SCHEMA): Promise<string> {
+export async function tinyRun(dir: string, name: string, model: string, train = '{ epochs: 1, lr: 0.01, batchSize: 16, optimizer: adamw }', schema = SCHEMA): Promise<string> {
   const config = join(dir, `${name}.yaml`);
   writeFileSync(config, `name: ${name}\nseed: 3\ndata: { path: ${FIXTURE} }\n${schema}model: ${model}\ntrain: ${train}\nsplit: { valid: 0.2, test: 0.2 }\n`);
   const run = join(dir, name);

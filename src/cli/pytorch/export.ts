@@ -11,6 +11,8 @@ import { CheckpointError, decodeSafetensors, encodeSafetensors } from '../../ten
 import { fmtShape } from '../../errors.js';
 import { fromTorchStateDict, toTorchStateDict } from '../../nn/torchNames.js';
 import { decayGroups } from '../../train/optim.js';
+import { TRAIN_DEFAULTS } from '../../train/trainer.js';
+import { LinearModel } from '../../models/baselines.js';
 import type { TaskModel } from '../../models/heads.js';
 import { loadRunModel, readRun, RUN_FILES, writeFileAtomic, type SavedRun } from '../runDir.js';
 import { modelFields, modelPy, inputName, targetName } from './modelPy.js';
@@ -22,19 +24,21 @@ import { readmePy } from './readme.js';
 export function trainConfig(saved: SavedRun, model: TaskModel): Record<string, unknown> {
   const o = saved.config.train ?? {};
   if (o.remedies) throw new ConfigError(`export --format pytorch: train.remedies (${Object.keys(o.remedies).join(', ')}) is not expressed in train.py yet; export a run without it`);
-  const optimizer = o.optimizer ?? 'adamw';
+  // as the Trainer resolves it: the linear model fits by full-batch L-BFGS unless the config says otherwise
+  const optimizer = o.optimizer ?? (model instanceof LinearModel ? 'lbfgs' : TRAIN_DEFAULTS.optimizer);
+  if (optimizer === 'lbfgs') throw new ConfigError("export --format pytorch: train.optimizer 'lbfgs' (full-batch L-BFGS, the linear model's default) is not expressed in train.py; train the run with train.optimizer adamw, adam or sgd to export it");
   const named = model.namedParameters();
   // the Trainer's groups: every parameter decays with decayExempt false, else decayGroups' first group
   const decayed = new Set(o.decayExempt === false ? named.map(([, p]) => p) : decayGroups(named).find((g) => !g.options)?.params ?? []);
   const noDecay = named.filter(([, p]) => !decayed.has(p)).map(([n]) => n);
   return {
     run: saved.dir,
-    epochs: o.epochs ?? 10, batchSize: o.batchSize ?? 32, optimizer, lr: o.lr ?? 1e-3,
+    epochs: o.epochs ?? TRAIN_DEFAULTS.epochs, batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize, optimizer, lr: o.lr ?? TRAIN_DEFAULTS.lr,
     momentum: o.momentum ?? 0.9, nesterov: o.nesterov ?? false,
-    weightDecay: o.weightDecay ?? (optimizer === 'adamw' ? 0.01 : 0),
+    weightDecay: o.weightDecay ?? (optimizer === 'adamw' ? TRAIN_DEFAULTS.weightDecay : 0),
     noDecay: Object.keys(toTorchStateDict(Object.fromEntries(noDecay.map((n) => [n, 0])))),
-    schedule: o.schedule ?? { type: 'cosine', warmup: o.warmup ?? 0.05 },
-    clipNorm: o.clipNorm ?? 1, accumulate: o.accumulate ?? 1, labelSmoothing: o.labelSmoothing ?? 0,
+    schedule: o.schedule ?? { type: 'cosine', warmup: o.warmup ?? TRAIN_DEFAULTS.warmup },
+    clipNorm: o.clipNorm ?? TRAIN_DEFAULTS.clipNorm, accumulate: o.accumulate ?? 1, labelSmoothing: o.labelSmoothing ?? 0,
     ...(o.patience !== undefined ? { patience: o.patience } : {}),
     seed: saved.config.seed ?? 0,
     targets: model.targets.map((t) => ({

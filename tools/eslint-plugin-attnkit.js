@@ -55,7 +55,7 @@ const layers = {
     messages: {
       upward: "'{{from}}' (layer {{fromRank}}) may not import '{{to}}' (layer {{toRank}}): imports run one way, top to bottom (DESIGN.md)",
       node: "'{{from}}' is core code that must run in a browser; it may not import the Node built-in '{{mod}}'",
-      viz: "viz/ reads report JSON only and never imports the engine ('{{mod}}')",
+      viz: "viz/ reaches the engine only through the public browser entry 'attnkit/browser', as a user's page would, never by a relative import ('{{mod}}')",
       implementation: "'{{from}}' may not import '{{to}}': ops/ and autograd/ reach kernels through the backend interface ('backend/backend.ts', the active backend object), never a backend implementation",
     },
     schema: [],

@@ -40,9 +40,10 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
     const y = batch.targets[t.name];
     truth[t.name] = y ? Array.from(y.data as ArrayLike<number>, (v) => (t.task === 'regression' && t.mean !== undefined ? v * t.std! + t.mean : v)) : [];
     if (t.task === 'multiclass') classNames[t.name] = t.classes!;
-    if (t.task === 'binary') {
+    else if (t.task === 'binary') {
+      // the names the data gives (a run saved before binary targets kept their names has classes ['0', '1'])
       const positive = schemaTargets.find((s) => s.name === t.name)?.positive;
-      if (positive === undefined) classNames[t.name] = ['0', '1'];
+      if (positive === undefined) classNames[t.name] = t.classes ?? ['0', '1'];
       else {
         const other = run.records.map((r) => r[t.name]).find((v) => v !== null && v !== undefined && String(v) !== String(positive));
         classNames[t.name] = [other === undefined ? `not ${String(positive)}` : String(other), String(positive)];

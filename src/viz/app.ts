@@ -177,28 +177,8 @@ function runColumn(st: State, k: number, a: Analysis, rerender: () => void): HTM
   col.append(panel('gradattn', 'Gradient × attention for [CLS], mean over layers (30 largest)', bars(ga, labels, full, { top: 30 })));
   col.append(panel('fields', 'Attribution by field and source: rollout of [CLS] (this record)', bars([...a.fields.map((f) => f.rollout), ...a.sources.map((s) => s.rollout)], [...a.fields.map((f) => f.name), ...a.sources.map((s) => `source ${s.name}`)])));
   const names = Array.from({ length: run.heads }, (_, i) => `H${i + 1}`);
-  col.append(panel('redundancy', `Head redundancy, layer ${layer + 1} (1 − JSD of the heads' rows: 1 = identical)`, numberGrid(redundancy(a.weights[layer], n), names, names, { max: 1, id: 'redundancy-grid' })));
+  col.append(panel('redundancy', `Head redundancy, layer ${layer + 1} (1 − JSD of the heads' rows: 1 = identical)`, numberGrid(run.redundancy(a, layer), names, names, { max: 1, id: 'redundancy-grid' })));
   return col;
-}
-
-/** 1 − mean Jensen–Shannon divergence (log 2 = 1) between two heads' rows. */
-function redundancy(heads: Float32Array[], n: number): number[][] {
-  const H = heads.length;
-  const out = Array.from({ length: H }, () => new Array<number>(H).fill(1));
-  for (let a = 0; a < H; a++) for (let b = a + 1; b < H; b++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      let js = 0;
-      for (let j = 0; j < n; j++) {
-        const p = heads[a][i * n + j], q = heads[b][i * n + j], m = (p + q) / 2;
-        if (p > 0) js += 0.5 * p * Math.log2(p / m);
-        if (q > 0) js += 0.5 * q * Math.log2(q / m);
-      }
-      s += js;
-    }
-    out[a][b] = out[b][a] = 1 - s / n;
-  }
-  return out;
 }
 
 function datasetColumn(st: State, k: number, choose: (cell: [number, number]) => void): HTMLElement {
@@ -237,6 +217,13 @@ function datasetColumn(st: State, k: number, choose: (cell: [number, number]) =>
       { name: 'valid loss', xs, ys: rep.history.map((r) => r.validLoss) },
     ])));
   }
+  if (rep?.entropyHistory.length) {
+    const eh = rep.entropyHistory;
+    const series = eh[0].entropy.flatMap((heads, l) => heads.map((_, hd) => ({ name: `L${l + 1} H${hd + 1}`, xs: eh.map((p) => p.epoch), ys: eh.map((p) => p.entropy[l]?.[hd] ?? null) })));
+    col.append(panel('entropy-history', 'Normalised attention entropy over training (probe rows; 1 = uniform)', lines(series, { yLabel: 'entropy' })));
+  }
+  const gates = Object.entries(rep?.gates ?? {});
+  if (gates.length) col.append(panel('gates', 'Gate values of composite modules', table(['module', 'branch', 'gate'], gates.flatMap(([path, g]) => g.names.map((nm, i) => [path, nm, g.values[i]])))));
   if (rep?.metrics) col.append(panel('metrics', 'Test metrics (at training)', table(['target', 'metric', 'value'], Object.entries(rep.metrics).flatMap(([tn, m]) => Object.entries(m).map(([kk, v]) => [tn, kk, v])))));
   return col;
 }
@@ -267,7 +254,8 @@ async function start(): Promise<void> {
     document.body.dataset.ready = 'true';
   };
   const renderForm = (): void => {
-    $('record').replaceChildren(recordForm(st.runs[0].state.schema, st.runs[0].state, st.record, (name, value) => {
+    const used = new Set(st.runs.flatMap((r) => r.model.fields.map((f) => f.name)));
+    $('record').replaceChildren(recordForm(st.runs[0].state.schema, st.runs[0].state, st.record, used, (name, value) => {
       st.record = { ...st.record, [name]: value };
       st.edited = true;
       analyseAll();

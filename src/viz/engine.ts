@@ -258,6 +258,14 @@ export class PageRun {
     });
   }
 
+  /** Head redundancy of one layer over the record's real tokens (analysis.headRedundancy: 1 − JSD / ln 2, 1 = identical heads). */
+  redundancy(a: Analysis, layer: number): number[][] {
+    const n = a.tokens.length, H = this.heads;
+    const w = new Float32Array(H * n * n);
+    a.weights[layer].forEach((m, h) => w.set(m, h * n * n));
+    return ak.analysis.headRedundancy(new ak.Tensor(w, [1, H, n, n]));
+  }
+
   /** Predictions, attribution per field and source, and entropy per layer × head over records, in chunks (yielding between them). */
   async stats(records: DataRecord[], onProgress?: (done: number) => void): Promise<RunStats> {
     const model = this.model, H = this.heads, L = this.layers;
@@ -266,7 +274,7 @@ export class PageRun {
     const fr = new Map(fieldNames.map((f) => [f, { r: 0, g: 0 }])), sr = new Map(sourceNames.map((s) => [s, { r: 0, g: 0 }]));
     const ent = Array.from({ length: L }, () => new Array<number>(H).fill(0));
     let entRows = 0;
-    const chunk = 8;   // short blocks of work: the page answers between them
+    const chunk = 4;   // short blocks of work on the page's thread: edits are answered between them
     for (let s = 0; s < records.length; s += chunk) {
       const recs = records.slice(s, s + chunk);
       const { dataset } = this.pre.encode(recs, { targets: false });

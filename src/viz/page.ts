@@ -29,6 +29,7 @@ export const PAGE_HTML = `<!doctype html>
   .row-item.wrong .row-cls { color: #b3261e; font-weight: 600; }
   .row-id { color: #667; }
   .row-text { color: #555; font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  #center { min-width: 0; }
   .record-form { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 6px 14px; }
   .field { display: flex; flex-direction: column; }
   .field-text, .field-keyValue { grid-column: span 2; }
@@ -45,6 +46,7 @@ export const PAGE_HTML = `<!doctype html>
   .panel-head h2 { font-size: 13px; margin: 0 auto 0 0; }
   .panel-head button { font-size: 11px; }
   .note { color: #666; margin: 4px 0; font-size: 12px; }
+  #headview .figure { max-height: 620px; overflow: auto; }
   .model-grid { display: grid; gap: 4px; align-items: center; }
   .mv-panel { padding: 2px; border: 2px solid transparent; background: none; cursor: pointer; line-height: 0; }
   .mv-panel.active { border-color: #c4453b; }

@@ -48,7 +48,7 @@ export function heatCanvas(m: ArrayLike<number>, n: number, px: number, options:
  * that head in the head view and the large heatmap.
  */
 export function modelView(weights: Float32Array[][], n: number, onOpen: (layer: number, head: number) => void, active: { layer: number; head: number }): HTMLElement {
-  const grid = h('div', { class: 'model-grid', style: `grid-template-columns: 60px repeat(${weights[0].length}, auto)` });
+  const grid = h('div', { class: 'model-grid', style: `grid-template-columns: 60px repeat(${weights[0].length}, 104px)` });
   grid.append(h('span'));
   weights[0].forEach((_, hd) => grid.append(h('span', { class: 'mv-col' }, `head ${hd + 1}`)));
   weights.forEach((layer, l) => {

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The viewer's screenshots in docs/images/, taken from real runs in headless chromium:
  *

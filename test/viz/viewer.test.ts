@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The live viewer in a real browser: playwright-core drives Debian's chromium (headless) against
  * `startInspectServer` on small runs trained here. The page runs the model itself (attnkit/browser):

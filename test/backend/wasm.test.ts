@@ -8,6 +8,8 @@ import { ValueError, matmul, tensor } from '../../src/index.js';
 import { backendName } from '../../src/backend/backend.js';
 import { selectBackendFromEnv, setNumThreads, useBackend } from '../../src/backend/native/index.js';
 import { loadWasmBackend, wasmInfo } from '../../src/backend/wasm/index.js';
+import { wasmAddon, type WasmModule } from '../../src/backend/wasm/glue.js';
+import { compiledKernels } from '../../src/backend/compiledBackend.js';
 
 const wasmPass = process.env.ATTNKIT_BACKEND === 'wasm';
 
@@ -45,4 +47,17 @@ test('on the wasm pass: the backend is wasm, SIMD128, threaded in Node; loading 
     setNumThreads(loaded);
   }
   assert.deepEqual(Array.from(matmul(tensor([[1, 2], [3, 4]]), tensor([[5], [6]])).data), [17, 39]);
+});
+
+test('a kernel whose arrays do not fit in wasm memory (malloc returns 0) runs on the js kernel, not a RangeError', () => {
+  // a stand-in for a build whose 4 GB memory is full: every allocation fails, no kernel export may run
+  const full = new Proxy({ HEAPU8: new Uint8Array(64), _malloc: () => 0, _free: () => undefined } as unknown as WasmModule, {
+    get: (m, key) => (key in m ? m[key as keyof WasmModule] : () => assert.fail(`${String(key)} was called`)),
+  });
+  const k = compiledKernels('wasm', wasmAddon(full, 1));
+  const x = new Float32Array([1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(Array.from(k.sumDim!(x, 2, 3, 1)), [6, 15]);
+  const w = new Float32Array([1, 2]), m = new Float32Array(2), v = new Float32Array(2);
+  k.adamUpdate!(w, new Float32Array([0.5, -0.5]), m, v, { lr: 0.1, b1: 0.9, b2: 0.999, c1: 0.1, c2: 0.001, eps: 1e-8, wd: 0, decoupled: true });
+  assert.ok(Math.abs(w[0]! - 0.9) < 1e-6 && Math.abs(w[1]! - 2.1) < 1e-6, `adam moved the weights by the js rule: ${Array.from(w)}`);
 });

@@ -4,10 +4,11 @@
  * Each call copies its typed-array arguments into wasm memory (one copy per distinct array: packed
  * attention passes one buffer as q, k and v), calls the kernel's export `ak_<kernel>` with the table's
  * one flattening rule (scripts/gen-kernels.mjs, `wasmExports`), copies the written arrays back and frees.
- * Arguments are checked by kind as the addon checks them, with its TypeError messages.
+ * Arguments are checked by kind as the addon checks them, with its TypeError messages. When an array does
+ * not fit in wasm memory the call throws FALLBACK before anything is written, and the js kernel runs it.
  */
 import type { AnyArray } from '../buffers.js';
-import { ENUMS, KERNELS, STRUCTS, type Addon, type ArgDef, type KernelDef, type KernelName, type StructName } from '../native/kernelTable.js';
+import { ENUMS, FALLBACK, KERNELS, STRUCTS, type Addon, type ArgDef, type KernelDef, type KernelName, type StructName } from '../native/kernelTable.js';
 
 /** The parts of the emscripten module the glue uses. */
 export interface WasmModule {
@@ -51,7 +52,8 @@ class Staging {
       return seen.ptr;
     }
     const ptr = this.m._malloc(Math.max(x.byteLength, 16));
-    if (ptr === 0) throw new RangeError(`wasm backend: out of memory allocating ${x.byteLength} bytes`);
+    // wasm memory is full (4 GB): nothing has been written yet, so the js kernel takes the call
+    if (ptr === 0) throw FALLBACK;
     this.ptrs.set(x, { ptr, writes });
     this.heap().set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), ptr);
     return ptr;
@@ -60,7 +62,7 @@ class Staging {
   /** A number array as int32 values (the wasm build's `long`). */
   longs(xs: readonly number[]): number {
     const ptr = this.m._malloc(Math.max(xs.length * 4, 16));
-    if (ptr === 0) throw new RangeError('wasm backend: out of memory');
+    if (ptr === 0) throw FALLBACK;
     this.extra.push(ptr);
     new Int32Array(this.heap().buffer, ptr, xs.length).set(xs);
     return ptr;

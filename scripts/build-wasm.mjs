@@ -10,7 +10,7 @@
 // Debian's emscripten brings its system libraries prebuilt (a frozen cache); another install compiles them
 // into its cache (EM_CACHE) on the first build.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,7 +80,8 @@ const __dirname = __akNode ? require('path').dirname(require('url').fileURLToPat
 async function build(name, { cflags, ldflags }) {
   const objDir = join(OBJ, name);
   mkdirSync(join(objDir, 'generated'), { recursive: true });
-  const newestHeader = Math.max(...headers.map(mtime));
+  // this script holds the flags: a change to it recompiles everything
+  const newestHeader = Math.max(...headers.map(mtime), mtime(fileURLToPath(import.meta.url)));
   const jobs = SOURCES.map((src) => {
     const o = join(objDir, src.replace(/\.cc$/, '.o'));
     const stale = mtime(o) < Math.max(mtime(join(SRC, src)), newestHeader);
@@ -90,8 +91,11 @@ async function build(name, { cflags, ldflags }) {
   const js = join(OUT, `attnkit-${name}.mjs`);
   const objects = SOURCES.map((s) => join(objDir, s.replace(/\.cc$/, '.o')));
   // linking runs binaryen's optimiser (tens of seconds): skip it when the outputs are newer than every input
+  // and the loader was finished (a run stopped between the link and the rewrite below leaves it without
+  // the prelude, and newer than its objects)
   const newestInput = Math.max(...objects.map(mtime), mtime(fileURLToPath(import.meta.url)));
-  if (jobs.length === 0 && Math.min(mtime(js), mtime(join(OUT, `attnkit-${name}.wasm`))) > newestInput) return;
+  const finished = existsSync(js) && readFileSync(js, 'utf8').startsWith(NODE_PRELUDE);
+  if (jobs.length === 0 && finished && Math.min(mtime(js), mtime(join(OUT, `attnkit-${name}.wasm`))) > newestInput) return;
   await run('em++', [...LDFLAGS, ...ldflags, ...objects, '-o', js]);
   let text = NODE_PRELUDE + readFileSync(js, 'utf8');
   if (name === 'mt') {
@@ -105,7 +109,8 @@ async function build(name, { cflags, ldflags }) {
     if (!text.includes(ctor)) throw new Error(`build-wasm: emscripten's Node shell changed (no '${ctor}'): update the worker options`);
     text = text.replace(ctor, 'global.Worker=class extends nodeWorkerThreads.Worker{constructor(u,o){super(u,Object.assign({execArgv:[]},o))}}');
   }
-  writeFileSync(js, text);
+  writeFileSync(`${js}.tmp`, text);
+  renameSync(`${js}.tmp`, js);
 }
 
 const ifPossible = process.argv.includes('--if-possible');

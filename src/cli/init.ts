@@ -12,6 +12,7 @@ import type { DataRecord } from '../data/preprocessor.js';
 import type { TaskKind } from '../data/schema.js';
 import { SPLIT_DEFAULTS } from '../data/dataset.js';
 import { TRAIN_DEFAULTS } from '../train/trainer.js';
+import { LBFGS_DEFAULTS } from '../train/lbfgs.js';
 import { writeFileAtomic } from './runDir.js';
 
 /** Rows `init` reads from a file at most (enough to type columns; the config trains on every row). */
@@ -28,6 +29,9 @@ function scalar(x: string | number | boolean): string {
   if (typeof x !== 'string') return String(x);
   return /^[A-Za-z_][\w.-]*$/.test(x) && !YAML_WORDS.test(x) ? x : JSON.stringify(x);
 }
+
+/** Text for a `#` comment: a line break (a CSV header may hold one) would end the comment and break the YAML. */
+const oneLine = (s: string): string => s.replace(/\r\n|[\r\n\u2028\u2029]/g, '\\n');
 
 function flow(o: object): string {
   const part = (v: unknown): string => (Array.isArray(v) ? `[${v.map(part).join(', ')}]` : scalar(v as string));
@@ -48,7 +52,7 @@ async function sample(path: string, limit: number, encoding?: 'utf-8' | 'latin1'
 /** The config text for an inferred schema (comments first, then each section). */
 export function initConfigText(s: InferredSchema, o: { dataPath: string; name: string; command: string; sampled: boolean; file: string; onError: boolean; encoding?: 'latin1' }): string {
   const L: string[] = [];
-  L.push(`# Written by \`${o.command}\` from ${o.sampled ? `the first ${s.rows.toLocaleString('en-US')} rows of` : `all ${s.rows.toLocaleString('en-US')} rows of`} ${o.file}.`);
+  L.push(oneLine(`# Written by \`${o.command}\` from ${o.sampled ? `the first ${s.rows.toLocaleString('en-US')} rows of` : `all ${s.rows.toLocaleString('en-US')} rows of`} ${o.file}.`));
   L.push('# Each field\'s comment says why it got its kind (counts from those rows). Edit kinds and options, then:');
   L.push('#   attnkit train <this file>');
   L.push(`name: ${scalar(o.name)}`);
@@ -60,12 +64,12 @@ export function initConfigText(s: InferredSchema, o: { dataPath: string; name: s
   L.push('schema:');
   L.push('  fields:');
   for (const f of s.fields) {
-    L.push(`    # ${f.name}: ${f.reason}`);
+    L.push(`    # ${oneLine(`${f.name}: ${f.reason}`)}`);
     if (f.spec) L.push(`    - ${flow(f.spec)}`);
     else L.push(`    # - { name: ${scalar(f.name)}, kind: categorical }`);
   }
   L.push('  targets:');
-  L.push(`    # ${s.target.spec.name}: ${s.target.reason}`);
+  L.push(`    # ${oneLine(`${s.target.spec.name}: ${s.target.reason}`)}`);
   L.push(`    - ${flow(s.target.spec)}`);
   L.push(`# rows held out: valid (early stopping, the best epoch) and test (the metrics printed at the end)${s.target.spec.task === 'regression' ? '' : ','}`);
   if (s.target.spec.task !== 'regression') L.push('# stratified by the target\'s classes');
@@ -73,14 +77,16 @@ export function initConfigText(s: InferredSchema, o: { dataPath: string; name: s
   L.push('# FT-Transformer-style early fusion: one token per numeric or categorical field, tokens per word or patch;');
   L.push('# try { type: mlp } or { type: linear } as baselines');
   L.push('model: { type: fusion, strategy: early }');
-  L.push('# the trainer\'s defaults, written out: AdamW, cosine schedule with warm-up (fraction of steps),');
-  L.push('# gradient norm clipped; patience stops after that many epochs without a better validation loss');
+  L.push('# the trainer\'s defaults, written out: cosine schedule with warm-up (fraction of steps), gradient');
+  L.push('# norm clipped; patience stops after that many epochs without a better validation loss. The optimiser');
+  L.push('# and weight decay are left to the model (uncomment to pin them): AdamW for fusion and mlp, full-batch');
+  L.push('# L-BFGS to the optimum for linear (the logistic / linear regression reference)');
   L.push('train:');
   L.push(`  epochs: ${TRAIN_DEFAULTS.epochs}`);
   L.push(`  batchSize: ${TRAIN_DEFAULTS.batchSize}`);
   L.push(`  lr: ${TRAIN_DEFAULTS.lr}`);
-  L.push(`  optimizer: ${TRAIN_DEFAULTS.optimizer}`);
-  L.push(`  weightDecay: ${TRAIN_DEFAULTS.weightDecay}`);
+  L.push(`  # optimizer: ${TRAIN_DEFAULTS.optimizer}   # the default; model: linear defaults to lbfgs`);
+  L.push(`  # weightDecay: ${TRAIN_DEFAULTS.weightDecay}   # AdamW's default; lbfgs: l2 ${LBFGS_DEFAULTS.l2}`);
   L.push(`  warmup: ${TRAIN_DEFAULTS.warmup}`);
   L.push(`  clipNorm: ${TRAIN_DEFAULTS.clipNorm}`);
   L.push('  # patience: 5');

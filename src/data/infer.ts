@@ -20,9 +20,14 @@ import { cellNumber, decimalNumber } from './float32.js';
 import { KV_CELL, tokenize } from './text.js';
 import type { FieldSpec, TargetSpec, TaskKind } from './schema.js';
 import type { DataRecord } from './preprocessor.js';
+import { DEFAULT_MISSING } from './missing.js';
 
-/** Strings `inferSchema` reads as missing markers when a column holds them. */
-export const MISSING_MARKERS = ['', 'NA', 'N/A', 'n/a', 'na', 'NaN', 'nan', 'null', 'NULL', 'Null', 'None', 'none', '?', '-', '--', '.', '#N/A', 'missing'];
+/**
+ * Strings `inferSchema` reads as missing markers when a field's column holds them (written into
+ * the field's `missing` list): the readers' DEFAULT_MISSING and more. A target takes only
+ * DEFAULT_MISSING (a target spec has no `missing` list: training skips only those rows).
+ */
+export const MISSING_MARKERS = [...DEFAULT_MISSING, 'n/a', 'na', 'Null', 'none', '-', '--', '.', '#N/A', 'missing'];
 
 /** The thresholds `inferSchema` types columns by (each one is named in the comment of the fields it decides). */
 export const INFER_DEFAULTS = {
@@ -66,14 +71,15 @@ interface ColumnStats {
   n: number;
   present: unknown[];
   markers: Map<string, number>;
+  /** Marker strings other than DEFAULT_MISSING were kept as values (a binary target's). */
+  markersAsValues?: boolean;
 }
 
 /** A date or date-time cell: 2021-03-04, 04/03/2021, 12-Jun-98, 2021-03-04T10:00Z, Jun 12, 1998. */
 const DATE = /^(\d{4}-\d{1,2}-\d{1,2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}-[A-Za-z]{3}-\d{2,4}|[A-Za-z]{3,9} \d{1,2},? \d{4})$/;
 
-function columnStats(records: readonly DataRecord[], name: string): ColumnStats {
+function columnStats(records: readonly DataRecord[], name: string, marker: ReadonlySet<string> = new Set(MISSING_MARKERS)): ColumnStats {
   const present: unknown[] = [], markers = new Map<string, number>();
-  const marker = new Set(MISSING_MARKERS);
   for (const r of records) {
     const x = r[name];
     if (x === null || x === undefined || (typeof x === 'number' && Number.isNaN(x))) { markers.set('null', (markers.get('null') ?? 0) + 1); continue; }
@@ -208,7 +214,9 @@ function inferTarget(name: string, s: ColumnStats, task: TaskKind | undefined, o
   const nums = present.map((x) => (typeof x === 'boolean' ? NaN : cellNumber(x)));
   const numeric = nums.every(Number.isFinite);
   const ints = numeric && nums.every(Number.isInteger);
-  const miss = missing ? `; ${missing} rows without a target are skipped (data.onError: skip)` : '';
+  const asClass = s.markersAsValues ? freq.filter(([k]) => MISSING_MARKERS.includes(k)) : [];
+  const miss = (missing ? `; ${missing} rows without a target are skipped (data.onError: skip)` : '')
+    + (asClass.length ? `; ${asClass.map(([k, c]) => `${q(k)} ${c}`).join(', ')} ${asClass.length > 1 ? 'are classes' : 'is a class'} here: a binary target's rows are skipped only when it is ${DEFAULT_MISSING.map((m) => (m === '' ? 'empty' : m)).join(', ')} (the others would be negatives), so replace ${asClass.length > 1 ? 'them' : 'it'} in the file to skip those rows` : '');
   const list = freq.slice(0, 6).map(([k, c]) => `${q(k)} ${c}`).join(', ') + (freq.length > 6 ? ', …' : '');
   const guess: TaskKind = freq.length === 2 ? 'binary' : numeric && !(ints && freq.length <= o.classLimit) ? 'regression'
     : freq.length <= Math.max(o.classLimit, o.categories) ? 'multiclass' : 'regression';
@@ -222,7 +230,7 @@ function inferTarget(name: string, s: ColumnStats, task: TaskKind | undefined, o
     return { spec: { name, task: 'regression' }, missing, reason: `regression: ${freq.length} distinct numbers, ${fmt(Math.min(...nums))} to ${fmt(Math.max(...nums))}${forced}${miss}` };
   }
   if (t === 'binary') {
-    if (freq.length !== 2) throw new ConfigError(`init: --task binary needs a target with 2 distinct values; '${clipText(name)}' has ${freq.length} (${list})`);
+    if (freq.length !== 2) throw new ConfigError(`init: --task binary needs a target with 2 distinct values; '${clipText(name)}' has ${freq.length} (${list})${miss}`);
     const TRUE = /^(1|true|yes|y|t|positive|pos)$/i;
     const named = freq.find(([k]) => TRUE.test(k));
     const positive = named ? named[0] : freq[1][0];   // the rarer class (counts sorted, most frequent first)
@@ -258,5 +266,12 @@ export function inferSchema(records: readonly DataRecord[], target: string, opti
   if (!seen.has(target)) throw new ConfigError(`init: no column '${clipText(target)}' to predict; the columns are [${previewList(columns.map((c) => `'${clipText(c)}'`), 12, 300)}]`);
   const fields = columns.filter((c) => c !== target).map((c) => inferField(c, columnStats(records, c), o));
   if (!fields.some((f) => f.spec)) throw new ConfigError(`init: no column besides the target '${clipText(target)}' can be a field (${fields.map((f) => `${f.name}: ${f.reason}`).join('; ') || 'there is no other column'})`);
-  return { fields, target: inferTarget(target, columnStats(records, target), task, o), rows: records.length, columns };
+  const ts = columnStats(records, target);
+  let inferred = inferTarget(target, ts, task, o);
+  // A binary target's spec names its positive and every other value is a negative: only
+  // DEFAULT_MISSING rows are skipped. Other markers seen are then values, said so, not "skipped".
+  if (inferred.spec.task === 'binary' && [...ts.markers.keys()].some((k) => k !== 'null' && !DEFAULT_MISSING.includes(k))) {
+    inferred = inferTarget(target, { ...columnStats(records, target, new Set(DEFAULT_MISSING)), markersAsValues: true }, task, o);
+  }
+  return { fields, target: inferred, rows: records.length, columns };
 }

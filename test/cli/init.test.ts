@@ -3,15 +3,16 @@
  * missing markers, integer codes, categorical, text, key–value, time series, ID columns left out
  * — the task from the target; the config it writes trains as is; typed errors.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, ConfigError, DataError, data } from '../../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-init-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const cli = (args: string[]): { code: number; stdout: string; stderr: string } => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: process.env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -139,4 +140,33 @@ test('attnkit init: typed errors for a missing target (columns listed), an empty
   assert.match(b.stderr, /--task binary needs a target with 2 distinct values; 'city' has 3/);
   assert.ok(!existsSync(join(dir, 'x.yaml')) && !existsSync(join(dir, 'y.yaml')), 'nothing written on an error');
   assert.equal(cli(['init', csv]).code, 2, 'no --target');
+});
+
+test('inferSchema: a target marker training does not skip is a class, said so (a binary positive would make it a negative)', () => {
+  const recs = Array.from({ length: 60 }, (_, i) => ({ x: i * 0.5, y: i % 5 === 0 ? '-' : i % 2 ? 'M' : 'B' }));
+  const s = data.inferSchema(recs, 'y');
+  // with positive 'M', training would read '-' as B (only empty/NA/…/? rows are skipped): the
+  // config must not call those rows skipped (before: binary, positive 'M', "12 rows … skipped")
+  assert.deepEqual(s.target.spec, { name: 'y', task: 'multiclass', classes: ['-', 'B', 'M'] });
+  assert.equal(s.target.missing, 0);
+  assert.match(s.target.reason, /'-' 12 is a class here: a binary target's rows are skipped only when it is empty, NA/);
+  // a multi-class or regression target's '-' fails its encoding, so onError: skip does skip it
+  const reg = data.inferSchema(recs.map((r, i) => ({ ...r, y: r.y === '-' ? '-' : String(i * 1.5) })), 'y');
+  assert.deepEqual([reg.target.spec.task, reg.target.missing], ['regression', 12]);
+  const na = data.inferSchema(recs.map((r) => ({ ...r, y: r.y === '-' ? 'NA' : r.y })), 'y');
+  assert.deepEqual(na.target.spec, { name: 'y', task: 'binary', positive: 'M' });
+  assert.equal(na.target.missing, 12);
+});
+
+test('initConfigText: a column name with a line break stays inside its comment (the YAML parses); the optimiser is left to the model', async () => {
+  const { initConfigText } = await import('../../src/cli/init.js');
+  const { parse } = await import('yaml');
+  const recs = Array.from({ length: 30 }, (_, i) => ({ 'note:\nmulti': ['p', 'q', 'r'][i % 3], x: i * 0.25, y: i % 2 ? 'yes' : 'no' }));
+  const text = initConfigText(data.inferSchema(recs, 'y'), { dataPath: 'd.csv', name: 'd', command: 'attnkit init d.csv --target y', sampled: false, file: 'd.csv', onError: false });
+  const cfg = parse(text) as { schema: { fields: { name: string }[] }; train: Record<string, unknown> };
+  assert.deepEqual(cfg.schema.fields.map((f) => f.name), ['note:\nmulti', 'x']);
+  // model: linear trains by L-BFGS unless train.optimizer says otherwise: the starter config must not pin AdamW
+  assert.equal(cfg.train.optimizer, undefined);
+  assert.equal(cfg.train.weightDecay, undefined);
+  assert.match(text, /\n {2}# optimizer: adamw .*model: linear defaults to lbfgs/);
 });

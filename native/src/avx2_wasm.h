@@ -49,16 +49,18 @@ AK_INL __m256 _mm256_or_ps(__m256 a, __m256 b) { return {wasm_v128_or(a.lo, b.lo
 AK_INL __m256 _mm256_andnot_ps(__m256 a, __m256 b) { return {wasm_v128_andnot(b.lo, a.lo), wasm_v128_andnot(b.hi, a.hi)}; }
 AK_INL __m256i _mm256_xor_si256(__m256i a, __m256i b) { return {wasm_v128_xor(a.lo, b.lo), wasm_v128_xor(a.hi, b.hi)}; }
 
-AK_INL v128_t ak_cmp4(v128_t a, v128_t b, int op) {
-  switch (op) {
-    case _CMP_EQ_OQ: return wasm_f32x4_eq(a, b);
-    case _CMP_LT_OQ: return wasm_f32x4_lt(a, b);
-    case _CMP_UNORD_Q: return wasm_v128_or(wasm_f32x4_ne(a, a), wasm_f32x4_ne(b, b));
-    case _CMP_NEQ_UQ: return wasm_f32x4_ne(a, b);
-    default: return wasm_f32x4_ge(a, b);  // _CMP_GE_OQ
-  }
+// only the predicates above: another one (a new _CMP_GT_OQ in a kernel) must not compile as some other test
+template <int op>
+AK_INL v128_t ak_cmp4(v128_t a, v128_t b) {
+  static_assert(op == _CMP_EQ_OQ || op == _CMP_LT_OQ || op == _CMP_UNORD_Q || op == _CMP_NEQ_UQ || op == _CMP_GE_OQ,
+                "avx2_wasm.h: this _CMP_ predicate has no SIMD128 mapping yet: add it to ak_cmp4");
+  if constexpr (op == _CMP_EQ_OQ) return wasm_f32x4_eq(a, b);
+  else if constexpr (op == _CMP_LT_OQ) return wasm_f32x4_lt(a, b);
+  else if constexpr (op == _CMP_UNORD_Q) return wasm_v128_or(wasm_f32x4_ne(a, a), wasm_f32x4_ne(b, b));
+  else if constexpr (op == _CMP_NEQ_UQ) return wasm_f32x4_ne(a, b);
+  else return wasm_f32x4_ge(a, b);  // _CMP_GE_OQ
 }
-#define _mm256_cmp_ps(a, b, op) __m256{ak_cmp4((a).lo, (b).lo, (op)), ak_cmp4((a).hi, (b).hi, (op))}
+#define _mm256_cmp_ps(a, b, op) __m256{ak_cmp4<(op)>((a).lo, (b).lo), ak_cmp4<(op)>((a).hi, (b).hi)}
 // lanes of b where mask's sign bit is set, else a
 AK_INL __m256 _mm256_blendv_ps(__m256 a, __m256 b, __m256 mask) {
   return {wasm_v128_bitselect(b.lo, a.lo, wasm_i32x4_shr(mask.lo, 31)), wasm_v128_bitselect(b.hi, a.hi, wasm_i32x4_shr(mask.hi, 31))};

@@ -29,7 +29,10 @@ function addonPath(): string {
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
-  return join(dir, 'build', 'Release', 'attnkit_native.node');
+  const p = join(dir, 'build', 'Release', 'attnkit_native.node');
+  // not built: the load error names the package's own place (src/ and dist/backend/native/ are three
+  // levels below its root), not a folder of the project that installed it
+  return existsSync(p) ? p : fileURLToPath(new URL('../../../build/Release/attnkit_native.node', import.meta.url));
 }
 
 function load(): Addon | null {

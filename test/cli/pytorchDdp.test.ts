@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportPytorch, importWeights } from '../../src/cli/pytorch/export.js';
 import { encodeRun } from '../../src/cli/pytorch/encode.js';
@@ -164,4 +164,20 @@ test("one train.py step is one attnkit Trainer step: the run's loss, class weigh
       assert.ok(Math.abs(v - torchStep[name].data[i]) <= 1e-5, `${name}[${i}]: attnkit ${v}, train.py ${torchStep[name].data[i]}`);
     });
   }
+});
+
+test('train.py --epochs 0 --test tests the --init weights, not an earlier run left in --out; its checkpoints are readable as any file it writes', { skip: skipTorch }, async () => {
+  const runDir = await tinyRun(dir, 'init0', '{ type: linear }');
+  const proj = exportPytorch(runDir, join(dir, 'init0-torch')).dir;
+  await encodeRun(runDir, 'run:train', join(dir, 'init0-train.safetensors'));
+  await encodeRun(runDir, 'run:test', join(dir, 'init0-test.safetensors'));
+  const train = (extra: string[]): Record<string, unknown>[] => jsonLines(run(PYTHON, [join(proj, 'train.py'), '--data', 'init0-train.safetensors', ...extra], dir));
+  train(['--epochs', '3', '--lr', '0.1', '--out', 'init0-ck']);                      // init0-ck/model.safetensors: trained weights
+  const testLoss = (out: string): number => train(['--init', join(proj, 'model.safetensors'), '--epochs', '0', '--test', 'init0-test.safetensors', '--out', out]).find((l) => l.test)!.testLoss as number;
+  const fresh = testLoss('init0-fresh');
+  const beside = testLoss('init0-ck');
+  assert.equal(beside, fresh, `--init's weights give test loss ${fresh}; with --out holding an earlier run's model.safetensors it reported ${beside}`);
+  // save_file's temporary file (mkstemp: 0600) becomes the checkpoint: it must get the umask's usual mode
+  const mode = statSync(join(dir, 'init0-ck', 'model.safetensors')).mode & 0o777;
+  assert.equal(mode.toString(8), (0o666 & ~process.umask()).toString(8), 'the checkpoint file mode');
 });

@@ -89,6 +89,9 @@ def save_file(tensors: Dict[str, torch.Tensor], path: str, metadata: Dict[str, s
                 f.write(p)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)                                    # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -374,9 +377,8 @@ def main():
             break
 
     if args.test and rank == 0:
-        best_path = os.path.join(args.out, "model.safetensors")
-        if os.path.exists(best_path):                                   # else (no epoch run) the --init weights
-            model.load_state_dict(load_file(best_path)[0])
+        if best_epoch > 0:                                              # else (no epoch run) the --init weights, not an older file in --out
+            model.load_state_dict(load_file(os.path.join(args.out, "model.safetensors"))[0])
         loss, metrics = evaluate(model, EncodedRows(args.test), cfg, device)
         print(json.dumps({"test": metrics, "testLoss": loss}), flush=True)
     if distributed:

@@ -208,3 +208,20 @@ test('composites return each attention layer\'s weights by its module path, only
   }
   assert.deepEqual(new nn.ConvBlock({ embedDim: C, kernelSize: 3, rng }).forward(input, { needWeights: true }).weights, {}, 'no attention, no weights');
 });
+
+test('a composite names a child that does not return { output }; an attention layer used as a child gives its weights under its own path', () => {
+  const rng = new Generator(13);
+  const input = x(14);
+  // a Linear returns a bare Tensor (before: "add: a must be a Tensor, got undefined")
+  const p = new nn.Parallel({ embedDim: C, merge: 'sum', rng, branches: [new nn.Linear(C, C, { rng }) as unknown as nn.Block, new nn.ConvBlock({ embedDim: C, kernelSize: 3, rng })] });
+  assert.throws(() => p.forward(input), (e: unknown) => e instanceof ValueError && /^Parallel\.forward: branches\.0 \(Linear\) returned a Tensor, not \{ output, weights\? \}/.test((e as Error).message));
+  const s = new nn.Serial({ embedDim: C, layers: [new nn.Linear(C, C, { rng }) as unknown as nn.Block] });
+  assert.throws(() => s.forward(input), (e: unknown) => e instanceof ValueError && /^Serial\.forward: layers\.0 \(Linear\)/.test((e as Error).message));
+  // a TransformerEncoderLayer's weights are one Tensor: the composite keys it by the layer's path
+  // (before: its Tensor's own fields, 'mechanisms.0.data', 'mechanisms.0.shape', …)
+  const layer = new nn.TransformerEncoderLayer({ embedDim: C, numHeads: 2, dimFeedforward: C, dropout: 0, rng });
+  const f = new nn.Fusion({ embedDim: C, mechanisms: [layer as unknown as nn.Block], rng }).eval();
+  const r = f.forward(input, { needWeights: true });
+  assert.deepEqual(Object.keys(r.weights!), ['mechanisms.0']);
+  assert.deepEqual([...r.weights!['mechanisms.0'].shape], [2, 2, 5, 5]);
+});

@@ -161,3 +161,68 @@ for (const [name, f] of Object.entries(FAMILY)) {
     if (f.keys.includes('causal')) f.call(m, { causal: true });
   });
 }
+
+// ---------- the shared options do what they say ----------
+// causal: query i reads keys j ≤ i, so changing the last position leaves every earlier output as
+// it was; keyMask: a masked key changes no real position's output. Inputs: the time axis is the
+// second last ([B, T, C], or Performer's [B, H, T, D]).
+
+/** forward on input `t` (self-attention: query = key = value) with options `o`; the output. */
+type Probe = (m: AnyModule, t: Tensor, o: Record<string, unknown>) => Tensor;
+const memory = x(8, 5);
+const PROBES: Record<string, { input: () => Tensor; run: Probe }> = {
+  MultiHeadAttention: { input: x, run: (m, t, o) => m.forward(t, undefined, undefined, o).output },
+  Attention: { input: x, run: (m, t, o) => m.forward(t, t, t, o).output },
+  PerformerAttention: { input: q4, run: (m, t, o) => m.forward(t, t, t, o).output },
+  TransformerEncoderLayer: { input: x, run: (m, t, o) => m.forward(t, o).output },
+  TransformerEncoder: { input: x, run: (m, t, o) => m.forward(t, o).output },
+  TransformerDecoderLayer: { input: x, run: (m, t, o) => m.forward(t, memory, o).output },
+  TransformerDecoder: { input: x, run: (m, t, o) => m.forward(t, memory, o).output },
+  LinearSelfAttention: { input: x, run: (m, t, o) => m.forward(t, o).output },
+};
+
+/** t with its last time position (axis ndim − 2) shifted by 3. */
+function changeLast(t: Tensor): Tensor {
+  const T = t.shape[t.ndim - 2]!, W = t.shape[t.ndim - 1]!;
+  const data = Float32Array.from(t.data as Float32Array);
+  for (let i = 0; i < data.length; i++) if (Math.floor(i / W) % T === T - 1) data[i] += 3;
+  return new Tensor(data, [...t.shape]);
+}
+/** The largest change between a and b over time positions before the last. */
+function earlierChange(a: Tensor, b: Tensor): number {
+  const T = a.shape[a.ndim - 2]!, W = a.shape[a.ndim - 1]!;
+  let worst = 0;
+  for (let i = 0; i < a.data.length; i++) if (Math.floor(i / W) % T < T - 1) worst = Math.max(worst, Math.abs((a.data[i] as number) - (b.data[i] as number)));
+  return worst;
+}
+
+test('every layer that takes causal has a causal probe', () => {
+  assert.deepEqual(Object.keys(FAMILY).filter((k) => FAMILY[k]!.keys.includes('causal')).sort(), Object.keys(PROBES).sort());
+});
+
+for (const [name, p] of Object.entries(PROBES)) {
+  test(`${name}: causal leaves earlier outputs unchanged when the last position changes`, () => {
+    const m = CASES[name]!.make(1);
+    m.eval();
+    const t = p.input(), u = changeLast(t);
+    const worst = earlierChange(p.run(m, t, { causal: true }), p.run(m, u, { causal: true }));
+    assert.ok(worst < 1e-5, `causal: an earlier output moved by ${worst}`);
+    if (!name.startsWith('TransformerDecoder')) {   // the decoder is causal by default
+      assert.ok(earlierChange(p.run(m, t, {}), p.run(m, u, {})) > 1e-3, 'without causal the last position reaches the others (the probe can see a leak)');
+    }
+  });
+}
+
+test('keyMask: a masked last key changes no real position of any layer that takes keyMask', () => {
+  const keyMask = new Tensor(Uint8Array.from([1, 1, 1, 0, 1, 1, 1, 0]), [2, 4], 'bool');
+  for (const [name, f] of Object.entries(FAMILY)) {
+    if (!f.keys.includes('keyMask') || name === 'HierarchicalAttentionNetwork' || name === 'PerceiverEncoder' || name === 'PerformerAttention') continue;
+    const m = CASES[name]!.make(1);
+    m.eval();
+    const run = (t: Tensor): Tensor => (PROBES[name]?.run ?? ((mm: AnyModule, tt: Tensor, o: Record<string, unknown>) => mm.forward(tt, o).output))(m, t, { keyMask });
+    const t = x(), a = run(t), b = run(changeLast(t));
+    // pooled outputs [B, C] have no time axis: every entry must stay
+    const worst = a.ndim === 2 ? Math.max(...Array.from(a.data as Float32Array, (v, i) => Math.abs(v - (b.data[i] as number)))) : earlierChange(a, b);
+    assert.ok(worst < 1e-5, `${name}: a real output moved by ${worst} when a masked key changed`);
+  }
+});

@@ -38,9 +38,27 @@ export type BlockWeights = Record<string, Tensor>;
 /** A module mapping x [B, T, C] → { output [B, T, C], weights? BlockWeights }. */
 export type Block = Module & { forward(x: Tensor, options?: BlockForwardOptions): AttentionOutput<BlockWeights> };
 
-/** A child's weights under `prefix.` (its path inside the composite). */
-export function prefixWeights(prefix: string, w: BlockWeights | undefined): BlockWeights {
+/**
+ * A child's weights under `prefix.` (its path inside the composite). A child that is itself one
+ * attention layer (a TransformerEncoderLayer: one Tensor) gives its weights under `prefix`.
+ */
+export function prefixWeights(prefix: string, w: BlockWeights | Tensor | undefined): BlockWeights {
+  if (w instanceof Tensor) return { [prefix]: w };
   return Object.fromEntries(Object.entries(w ?? {}).map(([k, t]) => [`${prefix}.${k}`, t]));
+}
+
+/**
+ * Runs a composite's child (`path`, e.g. `branches.0`) and checks that it kept the block
+ * contract: a module whose forward returns a bare Tensor (a Linear) is named, instead of failing
+ * later in the merge.
+ */
+export function runChild(fn: string, path: string, child: Block, x: Tensor, options: BlockForwardOptions): AttentionOutput<BlockWeights> {
+  const r: unknown = child.forward(x, options);
+  if (!(r instanceof Object) || r instanceof Tensor || !((r as { output?: unknown }).output instanceof Tensor)) {
+    throw new ValueError(`${fn}: ${path} (${child.constructor.name}) returned ${r instanceof Tensor ? 'a Tensor' : r === null ? 'null' : typeof r}, not { output, weights? }: `
+      + 'a child must be a block (nn.Block, forward(x, { keyMask, needWeights }) → { output, weights? }), e.g. a FeedForwardBlock instead of a Linear');
+  }
+  return r as AttentionOutput<BlockWeights>;
 }
 
 /** Zeroes padded positions so convolutions and sums never see them: x [B, T, C], mask [B, T]. */

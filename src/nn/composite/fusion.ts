@@ -8,7 +8,7 @@ import { Linear } from '../linear.js';
 import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
-import { BLOCK_FORWARD_KEYS, prefixWeights, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, prefixWeights, runChild, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
 import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { meanGates, type GateValues } from './gates.js';
 import { checkOptions } from '../../config.js';
@@ -74,7 +74,7 @@ export class Fusion extends Module {
     checkSequence('Fusion.forward', 'x', x, this.options.embedDim, 'B, T');
     const [B, T] = x.shape as [number, number, number];
     const h = this.norm.forward(x);                                                        // [B, T, C]
-    const rs = this.mechanisms.map((m) => m.forward(h, options));
+    const rs = this.mechanisms.map((m, i) => runChild('Fusion.forward', `mechanisms.${i}`, m, h, options));
     const ys = stack(rs.map((r) => r.output), 2);                                          // [B, T, n, C]
     const n = this.mechanisms.length;
     let g: Tensor;                                                                         // [B, T, n]

@@ -5,7 +5,7 @@ import { add, cat, div, matmul, sigmoid, softmax, squeeze, stack, tanh, unsqueez
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
-import { BLOCK_FORWARD_KEYS, prefixWeights, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, prefixWeights, runChild, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
 import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { meanGates, type GateValues } from './gates.js';
 import { checkOptions } from '../../config.js';
@@ -82,7 +82,7 @@ export class Parallel extends Module {
   forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
     checkOptions('Parallel.forward', options, BLOCK_FORWARD_KEYS);
     checkSequence('Parallel.forward', 'x', x, this.options.embedDim, 'B, T');
-    const rs = this.branches.map((b) => b.forward(x, options));
+    const rs = this.branches.map((b, i) => runChild('Parallel.forward', `branches.${i}`, b, x, options));
     const output = this.merge(rs.map((r) => r.output), options.keyMask);
     return attentionOutput(output, options.needWeights, () => Object.assign({}, ...rs.map((r, i) => prefixWeights(`branches.${i}`, r.weights))) as BlockWeights);
   }

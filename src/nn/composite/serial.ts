@@ -4,7 +4,7 @@ import { add } from '../../ops/index.js';
 import { Module } from '../module.js';
 import { LayerNorm } from '../layerNorm.js';
 import { checkPositiveInt, checkSequence } from '../init.js';
-import { BLOCK_FORWARD_KEYS, prefixWeights, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
+import { BLOCK_FORWARD_KEYS, prefixWeights, runChild, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
 import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { checkOptions } from '../../config.js';
 
@@ -59,7 +59,7 @@ export class Serial extends Module {
     let y = x;
     this.layers.forEach((layer, i) => {
       const inp = norm === 'pre' ? this.norms[i].forward(y) : y;
-      const r = layer.forward(inp, options);
+      const r = runChild('Serial.forward', `layers.${i}`, layer, inp, options);
       Object.assign(weights, prefixWeights(`layers.${i}`, r.weights));
       let out = r.output;
       if (residual) out = add(y, out);

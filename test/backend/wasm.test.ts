@@ -57,7 +57,7 @@ test('a kernel whose arrays do not fit in wasm memory (malloc returns 0) runs on
   const k = compiledKernels('wasm', wasmAddon(full, 1));
   const x = new Float32Array([1, 2, 3, 4, 5, 6]);
   assert.deepEqual(Array.from(k.sumDim!(x, 2, 3, 1)), [6, 15]);
-  const w = new Float32Array([1, 2]), m = new Float32Array(2), v = new Float32Array(2);
+  const w = new Float32Array([1, 2]), m = new Float64Array(2), v = new Float64Array(2);  // the dtypes the compiled kernel takes
   k.adamUpdate!(w, new Float32Array([0.5, -0.5]), m, v, { lr: 0.1, b1: 0.9, b2: 0.999, c1: 0.1, c2: 0.001, eps: 1e-8, wd: 0, decoupled: true });
   assert.ok(Math.abs(w[0]! - 0.9) < 1e-6 && Math.abs(w[1]! - 2.1) < 1e-6, `adam moved the weights by the js rule: ${Array.from(w)}`);
 });

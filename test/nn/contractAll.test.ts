@@ -214,7 +214,7 @@ for (const [name, p] of Object.entries(PROBES)) {
 }
 
 test('keyMask: a masked last key changes no real position of any layer that takes keyMask', () => {
-  const keyMask = new Tensor(Uint8Array.from([1, 1, 1, 0, 1, 1, 1, 0]), [2, 4], 'bool');
+  const keyMask = new Tensor(Uint8Array.from([1, 1, 1, 0, 1, 1, 1, 0]), [2, 4]);   // Uint8Array: bool
   for (const [name, f] of Object.entries(FAMILY)) {
     if (!f.keys.includes('keyMask') || name === 'HierarchicalAttentionNetwork' || name === 'PerceiverEncoder' || name === 'PerformerAttention') continue;
     const m = CASES[name]!.make(1);

@@ -3,7 +3,7 @@
  * from its contents (data.inferSchema) and writes a starter run config with a comment above each
  * field saying why it got its kind, and the training defaults written out.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, relative, resolve } from 'node:path';
 import { ConfigError, DataError } from '../errors.js';
 import { streamRecords, formatOf } from '../data/node/readers.js';
@@ -114,6 +114,7 @@ export async function initConfig(dataPath: string, o: InitOptions): Promise<Init
     dataPath: dataRel, name: basename(dataPath, extname(dataPath)), command, sampled: more, file: basename(dataPath),
     onError: schema.target.missing > 0, ...(o.encoding === 'latin1' ? { encoding: 'latin1' as const } : {}),
   });
+  mkdirSync(dirname(resolve(out)), { recursive: true });   // --out's folder may not exist yet
   writeFileAtomic(out, text);
   return { config: out, text, rows: records.length, sampled: more, schema };
 }

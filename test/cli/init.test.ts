@@ -170,3 +170,11 @@ test('initConfigText: a column name with a line break stays inside its comment (
   assert.equal(cfg.train.weightDecay, undefined);
   assert.match(text, /\n {2}# optimizer: adamw .*model: linear defaults to lbfgs/);
 });
+
+test('initConfig writes into a folder --out names that does not exist yet (was ENOENT naming its temp file)', async () => {
+  const { initConfig } = await import('../../src/cli/init.js');
+  const out = join(dir, 'configs', 'new', 'people.yaml');
+  const r = await initConfig(csv, { target: 'churn', out });
+  assert.equal(r.config, out);
+  assert.match(readFileSync(out, 'utf8'), /\n {2}path: "\.\.\/\.\.\/people\.csv" /, 'the data path relative to the new folder');
+});

@@ -28,8 +28,8 @@ import { EXPERIMENTS } from '../experiments/index.js';
 import { initCommand, INIT_SAMPLE_ROWS } from './init.js';
 
 /** --encoding for commands that read a data file (default: the run config's data.encoding, else UTF-8). */
-function encodingOption(): Option {
-  return new Option('--encoding <name>', "the data file's text encoding (default: the run's data.encoding, else utf-8)").choices(['utf-8', 'latin1']);
+function encodingOption(dflt = "the run's data.encoding, else utf-8"): Option {
+  return new Option('--encoding <name>', `the data file's text encoding (default: ${dflt})`).choices(['utf-8', 'latin1']);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'overwrite an existing config')
     .option('--sample <rows>', `rows read to type the columns (default ${INIT_SAMPLE_ROWS})`)
     .option('--json', 'print the result as JSON')
-    .addOption(encodingOption())
+    .addOption(encodingOption('utf-8; latin1 is also written into the config'))
     .action(async (dataPath: string, o) => {
       const sample = o.sample === undefined ? undefined : Number(o.sample);
       if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new ConfigError(`init: --sample must be a positive integer, got '${o.sample}'`);

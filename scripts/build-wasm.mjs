@@ -71,7 +71,8 @@ const headers = ['aligned.h', 'attention.h', 'avx2_wasm.h', 'cpu.h', 'gemm.h', '
  * name bundlers leave alone), and nothing in a browser.
  */
 const NODE_PRELUDE = `// attnkit: require and __dirname for emscripten's Node branch (absent in an ES module; unused in browsers)
-const __akNode = typeof process == 'object' && process.versions != null && typeof process.versions.node == 'string' && typeof window == 'undefined';
+// the same test as emscripten's ENVIRONMENT_IS_NODE (a global window, as jsdom test environments define, does not change it)
+const __akNode = typeof process == 'object' && process.versions != null && typeof process.versions.node == 'string';
 const require = !__akNode ? undefined : typeof process.getBuiltinModule == 'function' ? (m) => process.getBuiltinModule(m)
   : (await import(['node', 'module'].join(':'))).createRequire(import.meta.url);
 const __dirname = __akNode ? require('path').dirname(require('url').fileURLToPath(import.meta.url)) : '';

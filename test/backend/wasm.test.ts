@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ValueError, matmul, tensor } from '../../src/index.js';
 import { backendName } from '../../src/backend/backend.js';
 import { selectBackendFromEnv, setNumThreads, useBackend } from '../../src/backend/native/index.js';
@@ -60,4 +63,21 @@ test('a kernel whose arrays do not fit in wasm memory (malloc returns 0) runs on
   const w = new Float32Array([1, 2]), m = new Float64Array(2), v = new Float64Array(2);  // the dtypes the compiled kernel takes
   k.adamUpdate!(w, new Float32Array([0.5, -0.5]), m, v, { lr: 0.1, b1: 0.9, b2: 0.999, c1: 0.1, c2: 0.001, eps: 1e-8, wd: 0, decoupled: true });
   assert.ok(Math.abs(w[0]! - 0.9) < 1e-6 && Math.abs(w[1]! - 2.1) < 1e-6, `adam moved the weights by the js rule: ${Array.from(w)}`);
+});
+
+const built = join(import.meta.dirname, '..', '..', 'wasm');
+test('the threaded wasm build loads in Node where a global window exists too (jsdom-style test environments)', { skip: !existsSync(join(built, 'attnkit-mt.wasm')) && 'wasm/ is not built' }, async () => {
+  // emscripten takes its Node branch (worker_threads, fs) whenever process.versions.node is set: the loader must give it require
+  const g = globalThis as { window?: unknown };
+  g.window = globalThis;
+  try {
+    type Built = WasmModule & { attnkitWorkers?: { unref(): void }[] };
+    const mod = await import(`${pathToFileURL(join(built, 'attnkit-mt.mjs')).href}?window`) as { default: (o: object) => Promise<Built> };
+    const m = await mod.default({ wasmBinary: readFileSync(join(built, 'attnkit-mt.wasm')), attnkitPool: 1 });
+    for (const w of m.attnkitWorkers ?? []) w.unref();
+    const k = compiledKernels('wasm', wasmAddon(m, 2));
+    assert.deepEqual(Array.from(k.sumDim!(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3, 1)), [6, 15]);
+  } finally {
+    delete g.window;
+  }
 });

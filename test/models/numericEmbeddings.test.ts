@@ -61,3 +61,15 @@ test('an embedding option of another embedding is refused, naming the field', ()
   assert.throws(() => fit({ embedding: 'linear', frequencies: 4 }), (e: Error) => e instanceof ConfigError && /'frequencies' belongs to embedding 'periodic'/.test(e.message));
   assert.throws(() => fit({ embedding: 'piecewise', bins: 0 }), ConfigError);
 });
+
+test('the default embedding is piecewise; a state saved without bin edges (before that default) keeps the linear token', () => {
+  const schema = { fields: [{ name: 'x', kind: 'numeric' }], targets: [{ name: 'y', task: 'binary' }] };
+  const pre = data.Preprocessor.fit(schema, rows);
+  assert.ok(pre.fieldInfo()[0].binEdges);
+  const old = JSON.parse(JSON.stringify(pre.state())) as data.PreprocessorState;
+  delete (old.fields.x as { edges?: number[] }).edges;
+  const legacy = data.Preprocessor.fromState(old);
+  assert.equal(legacy.fieldInfo()[0].binEdges, undefined);
+  const m = new models.FusionModel(legacy.fieldInfo(), legacy.targetInfo(), { dim: 2, heads: 1, layers: 1 }, new Generator(1));
+  assert.ok(m.tokenizers[0].weight && !m.tokenizers[0].proj);
+});

@@ -33,8 +33,12 @@ export type NumericSpec = v.InferOutput<typeof schema>;
 /** One encoded numeric cell: the normalised value (0 when missing) and whether it was present. */
 export interface NumericCell { value: number; present: boolean }
 
-/** The numeric embedding a field uses when its spec names none (chosen by the tabular suite: docs/EXPERIMENTS.md). */
-export const DEFAULT_NUMERIC_EMBEDDING: NonNullable<NumericSpec['embedding']> = 'linear';
+/**
+ * The numeric embedding a field uses when its spec names none: 'piecewise', the best mean rank of
+ * the three on the tabular suite (docs/EXPERIMENTS.md, the tabular suite). A state fitted without
+ * bin edges and a spec naming no embedding (a run saved before this default) keeps 'linear'.
+ */
+export const DEFAULT_NUMERIC_EMBEDDING: NonNullable<NumericSpec['embedding']> = 'piecewise';
 /** Default bins (piecewise), frequencies and σ (periodic). */
 export const NUMERIC_EMBEDDING_DEFAULTS = { bins: 8, frequencies: 16, sigma: 0.1 } as const;
 
@@ -69,7 +73,7 @@ export class NumericEncoder {
     const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
     const wrong = emb !== 'piecewise' && spec.bins !== undefined ? 'bins' : emb !== 'periodic' && (spec.frequencies !== undefined || spec.sigma !== undefined) ? (spec.frequencies !== undefined ? 'frequencies' : 'sigma') : null;
     if (wrong) throw new ConfigError(`numeric field '${spec.name}': option '${wrong}' belongs to embedding '${wrong === 'bins' ? 'piecewise' : 'periodic'}', the field's embedding is '${emb}'`);
-    if (emb === 'piecewise' && stats && !stats.edges) throw new DataError(`NumericEncoder(${spec.name}): the saved state has no piecewise bin edges (it was fitted for another embedding); fit again`);
+    if (spec.embedding === 'piecewise' && stats && !stats.edges) throw new DataError(`NumericEncoder(${spec.name}): the saved state has no piecewise bin edges (it was fitted for another embedding); fit again`);
   }
 
   private raw(value: unknown, where: string): number | null {
@@ -157,7 +161,8 @@ export const numericField: FieldKindDef<NumericSpec, NumericState, NumericCell, 
     return encoderCodec(e, {
       sizes: () => {
         const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
-        if (emb === 'piecewise') return { binEdges: e.state().edges };
+        const edges = e.stats?.edges;
+        if (emb === 'piecewise' && edges) return { binEdges: edges };   // no edges: a state saved before the default was piecewise
         if (emb === 'periodic') return { frequencies: spec.frequencies ?? NUMERIC_EMBEDDING_DEFAULTS.frequencies, frequencySigma: spec.sigma ?? NUMERIC_EMBEDDING_DEFAULTS.sigma };
         return {};
       },

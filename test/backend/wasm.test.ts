@@ -27,6 +27,10 @@ test('an unknown backend name is a ValueError naming it, from useBackend and fro
   assert.equal(backendName(), before, 'a refused name leaves the backend as it was');
 });
 
+test('loadWasmBackend refuses an unknown option by name (a misspelt threads would load with every core)', async () => {
+  await assert.rejects(loadWasmBackend({ thread: 1 } as never), (e: unknown) => e instanceof ValueError && /loadWasmBackend: unknown option 'thread' \(accepted: threads, url\)/.test(e.message));
+});
+
 test('loadWasmBackend refuses a thread count that is not a positive integer', async () => {
   for (const threads of [0, -1, 1.5, Number.NaN]) {
     await assert.rejects(loadWasmBackend({ threads }), (e: unknown) => e instanceof ValueError && /options\.threads must be a positive integer/.test(e.message));

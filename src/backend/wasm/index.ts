@@ -7,6 +7,7 @@
 import { jsBackend, setBackend, type Backend } from '../backend.js';
 import { compiledKernels } from '../compiledBackend.js';
 import { ValueError, preview } from '../../errors.js';
+import { checkOptions } from '../../config.js';
 import { wasmAddon, type WasmModule } from './glue.js';
 import type { Addon } from '../native/kernelTable.js';
 
@@ -98,6 +99,11 @@ async function instantiate(options: WasmOptions): Promise<Loaded> {
  * wasmInfo();   // { threads: 2, simd: true, build: 'mt' } in Node or a cross-origin-isolated page
  */
 export function loadWasmBackend(options: WasmOptions = {}): Promise<void> {
+  try {
+    checkOptions('loadWasmBackend', options, { threads: true, url: true });
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     return Promise.reject(new ValueError(`loadWasmBackend: options.threads must be a positive integer, got ${preview(options.threads)}`));
   }

@@ -8,7 +8,9 @@
  *   /usr/bin/python3 scripts/sklearn_tabular.py /tmp/tabular > docs/tabular/sklearn.json
  *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts run [--datasets a,b] [--models m,n] [--seeds 0,1,2,3,4] [--file attnkit.json]
  *       (appends each cell to docs/tabular/<file>, replacing an earlier cell of the same dataset, model and seed)
- *   npx tsx scripts/tabular.ts table                        # the markdown table from both JSON files
+ *   npx tsx scripts/tabular.ts table                        # the markdown table from docs/tabular/*.json
+ *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts sweep [--datasets …] [--variants …]   # → docs/tabular/sweep.json
+ *   npx tsx scripts/tabular.ts sweep-table                  # validation loss of each variant relative to the centre's
  *
  * Breast cancer is read from Debian python3-sklearn's bundled CSV; the others ship with npm packages.
  */
@@ -63,11 +65,32 @@ function withEmbedding(schema: Schema, embedding: 'linear' | 'piecewise' | 'peri
 }
 
 interface ModelSpec { embedding: 'linear' | 'piecewise' | 'periodic'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string> }
-const fusionOf = (embedding: ModelSpec['embedding']): ModelSpec => ({
+/** The fusion model and training setting of the suite (the sweep's centre). */
+const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1 } as const;
+const TRAIN = { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4, warmup: 0.05 };
+const fusionOf = (embedding: ModelSpec['embedding'], model: Partial<Record<keyof typeof FUSION, number>> = {}, train: Partial<typeof TRAIN> = {}): ModelSpec => ({
   embedding,
-  make: (pre, seed) => new FusionModel(pre.fieldInfo(), pre.targetInfo(), { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1 }, new Generator(seed)),
-  train: { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4 },
+  make: (pre, seed) => new FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...FUSION, ...model }, new Generator(seed)),
+  train: { ...TRAIN, ...train, ...model },
 });
+
+/**
+ * The sweep: one factor at a time around the suite's setting, fusion with the linear embedding,
+ * seeds 0-2, judged on the validation split only (the test split stays unseen).
+ */
+const SWEEP: Record<string, ModelSpec> = {
+  centre: fusionOf('linear'),
+  'lr 1e-3': fusionOf('linear', {}, { lr: 1e-3 }),
+  'lr 1e-2': fusionOf('linear', {}, { lr: 1e-2 }),
+  'dropout 0': fusionOf('linear', { dropout: 0 }),
+  'dropout 0.2': fusionOf('linear', { dropout: 0.2 }),
+  'dim 64': fusionOf('linear', { dim: 64 }),
+  'layers 1': fusionOf('linear', { layers: 1 }),
+  'layers 3': fusionOf('linear', { layers: 3 }),
+  'weightDecay 1e-2': fusionOf('linear', {}, { weightDecay: 1e-2 }),
+  'warmup 0': fusionOf('linear', {}, { warmup: 0 }),
+  'epochs 30': fusionOf('linear', {}, { epochs: 30, patience: 6 }),
+};
 const MODELS: Record<string, ModelSpec> = {
   'fusion-linear': fusionOf('linear'),
   'fusion-piecewise': fusionOf('piecewise'),
@@ -77,6 +100,11 @@ const MODELS: Record<string, ModelSpec> = {
   linear: { embedding: 'linear', make: (pre, seed) => new LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { optimizer: 'lbfgs', C: '0.1 | 1 | 10 by validation loss' } },
 };
 const LINEAR_C = [0.1, 1, 10];
+
+/** The Trainer's keys of a recorded setting (the model's keys dropped). */
+function trainKeys(t: Record<string, number | string>): Record<string, number | string> {
+  return Object.fromEntries(Object.entries(t).filter(([k]) => !(k in FUSION)));
+}
 
 /** The suite's headline metric per task. */
 const METRIC = { binary: 'auc', multiclass: 'accuracy', regression: 'rmse' } as const;
@@ -128,7 +156,7 @@ function run(): void {
           r = { bestEpoch: best.res.iterations, history: best.res.losses };
           train = { optimizer: 'lbfgs', C: best.C, l2: 1 / (best.C * split.train.length), iterations: best.res.iterations, converged: String(best.res.converged) };
         } else {
-          r = fit(m, ds, split, { ...spec.train, seed } as never);
+          r = fit(m, ds, split, { ...trainKeys(spec.train), seed } as never);
         }
         const metrics = evaluate(m, ds, split.test)[target.name] as unknown as Record<string, number>;
         const cell: Cell = { dataset: name, model, seed, metrics, bestEpoch: r.bestEpoch, epochs: r.history.length, train };
@@ -139,6 +167,47 @@ function run(): void {
         console.error(`${name} seed ${seed} ${model}: ${METRIC[target.task]} ${metrics[METRIC[target.task]].toFixed(4)} (best epoch ${r.bestEpoch} of ${r.history.length})`);
       }
     }
+  }
+}
+
+function sweep(): void {
+  const file = join(OUT, 'sweep.json');
+  const cells: (Cell & { validLoss: number; valid: number })[] = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as never : [];
+  const variants = arg('variants')?.split(',') ?? Object.keys(SWEEP);
+  console.error(`backend ${backendName()}`);
+  for (const name of arg('datasets')?.split(',') ?? Object.keys(DATASETS)) {
+    const loaded = DATASETS[name]();
+    const target = loaded.schema.targets[0];
+    for (const seed of [0, 1, 2]) {
+      const split = splitOf(loaded, seed);
+      const pre = Preprocessor.fit(loaded.schema, split.train.map((i) => loaded.records[i]));
+      const ds = pre.encode(loaded.records).dataset;
+      for (const variant of variants) {
+        const spec = SWEEP[variant];
+        const m = spec.make(pre, seed);
+        const r = fit(m, ds, split, { ...trainKeys(spec.train), seed } as never);
+        const metrics = evaluate(m, ds, split.valid)[target.name] as unknown as Record<string, number>;
+        const cell = { dataset: name, model: variant, seed, metrics, bestEpoch: r.bestEpoch, epochs: r.history.length, train: spec.train, validLoss: r.bestValidLoss ?? NaN, valid: metrics[METRIC[target.task]] };
+        const k = cells.findIndex((c) => c.dataset === name && c.model === variant && c.seed === seed);
+        if (k >= 0) cells[k] = cell; else cells.push(cell);
+        writeFileSync(file, `${JSON.stringify(cells, null, 1)}\n`);
+        console.error(`sweep ${name} seed ${seed} ${variant}: valid ${METRIC[target.task]} ${cell.valid.toFixed(4)}, loss ${cell.validLoss.toFixed(4)}`);
+      }
+    }
+  }
+}
+
+/** The sweep's summary: per variant, the mean validation loss relative to the centre's, per dataset and overall. */
+function sweepTable(): void {
+  const cells = JSON.parse(readFileSync(join(OUT, 'sweep.json'), 'utf8')) as (Cell & { validLoss: number })[];
+  const names = Object.keys(DATASETS).filter((d) => cells.some((c) => c.dataset === d));
+  const loss = (d: string, v: string): number => mean(cells.filter((c) => c.dataset === d && c.model === v).map((c) => c.validLoss));
+  console.log(`| variant | ${names.join(' | ')} | mean |`);
+  console.log(`| --- | ${names.map(() => '---:').join(' | ')} | ---: |`);
+  for (const v of Object.keys(SWEEP)) {
+    if (!cells.some((c) => c.model === v)) continue;
+    const rel = names.map((d) => loss(d, v) / loss(d, 'centre'));
+    console.log(`| ${v} | ${rel.map((x) => x.toFixed(3)).join(' | ')} | ${mean(rel).toFixed(3)} |`);
   }
 }
 
@@ -163,6 +232,20 @@ function table(): void {
     });
     out.push(`| ${name} (${metric}${metric === 'rmse' ? ', lower is better' : ''}) | ${row.join(' | ')} |`);
   }
+  // the issue's target, per dataset and fusion embedding: ≥ MLP, ≥ logistic regression, within GBDT's seed spread or better
+  out.push('', '| dataset | fusion embedding | vs MLP | vs logistic / ridge | vs gradient boosting |', '| --- | --- | ---: | ---: | ---: |');
+  for (const name of Object.keys(DATASETS)) {
+    const metric = METRIC[DATASETS[name]().schema.targets[0].task];
+    const sign = metric === 'rmse' ? -1 : 1;   // positive = fusion better
+    const xs = (m: string): number[] => all.filter((c) => c.dataset === name && c.model === m).map((c) => c.metrics[metric]);
+    for (const f of ['fusion-linear', 'fusion-piecewise', 'fusion-periodic']) {
+      if (!xs(f).length) continue;
+      const d = (m: string): string => (xs(m).length ? `${(sign * (mean(xs(f)) - mean(xs(m)))).toFixed(4)}` : '—');
+      const gb = xs('sklearn-gbdt');
+      const gap = sign * (mean(xs(f)) - mean(gb));
+      out.push(`| ${name} | ${f.replace('fusion-', '')} | ${d('mlp')} | ${d('sklearn-logistic')} | ${gap.toFixed(4)} (${gap >= 0 ? 'better' : -gap <= sd(gb) ? 'within spread' : 'worse'}) |`);
+    }
+  }
   console.log(out.join('\n'));
 }
 
@@ -170,4 +253,6 @@ const cmd = process.argv[2];
 if (cmd === 'dump') dump(process.argv[3] ?? '/tmp/tabular');
 else if (cmd === 'run') run();
 else if (cmd === 'table') table();
+else if (cmd === 'sweep') sweep();
+else if (cmd === 'sweep-table') sweepTable();
 else { console.error('usage: tsx scripts/tabular.ts dump <dir> | run [--datasets …] [--models …] [--seeds …] | table'); process.exit(2); }

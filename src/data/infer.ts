@@ -101,11 +101,14 @@ function markerNote(s: ColumnStats): string {
   return `; missing: ${parts.join(', ')}`;
 }
 
-/** The `missing` list a field needs: the markers seen (null needs none), and '' always (the commonest in files). */
+/**
+ * The `missing` list a field needs: none while every marker seen is a default one (null needs
+ * none); else DEFAULT_MISSING and the others seen — a field's list replaces the defaults, so a
+ * list of only the markers seen would turn an 'NA' after the sample into a bad cell.
+ */
 function missingList(s: ColumnStats): string[] | undefined {
-  const seen = [...s.markers.keys()].filter((k) => k !== 'null');
-  if (seen.length === 0) return undefined;
-  return [...new Set(['', ...seen])];
+  const extra = [...s.markers.keys()].filter((k) => k !== 'null' && !DEFAULT_MISSING.includes(k));
+  return extra.length ? [...DEFAULT_MISSING, ...extra] : undefined;
 }
 
 const isIdName = (name: string): boolean => /(^|[_\s.-])id$|^id([_\s.-]|$)|[a-z]Id$|^ID/.test(name) || /^(id|uuid|guid|key|index|row)$/i.test(name);

@@ -53,7 +53,7 @@ test('inferSchema types each column of a CSV: numeric with its missing markers, 
   assert.match(s.fields.find((f) => f.name === 'joined')!.reason, /^excluded: dates \(80 cells like '2021-01-01'\); there is no date kind/);
   assert.match(s.fields.find((f) => f.name === 'title')!.reason, /^excluded: nearly every value distinct \(78 of 80/);
   const age = s.fields.find((f) => f.name === 'age')!;
-  assert.deepEqual((age.spec as { missing: string[] }).missing.sort(), ['', '?', 'NA']);
+  assert.equal((age.spec as { missing?: string[] }).missing, undefined, "'?', '' and 'NA' are default markers: no list");
   assert.match(age.reason, /missing: \d+ '\?', \d+ 'NA', \d+ empty|missing: .*'\?'.*/);
   assert.match(s.fields.find((f) => f.name === 'grade')!.reason, /integer codes with 4 distinct values \(≤ 10/);
   assert.match(s.fields.find((f) => f.name === 'id')!.reason, /row ID \(80 distinct integers in 80 rows/);
@@ -79,7 +79,7 @@ test('attnkit init writes a commented config that trains as is (1 epoch), predic
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /read 80 rows .*\ntarget churn: binary, positive class 'yes'\n6 fields: /);
   const text = readFileSync(cfg, 'utf8');
-  assert.match(text, /# age: numeric: \d+ decimal numbers.*\n {4}- \{ name: age, kind: numeric, missing: \[/);
+  assert.match(text, /# age: numeric: \d+ decimal numbers.*; missing: .*\n {4}- \{ name: age, kind: numeric \}/);
   assert.match(text, /# id: excluded: looks like a row ID/);
   assert.match(text, /train:\n {2}epochs: 10\n {2}batchSize: 32\n {2}lr: 0.001/);
   assert.match(text, /split: \{ valid: 0.1, test: 0.2, stratify: true \}/);
@@ -177,4 +177,15 @@ test('initConfig writes into a folder --out names that does not exist yet (was E
   const r = await initConfig(csv, { target: 'churn', out });
   assert.equal(r.config, out);
   assert.match(readFileSync(out, 'utf8'), /\n {2}path: "\.\.\/\.\.\/people\.csv" /, 'the data path relative to the new folder');
+});
+
+test('inferSchema: a field\'s missing list keeps the default markers (a list of the ones seen would drop NA, null… for the rows after the sample)', () => {
+  const recs = Array.from({ length: 30 }, (_, i) => ({ a: i % 7 === 0 ? '?' : i % 11 === 0 ? '.' : String(i * 0.5), b: i % 5 === 0 ? 'NA' : String(i * 0.25), y: i % 2 ? 'yes' : 'no' }));
+  const s = data.inferSchema(recs, 'y');
+  const a = s.fields.find((f) => f.name === 'a')!.spec as { missing?: string[] };
+  assert.deepEqual(a.missing, [...data.DEFAULT_MISSING, '.'], "'.' is not a default marker: the defaults and it");
+  assert.equal((s.fields.find((f) => f.name === 'b')!.spec as { missing?: string[] }).missing, undefined, 'only default markers: the default list, not written');
+  // the field then reads a default marker it did not see in the sample (before: DataError, expected a number, got "NA")
+  const more = [...recs, { a: 'NA', b: 'null', y: 'no' }];
+  assert.doesNotThrow(() => data.Preprocessor.fit({ fields: s.fields.flatMap((f) => (f.spec ? [f.spec] : [])), targets: [s.target.spec] }, more));
 });

@@ -43,19 +43,10 @@ export function classScores(pred: ArrayLike<number>, truth: ArrayLike<number>, n
 /** Macro-averaged precision, recall and F1 over `numClasses` classes (a class never predicted nor present counts 0 and is skipped). */
 export function macroF1(pred: ArrayLike<number>, truth: ArrayLike<number>, numClasses: number): { precision: number; recall: number; f1: number } {
   sameLength('macroF1', pred, truth);
-  let P = 0, R = 0, F = 0, k = 0;
-  for (let c = 0; c < numClasses; c++) {
-    let tp = 0, fp = 0, fn = 0;
-    for (let i = 0; i < pred.length; i++) {
-      if (pred[i] === c && truth[i] === c) tp++;
-      else if (pred[i] === c) fp++;
-      else if (truth[i] === c) fn++;
-    }
-    if (tp + fp + fn === 0) continue;
-    const p = tp + fp ? tp / (tp + fp) : 0, r = tp + fn ? tp / (tp + fn) : 0;
-    P += p; R += r; F += p + r ? (2 * p * r) / (p + r) : 0; k++;
-  }
-  return { precision: P / k, recall: R / k, f1: F / k };
+  const predicted = new Set(Array.from(pred));
+  const used = classScores(pred, truth, numClasses).filter((s, c) => s.support > 0 || predicted.has(c));
+  const mean = (f: (s: ClassScores) => number): number => used.reduce((a, s) => a + f(s), 0) / used.length;
+  return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
 }
 
 /** Area under the ROC curve of scores for binary labels (0/1), by the rank-sum formula. NaN if one class is absent. */

@@ -126,4 +126,11 @@ print("same")
 `, proj, [one.files[0], ...three.files]);
   assert.equal(same.trim(), 'same');
   assert.equal(readFileSync(one.files[0]).subarray(0, 8).readBigUInt64LE() % 8n, 0n, 'the header keeps tensor data 8-byte aligned');
+  // the project's README lists every tensor encode writes, targets included, with its dtype
+  const readme = readFileSync(join(proj, 'README.md'), 'utf8');
+  const DTYPE: Record<string, string> = { F32: 'float32', I32: 'int32', BOOL: 'bool' };
+  for (const [name, t] of Object.entries(one.tensors)) assert.ok(readme.includes(`| \`${name}\` | ${DTYPE[t.dtype]} |`), `README.md's row of ${name} (${DTYPE[t.dtype]})`);
+  // an output folder that does not exist yet is created (was: ENOENT from mkdtemp on a temporary name)
+  const nested = await encodeRun(run, 'run:test', join(dir, 'new', 'folder', 'test.safetensors'));
+  assert.ok(existsSync(nested.files[0]));
 });

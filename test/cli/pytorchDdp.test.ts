@@ -112,7 +112,12 @@ test('import refuses weights that do not fit the run, naming the first mismatch 
   const bad = { ...good, [first]: new Tensor(new Float32Array(dropped.size + 1), [dropped.size + 1]) };
   assert.throws(() => importWeights(write('shape.safetensors', bad), runDir), (e: Error) => e instanceof CheckpointError && e.message.includes(`'${first}' has shape [${dropped.size + 1}]`));
   assert.throws(() => importWeights(write('extra.safetensors', { ...good, 'extra.weight': dropped }), runDir), (e: Error) => e instanceof CheckpointError && /'extra\.weight'/.test(e.message));
+  assert.ok((JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as { test?: unknown }).test, 'training wrote the test metrics');
   assert.doesNotThrow(() => importWeights(proj, runDir), 'the exported weights fit');
+  // result.json's test metrics were the replaced weights': dropped, as metrics.jsonl's, with where the weights came from
+  const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as { test?: unknown; imported?: string };
+  assert.equal(result.test, undefined, "result.json keeps no test metrics of the weights the import replaced");
+  assert.equal(result.imported, join(proj, 'model.safetensors'));
   assert.ok(python('import train', proj) !== undefined, 'train.py imports without running');
 });
 
@@ -138,14 +143,20 @@ print(json.dumps([[lr_factor(c, s, total, per, {"factor": 1.0}) for s in range(t
   });
 });
 
-test("one train.py step is one attnkit Trainer step: the run's loss, class weights, clipping, AdamW with its decay groups", { skip: skipTorch }, async () => {
+// the conv block's GELU output is transposed: its gradient reaches GELU with other strides than its input
+const STEP_MODELS: Record<string, string> = {
+  'early fusion': '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }',
+  'TCN (conv blocks)': '{ type: tcn, field: series, dim: 8, levels: 2, kernelSize: 2 }',
+};
+for (const [what, modelConfig] of Object.entries(STEP_MODELS)) test(`one train.py step is one attnkit Trainer step (${what}): the run's loss, class weights, clipping, AdamW with its decay groups`, { skip: skipTorch }, async () => {
   // one global batch of every training row, so the batch order cannot differ
   const train = '{ epochs: 1, lr: 0.01, batchSize: 1000, weightDecay: 0.1, clipNorm: 0.5 }';
-  const runDir = await tinyRun(dir, 'step', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }', train);
-  const proj = exportPytorch(runDir, join(dir, 'step-torch')).dir;
-  await encodeRun(runDir, 'run:train', join(dir, 'step-train.safetensors'));
-  await encodeRun(runDir, 'run:test', join(dir, 'step-test.safetensors'));
-  const lines = jsonLines(run(PYTHON, [join(proj, 'train.py'), '--data', 'step-train.safetensors', '--test', 'step-test.safetensors', '--out', 'step-ck'], dir));
+  const step = `step-${what.replace(/\W+/g, '-')}`;
+  const runDir = await tinyRun(dir, step, modelConfig, train);
+  const proj = exportPytorch(runDir, join(dir, `${step}-torch`)).dir;
+  await encodeRun(runDir, 'run:train', join(dir, `${step}-train.safetensors`));
+  await encodeRun(runDir, 'run:test', join(dir, `${step}-test.safetensors`));
+  const lines = jsonLines(run(PYTHON, [join(proj, 'train.py'), '--data', `${step}-train.safetensors`, '--test', `${step}-test.safetensors`, '--out', `${step}-ck`], dir));
 
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
@@ -156,7 +167,7 @@ test("one train.py step is one attnkit Trainer step: the run's loss, class weigh
   const testLoss = lines.find((l) => l.test)!.testLoss as number;
   const ours = meanLoss(model, dataset, saved.split.test);
   assert.ok(Math.abs(testLoss - ours) <= 1e-5, `test loss: train.py ${testLoss}, attnkit ${ours}`);
-  const torchStep = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'step-ck', 'model.safetensors'))).tensors);
+  const torchStep = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, `${step}-ck`, 'model.safetensors'))).tensors);
   for (const [name, p] of model.namedParameters()) {
     const C = name.endsWith('inProjBias') ? p.size / 3 : 0;                           // the key bias: see the test above
     p.data.forEach((v, i) => {

@@ -10,7 +10,7 @@
  * the end (each written to a temporary name, fsynced and renamed: readers never see a torn file).
  * A JSON array file is parsed whole by its reader; CSV, TSV and JSONL stream.
  */
-import { closeSync, fsyncSync, openSync, readSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, DataError } from '../../errors.js';
 import { Generator } from '../../tensor/random.js';
@@ -96,7 +96,8 @@ export async function encodeRun(runDir: string, dataFile: string, out: string, o
   const fields = modelFields(model, saved.preprocessor.fieldInfo());
   const split = RUN_SPLIT.exec(dataFile)?.[1] as 'train' | 'valid' | 'test' | undefined;
   const size = split ? 0 : (() => { try { return statSync(dataFile).size; } catch { throw new ConfigError(`encode: no such data file '${dataFile}' (or run:train, run:valid, run:test for the run's own split)`); } })();
-  const tmp = mkdtempSync(join(dirname(out) || '.', `.encode-${basename(out)}-`));
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = mkdtempSync(join(dirname(out), `.encode-${basename(out)}-`));
   const columns = new Map<string, Column>();
   let rows = 0, skipped = 0, firstSkip: string | undefined, withTargets = true;
   const append = (batch: Batch): void => {

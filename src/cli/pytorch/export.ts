@@ -74,7 +74,8 @@ export function exportPytorch(runDir: string, dir: string): PytorchExport {
     'model.safetensors': encodeSafetensors(toTorchStateDict(model.stateDict()), { format: 'pt', run: saved.dir }),
     'safetensors_io.py': SAFETENSORS_IO_PY,
     'train.py': TRAIN_PY,
-    'README.md': readmePy(saved, inputs, model.targets.map((t) => targetName(t.name))),
+    // encode writes class indices as int32, binary labels and regression values as float32
+    'README.md': readmePy(saved, inputs, model.targets.map((t) => ({ name: targetName(t.name), dtype: t.task === 'multiclass' ? 'int32' : 'float32' }))),
   };
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileAtomic(join(dir, name), content);
@@ -86,7 +87,7 @@ export interface ImportResult { run: string; from: string; parameters: number }
 /**
  * Loads PyTorch weights (names as model.py's, e.g. train.py's model.safetensors) into a run's
  * model, checked name by name and shape by shape, and makes them the run's best weights;
- * the attention report and the saved test metrics are dropped so eval / inspect use the new ones.
+ * the attention report and the saved test metrics (metrics.jsonl's, result.json's) are dropped so eval / inspect use the new ones.
  */
 export function importWeights(source: string, runDir: string): ImportResult {
   const file = existsSync(source) && statSync(source).isDirectory() ? join(source, 'model.safetensors') : source;
@@ -112,6 +113,12 @@ export function importWeights(source: string, runDir: string): ImportResult {
   writeFileAtomic(join(saved.dir, RUN_FILES.best), encodeSafetensors(model.stateDict(), { imported: file }));
   const report = join(saved.dir, RUN_FILES.report);
   if (existsSync(report)) unlinkSync(report);
+  const result = join(saved.dir, RUN_FILES.result);
+  if (existsSync(result)) {
+    // the summary's test metrics were the replaced weights'; it says where the new ones came from
+    const { test: _old, ...rest } = JSON.parse(readFileSync(result, 'utf8')) as Record<string, unknown>;
+    writeFileAtomic(result, JSON.stringify({ ...rest, imported: resolve(file) }, null, 2) + '\n');
+  }
   const metrics = join(saved.dir, RUN_FILES.metrics);
   if (existsSync(metrics)) {
     const kept = readFileSync(metrics, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('{"test"'));

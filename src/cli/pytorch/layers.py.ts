@@ -201,7 +201,9 @@ class ConvBlock(nn.Module):
         keep = key_mask.unsqueeze(-1)                                    # [B, T, 1]
         h = torch.where(keep, x, torch.zeros_like(x)).transpose(1, 2)    # [B, C, T]
         h = F.pad(h, (self.left, self.span - self.left))                 # [B, C, T + span]
-        y = F.gelu(self.conv(h)).transpose(1, 2)                         # [B, T, C]
+        # GELU after the transpose: torch 1.13's CPU GELU backward gives garbage (1e18, NaN) when its
+        # incoming gradient's strides differ from its input's, as a transposed output's do
+        y = F.gelu(self.conv(h).transpose(1, 2))                         # [B, T, C]
         return torch.where(keep, y, torch.zeros_like(y))
 
 

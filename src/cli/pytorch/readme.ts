@@ -1,7 +1,7 @@
 /** The README.md of an exported PyTorch project: how to encode data, train on one or many machines, and come back. */
 import type { SavedRun } from '../runDir.js';
 
-export function readmePy(saved: SavedRun, inputs: Record<string, { dtype: string; shape: (number | string)[] }>, targets: string[]): string {
+export function readmePy(saved: SavedRun, inputs: Record<string, { dtype: string; shape: (number | string)[] }>, targets: { name: string; dtype: string }[]): string {
   const run = saved.dir;
   const rows = Object.entries(inputs).map(([n, x]) => `| \`${n}\` | ${x.dtype} | [N${x.shape.map((d) => `, ${d}`).join('')}] |`);
   return `# PyTorch project of attnkit run \`${run}\`
@@ -32,7 +32,7 @@ Each file holds, per row:
 | tensor | dtype | shape |
 | --- | --- | --- |
 ${rows.join('\n')}
-${targets.map((t) => `| \`${t}\` | target | [N] |`).join('\n')}
+${targets.map((t) => `| \`${t.name}\` | ${t.dtype} | [N] |`).join('\n')}
 
 Every process maps every shard and reads only its own rows, so the shard count need not match the
 process count; shards keep files small and copyable.

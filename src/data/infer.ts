@@ -244,7 +244,7 @@ function inferTarget(name: string, s: ColumnStats, task: TaskKind | undefined, o
     };
   }
   if (freq.length > 1000) throw new ConfigError(`init: --task multiclass with ${freq.length} distinct values in target '${clipText(name)}'; is it a regression target?`);
-  const classes = freq.map(([k]) => k).sort();
+  const classes = freq.map(([k]) => k).sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);   // 1, 2, 10 as numbers
   return { spec: { name, task: 'multiclass', classes }, missing, reason: `multiclass: ${freq.length} classes, ${list}${forced}${miss}` };
 }
 

@@ -189,3 +189,9 @@ test('inferSchema: a field\'s missing list keeps the default markers (a list of 
   const more = [...recs, { a: 'NA', b: 'null', y: 'no' }];
   assert.doesNotThrow(() => data.Preprocessor.fit({ fields: s.fields.flatMap((f) => (f.spec ? [f.spec] : [])), targets: [s.target.spec] }, more));
 });
+
+test('inferSchema: integer class names are listed in numeric order (1, 2, 3, 10, not 1, 10, 2, 3)', () => {
+  const recs = Array.from({ length: 40 }, (_, i) => ({ x: i * 0.5, y: String([1, 2, 3, 10][i % 4]) }));
+  assert.deepEqual(data.inferSchema(recs, 'y').target.spec, { name: 'y', task: 'multiclass', classes: ['1', '2', '3', '10'] });
+  assert.deepEqual(data.inferSchema(recs.map((r, i) => ({ ...r, y: ['b', 'a', 'c'][i % 3] })), 'y').target.spec.classes, ['a', 'b', 'c']);
+});

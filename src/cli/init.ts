@@ -33,6 +33,9 @@ function scalar(x: string | number | boolean): string {
 /** Text for a `#` comment: a line break (a CSV header may hold one) would end the comment and break the YAML. */
 const oneLine = (s: string): string => s.replace(/\r\n|[\r\n\u2028\u2029]/g, '\\n');
 
+/** A shell word: as it is when plain, else single-quoted (so the printed commands run as shown). */
+const shellWord = (s: string): string => (/^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
 function flow(o: object): string {
   const part = (v: unknown): string => (Array.isArray(v) ? `[${v.map(part).join(', ')}]` : scalar(v as string));
   return `{ ${Object.entries(o).map(([k, v]) => `${k}: ${part(v)}`).join(', ')} }`;
@@ -109,7 +112,7 @@ export async function initConfig(dataPath: string, o: InitOptions): Promise<Init
   if (records.length === 0) throw new DataError(`init: '${dataPath}' holds no records (an empty file, or a header without rows)`);
   const schema = inferSchema(records, o.target, { task: o.task });
   const dataRel = relative(dirname(resolve(out)), resolve(dataPath)) || basename(dataPath);
-  const command = `attnkit init ${basename(dataPath)} --target ${o.target}${o.task ? ` --task ${o.task}` : ''}`;
+  const command = `attnkit init ${shellWord(basename(dataPath))} --target ${shellWord(o.target)}${o.task ? ` --task ${o.task}` : ''}`;
   const text = initConfigText(schema, {
     dataPath: dataRel, name: basename(dataPath, extname(dataPath)), command, sampled: more, file: basename(dataPath),
     onError: schema.target.missing > 0, ...(o.encoding === 'latin1' ? { encoding: 'latin1' as const } : {}),
@@ -141,7 +144,7 @@ export async function initCommand(dataPath: string, o: InitOptions & { json?: bo
     `target ${t.name}: ${t.task}${t.task === 'binary' ? `, positive class '${t.positive}'` : t.task === 'multiclass' ? ` with ${t.classes!.length} classes` : ''}`,
     `${fields.length} fields: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`,
     ...(excluded.length ? [`excluded: ${excluded.map((f) => `${f.name}: ${f.reason.replace(/^excluded: /, '')}`).join('; ')}`] : []),
-    `wrote ${r.config}; each field's comment says why. Next: attnkit train ${relative(process.cwd(), r.config) || r.config}`,
+    `wrote ${r.config}; each field's comment says why. Next: attnkit train ${shellWord(relative(process.cwd(), r.config) || r.config)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -195,3 +195,11 @@ test('inferSchema: integer class names are listed in numeric order (1, 2, 3, 10,
   assert.deepEqual(data.inferSchema(recs, 'y').target.spec, { name: 'y', task: 'multiclass', classes: ['1', '2', '3', '10'] });
   assert.deepEqual(data.inferSchema(recs.map((r, i) => ({ ...r, y: ['b', 'a', 'c'][i % 3] })), 'y').target.spec.classes, ['a', 'b', 'c']);
 });
+
+test('the config\'s first line is a command that runs: a target with spaces or quotes is quoted for the shell', async () => {
+  const { initConfig } = await import('../../src/cli/init.js');
+  const file = join(dir, 'beaks.csv');
+  writeFileSync(file, `Island,Beak Length (mm)\n${Array.from({ length: 12 }, (_, i) => `${['a', 'b'][i % 2]},${30 + i}.5`).join('\n')}\n`);
+  const r = await initConfig(file, { target: 'Beak Length (mm)', out: join(dir, 'beaks.yaml') });
+  assert.match(r.text, /^# Written by `attnkit init beaks\.csv --target 'Beak Length \(mm\)'` from all 12 rows/);
+});

@@ -85,3 +85,12 @@ test('the threaded wasm build loads in Node where a global window exists too (js
     delete g.window;
   }
 });
+
+test("package.json marks the entries that select a backend at import as having side effects (bundlers keep their load)", () => {
+  // with "sideEffects": false a bundler may bind `import { tensor } from 'attnkit/browser'` straight to the core and
+  // drop the entry's body: webpack 5 (production) did, and the page never loaded the wasm backend
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { sideEffects: unknown; exports: Record<string, unknown> };
+  assert.ok(Array.isArray(pkg.sideEffects), `sideEffects lists the files that have them, got ${JSON.stringify(pkg.sideEffects)}`);
+  for (const entry of ['./dist/browser.js', './dist/node.js']) assert.ok(pkg.sideEffects.includes(entry), `${entry} is listed in sideEffects`);
+  assert.ok(JSON.stringify(pkg.exports).includes('./dist/browser.js') && JSON.stringify(pkg.exports).includes('./dist/node.js'), 'the exports name those entries');
+});

@@ -21,7 +21,8 @@ export interface WasmOptions {
   /**
    * Where the built files are: the URL of the folder holding attnkit-st.mjs / .wasm and attnkit-mt.mjs /
    * .wasm / .worker.js (the package's wasm/ folder; default: found from this module's own URL). Give it
-   * when a bundler moves this module away from the package (serve node_modules/attnkit/wasm/ as static files).
+   * when a bundler moves this module away from the package (serve node_modules/attnkit/wasm/ as static files);
+   * in a page a relative url is resolved against the page's address, as fetch resolves it.
    */
   url?: string | URL;
 }
@@ -48,7 +49,7 @@ async function cores(): Promise<number> {
 async function nodeBuiltin<T>(name: string): Promise<T> {
   const p = globalThis.process as unknown as { getBuiltinModule?: (m: string) => unknown };
   if (typeof p.getBuiltinModule === 'function') return p.getBuiltinModule(name) as T;
-  return (await import(/* @vite-ignore */ ['node', name].join(':'))) as T;
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ ['node', name].join(':'))) as T;
 }
 
 async function readBytes(url: URL): Promise<ArrayBuffer | Uint8Array> {
@@ -70,11 +71,14 @@ function threadsAllowed(): boolean {
 async function instantiate(options: WasmOptions): Promise<Loaded> {
   const want = options.threads ?? Math.min(await cores(), MAX_THREADS);
   const build = want > 1 && threadsAllowed() ? 'mt' : 'st';
-  const base = options.url === undefined ? new URL('../../../wasm/', import.meta.url) : new URL(String(options.url), import.meta.url);
+  // a given url is resolved as fetch resolves it in a page (against the page's address), else against this module;
+  // not `new URL(url, import.meta.url)`, which webpack takes for an asset to bundle ("Cannot find module '/attnkit-wasm/'")
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  const base = options.url === undefined ? new URL('../../../wasm/', import.meta.url) : new URL(String(options.url), page ?? import.meta.url);
   const dir = base.href.endsWith('/') ? base : new URL(`${base.href}/`);
   const glue = new URL(`attnkit-${build}.mjs`, dir);
   const [factory, wasmBinary] = await Promise.all([
-    import(/* @vite-ignore */ glue.href).then((mod: { default: (o: object) => Promise<WasmModule & { attnkitWorkers?: { unref?: () => void }[] }> }) => mod.default),
+    import(/* @vite-ignore */ /* webpackIgnore: true */ glue.href).then((mod: { default: (o: object) => Promise<WasmModule & { attnkitWorkers?: { unref?: () => void }[] }> }) => mod.default),
     readBytes(new URL(`attnkit-${build}.wasm`, dir)),
   ]);
   const threads = build === 'mt' ? want : 1;

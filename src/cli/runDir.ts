@@ -68,6 +68,8 @@ export function writeFileAtomic(path: string, content: Uint8Array | string | ((w
 export const RUN_FILES = {
   config: 'config.json', preprocessor: 'preprocessor.json', split: 'split.json', best: 'model.safetensors',
   last: 'last.safetensors', metrics: 'metrics.jsonl', result: 'result.json', entropy: 'entropy.jsonl', report: 'report.json',
+  /** The test split's summary `attnkit inspect` computes (train.splitSummary), served to the viewer as dataset.json. */
+  viewerDataset: 'viewer-dataset.json',
 } as const;
 
 /** writeFileAtomic's temp name for a run file, `.<file>.<pid>.<8 hex>.tmp`, and nothing else. */

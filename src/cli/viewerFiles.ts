@@ -3,7 +3,10 @@
  * --export` (written to a folder): the page, its script (src/viz/app.ts bundled with
  * `attnkit/browser`, so the page runs the model itself), the package's wasm/ files, and per run
  * `runs/<k>/`: the config, the fitted preprocessing, the best weights, the report and the test
- * split's records (`records.json`, written here from the run's data).
+ * split's records (`records.json`, written here from the run's data) and the split's summary
+ * (`dataset.json`: every row's prediction, attribution and entropy, computed here in Node by
+ * train.splitSummary, with the functions the page uses, and written atomically to the run's
+ * viewer-dataset.json), so the page runs its model only for the record it shows.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { PAGE_HTML, WASM_BASE_GLOBAL } from '../viz/page.js';
 import type { DataRecord } from '../data/preprocessor.js';
-import { readRun, RUN_FILES, type SavedRun } from './runDir.js';
+import { loadRunModel, readRun, RUN_FILES, writeFileAtomic, type SavedRun } from './runDir.js';
+import { splitSummary, type DatasetSummary } from '../train/splitSummary.js';
 import { reopen } from './runFile.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,6 +55,20 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
     }
   }
   return { title: saved.config.name ?? saved.dir, rows, records: rows.map((r) => run.records[r]), truth, classNames };
+}
+
+/**
+ * The test split's summary of a saved run (train.splitSummary on this process's backend),
+ * written atomically to `<run>/viewer-dataset.json`; returns that path. Computed again on each call
+ * (the run's weights may have changed since).
+ */
+export function writeViewerSummary(saved: SavedRun, recs: ViewerRecords): { path: string; summary: DatasetSummary } {
+  const pre = saved.preprocessor;
+  const target = pre.targetInfo()[0];
+  const summary = splitSummary(loadRunModel(saved), pre, recs.records, recs.classNames[target.name] ?? []);
+  const path = join(saved.dir, RUN_FILES.viewerDataset);
+  writeFileAtomic(path, JSON.stringify(summary));
+  return { path, summary };
 }
 
 /**
@@ -114,6 +132,7 @@ export async function viewerFiles(dirs: string[]): Promise<Map<string, string | 
     }
     const recs = await viewerRecords(saved);
     files.set(`runs/${k}/records.json`, JSON.stringify(recs));
+    files.set(`runs/${k}/dataset.json`, { path: writeViewerSummary(saved, recs).path });
     runs.push({ id: String(k), title: recs.title });
   }
   files.set('runs.json', JSON.stringify({ runs }));

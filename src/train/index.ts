@@ -5,6 +5,8 @@ export type { LbfgsOptions, LbfgsResult } from './lbfgs.js';
 export type { FitOptions } from './fit.js';
 export { evaluate, predict, predictionRecord, meanLoss, validationPass, formatMetrics, positiveClass } from './evaluate.js';
 export type { TargetMetrics } from './evaluate.js';
+export { splitSummary, describePrediction } from './splitSummary.js';
+export type { DatasetSummary, Prediction } from './splitSummary.js';
 export { Trainer, trainOptionsSchema, moduleGenerators, TRAIN_DEFAULTS } from './trainer.js';
 export type { TrainOptions, TrainerCallbacks, EpochRecord, StepInfo, FitResult } from './trainer.js';
 export { LrSchedule, scheduleSchema } from './schedules.js';

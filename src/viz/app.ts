@@ -15,7 +15,7 @@
 import type { Report } from './report.js';
 import { exportPng, exportSvg, lines } from './svg.js';
 import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
-import { backendInfo, loadRun, type Analysis, type PageRun, type RunStats } from './engine.js';
+import { backendInfo, loadRun, loadSummary, type Analysis, type DatasetSummary, type PageRun } from './engine.js';
 import { recordForm } from './form.js';
 import { kindUi } from './kinds.js';
 
@@ -25,7 +25,8 @@ type DataRecord = Record<string, unknown>;
 interface State {
   runs: PageRun[];
   reports: (Report | null)[];
-  stats: (RunStats | null)[];
+  /** The test split's summary per run, computed by the CLI (dataset.json). */
+  stats: DatasetSummary[];
   /** Runs shown (indices into runs). */
   visible: number[];
   /** Index into the first run's test records, or null once the record was edited by hand. */
@@ -89,16 +90,16 @@ function renderPicker(st: State, choose: (i: number) => void): void {
     list.replaceChildren();
     const q = st.search.toLowerCase();
     const idx = run.data.records.map((_, i) => i).filter((i) => {
-      const t = truthOf(run, i), p = stats?.predicted[i];
+      const t = truthOf(run, i), p = stats.predicted[i];
       if (st.cls !== '' && t !== Number(st.cls)) return false;
       if (st.correct !== 'all' && (p === undefined || (p === t) !== (st.correct === 'correct'))) return false;
       if (st.cell && (t !== st.cell[0] || p !== st.cell[1])) return false;
       return !q || JSON.stringify(run.data.records[i]).toLowerCase().includes(q);
     });
-    // the misclassified first (once predictions are in), then in test-split order
-    if (stats) idx.sort((a, b) => Number(stats.predicted[a] === truthOf(run, a)) - Number(stats.predicted[b] === truthOf(run, b)) || a - b);
+    // the misclassified first (the CLI predicted the split: dataset.json), then in test-split order
+    idx.sort((a, b) => Number(stats.predicted[a] === truthOf(run, a)) - Number(stats.predicted[b] === truthOf(run, b)) || a - b);
     for (const i of idx.slice(0, 500)) {
-      const t = truthOf(run, i), p = stats?.predicted[i];
+      const t = truthOf(run, i), p = stats.predicted[i];
       const wrong = p !== undefined && p !== t;
       const li = h('li', { class: `row-item${wrong ? ' wrong' : ''}${i === st.row && !st.edited ? ' active' : ''}`, 'data-i': String(i), title: snippet(run, run.data.records[i]) },
         h('span', { class: 'row-id' }, `#${run.data.rows[i]}`), ' ',
@@ -107,7 +108,7 @@ function renderPicker(st: State, choose: (i: number) => void): void {
       li.onclick = () => choose(i);
       list.append(li);
     }
-    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} test rows${idx.length > 500 ? ' (first 500 listed)' : ''}${stats ? '' : ' · predicting…'}`;
+    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} test rows${idx.length > 500 ? ' (first 500 listed)' : ''}`;
   };
   search.oninput = () => { st.search = search.value; fill(); };
   cls.onchange = () => { st.cls = cls.value; fill(); };
@@ -185,12 +186,15 @@ function datasetColumn(st: State, k: number, choose: (cell: [number, number]) =>
   const run = st.runs[k], s = st.stats[k];
   const col = h('div', { class: 'run-col', 'data-run': String(k) });
   col.append(h('h2', { class: 'run-title' }, `${run.title}: the ${run.data.records.length} test rows`));
-  if (!s) { col.append(h('p', { class: 'note ds-progress' }, 'computing over the test split…')); return col; }
-  col.append(panel('ds-fields', 'Attribution per field, mean over the test split (rollout of [CLS])', bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.name))));
-  col.append(panel('ds-sources', 'Attribution per source, mean over the test split', bars(s.sources.map((f) => f.rollout), s.sources.map((f) => f.name))));
-  col.append(panel('ds-gradattn', 'Gradient × attention per field, mean over the test split', bars(s.fields.map((f) => f.gradAttention), s.fields.map((f) => f.name))));
-  col.append(panel('ds-entropy', 'Normalised entropy per layer × head over the test split (1 = uniform, 0 = one token)',
-    numberGrid(s.entropy, s.entropy.map((_, l) => `layer ${l + 1}`), s.entropy[0].map((_, hd) => `H${hd + 1}`), { max: 1, id: 'entropy-grid' })));
+  if (s.fields && s.sources) {
+    col.append(panel('ds-fields', 'Attribution per field, mean over the test split (rollout of [CLS])', bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.name))));
+    col.append(panel('ds-sources', 'Attribution per source, mean over the test split', bars(s.sources.map((f) => f.rollout), s.sources.map((f) => f.name))));
+    col.append(panel('ds-gradattn', 'Gradient × attention per field, mean over the test split', bars(s.fields.map((f) => f.gradAttention), s.fields.map((f) => f.name))));
+  }
+  if (s.entropy) {
+    col.append(panel('ds-entropy', 'Normalised entropy per layer × head over the test split (1 = uniform, 0 = one token)',
+      numberGrid(s.entropy, s.entropy.map((_, l) => `layer ${l + 1}`), s.entropy[0].map((_, hd) => `H${hd + 1}`), { max: 1, id: 'entropy-grid' })));
+  }
   if (run.target.task !== 'regression') {
     const K = run.classNames.length || 2;
     const cm = Array.from({ length: K }, () => new Array<number>(K).fill(0));
@@ -233,9 +237,10 @@ async function start(): Promise<void> {
   if (!res.ok) { $('main').textContent = `could not load runs.json: HTTP ${res.status}`; return; }
   const { runs: list } = (await res.json()) as { runs: { id: string; title: string }[] };
   const runs = await Promise.all(list.map((r) => loadRun(r.id)));
+  const stats = await Promise.all(list.map((r) => loadSummary(r.id)));
   const reports = await Promise.all(list.map((r) => fetch(`runs/${r.id}/report.json`).then((x) => (x.ok ? x.json() as Promise<Report> : null)).catch(() => null)));
   const st: State = {
-    runs, reports, stats: runs.map(() => null), visible: runs.map((_, i) => i), row: 0, record: { ...runs[0].data.records[0] }, edited: false,
+    runs, reports, stats, visible: runs.map((_, i) => i), row: 0, record: { ...runs[0].data.records[0] }, edited: false,
     layer: 0, head: 0, overlay: [0], filter: { kind: 'all' }, filterAuto: true, q: 0, k: 0, search: '', cls: '', correct: 'all', cell: null,
   };
   document.title = `attnkit · ${runs.map((r) => r.title).join(' vs ')}`;
@@ -284,13 +289,7 @@ async function start(): Promise<void> {
   renderForm();
   analyseAll();
   renderDataset();
-  // the whole test split, run after run, in chunks (the page stays responsive)
-  for (const [k, run] of runs.entries()) {
-    st.stats[k] = await run.stats(run.data.records, (done) => { $('ds-status').textContent = `${run.title}: ${done} / ${run.data.records.length} test rows`; });
-    renderDataset();
-    if (k === 0) renderPicker(st, choose);
-  }
-  $('ds-status').textContent = 'test split done';
+  $('ds-status').textContent = 'computed by attnkit inspect over the test split';
   document.body.dataset.stats = 'true';
 }
 

@@ -8,6 +8,11 @@ import * as ak from 'attnkit/browser';
 import type { ViewerRecords } from './report.js';
 import { kindUi } from './kinds.js';
 
+type Prediction = ak.train.Prediction;
+export type DatasetSummary = ak.train.DatasetSummary;
+const { clsGradAttention, clsRollout, predictedScore } = ak.analysis;
+const { describePrediction } = ak.train;
+
 type Tensor = ak.Tensor;
 type FusionModel = ak.models.FusionModel;
 type TargetInfo = ak.data.TargetInfo;
@@ -18,15 +23,6 @@ export interface RunConfig { name?: string; seed?: number; model: unknown }
 
 /** A token as the views show it: short label, full label (hover), its field and source. */
 export interface ViewToken { field: string; source: string; label: string; full: string; unknown: boolean }
-
-export interface Prediction {
-  /** Exactly what `attnkit predict` prints for the record (its JSON record). */
-  record: Record<string, unknown>;
-  /** Class index (classification) or value (regression) of the first target, and the class name. */
-  index: number; name: string;
-  /** Probability of the predicted class, or null for regression. */
-  confidence: number | null;
-}
 
 export interface Analysis {
   tokens: ViewToken[];
@@ -44,54 +40,6 @@ export interface Analysis {
   layerInputs: Tensor[];
   keep: number[];
   ms: number;
-}
-
-export interface RunStats {
-  /** Per test row: predicted index and confidence. */
-  predicted: number[];
-  confidence: (number | null)[];
-  fields: { name: string; rollout: number; gradAttention: number }[];
-  sources: { name: string; rollout: number; gradAttention: number }[];
-  /** Mean normalised entropy [layer][head] over the test rows' real tokens. */
-  entropy: number[][];
-}
-
-/**
- * The [CLS] row of attention rollout for batch item b (analysis.rollout's rule — heads averaged,
- * 0.5·A + 0.5·I, rows renormalised, multiplied through the layers), as a vector–matrix product
- * per layer instead of the whole N × N product: O(L·H·N²), not O(L·N³).
- */
-export function clsRollout(ws: Tensor[], b: number): Float64Array {
-  const [, H, N] = ws[0].shape as [number, number, number, number];
-  let v = new Float64Array(N);
-  v[0] = 1;
-  for (let l = ws.length - 1; l >= 0; l--) {
-    const w = ws[l].data, next = new Float64Array(N);
-    for (let i = 0; i < N; i++) {
-      if (v[i] === 0) continue;
-      const row = new Float64Array(N);
-      for (let h = 0; h < H; h++) {
-        const base = ((b * H + h) * N + i) * N;
-        for (let j = 0; j < N; j++) row[j] += w[base + j] / H;
-      }
-      let s = 0;
-      for (let j = 0; j < N; j++) { row[j] *= 0.5; if (j === i) row[j] += 0.5; s += row[j]; }
-      if (s > 0) for (let j = 0; j < N; j++) next[j] += (v[i] * row[j]) / s;
-    }
-    v = next;
-  }
-  return v;
-}
-
-/** relu(A ⊙ ∂y/∂A) of the [CLS] row, mean over heads, for batch item b (analysis.gradTimesAttention's rule, one row). */
-function clsGradAttention(w: Tensor, b: number): Float64Array {
-  const [, H, N] = w.shape as [number, number, number, number];
-  const a = w.data, g = w.grad!.data, out = new Float64Array(N);
-  for (let h = 0; h < H; h++) {
-    const base = ((b * H + h) * N) * N;
-    for (let j = 0; j < N; j++) out[j] += Math.max(0, a[base + j] * g[base + j]) / H;
-  }
-  return out;
 }
 
 /** A run loaded into the page. */
@@ -126,21 +74,7 @@ export class PageRun {
   predict(record: DataRecord): Prediction {
     const { dataset } = this.pre.encode([record], { targets: false });
     const scores = ak.train.predict(this.model, dataset, [0]);
-    return this.describe(ak.train.predictionRecord(this.pre.targetInfo(), scores, 0), scores[this.target.name], 0);
-  }
-
-  private describe(record: Record<string, unknown>, p: ArrayLike<number>, i: number): Prediction {
-    const t = this.target;
-    if (t.task === 'binary') {
-      const k = p[i] >= 0.5 ? 1 : 0;
-      return { record, index: k, name: this.className(k), confidence: k ? p[i] : 1 - p[i] };
-    }
-    if (t.task === 'multiclass') {
-      const probs = Array.from({ length: t.outputs }, (_, j) => p[i * t.outputs + j]);
-      const k = probs.indexOf(Math.max(...probs));
-      return { record, index: k, name: this.className(k), confidence: probs[k] };
-    }
-    return { record, index: p[i], name: p[i].toPrecision(5), confidence: null };
+    return describePrediction(this.target, this.classNames, ak.train.predictionRecord(this.pre.targetInfo(), scores, 0), scores[this.target.name], 0);
   }
 
   /** Token labels with the original words where the vocabulary has `<unk>`, and full labels for hover. */
@@ -173,7 +107,7 @@ export class PageRun {
     const r = model.forward(batch, { needWeights: true });
     const ws = r.weights!;
     for (const w of ws) w.retainGrad();
-    ak.backward(this.score(r.outputs[this.target.name], [prediction.index]));
+    ak.backward(predictedScore(this.target, r.outputs[this.target.name], [prediction.index]));
     const { tokens, mask } = this.tokens(batch, record);
     const keep = mask.flatMap((m, i) => (m ? [i] : []));
     const N = mask.length, n = keep.length, H = this.heads;
@@ -203,14 +137,6 @@ export class PageRun {
       fields: group('field', fieldNames), sources: group('source', [...new Set(model.fields.map((f) => f.source))]),
       ms: performance.now() - t0,
     };
-  }
-
-  /** The scalar whose gradient gradient × attention uses: each row's predicted-class logit (binary and regression: the output). */
-  private score(y: Tensor, predicted: number[]): Tensor {
-    if (this.target.task !== 'multiclass') return ak.sum(y);
-    const K = this.target.outputs, m = new Float32Array(y.size);
-    predicted.forEach((k, b) => { m[b * K + k] = 1; });
-    return ak.sum(ak.mul(y, new ak.Tensor(m, y.shape)));
   }
 
   /** The input of each encoder layer ([1, N, C]), computed as FusionModel.forward does ('early'). */
@@ -266,62 +192,6 @@ export class PageRun {
     return ak.analysis.headRedundancy(new ak.Tensor(w, [1, H, n, n]));
   }
 
-  /** Predictions, attribution per field and source, and entropy per layer × head over records, in chunks (yielding between them). */
-  async stats(records: DataRecord[], onProgress?: (done: number) => void): Promise<RunStats> {
-    const model = this.model, H = this.heads, L = this.layers;
-    const predicted: number[] = [], confidence: (number | null)[] = [];
-    const fieldNames = model.fields.map((f) => f.name), sourceNames = [...new Set(model.fields.map((f) => f.source))];
-    const fr = new Map(fieldNames.map((f) => [f, { r: 0, g: 0 }])), sr = new Map(sourceNames.map((s) => [s, { r: 0, g: 0 }]));
-    const ent = Array.from({ length: L }, () => new Array<number>(H).fill(0));
-    let entRows = 0;
-    const chunk = 4;   // short blocks of work on the page's thread: edits are answered between them
-    for (let s = 0; s < records.length; s += chunk) {
-      const recs = records.slice(s, s + chunk);
-      const { dataset } = this.pre.encode(recs, { targets: false });
-      const rows = recs.map((_, i) => i);
-      const scores = ak.train.predict(model, dataset, rows);
-      const preds = rows.map((i) => this.describe({}, scores[this.target.name], i));
-      for (const p of preds) { predicted.push(p.index); confidence.push(p.confidence); }
-      const batch = dataset.batch(rows);
-      const r = model.forward(batch, { needWeights: true });
-      const ws = r.weights!;
-      for (const w of ws) w.retainGrad();
-      ak.backward(this.score(r.outputs[this.target.name], preds.map((p) => p.index)));
-      const fieldsAt = r.tokenFields!, km = r.keyMask!.data, N = fieldsAt.length;
-      rows.forEach((b) => {
-        const roll = clsRollout(ws, b), ga = ws.map((w) => clsGradAttention(w, b));
-        let real = 0;
-        for (let j = 0; j < N; j++) if (km[b * N + j]) real++;
-        for (let j = 1; j < N; j++) {
-          if (!km[b * N + j]) continue;
-          const g = ga.reduce((acc, l) => acc + l[j], 0) / ga.length;
-          const f = fr.get(fieldsAt[j])!, so = sr.get(this.sourceOf.get(fieldsAt[j])!)!;
-          f.r += roll[j]; f.g += g; so.r += roll[j]; so.g += g;
-        }
-        // normalised entropy of every real query row (layerStats' rule), summed per layer × head
-        ws.forEach((w, l) => {
-          for (let h = 0; h < H; h++) for (let i = 0; i < N; i++) {
-            if (!km[b * N + i] || real < 2) continue;
-            const base = ((b * H + h) * N + i) * N;
-            let e = 0;
-            for (let j = 0; j < N; j++) { const a = w.data[base + j]; if (a > 0) e -= a * Math.log(a); }
-            ent[l][h] += e / Math.log(real);
-            if (l === 0 && h === 0) entRows++;
-          }
-        });
-      });
-      model.zeroGrad();
-      onProgress?.(Math.min(records.length, s + chunk));
-      await new Promise((res) => setTimeout(res, 0));
-    }
-    const n = Math.max(1, records.length);
-    return {
-      predicted, confidence,
-      fields: fieldNames.map((name) => ({ name, rollout: fr.get(name)!.r / n, gradAttention: fr.get(name)!.g / n })),
-      sources: sourceNames.map((name) => ({ name, rollout: sr.get(name)!.r / n, gradAttention: sr.get(name)!.g / n })),
-      entropy: ent.map((l) => l.map((v) => v / Math.max(1, entRows))),
-    };
-  }
 }
 
 /** Fetches one run's files (`runs/<id>/…`) and loads it. */
@@ -338,6 +208,13 @@ export async function loadRun(id: string): Promise<PageRun> {
     get('records.json').then((r) => r.json() as Promise<ViewerRecords>),
   ]);
   return new PageRun(id, config, state, weights, data);
+}
+
+/** The test split's summary the CLI computed for run `id` (`runs/<id>/dataset.json`: train.splitSummary). */
+export async function loadSummary(id: string): Promise<DatasetSummary> {
+  const res = await fetch(`runs/${id}/dataset.json`);
+  if (!res.ok) throw new Error(`runs/${id}/dataset.json: HTTP ${res.status}`);
+  return res.json() as Promise<DatasetSummary>;
 }
 
 /** Which backend the page runs on, and its threads. */

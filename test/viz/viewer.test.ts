@@ -107,6 +107,17 @@ test('the inspect server serves the viewer files and nothing else', async () => 
     assert.deepEqual(recs.rows, split.test, 'every test row');
     assert.deepEqual(recs.classNames, { y: ['0', '1'] });
     for (const f of ['config.json', 'preprocessor.json', 'model.safetensors']) assert.equal((await get(`${s.url}runs/0/${f}`)).status, 200, f);
+    // the test split's summary, computed by the CLI (not the page): every row's prediction as attnkit predict gives it, entropy L × H
+    const ds = JSON.parse((await get(`${s.url}runs/0/dataset.json`)).body) as { predicted: number[]; confidence: number[]; entropy: number[][]; fields: { name: string }[]; sources: unknown[] };
+    assert.equal(ds.predicted.length, split.test.length, 'a prediction per test row');
+    assert.deepEqual(ds.entropy.map((l) => l.length), [2, 2], 'entropy per layer × head');
+    assert.deepEqual(ds.fields.map((f) => f.name), ['x', 'colour', 'note']);
+    for (const i of [0, 1]) {
+      const cli = await cliPredict(runA, recs.records[i]);
+      assert.equal(recs.classNames.y[ds.predicted[i]], String(cli.label), `row ${i}: predicted class`);
+      assert.ok(Math.abs(ds.confidence[i] - (ds.predicted[i] ? cli.probability : 1 - cli.probability)) <= 1e-5, `row ${i}: ${ds.confidence[i]} vs predict ${cli.probability}`);
+    }
+    assert.ok(existsSync(join(runA, 'viewer-dataset.json')), 'written (atomically) into the run directory');
     // only the listed files: not the checkpoint, not the split, nothing outside
     for (const p of ['runs/0/last.safetensors', 'runs/0/split.json', 'runs/0/../../d.csv', 'runs/0/%2e%2e/%2e%2e/d.csv', 'runs/0/..%2f..%2fd.csv', 'runs/1/config.json']) {
       assert.equal((await get(`${s.url}${p}`)).status, 404, p);
@@ -124,6 +135,8 @@ test('in chromium: the model runs in the page; editing a field re-predicts as at
   const errors: string[] = [];
   try {
     const page = await open(browser, s.url, errors);
+    // the split's views come with the page (dataset.json): its model runs only for the record shown
+    assert.equal(await page.getAttribute('body', 'data-stats'), 'true', 'the test split is summarised when the first record shows');
     assert.equal(await page.textContent('#title'), 'viewer-a');
     if (existsSync('wasm/attnkit-st.wasm')) assert.match((await page.textContent('#subtitle'))!, /on wasm/, 'the page runs on the wasm backend');
     const recs = JSON.parse(readFileSync(join(runA, 'split.json'), 'utf8')) as { test: number[] };

@@ -137,8 +137,12 @@ function runColumn(st: State, k: number, a: Analysis, rerender: () => void): HTM
   const n = a.tokens.length;
   const labels = a.tokens.map((t) => t.label), full = a.tokens.map((t) => t.full);
   const layer = Math.min(st.layer, run.layers - 1), head = Math.min(st.head, run.heads - 1);
-  col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.model.config.layers} layers × ${run.model.config.heads} heads · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
+  col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.description} · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
   col.append(predictionBox(run, a, st.edited ? null : truthOf(run, st.row)));
+  if (!run.fusion) {
+    col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
+    return col;
+  }
   col.append(panel('modelview', 'Model view: every layer × head (click one to open it)', modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; rerender(); }, { layer, head })));
   // head view: overlaid heads in colour, a strongest-links filter
   const ctl = h('div', { class: 'hv-controls' });
@@ -259,7 +263,7 @@ async function start(): Promise<void> {
     document.body.dataset.ready = 'true';
   };
   const renderForm = (): void => {
-    const used = new Set(st.runs.flatMap((r) => r.model.fields.map((f) => f.name)));
+    const used = new Set(st.runs.flatMap((r) => [...r.usedFields]));
     $('record').replaceChildren(recordForm(st.runs[0].state.schema, st.runs[0].state, st.record, used, (name, value) => {
       st.record = { ...st.record, [name]: value };
       st.edited = true;

@@ -45,25 +45,48 @@ export interface Analysis {
 /** A run loaded into the page. */
 export class PageRun {
   readonly pre: ak.data.Preprocessor;
-  readonly model: FusionModel;
+  /** The run's model, whatever its kind: the prediction. */
+  readonly model: ak.models.TaskModel;
+  /** The same model when it has token-to-token attention maps (early fusion with Transformer layers), else null: the attention views. */
+  readonly fusion: FusionModel | null;
   readonly target: TargetInfo;
   readonly classNames: string[];
+  /** Layers and heads of the attention maps (0 without maps). */
   readonly layers: number;
   readonly heads: number;
+  /** The schema fields the model reads. */
+  readonly usedFields: ReadonlySet<string>;
   private readonly sourceOf: Map<string, string>;
 
   constructor(readonly id: string, readonly config: RunConfig, readonly state: PreprocessorState, weights: Uint8Array, readonly data: ViewerRecords) {
     this.pre = ak.data.Preprocessor.fromState(state);
     const model = ak.models.buildModel(config.model as ak.models.ModelConfig, this.pre.fieldInfo(), this.pre.targetInfo(), new ak.Generator(config.seed ?? 0));
-    if (!ak.analysis.hasAttentionMaps(model)) throw new Error(`run ${data.title}: the viewer needs an early-fusion model with Transformer layers (it has ${model.constructor.name})`);
     model.loadStateDict(ak.train.decodeSafetensors(weights, 'model.safetensors').tensors);
     model.eval();
     this.model = model;
+    this.fusion = ak.analysis.hasAttentionMaps(model) ? model : null;
     this.target = this.pre.targetInfo()[0];
     this.classNames = data.classNames[this.target.name] ?? [];
-    this.layers = model.config.layers;
-    this.heads = model.config.heads;
+    this.layers = this.fusion?.config.layers ?? 0;
+    this.heads = this.fusion?.config.heads ?? 0;
     this.sourceOf = new Map(this.pre.fieldInfo().map((f) => [f.name, f.source]));
+    // fusion and the MLP / linear baselines list their fields; the single-field baselines name one
+    const listed = (model as { fields?: { name: string }[] }).fields;
+    const one = (config.model as { field?: string }).field;
+    this.usedFields = new Set(listed ? listed.map((f) => f.name) : one !== undefined ? [one] : state.schema.fields.map((f) => f.name));
+  }
+
+  /** What the model is, for the run's title: layers × heads for attention models, else its type (and fusion strategy). */
+  get description(): string {
+    if (this.fusion) return `${this.layers} layers × ${this.heads} heads`;
+    const c = this.config.model as { type?: string; strategy?: string };
+    return `${c.type ?? this.model.constructor.name}${c.strategy ? ` (${c.strategy})` : ''}, no token-to-token attention maps`;
+  }
+
+  /** The early-fusion model, for the attention views (only called when the run has maps). */
+  private get fm(): FusionModel {
+    if (!this.fusion) throw new Error(`run ${this.title}: its model has no attention maps (${this.description})`);
+    return this.fusion;
   }
 
   get title(): string { return this.data.title; }
@@ -79,7 +102,7 @@ export class PageRun {
 
   /** Token labels with the original words where the vocabulary has `<unk>`, and full labels for hover. */
   private tokens(batch: ak.data.Batch, record: DataRecord): { tokens: ViewToken[]; mask: boolean[] } {
-    const { tokens, mask } = ak.analysis.tokenLabels(this.model, this.state, batch, 0, record);
+    const { tokens, mask } = ak.analysis.tokenLabels(this.fm, this.state, batch, 0, record);
     const words = new Map<string, string[]>();
     for (const f of this.state.schema.fields) {
       const ws = kindUi(f).words(f, record[f.name]);
@@ -97,13 +120,17 @@ export class PageRun {
     return { tokens: out, mask };
   }
 
-  /** Every view's numbers for one record: one forward with weights, one backward from the predicted score. */
+  /** Every view's numbers for one record: one forward with weights, one backward from the predicted score (a model without maps: the prediction only, the rest empty). */
   analyse(record: DataRecord): Analysis {
     const t0 = performance.now();
     const prediction = this.predict(record);
+    if (!this.fusion) {
+      // no maps: the prediction only
+      return { tokens: [], weights: [], rollout: new Float64Array(0), gradAttention: [], fields: [], sources: [], prediction, layerInputs: [], keep: [], ms: performance.now() - t0 };
+    }
     const { dataset } = this.pre.encode([record], { targets: false });
     const batch = dataset.batch([0]);
-    const model = this.model;
+    const model = this.fusion;
     const r = model.forward(batch, { needWeights: true });
     const ws = r.weights!;
     for (const w of ws) w.retainGrad();
@@ -142,13 +169,13 @@ export class PageRun {
   /** The input of each encoder layer ([1, N, C]), computed as FusionModel.forward does ('early'). */
   private layerInputs(batch: ak.data.Batch): Tensor[] {
     return ak.noGrad(() => {
-      const { tokens, masks } = this.model.tokenize(batch);
-      const C = this.model.config.dim;
-      const cls = ak.reshape(this.model.cls!, [1, 1, C]);
+      const { tokens, masks } = this.fm.tokenize(batch);
+      const C = this.fm.config.dim;
+      const cls = ak.reshape(this.fm.cls!, [1, 1, C]);
       let x = ak.concat([cls, ...tokens], 1);                                            // [1, N, C]
       const keyMask = ak.concat([new ak.Tensor(new Uint8Array([1]), [1, 1]), ...masks], 1);  // [1, N]
       const out: Tensor[] = [];
-      for (const layer of this.model.encoder!.layers) {
+      for (const layer of this.fm.encoder!.layers) {
         out.push(x);
         x = layer.forward(x, { keyMask }).output;
       }
@@ -162,13 +189,13 @@ export class PageRun {
    * softmax over every key of the summed products (which is the head's attention row).
    */
   neuron(a: Analysis, layer: number, q: number, k: number): { heads: { q: number[]; k: number[]; product: number[]; score: number; softmax: number[] }[]; dim: number } {
-    const enc = this.model.encoder!.layers[layer];
+    const enc = this.fm.encoder!.layers[layer];
     const attn = enc.selfAttn;
     return ak.noGrad(() => {
       const x = a.layerInputs[layer];
       const h = enc.normFirst ? enc.norm1.forward(x) : x;
       const qkv = ak.F.linear(h, attn.inProjWeight!, attn.inProjBias);                      // [1, N, 3C]
-      const C = this.model.config.dim, H = this.heads, D = C / H, N = x.shape[1]!;
+      const C = this.fm.config.dim, H = this.heads, D = C / H, N = x.shape[1]!;
       const d = qkv.float32();
       const vec = (pos: number, off: number, hd: number): number[] => Array.from({ length: D }, (_, e) => d[pos * 3 * C + off + hd * D + e]);
       const qi = a.keep[q], kj = a.keep[k];

@@ -24,7 +24,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
 const skip = haveChromium ? false : `no chromium at ${CHROMIUM} (apt-get install chromium)`;
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-viz-'));
-const runA = join(dir, 'runA'), runB = join(dir, 'runB');
+const runA = join(dir, 'runA'), runB = join(dir, 'runB'), runC = join(dir, 'runC');
 
 /** Two small runs on the same data: y follows the note's wording only (colour and x are noise); B has another seed and one layer. */
 async function trainedRuns(): Promise<void> {
@@ -44,6 +44,15 @@ train: { epochs: 12, lr: 0.01 }
   writeFileSync(join(dir, 'b.yaml'), config('viewer-b', 1, 1));
   assert.equal(await trainCommand(join(dir, 'a.yaml'), { out: runA, quiet: true, json: true }), 0);
   assert.equal(await trainCommand(join(dir, 'b.yaml'), { out: runB, quiet: true, json: true }), 0);
+}
+
+/** A run whose model has no attention maps (the MLP baseline), on the same data. */
+async function mlpRun(): Promise<void> {
+  await trainedRuns();
+  if (existsSync(join(runC, 'model.safetensors'))) return;
+  const config = readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', 'name: viewer-mlp').replace(/^model: .*$/m, 'model: { type: mlp, width: 8, hidden: [16] }');
+  writeFileSync(join(dir, 'c.yaml'), config);
+  assert.equal(await trainCommand(join(dir, 'c.yaml'), { out: runC, quiet: true, json: true }), 0);
 }
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -236,6 +245,34 @@ test('in chromium: two runs switch and sit side by side on the same record', { s
     assert.match((await page.textContent('#views .run-title'))!, /viewer-b/);
     await page.click('button.run-btn[data-runs="0"]');
     assert.match((await page.textContent('#views .run-title'))!, /viewer-a/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await s.close();
+  }
+});
+
+test('in chromium: a run without attention maps (MLP baseline) shows its prediction, form, confusion matrix, curves and metrics', { skip }, async () => {
+  await mlpRun();
+  const s = await startInspectServer({ dirs: [runC], port: 0 });
+  const browser = await launch();
+  const errors: string[] = [];
+  try {
+    const page = await open(browser, s.url, errors);
+    assert.match((await page.textContent('#views .run-title'))!, /viewer-mlp · mlp, no token-to-token attention maps/);
+    const records = JSON.parse((await get(`${s.url}runs/0/records.json`)).body).records as Record<string, unknown>[];
+    const first = await pagePrediction(page), cli0 = await cliPredict(runC, records[0]);
+    assert.ok(Math.abs(first.probability - cli0.probability) <= 1e-5, `page ${first.probability} vs predict ${cli0.probability}`);
+    const other = String(records[0].note) === 'poor work' ? 'fine work' : 'poor work';
+    await page.fill('textarea[data-field="note"]', other);
+    await page.waitForFunction((p) => !document.querySelector('.pred-json')!.textContent!.includes(String(p)), first.probability);
+    const edited = await pagePrediction(page), cli1 = await cliPredict(runC, { ...records[0], note: other });
+    assert.ok(Math.abs(edited.probability - cli1.probability) <= 1e-5, `edited: page ${edited.probability} vs predict ${cli1.probability}`);
+    assert.ok(await page.$('#views .no-maps'), 'says why the attention views are left out');
+    for (const id of ['#modelview', '#headview', '#neuron', '#rollout', '#ds-fields', '#ds-entropy']) assert.equal(await page.$(id), null, `${id}: no maps, no view`);
+    for (const id of ['#confusion', '#training', '#metrics']) assert.ok(await page.$(`#dataset ${id}`), `${id} is on the page`);
+    const n = await page.$$eval('#confusion td.cm-cell', (tds) => tds.reduce((a, td) => a + Number(td.textContent), 0));
+    assert.equal(n, records.length, 'the confusion matrix counts every test row');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

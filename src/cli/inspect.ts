@@ -70,9 +70,33 @@ export async function startInspectServer(options: { dir?: string; dirs?: string[
 }
 
 /**
+ * Puts the complete folder `fresh` at `target` (both in one parent folder). A folder already at
+ * `target` is renamed aside (`.<name>.<pid>.<hex>.old`), `fresh` renamed into place, and only then
+ * the old one deleted; if `fresh` cannot be renamed into place, the old one is renamed back and the
+ * error thrown (deleting `fresh` is the caller's). Between the two renames `target` is briefly
+ * absent: a directory cannot be swapped by one rename in Node. `fs` is for tests.
+ *
+ * @example
+ * replaceDir('/srv/.site.1234.ab12cd34.tmp', '/srv/site');
+ */
+export function replaceDir(fresh: string, target: string, fs: { renameSync: (a: string, b: string) => void; rmSync: (p: string, o: { recursive: true; force: true }) => void } = { renameSync, rmSync }): void {
+  if (!existsSync(target)) { fs.renameSync(fresh, target); return; }
+  const aside = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.old`);
+  fs.renameSync(target, aside);
+  try {
+    fs.renameSync(fresh, target);
+  } catch (e) {
+    fs.renameSync(aside, target);
+    throw e;
+  }
+  fs.rmSync(aside, { recursive: true, force: true });
+}
+
+/**
  * Writes the viewer for the runs into `out` (created; an existing folder must be empty or a
  * previous export): a self-contained static site that still runs the model in the browser.
- * Atomic: the files go to a temp folder beside `out`, renamed into place when complete.
+ * The files go to a temp folder beside `out`, put in place by `replaceDir` when complete: a
+ * previous export is renamed aside, the new folder renamed into place, then the old deleted.
  *
  * @example
  * await exportViewer(['runs/spam-fusion-…'], 'site/');   // then serve site/ with any static host
@@ -92,8 +116,7 @@ export async function exportViewer(dirs: string[], out: string): Promise<{ dir: 
       if (typeof content === 'string') writeFileSync(dest, content);
       else copyFileSync(content.path, dest);
     }
-    if (existsSync(target)) rmSync(target, { recursive: true });
-    renameSync(tmp, target);
+    replaceDir(tmp, target);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

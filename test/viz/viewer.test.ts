@@ -11,13 +11,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { predictCommand, trainCommand } from '../../src/cli/commands.js';
-import { exportViewer, startInspectServer } from '../../src/cli/inspect.js';
+import { exportViewer, replaceDir, startInspectServer } from '../../src/cli/inspect.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // outside CI a machine without chromium skips the browser test; in CI (which installs chromium) it must run
@@ -135,6 +135,36 @@ test('the inspect server serves the viewer files and nothing else', async () => 
   } finally {
     await s.close();
   }
+});
+
+test('an export replaces a previous one by renames: the old folder is deleted only once the new one is in place, and kept if that fails', () => {
+  const root = mkdtempSync(join(tmpdir(), 'attnkit-swap-'));
+  const target = join(root, 'site'), fresh = join(root, '.site.new');
+  const folder = (path: string, text: string): void => { mkdirSync(path, { recursive: true }); writeFileSync(join(path, 'index.html'), text); };
+  folder(target, 'old'); folder(fresh, 'new');
+  const ops: string[] = [];
+  const logged = {
+    renameSync: (a: string, b: string) => { ops.push(`rename ${a.slice(root.length)} → ${b.slice(root.length)}`); renameSync(a, b); },
+    rmSync: (a: string, o: { recursive: true; force: true }) => { ops.push(`rm ${a.slice(root.length)} (${existsSync(join(target, 'index.html')) ? readFileSync(join(target, 'index.html'), 'utf8') : 'no site'} in place)`); rmSync(a, o); },
+  };
+  replaceDir(fresh, target, logged);
+  assert.equal(readFileSync(join(target, 'index.html'), 'utf8'), 'new');
+  assert.deepEqual(readdirSync(root), ['site'], 'nothing left beside it');
+  assert.equal(ops.length, 3, ops.join('; '));
+  assert.match(ops[0], /^rename \/site → \/\.site\..*\.old$/, 'the old folder is renamed aside');
+  assert.match(ops[1], /^rename \/\.site\.new → \/site$/, 'the new one renamed into place');
+  assert.match(ops[2], /^rm \/\.site\..*\.old \(new in place\)$/, 'the old one deleted last');
+  // the new folder cannot be renamed into place: the old export is put back
+  folder(fresh, 'newer');
+  const failing = { ...logged, renameSync: (a: string, b: string) => { if (a === fresh) throw new Error('EXDEV (simulated)'); renameSync(a, b); } };
+  assert.throws(() => replaceDir(fresh, target, failing), /EXDEV/);
+  assert.equal(readFileSync(join(target, 'index.html'), 'utf8'), 'new', 'the previous export is back in place');
+  assert.deepEqual(readdirSync(root).sort(), ['.site.new', 'site'], 'only the new folder (the caller deletes it) beside it');
+  // no previous export: a plain rename
+  rmSync(target, { recursive: true });
+  replaceDir(fresh, target);
+  assert.equal(readFileSync(join(target, 'index.html'), 'utf8'), 'newer');
+  rmSync(root, { recursive: true });
 });
 
 test('in chromium: the model runs in the page; editing a field re-predicts as attnkit predict does; every view', { skip }, async () => {
@@ -286,6 +316,8 @@ test('in chromium: the exported folder runs the model from a plain static server
   const r = await exportViewer([runA], out);
   assert.ok(existsSync(join(out, 'index.html')) && existsSync(join(out, 'runs', '0', 'model.safetensors')), `${r.files} files`);
   await assert.rejects(exportViewer([runA], dir), /holds other files/, 'a folder with other files is refused');
+  await exportViewer([runA], out);   // over the previous export: renamed aside, replaced, deleted
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.site')), [], 'no temp or old folder left beside it');
   // a plain static server: files under /site/, no special headers (not cross-origin isolated: one wasm thread)
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
   const server = createServer((req, res) => {

@@ -197,17 +197,19 @@ function sweep(): void {
   }
 }
 
-/** The sweep's summary: per variant, the mean validation loss relative to the centre's, per dataset and overall. */
+/** The sweep's summary: per dataset, each variant's rank by mean validation loss over seeds 0-2 (1 = lowest), and the mean rank. */
 function sweepTable(): void {
   const cells = JSON.parse(readFileSync(join(OUT, 'sweep.json'), 'utf8')) as (Cell & { validLoss: number })[];
-  const names = Object.keys(DATASETS).filter((d) => cells.some((c) => c.dataset === d));
+  const variants = Object.keys(SWEEP).filter((v) => cells.some((c) => c.model === v));
+  // the datasets every variant has finished (3 seeds)
+  const done = Object.keys(DATASETS).filter((d) => variants.every((v) => cells.filter((c) => c.dataset === d && c.model === v).length === 3));
   const loss = (d: string, v: string): number => mean(cells.filter((c) => c.dataset === d && c.model === v).map((c) => c.validLoss));
-  console.log(`| variant | ${names.join(' | ')} | mean |`);
-  console.log(`| --- | ${names.map(() => '---:').join(' | ')} | ---: |`);
-  for (const v of Object.keys(SWEEP)) {
-    if (!cells.some((c) => c.model === v)) continue;
-    const rel = names.map((d) => loss(d, v) / loss(d, 'centre'));
-    console.log(`| ${v} | ${rel.map((x) => x.toFixed(3)).join(' | ')} | ${mean(rel).toFixed(3)} |`);
+  const rank = (d: string, v: string): number => 1 + variants.filter((w) => loss(d, w) < loss(d, v)).length;
+  console.log(`| variant | ${done.join(' | ')} | mean rank |`);
+  console.log(`| --- | ${done.map(() => '---:').join(' | ')} | ---: |`);
+  for (const v of variants) {
+    const r = done.map((d) => rank(d, v));
+    console.log(`| ${v} | ${r.join(' | ')} | ${mean(r).toFixed(1)} |`);
   }
 }
 

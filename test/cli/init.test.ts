@@ -81,7 +81,7 @@ test('attnkit init writes a commented config that trains as is (1 epoch), predic
   const text = readFileSync(cfg, 'utf8');
   assert.match(text, /# age: numeric: \d+ decimal numbers.*; missing: .*\n {4}- \{ name: age, kind: numeric \}/);
   assert.match(text, /# id: excluded: looks like a row ID/);
-  assert.match(text, /train:\n {2}epochs: 10\n {2}batchSize: 32\n {2}lr: 0.001/);
+  assert.match(text, /train:\n {2}epochs: 60\n {2}batchSize: 32\n {2}lr: 0.003/);
   assert.match(text, /split: \{ valid: 0.1, test: 0.2, stratify: true \}/);
 
   const run = join(dir, 'run');

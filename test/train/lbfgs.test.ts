@@ -49,7 +49,7 @@ test('Trainer: the linear model trains with L-BFGS by default (one full-batch ep
   const split = data.splitIndices(records.length, { seed: 0 });
   const m = new models.LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(0) });
   const t = new train.Trainer(m, ds, split, { weightDecay: 1 / split.train.length }, { seed: 0 });
-  assert.deepEqual(t.resolvedOptions(), { epochs: 10, batchSize: 32, optimizer: 'lbfgs', weightDecay: 1 / split.train.length });
+  assert.deepEqual(t.resolvedOptions(), { epochs: 60, batchSize: 32, optimizer: 'lbfgs', weightDecay: 1 / split.train.length });
   const r = t.run();
   assert.equal(r.history.length, 1);
   assert.equal(r.bestEpoch, 1);
@@ -59,6 +59,6 @@ test('Trainer: the linear model trains with L-BFGS by default (one full-batch ep
   assert.ok(Math.abs(r.history[0].trainLoss - train.meanLoss(ref, ds, split.train)) < 1e-6);
   const mlp = new models.MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(0) });
   assert.deepEqual(new train.Trainer(mlp, ds, split, { warmup: 0.1 }, { seed: 0 }).resolvedOptions(), {
-    epochs: 10, batchSize: 32, optimizer: 'adamw', lr: 1e-3, weightDecay: 0.01, schedule: { type: 'cosine', warmup: 0.1 }, clipNorm: 1, accumulate: 1,
+    epochs: 60, batchSize: 32, optimizer: 'adamw', lr: 3e-3, weightDecay: 0.01, schedule: { type: 'cosine', warmup: 0.1 }, clipNorm: 1, accumulate: 1, patience: 12,
   });
 });

@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 import attnkit from './tools/eslint-plugin-attnkit.js';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tmp/', 'runs/', '.readme-*/'] },
+  { ignores: ['dist/', 'node_modules/', '.tmp/', 'runs/', '.readme-*/', 'build/', 'wasm/', 'test/viz/out/'] },
   ...tseslint.configs.recommended,
   {
     plugins: { attnkit },

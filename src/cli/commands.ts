@@ -208,6 +208,7 @@ export async function inspectCommand(runDirs: string[], o: { port?: string; host
     const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, s.split.test);
     writeReport(s.dir, { ...run, model }, history, test, []);
   }
+  process.stderr.write(`computing the test split's summary for the viewer (${saved.map((s) => `${s.split.test.length} rows of ${s.dir}`).join(', ')})…\n`);
   if (o.export !== undefined) {
     const r = await exportViewer(saved.map((s) => s.dir), o.export);
     out(`wrote the viewer (${r.files} files) to ${r.dir}: serve that folder with any static file server; the model runs in the page`);

@@ -54,11 +54,11 @@ for (const bind of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
     try {
       const name = bind.includes(':') ? `[${bind}]` : bind;
       for (const h of ['evil.example', `evil.example:${s.port}`, `${name}:${s.port + 1}`, `${name}.evil.example:${s.port}`, `localhost.evil.example:${s.port}`]) {
-        assert.equal((await get(address, s.port, '/run/report.json', h)).status, 403, `Host: '${h}'`);
+        assert.equal((await get(address, s.port, '/runs/0/report.json', h)).status, 403, `Host: '${h}'`);
       }
-      assert.equal(await rawStatus(address, s.port, 'GET /run/report.json HTTP/1.0\r\n\r\n'), 403, 'no Host header at all');
+      assert.equal(await rawStatus(address, s.port, 'GET /runs/0/report.json HTTP/1.0\r\n\r\n'), 403, 'no Host header at all');
       for (const h of [`${name}:${s.port}`, `localhost:${s.port}`, `LOCALHOST:${s.port}`]) {
-        const r = await get(address, s.port, '/run/report.json', h);
+        const r = await get(address, s.port, '/runs/0/report.json', h);
         assert.equal(r.status, 200, `Host: '${h}'`);
         assert.equal(JSON.parse(r.body).title, 'inspect-host');
       }
@@ -86,7 +86,7 @@ test('the viewer process exits on the first Ctrl-C while a client holds connecti
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   assert.equal((await get('127.0.0.1', port, '/', `127.0.0.1:${port}`, agent)).status, 200);
   const half = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve) => half.on('connect', () => { half.write(`GET /run/report.json HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`); resolve(); }));
+  await new Promise<void>((resolve) => half.on('connect', () => { half.write(`GET /runs/0/report.json HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`); resolve(); }));
   half.on('error', () => {});
   child.kill('SIGINT');
   // a hang guard, not a timing assertion: a viewer that ignores Ctrl-C never exits at all

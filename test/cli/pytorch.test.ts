@@ -100,9 +100,6 @@ test('the export refuses what it cannot express, naming the option (ConfigError)
   assert.throws(() => exportPytorch(sigma, join(dir, 'sigma-torch')), (e: Error) => e instanceof ConfigError && /model\.sigmaReparam/.test(e.message));
   const performer = await tinyRun(dir, 'performer', '{ type: fusion, dim: 8, layers: 1, block: { type: linearAttention, numHeads: 2, kernel: performer } }');
   assert.throws(() => exportPytorch(performer, join(dir, 'performer-torch')), (e: Error) => e instanceof ConfigError && /model\.block's linearAttention kernel 'performer'/.test(e.message));
-  // the linear model's default optimiser, full-batch L-BFGS, has no train.py counterpart
-  const lbfgs = await tinyRun(dir, 'lbfgs', '{ type: linear }', '{ epochs: 1 }');
-  assert.throws(() => exportPytorch(lbfgs, join(dir, 'lbfgs-torch')), (e: Error) => e instanceof ConfigError && /train\.optimizer 'lbfgs'/.test(e.message));
   const remedies = await tinyRun(dir, 'remedies', '{ type: fusion, dim: 8, heads: 2, layers: 1 }', '{ epochs: 1, remedies: { entropy: { weight: 0.1 } } }');
   assert.throws(() => exportPytorch(remedies, join(dir, 'remedies-torch')), (e: Error) => e instanceof ConfigError && /train\.remedies/.test(e.message));
 });

@@ -27,6 +27,8 @@ import { FIXTURE, PYTHON, python, skipTorch, tinyRun, tmp } from './pytorchSetup
 
 const dir = tmp('pytorch-ddp');
 const env = { ...process.env, OMP_NUM_THREADS: '1' };
+/** How far train.py's L-BFGS optimum may be from attnkit's, weight by weight (float32 L-BFGS stopping at ‖∇‖∞ ≤ 1e-5 on a flat valley: 2.6e-3 seen; 2 processes − 1, 6.8e-4). */
+const LBFGS_WEIGHT_TOL = 5e-3;
 
 /** The JSON lines a train.py run printed (torchrun's `[default0]:` prefixes removed). */
 function jsonLines(stdout: string): Record<string, unknown>[] {
@@ -191,4 +193,42 @@ test('train.py --epochs 0 --test tests the --init weights, not an earlier run le
   // save_file's temporary file (mkstemp: 0600) becomes the checkpoint: it must get the umask's usual mode
   const mode = statSync(join(dir, 'init0-ck', 'model.safetensors')).mode & 0o777;
   assert.equal(mode.toString(8), (0o666 & ~process.umask()).toString(8), 'the checkpoint file mode');
+});
+
+test("a linear run's default full-batch L-BFGS: train.py from half the run's weights reaches attnkit's optimum, and 2 processes give what 1 gives", { skip: skipTorch }, async () => {
+  // numeric and categorical fields only, and an L2 (the run's weightDecay) strong enough to make the
+  // problem well conditioned; the categorical field's embedding × its head weights are bilinear, so
+  // zero weights are a saddle and ± pairs are both optima: start from half the run's weights
+  const schema = 'schema:\n  fields:\n    - { name: a, kind: numeric }\n    - { name: kind, kind: categorical }\n  targets:\n    - { name: label, task: binary, classWeights: [1, 2] }\n    - { name: y, task: regression }\n';
+  const runDir = await tinyRun(dir, 'lbfgs', '{ type: linear }', '{ epochs: 1, weightDecay: 0.01 }', schema);
+  const proj = exportPytorch(runDir, join(dir, 'lbfgs-torch')).dir;
+  const config = JSON.parse(readFileSync(join(proj, 'train_config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(config.optimizer, 'lbfgs');
+  await encodeRun(runDir, 'run:train', join(dir, 'lbfgs-train.safetensors'), { shards: 2 });
+  const init = decodeSafetensors(readFileSync(join(proj, 'model.safetensors'))).tensors;
+  writeFileSync(join(dir, 'lbfgs-half.safetensors'), encodeSafetensors(Object.fromEntries(Object.entries(init).map(([k, t]) => [k, new Tensor(Float32Array.from(t.data, (v) => v / 2), t.shape)]))));
+  const args = ['--data', 'lbfgs-train-*.safetensors', '--init', 'lbfgs-half.safetensors'];
+  const one = jsonLines(run(PYTHON, [join(proj, 'train.py'), ...args, '--out', 'lbfgs-ck1'], dir));
+  const two = jsonLines(run('torchrun', ['--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1', join(proj, 'train.py'), ...args, '--out', 'lbfgs-ck2'], dir));
+  assert.equal(two[0].processes, 2);
+
+  const saved = readRun(runDir);
+  const model = loadRunModel(saved);
+  const { dataset } = await reopen(saved);
+  const ours = meanLoss(model, dataset, saved.split.train);
+  const fit1 = one.find((l) => l.epoch === 1)!, fit2 = two.find((l) => l.epoch === 1)!;
+  assert.ok(Math.abs((fit1.trainLoss as number) - ours) <= 1e-4, `mean training loss: train.py ${String(fit1.trainLoss)}, attnkit ${ours}`);
+  assert.ok(Math.abs((fit2.trainLoss as number) - (fit1.trainLoss as number)) <= 1e-6, `2 processes ${String(fit2.trainLoss)}, 1 process ${String(fit1.trainLoss)}`);
+  const w1 = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'lbfgs-ck1', 'model.safetensors'))).tensors);
+  const w2 = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'lbfgs-ck2', 'model.safetensors'))).tensors);
+  let far = 0, farTwo = 0;
+  for (const [name, p] of model.namedParameters()) {
+    p.data.forEach((v, i) => {
+      far = Math.max(far, Math.abs(v - w1[name].data[i]));
+      farTwo = Math.max(farTwo, Math.abs(w1[name].data[i] - w2[name].data[i]));
+    });
+  }
+  assert.ok(far <= LBFGS_WEIGHT_TOL, `largest weight difference train.py − attnkit ${far}`);
+  // not the same trajectory (the shards' sums round differently and the line search amplifies it), the same optimum
+  assert.ok(farTwo <= LBFGS_WEIGHT_TOL, `largest weight difference 2 processes − 1 process ${farTwo}`);
 });

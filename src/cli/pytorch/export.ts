@@ -12,6 +12,7 @@ import { fmtShape } from '../../errors.js';
 import { fromTorchStateDict, toTorchStateDict } from '../../nn/torchNames.js';
 import { decayGroups } from '../../train/optim.js';
 import { TRAIN_DEFAULTS } from '../../train/trainer.js';
+import { LBFGS_DEFAULTS } from '../../train/lbfgs.js';
 import { LinearModel } from '../../models/baselines.js';
 import type { TaskModel } from '../../models/heads.js';
 import { loadRunModel, readRun, RUN_FILES, writeFileAtomic, type SavedRun } from '../runDir.js';
@@ -26,16 +27,20 @@ export function trainConfig(saved: SavedRun, model: TaskModel): Record<string, u
   if (o.remedies) throw new ConfigError(`export --format pytorch: train.remedies (${Object.keys(o.remedies).join(', ')}) is not expressed in train.py yet; export a run without it`);
   // as the Trainer resolves it: the linear model fits by full-batch L-BFGS unless the config says otherwise
   const optimizer = o.optimizer ?? (model instanceof LinearModel ? 'lbfgs' : TRAIN_DEFAULTS.optimizer);
-  if (optimizer === 'lbfgs') throw new ConfigError("export --format pytorch: train.optimizer 'lbfgs' (full-batch L-BFGS, the linear model's default) is not expressed in train.py; train the run with train.optimizer adamw, adam or sgd to export it");
+  const lbfgs = optimizer === 'lbfgs';
   const named = model.namedParameters();
-  // the Trainer's groups: every parameter decays with decayExempt false, else decayGroups' first group
-  const decayed = new Set(o.decayExempt === false ? named.map(([, p]) => p) : decayGroups(named).find((g) => !g.options)?.params ?? []);
+  // the Trainer's groups: every parameter decays with decayExempt false, else decayGroups' first group;
+  // fitLbfgs's L2 is on every parameter but biases
+  const decayed = new Set(lbfgs ? named.filter(([n]) => !/bias$/.test(n)).map(([, p]) => p)
+    : o.decayExempt === false ? named.map(([, p]) => p) : decayGroups(named).find((g) => !g.options)?.params ?? []);
   const noDecay = named.filter(([, p]) => !decayed.has(p)).map(([n]) => n);
   return {
     run: saved.dir,
     epochs: o.epochs ?? TRAIN_DEFAULTS.epochs, batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize, optimizer, lr: o.lr ?? TRAIN_DEFAULTS.lr,
     momentum: o.momentum ?? 0.9, nesterov: o.nesterov ?? false,
-    weightDecay: o.weightDecay ?? (optimizer === 'adamw' ? TRAIN_DEFAULTS.weightDecay : 0),
+    weightDecay: o.weightDecay ?? (lbfgs ? LBFGS_DEFAULTS.l2 : optimizer === 'adamw' ? TRAIN_DEFAULTS.weightDecay : 0),
+    // 'lbfgs': one full-batch fit of the mean loss + (weightDecay / 2)·‖w‖² (src/train/lbfgs.ts)
+    ...(lbfgs ? { lbfgs: { maxIter: LBFGS_DEFAULTS.maxIter, gradTol: LBFGS_DEFAULTS.gradTol, history: LBFGS_DEFAULTS.history } } : {}),
     noDecay: Object.keys(toTorchStateDict(Object.fromEntries(noDecay.map((n) => [n, 0])))),
     schedule: o.schedule ?? { type: 'cosine', warmup: o.warmup ?? TRAIN_DEFAULTS.warmup },
     clipNorm: o.clipNorm ?? TRAIN_DEFAULTS.clipNorm, accumulate: o.accumulate ?? 1, labelSmoothing: o.labelSmoothing ?? 0,

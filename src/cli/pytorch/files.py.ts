@@ -251,6 +251,59 @@ def evaluate(model, data, cfg, device, batch_size=256):
     return total_loss / data.size, metrics
 
 
+def fit_lbfgs(model, data, cfg, device, rank, world):
+    """attnkit's optimizer 'lbfgs' (src/train/lbfgs.ts): one full-batch fit to the optimum of the mean loss
+    + (weightDecay / 2)·‖w‖² over every parameter but noDecay's (the biases), by torch.optim.LBFGS with a
+    strong-Wolfe line search, stopping when the largest gradient entry is at most gradTol or after maxIter
+    iterations. Rank r holds rows r, r + W, …: each evaluation sums its rows' losses, all-reduces the
+    gradients (as DDP does) and divides by the global count, so every rank sees the whole objective and
+    takes the same steps. Returns (mean loss without the L2 term, iterations, largest gradient entry)."""
+    s, l2, no_decay = cfg["lbfgs"], cfg["weightDecay"], set(cfg["noDecay"])
+    named = list(model.named_parameters())
+    model.eval()                                                         # no dropout: the objective is deterministic
+    mine = list(range(rank, data.size, world))
+    weight = 1.0 if mine else 0.0                                        # a rank without rows joins the collectives with 0
+    batch = data.batch(mine or [0], device)
+    opt = torch.optim.LBFGS([p for _, p in named], lr=1, max_iter=s["maxIter"], max_eval=25 * s["maxIter"],
+                            tolerance_grad=s["gradTol"], tolerance_change=1e-12, history_size=s["history"],
+                            line_search_fn="strong_wolfe")
+
+    def mean_loss():
+        terms = loss_terms(cfg, model(batch), batch)
+        dens = all_sum(torch.tensor([weight * float(den.sum()) for _, _, den in terms], dtype=torch.float64), world)
+        return weight * sum(w * num.sum() / dens[i].item() for i, (w, num, _) in enumerate(terms))
+
+    def closure():
+        for _, p in named:
+            p.grad = torch.zeros_like(p)
+        loss = mean_loss()
+        loss.backward()
+        value = all_sum(torch.tensor([float(loss)], dtype=torch.float64), world).item()
+        if world > 1:
+            flat = torch.cat([p.grad.reshape(-1) for _, p in named])
+            dist.all_reduce(flat)
+            o = 0
+            for _, p in named:
+                p.grad.copy_(flat[o:o + p.numel()].view_as(p))
+                o += p.numel()
+        with torch.no_grad():
+            for n, p in named:
+                if n not in no_decay:
+                    p.grad.add_(p, alpha=l2)
+                    value += 0.5 * l2 * float(p.double().pow(2).sum())
+        return torch.tensor(value, dtype=torch.float64)
+
+    opt.step(closure)
+    closure()
+    grad_max = max(float(p.grad.abs().max()) for _, p in named)
+    with torch.no_grad():
+        loss = all_sum(torch.tensor([float(mean_loss())], dtype=torch.float64), world).item()
+    for _, p in named:
+        p.grad = None
+    model.train()
+    return loss, opt.state[named[0][1]]["n_iter"], grad_max
+
+
 def main():
     with open(os.path.join(HERE, "train_config.json")) as f:
         cfg = json.load(f)
@@ -296,6 +349,8 @@ def main():
         opt = torch.optim.SGD(groups, lr=args.lr, momentum=cfg["momentum"], nesterov=cfg["nesterov"], weight_decay=cfg["weightDecay"])
     elif o == "adam":
         opt = torch.optim.Adam(groups, lr=args.lr, weight_decay=cfg["weightDecay"])
+    elif o == "lbfgs":
+        opt = None                                                       # fit_lbfgs makes its own
     else:
         opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=cfg["weightDecay"])
 
@@ -314,7 +369,18 @@ def main():
         before = evaluate(model, valid, cfg, device)[0]
         if rank == 0:
             print(json.dumps({"epoch": 0, "validLoss": before}), flush=True)
-    for epoch in range(1, args.epochs + 1):
+    if o == "lbfgs" and args.epochs > 0:
+        t0 = time.time()
+        train_loss, iterations, grad_max = fit_lbfgs(model, data, cfg, device, rank, world)
+        valid_loss = evaluate(model, valid, cfg, device)[0] if valid else None
+        best, best_epoch = valid_loss, 1
+        if rank == 0:
+            weights = {k: v for k, v in model.state_dict().items()}
+            meta = {"epoch": "1", "validLoss": "" if valid_loss is None else repr(valid_loss), "format": "pt"}
+            save_file(weights, os.path.join(args.out, "last.safetensors"), meta)
+            save_file(weights, os.path.join(args.out, "model.safetensors"), meta)
+            print(json.dumps({"epoch": 1, "trainLoss": train_loss, "validLoss": valid_loss, "iterations": iterations, "gradMax": grad_max, "converged": grad_max <= cfg["lbfgs"]["gradTol"], "seconds": round(time.time() - t0, 3), "best": True}), flush=True)
+    for epoch in range(1, 0 if o == "lbfgs" else args.epochs + 1):
         t0 = time.time()
         g = torch.Generator()
         g.manual_seed(args.seed * 1000003 + epoch)

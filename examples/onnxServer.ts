@@ -1,8 +1,10 @@
 /**
  * A small HTTP prediction server for an exported fusion model, run by ONNX Runtime.
  *
- *   npx attnkit train examples/configs/penguins.yaml --out runs/penguins
- *   npx attnkit export runs/penguins model.onnx --verify
+ * In a clone of the repository (npx attnkit there would look for the package to install):
+ *
+ *   npm run attnkit -- train examples/configs/penguins.yaml --out runs/penguins
+ *   npm run attnkit -- export runs/penguins model.onnx --verify
  *   npm run example:serve -- model.onnx [--port 8080]
  *   curl -s localhost:8080/predict -H 'content-type: application/json' \
  *     -d '{"records": [{"Beak Length (mm)": 39.1, "Island": "Torgersen", "Sex": "MALE"}]}'

@@ -23,28 +23,13 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { benchCases, type BenchCase, type ImplName } from './cases.ts';
 import type { WorkerResult } from './worker.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    impls: { type: 'string' },
-    threads: { type: 'string' },
-    'min-seconds': { type: 'string' },
-    rounds: { type: 'string' },
-    out: { type: 'string' },
-  },
-});
-const threads = Number(args.threads ?? os.availableParallelism());
-const minSeconds = Number(args['min-seconds'] ?? (args.quick ? 0.05 : 1.5));
-if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench: --threads must be a positive integer, got ${args.threads}`);
-const rounds = Number(args.rounds ?? 1);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench: --rounds must be a positive integer, got ${args.rounds}`);
-if (!(minSeconds >= 0)) throw new Error(`bench: --min-seconds must be ≥ 0, got ${args['min-seconds']}`);
+const args = benchArgs('bench', 1.5);
+const { threads, minSeconds, rounds } = args;
 
 interface Ceiling { isa: string; threads: number; gflops: number | null; error?: string }
 

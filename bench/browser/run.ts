@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../args.ts';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import * as akNode from '../../src/node.ts';
@@ -33,24 +33,9 @@ import { CHROMIUM_ARGS, modulePage, startStaticServer } from './server.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    impls: { type: 'string' },
-    threads: { type: 'string' },
-    'min-seconds': { type: 'string' },
-    rounds: { type: 'string' },
-    out: { type: 'string' },
-  },
-});
-const threads = Number(args.threads ?? os.availableParallelism());
-const minSeconds = Number(args['min-seconds'] ?? (args.quick ? 0.05 : 3));
+const args = benchArgs('bench:browser', 3);
+const { threads, minSeconds, rounds } = args;
 const minReps = args.quick ? 2 : 3;
-const rounds = Number(args.rounds ?? 1);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench:browser: --rounds must be a positive integer, got ${args.rounds}`);
-if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench:browser: --threads must be a positive integer, got ${args.threads}`);
-if (!(minSeconds >= 0)) throw new Error(`bench:browser: --min-seconds must be ≥ 0, got ${args['min-seconds']}`);
 const impls = (args.impls?.split(',').map((s) => s.trim()) ?? IMPLS) as BrowserImpl[];
 for (const i of impls) if (!IMPLS.includes(i)) throw new Error(`bench:browser: --impls: unknown implementation '${i}' (known: ${IMPLS.join(', ')})`);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -32,3 +32,25 @@ export function benchArgs(name: string, fullSeconds: number): BenchArgs {
   if (!(minSeconds >= 0)) throw new Error(`${name}: --min-seconds must be ≥ 0, got ${a['min-seconds']}`);
   return { quick, only: a.only, impls: a.impls, out: a.out, threads, minSeconds, rounds };
 }
+
+/** A time in ms with 3 significant-ish digits. */
+export const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+/**
+ * Prints the results table both benches print: a row of cells per (case, implementation), or a
+ * note row `[case, implementation, note]` (skipped, failed) that spans the numeric columns; the case
+ * is printed once per group; widths come from the full rows.
+ */
+export function printRows(head: string[], body: string[][]): void {
+  const full = body.filter((b) => b.length === head.length);
+  const widths = head.map((h, i) => Math.max(h.length, ...full.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  let last = '';
+  for (const b of body) {
+    const row = [b[0] === last ? '' : b[0]!, ...b.slice(1)];
+    last = b[0]!;
+    console.log(b.length === head.length ? line(row) : `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
+  }
+}

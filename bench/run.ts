@@ -23,7 +23,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchArgs } from './args.ts';
+import { benchArgs, fmtMs, printRows } from './args.ts';
 import { benchCases, type BenchCase, type ImplName } from './cases.ts';
 import type { WorkerResult } from './worker.ts';
 
@@ -92,32 +92,20 @@ function runPair(c: BenchCase, impl: ImplName): WorkerResult {
 }
 
 const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(digits));
-const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 function printTable(rows: Row[]): void {
   const head = ['case', 'implementation', 'ms', 'GFLOP/s', '% FMA peak', 'tokens/s', 'peak RSS MB', 'Δ RSS MB', '× native time', 'same result'];
   const body = rows.map((r) => {
     const w = r.result;
-    if (r.skipped) return [r.title, r.impl, r.skipped, '', '', '', '', '', '', ''];
-    if (!w?.ok) return [r.title, r.impl, `failed: ${w?.error ?? '?'}`.slice(0, 90), '', '', '', '', '', '', ''];
+    if (r.skipped) return [r.title, r.impl, r.skipped];
+    if (!w?.ok) return [r.title, r.impl, `failed: ${w?.error ?? '?'}`.slice(0, 90)];
     return [
       r.title, r.impl, fmtMs(w.ms!), fmt(r.gflops), fmt(r.ofCeiling === undefined ? undefined : r.ofCeiling * 100, 0),
       r.tokensPerSecond ? r.tokensPerSecond.toFixed(0) : '', fmt(w.rssPeakMB, 0), fmt(w.rssPeakMB! - w.rssBaseMB!, 0),
       r.vsNative === undefined ? '' : r.vsNative.toFixed(2), r.agrees === undefined ? '' : r.agrees ? 'yes' : 'NO',
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => !b[2]!.startsWith('skipped') && !b[2]!.startsWith('n/a') && !b[2]!.startsWith('failed')).map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  let last = '';
-  for (const b of body) {
-    const row = [b[0] === last ? '' : b[0]!, ...b.slice(1)];
-    last = b[0]!;
-    if (b[3] === '' && b[4] === '' && (b[2]!.startsWith('skipped') || b[2]!.startsWith('n/a') || b[2]!.startsWith('failed'))) {
-      console.log(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${b[2]}`);
-    } else console.log(line(row));
-  }
+  printRows(head, body);
 }
 
 const ceiling = fmaCeiling();

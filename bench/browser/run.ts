@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchArgs } from '../args.ts';
+import { benchArgs, fmtMs, printRows } from '../args.ts';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import * as akNode from '../../src/node.ts';
@@ -94,7 +94,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 const maxAbs = (a: ArrayLike<number>): number => maxAbsDiff(a, new Float32Array(a.length));
 
-const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 function printTable(rows: Row[]): void {
   const head = ['case', 'implementation', 'ms', 'GFLOP/s', '× attnkit-wasm time', 'max |Δ| vs attnkit', 'runs'];
@@ -106,16 +105,7 @@ function printTable(rows: Row[]): void {
     return [r.title, r.impl, `${fmtMs(w.ms!)}${range}`, r.gflops!.toFixed(2), r.vsAttnkitWasm === undefined ? '' : r.vsAttnkitWasm.toFixed(2),
       `${r.maxAbsDiff!.toExponential(1)}${r.agrees ? '' : ' ✗'}`, String(w.timesMs!.length)];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 3).map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  let last = '';
-  for (const b of body) {
-    const row = [b[0] === last ? '' : b[0]!, ...b.slice(1)];
-    last = b[0]!;
-    console.log(b.length > 3 ? line(row) : `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
-  }
+  printRows(head, body);
 }
 
 /** One (case, implementation) pair in a fresh browser context. */

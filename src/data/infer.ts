@@ -10,7 +10,8 @@
  * - text: strings of several words with a growing vocabulary;
  * - keyValue: objects, or `k=v;k=v` cells;
  * - timeSeries: arrays of numbers, or cells of three or more numbers;
- * - excluded: row IDs (every value distinct), near-unique short strings (names), dates (no
+ * - excluded: row IDs (every value distinct; not calendar years 1800–2100 nor a column named like
+ *   a quantity of time, such as `year` or `age`, unless its name says ID), near-unique short strings (names), dates (no
  *   date kind), and columns with no present value.
  * Missing markers (empty, NA, N/A, ?, null, -…) are counted per column.
  */
@@ -111,6 +112,11 @@ function missingList(s: ColumnStats): string[] | undefined {
   return extra.length ? [...DEFAULT_MISSING, ...extra] : undefined;
 }
 
+// a quantity of time (a year, a month, an age…): distinct integers in such a column are data, not row IDs
+const isTimeName = (name: string): boolean => /(^|[_\s.-])(year|yr|month|day|week|hour|age|period|season|date|time)s?([_\s.-]|$)/i.test(name)
+  || /^(year|yr|month|day|week|hour|age|period|season|date|time)s?$/i.test(name) || /[a-z](Year|Month|Day|Age)$/.test(name);
+// distinct integers that all look like calendar years (1800–2100)
+const looksLikeYears = (lo: number, hi: number): boolean => lo >= 1800 && hi <= 2100;
 const isIdName = (name: string): boolean => /(^|[_\s.-])id$|^id([_\s.-]|$)|[a-z]Id$|^ID/.test(name) || /^(id|uuid|guid|key|index|row)$/i.test(name);
 
 function isSeries(x: unknown): number[] | null {
@@ -160,7 +166,7 @@ function inferField(name: string, s: ColumnStats, o: typeof INFER_DEFAULTS): Inf
     const distinct = new Set(nums).size;
     const ints = nums.every(Number.isInteger);
     const lo = Math.min(...nums), hi = Math.max(...nums);
-    if (ints && present.length >= 10 && distinct === present.length && (isIdName(name) || hi - lo + 1 <= 2 * present.length)) {
+    if (ints && present.length >= 10 && distinct === present.length && (isIdName(name) || (hi - lo + 1 <= 2 * present.length && !isTimeName(name) && !looksLikeYears(lo, hi)))) {
       return { name, spec: null, reason: `excluded: looks like a row ID (${distinct} distinct integers in ${present.length} rows, ${fmt(lo)}–${fmt(hi)})${m}` };
     }
     if (ints && distinct <= o.intCategories) {

@@ -203,3 +203,13 @@ test('the config\'s first line is a command that runs: a target with spaces or q
   const r = await initConfig(file, { target: 'Beak Length (mm)', out: join(dir, 'beaks.yaml') });
   assert.match(r.text, /^# Written by `attnkit init beaks\.csv --target 'Beak Length \(mm\)'` from all 12 rows/);
 });
+
+test('inferSchema: a column of distinct years (one row per year) is numeric, not a row ID; a distinct 1…n index still is an ID', () => {
+  const recs = Array.from({ length: 60 }, (_, i) => ({ year: 1961 + i, n: i + 1, rainfall: 700 + 50 * Math.sin(i), y: i % 3 === 0 ? 'wet' : 'dry' }));
+  const s = data.inferSchema(recs, 'y');
+  assert.equal(kinds(s).year, 'numeric', s.fields.find((f) => f.name === 'year')!.reason);
+  assert.equal(kinds(s).n, 'excluded');
+  // named like a year but holding a 1…n index: still numeric (the name says it is a quantity of time)
+  const s2 = data.inferSchema(recs.map((r, i) => ({ ...r, year: i })), 'y');
+  assert.equal(kinds(s2).year, 'numeric');
+});

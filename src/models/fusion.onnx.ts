@@ -28,7 +28,7 @@ import { emitLinear } from '../nn/linear.onnx.js';
 import { emitLayerNorm } from '../nn/layerNorm.onnx.js';
 import { emitEncoder } from '../nn/attention/transformer.onnx.js';
 import { emitCrossModal, emitPerceiver } from '../nn/attention/crossModal.onnx.js';
-import { FusionModel } from './fusion.js';
+import { EnsembleHeads, FusionModel } from './fusion.js';
 import type { FieldTokenizer } from './fieldTokenizers.js';
 import { fieldKindOf } from '../data/fields/index.js';
 import type { FieldOps } from '../data/fields/fieldKindDef.js';
@@ -100,8 +100,17 @@ function batchOf(g: Graph, x: string): string {
 export const DERIVED_OUTPUT = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const satisfies Record<TaskKind, string>;
 
 export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
-  const C = model.config.dim;
-  const enc = model.tokenizers.map((t) => emitTokenizer(g, t));
+  const C = model.config.dim, k = model.config.ensemble;
+  let enc = model.tokenizers.map((t) => emitTokenizer(g, t));
+  if (k > 1) {
+    // member-major rows [k·B, …]: member m's tokens scaled by its r (as FusionModel.forward)
+    const r = g.const('ens_r', f32(model.ensembleScale!), [k, 1, 1, C]);
+    const rows = (x: string, full: string): string => g.one('Reshape', [full, g.one('Concat', [g.ints('all', [-1]), g.one('Slice', [g.one('Shape', [x]), g.ints('start', [1]), g.ints('end', [8])])], { axis: 0 })]);
+    enc = enc.map((e) => ({
+      tokens: rows(e.tokens, g.one('Mul', [g.one('Unsqueeze', [e.tokens, g.ints('axes', [0])]), r])),                   // [k·B, n, C]
+      mask: rows(e.mask, g.one('Expand', [g.one('Unsqueeze', [e.mask, g.ints('axes', [0])]), g.one('Concat', [g.ints('k', [k]), g.one('Shape', [e.mask])], { axis: 0 })])),  // [k·B, n]
+    }));
+  }
   const B = batchOf(g, enc[0].tokens);
   let rep: string;                                                                             // [B, C]
   switch (model.config.strategy) {
@@ -138,9 +147,11 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
     }
   }
   const h = emitLayerNorm(g, rep, model.headNorm);
+  const heads = model.heads;
+  const raw = heads instanceof EnsembleHeads ? emitEnsembleHeads(g, h, heads) : heads.heads.map((l) => emitLinear(g, h, l));
   const outputs: OnnxValue[] = [];
   model.targets.forEach((t, i) => {
-    let y = emitLinear(g, h, model.heads.heads[i]);                                           // [B, outputs]
+    let y = raw[i];                                                                            // [B, outputs]
     if (t.task === 'multiclass') {
       g.rename(y, t.name);
       g.rename(g.one('Softmax', [t.name], { axis: -1 }), `${t.name}.${DERIVED_OUTPUT.multiclass}`);
@@ -159,6 +170,24 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
     }
   });
   return { inputs: model.tokenizers.flatMap(fieldInputs), outputs };
+}
+
+/**
+ * The members' heads on rows [m·B, (m+1)·B) of h [k·B, C], averaged in probability space as
+ * `ensembleOutputs` does: per target the raw output [B, outputs].
+ */
+function emitEnsembleHeads(g: Graph, h: string, heads: EnsembleHeads): string[] {
+  const k = heads.k;
+  const h3 = g.one('Reshape', [h, g.one('Concat', [g.ints('k', [k, -1]), g.one('Slice', [g.one('Shape', [h]), g.ints('start', [1]), g.ints('end', [2])])], { axis: 0 })]);  // [k, B, C]
+  const rows = Array.from({ length: k }, (_, m) => g.one('Gather', [h3, g.const('member', BigInt64Array.from([BigInt(m)]), [])], { axis: 0 }));  // [B, C]
+  return heads.targets.map((t, i) => {
+    const z = g.one('Concat', rows.map((x, m) => g.one('Unsqueeze', [emitLinear(g, x, heads.members[m].heads[i]), g.ints('axes', [0])])), { axis: 0 });  // [k, B, outputs]
+    const lse = (x: string): string => g.one('ReduceLogSumExp', [x], { axes: [0], keepdims: 0 });
+    if (t.task === 'regression') return g.one('ReduceMean', [z], { axes: [0], keepdims: 0 });
+    if (t.task === 'multiclass') return g.one('Sub', [lse(g.one('LogSoftmax', [z], { axis: -1 })), g.scalar(Math.log(k))]);
+    const neg = (x: string): string => g.one('Neg', [x]);
+    return g.one('Sub', [lse(neg(g.one('Softplus', [neg(z)]))), lse(neg(g.one('Softplus', [z])))]);             // logit of the mean probability
+  });
 }
 
 /** The whole model: one input per field part, two outputs per target (see `fusionOnnxInputs`). */

@@ -13,7 +13,7 @@ import { randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { ConfigError, ValueError } from '../errors.js';
 import { checkOptions, validateConfig, v } from '../config.js';
-import { concat, div, expand, maximum, mean, mul, narrow, squeeze, sum, toDtype, unsqueeze } from '../ops/index.js';
+import { concat, div, expand, logSoftmax, logsumexp, maximum, mean, mul, narrow, neg, reshape, softplus, squeeze, stack, sub, sum, toDtype, unsqueeze } from '../ops/index.js';
 import { Module, Parameter } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { LayerNorm } from '../nn/layerNorm.js';
@@ -47,6 +47,13 @@ export const fusionConfigSchema = v.strictObject({
   block: v.optional(blockConfigSchema),
   /** σReparam (Zhai et al. 2023) on every linear layer and attention projection. */
   sigmaReparam: v.optional(v.boolean()),
+  /**
+   * k ensemble members sharing one backbone (TabM-style, Gorishniy et al. 2024; default 1 = no
+   * ensemble): each member multiplies every token by its own vector r ∈ ℝ^C (initialised ±1) and
+   * has its own task heads; trained on the mean of the members' losses, predicting the mean of
+   * their probabilities (values, for regression). Costs about k× the compute of one model.
+   */
+  ensemble: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
 });
 export type FusionModelConfig = v.InferOutput<typeof fusionConfigSchema>;
 
@@ -75,8 +82,11 @@ export class FusionModel extends Module implements TaskModel {
   crossModal: CrossModalTransformer[] = [];
   streamProj: Linear | null = null;
   perceiver: PerceiverEncoder | null = null;
+  /** `ensemble: k` > 1: the members' token multipliers [k, C]; null for one model. */
+  ensembleScale: Parameter | null = null;
   headNorm: LayerNorm;
-  heads: TaskHeads;
+  /** The task heads; with `ensemble: k` > 1, one `TaskHeads` per member. */
+  heads: TaskHeads | EnsembleHeads;
 
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], config: FusionModelConfig | unknown, rng: Generator) {
     super();
@@ -85,7 +95,7 @@ export class FusionModel extends Module implements TaskModel {
     this.config = {
       strategy: c.strategy ?? 'early', dim: C, layers: c.layers ?? 2, heads: c.heads ?? 4,
       dimFeedforward: c.dimFeedforward ?? 2 * C, dropout: c.dropout ?? 0.1, numLatents: c.numLatents ?? 8,
-      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam,
+      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam, ensemble: c.ensemble ?? 1,
     };
     if (C % this.config.heads !== 0) throw new ConfigError(`FusionModel: dim ${C} must be divisible by heads ${this.config.heads}`);
     if (c.block && this.config.strategy !== 'early') throw new ConfigError(`FusionModel: 'block' applies to strategy 'early', got '${this.config.strategy}'`);
@@ -118,7 +128,10 @@ export class FusionModel extends Module implements TaskModel {
         break;
     }
     this.headNorm = new LayerNorm(C);
-    this.heads = new TaskHeads(targets, C, rng);
+    const k = this.config.ensemble;
+    this.heads = k > 1 ? new EnsembleHeads(targets, C, k, rng) : new TaskHeads(targets, C, rng);
+    // TabM initialises the first adapter with random signs, so members differ from the first step
+    if (k > 1) this.ensembleScale = new Parameter(new Tensor(Float32Array.from({ length: k * C }, () => (rng.uniform() < 0.5 ? -1 : 1)), [k, C]));
     if (c.sigmaReparam) {
       for (const [, m] of this.namedModules()) if (m instanceof Linear || m instanceof MultiHeadAttention) m.useSigmaReparam(rng);
     }
@@ -142,10 +155,16 @@ export class FusionModel extends Module implements TaskModel {
    * attention [B, H, N, N] over [CLS] + tokens, a label per token position (its field) and the
    * key mask [B, N] of real tokens.
    */
-  forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
+  forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; members?: TaskOutputs[]; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
     checkOptions('FusionModel.forward', options, { needWeights: true });
-    const { tokens, masks } = this.tokenize(batch);
-    const B = batch.size, C = this.config.dim;
+    const k = this.config.ensemble;
+    let { tokens, masks } = this.tokenize(batch);
+    if (k > 1) {
+      // member-major rows: member m sees rows [m·B, (m+1)·B), its tokens scaled by its r
+      tokens = tokens.map((t) => memberRows(mul(unsqueeze(t, 0), reshape(this.ensembleScale!, [k, 1, 1, t.shape[2]!]))));  // [k·B, n, C]
+      masks = masks.map((m) => memberRows(expand(unsqueeze(m, 0), [k, ...m.shape])));                                      // [k·B, n]
+    }
+    const B = batch.size * k, C = this.config.dim;
     let rep: Tensor;                                                                     // [B, C]
     let weights: Tensor[] | undefined, tokenFields: string[] | undefined, fullMask: Tensor | undefined;
     switch (this.config.strategy) {
@@ -186,9 +205,59 @@ export class FusionModel extends Module implements TaskModel {
         break;
       }
     }
-    const outputs = this.heads.forward(this.headNorm.forward(rep));
-    return weights ? { outputs, weights, tokenFields, keyMask: fullMask } : { outputs };
+    const h = this.headNorm.forward(rep);                                                // [k·B, C]
+    if (this.heads instanceof TaskHeads) return weights ? { outputs: this.heads.forward(h), weights, tokenFields, keyMask: fullMask } : { outputs: this.heads.forward(h) };
+    const members = this.heads.forward(h);
+    const outputs = ensembleOutputs(this.targets, members);
+    if (!weights) return { outputs, members };
+    // one map per row: the members' mean (rows still sum to 1)
+    const b = batch.size;
+    weights = weights.map((w) => mean(reshape(w, [k, b, ...w.shape.slice(1)]), 0));     // [B, H, N, N]
+    return { outputs, members, weights, tokenFields, keyMask: narrow(fullMask!, 0, 0, b) };
   }
+}
+
+/** [k, B, …] → [k·B, …] */
+function memberRows(x: Tensor): Tensor {
+  return reshape(x, [x.shape[0]! * x.shape[1]!, ...x.shape.slice(2)]);
+}
+
+/**
+ * The heads of `ensemble: k` members: member m's `TaskHeads` reads rows [m·B, (m+1)·B) of the
+ * representation [k·B, C]. Parameters: members.m.heads.t (weight, bias).
+ */
+export class EnsembleHeads extends Module {
+  members: TaskHeads[];
+  constructor(readonly targets: TargetInfo[], inDim: number, readonly k: number, rng: Generator) {
+    super();
+    this.members = Array.from({ length: k }, () => new TaskHeads(targets, inDim, rng));
+  }
+  /** rep [k·B, C] → each member's outputs on its rows. */
+  forward(rep: Tensor): TaskOutputs[] {
+    const B = rep.shape[0]! / this.k;
+    return this.members.map((h, m) => h.forward(narrow(rep, 0, m * B, B)));
+  }
+}
+
+/**
+ * The ensemble's outputs from its members', averaged in probability space and given back as the
+ * model's usual raw outputs: binary logit(mean σ(zₘ)), multi-class log(mean softmax(zₘ)) (its
+ * softmax is the mean of the members' probabilities), regression the mean value. Computed with
+ * log-sum-exp so confident members stay finite.
+ */
+export function ensembleOutputs(targets: readonly TargetInfo[], members: readonly TaskOutputs[]): TaskOutputs {
+  const logK = Math.log(members.length);
+  const out: TaskOutputs = {};
+  for (const t of targets) {
+    const z = stack(members.map((o) => o[t.name]), 0);                                  // [k, B] or [k, B, K]
+    if (t.task === 'regression') out[t.name] = mean(z, 0);
+    else if (t.task === 'multiclass') out[t.name] = sub(logsumexp(logSoftmax(z, -1), 0), logK);
+    else {
+      // log p̄ − log(1 − p̄), with log σ(z) = −softplus(−z) and log(1 − σ(z)) = −softplus(z)
+      out[t.name] = sub(logsumexp(neg(softplus(neg(z))), 0), logsumexp(neg(softplus(z)), 0));
+    }
+  }
+  return out;
 }
 
 function reshape1(p: Tensor, shape: number[]): Tensor {

@@ -16,10 +16,13 @@ import { checkOptions } from '../config.js';
 /** Per target: binary and regression [B] (logit / standardised value), multi-class [B, K] logits. */
 export type TaskOutputs = Record<string, Tensor>;
 
-/** The contract of every model the trainer fits. */
+/**
+ * The contract of every model the trainer fits. An ensemble also returns its members' outputs
+ * (`members`), which the training loss uses (`modelLoss`); `outputs` is always the prediction.
+ */
 export interface TaskModel extends Module {
   readonly targets: TargetInfo[];
-  forward(batch: Batch): { outputs: TaskOutputs };
+  forward(batch: Batch): { outputs: TaskOutputs; members?: TaskOutputs[] };
 }
 
 /** One linear head per target on a representation [B, D]. Parameters: heads.N (weight, bias). */
@@ -57,4 +60,15 @@ export function taskLoss(targets: readonly TargetInfo[], outputs: TaskOutputs, b
     total = total ? add(total, w) : w;
   }
   return total!;
+}
+
+/**
+ * The training loss of one forward's result: `taskLoss` of its outputs, or for an ensemble the
+ * mean of its members' task losses (each member learns as a model of its own, as in TabM; the
+ * averaged prediction is what evaluation and early stopping score).
+ */
+export function modelLoss(targets: readonly TargetInfo[], result: { outputs: TaskOutputs; members?: TaskOutputs[] }, batch: Batch, options: { labelSmoothing?: number } = {}): Tensor {
+  if (!result.members) return taskLoss(targets, result.outputs, batch, options);
+  const losses = result.members.map((o) => taskLoss(targets, o, batch, options));
+  return mul(losses.reduce((a, b) => add(a, b)), 1 / losses.length);
 }

@@ -7,7 +7,7 @@
  * line search; stops when ‖∇‖∞ ≤ gradTol or the loss stops changing.
  */
 import type { EncodedDataset } from '../data/dataset.js';
-import { taskLoss, type TaskModel } from '../models/heads.js';
+import { modelLoss, type TaskModel } from '../models/heads.js';
 import { backward } from '../autograd/tape.js';
 import { ValueError } from '../errors.js';
 import { checkOptions } from '../config.js';
@@ -54,7 +54,7 @@ export function fitLbfgs(model: TaskModel, ds: EncodedDataset, rows: readonly nu
   const evaluateAt = (w: Float64Array, g: Float64Array): number => {
     let o = 0;
     for (const p of params) { (p.data as Float32Array).set(w.subarray(o, o + p.data.length)); p.grad = null; o += p.data.length; }
-    const loss = taskLoss(model.targets, model.forward(batch).outputs, batch);
+    const loss = modelLoss(model.targets, model.forward(batch), batch);
     backward(loss);
     let f = loss.item();
     o = 0;

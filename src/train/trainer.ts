@@ -18,7 +18,7 @@ import { hasAttentionMaps } from '../analysis/report.js';
 import { entropyLoss, headDiversityLoss } from '../analysis/regularizers.js';
 import type { Module } from '../nn/module.js';
 import type { Batch, EncodedDataset } from '../data/dataset.js';
-import { taskLoss, type TaskModel } from '../models/heads.js';
+import { modelLoss, type TaskModel } from '../models/heads.js';
 import { Adam, AdamW, SGD, clipGradNorm, decayGroups, optimTensors, splitOptimTensors, type Optimizer } from './optim.js';
 import { LrSchedule, scheduleSchema } from './schedules.js';
 import { decodeSafetensors, encodeSafetensors, CheckpointError } from '../tensor/safetensors.js';
@@ -263,10 +263,10 @@ export class Trainer {
   private loss(b: Batch): Tensor {
     const r = this.options.remedies;
     const needMaps = Boolean(r?.entropy || r?.diversity);
-    if (!needMaps) return taskLoss(this.model.targets, this.model.forward(b).outputs, b, { labelSmoothing: this.options.labelSmoothing });
+    if (!needMaps) return modelLoss(this.model.targets, this.model.forward(b), b, { labelSmoothing: this.options.labelSmoothing });
     if (!hasAttentionMaps(this.model)) throw new ConfigError('Trainer: the entropy and diversity remedies need attention maps (model type fusion, strategy early, without a custom block)');
     const out = this.model.forward(b, { needWeights: true });
-    let loss = taskLoss(this.model.targets, out.outputs, b, { labelSmoothing: this.options.labelSmoothing });
+    let loss = modelLoss(this.model.targets, out, b, { labelSmoothing: this.options.labelSmoothing });
     if (r!.entropy) loss = add(loss, mul(entropyLoss(out.weights!, out.keyMask!, { floor: r!.entropy.floor }), r!.entropy.weight));
     if (r!.diversity) loss = add(loss, mul(headDiversityLoss(out.weights!), r!.diversity.weight));
     return loss;

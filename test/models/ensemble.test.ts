@@ -1,0 +1,143 @@
+/**
+ * The fusion model's `ensemble: k` (TabM-style: one shared backbone, a per-member multiplier on
+ * the tokens and per-member heads, members averaged in probability space): members differ, the
+ * prediction is their mean, k = 1 is the plain model, the training loss is the members' mean
+ * loss, checkpoints round-trip, ONNX Runtime gives the same outputs, and bad configs are refused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import {
+  ConfigError, Generator, backward, data, exportOnnx, fusionOnnxInputs, models, sigmoid, softmax, stack, mean, tensor, train,
+} from '../../src/index.js';
+import type { Tensor } from '../../src/index.js';
+import { FUSION_TEST_SCHEMA, assertAllClose } from '../helpers.js';
+
+function records(n: number, seed: number): data.DataRecord[] {
+  const g = new Generator(seed);
+  const words = ['good', 'bad', 'fine', 'odd'];
+  return Array.from({ length: n }, (_, i) => {
+    const x1 = g.normal(), x2 = g.normal();
+    const w = words[g.int(0, 4)];
+    return {
+      x1: i === 2 ? null : x1, x2, x3: x1 - x2, cat: ['a', 'b', 'c'][g.int(0, 3)], text: `${w} day ${words[g.int(0, 4)]}`, kv: { mood: w, n: g.int(0, 3) },
+      series: Array.from({ length: g.int(2, 7) }, () => g.normal()), img: [g.uniform(), g.uniform(), g.uniform(), g.uniform()],
+      y: x1 + (w === 'good' ? 1 : 0) > 0.5 ? 1 : 0, k: ['p', 'q', 'r'][x2 > 0.5 ? 0 : x2 < -0.5 ? 1 : 2], r: 2 * x1 - x2,
+    };
+  });
+}
+
+const recs = records(48, 3);
+const pre = data.Preprocessor.fit(FUSION_TEST_SCHEMA, recs);
+const ds = pre.encode(recs).dataset;
+const base = { dim: 16, heads: 2, layers: 1, dropout: 0 } as const;
+const make = (config: Record<string, unknown>, seed = 4): models.FusionModel =>
+  new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...base, ...config }, new Generator(seed));
+
+test('ensemble: k members give k different outputs, and the prediction is their mean in probability space', () => {
+  const b = ds.batch([0, 1, 2, 3, 4]);
+  for (const strategy of ['early', 'crossModal', 'latent'] as const) {
+    const m = make({ strategy, ensemble: 3 }).eval();
+    const r = m.forward(b);
+    assert.equal(r.members?.length, 3, strategy);
+    for (const t of ['y', 'k', 'r']) {
+      r.members!.forEach((o) => assert.deepEqual([...o[t].shape], [...r.outputs[t].shape], `${strategy} ${t}`));
+      for (let i = 0; i < 3; i++) {
+        for (let j = i + 1; j < 3; j++) {
+          const d = Math.max(...Array.from(r.members![i][t].data, (v, e) => Math.abs(v - r.members![j][t].data[e])));
+          assert.ok(d > 1e-4, `${strategy} ${t}: members ${i} and ${j} agree (max diff ${d})`);
+        }
+      }
+    }
+    const all = (f: (o: models.TaskOutputs) => Tensor): Tensor => mean(stack(r.members!.map(f), 0), 0);
+    assertAllClose(sigmoid(r.outputs.y), all((o) => sigmoid(o.y)), { atol: 1e-5, msg: `${strategy} binary: mean probability` });
+    assertAllClose(softmax(r.outputs.k, -1), all((o) => softmax(o.k, -1)), { atol: 1e-5, msg: `${strategy} multiclass: mean probabilities` });
+    assertAllClose(r.outputs.r, all((o) => o.r), { atol: 1e-5, msg: `${strategy} regression: mean value` });
+  }
+});
+
+test('ensemble: 1 is the plain model (same parameters, same outputs) and has no members', () => {
+  const b = ds.batch([0, 1, 2, 3]);
+  for (const strategy of ['early', 'latent'] as const) {
+    const plain = make({ strategy }).eval(), one = make({ strategy, ensemble: 1 }).eval();
+    assert.deepEqual(one.namedParameters().map(([n]) => n), plain.namedParameters().map(([n]) => n));
+    const a = plain.forward(b), c = one.forward(b);
+    for (const t of ['y', 'k', 'r']) assertAllClose(c.outputs[t], a.outputs[t], { atol: 0, msg: `${strategy} ${t}` });
+    assert.equal(c.members, undefined);
+  }
+});
+
+test('ensemble: the training loss is the mean of the members\' task losses, and every member head gets a gradient', () => {
+  const b = ds.batch([0, 1, 2, 3, 5, 6]);
+  const m = make({ ensemble: 3 }).train();
+  const r = m.forward(b);
+  const loss = models.modelLoss(m.targets, r, b);
+  const each = r.members!.map((o) => models.taskLoss(m.targets, o, b).item());
+  assert.ok(Math.abs(loss.item() - each.reduce((s, v) => s + v, 0) / 3) < 1e-5, `${loss.item()} vs mean of ${each}`);
+  backward(loss);
+  const heads = m.namedParameters().filter(([n]) => n.startsWith('heads.'));
+  assert.equal(heads.length, 3 * 3 * 2, heads.map(([n]) => n).join(', '));   // members × targets × (weight, bias)
+  for (const [n, p] of heads) assert.ok(p.grad && Array.from(p.grad.data).some((v) => v !== 0), `${n} gets no gradient`);
+  const plain = make({}).train(), rp = plain.forward(b);
+  assert.equal(models.modelLoss(plain.targets, rp, b).item(), models.taskLoss(plain.targets, rp.outputs, b).item());
+});
+
+test('ensemble: fit trains it, and its checkpoint round-trips (a model of another k refuses it)', () => {
+  const split = { train: Array.from({ length: 36 }, (_, i) => i), valid: [36, 37, 38, 39, 40, 41], test: [42, 43, 44, 45, 46, 47] };
+  const m = make({ ensemble: 2 });
+  const r = train.fit(m, ds, split, { epochs: 3, lr: 3e-3, batchSize: 8, seed: 1 });
+  assert.ok(r.history.every((e) => Number.isFinite(e.trainLoss)));
+  const bytes = train.encodeSafetensors(m.stateDict());
+  const back = make({ ensemble: 2 }, 99);
+  back.loadStateDict(train.decodeSafetensors(bytes).tensors);
+  const b = ds.batch(split.test);
+  for (const t of ['y', 'k', 'r']) assertAllClose(back.eval().forward(b).outputs[t], m.eval().forward(b).outputs[t], { atol: 0, msg: t });
+  assert.throws(() => make({ ensemble: 3 }).checkStateDict(train.decodeSafetensors(bytes).tensors));
+  assert.throws(() => make({}).checkStateDict(train.decodeSafetensors(bytes).tensors));
+});
+
+test('ensemble: attention maps are the members\' mean, one map per row', () => {
+  const m = make({ ensemble: 3, layers: 2 }).eval();
+  const b = ds.batch([0, 1]);
+  const r = m.forward(b, { needWeights: true });
+  const N = r.tokenFields!.length;
+  assert.equal(r.weights!.length, 2);
+  assert.deepEqual([...r.weights![0].shape], [2, 2, N, N]);
+  assert.deepEqual([...r.keyMask!.shape], [2, N]);
+  const rows = Array.from(r.weights![1].data);
+  for (let i = 0; i < rows.length; i += N) assert.ok(Math.abs(rows.slice(i, i + N).reduce((s, v) => s + v, 0) - 1) < 1e-5);
+  assertAllClose(r.outputs.y, m.forward(b).outputs.y, { msg: 'weights do not change outputs' });
+});
+
+test('ensemble: the ONNX export gives the ensemble\'s outputs in ONNX Runtime', async () => {
+  for (const config of [{ strategy: 'early', ensemble: 3 }, { strategy: 'latent', ensemble: 2, numLatents: 4 }]) {
+    const model = make(config).eval();
+    const session = await ort.InferenceSession.create(exportOnnx(model));
+    for (const rows of [[0, 1, 2, 3], [7]]) {
+      const batch = ds.batch(rows);
+      const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(model, batch)).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
+      const out = await session.run(feeds);
+      const { outputs } = model.forward(batch);
+      const expect: Record<string, Tensor> = {
+        y: outputs.y, 'y.probability': sigmoid(outputs.y), k: outputs.k, 'k.probabilities': softmax(outputs.k, -1), r: outputs.r,
+        'r.value': tensor(Float32Array.from(outputs.r.data, (v) => pre.denormalize('r', v)), { shape: [rows.length] }),
+      };
+      for (const [k, e] of Object.entries(expect)) {
+        assert.deepEqual([...out[k].dims], [...e.shape], `${config.strategy} ${k} shape`);
+        const got = out[k].data as Float32Array;
+        const worst = Math.max(...Array.from(got, (v, i) => Math.abs(v - e.data[i]) / (k === 'r.value' ? 10 : 1)));
+        assert.ok(worst <= 1e-4, `${config.strategy} rows [${rows}] ${k}: max |ORT − attnkit| = ${worst}`);
+      }
+    }
+  }
+});
+
+test('ensemble: config validation names the option; buildModel takes it', () => {
+  for (const bad of [0, 1.5, -2, 'four', 65]) {
+    assert.throws(() => make({ ensemble: bad }), (e: Error) => e instanceof ConfigError && /ensemble/.test(e.message), String(bad));
+  }
+  const m = models.buildModel({ type: 'fusion', ...base, ensemble: 4 }, pre.fieldInfo(), pre.targetInfo(), new Generator(1)) as models.FusionModel;
+  assert.equal(m.config.ensemble, 4);
+  assert.equal(make({}).config.ensemble, 1);
+  assert.throws(() => models.buildModel({ type: 'mlp', ensemble: 4 }, pre.fieldInfo(), pre.targetInfo(), new Generator(1)), (e: Error) => e instanceof ConfigError && /ensemble/.test(e.message));
+});

@@ -19,6 +19,7 @@ import { encodeProgress, progressCallbacks } from './progress.js';
 import { exportRun } from './exportRun.js';
 import { exportPytorch, importWeights } from './pytorch/export.js';
 import { encodeRun } from './pytorch/encode.js';
+import { decodeSafetensors } from '../tensor/safetensors.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
@@ -39,6 +40,10 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     dir = saved.dir;
     removeStaleTemps(dir);
     const last = join(dir, RUN_FILES.last), best = join(dir, RUN_FILES.best);
+    const imported = existsSync(best) ? decodeSafetensors(readFileSync(best), best).metadata.imported : undefined;
+    if (imported !== undefined) {
+      throw new ConfigError(`train: --resume: ${dir}'s best weights were imported from ${imported} (attnkit import); resuming would continue attnkit's own training from its last checkpoint and replace them. Evaluate, predict or export the imported weights; to train further, train in PyTorch (train.py) and import again`);
+    }
     if (existsSync(last)) run.trainer.resume(readFileSync(last), existsSync(best) ? readFileSync(best) : null, last);
     if (!o.quiet) process.stderr.write(`resuming ${dir} after epoch ${run.trainer.epoch}\n`);
   } else {
@@ -208,15 +213,15 @@ export async function inspectCommand(runDirs: string[], o: { port?: string; host
     const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, s.split.test);
     writeReport(s.dir, { ...run, model }, history, test, []);
   }
-  process.stderr.write(`computing the test split's summary for the viewer (${saved.map((s) => `${s.split.test.length} rows of ${s.dir}`).join(', ')})…\n`);
+  const log = (line: string): void => { process.stderr.write(`${line}\n`); };
   if (o.export !== undefined) {
-    const r = await exportViewer(saved.map((s) => s.dir), o.export);
+    const r = await exportViewer(saved.map((s) => s.dir), o.export, { log });
     out(`wrote the viewer (${r.files} files) to ${r.dir}: serve that folder with any static file server; the model runs in the page`);
     return 0;
   }
   const port = o.port === undefined ? 7801 : Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`inspect: --port must be an integer in [0, 65535], got '${o.port}'`);
-  const server = await startInspectServer({ dirs: saved.map((s) => s.dir), port, host: o.host });
+  const server = await startInspectServer({ dirs: saved.map((s) => s.dir), port, host: o.host, log });
   out(`attnkit viewer for ${saved.map((s) => s.dir).join(' and ')}: ${server.url}  (Ctrl-C to stop)`);
   await new Promise<void>((res) => process.once('SIGINT', () => { void server.close().then(res); }));
   return 0;

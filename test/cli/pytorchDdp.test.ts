@@ -23,6 +23,8 @@ import { Trainer } from '../../src/train/trainer.js';
 import { meanLoss } from '../../src/train/evaluate.js';
 import { fromTorchStateDict } from '../../src/nn/torchNames.js';
 import { reopen } from '../../src/cli/runFile.js';
+import { trainCommand } from '../../src/cli/commands.js';
+import { ConfigError } from '../../src/errors.js';
 import { FIXTURE, PYTHON, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
 
 const dir = tmp('pytorch-ddp');
@@ -120,6 +122,9 @@ test('import refuses weights that do not fit the run, naming the first mismatch 
   const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as { test?: unknown; imported?: string };
   assert.equal(result.test, undefined, "result.json keeps no test metrics of the weights the import replaced");
   assert.equal(result.imported, join(proj, 'model.safetensors'));
+  // resuming would continue attnkit's own training from its last checkpoint and overwrite the imported weights
+  await assert.rejects(trainCommand(undefined, { resume: runDir, quiet: true }),
+    (e: Error) => e instanceof ConfigError && e.message.includes('imported from') && e.message.includes(join(proj, 'model.safetensors')));
   assert.ok(python('import train', proj) !== undefined, 'train.py imports without running');
 });
 

@@ -115,7 +115,7 @@ export function importWeights(source: string, runDir: string): ImportResult {
   const extra = Object.keys(state).find((n) => !known.has(n));
   if (extra !== undefined) throw new CheckpointError(`import: ${file} holds '${torchName(extra)}', which the run's model has no parameter for`);
   model.loadStateDict(state);
-  writeFileAtomic(join(saved.dir, RUN_FILES.best), encodeSafetensors(model.stateDict(), { imported: file }));
+  writeFileAtomic(join(saved.dir, RUN_FILES.best), encodeSafetensors(model.stateDict(), { imported: resolve(file) }));
   const report = join(saved.dir, RUN_FILES.report);
   if (existsSync(report)) unlinkSync(report);
   const result = join(saved.dir, RUN_FILES.result);

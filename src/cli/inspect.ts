@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { allowedHosts, hostAllowed } from './allowedHosts.js';
 import { checkOptions } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { viewerFiles } from './viewerFiles.js';
+import { viewerFiles, type ViewerLog } from './viewerFiles.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -26,15 +26,17 @@ const TYPES: Record<string, string> = {
 export interface InspectServer { url: string; port: number; close: () => Promise<void>; server: Server }
 
 /**
- * Serves the viewer for one run (`dir`) or several side by side (`dirs`).
+ * Serves the viewer for one run (`dir`) or several side by side (`dirs`). The test split's
+ * summary is computed first, or read from the run's cache (viewerFiles.ts: viewerData); `log`
+ * gets its progress.
  *
  * @example
  * const { url, close } = await startInspectServer({ dirs: ['runs/spam-fusion-…'], port: 0 });
  */
-export async function startInspectServer(options: { dir?: string; dirs?: string[]; port?: number; host?: string }): Promise<InspectServer> {
-  checkOptions('startInspectServer', options, { dir: true, dirs: true, port: true, host: true });
+export async function startInspectServer(options: { dir?: string; dirs?: string[]; port?: number; host?: string; log?: ViewerLog }): Promise<InspectServer> {
+  checkOptions('startInspectServer', options, { dir: true, dirs: true, port: true, host: true, log: true });
   const dirs = options.dirs ?? (options.dir !== undefined ? [options.dir] : []);
-  const files = await viewerFiles(dirs);
+  const files = await viewerFiles(dirs, options.log);
   const host = options.host ?? '127.0.0.1';
   let allowed = new Set<string>();   // set once listening (the port may be chosen by the system)
   const server = createServer((req, res) => {
@@ -101,12 +103,13 @@ export function replaceDir(fresh: string, target: string, fs: { renameSync: (a: 
  * @example
  * await exportViewer(['runs/spam-fusion-…'], 'site/');   // then serve site/ with any static host
  */
-export async function exportViewer(dirs: string[], out: string): Promise<{ dir: string; files: number }> {
+export async function exportViewer(dirs: string[], out: string, options: { log?: ViewerLog } = {}): Promise<{ dir: string; files: number }> {
+  checkOptions('exportViewer', options, { log: true });
   const target = resolve(out);
   if (existsSync(target) && readdirSync(target).length && !existsSync(join(target, 'runs.json'))) {
     throw new ConfigError(`inspect --export: '${out}' exists and holds other files; give a new or empty folder (or a previous export to replace)`);
   }
-  const files = await viewerFiles(dirs);
+  const files = await viewerFiles(dirs, options.log);
   mkdirSync(dirname(target), { recursive: true });
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {

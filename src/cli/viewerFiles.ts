@@ -2,15 +2,19 @@
  * The files of the live attention viewer, for `attnkit inspect` (served) and `attnkit inspect
  * --export` (written to a folder): the page, its script (src/viz/app.ts bundled with
  * `attnkit/browser`, so the page runs the model itself), the package's wasm/ files, and per run
- * `runs/<k>/`: the config, the fitted preprocessing, the best weights, the report and the test
- * split's records (`records.json`, written here from the run's data) and the split's summary
- * (`dataset.json`: every row's prediction, attribution and entropy, computed here in Node by
- * train.splitSummary, with the functions the page uses, and written atomically to the run's
- * viewer-dataset.json), so the page runs its model only for the record it shows.
+ * `runs/<k>/`: the config, the fitted preprocessing, the best weights, the report, the test
+ * split's records (`records.json`, from the run's data) and the split's summary (`dataset.json`:
+ * every row's prediction, attribution and entropy, computed here in Node by train.splitSummary
+ * with the functions the page uses), so the page runs its model only for the record it shows.
+ * Records and summary are cached in the run's viewer-dataset.json, keyed by the hashes of the
+ * weights, the run's files and the data (viewerData).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DATASETS } from '../data/node/datasets.js';
 import { ConfigError } from '../errors.js';
 import { PAGE_HTML, WASM_BASE_GLOBAL } from '../viz/page.js';
 import type { DataRecord } from '../data/preprocessor.js';
@@ -57,18 +61,92 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
   return { title: saved.config.name ?? saved.dir, rows, records: rows.map((r) => run.records[r]), truth, classNames };
 }
 
+/** Bumped when the cached viewer data's shape or its computation changes: older caches are recomputed. */
+const VIEWER_CACHE_VERSION = 2;
+
+/** `<run>/viewer-dataset.json`: the page's records and the split's summary, with the hashes they were computed from. */
+interface ViewerCache { version: number; key: Record<string, string>; records: ViewerRecords; summary: DatasetSummary }
+
+const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+
 /**
- * The test split's summary of a saved run (train.splitSummary on this process's backend),
- * written atomically to `<run>/viewer-dataset.json`; returns that path. Computed again on each call
- * (the run's weights may have changed since).
+ * The data a run's records come from, fingerprinted without loading it: a data file's bytes
+ * (sha256), or a built-in dataset's name, npm package and version (its records are fixed by them).
  */
-export function writeViewerSummary(saved: SavedRun, recs: ViewerRecords): { path: string; summary: DatasetSummary } {
-  const pre = saved.preprocessor;
-  const target = pre.targetInfo()[0];
-  const summary = splitSummary(loadRunModel(saved), pre, recs.records, recs.classNames[target.name] ?? []);
+function dataFingerprint(saved: SavedRun): string {
+  const d = saved.config.data;
+  const opts = JSON.stringify({ limit: d.limit ?? null, format: d.format ?? null, encoding: d.encoding ?? null, onError: d.onError ?? null });
+  if (d.dataset) {
+    const pkg = DATASETS[d.dataset]?.package ?? d.dataset;
+    let version = 'unknown';
+    try { version = (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version; } catch { /* no package.json export: the name stands */ }
+    return sha256(`dataset ${d.dataset} ${pkg}@${version} ${opts}`);
+  }
+  const path = d.path!;
+  return existsSync(path) && statSync(path).isFile() ? sha256(Buffer.concat([readFileSync(path), Buffer.from(opts)])) : sha256(`missing ${path}`);
+}
+
+/** What the cached viewer data depends on: the best weights, the preprocessing, config and split, and the data. */
+function viewerCacheKey(saved: SavedRun): Record<string, string> {
+  const file = (f: string): string => (existsSync(join(saved.dir, f)) ? sha256(readFileSync(join(saved.dir, f))) : 'none');
+  return {
+    weights: file(RUN_FILES.best), preprocessor: file(RUN_FILES.preprocessor), config: file(RUN_FILES.config), split: file(RUN_FILES.split),
+    data: dataFingerprint(saved),
+  };
+}
+
+function readCache(path: string, key: Record<string, string>): ViewerCache | null {
+  if (!existsSync(path)) return null;
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as ViewerCache;
+    const same = c.version === VIEWER_CACHE_VERSION && Object.keys(key).length === Object.keys(c.key ?? {}).length && Object.entries(key).every(([k, v]) => c.key[k] === v);
+    return same && c.records && c.summary ? c : null;
+  } catch {
+    return null;   // an unreadable cache is computed again
+  }
+}
+
+/** Progress of a long step on stderr: a bar on a terminal, a line every 10 s otherwise. */
+export type ViewerLog = (line: string) => void;
+
+function summaryProgress(log: ViewerLog | undefined, what: string): ((done: number, total: number) => void) | undefined {
+  if (!log) return undefined;
+  const tty = Boolean(process.stderr.isTTY);
+  let last = Date.now();
+  const t0 = Date.now();
+  return (done, total) => {
+    const line = `${what}: ${done}/${total} test rows (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
+    if (tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+    else if (done === total || Date.now() - last > 10_000) { last = Date.now(); log(line); }
+  };
+}
+
+/**
+ * The page's data for a saved run: the test split's records (`records.json`) and the split's
+ * summary (`dataset.json`, train.splitSummary on this process's backend). Both are cached in
+ * `<run>/viewer-dataset.json` (written atomically), keyed by the sha256 of the best weights, the
+ * preprocessing, config and split files and the data (viewerCacheKey): a second call with
+ * the same run and data reads them back at once; new weights or data compute them again.
+ * `log` gets what it does (computing, with progress, or reading the cache).
+ *
+ * @example
+ * const { records, summary, cached } = await viewerData(readRun('runs/spam-fusion-…'));
+ */
+export async function viewerData(saved: SavedRun, log?: ViewerLog): Promise<{ records: ViewerRecords; summary: DatasetSummary; cached: boolean; path: string }> {
   const path = join(saved.dir, RUN_FILES.viewerDataset);
-  writeFileAtomic(path, JSON.stringify(summary));
-  return { path, summary };
+  const key = viewerCacheKey(saved);
+  const hit = readCache(path, key);
+  if (hit) {
+    log?.(`${saved.dir}: the test split's summary for the viewer is cached (${RUN_FILES.viewerDataset}, same weights and data)`);
+    return { records: hit.records, summary: hit.summary, cached: true, path };
+  }
+  log?.(`${saved.dir}: computing the test split's summary for the viewer (${saved.split.test.length} rows; cached for the next time)…`);
+  const records = await viewerRecords(saved);
+  const target = saved.preprocessor.targetInfo()[0];
+  const summary = splitSummary(loadRunModel(saved), saved.preprocessor, records.records, records.classNames[target.name] ?? [], 16, summaryProgress(log, saved.dir));
+  const cache: ViewerCache = { version: VIEWER_CACHE_VERSION, key, records, summary };
+  writeFileAtomic(path, JSON.stringify(cache));
+  return { records, summary, cached: false, path };
 }
 
 /**
@@ -116,7 +194,7 @@ export const VIEWER_RUN_FILES = [RUN_FILES.config, RUN_FILES.preprocessor, RUN_F
  * @example
  * const files = await viewerFiles(['runs/spam-fusion-…']);   // 'index.html', 'app.js', 'runs/0/model.safetensors', …
  */
-export async function viewerFiles(dirs: string[]): Promise<Map<string, string | { path: string }>> {
+export async function viewerFiles(dirs: string[], log?: ViewerLog): Promise<Map<string, string | { path: string }>> {
   if (dirs.length === 0) throw new ConfigError('inspect: give at least one run directory');
   const files = new Map<string, string | { path: string }>();
   files.set('index.html', PAGE_HTML);
@@ -130,10 +208,10 @@ export async function viewerFiles(dirs: string[]): Promise<Map<string, string | 
       if (existsSync(p)) files.set(`runs/${k}/${f}`, { path: p });
       else if (f !== RUN_FILES.report) throw new ConfigError(`inspect: ${saved.dir} has no ${f} (a run that saved no epoch?)`);
     }
-    const recs = await viewerRecords(saved);
-    files.set(`runs/${k}/records.json`, JSON.stringify(recs));
-    files.set(`runs/${k}/dataset.json`, { path: writeViewerSummary(saved, recs).path });
-    runs.push({ id: String(k), title: recs.title });
+    const { records, summary } = await viewerData(saved, log);
+    files.set(`runs/${k}/records.json`, JSON.stringify(records));
+    files.set(`runs/${k}/dataset.json`, JSON.stringify(summary));
+    runs.push({ id: String(k), title: records.title });
   }
   files.set('runs.json', JSON.stringify({ runs }));
   return files;

@@ -52,12 +52,12 @@ export function describePrediction(t: TargetInfo, classNames: string[], record: 
  * The whole test split's summary for a loaded model: each record's prediction (as `attnkit
  * predict` computes it), and for early-fusion models attribution per field and source (rollout
  * and gradient × attention of [CLS], mean over records) and normalised entropy per layer × head.
- * Synchronous, `chunk` records a forward.
+ * Synchronous, `chunk` records a forward; `onProgress(done, total)` is called after each chunk.
  *
  * @example
  * const s = train.splitSummary(model, pre, records, ['ham', 'spam']);   // s.predicted.length === records.length
  */
-export function splitSummary(model: TaskModel, pre: Preprocessor, records: DataRecord[], classNames: string[], chunk = 16): DatasetSummary {
+export function splitSummary(model: TaskModel, pre: Preprocessor, records: DataRecord[], classNames: string[], chunk = 16, onProgress?: (done: number, total: number) => void): DatasetSummary {
   const target = pre.targetInfo()[0];
   const predicted: number[] = [], confidence: (number | null)[] = [];
   const maps = hasAttentionMaps(model);
@@ -75,7 +75,7 @@ export function splitSummary(model: TaskModel, pre: Preprocessor, records: DataR
     const scores = predict(model, dataset, rows);
     const preds = rows.map((i) => describePrediction(target, classNames, {}, scores[target.name], i));
     for (const p of preds) { predicted.push(p.index); confidence.push(p.confidence); }
-    if (!maps) continue;
+    if (!maps) { onProgress?.(predicted.length, records.length); continue; }
     const r = model.forward(dataset.batch(rows), { needWeights: true });
     const ws = r.weights!;
     for (const w of ws) w.retainGrad();
@@ -104,6 +104,7 @@ export function splitSummary(model: TaskModel, pre: Preprocessor, records: DataR
       });
     }
     model.zeroGrad();
+    onProgress?.(predicted.length, records.length);
   }
   const n = Math.max(1, records.length);
   return {

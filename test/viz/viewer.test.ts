@@ -18,6 +18,8 @@ import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { predictCommand, trainCommand } from '../../src/cli/commands.js';
 import { exportViewer, replaceDir, startInspectServer } from '../../src/cli/inspect.js';
+import { viewerData } from '../../src/cli/viewerFiles.js';
+import { readRun } from '../../src/cli/runDir.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // outside CI a machine without chromium skips the browser test; in CI (which installs chromium) it must run
@@ -135,6 +137,45 @@ test('the inspect server serves the viewer files and nothing else', async () => 
   } finally {
     await s.close();
   }
+});
+
+test('the split summary is cached in the run, keyed by the weights and data: a second inspect reads it back, new weights or data compute it again', async () => {
+  await trainedRuns();
+  const run = join(dir, 'runCache');
+  rmSync(run, { recursive: true, force: true });
+  mkdirSync(run);
+  for (const f of readdirSync(runA)) if (!f.startsWith('viewer-')) writeFileSync(join(run, f), readFileSync(join(runA, f)));
+  const lines: string[] = [];
+  const log = (l: string): void => { lines.push(l); };
+  const first = await viewerData(readRun(run), log);
+  assert.equal(first.cached, false);
+  assert.ok(lines.some((l) => /computing the test split's summary/.test(l)) && lines.some((l) => /\d+\/\d+ test rows/.test(l)), `progress: ${lines.join(' | ')}`);
+  assert.deepEqual(readdirSync(run).filter((f) => f.endsWith('.tmp')), [], 'no temp file left (written atomically)');
+  const again = await viewerData(readRun(run), log);
+  assert.equal(again.cached, true, 'the second call reads the cache');
+  assert.deepEqual(again.summary, first.summary);
+  assert.deepEqual(again.records, first.records);
+  assert.match(lines[lines.length - 1], /cached/);
+  // other weights: computed again
+  const w = readFileSync(join(runB, 'model.safetensors'));
+  writeFileSync(join(run, 'model.safetensors'), w);
+  writeFileSync(join(run, 'config.json'), readFileSync(join(runB, 'config.json')));
+  const other = await viewerData(readRun(run));
+  assert.equal(other.cached, false, 'new weights: not the cached summary');
+  assert.notDeepEqual(other.summary.entropy, first.summary.entropy, 'run B has one layer');
+  // the data file changed: computed again
+  const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+  const data = join(dir, 'd-copy.csv');
+  writeFileSync(data, readFileSync(join(dir, 'd.csv')));
+  writeFileSync(join(run, 'config.json'), JSON.stringify({ ...config, data: { ...config.data, path: data } }));
+  assert.equal((await viewerData(readRun(run))).cached, false, 'another config: computed');
+  assert.equal((await viewerData(readRun(run))).cached, true);
+  writeFileSync(data, readFileSync(join(dir, 'd.csv'), 'utf8').replace('fine work', 'fine works'));
+  assert.equal((await viewerData(readRun(run))).cached, false, 'the data changed: computed again');
+  // a damaged cache is computed again, not served
+  writeFileSync(join(run, 'viewer-dataset.json'), '{"version": 2, "key":');
+  assert.equal((await viewerData(readRun(run))).cached, false);
+  rmSync(run, { recursive: true });
 });
 
 test('an export replaces a previous one by renames: the old folder is deleted only once the new one is in place, and kept if that fails', () => {

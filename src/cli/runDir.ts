@@ -13,7 +13,7 @@
  *   entropy.jsonl       attention entropy per layer and head on probe rows, per epoch
  *   report.json         the attention report the viewer reads (attnkit inspect)
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, DataError } from '../errors.js';
@@ -63,6 +63,27 @@ export function writeFileAtomic(path: string, content: Uint8Array | string | ((w
   beforeRename?.(path);
   renameSync(tmp, path);
   try { const dfd = openSync(dir, 'r'); fsyncSync(dfd); closeSync(dfd); } catch { /* directories cannot be fsynced on every platform */ }
+}
+
+/**
+ * Removes `path` (a temporary file or folder, recursively) if the process is stopped by SIGINT
+ * or SIGTERM before the returned `release()` is called; the signal then takes its usual course
+ * (the process exits by it) unless another listener handles it. Node delivers signals between
+ * event-loop turns, so this covers the asynchronous parts of a job.
+ */
+export function removeOnInterrupt(path: string): () => void {
+  const handlers: [NodeJS.Signals, () => void][] = [];
+  const release = (): void => { for (const [s, h] of handlers.splice(0)) process.removeListener(s, h); };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const handler = (): void => {
+      rmSync(path, { recursive: true, force: true });
+      release();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    handlers.push([signal, handler]);
+    process.on(signal, handler);
+  }
+  return release;
 }
 
 export const RUN_FILES = {

@@ -20,7 +20,7 @@ import { fieldKindOf } from '../../data/fields/index.js';
 import type { DataRecord, FieldInfo, RowOrigin } from '../../data/preprocessor.js';
 import type { Batch } from '../../data/dataset.js';
 import { streamRecords } from '../../data/node/readers.js';
-import { readRun, writeFileAtomic } from '../runDir.js';
+import { readRun, removeOnInterrupt, writeFileAtomic } from '../runDir.js';
 import { reopen } from '../runFile.js';
 import { inputName, modelFields, targetName } from './modelPy.js';
 
@@ -98,6 +98,7 @@ export async function encodeRun(runDir: string, dataFile: string, out: string, o
   const size = split ? 0 : (() => { try { return statSync(dataFile).size; } catch { throw new ConfigError(`encode: no such data file '${dataFile}' (or run:train, run:valid, run:test for the run's own split)`); } })();
   mkdirSync(dirname(out), { recursive: true });
   const tmp = mkdtempSync(join(dirname(out), `.encode-${basename(out)}-`));
+  const release = removeOnInterrupt(tmp);
   const columns = new Map<string, Column>();
   let rows = 0, skipped = 0, firstSkip: string | undefined, withTargets = true;
   const append = (batch: Batch): void => {
@@ -155,6 +156,7 @@ export async function encodeRun(runDir: string, dataFile: string, out: string, o
   } finally {
     for (const col of columns.values()) if (col.fd >= 0) closeSync(col.fd);
     rmSync(tmp, { recursive: true, force: true });
+    release();
   }
 }
 

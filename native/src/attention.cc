@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -25,12 +26,20 @@ constexpr long BR = 384;  // query rows per tile at most (a multiple of the micr
 constexpr long BC = 256;  // keys per tile
 constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
 
-// s[r·bc + c] ← scale·s + bias (or −∞ where masked) for query rows i0.., keys j0..
-void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long br, long j0, long bc, float* sc) {
+// s[r·bc + c] ← scale·s + ALiBi + bias (or −∞ where masked) for query rows i0.., keys j0..; el: a
+// partial tile's elements (query r, key c at el[c·elq + r]) or null
+void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long br, long j0, long bc, float* sc,
+                 const uint8_t* el = nullptr, long elq = 0) {
   for (long r = 0; r < br; r++) {
     float* row = sc + r * bc;
     long i = i0 + r;
     for (long c = 0; c < bc; c++) row[c] *= s.scale;
+    if (m.alibi) {
+      const float slope = m.alibi[h];
+      const long at = i + std::max<long>(0, s.S - s.T);
+      for (long c = 0; c < bc; c++) row[c] -= slope * static_cast<float>(std::labs(at - j0 - c));
+    }
+    if (el) for (long c = 0; c < bc; c++) if (!el[c * elq + r]) row[c] = NEG_INF;
     if (m.kind != 0) {
       long base = b * m.sb + h * m.sh + i * m.st + j0 * m.ss;
       if (m.kind == 1) {
@@ -59,20 +68,24 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
   // from 28 to 41 GFLOP/s); halve them while there are too few tiles to keep every thread busy.
   long tile = BR;
   while (tile > 48 && s.B * s.H * ((s.T + tile - 1) / tile) < 4L * pool().size()) tile /= 2;
-  const long qblocks = (s.T + tile - 1) / tile;
+  // work items: (b, h, query tile of the block mask (without one: all rows), `sub` rows of it)
+  const Tiling tg = tiling(s, m);
+  const long sub = std::min(tile, tg.bq), per_q = (tg.bq + sub - 1) / sub;
   const long group = s.H / s.Hkv;
   const uint32_t thr = drop_threshold(s.dropout);
   const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
-  pool().parallel_for(s.B * s.H * qblocks, [&](long u0, long u1, int) {
+  pool().parallel_for(s.B * s.H * tg.nq * per_q, [&](long u0, long u1, int) {
     Scratch& w = tl;
     w.sc.resize(BR * BC);
     w.o.resize(BR * s.Dv);
     w.m.resize(BR);
     w.l.resize(BR);
     for (long u = u0; u < u1; u++) {
-      long bh = u / qblocks, qb = u % qblocks;
+      long bh = u / (tg.nq * per_q), qtile = u / per_q % tg.nq, part = u % per_q;
       long b = bh / s.H, h = bh % s.H, kvh = h / group;
-      long i0 = qb * tile, br = std::min(tile, s.T - i0);
+      long i0 = qtile * tg.bq + part * sub;
+      if (i0 >= s.T) continue;
+      long br = std::min({sub, s.T - i0, (qtile + 1) * tg.bq - i0});
       const float* Q = q + b * L.q.sb + h * L.q.sh + i0 * L.q.sr;
       const float* K = k + b * L.k.sb + kvh * L.k.sh;
       const float* V = v + b * L.v.sb + kvh * L.v.sh;
@@ -80,11 +93,15 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
       std::fill(w.m.begin(), w.m.end(), NEG_INF);
       std::fill(w.l.begin(), w.l.end(), 0.f);
       long jend = s.causal ? std::min(s.S, i0 + br) : s.S;
-      for (long j0 = 0; j0 < jend; j0 += BC) {
-        long bc = std::min(BC, jend - j0);
+      for (long kt = 0; kt < tg.nk; kt++) {
+       const int32_t code = tile_code(m, b, h, qtile, kt);
+       if (code == TILE_SKIP) continue;
+       const long kstart = kt * tg.bk, kstop = std::min({s.S, kstart + tg.bk, jend});
+       for (long j0 = kstart; j0 < kstop; j0 += BC) {
+        long bc = std::min(BC, kstop - j0);
         float* sc = w.sc.data();
         sgemm(false, true, br, bc, s.D, Q, L.q.sr, K + j0 * L.k.sr, L.k.sr, sc, bc, false, false);  // [br, bc] = Q·Kᵀ
-        mask_scores(s, m, b, h, i0, br, j0, bc, sc);
+        mask_scores(s, m, b, h, i0, br, j0, bc, sc, tile_elems(m, code, i0 - qtile * tg.bq, j0 - kstart), tg.bq);
         for (long r = 0; r < br; r++) {
           float* row = sc + r * bc;
           const float tmax = row_max(row, bc);
@@ -105,6 +122,7 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
           }
         }
         sgemm(false, false, br, s.Dv, bc, sc, bc, V + j0 * L.v.sr, L.v.sr, w.o.data(), s.Dv, true, false);  // O += P·V
+       }
       }
       for (long r = 0; r < br; r++) {
         float* dst = out + b * L.o.sb + h * L.o.sh + (i0 + r) * L.o.sr;
@@ -127,6 +145,7 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
   if (active_isa() != Isa::Generic) return attention_backward_avx2(s, m, L, q, k, v, out, lse, dout, dq, dk, dv);
   const ExpShiftFn ex = exp_shift();
   const long group = s.H / s.Hkv;
+  const Tiling tg = tiling(s, m);
   const uint32_t thr = drop_threshold(s.dropout);
   const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
   // one kv head per work item: its gradients are written by no one else
@@ -156,15 +175,24 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
           w.dd[i] = static_cast<float>(acc);
           nan_row = nan_row || lrow[i] != lrow[i];
         }
-        for (long j0 = 0; j0 < s.S; j0 += BC) {
-          long bc = std::min(BC, s.S - j0);
-          for (long i0 = s.causal ? std::min(s.T, j0) / BR * BR : 0; i0 < s.T; i0 += BR) {
-            long br = std::min(BR, s.T - i0);
+        // key tiles, then the query tiles the block mask pairs with them (without one: all keys, all queries)
+        for (long kt = 0; kt < tg.nk; kt++) {
+         const long kstart = kt * tg.bk, kstop = std::min(s.S, kstart + tg.bk);
+         for (long j0 = kstart; j0 < kstop; j0 += BC) {
+          long bc = std::min(BC, kstop - j0);
+          for (long qtile = 0; qtile < tg.nq; qtile++) {
+           const int32_t code = tile_code(m, b, h, qtile, kt);
+           if (code == TILE_SKIP) continue;
+           const long qstop = std::min(s.T, (qtile + 1) * tg.bq);
+           for (long i0 = qtile * tg.bq; i0 < qstop; i0 += BR) {
+            long br = std::min(BR, qstop - i0);
+            if (s.causal && i0 + br <= j0) continue;  // every query of the tile precedes every key
             float* sc = w.sc.data();
             float* P = w.p.data();
             float* dP = w.dp.data();
+            const uint8_t* el = tile_elems(m, code, i0 - qtile * tg.bq, j0 - kstart);
             sgemm(false, true, br, bc, s.D, Q + i0 * L.q.sr, L.q.sr, K + j0 * L.k.sr, L.k.sr, sc, bc, false, false);
-            mask_scores(s, m, b, h, i0, br, j0, bc, sc);
+            mask_scores(s, m, b, h, i0, br, j0, bc, sc, el, tg.bq);
             bool any = false;
             for (long r = 0; r < br; r++) {
               float l = lrow[i0 + r];
@@ -193,13 +221,16 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
                 const float pv = sc[r * bc + c];
                 // scale · dS: none where P = 0, nor (as the composite's where) for a NaN row's hidden keys
                 const long i = i0 + r, j = j0 + c;
-                const bool none = pv == 0.f || (pv != pv && ((s.causal && j > i) || (m.kind == 1 && !m.b[b * m.sb + h * m.sh + i * m.st + j * m.ss])));
+                const bool none = pv == 0.f || (pv != pv && ((s.causal && j > i) || (el && !el[c * tg.bq + r]) ||
+                                                             (m.kind == 1 && !m.b[b * m.sb + h * m.sh + i * m.st + j * m.ss])));
                 dP[r * bc + c] = none ? 0.f : s.scale * pv * (dpv - di);
               }
             }
             sgemm(false, false, br, s.D, bc, dP, bc, K + j0 * L.k.sr, L.k.sr, dQ + i0 * L.q.sr, L.q.sr, true, false);   // dQ += dS·K
             sgemm(true, false, bc, s.D, br, dP, bc, Q + i0 * L.q.sr, L.q.sr, dK + j0 * L.k.sr, L.k.sr, true, false);   // dK += dSᵀ·Q
+           }
           }
+         }
         }
       }
       // A NaN row's weights are NaN for every key, hidden ones too (softmax of a row holding NaN), so
@@ -215,9 +246,13 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
 // offsets applied to the pointers (dout takes out's, dq, dk and dv take q's, k's and v's)
 namespace {
 void unpack(const AttnDims& d, const AttnOptions& o, MaskKind kind, const void* mask, const long* ms, int ms_n,
-            const AttnOperands* layout, AttnShape& s, AttnMask& m, AttnLayout& L, long off[4]) {
+            const AttnOperands* layout, const int32_t* blocks, const void* elems, const float* alibi, AttnShape& s, AttnMask& m,
+            AttnLayout& L, long off[4]) {
   s = AttnShape{d.B, d.H, d.Hkv, d.T, d.S, d.D, d.Dv, o.scale, o.causal, o.dropout, o.seed};
   m.kind = static_cast<int>(kind);
+  m.blocks = blocks;
+  m.elems = static_cast<const uint8_t*>(elems);
+  m.alibi = alibi;
   if (kind == MaskKind::Bool) m.b = static_cast<const uint8_t*>(mask);
   if (kind == MaskKind::Float) m.f = static_cast<const float*>(mask);
   if (kind != MaskKind::None && ms_n >= 4) {
@@ -239,18 +274,19 @@ void unpack(const AttnDims& d, const AttnOptions& o, MaskKind kind, const void* 
 
 void attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse, const AttnDims& dims,
                               const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides,
-                              int maskStrides_n, const AttnOperands* layout) {
+                              int maskStrides_n, const AttnOperands* layout, const int32_t* blocks, const void* blockElems,
+                              const float* alibi) {
   AttnShape s; AttnMask m; AttnLayout L; long off[4];
-  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, s, m, L, off);
+  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, blocks, blockElems, alibi, s, m, L, off);
   attention_forward(s, m, L, q + off[0], k + off[1], v + off[2], out + off[3], lse);
 }
 
 void attention_backward_kernel(const float* q, const float* k, const float* v, const float* out, const float* lse,
                                const float* dout, float* dq, float* dk, float* dv, const AttnDims& dims, const AttnOptions& opts,
                                MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n,
-                               const AttnOperands* layout) {
+                               const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi) {
   AttnShape s; AttnMask m; AttnLayout L; long off[4];
-  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, s, m, L, off);
+  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, blocks, blockElems, alibi, s, m, L, off);
   attention_backward(s, m, L, q + off[0], k + off[1], v + off[2], out + off[3], lse, dout + off[3], dq + off[0], dk + off[1],
                      dv + off[2]);
 }

@@ -9,6 +9,12 @@ struct AttnMask {
   const uint8_t* b = nullptr;
   const float* f = nullptr;
   long sb = 0, sh = 0, st = 0, ss = 0;  // element strides for batch, head, query, key (0 = broadcast)
+  // Block mask (ops/blockMask.ts): [blockQ, blockK, Bm, Hm, nq, nk] then a code per (b, h, query tile,
+  // key tile): −2 skip, −1 full, p ≥ 0 a partial tile whose element (query r, key c) is
+  // elems[p·blockQ·blockK + c·blockQ + r]. Null: one full tile. Combines with the mask and causality.
+  const int32_t* blocks = nullptr;
+  const uint8_t* elems = nullptr;
+  const float* alibi = nullptr;   // ALiBi slopes [H]: score −= slope_h·|i + max(0, S − T) − j|, after the scale
 };
 
 struct AttnShape {
@@ -18,6 +24,30 @@ struct AttnShape {
   double dropout;                 // probability of dropping an attention weight (double: thresholds match the js backend's)
   uint32_t seed;
 };
+
+constexpr int32_t TILE_SKIP = -2;
+constexpr int32_t TILE_FULL = -1;
+
+// the kernels' query and key tiles: the block mask's, or (no block mask) one tile of T16 × S
+struct Tiling {
+  long bq, bk, nq, nk;
+};
+inline Tiling tiling(const AttnShape& s, const AttnMask& m) {
+  if (m.blocks) return {m.blocks[0], m.blocks[1], m.blocks[4], m.blocks[5]};
+  return {(s.T + 15) & ~15L, s.S > 0 ? s.S : 1, 1, 1};
+}
+inline int32_t tile_code(const AttnMask& m, long b, long h, long qt, long kt) {
+  if (!m.blocks) return TILE_FULL;
+  const int32_t* t = m.blocks;
+  const long Bm = t[2], Hm = t[3], nq = t[4], nk = t[5];
+  return t[6 + (((Bm == 1 ? 0 : b) * Hm + (Hm == 1 ? 0 : h)) * nq + qt) * nk + kt];
+}
+// a partial tile's elements from query r0, key c0 of the tile (element (r, c) at [c·blockQ + r]); null when not partial
+inline const uint8_t* tile_elems(const AttnMask& m, int32_t code, long r0, long c0) {
+  if (code < 0) return nullptr;
+  const long bq = m.blocks[0], bk = m.blocks[1];
+  return m.elems + code * bq * bk + c0 * bq + r0;
+}
 
 // Where an operand's rows live: row i of head h in batch b starts at b·sb + h·sh + i·sr (elements);
 // the head dim is contiguous. Contiguous [B, heads, L, d] is {heads·L·d, L·d, d}; the packed

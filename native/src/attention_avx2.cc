@@ -90,9 +90,20 @@ struct alignas(64) Strip {
 thread_local AlignedBuf tl_buf;
 thread_local AlignedBuf tl_bwd;
 
-// masks and causality on a score strip st[c·ld + j]: key j0 + c, query i0 + j (j < nq ≤ 16)
-void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long j0, long bc, float* st, long ld) {
+// ALiBi, masks, a partial tile's elements (el[c·elq + j], or null) and causality on a score strip
+// st[c·ld + j]: key j0 + c, query i0 + j (j < nq ≤ 16)
+void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long j0, long bc, float* st, long ld,
+                const uint8_t* el = nullptr, long elq = 0) {
   const __m256 ninf = _mm256_set1_ps(NEG_INF);
+  if (m.alibi) {  // − slope·|i + max(0, S − T) − j|, in the order of the composite (before the masks)
+    const float slope = m.alibi[h];
+    const long at = i0 + std::max<long>(0, s.S - s.T);
+    for (long c = 0; c < bc; c++)
+      for (long j = 0; j < nq; j++) st[c * ld + j] -= slope * static_cast<float>(std::labs(at + j - j0 - c));
+  }
+  if (el)
+    for (long c = 0; c < bc; c++)
+      for (long j = 0; j < nq; j++) if (!el[c * elq + j]) st[c * ld + j] = NEG_INF;
   if (m.kind != 0) {
     const long base = b * m.sb + h * m.sh + i0 * m.st + j0 * m.ss;
     for (long c = 0; c < bc; c++) {
@@ -167,68 +178,77 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
 void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
                             const float* v, float* out, float* lse) {
   const long group = s.H / s.Hkv;
-  const long strips = (s.T + QW - 1) / QW;
+  // Work items: (b, h, query tile, group of qs strips). Without a block mask there is one query tile
+  // (all T rows) and one full key tile; with one, only the key tiles it touches are visited.
+  const Tiling tg = tiling(s, m);
+  const long spb = (tg.bq + QW - 1) / QW;  // strips per query tile
   long qs = MAXQS;  // fewer strips per item while there are too few items to keep every thread busy
-  while (qs > 1 && s.B * s.H * ((strips + qs - 1) / qs) < 4L * pool().size()) qs /= 2;
-  const long tiles = (strips + qs - 1) / qs;
+  while (qs > 1 && s.B * s.H * tg.nq * ((spb + qs - 1) / qs) < 4L * pool().size()) qs /= 2;
+  const long groups = (spb + qs - 1) / qs;
   const uint32_t thr = drop_threshold(s.dropout);
   const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
-  pool().parallel_for(s.B * s.H * tiles, [&](long u0, long u1, int) {
+  pool().parallel_for(s.B * s.H * tg.nq * groups, [&](long u0, long u1, int) {
     // per strip: scaled Qᵀ [D][16], scores/probabilities [KB][16], Oᵀ [Dv][16]
     const size_t per = static_cast<size_t>((s.D + KB + s.Dv) * QW);
     float* buf = tl_buf.get(per * qs);
     Strip sp[MAXQS];
     for (long u = u0; u < u1; u++) {
-      const long bh = u / tiles, tile = u % tiles;
+      const long bh = u / (tg.nq * groups), qt = u / groups % tg.nq, grp = u % groups;
       const long b = bh / s.H, h = bh % s.H, kvh = h / group;
       const float* K = k + b * L.k.sb + kvh * L.k.sh;
       const float* V = v + b * L.v.sb + kvh * L.v.sh;
-      const long first = tile * qs * QW;
-      const long n_strips = std::min(qs, strips - tile * qs);
+      const long first = qt * tg.bq + grp * qs * QW;
+      if (first >= s.T) continue;
+      const long n_strips = std::min({qs, spb - grp * qs, (s.T - first + QW - 1) / QW});
       long jend = 0;
       for (long t = 0; t < n_strips; t++) {
         const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
-        float* qt = buf + t * per;
+        float* qt_ = buf + t * per;
         const float* Q = q + b * L.q.sb + h * L.q.sh + i0 * L.q.sr;
         for (long d = 0; d < s.D; d++)
-          for (long j = 0; j < QW; j++) qt[d * QW + j] = j < nq ? Q[j * L.q.sr + d] * s.scale : 0.f;
-        std::fill(qt + (s.D + KB) * QW, qt + per, 0.f);
+          for (long j = 0; j < QW; j++) qt_[d * QW + j] = j < nq ? Q[j * L.q.sr + d] * s.scale : 0.f;
+        std::fill(qt_ + (s.D + KB) * QW, qt_ + per, 0.f);
         std::fill(sp[t].m, sp[t].m + QW, NEG_INF);
         std::fill(sp[t].l, sp[t].l + QW, 0.f);
         jend = std::max(jend, s.causal ? std::min(s.S, i0 + nq) : s.S);
       }
-      for (long j0 = 0; j0 < jend; j0 += KB) {
-        const long bc = std::min(KB, jend - j0);
-        for (long t = 0; t < n_strips; t++) {
-          const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
-          const long kend = s.causal ? std::min(s.S, i0 + nq) : s.S;
-          if (j0 >= kend) continue;
-          const long nc = std::min(bc, kend - j0);
-          float* qt = buf + t * per;
-          float* st = qt + s.D * QW;
-          float* ot = st + KB * QW;
-          micro_rows<true>(nc, s.D, K + j0 * L.k.sr, L.k.sr, qt, QW, st, QW, false);  // Sᵀ = K·Qᵀ
-          mask_strip(s, m, b, h, i0, nq, j0, nc, st, QW);
-          __m256 a0, a1;
-          softmax_step(st, nc, sp[t], a0, a1);
-          const __m256 one = _mm256_set1_ps(1.f);
-          if ((_mm256_movemask_ps(_mm256_cmp_ps(a0, one, _CMP_NEQ_UQ)) | _mm256_movemask_ps(_mm256_cmp_ps(a1, one, _CMP_NEQ_UQ))) != 0) {
-            for (long d = 0; d < s.Dv; d++) {
-              _mm256_store_ps(ot + d * QW, _mm256_mul_ps(_mm256_load_ps(ot + d * QW), a0));
-              _mm256_store_ps(ot + d * QW + 8, _mm256_mul_ps(_mm256_load_ps(ot + d * QW + 8), a1));
-            }
-          }
-          if (s.dropout > 0) {  // weight (bh·T + i)·S + j survives with probability 1 − p, scaled by 1/(1 − p)
-            const __m256 ks = _mm256_set1_ps(keep_scale);
-            for (long half = 0; half < 2; half++) {
-              const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0, s.S, nc);
-              for (long c = 0; c < nc; c++) {
-                float* row = st + c * QW + half * 8;
-                _mm256_store_ps(row, _mm256_mul_ps(_mm256_load_ps(row), _mm256_and_ps(ks, walk.at(c))));  // NaN·0 stays NaN
+      for (long kt = 0; kt < tg.nk; kt++) {
+        const int32_t code = tile_code(m, b, h, qt, kt);
+        if (code == TILE_SKIP) continue;
+        const long kstart = kt * tg.bk, kstop = std::min({s.S, kstart + tg.bk, jend});
+        for (long j0 = kstart; j0 < kstop; j0 += KB) {
+          const long bc = std::min(KB, kstop - j0);
+          for (long t = 0; t < n_strips; t++) {
+            const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
+            const long kend = s.causal ? std::min(s.S, i0 + nq) : s.S;
+            if (j0 >= kend) continue;
+            const long nc = std::min(bc, kend - j0);
+            float* qt_ = buf + t * per;
+            float* st = qt_ + s.D * QW;
+            float* ot = st + KB * QW;
+            micro_rows<true>(nc, s.D, K + j0 * L.k.sr, L.k.sr, qt_, QW, st, QW, false);  // Sᵀ = K·Qᵀ
+            mask_strip(s, m, b, h, i0, nq, j0, nc, st, QW, tile_elems(m, code, i0 - qt * tg.bq, j0 - kstart), tg.bq);
+            __m256 a0, a1;
+            softmax_step(st, nc, sp[t], a0, a1);
+            const __m256 one = _mm256_set1_ps(1.f);
+            if ((_mm256_movemask_ps(_mm256_cmp_ps(a0, one, _CMP_NEQ_UQ)) | _mm256_movemask_ps(_mm256_cmp_ps(a1, one, _CMP_NEQ_UQ))) != 0) {
+              for (long d = 0; d < s.Dv; d++) {
+                _mm256_store_ps(ot + d * QW, _mm256_mul_ps(_mm256_load_ps(ot + d * QW), a0));
+                _mm256_store_ps(ot + d * QW + 8, _mm256_mul_ps(_mm256_load_ps(ot + d * QW + 8), a1));
               }
             }
+            if (s.dropout > 0) {  // weight (bh·T + i)·S + j survives with probability 1 − p, scaled by 1/(1 − p)
+              const __m256 ks = _mm256_set1_ps(keep_scale);
+              for (long half = 0; half < 2; half++) {
+                const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0, s.S, nc);
+                for (long c = 0; c < nc; c++) {
+                  float* row = st + c * QW + half * 8;
+                  _mm256_store_ps(row, _mm256_mul_ps(_mm256_load_ps(row), _mm256_and_ps(ks, walk.at(c))));  // NaN·0 stays NaN
+                }
+              }
+            }
+            micro_rows<false>(s.Dv, nc, V + j0 * L.v.sr, L.v.sr, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
           }
-          micro_rows<false>(s.Dv, nc, V + j0 * L.v.sr, L.v.sr, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
         }
       }
       for (long t = 0; t < n_strips; t++) {
@@ -256,11 +276,12 @@ namespace {
 
 // all-ones lanes where key j is hidden from queries i0 + l (l < 8, i0 + l < T) by the bool mask or causality
 // (not by its score: a NaN row's weights are all NaN, but hidden scores get no gradient, as the composite's where)
-__m256 hidden8(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long j) {
+// (el: a partial tile's elements for these lanes and key j, or null)
+__m256 hidden8(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long j, const uint8_t* el) {
   alignas(32) int32_t t[8];
   for (long l = 0; l < 8; l++) {
     const long i = i0 + l;
-    t[l] = i < s.T && ((s.causal && j > i) || (m.kind == 1 && !m.b[b * m.sb + h * m.sh + i * m.st + j * m.ss])) ? -1 : 0;
+    t[l] = i < s.T && ((s.causal && j > i) || (el && !el[l]) || (m.kind == 1 && !m.b[b * m.sb + h * m.sh + i * m.st + j * m.ss])) ? -1 : 0;
   }
   return _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(t)));
 }
@@ -278,6 +299,7 @@ inline long up16(long n) { return (n + 15) & ~15L; }
 void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const long group = s.H / s.Hkv;
+  const Tiling tg = tiling(s, m);
   const long T16 = up16(s.T), D16 = up16(s.D), Dv16 = up16(s.Dv);
   const uint32_t thr = drop_threshold(s.dropout);
   const float keep_scale = s.dropout > 0 ? static_cast<float>(1.0 / (1.0 - s.dropout)) : 1.f;
@@ -324,16 +346,25 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
           nan_row = nan_row || (real && lrow[i] != lrow[i]);
         }
         std::fill(dqt, dqt + n_dqt, 0.f);
-        for (long j0 = 0; j0 < s.S; j0 += BKB) {
-          const long bc = std::min(BKB, s.S - j0);
-          for (long i0 = s.causal ? j0 / BNQ * BNQ : 0; i0 < s.T; i0 += BNQ) {
-            const long nqt = std::min(BNQ, s.T - i0), nst = (nqt + 15) / 16;
+        // key tiles, then the query tiles the block mask pairs with them (without one: all keys, all queries)
+        for (long kt = 0; kt < tg.nk; kt++) {
+         const long kstart = kt * tg.bk, kstop = std::min(s.S, kstart + tg.bk);
+         for (long j0 = kstart; j0 < kstop; j0 += BKB) {
+          const long bc = std::min(BKB, kstop - j0);
+          for (long qtile = 0; qtile < tg.nq; qtile++) {
+           const int32_t code = tile_code(m, b, h, qtile, kt);
+           if (code == TILE_SKIP) continue;
+           const long qstop = std::min(s.T, (qtile + 1) * tg.bq);
+           for (long i0 = qtile * tg.bq; i0 < qstop; i0 += BNQ) {
+            const long nqt = std::min(BNQ, qstop - i0), nst = (nqt + 15) / 16;
+            if (s.causal && i0 + nqt <= j0) continue;  // every query of the tile precedes every key
             for (long t = 0; t < nst; t++) {
-              const long ti = i0 + t * 16, nq = std::min<long>(16, s.T - ti);
+              const long ti = i0 + t * 16, nq = std::min<long>(16, qstop - ti);
               float* sp = pb + t * 16;
               float* dp = dsb + t * 16;
+              const uint8_t* el = tile_elems(m, code, ti - qtile * tg.bq, j0 - kstart);
               micro_rows<true>(bc, s.D, K + j0 * L.k.sr, L.k.sr, qt + ti * s.D, 16, sp, BNQ, false);      // Sᵀ = K·(scale·Q)ᵀ
-              mask_strip(s, m, b, h, ti, nq, j0, bc, sp, BNQ);
+              mask_strip(s, m, b, h, ti, nq, j0, bc, sp, BNQ, el, tg.bq);
               micro_rows<true>(bc, s.Dv, V + j0 * L.v.sr, L.v.sr, dot + ti * s.Dv, 16, dp, BNQ, false);  // dPᵀ = V·dOᵀ
               const bool drop = s.dropout > 0;
               for (int half = 0; half < 2; half++) {
@@ -359,7 +390,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                   _mm256_store_ps(sr, p);
                   if (drop) continue;
                   // dS = scale·P∘(dP − D): 0 where P = 0, and for hidden keys of a NaN row
-                  const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c));
+                  const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c, el ? el + c * tg.bq + half * 8 : nullptr));
                   _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd))));
                 }
               }
@@ -378,7 +409,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                     if (!nan_rows) {
                       _mm256_store_ps(dr, ds);
                     } else {  // none where P = 0, nor for hidden keys of a NaN row
-                      const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c));
+                      const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c, el ? el + c * tg.bq + half * 8 : nullptr));
                       _mm256_store_ps(dr, _mm256_andnot_ps(none, ds));
                     }
                     _mm256_store_ps(sr, _mm256_mul_ps(p, keep));  // NaN·0 stays NaN
@@ -392,7 +423,9 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
               micro_rows<true>(bc, nqt, dsb, BNQ, qr + i0 * D16 + c0, D16, dkp + j0 * D16 + c0, D16, true);
             for (long t = 0; t < nst; t++)  // dQᵀ += Kᵀ·dSᵀ
               micro_rows<false>(s.D, bc, K + j0 * L.k.sr, L.k.sr, dsb + t * 16, BNQ, dqt + i0 + t * 16, T16, true);
+           }
           }
+         }
         }
         float* dQ = dq + b * L.q.sb + h * L.q.sh;
         for (long i = 0; i < s.T; i++)

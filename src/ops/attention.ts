@@ -1,7 +1,7 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, allocFor } from '../tensor/tensor.js';
 import { resolveRng, type Generator } from '../tensor/random.js';
-import { backend, type AttnLayout, type AttnMask, type AttnOptions, type AttnShape, type AttnView, type FloatArray } from '../backend/backend.js';
+import { backend, type AttnExtra, type AttnLayout, type AttnMask, type AttnOptions, type AttnShape, type AttnView, type FloatArray } from '../backend/backend.js';
 import { contiguousStrides } from '../backend/buffers.js';
 import { dropoutKeep, dropoutThreshold } from '../backend/dropoutHash.js';
 import { applyWithSaved, type Primitive } from './primitive.js';
@@ -11,14 +11,15 @@ import { matmul } from './linalg.js';
 import { softmax } from './softmax.js';
 import { expand, reshape, transpose } from './shape.js';
 import { checkOptions } from '../config.js';
+import { type BlockMask, checkBlockMask } from './blockMask.js';
 
-export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask }
+export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask; extra: AttnExtra }
 
 /** Fused attention: inputs [q, k, v] or [q, k, v, floatMask]; saves the row log-sum-exp. */
 export const attentionPrim: Primitive<FusedAttrs, Tensor> = {
   name: 'attention',
-  forward: ([q, k, v], { shape, opts, mask }) => {
-    const { out, lse } = backend().attentionForward(fdata(q), fdata(k), fdata(v), shape, opts, mask);
+  forward: ([q, k, v], { shape, opts, mask, extra }) => {
+    const { out, lse } = backend().attentionForward(fdata(q), fdata(k), fdata(v), shape, opts, mask, undefined, extra);
     return { out: new Tensor(out, [shape.B, shape.H, shape.T, shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
   },
   backward: (g, { inputs: [q, k, v, m], out, saved, attrs }) => {
@@ -32,7 +33,7 @@ function fusedBackward(
   q: Tensor, k: Tensor, v: Tensor, m: Tensor | undefined, out: Tensor, lse: Tensor, g: Tensor, attrs: FusedAttrs, layout?: AttnLayout,
 ): { d: { dq: FloatArray; dk: FloatArray; dv: FloatArray }; dMask: (Tensor | null)[] } {
   const dm = m !== undefined && m.requiresGrad ? allocFor(m.dtype, m.size) as FloatArray : null;
-  const d = backend().attentionBackward(fdata(q), fdata(k), fdata(v), fdata(out), fdata(lse), fdata(g), attrs.shape, attrs.opts, attrs.mask, dm, layout);
+  const d = backend().attentionBackward(fdata(q), fdata(k), fdata(v), fdata(out), fdata(lse), fdata(g), attrs.shape, attrs.opts, attrs.mask, dm, layout, attrs.extra);
   return { d, dMask: m === undefined ? [] : [dm ? new Tensor(dm, m.shape) : null] };
 }
 
@@ -43,9 +44,9 @@ function fusedBackward(
  */
 export const packedAttentionPrim: Primitive<FusedAttrs & { layout: AttnLayout }, Tensor> = {
   name: 'packedAttention',
-  forward: ([x], { shape, opts, mask, layout }) => {
+  forward: ([x], { shape, opts, mask, layout, extra }) => {
     const d = fdata(x);
-    const { out, lse } = backend().attentionForward(d, d, d, shape, opts, mask, layout);
+    const { out, lse } = backend().attentionForward(d, d, d, shape, opts, mask, layout, extra);
     return { out: new Tensor(out, [shape.B, shape.T, shape.H * shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
   },
   backward: (g, { inputs: [x, m], out, saved, attrs }) => {
@@ -69,6 +70,16 @@ export interface SdpaOptions {
   rng?: Generator;
   /** Also return the attention weights [B, H, T, S] (before dropout); uses the unfused path. */
   returnWeights?: boolean;
+  /**
+   * Block mask [B or 1, H or 1, T, S] (`createBlockMask`, `causalBlockMask`, `nn.patternBlockMask`):
+   * combines with `mask` and `causal`; the fused kernel computes only the tiles it touches.
+   */
+  blockMask?: BlockMask | null;
+  /**
+   * ALiBi slopes [H] (`nn.alibiSlopes(H)`): adds −slope_h·|i + max(0, S − T) − j| to the scaled
+   * scores (the bias of `nn.alibiBias`), computed in the kernel: no [H, T, S] tensor.
+   */
+  alibiSlopes?: ArrayLike<number> | null;
 }
 
 /**
@@ -84,17 +95,19 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions & { returnWeights?: false }): Tensor;
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions): Tensor | { output: Tensor; weights: Tensor };
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: SdpaOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
-  checkOptions('scaledDotProductAttention', options, { mask: true, causal: true, scale: true, dropout: true, rng: true, returnWeights: true });
+  checkOptions('scaledDotProductAttention', options, {
+    mask: true, causal: true, scale: true, dropout: true, rng: true, returnWeights: true, blockMask: true, alibiSlopes: true,
+  });
   const fn = 'scaledDotProductAttention';
   const shape = checkQkv(fn, q, k, v);
-  const { opts, mask } = attnOptions(fn, options, shape, q.dtype);
-  if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask);
+  const { opts, mask, extra } = attnOptions(fn, options, shape, q.dtype);
+  if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask, options);
   const inputs = mask && mask.dtype !== 'bool' ? [q, k, v, mask] : [q, k, v];
-  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: maskArg(mask) }).out;
+  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: maskArg(mask), extra }).out;
 }
 
 /** Options shared by the fused entry points: scale, dropout seed, and the mask checked against the shape. */
-function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: string): { opts: AttnOptions; mask: Tensor | null } {
+function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: string): { opts: AttnOptions; mask: Tensor | null; extra: AttnExtra } {
   const scale = options.scale ?? 1 / Math.sqrt(shape.D);
   if (!Number.isFinite(scale)) throw new ValueError(`${fn}: scale must be finite, got ${scale}`);
   const p = options.dropout ?? 0;
@@ -102,7 +115,22 @@ function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: 
   const seed = p > 0 ? resolveRng(options.rng, fn).nextUint32() : 0;
   const mask = options.mask ?? null;
   if (mask) checkMask(fn, mask, dtype, shape);
-  return { opts: { scale, causal: options.causal ?? false, dropout: p, seed }, mask };
+  const extra: AttnExtra = {};
+  if (options.blockMask != null) {
+    const bm = checkBlockMask(fn, options.blockMask, shape.B, shape.H, shape.T, shape.S);
+    extra.blocks = { table: bm.table, elems: bm.elems };
+  }
+  if (options.alibiSlopes != null) extra.alibi = checkSlopes(fn, options.alibiSlopes, shape.H);
+  return { opts: { scale, causal: options.causal ?? false, dropout: p, seed }, mask, extra };
+}
+
+function checkSlopes(fn: string, slopes: ArrayLike<number>, H: number): Float32Array {
+  if (typeof slopes !== 'object' || slopes.length !== H) {
+    throw new ShapeError(`${fn}: alibiSlopes must hold one slope per head (${H}), got ${typeof slopes === 'object' ? `${slopes.length} values` : typeof slopes}`);
+  }
+  const out = Float32Array.from(slopes);
+  out.forEach((x, h) => { if (!Number.isFinite(x)) throw new ValueError(`${fn}: alibiSlopes[${h}] must be finite, got ${slopes[h]}`); });
+  return out;
 }
 
 function maskArg(mask: Tensor | null): AttnMask {
@@ -129,7 +157,9 @@ export interface PackedAttentionOptions extends Omit<SdpaOptions, 'returnWeights
  * const merged = F.packedAttention(qkv, { numHeads: 8, causal: true });   // [B, T, C]
  */
 export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): Tensor {
-  checkOptions('packedAttention', options, { mask: true, causal: true, scale: true, dropout: true, rng: true, numHeads: true, numKVHeads: true });
+  checkOptions('packedAttention', options, {
+    mask: true, causal: true, scale: true, dropout: true, rng: true, numHeads: true, numKVHeads: true, blockMask: true, alibiSlopes: true,
+  });
   const fn = 'packedAttention';
   floatArg(qkv, fn, 'qkv');
   const H = options.numHeads, Hkv = options.numKVHeads ?? H;
@@ -141,9 +171,9 @@ export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): T
   const [B, T, W] = qkv.shape;
   const D = W / (H + 2 * Hkv);
   const shape: AttnShape = { B, H, Hkv, T, S: T, D, Dv: D };
-  const { opts, mask } = attnOptions(fn, options, shape, qkv.dtype);
+  const { opts, mask, extra } = attnOptions(fn, options, shape, qkv.dtype);
   const inputs = mask && mask.dtype !== 'bool' ? [qkv, mask] : [qkv];
-  return applyWithSaved(packedAttentionPrim, inputs, { shape, opts, mask: maskArg(mask), layout: packedLayout(shape) }).out;
+  return applyWithSaved(packedAttentionPrim, inputs, { shape, opts, mask: maskArg(mask), layout: packedLayout(shape), extra }).out;
 }
 
 /**
@@ -152,15 +182,27 @@ export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): T
  */
 export function compositeAttention(
   q: Tensor, k: Tensor, v: Tensor, s: AttnShape, o: AttnOptions, mask: Tensor | null,
+  more: { blockMask?: BlockMask | null; alibiSlopes?: ArrayLike<number> | null } = {},
 ): { output: Tensor; weights: Tensor } {
   const kk = repeatKv(k, s), vv = repeatKv(v, s);                          // [B, H, S, D], [B, H, S, Dv]
   let scores = mul(matmul(q, transpose(kk, -2, -1)), o.scale);              // [B, H, T, S]
+  if (more.alibiSlopes) scores = add(scores, alibiTensor(more.alibiSlopes, s, q.dtype)); // − slope_h·|i − j|
   if (o.causal) scores = where(causalMask(s.T, s.S), scores, -Infinity);    // j ≤ i
+  if (more.blockMask) scores = where(more.blockMask.toDense(), scores, -Infinity); // [Bm, Hm, T, S]
   if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
   const weights = softmax(scores, -1);                                      // [B, H, T, S], masked rows 0
   let dropped = weights;
   if (o.dropout > 0) dropped = mul(where(dropoutMask(s, o), weights, 0), 1 / (1 - o.dropout));
   return { output: matmul(dropped, vv), weights };                          // [B, H, T, Dv]
+}
+
+/** [1, H, T, S]: −slope_h·|i + max(0, S − T) − j|, ALiBi's bias materialised (the unfused path only). */
+function alibiTensor(slopes: ArrayLike<number>, s: AttnShape, dtype: Tensor['dtype']): Tensor {
+  const sl = Float32Array.from(slopes);
+  const b = dtype === 'float64' ? new Float64Array(s.H * s.T * s.S) : new Float32Array(s.H * s.T * s.S);
+  const shift = Math.max(0, s.S - s.T);
+  for (let h = 0; h < s.H; h++) for (let i = 0; i < s.T; i++) for (let j = 0; j < s.S; j++) b[(h * s.T + i) * s.S + j] = -sl[h]! * Math.abs(i + shift - j);
+  return new Tensor(b, [1, s.H, s.T, s.S]);
 }
 
 function repeatKv(t: Tensor, s: AttnShape): Tensor {

@@ -18,6 +18,8 @@ export { softmax, logSoftmax } from './softmax.js';
 export { layerNorm, layerNormComposite, rmsNorm, dropout, embedding } from './norm.js';
 export { scaledDotProductAttention, packedAttention } from './attention.js';
 export type { SdpaOptions, PackedAttentionOptions } from './attention.js';
+export { BlockMask, createBlockMask, causalBlockMask, keyPaddingBlockMask } from './blockMask.js';
+export type { BlockMaskSizes } from './blockMask.js';
 export { crossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, huberLoss } from './loss.js';
 export type { CrossEntropyOptions, BceOptions, Reduction } from './loss.js';
 export {

@@ -70,20 +70,56 @@ export function dropoutKernel(x: FloatArray, p: number, seed: number): FloatArra
   return out;
 }
 
+/**
+ * A block mask's tiles (ops/blockMask.ts): `table` = [blockQ, blockK, Bm, Hm, nq, nk] then, per
+ * (b, h, query tile, key tile), −2 skip, −1 full or p ≥ 0, the partial tile whose element (query r,
+ * key c) is elems[p·blockQ·blockK + c·blockQ + r]. Bm and Hm are 1 (broadcast) or B and H.
+ */
+export interface AttnBlocks { table: Int32Array; elems: Uint8Array }
+
+/**
+ * What the fused kernel takes besides the mask: a block mask (hidden tiles are not computed) and
+ * ALiBi slopes [H] (score −= slope_h·|i + max(0, S − T) − j| after the scale, as nn.alibiBias).
+ */
+export interface AttnExtra { blocks?: AttnBlocks | null; alibi?: FloatArray | null }
+
+/** 0 hidden by the block mask, 1 visible; `tileOf` gives the tile code (−2 skip, −1 full, p partial). */
+function blockTileBase(t: Int32Array, b: number, h: number, i: number): number {
+  const bq = t[0]!, Bm = t[2]!, Hm = t[3]!, nq = t[4]!, nk = t[5]!;
+  return 6 + (((Bm === 1 ? 0 : b) * Hm + (Hm === 1 ? 0 : h)) * nq + Math.floor(i / bq)) * nk;
+}
+
+function blockVisible(x: AttnBlocks, rowBase: number, i: number, j: number): boolean {
+  const t = x.table, bq = t[0]!, bk = t[1]!;
+  const code = t[rowBase + Math.floor(j / bk)]!;
+  if (code === -2) return false;
+  if (code === -1) return true;
+  return x.elems[code * bq * bk + (j % bk) * bq + (i % bq)] !== 0;
+}
+
+function allFinite(...xs: FloatArray[]): boolean {
+  for (const x of xs) for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
 const F32_MAX = 3.4028234663852886e38;
 
 /** Scores of query row (bh, i) against all keys, scaled and masked (−∞ where hidden). */
 function scoreRow(
-  s: AttnShape, o: AttnOptions, m: AttnMask, q: FloatArray, k: FloatArray, bh: number, i: number, row: Float64Array,
+  s: AttnShape, o: AttnOptions, m: AttnMask, q: FloatArray, k: FloatArray, bh: number, i: number, row: Float64Array, x: AttnExtra = {},
 ): void {
   const b = Math.floor(bh / s.H), h = bh % s.H, kvbh = b * s.Hkv + Math.floor(h / (s.H / s.Hkv));
   const qo = (bh * s.T + i) * s.D, f32 = q instanceof Float32Array;
+  const blocks = x.blocks ?? null, rowBase = blocks ? blockTileBase(blocks.table, b, h, i) : 0;
+  const slope = x.alibi ? x.alibi[h]! : 0, at = i + Math.max(0, s.S - s.T);
   for (let j = 0; j < s.S; j++) {
     if (o.causal && j > i) { row[j] = -Infinity; continue; }
+    if (blocks && !blockVisible(blocks, rowBase, i, j)) { row[j] = -Infinity; continue; }
     const ko = (kvbh * s.S + j) * s.D;
     let acc = 0;
     for (let d = 0; d < s.D; d++) acc += q[qo + d] * k[ko + d];
     acc *= o.scale;
+    if (slope !== 0) acc -= slope * Math.abs(at - j);
     if (m.kind !== 'none') {
       const p = b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3];
       if (m.kind === 'bool') { if (!m.data[p]) acc = -Infinity; } else acc += m.data[p];
@@ -99,11 +135,11 @@ function scoreRow(
  * row log-sum-exp lse [B,H,T] (−∞ for a fully masked row, whose output is 0).
  */
 export function attentionForward(
-  q: FloatArray, k: FloatArray, v: FloatArray, s: AttnShape, o: AttnOptions, m: AttnMask, layout?: AttnLayout,
+  q: FloatArray, k: FloatArray, v: FloatArray, s: AttnShape, o: AttnOptions, m: AttnMask, layout?: AttnLayout, x: AttnExtra = {},
 ): { out: FloatArray; lse: FloatArray } {
   if (layout) {
     const r = attentionForward(gatherView(q, layout.q, s.B, s.H, s.T, s.D), gatherView(k, layout.k, s.B, s.Hkv, s.S, s.D),
-      gatherView(v, layout.v, s.B, s.Hkv, s.S, s.Dv), s, o, m);
+      gatherView(v, layout.v, s.B, s.Hkv, s.S, s.Dv), s, o, m, undefined, x);
     const out = allocLike(q, r.out.length);
     stridedScatter(out, ...viewArgs(layout.o, s.B, s.H, s.T, s.Dv), r.out, true);
     return { out, lse: r.lse };
@@ -113,10 +149,12 @@ export function attentionForward(
   const row = new Float64Array(s.S);
   const acc = new Float64Array(s.Dv);
   const thr = dropoutThreshold(o.dropout), keepScale = o.dropout > 0 ? 1 / (1 - o.dropout) : 1;
+  // with a block mask, hidden keys are skipped when that cannot change a value (finite v: 0·v = 0)
+  const skipZero = !!x.blocks && allFinite(v);
   for (let bh = 0; bh < s.B * s.H; bh++) {
     const b = Math.floor(bh / s.H), kvbh = b * s.Hkv + Math.floor((bh % s.H) / (s.H / s.Hkv));
     for (let i = 0; i < s.T; i++) {
-      scoreRow(s, o, m, q, k, bh, i, row);
+      scoreRow(s, o, m, q, k, bh, i, row, x);
       // a NaN score makes the row's max, and so the whole row, NaN (as softmax); +∞ gives ∞ − ∞ = NaN too
       let mx = -Infinity;
       for (let j = 0; j < s.S; j++) if (row[j] > mx || Number.isNaN(row[j])) { mx = row[j]; if (Number.isNaN(mx)) break; }
@@ -127,6 +165,7 @@ export function attentionForward(
       const base = (bh * s.T + i) * s.S;
       for (let j = 0; j < s.S; j++) {
         let p = row[j];
+        if (p === 0 && skipZero) continue;
         if (o.dropout > 0) p *= dropoutKeep(o.seed, base + j, thr) ? keepScale : 0;  // NaN·0 stays NaN, as PyTorch's
         // no skip at p = 0: 0·NaN and 0·∞ are NaN, as in P·V of the composite path (and PyTorch)
         const vo = (kvbh * s.S + j) * s.Dv;
@@ -148,13 +187,13 @@ export function attentionForward(
  */
 export function attentionBackward(
   q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray,
-  s: AttnShape, o: AttnOptions, m: AttnMask, dMask: FloatArray | null, layout?: AttnLayout,
+  s: AttnShape, o: AttnOptions, m: AttnMask, dMask: FloatArray | null, layout?: AttnLayout, x: AttnExtra = {},
 ): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
   if (layout) {
     const { B, H, Hkv, T, S, D, Dv } = s;
     const r = attentionBackward(gatherView(q, layout.q, B, H, T, D), gatherView(k, layout.k, B, Hkv, S, D),
       gatherView(v, layout.v, B, Hkv, S, Dv), gatherView(out, layout.o, B, H, T, Dv), lse,
-      gatherView(dout, layout.o, B, H, T, Dv), s, o, m, dMask);
+      gatherView(dout, layout.o, B, H, T, Dv), s, o, m, dMask, undefined, x);
     const g = attnGradBuffers(q, k, v, layout);
     stridedScatter(g.dq, ...viewArgs(layout.q, B, H, T, D), r.dq, true);
     stridedScatter(g.dk, ...viewArgs(layout.k, B, Hkv, S, D), r.dk, true);
@@ -164,12 +203,16 @@ export function attentionBackward(
   const dq = allocLike(q, q.length), dk = allocLike(k, k.length), dv = allocLike(v, v.length);
   const row = new Float64Array(s.S);
   const thr = dropoutThreshold(o.dropout), keepScale = o.dropout > 0 ? 1 / (1 - o.dropout) : 1;
+  // with a block mask, keys it hides are skipped when every operand is finite (their p is 0, and 0·x = 0)
+  const skipHidden = !!x.blocks && allFinite(q, k, v, dout);
   for (let bh = 0; bh < s.B * s.H; bh++) {
     const b = Math.floor(bh / s.H), h = bh % s.H, kvbh = b * s.Hkv + Math.floor(h / (s.H / s.Hkv));
+    const blocks = x.blocks ?? null;
     for (let i = 0; i < s.T; i++) {
       const L = lse[bh * s.T + i];
       if (L === -Infinity) continue;
-      scoreRow(s, o, m, q, k, bh, i, row);
+      scoreRow(s, o, m, q, k, bh, i, row, x);
+      const rowBase = blocks ? blockTileBase(blocks.table, b, h, i) : 0;
       const oo = (bh * s.T + i) * s.Dv, qo = (bh * s.T + i) * s.D;
       let di = 0;
       for (let d = 0; d < s.Dv; d++) di += dout[oo + d] * out[oo + d];
@@ -177,6 +220,7 @@ export function attentionBackward(
       for (let j = 0; j < s.S; j++) {
         // no skip at p = 0: 0·NaN is NaN, as in the composite's products; a NaN row's weights are all NaN,
         // but a key hidden by the bool mask or causality passes its score no gradient (the composite's where):
+        if (skipHidden && L === L && !blockVisible(blocks!, rowBase, i, j)) continue;  // (a NaN row's weights are all NaN)
         const p = Math.exp(row[j] - L);
         const keep = o.dropout > 0 ? (dropoutKeep(o.seed, base + j, thr) ? keepScale : 0) : 1;
         const vo = (kvbh * s.S + j) * s.Dv, ko = (kvbh * s.S + j) * s.D;
@@ -187,7 +231,7 @@ export function attentionBackward(
         }
         // a hidden key's p is 0 (or NaN in a NaN row), so only a NaN ds can need the lookup
         let ds = p * (dp * keep - di);
-        if (Number.isNaN(ds) && ((o.causal && j > i)
+        if (Number.isNaN(ds) && ((o.causal && j > i) || (blocks && !blockVisible(blocks, rowBase, i, j))
           || (m.kind === 'bool' && !m.data[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]))) ds = 0;
         if (dMask && m.kind === 'float') dMask[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]] += ds;
         const dss = ds * o.scale;

@@ -213,6 +213,9 @@ export const KERNELS = {
       { name: 'lse', kind: 'f32out' }, { name: 'dims', kind: 'struct', struct: 'AttnDims' }, { name: 'opts', kind: 'struct', struct: 'AttnOptions' },
       { name: 'maskKind', kind: 'enum', enum: 'MaskKind' }, { name: 'mask', kind: 'anyin', nullable: true }, { name: 'maskStrides', kind: 'longs' },
       { name: 'layout', kind: 'struct', struct: 'AttnOperands', nullable: true },
+      // block mask (ops/blockMask.ts): tile table [blockQ, blockK, Bm, Hm, nq, nk, codes…] and partial tiles' elements; ALiBi slopes [H]
+      { name: 'blocks', kind: 'i32in', nullable: true }, { name: 'blockElems', kind: 'anyin', nullable: true },
+      { name: 'alibi', kind: 'f32in', nullable: true },
     ],
   },
   attentionBackward: {
@@ -224,6 +227,9 @@ export const KERNELS = {
       { name: 'dv', kind: 'f32inout' }, { name: 'dims', kind: 'struct', struct: 'AttnDims' }, { name: 'opts', kind: 'struct', struct: 'AttnOptions' },
       { name: 'maskKind', kind: 'enum', enum: 'MaskKind' }, { name: 'mask', kind: 'anyin', nullable: true }, { name: 'maskStrides', kind: 'longs' },
       { name: 'layout', kind: 'struct', struct: 'AttnOperands', nullable: true },
+      // block mask (ops/blockMask.ts): tile table [blockQ, blockK, Bm, Hm, nq, nk, codes…] and partial tiles' elements; ALiBi slopes [H]
+      { name: 'blocks', kind: 'i32in', nullable: true }, { name: 'blockElems', kind: 'anyin', nullable: true },
+      { name: 'alibi', kind: 'f32in', nullable: true },
     ],
   },
 } as const satisfies Record<string, KernelDef>;
@@ -391,18 +397,20 @@ export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
   // causal key tiles no query of a tile sees: the forward needs finite values only when causal. The
   // backward needs finite q, k, v and dout always: besides those tiles, AVX2 runs rows with lse −∞ (0·NaN
   // in dV), which js skips, and dS is 0 where P = 0 (js: 0·NaN). Packed operands are one buffer, scanned once.
-  attentionForward: (k, q, kk, v, s, o, m, layout) => {
-    if (o.causal && !k.allFinite(v)) return FALLBACK;
+  // A block mask skips tiles as causality does, so it takes the same rule.
+  attentionForward: (k, q, kk, v, s, o, m, layout, x = {}) => {
+    if ((o.causal || x.blocks) && !k.allFinite(v)) return FALLBACK;
     const out = f32(s.B * s.H * s.T * s.Dv), lse = f32(s.B * s.H * s.T);
-    k.attentionForward(q, kk, v, out, lse, s, o, m.kind, m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layout ?? null);
+    k.attentionForward(q, kk, v, out, lse, s, o, m.kind, m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layout ?? null,
+      x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null);
     return { out, lse };
   },
-  attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout) => {
+  attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout, x = {}) => {
     // the additive-mask gradient is only in the js kernel
     if (dMask !== null || !k.allFinite(q) || (kk !== q && !k.allFinite(kk)) || (v !== q && v !== kk && !k.allFinite(v)) || !k.allFinite(dout)) return FALLBACK;
     const g = attnGradBuffers(q, kk, v, layout);
     k.attentionBackward(q, kk, v, out, lse, dout, g.dq, g.dk, g.dv, s, o, m.kind, m.kind === 'none' ? null : m.data,
-      m.kind === 'none' ? [] : m.strides, layout ?? null);
+      m.kind === 'none' ? [] : m.strides, layout ?? null, x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null);
     return g;
   },
 };

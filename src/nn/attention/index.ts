@@ -22,7 +22,7 @@ export type { LinearAttentionOptions, PerformerForwardOptions } from './linear.j
 export { CrossModalLayer, CrossModalTransformer, PerceiverEncoder } from './crossModal.js';
 export type { CrossModalOptions, CrossForwardOptions, PerceiverOptions, PerceiverForwardOptions, PerceiverWeights } from './crossModal.js';
 export {
-  sparseAttention, slidingWindowPattern, blockPattern, withGlobalTokens, bigBirdPattern, patternToMask, SparseSelfAttention,
+  sparseAttention, slidingWindowPattern, blockPattern, withGlobalTokens, bigBirdPattern, patternToMask, patternBlockMask, SparseSelfAttention,
 } from './sparse.js';
 export type { SparsePattern, SparseSelfAttentionOptions } from './sparse.js';
 export { ContextAttention, HierarchicalAttentionNetwork } from './hierarchical.js';

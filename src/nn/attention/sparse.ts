@@ -1,7 +1,8 @@
 /**
  * Sparse attention patterns — sliding window (one- or two-sided, dilated), blocks, global
- * tokens (Longformer), and block-sparse window + global + random blocks (BigBird) — run by one
- * gathered kernel in O(T·W·D) time and memory, never materialising T×S.
+ * tokens (Longformer), and block-sparse window + global + random blocks (BigBird) — compiled to a
+ * block mask and run by the fused attention kernel, which visits only the tiles the pattern
+ * touches: O(T·W·D) time, O(T) extra memory, never materialising T×S.
  *
  * A pattern lists, for every query i, W key positions (some marked invalid) plus the queries
  * that attend to everything (global rows). `patternToMask` gives the equivalent dense mask, and
@@ -10,11 +11,10 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator, resolveRng } from '../../tensor/random.js';
-import { logicalAnd, mul, where } from '../../ops/elementwise.js';
-import { softmax } from '../../ops/softmax.js';
-import { matmul } from '../../ops/linalg.js';
-import { concat, indexSelect, narrow, reshape, transpose, unsqueeze } from '../../ops/shape.js';
+import { logicalAnd } from '../../ops/elementwise.js';
+import { reshape } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
+import { type BlockMask, buildBlockMask } from '../../ops/blockMask.js';
 import { Module } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
@@ -136,25 +136,52 @@ export function patternToMask(p: SparsePattern): Tensor {
   return new Tensor(m, [p.T, p.T]);
 }
 
+const compiled = new WeakMap<SparsePattern, Map<string, BlockMask>>();
+
+/**
+ * The pattern as a block mask [1, 1, T, T] of blockQ × blockK tiles (default 64 × 64), for
+ * `F.scaledDotProductAttention(q, k, v, { blockMask })`: O(T·W) to build, cached per pattern.
+ *
+ * @example
+ * const bm = nn.patternBlockMask(nn.slidingWindowPattern(4096, { window: 32 }));
+ * const out = F.scaledDotProductAttention(q, k, v, { blockMask: bm });   // q, k, v [B, H, 4096, D]
+ */
+export function patternBlockMask(p: SparsePattern, options: { blockQ?: number; blockK?: number } = {}): BlockMask {
+  checkOptions('patternBlockMask', options, { blockQ: true, blockK: true });
+  const key = `${options.blockQ ?? 64}x${options.blockK ?? 64}`;
+  let byTile = compiled.get(p);
+  if (!byTile) compiled.set(p, byTile = new Map());
+  let bm = byTile.get(key);
+  if (!bm) {
+    bm = buildBlockMask('patternBlockMask', { Lq: p.T, Lk: p.T, ...options }, (_b, _h, set, setRow) => {
+      for (let i = 0; i < p.T; i++) for (let w = 0; w < p.width; w++) if (p.valid[i * p.width + w]) set(i, p.index[i * p.width + w]!);
+      for (const g of p.fullRows) setRow(g);
+    });
+    byTile.set(key, bm);
+  }
+  return bm;
+}
+
 /**
  * Attention restricted to a sparse pattern: q, k [B, H, T, D], v [B, H, T, Dv] → [B, H, T, Dv].
- * Each query's W keys are gathered (O(T·W·D) memory); global rows run full attention.
- * `keyMask` [B, T] (true = real token) removes padded keys everywhere. Queries are processed
- * `chunkRows` at a time (default: as many as keep the gathered keys near 2²² floats).
+ * Runs the fused kernel on the pattern's block mask (`patternBlockMask`): only the tiles the
+ * pattern touches are computed, O(T) extra memory. `keyMask` [B, T] (true = real token) removes
+ * padded keys everywhere. `blockQ` / `blockK` set the tiles (multiples of 16, default 64);
+ * `chunkRows` is accepted for compatibility and no longer used.
  */
 export function sparseAttention(
-  q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: { keyMask?: Tensor | null; scale?: number; chunkRows?: number } = {},
+  q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern,
+  options: { keyMask?: Tensor | null; scale?: number; chunkRows?: number; blockQ?: number; blockK?: number } = {},
 ): Tensor {
   const fn = 'sparseAttention';
-  checkOptions(fn, options, { keyMask: true, scale: true, chunkRows: true });
+  checkOptions(fn, options, { keyMask: true, scale: true, chunkRows: true, blockQ: true, blockK: true });
   const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
   if (!ok || k.shape[0] !== q.shape[0] || v.shape[0] !== q.shape[0] || k.shape[1] !== q.shape[1] || v.shape[1] !== q.shape[1]
     || k.shape[3] !== q.shape[3] || q.shape[2] !== pattern.T || k.shape[2] !== pattern.T || v.shape[2] !== pattern.T) {
     throw new ShapeError(`${fn}: expected q, k [B, H, ${pattern.T}, D] and v [B, H, ${pattern.T}, Dv] for a pattern of T = ${pattern.T}, got ${[q, k, v].map((t) => (t instanceof Tensor ? fmtShape(t.shape) : typeof t)).join(', ')}`);
   }
-  const [B, H, T, D] = q.shape as [number, number, number, number];
-  const W = pattern.width, Dv = v.shape[3]!;
-  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const [B, , T] = q.shape as [number, number, number, number];
+  if (options.chunkRows !== undefined) checkPositiveInt(options.chunkRows, fn, 'chunkRows');
   let keyMask4: Tensor | null = null;
   const km = options.keyMask ?? null;
   if (km !== null) {
@@ -163,33 +190,8 @@ export function sparseAttention(
     }
     keyMask4 = reshape(km, [B, 1, 1, T]);
   }
-  // Queries go in chunks so the gathered keys and values stay near 2²² floats whatever T is.
-  const chunk = options.chunkRows !== undefined ? checkPositiveInt(options.chunkRows, fn, 'chunkRows')
-    : Math.max(1, Math.min(T, Math.floor((1 << 22) / (B * H * W * Math.max(D, Dv)))));
-  const parts: Tensor[] = [];
-  for (let t0 = 0; t0 < T; t0 += chunk) {
-    const n = Math.min(chunk, T - t0);
-    const idx = new Tensor(pattern.index.subarray(t0 * W, (t0 + n) * W), [n * W]);
-    const kg = reshape(indexSelect(k, 2, idx), [B * H * n, W, D]);
-    const vg = reshape(indexSelect(v, 2, idx), [B * H * n, W, Dv]);
-    let allowed = new Tensor(pattern.valid.subarray(t0 * W, (t0 + n) * W), [n, W]);
-    if (km !== null) allowed = logicalAnd(allowed, unsqueeze(reshape(indexSelect(km, 1, idx), [B, n, W]), 1)); // [B, 1, n, W]
-    // one small product per query: [1, D] × [D, W], then [1, W] × [W, Dv]
-    const qc = reshape(narrow(q, 2, t0, n), [B * H * n, 1, D]);
-    const scores = mul(reshape(matmul(qc, transpose(kg, -2, -1)), [B, H, n, W]), scale);
-    const p = softmax(where(allowed, scores, -Infinity), -1);            // rows with no key: zeros
-    parts.push(reshape(matmul(reshape(p, [B * H * n, 1, W]), vg), [B, H, n, Dv]));
-  }
-  let out = parts.length === 1 ? parts[0]! : concat(parts, 2);           // [B, H, T, Dv]
-  if (pattern.fullRows.length > 0) {
-    const G = pattern.fullRows.length;
-    const rows = new Tensor(Int32Array.from(pattern.fullRows), [G]);
-    const full = scaledDotProductAttention(indexSelect(q, 2, rows), k, v, { mask: keyMask4, scale }); // [B, H, G, Dv]
-    const pick = new Int32Array(T).map((_, i) => i);
-    pattern.fullRows.forEach((r, g) => { pick[r] = T + g; });
-    out = indexSelect(concat([out, full], 2), 2, new Tensor(pick, [T]));
-  }
-  return out;
+  const blockMask = patternBlockMask(pattern, { blockQ: options.blockQ, blockK: options.blockK });
+  return scaledDotProductAttention(q, k, v, { mask: keyMask4, scale: options.scale, blockMask });  // [B, H, T, Dv]
 }
 
 export interface SparseSelfAttentionOptions {

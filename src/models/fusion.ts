@@ -52,6 +52,7 @@ export const fusionConfigSchema = v.strictObject({
    * ensemble): each member multiplies every token by its own vector r ∈ ℝ^C (initialised ±1) and
    * has its own task heads; trained on the mean of the members' losses, predicting the mean of
    * their probabilities (values, for regression). Costs about k× the compute of one model.
+   * Attention maps (`needWeights`) are the first member's.
    */
   ensemble: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
 });
@@ -151,39 +152,55 @@ export class FusionModel extends Module implements TaskModel {
   }
 
   /**
-   * batch → task outputs. With `needWeights` ('early' with Transformer layers): per-layer
+   * batch → task outputs (with `ensemble: k` > 1 also `members`, each member's outputs). With `needWeights` ('early' with Transformer layers): per-layer
    * attention [B, H, N, N] over [CLS] + tokens, a label per token position (its field) and the
    * key mask [B, N] of real tokens.
    */
   forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; members?: TaskOutputs[]; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
     checkOptions('FusionModel.forward', options, { needWeights: true });
     const k = this.config.ensemble;
-    let { tokens, masks } = this.tokenize(batch);
-    if (k > 1) {
-      // member-major rows: member m sees rows [m·B, (m+1)·B), its tokens scaled by its r
-      tokens = tokens.map((t) => memberRows(mul(unsqueeze(t, 0), reshape(this.ensembleScale!, [k, 1, 1, t.shape[2]!]))));  // [k·B, n, C]
-      masks = masks.map((m) => memberRows(expand(unsqueeze(m, 0), [k, ...m.shape])));                                      // [k·B, n]
+    const { tokens, masks } = this.tokenize(batch);
+    if (k === 1) {
+      const e = this.fuse(tokens, masks, options.needWeights);
+      const outputs = (this.heads as TaskHeads).forward(this.headNorm.forward(e.rep));
+      return e.weights ? { outputs, weights: e.weights, tokenFields: e.tokenFields, keyMask: e.keyMask } : { outputs };
     }
-    const B = batch.size * k, C = this.config.dim;
-    let rep: Tensor;                                                                     // [B, C]
-    let weights: Tensor[] | undefined, tokenFields: string[] | undefined, fullMask: Tensor | undefined;
+    const scale = (t: Tensor, m: number): Tensor => mul(t, reshape(narrow(this.ensembleScale!, 0, m, 1), [1, 1, t.shape[2]!]));  // [B, n, C]
+    let rep: Tensor;                                                                     // [k·B, C], member-major rows
+    let maps: ReturnType<FusionModel['fuse']> | undefined;
+    if (options.needWeights) {
+      // one pass per member, so the maps returned (the first member's) are the ones the
+      // prediction was computed from and gradient × attention reaches them
+      const each = Array.from({ length: k }, (_, m) => this.fuse(tokens.map((t) => scale(t, m)), masks, m === 0));
+      maps = each[0];
+      rep = concat(each.map((e) => e.rep), 0);
+    } else {
+      // all members in one pass: member m sees rows [m·B, (m+1)·B), its tokens scaled by its r
+      const kTokens = tokens.map((t) => memberRows(mul(unsqueeze(t, 0), reshape(this.ensembleScale!, [k, 1, 1, t.shape[2]!]))));  // [k·B, n, C]
+      const kMasks = masks.map((m) => memberRows(expand(unsqueeze(m, 0), [k, ...m.shape])));                                       // [k·B, n]
+      rep = this.fuse(kTokens, kMasks, false).rep;
+    }
+    const members = (this.heads as EnsembleHeads).forward(this.headNorm.forward(rep));
+    const outputs = ensembleOutputs(this.targets, members);
+    return maps?.weights ? { outputs, members, weights: maps.weights, tokenFields: maps.tokenFields, keyMask: maps.keyMask } : { outputs, members };
+  }
+
+  /**
+   * The fusion strategy on the fields' tokens [B, nᵢ, C] and masks [B, nᵢ] → rep [B, C]; with
+   * `needWeights` ('early' with Transformer layers) also the maps, token labels and key mask.
+   */
+  private fuse(tokens: Tensor[], masks: Tensor[], needWeights?: boolean): { rep: Tensor; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
+    const B = tokens[0].shape[0]!, C = this.config.dim;
     switch (this.config.strategy) {
       case 'early': {
-        const cls = reshape1(this.cls!, [B, 1, C]);                    // [B, 1, C]
+        const cls = reshape1(this.cls!, [B, 1, C]);                                      // [B, 1, C]
         const x = concat([cls, ...tokens], 1);                                           // [B, N, C]
         const keyMask = concat([onesMask(B), ...masks], 1);                              // [B, N]
-        fullMask = keyMask;
-        let h: Tensor;
-        if (this.encoder) {
-          const r = this.encoder.forward(x, { keyMask, needWeights: options.needWeights });
-          h = r.output;
-          if (r.weights) {
-            weights = r.weights;
-            tokenFields = ['[CLS]', ...this.fields.flatMap((f, i) => Array<string>(tokens[i].shape[1]!).fill(f.name))];
-          }
-        } else h = this.blocksNorm!.forward(this.blocks!.forward(x, { keyMask }).output);
-        rep = squeeze(narrow(h, 1, 0, 1), 1);                                           // [B, C]
-        break;
+        if (!this.encoder) return { rep: first(this.blocksNorm!.forward(this.blocks!.forward(x, { keyMask }).output)) };
+        const r = this.encoder.forward(x, { keyMask, needWeights });
+        if (!r.weights) return { rep: first(r.output) };
+        const tokenFields = ['[CLS]', ...this.fields.flatMap((f, i) => Array<string>(tokens[i].shape[1]!).fill(f.name))];
+        return { rep: first(r.output), weights: r.weights, tokenFields, keyMask };
       }
       case 'crossModal': {
         const streams = this.sources.map((s) => {
@@ -196,25 +213,19 @@ export class FusionModel extends Module implements TaskModel {
           const y = this.crossModal[s].forward(st.x, src, { memoryKeyMask: srcMask }).output; // [B, nₛ, C]
           return maskedMean(y, st.mask);                                                 // [B, C]
         });
-        rep = this.streamProj!.forward(concat(pooled, -1));                              // [B, C]
-        break;
+        return { rep: this.streamProj!.forward(concat(pooled, -1)) };                    // [B, C]
       }
       case 'latent': {
         const lat = this.perceiver!.forward(tokens, { keyMask: masks }).output;          // [B, N, C]
-        rep = mean(lat, 1);                                                              // [B, C]
-        break;
+        return { rep: mean(lat, 1) };                                                    // [B, C]
       }
     }
-    const h = this.headNorm.forward(rep);                                                // [k·B, C]
-    if (this.heads instanceof TaskHeads) return weights ? { outputs: this.heads.forward(h), weights, tokenFields, keyMask: fullMask } : { outputs: this.heads.forward(h) };
-    const members = this.heads.forward(h);
-    const outputs = ensembleOutputs(this.targets, members);
-    if (!weights) return { outputs, members };
-    // one map per row: the members' mean (rows still sum to 1)
-    const b = batch.size;
-    weights = weights.map((w) => mean(reshape(w, [k, b, ...w.shape.slice(1)]), 0));     // [B, H, N, N]
-    return { outputs, members, weights, tokenFields, keyMask: narrow(fullMask!, 0, 0, b) };
   }
+}
+
+/** The [CLS] position of h [B, N, C] → [B, C]. */
+function first(h: Tensor): Tensor {
+  return squeeze(narrow(h, 1, 0, 1), 1);
 }
 
 /** [k, B, …] → [k·B, …] */

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import {
-  ConfigError, Generator, backward, data, exportOnnx, fusionOnnxInputs, models, sigmoid, softmax, stack, mean, tensor, train,
+  ConfigError, Generator, backward, data, exportOnnx, fusionOnnxInputs, models, sigmoid, softmax, stack, mean, sum, tensor, train,
 } from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { FUSION_TEST_SCHEMA, assertAllClose } from '../helpers.js';
@@ -96,10 +96,13 @@ test('ensemble: fit trains it, and its checkpoint round-trips (a model of anothe
   assert.throws(() => make({}).checkStateDict(train.decodeSafetensors(bytes).tensors));
 });
 
-test('ensemble: attention maps are the members\' mean, one map per row', () => {
+test('ensemble: attention maps are the first member\'s, one map per row, and the prediction\'s gradient reaches them', () => {
   const m = make({ ensemble: 3, layers: 2 }).eval();
   const b = ds.batch([0, 1]);
   const r = m.forward(b, { needWeights: true });
+  for (const w of r.weights!) w.retainGrad();
+  backward(sum(r.outputs.r));
+  r.weights!.forEach((w, l) => assert.ok(w.grad && Array.from(w.grad.data).some((v) => v !== 0), `layer ${l}: no gradient`));
   const N = r.tokenFields!.length;
   assert.equal(r.weights!.length, 2);
   assert.deepEqual([...r.weights![0].shape], [2, 2, N, N]);

@@ -8,13 +8,14 @@
  *   /usr/bin/python3 scripts/sklearn_tabular.py /tmp/tabular > docs/tabular/sklearn.json
  *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts run [--datasets a,b] [--models m,n] [--seeds 0,1,2,3,4] [--file attnkit.json]
  *       (appends each cell to docs/tabular/<file>, replacing an earlier cell of the same dataset, model and seed)
- *   npx tsx scripts/tabular.ts table                        # the markdown table from docs/tabular/*.json
+ *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts run --defaults --file defaults.json   # the library's TRAIN_DEFAULTS (weight decay 1e-2)
+ *   npx tsx scripts/tabular.ts table [--files defaults.json,linear.json,sklearn.json]   # the markdown tables
  *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts sweep [--datasets …] [--variants …]   # → docs/tabular/sweep.json
  *   npx tsx scripts/tabular.ts sweep-table                  # validation loss of each variant relative to the centre's
  *
  * Breast cancer is read from Debian python3-sklearn's bundled CSV; the others ship with npm packages.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Generator } from '../src/tensor/random.js';
 import { Preprocessor, type DataRecord } from '../src/data/preprocessor.js';
@@ -25,6 +26,7 @@ import { FusionModel } from '../src/models/fusion.js';
 import { LinearModel, MLPModel } from '../src/models/baselines.js';
 import type { TaskModel } from '../src/models/heads.js';
 import { fit } from '../src/train/fit.js';
+import { TRAIN_DEFAULTS } from '../src/train/trainer.js';
 import { evaluate, meanLoss } from '../src/train/evaluate.js';
 import { fitLbfgs } from '../src/train/lbfgs.js';
 import { backendName, initBackend } from '../src/backend/native/index.js';
@@ -66,8 +68,12 @@ function withEmbedding(schema: Schema, embedding: 'linear' | 'piecewise' | 'peri
 
 interface ModelSpec { embedding: 'linear' | 'piecewise' | 'periodic'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string> }
 /** The fusion model and training setting of the suite (the sweep's centre). */
-const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1 } as const;
-const TRAIN = { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4, warmup: 0.05 };
+const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1, ensemble: 1 } as const;
+/** The first suite's training setting (attnkit.json, sweep.json); `--defaults` runs take the library's TRAIN_DEFAULTS. */
+const TRAIN_V1 = { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4, warmup: 0.05 };
+const TRAIN = process.argv.includes('--defaults')
+  ? { epochs: TRAIN_DEFAULTS.epochs, lr: TRAIN_DEFAULTS.lr, batchSize: TRAIN_DEFAULTS.batchSize, patience: TRAIN_DEFAULTS.patience, weightDecay: TRAIN_DEFAULTS.weightDecay, warmup: TRAIN_DEFAULTS.warmup }
+  : TRAIN_V1;
 const fusionOf = (embedding: ModelSpec['embedding'], model: Partial<Record<keyof typeof FUSION, number>> = {}, train: Partial<typeof TRAIN> = {}): ModelSpec => ({
   embedding,
   make: (pre, seed) => new FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...FUSION, ...model }, new Generator(seed)),
@@ -95,7 +101,10 @@ const MODELS: Record<string, ModelSpec> = {
   'fusion-linear': fusionOf('linear'),
   'fusion-piecewise': fusionOf('piecewise'),
   'fusion-periodic': fusionOf('periodic'),
-  mlp: { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4 } },
+  // ensembles (TabM-style, shared backbone) of k members, piecewise embedding
+  'fusion-piecewise-e4': fusionOf('piecewise', { ensemble: 4 }),
+  'fusion-piecewise-e8': fusionOf('piecewise', { ensemble: 8 }),
+  mlp: { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
   linear: { embedding: 'linear', make: (pre, seed) => new LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { optimizer: 'lbfgs', C: '0.1 | 1 | 10 by validation loss' } },
 };
@@ -216,12 +225,20 @@ function sweepTable(): void {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
+/**
+ * The markdown tables of the cells in `--files` (default: the current suite, defaults.json from
+ * `run --defaults`, with linear.json and sklearn.json; the first suite, at weight decay 1e-4, is
+ * attnkit.json): mean ± sd per dataset and model, then the issue's target per fusion model.
+ */
 function table(): void {
-  const all = readdirSync(OUT).filter((f) => f.endsWith('.json')).flatMap((f) => JSON.parse(readFileSync(join(OUT, f), 'utf8')) as Cell[]);
-  const models = [...Object.keys(MODELS), 'sklearn-logistic', 'sklearn-gbdt'];
+  const files = arg('files')?.split(',') ?? ['defaults.json', 'linear.json', 'sklearn.json'];
+  const all = files.flatMap((f) => JSON.parse(readFileSync(join(OUT, f), 'utf8')) as Cell[]);
+  const models = [...Object.keys(MODELS), 'sklearn-logistic', 'sklearn-gbdt'].filter((m) => all.some((c) => c.model === m));
+  const fusions = models.filter((m) => m.startsWith('fusion-'));
   const out: string[] = [];
   const header: Record<string, string> = {
     'fusion-linear': 'fusion, linear', 'fusion-piecewise': 'fusion, piecewise', 'fusion-periodic': 'fusion, periodic',
+    'fusion-piecewise-e4': 'fusion, piecewise, ensemble 4', 'fusion-piecewise-e8': 'fusion, piecewise, ensemble 8',
     mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
   };
   out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);
@@ -234,18 +251,22 @@ function table(): void {
     });
     out.push(`| ${name} (${metric}${metric === 'rmse' ? ', lower is better' : ''}) | ${row.join(' | ')} |`);
   }
-  // the issue's target, per dataset and fusion embedding: ≥ MLP, ≥ logistic regression, within GBDT's seed spread or better
-  out.push('', '| dataset | fusion embedding | vs MLP | vs logistic / ridge | vs gradient boosting |', '| --- | --- | ---: | ---: | ---: |');
+  // the issue's target, per dataset and fusion model: ≥ MLP, ≥ logistic regression, within GBDT's seed spread or better,
+  // each on the seeds the fusion model has
+  out.push('', '| dataset | fusion | vs MLP | vs logistic / ridge | vs gradient boosting |', '| --- | --- | ---: | ---: | ---: |');
   for (const name of Object.keys(DATASETS)) {
     const metric = METRIC[DATASETS[name]().schema.targets[0].task];
     const sign = metric === 'rmse' ? -1 : 1;   // positive = fusion better
-    const xs = (m: string): number[] => all.filter((c) => c.dataset === name && c.model === m).map((c) => c.metrics[metric]);
-    for (const f of ['fusion-linear', 'fusion-piecewise', 'fusion-periodic']) {
-      if (!xs(f).length) continue;
+    const cells = (m: string): Cell[] => all.filter((c) => c.dataset === name && c.model === m);
+    for (const f of fusions) {
+      const seeds = new Set(cells(f).map((c) => c.seed));
+      if (!seeds.size) continue;
+      const xs = (m: string): number[] => cells(m).filter((c) => seeds.has(c.seed)).map((c) => c.metrics[metric]);
       const d = (m: string): string => (xs(m).length ? `${(sign * (mean(xs(f)) - mean(xs(m)))).toFixed(4)}` : '—');
       const gb = xs('sklearn-gbdt');
       const gap = sign * (mean(xs(f)) - mean(gb));
-      out.push(`| ${name} | ${f.replace('fusion-', '')} | ${d('mlp')} | ${d('sklearn-logistic')} | ${gap.toFixed(4)} (${gap >= 0 ? 'better' : -gap <= sd(gb) ? 'within spread' : 'worse'}) |`);
+      const label = `${f.replace('fusion-', '')}${seeds.size < 5 ? ` (seeds ${[...seeds].sort().join(', ')})` : ''}`;
+      out.push(`| ${name} | ${label} | ${d('mlp')} | ${d('sklearn-logistic')} | ${gap.toFixed(4)} (${gap >= 0 ? 'better' : -gap <= sd(gb) ? 'within spread' : 'worse'}) |`);
     }
   }
   console.log(out.join('\n'));

@@ -13,9 +13,10 @@
  * No network but the server (or static folder) it came from.
  */
 import type { Report } from './report.js';
-import { exportPng, exportSvg, lines } from './svg.js';
+import { lines } from './svg.js';
+import { Column, panel } from './column.js';
 import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
-import { backendInfo, loadRun, loadSummary, type Analysis, type DatasetSummary, type PageRun } from './engine.js';
+import { backendInfo, loadRun, loadSummary, measured, type Analysis, type DatasetSummary, type PageRun } from './engine.js';
 import { recordForm } from './form.js';
 import { kindUi } from './kinds.js';
 
@@ -41,23 +42,6 @@ interface State {
   search: string; cls: string; correct: 'all' | 'correct' | 'wrong';
   /** Rows chosen by a confusion-matrix cell: [true, predicted]. */
   cell: [number, number] | null;
-}
-
-/** A titled panel; SVG figures get export buttons. */
-function panel(id: string, title: string, figure: Node, note?: string): HTMLElement {
-  const box = h('section', { class: 'panel', id });
-  const head = h('div', { class: 'panel-head' }, h('h2', {}, title));
-  if (figure instanceof SVGSVGElement) {
-    const svgBtn = h('button', { class: 'export-svg', type: 'button' }, 'SVG');
-    const pngBtn = h('button', { class: 'export-png', type: 'button' }, 'PNG');
-    svgBtn.onclick = () => exportSvg(figure, id);
-    pngBtn.onclick = () => { void exportPng(figure, id); };
-    head.append(svgBtn, pngBtn);
-  }
-  box.append(head);
-  if (note) box.append(h('p', { class: 'note' }, note));
-  box.append(h('div', { class: 'figure' }, figure));
-  return box;
 }
 
 function table(headers: string[], rows: (string | number)[][], cls = ''): HTMLElement {
@@ -131,59 +115,79 @@ function predictionBox(run: PageRun, a: Analysis, truth: number | null): HTMLEle
     h('code', { class: 'pred-json', title: 'what attnkit predict prints for this record' }, JSON.stringify(p.record)));
 }
 
-function runColumn(st: State, k: number, a: Analysis, rerender: () => void): HTMLElement {
+/**
+ * Run k's views of analysis `a` into its column: the prediction at once, each panel when it is on
+ * screen (Column). `redraw` draws the views again from the same analysis (a control changed: the
+ * model does not run again).
+ */
+function drawRun(st: State, col: Column, k: number, a: Analysis, redraw: () => void): void {
   const run = st.runs[k];
-  const col = h('div', { class: 'run-col', 'data-run': String(k) });
   const n = a.tokens.length;
   const labels = a.tokens.map((t) => t.label), full = a.tokens.map((t) => t.full);
   const layer = Math.min(st.layer, run.layers - 1), head = Math.min(st.head, run.heads - 1);
-  col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.description} · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
-  col.append(predictionBox(run, a, st.edited ? null : truthOf(run, st.row)));
-  if (!run.fusion) {
-    col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
-    return col;
+  const pred = predictionBox(run, a, st.edited ? null : truthOf(run, st.row));
+  const old = col.el.querySelector('.prediction');
+  if (old) old.replaceWith(pred);
+  else {
+    col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.description} · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
+    col.append(pred);
+    if (!run.fusion) col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
   }
-  col.append(panel('modelview', 'Model view: every layer × head (click one to open it)', modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; rerender(); }, { layer, head })));
-  // head view: overlaid heads in colour, a strongest-links filter
-  const ctl = h('div', { class: 'hv-controls' });
-  for (let hd = 0; hd < run.heads; hd++) {
-    const cb = h('input', { type: 'checkbox', class: 'hv-head', 'data-head': String(hd), ...(st.overlay.includes(hd) ? { checked: '' } : {}) }) as HTMLInputElement;
-    cb.onchange = () => { st.overlay = cb.checked ? [...st.overlay, hd].sort() : st.overlay.filter((x) => x !== hd); rerender(); };
-    ctl.append(h('label', { style: `color:${HEAD_COLOURS[hd % HEAD_COLOURS.length]}` }, cb, ` head ${hd + 1} `));
-  }
-  const filt = h('select', { class: 'hv-filter' }, h('option', { value: 'all' }, 'all links ≥ 0.01'), ...[1, 2, 3, 5].map((x) => h('option', { value: String(x) }, `strongest ${x} per token`))) as HTMLSelectElement;
-  const filter: LinkFilter = st.filterAuto && n > 40 ? { kind: 'top', k: 3 } : st.filter;
-  filt.value = filter.kind === 'all' ? 'all' : String(filter.k);
-  filt.onchange = () => { st.filter = filt.value === 'all' ? { kind: 'all' } : { kind: 'top', k: Number(filt.value) }; st.filterAuto = false; rerender(); };
-  ctl.append(filt);
-  const hv = panel('headview', `Head view, layer ${layer + 1}: hover a token to highlight its links; click a link for the neuron view`,
-    headView(a.weights[layer], st.overlay.filter((x) => x < run.heads), n, labels, full, filter, (q, kk) => { st.q = q; st.k = kk; rerender(); }));
-  hv.insertBefore(ctl, hv.querySelector('.figure'));
-  col.append(hv);
-  const tip = h('div', { class: 'tip' }, 'hover a cell');
-  const m = a.weights[layer][head];
-  col.append(panel('heatmap', `Attention weights, layer ${layer + 1} head ${head + 1}: rows attend to columns`, h('div', {}, heatCanvas(m, n, Math.min(640, Math.max(160, n * 6)), { labels: full, tip }), tip)));
-  // neuron view
-  const q = Math.min(st.q, n - 1), kk = Math.min(st.k, n - 1);
-  const qSel = h('select', { class: 'nv-q' }, ...labels.map((l, i) => h('option', { value: String(i), title: full[i] }, `${i}: ${l}`))) as HTMLSelectElement;
-  const kSel = h('select', { class: 'nv-k' }, ...labels.map((l, i) => h('option', { value: String(i), title: full[i] }, `${i}: ${l}`))) as HTMLSelectElement;
-  qSel.value = String(q); kSel.value = String(kk);
-  qSel.onchange = () => { st.q = Number(qSel.value); rerender(); };
-  kSel.onchange = () => { st.k = Number(kSel.value); rerender(); };
-  const nv = panel('neuron', `Neuron view, layer ${layer + 1}: query ${labels[q]} → key ${labels[kk]}`, neuronView(run.neuron(a, layer, q, kk), kk, full), 'blue positive, red negative; the softmax row is the head\'s attention from the query to every key (the picked key outlined)');
-  nv.insertBefore(h('div', { class: 'nv-controls' }, 'query ', qSel, ' key ', kSel), nv.querySelector('.figure'));
-  col.append(nv);
+  if (!run.fusion) return;
+  col.schedule('modelview', () => ({ title: 'Model view: every layer × head (click one to open it)', figure: modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; redraw(); }, { layer, head }) }));
+  col.schedule('headview', () => {
+    // overlaid heads in colour, a strongest-links filter
+    const ctl = h('div', { class: 'hv-controls' });
+    for (let hd = 0; hd < run.heads; hd++) {
+      const cb = h('input', { type: 'checkbox', class: 'hv-head', 'data-head': String(hd), ...(st.overlay.includes(hd) ? { checked: '' } : {}) }) as HTMLInputElement;
+      cb.onchange = () => { st.overlay = cb.checked ? [...st.overlay, hd].sort() : st.overlay.filter((x) => x !== hd); redraw(); };
+      ctl.append(h('label', { style: `color:${HEAD_COLOURS[hd % HEAD_COLOURS.length]}` }, cb, ` head ${hd + 1} `));
+    }
+    const filt = h('select', { class: 'hv-filter' }, h('option', { value: 'all' }, 'all links ≥ 0.01'), ...[1, 2, 3, 5].map((x) => h('option', { value: String(x) }, `strongest ${x} per token`))) as HTMLSelectElement;
+    const filter: LinkFilter = st.filterAuto && n > 40 ? { kind: 'top', k: 3 } : st.filter;
+    filt.value = filter.kind === 'all' ? 'all' : String(filter.k);
+    filt.onchange = () => { st.filter = filt.value === 'all' ? { kind: 'all' } : { kind: 'top', k: Number(filt.value) }; st.filterAuto = false; redraw(); };
+    ctl.append(filt);
+    return {
+      title: `Head view, layer ${layer + 1}: hover a token to highlight its links; click a link for the neuron view`, controls: ctl,
+      figure: headView(a.weights[layer], st.overlay.filter((x) => x < run.heads), n, labels, full, filter, (q, kk) => { st.q = q; st.k = kk; redraw(); }),
+    };
+  });
+  col.schedule('heatmap', () => {
+    const tip = h('div', { class: 'tip' }, 'hover a cell');
+    return { title: `Attention weights, layer ${layer + 1} head ${head + 1}: rows attend to columns`, figure: h('div', {}, heatCanvas(a.weights[layer][head], n, Math.min(640, Math.max(160, n * 6)), { labels: full, tip }), tip) };
+  });
+  col.schedule('neuron', () => {
+    const q = Math.min(st.q, n - 1), kk = Math.min(st.k, n - 1);
+    const qSel = h('select', { class: 'nv-q' }, ...labels.map((l, i) => h('option', { value: String(i), title: full[i] }, `${i}: ${l}`))) as HTMLSelectElement;
+    const kSel = h('select', { class: 'nv-k' }, ...labels.map((l, i) => h('option', { value: String(i), title: full[i] }, `${i}: ${l}`))) as HTMLSelectElement;
+    qSel.value = String(q); kSel.value = String(kk);
+    qSel.onchange = () => { st.q = Number(qSel.value); redraw(); };
+    kSel.onchange = () => { st.k = Number(kSel.value); redraw(); };
+    return {
+      title: `Neuron view, layer ${layer + 1}: query ${labels[q]} → key ${labels[kk]}`, controls: h('div', { class: 'nv-controls' }, 'query ', qSel, ' key ', kSel),
+      note: 'blue positive, red negative; the softmax row is the head\'s attention from the query to every key (the picked key outlined)',
+      figure: neuronView(run.neuron(a, layer, q, kk), kk, full),
+    };
+  });
   const cls = Array.from(a.rollout);
-  col.append(panel('rollout', 'Attention rollout: what flows into [CLS] through all layers (30 largest)', bars(cls, labels, full, { top: 30 })));
-  const flow = attentionFlow(a.weights, n, cls);
-  const flowIdx = flow.map((v, i) => (Number.isNaN(v) ? -1 : i)).filter((i) => i > 0);
-  col.append(panel('flow', 'Attention flow: maximum flow from each token to [CLS] (30 largest)', bars(flowIdx.map((i) => flow[i]), flowIdx.map((i) => labels[i]), flowIdx.map((i) => full[i]), { top: 30 }), n > 32 ? `computed over the 32 tokens with the largest rollout (of ${n})` : undefined));
-  const ga = Array.from({ length: n }, (_, j) => a.gradAttention.reduce((s, g) => s + g[j], 0) / a.gradAttention.length);
-  col.append(panel('gradattn', 'Gradient × attention for [CLS], mean over layers (30 largest)', bars(ga, labels, full, { top: 30 })));
-  col.append(panel('fields', 'Attribution by field and source: rollout of [CLS] (this record)', bars([...a.fields.map((f) => f.rollout), ...a.sources.map((s) => s.rollout)], [...a.fields.map((f) => f.name), ...a.sources.map((s) => `source ${s.name}`)])));
+  col.schedule('rollout', () => ({ title: 'Attention rollout: what flows into [CLS] through all layers (30 largest)', figure: bars(cls, labels, full, { top: 30 }) }));
+  col.schedule('flow', () => {
+    const flow = measured('model: attention flow', () => attentionFlow(a.weights, n, cls));
+    const idx = flow.map((v, i) => (Number.isNaN(v) ? -1 : i)).filter((i) => i > 0);
+    return {
+      title: 'Attention flow: maximum flow from each token to [CLS] (30 largest)', note: n > 32 ? `computed over the 32 tokens with the largest rollout (of ${n})` : undefined,
+      figure: bars(idx.map((i) => flow[i]), idx.map((i) => labels[i]), idx.map((i) => full[i]), { top: 30 }),
+    };
+  });
+  col.schedule('gradattn', () => {
+    const g = a.gradAttention();
+    const ga = Array.from({ length: n }, (_, j) => g.reduce((s, m) => s + m[j], 0) / g.length);
+    return { title: 'Gradient × attention for [CLS], mean over layers (30 largest)', figure: bars(ga, labels, full, { top: 30 }) };
+  });
+  col.schedule('fields', () => ({ title: 'Attribution by field and source: rollout of [CLS] (this record)', figure: bars([...a.fields.map((f) => f.rollout), ...a.sources.map((s) => s.rollout)], [...a.fields.map((f) => f.name), ...a.sources.map((s) => `source ${s.name}`)]) }));
   const names = Array.from({ length: run.heads }, (_, i) => `H${i + 1}`);
-  col.append(panel('redundancy', `Head redundancy, layer ${layer + 1} (1 − JSD of the heads' rows: 1 = identical)`, numberGrid(run.redundancy(a, layer), names, names, { max: 1, id: 'redundancy-grid' })));
-  return col;
+  col.schedule('redundancy', () => ({ title: `Head redundancy, layer ${layer + 1} (1 − JSD of the heads' rows: 1 = identical)`, figure: numberGrid(run.redundancy(a, layer), names, names, { max: 1, id: 'redundancy-grid' }) }));
 }
 
 function datasetColumn(st: State, k: number, choose: (cell: [number, number]) => void): HTMLElement {
@@ -251,16 +255,46 @@ async function start(): Promise<void> {
   $('title').textContent = runs.map((r) => r.title).join('  vs  ');
   $('subtitle').textContent = `the model runs in this page on ${backendInfo()} · ${runs[0].data.records.length} test rows`;
 
+  // each run's column (lasting panels, drawn when on screen) and its analysis of the record shown
+  let columns: Column[] = [], shown = '', analyses: Analysis[] = [];
+  /** Draws the views of the current analyses (a control changed: the model does not run again). */
+  const draw = (): void => {
+    if (shown !== st.visible.join()) {
+      for (const c of columns) c.dispose();
+      columns = st.visible.map((k) => new Column({ class: 'run-col', 'data-run': String(k) }));
+      $('views').replaceChildren(...columns.map((c) => c.el));
+      shown = st.visible.join();
+    }
+    st.visible.forEach((k, i) => drawRun(st, columns[i], k, analyses[i], draw));
+  };
+  // edits that come while the model runs are coalesced into one update of the latest record
+  let since: number | null = null;
   const analyseAll = (): void => {
-    const t0 = performance.now();
-    const analyses = st.visible.map((k) => st.runs[k].analyse(st.record));
-    const main = $('views');
-    main.replaceChildren(...st.visible.map((k, i) => runColumn(st, k, analyses[i], analyseAll)));
-    const total = performance.now() - t0;
-    $('timing').textContent = `${st.visible.map((k, i) => `${st.runs[k].title}: model + views' numbers ${analyses[i].ms.toFixed(0)} ms`).join(' · ')} · with drawing ${total.toFixed(0)} ms · ${backendInfo()}`;
-    $('timing').dataset.ms = analyses.map((a) => a.ms.toFixed(1)).join(',');
-    $('timing').dataset.total = total.toFixed(1);
-    document.body.dataset.ready = 'true';
+    if (since !== null) return;
+    since = performance.now();
+    document.body.dataset.pending = 'true';
+    setTimeout(() => {
+      const t0 = since!, t1 = performance.now();
+      analyses = st.visible.map((k) => st.runs[k].analyse(st.record));
+      draw();
+      since = null;
+      const total = performance.now() - t1;
+      const timing = $('timing');
+      timing.dataset.ms = analyses.map((a) => a.ms.toFixed(1)).join(',');
+      timing.dataset.total = total.toFixed(1);
+      const say = (painted: number | null): void => {
+        timing.textContent = `${st.visible.map((k, i) => `${st.runs[k].title}: model ${analyses[i].ms.toFixed(0)} ms`).join(' · ')} · with the views on screen ${total.toFixed(0)} ms${painted === null ? '' : ` · painted ${painted.toFixed(0)} ms after the edit`} · ${backendInfo()}`;
+      };
+      say(null);
+      delete document.body.dataset.pending;
+      document.body.dataset.ready = 'true';
+      // the next frame is on screen: the whole latency of the edit, layout and paint included
+      requestAnimationFrame(() => setTimeout(() => {
+        const painted = performance.now() - t0;
+        timing.dataset.painted = painted.toFixed(1);
+        say(painted);
+      }, 0));
+    }, 0);
   };
   const renderForm = (): void => {
     const used = new Set(st.runs.flatMap((r) => [...r.usedFields]));

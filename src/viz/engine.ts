@@ -30,16 +30,33 @@ export interface Analysis {
   weights: Float32Array[][];
   /** The [CLS] row of the rollout: how much each token flows into the prediction. */
   rollout: Float64Array;
-  /** Gradient × attention of the [CLS] row per layer, mean over heads. */
-  gradAttention: Float64Array[];
-  /** Per field and per source: rollout and gradient × attention of [CLS], summed over their tokens. */
-  fields: { name: string; rollout: number; gradAttention: number }[];
-  sources: { name: string; rollout: number; gradAttention: number }[];
+  /** Per field and per source: rollout of [CLS], summed over their tokens. */
+  fields: { name: string; rollout: number }[];
+  sources: { name: string; rollout: number }[];
   prediction: Prediction;
-  /** Each layer's input [1, N, C] over all positions (padding included) and the real positions: the neuron view's start. */
-  layerInputs: Tensor[];
+  /** The real positions among the model's N (padding left out). */
   keep: number[];
+  /** Gradient × attention of the [CLS] row per layer, mean over heads: the backward runs on the first call only (its view open). */
+  gradAttention(): Float64Array[];
+  /** Each layer's input [1, N, C] over all positions (padding included): the neuron view's start, computed on the first call. */
+  layerInputs(): Tensor[];
+  /** Milliseconds of the eager part (prediction, forward with weights, rollout). */
   ms: number;
+}
+
+/** `f` run once, on the first call; later calls return its value. */
+function once<T>(f: () => T): () => T {
+  let done = false, v: T;
+  return () => {
+    if (!done) { v = f(); done = true; }
+    return v;
+  };
+}
+
+/** Runs `f` between two performance marks, measured as `name` (the latency test reads them). */
+export function measured<T>(name: string, f: () => T): T {
+  const start = performance.now();
+  try { return f(); } finally { performance.measure(name, { start, end: performance.now() }); }
 }
 
 /** A run loaded into the page. */
@@ -120,47 +137,52 @@ export class PageRun {
     return { tokens: out, mask };
   }
 
-  /** Every view's numbers for one record: one forward with weights, one backward from the predicted score (a model without maps: the prediction only, the rest empty). */
+  /**
+   * The numbers of the views for one record: the prediction, one forward with weights and the
+   * rollout now; gradient × attention (a backward) and the layer inputs (the neuron view) when a
+   * view first asks for them. A model without maps: the prediction only, the rest empty.
+   */
   analyse(record: DataRecord): Analysis {
     const t0 = performance.now();
-    const prediction = this.predict(record);
+    const prediction = measured('model: predict', () => this.predict(record));
     if (!this.fusion) {
-      // no maps: the prediction only
-      return { tokens: [], weights: [], rollout: new Float64Array(0), gradAttention: [], fields: [], sources: [], prediction, layerInputs: [], keep: [], ms: performance.now() - t0 };
+      return { tokens: [], weights: [], rollout: new Float64Array(0), gradAttention: () => [], fields: [], sources: [], prediction, layerInputs: () => [], keep: [], ms: performance.now() - t0 };
     }
     const { dataset } = this.pre.encode([record], { targets: false });
     const batch = dataset.batch([0]);
     const model = this.fusion;
-    const r = model.forward(batch, { needWeights: true });
+    const r = measured('model: forward with weights', () => model.forward(batch, { needWeights: true }));
     const ws = r.weights!;
     for (const w of ws) w.retainGrad();
-    ak.backward(predictedScore(this.target, r.outputs[this.target.name], [prediction.index]));
     const { tokens, mask } = this.tokens(batch, record);
     const keep = mask.flatMap((m, i) => (m ? [i] : []));
     const N = mask.length, n = keep.length, H = this.heads;
-    void N;
     const weights = ws.map((w) => Array.from({ length: H }, (_, h) => {
       const m = new Float32Array(n * n);
-      keep.forEach((i, a) => keep.forEach((j, b) => { m[a * n + b] = w.data[(h * N + i) * N + j]; }));
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) m[a * n + b] = w.data[(h * N + keep[a]) * N + keep[b]];
       return m;
     }));
-    const rollFull = clsRollout(ws, 0);
+    const rollFull = measured('model: rollout', () => clsRollout(ws, 0));
     const rollout = Float64Array.from(keep, (j) => rollFull[j]);
-    const gradAttention = ws.map((w) => {
-      const g = clsGradAttention(w, 0);
-      return Float64Array.from(keep, (j) => g[j]);
-    });
-    model.zeroGrad();
+    const gradAttention = once(() => measured('model: backward (gradient × attention)', () => {
+      ak.backward(predictedScore(this.target, r.outputs[this.target.name], [prediction.index]));
+      const g = ws.map((w) => {
+        const row = clsGradAttention(w, 0);
+        return Float64Array.from(keep, (j) => row[j]);
+      });
+      model.zeroGrad();
+      return g;
+    }));
     const kept = keep.map((i) => tokens[i]);
-    const gaCls = kept.map((_, j) => gradAttention.reduce((s, m) => s + m[j], 0) / gradAttention.length);
     const group = (key: 'field' | 'source', names: string[]): Analysis['fields'] => names.map((name) => {
-      const idx = kept.flatMap((tk, i) => (tk[key] === name ? [i] : []));
-      return { name, rollout: idx.reduce((s, i) => s + rollout[i], 0), gradAttention: idx.reduce((s, i) => s + gaCls[i], 0) };
+      let sum = 0;
+      kept.forEach((tk, i) => { if (tk[key] === name) sum += rollout[i]; });
+      return { name, rollout: sum };
     });
     const fieldNames = model.fields.map((f) => f.name);
-    const layerInputs = this.layerInputs(batch);
     return {
-      tokens: kept, weights, rollout, gradAttention, prediction, layerInputs, keep,
+      tokens: kept, weights, rollout, prediction, keep, gradAttention,
+      layerInputs: once(() => measured('model: layer inputs (neuron view)', () => this.layerInputs(batch))),
       fields: group('field', fieldNames), sources: group('source', [...new Set(model.fields.map((f) => f.source))]),
       ms: performance.now() - t0,
     };
@@ -192,7 +214,7 @@ export class PageRun {
     const enc = this.fm.encoder!.layers[layer];
     const attn = enc.selfAttn;
     return ak.noGrad(() => {
-      const x = a.layerInputs[layer];
+      const x = a.layerInputs()[layer];
       const h = enc.normFirst ? enc.norm1.forward(x) : x;
       const qkv = ak.F.linear(h, attn.inProjWeight!, attn.inProjBias);                      // [1, N, 3C]
       const C = this.fm.config.dim, H = this.heads, D = C / H, N = x.shape[1]!;

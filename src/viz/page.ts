@@ -52,11 +52,8 @@ export const PAGE_HTML = `<!doctype html>
   .mv-panel.active { border-color: #c4453b; }
   .mv-panel canvas { width: 96px; height: 96px; image-rendering: pixelated; }
   .mv-col, .mv-row { font-size: 11px; color: #555; }
-  .headview .link { cursor: pointer; }
-  .headview .link.dim { stroke-opacity: 0.04; }
-  .headview .link.hl { stroke-opacity: 1; }
-  .headview .tok { cursor: default; }
-  .headview .tok.hl { font-weight: 700; fill: #c4453b; }
+  .headview-box .tip { position: sticky; top: 0; background: white; z-index: 1; }
+  .panel.stale:not(:has(.figure)) { min-height: 240px; }
   .hv-controls, .nv-controls { margin: 4px 0; display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
   .tip { font-size: 11px; color: #444; min-height: 1.4em; }
   .neuron-head { margin: 6px 0; }

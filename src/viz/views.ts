@@ -66,56 +66,111 @@ export function modelView(weights: Float32Array[][], n: number, onOpen: (layer: 
 /** Which links a head view draws: all above a small floor, or each query's k strongest. */
 export type LinkFilter = { kind: 'all' } | { kind: 'top'; k: number };
 
+/** A link of the head view as drawn: query, key, head, weight and the opacity of the last paint. */
+export interface HeadLink { q: number; k: number; head: number; w: number; alpha: number }
+
 /**
- * BertViz's head view, better: queries left, keys right, one line per link with opacity = weight;
- * several heads overlaid in their colours; `filter` keeps each query's strongest links for long
- * inputs; hovering a token highlights its lines (class `hl`) and dims the others (class `dim`);
- * clicking a line picks the pair for the neuron view.
+ * BertViz's head view, better, on one canvas (hundreds of links cost one paint, not hundreds of
+ * SVG elements): queries left, keys right, one line per link with opacity = weight; several heads
+ * overlaid in their colours; `filter` keeps each query's strongest links for long inputs.
+ * Hovering a token highlights its lines (opacity 1) and dims the others (0.04) and shows its full
+ * label; clicking near a line picks the pair for the neuron view. The canvas carries the hovered
+ * token (`data-hover`, `q2` / `k5`) and `links`, the links as last painted (tests read them).
  */
-export function headView(layer: Float32Array[], heads: number[], n: number, labels: string[], full: string[], filter: LinkFilter, onPick?: (q: number, k: number) => void): SVGSVGElement {
-  const row = 16, colW = 170, gap = 200;
+export function headView(layer: Float32Array[], heads: number[], n: number, labels: string[], full: string[], filter: LinkFilter, onPick?: (q: number, k: number) => void): HTMLElement {
+  const row = 16, colW = 170, gap = 200, top = 16;
   const H = 24 + row * n, W = colW * 2 + gap;
-  const svg = el('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'headview', id: 'headview-svg' });
-  svg.appendChild(el('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
-  const g = el('g', { class: 'links' });
-  svg.appendChild(g);
+  const dpr = globalThis.devicePixelRatio || 1;
+  const c = document.createElement('canvas');
+  c.width = Math.round(W * dpr); c.height = Math.round(H * dpr);
+  c.style.width = `${W}px`; c.style.height = `${H}px`;
+  c.id = 'headview-canvas';
+  c.className = 'headview';
+  const links: HeadLink[] = [];
   for (const hd of heads) {
     const m = layer[hd];
     for (let i = 0; i < n; i++) {
-      let keys = Array.from({ length: n }, (_, j) => j).filter((j) => m[i * n + j] >= 0.01);
+      let keys: number[] = [];
+      for (let j = 0; j < n; j++) if (m[i * n + j] >= 0.01) keys.push(j);
       if (filter.kind === 'top') keys = keys.sort((a, b) => m[i * n + b] - m[i * n + a]).slice(0, filter.k);
-      for (const j of keys) {
-        const w = m[i * n + j];
-        const line = el('line', {
-          x1: colW, y1: 16 + i * row, x2: colW + gap, y2: 16 + j * row, stroke: HEAD_COLOURS[hd % HEAD_COLOURS.length],
-          'stroke-opacity': Math.min(1, 0.15 + w), 'stroke-width': 0.5 + 3 * w, 'data-q': i, 'data-k': j, 'data-head': hd, 'data-w': w, class: 'link',
-        });
-        line.appendChild(el('title', {}, `head ${hd + 1}: ${full[i]} → ${full[j]}: ${w.toFixed(4)}`));
-        if (onPick) line.addEventListener('click', () => onPick(i, j));
-        g.appendChild(line);
-      }
+      for (const j of keys) links.push({ q: i, k: j, head: hd, w: m[i * n + j], alpha: 0 });
     }
   }
-  const hover = (i: number | null, side: 'q' | 'k'): void => {
-    for (const l of g.children) {
-      const hit = i !== null && Number(l.getAttribute(side === 'q' ? 'data-q' : 'data-k')) === i;
-      l.classList.toggle('hl', hit);
-      l.classList.toggle('dim', i !== null && !hit);
+  (c as HTMLCanvasElement & { links: HeadLink[] }).links = links;
+  const tip = h('div', { class: 'tip' }, 'hover a token to highlight its links; click a link for the neuron view');
+  const ctx = c.getContext('2d')!;
+  let hover: { side: 'q' | 'k'; i: number } | null = null;
+  const paint = (): void => {
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = 'white';
+    ctx.fillRect(0, 0, W, H);
+    // links grouped by head and opacity/width (in steps of 1/32): one path and one stroke per group
+    const groups = new Map<string, HeadLink[]>();
+    for (const l of links) {
+      const hit = hover !== null && (hover.side === 'q' ? l.q : l.k) === hover.i;
+      l.alpha = hover === null ? Math.min(1, 0.15 + l.w) : hit ? 1 : 0.04;
+      const key = `${l.head} ${Math.round(l.alpha * 32)} ${Math.round(l.w * 32)}`;
+      const g = groups.get(key);
+      if (g) g.push(l); else groups.set(key, [l]);
     }
-    for (const t of svg.querySelectorAll('text.tok')) t.classList.toggle('hl', i !== null && Number(t.getAttribute('data-i')) === i && t.classList.contains(`${side}tok`));
-  };
-  labels.forEach((l, i) => {
+    for (const g of groups.values()) {
+      ctx.globalAlpha = g[0].alpha;
+      ctx.strokeStyle = HEAD_COLOURS[g[0].head % HEAD_COLOURS.length];
+      ctx.lineWidth = 0.5 + 3 * g[0].w;
+      ctx.beginPath();
+      for (const l of g) {
+        ctx.moveTo(colW, top + l.q * row);
+        ctx.lineTo(colW + gap, top + l.k * row);
+      }
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillStyle = '#1d2330';
     for (const side of ['q', 'k'] as const) {
-      const t = el('text', side === 'q'
-        ? { x: colW - 6, y: 20 + i * row, 'text-anchor': 'end', 'font-size': 11, class: 'tok qtok', 'data-i': i }
-        : { x: colW + gap + 6, y: 20 + i * row, 'font-size': 11, class: 'tok ktok', 'data-i': i }, clip(l, 24));
-      t.appendChild(el('title', {}, full[i]));
-      t.addEventListener('mouseenter', () => hover(i, side));
-      t.addEventListener('mouseleave', () => hover(null, side));
-      svg.appendChild(t);
+      ctx.textAlign = side === 'q' ? 'right' : 'left';
+      const x = side === 'q' ? colW - 6 : colW + gap + 6;
+      for (let i = 0; i < n; i++) if (hover === null || hover.side !== side || hover.i !== i) ctx.fillText(clip(labels[i], 24), x, top + 4 + i * row);
     }
-  });
-  return svg;
+    if (hover) {
+      ctx.textAlign = hover.side === 'q' ? 'right' : 'left';
+      ctx.font = '700 11px system-ui, sans-serif';
+      ctx.fillStyle = '#c4453b';
+      ctx.fillText(clip(labels[hover.i], 24), hover.side === 'q' ? colW - 6 : colW + gap + 6, top + 4 + hover.i * row);
+    }
+    c.dataset.hover = hover ? `${hover.side}${hover.i}` : '';
+  };
+  /** The link nearest to (x, y) within 5 px, or null. */
+  const nearest = (x: number, y: number): HeadLink | null => {
+    let best: HeadLink | null = null, bd = 5;
+    for (const l of links) {
+      const y1 = top + l.q * row, y2 = top + l.k * row;
+      const d = Math.abs((y2 - y1) * (x - colW) - gap * (y - y1)) / Math.hypot(gap, y2 - y1);
+      if (d < bd) { bd = d; best = l; }
+    }
+    return best;
+  };
+  c.onmousemove = (e) => {
+    const x = e.offsetX, y = e.offsetY;
+    const i = Math.floor((y - top + row / 2) / row);
+    const side: 'q' | 'k' | null = x < colW ? 'q' : x > colW + gap ? 'k' : null;
+    const next = side !== null && i >= 0 && i < n ? { side, i } : null;
+    if (next?.side !== hover?.side || next?.i !== hover?.i) { hover = next; paint(); }
+    if (next) tip.textContent = full[next.i];
+    else if (x >= colW && x <= colW + gap) {
+      const l = nearest(x, y);
+      if (l) tip.textContent = `head ${l.head + 1}: ${full[l.q]} → ${full[l.k]}: ${l.w.toFixed(4)}`;
+    }
+  };
+  c.onmouseleave = () => { if (hover) { hover = null; paint(); } };
+  c.onclick = (e) => {
+    if (e.offsetX < colW || e.offsetX > colW + gap) return;
+    const l = nearest(e.offsetX, e.offsetY);
+    if (l && onPick) onPick(l.q, l.k);
+  };
+  c.style.cursor = 'pointer';
+  paint();
+  return h('div', { class: 'headview-box' }, tip, c);
 }
 
 /** A small matrix with its numbers in the cells (head redundancy, entropy per layer × head). */

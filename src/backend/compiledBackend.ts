@@ -13,7 +13,7 @@ import {
 const checks: Partial<Record<ArgDef['kind'], (v: unknown, d: ArgDef) => unknown>> = {
   f32in: (v, d) => (v instanceof Float32Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
   f64in: (v) => (v instanceof Float64Array ? v : fallback()),
-  i32in: (v) => (v instanceof Int32Array ? v : fallback()),
+  i32in: (v, d) => (v instanceof Int32Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
   anyin: (v, d) => (v instanceof Float32Array || v instanceof Uint8Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
 };
 checks.f32out = checks.f32inout = checks.f32in;

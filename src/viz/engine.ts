@@ -208,7 +208,8 @@ export class PageRun {
   /**
    * The neuron view of one layer, query token and key token (positions among the real tokens):
    * per head the query and key vectors [D], their elementwise product scaled by 1/√D, and the
-   * softmax over every key of the summed products (which is the head's attention row).
+   * softmax over every key of the summed products (which is the head's attention row). The
+   * projections are the ones the layer uses (`projections()`: σReparam's γ/σ(W)·W when it is on).
    */
   neuron(a: Analysis, layer: number, q: number, k: number): { heads: { q: number[]; k: number[]; product: number[]; score: number; softmax: number[] }[]; dim: number } {
     const enc = this.fm.encoder!.layers[layer];
@@ -216,19 +217,19 @@ export class PageRun {
     return ak.noGrad(() => {
       const x = a.layerInputs()[layer];
       const h = enc.normFirst ? enc.norm1.forward(x) : x;
-      const qkv = ak.F.linear(h, attn.inProjWeight!, attn.inProjBias);                      // [1, N, 3C]
-      const C = this.fm.config.dim, H = this.heads, D = C / H, N = x.shape[1]!;
-      const d = qkv.float32();
-      const vec = (pos: number, off: number, hd: number): number[] => Array.from({ length: D }, (_, e) => d[pos * 3 * C + off + hd * D + e]);
+      const { w, b } = attn.projections();
+      const qs = ak.F.linear(h, w[0], b[0]).float32(), ks = ak.F.linear(h, w[1], b[1]).float32();   // [1, N, H·D], [1, N, Hkv·D]
+      const H = this.heads, D = attn.headDim, Hkv = attn.numKVHeads;
+      const vec = (d: Float32Array, width: number, pos: number, hd: number): number[] => Array.from(d.subarray(pos * width + hd * D, pos * width + (hd + 1) * D));
       const qi = a.keep[q], kj = a.keep[k];
       const heads = Array.from({ length: H }, (_, hd) => {
-        const qv = vec(qi, 0, hd), kv = vec(kj, C, hd);
+        const kvh = Math.floor(hd / (H / Hkv));   // grouped-query attention: the head's key head
+        const qv = vec(qs, H * D, qi, hd), kv = vec(ks, Hkv * D, kj, kvh);
         const product = qv.map((v, e) => (v * kv[e]) / Math.sqrt(D));
-        const scores = a.keep.map((p) => vec(p, C, hd).reduce((s, v, e) => s + (qv[e] * v) / Math.sqrt(D), 0));
+        const scores = a.keep.map((p) => vec(ks, Hkv * D, p, kvh).reduce((s, v, e) => s + (qv[e] * v) / Math.sqrt(D), 0));
         const m = Math.max(...scores), ex = scores.map((s) => Math.exp(s - m)), z = ex.reduce((s, v) => s + v, 0);
         return { q: qv, k: kv, product, score: product.reduce((s, v) => s + v, 0), softmax: ex.map((v) => v / z) };
       });
-      void N;
       return { heads, dim: D };
     });
   }

@@ -67,6 +67,8 @@ export class PageRun {
   /** The same model when it has token-to-token attention maps (early fusion with Transformer layers), else null: the attention views. */
   readonly fusion: FusionModel | null;
   readonly target: TargetInfo;
+  /** The targets, binary ones with the class names of records.json. */
+  private readonly targets: TargetInfo[];
   readonly classNames: string[];
   /** Layers and heads of the attention maps (0 without maps). */
   readonly layers: number;
@@ -82,7 +84,14 @@ export class PageRun {
     model.eval();
     this.model = model;
     this.fusion = ak.analysis.hasAttentionMaps(model) ? model : null;
-    this.target = this.pre.targetInfo()[0];
+    // the class names records.json gives (a run saved before binary targets kept their names has
+    // classes ['0', '1'] in its state; the CLI recovers the names from the data): every target's
+    // prediction record shows them
+    this.targets = this.pre.targetInfo().map((t) => {
+      const names = data.classNames[t.name];
+      return t.task === 'binary' && names?.length === 2 ? { ...t, classes: names } : t;
+    });
+    this.target = this.targets[0];
     this.classNames = data.classNames[this.target.name] ?? [];
     this.layers = this.fusion?.config.layers ?? 0;
     this.heads = this.fusion?.config.heads ?? 0;
@@ -114,7 +123,7 @@ export class PageRun {
   predict(record: DataRecord): Prediction {
     const { dataset } = this.pre.encode([record], { targets: false });
     const scores = ak.train.predict(this.model, dataset, [0]);
-    return describePrediction(this.target, this.classNames, ak.train.predictionRecord(this.pre.targetInfo(), scores, 0), scores[this.target.name], 0);
+    return describePrediction(this.target, this.classNames, ak.train.predictionRecord(this.targets, scores, 0), scores[this.target.name], 0);
   }
 
   /** Token labels with the original words where the vocabulary has `<unk>`, and full labels for hover. */

@@ -359,6 +359,38 @@ test('in chromium: the neuron view of a σReparam run uses the effective (repara
   }
 });
 
+test('in chromium: a binary target shows its class names, also for a run saved before binary targets kept them', { skip }, async () => {
+  await trainedRuns();
+  const runE = join(dir, 'runE');
+  if (!existsSync(join(runE, 'model.safetensors'))) {
+    writeFileSync(join(dir, 'e.csv'), readFileSync(join(dir, 'd.csv'), 'utf8').replace(/,([01])$/gm, (_, y: string) => (y === '1' ? ',spam' : ',ham')));
+    writeFileSync(join(dir, 'e.yaml'), readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', 'name: viewer-names').replace('d.csv', 'e.csv').replace('task: binary }', 'task: binary, positive: spam }'));
+    assert.equal(await trainCommand(join(dir, 'e.yaml'), { out: runE, quiet: true, json: true }), 0);
+    // as a run saved before binary targets kept their names: no classes in the target's state
+    const state = JSON.parse(readFileSync(join(runE, 'preprocessor.json'), 'utf8'));
+    delete state.targets.y.classes;
+    writeFileSync(join(runE, 'preprocessor.json'), JSON.stringify(state));
+  }
+  const s = await startInspectServer({ dirs: [runE], port: 0 });
+  const browser = await launch();
+  const errors: string[] = [];
+  try {
+    const page = await open(browser, s.url, errors);
+    const got = JSON.parse((await page.textContent('.run-col[data-run="0"] .pred-json'))!).y as { label: string; probability: number; positive: string };
+    assert.ok(['ham', 'spam'].includes(got.label), `the page's prediction record names the class: ${JSON.stringify(got)}`);
+    assert.equal(got.positive, 'spam');
+    assert.match((await page.textContent('.prediction .pred-class'))!, /^(ham|spam)$/);
+    assert.match((await page.textContent('#rows li.row-item .row-cls'))!, /^(ham|spam) → (ham|spam)$/);
+    const records = JSON.parse((await get(`${s.url}runs/0/records.json`)).body).records as Record<string, unknown>[];
+    const cli = await cliPredict(runE, records[0]);
+    assert.ok(Math.abs(got.probability - cli.probability) <= 1e-5, `page ${got.probability} vs predict ${cli.probability}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await s.close();
+  }
+});
+
 test('in chromium: two runs switch and sit side by side on the same record', { skip }, async () => {
   await trainedRuns();
   const s = await startInspectServer({ dirs: [runA, runB], port: 0 });

@@ -78,7 +78,7 @@ export const PAGE_HTML = `<!doctype html>
 <div class="layout">
   <aside id="picker"></aside>
   <div id="center">
-    <section class="panel" id="record-panel"><div class="panel-head"><h2>Record (edit any field: the model and every view run again)</h2></div><div id="record"></div></section>
+    <section class="panel" id="record-panel"><div class="panel-head"><h2>Record (edit any field: the model runs again and the views follow)</h2></div><div id="record"></div></section>
     <h3 class="section">This record</h3>
     <main id="views"></main>
     <h3 class="section">The whole test split <span id="ds-status" class="note"></span></h3>

@@ -1,7 +1,7 @@
 /**
  * The benchmark's training step: token embedding + sinusoidal positions → a pre-norm
  * Transformer encoder (ReLU, dropout 0.1) → final LayerNorm → a vocabulary head, cross-entropy
- * on every position, one AdamW step (tfjs-core has Adam only). The same model in attnkit and
+ * on every position (attnkit: the head and the loss as one fused op), one AdamW step (tfjs-core has Adam only). The same model in attnkit and
  * in tfjs-core ops, fed the same token ids.
  */
 import type * as Attnkit from '../src/node.ts';
@@ -41,7 +41,8 @@ export function encoderStep(ak: typeof Attnkit, s: Spec): () => number {
   return () => {
     opt.zeroGrad();
     const h = enc.forward(pos.forward(emb.forward(idT))).output;
-    const loss = F.crossEntropy(F.reshape(head.forward(h), [s.b * s.t, s.vocab]), tgtT);
+    // the vocabulary head and its loss in one op: no [B·T, V] logits (head.forward + crossEntropy computes the same)
+    const loss = F.linearCrossEntropy(F.reshape(h, [s.b * s.t, s.c]), head.weight, head.bias, tgtT);
     ak.backward(loss);
     opt.step();
     return loss.item();

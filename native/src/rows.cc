@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "aligned.h"
 #include "attention.h"
 #include "cpu.h"
 #include "gemm.h"
@@ -154,13 +155,47 @@ void cross_entropy_backward_rows(const float* x, const float* lse, const float* 
       const float hard = static_cast<float>(g[r] * (1.0 - eps) * (w ? w[t] : 1.f));  // coefficient of p_c − δ_ct
       const float soft = static_cast<float>(g[r] * static_cast<double>(eps) / C);      // coefficient of W·p_c − w_c
       const float a = hard + static_cast<float>(soft * W);
-      std::memcpy(o, x + r * C, C * sizeof(float));
+      if (o != x + r * C) std::memcpy(o, x + r * C, C * sizeof(float));  // in place for linear_cross_entropy
       ex(o, C, l);  // p_c
       if (w) for (long c = 0; c < C; c++) o[c] = a * o[c] - soft * w[c];
       else for (long c = 0; c < C; c++) o[c] = a * o[c] - soft;
       o[t] -= hard;
     }
   });
+}
+
+// The logits x·wᵀ + b one chunk of rows at a time in a scratch kept across calls: a [rows, V]
+// buffer would be fresh pages each step (at 4096 × 8000 the first touch cost more than the gemm),
+// and the chunk's gradient is taken in place and consumed by two gemms while it is still warm.
+void linear_cross_entropy(const float* x, const float* w, const float* b, long rows, long K, long V, const int32_t* target,
+                          const float* g, float eps, long ignore, float* loss, float* lse, float* gx, float* gw, float* gb) {
+  if (rows <= 0) {
+    if (gw) std::fill(gw, gw + V * K, 0.f);
+    if (gb) std::fill(gb, gb + V, 0.f);
+    return;
+  }
+  static thread_local AlignedBuf scratch;
+  const long R = std::max<long>(1, std::min<long>(rows, (4L << 20) / std::max<long>(V, 1)));  // ≤ 16 MB of logits
+  float* lg = scratch.get(static_cast<size_t>(R) * V);
+  std::vector<float> ones(g ? 0 : R, 1.f);
+  std::vector<double> colsum(gb ? V : 0, 0.0);
+  for (long r0 = 0; r0 < rows; r0 += R) {
+    const long n = std::min(R, rows - r0);
+    sgemm(false, true, n, V, K, x + r0 * K, K, w, K, lg, V, false, true, b);  // [n, V]
+    cross_entropy_rows(lg, n, V, target + r0, nullptr, eps, ignore, loss + r0, lse + r0);
+    if (!gx && !gw) continue;
+    cross_entropy_backward_rows(lg, lse + r0, g ? g + r0 : ones.data(), n, V, target + r0, nullptr, eps, ignore, lg);
+    if (gx) sgemm(false, false, n, K, V, lg, V, w, K, gx + r0 * K, K, false, true);  // G·w [n, K]
+    if (gw) sgemm(true, false, V, K, n, lg, V, x + r0 * K, K, gw, K, r0 > 0, true);  // += Gᵀ·x [V, K]
+    if (gb)  // column sums in row order, in double as sum_dim
+      par(V, n, [&](long c0, long c1) {
+        for (long i = 0; i < n; i++) {
+          const float* gr = lg + i * V;
+          for (long c = c0; c < c1; c++) colsum[c] += gr[c];
+        }
+      });
+  }
+  if (gb) for (long c = 0; c < V; c++) gb[c] = static_cast<float>(colsum[c]);
 }
 
 void sum_dim(const float* x, float* out, long outer, long n, long inner) {

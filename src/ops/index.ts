@@ -20,8 +20,8 @@ export { scaledDotProductAttention, packedAttention } from './attention.js';
 export type { SdpaOptions, PackedAttentionOptions } from './attention.js';
 export { BlockMask, createBlockMask, causalBlockMask, keyPaddingBlockMask } from './blockMask.js';
 export type { BlockMaskSizes } from './blockMask.js';
-export { crossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, huberLoss } from './loss.js';
-export type { CrossEntropyOptions, BceOptions, Reduction } from './loss.js';
+export { crossEntropy, linearCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, huberLoss } from './loss.js';
+export type { CrossEntropyOptions, LinearCrossEntropyOptions, BceOptions, Reduction } from './loss.js';
 export {
   conv1d, conv2d, maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool1d, adaptiveAvgPool2d,
 } from './conv.js';

@@ -4,7 +4,9 @@ import { sameShape } from '../tensor/shape.js';
 import { fdata, floatArg, intArg } from './util.js';
 import { abs, add, div, log1p, exp, minimum, mul, neg, relu, square, sub, where, ne, toDtype } from './elementwise.js';
 import { apply, type Primitive } from './primitive.js';
-import { backend, type CrossEntropyParams, type FloatArray } from '../backend/backend.js';
+import { backend, type Backend, type CrossEntropyParams, type FloatArray } from '../backend/backend.js';
+import { isGradEnabled } from '../autograd/tape.js';
+import { allocFor } from '../tensor/tensor.js';
 import { mean, sum } from './reduce.js';
 import { indexSelect, permute, reshape } from './shape.js';
 import { checkOptions } from '../config.js';
@@ -91,6 +93,106 @@ export const crossEntropyPrim: Primitive<{ target: Int32Array; p: CrossEntropyPa
   },
 };
 
+export interface LinearCrossEntropyOptions {
+  /** Targets equal to this are skipped (default −100, as PyTorch). */
+  ignoreIndex?: number;
+  /** ε: mixes the one-hot target with the uniform distribution (PyTorch's label_smoothing). */
+  labelSmoothing?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * `crossEntropy(linear(x, weight, bias), target, options)` without keeping the logits: x [..., C],
+ * weight [V, C] (as {@link linear}), bias [V] or null, int32 `target` shaped like x's leading dims;
+ * returns the loss ([] for 'mean' and 'sum', target's shape for 'none'). On the native and wasm
+ * backends the [N, V] logits are computed a chunk of rows at a time and never stored; when
+ * gradients are recorded the forward also takes the gradients of each chunk (two more products
+ * per chunk, the work backward would do), which backward only scales. No class weights: for those
+ * use crossEntropy on linear's output.
+ * @example
+ * const loss = linearCrossEntropy(h, head.weight, head.bias, targets);  // h [N, C], weight [V, C], targets [N] → []
+ */
+export function linearCrossEntropy(
+  x: Tensor, weight: Tensor, bias: Tensor | null, target: Tensor, options: LinearCrossEntropyOptions = {},
+): Tensor {
+  const fn = 'linearCrossEntropy';
+  checkOptions(fn, options, { ignoreIndex: true, labelSmoothing: true, reduction: true });
+  floatArg(x, fn, 'x');
+  floatArg(weight, fn, 'weight');
+  intArg(target, fn, 'target');
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  const eps = options.labelSmoothing ?? 0;
+  const reduction = checkReduction(options.reduction ?? 'mean', fn);
+  if (!(eps >= 0 && eps <= 1)) throw new ValueError(`${fn}: labelSmoothing must be in [0, 1], got ${eps}`);
+  if (weight.ndim !== 2) throw new ShapeError(`${fn}: weight must be [V, C], got ${fmtShape(weight.shape)}`);
+  const [V, C] = weight.shape;
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== C) {
+    throw new ShapeError(`${fn}: x has shape ${fmtShape(x.shape)}, expected last dim ${C} (weight ${fmtShape(weight.shape)})`);
+  }
+  if (weight.dtype !== x.dtype) throw new DTypeError(`${fn}: weight dtype ${weight.dtype} differs from x ${x.dtype}`);
+  if (bias) {
+    floatArg(bias, fn, 'bias');
+    if (bias.ndim !== 1 || bias.shape[0] !== V) throw new ShapeError(`${fn}: bias has shape ${fmtShape(bias.shape)}, expected [${V}]`);
+    if (bias.dtype !== x.dtype) throw new DTypeError(`${fn}: bias dtype ${bias.dtype} differs from x ${x.dtype}`);
+  }
+  const lead = x.shape.slice(0, -1);
+  if (!sameShape(target.shape, lead)) {
+    throw new ShapeError(`${fn}: target has shape ${fmtShape(target.shape)}, expected ${fmtShape(lead)} for x ${fmtShape(x.shape)}`);
+  }
+  for (const t of target.data) {
+    if (t !== ignoreIndex && (t < 0 || t >= V)) throw new IndexError(`${fn}: target ${t} is out of range for ${V} classes`);
+  }
+  const x2 = reshape(x, [-1, C]);                                        // [N, C]
+  const t = reshape(target, [-1]);                                       // [N]
+  const p: CrossEntropyParams = { eps, ignoreIndex };
+  const loss = apply(linearCrossEntropyPrim, bias ? [x2, weight, bias] : [x2, weight], { target: t.data as Int32Array, p }); // [N]
+  if (reduction === 'none') return reshape(loss, target.shape);
+  if (reduction === 'sum') return sum(loss);
+  return div(sum(loss), sum(toDtype(ne(t, ignoreIndex), x.dtype)));    // over the non-ignored targets
+}
+
+type LinearCrossEntropyResult = ReturnType<Backend['linearCrossEntropy']>;
+
+/** a·s as a new tensor of `shape` (a new buffer even when s is 1: the tape adds into gradients, and a second backward reuses `a`) */
+function scaled(a: FloatArray, s: number, shape: number[], like: Tensor): Tensor {
+  const sc = allocFor(like.dtype, 1) as FloatArray, out = allocFor(like.dtype, a.length) as FloatArray;
+  sc[0] = s;
+  backend().binary('mul', a, [a.length], sc, [1], [a.length], out);
+  return new Tensor(out, shape);
+}
+
+/**
+ * Per-row cross-entropy [N] of the logits x [N, C] · wᵀ [C, V] (+ b [V]) against class ids. The
+ * forward, when gradients are recorded, also returns the gradients for unit row weights; a
+ * backward whose g is the same for every row (any 'mean' or 'sum' reduction) scales them, any
+ * other g runs the kernel again with it.
+ */
+export const linearCrossEntropyPrim: Primitive<{ target: Int32Array; p: CrossEntropyParams }, LinearCrossEntropyResult> = {
+  name: 'linearCrossEntropy',
+  forward: ([x, w, b], { target, p }) => {
+    const [M, K] = x.shape, V = w.shape[0];
+    const rec = isGradEnabled();
+    const r = backend().linearCrossEntropy(
+      fdata(x), fdata(w), b ? fdata(b) : null, M, K, V, target, null, p, rec && x.requiresGrad, rec && (w.requiresGrad || !!b?.requiresGrad),
+    );
+    return { out: new Tensor(r.loss, [M]), saved: r };
+  },
+  backward: (g, { inputs: [x, w, b], saved, attrs: { target, p } }) => {
+    const [M, K] = x.shape, V = w.shape[0];
+    const gd = fdata(g);
+    const g0 = M > 0 ? gd[0] : 0;
+    const needW = w.requiresGrad || !!b?.requiresGrad;
+    let r = saved, s = g0;
+    if (!gd.every((v) => v === g0) || (x.requiresGrad && !r.gx) || (needW && !r.gw)) {
+      r = backend().linearCrossEntropy(fdata(x), fdata(w), b ? fdata(b) : null, M, K, V, target, gd, p, x.requiresGrad, needW);
+      s = 1;
+    }
+    const grads = [x.requiresGrad ? scaled(r.gx!, s, [M, K], x) : null, w.requiresGrad ? scaled(r.gw!, s, [V, K], x) : null];
+    if (b) grads.push(b.requiresGrad ? scaled(r.gb!, s, [V], x) : null);
+    return grads;
+  },
+};
+
 export interface BceOptions {
   /** Per-element weights, broadcast to the input. */
   weight?: Tensor;
@@ -159,4 +261,4 @@ export function huberLoss(input: Tensor, target: Tensor, options: { delta?: numb
 }
 
 /** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
-export const prims = { crossEntropy: crossEntropyPrim };
+export const prims = { crossEntropy: crossEntropyPrim, linearCrossEntropy: linearCrossEntropyPrim };

@@ -250,6 +250,15 @@ const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
       return k.crossEntropyBackward(x, lse, special(12, 26, { nan: [11] }), 12, 37, t, w, p);
     });
   },
+  // a NaN input row, a −∞ bias (a class never predicted), an ignored row, smoothing; unit and given row weights
+  linearCrossEntropy: (k) => {
+    const x = special(12 * 9, 51, { nan: [20] }), w = special(37 * 9, 52), b = special(37, 53, { ninf: [4] });
+    const t = Int32Array.from({ length: 12 }, (_, r) => (r === 7 ? -100 : (r * 5 + 1) % 37));
+    return [null, special(12, 54)].flatMap((g) => [0, 0.1].flatMap((eps) => {
+      const r = k.linearCrossEntropy(x, w, b, 12, 9, 37, t, g, { eps, ignoreIndex: -100 }, true, true);
+      return [r.loss, r.lse, r.gx!, r.gw!, r.gb!];
+    }));
+  },
   sumDim: (k) => [k.sumDim(specialRows(12, 37, 27), 12, 37, 1), k.sumDim(specialRows(12, 37, 27), 3, 4, 37)],
   layerNormForward: (k) => {
     const r = k.layerNormForward(specialRows(12, 37, 28), special(37, 29, { inf: [36] }), special(37, 30, { nan: [35] }), 12, 37, 1e-5);

@@ -140,6 +140,14 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'classes on dim 1 of [2,3,4], none', inputs: () => [r64([2, 3, 4], 1)],
       fn: (x) => F.crossEntropy(x, i32([0, 2, 1, 1, 2, 0, 0, 1], [2, 4]), { reduction: 'none', labelSmoothing: 0.1 }) },
   ],
+  linearCrossEntropy: [
+    { label: 'mean, bias, an ignored row, ties in the logits',
+      inputs: () => [r64([4, 3], 1), r64([5, 3], 2), r64([5], 3)],
+      fn: (x, w, b) => F.linearCrossEntropy(x, F.concat([w, F.narrow(w, 0, 0, 1)], 0), F.concat([b, F.narrow(b, 0, 0, 1)], 0), i32([1, -100, 5, 2])) },
+    { label: "[2,3,4] input, no bias, smoothing 0.1, 'none' (row weights differ)",
+      inputs: () => [r64([2, 3, 4], 1), r64([6, 4], 2)],
+      fn: (x, w) => F.linearCrossEntropy(x, w, null, i32([0, 5, 1, 1, 3, 2], [2, 3]), { reduction: 'none', labelSmoothing: 0.1 }) },
+  ],
   packedAttention: [
     { label: 'grouped-query (H 4, Hkv 2), causal, bool key padding',
       inputs: () => [r64([2, 5, 24], 1)],

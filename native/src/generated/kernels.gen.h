@@ -90,6 +90,8 @@ void softmax_backward_rows(const float* y, const float* g, float* out, long rows
 void cross_entropy_rows(const float* x, long rows, long C, const int32_t* target, const float* w, float eps, long ignore, float* loss, float* lse);
 // crossEntropyBackward: out [rows, C] = ∂(Σ_i g_i·loss_i)/∂x, from the forward's lse
 void cross_entropy_backward_rows(const float* x, const float* lse, const float* g, long rows, long C, const int32_t* target, const float* w, float eps, long ignore, float* out);
+// linearCrossEntropy: cross-entropy of the logits x·wᵀ + b (x [rows, K], w [V, K], b [V] or null) over chunks of rows, no [rows, V] buffer kept: loss and lse [rows] as crossEntropyForward; gx [rows, K], gw [V, K], gb [V] (each null when not wanted) the gradients of Σ_i g_i·loss_i, g null meaning every g_i = 1
+void linear_cross_entropy(const float* x, const float* w, const float* b, long rows, long K, long V, const int32_t* target, const float* g, float eps, long ignore, float* loss, float* lse, float* gx, float* gw, float* gb);
 // allFinite: true when every x[0..n) is finite (no NaN, no ±∞)
 bool all_finite(const float* x, long n);
 // sumDim: sum over the middle axis of [outer, n, inner]

@@ -66,6 +66,10 @@ EMSCRIPTEN_KEEPALIVE void ak_crossEntropyBackward(const float* x, const float* l
   cross_entropy_backward_rows(x, lse, g, rows, C, target, w, eps, ignore, out);
 }
 
+EMSCRIPTEN_KEEPALIVE void ak_linearCrossEntropy(const float* x, const float* w, const float* b, long rows, long K, long V, const int32_t* target, const float* g, float eps, long ignore, float* loss, float* lse, float* gx, float* gw, float* gb) {
+  linear_cross_entropy(x, w, b, rows, K, V, target, g, eps, ignore, loss, lse, gx, gw, gb);
+}
+
 EMSCRIPTEN_KEEPALIVE int ak_allFinite(const float* x, long n) {
   return all_finite(x, n);
 }

@@ -9,6 +9,8 @@
  * A row of only −∞ has lse = −∞: its loss is +∞ and its gradient 0.
  */
 import { type FloatArray, allocLike } from '../buffers.js';
+import { gemm } from './gemm.js';
+import { sumDim } from './reduce.js';
 
 /** Label smoothing ε and the ignored class id, as PyTorch's cross_entropy. */
 export interface CrossEntropyParams {
@@ -90,5 +92,32 @@ export function crossEntropyWeightGrad(
   return gw;
 }
 
+/** What {@link linearCrossEntropy} returns: per-row loss and lse, and the gradients asked for (else null). */
+export interface LinearCrossEntropyResult {
+  loss: FloatArray; lse: FloatArray; gx: FloatArray | null; gw: FloatArray | null; gb: FloatArray | null;
+}
+
+/**
+ * Cross-entropy of the logits x·wᵀ + b [rows, V] (x [rows, K], w [V, K], b [V] or null) against class
+ * ids `target`, as crossEntropyForward on those logits (no class weights): per-row loss and lse.
+ * With gradX / gradW it also returns the gradients of Σ_i g_i·loss_i (every g_i = 1 when g is null)
+ * w.r.t. x [rows, K], and w [V, K] and b [V]. This reference builds the logits whole; the native
+ * kernel computes the same over chunks of rows, so no [rows, V] buffer is ever kept.
+ */
+export function linearCrossEntropy(
+  x: FloatArray, w: FloatArray, b: FloatArray | null, rows: number, K: number, V: number, target: Int32Array,
+  g: FloatArray | null, p: CrossEntropyParams, gradX: boolean, gradW: boolean,
+): LinearCrossEntropyResult {
+  const logits = allocLike(x, rows * V);                                          // [rows, V]
+  gemm(x, 0, w, 0, logits, 0, rows, V, K, false, true, false, b);
+  const { loss, lse } = crossEntropyForward(logits, rows, V, target, null, p);
+  if (!gradX && !gradW) return { loss, lse, gx: null, gw: null, gb: null };
+  const gl = crossEntropyBackward(logits, lse, g ?? allocLike(x, rows).fill(1), rows, V, target, null, p);  // [rows, V]
+  let gx: FloatArray | null = null, gw: FloatArray | null = null;
+  if (gradX) gemm(gl, 0, w, 0, (gx = allocLike(x, rows * K)), 0, rows, K, V, false, false, false);          // G·w
+  if (gradW) gemm(gl, 0, x, 0, (gw = allocLike(x, V * K)), 0, V, K, rows, true, false, false);             // Gᵀ·x
+  return { loss, lse, gx, gw, gb: gradW && b ? sumDim(gl, 1, rows, V) : null };
+}
+
 /** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */
-export const kernels = { crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad };
+export const kernels = { crossEntropyForward, crossEntropyBackward, crossEntropyWeightGrad, linearCrossEntropy };

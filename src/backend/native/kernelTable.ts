@@ -139,6 +139,16 @@ export const KERNELS = {
       { name: 'eps', kind: 'float' }, { name: 'ignore', kind: 'long' }, { name: 'out', kind: 'f32out' },
     ],
   },
+  linearCrossEntropy: {
+    cc: 'linear_cross_entropy',
+    doc: 'cross-entropy of the logits x·wᵀ + b (x [rows, K], w [V, K], b [V] or null) over chunks of rows, no [rows, V] buffer kept: loss and lse [rows] as crossEntropyForward; gx [rows, K], gw [V, K], gb [V] (each null when not wanted) the gradients of Σ_i g_i·loss_i, g null meaning every g_i = 1',
+    args: [
+      { name: 'x', kind: 'f32in' }, { name: 'w', kind: 'f32in' }, { name: 'b', kind: 'f32in', nullable: true }, { name: 'rows', kind: 'long' },
+      { name: 'K', kind: 'long' }, { name: 'V', kind: 'long' }, { name: 'target', kind: 'i32in' }, { name: 'g', kind: 'f32in', nullable: true },
+      { name: 'eps', kind: 'float' }, { name: 'ignore', kind: 'long' }, { name: 'loss', kind: 'f32out' }, { name: 'lse', kind: 'f32out' },
+      { name: 'gx', kind: 'f32out', nullable: true }, { name: 'gw', kind: 'f32out', nullable: true }, { name: 'gb', kind: 'f32out', nullable: true },
+    ],
+  },
   allFinite: {
     cc: 'all_finite', doc: 'true when every x[0..n) is finite (no NaN, no ±∞)', returns: 'bool',
     args: [{ name: 'x', kind: 'f32in' }, { name: 'n', kind: 'len', of: ['x'] }],
@@ -343,6 +353,12 @@ export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
     const out = f32(rows * C);
     k.crossEntropyBackward(x, lse, g, rows, C, target, w, p.eps, p.ignoreIndex, out);
     return out;
+  },
+  linearCrossEntropy: (k, x, w, b, rows, K, V, target, g, p, gradX, gradW) => {
+    const loss = f32(rows), lse = f32(rows);
+    const gx = gradX ? f32(rows * K) : null, gw = gradW ? f32(V * K) : null, gb = gradW && b ? f32(V) : null;
+    k.linearCrossEntropy(x, w, b, rows, K, V, target, g, p.eps, p.ignoreIndex, loss, lse, gx, gw, gb);
+    return { loss, lse, gx, gw, gb };
   },
   sumDim: (k, x, outer, n, inner) => {
     const out = f32(outer * inner);

@@ -98,6 +98,20 @@ async function open(browser: Browser, url: string, errors: string[]): Promise<Pa
   return page;
 }
 
+/** Serves the runs, opens the viewer in chromium and runs `f` on the page; no page error or failed request is allowed. */
+async function inPage(dirs: string[], f: (page: Page, url: string) => Promise<void>): Promise<void> {
+  const s = await startInspectServer({ dirs, port: 0 });
+  const browser = await launch();
+  const errors: string[] = [];
+  try {
+    await f(await open(browser, s.url, errors), s.url);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await s.close();
+  }
+}
+
 /** Scrolls panel `id` of the first run into view and waits until it is drawn (panels off screen are drawn when they show). */
 async function shown(page: Page, id: string): Promise<void> {
   await page.locator(`#views .run-col[data-run="0"] #${id}`).scrollIntoViewIfNeeded();
@@ -216,17 +230,13 @@ test('an export replaces a previous one by renames: the old folder is deleted on
 
 test('in chromium: the model runs in the page; editing a field re-predicts as attnkit predict does; every view', { skip }, async () => {
   await trainedRuns();
-  const s = await startInspectServer({ dirs: [runA], port: 0 });
-  const browser = await launch();
-  const errors: string[] = [];
-  try {
-    const page = await open(browser, s.url, errors);
+  await inPage([runA], async (page, url) => {
     // the split's views come with the page (dataset.json): its model runs only for the record shown
     assert.equal(await page.getAttribute('body', 'data-stats'), 'true', 'the test split is summarised when the first record shows');
     assert.equal(await page.textContent('#title'), 'viewer-a');
     if (existsSync('wasm/attnkit-st.wasm')) assert.match((await page.textContent('#subtitle'))!, /on wasm/, 'the page runs on the wasm backend');
     const recs = JSON.parse(readFileSync(join(runA, 'split.json'), 'utf8')) as { test: number[] };
-    const records = JSON.parse((await get(`${s.url}runs/0/records.json`)).body).records as Record<string, unknown>[];
+    const records = JSON.parse((await get(`${url}runs/0/records.json`)).body).records as Record<string, unknown>[];
     assert.equal(await page.$$eval('#rows li.row-item', (li) => li.length), recs.test.length, 'every test row in the picker');
 
     // the first row's prediction equals attnkit predict; edit the note so the class flips, and again
@@ -325,11 +335,7 @@ test('in chromium: the model runs in the page; editing a field re-predicts as at
     // picking a row from the list shows it
     await page.click('#rows li.row-item >> nth=0');
     assert.match((await page.textContent('.prediction'))!, /true: /);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await s.close();
-  }
+  });
 });
 
 test('in chromium: the neuron view of a σReparam run uses the effective (reparametrised) projections', { skip }, async () => {
@@ -339,11 +345,7 @@ test('in chromium: the neuron view of a σReparam run uses the effective (repara
     writeFileSync(join(dir, 'd.yaml'), readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', 'name: viewer-sigma').replace('layers: 2 }', 'layers: 2, sigmaReparam: true }'));
     assert.equal(await trainCommand(join(dir, 'd.yaml'), { out: runD, quiet: true, json: true }), 0);
   }
-  const s = await startInspectServer({ dirs: [runD], port: 0 });
-  const browser = await launch();
-  const errors: string[] = [];
-  try {
-    const page = await open(browser, s.url, errors);
+  await inPage([runD], async (page) => {
     await page.selectOption('#headview select.hv-filter', 'all');
     const links = await page.$eval('#headview-canvas', (c) => (c as unknown as { links: { q: number; k: number; head: number; w: number }[] }).links.map((l) => ({ ...l })));
     const link = links.filter((l) => l.q !== l.k).sort((a, b) => b.w - a.w)[0];
@@ -352,11 +354,7 @@ test('in chromium: the neuron view of a σReparam run uses the effective (repara
     await page.selectOption('#neuron select.nv-k', String(link.k));
     const soft = await page.$eval('#neuron .neuron-head[data-head="0"] .scell.picked', (c) => Number(c.getAttribute('data-v')));
     assert.ok(Math.abs(soft - link.w) < 1e-5, `neuron view softmax ${soft} = attention weight ${link.w} (layer 1, head 1, ${link.q} → ${link.k})`);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await s.close();
-  }
+  });
 });
 
 test('in chromium: a binary target shows its class names, also for a run saved before binary targets kept them', { skip }, async () => {
@@ -371,35 +369,23 @@ test('in chromium: a binary target shows its class names, also for a run saved b
     delete state.targets.y.classes;
     writeFileSync(join(runE, 'preprocessor.json'), JSON.stringify(state));
   }
-  const s = await startInspectServer({ dirs: [runE], port: 0 });
-  const browser = await launch();
-  const errors: string[] = [];
-  try {
-    const page = await open(browser, s.url, errors);
+  await inPage([runE], async (page, url) => {
     const got = JSON.parse((await page.textContent('.run-col[data-run="0"] .pred-json'))!).y as { label: string; probability: number; positive: string };
     assert.ok(['ham', 'spam'].includes(got.label), `the page's prediction record names the class: ${JSON.stringify(got)}`);
     assert.equal(got.positive, 'spam');
     assert.match((await page.textContent('.prediction .pred-class'))!, /^(ham|spam)$/);
     assert.match((await page.textContent('#rows li.row-item .row-cls'))!, /^(ham|spam) → (ham|spam)$/);
-    const records = JSON.parse((await get(`${s.url}runs/0/records.json`)).body).records as Record<string, unknown>[];
+    const records = JSON.parse((await get(`${url}runs/0/records.json`)).body).records as Record<string, unknown>[];
     const cli = await cliPredict(runE, records[0]);
     assert.ok(Math.abs(got.probability - cli.probability) <= 1e-5, `page ${got.probability} vs predict ${cli.probability}`);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await s.close();
-  }
+  });
 });
 
 test('in chromium: two runs switch and sit side by side on the same record', { skip }, async () => {
   await trainedRuns();
-  const s = await startInspectServer({ dirs: [runA, runB], port: 0 });
-  const browser = await launch();
-  const errors: string[] = [];
-  try {
-    const page = await open(browser, s.url, errors);
+  await inPage([runA, runB], async (page, url) => {
     assert.equal(await page.$$eval('#views .run-col', (c) => c.length), 2, 'side by side at first');
-    const records = JSON.parse((await get(`${s.url}runs/0/records.json`)).body).records as Record<string, unknown>[];
+    const records = JSON.parse((await get(`${url}runs/0/records.json`)).body).records as Record<string, unknown>[];
     const [pa, pb] = [await pagePrediction(page, 0), await pagePrediction(page, 1)];
     const [ca, cb] = [await cliPredict(runA, records[0]), await cliPredict(runB, records[0])];
     assert.ok(Math.abs(pa.probability - ca.probability) <= 1e-5 && Math.abs(pb.probability - cb.probability) <= 1e-5, `A ${pa.probability}/${ca.probability}, B ${pb.probability}/${cb.probability}`);
@@ -409,22 +395,14 @@ test('in chromium: two runs switch and sit side by side on the same record', { s
     assert.match((await page.textContent('#views .run-title'))!, /viewer-b/);
     await page.click('button.run-btn[data-runs="0"]');
     assert.match((await page.textContent('#views .run-title'))!, /viewer-a/);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await s.close();
-  }
+  });
 });
 
 test('in chromium: a run without attention maps (MLP baseline) shows its prediction, form, confusion matrix, curves and metrics', { skip }, async () => {
   await mlpRun();
-  const s = await startInspectServer({ dirs: [runC], port: 0 });
-  const browser = await launch();
-  const errors: string[] = [];
-  try {
-    const page = await open(browser, s.url, errors);
+  await inPage([runC], async (page, url) => {
     assert.match((await page.textContent('#views .run-title'))!, /viewer-mlp · mlp, no token-to-token attention maps/);
-    const records = JSON.parse((await get(`${s.url}runs/0/records.json`)).body).records as Record<string, unknown>[];
+    const records = JSON.parse((await get(`${url}runs/0/records.json`)).body).records as Record<string, unknown>[];
     const first = await pagePrediction(page), cli0 = await cliPredict(runC, records[0]);
     assert.ok(Math.abs(first.probability - cli0.probability) <= 1e-5, `page ${first.probability} vs predict ${cli0.probability}`);
     const other = String(records[0].note) === 'poor work' ? 'fine work' : 'poor work';
@@ -437,11 +415,7 @@ test('in chromium: a run without attention maps (MLP baseline) shows its predict
     for (const id of ['#confusion', '#training', '#metrics']) assert.ok(await page.$(`#dataset ${id}`), `${id} is on the page`);
     const n = await page.$$eval('#confusion td.cm-cell', (tds) => tds.reduce((a, td) => a + Number(td.textContent), 0));
     assert.equal(n, records.length, 'the confusion matrix counts every test row');
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await s.close();
-  }
+  });
 });
 
 test('in chromium: the exported folder runs the model from a plain static server, under a subpath', { skip }, async () => {

@@ -114,7 +114,7 @@ function trainEval(kind: Pooling, docs: Doc[], split: { train: number[]; test: n
 
 async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const seeds = o.seeds ?? (o.quick ? [0] : [0, 1, 2]);
-  const epochs = o.quick ? 2 : 12;
+  const epochs = o.quick ? 1 : 12;
   const sets = [
     { name: 'SpamAssassin hard ham vs spam', S: 24, W: 24, docs: (): Doc[] => spamAssassin({ groups: ['hard-ham-1', 'spam-1'] }).records.map((r) => ({ sentences: splitDocument(`${r.subject}.\n\n${r.body}`, 24, 24), label: r.label === 'spam' ? 1 : 0 })) },
     { name: 'State of the Union, Republican vs Democratic', S: 96, W: 32, docs: (): Doc[] => sotu().records.map((r) => ({ sentences: splitDocument(String(r.text), 96, 32), label: r.party === 'Republican' ? 1 : 0 })) },

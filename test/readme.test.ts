@@ -97,6 +97,16 @@ test('docs/attention.md: the long-input / modality / hierarchy example runs and 
   assert.deepEqual(shape(m.sentenceWeights), [1, 2]);
 });
 
+test('docs/attention.md: the block-mask example runs, gives the shapes it states, and the window mask equals its predicate', async () => {
+  const m = await runBlock('docs/attention.md', '## Block masks', ['out', 'alibi', 'local', 'pad', 'full', 'partial', 'total']);
+  for (const name of ['out', 'alibi']) assert.deepEqual(shape(m[name]), [2, 4, 256, 8], name);
+  assert.equal(m.local.allows(0, 0, 100, 116), true);
+  assert.equal(m.local.allows(0, 0, 100, 117), false);
+  assert.equal(m.pad.allows(1, 0, 0, 200), false, 'a padded key');
+  assert.equal(m.total, 64, '8 × 8 tiles of 32');
+  assert.ok(m.full + m.partial < m.total, 'BigBird skips tiles');
+});
+
 test('docs/data.md: the fusion example runs: composite block, schema, preprocessing, fusion model, fit, gates', async () => {
   const m = await runBlock('docs/data.md', '## Heterogeneous data and fusion', ['mixed', 'batch', 'result', 'metrics', 'gates', 'model']);
   assert.deepEqual(shape(m.mixed), [2, 5, 16]);

@@ -134,7 +134,7 @@ function drawRun(st: State, col: Column, k: number, a: Analysis, redraw: () => v
     if (!run.fusion) col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
   }
   if (!run.fusion) return;
-  col.schedule('modelview', () => ({ title: 'Model view: every layer × head (click one to open it)', figure: modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; redraw(); }, { layer, head }) }));
+  col.schedule('modelview', (prev) => ({ title: 'Model view: every layer × head (click one to open it)', figure: modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; redraw(); }, { layer, head }, prev) }));
   col.schedule('headview', () => {
     // overlaid heads in colour, a strongest-links filter
     const ctl = h('div', { class: 'hv-controls' });

@@ -36,7 +36,7 @@ export function panel(id: string, title: string, figure: Node, note?: string): H
 
 export class Column {
   readonly el: HTMLElement;
-  private readonly boxes = new Map<string, { box: HTMLElement; draw: (() => PanelContent) | null }>();
+  private readonly boxes = new Map<string, { box: HTMLElement; draw: ((prev: Node | null) => PanelContent) | null }>();
   private readonly onScreen = new Set<string>();
   private readonly observer: IntersectionObserver;
 
@@ -67,8 +67,11 @@ export class Column {
     return p.box;
   }
 
-  /** Gives panel `id` its drawing: run now when the panel is on screen, else when it comes into view. */
-  schedule(id: string, draw: () => PanelContent): void {
+  /**
+   * Gives panel `id` its drawing: run now when the panel is on screen, else when it comes into
+   * view. `draw` gets the figure it drew last time (or null), to reuse its elements.
+   */
+  schedule(id: string, draw: (prev: Node | null) => PanelContent): void {
     const p = this.boxes.get(id) ?? (this.box(id), this.boxes.get(id)!);
     p.draw = draw;
     if (this.onScreen.has(id)) this.flush(id);
@@ -83,7 +86,7 @@ export class Column {
     if (!p?.draw) return;
     const draw = p.draw;
     p.draw = null;
-    measured(`view: ${id}`, () => fillPanel(p.box, draw()));
+    measured(`view: ${id}`, () => fillPanel(p.box, draw(p.box.querySelector(':scope > .figure')?.firstChild ?? null)));
     p.box.classList.remove('stale');
   }
 

@@ -16,14 +16,11 @@ export function h(tag: string, attrs: Record<string, string> = {}, ...children: 
   return e;
 }
 
-/** An n × n map on a canvas (one pixel a cell, scaled by CSS to `px`; white → blue, `max` the top of the scale); hovering shows the pair and the weight. */
-export function heatCanvas(m: ArrayLike<number>, n: number, px: number, options: { max?: number; labels?: string[]; tip?: HTMLElement } = {}): HTMLCanvasElement {
-  const c = document.createElement('canvas');
-  c.width = c.height = n;
-  c.style.width = c.style.height = `${px}px`;
-  c.style.imageRendering = 'pixelated';
+/** Paints `m` (n × n) into canvas `c`, one pixel a cell (white → blue, `max` the top of the scale; default the largest value). */
+function paintHeat(c: HTMLCanvasElement, m: ArrayLike<number>, n: number, max0 = 0): void {
+  if (c.width !== n) c.width = c.height = n;
   const ctx = c.getContext('2d')!;
-  let max = options.max ?? 0;
+  let max = max0;
   if (!max) for (let i = 0; i < n * n; i++) max = Math.max(max, m[i]);
   max = Math.max(max, 1e-9);
   const img = ctx.createImageData(n, n);
@@ -32,6 +29,14 @@ export function heatCanvas(m: ArrayLike<number>, n: number, px: number, options:
     img.data[4 * i] = Math.round(255 - 225 * t); img.data[4 * i + 1] = Math.round(255 - 185 * t); img.data[4 * i + 2] = Math.round(255 - 95 * t); img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
+}
+
+/** An n × n map on a canvas (one pixel a cell, scaled by CSS to `px`; white → blue, `max` the top of the scale); hovering shows the pair and the weight. */
+export function heatCanvas(m: ArrayLike<number>, n: number, px: number, options: { max?: number; labels?: string[]; tip?: HTMLElement } = {}): HTMLCanvasElement {
+  const c = document.createElement('canvas');
+  c.style.width = c.style.height = `${px}px`;
+  c.style.imageRendering = 'pixelated';
+  paintHeat(c, m, n, options.max);
   const { labels, tip } = options;
   if (labels && tip) {
     c.onmousemove = (e) => {
@@ -45,10 +50,21 @@ export function heatCanvas(m: ArrayLike<number>, n: number, px: number, options:
 
 /**
  * The model view: one small heatmap per layer × head (rows: layers), each a button that opens
- * that head in the head view and the large heatmap.
+ * that head in the head view and the large heatmap. Given the previous grid of the same
+ * layers × heads, its canvases are painted again in place (an edit makes no new elements).
  */
-export function modelView(weights: Float32Array[][], n: number, onOpen: (layer: number, head: number) => void, active: { layer: number; head: number }): HTMLElement {
-  const grid = h('div', { class: 'model-grid', style: `grid-template-columns: 60px repeat(${weights[0].length}, 104px)` });
+export function modelView(weights: Float32Array[][], n: number, onOpen: (layer: number, head: number) => void, active: { layer: number; head: number }, prev?: Node | null): HTMLElement {
+  const shape = `${weights.length}x${weights[0].length}`;
+  if (prev instanceof HTMLElement && prev.dataset.shape === shape) {
+    for (const b of prev.querySelectorAll<HTMLButtonElement>('button.mv-panel')) {
+      const l = Number(b.dataset.layer), hd = Number(b.dataset.head);
+      paintHeat(b.querySelector('canvas')!, weights[l][hd], n);
+      b.classList.toggle('active', active.layer === l && active.head === hd);
+      b.onclick = () => onOpen(l, hd);
+    }
+    return prev;
+  }
+  const grid = h('div', { class: 'model-grid', 'data-shape': shape, style: `grid-template-columns: 60px repeat(${weights[0].length}, 104px)` });
   grid.append(h('span'));
   weights[0].forEach((_, hd) => grid.append(h('span', { class: 'mv-col' }, `head ${hd + 1}`)));
   weights.forEach((layer, l) => {

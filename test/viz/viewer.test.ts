@@ -241,6 +241,7 @@ test('in chromium: the model runs in the page; editing a field re-predicts as at
 
     // the first row's prediction equals attnkit predict; edit the note so the class flips, and again
     const first = await pagePrediction(page);
+    await page.$eval('#modelview canvas', (c) => { c.dataset.mark = 'kept'; });
     const cli0 = await cliPredict(runA, records[0]);
     assert.ok(Math.abs(first.probability - cli0.probability) <= 1e-5, `page ${first.probability} vs predict ${cli0.probability}`);
     const note = String(records[0].note);
@@ -248,6 +249,7 @@ test('in chromium: the model runs in the page; editing a field re-predicts as at
     await page.fill('textarea[data-field="note"]', other);
     await page.waitForFunction((p) => !document.querySelector('.pred-json')!.textContent!.includes(String(p)), first.probability);
     const edited = await pagePrediction(page);
+    assert.equal(await page.$eval('#modelview canvas', (c) => c.dataset.mark), 'kept', 'an edit paints the model view\'s canvases again, it makes no new ones');
     const cli1 = await cliPredict(runA, { ...records[0], note: other });
     assert.ok(Math.abs(edited.probability - cli1.probability) <= 1e-5, `edited: page ${edited.probability} vs predict ${cli1.probability}`);
     assert.ok(Math.abs(edited.probability - first.probability) > 0.1, `the note decides y: ${note} → ${first.probability}, ${other} → ${edited.probability}`);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "aligned.h"
@@ -83,6 +84,32 @@ __attribute__((always_inline)) inline void micro_rows(long n, long kc, const flo
   }
 }
 
+// does any of the first nq lanes of a partial tile's element row e (key c: e[lane]) see the key?
+inline bool any_lane(const uint8_t* e, long nq) {
+  if (nq >= 16) {  // a whole strip: two 8-byte words
+    uint64_t a, b;
+    std::memcpy(&a, e, 8);
+    std::memcpy(&b, e + 8, 8);
+    if (nq == 16) return (a | b) != 0;
+  }
+  for (long j = 0; j < nq; j++) if (e[j]) return true;
+  return false;
+}
+// do all 16 lanes see the key (a whole strip with every element 1)?
+inline bool all16(const uint8_t* e) {
+  uint64_t a, b;
+  std::memcpy(&a, e, 8);
+  std::memcpy(&b, e + 8, 8);
+  return (a & b) == 0x0101010101010101ull && a == b;
+}
+// keys [c0, c1) of [0, n) that some of nq lanes sees in a partial tile's elements el (key c at el[c·ld]): the rest are skipped
+inline void seen_keys(const uint8_t* el, long ld, long nq, long n, long& c0, long& c1) {
+  c0 = 0;
+  c1 = n;
+  while (c0 < c1 && !any_lane(el + c0 * ld, nq)) c0++;
+  while (c1 > c0 && !any_lane(el + (c1 - 1) * ld, nq)) c1--;
+}
+
 struct alignas(64) Strip {
   float m[QW], l[QW];
 };
@@ -102,8 +129,11 @@ void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, 
       for (long j = 0; j < nq; j++) st[c * ld + j] -= slope * static_cast<float>(std::labs(at + j - j0 - c));
   }
   if (el)
-    for (long c = 0; c < bc; c++)
-      for (long j = 0; j < nq; j++) if (!el[c * elq + j]) st[c * ld + j] = NEG_INF;
+    for (long c = 0; c < bc; c++) {
+      const uint8_t* e = el + c * elq;
+      if (nq == 16 && all16(e)) continue;  // the strip sees this key: nothing to hide
+      for (long j = 0; j < nq; j++) if (!e[j]) st[c * ld + j] = NEG_INF;
+    }
   if (m.kind != 0) {
     const long base = b * m.sb + h * m.sh + i0 * m.st + j0 * m.ss;
     for (long c = 0; c < bc; c++) {
@@ -222,12 +252,21 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
             const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
             const long kend = s.causal ? std::min(s.S, i0 + nq) : s.S;
             if (j0 >= kend) continue;
-            const long nc = std::min(bc, kend - j0);
+            long nc = std::min(bc, kend - j0), jj = j0;
+            const uint8_t* el = tile_elems(m, code, i0 - qt * tg.bq, j0 - kstart);
+            if (el) {  // a partial tile: only the keys some query of the strip sees
+              long c0, c1;
+              seen_keys(el, tg.bq, nq, nc, c0, c1);
+              if (c0 == c1) continue;
+              jj = j0 + c0;
+              nc = c1 - c0;
+              el += c0 * tg.bq;
+            }
             float* qt_ = buf + t * per;
             float* st = qt_ + s.D * QW;
             float* ot = st + KB * QW;
-            micro_rows<true>(nc, s.D, K + j0 * L.k.sr, L.k.sr, qt_, QW, st, QW, false);  // Sᵀ = K·Qᵀ
-            mask_strip(s, m, b, h, i0, nq, j0, nc, st, QW, tile_elems(m, code, i0 - qt * tg.bq, j0 - kstart), tg.bq);
+            micro_rows<true>(nc, s.D, K + jj * L.k.sr, L.k.sr, qt_, QW, st, QW, false);  // Sᵀ = K·Qᵀ
+            mask_strip(s, m, b, h, i0, nq, jj, nc, st, QW, el, tg.bq);
             __m256 a0, a1;
             softmax_step(st, nc, sp[t], a0, a1);
             const __m256 one = _mm256_set1_ps(1.f);
@@ -240,14 +279,14 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
             if (s.dropout > 0) {  // weight (bh·T + i)·S + j survives with probability 1 − p, scaled by 1/(1 − p)
               const __m256 ks = _mm256_set1_ps(keep_scale);
               for (long half = 0; half < 2; half++) {
-                const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + j0, s.S, nc);
+                const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + i0 + half * 8) * s.S + jj, s.S, nc);
                 for (long c = 0; c < nc; c++) {
                   float* row = st + c * QW + half * 8;
                   _mm256_store_ps(row, _mm256_mul_ps(_mm256_load_ps(row), _mm256_and_ps(ks, walk.at(c))));  // NaN·0 stays NaN
                 }
               }
             }
-            micro_rows<false>(s.Dv, nc, V + j0 * L.v.sr, L.v.sr, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
+            micro_rows<false>(s.Dv, nc, V + jj * L.v.sr, L.v.sr, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
           }
         }
       }
@@ -358,19 +397,27 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
            for (long i0 = qtile * tg.bq; i0 < qstop; i0 += BNQ) {
             const long nqt = std::min(BNQ, qstop - i0), nst = (nqt + 15) / 16;
             if (s.causal && i0 + nqt <= j0) continue;  // every query of the tile precedes every key
+            long jb = j0, nb = bc;  // a partial tile: only the keys some query of this tile sees
+            if (code >= 0) {
+              long c0, c1;
+              seen_keys(tile_elems(m, code, i0 - qtile * tg.bq, j0 - kstart), tg.bq, nqt, bc, c0, c1);
+              if (c0 == c1) continue;
+              jb = j0 + c0;
+              nb = c1 - c0;
+            }
             for (long t = 0; t < nst; t++) {
               const long ti = i0 + t * 16, nq = std::min<long>(16, qstop - ti);
               float* sp = pb + t * 16;
               float* dp = dsb + t * 16;
-              const uint8_t* el = tile_elems(m, code, ti - qtile * tg.bq, j0 - kstart);
-              micro_rows<true>(bc, s.D, K + j0 * L.k.sr, L.k.sr, qt + ti * s.D, 16, sp, BNQ, false);      // Sᵀ = K·(scale·Q)ᵀ
-              mask_strip(s, m, b, h, ti, nq, j0, bc, sp, BNQ, el, tg.bq);
-              micro_rows<true>(bc, s.Dv, V + j0 * L.v.sr, L.v.sr, dot + ti * s.Dv, 16, dp, BNQ, false);  // dPᵀ = V·dOᵀ
+              const uint8_t* el = tile_elems(m, code, ti - qtile * tg.bq, jb - kstart);
+              micro_rows<true>(nb, s.D, K + jb * L.k.sr, L.k.sr, qt + ti * s.D, 16, sp, BNQ, false);      // Sᵀ = K·(scale·Q)ᵀ
+              mask_strip(s, m, b, h, ti, nq, jb, nb, sp, BNQ, el, tg.bq);
+              micro_rows<true>(nb, s.Dv, V + jb * L.v.sr, L.v.sr, dot + ti * s.Dv, 16, dp, BNQ, false);  // dPᵀ = V·dOᵀ
               const bool drop = s.dropout > 0;
               for (int half = 0; half < 2; half++) {
                 const __m256 shift = _mm256_load_ps(ll + ti + half * 8), dd = _mm256_load_ps(dl + ti + half * 8);
                 if (_mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) == 0) {
-                  for (long c = 0; c < bc; c++) {  // no NaN row: P = exp(S − lse), dS = scale·P∘(dP − D)
+                  for (long c = 0; c < nb; c++) {  // no NaN row: P = exp(S − lse), dS = scale·P∘(dP − D)
                     float* sr = sp + c * BNQ + half * 8;
                     float* dr = dp + c * BNQ + half * 8;
                     const __m256 p = exp_nonpos(_mm256_sub_ps(_mm256_load_ps(sr), shift));
@@ -382,7 +429,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                 // a row with a NaN lse (a NaN or +∞ score) keeps NaN probabilities; padded lanes and rows
                 // with no visible key (shift +∞) keep 0 whatever their scores
                 const __m256 live = _mm256_cmp_ps(shift, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_NEQ_UQ);
-                for (long c = 0; c < bc; c++) {
+                for (long c = 0; c < nb; c++) {
                   float* sr = sp + c * BNQ + half * 8;
                   float* dr = dp + c * BNQ + half * 8;
                   const __m256 x = _mm256_sub_ps(_mm256_load_ps(sr), shift);
@@ -390,7 +437,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                   _mm256_store_ps(sr, p);
                   if (drop) continue;
                   // dS = scale·P∘(dP − D): 0 where P = 0, and for hidden keys of a NaN row
-                  const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c, el ? el + c * tg.bq + half * 8 : nullptr));
+                  const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, jb + c, el ? el + c * tg.bq + half * 8 : nullptr));
                   _mm256_store_ps(dr, _mm256_andnot_ps(none, _mm256_mul_ps(_mm256_mul_ps(vscale, p), _mm256_sub_ps(_mm256_load_ps(dr), dd))));
                 }
               }
@@ -399,8 +446,8 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                 for (long half = 0; half < 2; half++) {
                   const __m256 dd = _mm256_load_ps(dl + ti + half * 8), shift = _mm256_load_ps(ll + ti + half * 8);
                   const bool nan_rows = _mm256_movemask_ps(_mm256_cmp_ps(shift, shift, _CMP_UNORD_Q)) != 0;
-                  const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + j0, s.S, bc);
-                  for (long c = 0; c < bc; c++) {
+                  const Keep8Walk walk(s.seed, thr, (static_cast<uint64_t>(bh) * s.T + ti + half * 8) * s.S + jb, s.S, nb);
+                  for (long c = 0; c < nb; c++) {
                     const __m256 keep = _mm256_and_ps(ks, walk.at(c));
                     float* sr = sp + c * BNQ + half * 8;
                     float* dr = dp + c * BNQ + half * 8;
@@ -409,7 +456,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                     if (!nan_rows) {
                       _mm256_store_ps(dr, ds);
                     } else {  // none where P = 0, nor for hidden keys of a NaN row
-                      const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, j0 + c, el ? el + c * tg.bq + half * 8 : nullptr));
+                      const __m256 none = _mm256_or_ps(_mm256_cmp_ps(p, _mm256_setzero_ps(), _CMP_EQ_OQ), hidden8(s, m, b, h, ti + half * 8, jb + c, el ? el + c * tg.bq + half * 8 : nullptr));
                       _mm256_store_ps(dr, _mm256_andnot_ps(none, ds));
                     }
                     _mm256_store_ps(sr, _mm256_mul_ps(p, keep));  // NaN·0 stays NaN
@@ -418,11 +465,11 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
               }
             }
             for (long c0 = 0; c0 < Dv16; c0 += 16)  // dV += Pᵀ·dO
-              micro_rows<true>(bc, nqt, pb, BNQ, dor + i0 * Dv16 + c0, Dv16, dvp + j0 * Dv16 + c0, Dv16, true);
+              micro_rows<true>(nb, nqt, pb, BNQ, dor + i0 * Dv16 + c0, Dv16, dvp + jb * Dv16 + c0, Dv16, true);
             for (long c0 = 0; c0 < D16; c0 += 16)  // dK += dSᵀ·Q
-              micro_rows<true>(bc, nqt, dsb, BNQ, qr + i0 * D16 + c0, D16, dkp + j0 * D16 + c0, D16, true);
+              micro_rows<true>(nb, nqt, dsb, BNQ, qr + i0 * D16 + c0, D16, dkp + jb * D16 + c0, D16, true);
             for (long t = 0; t < nst; t++)  // dQᵀ += Kᵀ·dSᵀ
-              micro_rows<false>(s.D, bc, K + j0 * L.k.sr, L.k.sr, dsb + t * 16, BNQ, dqt + i0 + t * 16, T16, true);
+              micro_rows<false>(s.D, nb, K + jb * L.k.sr, L.k.sr, dsb + t * 16, BNQ, dqt + i0 + t * 16, T16, true);
            }
           }
          }

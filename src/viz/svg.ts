@@ -86,19 +86,22 @@ export function lines(series: { name: string; xs: number[]; ys: (number | null)[
   const all = series.flatMap((s) => s.ys.filter((y): y is number => y !== null && Number.isFinite(y)));
   const xs = series.flatMap((s) => s.xs);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(0, ...all), Math.max(...all)];
-  const sx = (x: number): number => L + ((x - x0) / Math.max(1e-9, x1 - x0)) * (W - L - R);
+  // one epoch: its points in the middle of the axis, not on the y axis
+  const sx = (x: number): number => (x1 === x0 ? (L + W - R) / 2 : L + ((x - x0) / (x1 - x0)) * (W - L - R));
   const sy = (y: number): number => H - B - ((y - y0) / Math.max(1e-9, y1 - y0)) * (H - T - B);
   const svg = el('svg', { width: W, height: H, class: 'chart' });
   svg.appendChild(el('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
   svg.appendChild(el('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#888' }));
   svg.appendChild(el('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#888' }));
-  svg.appendChild(el('text', { x: L, y: H - 8, 'font-size': 11 }, `${options.xLabel ?? 'epoch'} ${x0}–${x1}`));
+  svg.appendChild(el('text', { x: L, y: H - 8, 'font-size': 11 }, `${options.xLabel ?? 'epoch'} ${x0 === x1 ? x0 : `${x0}–${x1}`}`));
   svg.appendChild(el('text', { x: 4, y: T + 8, 'font-size': 10 }, y1.toPrecision(3)));
   svg.appendChild(el('text', { x: 4, y: H - B, 'font-size': 10 }, y0.toPrecision(3)));
   const palette = ['#1f4e9c', '#c4453b', '#2e8b57', '#b8860b', '#6a3d9a', '#e377c2', '#17becf', '#7f7f7f'];
   series.forEach((s, k) => {
-    const pts = s.xs.map((x, i) => (s.ys[i] === null ? null : `${sx(x)},${sy(s.ys[i]!)}`)).filter((p): p is string => p !== null);
-    svg.appendChild(el('polyline', { points: pts.join(' '), fill: 'none', stroke: palette[k % palette.length], 'stroke-width': 2, class: 'series', 'data-name': s.name }));
+    const xy = s.xs.flatMap((x, i) => (s.ys[i] === null ? [] : [[sx(x), sy(s.ys[i]!)] as const]));
+    svg.appendChild(el('polyline', { points: xy.map(([x, y]) => `${x},${y}`).join(' '), fill: 'none', stroke: palette[k % palette.length], 'stroke-width': 2, class: 'series', 'data-name': s.name }));
+    // a marker on each point: a one-epoch run's single point is otherwise not painted at all
+    for (const [x, y] of xy) svg.appendChild(el('circle', { cx: x, cy: y, r: 2.5, fill: palette[k % palette.length], class: 'point', 'data-name': s.name }));
     svg.appendChild(el('text', { x: W - R + 6, y: T + 12 + k * 14, 'font-size': 11, fill: palette[k % palette.length] }, s.name));
   });
   return svg;

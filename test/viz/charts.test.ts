@@ -1,0 +1,50 @@
+/// <reference lib="dom" />
+/**
+ * The viewer's line chart (src/viz/svg.ts `lines`) in a real browser: a run trained for one epoch
+ * has one point per series, which a bare polyline does not paint, so each point is marked; the
+ * x axis names the one epoch rather than a range "1–1". Skipped where no chromium is installed
+ * (outside CI).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `no chromium at ${CHROMIUM}`;
+
+test('lines: a one-epoch series is painted (a marker per point) and the axis names the epoch', { skip }, async () => {
+  const entry = fileURLToPath(new URL('../../src/viz/svg.ts', import.meta.url));
+  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', globalName: 'vizSvg', logLevel: 'silent' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.setContent('<!doctype html><body></body>');
+    // tsx keeps function names with a __name helper, which the evaluated callbacks below then call
+    await page.addScriptTag({ content: `globalThis.__name = (f) => f;\n${bundle.outputFiles[0].text}` });
+    const one = await page.evaluate(() => {
+      const { lines } = (globalThis as unknown as { vizSvg: typeof import('../../src/viz/svg.js') }).vizSvg;
+      const svg = lines([{ name: 'train loss', xs: [1], ys: [0.21] }, { name: 'valid loss', xs: [1], ys: [0.09] }]);
+      document.body.append(svg);
+      // painted marks per series: a circle, or a polyline with a visible extent
+      const painted = (name: string): number => Array.from(svg.querySelectorAll(`[data-name="${name}"]`)).filter((e) => {
+        const b = (e as SVGGraphicsElement).getBBox();
+        return e.tagName === 'circle' ? b.width > 0 : b.width > 0 || b.height > 0;
+      }).length;
+      return { train: painted('train loss'), valid: painted('valid loss'), axis: Array.from(svg.querySelectorAll('text')).map((t) => t.textContent ?? '') };
+    });
+    assert.ok(one.train >= 1 && one.valid >= 1, `one-point series painted: ${JSON.stringify(one)}`);
+    assert.ok(one.axis.includes('epoch 1'), `x axis: ${one.axis.join(' | ')}`);
+    const many = await page.evaluate(() => {
+      const { lines } = (globalThis as unknown as { vizSvg: typeof import('../../src/viz/svg.js') }).vizSvg;
+      const svg = lines([{ name: 'a', xs: [1, 2, 3], ys: [0.3, null, 0.1] }]);
+      return { circles: svg.querySelectorAll('circle[data-name="a"]').length, axis: Array.from(svg.querySelectorAll('text')).map((t) => t.textContent ?? '') };
+    });
+    assert.equal(many.circles, 2, 'a marker per non-null point');
+    assert.ok(many.axis.includes('epoch 1–3'), `x axis: ${many.axis.join(' | ')}`);
+  } finally {
+    await browser.close();
+  }
+});

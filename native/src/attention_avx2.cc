@@ -55,11 +55,12 @@ __attribute__((always_inline)) inline void micro(long kc, const float* a, long l
 }
 
 // Rows per micro-kernel call: 6 on x86 (12 ymm accumulators); on WebAssembly each 8-lane register is two
-// v128 and x86 engines have 16 xmm registers, so 3 rows keep 12 accumulators (6 and 3 measured alike in V8
-// on the AMD EPYC VM: B8 H8 L512 D64 fwd+bwd 735–756 against 750–785 ms CPU time, 1 thread)
+// v128, and V8 keeps about 13 v128 values in registers in a tile loop: 2 rows (8 accumulators + 4 B vectors
+// + a broadcast) do not spill, 3 rows (17 live values) do: the tile loop alone gave 48.8 against 25.7 GFLOP/s
+// in Chromium 150 on the AMD EPYC VM. scripts/build-wasm.mjs sets ATTNKIT_WASM_MAXR=2 explicitly.
 #if defined(__wasm_simd128__)
 #ifndef ATTNKIT_WASM_MAXR
-#define ATTNKIT_WASM_MAXR 3
+#define ATTNKIT_WASM_MAXR 2
 #endif
 constexpr int MAXR = ATTNKIT_WASM_MAXR;
 #else

@@ -12,6 +12,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>attnkit viewer</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 13px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f4f6fa; }
   header { background: #1f2f4f; color: white; padding: 10px 20px; display: flex; gap: 20px; align-items: baseline; flex-wrap: wrap; }

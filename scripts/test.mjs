@@ -37,6 +37,7 @@ const ONCE = {
   'test/browser/training.test.ts': ['own', 'picks its backends itself: wasm (or js) in chromium, js and wasm in Node, whatever the pass'],
   'test/viz/charts.test.ts': ['none', 'the viewer\'s line chart drawn in chromium from src/viz/svg.ts alone (no model)'],
   'test/viz/page.test.ts': ['none', 'the viewer\'s page HTML alone in chromium, on a bare static server (no model)'],
+  'test/viz/search.test.ts': ['none', 'the viewer\'s row search over plain records (no model)'],
   'test/viz/viewer.test.ts': ['setup', 'the page runs the model in chromium on its own backend; Node trains the runs and serves them'],
   'test/cli/inspectHost.test.ts': ['setup', 'the viewer server\'s Host checks and Ctrl-C exit; one small run trained as input'],
   'test/cli/runDir.test.ts': ['setup', 'crash-safe file writes of a run directory; bitwise resume on each backend is test/train/trainer.test.ts and test/cli/cli.test.ts'],

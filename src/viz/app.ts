@@ -16,6 +16,7 @@ import type { Report } from './report.js';
 import { lines } from './svg.js';
 import { Column, panel } from './column.js';
 import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
+import { recordMatches } from './search.js';
 import { backendInfo, loadRun, loadSummary, measured, type Analysis, type DatasetSummary, type PageRun } from './engine.js';
 import { recordForm } from './form.js';
 import { kindUi } from './kinds.js';
@@ -73,12 +74,13 @@ function renderPicker(st: State, choose: (i: number) => void): void {
   const fill = (): void => {
     list.replaceChildren();
     const q = st.search.toLowerCase();
+    const inputs = run.state.schema.fields.map((f) => f.name);
     const idx = run.data.records.map((_, i) => i).filter((i) => {
       const t = truthOf(run, i), p = stats.predicted[i];
       if (st.cls !== '' && t !== Number(st.cls)) return false;
       if (st.correct !== 'all' && (p === undefined || (p === t) !== (st.correct === 'correct'))) return false;
       if (st.cell && (t !== st.cell[0] || p !== st.cell[1])) return false;
-      return !q || JSON.stringify(run.data.records[i]).toLowerCase().includes(q);
+      return recordMatches(run.data.records[i], inputs, q);
     });
     // the misclassified first (the CLI predicted the split: dataset.json), then in test-split order
     idx.sort((a, b) => Number(stats.predicted[a] === truthOf(run, a)) - Number(stats.predicted[b] === truthOf(run, b)) || a - b);

@@ -48,3 +48,24 @@ test('lines: a one-epoch series is painted (a marker per point) and the axis nam
     await browser.close();
   }
 });
+
+test('bars: with `top`, the largest values listed largest first (not in token order)', { skip }, async () => {
+  const entry = fileURLToPath(new URL('../../src/viz/views.ts', import.meta.url));
+  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', globalName: 'vizViews', logLevel: 'silent' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.setContent('<!doctype html><body></body>');
+    await page.addScriptTag({ content: `globalThis.__name = (f) => f;\n${bundle.outputFiles[0].text}` });
+    const got = await page.evaluate(() => {
+      const { bars } = (globalThis as unknown as { vizViews: typeof import('../../src/viz/views.js') }).vizViews;
+      const order = (svg: SVGSVGElement): number[] => Array.from(svg.querySelectorAll('rect.bar')).map((r) => Number(r.getAttribute('data-i')));
+      const labels = ['[CLS]', 'a', 'b', 'c', 'd'];
+      return { top: order(bars([0.1, 0.5, 0.3, 0.9, 0.2], labels, labels, { top: 3 })), all: order(bars([0.1, 0.5, 0.3], labels.slice(0, 3))) };
+    });
+    assert.deepEqual(got.top, [3, 1, 2], 'the 3 largest, descending');
+    assert.deepEqual(got.all, [0, 1, 2], 'without top, bars keep their given order (fields, sources)');
+  } finally {
+    await browser.close();
+  }
+});

@@ -43,6 +43,17 @@ function marshal(a: Addon): LooseAddon {
   return out as LooseAddon;
 }
 
+const fallbacks: Record<string, number> = Object.create(null) as Record<string, number>;
+
+/**
+ * How many calls of each kernel a compiled backend handed to the js kernel since the process
+ * started (an argument the compiled kernel does not take: float64 data, non-finite values where
+ * a kernel needs the reference's handling…). A diagnostic: the results are the same, only slower.
+ */
+export function compiledFallbacks(): Readonly<Record<string, number>> {
+  return fallbacks;
+}
+
 /** A compiled backend named `name`: each table kernel with an adapter, falling back to the js kernel where it does not apply. */
 export function compiledKernels(name: 'native' | 'wasm', a: Addon): Partial<Backend> & { name: string } {
   const k = marshal(a);
@@ -57,6 +68,7 @@ export function compiledKernels(name: 'native' | 'wasm', a: Addon): Partial<Back
       } catch (e) {
         if (e !== FALLBACK) throw e;
       }
+      fallbacks[kernel] = (fallbacks[kernel] ?? 0) + 1;
       return js(...xs);
     };
   }

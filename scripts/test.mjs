@@ -30,6 +30,8 @@ const ONCE = {
   'test/arch/imports.test.ts': ['none', 'lints src/ with ESLint (layering and no-cycles rules)'],
   'test/arch/layers.test.ts': ['none', 'lints code snippets with ESLint'],
   'test/arch/browser.test.ts': ['none', 'bundles src/index.ts with esbuild and runs it in a bare VM context, on the bundle\'s own js kernels'],
+  'test/arch/tsconfig.test.ts': ['none', 'compares the exclude lists of two tsconfig files'],
+  'test/cli/encodeInterrupt.test.ts': ['setup', 'attnkit encode stopped by a signal leaves no temporary folder; a linear run is trained as input'],
   'test/errors.test.ts': ['none', 'bounded previews of hostile values in error messages'],
   'test/data/fieldKinds.test.ts': ['none', 'reads the source tree: one file and one table entry per field kind'],
   'test/data/readers.test.ts': ['none', 'CSV/JSONL file readers: text in, records or typed errors out'],

@@ -63,7 +63,7 @@ export function sentimentWords(quick: boolean, seed: number): { pre: Preprocesso
   const full = sentimentSentences();
   const records = quick ? full.records.filter((_, i) => i % 6 === 0) : full.records;
   const schema = { fields: [{ name: 'text', kind: 'text' as const, maxLength: 40, minCount: 2 }], targets: full.schema.targets };
-  const split = splitIndices(records.length, { seed, valid: 0.1, test: 0.2, stratify: records.map((r) => Number(r.label)) });
+  const split = splitIndices(records.length, { seed, valid: 0.1, test: 0.2, stratify: records.map((r) => Number(r.label === 'positive')) });
   const pre = Preprocessor.fit(schema, split.train.map((i) => records[i]));
   return { pre, ds: pre.encode(records).dataset, split };
 }

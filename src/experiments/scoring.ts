@@ -76,7 +76,7 @@ async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const records = o.quick ? d.records.filter((_, i) => i % 3 === 0) : d.records;
   const results: Record<string, { init: number[]; trained: number[]; accuracy: number[] }> = {};
   for (const seed of seeds) {
-    const split = splitIndices(records.length, { seed, valid: 0.1, test: 0.2, stratify: records.map((r) => Number(r.label)) });
+    const split = splitIndices(records.length, { seed, valid: 0.1, test: 0.2, stratify: records.map((r) => Number(r.label === 'positive')) });
     const pre = Preprocessor.fit(d.schema, split.train.map((i) => records[i]));
     const ds = pre.encode(records).dataset;
     const text = pre.fieldInfo().find((f) => f.name === 'text')!;

@@ -164,3 +164,10 @@ test('every built-in adapter loads its package and its schema fits and encodes i
   const births = data.usBirths({ window: 14 });
   assert.equal((births.records[0].history as number[]).length, 14);
 });
+
+test('sentiment: the classes are named negative / positive (the viewer and predict show names, not ids 0/1)', () => {
+  const d = data.sentimentSentences();
+  assert.deepEqual([...new Set(d.records.map((r) => r.label))].sort(), ['negative', 'positive']);
+  const pre = data.Preprocessor.fit(d.schema, d.records.slice(0, 300));
+  assert.deepEqual(pre.targetInfo()[0].classes, ['negative', 'positive']);
+});

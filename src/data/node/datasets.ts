@@ -255,10 +255,10 @@ export function sentimentSentences(): LoadedDataset {
   const records: DataRecord[] = ['amazon', 'imdb', 'yelp'].flatMap((source) =>
     readJsonFile<{ text: string; class?: number }[]>(join(dir, 'test', 'fixtures', `${source}.json`))
       .filter((r) => r.class === 0 || r.class === 1)                  // each file ends with one unlabelled entry
-      .map((r) => ({ text: r.text, source, label: r.class })));
+      .map((r) => ({ text: r.text, source, label: r.class === 1 ? 'positive' : 'negative' })));
   const schema: Schema = {
     fields: [{ name: 'text', kind: 'text', maxLength: 40, minCount: 2 }, { name: 'source', kind: 'categorical' }],
-    targets: [{ name: 'label', task: 'binary' }],
+    targets: [{ name: 'label', task: 'binary', positive: 'positive' }],
   };
   return { name: 'sentiment', records, schema, description: `review sentences (${records.length}): text + site → sentiment` };
 }

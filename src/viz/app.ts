@@ -16,7 +16,7 @@ import type { Report } from './report.js';
 import { lines } from './svg.js';
 import { Column, panel } from './column.js';
 import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
-import { recordMatches } from './search.js';
+import { pickerPage, recordMatches } from './search.js';
 import { backendInfo, loadRun, loadSummary, measured, type Analysis, type DatasetSummary, type PageRun } from './engine.js';
 import { recordForm } from './form.js';
 import { kindUi } from './kinds.js';
@@ -41,6 +41,8 @@ interface State {
   /** The query–key pair of the neuron view (positions among the real tokens). */
   q: number; k: number;
   search: string; cls: string; correct: 'all' | 'correct' | 'wrong';
+  /** The picker's page (the filters reset it to the first). */
+  page: number;
   /** Rows chosen by a confusion-matrix cell: [true, predicted]. */
   cell: [number, number] | null;
 }
@@ -84,7 +86,9 @@ function renderPicker(st: State, choose: (i: number) => void): void {
     });
     // the misclassified first (the CLI predicted the split: dataset.json), then in test-split order
     idx.sort((a, b) => Number(stats.predicted[a] === truthOf(run, a)) - Number(stats.predicted[b] === truthOf(run, b)) || a - b);
-    for (const i of idx.slice(0, 500)) {
+    const pg = pickerPage(idx, st.page);
+    st.page = pg.page;
+    for (const i of pg.rows) {
       const t = truthOf(run, i), p = stats.predicted[i];
       const wrong = p !== undefined && p !== t;
       const li = h('li', { class: `row-item${wrong ? ' wrong' : ''}${i === st.row && !st.edited ? ' active' : ''}`, 'data-i': String(i), title: snippet(run, run.data.records[i]) },
@@ -94,14 +98,25 @@ function renderPicker(st: State, choose: (i: number) => void): void {
       li.onclick = () => choose(i);
       list.append(li);
     }
-    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} test rows${idx.length > 500 ? ' (first 500 listed)' : ''}`;
+    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} test rows${pg.pages > 1 ? ` (${pg.from + 1}–${pg.from + pg.rows.length} listed)` : ''}`;
+    const nav = $('picker-pages');
+    nav.replaceChildren();
+    if (pg.pages > 1) {
+      const go = (to: number, label: string, id: string): HTMLButtonElement => {
+        const b = h('button', { type: 'button', id }, label) as HTMLButtonElement;
+        b.disabled = to < 0 || to >= pg.pages;
+        b.onclick = () => { st.page = to; fill(); };
+        return b;
+      };
+      nav.append(go(0, '⏮', 'page-first'), go(pg.page - 1, '◀ previous', 'page-prev'), h('span', { class: 'page-of' }, ` page ${pg.page + 1} of ${pg.pages} `), go(pg.page + 1, 'next ▶', 'page-next'), go(pg.pages - 1, '⏭', 'page-last'));
+    }
   };
-  search.oninput = () => { st.search = search.value; fill(); };
-  cls.onchange = () => { st.cls = cls.value; fill(); };
-  correct.onchange = () => { st.correct = correct.value as State['correct']; fill(); };
+  search.oninput = () => { st.search = search.value; st.page = 0; fill(); };
+  cls.onchange = () => { st.cls = cls.value; st.page = 0; fill(); };
+  correct.onchange = () => { st.correct = correct.value as State['correct']; st.page = 0; fill(); };
   const clear = h('button', { type: 'button', id: 'clear-cell' }, 'clear cell filter');
-  clear.onclick = () => { st.cell = null; renderPicker(st, choose); };
-  box.append(search, cls, correct, ...(st.cell ? [h('div', { class: 'note' }, `confusion cell: true ${run.className(st.cell[0])}, predicted ${run.className(st.cell[1])} `, clear)] : []), h('div', { id: 'picker-count', class: 'note' }), list);
+  clear.onclick = () => { st.cell = null; st.page = 0; renderPicker(st, choose); };
+  box.append(search, cls, correct, ...(st.cell ? [h('div', { class: 'note' }, `confusion cell: true ${run.className(st.cell[0])}, predicted ${run.className(st.cell[1])} `, clear)] : []), h('div', { id: 'picker-count', class: 'note' }), h('div', { id: 'picker-pages', class: 'note' }), list);
   fill();
 }
 
@@ -251,7 +266,7 @@ async function start(): Promise<void> {
   const reports = await Promise.all(list.map((r) => fetch(`runs/${r.id}/report.json`).then((x) => (x.ok ? x.json() as Promise<Report> : null)).catch(() => null)));
   const st: State = {
     runs, reports, stats, visible: runs.map((_, i) => i), row: 0, record: { ...runs[0].data.records[0] }, edited: false,
-    layer: 0, head: 0, overlay: [0], filter: { kind: 'all' }, filterAuto: true, q: 0, k: 0, search: '', cls: '', correct: 'all', cell: null,
+    layer: 0, head: 0, overlay: [0], filter: { kind: 'all' }, filterAuto: true, q: 0, k: 0, search: '', cls: '', correct: 'all', page: 0, cell: null,
   };
   document.title = `attnkit · ${runs.map((r) => r.title).join(' vs ')}`;
   $('title').textContent = runs.map((r) => r.title).join('  vs  ');
@@ -311,7 +326,7 @@ async function start(): Promise<void> {
     renderForm(); renderPicker(st, choose); analyseAll();
   };
   const renderDataset = (): void => {
-    $('dataset').replaceChildren(...st.visible.map((k) => datasetColumn(st, k, (cell) => { st.cell = cell; renderPicker(st, choose); $('picker').scrollIntoView(); })));
+    $('dataset').replaceChildren(...st.visible.map((k) => datasetColumn(st, k, (cell) => { st.cell = cell; st.page = 0; renderPicker(st, choose); $('picker').scrollIntoView(); })));
   };
   const switcher = (): void => {
     const nav = $('runs');

@@ -14,3 +14,16 @@ export function recordMatches(record: Record<string, unknown>, fields: readonly 
     return (typeof v === 'object' ? JSON.stringify(v) : String(v)).toLowerCase().includes(query);
   });
 }
+
+/** Rows the picker lists on one page (a long list is paged, so every row can be reached). */
+export const PICKER_PAGE = 200;
+
+/**
+ * Page `page` (clamped to the pages there are) of the picker's filtered, ordered row list `idx`:
+ * its rows, the page, the number of pages (at least 1), the position of its first row and the page size.
+ */
+export function pickerPage(idx: readonly number[], page: number, size = PICKER_PAGE): { rows: number[]; page: number; pages: number; from: number; size: number } {
+  const pages = Math.max(1, Math.ceil(idx.length / size));
+  const p = Math.min(pages - 1, Math.max(0, Math.floor(page)));
+  return { rows: idx.slice(p * size, (p + 1) * size), page: p, pages, from: p * size, size };
+}

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordMatches } from '../../src/viz/search.js';
+import { pickerPage, recordMatches } from '../../src/viz/search.js';
 
 test('recordMatches: searches the input fields, not the target or other columns', () => {
   const fields = ['subject', 'body', 'links'];
@@ -19,4 +19,21 @@ test('recordMatches: searches the input fields, not the target or other columns'
   assert.equal(recordMatches(review, ['text', 'source'], '1'), false);
   assert.equal(recordMatches(review, ['text', 'source'], 'great'), true);
   assert.equal(recordMatches({ subject: null, body: 'x' }, fields, 'null'), false, 'a missing value is not the word null');
+});
+
+test('pickerPage: every row of a long list is reachable, a page at a time', () => {
+  const idx = Array.from({ length: 1209 }, (_, i) => 1208 - i);
+  const seen: number[] = [];
+  const first = pickerPage(idx, 0);
+  assert.equal(first.pages, Math.ceil(1209 / first.size));
+  for (let p = 0; p < first.pages; p++) {
+    const pg = pickerPage(idx, p);
+    assert.equal(pg.page, p);
+    assert.equal(pg.from, p * pg.size);
+    seen.push(...pg.rows);
+  }
+  assert.deepEqual(seen, idx, 'the pages in order list every row once');
+  assert.equal(pickerPage(idx, 99).page, first.pages - 1, 'a page past the end shows the last');
+  assert.equal(pickerPage(idx, -3).page, 0);
+  assert.deepEqual(pickerPage([], 2), { rows: [], page: 0, pages: 1, from: 0, size: first.size }, 'an empty list is one empty page');
 });

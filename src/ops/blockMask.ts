@@ -47,6 +47,7 @@ export class BlockMask {
     readonly Lq: number, readonly Lk: number, readonly blockQ: number, readonly blockK: number,
     readonly table: Int32Array, readonly elems: Uint8Array,
   ) {
+    validateBlockMask('BlockMask', Lq, Lk, blockQ, blockK, table, elems);
     this.B = table[2]!;
     this.H = table[3]!;
     this.nq = table[4]!;
@@ -87,6 +88,34 @@ export class BlockMask {
       for (let i = 0; i < Lq; i++) for (let j = 0; j < Lk; j++) m[((b * H + h) * Lq + i) * Lk + j] = this.allows(b, h, i, j) ? 1 : 0;
     }
     return (this.dense = new Tensor(m, [B, H, Lq, Lk]));
+  }
+}
+
+/**
+ * Checks that a packed table and its elements describe an Lq × Lk mask of blockQ × blockK tiles
+ * (the kernels index with them unchecked): header, length, every code −2, −1 or a partial tile of elems.
+ */
+function validateBlockMask(fn: string, Lq: number, Lk: number, blockQ: number, blockK: number, table: unknown, elems: unknown): void {
+  if (!(table instanceof Int32Array) || !(elems instanceof Uint8Array)) {
+    throw new ValueError(`${fn}: table must be an Int32Array and elems a Uint8Array, got ${typeof table} and ${typeof elems}`);
+  }
+  for (const [k, v] of Object.entries({ Lq, Lk, blockQ, blockK })) {
+    if (!Number.isInteger(v) || v < 1) throw new ValueError(`${fn}: ${k} must be a positive integer, got ${String(v)}`);
+  }
+  if (blockQ % 16 !== 0 || blockK % 16 !== 0) throw new ValueError(`${fn}: blockQ and blockK must be multiples of 16, got ${blockQ} × ${blockK}`);
+  const [bq, bk, B, H, nq, nk] = table.length >= HEADER ? Array.from(table.subarray(0, HEADER)) : [];
+  if (bq !== blockQ || bk !== blockK || !(B! >= 1) || !(H! >= 1) || nq !== Math.ceil(Lq / blockQ) || nk !== Math.ceil(Lk / blockK)) {
+    throw new ShapeError(`${fn}: table header [blockQ, blockK, B, H, nq, nk] = [${Array.from(table.subarray(0, HEADER)).join(', ')}] does not match `
+      + `Lq ${Lq}, Lk ${Lk} in tiles of ${blockQ} × ${blockK} (nq ${Math.ceil(Lq / blockQ)}, nk ${Math.ceil(Lk / blockK)})`);
+  }
+  const want = HEADER + B! * H! * nq * nk;
+  if (table.length !== want) throw new ShapeError(`${fn}: table has ${table.length} entries, expected ${want} (6 + B·H·nq·nk = 6 + ${B}·${H}·${nq}·${nk})`);
+  const per = blockQ * blockK;
+  if (elems.length % per !== 0) throw new ShapeError(`${fn}: elems has ${elems.length} bytes, not whole tiles of ${blockQ} × ${blockK}`);
+  const parts = elems.length / per;
+  for (let i = HEADER; i < table.length; i++) {
+    const t = table[i]!;
+    if (t < TILE_SKIP || t >= parts) throw new ValueError(`${fn}: tile code ${t} at ${i} is not −2 (skip), −1 (full) or one of the ${parts} partial tiles in elems`);
   }
 }
 
@@ -201,6 +230,7 @@ export function keyPaddingBlockMask(keyMask: Tensor, Lq: number, options: { bloc
 /** Checks a block mask against an attention of shape [B, H, T, S]. */
 export function checkBlockMask(fn: string, bm: unknown, B: number, H: number, T: number, S: number): BlockMask {
   if (!(bm instanceof BlockMask)) throw new ValueError(`${fn}: blockMask must be a BlockMask (createBlockMask, causalBlockMask, nn.patternBlockMask), got ${typeof bm}`);
+  validateBlockMask(`${fn}: blockMask`, bm.Lq, bm.Lk, bm.blockQ, bm.blockK, bm.table, bm.elems);  // its arrays may have changed since
   if (bm.Lq !== T || bm.Lk !== S || (bm.B !== 1 && bm.B !== B) || (bm.H !== 1 && bm.H !== H)) {
     throw new ShapeError(`${fn}: blockMask is for [${bm.B}, ${bm.H}, ${bm.Lq}, ${bm.Lk}], which does not broadcast to [B, H, T, S] = ${fmtShape([B, H, T, S])}`);
   }

@@ -110,3 +110,22 @@ test('a NaN value behind a skipped tile still reaches the output, as masked full
   const ref = F.scaledDotProductAttention(q!, k!, v!, { mask: bm.toDense(), returnWeights: true }).output;
   assert.ok(Number.isNaN(fused.data[0]!) && Number.isNaN(ref.data[0]!), 'row 0 is NaN in both');
 });
+
+test('a BlockMask whose table does not match its sizes is refused (the native kernel read out of bounds and crashed)', () => {
+  const ok = (t: number[], elems = 0): BlockMask => new BlockMask(32, 32, 16, 16, Int32Array.from(t), new Uint8Array(elems));
+  const bad = (t: number[], elems: number, re: RegExp): void => {
+    assert.throws(() => ok(t, elems), (e: unknown) => (e instanceof ValueError || e instanceof ShapeError) && /^BlockMask: /.test((e as Error).message) && re.test((e as Error).message));
+  };
+  assert.equal(ok([16, 16, 1, 1, 2, 2, 0, -1, -2, 0], 256).counts().partial, 2, 'a well-formed table is taken');
+  bad([16, 16, 1, 1, 2, 2, 0, 7, -1, 123456], 256, /tile code 7 at 7/);                // a partial tile past elems (native: segfault)
+  bad([16, 16, 1, 1, 2, 2], 0, /table has 6 entries, expected 10/);                     // the codes missing (native: segfault)
+  bad([8, 8, 1, 1, 4, 4, ...Array(16).fill(-1)], 0, /header/);                           // tiles of 8 while the mask says 16
+  bad([16, 16, 1, 1, 1, 2, -1, -1], 0, /header/);                                       // one query tile for Lq 32
+  bad([16, 16, 1, 1, 2, 2, -1, -1, -1, -3], 0, /tile code -3/);
+  bad([16, 16, 1, 1, 2, 2, -1, -1, -1, -1], 100, /elems/);                              // not whole tiles
+  // a table changed after it was built is checked again when attention takes it
+  const bm = ok([16, 16, 1, 1, 2, 2, -1, -1, -1, -1]);
+  bm.table[7] = 5;
+  const [q, k, v] = inputs(1, 1, 32, 'float32', 3);
+  assert.throws(() => F.scaledDotProductAttention(q!, k!, v!, { blockMask: bm }), (e: unknown) => e instanceof ValueError && /scaledDotProductAttention: blockMask: .*tile code 5/.test((e as Error).message));
+});

@@ -28,6 +28,13 @@ function checkReduction(r: unknown, fn: string): Reduction {
   return r;
 }
 
+// an integer class id (default −100): the compiled kernels take it as an integer, so 2.5 would ignore class 2 there only
+function checkIgnoreIndex(fn: string, v: number | undefined): number {
+  if (v === undefined) return -100;
+  if (!Number.isInteger(v)) throw new ValueError(`${fn}: ignoreIndex must be an integer, got ${typeof v === 'number' ? v : typeof v}`);
+  return v;
+}
+
 /**
  * Cross-entropy of `logits` [N, C] (or [C], or [N, C, d1, …] — classes on dim 1, as PyTorch)
  * against int32 class `target` [N] ([], [N, d1, …]). With label smoothing ε the loss is
@@ -38,7 +45,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   checkOptions('crossEntropy', options, { ignoreIndex: true, labelSmoothing: true, weight: true, reduction: true });
   floatArg(logits, 'crossEntropy', 'logits');
   intArg(target, 'crossEntropy', 'target');
-  const ignoreIndex = options.ignoreIndex ?? -100;
+  const ignoreIndex = checkIgnoreIndex('crossEntropy', options.ignoreIndex);
   const eps = options.labelSmoothing ?? 0;
   const reduction = checkReduction(options.reduction ?? 'mean', 'crossEntropy');
   if (!(eps >= 0 && eps <= 1)) throw new ValueError(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
@@ -120,7 +127,7 @@ export function linearCrossEntropy(
   floatArg(x, fn, 'x');
   floatArg(weight, fn, 'weight');
   intArg(target, fn, 'target');
-  const ignoreIndex = options.ignoreIndex ?? -100;
+  const ignoreIndex = checkIgnoreIndex(fn, options.ignoreIndex);
   const eps = options.labelSmoothing ?? 0;
   const reduction = checkReduction(options.reduction ?? 'mean', fn);
   if (!(eps >= 0 && eps <= 1)) throw new ValueError(`${fn}: labelSmoothing must be in [0, 1], got ${eps}`);

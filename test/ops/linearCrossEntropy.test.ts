@@ -72,3 +72,13 @@ test('linearCrossEntropy refuses bad input by name', () => {
   assert.throws(() => F.linearCrossEntropy(x, w, null, t, { labelSmoothing: 2 }), (e: Error) => e instanceof ValueError && /labelSmoothing must be in \[0, 1\], got 2/.test(e.message));
   assert.throws(() => F.linearCrossEntropy(x, w, null, t, { weight: rnd([7], 5) } as F.LinearCrossEntropyOptions), /linearCrossEntropy.*weight/);
 });
+
+test('crossEntropy and linearCrossEntropy refuse a non-integer ignoreIndex (native truncated 2.5 to 2 and ignored target 2; js ignored nothing)', () => {
+  const x = rnd([4, 3], 1), w = rnd([5, 3], 2), t = tensor(Int32Array.from([2, 1, 2, 0]), { shape: [4] });
+  for (const bad of [2.5, Number.NaN, '2' as unknown as number]) {
+    assert.throws(() => F.linearCrossEntropy(x, w, null, t, { ignoreIndex: bad }),
+      (e: unknown) => e instanceof ValueError && /^linearCrossEntropy: ignoreIndex must be an integer, got/.test((e as Error).message));
+    assert.throws(() => F.crossEntropy(F.linear(x, w), t, { ignoreIndex: bad }),
+      (e: unknown) => e instanceof ValueError && /^crossEntropy: ignoreIndex must be an integer, got/.test((e as Error).message));
+  }
+});

@@ -13,6 +13,7 @@ import { ValueError } from '../errors.js';
 import type { Batch, EncodedDataset } from '../data/dataset.js';
 import type { DataRecord, PreprocessorState } from '../data/preprocessor.js';
 import { collectGates } from '../nn/composite/build.js';
+import { attentionLayers } from '../nn/composite/blocks.js';
 import type { GateValues } from '../nn/composite/gates.js';
 import { FusionModel } from '../models/fusion.js';
 import type { TaskModel } from '../models/heads.js';
@@ -148,9 +149,26 @@ export function probeWeights(model: FusionModel, batch: Batch): { weights: Tenso
   }
 }
 
-/** Whether a model can produce attention maps for the report. */
+/**
+ * Whether a model can produce token-to-token attention maps for the report and the viewer: early
+ * fusion with Transformer layers, or with composite blocks that hold an attention layer.
+ */
 export function hasAttentionMaps(model: TaskModel): model is FusionModel {
-  return model instanceof FusionModel && model.config.strategy === 'early' && model.encoder !== null;
+  return attentionShape(model) !== null;
+}
+
+/**
+ * The maps' layers and heads: `needWeights` gives `layers` maps [B, heads, N, N] (composite blocks:
+ * one per attention layer; the most heads when they differ), or null for a model without maps.
+ *
+ * @example
+ * analysis.attentionShape(model); // { layers: 2, heads: 4 }
+ */
+export function attentionShape(model: TaskModel): { layers: number; heads: number } | null {
+  if (!(model instanceof FusionModel) || model.config.strategy !== 'early') return null;
+  if (model.encoder) return { layers: model.config.layers, heads: model.config.heads };
+  const found = model.blocks ? attentionLayers(model.blocks) : [];
+  return found.length ? { layers: found.length, heads: Math.max(...found.map((a) => a.numHeads)) } : null;
 }
 
 /**
@@ -167,13 +185,13 @@ export function buildReport(args: {
   const fm = model instanceof FusionModel ? model : null;
   const base: AttentionReport = {
     version: 1, title: args.title, createdAt: new Date().toISOString(),
-    model: { type: model.constructor.name, strategy: fm?.config.strategy, layers: fm?.config.layers ?? 0, heads: fm?.config.heads ?? 0, parameters: model.numParameters() },
+    model: { type: model.constructor.name, strategy: fm?.config.strategy, layers: attentionShape(model)?.layers ?? 0, heads: attentionShape(model)?.heads ?? 0, parameters: model.numParameters() },
     samples: [], diagnostics: null, entropyHistory: args.entropyHistory ?? [],
     history: (args.history ?? []).map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss, ...(h.valid ? { valid: h.valid } : {}) })),
     gates: collectGates(model), metrics: args.metrics ?? null,
   };
   if (!hasAttentionMaps(model)) {
-    base.note = `${base.model.type}${fm ? ` (${fm.config.strategy})` : ''} exposes no token-to-token attention maps; the viewer shows its training curves, gates and metrics. Early fusion with Transformer layers has maps.`;
+    base.note = `${base.model.type}${fm ? ` (${fm.config.strategy})` : ''} exposes no token-to-token attention maps; the viewer shows its training curves, gates and metrics. Early fusion with Transformer layers (or composite blocks with attention) has maps.`;
     return base;
   }
   base.samples = args.rows.map((r) => sampleReport(model, args.state, args.dataset, r, args.records?.[r]));

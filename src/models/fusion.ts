@@ -22,6 +22,7 @@ import { MultiHeadAttention } from '../nn/attention/multihead.js';
 import { CrossModalTransformer, PerceiverEncoder } from '../nn/attention/crossModal.js';
 import { Serial } from '../nn/composite/serial.js';
 import { buildBlock, blockConfigSchema } from '../nn/composite/build.js';
+import { tokenMaps } from '../nn/composite/blocks.js';
 import type { Batch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { FieldTokenizer } from './fieldTokenizers.js';
@@ -152,8 +153,8 @@ export class FusionModel extends Module implements TaskModel {
   }
 
   /**
-   * batch → task outputs (with `ensemble: k` > 1 also `members`, each member's outputs). With `needWeights` ('early' with Transformer layers): per-layer
-   * attention [B, H, N, N] over [CLS] + tokens, a label per token position (its field) and the
+   * batch → task outputs (with `ensemble: k` > 1 also `members`, each member's outputs). With `needWeights` ('early' with Transformer layers, or composite
+   * blocks with attention layers: one map per attention layer, in forward order): per-layer attention [B, H, N, N] over [CLS] + tokens, a label per token position (its field) and the
    * key mask [B, N] of real tokens.
    */
   forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; members?: TaskOutputs[]; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
@@ -196,11 +197,18 @@ export class FusionModel extends Module implements TaskModel {
         const cls = reshape1(this.cls!, [B, 1, C]);                                      // [B, 1, C]
         const x = concat([cls, ...tokens], 1);                                           // [B, N, C]
         const keyMask = concat([onesMask(B), ...masks], 1);                              // [B, N]
-        if (!this.encoder) return { rep: first(this.blocksNorm!.forward(this.blocks!.forward(x, { keyMask }).output)) };
-        const r = this.encoder.forward(x, { keyMask, needWeights });
-        if (!r.weights) return { rep: first(r.output) };
+        let rep: Tensor, weights: Tensor[] | undefined;
+        if (this.encoder) {
+          const r = this.encoder.forward(x, { keyMask, needWeights });
+          rep = first(r.output); weights = r.weights;
+        } else {
+          // composite blocks: their attention layers' maps [B, H, N, N] in forward order
+          const r = this.blocks!.forward(x, { keyMask, needWeights });
+          rep = first(this.blocksNorm!.forward(r.output)); weights = r.weights ? tokenMaps(r.weights, x.shape[1]!) : undefined;
+        }
+        if (!weights?.length) return { rep };
         const tokenFields = ['[CLS]', ...this.fields.flatMap((f, i) => Array<string>(tokens[i].shape[1]!).fill(f.name))];
-        return { rep: first(r.output), weights: r.weights, tokenFields, keyMask };
+        return { rep, weights, tokenFields, keyMask };
       }
       case 'crossModal': {
         const streams = this.sources.map((s) => {

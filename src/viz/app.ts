@@ -141,14 +141,14 @@ function drawRun(st: State, col: Column, k: number, a: Analysis, redraw: () => v
   const run = st.runs[k];
   const n = a.tokens.length;
   const labels = a.tokens.map((t) => t.label), full = a.tokens.map((t) => t.full);
-  const layer = Math.min(st.layer, run.layers - 1), head = Math.min(st.head, run.heads - 1);
+  const layer = Math.min(st.layer, run.layers - 1), head = Math.min(st.head, (a.weights[layer]?.length ?? run.heads) - 1);   // composite layers may differ in heads
   const pred = predictionBox(run, a, st.edited ? null : truthOf(run, st.row));
   const old = col.el.querySelector('.prediction');
   if (old) old.replaceWith(pred);
   else {
     col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.description} · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
     col.append(pred);
-    if (!run.fusion) col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
+    if (!run.fusion) col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers or attention blocks), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
   }
   if (!run.fusion) return;
   col.schedule('modelview', (prev) => ({ title: 'Model view: every layer × head (click one to open it)', figure: modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; redraw(); }, { layer, head }, prev) }));
@@ -181,10 +181,11 @@ function drawRun(st: State, col: Column, k: number, a: Analysis, redraw: () => v
     qSel.value = String(q); kSel.value = String(kk);
     qSel.onchange = () => { st.q = Number(qSel.value); redraw(); };
     kSel.onchange = () => { st.k = Number(kSel.value); redraw(); };
+    const nv = run.neuron(a, layer, q, kk);
     return {
       title: `Neuron view, layer ${layer + 1}: query ${labels[q]} → key ${labels[kk]}`, controls: h('div', { class: 'nv-controls' }, 'query ', qSel, ' key ', kSel),
-      note: 'blue positive, red negative; the softmax row is the head\'s attention from the query to every key (the picked key outlined)',
-      figure: neuronView(run.neuron(a, layer, q, kk), kk, full),
+      note: nv.heads.length ? 'blue positive, red negative; the softmax row is the head\'s attention from the query to every key (the picked key outlined)' : 'this layer\'s attention is not softmax multi-head attention (sparse or linear), so it has no query–key softmax to show',
+      figure: neuronView(nv, kk, full),
     };
   });
   const cls = Array.from(a.rollout);

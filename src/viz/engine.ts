@@ -38,8 +38,12 @@ export interface Analysis {
   keep: number[];
   /** Gradient × attention of the [CLS] row per layer, mean over heads: the backward runs on the first call only (its view open). */
   gradAttention(): Float64Array[];
-  /** Each layer's input [1, N, C] over all positions (padding included): the neuron view's start, computed on the first call. */
-  layerInputs(): Tensor[];
+  /**
+   * Per attention layer, its attention module and the input [1, N, C] its queries and keys come
+   * from, over all positions (padding included): the neuron view's start, computed on the first
+   * call (null where the layer is not softmax multi-head attention).
+   */
+  layerInputs(): { attn: ak.nn.MultiHeadAttention | null; h: Tensor | null }[];
   /** Milliseconds of the eager part (prediction, forward with weights, rollout). */
   ms: number;
 }
@@ -64,7 +68,7 @@ export class PageRun {
   readonly pre: ak.data.Preprocessor;
   /** The run's model, whatever its kind: the prediction. */
   readonly model: ak.models.TaskModel;
-  /** The same model when it has token-to-token attention maps (early fusion with Transformer layers), else null: the attention views. */
+  /** The same model when it has token-to-token attention maps (early fusion with Transformer layers or composite blocks with attention), else null: the attention views. */
   readonly fusion: FusionModel | null;
   readonly target: TargetInfo;
   /** The targets, binary ones with the class names of records.json. */
@@ -93,8 +97,9 @@ export class PageRun {
     });
     this.target = this.targets[0];
     this.classNames = data.classNames[this.target.name] ?? [];
-    this.layers = this.fusion?.config.layers ?? 0;
-    this.heads = this.fusion?.config.heads ?? 0;
+    const shape = ak.analysis.attentionShape(model);
+    this.layers = shape?.layers ?? 0;
+    this.heads = shape?.heads ?? 0;
     this.sourceOf = new Map(this.pre.fieldInfo().map((f) => [f.name, f.source]));
     // fusion and the MLP / linear baselines list their fields; the single-field baselines name one
     const listed = (model as { fields?: { name: string }[] }).fields;
@@ -165,8 +170,8 @@ export class PageRun {
     for (const w of ws) w.retainGrad();
     const { tokens, mask } = this.tokens(batch, record);
     const keep = mask.flatMap((m, i) => (m ? [i] : []));
-    const N = mask.length, n = keep.length, H = this.heads;
-    const weights = ws.map((w) => Array.from({ length: H }, (_, h) => {
+    const N = mask.length, n = keep.length;
+    const weights = ws.map((w) => Array.from({ length: w.shape[1]! }, (_, h) => {
       const m = new Float32Array(n * n);
       for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) m[a * n + b] = w.data[(h * N + keep[a]) * N + keep[b]];
       return m;
@@ -197,18 +202,41 @@ export class PageRun {
     };
   }
 
-  /** The input of each encoder layer ([1, N, C]), computed as FusionModel.forward does ('early'). */
-  private layerInputs(batch: ak.data.Batch): Tensor[] {
+  /**
+   * Per attention layer (the maps' order), its attention module and the input its queries and keys
+   * are projected from ([1, N, C]), computed as FusionModel.forward does ('early'). Composite
+   * blocks: each attention layer's input is taken as the stack runs (its forward wrapped for that
+   * one pass); attention other than softmax multi-head (sparse, linear) has no neuron view (null).
+   */
+  private layerInputs(batch: ak.data.Batch): { attn: ak.nn.MultiHeadAttention | null; h: Tensor | null }[] {
     return ak.noGrad(() => {
       const { tokens, masks } = this.fm.tokenize(batch);
       const C = this.fm.config.dim;
       const cls = ak.reshape(this.fm.cls!, [1, 1, C]);
       let x = ak.concat([cls, ...tokens], 1);                                            // [1, N, C]
       const keyMask = ak.concat([new ak.Tensor(new Uint8Array([1]), [1, 1]), ...masks], 1);  // [1, N]
-      const out: Tensor[] = [];
-      for (const layer of this.fm.encoder!.layers) {
-        out.push(x);
-        x = layer.forward(x, { keyMask }).output;
+      const out: { attn: ak.nn.MultiHeadAttention | null; h: Tensor | null }[] = [];
+      if (this.fm.encoder) {
+        for (const layer of this.fm.encoder.layers) {
+          out.push({ attn: layer.selfAttn, h: layer.normFirst ? layer.norm1.forward(x) : x });
+          x = layer.forward(x, { keyMask }).output;
+        }
+        return out;
+      }
+      const blocks = this.fm.blocks!;
+      const byPath = new Map(blocks.namedModules());
+      const found = ak.nn.attentionLayers(blocks).map(({ path }) => byPath.get(path)!);
+      const wrapped = found.flatMap((m, i) => {
+        out.push({ attn: m instanceof ak.nn.MultiHeadAttention ? m : null, h: null });
+        if (!(m instanceof ak.nn.MultiHeadAttention)) return [];
+        const forward = m.forward;
+        m.forward = (q, ...rest) => { out[i].h = q; return forward.call(m, q, ...rest); };
+        return [m];
+      });
+      try {
+        blocks.forward(x, { keyMask });
+      } finally {
+        for (const m of wrapped) delete (m as { forward?: unknown }).forward;   // back to the class's method
       }
       return out;
     });
@@ -221,14 +249,12 @@ export class PageRun {
    * projections are the ones the layer uses (`projections()`: σReparam's γ/σ(W)·W when it is on).
    */
   neuron(a: Analysis, layer: number, q: number, k: number): { heads: { q: number[]; k: number[]; product: number[]; score: number; softmax: number[] }[]; dim: number } {
-    const enc = this.fm.encoder!.layers[layer];
-    const attn = enc.selfAttn;
+    const { attn, h } = a.layerInputs()[layer];
+    if (!attn || !h) return { heads: [], dim: 0 };
     return ak.noGrad(() => {
-      const x = a.layerInputs()[layer];
-      const h = enc.normFirst ? enc.norm1.forward(x) : x;
       const { w, b } = attn.projections();
       const qs = ak.F.linear(h, w[0], b[0]).float32(), ks = ak.F.linear(h, w[1], b[1]).float32();   // [1, N, H·D], [1, N, Hkv·D]
-      const H = this.heads, D = attn.headDim, Hkv = attn.numKVHeads;
+      const H = attn.numHeads, D = attn.headDim, Hkv = attn.numKVHeads;
       const vec = (d: Float32Array, width: number, pos: number, hd: number): number[] => Array.from(d.subarray(pos * width + hd * D, pos * width + (hd + 1) * D));
       const qi = a.keep[q], kj = a.keep[k];
       const heads = Array.from({ length: H }, (_, hd) => {
@@ -245,7 +271,7 @@ export class PageRun {
 
   /** Head redundancy of one layer over the record's real tokens (analysis.headRedundancy: 1 − JSD / ln 2, 1 = identical heads). */
   redundancy(a: Analysis, layer: number): number[][] {
-    const n = a.tokens.length, H = this.heads;
+    const n = a.tokens.length, H = a.weights[layer].length;
     const w = new Float32Array(H * n * n);
     a.weights[layer].forEach((m, h) => w.set(m, h * n * n));
     return ak.analysis.headRedundancy(new ak.Tensor(w, [1, H, n, n]));

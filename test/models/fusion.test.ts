@@ -1,7 +1,7 @@
 /** The fusion model (three strategies), its masking of missing values and sources, the baselines, fit and metrics. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, Generator, Tensor, backward, data, models, train } from '../../src/index.js';
+import { ConfigError, Generator, Tensor, analysis, backward, data, models, train } from '../../src/index.js';
 import { FUSION_TEST_SCHEMA, assertAllClose } from '../helpers.js';
 
 const schema = FUSION_TEST_SCHEMA;
@@ -105,6 +105,31 @@ test('fusion configs: composite blocks for early fusion, source subsets, errors 
   assert.throws(() => new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { strategy: 'late' }, rng), (e: Error) => e instanceof ConfigError && /strategy/.test(e.message));
   assert.throws(() => new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 16, layer: 2 }, rng), (e: Error) => e instanceof ConfigError && /layer: unknown key/.test(e.message));
   assert.throws(() => new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 18, heads: 4 }, rng), /divisible/);
+});
+
+test('composite early fusion with needWeights: one [B, H, N, N] map per attention block, layer by layer (viewer and report)', () => {
+  const rng = new Generator(5);
+  const m = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), {
+    dim: 16, layers: 2,
+    block: { type: 'serial', layers: [{ type: 'parallel', merge: 'attention', branches: [{ type: 'selfAttention', numHeads: 4 }, { type: 'conv', kernelSize: 3 }] }, { type: 'feedForward', hidden: 32 }] },
+  }, rng);
+  m.eval();
+  const b = ds.batch([0, 1, 2]);
+  const r = m.forward(b, { needWeights: true });
+  assert.ok(r.weights && r.tokenFields && r.keyMask, 'maps, token labels and key mask');
+  const N = r.tokenFields.length;
+  assert.equal(r.weights.length, 2, 'one map per layer (one self-attention branch each)');
+  for (const w of r.weights) {
+    assert.deepEqual([...w.shape], [3, 4, N, N]);
+    const row = Array.from(w.data.subarray(0, N));
+    assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-4, 'softmax rows sum to 1');
+  }
+  assertAllClose(r.outputs.k, m.forward(b).outputs.k, { msg: 'weights do not change outputs' });
+  assert.ok(analysis.hasAttentionMaps(m), 'the viewer and the report see maps');
+  assert.deepEqual(analysis.attentionShape(m), { layers: 2, heads: 4 });
+  const conv = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 16, layers: 1, block: { type: 'conv', kernelSize: 3 } }, rng);
+  assert.equal(conv.forward(b, { needWeights: true }).weights, undefined, 'a block without attention has no maps');
+  assert.ok(!analysis.hasAttentionMaps(conv));
 });
 
 test('baselines: the linear model is affine in a numeric value; every baseline trains one step', () => {

@@ -26,7 +26,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
 const skip = haveChromium ? false : `no chromium at ${CHROMIUM} (apt-get install chromium)`;
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-viz-'));
-const runA = join(dir, 'runA'), runB = join(dir, 'runB'), runC = join(dir, 'runC');
+const runA = join(dir, 'runA'), runB = join(dir, 'runB'), runC = join(dir, 'runC'), runComposite = join(dir, 'runComposite');
 
 /** Two small runs on the same data: y follows the note's wording only (colour and x are noise); B has another seed and one layer. */
 async function trainedRuns(): Promise<void> {
@@ -55,6 +55,16 @@ async function mlpRun(): Promise<void> {
   const config = readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', 'name: viewer-mlp').replace(/^model: .*$/m, 'model: { type: mlp, width: 8, hidden: [16] }');
   writeFileSync(join(dir, 'c.yaml'), config);
   assert.equal(await trainCommand(join(dir, 'c.yaml'), { out: runC, quiet: true, json: true }), 0);
+}
+
+/** A run whose layers are composite blocks: self-attention (2 heads) beside a convolution, then a feed-forward stage. */
+async function compositeRun(): Promise<void> {
+  await trainedRuns();
+  if (existsSync(join(runComposite, 'model.safetensors'))) return;
+  const block = '{ type: serial, layers: [{ type: parallel, merge: attention, branches: [{ type: selfAttention, numHeads: 2 }, { type: conv, kernelSize: 3 }] }, { type: feedForward, hidden: 16 }] }';
+  const config = readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', 'name: viewer-composite').replace(/^model: .*$/m, `model: { type: fusion, dim: 8, layers: 2, block: ${block} }`);
+  writeFileSync(join(dir, 'composite.yaml'), config);
+  assert.equal(await trainCommand(join(dir, 'composite.yaml'), { out: runComposite, quiet: true, json: true }), 0);
 }
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -417,6 +427,23 @@ test('in chromium: a run without attention maps (MLP baseline) shows its predict
     for (const id of ['#confusion', '#training', '#metrics']) assert.ok(await page.$(`#dataset ${id}`), `${id} is on the page`);
     const n = await page.$$eval('#confusion td.cm-cell', (tds) => tds.reduce((a, td) => a + Number(td.textContent), 0));
     assert.equal(n, records.length, 'the confusion matrix counts every test row');
+  });
+});
+
+test('in chromium: a composite run (self-attention beside a convolution) gets every attention view', { skip }, async () => {
+  await compositeRun();
+  await inPage([runComposite], async (page) => {
+    assert.match((await page.textContent('#views .run-title'))!, /viewer-composite · 2 layers × 2 heads/);
+    assert.equal(await page.$('#views .no-maps'), null, 'no "no attention maps" note');
+    await shown(page, 'modelview');
+    assert.equal(await page.$$eval('#modelview .mv-panel', (p) => p.length), 2 * 2, 'L × H panels');
+    await page.click('#modelview .mv-panel[data-layer="1"][data-head="1"]');
+    for (const id of ['headview', 'heatmap', 'neuron', 'rollout', 'flow', 'gradattn', 'fields', 'redundancy']) await shown(page, id);
+    assert.equal(await page.$$eval('#neuron .neuron-head', (x) => x.length), 2, 'the neuron view: one block per head of the self-attention branch');
+    const picked = await page.$eval('#neuron .neuron-head[data-head="1"] .scell.picked', (c) => Number(c.getAttribute('data-v')));
+    assert.ok(picked >= 0 && picked <= 1, `softmax ${picked}`);
+    for (const id of ['rollout', 'flow', 'gradattn']) assert.ok(await page.$$eval(`#${id} rect.bar`, (b) => b.length) > 0, `${id} has bars`);
+    assert.ok(await page.$('#dataset #ds-entropy') && await page.$('#dataset #ds-fields'), 'the test split\'s entropy and attribution');
   });
 });
 

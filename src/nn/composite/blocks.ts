@@ -48,6 +48,24 @@ export function prefixWeights(prefix: string, w: BlockWeights | Tensor | undefin
 }
 
 /**
+ * The attention layers inside a block, in the order its forward runs them (depth first, the
+ * `namedModules` walk): each one's path, which is its key in the block's `BlockWeights`, and its
+ * head count. Empty for blocks without attention (convolution, feed-forward).
+ */
+export function attentionLayers(block: Module): { path: string; numHeads: number }[] {
+  return block.namedModules().flatMap(([path, m]) => (m instanceof MultiHeadAttention ? [{ path, numHeads: m.numHeads }]
+    : m instanceof SparseSelfAttention || m instanceof LinearSelfAttention ? [{ path, numHeads: m.options.numHeads }] : []));
+}
+
+/**
+ * A block's weights as token-to-token maps [B, H, T, T], in forward order (`BlockWeights` keeps
+ * the order its children ran in); entries of another shape are left out.
+ */
+export function tokenMaps(weights: BlockWeights, T: number): Tensor[] {
+  return Object.values(weights).filter((w) => w.shape.length === 4 && w.shape[2] === T && w.shape[3] === T);
+}
+
+/**
  * Runs a composite's child (`path`, e.g. `branches.0`) and checks that it kept the block
  * contract: a module whose forward returns a bare Tensor (a Linear) is named, instead of failing
  * later in the merge.

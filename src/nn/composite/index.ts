@@ -2,6 +2,7 @@
 export {
   SelfAttentionBlock, ConvBlock, FeedForwardBlock, LocalAttentionBlock, LinearAttentionBlock, TransformerBlock,
 } from './blocks.js';
+export { attentionLayers, tokenMaps } from './blocks.js';
 export type { Block, BlockForwardOptions, BlockWeights } from './blocks.js';
 export { Parallel, MERGE_MODES } from './parallel.js';
 export type { ParallelOptions, MergeMode } from './parallel.js';

@@ -9,6 +9,7 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import { checkOptions } from '../config.js';
 
 /** Tile codes in `table`: skip, full, or (≥ 0) the index of the partial tile's element mask. */
 export const TILE_SKIP = -2;
@@ -120,6 +121,8 @@ function validateBlockMask(fn: string, Lq: number, Lk: number, blockQ: number, b
 }
 
 function sizes(fn: string, o: BlockMaskSizes): Required<BlockMaskSizes> {
+  if (o === null || typeof o !== 'object') throw new ValueError(`${fn}: options must give Lq and Lk ({ Lq, Lk, B?, H?, blockQ?, blockK? }), got ${o === null ? 'null' : typeof o}`);
+  checkOptions(fn, o, { B: true, H: true, Lq: true, Lk: true, blockQ: true, blockK: true });
   const r = { B: o.B ?? 1, H: o.H ?? 1, Lq: o.Lq, Lk: o.Lk, blockQ: o.blockQ ?? 64, blockK: o.blockK ?? 64 };
   for (const [k, v] of Object.entries(r)) {
     if (!Number.isInteger(v) || v < 1) throw new ValueError(`${fn}: ${k} must be a positive integer, got ${String(v)}`);
@@ -209,6 +212,7 @@ export function createBlockMask(predicate: (b: number, h: number, q: number, k: 
 
 /** Causal block mask [1, 1, Lq, Lk]: key j visible to query i when j ≤ i (top-left aligned, as `causal`). */
 export function causalBlockMask(Lq: number, Lk: number, options: { blockQ?: number; blockK?: number } = {}): BlockMask {
+  checkOptions('causalBlockMask', options, { blockQ: true, blockK: true });
   return buildBlockMask('causalBlockMask', { Lq, Lk, ...options }, (_b, _h, set) => {
     for (let i = 0; i < Lq; i++) for (let j = 0; j <= Math.min(i, Lk - 1); j++) set(i, j);
   });
@@ -217,6 +221,7 @@ export function causalBlockMask(Lq: number, Lk: number, options: { blockQ?: numb
 /** Key padding as a block mask [B, 1, Lq, S]: keyMask [B, S] bool (true = real token); padded key tiles are skipped. */
 export function keyPaddingBlockMask(keyMask: Tensor, Lq: number, options: { blockQ?: number; blockK?: number } = {}): BlockMask {
   const fn = 'keyPaddingBlockMask';
+  checkOptions(fn, options, { blockQ: true, blockK: true });                 // (a B or Lk here would override keyMask's)
   if (!(keyMask instanceof Tensor) || keyMask.dtype !== 'bool' || keyMask.ndim !== 2) {
     throw new ShapeError(`${fn}: keyMask must be a bool Tensor [B, S], got ${keyMask instanceof Tensor ? `${keyMask.dtype} ${fmtShape(keyMask.shape)}` : typeof keyMask}`);
   }

@@ -129,3 +129,11 @@ test('a BlockMask whose table does not match its sizes is refused (the native ke
   const [q, k, v] = inputs(1, 1, 32, 'float32', 3);
   assert.throws(() => F.scaledDotProductAttention(q!, k!, v!, { blockMask: bm }), (e: unknown) => e instanceof ValueError && /scaledDotProductAttention: blockMask: .*tile code 5/.test((e as Error).message));
 });
+
+test('block mask builders refuse missing sizes and unknown options by name (a misspelt blockSize fell back to 64 × 64 tiles)', () => {
+  const refuses = (f: () => unknown, re: RegExp): void => assert.throws(f, (e: unknown) => e instanceof ValueError && re.test((e as Error).message));
+  refuses(() => (createBlockMask as unknown as (p: unknown) => BlockMask)(() => true), /^createBlockMask: options must give Lq and Lk/);
+  refuses(() => createBlockMask(() => true, { Lq: 32, Lk: 32, blocksize: 16 } as never), /^createBlockMask: unknown option 'blocksize'/);
+  refuses(() => causalBlockMask(32, 32, { blockq: 16 } as never), /^causalBlockMask: unknown option 'blockq'/);
+  refuses(() => keyPaddingBlockMask(bool([[1, 1]]), 2, { B: 3 } as never), /^keyPaddingBlockMask: unknown option 'B'/);
+});

@@ -48,7 +48,8 @@ const fallbacks: Record<string, number> = Object.create(null) as Record<string, 
 /**
  * How many calls of each kernel a compiled backend handed to the js kernel since the process
  * started (an argument the compiled kernel does not take: float64 data, non-finite values where
- * a kernel needs the reference's handling…). A diagnostic: the results are the same, only slower.
+ * a kernel needs the reference's handling…). A diagnostic: the results agree within float
+ * tolerance, not bitwise (the js kernel rounds differently), and come slower.
  */
 export function compiledFallbacks(): Readonly<Record<string, number>> {
   return fallbacks;

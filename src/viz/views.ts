@@ -213,7 +213,7 @@ export function numberGrid(m: number[][], rows: string[], cols: string[], option
 /** Horizontal bars with numbers; with `top`, the `top` largest, largest first (else in the given order); full labels on hover. */
 export function bars(values: number[], labels: string[], full: string[] = labels, options: { top?: number; id?: string } = {}): SVGSVGElement {
   let idx = values.map((_, i) => i);
-  if (options.top && idx.length > options.top) idx = idx.sort((a, b) => values[b] - values[a]).slice(0, options.top);
+  if (options.top) idx = idx.sort((a, b) => values[b] - values[a]).slice(0, options.top);
   const row = 15, pad = 170, w = 240;
   const max = Math.max(1e-9, ...idx.map((i) => values[i]));
   const H = 10 + row * idx.length;

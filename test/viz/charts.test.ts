@@ -61,9 +61,13 @@ test('bars: with `top`, the largest values listed largest first (not in token or
       const { bars } = (globalThis as unknown as { vizViews: typeof import('../../src/viz/views.js') }).vizViews;
       const order = (svg: SVGSVGElement): number[] => Array.from(svg.querySelectorAll('rect.bar')).map((r) => Number(r.getAttribute('data-i')));
       const labels = ['[CLS]', 'a', 'b', 'c', 'd'];
-      return { top: order(bars([0.1, 0.5, 0.3, 0.9, 0.2], labels, labels, { top: 3 })), all: order(bars([0.1, 0.5, 0.3], labels.slice(0, 3))) };
+      return {
+        top: order(bars([0.1, 0.5, 0.3, 0.9, 0.2], labels, labels, { top: 3 })), all: order(bars([0.1, 0.5, 0.3], labels.slice(0, 3))),
+        short: order(bars([0.1, 0.5, 0.3, 0.9, 0.2], labels, labels, { top: 30 })),
+      };
     });
     assert.deepEqual(got.top, [3, 1, 2], 'the 3 largest, descending');
+    assert.deepEqual(got.short, [3, 1, 2, 4, 0], 'fewer values than top: all of them, descending');
     assert.deepEqual(got.all, [0, 1, 2], 'without top, bars keep their given order (fields, sources)');
   } finally {
     await browser.close();

@@ -440,8 +440,13 @@ test('in chromium: a composite run (self-attention beside a convolution) gets ev
     await page.click('#modelview .mv-panel[data-layer="1"][data-head="1"]');
     for (const id of ['headview', 'heatmap', 'neuron', 'rollout', 'flow', 'gradattn', 'fields', 'redundancy']) await shown(page, id);
     assert.equal(await page.$$eval('#neuron .neuron-head', (x) => x.length), 2, 'the neuron view: one block per head of the self-attention branch');
-    const picked = await page.$eval('#neuron .neuron-head[data-head="1"] .scell.picked', (c) => Number(c.getAttribute('data-v')));
-    assert.ok(picked >= 0 && picked <= 1, `softmax ${picked}`);
+    // its softmax is the branch's attention row (layer 2, head 2: the panel clicked), from the input the branch saw
+    const links = await page.$eval('#headview-canvas', (c) => (c as unknown as { links: { q: number; k: number; head: number; w: number }[] }).links.map((l) => ({ ...l })));
+    const link = links.filter((l) => l.q !== l.k && l.head === 1).sort((a, b) => b.w - a.w)[0];
+    await page.selectOption('#neuron select.nv-q', String(link.q));
+    await page.selectOption('#neuron select.nv-k', String(link.k));
+    const soft = await page.$eval('#neuron .neuron-head[data-head="1"] .scell.picked', (c) => Number(c.getAttribute('data-v')));
+    assert.ok(Math.abs(soft - link.w) < 1e-5, `neuron view softmax ${soft} = attention weight ${link.w} (${link.q} → ${link.k})`);
     for (const id of ['rollout', 'flow', 'gradattn']) assert.ok(await page.$$eval(`#${id} rect.bar`, (b) => b.length) > 0, `${id} has bars`);
     assert.ok(await page.$('#dataset #ds-entropy') && await page.$('#dataset #ds-fields'), 'the test split\'s entropy and attribution');
   });

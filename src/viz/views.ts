@@ -56,7 +56,7 @@ export function heatCanvas(m: ArrayLike<number>, n: number, px: number, options:
 export function modelView(weights: Float32Array[][], n: number, onOpen: (layer: number, head: number) => void, active: { layer: number; head: number }, prev?: Node | null): HTMLElement {
   const shape = `${weights.length}x${weights[0].length}`;
   if (prev instanceof HTMLElement && prev.dataset.shape === shape) {
-    for (const b of prev.querySelectorAll<HTMLButtonElement>('button.mv-panel')) {
+    for (const b of Array.from(prev.querySelectorAll<HTMLButtonElement>('button.mv-panel'))) {
       const l = Number(b.dataset.layer), hd = Number(b.dataset.head);
       paintHeat(b.querySelector('canvas')!, weights[l][hd], n);
       b.classList.toggle('active', active.layer === l && active.head === hd);

@@ -108,7 +108,7 @@ function renderPicker(st: State, choose: (i: number) => void): void {
         b.onclick = () => { st.page = to; fill(); };
         return b;
       };
-      nav.append(go(0, 'first', 'page-first'), go(pg.page - 1, '◀ previous', 'page-prev'), h('span', { class: 'page-of' }, ` page ${pg.page + 1} of ${pg.pages} `), go(pg.page + 1, 'next ▶', 'page-next'), go(pg.pages - 1, 'last', 'page-last'));
+      nav.append(go(0, 'first', 'page-first'), go(pg.page - 1, '◀', 'page-prev'), h('span', { class: 'page-of' }, ` page ${pg.page + 1} of ${pg.pages} `), go(pg.page + 1, '▶', 'page-next'), go(pg.pages - 1, 'last', 'page-last'));
     }
   };
   search.oninput = () => { st.search = search.value; st.page = 0; fill(); };

@@ -68,8 +68,9 @@ export interface PreprocessorState {
   targets: Record<string, TargetState>;
 }
 
-const TRUE = new Set(['1', 'true', 'yes', 'y', 't']);
-const FALSE = new Set(['0', 'false', 'no', 'n', 'f']);
+// positive / negative as well: a run trained while the `sentiment` dataset said 1 / 0 reads its words now
+const TRUE = new Set(['1', 'true', 'yes', 'y', 't', 'positive', 'pos']);
+const FALSE = new Set(['0', 'false', 'no', 'n', 'f', 'negative', 'neg']);
 
 function originOf(i: number, origins?: readonly RowOrigin[]): string {
   const o = origins?.[i];
@@ -218,7 +219,7 @@ function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: stri
     if (t.positive !== undefined) return str === String(t.positive) ? 1 : 0;
     if (TRUE.has(str.toLowerCase())) return 1;
     if (FALSE.has(str.toLowerCase())) return 0;
-    throw new DataError(`${where}: a binary target needs 0/1, true/false or yes/no (or set 'positive'), got ${JSON.stringify(value)}`);
+    throw new DataError(`${where}: a binary target needs 0/1, true/false, yes/no or positive/negative (or set 'positive'), got ${JSON.stringify(value)}`);
   }
   if (t.task === 'multiclass') {
     const k = s.classes!.indexOf(str);

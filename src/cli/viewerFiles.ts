@@ -11,10 +11,9 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DATASETS } from '../data/node/datasets.js';
+import { datasetPackageVersion } from '../data/node/datasets.js';
 import { ConfigError } from '../errors.js';
 import { PAGE_HTML, WASM_BASE_GLOBAL } from '../viz/page.js';
 import type { DataRecord } from '../data/preprocessor.js';
@@ -58,11 +57,14 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
       }
     }
   }
-  return { title: saved.config.name ?? saved.dir, rows, records: rows.map((r) => run.records[r]), truth, classNames };
+  return { title: runTitle(saved), rows, records: rows.map((r) => run.records[r]), truth, classNames };
 }
 
 /** Bumped when the cached viewer data's shape or its computation changes: older caches are recomputed. */
-const VIEWER_CACHE_VERSION = 2;
+const VIEWER_CACHE_VERSION = 3;   // 3: the sentiment dataset's classes are named (negative / positive)
+const ATTNKIT_VERSION = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+const runTitle = (saved: SavedRun): string => saved.config.name ?? saved.dir;
 
 /** `<run>/viewer-dataset.json`: the page's records and the split's summary, with the hashes they were computed from. */
 interface ViewerCache { version: number; key: Record<string, string>; records: ViewerRecords; summary: DatasetSummary }
@@ -77,9 +79,7 @@ function dataFingerprint(saved: SavedRun): string {
   const d = saved.config.data;
   const opts = JSON.stringify({ limit: d.limit ?? null, format: d.format ?? null, encoding: d.encoding ?? null, onError: d.onError ?? null });
   if (d.dataset) {
-    const pkg = DATASETS[d.dataset]?.package ?? d.dataset;
-    let version = 'unknown';
-    try { version = (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version; } catch { /* no package.json export: the name stands */ }
+    const { package: pkg, version } = datasetPackageVersion(d.dataset);
     return sha256(`dataset ${d.dataset} ${pkg}@${version} ${opts}`);
   }
   const path = d.path!;
@@ -92,6 +92,8 @@ function viewerCacheKey(saved: SavedRun): Record<string, string> {
   return {
     weights: file(RUN_FILES.best), preprocessor: file(RUN_FILES.preprocessor), config: file(RUN_FILES.config), split: file(RUN_FILES.split),
     data: dataFingerprint(saved),
+    // the code that turns data into records and summaries (a dataset adapter's labels, say) changes between versions
+    attnkit: ATTNKIT_VERSION,
   };
 }
 
@@ -123,7 +125,7 @@ function summaryProgress(log: ViewerLog | undefined, what: string): ((done: numb
 
 /**
  * The page's data for a saved run: the test split's records (`records.json`) and the split's
- * summary (`dataset.json`, train.splitSummary on this process's backend). Both are cached in
+ * summary (`dataset.json`, train.splitSummary on the backend of the process that computed it). Both are cached in
  * `<run>/viewer-dataset.json` (written atomically), keyed by the sha256 of the best weights, the
  * preprocessing, config and split files and the data (viewerCacheKey): a second call with
  * the same run and data reads them back at once; new weights or data compute them again.
@@ -138,7 +140,8 @@ export async function viewerData(saved: SavedRun, log?: ViewerLog): Promise<{ re
   const hit = readCache(path, key);
   if (hit) {
     log?.(`${saved.dir}: the test split's summary for the viewer is cached (${RUN_FILES.viewerDataset}, same weights and data)`);
-    return { records: hit.records, summary: hit.summary, cached: true, path };
+    // the title names the run's folder as given now (a run moved or opened by another path)
+    return { records: { ...hit.records, title: runTitle(saved) }, summary: hit.summary, cached: true, path };
   }
   log?.(`${saved.dir}: computing the test split's summary for the viewer (${saved.split.test.length} rows; cached for the next time)…`);
   const records = await viewerRecords(saved);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataError, data } from '../../src/node.js';
+import { ConfigError, DataError, data } from '../../src/node.js';
 
 const schema = {
   fields: [
@@ -170,4 +170,13 @@ test('sentiment: the classes are named negative / positive (the viewer and predi
   assert.deepEqual([...new Set(d.records.map((r) => r.label))].sort(), ['negative', 'positive']);
   const pre = data.Preprocessor.fit(d.schema, d.records.slice(0, 300));
   assert.deepEqual(pre.targetInfo()[0].classes, ['negative', 'positive']);
+});
+
+test('datasetPackageVersion: each built-in dataset\'s npm package and its installed version (vega-datasets exports no package.json; the viewer\'s cache is keyed by it)', () => {
+  for (const name of Object.keys(data.DATASETS)) {
+    const { package: pkg, version } = data.datasetPackageVersion(name);
+    assert.equal(pkg, data.DATASETS[name].package, name);
+    assert.match(version, /^\d+\.\d+\.\d+/, `${name}: ${pkg}@${version}`);
+  }
+  assert.throws(() => data.datasetPackageVersion('nope'), (e: Error) => e instanceof ConfigError && /datasetPackageVersion: no built-in dataset 'nope'/.test(e.message));
 });

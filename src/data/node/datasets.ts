@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { DataError } from '../../errors.js';
+import { ConfigError, DataError } from '../../errors.js';
 import { checkOptions } from '../../config.js';
 import type { DataRecord } from '../preprocessor.js';
 import type { Schema } from '../schema.js';
@@ -276,3 +276,17 @@ export const DATASETS: Record<string, { package: string; load: () => LoadedDatas
   co2: { package: 'vega-datasets', load: () => co2(), description: 'monthly CO₂ series → next month' },
   sentiment: { package: 'sentiment', load: sentimentSentences, description: 'review sentences + site → sentiment (3,000)' },
 };
+
+/**
+ * A built-in dataset's npm package and its installed version, read from the package's folder
+ * (some packages, e.g. vega-datasets, export no `package.json`). Its records are fixed by the two.
+ *
+ * @example
+ * datasetPackageVersion('penguins');   // { package: 'vega-datasets', version: '2.…' }
+ */
+export function datasetPackageVersion(name: string): { package: string; version: string } {
+  const entry = Object.hasOwn(DATASETS, name) ? DATASETS[name] : undefined;
+  if (!entry) throw new ConfigError(`datasetPackageVersion: no built-in dataset '${name}' (${Object.keys(DATASETS).join(', ')})`);
+  const dir = packageDir(entry.package, name);
+  return { package: entry.package, version: String(readJsonFile<{ version?: unknown }>(join(dir, 'package.json')).version ?? 'unknown') };
+}

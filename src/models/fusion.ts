@@ -204,7 +204,7 @@ export class FusionModel extends Module implements TaskModel {
         } else {
           // composite blocks: their attention layers' maps [B, H, N, N] in forward order
           const r = this.blocks!.forward(x, { keyMask, needWeights });
-          rep = first(this.blocksNorm!.forward(r.output)); weights = r.weights ? tokenMaps(r.weights, x.shape[1]!) : undefined;
+          rep = first(this.blocksNorm!.forward(r.output)); weights = r.weights ? tokenMaps(r.weights, x.shape[1]!, this.blocks!) : undefined;
         }
         if (!weights?.length) return { rep };
         const tokenFields = ['[CLS]', ...this.fields.flatMap((f, i) => Array<string>(tokens[i].shape[1]!).fill(f.name))];

@@ -1,7 +1,7 @@
 /** The fusion model (three strategies), its masking of missing values and sources, the baselines, fit and metrics. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, Generator, Tensor, analysis, backward, data, models, train } from '../../src/index.js';
+import { ConfigError, F, Generator, Tensor, analysis, backward, data, models, train } from '../../src/index.js';
 import { FUSION_TEST_SCHEMA, assertAllClose } from '../helpers.js';
 
 const schema = FUSION_TEST_SCHEMA;
@@ -130,6 +130,18 @@ test('composite early fusion with needWeights: one [B, H, N, N] map per attentio
   const conv = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 16, layers: 1, block: { type: 'conv', kernelSize: 3 } }, rng);
   assert.equal(conv.forward(b, { needWeights: true }).weights, undefined, 'a block without attention has no maps');
   assert.ok(!analysis.hasAttentionMaps(conv));
+  // the maps are on the prediction's tape: gradient × attention reaches each of them
+  const g = m.forward(b, { needWeights: true });
+  for (const w of g.weights!) w.retainGrad();
+  backward(F.sum(g.outputs.k));
+  g.weights!.forEach((w, i) => assert.ok(w.grad, `map ${i} has a gradient`));
+  // local and linear attention compute their maps beside a fused or kernelised output, off the tape:
+  // they are not offered (gradient × attention and the report would find no gradient)
+  const side = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), {
+    dim: 8, layers: 1, block: { type: 'fusion', gate: 'token', mechanisms: [{ type: 'localAttention', numHeads: 2, window: 1 }, { type: 'linearAttention', numHeads: 2 }] },
+  }, rng);
+  assert.equal(side.forward(b, { needWeights: true }).weights, undefined, 'local ‖ linear: no maps');
+  assert.ok(!analysis.hasAttentionMaps(side));
 });
 
 test('baselines: the linear model is affine in a numeric value; every baseline trains one step', () => {

@@ -48,21 +48,26 @@ export function prefixWeights(prefix: string, w: BlockWeights | Tensor | undefin
 }
 
 /**
- * The attention layers inside a block, in the order its forward runs them (depth first, the
- * `namedModules` walk): each one's path, which is its key in the block's `BlockWeights`, and its
- * head count. Empty for blocks without attention (convolution, feed-forward).
+ * The attention layers inside a block whose maps the block's output is computed from
+ * (MultiHeadAttention: its output is weights · V on the autograd tape, so gradient × attention
+ * applies), in the order its forward runs them (depth first, the `namedModules` walk): each one's
+ * path, which is its key in the block's `BlockWeights`, and its head count. Local and linear
+ * attention layers are left out: their output comes from a fused or kernelised path and their
+ * maps are an equal side computation that the output's gradient never reaches. Empty for blocks
+ * without such attention (convolution, feed-forward).
  */
 export function attentionLayers(block: Module): { path: string; numHeads: number }[] {
-  return block.namedModules().flatMap(([path, m]) => (m instanceof MultiHeadAttention ? [{ path, numHeads: m.numHeads }]
-    : m instanceof SparseSelfAttention || m instanceof LinearSelfAttention ? [{ path, numHeads: m.options.numHeads }] : []));
+  return block.namedModules().flatMap(([path, m]) => (m instanceof MultiHeadAttention ? [{ path, numHeads: m.numHeads }] : []));
 }
 
 /**
  * A block's weights as token-to-token maps [B, H, T, T], in forward order (`BlockWeights` keeps
- * the order its children ran in); entries of another shape are left out.
+ * the order its children ran in), of the layers `attentionLayers(block)` lists; other entries
+ * (local or linear attention's side-computed maps, gates, maps of another shape) are left out.
  */
-export function tokenMaps(weights: BlockWeights, T: number): Tensor[] {
-  return Object.values(weights).filter((w) => w.shape.length === 4 && w.shape[2] === T && w.shape[3] === T);
+export function tokenMaps(weights: BlockWeights, T: number, block: Module): Tensor[] {
+  const layers = new Set(attentionLayers(block).map((l) => l.path));
+  return Object.entries(weights).filter(([path, w]) => layers.has(path) && w.shape.length === 4 && w.shape[2] === T && w.shape[3] === T).map(([, w]) => w);
 }
 
 /**

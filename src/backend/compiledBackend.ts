@@ -1,13 +1,12 @@
 /**
  * What the native and wasm backends share: a compiled `Addon` (the N-API addon, or the WebAssembly
- * build's glue) becomes a backend through the kernel table's ADAPTERS, each kernel falling back to the
+ * build's glue) becomes a backend through the kernel table's ADAPTERS (native/adapters.ts), each kernel falling back to the
  * js kernel where it does not apply (float64 gradchecks, unsupported ops or layouts). Neutral: no
  * Node built-in, so the browser entry uses it too.
  */
 import { jsBackend, type Backend } from './backend.js';
-import {
-  ADAPTERS, ENUMS, FALLBACK, KERNELS, type Addon, type ArgDef, type KernelDef, type KernelName, type LooseAddon, type NativeKernelName,
-} from './native/kernelTable.js';
+import { ENUMS, KERNELS, type Addon, type ArgDef, type KernelDef, type KernelName, type LooseAddon } from './native/kernelTable.js';
+import { ADAPTERS, FALLBACK, type NativeKernelName } from './native/adapters.js';
 
 /** Why a call goes to the js kernel: a buffer of another dtype (float64 gradchecks) or an enum member C++ lacks. */
 const checks: Partial<Record<ArgDef['kind'], (v: unknown, d: ArgDef) => unknown>> = {

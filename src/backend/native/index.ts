@@ -2,7 +2,7 @@
  * The native backend (Node only): the C++ addon built by node-gyp at install, wrapped so
  * each kernel runs natively on float32 buffers and falls back to the js kernel otherwise
  * (float64 gradchecks, unsupported ops or layouts). Buffers are passed without copies.
- * The kernels, their arguments and their adapters are one table (kernelTable.ts); this file
+ * The kernels and their arguments are one table (kernelTable.ts), their adapters adapters.ts; this file
  * only loads the addon and applies the table (compiledKernels), as backend/wasm does for the
  * WebAssembly build of the same C++. It also holds the Node entry's selection: native, else wasm, else js.
  */
@@ -16,7 +16,7 @@ import { ValueError, preview } from '../../errors.js';
 import { loadWasmBackend, setWasmThreads, useBackend as useBrowserBackend, wasmKernels } from '../wasm/index.js';
 import type { Addon } from './kernelTable.js';
 
-export type { NativeKernelName } from './kernelTable.js';
+export type { NativeKernelName } from './adapters.js';
 
 let addon: Addon | null = null;
 let loadError: string | null = null;

@@ -3,8 +3,8 @@
  * computes it and its arguments in order; scripts/gen-kernels.mjs reads this table and writes
  * the C++ side (native/src/generated/: the enums, structs and prototypes, and the N-API
  * unwrapping per kernel), and the TypeScript side is derived from it by mapped types
- * (`Addon` below), so neither side is a hand copy. The adapters say how a backend call becomes
- * a native one (which outputs to allocate, when the js kernel must take it instead).
+ * (`Addon` below), so neither side is a hand copy. How a backend call becomes a native one is
+ * adapters.ts.
  *
  * Argument kinds: buffers `f32in` / `f32out` / `f32inout`, `f64in` / `f64inout`, `i32in` /
  * `i32out`, `anyin` (a mask of any dtype; `const void*`), each `nullable` if null may come;
@@ -16,10 +16,7 @@
  * The generator bundles this module with esbuild (a dev dependency) and reads the plain data;
  * the generated files are committed, so an install needs node-gyp only.
  */
-import type { Backend } from '../backend.js';
 import type { AnyArray } from '../buffers.js';
-import type { Conv2dGeom } from '../js/conv.js';
-import { attnGradBuffers } from '../js/attention.js';
 
 /** Enums shared by both sides: a member's code is its position. */
 export const ENUMS = {
@@ -291,142 +288,3 @@ type Returns<K extends KernelName> = (typeof KERNELS)[K] extends { returns: 'boo
 export type Addon = { [K in KernelName]: (...args: Params<(typeof KERNELS)[K]['args'], true>) => Returns<K> } & AddonControl;
 /** The kernels as adapters call them: buffers checked at run time (a wrong dtype or an unknown enum member falls back to js). */
 export type LooseAddon = { [K in KernelName]: (...args: Params<(typeof KERNELS)[K]['args'], false>) => Returns<K> };
-
-/** The backend kernels the native table accelerates (an adapter each). */
-export type NativeKernelName = Extract<KernelName, keyof Backend>;
-/** Returned by an adapter to hand a call to the js kernel. */
-export const FALLBACK: unique symbol = Symbol('fallback to js');
-type Adapter<K extends NativeKernelName> = Backend[K] extends (...a: infer P) => infer R ? (k: LooseAddon, ...args: P) => R | typeof FALLBACK : never;
-
-const f32 = (n: number): Float32Array => new Float32Array(n);
-const pool = (p: Conv2dGeom): StructValue<'ConvGeom'> => ({ ...p, Cout: 0, groups: 1 });
-
-/**
- * How each backend call becomes a native one: allocate the outputs, call, shape the result.
- * Buffers of another dtype (float64 gradchecks) reach the js kernel without a line here.
- */
-/** Whether C++ has this member of an enum: an op it lacks goes to js before any buffer is allocated (no throw per call). */
-const NATIVE_OPS = { Unary: new Set<string>(ENUMS.Unary), Binary: new Set<string>(ENUMS.Binary) };
-
-export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
-  gemm: (k, x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias = null) => k.gemm(x, xo, y, yo, out, oo, M, N, K, ta, tb, acc, bias),
-  gemmBatched: (k, x, y, out, offsets, M, N, K, ta, tb) => k.gemmBatched(x, y, out, offsets, M, N, K, ta, tb),
-  unary: (k, op, x) => {
-    if (!NATIVE_OPS.Unary.has(op)) return FALLBACK;
-    const out = f32(x.length);
-    k.unary(op, x, out);
-    return out;
-  },
-  unaryBackward: (k, op, x, y, g) => {
-    if (!NATIVE_OPS.Unary.has(op)) return FALLBACK;
-    const out = f32(x.length);
-    k.unaryBackward(op, x, y, g, out);
-    return out;
-  },
-  stridedCopy: (k, src, offset, strides, shape, out) => k.stridedCopy(src, offset, strides, shape, out),
-  stridedScatter: (k, dst, offset, strides, shape, src, assign) => k.stridedScatter(dst, offset, strides, shape, src, assign),
-  adamUpdate: (k, w, g, m, v, p) => k.adamUpdate(w, g, m, v, p),
-  dropout: (k, x, p, seed) => {
-    const out = f32(x.length);
-    k.dropout(x, out, p, seed);
-    return out;
-  },
-  binary: (k, op, x, xs, y, ys, os, out) => (NATIVE_OPS.Binary.has(op) ? k.binary(op, x, xs, y, ys, os, out) : FALLBACK),
-  softmaxDim: (k, x, outer, n, inner, log) => {
-    if (inner !== 1) return FALLBACK;
-    const out = f32(x.length);
-    k.softmaxDim(x, out, outer, n, log);
-    return out;
-  },
-  softmaxBackwardDim: (k, y, g, outer, n, inner, log) => {
-    if (inner !== 1) return FALLBACK;
-    const out = f32(y.length);
-    k.softmaxBackwardDim(y, g, out, outer, n, log);
-    return out;
-  },
-  crossEntropyForward: (k, x, rows, C, target, w, p) => {
-    const loss = f32(rows), lse = f32(rows);
-    k.crossEntropyForward(x, rows, C, target, w, p.eps, p.ignoreIndex, loss, lse);
-    return { loss, lse };
-  },
-  crossEntropyBackward: (k, x, lse, g, rows, C, target, w, p) => {
-    const out = f32(rows * C);
-    k.crossEntropyBackward(x, lse, g, rows, C, target, w, p.eps, p.ignoreIndex, out);
-    return out;
-  },
-  linearCrossEntropy: (k, x, w, b, rows, K, V, target, g, p, gradX, gradW) => {
-    const loss = f32(rows), lse = f32(rows);
-    const gx = gradX ? f32(rows * K) : null, gw = gradW ? f32(V * K) : null, gb = gradW && b ? f32(V) : null;
-    k.linearCrossEntropy(x, w, b, rows, K, V, target, g, p.eps, p.ignoreIndex, loss, lse, gx, gw, gb);
-    return { loss, lse, gx, gw, gb };
-  },
-  sumDim: (k, x, outer, n, inner) => {
-    const out = f32(outer * inner);
-    k.sumDim(x, out, outer, n, inner);
-    return out;
-  },
-  layerNormForward: (k, x, w, b, rows, n, eps) => {
-    const y = f32(x.length), mean = f32(rows), rstd = f32(rows);
-    k.layerNormForward(x, w, b, y, mean, rstd, rows, n, eps);
-    return { y, mean, rstd };
-  },
-  layerNormBackward: (k, x, w, mean, rstd, g, rows, n) => {
-    const gx = f32(x.length), gw = f32(n), gb = f32(n);
-    k.layerNormBackward(x, w, mean, rstd, g, gx, gw, gb, rows, n);
-    return { gx, gw, gb };
-  },
-  indexSelect: (k, x, outer, n, inner, idx, out) => k.indexSelect(x, outer, n, inner, idx, out),
-  indexAdd: (k, g, outer, n, inner, idx, dx) => k.indexAdd(g, outer, n, inner, idx, dx),
-  conv2dForward: (k, x, w, p) => {
-    const y = f32(p.N * p.Cout * p.OH * p.OW);
-    k.conv2dForward(p, x, w, y);
-    return y;
-  },
-  conv2dBackward: (k, x, w, gy, p, needX, needW) => {
-    const gx = needX ? f32(x.length) : null, gw = needW ? f32(w.length) : null;
-    k.conv2dBackward(p, x, w, gy, gx, gw);
-    return { gx, gw };
-  },
-  maxPool2dForward: (k, x, p) => {
-    const n = p.N * p.C * p.OH * p.OW;
-    const y = f32(n), indices = new Int32Array(n);
-    k.maxPool2dForward(pool(p), x, y, indices);
-    return { y, indices };
-  },
-  maxPool2dBackward: (k, gy, indices, p, xLen) => {
-    const gx = f32(xLen);
-    k.maxPool2dBackward(pool(p), gy, indices, gx);
-    return gx;
-  },
-  avgPool2dForward: (k, x, p, countIncludePad) => {
-    const y = f32(p.N * p.C * p.OH * p.OW);
-    k.avgPool2dForward(pool(p), x, y, countIncludePad);
-    return y;
-  },
-  avgPool2dBackward: (k, gy, p, countIncludePad, xLen) => {
-    const gx = f32(xLen);
-    k.avgPool2dBackward(pool(p), gy, gx, countIncludePad);
-    return gx;
-  },
-  // Non-finite operands go to the js kernel where the native kernels would differ from it. js multiplies
-  // every weight, 0 included (0·NaN = NaN, as the composite and PyTorch), but the native kernels skip the
-  // causal key tiles no query of a tile sees: the forward needs finite values only when causal. The
-  // backward needs finite q, k, v and dout always: besides those tiles, AVX2 runs rows with lse −∞ (0·NaN
-  // in dV), which js skips, and dS is 0 where P = 0 (js: 0·NaN). Packed operands are one buffer, scanned once.
-  // A block mask skips tiles as causality does, so it takes the same rule.
-  attentionForward: (k, q, kk, v, s, o, m, layout, x = {}) => {
-    if ((o.causal || x.blocks) && !k.allFinite(v)) return FALLBACK;
-    const out = f32(s.B * s.H * s.T * s.Dv), lse = f32(s.B * s.H * s.T);
-    k.attentionForward(q, kk, v, out, lse, s, o, m.kind, m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layout ?? null,
-      x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null);
-    return { out, lse };
-  },
-  attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout, x = {}) => {
-    // the additive-mask gradient is only in the js kernel
-    if (dMask !== null || !k.allFinite(q) || (kk !== q && !k.allFinite(kk)) || (v !== q && v !== kk && !k.allFinite(v)) || !k.allFinite(dout)) return FALLBACK;
-    const g = attnGradBuffers(q, kk, v, layout);
-    k.attentionBackward(q, kk, v, out, lse, dout, g.dq, g.dk, g.dv, s, o, m.kind, m.kind === 'none' ? null : m.data,
-      m.kind === 'none' ? [] : m.strides, layout ?? null, x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null);
-    return g;
-  },
-};

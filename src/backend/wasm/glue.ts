@@ -8,7 +8,8 @@
  * not fit in wasm memory the call throws FALLBACK before anything is written, and the js kernel runs it.
  */
 import type { AnyArray } from '../buffers.js';
-import { ENUMS, FALLBACK, KERNELS, STRUCTS, type Addon, type ArgDef, type KernelDef, type KernelName, type StructName } from '../native/kernelTable.js';
+import { FALLBACK } from '../native/adapters.js';
+import { ENUMS, KERNELS, STRUCTS, type Addon, type ArgDef, type KernelDef, type KernelName, type StructName } from '../native/kernelTable.js';
 
 /** The parts of the emscripten module the glue uses. */
 export interface WasmModule {

@@ -10,20 +10,29 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `no chromium at ${CHROMIUM}`;
 
-test('lines: a one-epoch series is painted (a marker per point) and the axis names the epoch', { skip }, async () => {
-  const entry = fileURLToPath(new URL('../../src/viz/svg.ts', import.meta.url));
-  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', globalName: 'vizSvg', logLevel: 'silent' });
+/** Runs `f` on a blank chromium page holding the page module `file` (under src/viz) bundled as `globalName`. */
+async function withModule(file: string, globalName: string, f: (page: Page) => Promise<void>): Promise<void> {
+  const entry = fileURLToPath(new URL(`../../src/viz/${file}`, import.meta.url));
+  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', globalName, logLevel: 'silent' });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><body></body>');
-    // tsx keeps function names with a __name helper, which the evaluated callbacks below then call
+    // tsx keeps function names with a __name helper, which the evaluated callbacks then call
     await page.addScriptTag({ content: `globalThis.__name = (f) => f;\n${bundle.outputFiles[0].text}` });
+    await f(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+test('lines: a one-epoch series is painted (a marker per point) and the axis names the epoch', { skip }, async () => {
+  await withModule('svg.ts', 'vizSvg', async (page) => {
     const one = await page.evaluate(() => {
       const { lines } = (globalThis as unknown as { vizSvg: typeof import('../../src/viz/svg.js') }).vizSvg;
       const svg = lines([{ name: 'train loss', xs: [1], ys: [0.21] }, { name: 'valid loss', xs: [1], ys: [0.09] }]);
@@ -44,19 +53,11 @@ test('lines: a one-epoch series is painted (a marker per point) and the axis nam
     });
     assert.equal(many.circles, 2, 'a marker per non-null point');
     assert.ok(many.axis.includes('epoch 1–3'), `x axis: ${many.axis.join(' | ')}`);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 test('bars: with `top`, the largest values listed largest first (not in token order)', { skip }, async () => {
-  const entry = fileURLToPath(new URL('../../src/viz/views.ts', import.meta.url));
-  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', globalName: 'vizViews', logLevel: 'silent' });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-  try {
-    const page = await browser.newPage();
-    await page.setContent('<!doctype html><body></body>');
-    await page.addScriptTag({ content: `globalThis.__name = (f) => f;\n${bundle.outputFiles[0].text}` });
+  await withModule('views.ts', 'vizViews', async (page) => {
     const got = await page.evaluate(() => {
       const { bars } = (globalThis as unknown as { vizViews: typeof import('../../src/viz/views.js') }).vizViews;
       const order = (svg: SVGSVGElement): number[] => Array.from(svg.querySelectorAll('rect.bar')).map((r) => Number(r.getAttribute('data-i')));
@@ -69,7 +70,5 @@ test('bars: with `top`, the largest values listed largest first (not in token or
     assert.deepEqual(got.top, [3, 1, 2], 'the 3 largest, descending');
     assert.deepEqual(got.short, [3, 1, 2, 4, 0], 'fewer values than top: all of them, descending');
     assert.deepEqual(got.all, [0, 1, 2], 'without top, bars keep their given order (fields, sources)');
-  } finally {
-    await browser.close();
-  }
+  });
 });

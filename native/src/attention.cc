@@ -39,7 +39,6 @@ void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0,
       const long at = i + std::max<long>(0, s.S - s.T);
       for (long c = 0; c < bc; c++) row[c] -= slope * static_cast<float>(std::labs(at - j0 - c));
     }
-    if (el) for (long c = 0; c < bc; c++) if (!el[c * elq + r]) row[c] = NEG_INF;
     if (m.kind != 0) {
       long base = b * m.sb + h * m.sh + i * m.st + j0 * m.ss;
       if (m.kind == 1) {
@@ -48,6 +47,8 @@ void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0,
         for (long c = 0; c < bc; c++) row[c] += m.f[base + c * m.ss];
       }
     }
+    // hiding comes after the float mask (masked_fill): a hidden key is −∞ whatever the mask holds there
+    if (el) for (long c = 0; c < bc; c++) if (!el[c * elq + r]) row[c] = NEG_INF;
     if (s.causal) for (long c = std::max<long>(0, i + 1 - j0); c < bc; c++) row[c] = NEG_INF;
   }
 }

@@ -118,7 +118,7 @@ struct alignas(64) Strip {
 thread_local AlignedBuf tl_buf;
 thread_local AlignedBuf tl_bwd;
 
-// ALiBi, masks, a partial tile's elements (el[c·elq + j], or null) and causality on a score strip
+// ALiBi, masks, then a partial tile's elements (el[c·elq + j], or null) and causality on a score strip
 // st[c·ld + j]: key j0 + c, query i0 + j (j < nq ≤ 16)
 void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long j0, long bc, float* st, long ld,
                 const uint8_t* el = nullptr, long elq = 0) {
@@ -129,12 +129,6 @@ void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, 
     for (long c = 0; c < bc; c++)
       for (long j = 0; j < nq; j++) st[c * ld + j] -= slope * static_cast<float>(std::labs(at + j - j0 - c));
   }
-  if (el)
-    for (long c = 0; c < bc; c++) {
-      const uint8_t* e = el + c * elq;
-      if (nq == 16 && all16(e)) continue;  // the strip sees this key: nothing to hide
-      for (long j = 0; j < nq; j++) if (!e[j]) st[c * ld + j] = NEG_INF;
-    }
   if (m.kind != 0) {
     const long base = b * m.sb + h * m.sh + i0 * m.st + j0 * m.ss;
     for (long c = 0; c < bc; c++) {
@@ -155,6 +149,13 @@ void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, 
       }
     }
   }
+  // a partial tile's hidden keys after the float mask (masked_fill): −∞ whatever the mask holds there
+  if (el)
+    for (long c = 0; c < bc; c++) {
+      const uint8_t* e = el + c * elq;
+      if (nq == 16 && all16(e)) continue;  // the strip sees this key: nothing to hide
+      for (long j = 0; j < nq; j++) if (!e[j]) st[c * ld + j] = NEG_INF;
+    }
   if (s.causal && j0 + bc - 1 > i0) {
     // key j0 + c is hidden from lane j when j0 + c > i0 + j, i.e. lane index < j0 + c − i0
     const __m256i lane0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lane1 = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);

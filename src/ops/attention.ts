@@ -72,7 +72,8 @@ export interface SdpaOptions {
   returnWeights?: boolean;
   /**
    * Block mask [B or 1, H or 1, T, S] (`createBlockMask`, `causalBlockMask`, `nn.patternBlockMask`):
-   * combines with `mask` and `causal`; the fused kernel computes only the tiles it touches.
+   * combines with `mask` and `causal`; the fused kernel computes only the tiles it touches. A key it
+   * (or `causal`) hides is −∞ whatever a float `mask` holds there (masked_fill: NaN or +∞ there stays hidden).
    */
   blockMask?: BlockMask | null;
   /**
@@ -187,9 +188,10 @@ export function compositeAttention(
   const kk = repeatKv(k, s), vv = repeatKv(v, s);                          // [B, H, S, D], [B, H, S, Dv]
   let scores = mul(matmul(q, transpose(kk, -2, -1)), o.scale);              // [B, H, T, S]
   if (more.alibiSlopes) scores = add(scores, alibiTensor(more.alibiSlopes, s, q.dtype)); // − slope_h·|i − j|
+  if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
+  // hiding comes last (masked_fill): a hidden key is −∞ whatever the float mask holds there (NaN, +∞)
   if (o.causal) scores = where(causalMask(s.T, s.S), scores, -Infinity);    // j ≤ i
   if (more.blockMask) scores = where(more.blockMask.toDense(), scores, -Infinity); // [Bm, Hm, T, S]
-  if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
   const weights = softmax(scores, -1);                                      // [B, H, T, S], masked rows 0
   let dropped = weights;
   if (o.dropout > 0) dropped = mul(where(dropoutMask(s, o), weights, 0), 1 / (1 - o.dropout));

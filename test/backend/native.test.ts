@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  F, Generator, Tensor, backward, mul, nn, optim, randn, randint, sum, tensor,
+  F, Generator, Tensor, backward, createBlockMask, mul, nn, optim, randn, randint, sum, tensor,
 } from '../../src/index.js';
 import { useBackend, type NativeKernelName } from '../../src/backend/native/index.js';
 import { assertAllClose, compiledPass, eachIsa } from '../helpers.js';
 import { backend, jsBackend, type Backend } from '../../src/backend/backend.js';
-import type { AnyArray, AttnMask, AttnShape, Conv2dParams, UnaryOp } from '../../src/backend/js/index.js';
+import type { AnyArray, AttnExtra, AttnMask, AttnShape, Conv2dParams, UnaryOp } from '../../src/backend/js/index.js';
 
 const pass = compiledPass();
 const nativePass = pass !== null;
@@ -186,6 +186,22 @@ const attMasks = (): [string, AttnMask][] => {
 };
 
 /**
+ * A block mask on attS (tiles 16 × 16: key j visible to query i when |i − j| ≤ 3, or j < 2), and float
+ * masks holding NaN, +∞ and −∞ at keys it hides, in partial tiles and in skipped ones: a hidden key is −∞
+ * whatever the float mask holds (the native partial tiles once added the mask after hiding: NaN rows).
+ * The second mask also has NaN and +∞ at keys the queries see: those rows are NaN on every backend.
+ */
+const attBlocks = (): { x: AttnExtra; masks: AttnMask[] } => {
+  const { B, T, S } = attS;
+  const bm = createBlockMask((_b, _h, i, j) => Math.abs(i - j) <= 3 || j < 2, { Lq: T, Lk: S, blockQ: 16, blockK: 16 });
+  const at = (b: number, i: number, j: number): number => (b * T + i) * S + j;
+  const hidden = { nan: [at(0, 0, 5), at(0, 2, 40), at(1, 36, 69)], inf: [at(1, 20, 25), at(0, 7, 16)], ninf: [at(1, 33, 28)] };
+  const seen = { nan: [...hidden.nan, at(0, 10, 11)], inf: [...hidden.inf, at(1, 5, 5)], ninf: hidden.ninf };
+  const masks = [hidden, seen].map((spec, n): AttnMask => ({ kind: 'float', data: special(B * T * S, 70 + n, spec), strides: [T * S, 0, S, 1] }));
+  return { x: { blocks: { table: bm.table, elems: bm.elems } }, masks };
+};
+
+/**
  * Every kernel the native backend overrides, run on inputs holding NaN, +∞ and −∞; each returns the
  * arrays it produced. Keyed by NativeKernelName: a native kernel without an entry does not compile.
  */
@@ -301,7 +317,13 @@ const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
     [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
       const r = k.attentionForward(q, kk, v, attS, { ...attO, causal, dropout }, m);
       return [r.out, r.lse];
-    })))),
+    })))).concat([attInputs('finite'), attInputs('overflow')].flatMap(({ q, k: kk, v }) => {
+    const { x, masks } = attBlocks();  // a block mask, and float masks holding NaN and ±∞ where it hides keys
+    return masks.flatMap((m) => [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
+      const r = k.attentionForward(q, kk, v, attS, { ...attO, causal, dropout }, m, undefined, x);
+      return [r.out, r.lse];
+    })));
+  })),
   attentionBackward: (k) => {
     const n = attS.B * attS.H * attS.T * attS.Dv;
     // non-finite operands go to the js kernel; the float mask's NaN and ±∞ and the overflowing score (with
@@ -315,7 +337,15 @@ const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
         const g = k.attentionBackward(q, kk, v, f.out, f.lse, dout as Float32Array, attS, o, m, null);
         return [g.dq, g.dk, g.dv];
       })));
-    });
+    }).concat(([['finite', 36], ['overflow', 37]] as const).flatMap(([kind, seed]) => {
+      const { q, k: kk, v } = attInputs(kind), { x, masks } = attBlocks();
+      return masks.flatMap((m) => [0, 0.3].flatMap((dropout) => [false, true].flatMap((causal) => {
+        const o = { ...attO, causal, dropout };
+        const f = jsBackend.attentionForward(q, kk, v, attS, o, m, undefined, x);
+        const g = k.attentionBackward(q, kk, v, f.out, f.lse, special(n, seed), attS, o, m, null, undefined, x);
+        return [g.dq, g.dk, g.dv];
+      })));
+    }));
   },
 };
 

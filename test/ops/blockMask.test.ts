@@ -137,3 +137,34 @@ test('block mask builders refuse missing sizes and unknown options by name (a mi
   refuses(() => causalBlockMask(32, 32, { blockq: 16 } as never), /^causalBlockMask: unknown option 'blockq'/);
   refuses(() => keyPaddingBlockMask(bool([[1, 1]]), 2, { B: 3 } as never), /^keyPaddingBlockMask: unknown option 'B'/);
 });
+
+test('a float mask\'s NaN or ±∞ where the block mask (or causality) hides the key is −∞, as masked_fill: fused = composite = masked full attention', () => {
+  // the kernels disagreed: js skipped hidden keys (a finite row), the native partial tiles added the float
+  // mask after hiding them (−∞ + NaN = NaN: a NaN row), and so did the composite's where-then-add
+  const T = 64;
+  const bm = createBlockMask((_b, _h, i, j) => Math.abs(i - j) <= 2, { Lq: T, Lk: T, blockQ: 16, blockK: 16 });
+  const g = new Generator(8);
+  const add = randn([1, 1, T, T], { rng: g });
+  const put = (i: number, j: number, x: number): void => { add.data[i * T + j] = x; };
+  put(0, 5, NaN); put(1, 7, Infinity); put(2, 9, -Infinity);               // hidden keys of partial (diagonal) tiles
+  put(3, 40, NaN); put(20, 60, Infinity);                                  // hidden keys of skipped tiles
+  put(30, 2, NaN); put(31, 0, Infinity);                                   // hidden by the block mask and by causality
+  put(45, 46, Infinity);                                                   // a key query 45 sees: its row is NaN (weights and output)
+  const dense = bm.toDense();
+  for (const causal of [false, true]) {
+    const seen = causal ? F.logicalAnd(dense, tensor(Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => j <= i)))) : dense;
+    // masked full attention: the float mask added, then the hidden keys filled with −∞ (no gradient through them)
+    const masked = (a: Tensor, b: Tensor, c: Tensor): Tensor =>
+      F.matmul(F.softmax(F.where(seen, F.add(F.mul(F.matmul(a, F.transpose(b, -2, -1)), 0.5), add), -Infinity), -1), c);
+    const [q, k, v, u] = inputs(1, 1, T, 'float32', 9);
+    const fused = run((a, b, c) => F.scaledDotProductAttention(a, b, c, { blockMask: bm, mask: add, causal }), q!, k!, v!, u!);
+    const comp = run((a, b, c) => F.scaledDotProductAttention(a, b, c, { blockMask: bm, mask: add, causal, returnWeights: true }).output, q!, k!, v!, u!);
+    const ref = run(masked, q!, k!, v!, u!);
+    const finiteRows = Array.from({ length: T }, (_, i) => i).filter((i) => i !== 45);
+    assert.ok(finiteRows.every((i) => Array.from(ref[0]!.data.subarray(i * 3, i * 3 + 3)).every(Number.isFinite)), 'the reference keeps every other row finite');
+    ['values', 'dq', 'dk', 'dv'].forEach((what, i) => {
+      assertAllClose(fused[i]!, ref[i]!, { rtol: 2e-4, atol: 2e-5, msg: `causal ${causal}: fused ${what}` });
+      assertAllClose(comp[i]!, ref[i]!, { rtol: 2e-4, atol: 2e-5, msg: `causal ${causal}: composite ${what}` });
+    });
+  }
+});

@@ -19,7 +19,7 @@ import { ConvBlock } from '../nn/composite/blocks.js';
 import type { Batch, FieldBatch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
-import { maskedMean } from './fusion.js';
+import { maskedMean } from './maskedMean.js';
 import { fillSlots, tensorOps, type FieldSlots } from './fieldTokenizers.js';
 import { fieldKindOf, kindsWith } from '../data/fields/index.js';
 import type { Need } from '../data/fields/fieldKindDef.js';

@@ -29,7 +29,9 @@ import { emitLayerNorm } from '../nn/layerNorm.onnx.js';
 import { emitEncoder } from '../nn/attention/transformer.onnx.js';
 import { emitCrossModal, emitPerceiver } from '../nn/attention/crossModal.onnx.js';
 import { EnsembleHeads, FusionModel } from './fusion.js';
-import type { FieldTokenizer } from './fieldTokenizers.js';
+import type { FieldSlots, FieldTokenizer } from './fieldTokenizers.js';
+import type { LinearModel } from './baselines.js';
+import type { FieldInfo } from '../data/preprocessor.js';
 import { fieldKindOf } from '../data/fields/index.js';
 import type { FieldOps } from '../data/fields/fieldKindDef.js';
 
@@ -46,13 +48,11 @@ const weightOf = (g: Graph, hint: string, t: Tensor): string => g.const(hint, f3
 const gather = (g: Graph, table: string, ids: string): string => g.one('Gather', [table, ids], { axis: 0 });
 const TABLE_HINT = { embedding: 'emb', keyEmbedding: 'key_emb' } as const;
 
-/** One field's tokens [B, n, C] and mask [B, n] (bool): its kind's token recipe emitted as graph nodes. */
-function emitTokenizer(g: Graph, t: FieldTokenizer): { tokens: string; mask: string } {
-  const f = t.info.name;
-  const def = fieldKindOf(t.info.kind);
-  const names = Object.fromEntries(def.onnx.map((i) => [i.key, `${f}${i.suffix}`])) as Record<string, string>;
+/** A kind's recipe operations as graph nodes, with the parameters of `t` (a field's tokenizer or vector) and the field's graph inputs. */
+function graphOps(g: Graph, t: FieldSlots, info: FieldInfo): FieldOps<string, Record<string, unknown>> {
+  const names = Object.fromEntries(fieldKindOf(info.kind).onnx.map((i) => [i.key, `${info.name}${i.suffix}`])) as Record<string, string>;
   const unsq = (x: string, axes: number[]): string => g.one('Unsqueeze', [x, g.ints('axes', axes)]);
-  const ops: FieldOps<string, Record<string, unknown>> = {
+  return {
     input: (key) => names[key],
     embed: (slot, ids) => gather(g, weightOf(g, TABLE_HINT[slot], t[slot]!.weight), ids),
     positions: (x) => gather(g, weightOf(g, 'pos', t.position!.weight), positions(g, x)),
@@ -75,8 +75,29 @@ function emitTokenizer(g: Graph, t: FieldTokenizer): { tokens: string; mask: str
     nonzero: (x) => g.one('Not', [g.one('Equal', [x, g.const('zero', BigInt64Array.from([0n]), [])])]),
     perToken: (present, x) => g.one('Expand', [unsq(present, [1]), g.one('Slice', [g.one('Shape', [x]), g.ints('start', [0]), g.ints('end', [2])])]),
   };
-  const { tokens, mask } = def.tokens.forward(ops, t.info);
+}
+
+/** One field's tokens [B, n, C] and mask [B, n] (bool): its kind's token recipe emitted as graph nodes. */
+function emitTokenizer(g: Graph, t: FieldTokenizer): { tokens: string; mask: string } {
+  const { tokens, mask } = fieldKindOf(t.info.kind).tokens.forward(graphOps(g, t, t.info), t.info);
   return { tokens: g.one('Add', [tokens, weightOf(g, 'field_emb', t.fieldEmbedding)]), mask };
+}
+
+/** The wide part (`wide: true`, a `LinearModel`): per target its raw output [B, outputs], each field's vector recipe emitted as graph nodes. */
+function emitWide(g: Graph, wide: LinearModel): string[] {
+  const parts = wide.fields.map((info, i) => {
+    const ops = graphOps(g, wide.vectors[i], info);
+    const flag = (present: string): string => g.one('Cast', [g.one('Unsqueeze', [present, g.ints('axes', [1])])], { to: 1 });   // [B, 1] float
+    return fieldKindOf(info.kind).vector.forward<string>({
+      ...ops,
+      maskedMean: (x, mask) => emitMaskedMean(g, x, mask),                                                  // [B, w]
+      mean: (x) => g.one('ReduceMean', [x], { axes: [1], keepdims: 0 }),
+      withFlag: (values, present) => g.one('Concat', [g.one('Unsqueeze', [values, g.ints('axes', [1])]), flag(present)], { axis: 1 }),  // [B, 2]
+      timesPresent: (x, present) => g.one('Mul', [x, flag(present)]),
+    });
+  });
+  const x = parts.length === 1 ? parts[0] : g.one('Concat', parts, { axis: -1 });                            // [B, Σ widths]
+  return wide.heads.heads.map((l) => emitLinear(g, x, l));
 }
 
 /** Masked mean over tokens: x [B, n, C], mask [B, n] → [B, C] (zeros where nothing is real). */
@@ -148,7 +169,8 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
   }
   const h = emitLayerNorm(g, rep, model.headNorm);
   const heads = model.heads;
-  const raw = heads instanceof EnsembleHeads ? emitEnsembleHeads(g, h, heads) : heads.heads.map((l) => emitLinear(g, h, l));
+  const wide = model.wide ? emitWide(g, model.wide) : undefined;
+  const raw = heads instanceof EnsembleHeads ? emitEnsembleHeads(g, h, heads, wide) : heads.heads.map((l, i) => (wide ? g.one('Add', [emitLinear(g, h, l), wide[i]]) : emitLinear(g, h, l)));
   const outputs: OnnxValue[] = [];
   model.targets.forEach((t, i) => {
     let y = raw[i];                                                                            // [B, outputs]
@@ -173,15 +195,16 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
 }
 
 /**
- * The members' heads on rows [m·B, (m+1)·B) of h [k·B, C], averaged in probability space as
- * `ensembleOutputs` does: per target the raw output [B, outputs].
+ * The members' heads on rows [m·B, (m+1)·B) of h [k·B, C] (plus the wide part's outputs `wide`,
+ * per target, if any), averaged in probability space as `ensembleOutputs` does: per target the raw output [B, outputs].
  */
-function emitEnsembleHeads(g: Graph, h: string, heads: EnsembleHeads): string[] {
+function emitEnsembleHeads(g: Graph, h: string, heads: EnsembleHeads, wide?: string[]): string[] {
   const k = heads.k;
   const h3 = g.one('Reshape', [h, g.one('Concat', [g.ints('k', [k, -1]), g.one('Slice', [g.one('Shape', [h]), g.ints('start', [1]), g.ints('end', [2])])], { axis: 0 })]);  // [k, B, C]
   const rows = Array.from({ length: k }, (_, m) => g.one('Gather', [h3, g.const('member', BigInt64Array.from([BigInt(m)]), [])], { axis: 0 }));  // [B, C]
   return heads.targets.map((t, i) => {
-    const z = g.one('Concat', rows.map((x, m) => g.one('Unsqueeze', [emitLinear(g, x, heads.members[m].heads[i]), g.ints('axes', [0])])), { axis: 0 });  // [k, B, outputs]
+    const member = (x: string, m: number): string => (wide ? g.one('Add', [emitLinear(g, x, heads.members[m].heads[i]), wide[i]]) : emitLinear(g, x, heads.members[m].heads[i]));
+    const z = g.one('Concat', rows.map((x, m) => g.one('Unsqueeze', [member(x, m), g.ints('axes', [0])])), { axis: 0 });  // [k, B, outputs]
     const lse = (x: string): string => g.one('ReduceLogSumExp', [x], { axes: [0], keepdims: 0 });
     if (t.task === 'regression') return g.one('ReduceMean', [z], { axes: [0], keepdims: 0 });
     if (t.task === 'multiclass') return g.one('Sub', [lse(g.one('LogSoftmax', [z], { axis: -1 })), g.scalar(Math.log(k))]);

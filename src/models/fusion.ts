@@ -13,7 +13,7 @@ import { randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { ConfigError, ValueError } from '../errors.js';
 import { checkOptions, validateConfig, v } from '../config.js';
-import { concat, div, expand, logSoftmax, logsumexp, maximum, mean, mul, narrow, neg, reshape, softplus, squeeze, stack, sub, sum, toDtype, unsqueeze } from '../ops/index.js';
+import { add, concat, expand, logSoftmax, logsumexp, mean, mul, narrow, neg, reshape, softplus, squeeze, stack, sub, unsqueeze } from '../ops/index.js';
 import { Module, Parameter } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { LayerNorm } from '../nn/layerNorm.js';
@@ -27,6 +27,10 @@ import type { Batch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { FieldTokenizer } from './fieldTokenizers.js';
 import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
+import { LinearModel } from './baselines.js';
+import { maskedMean } from './maskedMean.js';
+
+export { maskedMean };
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
 
@@ -56,14 +60,15 @@ export const fusionConfigSchema = v.strictObject({
    * Attention maps (`needWeights`) are the first member's.
    */
   ensemble: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
+  /**
+   * A wide (linear) part beside the deep one (Wide & Deep, Cheng et al. 2016; default false): a
+   * `LinearModel` of every used field (numeric value and missing flag, an embedding of width
+   * outputs per category, a bag of words per text) whose outputs are added to the deep outputs
+   * (to every member's, with `ensemble`), trained jointly. Parameters: wide.vectors.i.…, wide.heads.….
+   */
+  wide: v.optional(v.boolean()),
 });
 export type FusionModelConfig = v.InferOutput<typeof fusionConfigSchema>;
-
-/** Masked mean over tokens: x [B, n, C], mask [B, n] → [B, C] (zeros where nothing is real). */
-export function maskedMean(x: Tensor, mask: Tensor): Tensor {
-  const m = unsqueeze(toDtype(mask, 'float32'), -1);                                      // [B, n, 1]
-  return div(sum(mul(x, m), 1), maximum(sum(m, 1), 1));                                  // [B, C]
-}
 
 /**
  * @example
@@ -89,6 +94,8 @@ export class FusionModel extends Module implements TaskModel {
   headNorm: LayerNorm;
   /** The task heads; with `ensemble: k` > 1, one `TaskHeads` per member. */
   heads: TaskHeads | EnsembleHeads;
+  /** `wide: true`: the linear model whose outputs are added to the deep ones; null without. */
+  wide: LinearModel | null = null;
 
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], config: FusionModelConfig | unknown, rng: Generator) {
     super();
@@ -97,7 +104,7 @@ export class FusionModel extends Module implements TaskModel {
     this.config = {
       strategy: c.strategy ?? 'early', dim: C, layers: c.layers ?? 2, heads: c.heads ?? 4,
       dimFeedforward: c.dimFeedforward ?? 2 * C, dropout: c.dropout ?? 0.1, numLatents: c.numLatents ?? 8,
-      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam, ensemble: c.ensemble ?? 1,
+      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam, ensemble: c.ensemble ?? 1, wide: c.wide ?? false,
     };
     if (C % this.config.heads !== 0) throw new ConfigError(`FusionModel: dim ${C} must be divisible by heads ${this.config.heads}`);
     if (c.block && this.config.strategy !== 'early') throw new ConfigError(`FusionModel: 'block' applies to strategy 'early', got '${this.config.strategy}'`);
@@ -137,6 +144,8 @@ export class FusionModel extends Module implements TaskModel {
     if (c.sigmaReparam) {
       for (const [, m] of this.namedModules()) if (m instanceof Linear || m instanceof MultiHeadAttention) m.useSigmaReparam(rng);
     }
+    // last, so the deep part draws the same initial values with or without it
+    if (this.config.wide) this.wide = new LinearModel(this.fields, targets, { rng });
   }
 
   /** Tokens of every used field: per field [B, nᵢ, C] and masks [B, nᵢ]. */
@@ -161,9 +170,10 @@ export class FusionModel extends Module implements TaskModel {
     checkOptions('FusionModel.forward', options, { needWeights: true });
     const k = this.config.ensemble;
     const { tokens, masks } = this.tokenize(batch);
+    const wide = this.wide?.forward(batch).outputs;
     if (k === 1) {
       const e = this.fuse(tokens, masks, options.needWeights);
-      const outputs = (this.heads as TaskHeads).forward(this.headNorm.forward(e.rep));
+      const outputs = plus((this.heads as TaskHeads).forward(this.headNorm.forward(e.rep)), wide);
       return e.weights ? { outputs, weights: e.weights, tokenFields: e.tokenFields, keyMask: e.keyMask } : { outputs };
     }
     const scale = (t: Tensor, m: number): Tensor => mul(t, reshape(narrow(this.ensembleScale!, 0, m, 1), [1, 1, t.shape[2]!]));  // [B, n, C]
@@ -181,7 +191,7 @@ export class FusionModel extends Module implements TaskModel {
       const kMasks = masks.map((m) => memberRows(expand(unsqueeze(m, 0), [k, ...m.shape])));                                       // [k·B, n]
       rep = this.fuse(kTokens, kMasks, false).rep;
     }
-    const members = (this.heads as EnsembleHeads).forward(this.headNorm.forward(rep));
+    const members = (this.heads as EnsembleHeads).forward(this.headNorm.forward(rep)).map((o) => plus(o, wide));
     const outputs = ensembleOutputs(this.targets, members);
     return maps?.weights ? { outputs, members, weights: maps.weights, tokenFields: maps.tokenFields, keyMask: maps.keyMask } : { outputs, members };
   }
@@ -229,6 +239,11 @@ export class FusionModel extends Module implements TaskModel {
       }
     }
   }
+}
+
+/** The deep outputs plus the wide part's, per target (the deep outputs as they are without it). */
+function plus(deep: TaskOutputs, wide: TaskOutputs | undefined): TaskOutputs {
+  return wide ? Object.fromEntries(Object.entries(deep).map(([t, y]) => [t, add(y, wide[t])])) : deep;
 }
 
 /** The [CLS] position of h [B, N, C] → [B, C]. */

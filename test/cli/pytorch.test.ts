@@ -104,6 +104,11 @@ test('the export refuses what it cannot express, naming the option (ConfigError)
   assert.throws(() => exportPytorch(remedies, join(dir, 'remedies-torch')), (e: Error) => e instanceof ConfigError && /train\.remedies/.test(e.message));
 });
 
+test('the export refuses a wide part (model.wide), naming the option (ConfigError; no torch needed)', async () => {
+  const wide = await tinyRun(dir, 'wide', '{ type: fusion, dim: 8, heads: 2, layers: 1, wide: true }');
+  assert.throws(() => exportPytorch(wide, join(dir, 'wide-torch')), (e: Error) => e instanceof ConfigError && /model\.wide/.test(e.message));
+});
+
 test('encode --shards splits the rows into contiguous files that together equal the single file', { skip: skipTorch }, async () => {
   const run = await tinyRun(dir, 'shards', '{ type: linear }');
   const proj = exportPytorch(run, join(dir, 'shards-torch')).dir;

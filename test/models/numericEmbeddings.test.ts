@@ -73,3 +73,33 @@ test('the default embedding is piecewise; a state saved without bin edges (befor
   const m = new models.FusionModel(legacy.fieldInfo(), legacy.targetInfo(), { dim: 2, heads: 1, layers: 1 }, new Generator(1));
   assert.ok(m.tokenizers[0].weight && !m.tokenizers[0].proj);
 });
+
+test('piecewise-linear: the linear token x·w + b plus the piecewise one, each part with its gradient; bins allowed, saved edges needed', () => {
+  const schema = { fields: [{ name: 'x', kind: 'numeric', embedding: 'piecewise-linear', bins: 2, normalize: 'none' }], targets: [{ name: 'y', task: 'binary' }] };
+  const pre = data.Preprocessor.fit(schema, rows);
+  assert.deepEqual(pre.fieldInfo()[0].binEdges, [0, 4, 8]);
+  assert.equal(pre.fieldInfo()[0].withLinear, true);
+  const again = data.Preprocessor.fromState(JSON.parse(JSON.stringify(pre.state())) as data.PreprocessorState);
+  const m = new models.FusionModel(again.fieldInfo(), again.targetInfo(), { dim: 2, heads: 1, layers: 1 }, new Generator(1));
+  const t = m.tokenizers[0];
+  assert.deepEqual([...t.weight!.shape], [2]);
+  assert.deepEqual([...t.proj!.weight.shape], [2, 2]);
+  t.weight!.data.set([1, -1]);
+  t.bias!.data.set([0.5, 0]);
+  t.proj!.weight.data.set([1, 0, 0, 1]);
+  t.proj!.bias!.data.fill(0);
+  t.fieldEmbedding.data.fill(0);
+  const batch = again.encode([{ x: -1, y: 0 }, { x: 2, y: 0 }, { x: 6, y: 1 }, { x: 9, y: 1 }]).dataset.batch([0, 1, 2, 3]);
+  const { tokens } = t.forward(batch.fields.x);
+  // [x + 0.5, −x] + PLE: x = −1 → [−0.5, 1]; 2 → [3, −2]; 6 → [7.5, −5.5]; 9 → [10.5, −8] (the linear part is not clamped)
+  assertAllClose(tokens, [-0.5, 1, 3, -2, 7.5, -5.5, 10.5, -8], { atol: 1e-6 });
+  backward(sum(t.forward(batch.fields.x).tokens));
+  assertAllClose(t.weight!.grad!, [16, 16], { atol: 1e-5 });                    // Σx = −1 + 2 + 6 + 9
+  assert.ok(Array.from(t.proj!.weight.grad!.data).some((v) => v !== 0));
+  assert.ok(data.Preprocessor.fit({ fields: [{ name: 'x', kind: 'numeric', embedding: 'piecewise-linear', bins: 3 }], targets: [{ name: 'y', task: 'binary' }] }, rows));
+  assert.throws(() => data.Preprocessor.fit({ fields: [{ name: 'x', kind: 'numeric', embedding: 'piecewise-linear', frequencies: 3 }], targets: [{ name: 'y', task: 'binary' }] }, rows),
+    (e: Error) => e instanceof ConfigError && /'frequencies' belongs to embedding 'periodic'.*'piecewise-linear'/.test(e.message));
+  const old = JSON.parse(JSON.stringify(pre.state())) as data.PreprocessorState;
+  delete (old.fields.x as { edges?: number[] }).edges;
+  assert.throws(() => data.Preprocessor.fromState(old), /no piecewise bin edges/);
+});

@@ -144,7 +144,7 @@ function records(n: number, seed: number): data.DataRecord[] {
   }));
 }
 
-test('the fusion model (every field kind, missing values, all strategies, a composite block and ensembles) matches in ONNX Runtime', async () => {
+test('the fusion model (every field kind, missing values, all strategies, a composite block, ensembles and a wide part) matches in ONNX Runtime', async () => {
   const recs = records(40, 5);
   const pre = data.Preprocessor.fit(schema, recs);
   const ds = pre.encode(recs).dataset;
@@ -156,6 +156,8 @@ test('the fusion model (every field kind, missing values, all strategies, a comp
     ['crossModal, σReparam', { strategy: 'crossModal', dim: 16, heads: 2, layers: 1, sigmaReparam: true }],
     ['early, ensemble 3', { strategy: 'early', dim: 16, heads: 2, layers: 2, ensemble: 3 }],
     ['latent, ensemble 2', { strategy: 'latent', dim: 16, heads: 2, layers: 1, numLatents: 4, ensemble: 2 }],
+    ['early, wide', { strategy: 'early', dim: 16, heads: 2, layers: 2, wide: true }],
+    ['crossModal, ensemble 2, wide', { strategy: 'crossModal', dim: 16, heads: 2, layers: 1, ensemble: 2, wide: true }],
   ];
   for (const [name, config] of configs) {
     const model = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), config, new Generator(9));

@@ -45,8 +45,10 @@ export interface FieldSizes {
   patchDim?: number;
   /** Patches per image. */
   numPatches?: number;
-  /** Numeric 'piecewise' embedding: the fitted bin edges over normalised values (ascending, ≥ 2). */
+  /** Numeric 'piecewise' and 'piecewise-linear' embeddings: the fitted bin edges over normalised values (ascending, ≥ 2). */
   binEdges?: number[];
+  /** Numeric 'piecewise-linear': the linear token x·w + b is added to the binned one. */
+  withLinear?: boolean;
   /** Numeric 'periodic' embedding: the number of trainable frequencies k and their initial σ. */
   frequencies?: number;
   frequencySigma?: number;

@@ -3,7 +3,8 @@
  * optional log1p), with a present flag. Its token in the fusion model is its `embedding` of the
  * normalised value (Gorishniy et al. 2022): 'linear' x·w + b (FT-Transformer's feature tokenizer),
  * 'piecewise' the piecewise-linear encoding over quantile bins fitted on the training rows, then a
- * linear map, or 'periodic' cos/sin(2π·c·x) with trainable frequencies c, then linear and ReLU (PLR).
+ * linear map, 'piecewise-linear' the sum of the two (the value kept whole beside its bins), or
+ * 'periodic' cos/sin(2π·c·x) with trainable frequencies c, then linear and ReLU (PLR).
  */
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -19,9 +20,9 @@ const schema = v.strictObject({
   normalize: v.optional(v.picklist(['standard', 'quantile', 'none'])),
   /** log1p before normalising (for counts and skewed amounts; values must be > −1). */
   log: v.optional(v.boolean()),
-  /** The fusion model's token: 'linear' (x·w + b), 'piecewise' (PLE → linear) or 'periodic' (PLR); default DEFAULT_NUMERIC_EMBEDDING. */
-  embedding: v.optional(v.picklist(['linear', 'piecewise', 'periodic'])),
-  /** Piecewise: the number of quantile bins (default 8; fewer when the training values have fewer distinct quantiles). */
+  /** The fusion model's token: 'linear' (x·w + b), 'piecewise' (PLE → linear), 'piecewise-linear' (their sum) or 'periodic' (PLR); default DEFAULT_NUMERIC_EMBEDDING. */
+  embedding: v.optional(v.picklist(['linear', 'piecewise', 'piecewise-linear', 'periodic'])),
+  /** Piecewise and piecewise-linear: the number of quantile bins (default 8; fewer when the training values have fewer distinct quantiles). */
   bins: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
   /** Periodic: the number of trainable frequencies k (default 16; the token is made from 2k features). */
   frequencies: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
@@ -42,7 +43,7 @@ export const DEFAULT_NUMERIC_EMBEDDING: NonNullable<NumericSpec['embedding']> = 
 /** Default bins (piecewise), frequencies and σ (periodic). */
 export const NUMERIC_EMBEDDING_DEFAULTS = { bins: 8, frequencies: 16, sigma: 0.1 } as const;
 
-/** The fitted state; `edges` (the piecewise bin edges over normalised values, ascending) only for 'piecewise'. */
+/** The fitted state; `edges` (the piecewise bin edges over normalised values, ascending) only for 'piecewise' and 'piecewise-linear'. */
 export interface NumericState { mean: number; std: number; quantiles: number[]; edges?: number[] }
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
@@ -71,9 +72,9 @@ export class NumericEncoder {
   constructor(readonly spec: NumericSpec, public stats: NumericState | null = null) {
     this.isMissing = missingTest(spec.missing);
     const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
-    const wrong = emb !== 'piecewise' && spec.bins !== undefined ? 'bins' : emb !== 'periodic' && (spec.frequencies !== undefined || spec.sigma !== undefined) ? (spec.frequencies !== undefined ? 'frequencies' : 'sigma') : null;
+    const wrong = !binned(emb) && spec.bins !== undefined ? 'bins' : emb !== 'periodic' && (spec.frequencies !== undefined || spec.sigma !== undefined) ? (spec.frequencies !== undefined ? 'frequencies' : 'sigma') : null;
     if (wrong) throw new ConfigError(`numeric field '${spec.name}': option '${wrong}' belongs to embedding '${wrong === 'bins' ? 'piecewise' : 'periodic'}', the field's embedding is '${emb}'`);
-    if (spec.embedding === 'piecewise' && stats && !stats.edges) throw new DataError(`NumericEncoder(${spec.name}): the saved state has no piecewise bin edges (it was fitted for another embedding); fit again`);
+    if (spec.embedding && binned(spec.embedding) && stats && !stats.edges) throw new DataError(`NumericEncoder(${spec.name}): the saved state has no piecewise bin edges (it was fitted for another embedding); fit again`);
   }
 
   private raw(value: unknown, where: string): number | null {
@@ -96,7 +97,7 @@ export class NumericEncoder {
     const nq = Math.min(1001, sorted.length);
     const quantiles = Array.from({ length: nq }, (_, k) => sorted[Math.round((k / Math.max(1, nq - 1)) * (sorted.length - 1))]);
     this.stats = { mean, std, quantiles };
-    if ((this.spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING) === 'piecewise') {
+    if (binned(this.spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING)) {
       const normalised = Float64Array.from(sorted, (x) => this.normalise(x)).sort();
       this.stats.edges = binEdges(normalised, this.spec.bins ?? NUMERIC_EMBEDDING_DEFAULTS.bins);
     }
@@ -134,6 +135,11 @@ export class NumericEncoder {
   }
 }
 
+/** Whether an embedding encodes the value over fitted bins ('piecewise', 'piecewise-linear'). */
+function binned(emb: NonNullable<NumericSpec['embedding']>): boolean {
+  return emb === 'piecewise' || emb === 'piecewise-linear';
+}
+
 /**
  * Piecewise-linear encoding's bin edges: the `bins + 1` quantiles 0, 1/bins, …, 1 of the sorted
  * training values, duplicates dropped (a column with few distinct values gets fewer bins); at
@@ -162,6 +168,7 @@ export const numericField: FieldKindDef<NumericSpec, NumericState, NumericCell, 
       sizes: () => {
         const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
         const edges = e.stats?.edges;
+        if (emb === 'piecewise-linear' && edges) return { binEdges: edges, withLinear: true };
         if (emb === 'piecewise' && edges) return { binEdges: edges };   // no edges: a state saved before the default was piecewise
         if (emb === 'periodic') return { frequencies: spec.frequencies ?? NUMERIC_EMBEDDING_DEFAULTS.frequencies, frequencySigma: spec.sigma ?? NUMERIC_EMBEDDING_DEFAULTS.sigma };
         return {};
@@ -184,13 +191,14 @@ export const numericField: FieldKindDef<NumericSpec, NumericState, NumericCell, 
   ],
   tokens: {
     params: (sizes) => {
-      if (sizes.binEdges) return [{ slot: 'proj', inputs: sizes.binEdges.length - 1 }];
+      if (sizes.binEdges) return [{ slot: 'proj', inputs: sizes.binEdges.length - 1 }, ...(sizes.withLinear ? [{ slot: 'weight' } as const, { slot: 'bias' } as const] : [])];
       if (sizes.frequencies) return [{ slot: 'frequencies', count: sizes.frequencies, sigma: sizes.frequencySigma ?? NUMERIC_EMBEDDING_DEFAULTS.sigma }, { slot: 'proj', inputs: 2 * sizes.frequencies }];
       return [{ slot: 'weight' }, { slot: 'bias' }];
     },
     forward: (x, sizes) => {
       const values = x.input('values');                                                                 // [B]
-      const tokens = sizes.binEdges ? x.project(x.piecewise(values, sizes.binEdges))                    // [B, 1, bins] → [B, 1, C]
+      const binned = sizes.binEdges && x.project(x.piecewise(values, sizes.binEdges));                 // [B, 1, bins] → [B, 1, C]
+      const tokens = binned ? (sizes.withLinear ? x.add(x.affine(values), binned) : binned)            // [B, 1, C]
         : sizes.frequencies ? x.relu(x.project(x.periodic(values)))                                      // [B, 1, 2k] → [B, 1, C]
           : x.affine(values);                                                                           // [B, 1, C]
       return { tokens, mask: x.token(x.input('present')) };                                             // [B, 1, C], [B, 1]

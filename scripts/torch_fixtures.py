@@ -72,6 +72,23 @@ case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), {"x": r(2,
      params={"kernel": 3, "stride": 2, "padding": 1})
 
 
+def relative_bias_attention(q, k, v, table, max_distance, causal):
+    """softmax(q·kᵀ/√D + table[h, clamp(j − i, −M, M) + M], hidden future keys −∞)·v (T5 / Shaw, clipped)."""
+    T, S = q.shape[-2], k.shape[-2]
+    rel = torch.arange(S)[None, :] - torch.arange(T)[:, None]                      # [T, S]: j − i
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + table[:, rel.clamp(-max_distance, max_distance) + max_distance]
+    if causal:
+        scores = scores.masked_fill(torch.ones(T, S, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
+# appended last: its draws come after every case above, which keep their values
+case("attention_relative_bias", lambda q, k, v, table: relative_bias_attention(q, k, v, table, 3, False),
+     {"q": r(2, 2, 6, 4), "k": r(2, 2, 9, 4), "v": r(2, 2, 9, 5), "table": r(2, 7)}, params={"maxDistance": 3})
+case("attention_relative_bias_causal", lambda q, k, v, table: relative_bias_attention(q, k, v, table, 2, True),
+     {"q": r(1, 3, 7, 4), "k": r(1, 3, 7, 4), "v": r(1, 3, 7, 4), "table": r(3, 5)}, params={"maxDistance": 2, "causal": True})
+
+
 
 # NaN and ±∞ through the row reductions (test/ops/edge.test.ts): no random draws, so the cases above keep
 # their values. JSON has no NaN or ±∞: they are written as the strings "NaN", "Infinity", "-Infinity".

@@ -39,6 +39,11 @@ void mask_scores(const AttnShape& s, const AttnMask& m, long b, long h, long i0,
       const long at = i + std::max<long>(0, s.S - s.T);
       for (long c = 0; c < bc; c++) row[c] -= slope * static_cast<float>(std::labs(at - j0 - c));
     }
+    if (m.rel) {  // + table[h, bucket(j − i)]
+      const float* tb = m.rel + h * m.rel_nb;
+      const int32_t* bk = m.rel_bucket + (j0 - i + s.T - 1);
+      for (long c = 0; c < bc; c++) row[c] += tb[bk[c]];
+    }
     if (m.kind != 0) {
       long base = b * m.sb + h * m.sh + i * m.st + j0 * m.ss;
       if (m.kind == 1) {
@@ -227,6 +232,13 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
                 dP[r * bc + c] = none ? 0.f : s.scale * pv * (dpv - di);
               }
             }
+            if (m.drel) {  // relative bias: scale·dS summed per bucket of j − i
+              double* dr = m.drel + (b * s.H + h) * m.rel_nb;
+              for (long r = 0; r < br; r++) {
+                const int32_t* bk = m.rel_bucket + (j0 - (i0 + r) + s.T - 1);
+                for (long c = 0; c < bc; c++) dr[bk[c]] += dP[r * bc + c];
+              }
+            }
             sgemm(false, false, br, s.D, bc, dP, bc, K + j0 * L.k.sr, L.k.sr, dQ + i0 * L.q.sr, L.q.sr, true, false);   // dQ += dS·K
             sgemm(true, false, bc, s.D, br, dP, bc, Q + i0 * L.q.sr, L.q.sr, dK + j0 * L.k.sr, L.k.sr, true, false);   // dK += dSᵀ·Q
            }
@@ -247,13 +259,16 @@ void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout&
 // offsets applied to the pointers (dout takes out's, dq, dk and dv take q's, k's and v's)
 namespace {
 void unpack(const AttnDims& d, const AttnOptions& o, MaskKind kind, const void* mask, const long* ms, int ms_n,
-            const AttnOperands* layout, const int32_t* blocks, const void* elems, const float* alibi, AttnShape& s, AttnMask& m,
-            AttnLayout& L, long off[4]) {
+            const AttnOperands* layout, const int32_t* blocks, const void* elems, const float* alibi, const float* rel,
+            const int32_t* rel_bucket, long rel_nb, AttnShape& s, AttnMask& m, AttnLayout& L, long off[4]) {
   s = AttnShape{d.B, d.H, d.Hkv, d.T, d.S, d.D, d.Dv, o.scale, o.causal, o.dropout, o.seed};
   m.kind = static_cast<int>(kind);
   m.blocks = blocks;
   m.elems = static_cast<const uint8_t*>(elems);
   m.alibi = alibi;
+  m.rel = rel;
+  m.rel_bucket = rel ? rel_bucket : nullptr;
+  m.rel_nb = rel ? rel_nb : 0;
   if (kind == MaskKind::Bool) m.b = static_cast<const uint8_t*>(mask);
   if (kind == MaskKind::Float) m.f = static_cast<const float*>(mask);
   if (kind != MaskKind::None && ms_n >= 4) {
@@ -276,20 +291,25 @@ void unpack(const AttnDims& d, const AttnOptions& o, MaskKind kind, const void* 
 void attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse, const AttnDims& dims,
                               const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides,
                               int maskStrides_n, const AttnOperands* layout, const int32_t* blocks, const void* blockElems,
-                              const float* alibi) {
+                              const float* alibi, const float* relTable, const int32_t* relBuckets, long relNb) {
   AttnShape s; AttnMask m; AttnLayout L; long off[4];
-  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, blocks, blockElems, alibi, s, m, L, off);
+  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, blocks, blockElems, alibi, relTable, relBuckets, relNb, s, m, L, off);
   attention_forward(s, m, L, q + off[0], k + off[1], v + off[2], out + off[3], lse);
 }
 
 void attention_backward_kernel(const float* q, const float* k, const float* v, const float* out, const float* lse,
                                const float* dout, float* dq, float* dk, float* dv, const AttnDims& dims, const AttnOptions& opts,
                                MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n,
-                               const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi) {
+                               const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi,
+                               const float* relTable, const int32_t* relBuckets, long relNb, double* dRel) {
   AttnShape s; AttnMask m; AttnLayout L; long off[4];
-  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, blocks, blockElems, alibi, s, m, L, off);
+  unpack(dims, opts, maskKind, mask, maskStrides, maskStrides_n, layout, blocks, blockElems, alibi, relTable, relBuckets, relNb, s, m, L, off);
+  m.drel = m.rel ? dRel : nullptr;
   attention_backward(s, m, L, q + off[0], k + off[1], v + off[2], out + off[3], lse, dout + off[3], dq + off[0], dk + off[1],
                      dv + off[2]);
+  // the kernels summed scale·dS (what they have at hand); the table's gradient is dS (the adapter refuses scale 0)
+  if (m.drel)
+    for (long i = 0, n = s.B * s.H * m.rel_nb; i < n; i++) m.drel[i] /= s.scale;
 }
 
 }  // namespace attnkit

@@ -15,6 +15,12 @@ struct AttnMask {
   const int32_t* blocks = nullptr;
   const uint8_t* elems = nullptr;
   const float* alibi = nullptr;   // ALiBi slopes [H]: score −= slope_h·|i + max(0, S − T) − j|, after the scale
+  // relative position bias: score += rel[h·rel_nb + rel_bucket[j − i + T − 1]], after ALiBi, before the mask;
+  // the backward adds scale·dS per bucket into drel [B, H, rel_nb] (when not null; the kernel entry divides by scale)
+  const float* rel = nullptr;
+  const int32_t* rel_bucket = nullptr;
+  long rel_nb = 0;
+  double* drel = nullptr;
 };
 
 struct AttnShape {

@@ -129,6 +129,13 @@ void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, 
     for (long c = 0; c < bc; c++)
       for (long j = 0; j < nq; j++) st[c * ld + j] -= slope * static_cast<float>(std::labs(at + j - j0 - c));
   }
+  if (m.rel) {  // + table[h, bucket(j − i)], after ALiBi (the composite's order)
+    const float* tb = m.rel + h * m.rel_nb;
+    for (long c = 0; c < bc; c++) {
+      const int32_t* bk = m.rel_bucket + (j0 + c - i0 + s.T - 1);  // lane j: bk[−j]
+      for (long j = 0; j < nq; j++) st[c * ld + j] += tb[bk[-j]];
+    }
+  }
   if (m.kind != 0) {
     const long base = b * m.sb + h * m.sh + i0 * m.st + j0 * m.ss;
     for (long c = 0; c < bc; c++) {
@@ -327,6 +334,16 @@ __m256 hidden8(const AttnShape& s, const AttnMask& m, long b, long h, long i0, l
   return _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(t)));
 }
 
+// the relative bias's gradient: drel[b, h, bucket(j − i)] += scale·dS for keys jb + c, queries i0 + l
+// (ds[c·ld + l], l < nq; the kernel entry divides by scale once)
+void rel_grad(const AttnShape& s, const AttnMask& m, long b, long h, long i0, long nq, long jb, long nb, const float* ds, long ld) {
+  double* dr = m.drel + (b * s.H + h) * m.rel_nb;
+  for (long c = 0; c < nb; c++) {
+    const int32_t* bk = m.rel_bucket + (jb + c - i0 + s.T - 1);  // lane l: bk[−l]
+    for (long l = 0; l < nq; l++) dr[bk[-l]] += ds[c * ld + l];
+  }
+}
+
 constexpr long BKB = 64;  // backward: keys per block
 constexpr long BNQ = 64;  // backward: queries per tile (four 16-lane strips)
 inline long up16(long n) { return (n + 15) & ~15L; }
@@ -466,6 +483,7 @@ void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLa
                 }
               }
             }
+            if (m.drel) rel_grad(s, m, b, h, i0, nqt, jb, nb, dsb, BNQ);  // relative bias: dS, as formed above, per bucket
             for (long c0 = 0; c0 < Dv16; c0 += 16)  // dV += Pᵀ·dO
               micro_rows<true>(nb, nqt, pb, BNQ, dor + i0 * Dv16 + c0, Dv16, dvp + jb * Dv16 + c0, Dv16, true);
             for (long c0 = 0; c0 < D16; c0 += 16)  // dK += dSᵀ·Q

@@ -11,7 +11,7 @@ export type Backend = typeof jsBackend;
 export type { AnyArray, FloatArray } from './buffers.js';
 export type {
   UnaryOp, UnaryParams, BinaryOp, CompareOp, Conv2dGeom, Conv2dParams,
-  AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout, AttnBlocks, AttnExtra, AdamParams, CrossEntropyParams,
+  AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout, AttnBlocks, AttnExtra, AttnRel, AdamParams, CrossEntropyParams,
 } from './js/index.js';
 
 let active: Backend = jsBackend;

@@ -11,7 +11,7 @@ import { ADAPTERS, FALLBACK, type NativeKernelName } from './native/adapters.js'
 /** Why a call goes to the js kernel: a buffer of another dtype (float64 gradchecks) or an enum member C++ lacks. */
 const checks: Partial<Record<ArgDef['kind'], (v: unknown, d: ArgDef) => unknown>> = {
   f32in: (v, d) => (v instanceof Float32Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
-  f64in: (v) => (v instanceof Float64Array ? v : fallback()),
+  f64in: (v, d) => (v instanceof Float64Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
   i32in: (v, d) => (v instanceof Int32Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
   anyin: (v, d) => (v instanceof Float32Array || v instanceof Uint8Array || (v === null && 'nullable' in d && d.nullable) ? v : fallback()),
 };

@@ -12,29 +12,36 @@ import { softmax } from './softmax.js';
 import { expand, reshape, transpose } from './shape.js';
 import { checkOptions } from '../config.js';
 import { type BlockMask, checkBlockMask } from './blockMask.js';
+import { type RelativeBias, checkRelativeBias, relativeBuckets, relativePositionBias } from './relativeBias.js';
 
-export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask; extra: AttnExtra }
+/** `floatMask` and `relTable`: whether the inputs after the operands hold a float mask, then a relative bias table. */
+export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask; extra: AttnExtra; floatMask: boolean; relTable: boolean }
 
-/** Fused attention: inputs [q, k, v] or [q, k, v, floatMask]; saves the row log-sum-exp. */
+/** Fused attention: inputs [q, k, v, floatMask?, relTable?]; saves the row log-sum-exp. */
 export const attentionPrim: Primitive<FusedAttrs, Tensor> = {
   name: 'attention',
   forward: ([q, k, v], { shape, opts, mask, extra }) => {
     const { out, lse } = backend().attentionForward(fdata(q), fdata(k), fdata(v), shape, opts, mask, undefined, extra);
     return { out: new Tensor(out, [shape.B, shape.H, shape.T, shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
   },
-  backward: (g, { inputs: [q, k, v, m], out, saved, attrs }) => {
-    const { d, dMask } = fusedBackward(q, k, v, m, out, saved, g, attrs);
-    return [new Tensor(d.dq, q.shape), new Tensor(d.dk, k.shape), new Tensor(d.dv, v.shape), ...dMask];
+  backward: (g, { inputs: [q, k, v, ...more], out, saved, attrs }) => {
+    const { d, dMore } = fusedBackward(q, k, v, more, out, saved, g, attrs);
+    return [new Tensor(d.dq, q.shape), new Tensor(d.dk, k.shape), new Tensor(d.dv, v.shape), ...dMore];
   },
 };
 
-/** The fused kernel's backward for either primitive, and the float mask's gradient when it takes one. */
+/** The fused kernel's backward for either primitive, and the gradients of its float mask and relative bias table when it takes them. */
 function fusedBackward(
-  q: Tensor, k: Tensor, v: Tensor, m: Tensor | undefined, out: Tensor, lse: Tensor, g: Tensor, attrs: FusedAttrs, layout?: AttnLayout,
-): { d: { dq: FloatArray; dk: FloatArray; dv: FloatArray }; dMask: (Tensor | null)[] } {
+  q: Tensor, k: Tensor, v: Tensor, more: Tensor[], out: Tensor, lse: Tensor, g: Tensor, attrs: FusedAttrs, layout?: AttnLayout,
+): { d: { dq: FloatArray; dk: FloatArray; dv: FloatArray }; dMore: (Tensor | null)[] } {
+  const m = attrs.floatMask ? more[0] : undefined, rel = attrs.relTable ? more[attrs.floatMask ? 1 : 0] : undefined;
   const dm = m !== undefined && m.requiresGrad ? allocFor(m.dtype, m.size) as FloatArray : null;
-  const d = backend().attentionBackward(fdata(q), fdata(k), fdata(v), fdata(out), fdata(lse), fdata(g), attrs.shape, attrs.opts, attrs.mask, dm, layout, attrs.extra);
-  return { d, dMask: m === undefined ? [] : [dm ? new Tensor(dm, m.shape) : null] };
+  const extra = rel && attrs.extra.rel ? { ...attrs.extra, rel: { ...attrs.extra.rel, grad: rel.requiresGrad } } : attrs.extra;
+  const d = backend().attentionBackward(fdata(q), fdata(k), fdata(v), fdata(out), fdata(lse), fdata(g), attrs.shape, attrs.opts, attrs.mask, dm, layout, extra);
+  const dMore: (Tensor | null)[] = [];
+  if (m !== undefined) dMore.push(dm ? new Tensor(dm, m.shape) : null);
+  if (rel !== undefined) dMore.push(d.dRel ? new Tensor(d.dRel, rel.shape) : null);
+  return { d, dMore };
 }
 
 /**
@@ -49,9 +56,9 @@ export const packedAttentionPrim: Primitive<FusedAttrs & { layout: AttnLayout },
     const { out, lse } = backend().attentionForward(d, d, d, shape, opts, mask, layout, extra);
     return { out: new Tensor(out, [shape.B, shape.T, shape.H * shape.Dv]), saved: new Tensor(lse, [shape.B, shape.H, shape.T]) };
   },
-  backward: (g, { inputs: [x, m], out, saved, attrs }) => {
-    const { d, dMask } = fusedBackward(x, x, x, m, out, saved, g, attrs, attrs.layout);  // dq, dk, dv: one buffer
-    return [new Tensor(d.dq, x.shape), ...dMask];
+  backward: (g, { inputs: [x, ...more], out, saved, attrs }) => {
+    const { d, dMore } = fusedBackward(x, x, x, more, out, saved, g, attrs, attrs.layout);  // dq, dk, dv: one buffer
+    return [new Tensor(d.dq, x.shape), ...dMore];
   },
 };
 
@@ -81,6 +88,13 @@ export interface SdpaOptions {
    * scores (the bias of `nn.alibiBias`), computed in the kernel: no [H, T, S] tensor.
    */
   alibiSlopes?: ArrayLike<number> | null;
+  /**
+   * Relative position bias `{ table [H, 2·maxDistance + 1], maxDistance }` (T5 / Shaw): adds
+   * table[h, clamp(j − i, −maxDistance, maxDistance) + maxDistance] to the scaled scores (after ALiBi,
+   * before `mask`), computed in the kernel: no [H, T, S] tensor. The table gets its gradient (dS summed
+   * over the positions of each column) from the fused backward. `F.relativePositionBias` materialises it.
+   */
+  relativeBias?: RelativeBias | null;
 }
 
 /**
@@ -97,18 +111,24 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options?: SdpaOptions): Tensor | { output: Tensor; weights: Tensor };
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: SdpaOptions = {}): Tensor | { output: Tensor; weights: Tensor } {
   checkOptions('scaledDotProductAttention', options, {
-    mask: true, causal: true, scale: true, dropout: true, rng: true, returnWeights: true, blockMask: true, alibiSlopes: true,
+    mask: true, causal: true, scale: true, dropout: true, rng: true, returnWeights: true, blockMask: true, alibiSlopes: true, relativeBias: true,
   });
   const fn = 'scaledDotProductAttention';
   const shape = checkQkv(fn, q, k, v);
-  const { opts, mask, extra } = attnOptions(fn, options, shape, q.dtype);
+  const { opts, mask, extra, rel } = attnOptions(fn, options, shape, q.dtype);
   if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask, options);
-  const inputs = mask && mask.dtype !== 'bool' ? [q, k, v, mask] : [q, k, v];
-  return applyWithSaved(attentionPrim, inputs, { shape, opts, mask: maskArg(mask), extra }).out;
+  const more = extraInputs(mask, rel);
+  return applyWithSaved(attentionPrim, [q, k, v, ...more.inputs], { shape, opts, mask: maskArg(mask), extra, ...more.flags }).out;
+}
+
+/** The inputs after the operands (a float mask, a relative bias table) and the flags saying which. */
+function extraInputs(mask: Tensor | null, rel: Tensor | null): { inputs: Tensor[]; flags: { floatMask: boolean; relTable: boolean } } {
+  const floatMask = !!mask && mask.dtype !== 'bool';
+  return { inputs: [...(floatMask ? [mask!] : []), ...(rel ? [rel] : [])], flags: { floatMask, relTable: !!rel } };
 }
 
 /** Options shared by the fused entry points: scale, dropout seed, and the mask checked against the shape. */
-function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: string): { opts: AttnOptions; mask: Tensor | null; extra: AttnExtra } {
+function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: string): { opts: AttnOptions; mask: Tensor | null; extra: AttnExtra; rel: Tensor | null } {
   const scale = options.scale ?? 1 / Math.sqrt(shape.D);
   if (!Number.isFinite(scale)) throw new ValueError(`${fn}: scale must be finite, got ${scale}`);
   const p = options.dropout ?? 0;
@@ -122,7 +142,13 @@ function attnOptions(fn: string, options: SdpaOptions, shape: AttnShape, dtype: 
     extra.blocks = { table: bm.table, elems: bm.elems };
   }
   if (options.alibiSlopes != null) extra.alibi = checkSlopes(fn, options.alibiSlopes, shape.H);
-  return { opts: { scale, causal: options.causal ?? false, dropout: p, seed }, mask, extra };
+  let rel: Tensor | null = null;
+  if (options.relativeBias != null) {
+    const { table, maxDistance } = checkRelativeBias(fn, options.relativeBias, shape.H, dtype);
+    rel = table;
+    extra.rel = { table: fdata(table), nb: 2 * maxDistance + 1, buckets: relativeBuckets(shape.T, shape.S, maxDistance) };
+  }
+  return { opts: { scale, causal: options.causal ?? false, dropout: p, seed }, mask, extra, rel };
 }
 
 function checkSlopes(fn: string, slopes: ArrayLike<number>, H: number): Float32Array {
@@ -160,6 +186,7 @@ export interface PackedAttentionOptions extends Omit<SdpaOptions, 'returnWeights
 export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): Tensor {
   checkOptions('packedAttention', options, {
     mask: true, causal: true, scale: true, dropout: true, rng: true, numHeads: true, numKVHeads: true, blockMask: true, alibiSlopes: true,
+    relativeBias: true,
   });
   const fn = 'packedAttention';
   floatArg(qkv, fn, 'qkv');
@@ -172,9 +199,9 @@ export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): T
   const [B, T, W] = qkv.shape;
   const D = W / (H + 2 * Hkv);
   const shape: AttnShape = { B, H, Hkv, T, S: T, D, Dv: D };
-  const { opts, mask, extra } = attnOptions(fn, options, shape, qkv.dtype);
-  const inputs = mask && mask.dtype !== 'bool' ? [qkv, mask] : [qkv];
-  return applyWithSaved(packedAttentionPrim, inputs, { shape, opts, mask: maskArg(mask), layout: packedLayout(shape), extra }).out;
+  const { opts, mask, extra, rel } = attnOptions(fn, options, shape, qkv.dtype);
+  const more = extraInputs(mask, rel);
+  return applyWithSaved(packedAttentionPrim, [qkv, ...more.inputs], { shape, opts, mask: maskArg(mask), layout: packedLayout(shape), extra, ...more.flags }).out;
 }
 
 /**
@@ -183,11 +210,12 @@ export function packedAttention(qkv: Tensor, options: PackedAttentionOptions): T
  */
 export function compositeAttention(
   q: Tensor, k: Tensor, v: Tensor, s: AttnShape, o: AttnOptions, mask: Tensor | null,
-  more: { blockMask?: BlockMask | null; alibiSlopes?: ArrayLike<number> | null } = {},
+  more: { blockMask?: BlockMask | null; alibiSlopes?: ArrayLike<number> | null; relativeBias?: RelativeBias | null } = {},
 ): { output: Tensor; weights: Tensor } {
   const kk = repeatKv(k, s), vv = repeatKv(v, s);                          // [B, H, S, D], [B, H, S, Dv]
   let scores = mul(matmul(q, transpose(kk, -2, -1)), o.scale);              // [B, H, T, S]
   if (more.alibiSlopes) scores = add(scores, alibiTensor(more.alibiSlopes, s, q.dtype)); // − slope_h·|i − j|
+  if (more.relativeBias) scores = add(scores, relativePositionBias(more.relativeBias, s.T, s.S)); // [1, H, T, S]: table[h, clamp(j − i) + M]
   if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
   // hiding comes last (masked_fill): a hidden key is −∞ whatever the float mask holds there (NaN, +∞)
   if (o.causal) scores = where(causalMask(s.T, s.S), scores, -Infinity);    // j ≤ i

@@ -20,6 +20,8 @@ export { scaledDotProductAttention, packedAttention } from './attention.js';
 export type { SdpaOptions, PackedAttentionOptions } from './attention.js';
 export { BlockMask, createBlockMask, causalBlockMask, keyPaddingBlockMask } from './blockMask.js';
 export type { BlockMaskSizes } from './blockMask.js';
+export { relativePositionBias } from './relativeBias.js';
+export type { RelativeBias } from './relativeBias.js';
 export { crossEntropy, linearCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, huberLoss } from './loss.js';
 export type { CrossEntropyOptions, LinearCrossEntropyOptions, BceOptions, Reduction } from './loss.js';
 export {

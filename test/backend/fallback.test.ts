@@ -23,7 +23,7 @@ function fallbacksDuring(fn: () => void): Record<string, number> {
   return Object.fromEntries(Object.entries(after).filter(([k, n]) => n !== (before[k] ?? 0)).map(([k, n]) => [k, n - (before[k] ?? 0)]));
 }
 
-test('fused attention (plain, causal, key mask, float mask, block mask, ALiBi) runs compiled, forward and backward', { skip }, () => {
+test('fused attention (plain, causal, key mask, float mask, block mask, ALiBi, relative bias) runs compiled, forward and backward', { skip }, () => {
   const g = new Generator(1);
   const [B, H, T, D] = [2, 2, 40, 8];
   const keep = tensor([Array(T).fill(true), [...Array(T - 7).fill(true), ...Array(7).fill(false)]]);
@@ -34,6 +34,8 @@ test('fused attention (plain, causal, key mask, float mask, block mask, ALiBi) r
     ['float mask', { mask: randn([T, T], { rng: g }) }],
     ['block mask', { blockMask: causalBlockMask(T, T) }],
     ['ALiBi', { alibiSlopes: [0.5, 0.25] }],
+    ['relative bias (table gradient)', { relativeBias: { table: randn([H, 9], { rng: g }).requireGrad(), maxDistance: 4 } }],
+    ['relative bias on a block mask', { blockMask: causalBlockMask(T, T, { blockQ: 16, blockK: 16 }), relativeBias: { table: randn([H, 5], { rng: g }).requireGrad(), maxDistance: 2 } }],
   ];
   for (const [label, opts] of cases) {
     const [q, k, v] = [0, 1, 2].map(() => { const t = randn([B, H, T, D], { rng: g }); t.requiresGrad = true; return t; });

@@ -100,6 +100,13 @@ function workload(): Float32Array[] {
   keep(packed);
   backward(sum(mul(packed, randn([2, 19, 64], { rng: g }))));
   keep(qkv.grad);
+  // a relative position bias (M 6, offsets −20…20 clipped) with its table's gradient, grouped heads, T ≠ S, causal
+  const rq = randn([2, 4, 21, 16], { rng: g, requiresGrad: true }), rk = randn([2, 2, 37, 16], { rng: g, requiresGrad: true });
+  const rv = randn([2, 2, 37, 8], { rng: g, requiresGrad: true }), relTable = randn([4, 13], { rng: g, requiresGrad: true });
+  const rel = F.scaledDotProductAttention(rq, rk, rv, { causal: true, relativeBias: { table: relTable, maxDistance: 6 } });
+  keep(rel);
+  backward(sum(mul(rel, randn([2, 4, 21, 8], { rng: g }))));
+  keep(rq.grad); keep(rk.grad); keep(rv.grad); keep(relTable.grad);
   // convolution and pooling
   const img = randn([2, 3, 9, 9], { rng: g, requiresGrad: true }), ker = randn([4, 3, 3, 3], { rng: g, requiresGrad: true });
   const conv = F.conv2d(img, ker, null, { stride: 2, padding: 1 });
@@ -190,6 +197,7 @@ const attMasks = (): [string, AttnMask][] => {
  * masks holding NaN, +∞ and −∞ at keys it hides, in partial tiles and in skipped ones: a hidden key is −∞
  * whatever the float mask holds (the native partial tiles once added the mask after hiding: NaN rows).
  * The second mask also has NaN and +∞ at keys the queries see: those rows are NaN on every backend.
+ * A relative position bias rides along (its gradient included).
  */
 const attBlocks = (): { x: AttnExtra; masks: AttnMask[] } => {
   const { B, T, S } = attS;
@@ -198,7 +206,9 @@ const attBlocks = (): { x: AttnExtra; masks: AttnMask[] } => {
   const hidden = { nan: [at(0, 0, 5), at(0, 2, 40), at(1, 36, 69)], inf: [at(1, 20, 25), at(0, 7, 16)], ninf: [at(1, 33, 28)] };
   const seen = { nan: [...hidden.nan, at(0, 10, 11)], inf: [...hidden.inf, at(1, 5, 5)], ninf: hidden.ninf };
   const masks = [hidden, seen].map((spec, n): AttnMask => ({ kind: 'float', data: special(B * T * S, 70 + n, spec), strides: [T * S, 0, S, 1] }));
-  return { x: { blocks: { table: bm.table, elems: bm.elems } }, masks };
+  // with a relative position bias (M 4) whose table gets its gradient
+  const rel = { table: special(attS.H * 9, 72), nb: 9, buckets: Int32Array.from({ length: T + S - 1 }, (_, o) => Math.min(Math.max(o - (T - 1), -4), 4) + 4), grad: true };
+  return { x: { blocks: { table: bm.table, elems: bm.elems }, rel }, masks };
 };
 
 /**
@@ -343,7 +353,7 @@ const nonFinite: { [K in NativeKernelName]: (k: Backend) => AnyArray[] } = {
         const o = { ...attO, causal, dropout };
         const f = jsBackend.attentionForward(q, kk, v, attS, o, m, undefined, x);
         const g = k.attentionBackward(q, kk, v, f.out, f.lse, special(n, seed), attS, o, m, null, undefined, x);
-        return [g.dq, g.dk, g.dv];
+        return [g.dq, g.dk, g.dv, g.dRel!];
       })));
     }));
   },

@@ -131,6 +131,16 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
       fn: (q, k, v, m) => F.scaledDotProductAttention(q, k, v, { mask: m, scale: 0.3 }) },
     { label: 'dropout 0.3 (seeded)', inputs: () => [r64([1, 2, 3, 4], 1), r64([1, 2, 4, 4], 2), r64([1, 2, 4, 2], 3)],
       fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { dropout: 0.3, rng: new F.Generator(5) }) },
+    // offsets −6…6 clipped to ±2; both extra inputs (the float mask, then the table) get gradients
+    { label: 'relative position bias table (M 2) with its gradient, float mask with its own, causal, grouped-query (H 4, Hkv 2), T ≠ S',
+      inputs: () => [r64([1, 4, 5, 3], 1), r64([1, 2, 7, 3], 2), r64([1, 2, 7, 3], 3), r64([1, 1, 5, 7], 4), r64([4, 5], 5)],
+      fn: (q, k, v, m, table) => F.scaledDotProductAttention(q, k, v, { mask: m, causal: true, relativeBias: { table, maxDistance: 2 } }) },
+    { label: 'relative position bias (M 3) on a block mask (window ±4, tiles 16, a partial tile), ALiBi',
+      inputs: () => [r64([1, 2, 20, 3], 1), r64([1, 2, 20, 3], 2), r64([1, 2, 20, 2], 3), r64([2, 7], 4)],
+      fn: (q, k, v, table) => F.scaledDotProductAttention(q, k, v, {
+        blockMask: F.createBlockMask((_b, _h, i, j) => Math.abs(i - j) <= 4, { Lq: 20, Lk: 20, blockQ: 16, blockK: 16 }),
+        alibiSlopes: [0.5, 0.25], relativeBias: { table, maxDistance: 3 },
+      }) },
   ],
   crossEntropy: [
     { label: 'mean over [4,5]', inputs: () => [r64([4, 5], 1, { scale: 2 })], fn: (x) => F.crossEntropy(x, i32([1, 0, 4, 2])) },
@@ -157,6 +167,9 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'additive float mask with its own gradient, dropout 0.3 (seeded)',
       inputs: () => [r64([1, 4, 12], 1), r64([1, 1, 4, 4], 2)],
       fn: (qkv, m) => F.packedAttention(qkv, { numHeads: 2, mask: m, dropout: 0.3, rng: new F.Generator(5) }) },
+    { label: 'relative position bias table (M 1) with its gradient, causal',
+      inputs: () => [r64([1, 5, 12], 1), r64([2, 3], 2)],
+      fn: (qkv, table) => F.packedAttention(qkv, { numHeads: 2, causal: true, relativeBias: { table, maxDistance: 1 } }) },
   ],
   softmax: one('dim 1 of [2,3,4]', () => [r64([2, 3, 4], 1, { scale: 2 })], (x) => F.softmax(x, 1)),
   logSoftmax: one('dim -1', () => [r64([3, 5], 1, { scale: 2 })], (x) => F.logSoftmax(x, -1)),

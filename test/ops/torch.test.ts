@@ -43,6 +43,9 @@ const ops: Record<string, Fn> = {
   avg_pool2d: ({ x }) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }),
   adaptive_avg_pool2d: ({ x }) => F.adaptiveAvgPool2d(x, [3, 4]),
   max_pool1d: ({ x }) => F.maxPool1d(x, 3, { stride: 2, padding: 1 }),
+  // the fused kernel with the relative position bias added in it (T5 / Shaw, clipped to ±maxDistance)
+  attention_relative_bias: ({ q, k, v, table }) => F.scaledDotProductAttention(q, k, v, { relativeBias: { table, maxDistance: 3 } }),
+  attention_relative_bias_causal: ({ q, k, v, table }) => F.scaledDotProductAttention(q, k, v, { causal: true, relativeBias: { table, maxDistance: 2 } }),
 };
 
 test('every PyTorch fixture case has an attnkit mapping and vice versa', () => {

@@ -117,8 +117,8 @@ void avg_pool2d_forward(const ConvGeom& p, const float* x, float* y, bool countI
 // avgPool2dBackward: average pooling's gradient
 void avg_pool2d_backward(const ConvGeom& p, const float* gy, float* gx, bool countIncludePad);
 // attentionForward: fused attention: out [B,H,T,Dv] (at layout.o, or contiguous), lse [B,H,T] (−∞ for a fully masked row, whose output is 0); mask strides [b, h, t, s]
-void attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse, const AttnDims& dims, const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n, const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi);
+void attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse, const AttnDims& dims, const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n, const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi, const float* relTable, const int32_t* relBuckets, long relNb);
 // attentionBackward: fused attention gradients from the saved out and lse; dq, dk and dv come zeroed (dout takes out's view, dq, dk, dv take q's, k's, v's)
-void attention_backward_kernel(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv, const AttnDims& dims, const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n, const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi);
+void attention_backward_kernel(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv, const AttnDims& dims, const AttnOptions& opts, MaskKind maskKind, const void* mask, const long* maskStrides, int maskStrides_n, const AttnOperands* layout, const int32_t* blocks, const void* blockElems, const float* alibi, const float* relTable, const int32_t* relBuckets, long relNb, double* dRel);
 
 }  // namespace attnkit

@@ -78,10 +78,19 @@ export function dropoutKernel(x: FloatArray, p: number, seed: number): FloatArra
 export interface AttnBlocks { table: Int32Array; elems: Uint8Array }
 
 /**
- * What the fused kernel takes besides the mask: a block mask (hidden tiles are not computed) and
- * ALiBi slopes [H] (score −= slope_h·|i + max(0, S − T) − j| after the scale, as nn.alibiBias).
+ * A relative position bias: score(i, j) += table[h·nb + buckets[j − i + T − 1]] after the scale (and
+ * ALiBi), before the mask. `buckets` maps each offset j − i ∈ [−(T − 1), S − 1] to a column of the
+ * [H, nb] table (clipped distance: clamp(j − i, −M, M) + M). With `grad`, the backward also returns
+ * dRel [H, nb]: dS summed over the positions of each bucket.
  */
-export interface AttnExtra { blocks?: AttnBlocks | null; alibi?: FloatArray | null }
+export interface AttnRel { table: FloatArray; nb: number; buckets: Int32Array; grad?: boolean }
+
+/**
+ * What the fused kernel takes besides the mask: a block mask (hidden tiles are not computed),
+ * ALiBi slopes [H] (score −= slope_h·|i + max(0, S − T) − j| after the scale, as nn.alibiBias) and a
+ * relative position bias.
+ */
+export interface AttnExtra { blocks?: AttnBlocks | null; alibi?: FloatArray | null; rel?: AttnRel | null }
 
 /** 0 hidden by the block mask, 1 visible; `tileOf` gives the tile code (−2 skip, −1 full, p partial). */
 function blockTileBase(t: Int32Array, b: number, h: number, i: number): number {
@@ -112,6 +121,7 @@ function scoreRow(
   const qo = (bh * s.T + i) * s.D, f32 = q instanceof Float32Array;
   const blocks = x.blocks ?? null, rowBase = blocks ? blockTileBase(blocks.table, b, h, i) : 0;
   const slope = x.alibi ? x.alibi[h]! : 0, at = i + Math.max(0, s.S - s.T);
+  const rel = x.rel ?? null, relRow = rel ? h * rel.nb : 0, relAt = s.T - 1 - i;   // bucket of key j: buckets[j + relAt]
   for (let j = 0; j < s.S; j++) {
     if (o.causal && j > i) { row[j] = -Infinity; continue; }
     if (blocks && !blockVisible(blocks, rowBase, i, j)) { row[j] = -Infinity; continue; }
@@ -120,6 +130,7 @@ function scoreRow(
     for (let d = 0; d < s.D; d++) acc += q[qo + d] * k[ko + d];
     acc *= o.scale;
     if (slope !== 0) acc -= slope * Math.abs(at - j);
+    if (rel) acc += rel.table[relRow + rel.buckets[j + relAt]!]!;
     if (m.kind !== 'none') {
       const p = b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3];
       if (m.kind === 'bool') { if (!m.data[p]) acc = -Infinity; } else acc += m.data[p];
@@ -188,7 +199,7 @@ export function attentionForward(
 export function attentionBackward(
   q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray,
   s: AttnShape, o: AttnOptions, m: AttnMask, dMask: FloatArray | null, layout?: AttnLayout, x: AttnExtra = {},
-): { dq: FloatArray; dk: FloatArray; dv: FloatArray } {
+): { dq: FloatArray; dk: FloatArray; dv: FloatArray; dRel?: FloatArray } {
   if (layout) {
     const { B, H, Hkv, T, S, D, Dv } = s;
     const r = attentionBackward(gatherView(q, layout.q, B, H, T, D), gatherView(k, layout.k, B, Hkv, S, D),
@@ -198,9 +209,10 @@ export function attentionBackward(
     stridedScatter(g.dq, ...viewArgs(layout.q, B, H, T, D), r.dq, true);
     stridedScatter(g.dk, ...viewArgs(layout.k, B, Hkv, S, D), r.dk, true);
     stridedScatter(g.dv, ...viewArgs(layout.v, B, Hkv, S, Dv), r.dv, true);
-    return g;
+    return r.dRel ? { ...g, dRel: r.dRel } : g;
   }
   const dq = allocLike(q, q.length), dk = allocLike(k, k.length), dv = allocLike(v, v.length);
+  const rel = x.rel?.grad ? x.rel : null, dRel = rel ? new Float64Array(s.H * rel.nb) : null;  // summed in float64
   const row = new Float64Array(s.S);
   const thr = dropoutThreshold(o.dropout), keepScale = o.dropout > 0 ? 1 / (1 - o.dropout) : 1;
   // with a block mask, keys it hides are skipped when every operand is finite (their p is 0, and 0·x = 0)
@@ -234,6 +246,7 @@ export function attentionBackward(
         if (Number.isNaN(ds) && ((o.causal && j > i) || (blocks && !blockVisible(blocks, rowBase, i, j))
           || (m.kind === 'bool' && !m.data[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]))) ds = 0;
         if (dMask && m.kind === 'float') dMask[b * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]] += ds;
+        if (dRel) dRel[h * rel!.nb + rel!.buckets[j - i + s.T - 1]!] += ds;
         const dss = ds * o.scale;
         for (let d = 0; d < s.D; d++) {
           dq[qo + d] += dss * k[ko + d];
@@ -242,7 +255,10 @@ export function attentionBackward(
       }
     }
   }
-  return { dq, dk, dv };
+  if (!dRel) return { dq, dk, dv };
+  const dr = allocLike(q, dRel.length);
+  dr.set(dRel);
+  return { dq, dk, dv, dRel: dr };
 }
 
 /** This family's kernels, by backend name (spread into jsBackend by index.ts: a new kernel here needs no other edit). */

@@ -38,7 +38,7 @@ export type { Conv2dGeom, Conv2dParams } from './conv.js';
 export { unaryTable } from './elementwise.js';
 export { broadcastStrides } from './strided.js';
 export { contiguousStrides } from '../buffers.js';
-export type { AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout, AttnBlocks, AttnExtra } from './attention.js';
+export type { AttnShape, AttnOptions, AttnMask, AttnView, AttnLayout, AttnBlocks, AttnExtra, AttnRel } from './attention.js';
 export type { AdamParams } from './optim.js';
 export type { CrossEntropyParams } from './loss.js';
 export { dropoutKeep, dropoutThreshold } from '../dropoutHash.js';

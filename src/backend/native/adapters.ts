@@ -134,15 +134,26 @@ export const ADAPTERS: { [K in NativeKernelName]: Adapter<K> } = {
     if ((o.causal || x.blocks) && !k.allFinite(v)) return FALLBACK;
     const out = f32(s.B * s.H * s.T * s.Dv), lse = f32(s.B * s.H * s.T);
     k.attentionForward(q, kk, v, out, lse, s, o, m.kind, m.kind === 'none' ? null : m.data, m.kind === 'none' ? [] : m.strides, layout ?? null,
-      x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null);
+      x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null, x.rel?.table ?? null, x.rel?.buckets ?? null, x.rel?.nb ?? 0);
     return { out, lse };
   },
   attentionBackward: (k, q, kk, v, out, lse, dout, s, o, m, dMask, layout, x = {}) => {
     // the additive-mask gradient is only in the js kernel
     if (dMask !== null || !k.allFinite(q) || (kk !== q && !k.allFinite(kk)) || (v !== q && v !== kk && !k.allFinite(v)) || !k.allFinite(dout)) return FALLBACK;
+    // the relative bias's gradient: the kernels sum scale·dS per batch row (each row's work has its own slice), in float64
+    const rel = x.rel ?? null, dRelB = rel?.grad ? new Float64Array(s.B * s.H * rel.nb) : null;
+    if (dRelB && o.scale === 0) return FALLBACK;
     const g = attnGradBuffers(q, kk, v, layout);
     k.attentionBackward(q, kk, v, out, lse, dout, g.dq, g.dk, g.dv, s, o, m.kind, m.kind === 'none' ? null : m.data,
-      m.kind === 'none' ? [] : m.strides, layout ?? null, x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null);
-    return g;
+      m.kind === 'none' ? [] : m.strides, layout ?? null, x.blocks?.table ?? null, x.blocks?.elems ?? null, x.alibi ?? null,
+      rel?.table ?? null, rel?.buckets ?? null, rel?.nb ?? 0, dRelB);
+    if (!dRelB) return g;
+    const n = s.H * rel!.nb, dRel = f32(n);
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let b = 0; b < s.B; b++) acc += dRelB[b * n + i]!;
+      dRel[i] = acc;
+    }
+    return { ...g, dRel };
   },
 };

@@ -223,6 +223,8 @@ export const KERNELS = {
       // block mask (ops/blockMask.ts): tile table [blockQ, blockK, Bm, Hm, nq, nk, codes…] and partial tiles' elements; ALiBi slopes [H]
       { name: 'blocks', kind: 'i32in', nullable: true }, { name: 'blockElems', kind: 'anyin', nullable: true },
       { name: 'alibi', kind: 'f32in', nullable: true },
+      // relative position bias: table [H, relNb] and the bucket of each offset j − i (at j − i + T − 1)
+      { name: 'relTable', kind: 'f32in', nullable: true }, { name: 'relBuckets', kind: 'i32in', nullable: true }, { name: 'relNb', kind: 'long' },
     ],
   },
   attentionBackward: {
@@ -237,6 +239,9 @@ export const KERNELS = {
       // block mask (ops/blockMask.ts): tile table [blockQ, blockK, Bm, Hm, nq, nk, codes…] and partial tiles' elements; ALiBi slopes [H]
       { name: 'blocks', kind: 'i32in', nullable: true }, { name: 'blockElems', kind: 'anyin', nullable: true },
       { name: 'alibi', kind: 'f32in', nullable: true },
+      // relative position bias, and (when not null) its gradient per batch row, dRel [B, H, relNb] (zeroed; filled)
+      { name: 'relTable', kind: 'f32in', nullable: true }, { name: 'relBuckets', kind: 'i32in', nullable: true }, { name: 'relNb', kind: 'long' },
+      { name: 'dRel', kind: 'f64inout', nullable: true },
     ],
   },
 } as const satisfies Record<string, KernelDef>;

@@ -4,7 +4,7 @@ import { resolveRng, type Generator } from '../tensor/random.js';
 import { backend, type AttnExtra, type AttnLayout, type AttnMask, type AttnOptions, type AttnShape, type AttnView, type FloatArray } from '../backend/backend.js';
 import { contiguousStrides } from '../backend/buffers.js';
 import { dropoutKeep, dropoutThreshold } from '../backend/dropoutHash.js';
-import { applyWithSaved, type Primitive } from './primitive.js';
+import { apply, applyWithSaved, type Primitive } from './primitive.js';
 import { fdata, floatArg } from './util.js';
 import { add, mul, where } from './elementwise.js';
 import { matmul } from './linalg.js';
@@ -13,6 +13,7 @@ import { expand, reshape, transpose } from './shape.js';
 import { checkOptions } from '../config.js';
 import { type BlockMask, checkBlockMask } from './blockMask.js';
 import { type RelativeBias, checkRelativeBias, relativeBuckets, relativePositionBias } from './relativeBias.js';
+import { blockWeightsPrim } from './blockWeights.js';
 
 /** `floatMask` and `relTable`: whether the inputs after the operands hold a float mask, then a relative bias table. */
 export interface FusedAttrs { shape: AttnShape; opts: AttnOptions; mask: AttnMask; extra: AttnExtra; floatMask: boolean; relTable: boolean }
@@ -75,7 +76,11 @@ export interface SdpaOptions {
   /** Probability of dropping an attention weight (applied when > 0; draws from `rng`, or the default generator). */
   dropout?: number;
   rng?: Generator;
-  /** Also return the attention weights [B, H, T, S] (before dropout); uses the unfused path. */
+  /**
+   * Also return the attention weights [B, H, T, S] (before dropout). Without `blockMask` this takes the
+   * unfused path; with one, the output stays fused and the weights are computed on the touched tiles
+   * only (zeros elsewhere; O(touched tiles·D) work, the [B, H, T, S] result the only O(T·S) memory).
+   */
   returnWeights?: boolean;
   /**
    * Block mask [B or 1, H or 1, T, S] (`createBlockMask`, `causalBlockMask`, `nn.patternBlockMask`):
@@ -116,9 +121,23 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const fn = 'scaledDotProductAttention';
   const shape = checkQkv(fn, q, k, v);
   const { opts, mask, extra, rel } = attnOptions(fn, options, shape, q.dtype);
-  if (options.returnWeights) return compositeAttention(q, k, v, shape, opts, mask, options);
   const more = extraInputs(mask, rel);
-  return applyWithSaved(attentionPrim, [q, k, v, ...more.inputs], { shape, opts, mask: maskArg(mask), extra, ...more.flags }).out;
+  // weights under a block mask: the touched tiles only (finite q and k: see blockWeights.ts), the output fused
+  const tiles = options.returnWeights && options.blockMask != null && allFinite(q) && allFinite(k);
+  if (options.returnWeights && !tiles) return compositeAttention(q, k, v, shape, opts, mask, options);
+  const output = applyWithSaved(attentionPrim, [q, k, v, ...more.inputs], { shape, opts, mask: maskArg(mask), extra, ...more.flags }).out;
+  if (!tiles) return output;
+  const weights = apply(blockWeightsPrim, [q, k, ...more.inputs], {                   // [B, H, T, S], zeros off the touched tiles
+    shape, opts, mask: maskArg(mask), blockMask: options.blockMask!, alibi: extra.alibi ?? null,
+    rel: extra.rel ? { nb: extra.rel.nb, buckets: extra.rel.buckets } : null, ...more.flags,
+  });
+  return { output, weights };
+}
+
+function allFinite(t: Tensor): boolean {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  return true;
 }
 
 /** The inputs after the operands (a float mask, a relative bias table) and the flags saying which. */
@@ -303,4 +322,4 @@ function checkMask(fn: string, mask: Tensor, dtype: string, s: AttnShape): void 
 }
 
 /** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
-export const prims = { attention: attentionPrim, packedAttention: packedAttentionPrim };
+export const prims = { attention: attentionPrim, packedAttention: packedAttentionPrim, blockWeights: blockWeightsPrim };

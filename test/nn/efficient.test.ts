@@ -260,6 +260,28 @@ test('SparseSelfAttention: each pattern as a layer, padded tokens ignored, gradc
   assert.ok(r.ok, `SparseSelfAttention gradcheck ${JSON.stringify(r.worst)}`);
 });
 
+test('SparseSelfAttention with relativeBias: a [numHeads, 2·maxDistance + 1] table, zero at first, trained in the kernel; gradcheck; typed errors', () => {
+  const layer = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 3, relativeBias: { maxDistance: 4 }, rng: rng(42) });
+  assert.deepEqual(layer.relativeBias!.shape, [2, 9]);
+  assert.ok(layer.namedParameters().some(([n]) => n === 'relativeBias'), 'a parameter named relativeBias');
+  const plain = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', window: 3, rng: rng(42) });
+  const x = randn([2, 20, 8], { rng: rng(43) });
+  assertAllClose(layer.forward(x).output, plain.forward(x).output, { rtol: 1e-6, atol: 1e-7, msg: 'a zero table changes nothing' });
+  backward(sum(square(layer.forward(x).output)));
+  assert.ok(layer.relativeBias!.grad!.data.some((v) => v !== 0), 'the table gets a gradient');
+  const l64 = toFloat64(new nn.SparseSelfAttention({ embedDim: 4, numHeads: 2, pattern: 'block', blockSize: 3, relativeBias: { maxDistance: 1 }, rng: rng(44) }));
+  l64.relativeBias!.data.set([0.3, -0.2, 0.5, 0.1, 0.4, -0.6]);
+  const x64 = r64([1, 6, 4], 45);
+  const r = gradcheck(() => l64.forward(x64).output, [x64, ...l64.parameters()], { rtol: 1e-4, atol: 1e-6 });
+  assert.ok(r.ok, `gradcheck ${JSON.stringify(r.worst)}`);
+  for (const bad of [Infinity, NaN, -1, 2.5]) {
+    assert.throws(() => new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', relativeBias: { maxDistance: bad } }),
+      (e: unknown) => e instanceof ValueError && /^SparseSelfAttention: relativeBias\.maxDistance must be a non-negative integer/.test((e as Error).message));
+  }
+  assert.throws(() => new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', relativeBias: { maxDist: 3 } as never }),
+    (e: unknown) => e instanceof ValueError && /unknown option 'maxDist'/.test((e as Error).message));
+});
+
 // ---------- GRU and the hierarchical attention network ----------
 
 test('GRU: gradcheck with a mask in both directions (PyTorch parity is in attention.torch.test.ts)', () => {

@@ -158,6 +158,21 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
       inputs: () => [r64([2, 3, 4], 1), r64([6, 4], 2)],
       fn: (x, w) => F.linearCrossEntropy(x, w, null, i32([0, 5, 1, 1, 3, 2], [2, 3]), { reduction: 'none', labelSmoothing: 0.1 }) },
   ],
+  // returnWeights under a block mask: the tile primitive (weights of a window ±3 on tiles of 16, a partial tile, a skipped one)
+  blockWeights: [
+    { label: 'window ±3 (T 20, tiles 16), causal, float mask and relative bias table (M 2) with their gradients, ALiBi',
+      inputs: () => [r64([1, 2, 20, 3], 1), r64([1, 2, 20, 3], 2), r64([1, 2, 20, 3], 3), r64([1, 1, 20, 20], 4), r64([2, 5], 5)],
+      fn: (q, k, v, m, table) => F.scaledDotProductAttention(q, k, v, {
+        blockMask: F.createBlockMask((_b, _h, i, j) => Math.abs(i - j) <= 3, { Lq: 20, Lk: 20, blockQ: 16, blockK: 16 }),
+        causal: true, mask: m, alibiSlopes: [0.5, 0.25], relativeBias: { table, maxDistance: 2 }, returnWeights: true,
+      }).weights },
+    { label: 'grouped-query (H 2, Hkv 1), T 18 ≠ S 34, bool key padding, a row with no visible key',
+      inputs: () => [r64([1, 2, 18, 3], 1), r64([1, 1, 34, 3], 2)],
+      fn: (q, k) => F.scaledDotProductAttention(q, k, F.zeros([1, 1, 34, 2], { dtype: 'float64' }), {
+        blockMask: F.createBlockMask((_b, _h, i, j) => i !== 5 && Math.abs(2 * i - j) <= 4, { Lq: 18, Lk: 34, blockQ: 16, blockK: 16 }),
+        mask: F.tensor([[[[...Array(30).fill(true), ...Array(4).fill(false)]]]]), returnWeights: true,
+      }).weights },
+  ],
   packedAttention: [
     { label: 'grouped-query (H 4, Hkv 2), causal, bool key padding',
       inputs: () => [r64([2, 5, 24], 1)],

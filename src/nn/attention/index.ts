@@ -24,6 +24,6 @@ export type { CrossModalOptions, CrossForwardOptions, PerceiverOptions, Perceive
 export {
   sparseAttention, slidingWindowPattern, blockPattern, withGlobalTokens, bigBirdPattern, patternToMask, patternBlockMask, SparseSelfAttention,
 } from './sparse.js';
-export type { SparsePattern, SparseSelfAttentionOptions } from './sparse.js';
+export type { SparsePattern, SparseSelfAttentionOptions, SparseAttentionOptions } from './sparse.js';
 export { ContextAttention, HierarchicalAttentionNetwork } from './hierarchical.js';
 export type { HierarchicalAttentionOptions, HierarchicalWeights } from './hierarchical.js';

@@ -36,6 +36,7 @@ function sparseMask(g: Graph, x: string, m: SparseSelfAttention): string {
 }
 
 export function emitSparse(g: Graph, x: string, m: SparseSelfAttention, keyMask: string | null): string {
+  if (m.relativeBias) throw unsupported('SparseSelfAttention', 'with relativeBias is not supported');
   const C = m.options.embedDim, H = m.options.numHeads, D = C / H;
   const [q, k, v] = g.op('Split', [emitLinear(g, x, m.inProj), g.ints('split', [C, C, C])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, D));
   const o = emitAttend(g, q, k, v, and(g, sparseMask(g, x, m), keyMask && keyMask4(g, keyMask)), 1 / Math.sqrt(D));

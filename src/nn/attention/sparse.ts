@@ -11,11 +11,12 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator, resolveRng } from '../../tensor/random.js';
-import { logicalAnd } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
+import type { RelativeBias } from '../../ops/relativeBias.js';
+import { zeros } from '../../tensor/creation.js';
 import { type BlockMask, buildBlockMask } from '../../ops/blockMask.js';
-import { Module } from '../module.js';
+import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { checkHeads, mergeHeads, projectHeads } from './heads.js';
@@ -167,14 +168,18 @@ export function patternBlockMask(p: SparsePattern, options: { blockQ?: number; b
  * Runs the fused kernel on the pattern's block mask (`patternBlockMask`): only the tiles the
  * pattern touches are computed, O(T) extra memory. `keyMask` [B, T] (true = real token) removes
  * padded keys everywhere. `blockQ` / `blockK` set the tiles (multiples of 16, default 64);
- * `chunkRows` is accepted for compatibility and no longer used.
+ * `chunkRows` is accepted for compatibility and no longer used. `relativeBias` `{ table [H, 2M + 1],
+ * maxDistance: M }` adds a learnable bias per head and clipped offset j − i, in the kernel (as
+ * `F.scaledDotProductAttention`'s). `returnWeights: true` also returns the weights [B, H, T, T],
+ * computed on the pattern's touched tiles only (zeros elsewhere; the result is O(T²) memory).
  */
+export function sparseAttention(q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: SparseAttentionOptions & { returnWeights: true }): { output: Tensor; weights: Tensor };
+export function sparseAttention(q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options?: SparseAttentionOptions & { returnWeights?: false }): Tensor;
 export function sparseAttention(
-  q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern,
-  options: { keyMask?: Tensor | null; scale?: number; chunkRows?: number; blockQ?: number; blockK?: number } = {},
-): Tensor {
+  q: Tensor, k: Tensor, v: Tensor, pattern: SparsePattern, options: SparseAttentionOptions = {},
+): Tensor | { output: Tensor; weights: Tensor } {
   const fn = 'sparseAttention';
-  checkOptions(fn, options, { keyMask: true, scale: true, chunkRows: true, blockQ: true, blockK: true });
+  checkOptions(fn, options, { keyMask: true, scale: true, chunkRows: true, blockQ: true, blockK: true, relativeBias: true, returnWeights: true });
   const ok = [q, k, v].every((t) => t instanceof Tensor && t.ndim === 4);
   if (!ok || k.shape[0] !== q.shape[0] || v.shape[0] !== q.shape[0] || k.shape[1] !== q.shape[1] || v.shape[1] !== q.shape[1]
     || k.shape[3] !== q.shape[3] || q.shape[2] !== pattern.T || k.shape[2] !== pattern.T || v.shape[2] !== pattern.T) {
@@ -191,7 +196,21 @@ export function sparseAttention(
     keyMask4 = reshape(km, [B, 1, 1, T]);
   }
   const blockMask = patternBlockMask(pattern, { blockQ: options.blockQ, blockK: options.blockK });
-  return scaledDotProductAttention(q, k, v, { mask: keyMask4, scale: options.scale, blockMask });  // [B, H, T, Dv]
+  // [B, H, T, Dv] (and the weights [B, H, T, T])
+  return scaledDotProductAttention(q, k, v, { mask: keyMask4, scale: options.scale, blockMask, relativeBias: options.relativeBias, returnWeights: options.returnWeights });
+}
+
+export interface SparseAttentionOptions {
+  /** [B, T] bool, true = real token. */
+  keyMask?: Tensor | null;
+  scale?: number;
+  /** Accepted for compatibility; unused. */
+  chunkRows?: number;
+  blockQ?: number;
+  blockK?: number;
+  relativeBias?: RelativeBias | null;
+  /** Also return the weights [B, H, T, T] (from the touched tiles only). */
+  returnWeights?: boolean;
 }
 
 export interface SparseSelfAttentionOptions {
@@ -210,6 +229,11 @@ export interface SparseSelfAttentionOptions {
   randomBlocks?: number;
   /** Positions that attend to and are attended by everything (Longformer's global tokens; 'window' and 'block'). */
   globalTokens?: number[];
+  /**
+   * A learnable relative position bias per head over clipped offsets (T5 / Shaw): the parameter
+   * `relativeBias` [numHeads, 2·maxDistance + 1], zero at first, added to the scores in the kernel.
+   */
+  relativeBias?: { maxDistance: number };
   rng?: Generator;
 }
 
@@ -217,11 +241,18 @@ export interface SparseSelfAttentionOptions {
  * Self-attention over a sparse pattern with learned projections: x [B, T, C] → [B, T, C], in
  * O(T·W) per head instead of O(T²). The pattern is built for each sequence length (BigBird's
  * random blocks from a generator seeded once at construction, so a length always gets the same
- * pattern). Parameters: inProj (q, k, v packed), outProj.
+ * pattern). Parameters: inProj (q, k, v packed), outProj, and with `relativeBias: { maxDistance }`
+ * the bias table `relativeBias` [numHeads, 2·maxDistance + 1].
+ *
+ * @example
+ * const attn = new nn.SparseSelfAttention({ embedDim: 32, numHeads: 4, pattern: 'window', window: 16, relativeBias: { maxDistance: 32 } });
+ * const { output } = attn.forward(x);                                      // x [B, T, 32] → [B, T, 32]
  */
 export class SparseSelfAttention extends Module {
   inProj: Linear;
   outProj: Linear;
+  /** [numHeads, 2·maxDistance + 1] with the `relativeBias` option, else null. */
+  relativeBias: Parameter | null = null;
   private readonly patterns = new Map<number, SparsePattern>();
   private readonly seed: number;
 
@@ -229,7 +260,7 @@ export class SparseSelfAttention extends Module {
     super();
     checkOptions('SparseSelfAttention', options, {
       embedDim: true, numHeads: true, pattern: true, window: true, oneSided: true, dilation: true, blockSize: true, windowBlocks: true,
-      globalBlocks: true, randomBlocks: true, globalTokens: true, rng: true,
+      globalBlocks: true, randomBlocks: true, globalTokens: true, relativeBias: true, rng: true,
     });
     const name = 'SparseSelfAttention';
     const rng = checkRng(options, name);
@@ -238,6 +269,14 @@ export class SparseSelfAttention extends Module {
     this.inProj = new Linear(C, 3 * C, { rng });
     this.outProj = new Linear(C, C, { rng });
     this.seed = rng.nextUint32();
+    if (options.relativeBias !== undefined) {
+      const rb = options.relativeBias;
+      if (rb === null || typeof rb !== 'object') throw new ValueError(`${name}: relativeBias must be { maxDistance }, got ${typeof rb}`);
+      checkOptions(`${name} relativeBias`, rb, { maxDistance: true });
+      const M = rb.maxDistance;
+      if (typeof M !== 'number' || !Number.isInteger(M) || M < 0) throw new ValueError(`${name}: relativeBias.maxDistance must be a non-negative integer, got ${String(M)}`);
+      this.relativeBias = new Parameter(zeros([options.numHeads, 2 * M + 1]));
+    }
   }
 
   /** The pattern used for sequences of length T. */
@@ -260,20 +299,18 @@ export class SparseSelfAttention extends Module {
 
   /**
    * x [B, T, C] → { output [B, T, C], weights? }. With `needWeights`, the weights [B, H, T, T]: the
-   * dense softmax weights under the pattern and keyMask (zero off the pattern) — O(T²) memory, for
-   * inspection. `causal` is refused: the pattern says what each query reads (a one-sided window,
-   * `oneSided: true`, is the causal one).
+   * softmax weights under the pattern and keyMask (zero off the pattern), computed on the pattern's
+   * touched tiles only (O(T·W) work) but returned dense — O(T²) memory, for inspection. `causal` is
+   * refused: the pattern says what each query reads (a one-sided window, `oneSided: true`, is the causal one).
    */
   forward(x: Tensor, options: Omit<SelfAttentionForwardOptions, 'causal'> = {}): AttentionOutput {
     checkOptions('SparseSelfAttention.forward', options, { keyMask: true, needWeights: true });
     const [q, k, v] = projectHeads('SparseSelfAttention.forward', this.inProj, x, this.options.numHeads);
     const pattern = this.patternFor(q.shape[2]!);
-    const output = mergeHeads(sparseAttention(q, k, v, pattern, { keyMask: options.keyMask }), this.outProj);
-    if (!options.needWeights) return { output };
-    const [B, , T] = q.shape as [number, number, number, number];
-    let allowed = reshape(patternToMask(pattern), [1, 1, T, T]);                                  // [1, 1, T, T]
-    if (options.keyMask != null) allowed = logicalAnd(allowed, reshape(options.keyMask, [B, 1, 1, T])); // [B, 1, T, T]
-    const { weights } = scaledDotProductAttention(q, k, v, { mask: allowed, returnWeights: true });  // [B, H, T, T]
-    return { output, weights };
+    const relativeBias = this.relativeBias ? { table: this.relativeBias, maxDistance: this.options.relativeBias!.maxDistance } : null;
+    const opts = { keyMask: options.keyMask, relativeBias };
+    if (!options.needWeights) return { output: mergeHeads(sparseAttention(q, k, v, pattern, opts), this.outProj) };
+    const r = sparseAttention(q, k, v, pattern, { ...opts, returnWeights: true });                 // [B, H, T, D], [B, H, T, T]
+    return { output: mergeHeads(r.output, this.outProj), weights: r.weights };
   }
 }

@@ -18,13 +18,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Generator } from '../src/tensor/random.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { Preprocessor, type DataRecord } from '../src/data/preprocessor.js';
 import { splitIndices } from '../src/data/dataset.js';
 import type { Schema } from '../src/data/schema.js';
 import { cpsWages, movies, penguins, seattleWeather, type LoadedDataset } from '../src/data/node/datasets.js';
 import { FusionModel } from '../src/models/fusion.js';
 import { LinearModel, MLPModel } from '../src/models/baselines.js';
-import type { TaskModel } from '../src/models/heads.js';
+import type { TaskHeads, TaskModel } from '../src/models/heads.js';
 import { fit } from '../src/train/fit.js';
 import { TRAIN_DEFAULTS } from '../src/train/trainer.js';
 import { evaluate, meanLoss } from '../src/train/evaluate.js';
@@ -62,19 +63,23 @@ function splitOf(loaded: LoadedDataset, seed: number): { train: number[]; valid:
 }
 
 /** The schema with every numeric field's embedding set. */
-function withEmbedding(schema: Schema, embedding: 'linear' | 'piecewise' | 'periodic'): Schema {
+function withEmbedding(schema: Schema, embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic'): Schema {
   return { ...schema, fields: schema.fields.map((f) => (f.kind === 'numeric' ? { ...f, embedding } : f)) };
 }
 
-interface ModelSpec { embedding: 'linear' | 'piecewise' | 'periodic'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string> }
+interface ModelSpec {
+  embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string | boolean>;
+  /** Before training: `glm` starts the wide part at the L-BFGS logistic / ridge optimum (C by validation loss) and the deep heads at zero (CANN, Schelldorfer & Wüthrich 2019). */
+  start?: 'glm';
+}
 /** The fusion model and training setting of the suite (the sweep's centre). */
-const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1, ensemble: 1 } as const;
+const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1, ensemble: 1, wide: false } as const;
 /** The first suite's training setting (attnkit.json, sweep.json); `--defaults` runs take the library's TRAIN_DEFAULTS. */
 const TRAIN_V1 = { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4, warmup: 0.05 };
 const TRAIN = process.argv.includes('--defaults')
   ? { epochs: TRAIN_DEFAULTS.epochs, lr: TRAIN_DEFAULTS.lr, batchSize: TRAIN_DEFAULTS.batchSize, patience: TRAIN_DEFAULTS.patience, weightDecay: TRAIN_DEFAULTS.weightDecay, warmup: TRAIN_DEFAULTS.warmup }
   : TRAIN_V1;
-const fusionOf = (embedding: ModelSpec['embedding'], model: Partial<Record<keyof typeof FUSION, number>> = {}, train: Partial<typeof TRAIN> = {}): ModelSpec => ({
+const fusionOf = (embedding: ModelSpec['embedding'], model: Partial<Record<keyof typeof FUSION, number | boolean>> = {}, train: Partial<typeof TRAIN> = {}): ModelSpec => ({
   embedding,
   make: (pre, seed) => new FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...FUSION, ...model }, new Generator(seed)),
   train: { ...TRAIN, ...train, ...model },
@@ -106,6 +111,16 @@ const MODELS: Record<string, ModelSpec> = {
   'fusion-piecewise-e8': fusionOf('piecewise', { ensemble: 8 }),
   // the sweep's best setting on breast cancer's validation loss (dim 64), tried on the table fusion trails
   'fusion-piecewise-dim64': fusionOf('piecewise', { dim: 64 }),
+  // Wide & Deep: a linear model of the fields added to the outputs (issue 24's two failing tables)
+  'fusion-piecewise-wide': fusionOf('piecewise', { wide: true }),
+  'fusion-linear-wide': fusionOf('linear', { wide: true }),
+  // the linear token plus the piecewise one (the value kept whole beside its bins)
+  'fusion-piecewise-linear': fusionOf('piecewise-linear'),
+  'fusion-piecewise-linear-wide': fusionOf('piecewise-linear', { wide: true }),
+  // the wide part started at the fitted GLM, the deep heads at zero: the deep part learns the GLM's residual
+  'fusion-piecewise-glm': { ...fusionOf('piecewise', { wide: true }), start: 'glm' },
+  'fusion-linear-glm': { ...fusionOf('linear', { wide: true }), start: 'glm' },
+  'fusion-piecewise-linear-glm': { ...fusionOf('piecewise-linear', { wide: true }), start: 'glm' },
   mlp: { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
   linear: { embedding: 'linear', make: (pre, seed) => new LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { optimizer: 'lbfgs', C: '0.1 | 1 | 10 by validation loss' } },
@@ -113,14 +128,18 @@ const MODELS: Record<string, ModelSpec> = {
 const LINEAR_C = [0.1, 1, 10];
 
 /** The Trainer's keys of a recorded setting (the model's keys dropped). */
-function trainKeys(t: Record<string, number | string>): Record<string, number | string> {
+function trainKeys(t: Record<string, number | string | boolean>): Record<string, number | string | boolean> {
   return Object.fromEntries(Object.entries(t).filter(([k]) => !(k in FUSION)));
 }
 
 /** The suite's headline metric per task. */
 const METRIC = { binary: 'auc', multiclass: 'accuracy', regression: 'rmse' } as const;
 
-interface Cell { dataset: string; model: string; seed: number; metrics: Record<string, number>; bestEpoch: number; epochs: number; train: Record<string, number | string> }
+interface Cell {
+  dataset: string; model: string; seed: number; metrics: Record<string, number>; bestEpoch: number; epochs: number; train: Record<string, number | string | boolean>;
+  /** The validation split's mean loss and headline metric (cells run since the wide variants; older cells lack them). */
+  validLoss?: number; valid?: number;
+}
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -167,18 +186,41 @@ function run(): void {
           r = { bestEpoch: best.res.iterations, history: best.res.losses };
           train = { optimizer: 'lbfgs', C: best.C, l2: 1 / (best.C * split.train.length), iterations: best.res.iterations, converged: String(best.res.converged) };
         } else {
+          if (spec.start === 'glm') train = { ...train, start: `glm C=${startAtGlm(m as FusionModel, ds, split)}` };
           r = fit(m, ds, split, { ...trainKeys(spec.train), seed } as never);
         }
         const metrics = evaluate(m, ds, split.test)[target.name] as unknown as Record<string, number>;
-        const cell: Cell = { dataset: name, model, seed, metrics, bestEpoch: r.bestEpoch, epochs: r.history.length, train };
+        // the validation split's loss and headline metric, by which variants are chosen (the test split only reported)
+        const valid = (evaluate(m, ds, split.valid)[target.name] as unknown as Record<string, number>)[METRIC[target.task]];
+        const cell: Cell = { dataset: name, model, seed, metrics, bestEpoch: r.bestEpoch, epochs: r.history.length, train, validLoss: meanLoss(m, ds, split.valid), valid };
         const k = cells.findIndex((c) => c.dataset === name && c.model === model && c.seed === seed);
         if (k >= 0) cells[k] = cell; else cells.push(cell);
         mkdirSync(dirname(file), { recursive: true });
         writeFileSync(file, `${JSON.stringify(cells, null, 1)}\n`);
-        console.error(`${name} seed ${seed} ${model}: ${METRIC[target.task]} ${metrics[METRIC[target.task]].toFixed(4)} (best epoch ${r.bestEpoch} of ${r.history.length})`);
+        console.error(`${name} seed ${seed} ${model}: ${METRIC[target.task]} ${metrics[METRIC[target.task]].toFixed(4)} (valid ${valid.toFixed(4)}, loss ${cell.validLoss!.toFixed(4)}; best epoch ${r.bestEpoch} of ${r.history.length})`);
       }
     }
   }
+}
+
+/**
+ * CANN's start: the fusion model's wide part fitted alone by L-BFGS (l2 = 1/(C·n), C ∈ LINEAR_C by
+ * validation loss, as the linear baseline), the deep heads zeroed, so training begins at the GLM; returns C.
+ */
+function startAtGlm(m: FusionModel, ds: ReturnType<Preprocessor['encode']>['dataset'], split: { train: number[]; valid: number[] }): number {
+  const wide = m.wide!;
+  const snapshot = (): Record<string, Tensor> => Object.fromEntries(Object.entries(wide.stateDict()).map(([k, t]) => [k, new Tensor(t.data.slice(), [...t.shape])]));
+  const init = snapshot();
+  let best = { C: 0, valid: Infinity, state: init };
+  for (const C of LINEAR_C) {
+    wide.loadStateDict(init);
+    fitLbfgs(wide, ds, split.train, { l2: 1 / (C * split.train.length) });
+    const valid = meanLoss(wide, ds, split.valid);
+    if (valid < best.valid) best = { C, valid, state: snapshot() };
+  }
+  wide.loadStateDict(best.state);
+  for (const [, p] of (m.heads as TaskHeads).namedParameters()) p.data.fill(0);
+  return best.C;
 }
 
 function sweep(): void {
@@ -228,6 +270,28 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const sd = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
 /**
+ * Choices made per run by validation loss, as an `embedding: auto` would make them at fit time: for
+ * each dataset and seed, the cell of the candidate with the lowest validation loss (the same
+ * split, seed and training as each candidate's own cell; no test metric is looked at).
+ */
+const SELECT: Record<string, string[]> = { 'fusion-auto': ['fusion-piecewise', 'fusion-piecewise-linear'] };
+
+function selected(all: Cell[]): Cell[] {
+  const out: Cell[] = [];
+  for (const [name, candidates] of Object.entries(SELECT)) {
+    for (const d of Object.keys(DATASETS)) {
+      for (const seed of SEEDS) {
+        const cs = candidates.map((m) => all.find((c) => c.dataset === d && c.model === m && c.seed === seed));
+        if (cs.some((c) => c?.validLoss === undefined)) continue;
+        const best = cs.reduce((a, b) => (b!.validLoss! < a!.validLoss! ? b : a))!;
+        out.push({ ...best, model: name, train: { ...best.train, chosen: best.model } });
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The markdown tables of the cells in `--files` (default: the current suite, defaults.json from
  * `run --defaults`, with linear.json and sklearn.json; the first suite, at weight decay 1e-4, is
  * attnkit.json): mean ± sd per dataset and model, then the issue's target per fusion model.
@@ -235,12 +299,19 @@ const sd = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a
 function table(): void {
   const files = arg('files')?.split(',') ?? ['defaults.json', 'linear.json', 'sklearn.json'];
   const all = files.flatMap((f) => JSON.parse(readFileSync(join(OUT, f), 'utf8')) as Cell[]);
-  const models = [...Object.keys(MODELS), 'sklearn-logistic', 'sklearn-gbdt'].filter((m) => all.some((c) => c.model === m));
+  all.push(...selected(all));
+  const only = arg('models')?.split(',');
+  // the columns: --models in its order, or every model with cells
+  const models = (only ?? [...Object.keys(MODELS), ...Object.keys(SELECT), 'sklearn-logistic', 'sklearn-gbdt']).filter((m) => all.some((c) => c.model === m));
   const fusions = models.filter((m) => m.startsWith('fusion-'));
   const out: string[] = [];
   const header: Record<string, string> = {
     'fusion-linear': 'fusion, linear', 'fusion-piecewise': 'fusion, piecewise', 'fusion-periodic': 'fusion, periodic',
     'fusion-piecewise-e4': 'fusion, piecewise, ensemble 4', 'fusion-piecewise-e8': 'fusion, piecewise, ensemble 8', 'fusion-piecewise-dim64': 'fusion, piecewise, dim 64',
+    'fusion-piecewise-wide': 'fusion, piecewise, wide', 'fusion-linear-wide': 'fusion, linear, wide',
+    'fusion-piecewise-linear': 'fusion, piecewise-linear', 'fusion-piecewise-linear-wide': 'fusion, piecewise-linear, wide',
+    'fusion-piecewise-glm': 'fusion, piecewise, wide from GLM', 'fusion-auto': 'fusion, piecewise or piecewise-linear by validation loss', 'fusion-linear-glm': 'fusion, linear, wide from GLM',
+    'fusion-piecewise-linear-glm': 'fusion, piecewise-linear, wide from GLM',
     mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
   };
   out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);
@@ -270,6 +341,24 @@ function table(): void {
       const label = `${f.replace('fusion-', '')}${seeds.size < 5 ? ` (seeds ${[...seeds].sort().join(', ')})` : ''}`;
       out.push(`| ${name} | ${label} | ${d('mlp')} | ${d('sklearn-logistic')} | ${gap.toFixed(4)} (${gap >= 0 ? 'better' : -gap <= sd(gb) ? 'within spread' : 'worse'}) |`);
     }
+  }
+  // the fusion variants' rank per dataset (1 = best mean test metric; and by mean validation loss where every
+  // seed has one), over the datasets where every variant has all five seeds
+  // (choices by validation loss left out: they are made from these cells)
+  const ranked = fusions.filter((f) => !(f in SELECT));
+  const full = Object.keys(DATASETS).filter((d) => ranked.every((f) => all.filter((c) => c.dataset === d && c.model === f).length === 5));
+  const score = (d: string, f: string, by: 'test' | 'valid'): number => {
+    const cs = all.filter((c) => c.dataset === d && c.model === f);
+    const metric = METRIC[DATASETS[d]().schema.targets[0].task];
+    return by === 'valid' ? mean(cs.map((c) => c.validLoss ?? NaN)) : (metric === 'rmse' ? 1 : -1) * mean(cs.map((c) => c.metrics[metric]));
+  };
+  if (!full.length) { console.log(out.join('\n')); return; }
+  out.push('', `| fusion | ${full.map((d) => `${d} test (valid loss)`).join(' | ')} | mean rank test (valid loss) |`, `| --- | ${full.map(() => '---:').join(' | ')} | ---: |`);
+  for (const f of ranked) {
+    const ranks = (by: 'test' | 'valid'): number[] => full.map((d) => 1 + ranked.filter((g) => score(d, g, by) < score(d, f, by)).length);
+    const t = ranks('test'), v = ranks('valid');
+    const hasValid = full.map((d) => !Number.isNaN(score(d, f, 'valid')));
+    out.push(`| ${f.replace('fusion-', '')} | ${t.map((r, i) => `${r} (${hasValid[i] ? v[i] : '—'})`).join(' | ')} | ${mean(t).toFixed(1)} (${hasValid.every(Boolean) ? mean(v).toFixed(1) : '—'}) |`);
   }
   console.log(out.join('\n'));
 }

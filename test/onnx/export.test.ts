@@ -185,6 +185,24 @@ test('the fusion model (every field kind, missing values, all strategies, a comp
 });
 
 
+test('the piecewise-linear numeric embedding (with a missing value) matches in ONNX Runtime, alone and with a wide part', async () => {
+  const recs = records(24, 7);
+  const pre = data.Preprocessor.fit({ fields: [{ name: 'x1', kind: 'numeric', embedding: 'piecewise-linear', bins: 3 }, { name: 'x2', kind: 'numeric', embedding: 'piecewise-linear' }], targets: [{ name: 'y', task: 'binary' }] }, recs);
+  assert.equal(pre.fieldInfo()[0].withLinear, true);
+  const ds = pre.encode(recs).dataset;
+  for (const wide of [false, true]) {
+    const model = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { dim: 8, heads: 2, layers: 1, wide }, new Generator(3)).eval();
+    const session = await ort.InferenceSession.create(exportOnnx(model));
+    const batch = ds.batch([0, 1, 2, 3, 4, 5, 6]);                                          // row 1: x1 missing
+    const feeds = Object.fromEntries(Object.entries(fusionOnnxInputs(model, batch)).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
+    const out = await session.run(feeds);
+    const want = model.forward(batch).outputs.y;
+    const got = out.y.data as Float32Array;
+    const worst = Math.max(...Array.from(got, (v, i) => Math.abs(v - want.data[i])));
+    assert.ok(worst <= 1e-4, `wide ${wide}: max |ORT − attnkit| = ${worst}`);
+  }
+});
+
 test('rotary and ALiBi positions, causal encoders and positional encodings match in ONNX Runtime', async () => {
   for (const pos of [{ rope: true }, { alibi: true }, { rope: { base: 500 }, alibi: true }]) {
     const m = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, ...pos, rng: rng() });

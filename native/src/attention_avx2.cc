@@ -31,8 +31,17 @@ constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
 // c[r·ldc + j] (+)= Σ_k A(r, k)·b[k·ldb + j] for r < R, j < 16, with A(r, k) = a[r·lda + k] (ROWS)
 // or a[k·lda + r]. b and c are 32-byte aligned (ldb, ldc multiples of 8); R ≤ 6 keeps 2R accumulators
 // and 2 operands in the 16 registers.
+// On WebAssembly the micro-kernel is a function of its own: inlined into the backward's loops, Node 20's
+// TurboFan allocated its registers worse (not a tier-up effect: the same with --no-wasm-dynamic-tiering), and
+// the backward of B1 H8 L512 D64 on one thread took 62 ms against 31 ms with the call (Chromium 150: 30 and
+// 31 ms; the forward 13 ms either way). AMD EPYC VM, scratch emcc -O3 build of these sources.
+#if defined(__wasm_simd128__)
+#define AK_MICRO __attribute__((noinline))
+#else
+#define AK_MICRO __attribute__((always_inline)) inline
+#endif
 template <int R, bool ROWS>
-__attribute__((always_inline)) inline void micro(long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
+AK_MICRO void micro(long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
   __m256 c0[R], c1[R];
   for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
   for (long k = 0; k < kc; k++, b += ldb) {

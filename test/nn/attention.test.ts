@@ -354,6 +354,39 @@ test('MultiHeadAttention with ALiBi equals an explicit ALiBi float mask; with Ro
   assert.ok(sum(square(sub(noRope.forward(x).output, at0))).item() > 1e-6, 'RoPE changes the output');
 });
 
+test('MultiHeadAttention with relativeBias equals the same layer given the materialised bias as attnMask (packed, weights and cross paths; the table trains); refusals', () => {
+  const g = rng(31);
+  const layer = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, relativeBias: { maxDistance: 3 }, rng: rng(32) });
+  assert.deepEqual(layer.relativeBias!.shape, [2, 7]);
+  layer.relativeBias!.data.set(randn([2, 7], { rng: g }).data);
+  const x = randn([2, 9, 8], { rng: g }), mem = randn([2, 12, 8], { rng: g });
+  const keyMask = tensor([Array(9).fill(true), [...Array(7).fill(true), false, false]]);
+  const cases: [string, (m: nn.MultiHeadAttention, extra: Tensor | null) => Tensor][] = [
+    ['packed self-attention, causal, key mask', (m, b) => m.forward(x, x, x, { causal: true, keyMask, attnMask: b }).output],
+    ['with weights', (m, b) => { const r = m.forward(x, x, x, { needWeights: true, attnMask: b }); return F.add(F.sum(r.output), F.sum(F.mul(r.weights!, r.weights!))); }],
+    ['cross-attention, T 9 ≠ S 12', (m, b) => m.forward(x, mem, mem, { attnMask: b }).output],
+  ];
+  for (const [label, run] of cases) {
+    for (const p of layer.parameters()) p.grad = null;
+    const fused = run(layer, null);
+    backward(F.sum(F.mul(fused, fused)));
+    const gTable = layer.relativeBias!.grad!, gIn = layer.inProjWeight!.grad!;
+    const table = new Tensor(layer.relativeBias!.data.slice(), [2, 7]).requireGrad();
+    const plain = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: rng(32) });
+    const S = label.startsWith('cross') ? 12 : 9;
+    const ref = run(plain, F.relativePositionBias({ table, maxDistance: 3 }, 9, S));
+    backward(F.sum(F.mul(ref, ref)));
+    assertAllClose(fused, ref, { rtol: 2e-4, atol: 2e-5, msg: `${label}: values` });
+    assertAllClose(gTable, table.grad!, { rtol: 2e-4, atol: 2e-5, msg: `${label}: table gradient` });
+    assertAllClose(gIn, plain.inProjWeight!.grad!, { rtol: 2e-4, atol: 2e-5, msg: `${label}: in-projection gradient` });
+  }
+  assert.throws(() => layer.forward(x, x, x, { positionOffset: 4 }), (e: unknown) => e instanceof ValueError && /^MultiHeadAttention\.forward: positionOffset \(4\) cannot be combined with relativeBias/.test((e as Error).message));
+  for (const bad of [Infinity, -2, 0.5]) {
+    assert.throws(() => new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, relativeBias: { maxDistance: bad } }),
+      (e: unknown) => e instanceof ValueError && /^MultiHeadAttention: relativeBias\.maxDistance must be a non-negative integer/.test((e as Error).message));
+  }
+});
+
 // ---------- Transformer blocks ----------
 
 test('Transformer layers: weights handed back without changing outputs; decoder self-attention is causal by default; gradcheck', () => {

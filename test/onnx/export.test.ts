@@ -284,6 +284,8 @@ test('unsupported layers and options are refused with an error naming them', () 
   assert.throws(() => exportOnnx(bigBird), (e: Error) => e instanceof ConfigError && /exportOnnx: SparseSelfAttention with the 'bigBird' pattern is not supported/.test(e.message));
   const relBias = new nn.SparseSelfAttention({ embedDim: 8, numHeads: 2, pattern: 'window', relativeBias: { maxDistance: 4 }, rng: rng() });
   assert.throws(() => exportOnnx(relBias), (e: Error) => e instanceof ConfigError && /exportOnnx: SparseSelfAttention with relativeBias is not supported/.test(e.message));
+  const mhaRel = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, relativeBias: { maxDistance: 4 }, rng: rng() });
+  assert.throws(() => exportOnnx(mhaRel), (e: Error) => e instanceof ConfigError && /exportOnnx: MultiHeadAttention with relativeBias is not supported/.test(e.message));
   const gru = new nn.GRU({ inputSize: 4, hiddenSize: 4, rng: rng() });
   assert.throws(() => exportOnnx(gru), (e: Error) => e instanceof ConfigError && /exportOnnx: GRU is not supported \(supported: Linear, LayerNorm, MultiHeadAttention/.test(e.message));
   const gqa = new nn.MultiHeadAttention({ embedDim: 8, numHeads: 2, numKVHeads: 1, rng: rng() });

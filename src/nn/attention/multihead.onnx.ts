@@ -48,6 +48,7 @@ export function emitMha(g: Graph, query: string, source: string, m: MultiHeadAtt
     k = emitMatmulBias(g, source, w[1], b[1]);
     v = emitMatmulBias(g, source, w[2], b[2]);
   }
+  if (m.relativeBias) throw unsupported('MultiHeadAttention', 'with relativeBias is not supported');
   let qh = splitHeads(g, q, H, D), kh = splitHeads(g, k, H, D);
   let bias: string | null = null;
   if (m.rope || m.alibi) {

@@ -16,7 +16,7 @@ import { Linear } from '../linear.js';
 import { SpectralReparam } from '../sigmaReparam.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
-import { alibiBias, applyRotary } from './positional.js';
+import { alibiBias, applyRotary, relativeBiasTable } from './positional.js';
 import { checkOptions } from '../../config.js';
 import { mergeHeads, splitHeads } from './heads.js';
 import { SELF_ATTENTION_KEYS, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
@@ -39,6 +39,12 @@ export interface MultiHeadAttentionOptions {
   rope?: boolean | { base?: number };
   /** ALiBi distance biases added to the scores. */
   alibi?: boolean;
+  /**
+   * A learnable relative position bias (T5 / Shaw, clipped): the parameter `relativeBias` [numHeads,
+   * 2·maxDistance + 1], zero at first; score(i, j) += relativeBias[h, clamp(j − i, −M, M) + M], added
+   * in the fused kernel. Offsets count from the first query and key (j − i); `positionOffset` is refused with it.
+   */
+  relativeBias?: { maxDistance: number };
   /** Draws the initial weights (and seeds the dropout generator). */
   rng?: Generator;
 }
@@ -100,12 +106,14 @@ export class MultiHeadAttention extends Module {
   readonly rope: { base: number } | null;
   /** ALiBi distance biases on the scores. */
   readonly alibi: boolean;
+  /** The relative position bias table [numHeads, 2·maxDistance + 1] (the `relativeBias` option), else null. */
+  relativeBias: Parameter | null = null;
   /** The last ALiBi bias built (its H·T·S loop is worth skipping while lengths repeat). */
   private alibiCache: { T: number; S: number; dtype: string; bias: Tensor } | null = null;
 
   constructor(options: MultiHeadAttentionOptions) {
     super();
-    checkOptions('MultiHeadAttention', options, { embedDim: true, numHeads: true, kDim: true, vDim: true, numKVHeads: true, bias: true, dropout: true, rope: true, alibi: true, rng: true });
+    checkOptions('MultiHeadAttention', options, { embedDim: true, numHeads: true, kDim: true, vDim: true, numKVHeads: true, bias: true, dropout: true, rope: true, alibi: true, relativeBias: true, rng: true });
     const name = 'MultiHeadAttention';
     const rng = checkRng(options, name);
     this.embedDim = checkPositiveInt(options.embedDim, name, 'embedDim');
@@ -126,6 +134,7 @@ export class MultiHeadAttention extends Module {
     if (options.rope && this.headDim % 2 !== 0) throw new ValueError(`${name}: rope needs an even head dim, got ${this.headDim}`);
     this.rope = options.rope ? { base: (typeof options.rope === 'object' ? options.rope.base : undefined) ?? 10000 } : null;
     this.alibi = options.alibi ?? false;
+    if (options.relativeBias !== undefined) this.relativeBias = relativeBiasTable(name, options.relativeBias, this.numHeads);
     const C = this.embedDim, kv = this.numKVHeads * this.headDim;
     if (this.kDim === C && this.vDim === C) {
       // PyTorch initialises the packed weight as one [3C, C] matrix
@@ -220,7 +229,11 @@ export class MultiHeadAttention extends Module {
       this.alibi ? this.alibiFor(T, S, query.dtype) : null,
     ], query.dtype);
     const p = this.training ? this.dropout : 0;
-    const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined };
+    if (this.relativeBias && (options.positionOffset ?? 0) !== 0) {
+      throw new ValueError(`${fn}: positionOffset (${options.positionOffset}) cannot be combined with relativeBias, whose offsets count from the first query and key`);
+    }
+    const relativeBias = this.relativeBias ? { table: this.relativeBias, maxDistance: (this.relativeBias.shape[1]! - 1) / 2 } : null;
+    const sdpa = { mask, causal: options.causal ?? false, dropout: p, rng: p > 0 ? this.dropoutRng : undefined, relativeBias };
     const self = this.inProjWeight !== null && key === query && value === query;
     if (self && !this.rope && !options.needWeights && !(this.training && this.dropHead > 0)) {
       // the kernels read the heads in place from the packed projection and write merged heads

@@ -5,7 +5,7 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Generator, moduleGenerator } from '../../tensor/random.js';
-import { randn } from '../../tensor/creation.js';
+import { randn, zeros } from '../../tensor/creation.js';
 import { add, mul, neg, toDtype } from '../../ops/elementwise.js';
 import { concat, narrow, reshape } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
@@ -148,4 +148,17 @@ export function alibiBias(numHeads: number, T: number, S: number): Tensor {
     for (let i = 0; i < T; i++)
       for (let j = 0; j < S; j++) out[(h * T + i) * S + j] = -slopes[h]! * Math.abs(i + shift - j);
   return reshape(new Tensor(out, [numHeads, T, S]), [1, numHeads, T, S]);
+}
+
+/**
+ * A layer's `relativeBias: { maxDistance }` option as its parameter: the relative position bias table
+ * [numHeads, 2·maxDistance + 1], zero at first (the layer starts as without it), for the kernels'
+ * `relativeBias: { table, maxDistance }` (score(i, j) += table[h, clamp(j − i, −M, M) + M]).
+ */
+export function relativeBiasTable(fn: string, option: unknown, numHeads: number): Parameter {
+  if (option === null || typeof option !== 'object') throw new ValueError(`${fn}: relativeBias must be { maxDistance }, got ${option === null ? 'null' : typeof option}`);
+  checkOptions(`${fn} relativeBias`, option, { maxDistance: true });
+  const M = (option as { maxDistance?: unknown }).maxDistance;
+  if (typeof M !== 'number' || !Number.isInteger(M) || M < 0) throw new ValueError(`${fn}: relativeBias.maxDistance must be a non-negative integer, got ${String(M)}`);
+  return new Parameter(zeros([numHeads, 2 * M + 1]));
 }

@@ -14,12 +14,12 @@ import { Generator, resolveRng } from '../../tensor/random.js';
 import { reshape } from '../../ops/shape.js';
 import { scaledDotProductAttention } from '../../ops/attention.js';
 import type { RelativeBias } from '../../ops/relativeBias.js';
-import { zeros } from '../../tensor/creation.js';
 import { type BlockMask, buildBlockMask } from '../../ops/blockMask.js';
 import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { checkHeads, mergeHeads, projectHeads } from './heads.js';
+import { relativeBiasTable } from './positional.js';
 import { checkOptions } from '../../config.js';
 import type { AttentionOutput, SelfAttentionForwardOptions } from './contract.js';
 
@@ -269,14 +269,7 @@ export class SparseSelfAttention extends Module {
     this.inProj = new Linear(C, 3 * C, { rng });
     this.outProj = new Linear(C, C, { rng });
     this.seed = rng.nextUint32();
-    if (options.relativeBias !== undefined) {
-      const rb = options.relativeBias;
-      if (rb === null || typeof rb !== 'object') throw new ValueError(`${name}: relativeBias must be { maxDistance }, got ${typeof rb}`);
-      checkOptions(`${name} relativeBias`, rb, { maxDistance: true });
-      const M = rb.maxDistance;
-      if (typeof M !== 'number' || !Number.isInteger(M) || M < 0) throw new ValueError(`${name}: relativeBias.maxDistance must be a non-negative integer, got ${String(M)}`);
-      this.relativeBias = new Parameter(zeros([options.numHeads, 2 * M + 1]));
-    }
+    if (options.relativeBias !== undefined) this.relativeBias = relativeBiasTable(name, options.relativeBias, options.numHeads);
   }
 
   /** The pattern used for sequences of length T. */

@@ -17,7 +17,7 @@
     {
       "target_name": "attnkit_avx512",
       "type": "static_library",
-      "sources": ["native/src/gemm_avx512.cc", "native/src/vmath_avx512.cc"],
+      "sources": ["native/src/gemm_avx512.cc", "native/src/vmath_avx512.cc", "native/src/attention_avx512.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-fPIC", "-Wno-uninitialized", "-Wno-maybe-uninitialized"]
     },
     {

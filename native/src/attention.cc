@@ -67,6 +67,9 @@ thread_local Scratch tl;
 
 void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,
                        float* out, float* lse) {
+#if ATTNKIT_X86
+  if (active_isa() == Isa::Avx512) return attention_forward_avx512(s, m, L, q, k, v, out, lse);
+#endif
   if (active_isa() != Isa::Generic) return attention_forward_avx2(s, m, L, q, k, v, out, lse);
   const ExpShiftFn ex = exp_shift();
   // The portable path (AVX2/AVX-512 CPUs take attention_avx2.cc). Tall tiles amortise packing each
@@ -148,6 +151,9 @@ void attention_forward(const AttnShape& s, const AttnMask& m, const AttnLayout& 
 
 void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+#if ATTNKIT_X86
+  if (active_isa() == Isa::Avx512) return attention_backward_avx512(s, m, L, q, k, v, out, lse, dout, dq, dk, dv);
+#endif
   if (active_isa() != Isa::Generic) return attention_backward_avx2(s, m, L, q, k, v, out, lse, dout, dq, dk, dv);
   const ExpShiftFn ex = exp_shift();
   const long group = s.H / s.Hkv;

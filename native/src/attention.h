@@ -81,6 +81,12 @@ void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLay
 void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
+// the same compiled for AVX-512 (attention_avx512.cc: 16-lane micro-kernels); bitwise equal results
+void attention_forward_avx512(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+                              const float* v, float* out, float* lse);
+void attention_backward_avx512(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+                               const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv);
+
 // gradients from the saved out and lse, recomputing the scores block by block; dq, dk and dv come
 // zeroed (they may be disjoint views of one buffer) and are filled
 void attention_backward(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k, const float* v,

@@ -20,6 +20,13 @@
 #include "threadpool.h"
 #include "vmath_avx2.h"
 
+// attention_avx512.cc compiles this file again with -mavx512f: the same kernels, 16-lane micro-kernels
+#if defined(ATTNKIT_ATTN_AVX512)
+#define AK_ATTN_FN(name) name##_avx512
+#else
+#define AK_ATTN_FN(name) name##_avx2
+#endif
+
 namespace attnkit {
 namespace {
 
@@ -42,6 +49,21 @@ constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
 #endif
 template <int R, bool ROWS>
 AK_MICRO void micro(long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
+#if defined(__AVX512F__)
+  // attention_avx512.cc: a 16-lane row is one zmm register. Each element is the same chain of FMAs in the
+  // same order as the 8-lane version, so the two ISAs give bitwise equal results.
+  __m512 z[R];
+  for (int r = 0; r < R; r++) z[r] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++, b += ldb) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    for (int r = 0; r < R; r++) z[r] = _mm512_fmadd_ps(_mm512_set1_ps(ROWS ? a[r * lda + k] : a[k * lda + r]), b0, z[r]);
+  }
+  for (int r = 0; r < R; r++) {
+    float* p = c + r * ldc;
+    if (acc) z[r] = _mm512_add_ps(z[r], _mm512_loadu_ps(p));
+    _mm512_storeu_ps(p, z[r]);
+  }
+#else
   __m256 c0[R], c1[R];
   for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
   for (long k = 0; k < kc; k++, b += ldb) {
@@ -61,6 +83,7 @@ AK_MICRO void micro(long kc, const float* a, long lda, const float* b, long ldb,
     _mm256_store_ps(p, c0[r]);
     _mm256_store_ps(p + 8, c1[r]);
   }
+#endif
 }
 
 // Rows per micro-kernel call: 6 on x86 (12 ymm accumulators); on WebAssembly each 8-lane register is two
@@ -72,9 +95,20 @@ AK_MICRO void micro(long kc, const float* a, long lda, const float* b, long ldb,
 #define ATTNKIT_WASM_MAXR 2
 #endif
 constexpr int MAXR = ATTNKIT_WASM_MAXR;
+#elif defined(__AVX512F__)
+constexpr int MAXR = 12;  // 12 zmm accumulators of the 32, one B vector, a broadcast
 #else
 constexpr int MAXR = 6;
 #endif
+
+// the last n < MAXR rows
+template <int N, bool ROWS>
+__attribute__((always_inline)) inline void micro_tail(long n, long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
+  if constexpr (N > 0) {
+    if (n == N) micro<N, ROWS>(kc, a, lda, b, ldb, c, ldc, acc);
+    else micro_tail<N - 1, ROWS>(n, kc, a, lda, b, ldb, c, ldc, acc);
+  }
+}
 
 // C[n × 16] (+)= A[n × kc]·B[kc × 16]: rows [0, n) of A in slivers of MAXR, the last one narrower
 template <bool ROWS>
@@ -82,16 +116,7 @@ __attribute__((always_inline)) inline void micro_rows(long n, long kc, const flo
   long r = 0;
   const long step = ROWS ? lda : 1;
   for (; r + MAXR <= n; r += MAXR) micro<MAXR, ROWS>(kc, a + r * step, lda, b, ldb, c + r * ldc, ldc, acc);
-  const float* ar = a + r * step;
-  float* cr = c + r * ldc;
-  switch (n - r) {
-    case 5: micro<5, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
-    case 4: micro<4, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
-    case 3: micro<3, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
-    case 2: micro<2, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
-    case 1: micro<1, ROWS>(kc, ar, lda, b, ldb, cr, ldc, acc); break;
-    default: break;
-  }
+  micro_tail<MAXR - 1, ROWS>(n - r, kc, a + r * step, lda, b, ldb, c + r * ldc, ldc, acc);
 }
 
 // does any of the first nq lanes of a partial tile's element row e (key c: e[lane]) see the key?
@@ -223,7 +248,7 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
 
 }  // namespace
 
-void attention_forward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+void AK_ATTN_FN(attention_forward)(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
                             const float* v, float* out, float* lse) {
   const long group = s.H / s.Hkv;
   // Work items: (b, h, query tile, group of qs strips). Without a block mask there is one query tile
@@ -363,7 +388,7 @@ inline long up16(long n) { return (n + 15) & ~15L; }
 // Sᵀ = K·(scale·Q)ᵀ and dPᵀ = V·dOᵀ as strips, P = exp(Sᵀ − lse) and dS = scale·P∘(dP − D) lane by
 // lane, then dV += Pᵀ·dO, dK += dSᵀ·Q and dQᵀ += Kᵀ·dSᵀ. One kv head per work item (its dK and dV
 // have no other writer); dK, dV and dQᵀ accumulate in padded per-thread buffers, O(L·D) in all.
-void attention_backward_avx2(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
+void AK_ATTN_FN(attention_backward)(const AttnShape& s, const AttnMask& m, const AttnLayout& L, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const long group = s.H / s.Hkv;
   const Tiling tg = tiling(s, m);

@@ -5,6 +5,10 @@
 #include <cstdint>
 
 namespace attnkit {
+// Internal linkage: attention_avx512.cc compiles these with -mavx512f too, and an inline function's
+// copies must not be merged across translation units built for different ISAs (an AVX2-only CPU could
+// then run the AVX-512 copy).
+namespace {
 
 // exp(x) for a softmax's x ≤ 0 (scores minus their max): exactly 0 below −87.34, for −∞ and for
 // NaN (the online softmax relies on exp(−∞ − (−∞)) = 0); also right for 0 < x < 88.
@@ -93,4 +97,5 @@ class Keep8Walk {
   __m256i lo0_, hh_;
 };
 
+}  // namespace
 }  // namespace attnkit

@@ -4,6 +4,8 @@
  * pass has nothing compiled to check), on whichever the pass runs.
  */
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import {
   F, Generator, Tensor, backward, createBlockMask, mul, nn, optim, randn, randint, sum, tensor,
@@ -489,4 +491,27 @@ test('no memory growth over a 10,000-step training loop (resident set measured)'
   assert.ok(last < first, 'the loop trains');
   // one step allocates ≈ 0.5 MB of tensors: a per-step leak would show as gigabytes
   assert.ok(grownMB < 64, `resident set grew ${grownMB.toFixed(1)} MB over 9,000 steps`);
+});
+
+test('the native addon keeps freed memory for reuse (glibc), so new outputs stop faulting in fresh pages; ATTNKIT_MALLOC=system opts out', { skip: (!nativePass || pass?.name !== 'native' || !(process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime) && 'native pass on glibc only' }, (t) => {
+  // a child process per setting: 60 products of [512, 512]·[512, 2048], each into a new 4 MB Float32Array,
+  // counting the minor page faults after 5 warm-up products (without reuse each new array faults in fresh pages)
+  const addon = fileURLToPath(new URL('../../build/Release/attnkit_native.node', import.meta.url));
+  const script = `const a = require(${JSON.stringify(addon)});
+const n = 512, A = new Float32Array(n * n).fill(1), B = new Float32Array(n * n * 4).fill(1);
+const run = () => { const out = new Float32Array(n * n * 4); a.gemm(A, 0, B, 0, out, 0, n, n * 4, n, false, false, false, null); return out; };
+for (let i = 0; i < 5; i++) run();
+const f0 = process.resourceUsage().minorPageFault;
+for (let i = 0; i < 60; i++) run();
+console.log(JSON.stringify({ malloc: a.info().malloc, faults: process.resourceUsage().minorPageFault - f0 }));`;
+  const child = (env: Record<string, string>): { malloc: string; faults: number } => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MALLOC_.*_|GLIBC_TUNABLES|ATTNKIT_MALLOC)$/.test(k)));
+    return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...clean, ...env }, encoding: 'utf8' })) as { malloc: string; faults: number };
+  };
+  const retain = child({}), system = child({ ATTNKIT_MALLOC: 'system' }), tunable = child({ MALLOC_TOP_PAD_: '0' });
+  t.diagnostic(`minor page faults over 60 products: retain ${retain.faults}, system ${system.faults} (4 MB outputs: 1,024 pages each)`);
+  assert.equal(retain.malloc, 'retain');
+  assert.equal(system.malloc, 'system');
+  assert.equal(tunable.malloc, 'system', "the user's own glibc setting wins");
+  assert.ok(retain.faults * 2 < system.faults, `retain ${retain.faults} faults, system ${system.faults}`);
 });

@@ -108,8 +108,13 @@ export async function initBackend(env: Record<string, string | undefined> = proc
   return selectBackendFromEnv(env);
 }
 
-/** What the native addon runs with, or null when it is not loaded. */
-export function nativeInfo(): { isa: string; bestIsa: string; threads: number } | null {
+/**
+ * What the native addon runs with, or null when it is not loaded. `malloc` is 'retain' when the addon
+ * set glibc to keep freed memory for reuse (the default on glibc: fresh pages fault on first touch, which
+ * cost up to half of an op's time), 'system' when it left glibc's defaults (ATTNKIT_MALLOC=system, any
+ * MALLOC_*_ or GLIBC_TUNABLES variable, or another C library).
+ */
+export function nativeInfo(): { isa: string; bestIsa: string; threads: number; malloc?: string } | null {
   return load()?.info() ?? null;
 }
 

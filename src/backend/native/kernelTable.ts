@@ -248,7 +248,7 @@ export const KERNELS = {
 
 /** The addon's exports that are not kernels (hand-written in native/src/addon.cc). */
 export interface AddonControl {
-  info(): { isa: string; bestIsa: string; threads: number };
+  info(): { isa: string; bestIsa: string; threads: number; malloc?: string };
   setNumThreads(n: number): void;
   setIsa(isa: string): string;
 }

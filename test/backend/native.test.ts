@@ -390,13 +390,13 @@ test('every native kernel gives the js kernel\'s NaN, +∞ and −∞ (and value
 test('the AVX-512 fused attention (16-lane micro-kernels) equals the AVX2 one bit for bit, forward and backward', { skip: (!nativePass || pass?.name !== 'native') && 'native pass only' }, (t) => {
   useBackend(pass!.name);
   const seen = new Set<string>();
-  const runs = new Map<string, Float32Array[]>();
+  const runs = new Map<string, (Float32Array | Float64Array)[]>();
   // T, S and D off the 16-lane and 12-row grid; causal with dropout; GQA
   const shapes = [{ B: 1, H: 2, Hkv: 2, T: 37, S: 70, D: 20, Dv: 13 }, { B: 2, H: 4, Hkv: 2, T: 130, S: 100, D: 64, Dv: 64 }];
   eachIsa((isa) => {
     if (isa === 'generic') return;
     seen.add(isa);
-    const outs: Float32Array[] = [];
+    const outs: (Float32Array | Float64Array)[] = [];
     for (const s of shapes) {
       const q = special(s.B * s.H * s.T * s.D, 71), k = special(s.B * s.Hkv * s.S * s.D, 72), v = special(s.B * s.Hkv * s.S * s.Dv, 73);
       const dout = special(s.B * s.H * s.T * s.Dv, 74);

@@ -78,6 +78,21 @@ export const FUSION_TEST_SCHEMA = {
   targets: [{ name: 'y', task: 'binary' }, { name: 'k', task: 'multiclass' }, { name: 'r', task: 'regression' }],
 };
 
+/** `n` records for FUSION_TEST_SCHEMA (every field kind; x1 missing in record 2), reproducible from `seed`. */
+export function fusionTestRecords(n: number, seed: number): Record<string, unknown>[] {
+  const g = new Generator(seed);
+  const words = ['good', 'bad', 'fine', 'odd'];
+  return Array.from({ length: n }, (_, i) => {
+    const x1 = g.normal(), x2 = g.normal();
+    const w = words[g.int(0, 4)];
+    return {
+      x1: i === 2 ? null : x1, x2, x3: x1 - x2, cat: ['a', 'b', 'c'][g.int(0, 3)], text: `${w} day ${words[g.int(0, 4)]}`, kv: { mood: w, n: g.int(0, 3) },
+      series: Array.from({ length: g.int(2, 7) }, () => g.normal()), img: [g.uniform(), g.uniform(), g.uniform(), g.uniform()],
+      y: x1 + (w === 'good' ? 1 : 0) > 0.5 ? 1 : 0, k: ['p', 'q', 'r'][x2 > 0.5 ? 0 : x2 < -0.5 ? 1 : 2], r: 2 * x1 - x2,
+    };
+  });
+}
+
 /**
  * An HTTP GET through node:http, which (unlike fetch) sends the Host header it is given — for
  * the servers' DNS-rebinding checks. `agent` keeps the connection open (keep-alive).

@@ -9,21 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, Generator, add, backward, data, models, sigmoid, softmax, stack, mean, train } from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { FUSION_TEST_SCHEMA, assertAllClose } from '../helpers.js';
+import { FUSION_TEST_SCHEMA, assertAllClose, fusionTestRecords } from '../helpers.js';
 
-function records(n: number, seed: number): data.DataRecord[] {
-  const g = new Generator(seed);
-  const words = ['good', 'bad', 'fine', 'odd'];
-  return Array.from({ length: n }, (_, i) => {
-    const x1 = g.normal(), x2 = g.normal();
-    const w = words[g.int(0, 4)];
-    return {
-      x1: i === 2 ? null : x1, x2, x3: x1 - x2, cat: ['a', 'b', 'c'][g.int(0, 3)], text: `${w} day ${words[g.int(0, 4)]}`, kv: { mood: w, n: g.int(0, 3) },
-      series: Array.from({ length: g.int(2, 7) }, () => g.normal()), img: [g.uniform(), g.uniform(), g.uniform(), g.uniform()],
-      y: x1 + (w === 'good' ? 1 : 0) > 0.5 ? 1 : 0, k: ['p', 'q', 'r'][x2 > 0.5 ? 0 : x2 < -0.5 ? 1 : 2], r: 2 * x1 - x2,
-    };
-  });
-}
+const records = (n: number, seed: number): data.DataRecord[] => fusionTestRecords(n, seed) as data.DataRecord[];
 
 const recs = records(48, 3);
 const pre = data.Preprocessor.fit(FUSION_TEST_SCHEMA, recs);

@@ -1,6 +1,7 @@
-// Fused attention, forward and backward, for AVX2+FMA CPUs (also the path on AVX-512 CPUs: Zen 4
-// runs 512-bit FMAs at the same rate as two 256-bit ones). Compiled with -mavx2 -mfma; only called
-// when the CPU has both. attention.cc keeps the portable version of both passes.
+// Fused attention, forward and backward, for AVX2+FMA CPUs. Compiled with -mavx2 -mfma and only called
+// when the CPU has both; attention_avx512.cc compiles it again with -mavx512f (16-lane micro-kernels, the
+// rest unchanged), and the wasm build compiles it on SIMD128 through avx2_wasm.h. attention.cc keeps the
+// portable version of both passes.
 //
 // The scores are computed transposed, keys × 16 queries: Sᵀ = K·(scale·Q)ᵀ. Each query is then a
 // vector lane, so the online softmax's running max, the exponentials and the row sums are plain

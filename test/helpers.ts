@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request, type Agent } from 'node:http';
-import { Tensor, Generator, randn, tensor } from '../src/index.js';
+import { Tensor, Generator, data, models, randn, tensor } from '../src/index.js';
 import { nativeInfo, setNativeIsa, useBackend } from '../src/backend/native/index.js';
 import { loadedWasmAddon, setWasmIsa } from '../src/backend/wasm/index.js';
 
@@ -91,6 +91,23 @@ export function fusionTestRecords(n: number, seed: number): Record<string, unkno
       y: x1 + (w === 'good' ? 1 : 0) > 0.5 ? 1 : 0, k: ['p', 'q', 'r'][x2 > 0.5 ? 0 : x2 < -0.5 ? 1 : 2], r: 2 * x1 - x2,
     };
   });
+}
+
+/**
+ * The fusion-model tests' shared setup: 48 records of FUSION_TEST_SCHEMA fitted and encoded, a small
+ * model configuration (`base`), and `make(config, seed)` building a FusionModel of it with `config` on top.
+ */
+export function fusionFixture(): {
+  pre: data.Preprocessor; ds: ReturnType<data.Preprocessor['encode']>['dataset']; base: Record<string, unknown>;
+  make: (config: Record<string, unknown>, seed?: number) => models.FusionModel;
+} {
+  const recs = fusionTestRecords(48, 3) as data.DataRecord[];
+  const pre = data.Preprocessor.fit(FUSION_TEST_SCHEMA as data.Schema, recs);
+  const ds = pre.encode(recs).dataset;
+  const base = { dim: 16, heads: 2, layers: 1, dropout: 0 };
+  const make = (config: Record<string, unknown>, seed = 4): models.FusionModel =>
+    new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...base, ...config }, new Generator(seed));
+  return { pre, ds, base, make };
 }
 
 /**

@@ -7,18 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, Generator, add, backward, data, models, sigmoid, softmax, stack, mean, train } from '../../src/index.js';
+import { ConfigError, Generator, add, backward, models, sigmoid, softmax, stack, mean, train } from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { FUSION_TEST_SCHEMA, assertAllClose, fusionTestRecords } from '../helpers.js';
+import { assertAllClose, fusionFixture } from '../helpers.js';
 
-const records = (n: number, seed: number): data.DataRecord[] => fusionTestRecords(n, seed) as data.DataRecord[];
-
-const recs = records(48, 3);
-const pre = data.Preprocessor.fit(FUSION_TEST_SCHEMA, recs);
-const ds = pre.encode(recs).dataset;
-const base = { dim: 16, heads: 2, layers: 1, dropout: 0 } as const;
-const make = (config: Record<string, unknown>, seed = 4): models.FusionModel =>
-  new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...base, ...config }, new Generator(seed));
+const { pre, ds, base, make } = fusionFixture();
 const TARGETS = ['y', 'k', 'r'];
 
 test('wide: the outputs are the plain model\'s plus a linear model\'s of every field, in each strategy', () => {

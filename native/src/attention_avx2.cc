@@ -213,28 +213,6 @@ void mask_strip(const AttnShape& s, const AttnMask& m, long b, long h, long i0, 
 }
 
 // one online-softmax step over a strip's bc rows; returns the factors that rescale the old output
-#if defined(__AVX512F__)
-// exp_nonpos (vmath_avx2.h) on 16 lanes: the same operations in the same order, so each lane is bitwise the
-// 8-lane result (the lane mask `keep` zeroes what the 8-lane version's and-mask zeroes)
-inline __m512 exp_nonpos16(__m512 x) {
-  const __m512 floor = _mm512_set1_ps(-87.33654f), magic = _mm512_set1_ps(12582912.f);
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, floor, _CMP_GE_OQ);
-  x = _mm512_max_ps(x, floor);
-  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
-  const __m512 n = _mm512_sub_ps(t, magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(0.008333842270076275f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.04189859703183174f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.1666688621044159f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.49999141693115234f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  const __m512i bits = _mm512_add_epi32(_mm512_slli_epi32(_mm512_castps_si512(t), 23), _mm512_set1_epi32(127 << 23));
-  return _mm512_maskz_mov_ps(keep, _mm512_mul_ps(p, _mm512_castsi512_ps(bits)));
-}
-#endif
-
 inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& alpha1) {
 #if defined(__AVX512F__)
   // the 8-lane version below on one 16-lane register (attention_avx512.cc); bitwise the same
@@ -258,8 +236,7 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
   _mm512_store_ps(sp.m, mx);
   alpha0 = _mm512_castps512_ps256(alpha);
   alpha1 = _mm512_extractf32x8_ps(alpha, 1);
-  return;
-#endif
+#else
   const __m256 ninf = _mm256_set1_ps(NEG_INF);
   __m256 mx0 = _mm256_load_ps(sp.m), mx1 = _mm256_load_ps(sp.m + 8);
   const __m256 old0 = mx0, old1 = mx1;
@@ -291,6 +268,7 @@ inline void softmax_step(float* st, long bc, Strip& sp, __m256& alpha0, __m256& 
   _mm256_store_ps(sp.l + 8, _mm256_fmadd_ps(alpha1, _mm256_load_ps(sp.l + 8), s1));
   _mm256_store_ps(sp.m, mx0);
   _mm256_store_ps(sp.m + 8, mx1);
+#endif
 }
 
 }  // namespace

@@ -34,6 +34,28 @@ inline __m256 exp_nonpos(__m256 x) {
   return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep);
 }
 
+#if defined(__AVX512F__)
+// exp_nonpos on 16 lanes (attention_avx512.cc): the same operations in the same order, so each lane is
+// bitwise the 8-lane result (the lane mask `keep` zeroes what the and-mask above zeroes)
+inline __m512 exp_nonpos16(__m512 x) {
+  const __m512 floor = _mm512_set1_ps(-87.33654f), magic = _mm512_set1_ps(12582912.f);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, floor, _CMP_GE_OQ);
+  x = _mm512_max_ps(x, floor);
+  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
+  const __m512 n = _mm512_sub_ps(t, magic);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(0.008333842270076275f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.04189859703183174f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.1666688621044159f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.49999141693115234f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  const __m512i bits = _mm512_add_epi32(_mm512_slli_epi32(_mm512_castps_si512(t), 23), _mm512_set1_epi32(127 << 23));
+  return _mm512_maskz_mov_ps(keep, _mm512_mul_ps(p, _mm512_castsi512_ps(bits)));
+}
+#endif
+
 // attention.h's fmix32 on 8 lanes
 inline __m256i fmix32_8(__m256i h) {
   h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));

@@ -5,6 +5,7 @@
  */
 import type { BenchCase, CaseSpec, ImplName } from './cases.ts';
 import { fill } from './fill.ts';
+import type { Tensor } from '../src/index.ts';
 
 export interface WorkerResult {
   ok: boolean;
@@ -56,24 +57,25 @@ async function attnkit(spec: CaseSpec, impl: ImplName, threads: number): Promise
   if (spec.kind === 'matmul') {
     const a = ak.tensor(fill(spec.n * spec.n, 1), { shape: [spec.n, spec.n] });
     const b = ak.tensor(fill(spec.n * spec.n, 2), { shape: [spec.n, spec.n] });
-    let out = a;
-    return { run: () => (out = ak.noGrad(() => ak.matmul(a, b))), output: () => out.float32(), note };
+    // each run disposes the previous output, as torch's reference count frees it
+    let out: Tensor | null = null;
+    return { run: () => { out?.dispose(); out = ak.noGrad(() => ak.matmul(a, b)); }, output: () => out!.float32(), note };
   }
   if (spec.kind === 'attention') {
     const shape = [spec.b, spec.h, spec.l, spec.d];
     const [q, k, v] = attnInputs(spec).map((x) => ak.tensor(x, { shape, requiresGrad: spec.backward }));
-    let out = q;
     if (!spec.backward) {
-      return { run: () => (out = ak.noGrad(() => ak.F.scaledDotProductAttention(q, k, v))), output: () => out.float32(), note };
+      let out: Tensor | null = null;
+      return { run: () => { out?.dispose(); out = ak.noGrad(() => ak.F.scaledDotProductAttention(q, k, v)); }, output: () => out!.float32(), note };
     }
     const dy = ak.tensor(fill(q.size, 4), { shape });
     return {
       run: () => {
+        for (const t of [q, k, v]) t.grad?.dispose();
         q.grad = k.grad = v.grad = null;
         ak.backward(ak.F.scaledDotProductAttention(q, k, v), dy);
-        out = q.grad!;
       },
-      output: () => out.float32(),
+      output: () => q.grad!.float32(),
       note,
     };
   }

@@ -21,6 +21,7 @@ export { backward, noGrad, detach, isGradEnabled } from './autograd/tape.js';
 export { gradcheck } from './autograd/gradcheck.js';
 export type { GradcheckOptions, GradcheckResult } from './autograd/gradcheck.js';
 export { backend, setBackend } from './backend/backend.js';
+export { bufferPoolStats, setBufferPoolLimit, type BufferPoolStats } from './backend/pool.js';
 export * from './ops/index.js';
 export * as F from './ops/index.js';
 export { primitives } from './ops/registry.js';

@@ -168,6 +168,17 @@ test('docs/backends.md: the native-backend example runs the fused kernel', async
   if (process.env.ATTNKIT_BACKEND === 'native') assert.ok(m.info && m.info.threads >= 1, JSON.stringify(m.info));
 });
 
+test('docs/backends.md: the dispose example reuses each disposed output', async () => {
+  const before = (await import('../src/index.js')).bufferPoolStats();
+  const m = await runBlock('docs/backends.md', '## Memory: `dispose()` and the buffer pool', ['kept', 'stats', 'previous']);
+  assert.equal(m.kept.length, 3);
+  assert.ok(m.kept.every((k: Float32Array) => k.length === 64 * 256 && k.some((v) => v !== 0)));
+  assert.ok(m.stats.recycled >= before.recycled + 3, JSON.stringify(m.stats));
+  assert.ok(m.stats.reused >= before.reused + 2, JSON.stringify(m.stats));
+  assert.equal(m.previous, 256 * 1024 * 1024);
+  (await import('../src/index.js')).setBufferPoolLimit(m.previous);
+});
+
 test('every ts block of the README and docs/*.md is run by a test above (one per section)', () => {
   const run = new Set(RUN.map(([f, h]) => `${f}\t${h}`));
   for (const file of DOCS) {

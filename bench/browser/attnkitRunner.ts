@@ -11,18 +11,20 @@ export function attnkitRunner(ak: typeof Core, c: BrowserCase): Runner {
   const s = c.spec;
   if (s.kind === 'matmul') {
     const [a, b] = caseInputs(s).map((x) => ak.tensor(x, { shape: [s.n, s.n] }));
-    let out = a!;
-    return { run: () => (out = ak.noGrad(() => ak.matmul(a!, b!))), output: () => out.float32() };
+    // each run disposes the previous output, as the jax-js page does
+    let out: Core.Tensor | null = null;
+    return { run: () => { out?.dispose(); out = ak.noGrad(() => ak.matmul(a!, b!)); }, output: () => out!.float32() };
   }
   if (s.kind === 'attention') {
     const shape = [s.b, s.h, s.l, s.d];
     const [q, k, v, dy] = caseInputs(s).map((x, i) => ak.tensor(x, { shape, requiresGrad: s.backward && i < 3 }));
     if (!s.backward) {
-      let out = q!;
-      return { run: () => (out = ak.noGrad(() => ak.F.scaledDotProductAttention(q!, k!, v!))), output: () => out.float32() };
+      let out: Core.Tensor | null = null;
+      return { run: () => { out?.dispose(); out = ak.noGrad(() => ak.F.scaledDotProductAttention(q!, k!, v!)); }, output: () => out!.float32() };
     }
     return {
       run: () => {
+        for (const t of [q!, k!, v!]) t.grad?.dispose();
         q!.grad = k!.grad = v!.grad = null;
         ak.backward(ak.F.scaledDotProductAttention(q!, k!, v!), dy!);
       },

@@ -1,6 +1,7 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TapeNode } from '../tensor/tensor.js';
-import { allocLike } from '../backend/buffers.js';
+import { allocLike, type AnyArray } from '../backend/buffers.js';
+import { pin } from '../backend/pool.js';
 import { backend } from '../backend/backend.js';
 import { sameShape } from '../tensor/shape.js';
 
@@ -32,8 +33,26 @@ export function record(out: Tensor, node: TapeNode): Tensor {
   if (gradEnabled && node.inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.gradFn = node;
+    // backward may read any input's data and the output's: disposing them must not hand their memory out again
+    for (const t of node.inputs) pinHeld(t, 0);
+    pin(out.data);
   }
   return out;
+}
+
+/**
+ * Pins the arrays a recorded op holds (pool.ts `pin`): tensors and typed arrays in `x`, looking
+ * two levels into arrays and plain objects (a primitive's attributes and saved values: masks,
+ * targets, log-sum-exps).
+ */
+export function pinHeld(x: unknown, depth = 2): void {
+  if (x instanceof Tensor) {
+    if (!x.isDisposed) pin(x.data);
+  } else if (ArrayBuffer.isView(x)) {
+    pin(x as AnyArray);
+  } else if (depth > 0 && typeof x === 'object' && x !== null) {
+    for (const v of Array.isArray(x) ? x : Object.values(x)) pinHeld(v, depth - 1);
+  }
 }
 
 /** A new leaf sharing `t`'s data, cut from the tape. */
@@ -76,17 +95,28 @@ export function backward(root: Tensor, grad?: Tensor): void {
     if (t.gradFn) for (const inp of t.gradFn.inputs) if (inp.requiresGrad && !seen.has(inp)) stack.push([inp, false]);
   }
   const grads = new Map<Tensor, Tensor>([[root, grad]]);
+  // A `.grad` of its own: rules may hand one gradient tensor to several inputs (add gives both its
+  // `g`), and the root's gradient is the caller's. A second holder gets a tensor object of its own
+  // over the same data, so each `.grad` can be disposed alone (the data is reused once both are).
+  const handedOut = new Set<Tensor>([grad]);
+  const own = (g: Tensor): Tensor => {
+    if (!handedOut.has(g)) {
+      handedOut.add(g);
+      return g;
+    }
+    return new Tensor(g.data, g.shape);
+  };
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
       if (g === undefined) continue;
       if (!t.gradFn) {
-        t.grad = t.grad ? addInto(t.grad, g) : g;
+        t.grad = t.grad ? addInto(t.grad, g) : own(g);
         continue;
       }
       grads.delete(t);
-      if (t.retainsGrad) t.grad = t.grad ? addInto(t.grad, g) : g;
+      if (t.retainsGrad) t.grad = t.grad ? addInto(t.grad, g) : own(g);
       const inGrads = t.gradFn.backward(g);
       t.gradFn.inputs.forEach((inp, k) => {
         const gi = inGrads[k];

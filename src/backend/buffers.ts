@@ -3,14 +3,15 @@
  * implementation and by the ops above, which reach kernels only through backend.ts.
  * Knows nothing of Tensor.
  */
+import { takeLike } from './pool.js';
 
 /** Float kernels accept either float width. */
 export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-/** Allocates a zeroed array of the same kind as `like`. */
+/** A zeroed array of the same kind as `like` (from the buffer pool when it holds one: pool.ts). */
 export function allocLike<T extends AnyArray>(like: T, n: number): T {
-  return new (like.constructor as new (n: number) => T)(n);
+  return takeLike(like, n);
 }
 
 /** Row-major contiguous strides of a shape. */

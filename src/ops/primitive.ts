@@ -1,5 +1,5 @@
 import { Tensor } from '../tensor/tensor.js';
-import { record } from '../autograd/tape.js';
+import { pinHeld, record } from '../autograd/tape.js';
 
 /** What a backward rule receives besides the output gradient. */
 export interface BackwardContext<A, S> {
@@ -28,6 +28,10 @@ export function applyWithSaved<A, S>(def: Primitive<A, S>, inputs: readonly Tens
     inputs,
     backward: (grad) => def.backward(grad, { inputs, out, saved, attrs }),
   });
+  if (out.gradFn) {
+    pinHeld(attrs);
+    pinHeld(saved);
+  }
   return { out, saved };
 }
 

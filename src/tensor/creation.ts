@@ -1,6 +1,6 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { checkOptions, type OptionKeys } from '../config.js';
-import { allocFor, isFloat, Tensor, type DType } from './tensor.js';
+import { allocFor, dtypeOf, isFloat, Tensor, type DType } from './tensor.js';
 import type { AnyArray } from '../backend/buffers.js';
 import { checkShape, numel, type Shape } from './shape.js';
 import { Generator, resolveRng } from './random.js';
@@ -33,9 +33,10 @@ export function tensor(
     const shape = options.shape ? checkShape(options.shape, 'tensor') : [data.length];
     const dtype = options.dtype;
     let arr = data as Float32Array | Float64Array | Int32Array | Uint8Array;
-    if (dtype !== undefined) {
+    if (dtype !== undefined && dtype !== dtypeOf(arr)) {
       const want = allocFor(dtype, arr.length);
-      if (want.constructor !== arr.constructor) { want.set(arr); arr = want; }
+      want.set(arr);
+      arr = want;
     }
     if (arr.length !== numel(shape)) throw new ShapeError(`tensor: data has ${arr.length} elements (shape [${arr.length}]), shape ${fmtShape(shape)} needs ${numel(shape)}`);
     return finish(new Tensor(arr, shape), options);

@@ -1,6 +1,7 @@
 import type { AnyArray } from '../backend/buffers.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { numel, type Shape } from './shape.js';
+import { adopt, release, takeOf } from '../backend/pool.js';
 
 /** Element types: float32 for values (float64 for gradchecks), int32 for indices, bool (uint8) for masks. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -15,12 +16,13 @@ export interface TapeNode {
   backward(grad: Tensor): readonly (Tensor | null)[];
 }
 
+/** A zeroed array for `n` elements of `dtype` (from the buffer pool when it holds one: backend/pool.ts). */
 export function allocFor(dtype: DType, n: number): AnyArray {
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'bool': return new Uint8Array(n);
+    case 'float32': return takeOf(Float32Array, n);
+    case 'float64': return takeOf(Float64Array, n);
+    case 'int32': return takeOf(Int32Array, n);
+    case 'bool': return takeOf(Uint8Array, n);
   }
 }
 
@@ -37,13 +39,18 @@ export function isFloat(dtype: DType): boolean {
 
 type Nested = number | boolean | Nested[];
 
+function disposedError(t: Tensor, what: string): never {
+  throw new ValueError(`Tensor.${what}: the tensor (shape ${fmtShape(t.shape)}, ${t.dtype}) was disposed; it cannot be used after dispose()`);
+}
+
 /**
  * An n-dimensional array: contiguous, row-major, immutable in shape.
  * Operations are free functions (`add(a, b)`, `matmul(q, k)`), which record
  * themselves on the autograd tape when an input has `requiresGrad`.
  */
 export class Tensor {
-  readonly data: AnyArray;
+  #data: AnyArray | null;
+  readonly #size: number;
   readonly shape: Shape;
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (interior) this tensor. */
@@ -59,13 +66,51 @@ export class Tensor {
     if (data.length !== numel(shape)) {
       throw new ValueError(`Tensor: data holds ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`);
     }
-    this.data = data;
+    this.#data = data;
+    this.#size = data.length;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
+    adopt(data);
+  }
+
+  /** The elements, row-major. Throws once the tensor is disposed. */
+  get data(): AnyArray {
+    return this.#data ?? disposedError(this, 'data');
+  }
+
+  /** Whether `dispose()` was called. */
+  get isDisposed(): boolean {
+    return this.#data === null;
+  }
+
+  /**
+   * Gives this tensor's memory back for reuse, as tfjs's `dispose` and jax-js's consuming ops do;
+   * any later use of the tensor throws a `ValueError`. Optional: an undisposed tensor is freed by
+   * the garbage collector as before. Disposing pays where memory is slow to come by (the browser,
+   * and wasm in general): the next array of the same dtype and length reuses this one's memory,
+   * already touched, instead of faulting in fresh pages, which on some machines costs more than
+   * the kernel that fills them (docs/backends.md, *Memory*).
+   *
+   * Safe by construction: the memory is reused only when every tensor over the same array (views
+   * from `reshape`, `detach`…) has been disposed, and never when any of them was recorded on the
+   * autograd tape (an op's output that gradients flow through, or an input of such an op), since
+   * backward may still read it. Arrays you took from `.data` or `float32()` before disposing are
+   * that memory: copy what you keep (`Float32Array.from(t.data)`). Disposing twice is a no-op.
+   *
+   * @example
+   * const y = noGrad(() => model.forward(x)).output;
+   * const probs = Float32Array.from(y.data);
+   * y.dispose();
+   */
+  dispose(): void {
+    const d = this.#data;
+    if (d === null) return;
+    this.#data = null;
+    release(d);
   }
 
   get ndim(): number { return this.shape.length; }
-  get size(): number { return this.data.length; }
+  get size(): number { return this.#size; }
   /** True for tensors not produced by a recorded op (parameters, inputs). */
   get isLeaf(): boolean { return this.gradFn === null; }
 
@@ -107,6 +152,7 @@ export class Tensor {
   }
 
   toString(): string {
+    if (this.isDisposed) return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, disposed)`;
     const head = Array.from(this.data.slice(0, 6)).map((v) => +v.toPrecision(4)).join(', ');
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}) [${head}${this.size > 6 ? ', …' : ''}]`;
   }

@@ -6,6 +6,7 @@
 import type { Backend } from '../backend.js';
 import type { Conv2dGeom } from '../js/conv.js';
 import { attnGradBuffers } from '../js/attention.js';
+import { takeF32 } from '../pool.js';
 import { ENUMS, type KernelName, type LooseAddon, type StructValue } from './kernelTable.js';
 
 /** The backend kernels the native table accelerates (an adapter each). */
@@ -14,7 +15,7 @@ export type NativeKernelName = Extract<KernelName, keyof Backend>;
 export const FALLBACK: unique symbol = Symbol('fallback to js');
 type Adapter<K extends NativeKernelName> = Backend[K] extends (...a: infer P) => infer R ? (k: LooseAddon, ...args: P) => R | typeof FALLBACK : never;
 
-const f32 = (n: number): Float32Array => new Float32Array(n);
+const f32 = (n: number): Float32Array => takeF32(n);
 const pool = (p: Conv2dGeom): StructValue<'ConvGeom'> => ({ ...p, Cout: 0, groups: 1 });
 
 /** Whether C++ has this member of an enum: an op it lacks goes to js before any buffer is allocated (no throw per call). */

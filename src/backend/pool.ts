@@ -1,0 +1,133 @@
+/**
+ * Recycled buffers: where the large arrays of tensors come from, and where the arrays of tensors
+ * disposed with `Tensor.dispose()` go back to, so that the next array of the same kind and length
+ * is memory the process has already touched. On a machine where a fresh page costs microseconds
+ * to fault in (a VM; any browser, whose allocator maps large arrays anew each time), a new 8 MB
+ * output costs more than the kernel that fills it: the wasm backend's matmul 1024³ spent half its
+ * time in Chromium faulting in its output. Neutral (no Node built-in): the browser entry uses it.
+ *
+ * An array is handed out again only when every tensor made over it was disposed and no tape node
+ * can read it (autograd/tape.ts pins what a recorded op holds: its inputs, output, attributes and
+ * saved values).
+ * Arrays are zeroed when handed out, as `new Float32Array(n)` would be.
+ */
+import type { AnyArray } from './buffers.js';
+import { ValueError } from '../errors.js';
+
+type Kind = 0 | 1 | 2 | 3;
+type Ctor = new (n: number) => AnyArray;
+const CTORS: readonly Ctor[] = [Float32Array, Float64Array, Int32Array, Uint8Array];
+const kindOf = (like: AnyArray): Kind =>
+  like instanceof Float32Array ? 0 : like instanceof Float64Array ? 1 : like instanceof Int32Array ? 2 : 3;
+
+/** Arrays smaller than this come from the engine's allocator directly (small arrays are cheap to make). */
+const MIN_BYTES = 1 << 16;
+
+let limitBytes = 256 * 1024 * 1024;
+let heldBytes = 0;
+let reused = 0;
+let recycledCount = 0;
+/** Free arrays by kind and length. */
+const free = new Map<number, AnyArray[]>();
+/** Free arrays, oldest first (eviction order). */
+const age = new Set<AnyArray>();
+/** Arrays this pool made: how many live (undisposed) tensors are over each. Only these are ever recycled. */
+const owners = new WeakMap<AnyArray, number>();
+
+const key = (kind: Kind, n: number): number => n * 4 + kind;
+
+/** A zeroed array of `kind` and length `n`: a recycled one when the pool holds one, else a new one. */
+function take(kind: Kind, n: number): AnyArray {
+  const list = free.get(key(kind, n));
+  const recycled = list?.pop();
+  if (recycled !== undefined) {
+    age.delete(recycled);
+    heldBytes -= recycled.byteLength;
+    reused++;
+    recycled.fill(0);
+    owners.set(recycled, 0);
+    return recycled;
+  }
+  const a = new CTORS[kind]!(n);
+  if (a.byteLength >= MIN_BYTES) owners.set(a, 0);
+  return a;
+}
+
+/** A zeroed float32 array of length n. */
+export const takeF32 = (n: number): Float32Array => take(0, n) as Float32Array;
+/** A zeroed array of the same kind as `like`, of length n. */
+export const takeLike = <T extends AnyArray>(like: T, n: number): T => take(kindOf(like), n) as T;
+/** A zeroed array of the kind `ctor` makes (Float32Array, Float64Array, Int32Array or Uint8Array). */
+export const takeOf = <T extends AnyArray>(ctor: new (n: number) => T, n: number): T => take(CTORS.indexOf(ctor) as Kind, n) as T;
+
+/** A tensor now holds `a` (called by the Tensor constructor). */
+export function adopt(a: AnyArray): void {
+  const n = owners.get(a);
+  if (n !== undefined) owners.set(a, n + 1);
+}
+
+/** A tape node may read `a` in backward: it is never handed out again, whoever disposes what. */
+export function pin(a: AnyArray): void {
+  owners.delete(a);
+}
+
+/**
+ * A tensor over `a` was disposed. When it was the last live one over an array this pool made,
+ * and the array was never pinned, it is kept for reuse; the oldest kept arrays are let go once
+ * more than the limit is held.
+ */
+export function release(a: AnyArray): void {
+  const n = owners.get(a);
+  if (n === undefined) return;
+  // another tensor still holds it
+  if (n > 1) return void owners.set(a, n - 1);
+  owners.delete(a);
+  if (a.byteLength > limitBytes) return;
+  const k = key(kindOf(a), a.length);
+  let list = free.get(k);
+  if (!list) free.set(k, (list = []));
+  list.push(a);
+  age.add(a);
+  heldBytes += a.byteLength;
+  recycledCount++;
+  trim();
+}
+
+function trim(): void {
+  for (const old of age) {
+    if (heldBytes <= limitBytes) break;
+    age.delete(old);
+    heldBytes -= old.byteLength;
+    const list = free.get(key(kindOf(old), old.length))!;
+    list.splice(list.indexOf(old), 1);
+  }
+}
+
+/** What the buffer pool holds and has done since the process started. */
+export interface BufferPoolStats {
+  /** Bytes of disposed tensors' arrays kept for reuse. */
+  heldBytes: number;
+  /** The most it keeps (`setBufferPoolLimit`). */
+  limitBytes: number;
+  /** Arrays handed back by `Tensor.dispose()` and kept. */
+  recycled: number;
+  /** Allocations served from kept arrays. */
+  reused: number;
+}
+
+/** What the buffer pool of disposed tensors' arrays holds, and how often it served an allocation. */
+export function bufferPoolStats(): BufferPoolStats {
+  return { heldBytes, limitBytes, recycled: recycledCount, reused };
+}
+
+/**
+ * Caps the bytes of disposed tensors' arrays kept for reuse (default 256 MiB; 0 keeps none and
+ * lets go of what is held). Returns the previous cap.
+ */
+export function setBufferPoolLimit(bytes: number): number {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new ValueError(`setBufferPoolLimit: bytes must be a finite number ≥ 0, got ${bytes}`);
+  const prev = limitBytes;
+  limitBytes = bytes;
+  trim();
+  return prev;
+}

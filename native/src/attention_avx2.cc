@@ -120,6 +120,60 @@ __attribute__((always_inline)) inline void micro_rows(long n, long kc, const flo
   micro_tail<MAXR - 1, ROWS>(n - r, kc, a + r * step, lda, b, ldb, c + r * ldc, ldc, acc);
 }
 
+#if defined(__AVX512F__)
+// micro for two 16-lane operands at once: c0 (+)= A·b0 and c1 (+)= A·b1, each A element broadcast once for
+// both. Every element is micro's chain of FMAs in micro's order, so the results are the same bits; a
+// 12-row call holds 24 accumulators and issues 14 loads per 24 FMAs, where micro issues 13 per 12.
+constexpr bool PAIR = true;
+template <int R, bool ROWS>
+__attribute__((always_inline)) inline void micro2(long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0, float* c1,
+                                                  long ldc, bool acc) {
+  __m512 z0[R], z1[R];
+  for (int r = 0; r < R; r++) z0[r] = z1[r] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++) {
+    const __m512 x0 = _mm512_loadu_ps(b0 + k * ldb), x1 = _mm512_loadu_ps(b1 + k * ldb);
+    for (int r = 0; r < R; r++) {
+      const __m512 w = _mm512_set1_ps(ROWS ? a[r * lda + k] : a[k * lda + r]);
+      z0[r] = _mm512_fmadd_ps(w, x0, z0[r]);
+      z1[r] = _mm512_fmadd_ps(w, x1, z1[r]);
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    float* p0 = c0 + r * ldc;
+    float* p1 = c1 + r * ldc;
+    if (acc) {
+      z0[r] = _mm512_add_ps(z0[r], _mm512_loadu_ps(p0));
+      z1[r] = _mm512_add_ps(z1[r], _mm512_loadu_ps(p1));
+    }
+    _mm512_storeu_ps(p0, z0[r]);
+    _mm512_storeu_ps(p1, z1[r]);
+  }
+}
+
+template <int N, bool ROWS>
+__attribute__((always_inline)) inline void micro2_tail(long n, long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0,
+                                                       float* c1, long ldc, bool acc) {
+  if constexpr (N > 0) {
+    if (n == N) micro2<N, ROWS>(kc, a, lda, b0, b1, ldb, c0, c1, ldc, acc);
+    else micro2_tail<N - 1, ROWS>(n, kc, a, lda, b0, b1, ldb, c0, c1, ldc, acc);
+  }
+}
+
+// micro_rows for two right-hand operands b0, b1 (and outputs c0, c1) sharing A
+template <bool ROWS>
+__attribute__((always_inline)) inline void micro_rows2(long n, long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0,
+                                                       float* c1, long ldc, bool acc) {
+  long r = 0;
+  const long step = ROWS ? lda : 1;
+  for (; r + MAXR <= n; r += MAXR) micro2<MAXR, ROWS>(kc, a + r * step, lda, b0, b1, ldb, c0 + r * ldc, c1 + r * ldc, ldc, acc);
+  micro2_tail<MAXR - 1, ROWS>(n - r, kc, a + r * step, lda, b0, b1, ldb, c0 + r * ldc, c1 + r * ldc, ldc, acc);
+}
+#else
+constexpr bool PAIR = false;
+template <bool ROWS>
+inline void micro_rows2(long, long, const float*, long, const float*, const float*, long, float*, float*, long, bool) {}
+#endif
+
 // does any of the first nq lanes of a partial tile's element row e (key c: e[lane]) see the key?
 inline bool any_lane(const uint8_t* e, long nq) {
   if (nq >= 16) {  // a whole strip: two 8-byte words
@@ -316,9 +370,14 @@ void AK_ATTN_FN(attention_forward)(const AttnShape& s, const AttnMask& m, const 
         const long kstart = kt * tg.bk, kstop = std::min({s.S, kstart + tg.bk, jend});
         for (long j0 = kstart; j0 < kstop; j0 += KB) {
           const long bc = std::min(KB, kstop - j0);
+          // each strip's key range in this block (nc = 0: it sees none), then the products of two strips
+          // with the same range in one micro-kernel call (paired: K's and V's broadcasts serve both)
+          long jjs[MAXQS], ncs[MAXQS];
+          const uint8_t* els[MAXQS];
           for (long t = 0; t < n_strips; t++) {
             const long i0 = first + t * QW, nq = std::min(QW, s.T - i0);
             const long kend = s.causal ? std::min(s.S, i0 + nq) : s.S;
+            ncs[t] = 0;
             if (j0 >= kend) continue;
             long nc = std::min(bc, kend - j0), jj = j0;
             const uint8_t* el = tile_elems(m, code, i0 - qt * tg.bq, j0 - kstart);
@@ -330,11 +389,24 @@ void AK_ATTN_FN(attention_forward)(const AttnShape& s, const AttnMask& m, const 
               nc = c1 - c0;
               el += c0 * tg.bq;
             }
+            jjs[t] = jj, ncs[t] = nc, els[t] = el;
+          }
+          for (long t = 0; t < n_strips; t++) {  // Sᵀ = K·Qᵀ
+            if (ncs[t] == 0) continue;
             float* qt_ = buf + t * per;
-            float* st = qt_ + s.D * QW;
+            if (PAIR && t + 1 < n_strips && ncs[t + 1] == ncs[t] && jjs[t + 1] == jjs[t]) {
+              micro_rows2<true>(ncs[t], s.D, K + jjs[t] * L.k.sr, L.k.sr, qt_, qt_ + per, QW, qt_ + s.D * QW, qt_ + per + s.D * QW, QW, false);
+              t++;
+            } else {
+              micro_rows<true>(ncs[t], s.D, K + jjs[t] * L.k.sr, L.k.sr, qt_, QW, qt_ + s.D * QW, QW, false);
+            }
+          }
+          for (long t = 0; t < n_strips; t++) {
+            if (ncs[t] == 0) continue;
+            const long i0 = first + t * QW, nq = std::min(QW, s.T - i0), jj = jjs[t], nc = ncs[t];
+            float* st = buf + t * per + s.D * QW;
             float* ot = st + KB * QW;
-            micro_rows<true>(nc, s.D, K + jj * L.k.sr, L.k.sr, qt_, QW, st, QW, false);  // Sᵀ = K·Qᵀ
-            mask_strip(s, m, b, h, i0, nq, jj, nc, st, QW, el, tg.bq);
+            mask_strip(s, m, b, h, i0, nq, jj, nc, st, QW, els[t], tg.bq);
             __m256 a0, a1;
             softmax_step(st, nc, sp[t], a0, a1);
             const __m256 one = _mm256_set1_ps(1.f);
@@ -354,7 +426,16 @@ void AK_ATTN_FN(attention_forward)(const AttnShape& s, const AttnMask& m, const 
                 }
               }
             }
-            micro_rows<false>(s.Dv, nc, V + jj * L.v.sr, L.v.sr, st, QW, ot, QW, true);  // Oᵀ += Vᵀ·Pᵀ
+          }
+          for (long t = 0; t < n_strips; t++) {  // Oᵀ += Vᵀ·Pᵀ
+            if (ncs[t] == 0) continue;
+            float* st = buf + t * per + s.D * QW;
+            if (PAIR && t + 1 < n_strips && ncs[t + 1] == ncs[t] && jjs[t + 1] == jjs[t]) {
+              micro_rows2<false>(s.Dv, ncs[t], V + jjs[t] * L.v.sr, L.v.sr, st, st + per, QW, st + KB * QW, st + per + KB * QW, QW, true);
+              t++;
+            } else {
+              micro_rows<false>(s.Dv, ncs[t], V + jjs[t] * L.v.sr, L.v.sr, st, QW, st + KB * QW, QW, true);
+            }
           }
         }
       }

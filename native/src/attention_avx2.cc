@@ -1,7 +1,7 @@
 // Fused attention, forward and backward, for AVX2+FMA CPUs. Compiled with -mavx2 -mfma and only called
-// when the CPU has both; attention_avx512.cc compiles it again with -mavx512f (16-lane micro-kernels, the
-// rest unchanged), and the wasm build compiles it on SIMD128 through avx2_wasm.h. attention.cc keeps the
-// portable version of both passes.
+// when the CPU has both; attention_avx512.cc compiles it again with -mavx512f (16-lane micro-kernels, and
+// the forward's products of two strips in one call), and the wasm build compiles it on SIMD128 through
+// avx2_wasm.h. attention.cc keeps the portable version of both passes.
 //
 // The scores are computed transposed, keys × 16 queries: Sᵀ = K·(scale·Q)ᵀ. Each query is then a
 // vector lane, so the online softmax's running max, the exponentials and the row sums are plain

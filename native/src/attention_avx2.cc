@@ -48,22 +48,42 @@ constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
 #else
 #define AK_MICRO __attribute__((always_inline)) inline
 #endif
+#if defined(__AVX512F__)
+// attention_avx512.cc's micro-kernel: a 16-lane row is one zmm register, for NB = 1 right-hand operand b0
+// (output c0) or NB = 2, b0 and b1 (outputs c0, c1) sharing A, each A element broadcast once for both (a
+// 12-row call then holds 24 accumulators and issues 14 loads per 24 FMAs instead of 13 per 12). Each
+// element is the same chain of FMAs in the same order as the 8-lane version, so the two ISAs give
+// bitwise equal results.
+template <int R, int NB, bool ROWS>
+__attribute__((always_inline)) inline void micro_zmm(long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0,
+                                                     float* c1, long ldc, bool acc) {
+  static_assert(NB == 1 || NB == 2);
+  const float* b[2] = {b0, b1};
+  float* c[2] = {c0, c1};
+  __m512 z[NB][R];
+  for (int i = 0; i < NB; i++)
+    for (int r = 0; r < R; r++) z[i][r] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++) {
+    __m512 x[NB];
+    for (int i = 0; i < NB; i++) x[i] = _mm512_loadu_ps(b[i] + k * ldb);
+    for (int r = 0; r < R; r++) {
+      const __m512 w = _mm512_set1_ps(ROWS ? a[r * lda + k] : a[k * lda + r]);
+      for (int i = 0; i < NB; i++) z[i][r] = _mm512_fmadd_ps(w, x[i], z[i][r]);
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int i = 0; i < NB; i++) {
+      float* p = c[i] + r * ldc;
+      if (acc) z[i][r] = _mm512_add_ps(z[i][r], _mm512_loadu_ps(p));
+      _mm512_storeu_ps(p, z[i][r]);
+    }
+}
+#endif
+
 template <int R, bool ROWS>
 AK_MICRO void micro(long kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, bool acc) {
 #if defined(__AVX512F__)
-  // attention_avx512.cc: a 16-lane row is one zmm register. Each element is the same chain of FMAs in the
-  // same order as the 8-lane version, so the two ISAs give bitwise equal results.
-  __m512 z[R];
-  for (int r = 0; r < R; r++) z[r] = _mm512_setzero_ps();
-  for (long k = 0; k < kc; k++, b += ldb) {
-    const __m512 b0 = _mm512_loadu_ps(b);
-    for (int r = 0; r < R; r++) z[r] = _mm512_fmadd_ps(_mm512_set1_ps(ROWS ? a[r * lda + k] : a[k * lda + r]), b0, z[r]);
-  }
-  for (int r = 0; r < R; r++) {
-    float* p = c + r * ldc;
-    if (acc) z[r] = _mm512_add_ps(z[r], _mm512_loadu_ps(p));
-    _mm512_storeu_ps(p, z[r]);
-  }
+  micro_zmm<R, 1, ROWS>(kc, a, lda, b, b, ldb, c, c, ldc, acc);
 #else
   __m256 c0[R], c1[R];
   for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
@@ -121,51 +141,23 @@ __attribute__((always_inline)) inline void micro_rows(long n, long kc, const flo
 }
 
 #if defined(__AVX512F__)
-// micro for two 16-lane operands at once: c0 (+)= A·b0 and c1 (+)= A·b1, each A element broadcast once for
-// both. Every element is micro's chain of FMAs in micro's order, so the results are the same bits; a
-// 12-row call holds 24 accumulators and issues 14 loads per 24 FMAs, where micro issues 13 per 12.
+// micro_rows for two right-hand operands b0, b1 (and outputs c0, c1) sharing A: the forward's paired strips
 constexpr bool PAIR = true;
-template <int R, bool ROWS>
-__attribute__((always_inline)) inline void micro2(long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0, float* c1,
-                                                  long ldc, bool acc) {
-  __m512 z0[R], z1[R];
-  for (int r = 0; r < R; r++) z0[r] = z1[r] = _mm512_setzero_ps();
-  for (long k = 0; k < kc; k++) {
-    const __m512 x0 = _mm512_loadu_ps(b0 + k * ldb), x1 = _mm512_loadu_ps(b1 + k * ldb);
-    for (int r = 0; r < R; r++) {
-      const __m512 w = _mm512_set1_ps(ROWS ? a[r * lda + k] : a[k * lda + r]);
-      z0[r] = _mm512_fmadd_ps(w, x0, z0[r]);
-      z1[r] = _mm512_fmadd_ps(w, x1, z1[r]);
-    }
-  }
-  for (int r = 0; r < R; r++) {
-    float* p0 = c0 + r * ldc;
-    float* p1 = c1 + r * ldc;
-    if (acc) {
-      z0[r] = _mm512_add_ps(z0[r], _mm512_loadu_ps(p0));
-      z1[r] = _mm512_add_ps(z1[r], _mm512_loadu_ps(p1));
-    }
-    _mm512_storeu_ps(p0, z0[r]);
-    _mm512_storeu_ps(p1, z1[r]);
-  }
-}
-
 template <int N, bool ROWS>
 __attribute__((always_inline)) inline void micro2_tail(long n, long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0,
                                                        float* c1, long ldc, bool acc) {
   if constexpr (N > 0) {
-    if (n == N) micro2<N, ROWS>(kc, a, lda, b0, b1, ldb, c0, c1, ldc, acc);
+    if (n == N) micro_zmm<N, 2, ROWS>(kc, a, lda, b0, b1, ldb, c0, c1, ldc, acc);
     else micro2_tail<N - 1, ROWS>(n, kc, a, lda, b0, b1, ldb, c0, c1, ldc, acc);
   }
 }
 
-// micro_rows for two right-hand operands b0, b1 (and outputs c0, c1) sharing A
 template <bool ROWS>
 __attribute__((always_inline)) inline void micro_rows2(long n, long kc, const float* a, long lda, const float* b0, const float* b1, long ldb, float* c0,
                                                        float* c1, long ldc, bool acc) {
   long r = 0;
   const long step = ROWS ? lda : 1;
-  for (; r + MAXR <= n; r += MAXR) micro2<MAXR, ROWS>(kc, a + r * step, lda, b0, b1, ldb, c0 + r * ldc, c1 + r * ldc, ldc, acc);
+  for (; r + MAXR <= n; r += MAXR) micro_zmm<MAXR, 2, ROWS>(kc, a + r * step, lda, b0, b1, ldb, c0 + r * ldc, c1 + r * ldc, ldc, acc);
   micro2_tail<MAXR - 1, ROWS>(n - r, kc, a + r * step, lda, b0, b1, ldb, c0 + r * ldc, c1 + r * ldc, ldc, acc);
 }
 #else

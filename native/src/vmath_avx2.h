@@ -10,23 +10,30 @@ namespace attnkit {
 // then run the AVX-512 copy).
 namespace {
 
+// exp_nonpos's constants, one set for its 8- and 16-lane versions
+namespace expc {
+constexpr float C_FLOOR = -87.33654f, C_MAGIC = 12582912.f, C_LOG2E = 1.44269504088896341f;
+constexpr float C_LN2_HI = 0.693359375f, C_LN2_LO = -2.12194440e-4f;  // ln 2 = hi + lo (Cody–Waite)
+constexpr float C_P5 = 0.008333842270076275f, C_P4 = 0.04189859703183174f, C_P3 = 0.1666688621044159f, C_P2 = 0.49999141693115234f;
+}  // namespace expc
+
 // exp(x) for a softmax's x ≤ 0 (scores minus their max): exactly 0 below −87.34, for −∞ and for
 // NaN (the online softmax relies on exp(−∞ − (−∞)) = 0); also right for 0 < x < 88.
 // n = round(x·log₂e) comes from adding 1.5·2²³ (its bits then hold n, which also builds 2ⁿ),
 // r = x − n·ln2 in two steps (Cody–Waite), and eʳ from a degree-5 polynomial fitted on
 // |r| ≤ ln2/2 (relative error below 2e-7, about 3 float32 ulps): 10 floating-point operations.
 inline __m256 exp_nonpos(__m256 x) {
-  const __m256 floor = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.f);
+  const __m256 floor = _mm256_set1_ps(expc::C_FLOOR), magic = _mm256_set1_ps(expc::C_MAGIC);
   const __m256 keep = _mm256_cmp_ps(x, floor, _CMP_GE_OQ);
   x = _mm256_max_ps(x, floor);
-  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(expc::C_LOG2E), magic);
   const __m256 n = _mm256_sub_ps(t, magic);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(0.008333842270076275f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.04189859703183174f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.1666688621044159f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.49999141693115234f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(expc::C_LN2_HI), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(expc::C_LN2_LO), r);
+  __m256 p = _mm256_set1_ps(expc::C_P5);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::C_P4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::C_P3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::C_P2));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
   // t's low mantissa bits are n (two's complement): (t << 23) + (127 << 23) is 2ⁿ for n ≥ −126
@@ -38,17 +45,17 @@ inline __m256 exp_nonpos(__m256 x) {
 // exp_nonpos on 16 lanes (attention_avx512.cc): the same operations in the same order, so each lane is
 // bitwise the 8-lane result (the lane mask `keep` zeroes what the and-mask above zeroes)
 inline __m512 exp_nonpos16(__m512 x) {
-  const __m512 floor = _mm512_set1_ps(-87.33654f), magic = _mm512_set1_ps(12582912.f);
+  const __m512 floor = _mm512_set1_ps(expc::C_FLOOR), magic = _mm512_set1_ps(expc::C_MAGIC);
   const __mmask16 keep = _mm512_cmp_ps_mask(x, floor, _CMP_GE_OQ);
   x = _mm512_max_ps(x, floor);
-  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
+  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(expc::C_LOG2E), magic);
   const __m512 n = _mm512_sub_ps(t, magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(0.008333842270076275f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.04189859703183174f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.1666688621044159f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.49999141693115234f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(expc::C_LN2_HI), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(expc::C_LN2_LO), r);
+  __m512 p = _mm512_set1_ps(expc::C_P5);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(expc::C_P4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(expc::C_P3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(expc::C_P2));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
   const __m512i bits = _mm512_add_epi32(_mm512_slli_epi32(_mm512_castps_si512(t), 23), _mm512_set1_epi32(127 << 23));

@@ -179,6 +179,17 @@ test('docs/backends.md: the dispose example reuses each disposed output', async 
   (await import('../src/index.js')).setBufferPoolLimit(m.previous);
 });
 
+test('docs/backends.md: the wasm-memory example runs, and on the wasm pass its tensors live in wasm memory', async () => {
+  const m = await runBlock('docs/backends.md', '### Tensors in wasm memory', ['q', 'out']);
+  assert.deepEqual(shape(m.out), [2, 4, 128, 64]);
+  assert.ok(Math.abs(m.out.data[0] - 0.5) < 1e-6);
+  if (process.env.ATTNKIT_BACKEND === 'wasm') {
+    assert.ok(m.q.data.buffer instanceof SharedArrayBuffer && m.out.data.buffer instanceof SharedArrayBuffer);
+  } else {
+    assert.ok(!(m.q.data.buffer instanceof SharedArrayBuffer), 'other backends keep tensors in ordinary arrays');
+  }
+});
+
 test('every ts block of the README and docs/*.md is run by a test above (one per section)', () => {
   const run = new Set(RUN.map(([f, h]) => `${f}\t${h}`));
   for (const file of DOCS) {

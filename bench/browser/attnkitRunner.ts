@@ -7,17 +7,30 @@ import type * as Core from '../../src/index.ts';
 import { caseInputs, encoderData, type BrowserCase } from './cases.ts';
 import type { Runner } from './harness.ts';
 
+/**
+ * The case's inputs as tensors in the backend's own memory, as tfjs's `tf.tensor` and jax-js's `np.array`
+ * put theirs before the timing starts: `clone` copies each into wasm memory on the wasm backend's threaded
+ * build (tensor() wraps the given array, which kernels would copy in on every call).
+ */
+function inputs(ak: typeof Core, xs: Float32Array[], shape: number[], grad = (_i: number) => false): Core.Tensor[] {
+  return xs.map((x, i) => {
+    const t = ak.noGrad(() => ak.clone(ak.tensor(x, { shape })));
+    t.requiresGrad = grad(i);
+    return t;
+  });
+}
+
 export function attnkitRunner(ak: typeof Core, c: BrowserCase): Runner {
   const s = c.spec;
   if (s.kind === 'matmul') {
-    const [a, b] = caseInputs(s).map((x) => ak.tensor(x, { shape: [s.n, s.n] }));
+    const [a, b] = inputs(ak, caseInputs(s), [s.n, s.n]);
     // each run disposes the previous output, as the jax-js page does
     let out: Core.Tensor | null = null;
     return { run: () => { out?.dispose(); out = ak.noGrad(() => ak.matmul(a!, b!)); }, output: () => out!.float32() };
   }
   if (s.kind === 'attention') {
     const shape = [s.b, s.h, s.l, s.d];
-    const [q, k, v, dy] = caseInputs(s).map((x, i) => ak.tensor(x, { shape, requiresGrad: s.backward && i < 3 }));
+    const [q, k, v, dy] = inputs(ak, caseInputs(s), shape, (i) => s.backward && i < 3);
     if (!s.backward) {
       let out: Core.Tensor | null = null;
       return { run: () => { out?.dispose(); out = ak.noGrad(() => ak.F.scaledDotProductAttention(q!, k!, v!)); }, output: () => out!.float32() };
@@ -35,8 +48,7 @@ export function attnkitRunner(ak: typeof Core, c: BrowserCase): Runner {
   const layer = new ak.nn.TransformerEncoderLayer({ embedDim: s.c, numHeads: s.h, dimFeedforward: s.ff, dropout: 0, rng: new ak.Generator(0) });
   layer.loadStateDict(Object.fromEntries(params.map((p) => [p.name, ak.tensor(p.data, { shape: p.shape })])));
   const opt = new ak.optim.Adam(layer.parameters(), { lr: s.lr });
-  const xT = ak.tensor(x, { shape: [s.b, s.t, s.c] });
-  const yT = ak.tensor(target, { shape: [s.b, s.t, s.c] });
+  const [xT, yT] = inputs(ak, [x, target], [s.b, s.t, s.c]);
   return {
     run: () => {
       opt.zeroGrad();

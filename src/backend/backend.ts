@@ -1,4 +1,5 @@
 import { jsBackend } from './js/index.js';
+import { setF32Source, type F32Source } from './pool.js';
 
 /**
  * The kernel set every backend provides; a native backend overrides kernels one by one.
@@ -30,8 +31,10 @@ export function backendName(): string {
  * Installs a backend. Kernels it lacks fall back to the js reference, so selecting
  * a backend never changes results beyond float tolerance.
  */
-export function setBackend(b: Partial<Backend> & { name: string }): void {
+export function setBackend(b: Partial<Backend> & { name: string; f32Source?: F32Source }): void {
   active = { ...jsBackend, ...b };
+  // a backend with its own memory (the wasm backend's threaded build) makes the float32 arrays of tensors there
+  setF32Source(b.f32Source ?? null);
 }
 
 export { jsBackend };

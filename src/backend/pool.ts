@@ -10,6 +10,10 @@
  * can read it (autograd/tape.ts pins what a recorded op holds: its inputs, output, attributes and
  * saved values).
  * Arrays are zeroed when handed out, as `new Float32Array(n)` would be.
+ *
+ * A backend may supply float32 arrays itself ({@link F32Source}): the wasm backend's threaded build
+ * hands out views of its own memory, so its kernels read and write tensors in place instead of
+ * copying each argument in and each result out.
  */
 import type { AnyArray } from './buffers.js';
 import { ValueError } from '../errors.js';
@@ -34,12 +38,49 @@ const age = new Set<AnyArray>();
 /** Arrays this pool made: how many live (undisposed) tensors are over each. Only these are ever recycled. */
 const owners = new WeakMap<AnyArray, number>();
 
-const key = (kind: Kind, n: number): number => n * 4 + kind;
+/**
+ * Float32 arrays from a backend's own memory (the wasm backend's threaded build): `alloc` gives an
+ * array of length n or null (its memory full, or its cap reached: the engine's allocator serves the
+ * call); `free` takes back one the pool lets go of.
+ */
+export interface F32Source {
+  alloc(n: number): Float32Array | null;
+  free(a: Float32Array): void;
+}
+let source: F32Source | null = null;
+/** The arrays sources made, and which made each (the active source may change since). */
+const sourced = new WeakMap<AnyArray, F32Source>();
+
+/** The source of float32 arrays while the active backend has one (backend.ts sets it), or null. */
+export function setF32Source(s: F32Source | null): void {
+  source = s;
+}
+
+/** Kept arrays of a source's memory and of the engine's are listed apart: each backend takes its own first. */
+const key = (kind: Kind, n: number, own: boolean): number => n * 8 + kind * 2 + (own ? 1 : 0);
+const isOwn = (a: AnyArray): boolean => sourced.has(a);
+/** Lets go of an array for good: a source's goes back to it now, the engine's to the garbage collector. */
+function drop(a: AnyArray): void {
+  sourced.get(a)?.free(a as Float32Array);
+  sourced.delete(a);
+}
 
 /** A zeroed array of `kind` and length `n`: a recycled one when the pool holds one, else a new one. */
 function take(kind: Kind, n: number): AnyArray {
-  const list = free.get(key(kind, n));
-  const recycled = list?.pop();
+  const fromSource = kind === 0 && source !== null && n * 4 >= MIN_BYTES;
+  const list = free.get(key(kind, n, fromSource));
+  let recycled = list?.pop();
+  if (recycled === undefined && fromSource) {
+    const a = source!.alloc(n);
+    if (a !== null) {
+      a.fill(0);
+      owners.set(a, 0);
+      sourced.set(a, source!);
+      return a;
+    }
+  }
+  // a source's arrays go only to its own backend; the engine's serve anyone
+  if (fromSource) recycled ??= free.get(key(kind, n, false))?.pop();
   if (recycled !== undefined) {
     age.delete(recycled);
     heldBytes -= recycled.byteLength;
@@ -82,8 +123,8 @@ export function release(a: AnyArray): void {
   // another tensor still holds it
   if (n > 1) return void owners.set(a, n - 1);
   owners.delete(a);
-  if (a.byteLength > limitBytes) return;
-  const k = key(kindOf(a), a.length);
+  if (a.byteLength > limitBytes) return drop(a);
+  const k = key(kindOf(a), a.length, isOwn(a));
   let list = free.get(k);
   if (!list) free.set(k, (list = []));
   list.push(a);
@@ -98,8 +139,9 @@ function trim(): void {
     if (heldBytes <= limitBytes) break;
     age.delete(old);
     heldBytes -= old.byteLength;
-    const list = free.get(key(kindOf(old), old.length))!;
+    const list = free.get(key(kindOf(old), old.length, isOwn(old)))!;
     list.splice(list.indexOf(old), 1);
+    drop(old);
   }
 }
 

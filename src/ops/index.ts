@@ -10,7 +10,7 @@ export {
 export { sumToShape } from './broadcast.js';
 export type { ReduceOptions, VarOptions } from './reduce.js';
 export {
-  reshape, view, flatten, permute, transpose, expand, broadcastTo, squeeze, unsqueeze, concat, cat, stack,
+  reshape, view, clone, flatten, permute, transpose, expand, broadcastTo, squeeze, unsqueeze, concat, cat, stack,
   slice, narrow, split, chunk, flip, pad, indexSelect, gather, scatterAdd,
 } from './shape.js';
 export { matmul, bmm, linear } from './linalg.js';

@@ -70,6 +70,16 @@ export const padPrim: Primitive<{ before: number[]; after: number[]; value: numb
   ],
 };
 
+export const clonePrim: Primitive<Record<string, never>> = {
+  name: 'clone',
+  forward: ([x]) => {
+    const out = allocFor(x.dtype, x.size);
+    out.set(x.data);
+    return { out: new Tensor(out, x.shape), saved: undefined };
+  },
+  backward: (g) => [g],
+};
+
 export const concatPrim: Primitive<{ dim: number }> = {
   name: 'concat',
   forward: (xs, { dim }) => {
@@ -194,6 +204,18 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   const s = [...x.shape];
   s.splice(d, 0, 1);
   return reshape(x, s);
+}
+
+/**
+ * A copy of x with its own data, recorded (its gradient is the incoming one), as `torch.clone`.
+ * `tensor(typedArray)` wraps the array it is given; a clone lives where the active backend keeps
+ * tensors: on the wasm backend's threaded build, in wasm memory, where kernels use it without
+ * copying it in on every call.
+ * @example
+ * const x = clone(tensor(data, { shape: [8, 512, 64] }));   // x no longer shares `data`
+ */
+export function clone(x: Tensor): Tensor {
+  return apply(clonePrim, [asTensor(x, 'clone', 'x')], {});
 }
 
 /** Joins tensors along an existing dim. */
@@ -350,4 +372,4 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
 }
 
 /** This family's primitives, by registry name (collected by registry.ts: a new primitive here needs no other edit). */
-export const prims = { permute: permutePrim, strided: stridedPrim, pad: padPrim, concat: concatPrim, indexSelect: indexSelectPrim, gather: gatherPrim, scatterAdd: scatterAddPrim };
+export const prims = { permute: permutePrim, strided: stridedPrim, pad: padPrim, clone: clonePrim, concat: concatPrim, indexSelect: indexSelectPrim, gather: gatherPrim, scatterAdd: scatterAddPrim };

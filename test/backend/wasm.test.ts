@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ValueError, matmul, tensor } from '../../src/index.js';
+import { ValueError, bufferPoolStats, matmul, randn, tensor } from '../../src/index.js';
 import { backendName } from '../../src/backend/backend.js';
 import { selectBackendFromEnv, setNumThreads, useBackend } from '../../src/backend/native/index.js';
 import { loadWasmBackend, wasmInfo } from '../../src/backend/wasm/index.js';
-import { wasmAddon, type WasmModule } from '../../src/backend/wasm/glue.js';
+import { residentArrays, wasmAddon, type WasmModule } from '../../src/backend/wasm/glue.js';
 import { compiledKernels } from '../../src/backend/compiledBackend.js';
 
 const wasmPass = process.env.ATTNKIT_BACKEND === 'wasm';
@@ -28,7 +28,7 @@ test('an unknown backend name is a ValueError naming it, from useBackend and fro
 });
 
 test('loadWasmBackend refuses an unknown option by name (a misspelt threads would load with every core)', async () => {
-  await assert.rejects(loadWasmBackend({ thread: 1 } as never), (e: unknown) => e instanceof ValueError && /loadWasmBackend: unknown option 'thread' \(accepted: threads, url\)/.test(e.message));
+  await assert.rejects(loadWasmBackend({ thread: 1 } as never), (e: unknown) => e instanceof ValueError && /loadWasmBackend: unknown option 'thread' \(accepted: threads, url, residentBytes\)/.test(e.message));
 });
 
 test('loadWasmBackend refuses a thread count that is not a positive integer', async () => {
@@ -93,4 +93,70 @@ test("package.json marks the entries that select a backend at import as having s
   assert.ok(Array.isArray(pkg.sideEffects), `sideEffects lists the files that have them, got ${JSON.stringify(pkg.sideEffects)}`);
   for (const entry of ['./dist/browser.js', './dist/node.js']) assert.ok(pkg.sideEffects.includes(entry), `${entry} is listed in sideEffects`);
   assert.ok(JSON.stringify(pkg.exports).includes('./dist/browser.js') && JSON.stringify(pkg.exports).includes('./dist/node.js'), 'the exports name those entries');
+});
+
+/** A stand-in for the threaded build: shared memory, a bump allocator that counts calls, and one kernel (sumDim) in js. */
+function fakeThreadedBuild(): { m: WasmModule; mallocs: number[]; frees: number[] } {
+  const sab = new SharedArrayBuffer(1 << 20);
+  const f32 = new Float32Array(sab);
+  let top = 1024;
+  const mallocs: number[] = [], frees: number[] = [];
+  const m = {
+    HEAPU8: new Uint8Array(sab),
+    wasmMemory: { buffer: sab },
+    _malloc: (n: number) => { const p = top; top += (n + 15) & ~15; mallocs.push(n); return top > sab.byteLength ? 0 : p; },
+    _free: (p: number) => void frees.push(p),
+    _ak_sumDim: (x: number, out: number, outer: number, n: number, inner: number) => {
+      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += f32[x / 4 + (o * n + j) * inner + i]!;
+        f32[out / 4 + o * inner + i] = s;
+      }
+      return 0;
+    },
+  } as unknown as WasmModule;
+  return { m, mallocs, frees };
+}
+
+test('resident arrays (in the threaded build\'s memory) reach kernels in place, without a copy; other arrays are copied in and out; at most the cap is out', () => {
+  const { m, mallocs, frees } = fakeThreadedBuild();
+  const resident = residentArrays(m, 64);
+  const addon = wasmAddon(m, 1, resident);
+  const x = resident.alloc(6)!, out = resident.alloc(2)!;
+  x.set([1, 2, 3, 4, 5, 6]);
+  assert.equal(resident.pointer(x), x.byteOffset);
+  assert.equal(resident.bytes, 32);
+  const before = mallocs.length;
+  addon.sumDim(x, out, 2, 3, 1);
+  assert.deepEqual(Array.from(out), [6, 15]);
+  assert.equal(mallocs.length, before, 'no staging allocation for arrays already in wasm memory');
+  // an ordinary array: copied in, result copied back, staging freed
+  const y = new Float32Array([1, 1, 1, 2, 2, 2]), yOut = new Float32Array(2);
+  assert.equal(resident.pointer(y), -1);
+  addon.sumDim(y, yOut, 2, 3, 1);
+  assert.deepEqual(Array.from(yOut), [3, 6]);
+  assert.equal(mallocs.length, before + 2);
+  assert.equal(frees.length, 2);
+  // the cap: 64 bytes, 32 out
+  assert.equal(resident.alloc(9), null, '36 more bytes would pass the cap');
+  const z = resident.alloc(8)!;
+  assert.equal(resident.bytes, 64);
+  resident.free(z);
+  resident.free(z);  // a second free of the same array is ignored
+  assert.equal(resident.bytes, 32);
+  assert.deepEqual(frees.slice(2), [z.byteOffset]);
+});
+
+test('on the wasm pass: op outputs live in wasm memory, and a loop that disposes reuses them instead of growing it', { skip: !wasmPass && 'wasm pass only' }, () => {
+  const x = randn([256, 256]);
+  const first = matmul(x, x);
+  assert.ok(first.data.buffer instanceof SharedArrayBuffer, 'a 256 KiB matmul output comes from wasm memory');
+  first.dispose();
+  const out0 = wasmInfo()!.residentBytes;
+  const reused0 = bufferPoolStats().reused;
+  for (let i = 0; i < 20; i++) matmul(x, x).dispose();
+  assert.equal(wasmInfo()!.residentBytes, out0, 'no new resident arrays: each output reuses the disposed one');
+  assert.ok(bufferPoolStats().reused >= reused0 + 20);
+  const ref = matmul(tensor(Float32Array.from(x.data), { shape: [256, 256] }), x);  // an ordinary array: copied in
+  assert.deepEqual(Array.from(matmul(x, x).data), Array.from(ref.data));
 });

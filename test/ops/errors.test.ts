@@ -53,3 +53,12 @@ test('bad values raise ValueError: negative sizes, NaN seeds, bad probabilities'
   throwsWith(() => F.clamp(zeros([1]), { min: 2, max: 1 }), ValueError, 'clamp');
   throwsWith(() => F.conv2d(zeros([1, 2, 4, 4]), zeros([2, 2, 3, 3]), null, { stride: 0 }), ValueError, 'conv2d', 'stride');
 });
+
+test('clone copies: writing the copy leaves x as it was, and a non-tensor is a DTypeError naming clone', () => {
+  const x = tensor([1, 2, 3]);
+  const y = F.clone(x);
+  (y.data as Float32Array)[0] = 9;
+  assert.deepEqual(Array.from(x.data), [1, 2, 3]);
+  assert.deepEqual(y.shape, [3]);
+  throwsWith(() => F.clone([1, 2] as never), DTypeError, 'clone', 'x');
+});

@@ -93,6 +93,7 @@ export const samples: { [K in PrimitiveName]: Sample[] } = {
     { label: 'flip', inputs: () => [r64([3, 4], 1)], fn: (x) => F.flip(x, [0, 1]) },
   ],
   pad: one('pad last two dims', () => [r64([2, 3, 2], 1)], (x) => F.pad(x, [1, 2, 0, 1], 0.5)),
+  clone: one('a copy, then scaled (the copy must not alias x)', () => [r64([2, 3], 1)], (x) => F.mul(F.clone(x), F.arange(3, undefined, 1, { dtype: 'float64' }))),
   concat: one('three along dim 1', () => [r64([2, 1], 1), r64([2, 3], 2), r64([2, 2], 3)], (a, b, c) => F.concat([a, b, c], 1)),
   indexSelect: one('repeated indices', () => [r64([4, 3], 1)], (x) => F.indexSelect(x, 0, i32([2, 0, 2, 3]))),
   gather: one('dim 1, repeats', () => [r64([3, 4], 1)], (x) => F.gather(x, 1, i32([0, 0, 3, 1, 2, 1], [3, 2]))),

@@ -8,6 +8,7 @@
  * not fit in wasm memory the call throws FALLBACK before anything is written, and the js kernel runs it.
  */
 import type { AnyArray } from '../buffers.js';
+import type { F32Source } from '../pool.js';
 import { FALLBACK } from '../native/adapters.js';
 import { ENUMS, KERNELS, STRUCTS, type Addon, type ArgDef, type KernelDef, type KernelName, type StructName } from '../native/kernelTable.js';
 
@@ -40,13 +41,59 @@ const BUFFERS: Record<BufferKind, { types: (abstract new (...a: never[]) => AnyA
 const isBuffer = (kind: string): kind is BufferKind => kind in BUFFERS;
 const ISA_NAMES = ['generic', 'simd128'] as const;
 
+/**
+ * Float32 arrays that live in wasm memory (the threaded build's, a SharedArrayBuffer: growing it makes a
+ * new buffer object, but views of the old one stay valid), handed to the buffer pool as its source while
+ * the wasm backend is active. A kernel reads and writes them in place: no copy in or out. At most
+ * `limitBytes` are out at once (past that, and when malloc fails, the pool makes ordinary arrays, which
+ * are copied per call as before). One the pool lets go of is freed at once; one that is never disposed
+ * is freed when the garbage collector takes it.
+ */
+export interface ResidentArrays extends F32Source {
+  /** Where `x` is in wasm memory, or -1 when it is an ordinary array. */
+  pointer(x: AnyArray): number;
+  /** Bytes out now (allocated and not yet freed). */
+  readonly bytes: number;
+}
+
+export function residentArrays(m: WasmModule, limitBytes: number): ResidentArrays {
+  const buffers = new WeakSet<ArrayBufferLike>();
+  let bytes = 0;
+  const release = (ptr: number, n: number): void => {
+    m._free(ptr);
+    bytes -= n;
+  };
+  const registry = new FinalizationRegistry<{ ptr: number; n: number }>(({ ptr, n }) => release(ptr, n));
+  return {
+    get bytes() { return bytes; },
+    alloc(n) {
+      if (bytes + n * 4 > limitBytes) return null;
+      const ptr = m._malloc(n * 4);
+      if (ptr === 0) return null;
+      const buffer = m.wasmMemory?.buffer ?? m.HEAPU8.buffer;
+      buffers.add(buffer);
+      const a = new Float32Array(buffer, ptr, n);
+      registry.register(a, { ptr, n: n * 4 }, a);
+      bytes += n * 4;
+      return a;
+    },
+    free(a) {
+      if (registry.unregister(a)) release(a.byteOffset, a.byteLength);
+    },
+    pointer: (x) => (buffers.has(x.buffer) ? x.byteOffset : -1),
+  };
+}
+
 /** The arrays of one call in wasm memory: each distinct array once, copied back if some argument writes it. */
 class Staging {
   private readonly ptrs = new Map<AnyArray, { ptr: number; writes: boolean }>();
   private readonly extra: number[] = [];
-  constructor(private readonly m: WasmModule, private readonly heap: () => Uint8Array) {}
+  constructor(private readonly m: WasmModule, private readonly heap: () => Uint8Array, private readonly resident: ResidentArrays | null) {}
 
   array(x: AnyArray, writes: boolean): number {
+    // already in wasm memory: the kernel works on it in place
+    const at = this.resident?.pointer(x) ?? -1;
+    if (at >= 0) return at;
     const seen = this.ptrs.get(x);
     if (seen) {
       seen.writes ||= writes;
@@ -99,13 +146,13 @@ const structWidth = (struct: StructName): number =>
   Object.values(STRUCTS[struct]).reduce((n: number, kind: string) => n + (kind in STRUCTS ? structWidth(kind as StructName) : 1), 0);
 
 /** One kernel's call: check and flatten its arguments, stage its arrays, call `ak_<name>`. */
-function kernelCall(m: WasmModule, heap: () => Uint8Array, name: KernelName, def: KernelDef): (...xs: unknown[]) => unknown {
+function kernelCall(m: WasmModule, heap: () => Uint8Array, resident: ResidentArrays | null, name: KernelName, def: KernelDef): (...xs: unknown[]) => unknown {
   const fn = m[`_ak_${name}`]!;
   const passed = def.args.filter((a) => a.kind !== 'len');
   return (...xs) => {
     if (xs.length !== passed.length) fail(name, 'the call', `given ${passed.length} arguments`);
     const byName = new Map<string, unknown>(passed.map((a, i) => [a.name, xs[i]]));
-    const stage = new Staging(m, heap);
+    const stage = new Staging(m, heap, resident);
     let ok = false;
     try {
       const flat: number[] = [];
@@ -152,8 +199,11 @@ function kernelCall(m: WasmModule, heap: () => Uint8Array, name: KernelName, def
   };
 }
 
-/** The addon interface over an instantiated build; `maxThreads` caps setNumThreads (the pthread pool's size + 1). */
-export function wasmAddon(m: WasmModule, maxThreads: number): Addon {
+/**
+ * The addon interface over an instantiated build; `maxThreads` caps setNumThreads (the pthread pool's size + 1);
+ * arrays of `resident` are passed in place.
+ */
+export function wasmAddon(m: WasmModule, maxThreads: number, resident: ResidentArrays | null = null): Addon {
   let view = m.HEAPU8;
   const heap = (): Uint8Array => {
     const buffer = m.wasmMemory?.buffer ?? m.HEAPU8.buffer;
@@ -165,6 +215,6 @@ export function wasmAddon(m: WasmModule, maxThreads: number): Addon {
     setNumThreads: (n: number) => m._ak_set_num_threads(Math.min(n, maxThreads)),
     setIsa: (isa: string) => ISA_NAMES[m._ak_set_isa(isa === 'generic' ? 0 : 1)] ?? 'generic',
   };
-  for (const [name, def] of Object.entries(KERNELS) as [KernelName, KernelDef][]) out[name] = kernelCall(m, heap, name, def);
+  for (const [name, def] of Object.entries(KERNELS) as [KernelName, KernelDef][]) out[name] = kernelCall(m, heap, resident, name, def);
   return out as unknown as Addon;
 }

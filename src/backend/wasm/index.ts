@@ -8,7 +8,7 @@ import { jsBackend, setBackend, type Backend } from '../backend.js';
 import { compiledKernels } from '../compiledBackend.js';
 import { ValueError, preview } from '../../errors.js';
 import { checkOptions } from '../../config.js';
-import { wasmAddon, type WasmModule } from './glue.js';
+import { residentArrays, wasmAddon, type ResidentArrays, type WasmModule } from './glue.js';
 import type { Addon } from '../native/kernelTable.js';
 
 /** Options of {@link loadWasmBackend}. */
@@ -25,13 +25,22 @@ export interface WasmOptions {
    * in a page a relative url is resolved against the page's address, as fetch resolves it.
    */
   url?: string | URL;
+  /**
+   * Bytes of tensor data the threaded build may keep in wasm memory at once (default 512 MiB; 0: none).
+   * Tensors made there (the outputs of ops and layers) are read and written by the kernels in place;
+   * others are copied into wasm memory and back on each call. Wasm memory never shrinks, so this is
+   * also about the most the page or process keeps for them once reached. The single-threaded build
+   * copies every call (its memory is not shared, and growing it would invalidate every view).
+   */
+  residentBytes?: number;
 }
 
-interface Loaded { addon: Addon; kernels: Partial<Backend> & { name: string }; build: 'st' | 'mt'; maxThreads: number }
+interface Loaded { addon: Addon; kernels: Partial<Backend> & { name: string }; build: 'st' | 'mt'; maxThreads: number; resident: ResidentArrays | null }
 let loaded: Loaded | null = null;
 let loading: Promise<void> | null = null;
 
 const MAX_THREADS = 16;
+const DEFAULT_RESIDENT = 512 * 1024 * 1024;
 const isNode = (): boolean => typeof globalThis.process === 'object' && typeof globalThis.process?.versions?.node === 'string';
 
 /** The cores this process or page may use. */
@@ -85,9 +94,13 @@ async function instantiate(options: WasmOptions): Promise<Loaded> {
   const m = await factory({ wasmBinary, attnkitPool: threads - 1 });
   // the pool's workers must not keep a Node process alive once its work is done
   for (const w of m.attnkitWorkers ?? []) w.unref?.();
-  const addon = wasmAddon(m, threads);
+  const limit = options.residentBytes ?? DEFAULT_RESIDENT;
+  const resident = build === 'mt' && limit > 0 ? residentArrays(m, limit) : null;
+  const addon = wasmAddon(m, threads, resident);
   addon.setNumThreads(threads);
-  return { addon, kernels: compiledKernels('wasm', addon), build, maxThreads: threads };
+  // the buffer pool takes float32 arrays from wasm memory while this backend is active (backend.ts)
+  const kernels = Object.assign(compiledKernels('wasm', addon), { f32Source: resident ?? undefined });
+  return { addon, kernels, build, maxThreads: threads, resident };
 }
 
 /**
@@ -104,12 +117,16 @@ async function instantiate(options: WasmOptions): Promise<Loaded> {
  */
 export function loadWasmBackend(options: WasmOptions = {}): Promise<void> {
   try {
-    checkOptions('loadWasmBackend', options, { threads: true, url: true });
+    checkOptions('loadWasmBackend', options, { threads: true, url: true, residentBytes: true });
   } catch (e) {
     return Promise.reject(e);
   }
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     return Promise.reject(new ValueError(`loadWasmBackend: options.threads must be a positive integer, got ${preview(options.threads)}`));
+  }
+  const r = options.residentBytes;
+  if (r !== undefined && (typeof r !== 'number' || !Number.isFinite(r) || r < 0)) {
+    return Promise.reject(new ValueError(`loadWasmBackend: options.residentBytes must be a finite number ≥ 0, got ${preview(r)}`));
   }
   loading ??= instantiate(options).then((l) => {
     loaded = l;
@@ -121,9 +138,9 @@ export function loadWasmBackend(options: WasmOptions = {}): Promise<void> {
 }
 
 /** What the wasm backend runs with, or null before {@link loadWasmBackend} has completed. */
-export function wasmInfo(): { threads: number; simd: boolean; build: 'st' | 'mt' } | null {
+export function wasmInfo(): { threads: number; simd: boolean; build: 'st' | 'mt'; residentBytes: number } | null {
   if (!loaded) return null;
-  return { threads: loaded.addon.info().threads, simd: true, build: loaded.build };
+  return { threads: loaded.addon.info().threads, simd: true, build: loaded.build, residentBytes: loaded.resident?.bytes ?? 0 };
 }
 
 /** The loaded build's kernels (for the Node entry's selection), or null. */

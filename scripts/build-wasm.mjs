@@ -37,7 +37,7 @@ const LDFLAGS = [
   // a library must not install process-wide uncaughtException / unhandledRejection handlers (emscripten's
   // rethrow them, so any error of the host program ended in exit code 7)
   '-sNODEJS_CATCH_EXIT=0', '-sNODEJS_CATCH_REJECTION=0',
-  '-sEXPORTED_FUNCTIONS=_malloc,_free', '-sEXPORTED_RUNTIME_METHODS=[]', '-sINCOMING_MODULE_JS_API=[wasmBinary,attnkitPool,print,printErr]',
+  '-sEXPORTED_FUNCTIONS=_malloc,_free,_memset', '-sEXPORTED_RUNTIME_METHODS=[]', '-sINCOMING_MODULE_JS_API=[wasmBinary,attnkitPool,print,printErr]',
 ];
 const BUILDS = {
   st: { cflags: [], ldflags: [] },

@@ -41,11 +41,13 @@ const owners = new WeakMap<AnyArray, number>();
 /**
  * Float32 arrays from a backend's own memory (the wasm backend's threaded build): `alloc` gives an
  * array of length n or null (its memory full, or its cap reached: the engine's allocator serves the
- * call); `free` takes back one the pool lets go of.
+ * call); `free` takes back one the pool lets go of; `zero` zeroes one of its arrays (a shared buffer's
+ * `fill` is an engine's slow path: Chromium's took longer than the attention backward it was zeroing for).
  */
 export interface F32Source {
   alloc(n: number): Float32Array | null;
   free(a: Float32Array): void;
+  zero(a: Float32Array): void;
 }
 let source: F32Source | null = null;
 /** The arrays sources made, and which made each (the active source may change since). */
@@ -73,7 +75,7 @@ function take(kind: Kind, n: number): AnyArray {
   if (recycled === undefined && fromSource) {
     const a = source!.alloc(n);
     if (a !== null) {
-      a.fill(0);
+      source!.zero(a);
       owners.set(a, 0);
       sourced.set(a, source!);
       return a;
@@ -85,7 +87,9 @@ function take(kind: Kind, n: number): AnyArray {
     age.delete(recycled);
     heldBytes -= recycled.byteLength;
     reused++;
-    recycled.fill(0);
+    const from = sourced.get(recycled);
+    if (from) from.zero(recycled as Float32Array);
+    else recycled.fill(0);
     owners.set(recycled, 0);
     return recycled;
   }

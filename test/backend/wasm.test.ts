@@ -106,6 +106,7 @@ function fakeThreadedBuild(): { m: WasmModule; mallocs: number[]; frees: number[
     wasmMemory: { buffer: sab },
     _malloc: (n: number) => { const p = top; top += (n + 15) & ~15; mallocs.push(n); return top > sab.byteLength ? 0 : p; },
     _free: (p: number) => void frees.push(p),
+    _memset: (p: number, v: number, n: number) => { new Uint8Array(sab, p, n).fill(v); return p; },
     _ak_sumDim: (x: number, out: number, outer: number, n: number, inner: number) => {
       for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
         let s = 0;

@@ -19,6 +19,7 @@ export interface WasmModule {
   wasmMemory?: { buffer: ArrayBufferLike };
   _malloc(bytes: number): number;
   _free(ptr: number): void;
+  _memset(ptr: number, value: number, bytes: number): number;
   _ak_threads(): number;
   _ak_set_num_threads(n: number): number;
   _ak_isa(): number;
@@ -80,6 +81,7 @@ export function residentArrays(m: WasmModule, limitBytes: number): ResidentArray
     free(a) {
       if (registry.unregister(a)) release(a.byteOffset, a.byteLength);
     },
+    zero: (a) => void m._memset(a.byteOffset, 0, a.byteLength),
     pointer: (x) => (buffers.has(x.buffer) ? x.byteOffset : -1),
   };
 }

@@ -81,7 +81,10 @@ async function attnkit(spec: CaseSpec, impl: ImplName, threads: number): Promise
       run: () => {
         for (const t of [q, k, v]) t.grad?.dispose();
         q.grad = k.grad = v.grad = null;
-        ak.backward(ak.F.scaledDotProductAttention(q, k, v), dy);
+        // backward frees the graph (no retainGraph), so the disposed output's array serves the next run, as torch's would
+        const out = ak.F.scaledDotProductAttention(q, k, v);
+        ak.backward(out, dy);
+        out.dispose();
       },
       output: () => q.grad!.float32(),
       note,

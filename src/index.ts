@@ -18,6 +18,7 @@ export {
 } from './tensor/creation.js';
 export type { CreateOptions, RandomOptions } from './tensor/creation.js';
 export { backward, noGrad, detach, isGradEnabled } from './autograd/tape.js';
+export type { BackwardOptions } from './autograd/tape.js';
 export { gradcheck } from './autograd/gradcheck.js';
 export type { GradcheckOptions, GradcheckResult } from './autograd/gradcheck.js';
 export { backend, setBackend } from './backend/backend.js';

@@ -39,7 +39,10 @@ export function attnkitRunner(ak: typeof Core, c: BrowserCase): Runner {
       run: () => {
         for (const t of [q!, k!, v!]) t.grad?.dispose();
         q!.grad = k!.grad = v!.grad = null;
-        ak.backward(ak.F.scaledDotProductAttention(q!, k!, v!), dy!);
+        // backward frees the graph (no retainGraph), so the disposed output's array serves the next run, as torch's would
+        const out = ak.F.scaledDotProductAttention(q!, k!, v!);
+        ak.backward(out, dy!);
+        out.dispose();
       },
       output: () => concat([q!.grad!.float32(), k!.grad!.float32(), v!.grad!.float32()]),
     };

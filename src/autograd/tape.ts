@@ -1,9 +1,10 @@
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TapeNode } from '../tensor/tensor.js';
 import { allocLike, type AnyArray } from '../backend/buffers.js';
-import { pin } from '../backend/pool.js';
+import { pin, unpin } from '../backend/pool.js';
 import { backend } from '../backend/backend.js';
 import { sameShape } from '../tensor/shape.js';
+import { checkOptions } from '../config.js';
 
 let gradEnabled = true;
 
@@ -28,14 +29,17 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Attaches a tape node to `out` when gradients are being recorded and an input needs them. */
-export function record(out: Tensor, node: TapeNode): Tensor {
+/**
+ * Attaches a tape node to `out` when gradients are being recorded and an input needs them, pinning
+ * the inputs' and the output's arrays (their arrays are listed in `held`, for the node's release).
+ */
+export function record(out: Tensor, node: TapeNode, held: AnyArray[] = []): Tensor {
   if (gradEnabled && node.inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.gradFn = node;
     // backward may read any input's data and the output's: disposing them must not hand their memory out again
-    for (const t of node.inputs) pinHeld(t, 0);
-    pin(out.data);
+    for (const t of node.inputs) pinHeld(t, 0, held);
+    pinHeld(out, 0, held);
   }
   return out;
 }
@@ -43,16 +47,25 @@ export function record(out: Tensor, node: TapeNode): Tensor {
 /**
  * Pins the arrays a recorded op holds (pool.ts `pin`): tensors and typed arrays in `x`, looking
  * two levels into arrays and plain objects (a primitive's attributes and saved values: masks,
- * targets, log-sum-exps).
+ * targets, log-sum-exps); each pinned array is added to `held`.
  */
-export function pinHeld(x: unknown, depth = 2): void {
+export function pinHeld(x: unknown, depth = 2, held: AnyArray[] = []): void {
   if (x instanceof Tensor) {
-    if (!x.isDisposed) pin(x.data);
+    if (!x.isDisposed) {
+      pin(x.data);
+      held.push(x.data);
+    }
   } else if (ArrayBuffer.isView(x)) {
     pin(x as AnyArray);
+    held.push(x as AnyArray);
   } else if (depth > 0 && typeof x === 'object' && x !== null) {
-    for (const v of Array.isArray(x) ? x : Object.values(x)) pinHeld(v, depth - 1);
+    for (const v of Array.isArray(x) ? x : Object.values(x)) pinHeld(v, depth - 1, held);
   }
+}
+
+/** Lets go of the pins `pinHeld` / `record` listed in `held` (a node freed by backward), emptying it. */
+export function unpinHeld(held: AnyArray[]): void {
+  for (const a of held.splice(0)) unpin(a);
 }
 
 /** A new leaf sharing `t`'s data, cut from the tape. */
@@ -67,12 +80,25 @@ function addInto(a: Tensor, b: Tensor): Tensor {
   return new Tensor(out, a.shape);
 }
 
+/** Options of {@link backward}. */
+export interface BackwardOptions {
+  /**
+   * Keep the graph for another backward through it (default false, as PyTorch's `retain_graph`).
+   * Without it each op's node is freed once backward has run through it: its saved values are
+   * dropped and the arrays it held may be reused once their tensors are disposed; a second
+   * backward through it is a ValueError.
+   */
+  retainGraph?: boolean;
+}
+
 /**
  * Back-propagates from `root`: leaves that require gradients get `.grad` added to, and so
  * do intermediate tensors marked with `retainGrad()`.
  * `grad` defaults to 1 for a one-element root.
  */
-export function backward(root: Tensor, grad?: Tensor): void {
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  checkOptions('backward', options, { retainGraph: true });
+  const retain = options.retainGraph === true;
   if (!root.requiresGrad) throw new ValueError(`backward: the tensor (shape ${fmtShape(root.shape)}) does not require gradients; no input had requiresGrad`);
   if (grad === undefined) {
     if (root.size !== 1) throw new ShapeError(`backward: grad must be given for a non-scalar root of shape ${fmtShape(root.shape)}`);
@@ -118,6 +144,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
       grads.delete(t);
       if (t.retainsGrad) t.grad = t.grad ? addInto(t.grad, g) : own(g);
       const inGrads = t.gradFn.backward(g);
+      if (!retain) t.gradFn.release?.();
       t.gradFn.inputs.forEach((inp, k) => {
         const gi = inGrads[k];
         if (!inp.requiresGrad || gi === null || gi === undefined) return;

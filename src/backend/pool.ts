@@ -111,9 +111,26 @@ export function adopt(a: AnyArray): void {
   if (n !== undefined) owners.set(a, n + 1);
 }
 
-/** A tape node may read `a` in backward: it is never handed out again, whoever disposes what. */
+/** How many tape nodes may read each array in backward (pin/unpin). */
+const pins = new WeakMap<AnyArray, number>();
+/** Arrays whose tensors were all disposed while pinned: recycled when the last pin goes. */
+const awaiting = new WeakSet<AnyArray>();
+
+/**
+ * A tape node may read `a` in backward: it is not handed out again, whoever disposes what, until
+ * every node that pinned it has let go (`unpin`, when backward has run through the node).
+ */
 export function pin(a: AnyArray): void {
-  owners.delete(a);
+  if (owners.has(a) || awaiting.has(a)) pins.set(a, (pins.get(a) ?? 0) + 1);
+}
+
+/** A tape node that pinned `a` was freed; an array whose tensors were all disposed is recycled when its last pin goes. */
+export function unpin(a: AnyArray): void {
+  const n = pins.get(a);
+  if (n === undefined) return;
+  if (n > 1) return void pins.set(a, n - 1);
+  pins.delete(a);
+  if (awaiting.delete(a)) keep(a);
 }
 
 /**
@@ -127,6 +144,13 @@ export function release(a: AnyArray): void {
   // another tensor still holds it
   if (n > 1) return void owners.set(a, n - 1);
   owners.delete(a);
+  // a tape node may still read it: kept once the node is freed
+  if (pins.has(a)) return void awaiting.add(a);
+  keep(a);
+}
+
+/** Keeps `a` for reuse (or lets it go when larger than the limit). */
+function keep(a: AnyArray): void {
   if (a.byteLength > limitBytes) return drop(a);
   const k = key(kindOf(a), a.length, isOwn(a));
   let list = free.get(k);

@@ -14,6 +14,8 @@ export interface TapeNode {
   readonly name: string;
   readonly inputs: readonly Tensor[];
   backward(grad: Tensor): readonly (Tensor | null)[];
+  /** Frees what the node holds for backward (its pins on the buffer pool, its saved values); a later backward through it throws. */
+  release?(): void;
 }
 
 /** A zeroed array for `n` elements of `dtype` (from the buffer pool when it holds one: backend/pool.ts). */

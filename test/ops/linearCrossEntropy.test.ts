@@ -51,12 +51,12 @@ for (const c of cases) {
   });
 }
 
-test('linearCrossEntropy: backward again over the same loss adds the same gradients; noGrad computes the loss only', () => {
+test('linearCrossEntropy: backward again over the same loss (retainGraph) adds the same gradients; noGrad computes the loss only', () => {
   const x = rnd([6, 5], 1).requireGrad(), w = rnd([9, 5], 2).requireGrad(), t = ids(6, 9, 3);
   const loss = F.linearCrossEntropy(x, w, null, t);
-  backward(loss);
+  backward(loss, undefined, { retainGraph: true });
   const once = Float32Array.from(w.grad!.data as Float32Array);
-  backward(loss);
+  backward(loss, undefined, { retainGraph: true });
   backward(loss);
   assertAllClose(w.grad!, once.map((v) => 3 * v), { rtol: 1e-6, atol: 1e-7 });
   const plain = noGrad(() => F.linearCrossEntropy(x, w, null, t));

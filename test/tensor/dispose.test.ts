@@ -95,6 +95,33 @@ test('arrays that backward may read are never handed out again', () => {
   }
 });
 
+test('once backward has run through a node (no retainGraph) the arrays it held are reused when disposed; a second backward is a ValueError; retainGraph keeps them', () => {
+  const rng = new Generator(3);
+  const w = randn([N, N], { rng }).requireGrad();
+  // retainGraph: still pinned after backward, and a second backward works
+  const xKept = randn([N, N], { rng });
+  const yKept = matmul(xKept, w);
+  backward(yKept, ones([N, N]), { retainGraph: true });
+  const keptArr = yKept.data;
+  yKept.dispose();
+  for (let i = 0; i < 3; i++) assert.notEqual(ones([N, N]).data, keptArr, 'retained: the output stays pinned');
+  // without it: the node is freed, and its output's array serves the next allocation once disposed
+  const x = randn([N, N], { rng });
+  const y = matmul(x, w);
+  backward(y, ones([N, N]));
+  const yArr = y.data, xArr = x.data;
+  y.dispose();
+  x.dispose();
+  const next = [ones([N, N]), ones([N, N])].map((t) => t.data);
+  assert.ok(next.includes(yArr) && next.includes(xArr), 'the freed node\'s input and output arrays are reused');
+  assert.throws(() => backward(y, ones([N, N])), (e: unknown) => e instanceof ValueError && /disposed|retainGraph/.test((e as Error).message));
+  const y2 = matmul(randn([N, N], { rng }), w);
+  backward(y2, ones([N, N]));
+  assert.throws(() => backward(y2, ones([N, N])),
+    (e: unknown) => e instanceof ValueError && /backward: the graph through 'matmul' \(output \[128,128\]\) was freed by an earlier backward\(\); pass \{ retainGraph: true \}/.test((e as Error).message));
+  assert.throws(() => backward(y2, ones([N, N]), { retain: true } as never), (e: unknown) => e instanceof ValueError && /unknown option 'retain'/.test((e as Error).message));
+});
+
 test('gradients handed to several leaves can be disposed one at a time', () => {
   const x = ones([N, N]).requireGrad(), w = ones([N, N]).requireGrad();
   backward(F.sum(F.add(x, w)));

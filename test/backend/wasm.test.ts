@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -160,4 +161,26 @@ test('on the wasm pass: op outputs live in wasm memory, and a loop that disposes
   assert.ok(bufferPoolStats().reused >= reused0 + 20);
   const ref = matmul(tensor(Float32Array.from(x.data), { shape: [256, 256] }), x);  // an ordinary array: copied in
   assert.deepEqual(Array.from(matmul(x, x).data), Array.from(ref.data));
+});
+
+test('resident arrays whose tensors are never disposed go back to wasm memory when the garbage collector takes them', { skip: !existsSync(join(built, 'attnkit-mt.wasm')) && 'wasm/ is not built' }, () => {
+  // a child with --expose-gc: 40 products of 256 KiB never disposed, dropped, collected; then an await for the finalizers
+  const script = `
+    import * as ak from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '..', '..', 'src', 'node.ts')).href)};
+    await ak.loadWasmBackend({ threads: 2 });
+    ak.useBackend('wasm');
+    const x = ak.randn([256, 256]);
+    const base = ak.wasmInfo().residentBytes;
+    for (let i = 0; i < 40; i++) ak.matmul(x, x);
+    const grown = ak.wasmInfo().residentBytes;
+    for (let i = 0; i < 5 && ak.wasmInfo().residentBytes > base + (1 << 20); i++) {
+      globalThis.gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    console.log(JSON.stringify({ base, grown, after: ak.wasmInfo().residentBytes }));`;
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+    { env: { ...process.env, ATTNKIT_BACKEND: 'wasm' }, encoding: 'utf8' });
+  const { base, grown, after } = JSON.parse(out.trim().split('\n').pop()!) as { base: number; grown: number; after: number };
+  assert.ok(grown >= base + 40 * 256 * 1024, `40 outputs in wasm memory: ${base} -> ${grown}`);
+  assert.ok(after <= base + (1 << 20), `freed after collection: ${after} bytes out, ${base} before the loop`);
 });

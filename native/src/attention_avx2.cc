@@ -383,10 +383,12 @@ void AK_ATTN_FN(attention_forward)(const AttnShape& s, const AttnMask& m, const 
             }
             jjs[t] = jj, ncs[t] = nc, els[t] = el;
           }
+          // strip t and the next see the same keys: one paired micro-kernel call serves both (AVX-512)
+          const auto paired = [&](long t) { return PAIR && t + 1 < n_strips && ncs[t + 1] == ncs[t] && jjs[t + 1] == jjs[t]; };
           for (long t = 0; t < n_strips; t++) {  // Sᵀ = K·Qᵀ
             if (ncs[t] == 0) continue;
             float* qt_ = buf + t * per;
-            if (PAIR && t + 1 < n_strips && ncs[t + 1] == ncs[t] && jjs[t + 1] == jjs[t]) {
+            if (paired(t)) {
               micro_rows2<true>(ncs[t], s.D, K + jjs[t] * L.k.sr, L.k.sr, qt_, qt_ + per, QW, qt_ + s.D * QW, qt_ + per + s.D * QW, QW, false);
               t++;
             } else {
@@ -422,7 +424,7 @@ void AK_ATTN_FN(attention_forward)(const AttnShape& s, const AttnMask& m, const 
           for (long t = 0; t < n_strips; t++) {  // Oᵀ += Vᵀ·Pᵀ
             if (ncs[t] == 0) continue;
             float* st = buf + t * per + s.D * QW;
-            if (PAIR && t + 1 < n_strips && ncs[t + 1] == ncs[t] && jjs[t + 1] == jjs[t]) {
+            if (paired(t)) {
               micro_rows2<false>(s.Dv, ncs[t], V + jjs[t] * L.v.sr, L.v.sr, st, st + per, QW, st + KB * QW, st + per + KB * QW, QW, true);
               t++;
             } else {

@@ -69,20 +69,20 @@ function drop(a: AnyArray): void {
 
 /** A zeroed array of `kind` and length `n`: a recycled one when the pool holds one, else a new one. */
 function take(kind: Kind, n: number): AnyArray {
-  const fromSource = kind === 0 && source !== null && n * 4 >= MIN_BYTES;
-  const list = free.get(key(kind, n, fromSource));
-  let recycled = list?.pop();
-  if (recycled === undefined && fromSource) {
-    const a = source!.alloc(n);
+  // the active backend's source makes the large float32 arrays; a source's arrays go only to its own backend
+  const src = kind === 0 && n * 4 >= MIN_BYTES ? source : null;
+  let recycled = free.get(key(kind, n, src !== null))?.pop();
+  if (recycled === undefined && src !== null) {
+    const a = src.alloc(n);
     if (a !== null) {
-      source!.zero(a);
+      src.zero(a);
       owners.set(a, 0);
-      sourced.set(a, source!);
+      sourced.set(a, src);
       return a;
     }
+    // its memory is full or its cap reached: the engine's arrays serve
+    recycled = free.get(key(kind, n, false))?.pop();
   }
-  // a source's arrays go only to its own backend; the engine's serve anyone
-  if (fromSource) recycled ??= free.get(key(kind, n, false))?.pop();
   if (recycled !== undefined) {
     age.delete(recycled);
     heldBytes -= recycled.byteLength;
@@ -135,8 +135,8 @@ export function unpin(a: AnyArray): void {
 
 /**
  * A tensor over `a` was disposed. When it was the last live one over an array this pool made,
- * and the array was never pinned, it is kept for reuse; the oldest kept arrays are let go once
- * more than the limit is held.
+ * the array is kept for reuse (while a tape node pins it, once the last pin goes); the oldest kept
+ * arrays are let go once more than the limit is held.
  */
 export function release(a: AnyArray): void {
   const n = owners.get(a);

@@ -94,9 +94,9 @@ export class Tensor {
    * the kernel that fills them (docs/backends.md, *Memory*).
    *
    * Safe by construction: the memory is reused only when every tensor over the same array (views
-   * from `reshape`, `detach`…) has been disposed, and never when any of them was recorded on the
-   * autograd tape (an op's output that gradients flow through, or an input of such an op), since
-   * backward may still read it. Arrays you took from `.data` or `float32()` before disposing are
+   * from `reshape`, `detach`…) has been disposed, and not while a node of the autograd tape may read
+   * it (an op's output that gradients flow through, or an input of such an op) until `backward()`
+   * has run through that node. Arrays you took from `.data` or `float32()` before disposing are
    * that memory: copy what you keep (`Float32Array.from(t.data)`). Disposing twice is a no-op.
    *
    * @example

@@ -92,7 +92,8 @@ export function initConfigText(s: InferredSchema, o: { dataPath: string; name: s
   L.push(`  # weightDecay: ${TRAIN_DEFAULTS.weightDecay}   # AdamW's default; lbfgs: l2 ${LBFGS_DEFAULTS.l2}`);
   L.push(`  warmup: ${TRAIN_DEFAULTS.warmup}`);
   L.push(`  clipNorm: ${TRAIN_DEFAULTS.clipNorm}`);
-  L.push('  # patience: 5');
+  L.push(`  patience: ${TRAIN_DEFAULTS.patience}`);
+  L.push('  # ema: 0.99   # validate and keep a moving average of the weights (off by default)');
   return L.join('\n') + '\n';
 }
 

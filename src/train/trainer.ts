@@ -28,6 +28,8 @@ import { fitLbfgs, LBFGS_DEFAULTS } from './lbfgs.js';
 import { LinearModel } from '../models/baselines.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
+/** Checkpoint tensor names of the weights' moving average: `__ema__.<parameter index>`. */
+const EMA_PREFIX = '__ema__.';
 const nonNeg = v.pipe(v.number(), v.minValue(0));
 
 /** Training options as in a config's `train:` section (unknown keys are errors). */
@@ -53,6 +55,12 @@ export const trainOptionsSchema = v.strictObject({
   labelSmoothing: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.9))),
   /** Stop after this many epochs without a better validation loss. */
   patience: v.optional(int),
+  /**
+   * Exponential moving average of the weights, decay in [0, 1) (0: off, the default). After each
+   * optimiser step the average moves toward the weights by 1 − min(ema, (1 + t)/(10 + t)) at step t;
+   * validation, the best epoch's weights and the trained model are the average's. Not with 'lbfgs'.
+   */
+  ema: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.9999))),
   /** Remedies for over-concentrated or redundant attention (early-fusion models expose the maps they need). */
   remedies: v.optional(v.strictObject({
     /** λ·(−mean entropy), or with `floor` λ·mean relu(floor − entropy) (nats). */
@@ -72,7 +80,7 @@ export type TrainOptions = v.InferOutput<typeof trainOptionsSchema>;
  * validation loss, lr 3e-3 and weight decay 1e-2 had the best mean rank of validation loss over
  * breast cancer, penguins, Seattle weather and CPS wages (was 10 epochs at 1e-3, no early stop).
  */
-export const TRAIN_DEFAULTS = { epochs: 60, batchSize: 32, lr: 3e-3, optimizer: 'adamw', weightDecay: 0.01, warmup: 0.05, clipNorm: 1, patience: 12 } as const;
+export const TRAIN_DEFAULTS = { epochs: 60, batchSize: 32, lr: 3e-3, optimizer: 'adamw', weightDecay: 0.01, warmup: 0.05, clipNorm: 1, patience: 12, ema: 0 } as const;
 
 /**
  * One epoch of the history. `valid` holds the validation metrics per target (as `evaluate` names
@@ -118,6 +126,8 @@ export class Trainer {
   private readonly dataRng: Generator;
   private st: TrainerState;
   private bestWeights: Float32Array[] | null = null;
+  /** The weights' moving average (options.ema), one array per parameter; null when off. */
+  private ema: Float32Array[] | null = null;
   private readonly params;
   private readonly lbfgs: boolean;
 
@@ -135,6 +145,8 @@ export class Trainer {
     const lr = o.lr ?? TRAIN_DEFAULTS.lr;
     // the linear model is the logistic / linear regression reference: trained to its optimum
     this.lbfgs = (o.optimizer ?? (model instanceof LinearModel ? 'lbfgs' : TRAIN_DEFAULTS.optimizer)) === 'lbfgs';
+    if (this.lbfgs && o.ema) throw new ConfigError(`Trainer: ema (${o.ema}) averages the steps of a stochastic optimiser; the 'lbfgs' fit has none (drop ema, or choose adamw, adam or sgd)`);
+    if (o.ema) this.ema = this.params.map((p) => Float32Array.from(p.data as Float32Array));
     this.optimizer = o.optimizer === 'sgd' ? new SGD(groups, { lr, momentum: o.momentum ?? 0.9, nesterov: o.nesterov, weightDecay: o.weightDecay ?? 0 })
       : o.optimizer === 'adam' ? new Adam(groups, { lr, weightDecay: o.weightDecay ?? 0 })
         : new AdamW(groups, { lr, weightDecay: o.weightDecay ?? TRAIN_DEFAULTS.weightDecay });
@@ -164,6 +176,7 @@ export class Trainer {
       weightDecay: o.weightDecay ?? (optimizer === 'adamw' ? TRAIN_DEFAULTS.weightDecay : 0),
       schedule: o.schedule ?? { type: 'cosine', warmup: warmup ?? TRAIN_DEFAULTS.warmup },
       clipNorm: o.clipNorm ?? TRAIN_DEFAULTS.clipNorm, accumulate: o.accumulate ?? 1, patience: o.patience ?? TRAIN_DEFAULTS.patience,
+      ema: o.ema ?? TRAIN_DEFAULTS.ema,
     };
   }
 
@@ -178,6 +191,8 @@ export class Trainer {
     const total = this.schedule.totalSteps;
     const dropHeadRate = (step: number): number => (dh!.schedule === 'v' ? dh!.p * Math.abs(1 - (2 * step) / Math.max(1, total)) : dh!.p);
     this.model.train();
+    // the average starts at the weights training starts from (set after the constructor, e.g. loaded)
+    if (this.ema && this.st.step === 0) this.ema = this.params.map((p) => Float32Array.from(p.data as Float32Array));
     while (!this.finished) {
       const epoch = this.st.epoch + 1;
       const t0 = Date.now();
@@ -203,21 +218,27 @@ export class Trainer {
           this.optimizer.lrScale = this.schedule.factor(this.st.step);
           if (clip > 0) clipGradNorm(this.params, clip);
           this.optimizer.step();
+          this.updateEma();
           this.optimizer.zeroGrad();
           this.st.step++;
           micro = 0;
         }
         for (const c of this.callbacks) c.onStep?.({ epoch, step: this.st.step, loss: value, lr: this.optimizer.lr, rows, epochRows: this.split.train.length });
       });
-      const validation = this.split.valid?.length ? validationPass(this.model, this.dataset, this.split.valid) : null;
+      // validated, kept as the best and saved as the best checkpoint: the moving average where there is one
+      const { validation, improved, bestBytes } = this.averaged(() => {
+        const validation = this.split.valid?.length ? validationPass(this.model, this.dataset, this.split.valid) : null;
+        const loss = validation ? validation.loss : null;
+        // without a validation set the latest epoch is the best one
+        const improved = loss === null || this.st.best === null || loss < this.st.best;
+        if (improved) this.bestWeights = this.params.map((p) => Float32Array.from(p.data as Float32Array));
+        const bestBytes = improved && this.callbacks.some((c) => c.onCheckpoint)
+          ? encodeSafetensors(this.model.stateDict(), { epoch: String(epoch), validLoss: String(loss ?? '') }) : null;
+        return { validation, improved, bestBytes };
+      });
       const validLoss = validation ? validation.loss : null;
       this.schedule.epochEnd(validLoss);
-      // without a validation set the latest epoch is the best one
-      const improved = validLoss === null || this.st.best === null || validLoss < this.st.best;
-      if (improved) {
-        this.st.best = validLoss; this.st.bestEpoch = epoch;
-        this.bestWeights = this.params.map((p) => Float32Array.from(p.data as Float32Array));
-      }
+      if (improved) { this.st.best = validLoss; this.st.bestEpoch = epoch; }
       const rec: EpochRecord = { epoch, trainLoss: lossSum / rows, validLoss, ...(validation ? { valid: validation.metrics } : {}), lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: improved };
       this.st.history.push(rec);
       this.st.epoch = epoch;
@@ -225,9 +246,8 @@ export class Trainer {
       for (const c of this.callbacks) c.onEpochEnd?.(rec, this);
       if (this.callbacks.some((c) => c.onCheckpoint)) {
         const last = this.checkpoint();
-        const best = improved ? encodeSafetensors(this.model.stateDict(), { epoch: String(epoch), validLoss: String(validLoss ?? '') }) : null;
         for (const c of this.callbacks) {
-          if (best) c.onCheckpoint?.('best', best, this);
+          if (bestBytes) c.onCheckpoint?.('best', bestBytes, this);
           c.onCheckpoint?.('last', last, this);
         }
       }
@@ -259,6 +279,25 @@ export class Trainer {
     return { history: this.st.history, bestEpoch: this.st.bestEpoch || this.st.history.length, bestValidLoss: this.st.best };
   }
 
+  /** One step of the moving average (options.ema) toward the weights, with TensorFlow's warm-up of the decay. */
+  private updateEma(): void {
+    if (!this.ema) return;
+    const t = this.st.step;
+    const d = Math.min(this.options.ema!, (1 + t) / (10 + t));
+    this.params.forEach((p, i) => {
+      const w = p.data as Float32Array, a = this.ema![i];
+      for (let j = 0; j < a.length; j++) a[j] = d * a[j] + (1 - d) * w[j];
+    });
+  }
+
+  /** Runs `fn` with the moving average in the parameters (the weights put back after), or as they are without ema. */
+  private averaged<R>(fn: () => R): R {
+    if (!this.ema) return fn();
+    const live = this.params.map((p) => Float32Array.from(p.data as Float32Array));
+    this.params.forEach((p, i) => (p.data as Float32Array).set(this.ema![i]));
+    try { return fn(); } finally { this.params.forEach((p, i) => (p.data as Float32Array).set(live[i])); }
+  }
+
   /** The task loss of a batch plus the configured attention remedies. */
   private loss(b: Batch): Tensor {
     const r = this.options.remedies;
@@ -276,6 +315,7 @@ export class Trainer {
   checkpoint(): Uint8Array {
     const opt = this.optimizer.state();
     const tensors: Record<string, Tensor> = { ...this.model.stateDict(), ...optimTensors(opt.buffers) };
+    this.ema?.forEach((a, i) => { tensors[`${EMA_PREFIX}${i}`] = new Tensor(Float32Array.from(a), [a.length]); });
     const state: TrainerState = {
       ...this.st, schedule: this.schedule.state(), dataRng: this.dataRng.getState(),
       generators: moduleGenerators(this.model).map((g) => g.getState()), optimizerStep: opt.step,
@@ -296,6 +336,7 @@ export class Trainer {
     const gens = moduleGenerators(this.model);
     if (st.generators.length !== gens.length) throw new CheckpointError(`${where}: trainer state: ${st.generators.length} generator states for a model with ${gens.length}`);
     const bestWeights = best ? this.readBest(best, `${where} (best)`) : null;
+    const ema = this.readEma(f.tensors, where);
     const { buffers, rest: weights } = splitOptimTensors(f.tensors, this.params.length, (k) => {
       throw new CheckpointError(`${where}: optimiser buffer '${clipText(k)}' does not name a parameter of a model with ${this.params.length}`);
     });
@@ -309,6 +350,28 @@ export class Trainer {
     this.schedule.loadState(st.schedule);
     this.st = st;
     if (bestWeights) this.bestWeights = bestWeights;
+    if (ema) this.ema = ema;
+  }
+
+  /**
+   * Takes the moving average's arrays (`__ema__.<i>`) out of a checkpoint's tensors: one per
+   * parameter, of its size, when this trainer averages; none when it does not.
+   */
+  private readEma(tensors: Record<string, Tensor>, where: string): Float32Array[] | null {
+    const keys = Object.keys(tensors).filter((k) => k.startsWith(EMA_PREFIX));
+    if (!this.ema) {
+      if (keys.length) throw new CheckpointError(`${where}: the checkpoint holds a moving average of the weights (ema) and this run has none; resume with the ema it was trained with`);
+      return null;
+    }
+    if (!keys.length) throw new CheckpointError(`${where}: this run averages the weights (ema ${this.options.ema}) and the checkpoint has no average; resume without ema, as it was trained`);
+    const out = this.params.map((p, i) => {
+      const t = tensors[`${EMA_PREFIX}${i}`];
+      if (!t || t.size !== p.size) throw new CheckpointError(`${where}: moving average ${i} is ${t ? `${t.size} values` : 'missing'}, parameter ${i} has ${p.size}`);
+      return Float32Array.from(t.data);
+    });
+    if (keys.length !== this.params.length) throw new CheckpointError(`${where}: ${keys.length} moving-average arrays for a model with ${this.params.length} parameters`);
+    for (const k of keys) delete tensors[k];
+    return out;
   }
 
   /** The weights of a `best` checkpoint, in parameter order. */

@@ -184,6 +184,32 @@ for (const [what, modelConfig] of Object.entries(STEP_MODELS)) test(`one train.p
   }
 });
 
+test("train.ema: train.py's model.safetensors is the moving average of the weights attnkit's Trainer ends with", { skip: skipTorch }, async () => {
+  // three full-batch steps, so the batch order cannot differ; the decay's warm-up (0.1, 0.18, 0.25 below 0.5) matters in every step
+  const runDir = await tinyRun(dir, 'ema', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }', '{ epochs: 3, lr: 0.01, batchSize: 1000, ema: 0.5 }');
+  const proj = exportPytorch(runDir, join(dir, 'ema-torch')).dir;
+  assert.equal(JSON.parse(readFileSync(join(proj, 'train_config.json'), 'utf8')).ema, 0.5);
+  await encodeRun(runDir, 'run:train', join(dir, 'ema-train.safetensors'));
+  run(PYTHON, [join(proj, 'train.py'), '--data', 'ema-train.safetensors', '--out', 'ema-ck'], dir);
+  const saved = readRun(runDir);
+  const model = loadRunModel(saved);
+  const { dataset } = await reopen(saved);
+  model.train();
+  new Trainer(model, dataset, { train: saved.split.train }, saved.config.train, { seed: 0 }).run();
+  const averaged = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'ema-ck', 'model.safetensors'))).tensors);
+  const last = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'ema-ck', 'last.safetensors'))).tensors);
+  let moved = 0;
+  for (const [name, p] of model.namedParameters()) {
+    const C = name.endsWith('inProjBias') ? p.size / 3 : 0;                           // the key bias: see above
+    p.data.forEach((v, i) => {
+      if (C && i >= C && i < 2 * C) return;
+      assert.ok(Math.abs(v - averaged[name].data[i]) <= 1e-5, `${name}[${i}]: attnkit ${v}, train.py ${averaged[name].data[i]}`);
+      if (Math.abs(last[name].data[i] - averaged[name].data[i]) > 1e-4) moved++;
+    });
+  }
+  assert.ok(moved > 0, 'last.safetensors holds the weights as trained, not the average');
+});
+
 test('train.py --epochs 0 --test tests the --init weights, not an earlier run left in --out; its checkpoints are readable as any file it writes', { skip: skipTorch }, async () => {
   const runDir = await tinyRun(dir, 'init0', '{ type: linear }');
   const proj = exportPytorch(runDir, join(dir, 'init0-torch')).dir;

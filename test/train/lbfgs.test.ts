@@ -59,6 +59,6 @@ test('Trainer: the linear model trains with L-BFGS by default (one full-batch ep
   assert.ok(Math.abs(r.history[0].trainLoss - train.meanLoss(ref, ds, split.train)) < 1e-6);
   const mlp = new models.MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(0) });
   assert.deepEqual(new train.Trainer(mlp, ds, split, { warmup: 0.1 }, { seed: 0 }).resolvedOptions(), {
-    epochs: 60, batchSize: 32, optimizer: 'adamw', lr: 3e-3, weightDecay: 0.01, schedule: { type: 'cosine', warmup: 0.1 }, clipNorm: 1, accumulate: 1, patience: 12,
+    epochs: 60, batchSize: 32, optimizer: 'adamw', lr: 3e-3, weightDecay: 0.01, schedule: { type: 'cosine', warmup: 0.1 }, clipNorm: 1, accumulate: 1, patience: 12, ema: 0,
   });
 });

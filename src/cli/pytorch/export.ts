@@ -45,6 +45,7 @@ export function trainConfig(saved: SavedRun, model: TaskModel): Record<string, u
     schedule: o.schedule ?? { type: 'cosine', warmup: o.warmup ?? TRAIN_DEFAULTS.warmup },
     clipNorm: o.clipNorm ?? TRAIN_DEFAULTS.clipNorm, accumulate: o.accumulate ?? 1, labelSmoothing: o.labelSmoothing ?? 0,
     ...(o.patience !== undefined ? { patience: o.patience } : {}),
+    ...(o.ema ? { ema: o.ema } : {}),
     seed: saved.config.seed ?? 0,
     targets: model.targets.map((t) => ({
       name: t.name, task: t.task, outputs: t.outputs, weight: t.weight, loss: t.loss,

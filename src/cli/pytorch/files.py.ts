@@ -113,7 +113,9 @@ every row of --data (the shards in name order, one index space) with the seed, c
 rank's loss is its rows' share of the global batch's loss, so the averaged DDP gradient is the
 gradient of the whole batch: N processes give the weights 1 process gives (up to float rounding).
 Rank 0 prints one JSON line per epoch and writes <out>/last.safetensors every epoch and
-<out>/model.safetensors (the best epoch by validation loss, else the last), atomically.
+<out>/model.safetensors (the best epoch by validation loss, else the last), atomically. With
+"ema" in train_config.json the weights' moving average is what validation sees and what
+model.safetensors holds; last.safetensors holds the weights as trained.
 Backend: nccl when CUDA is available, else gloo.
 """
 import argparse
@@ -361,6 +363,18 @@ def main():
     total = steps_per_epoch * args.epochs
     plateau = {"factor": 1.0, "best": float("inf"), "bad": 0}
     best, best_epoch, step = None, 0, 0
+    # ema: a moving average of the weights, which validation, model.safetensors and the test use (as the Trainer's)
+    ema_decay = cfg.get("ema") or 0.0
+    ema = [p.detach().clone() for p in model.parameters()] if ema_decay > 0 else None
+
+    def swap_ema():
+        """Exchanges the weights and their moving average (twice: back as they were)."""
+        if ema is not None:
+            with torch.no_grad():
+                for a, p in zip(ema, model.parameters()):
+                    t = p.detach().clone()
+                    p.copy_(a)
+                    a.copy_(t)
     os.makedirs(args.out, exist_ok=True)
     if rank == 0:
         print(json.dumps({"processes": world, "backend": dist.get_backend() if distributed else None, "rows": data.size, "batch_size": B, "steps_per_epoch": steps_per_epoch}), flush=True)
@@ -413,11 +427,18 @@ def main():
                 if cfg["clipNorm"] > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clipNorm"])
                 opt.step()
+                if ema is not None:
+                    d = min(ema_decay, (1 + step) / (10 + step))
+                    with torch.no_grad():
+                        for a, p in zip(ema, model.parameters()):
+                            a.mul_(d).add_(p.detach(), alpha=1 - d)
                 opt.zero_grad(set_to_none=True)
                 step += 1
                 micro = 0
                 if args.max_steps and step >= args.max_steps:
                     break
+        last = {k: v.clone() for k, v in model.state_dict().items()} if rank == 0 and ema is not None else None
+        swap_ema()                                                       # the average in the model until the epoch's end
         valid_loss = evaluate(model, valid, cfg, device)[0] if valid else None
         if cfg["schedule"]["type"] == "plateau" and valid_loss is not None:
             s = cfg["schedule"]
@@ -433,10 +454,11 @@ def main():
         if rank == 0:
             weights = {k: v for k, v in model.state_dict().items()}
             meta = {"epoch": str(epoch), "validLoss": "" if valid_loss is None else repr(valid_loss), "format": "pt"}
-            save_file(weights, os.path.join(args.out, "last.safetensors"), meta)
+            save_file(weights if last is None else last, os.path.join(args.out, "last.safetensors"), meta)   # as trained, not averaged
             if improved:
                 save_file(weights, os.path.join(args.out, "model.safetensors"), meta)
             print(json.dumps({"epoch": epoch, "trainLoss": loss_sum / max(1, rows), "validLoss": valid_loss, "lr": args.lr * lr_factor(cfg["schedule"], max(0, step - 1), total, steps_per_epoch, plateau), "steps": step, "seconds": round(time.time() - t0, 3), "best": improved}), flush=True)
+        swap_ema()                                                       # the weights back, to train on
         if args.max_steps and step >= args.max_steps:
             break
         if valid_loss is not None and cfg.get("patience") and epoch - best_epoch >= cfg["patience"]:

@@ -79,7 +79,8 @@ attnkit export ${run} model.onnx --verify
 \`\`\`
 
 Rank 0 prints one JSON line per epoch (\`trainLoss\`, \`validLoss\`, \`lr\`) and writes
-\`ckpt/last.safetensors\` every epoch and \`ckpt/model.safetensors\` at the best epoch, atomically;
+\`ckpt/last.safetensors\` every epoch and \`ckpt/model.safetensors\` at the best epoch, atomically
+(with \`train.ema\`, the weights' moving average, as attnkit's trainer keeps it);
 \`--test test.safetensors\` prints the test metrics attnkit's \`eval\` reports.
 `;
 }

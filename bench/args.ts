@@ -1,6 +1,6 @@
 /**
  * The command line both benches take (bench/run.ts in Node, bench/browser/run.ts in Chromium):
- * --quick, --only <case substring>, --impls a,b, --threads n, --min-seconds s, --rounds n, --out file.
+ * --quick, --only <case substring>, --impls a,b, --threads n, --min-seconds s, --warmup s, --rounds n, --out file.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -8,10 +8,15 @@ import { parseArgs } from 'node:util';
 export interface BenchArgs {
   quick: boolean; only?: string; impls?: string; out?: string;
   threads: number; minSeconds: number; rounds: number;
+  /** Untimed runs for at least this many seconds after the first (0: the first run only). */
+  warmup: number;
 }
 
-/** Parses and checks the options; `name` prefixes the errors, `fullSeconds` is --min-seconds' default without --quick. */
-export function benchArgs(name: string, fullSeconds: number): BenchArgs {
+/**
+ * Parses and checks the options; `name` prefixes the errors, `fullSeconds` is --min-seconds' default
+ * without --quick, `fullWarmup` --warmup's (with --quick: 0).
+ */
+export function benchArgs(name: string, fullSeconds: number, fullWarmup = 0): BenchArgs {
   const { values: a } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -19,6 +24,7 @@ export function benchArgs(name: string, fullSeconds: number): BenchArgs {
       impls: { type: 'string' },
       threads: { type: 'string' },
       'min-seconds': { type: 'string' },
+      warmup: { type: 'string' },
       rounds: { type: 'string' },
       out: { type: 'string' },
     },
@@ -27,10 +33,12 @@ export function benchArgs(name: string, fullSeconds: number): BenchArgs {
   const threads = Number(a.threads ?? os.availableParallelism());
   const minSeconds = Number(a['min-seconds'] ?? (quick ? 0.05 : fullSeconds));
   const rounds = Number(a.rounds ?? 1);
+  const warmup = Number(a.warmup ?? (quick ? 0 : fullWarmup));
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`${name}: --threads must be a positive integer, got ${a.threads}`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`${name}: --rounds must be a positive integer, got ${a.rounds}`);
   if (!(minSeconds >= 0)) throw new Error(`${name}: --min-seconds must be ≥ 0, got ${a['min-seconds']}`);
-  return { quick, only: a.only, impls: a.impls, out: a.out, threads, minSeconds, rounds };
+  if (!(warmup >= 0)) throw new Error(`${name}: --warmup must be ≥ 0, got ${a.warmup}`);
+  return { quick, only: a.only, impls: a.impls, out: a.out, threads, minSeconds, rounds, warmup };
 }
 
 /** A time in ms with 3 significant-ish digits. */

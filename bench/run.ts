@@ -12,6 +12,9 @@
  *          --impls <a,b,…> (run only these implementations; the others are listed as not run),
  *          --rounds <n> (run every pair n times, interleaved, and report the median round),
  *          --threads <n> (default: all cores), --min-seconds <s> (timing budget per pair),
+ *          --warmup <s> (untimed runs after the first for at least s seconds; default 2, 0 with --quick:
+ *          V8 compiles wasm with its optimising tier in background threads, which a pair's busy cores
+ *          starve, so attnkit-wasm's forward + backward kept Liftoff code for about 9 runs),
  *          --out <file.json> (default bench/results/bench-<time>.json).
  *
  * PyTorch is an optional peer (bench/torch_peer.py): it runs when a Python with torch is found
@@ -28,8 +31,8 @@ import { benchCases, type BenchCase, type ImplName } from './cases.ts';
 import type { WorkerResult } from './worker.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = benchArgs('bench', 1.5);
-const { threads, minSeconds, rounds } = args;
+const args = benchArgs('bench', 1.5, 2);
+const { threads, minSeconds, rounds, warmup } = args;
 
 interface Ceiling { isa: string; threads: number; gflops: number | null; error?: string }
 
@@ -76,8 +79,8 @@ function findTorchPython(): string | null {
 function runPair(c: BenchCase, impl: ImplName): WorkerResult {
   const timeout = (args.quick ? 120 : 600) * 1000;
   const [cmd, argv] = impl === 'torch'
-    ? [torchPython!, [path.join(here, 'torch_peer.py'), JSON.stringify(c), String(threads), String(minSeconds)]]
-    : [process.execPath, ['--import', 'tsx', path.join(here, 'worker.ts'), JSON.stringify(c), impl, String(threads), String(minSeconds)]];
+    ? [torchPython!, [path.join(here, 'torch_peer.py'), JSON.stringify(c), String(threads), String(minSeconds), String(warmup)]]
+    : [process.execPath, ['--import', 'tsx', path.join(here, 'worker.ts'), JSON.stringify(c), impl, String(threads), String(minSeconds), String(warmup)]];
   const child = spawnSync(cmd, argv, {
     encoding: 'utf8', timeout, maxBuffer: 1 << 24, env: { ...process.env, ATTNKIT_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
   });
@@ -177,6 +180,8 @@ const report = {
   date: new Date().toISOString(),
   machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version, threads },
   rounds,
+  minSeconds,
+  warmupSeconds: warmup,
   fmaCeiling: ceiling,
   quick: args.quick,
   cases: cases.map(({ id, title, spec, flops, tokens }) => ({ id, title, spec, flops, tokens })),

@@ -124,6 +124,7 @@ def main():
     case = json.loads(sys.argv[1])
     threads = int(sys.argv[2])
     min_seconds = float(sys.argv[3])
+    warm_budget = float(sys.argv[4]) * 1000 if len(sys.argv) > 4 else 0.0
     import torch
 
     torch.set_num_threads(threads)
@@ -133,6 +134,13 @@ def main():
     t0 = time.perf_counter()
     run()
     warmup_ms = (time.perf_counter() - t0) * 1000
+    # more untimed runs for the warm-up budget (not after a minutes-long first run), as bench/worker.ts
+    warm, warmup_runs = warmup_ms, 1
+    while warm < warm_budget and warmup_ms <= 20_000:
+        t0 = time.perf_counter()
+        run()
+        warm += (time.perf_counter() - t0) * 1000
+        warmup_runs += 1
     times = []
     spent = 0.0
     while len(times) < 2 or (spent < min_seconds * 1000 and len(times) < 30):
@@ -150,6 +158,7 @@ def main():
         "ms": times[len(times) // 2],
         "reps": len(times),
         "warmupMs": warmup_ms,
+        "warmupRuns": warmup_runs,
         "rssBaseMB": rss_base,
         "rssPeakMB": max_rss_mb(),
         "checksum": [float(out.sum()), float((out * out).sum())],

@@ -1,7 +1,7 @@
 /**
  * Runs one benchmark case with one implementation in its own process, so that the peak RSS
  * it reports belongs to that implementation alone. Prints one JSON line (a WorkerResult).
- * Usage: tsx bench/worker.ts '<BenchCase json>' <impl> <threads> <minSeconds>
+ * Usage: tsx bench/worker.ts '<BenchCase json>' <impl> <threads> <minSeconds> [warmupSeconds]
  */
 import type { BenchCase, CaseSpec, ImplName } from './cases.ts';
 import { fill } from './fill.ts';
@@ -10,10 +10,13 @@ import type { Tensor } from '../src/index.ts';
 export interface WorkerResult {
   ok: boolean;
   error?: string;
-  /** Median milliseconds of the timed runs (after one warm-up run). */
+  /** Median milliseconds of the timed runs (after the warm-up: the first run, then runs for warmupSeconds). */
   ms?: number;
   reps?: number;
+  /** The first run's milliseconds. */
   warmupMs?: number;
+  /** Runs in the warm-up, the first included. */
+  warmupRuns?: number;
   /** maxRSS after loading the library, before inputs were made, and at the end (MB). */
   rssBaseMB?: number;
   rssPeakMB?: number;
@@ -232,7 +235,7 @@ function markBase(): void {
 }
 
 async function main(): Promise<WorkerResult> {
-  const [caseJson, impl, threadsArg, minArg] = process.argv.slice(2) as [string, ImplName, string, string];
+  const [caseJson, impl, threadsArg, minArg, warmArg] = process.argv.slice(2) as [string, ImplName, string, string, string | undefined];
   const bench = JSON.parse(caseJson) as BenchCase;
   const threads = Number(threadsArg);
   const minSeconds = Number(minArg);
@@ -244,6 +247,14 @@ async function main(): Promise<WorkerResult> {
   let t = performance.now();
   await runner.run();
   const warmupMs = performance.now() - t;
+  // more untimed runs for warmupSeconds (not after a minutes-long first run)
+  const warmBudget = Number(warmArg ?? 0) * 1000;
+  let warmupRuns = 1;
+  for (let warm = warmupMs; warm < warmBudget && warmupMs <= 20_000; warmupRuns++) {
+    t = performance.now();
+    await runner.run();
+    warm += performance.now() - t;
+  }
   const times: number[] = [];
   const budget = minSeconds * 1000;
   let spent = 0;
@@ -268,6 +279,7 @@ async function main(): Promise<WorkerResult> {
     ms: times[Math.floor(times.length / 2)]!,
     reps: times.length,
     warmupMs,
+    warmupRuns,
     rssBaseMB: rssBase,
     rssPeakMB: process.resourceUsage().maxRSS / 1024,
     checksum: [s1, s2],

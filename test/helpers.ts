@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request, type Agent } from 'node:http';
-import { Tensor, Generator, data, models, randn, tensor } from '../src/index.js';
+import { Tensor, Generator, data, models, randn, tensor, type train } from '../src/index.js';
 import { nativeInfo, setNativeIsa, useBackend } from '../src/backend/native/index.js';
 import { loadedWasmAddon, setWasmIsa } from '../src/backend/wasm/index.js';
 
@@ -169,4 +169,21 @@ export function eachIsa(fn: (isa: string) => void): string[] {
     pass.setIsa(best);
   }
   return tried;
+}
+
+/**
+ * Runs `trainer` until its `epoch` checkpoint is written and stops it there, as a kill would (the
+ * onCheckpoint hook throws); returns the last and best checkpoints it wrote.
+ */
+export function runUntilEpoch(trainer: train.Trainer, epoch: number): { last: Uint8Array; best: Uint8Array | null } {
+  let last: Uint8Array | null = null, best: Uint8Array | null = null;
+  const stop = new Error('killed');
+  trainer.callbacks.push({
+    onCheckpoint: (kind, bytes, t) => {
+      if (kind === 'best') best = bytes; else last = bytes;
+      if (kind === 'last' && t.epoch === epoch) throw stop;
+    },
+  });
+  assert.throws(() => trainer.run(), (e) => e === stop);
+  return { last: last!, best };
 }

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, data, models, train } from '../../src/index.js';
+import { runUntilEpoch } from '../helpers.js';
 
 const schema = { fields: [{ name: 'x', kind: 'numeric' }, { name: 'c', kind: 'categorical' }], targets: [{ name: 'y', task: 'binary' }] };
 const rng0 = new Generator(4);
@@ -51,28 +52,18 @@ test('ema: a run resumed from its checkpoint ends with the weights of an uninter
   const opts = { epochs: 4, lr: 0.01, batchSize: 16, ema: 0.95 };
   const a = model();
   new train.Trainer(a, ds, split, opts, { seed: 5 }).run();
-  const b = model();
-  const interrupted = new train.Trainer(b, ds, split, opts, { seed: 5 });
-  let last: Uint8Array | null = null, best: Uint8Array | null = null;
-  const stop = new Error('killed');
-  interrupted.callbacks.push({
-    onCheckpoint: (kind, bytes, t) => {
-      if (kind === 'best') best = bytes; else last = bytes;
-      if (kind === 'last' && t.epoch === 2) throw stop;
-    },
-  });
-  assert.throws(() => interrupted.run(), (e) => e === stop);
+  const { last, best } = runUntilEpoch(new train.Trainer(model(), ds, split, opts, { seed: 5 }), 2);
   // the best checkpoint holds the average (what was validated); the last one the weights as trained, and the average beside them
-  const names = Object.keys(train.decodeSafetensors(last!).tensors);
+  const names = Object.keys(train.decodeSafetensors(last).tensors);
   assert.equal(names.filter((n) => n.startsWith('__ema__.')).length, a.parameters().length);
   const c = model();
   const resumed = new train.Trainer(c, ds, split, opts, { seed: 5 });
-  resumed.resume(last!, best, 'last.safetensors');
+  resumed.resume(last, best, 'last.safetensors');
   resumed.run();
   assert.deepEqual(weights(c), weights(a), 'bitwise equal final weights');
 
   // a checkpoint and a trainer that disagree about ema are refused, naming the checkpoint
-  assert.throws(() => new train.Trainer(model(), ds, split, { ...opts, ema: 0 }, { seed: 5 }).resume(last!, best, 'last.safetensors'),
+  assert.throws(() => new train.Trainer(model(), ds, split, { ...opts, ema: 0 }, { seed: 5 }).resume(last, best, 'last.safetensors'),
     /last\.safetensors: the checkpoint holds a moving average of the weights \(ema\) and this run has none/);
   const plain = new train.Trainer(model(), ds, split, { epochs: 1 }, { seed: 5 }).checkpoint();
   assert.throws(() => new train.Trainer(model(), ds, split, opts, { seed: 5 }).resume(plain, null, 'p.safetensors'),

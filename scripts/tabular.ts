@@ -62,13 +62,30 @@ function splitOf(loaded: LoadedDataset, seed: number): { train: number[]; valid:
   return splitIndices(loaded.records.length, { seed, valid: 0.1, test: 0.2, stratify });
 }
 
-/** The schema with every numeric field's embedding set. */
-function withEmbedding(schema: Schema, embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic'): Schema {
-  return { ...schema, fields: schema.fields.map((f) => (f.kind === 'numeric' ? { ...f, embedding } : f)) };
+/** The schema with every numeric field's embedding set ('by-skew': per field, see bySkew). */
+function withEmbedding(schema: Schema, embedding: ModelSpec['embedding'], rows: DataRecord[]): Schema {
+  return { ...schema, fields: schema.fields.map((f) => (f.kind !== 'numeric' ? f : { ...f, embedding: embedding === 'by-skew' ? bySkew(rows, f.name) : embedding })) };
+}
+
+/**
+ * A per-field choice from the training rows alone: 'linear' for a column whose present values are
+ * roughly symmetric (|sample skewness| < 1) and not mostly one value, else 'piecewise' (skewed or
+ * zero-inflated columns, where bins express what a single line cannot). An experiment, not an option.
+ */
+function bySkew(rows: DataRecord[], name: string): 'linear' | 'piecewise' {
+  const xs = rows.map((r) => r[name]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (xs.length < 3) return 'piecewise';
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const m2 = xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length, m3 = xs.reduce((a, x) => a + (x - m) ** 3, 0) / xs.length;
+  const skew = m2 > 0 ? m3 / m2 ** 1.5 : 0;
+  const counts = new Map<number, number>();
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+  const mode = Math.max(...counts.values()) / xs.length;
+  return Math.abs(skew) < 1 && mode < 0.3 ? 'linear' : 'piecewise';
 }
 
 interface ModelSpec {
-  embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string | boolean>;
+  embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic' | 'by-skew'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string | boolean>;
   /** Before training: `glm` starts the wide part at the L-BFGS logistic / ridge optimum (C by validation loss) and the deep heads at zero (CANN, Schelldorfer & Wüthrich 2019). */
   start?: 'glm';
 }
@@ -124,6 +141,8 @@ const MODELS: Record<string, ModelSpec> = {
   mlp: { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN } },
   // the weights' moving average (train.ema 0.99: validation, the best epoch and the model are the average's)
   'fusion-piecewise-ema': fusionOf('piecewise', {}, { ema: 0.99 }),
+  // per field: linear for a symmetric column, piecewise for a skewed or zero-inflated one (bySkew)
+  'fusion-by-skew': fusionOf('by-skew'),
   'fusion-linear-ema': fusionOf('linear', {}, { ema: 0.99 }),
   'mlp-ema': { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN, ema: 0.99 } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
@@ -174,7 +193,8 @@ function run(): void {
       const split = splitOf(loaded, seed);
       for (const model of models) {
         const spec = MODELS[model];
-        const pre = Preprocessor.fit(withEmbedding(loaded.schema, spec.embedding), split.train.map((i) => loaded.records[i]));
+        const trainRows = split.train.map((i) => loaded.records[i]);
+        const pre = Preprocessor.fit(withEmbedding(loaded.schema, spec.embedding, trainRows), trainRows);
         const ds = pre.encode(loaded.records).dataset;
         let m = spec.make(pre, seed);
         let r = { bestEpoch: 0, history: [] as unknown[] };
@@ -316,7 +336,7 @@ function table(): void {
     'fusion-piecewise-linear': 'fusion, piecewise-linear', 'fusion-piecewise-linear-wide': 'fusion, piecewise-linear, wide',
     'fusion-piecewise-glm': 'fusion, piecewise, wide from GLM', 'fusion-auto': 'fusion, piecewise or piecewise-linear by validation loss', 'fusion-linear-glm': 'fusion, linear, wide from GLM',
     'fusion-piecewise-linear-glm': 'fusion, piecewise-linear, wide from GLM',
-    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99',
+    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness',
     mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
   };
   out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);
@@ -369,10 +389,22 @@ function table(): void {
   console.log(out.join('\n'));
 }
 
+/** bySkew's choice per numeric field of each dataset, on seed 0's training rows. */
+function bySkewTable(): void {
+  for (const [name, load] of Object.entries(DATASETS)) {
+    const loaded = load();
+    const rows = splitOf(loaded, 0).train.map((i) => loaded.records[i]);
+    const numeric = loaded.schema.fields.filter((f) => f.kind === 'numeric').map((f) => f.name);
+    const linear = numeric.filter((f) => bySkew(rows, f) === 'linear');
+    console.log(`${name}: linear ${linear.length} of ${numeric.length} numeric fields (${linear.join(', ') || 'none'}); piecewise: ${numeric.filter((f) => !linear.includes(f)).join(', ') || 'none'}`);
+  }
+}
+
 const cmd = process.argv[2];
 if (cmd === 'dump') dump(process.argv[3] ?? '/tmp/tabular');
 else if (cmd === 'run') run();
 else if (cmd === 'table') table();
 else if (cmd === 'sweep') sweep();
 else if (cmd === 'sweep-table') sweepTable();
+else if (cmd === 'by-skew') bySkewTable();
 else { console.error('usage: tsx scripts/tabular.ts dump <dir> | run [--datasets …] [--models …] [--seeds …] | table'); process.exit(2); }

@@ -119,6 +119,8 @@ const SWEEP: Record<string, ModelSpec> = {
   'warmup 0': fusionOf('linear', {}, { warmup: 0 }),
   'epochs 30': fusionOf('linear', {}, { epochs: 30, patience: 6 }),
 };
+/** The MLP baseline with the suite's training. */
+const MLP: ModelSpec = { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN } };
 const MODELS: Record<string, ModelSpec> = {
   'fusion-linear': fusionOf('linear'),
   'fusion-piecewise': fusionOf('piecewise'),
@@ -138,13 +140,13 @@ const MODELS: Record<string, ModelSpec> = {
   'fusion-piecewise-glm': { ...fusionOf('piecewise', { wide: true }), start: 'glm' },
   'fusion-linear-glm': { ...fusionOf('linear', { wide: true }), start: 'glm' },
   'fusion-piecewise-linear-glm': { ...fusionOf('piecewise-linear', { wide: true }), start: 'glm' },
-  mlp: { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN } },
+  mlp: MLP,
   // the weights' moving average (train.ema 0.99: validation, the best epoch and the model are the average's)
   'fusion-piecewise-ema': fusionOf('piecewise', {}, { ema: 0.99 }),
   // per field: linear for a symmetric column, piecewise for a skewed or zero-inflated one (bySkew)
   'fusion-by-skew': fusionOf('by-skew'),
   'fusion-linear-ema': fusionOf('linear', {}, { ema: 0.99 }),
-  'mlp-ema': { embedding: 'linear', make: (pre, seed) => new MLPModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { ...TRAIN, ema: 0.99 } },
+  'mlp-ema': { ...MLP, train: { ...TRAIN, ema: 0.99 } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
   linear: { embedding: 'linear', make: (pre, seed) => new LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { optimizer: 'lbfgs', C: '0.1 | 1 | 10 by validation loss' } },
 };

@@ -33,6 +33,15 @@ const env = { ...process.env, OMP_NUM_THREADS: '1' };
 const LBFGS_WEIGHT_TOL = 5e-3;
 
 /** The JSON lines a train.py run printed (torchrun's `[default0]:` prefixes removed). */
+/**
+ * Whether element i of a parameter is the attention key bias (in_proj_bias[C:2C], attnkit's inProjBias):
+ * its gradient is zero in exact arithmetic (softmax ignores a constant per query), so AdamW turns its
+ * rounding noise into steps and the runs' weights there are not compared.
+ */
+const isKeyBias = (name: string, size: number, i: number): boolean => /(in_proj_bias|inProjBias)$/.test(name) && i >= size / 3 && i < (2 * size) / 3;
+/** A train.py checkpoint's weights, by attnkit's parameter names. */
+const torchWeights = (file: string): Record<string, Tensor> => fromTorchStateDict(decodeSafetensors(readFileSync(file)).tensors);
+
 function jsonLines(stdout: string): Record<string, unknown>[] {
   return stdout.split('\n').map((l) => l.replace(/^\[default\d+\]:/, '').trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
@@ -71,17 +80,15 @@ test('torchrun with 2 gloo processes lowers the loss and gives the weights 1 pro
   const perEpoch = Math.ceil(trainRows / B);
   assert.ok(e1.steps === perEpoch && e2.steps === 2 * perEpoch, `ceil(${trainRows} / ${B}) steps an epoch, whatever the process count`);
 
-  // the same weights; the key bias (in_proj_bias[C:2C]) gets a gradient that is zero in exact
-  // arithmetic (softmax ignores a constant per query), so AdamW turns its rounding noise into steps
+  // the same weights, the key bias aside (isKeyBias)
   const a = decodeSafetensors(readFileSync(join(dir, 'ck1', 'model.safetensors'))).tensors;
   const b = decodeSafetensors(readFileSync(join(dir, 'ck2', 'model.safetensors'))).tensors;
   const init = decodeSafetensors(readFileSync(join(proj, 'model.safetensors'))).tensors;
   let moved = 0;
   for (const [name, t] of Object.entries(a)) {
-    const C = name.endsWith('in_proj_bias') ? t.size / 3 : 0;
     t.data.forEach((v, i) => {
       moved = Math.max(moved, Math.abs(v - init[name].data[i]));
-      if (C && i >= C && i < 2 * C) return;
+      if (isKeyBias(name, t.size, i)) return;
       assert.ok(Math.abs(v - b[name].data[i]) <= 1e-5, `${name}[${i}]: 1 process ${v}, 2 processes ${b[name].data[i]}`);
     });
   }
@@ -174,11 +181,10 @@ for (const [what, modelConfig] of Object.entries(STEP_MODELS)) test(`one train.p
   const testLoss = lines.find((l) => l.test)!.testLoss as number;
   const ours = meanLoss(model, dataset, saved.split.test);
   assert.ok(Math.abs(testLoss - ours) <= 1e-5, `test loss: train.py ${testLoss}, attnkit ${ours}`);
-  const torchStep = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, `${step}-ck`, 'model.safetensors'))).tensors);
+  const torchStep = torchWeights(join(dir, `${step}-ck`, 'model.safetensors'));
   for (const [name, p] of model.namedParameters()) {
-    const C = name.endsWith('inProjBias') ? p.size / 3 : 0;                           // the key bias: see the test above
     p.data.forEach((v, i) => {
-      if (C && i >= C && i < 2 * C) return;
+      if (isKeyBias(name, p.size, i)) return;
       assert.ok(Math.abs(v - torchStep[name].data[i]) <= 1e-5, `${name}[${i}]: attnkit ${v}, train.py ${torchStep[name].data[i]}`);
     });
   }
@@ -196,13 +202,12 @@ test("train.ema: train.py's model.safetensors is the moving average of the weigh
   const { dataset } = await reopen(saved);
   model.train();
   new Trainer(model, dataset, { train: saved.split.train }, saved.config.train, { seed: 0 }).run();
-  const averaged = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'ema-ck', 'model.safetensors'))).tensors);
-  const last = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'ema-ck', 'last.safetensors'))).tensors);
+  const averaged = torchWeights(join(dir, 'ema-ck', 'model.safetensors'));
+  const last = torchWeights(join(dir, 'ema-ck', 'last.safetensors'));
   let moved = 0;
   for (const [name, p] of model.namedParameters()) {
-    const C = name.endsWith('inProjBias') ? p.size / 3 : 0;                           // the key bias: see above
     p.data.forEach((v, i) => {
-      if (C && i >= C && i < 2 * C) return;
+      if (isKeyBias(name, p.size, i)) return;
       assert.ok(Math.abs(v - averaged[name].data[i]) <= 1e-5, `${name}[${i}]: attnkit ${v}, train.py ${averaged[name].data[i]}`);
       if (Math.abs(last[name].data[i] - averaged[name].data[i]) > 1e-4) moved++;
     });
@@ -253,8 +258,8 @@ test("a linear run's default full-batch L-BFGS: train.py from half the run's wei
   // order and the line search amplifies it): both at the optimum to the tolerance attnkit's is held to
   // (4.8e-5 apart was seen from the native pass's weights, under 1e-6 from the js pass's)
   assert.ok(Math.abs((fit2.trainLoss as number) - (fit1.trainLoss as number)) <= 1e-4, `2 processes ${String(fit2.trainLoss)}, 1 process ${String(fit1.trainLoss)}`);
-  const w1 = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'lbfgs-ck1', 'model.safetensors'))).tensors);
-  const w2 = fromTorchStateDict(decodeSafetensors(readFileSync(join(dir, 'lbfgs-ck2', 'model.safetensors'))).tensors);
+  const w1 = torchWeights(join(dir, 'lbfgs-ck1', 'model.safetensors'));
+  const w2 = torchWeights(join(dir, 'lbfgs-ck2', 'model.safetensors'));
   let far = 0, farTwo = 0;
   for (const [name, p] of model.namedParameters()) {
     p.data.forEach((v, i) => {

@@ -17,7 +17,8 @@ import { LinearModel } from '../../models/baselines.js';
 import type { TaskModel } from '../../models/heads.js';
 import { loadRunModel, readRun, RUN_FILES, writeFileAtomic, type SavedRun } from '../runDir.js';
 import { modelFields, modelPy, inputName, targetName } from './modelPy.js';
-import { SAFETENSORS_IO_PY, TRAIN_PY } from './files.py.js';
+import { SAFETENSORS_IO_PY } from './safetensorsIo.py.js';
+import { TRAIN_PY } from './train.py.js';
 import { fieldKindOf } from '../../data/fields/index.js';
 import { readmePy } from './readme.js';
 

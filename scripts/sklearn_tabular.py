@@ -86,7 +86,8 @@ def main(directory):
         else:
             classes = sorted(set(str(v) for v in y_raw))
             y = np.array([classes.index(str(v)) for v in y_raw])
-        for seed, split in enumerate(d['splits']):
+        # the dump names its seeds (older dumps: seeds 0, 1, … in order)
+        for seed, split in zip(d.get('seeds', range(len(d['splits']))), d['splits']):
             tr, te = np.array(split['train']), np.array(split['test'])
             task = target['task']
             models = {

@@ -4,7 +4,7 @@
  * logistic/ridge regression and gradient boosting on the same splits come from
  * scripts/sklearn_tabular.py, which reads the rows and splits this script dumps.
  *
- *   npx tsx scripts/tabular.ts dump /tmp/tabular            # rows + schema + splits per dataset (for Python)
+ *   npx tsx scripts/tabular.ts dump /tmp/tabular [--seeds 0,1,2,3,4]   # rows + schema + splits per dataset (for Python)
  *   /usr/bin/python3 scripts/sklearn_tabular.py /tmp/tabular > docs/tabular/sklearn.json
  *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts run [--datasets a,b] [--models m,n] [--seeds 0,1,2,3,4] [--file attnkit.json]
  *       (appends each cell to docs/tabular/<file>, replacing an earlier cell of the same dataset, model and seed)
@@ -12,6 +12,7 @@
  *   npx tsx scripts/tabular.ts table [--files defaults.json,linear.json,sklearn.json]   # the markdown tables
  *   nice -n 10 env ATTNKIT_NUM_THREADS=1 npx tsx scripts/tabular.ts sweep [--datasets …] [--variants …]   # → docs/tabular/sweep.json
  *   npx tsx scripts/tabular.ts sweep-table                  # validation loss of each variant relative to the centre's
+ *   npx tsx scripts/tabular.ts paired [--files …] [--models fusion-piecewise] [--refs mlp,sklearn-logistic,sklearn-gbdt]   # per-seed paired differences
  *
  * Breast cancer is read from Debian python3-sklearn's bundled CSV; the others ship with npm packages.
  */
@@ -64,7 +65,51 @@ function splitOf(loaded: LoadedDataset, seed: number): { train: number[]; valid:
 
 /** The schema with every numeric field's embedding set ('by-skew': per field, see bySkew). */
 function withEmbedding(schema: Schema, embedding: ModelSpec['embedding'], rows: DataRecord[]): Schema {
-  return { ...schema, fields: schema.fields.map((f) => (f.kind !== 'numeric' ? f : { ...f, embedding: embedding === 'by-skew' ? bySkew(rows, f.name) : embedding })) };
+  const target = schema.targets[0];
+  const pick = (name: string): 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic' =>
+    embedding === 'by-skew' ? bySkew(rows, name) : embedding === 'by-shape' ? byShape(rows, name, target.name, target.task) : embedding;
+  return { ...schema, fields: schema.fields.map((f) => (f.kind !== 'numeric' ? f : { ...f, embedding: pick(f.name) })) };
+}
+
+/**
+ * A per-field choice from the shape of the target's dependence on the column, on the training rows alone:
+ * 'piecewise' when a step function over 8 quantile bins predicts the target better out of fold than a
+ * straight line does, else 'linear'. Both are least-squares fits of the target (one-hot for classes,
+ * the value for regression) on the field's present values, scored by 5-fold squared error (folds by row
+ * position). An experiment, not an option.
+ */
+function byShape(rows: DataRecord[], name: string, targetName: string, task: 'binary' | 'multiclass' | 'regression'): 'linear' | 'piecewise' {
+  const pairs = rows.flatMap((r) => {
+    const x = r[name], y = r[targetName];
+    return typeof x === 'number' && Number.isFinite(x) && y !== null && y !== undefined && y !== '' ? [{ x, y }] : [];
+  });
+  if (pairs.length < 20) return 'piecewise';
+  const classes = task === 'regression' ? [] : [...new Set(pairs.map((p) => String(p.y)))].sort();
+  const ys = pairs.map((p) => (task === 'regression' ? [Number(p.y)] : classes.map((c) => (String(p.y) === c ? 1 : 0))));
+  const q = ys[0].length, K = 5;
+  let lineErr = 0, binErr = 0;
+  for (let f = 0; f < K; f++) {
+    const tr = pairs.map((_, i) => i).filter((i) => i % K !== f), te = pairs.map((_, i) => i).filter((i) => i % K === f);
+    // the line: per output, y = a + b·x by least squares
+    const mx = tr.reduce((a, i) => a + pairs[i].x, 0) / tr.length;
+    const vx = tr.reduce((a, i) => a + (pairs[i].x - mx) ** 2, 0);
+    // the step function: the mean target per quantile bin of the fold's training values
+    const sorted = tr.map((i) => pairs[i].x).sort((a, b) => a - b);
+    const edges = [...new Set(Array.from({ length: 7 }, (_, j) => sorted[Math.floor(((j + 1) * sorted.length) / 8)]))];
+    const binOf = (x: number): number => { let b = 0; while (b < edges.length && x >= edges[b]) b++; return b; };
+    for (let o = 0; o < q; o++) {
+      const my = tr.reduce((a, i) => a + ys[i][o], 0) / tr.length;
+      const b = vx > 0 ? tr.reduce((a, i) => a + (pairs[i].x - mx) * (ys[i][o] - my), 0) / vx : 0;
+      const sums = new Array<number>(edges.length + 1).fill(0), counts = new Array<number>(edges.length + 1).fill(0);
+      for (const i of tr) { const k = binOf(pairs[i].x); sums[k] += ys[i][o]; counts[k]++; }
+      for (const i of te) {
+        lineErr += (ys[i][o] - (my + b * (pairs[i].x - mx))) ** 2;
+        const k = binOf(pairs[i].x);
+        binErr += (ys[i][o] - (counts[k] > 0 ? sums[k] / counts[k] : my)) ** 2;
+      }
+    }
+  }
+  return binErr < lineErr ? 'piecewise' : 'linear';
 }
 
 /**
@@ -85,7 +130,7 @@ function bySkew(rows: DataRecord[], name: string): 'linear' | 'piecewise' {
 }
 
 interface ModelSpec {
-  embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic' | 'by-skew'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string | boolean>;
+  embedding: 'linear' | 'piecewise' | 'piecewise-linear' | 'periodic' | 'by-skew' | 'by-shape'; make(pre: Preprocessor, seed: number): TaskModel; train: Record<string, number | string | boolean>;
   /** Before training: `glm` starts the wide part at the L-BFGS logistic / ridge optimum (C by validation loss) and the deep heads at zero (CANN, Schelldorfer & Wüthrich 2019). */
   start?: 'glm';
 }
@@ -145,6 +190,8 @@ const MODELS: Record<string, ModelSpec> = {
   'fusion-piecewise-ema': fusionOf('piecewise', {}, { ema: 0.99 }),
   // per field: linear for a symmetric column, piecewise for a skewed or zero-inflated one (bySkew)
   'fusion-by-skew': fusionOf('by-skew'),
+  // per field: piecewise where a step function predicts the target better out of fold than a line (byShape)
+  'fusion-by-shape': fusionOf('by-shape'),
   'fusion-linear-ema': fusionOf('linear', {}, { ema: 0.99 }),
   'mlp-ema': { ...MLP, train: { ...TRAIN, ema: 0.99 } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
@@ -175,8 +222,9 @@ function dump(dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const [name, load] of Object.entries(DATASETS)) {
     const loaded = load();
-    const splits = SEEDS.map((s) => splitOf(loaded, s));
-    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, schema: loaded.schema, records: loaded.records, splits }));
+    const seeds = arg('seeds')?.split(',').map(Number) ?? SEEDS;
+    const splits = seeds.map((s) => splitOf(loaded, s));
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, schema: loaded.schema, records: loaded.records, seeds, splits }));
     console.error(`${name}: ${loaded.records.length} rows`);
   }
 }
@@ -338,7 +386,7 @@ function table(): void {
     'fusion-piecewise-linear': 'fusion, piecewise-linear', 'fusion-piecewise-linear-wide': 'fusion, piecewise-linear, wide',
     'fusion-piecewise-glm': 'fusion, piecewise, wide from GLM', 'fusion-auto': 'fusion, piecewise or piecewise-linear by validation loss', 'fusion-linear-glm': 'fusion, linear, wide from GLM',
     'fusion-piecewise-linear-glm': 'fusion, piecewise-linear, wide from GLM',
-    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness',
+    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness', 'fusion-by-shape': 'fusion, linear or piecewise per field by the target\'s dependence',
     mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
   };
   out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);
@@ -391,14 +439,46 @@ function table(): void {
   console.log(out.join('\n'));
 }
 
-/** bySkew's choice per numeric field of each dataset, on seed 0's training rows. */
-function bySkewTable(): void {
-  for (const [name, load] of Object.entries(DATASETS)) {
+/**
+ * Paired comparison on the seeds both models have: per dataset, the mean of (model − reference) per seed
+ * (signed so that positive = the model better), its standard error, and the seeds won, lost and tied;
+ * "significant" when the mean is at least two standard errors from zero.
+ */
+function paired(): void {
+  const files = arg('files')?.split(',') ?? ['defaults.json', 'linear.json', 'sklearn.json'];
+  const all = files.flatMap((f) => JSON.parse(readFileSync(join(OUT, f), 'utf8')) as Cell[]);
+  const models = arg('models')?.split(',') ?? ['fusion-piecewise'];
+  const refs = arg('refs')?.split(',') ?? ['mlp', 'sklearn-logistic', 'sklearn-gbdt'];
+  const out = ['| dataset | model | reference | seeds | mean difference ± SE (positive = model better) | won / lost / tied | |', '| --- | --- | --- | ---: | ---: | ---: | --- |'];
+  for (const name of Object.keys(DATASETS)) {
+    const metric = METRIC[DATASETS[name]().schema.targets[0].task];
+    const sign = metric === 'rmse' ? -1 : 1;
+    const bySeed = (m: string): Map<number, number> => new Map(all.filter((c) => c.dataset === name && c.model === m).map((c) => [c.seed, c.metrics[metric]]));
+    for (const m of models) {
+      const a = bySeed(m);
+      for (const r of refs) {
+        const b = bySeed(r);
+        const d = [...a.keys()].filter((k) => b.has(k)).map((k) => sign * (a.get(k)! - b.get(k)!));
+        if (d.length < 2) continue;
+        const se = sd(d) / Math.sqrt(d.length), mu = mean(d);
+        const [won, lost] = [d.filter((x) => x > 1e-12).length, d.filter((x) => x < -1e-12).length];
+        const verdict = Math.abs(mu) < 2 * se ? 'not significant' : mu > 0 ? '**model better**' : '**reference better**';
+        out.push(`| ${name} (${metric}) | ${m} | ${r} | ${d.length} | ${mu >= 0 ? '+' : ''}${mu.toFixed(4)} ± ${se.toFixed(4)} | ${won} / ${lost} / ${d.length - won - lost} | ${verdict} |`);
+      }
+    }
+  }
+  console.log(out.join('\n'));
+}
+
+/** bySkew's (or byShape's) choice per numeric field of each dataset, on the training rows of seed 0 (or --seeds). */
+function byRuleTable(rule: 'by-skew' | 'by-shape'): void {
+  for (const [name, load] of Object.entries(DATASETS)) for (const seed of arg('seeds')?.split(',').map(Number) ?? [0]) {
     const loaded = load();
-    const rows = splitOf(loaded, 0).train.map((i) => loaded.records[i]);
+    const rows = splitOf(loaded, seed).train.map((i) => loaded.records[i]);
     const numeric = loaded.schema.fields.filter((f) => f.kind === 'numeric').map((f) => f.name);
-    const linear = numeric.filter((f) => bySkew(rows, f) === 'linear');
-    console.log(`${name}: linear ${linear.length} of ${numeric.length} numeric fields (${linear.join(', ') || 'none'}); piecewise: ${numeric.filter((f) => !linear.includes(f)).join(', ') || 'none'}`);
+    const chosen = withEmbedding(loaded.schema, rule, rows).fields;
+    const linear = numeric.filter((f) => chosen.find((c) => c.name === f)!.kind === 'numeric' && (chosen.find((c) => c.name === f) as { embedding?: string }).embedding === 'linear');
+    console.log(`${name}${arg('seeds') ? ` seed ${seed}` : ''}: linear ${linear.length} of ${numeric.length} numeric fields (${linear.join(', ') || 'none'}); piecewise: ${numeric.filter((f) => !linear.includes(f)).join(', ') || 'none'}`);
   }
 }
 
@@ -408,5 +488,6 @@ else if (cmd === 'run') run();
 else if (cmd === 'table') table();
 else if (cmd === 'sweep') sweep();
 else if (cmd === 'sweep-table') sweepTable();
-else if (cmd === 'by-skew') bySkewTable();
+else if (cmd === 'by-skew' || cmd === 'by-shape') byRuleTable(cmd);
+else if (cmd === 'paired') paired();
 else { console.error('usage: tsx scripts/tabular.ts dump <dir> | run [--datasets …] [--models …] [--seeds …] | table'); process.exit(2); }

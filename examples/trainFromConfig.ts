@@ -16,6 +16,7 @@ const run = await trainFromConfigFile(path, {
 });
 console.log(`${run.config.name ?? path}: ${run.split.train.length} train / ${run.split.valid.length} valid / ${run.split.test.length} test rows, ${run.model.numParameters()} parameters, best epoch ${run.fit.bestEpoch}`);
 if (run.skipped.length) console.log(`skipped ${run.skipped.length} malformed rows, e.g. ${run.skipped[0].reason}`);
-for (const [target, m] of Object.entries(run.metrics)) {
+if (!run.metrics) console.log('no test rows (split.test: 0), so no test metrics');
+for (const [target, m] of Object.entries(run.metrics ?? {})) {
   console.log(`test ${target}: ${Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
 }

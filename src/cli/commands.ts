@@ -7,14 +7,14 @@ import { ConfigError, clipText, previewList } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';
 import { fieldCoverage } from '../data/validate.js';
-import { prepareRun, type PreparedRun } from '../train/runConfig.js';
+import { prepareRun, testMetrics, type PreparedRun } from '../train/runConfig.js';
 import { evaluate, formatMetrics, predict, predictionRecord } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
 import { exportViewer, startInspectServer } from './inspect.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 import { loadRecords, loadRunConfig, reopen } from './runFile.js';
-import { createRunDir, loadRunModel, readRun, removeStaleTemps, RUN_FILES, writeFileAtomic } from './runDir.js';
+import { createRunDir, loadRunModel, readRun, removeStaleTemps, reportRows, RUN_FILES, writeFileAtomic } from './runDir.js';
 import { encodeProgress, progressCallbacks } from './progress.js';
 import { exportRun } from './exportRun.js';
 import { exportPytorch, importWeights } from './pytorch/export.js';
@@ -23,7 +23,7 @@ import { decodeSafetensors } from '../tensor/safetensors.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
-function metricsLines(history: EpochRecord[], test?: Record<string, Record<string, number>>): string {
+function metricsLines(history: EpochRecord[], test?: Record<string, Record<string, number>> | null): string {
   return [...history.map((h) => JSON.stringify(h)), ...(test ? [JSON.stringify({ test })] : [])].join('\n') + '\n';
 }
 
@@ -58,6 +58,8 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     if (!o.quiet) {
       process.stderr.write(`run ${dir}: ${run.split.train.length} train / ${run.split.valid.length} valid / ${run.split.test.length} test rows, ${run.model.numParameters().toLocaleString('en-US')} parameters\n`);
       if (run.skipped.length) process.stderr.write(`skipped ${run.skipped.length} malformed rows, first: ${run.skipped[0].reason}\n`);
+      if (!run.split.valid.length) process.stderr.write('no validation rows: no early stopping, and the last epoch\'s weights are kept as the best (raise split.valid, or give more rows)\n');
+      if (!run.split.test.length) process.stderr.write('no test rows: the run will report no test metrics (raise split.test, or give more rows; attnkit eval <run> --data <file> tests it later)\n');
     }
   }
   const { trainer } = run;
@@ -80,7 +82,7 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     onCheckpoint: (kind, bytes) => writeFileAtomic(join(dir, kind === 'best' ? RUN_FILES.best : RUN_FILES.last), bytes),
   });
   const result = trainer.run();
-  const metrics = evaluate(run.model, run.dataset, run.split.test);
+  const metrics = testMetrics(run);
   writeFileAtomic(join(dir, RUN_FILES.metrics), metricsLines(trainer.history, metrics));
   writeReport(dir, run, trainer.history, metrics, entropy);
   // class names in id order, so a reader knows what precision/recall/f1 (binary: of the positive class, the last) are of
@@ -89,8 +91,10 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
   writeFileAtomic(join(dir, RUN_FILES.result), JSON.stringify(summary, null, 2) + '\n');
   if (o.json) out(JSON.stringify(summary));
   else {
-    out(`test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length}):`);
-    out(formatMetrics(metrics, run.model.targets));
+    if (metrics) {
+      out(`test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length}):`);
+      out(formatMetrics(metrics, run.model.targets));
+    } else out(`no test rows, so no test metrics (best epoch ${result.bestEpoch} of ${trainer.history.length})`);
     out(`run directory: ${dir}`);
     // from a source checkout the command is the npm script; installed, it is the attnkit binary
     const cmd = fileURLToPath(import.meta.url).endsWith('.ts') ? 'npm run attnkit -- inspect' : 'attnkit inspect';
@@ -109,6 +113,7 @@ export async function evalCommand(runDir: string, o: { data?: string; json?: boo
     if (skipped.length) process.stderr.write(`skipped ${skipped.length} rows, first: ${skipped[0].reason}\n`);
     metrics = evaluate(model, dataset, Array.from({ length: dataset.size }, (_, i) => i));
   } else {
+    if (!saved.split.test.length) throw new ConfigError(`eval: ${saved.dir} has no test rows (its split.test gave none); give rows to test on with --data <file>`);
     metrics = evaluate(model, (await reopen(saved)).dataset, saved.split.test);
   }
   out(o.json ? JSON.stringify(metrics) : formatMetrics(metrics, model.targets));
@@ -192,10 +197,11 @@ export function datasetsCommand(o: { json?: boolean }): number {
 }
 
 /** Writes report.json: sample maps and diagnostics on test rows, curves, entropy history, gates, metrics. */
-function writeReport(dir: string, run: PreparedRun, history: EpochRecord[], metrics: Record<string, Record<string, number>>, entropyHistory: EntropyPoint[]): void {
+function writeReport(dir: string, run: PreparedRun, history: EpochRecord[], metrics: Record<string, Record<string, number>> | null, entropyHistory: EntropyPoint[]): void {
+  const rows = reportRows(run.split);
   const report = buildReport({
     title: run.config.name ?? dir, model: run.model, state: run.preprocessor.state(), dataset: run.dataset,
-    rows: run.split.test.slice(0, 4), probeRows: run.split.test.slice(0, 32), records: run.records, history, entropyHistory, metrics,
+    rows: rows.slice(0, 4), probeRows: rows.slice(0, 32), records: run.records, history, entropyHistory, metrics,
   });
   writeFileAtomic(join(dir, RUN_FILES.report), JSON.stringify(report) + '\n');
 }
@@ -210,7 +216,7 @@ export async function inspectCommand(runDirs: string[], o: { port?: string; host
     const run = await reopen(s);
     const lines = existsSync(join(s.dir, RUN_FILES.metrics)) ? readFileSync(join(s.dir, RUN_FILES.metrics), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
     const history = lines.filter((l) => typeof l.epoch === 'number') as EpochRecord[];
-    const test = lines.find((l) => l.test)?.test ?? evaluate(model, run.dataset, s.split.test);
+    const test = lines.find((l) => l.test)?.test ?? testMetrics({ model, dataset: run.dataset, split: s.split });
     writeReport(s.dir, { ...run, model }, history, test, []);
   }
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };

@@ -126,6 +126,19 @@ function readJson(dir: string, file: string): unknown {
   try { return JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new DataError(`${p}: not valid JSON (${(e as Error).message})`); }
 }
 
+/**
+ * The rows a run's report and viewer show: its test rows, or, for a split without any (`split.test: 0`),
+ * its validation rows, or else its training rows.
+ */
+export function reportRows(split: { train: number[]; valid: number[]; test: number[] }): number[] {
+  return split[reportSplit(split)];
+}
+
+/** Which split reportRows takes its rows from. */
+export function reportSplit(split: { train: number[]; valid: number[]; test: number[] }): 'test' | 'valid' | 'train' {
+  return split.test.length ? 'test' : split.valid.length ? 'valid' : 'train';
+}
+
 /** What a run directory holds, read back and validated. */
 export interface SavedRun {
   dir: string;

@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { datasetPackageVersion } from '../data/node/datasets.js';
 import { ConfigError } from '../errors.js';
 import { PAGE_HTML, WASM_BASE_GLOBAL } from '../viz/page.js';
+import { SPLIT_NAMES } from '../viz/report.js';
 import type { DataRecord } from '../data/preprocessor.js';
-import { loadRunModel, readRun, RUN_FILES, writeFileAtomic, type SavedRun } from './runDir.js';
+import { loadRunModel, readRun, reportRows, reportSplit, RUN_FILES, writeFileAtomic, type SavedRun } from './runDir.js';
 import { splitSummary, type DatasetSummary } from '../train/splitSummary.js';
 import { reopen } from './runFile.js';
 
@@ -27,7 +28,9 @@ const packageRoot = join(here, '..', '..');
 /** What the page reads for one run: `runs/<k>/records.json`. */
 export interface ViewerRecords {
   title: string;
-  /** Dataset row of each test record. */
+  /** The split the records are of: the test split, or for a run without test rows its validation (else training) split (reportRows); absent in files from before, which were all 'test'. */
+  split?: 'test' | 'valid' | 'train';
+  /** Dataset row of each record. */
   rows: number[];
   records: DataRecord[];
   /** The encoded truth per target: class index (binary 0/1) or the value (regression). */
@@ -36,10 +39,10 @@ export interface ViewerRecords {
   classNames: Record<string, string[]>;
 }
 
-/** The test split's records of a saved run, with their truth and the targets' class names. */
+/** The test split's records of a saved run (see reportRows for a split without), with their truth and the targets' class names. */
 export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
   const run = await reopen(saved);
-  const rows = saved.split.test;
+  const rows = reportRows(saved.split);
   const batch = run.dataset.batch(rows);
   const truth: Record<string, number[]> = {}, classNames: Record<string, string[]> = {};
   const schemaTargets = saved.preprocessorState.schema.targets;
@@ -57,7 +60,7 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
       }
     }
   }
-  return { title: runTitle(saved), rows, records: rows.map((r) => run.records[r]), truth, classNames };
+  return { title: runTitle(saved), split: reportSplit(saved.split), rows, records: rows.map((r) => run.records[r]), truth, classNames };
 }
 
 /** Bumped when the cached viewer data's shape or its computation changes: older caches are recomputed. */
@@ -111,13 +114,13 @@ function readCache(path: string, key: Record<string, string>): ViewerCache | nul
 /** Progress of a long step on stderr: a bar on a terminal, a line every 10 s otherwise. */
 export type ViewerLog = (line: string) => void;
 
-function summaryProgress(log: ViewerLog | undefined, what: string): ((done: number, total: number) => void) | undefined {
+function summaryProgress(log: ViewerLog | undefined, what: string, split: string): ((done: number, total: number) => void) | undefined {
   if (!log) return undefined;
   const tty = Boolean(process.stderr.isTTY);
   let last = Date.now();
   const t0 = Date.now();
   return (done, total) => {
-    const line = `${what}: ${done}/${total} test rows (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
+    const line = `${what}: ${done}/${total} ${split} rows (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
     if (tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
     else if (done === total || Date.now() - last > 10_000) { last = Date.now(); log(line); }
   };
@@ -143,10 +146,10 @@ export async function viewerData(saved: SavedRun, log?: ViewerLog): Promise<{ re
     // the title names the run's folder as given now (a run moved or opened by another path)
     return { records: { ...hit.records, title: runTitle(saved) }, summary: hit.summary, cached: true, path };
   }
-  log?.(`${saved.dir}: computing the test split's summary for the viewer (${saved.split.test.length} rows; cached for the next time)…`);
+  log?.(`${saved.dir}: computing the ${SPLIT_NAMES[reportSplit(saved.split)]} split's summary for the viewer (${reportRows(saved.split).length} rows; cached for the next time)…`);
   const records = await viewerRecords(saved);
   const target = saved.preprocessor.targetInfo()[0];
-  const summary = splitSummary(loadRunModel(saved), saved.preprocessor, records.records, records.classNames[target.name] ?? [], 16, summaryProgress(log, saved.dir));
+  const summary = splitSummary(loadRunModel(saved), saved.preprocessor, records.records, records.classNames[target.name] ?? [], 16, summaryProgress(log, saved.dir, SPLIT_NAMES[reportSplit(saved.split)]));
   const cache: ViewerCache = { version: VIEWER_CACHE_VERSION, key, records, summary };
   writeFileAtomic(path, JSON.stringify(cache));
   return { records, summary, cached: false, path };

@@ -4,7 +4,7 @@
  * records already in memory (browser-safe); the Node runner reads the files first.
  */
 import { Generator } from '../tensor/random.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import { checkOptions, validateConfig, v } from '../config.js';
 import { parseSchema, type Schema } from '../data/schema.js';
 import { Preprocessor, type DataRecord, type PreprocessorState, type RowOrigin, type SkippedRow } from '../data/preprocessor.js';
@@ -69,8 +69,8 @@ export interface PreparedRun {
 export interface RunResult extends PreparedRun {
   history: EpochRecord[];
   fit: FitResult;
-  /** Test metrics per target. */
-  metrics: Record<string, TargetMetrics>;
+  /** Test metrics per target; null when the split has no test rows (`split.test: 0`, or too few rows for one). */
+  metrics: Record<string, TargetMetrics> | null;
 }
 
 /**
@@ -102,6 +102,9 @@ export function prepareRun(config: RunConfig, records: DataRecord[], options: {
   };
   const stratify = (config.split?.stratify ?? true) && first && first.task !== 'regression' ? classes() : undefined;
   const split = options.split ?? splitIndices(kept.length, { seed, valid: config.split?.valid ?? 0.1, test: config.split?.test ?? 0.2, stratify });
+  if (split.train.length === 0) {
+    throw new DataError(`prepareRun: the split leaves no training rows (${kept.length} row${kept.length === 1 ? '' : 's'}: ${split.valid.length} valid, ${split.test.length} test); give more rows or lower split.valid / split.test`);
+  }
   const preprocessor = options.preprocessor ? Preprocessor.fromState(options.preprocessor)
     : Preprocessor.fit(schema, split.train.map((i) => kept[i]), { origins: origins && split.train.map((i) => origins![i]) });
   const { dataset } = preprocessor.encode(kept, { origins });
@@ -116,5 +119,10 @@ export function trainOnRecords(config: RunConfig, records: DataRecord[], options
   const run = prepareRun(config, records, { schema: options.schema, origins: options.origins });
   if (options.callbacks) run.trainer.callbacks.push(options.callbacks);
   const result = run.trainer.run();
-  return { ...run, history: result.history, fit: result, metrics: evaluate(run.model, run.dataset, run.split.test) };
+  return { ...run, history: result.history, fit: result, metrics: testMetrics(run) };
+}
+
+/** Test metrics of a prepared (trained) run, or null when its split has no test rows. */
+export function testMetrics(run: Pick<PreparedRun, 'model' | 'dataset' | 'split'>): Record<string, TargetMetrics> | null {
+  return run.split.test.length ? evaluate(run.model, run.dataset, run.split.test) : null;
 }

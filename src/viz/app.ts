@@ -12,7 +12,7 @@
  *   confusion matrix whose cells filter the row picker; the run's training curves and metrics.
  * No network but the server (or static folder) it came from.
  */
-import type { Report } from './report.js';
+import { SPLIT_NAMES, type Report } from './report.js';
 import { lines } from './svg.js';
 import { Column, panel } from './column.js';
 import { attentionFlow, bars, h, headView, heatCanvas, HEAD_COLOURS, modelView, neuronView, numberGrid, type LinkFilter } from './views.js';
@@ -54,6 +54,8 @@ function table(headers: string[], rows: (string | number)[][], cls = ''): HTMLEl
   return t;
 }
 
+/** The name of the split a run's records are of: 'test' unless the run had no test rows. */
+const splitName = (run: PageRun): string => SPLIT_NAMES[run.data.split ?? 'test'];
 const truthOf = (run: PageRun, i: number): number => run.data.truth[run.target.name]?.[i] ?? Number.NaN;
 
 /** A record's one-line summary for the picker: its first text field, clipped. */
@@ -98,7 +100,7 @@ function renderPicker(st: State, choose: (i: number) => void): void {
       li.onclick = () => choose(i);
       list.append(li);
     }
-    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} test rows${pg.pages > 1 ? ` (${pg.from + 1}–${pg.from + pg.rows.length} listed)` : ''}`;
+    $('picker-count').textContent = `${idx.length} of ${run.data.records.length} ${splitName(run)} rows${pg.pages > 1 ? ` (${pg.from + 1}–${pg.from + pg.rows.length} listed)` : ''}`;
     const nav = $('picker-pages');
     nav.replaceChildren();
     if (pg.pages > 1) {
@@ -148,7 +150,7 @@ function drawRun(st: State, col: Column, k: number, a: Analysis, redraw: () => v
   else {
     col.append(h('h2', { class: 'run-title' }, `${run.title} · ${run.description} · ${run.model.numParameters().toLocaleString('en-US')} parameters`));
     col.append(pred);
-    if (!run.fusion) col.append(h('p', { class: 'note no-maps' }, 'This model has no token-to-token attention maps (they come from early fusion with Transformer layers or attention blocks), so the attention views are left out. Its prediction, the test split\'s confusion matrix, training curves and metrics are shown.'));
+    if (!run.fusion) col.append(h('p', { class: 'note no-maps' }, `This model has no token-to-token attention maps (they come from early fusion with Transformer layers or attention blocks), so the attention views are left out. Its prediction, the ${splitName(run)} split's confusion matrix, training curves and metrics are shown.`));
   }
   if (!run.fusion) return;
   col.schedule('modelview', (prev) => ({ title: 'Model view: every layer × head (click one to open it)', figure: modelView(a.weights, n, (l, hd) => { st.layer = l; st.head = hd; st.overlay = [hd]; redraw(); }, { layer, head }, prev) }));
@@ -211,14 +213,14 @@ function drawRun(st: State, col: Column, k: number, a: Analysis, redraw: () => v
 function datasetColumn(st: State, k: number, choose: (cell: [number, number]) => void): HTMLElement {
   const run = st.runs[k], s = st.stats[k];
   const col = h('div', { class: 'run-col', 'data-run': String(k) });
-  col.append(h('h2', { class: 'run-title' }, `${run.title}: the ${run.data.records.length} test rows`));
+  col.append(h('h2', { class: 'run-title' }, `${run.title}: the ${run.data.records.length} ${splitName(run)} rows`));
   if (s.fields && s.sources) {
-    col.append(panel('ds-fields', 'Attribution per field, mean over the test split (rollout of [CLS])', bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.name))));
-    col.append(panel('ds-sources', 'Attribution per source, mean over the test split', bars(s.sources.map((f) => f.rollout), s.sources.map((f) => f.name))));
-    col.append(panel('ds-gradattn', 'Gradient × attention per field, mean over the test split', bars(s.fields.map((f) => f.gradAttention), s.fields.map((f) => f.name))));
+    col.append(panel('ds-fields', `Attribution per field, mean over the ${splitName(run)} split (rollout of [CLS])`, bars(s.fields.map((f) => f.rollout), s.fields.map((f) => f.name))));
+    col.append(panel('ds-sources', `Attribution per source, mean over the ${splitName(run)} split`, bars(s.sources.map((f) => f.rollout), s.sources.map((f) => f.name))));
+    col.append(panel('ds-gradattn', `Gradient × attention per field, mean over the ${splitName(run)} split`, bars(s.fields.map((f) => f.gradAttention), s.fields.map((f) => f.name))));
   }
   if (s.entropy) {
-    col.append(panel('ds-entropy', 'Normalised entropy per layer × head over the test split (1 = uniform, 0 = one token)',
+    col.append(panel('ds-entropy', `Normalised entropy per layer × head over the ${splitName(run)} split (1 = uniform, 0 = one token)`,
       numberGrid(s.entropy, s.entropy.map((_, l) => `layer ${l + 1}`), s.entropy[0].map((_, hd) => `H${hd + 1}`), { max: 1, id: 'entropy-grid' })));
   }
   if (run.target.task !== 'regression') {
@@ -271,7 +273,7 @@ async function start(): Promise<void> {
   };
   document.title = `attnkit · ${runs.map((r) => r.title).join(' vs ')}`;
   $('title').textContent = runs.map((r) => r.title).join('  vs  ');
-  $('subtitle').textContent = `the model runs in this page on ${backendInfo()} · ${runs[0].data.records.length} test rows`;
+  $('subtitle').textContent = `the model runs in this page on ${backendInfo()} · ${runs[0].data.records.length} ${splitName(runs[0])} rows`;
 
   // each run's column (lasting panels, drawn when on screen) and its analysis of the record shown
   let columns: Column[] = [], shown = '', analyses: Analysis[] = [];
@@ -345,7 +347,7 @@ async function start(): Promise<void> {
   renderForm();
   analyseAll();
   renderDataset();
-  $('ds-status').textContent = 'computed by attnkit inspect over the test split';
+  $('ds-status').textContent = `computed by attnkit inspect over the ${st.runs.map(splitName).filter((x, i, a) => a.indexOf(x) === i).join(' and ')} split`;
   document.body.dataset.stats = 'true';
 }
 

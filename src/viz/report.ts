@@ -23,9 +23,14 @@ export interface Report {
   metrics: Record<string, Record<string, number>> | null;
 }
 
+/** How the viewer and the CLI's logs name the split a run's records are of (ViewerRecords.split). */
+export const SPLIT_NAMES = { test: 'test', valid: 'validation', train: 'training' } as const;
+
 /** `runs/<k>/records.json`: the test split's records (a structural copy of cli/viewerFiles.ts's ViewerRecords). */
 export interface ViewerRecords {
   title: string;
+  /** 'test', or for a run without test rows 'valid' (else 'train'); absent (= 'test') in older files. */
+  split?: keyof typeof SPLIT_NAMES;
   rows: number[];
   records: Record<string, unknown>[];
   truth: Record<string, number[]>;

@@ -62,6 +62,30 @@ test('train → eval → predict through the CLI, with the run directory it prom
   assert.deepEqual(JSON.parse(ds.stdout).map((d: { name: string }) => d.name), Object.keys(data.DATASETS));
 });
 
+test('a split without test rows trains, says so and reports no test metrics; one without training rows is a DataError', () => {
+  const out = join(dir, 'no-test');
+  const r = cli(['train', cfg, '--out', out, '--set', 'train.epochs=1', '--set', 'split.test=0', '--set', 'data.limit=200']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /no test rows: the run will report no test metrics/);
+  assert.match(r.stdout, /no test rows, so no test metrics/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).test, null);
+  assert.ok(existsSync(join(out, 'report.json')));   // its samples come from the validation rows
+  const view = join(dir, 'no-test-view');
+  assert.equal(cli(['inspect', out, '--export', view]).code, 0);
+  const records = JSON.parse(readFileSync(join(view, 'runs', '0', 'records.json'), 'utf8'));
+  assert.equal(records.split, 'valid');   // the viewer names them validation rows
+  assert.deepEqual(records.rows, JSON.parse(readFileSync(join(out, 'split.json'), 'utf8')).valid);
+  const ev = cli(['eval', out]);
+  assert.equal(ev.code, 2);
+  assert.match(ev.stderr, /eval: .* has no test rows .*--data/);
+  writeFileSync(join(dir, 'two.csv'), 'a,b,kind,label\n1,2,x,yes\n2,1,y,no\n');
+  const tiny = join(dir, 'tiny.yaml');
+  writeFileSync(tiny, readFileSync(cfg, 'utf8').replace('data.csv', 'two.csv'));
+  const t = cli(['train', tiny, '--out', join(dir, 'tiny'), '--set', 'split.valid=0.4', '--set', 'split.test=0.4', '--set', 'split.stratify=false']);
+  assert.equal(t.code, 1);
+  assert.match(t.stderr, /DataError: prepareRun: the split leaves no training rows \(2 rows: 1 valid, 1 test\)/);
+});
+
 test('a run killed mid-training and resumed ends with exactly the weights of an uninterrupted run', async () => {
   const whole = join(dir, 'whole'), killed = join(dir, 'killed');
   assert.equal(cli(['train', cfg, '--out', whole, '--quiet']).code, 0);

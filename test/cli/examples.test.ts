@@ -20,6 +20,7 @@ for (const f of files.filter((x) => !x.startsWith('spam'))) {
     const run = await trainFromConfigFile(join(dir, f), { set: ['train.epochs=1', 'data.limit=160', 'train.patience=1'] });
     assert.equal(run.history.length, 1);
     assert.ok(Number.isFinite(run.history[0].trainLoss));
+    assert.ok(run.metrics, `${f}: test metrics`);
     for (const m of Object.values(run.metrics)) for (const [k, v] of Object.entries(m)) assert.ok(Number.isFinite(v) || k === 'auc', `${f}: ${k} = ${v}`);
   });
 }

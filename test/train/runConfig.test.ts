@@ -36,7 +36,7 @@ test('a YAML config over a CSV file trains a fusion model; malformed rows are sk
   assert.equal(run.skipped.length, 1);
   assert.match(run.skipped[0].reason, /rows\.csv:12: Invalid Record Length/);
   assert.equal(run.split.train.length + run.split.valid.length + run.split.test.length, 79);
-  assert.ok(run.metrics.y.accuracy >= 0 && run.metrics.y.accuracy <= 1);
+  assert.ok(run.metrics && run.metrics.y.accuracy >= 0 && run.metrics.y.accuracy <= 1);
   assert.equal(run.history.length, 3);
   const strict = config('csv-strict.yaml', `data: { path: rows.csv }\n${schemaYaml}model: { type: linear }\n`);
   await assert.rejects(trainFromConfigFile(strict), (e: Error) => e instanceof DataError && /rows\.csv:12:/.test(e.message));

@@ -104,13 +104,32 @@ export function loadRunConfig(path: string, overrides: string[] = []): RunConfig
   return config;
 }
 
+/**
+ * `data.limit` of a built-in dataset: the adapters list their rows class by class (MNIST's zeros first,
+ * SpamAssassin's ham before its spam), so the first n rows could hold one class. For a class target, the
+ * n rows are taken from each class in turn, in the adapter's order within a class; otherwise the first n.
+ */
+export function limitRows(records: DataRecord[], schema: Schema, n: number): DataRecord[] {
+  const target = schema.targets[0];
+  if (!target || target.task === 'regression' || n >= records.length) return records.slice(0, n);
+  const byClass = new Map<string, DataRecord[]>();
+  for (const r of records) {
+    const k = String(r[target.name]);
+    if (!byClass.has(k)) byClass.set(k, []);
+    byClass.get(k)!.push(r);
+  }
+  const queues = [...byClass.values()], out: DataRecord[] = [];
+  for (let i = 0; out.length < n; i++) for (const q of queues) if (i < q.length && out.length < n) out.push(q[i]);
+  return out;
+}
+
 /** The records a config names: a file through the readers, or a built-in adapter (with its schema). */
 export async function loadRecords(config: RunConfig): Promise<{ records: DataRecord[]; origins?: RowOrigin[]; schema?: Schema; skipped: SkippedRow[] }> {
   if (config.data.dataset) {
     const adapter = DATASETS[config.data.dataset];
     if (!adapter) throw new ConfigError(`data.dataset '${config.data.dataset}' is not a built-in dataset (${Object.keys(DATASETS).join(', ')})`);
     const loaded = adapter.load();
-    return { records: config.data.limit ? loaded.records.slice(0, config.data.limit) : loaded.records, schema: loaded.schema, skipped: [] };
+    return { records: config.data.limit ? limitRows(loaded.records, loaded.schema, config.data.limit) : loaded.records, schema: loaded.schema, skipped: [] };
   }
   const path = config.data.path!;
   // a directory is a mistake in the config (a missing file stays a DataError: the data may come later)

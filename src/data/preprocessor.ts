@@ -53,8 +53,8 @@ export interface TargetInfo {
   /** Regression: the fitted mean and std (targets are standardised; predictions are mapped back). */
   mean?: number;
   std?: number;
-  /** Regression loss ('mse' unless the schema says otherwise). */
-  loss: 'mse' | 'mae' | 'huber';
+  /** Regression only: its loss ('mse' unless the schema says otherwise). */
+  loss?: 'mse' | 'mae' | 'huber';
   /** Classification: per-class loss weights in class order (binary: [negative, positive]). */
   classWeights?: number[];
 }
@@ -127,7 +127,7 @@ export class Preprocessor {
         outputs: t.task === 'multiclass' ? s.classes!.length : 1,
         // binary: runs saved before binary targets kept their names have none
         classes: t.task === 'multiclass' ? s.classes : t.task === 'binary' ? s.classes ?? ['0', '1'] : undefined,
-        mean: s.mean, std: s.std, loss: t.loss ?? 'mse', classWeights: s.classWeights,
+        mean: s.mean, std: s.std, ...(t.task === 'regression' ? { loss: t.loss ?? 'mse' } : {}), classWeights: s.classWeights,
       };
     });
   }
@@ -171,7 +171,8 @@ export class Preprocessor {
 
 function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: readonly RowOrigin[]): TargetState {
   const isMissing = missingTest(undefined);
-  const present = records.map((r) => r[t.name]).filter((v) => !isMissing(v));
+  const at = records.map((_, i) => i).filter((i) => !isMissing(records[i][t.name]));
+  const present = at.map((i) => records[i][t.name]);
   if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
   if (t.task === 'regression') {
     // a value that is no number, or beyond float32, is left out of the statistics; encode names its row (or skips it)
@@ -183,12 +184,17 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   const state: TargetState = t.task === 'multiclass' ? { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() }
     : t.task === 'binary' ? { classes: binaryNames(t, present) } : {};
   const K = t.task === 'multiclass' ? state.classes!.length : 2;
+  // every training value must encode (a binary 'M' / 'B' without `positive` fails here, not at encode), and a
+  // classifier needs two classes among them: one class would train a constant, without a word
+  const counts = new Array<number>(K).fill(0);
+  present.forEach((v, j) => { counts[encodeTarget(t, state, v, `Preprocessor.fit: ${originOf(at[j], origins)}: target '${t.name}'`)]++; });
+  if (counts.filter((c) => c > 0).length < 2) {
+    throw new DataError(`Preprocessor.fit: ${t.task} target '${t.name}' has one class in the training rows (${preview(present[0])} × ${present.length}); a classifier needs two or more (more rows, another split, or a regression target)`);
+  }
   if (Array.isArray(t.classWeights)) {
     if (t.classWeights.length !== K) throw new DataError(`Preprocessor.fit: target '${t.name}' has ${K} classes but classWeights lists ${t.classWeights.length}`);
     state.classWeights = t.classWeights;
   } else if (t.classWeights === 'balanced') {
-    const counts = new Array<number>(K).fill(0);
-    for (const v of present) counts[encodeTarget(t, state, v, `Preprocessor.fit: target '${t.name}'`)]++;
     state.classWeights = counts.map((c) => (c ? present.length / (K * c) : 0));
   }
   return state;

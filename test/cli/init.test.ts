@@ -138,7 +138,11 @@ test('attnkit init: typed errors for a missing target (columns listed), an empty
   const b = cli(['init', csv, '--target', 'city', '--task', 'binary', '--out', join(dir, 'y.yaml')]);
   assert.equal(b.code, 2);
   assert.match(b.stderr, /--task binary needs a target with 2 distinct values; 'city' has 3/);
-  assert.ok(!existsSync(join(dir, 'x.yaml')) && !existsSync(join(dir, 'y.yaml')), 'nothing written on an error');
+  writeFileSync(join(dir, 'one.csv'), 'a,b\n1,yes\n2,yes\n3,yes\n');
+  const one = cli(['init', join(dir, 'one.csv'), '--target', 'b', '--out', join(dir, 'z.yaml')]);
+  assert.equal(one.code, 2, 'a single class was typed "multiclass with 1 classes" and written');
+  assert.match(one.stderr, /init: target 'b' has one value \('yes' 3\) in 3 rows: a classifier needs two classes or more/);
+  assert.ok(!existsSync(join(dir, 'x.yaml')) && !existsSync(join(dir, 'y.yaml')) && !existsSync(join(dir, 'z.yaml')), 'nothing written on an error');
   assert.equal(cli(['init', csv]).code, 2, 'no --target');
 });
 

@@ -36,6 +36,7 @@ const ONCE = {
   'test/data/fieldKinds.test.ts': ['none', 'reads the source tree: one file and one table entry per field kind'],
   'test/data/readers.test.ts': ['none', 'CSV/JSONL file readers: text in, records or typed errors out'],
   'test/train/safetensors.test.ts': ['none', 'the safetensors byte format: encoding, decoding and its validation rules'],
+  'test/backend/selection.test.ts': ['own', 'starts its own processes from a copy of the package without the addon; each selects its backend itself'],
   'test/browser/training.test.ts': ['own', 'picks its backends itself: wasm (or js) in chromium, js and wasm in Node, whatever the pass'],
   'test/viz/charts.test.ts': ['none', 'the viewer\'s line chart drawn in chromium from src/viz/svg.ts alone (no model)'],
   'test/viz/page.test.ts': ['none', 'the viewer\'s page HTML alone in chromium, on a bare static server (no model)'],

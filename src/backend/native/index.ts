@@ -20,6 +20,8 @@ export type { NativeKernelName } from './adapters.js';
 
 let addon: Addon | null = null;
 let loadError: string | null = null;
+/** Whether the addon file exists: absent, the install's build failed and said so; present, it did not load. */
+let built = false;
 
 /** Path of the compiled addon beside the package (build/Release after `npm install`). */
 function addonPath(): string {
@@ -37,8 +39,10 @@ function addonPath(): string {
 
 function load(): Addon | null {
   if (addon || loadError) return addon;
+  const path = addonPath();
+  built = existsSync(path);
   try {
-    addon = createRequire(import.meta.url)(addonPath()) as Addon;
+    addon = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
     loadError = (e as Error).message.split('\n')[0];
   }
@@ -49,8 +53,9 @@ let warned = false;
 
 /**
  * Selects the backend: 'native' (the C++ addon), 'wasm' (requires `loadWasmBackend()` to have
- * completed) or 'js'. When the addon cannot be loaded, 'native' says so once and lands on wasm if it
- * is loaded, else on js. Returns the name of the backend now active.
+ * completed) or 'js'. When the addon cannot be loaded, 'native' lands on wasm if it is loaded, else on
+ * js; it warns once when the addon was built but does not load (a Node it was not built for, a missing
+ * library), not when it was never built (the install said so). Returns the name of the backend now active.
  */
 export function useBackend(name: 'native' | 'wasm' | 'js'): 'native' | 'wasm' | 'js' {
   if (name !== 'native') return useBrowserBackend(name);
@@ -60,7 +65,7 @@ export function useBackend(name: 'native' | 'wasm' | 'js'): 'native' | 'wasm' | 
     return 'native';
   }
   const wasm = wasmKernels();
-  if (!warned) {
+  if (!warned && (built || !wasm)) {
     warned = true;
     console.warn(`attnkit: the native backend could not be loaded (${loadError}); running on the ${wasm ? 'wasm' : 'js'} backend`);
   }
@@ -98,6 +103,9 @@ export function selectBackendFromEnv(env: Record<string, string | undefined> = p
  */
 export async function initBackend(env: Record<string, string | undefined> = process.env): Promise<BackendChoice> {
   const want = wanted(env);
+  if (want === 'native' && !load()) {
+    throw new ValueError(`ATTNKIT_BACKEND=native: the native addon ${built ? 'does not load' : 'was not built at install'} (${loadError}); unset ATTNKIT_BACKEND to run on the wasm backend, or rebuild it with a C++ compiler (npm rebuild attnkit)`);
+  }
   if (want === 'wasm' || (want !== 'js' && !load())) {
     try {
       await loadWasmBackend({ threads: envThreads(env) });

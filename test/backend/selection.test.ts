@@ -1,0 +1,43 @@
+/**
+ * The Node entry's backend selection where the native addon is missing or broken, as a package
+ * installed without a C++ compiler sees it: a copy of src/ and wasm/ in a folder without build/
+ * (the addon is looked for beside the package). Not built: quietly wasm (the install said so);
+ * built but not loadable: wasm with one warning; ATTNKIT_BACKEND=native: an error, not a fallback.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const skip = !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)';
+
+test('no addon: wasm without a warning; a broken addon: wasm and one warning; ATTNKIT_BACKEND=native: a ValueError', { skip }, () => {
+  const pkg = mkdtempSync(join(tmpdir(), 'attnkit-noaddon-'));
+  for (const d of ['src', 'wasm']) cpSync(d, join(pkg, d), { recursive: true });
+  cpSync('package.json', join(pkg, 'package.json'));
+  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
+  const probe = join(pkg, 'probe.mjs');
+  writeFileSync(probe, "const ak = await import('./src/node.ts'); ak.softmax(ak.tensor([[1, 2]]), -1); console.log(ak.backendName());\n");
+  const run = (env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } => {
+    const e: Record<string, string | undefined> = { ...process.env, ...env };
+    if (!('ATTNKIT_BACKEND' in env)) delete e.ATTNKIT_BACKEND;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', probe], { cwd: pkg, encoding: 'utf8', env: e });
+    return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
+  };
+  const quiet = run();
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stdout, 'wasm');
+  assert.doesNotMatch(quiet.stderr, /attnkit:/, 'the install already said the addon did not build');
+  const forced = run({ ATTNKIT_BACKEND: 'native' });
+  assert.notEqual(forced.code, 0);
+  assert.match(forced.stderr, /ValueError: ATTNKIT_BACKEND=native: the native addon was not built at install .*unset ATTNKIT_BACKEND to run on the wasm backend/);
+  mkdirSync(join(pkg, 'build', 'Release'), { recursive: true });
+  writeFileSync(join(pkg, 'build', 'Release', 'attnkit_native.node'), 'not a shared object');
+  const broken = run();
+  assert.equal(broken.code, 0, broken.stderr);
+  assert.equal(broken.stdout, 'wasm');
+  assert.equal(broken.stderr.match(/attnkit: the native backend could not be loaded \(.*\); running on the wasm backend/g)?.length, 1, broken.stderr);
+  assert.match(run({ ATTNKIT_BACKEND: 'native' }).stderr, /ATTNKIT_BACKEND=native: the native addon does not load/);
+});

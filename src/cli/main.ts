@@ -26,6 +26,7 @@ import { initBackend } from '../backend/native/index.js';
 import { trainCommand, evalCommand, predictCommand, datasetsCommand, inspectCommand, benchCommand, experimentCommand, exportCommand, encodeCommand, importCommand } from './commands.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 import { initCommand, INIT_SAMPLE_ROWS } from './init.js';
+import { ATTNKIT_VERSION } from './viewerFiles.js';
 
 /** --encoding for commands that read a data file (default: the run config's data.encoding, else UTF-8). */
 function encodingOption(dflt = "the run's data.encoding, else utf-8"): Option {
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
   const program = new Command('attnkit')
     .description('Build, train and inspect attention models')
+    .version(ATTNKIT_VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const collect = (v: string, prev: string[]): string[] => [...prev, v];

@@ -65,7 +65,8 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
 
 /** Bumped when the cached viewer data's shape or its computation changes: older caches are recomputed. */
 const VIEWER_CACHE_VERSION = 3;   // 3: the sentiment dataset's classes are named (negative / positive)
-const ATTNKIT_VERSION = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+/** The package's version (package.json at the package root: two levels above src/cli/ and dist/cli/). */
+export const ATTNKIT_VERSION = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 const runTitle = (saved: SavedRun): string => saved.config.name ?? saved.dir;
 

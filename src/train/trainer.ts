@@ -38,8 +38,8 @@ export const trainOptionsSchema = v.strictObject({
   batchSize: v.optional(int),
   /** 'lbfgs': full-batch L-BFGS to the optimum of the mean loss + (weightDecay/2)·‖w‖² (fitLbfgs), for the linear model (its default). */
   optimizer: v.optional(v.picklist(['adamw', 'adam', 'sgd', 'lbfgs'])),
-  /** Peak learning rate (default 1e-3). */
-  lr: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
+  /** Peak learning rate (default TRAIN_DEFAULTS.lr, 3e-3). */
+  lr: v.optional(v.pipe(v.number(), v.gtValue(0, (i) => `a learning rate must be a positive number, got ${String(i.input)}`))),
   momentum: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.999))),
   nesterov: v.optional(v.boolean()),
   weightDecay: v.optional(nonNeg),

@@ -58,6 +58,9 @@ test('train → eval → predict through the CLI, with the run directory it prom
   assert.equal(preds.length, 2);
   assert.ok(preds.every((p) => p.label.probability >= 0 && p.label.probability <= 1 && (p.label.label === 'no' || p.label.label === 'yes') && p.label.positive === 'yes'));
   assert.equal(preds[1].line, 2);
+  const v = cli(['--version']);
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout.trim(), (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   const ds = cli(['datasets', '--json']);
   assert.deepEqual(JSON.parse(ds.stdout).map((d: { name: string }) => d.name), Object.keys(data.DATASETS));
 });

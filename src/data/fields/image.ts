@@ -12,7 +12,7 @@ const schema = v.strictObject({
   ...specParts.common, kind: v.literal('image'),
   height: specParts.int, width: specParts.int, channels: v.optional(specParts.int), patchSize: specParts.int,
   /** Divide pixel values by this (default 1; 255 for 8-bit images). */
-  scale: v.optional(v.pipe(v.number(), v.minValue(Number.MIN_VALUE))),
+  scale: v.optional(v.pipe(v.number(), v.gtValue(0, (i) => `must be a positive number, got ${String(i.input)}`))),
 });
 export type ImageSpec = v.InferOutput<typeof schema>;
 

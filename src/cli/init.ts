@@ -107,11 +107,12 @@ export async function initConfig(dataPath: string, o: InitOptions): Promise<Init
   formatOf(dataPath);   // an unknown extension is a DataError before anything is read
   const out = o.out ?? resolve(dirname(dataPath), `${basename(dataPath, extname(dataPath))}.yaml`);
   if (existsSync(out) && statSync(out).isDirectory()) throw new ConfigError(`init: --out '${out}' is a directory; give the config file's path`);
-  if (existsSync(out) && !o.force) throw new ConfigError(`init: '${out}' exists; pass --force to overwrite it, or --out another.yaml`);
   const limit = o.sample ?? INIT_SAMPLE_ROWS;
   const { records, more } = await sample(dataPath, limit, o.encoding);
   if (records.length === 0) throw new DataError(`init: '${dataPath}' holds no records (an empty file, or a header without rows)`);
   const schema = inferSchema(records, o.target, { task: o.task });
+  // after the data and the target are checked, so a wrong --target is not hidden behind --force
+  if (existsSync(out) && !o.force) throw new ConfigError(`init: '${out}' exists; pass --force to overwrite it, or --out another.yaml`);
   const dataRel = relative(dirname(resolve(out)), resolve(dataPath)) || basename(dataPath);
   const command = `attnkit init ${shellWord(basename(dataPath))} --target ${shellWord(o.target)}${o.task ? ` --task ${o.task}` : ''}`;
   const text = initConfigText(schema, {

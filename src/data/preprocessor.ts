@@ -219,7 +219,7 @@ function binaryNames(t: TargetSpec, present: readonly unknown[]): [string, strin
 }
 
 function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: string): number {
-  if (missingTest(undefined)(value)) throw new DataError(`${where}: missing (a training row needs every target)`);
+  if (missingTest(undefined)(value)) throw new DataError(`${where}: missing (training and evaluating need every target in a row; predict takes rows without)`);
   const str = String(value).trim();
   if (t.task === 'binary') {
     if (t.positive !== undefined) return str === String(t.positive) ? 1 : 0;

@@ -138,6 +138,11 @@ test('attnkit init: typed errors for a missing target (columns listed), an empty
   const b = cli(['init', csv, '--target', 'city', '--task', 'binary', '--out', join(dir, 'y.yaml')]);
   assert.equal(b.code, 2);
   assert.match(b.stderr, /--task binary needs a target with 2 distinct values; 'city' has 3/);
+  writeFileSync(join(dir, 'taken.yaml'), '# a config already there\n');
+  const taken = cli(['init', csv, '--target', 'churned', '--out', join(dir, 'taken.yaml')]);
+  assert.equal(taken.code, 2);
+  assert.match(taken.stderr, /no column 'churned' to predict/, 'the wrong target is named before the existing file');
+  assert.equal(readFileSync(join(dir, 'taken.yaml'), 'utf8'), '# a config already there\n');
   writeFileSync(join(dir, 'one.csv'), 'a,b\n1,yes\n2,yes\n3,yes\n');
   const one = cli(['init', join(dir, 'one.csv'), '--target', 'b', '--out', join(dir, 'z.yaml')]);
   assert.equal(one.code, 2, 'a single class was typed "multiclass with 1 classes" and written');

@@ -102,4 +102,10 @@ export function checkOptions<T extends object>(where: string, options: T | null 
   }
 }
 
+/** checkOptions for an options argument that is required (a constructor's): a missing one is a ValueError naming the keys, not a TypeError on its first read. */
+export function checkRequiredOptions<T extends object>(where: string, options: T | null | undefined, accepted: NoInfer<OptionKeys<T>>): void {
+  if (options == null) throw new ValueError(`${where}: give its options, an object with ${Object.keys(accepted).join(', ')}`);
+  checkOptions(where, options, accepted);
+}
+
 export { v };

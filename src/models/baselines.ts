@@ -18,12 +18,12 @@ import { Dropout } from '../nn/dropout.js';
 import { ConvBlock } from '../nn/composite/blocks.js';
 import type { Batch, FieldBatch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
-import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
+import { checkModelArgs, TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
 import { maskedMean } from './maskedMean.js';
 import { fillSlots, tensorOps, type FieldSlots } from './fieldTokenizers.js';
 import { fieldKindOf, kindsWith } from '../data/fields/index.js';
 import type { Need } from '../data/fields/fieldKindDef.js';
-import { checkOptions } from '../config.js';
+import { checkRequiredOptions } from '../config.js';
 
 function fieldOf(batch: Batch, name: string, model: string): FieldBatch {
   const f = batch.fields[name];
@@ -84,7 +84,8 @@ export class LinearModel extends Module implements TaskModel {
   heads: TaskHeads;
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], options: { fields?: string[]; rng: Generator }) {
     super();
-    checkOptions('LinearModel', options, { fields: true, rng: true });
+    checkModelArgs('LinearModel', fields, targets);
+    checkRequiredOptions('LinearModel', options, { fields: true, rng: true });
     this.fields = selectFields(fields, options.fields, 'LinearModel');
     const K = targets.reduce((n, t) => n + t.outputs, 0);
     this.vectors = this.fields.map((f) => new FieldVector(f, K, options.rng));
@@ -105,7 +106,8 @@ export class MLPModel extends Module implements TaskModel {
   heads: TaskHeads;
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], options: { fields?: string[]; width?: number; hidden?: number[]; dropout?: number; rng: Generator }) {
     super();
-    checkOptions('MLPModel', options, { fields: true, width: true, hidden: true, dropout: true, rng: true });
+    checkModelArgs('MLPModel', fields, targets);
+    checkRequiredOptions('MLPModel', options, { fields: true, width: true, hidden: true, dropout: true, rng: true });
     const { rng } = options;
     this.fields = selectFields(fields, options.fields, 'MLPModel');
     this.vectors = this.fields.map((f) => new FieldVector(f, options.width ?? 16, rng));
@@ -155,7 +157,8 @@ export class TextCNN extends Module implements TaskModel {
   heads: TaskHeads;
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], readonly options: { field: string; dim?: number; channels?: number; kernelSizes?: number[]; dropout?: number; rng: Generator }) {
     super();
-    checkOptions('TextCNN', options, { field: true, dim: true, channels: true, kernelSizes: true, dropout: true, rng: true });
+    checkModelArgs('TextCNN', fields, targets);
+    checkRequiredOptions('TextCNN', options, { field: true, dim: true, channels: true, kernelSizes: true, dropout: true, rng: true });
     const { rng } = options;
     const [info] = selectFields(fields, [options.field], 'TextCNN');
     const C = options.dim ?? 32, F = options.channels ?? 32;
@@ -189,7 +192,8 @@ export class TCN extends Module implements TaskModel {
   heads: TaskHeads;
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], readonly options: { field: string; dim?: number; levels?: number; kernelSize?: number; rng: Generator }) {
     super();
-    checkOptions('TCN', options, { field: true, dim: true, levels: true, kernelSize: true, rng: true });
+    checkModelArgs('TCN', fields, targets);
+    checkRequiredOptions('TCN', options, { field: true, dim: true, levels: true, kernelSize: true, rng: true });
     const { rng } = options;
     const [info] = selectFields(fields, [options.field], 'TCN');
     const C = options.dim ?? 32;
@@ -215,7 +219,8 @@ export class SmallCNN2d extends Module implements TaskModel {
   private readonly side: { H: number; W: number; channels: number; patch: number };
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], readonly options: { field: string; height: number; width: number; channels?: number; patchSize: number; filters?: number[]; rng: Generator }) {
     super();
-    checkOptions('SmallCNN2d', options, { field: true, height: true, width: true, channels: true, patchSize: true, filters: true, rng: true });
+    checkModelArgs('SmallCNN2d', fields, targets);
+    checkRequiredOptions('SmallCNN2d', options, { field: true, height: true, width: true, channels: true, patchSize: true, filters: true, rng: true });
     const { rng } = options;
     const [info] = selectFields(fields, [options.field], 'SmallCNN2d');
     if (info.kind !== 'image') throw new ValueError(`SmallCNN2d: field '${info.name}' is ${info.kind}, expected image`);

@@ -111,6 +111,8 @@ export class FieldTokenizer extends Module implements FieldSlots {
 
   constructor(readonly info: FieldInfo, readonly dim: number, rng: Generator) {
     super();
+    if (info === null || typeof info !== 'object') throw new ValueError(`FieldTokenizer: info must be one field's entry of the preprocessor's fieldInfo(), got ${info === null ? 'null' : typeof info}`);
+    if (!Number.isInteger(dim) || dim < 1) throw new ValueError(`FieldTokenizer(${info.name}): dim must be a positive integer, got ${String(dim)}`);
     const C = dim;
     this.fieldEmbedding = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
     fillSlots(this, fieldKindOf(info.kind).tokens.params(info, needOf('FieldTokenizer', info)), C, rng);

@@ -26,7 +26,7 @@ import { tokenMaps } from '../nn/composite/blocks.js';
 import type { Batch } from '../data/dataset.js';
 import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { FieldTokenizer } from './fieldTokenizers.js';
-import { TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
+import { checkModelArgs, TaskHeads, type TaskModel, type TaskOutputs } from './heads.js';
 import { LinearModel } from './baselines.js';
 import { maskedMean } from './maskedMean.js';
 
@@ -99,6 +99,7 @@ export class FusionModel extends Module implements TaskModel {
 
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], config: FusionModelConfig | unknown, rng: Generator) {
     super();
+    checkModelArgs('FusionModel', fields, targets);
     const c = validateConfig(fusionConfigSchema, config ?? {}, 'FusionModel');
     const C = c.dim ?? 32;
     this.config = {

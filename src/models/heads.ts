@@ -25,11 +25,22 @@ export interface TaskModel extends Module {
   forward(batch: Batch): { outputs: TaskOutputs; members?: TaskOutputs[] };
 }
 
+/**
+ * A model constructor's first two arguments, checked before use: the preprocessor's fieldInfo() and
+ * targetInfo() lists (anything else would fail on its first read with a TypeError).
+ */
+export function checkModelArgs(where: string, fields: unknown, targets: unknown): void {
+  const what = (x: unknown): string => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x);
+  if (!Array.isArray(fields)) throw new ValueError(`${where}: fields must be the preprocessor's fieldInfo() list, got ${what(fields)}`);
+  if (!Array.isArray(targets)) throw new ValueError(`${where}: targets must be the preprocessor's targetInfo() list, got ${what(targets)}`);
+}
+
 /** One linear head per target on a representation [B, D]. Parameters: heads.N (weight, bias). */
 export class TaskHeads extends Module {
   heads: Linear[];
   constructor(readonly targets: TargetInfo[], inDim: number, rng: Generator) {
     super();
+    if (!Array.isArray(targets)) throw new ValueError(`TaskHeads: targets must be the preprocessor's targetInfo() list, got ${targets === null ? 'null' : typeof targets}`);
     if (targets.length === 0) throw new ValueError('TaskHeads: a model needs at least one target (schema.targets)');
     this.heads = targets.map((t) => new Linear(inDim, t.outputs, { rng }));
   }

@@ -6,7 +6,7 @@ import { concat, narrow, reshape, stack } from '../ops/shape.js';
 import { zeros } from '../tensor/creation.js';
 import { Module, Parameter } from './module.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence, uniformInit, type InitOptions } from './init.js';
-import { checkOptions } from '../config.js';
+import { checkOptions, checkRequiredOptions } from '../config.js';
 
 export interface GRUOptions extends InitOptions {
   inputSize: number;
@@ -36,7 +36,7 @@ export class GRU extends Module {
 
   constructor(readonly options: GRUOptions) {
     super();
-    checkOptions('GRU', options, { rng: true, inputSize: true, hiddenSize: true, numLayers: true, bidirectional: true, bias: true });
+    checkRequiredOptions('GRU', options, { rng: true, inputSize: true, hiddenSize: true, numLayers: true, bidirectional: true, bias: true });
     const name = 'GRU';
     const rng = checkRng(options, name);
     const In = checkPositiveInt(options.inputSize, name, 'inputSize');

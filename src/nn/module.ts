@@ -3,10 +3,16 @@ import { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
 import { checkOptions } from '../config.js';
 
+/** `t`, checked to be a Tensor (a Parameter or Buffer of anything else would fail on its first read). */
+function tensorArg(t: Tensor, where: string): Tensor {
+  if (!(t instanceof Tensor)) throw new ValueError(`${where}: wraps a Tensor, got ${t === null ? 'null' : typeof t}`);
+  return t;
+}
+
 /** A trainable tensor: a leaf that requires gradients, found by `Module.namedParameters()`. */
 export class Parameter extends Tensor {
   constructor(t: Tensor) {
-    super(t.data, t.shape);
+    super(tensorArg(t, 'Parameter').data, t.shape);
     this.requireGrad(true);
   }
 }
@@ -18,7 +24,7 @@ export class Parameter extends Tensor {
  */
 export class Buffer extends Tensor {
   constructor(t: Tensor) {
-    super(t.data, t.shape);
+    super(tensorArg(t, 'Buffer').data, t.shape);
   }
 }
 

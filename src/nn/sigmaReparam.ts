@@ -10,6 +10,7 @@ import { randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { div, matmul, mul, reshape, sum } from '../ops/index.js';
 import { noGrad } from '../autograd/tape.js';
+import { checkPositiveInt } from './init.js';
 import { Module, Parameter } from './module.js';
 
 /** A non-trainable state vector: in the state dict, never given a gradient. */
@@ -32,6 +33,8 @@ export class SpectralReparam extends Module {
   v: Parameter;
   constructor(rows: number, cols: number, rng: Generator) {
     super();
+    checkPositiveInt(rows, 'SpectralReparam', 'rows');
+    checkPositiveInt(cols, 'SpectralReparam', 'cols');
     this.gamma = new Parameter(new Tensor(Float32Array.from([1]), []));
     this.u = stateVector(rows, rng);
     this.v = stateVector(cols, rng);

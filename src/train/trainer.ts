@@ -134,6 +134,7 @@ export class Trainer {
   constructor(readonly model: TaskModel, readonly dataset: EncodedDataset, readonly split: { train: number[]; valid?: number[]; test?: number[] }, options: unknown, readonly seeds: { seed: number }) {
     const o = validateConfig(trainOptionsSchema, options ?? {}, 'Trainer');
     this.options = { ...o, epochs: o.epochs ?? TRAIN_DEFAULTS.epochs, batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize };
+    if (split == null) throw new ValueError('Trainer: give the split, { train, valid?, test? } lists of row indices (splitIndices makes one)');
     checkOptions('Trainer split', split, { train: true, valid: true, test: true });   // splitIndices' result passes whole
     checkOptions('Trainer seeds', seeds, { seed: true });
     checkRows('Trainer', split.train, dataset.size);

@@ -15,7 +15,7 @@ import { Dropout } from '../dropout.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
 import { TransformerEncoder, resolveWidth, type WidthOptions, type WithWidth } from './transformer.js';
-import { checkOptions, type OptionKeys } from '../../config.js';
+import { checkOptions, checkRequiredOptions, type OptionKeys } from '../../config.js';
 import { attentionOutput, type AttentionOutput, type CrossAttentionForwardOptions, type SelfAttentionForwardOptions } from './contract.js';
 
 /** `embedDim`: width C of the target stream; `numHeads`: heads (PyTorch's `dModel`/`nhead` are aliases). */
@@ -61,7 +61,7 @@ export class CrossModalLayer extends Module {
 
   constructor(options: CrossModalOptions) {
     super();
-    checkOptions('CrossModalLayer', options, CROSS_KEYS);
+    checkRequiredOptions('CrossModalLayer', options, CROSS_KEYS);
     const name = 'CrossModalLayer';
     this.options = options = resolveWidth(options, name);
     const rng = checkRng(options, name);
@@ -109,7 +109,7 @@ export class CrossModalTransformer extends Module {
 
   constructor(options: CrossModalOptions & { numLayers: number }) {
     super();
-    checkOptions('CrossModalTransformer', options, { ...CROSS_KEYS, numLayers: true });
+    checkRequiredOptions('CrossModalTransformer', options, { ...CROSS_KEYS, numLayers: true });
     this.options = resolveWidth(options, 'CrossModalTransformer');
     checkPositiveInt(options.numLayers, 'CrossModalTransformer', 'numLayers');
     const { numLayers: _n, ...layer } = this.options;
@@ -178,7 +178,7 @@ export class PerceiverEncoder extends Module {
 
   constructor(readonly options: PerceiverOptions) {
     super();
-    checkOptions('PerceiverEncoder', options, { numLatents: true, latentDim: true, inputDim: true, crossHeads: true, latentHeads: true, numLatentLayers: true, dimFeedforward: true, dropout: true, rng: true });
+    checkRequiredOptions('PerceiverEncoder', options, { numLatents: true, latentDim: true, inputDim: true, crossHeads: true, latentHeads: true, numLatentLayers: true, dimFeedforward: true, dropout: true, rng: true });
     const name = 'PerceiverEncoder';
     const rng = checkRng(options, name);
     const N = checkPositiveInt(options.numLatents, name, 'numLatents');

@@ -17,7 +17,7 @@ import { GRU } from '../gru.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { keyMask4d } from './masks.js';
 import { TransformerEncoder } from './transformer.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 import { attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
 /**
@@ -36,7 +36,7 @@ export class ContextAttention extends Module {
   /** `embedDim`: width C of h (`dim` is its deprecated alias); `attentionDim` (default C). */
   constructor(options: { embedDim?: number; /** @deprecated Alias of embedDim. */ dim?: number; attentionDim?: number; rng?: Generator }) {
     super();
-    checkOptions('ContextAttention', options, { embedDim: true, dim: true, attentionDim: true, rng: true });
+    checkRequiredOptions('ContextAttention', options, { embedDim: true, dim: true, attentionDim: true, rng: true });
     const rng = checkRng(options, 'ContextAttention');
     const C = checkPositiveInt(aliasedOption('ContextAttention', options, 'embedDim', 'dim'), 'ContextAttention', 'embedDim');
     const { dim: _d, ...rest } = options;
@@ -104,7 +104,7 @@ export class HierarchicalAttentionNetwork extends Module {
 
   constructor(readonly options: HierarchicalAttentionOptions) {
     super();
-    checkOptions('HierarchicalAttentionNetwork', options, {
+    checkRequiredOptions('HierarchicalAttentionNetwork', options, {
       vocabSize: true, embedDim: true, encoder: true, hiddenSize: true, numHeads: true, numLayers: true, dimFeedforward: true, dropout: true, numClasses: true, rng: true,
     });
     const name = 'HierarchicalAttentionNetwork';

@@ -16,7 +16,7 @@ import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, checkSequence, uniformInit } from '../init.js';
 import { keyMask4d } from './masks.js';
 import { checkHeads, mergeHeads, projectHeads, splitHeads } from './heads.js';
-import { checkOptions, type OptionKeys } from '../../config.js';
+import { checkOptions, type OptionKeys, checkRequiredOptions } from '../../config.js';
 import { SELF_ATTENTION_KEYS, attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
 export interface LinearAttentionOptions {
@@ -181,7 +181,7 @@ export class PerformerAttention extends Module {
 
   constructor(readonly options: { headDim: number; numFeatures?: number; rng?: Generator }) {
     super();
-    checkOptions('PerformerAttention', options, { headDim: true, numFeatures: true, rng: true });
+    checkRequiredOptions('PerformerAttention', options, { headDim: true, numFeatures: true, rng: true });
     this.rng = new Generator(checkRng(options, 'PerformerAttention').nextUint32());
     checkPositiveInt(options.headDim, 'PerformerAttention', 'headDim');
     checkPositiveInt(options.numFeatures ?? options.headDim * 4, 'PerformerAttention', 'numFeatures');
@@ -236,7 +236,7 @@ export class LinformerSelfAttention extends Module {
 
   constructor(readonly options: { embedDim: number; numHeads: number; maxLen: number; projectedLen: number; shareKV?: boolean; rng?: Generator }) {
     super();
-    checkOptions('LinformerSelfAttention', options, { embedDim: true, numHeads: true, maxLen: true, projectedLen: true, shareKV: true, rng: true });
+    checkRequiredOptions('LinformerSelfAttention', options, { embedDim: true, numHeads: true, maxLen: true, projectedLen: true, shareKV: true, rng: true });
     const name = 'LinformerSelfAttention';
     const rng = checkRng(options, name);
     const C = checkHeads(name, options.embedDim, options.numHeads);
@@ -292,7 +292,7 @@ export class LinearSelfAttention extends Module {
 
   constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; numFeatures?: number; causal?: boolean; rng?: Generator }) {
     super();
-    checkOptions('LinearSelfAttention', options, { embedDim: true, numHeads: true, kernel: true, numFeatures: true, causal: true, rng: true });
+    checkRequiredOptions('LinearSelfAttention', options, { embedDim: true, numHeads: true, kernel: true, numFeatures: true, causal: true, rng: true });
     const name = 'LinearSelfAttention';
     const rng = checkRng(options, name);
     const C = checkHeads(name, options.embedDim, options.numHeads);

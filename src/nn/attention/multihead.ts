@@ -17,7 +17,7 @@ import { SpectralReparam } from '../sigmaReparam.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { attnMask4d, combineMasks, keyMask4d } from './masks.js';
 import { alibiBias, applyRotary, relativeBiasTable } from './positional.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 import { mergeHeads, splitHeads } from './heads.js';
 import { SELF_ATTENTION_KEYS, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
@@ -113,7 +113,7 @@ export class MultiHeadAttention extends Module {
 
   constructor(options: MultiHeadAttentionOptions) {
     super();
-    checkOptions('MultiHeadAttention', options, { embedDim: true, numHeads: true, kDim: true, vDim: true, numKVHeads: true, bias: true, dropout: true, rope: true, alibi: true, relativeBias: true, rng: true });
+    checkRequiredOptions('MultiHeadAttention', options, { embedDim: true, numHeads: true, kDim: true, vDim: true, numKVHeads: true, bias: true, dropout: true, rope: true, alibi: true, relativeBias: true, rng: true });
     const name = 'MultiHeadAttention';
     const rng = checkRng(options, name);
     this.embedDim = checkPositiveInt(options.embedDim, name, 'embedDim');

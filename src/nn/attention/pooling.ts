@@ -14,7 +14,7 @@ import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 import { attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
 /** Pooling's options: the shared keyMask and needWeights (`causal` means nothing for a pooled vector and is refused). */
@@ -36,7 +36,7 @@ export class AttentionPooling extends Module {
 
   constructor(readonly options: { embedDim: number; numQueries?: number; numHeads?: number; dropout?: number; bias?: boolean; rng?: Generator }) {
     super();
-    checkOptions('AttentionPooling', options, { embedDim: true, numQueries: true, numHeads: true, dropout: true, bias: true, rng: true });
+    checkRequiredOptions('AttentionPooling', options, { embedDim: true, numQueries: true, numHeads: true, dropout: true, bias: true, rng: true });
     const rng = checkRng(options, 'AttentionPooling');
     this.numQueries = checkPositiveInt(options.numQueries ?? 1, 'AttentionPooling', 'numQueries');
     const C = checkPositiveInt(options.embedDim, 'AttentionPooling', 'embedDim');
@@ -76,7 +76,7 @@ export class GatedAttentionPooling extends Module {
   /** `embedDim`: instance width C (`inDim` is its deprecated alias); `hiddenDim` (default 128); `gated` (default true). */
   constructor(options: { embedDim?: number; /** @deprecated Alias of embedDim. */ inDim?: number; hiddenDim?: number; gated?: boolean; rng?: Generator }) {
     super();
-    checkOptions('GatedAttentionPooling', options, { embedDim: true, inDim: true, hiddenDim: true, gated: true, rng: true });
+    checkRequiredOptions('GatedAttentionPooling', options, { embedDim: true, inDim: true, hiddenDim: true, gated: true, rng: true });
     const rng = checkRng(options, 'GatedAttentionPooling');
     const C = checkPositiveInt(aliasedOption('GatedAttentionPooling', options, 'embedDim', 'inDim'), 'GatedAttentionPooling', 'embedDim');
     const { inDim: _i, ...rest } = options;

@@ -11,7 +11,7 @@ import { concat, narrow, reshape } from '../../ops/shape.js';
 import { dropout } from '../../ops/norm.js';
 import { Module, Parameter } from '../module.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 
 /**
  * The sinusoidal table [length, dim]: PE[p, 2i] = sin(p / base^(2i/dim)), PE[p, 2i+1] = cos(…),
@@ -44,7 +44,7 @@ export class SinusoidalPositionalEncoding extends Module {
   /** `embedDim`: width C of x; `base` (default 10000); `dropout` after the addition (default 0). */
   constructor(readonly options: { embedDim: number; base?: number; dropout?: number; rng?: Generator }) {
     super();
-    checkOptions('SinusoidalPositionalEncoding', options, { embedDim: true, base: true, dropout: true, rng: true });
+    checkRequiredOptions('SinusoidalPositionalEncoding', options, { embedDim: true, base: true, dropout: true, rng: true });
     checkPositiveInt(options.embedDim, 'SinusoidalPositionalEncoding', 'embedDim');
     const p = options.dropout ?? 0;
     if (!(p >= 0 && p < 1)) throw new ValueError(`SinusoidalPositionalEncoding: dropout must be in [0, 1), got ${p}`);
@@ -66,7 +66,7 @@ export class LearnedPositionalEmbedding extends Module {
 
   constructor(readonly options: { maxLen: number; embedDim: number; rng?: Generator }) {
     super();
-    checkOptions('LearnedPositionalEmbedding', options, { maxLen: true, embedDim: true, rng: true });
+    checkRequiredOptions('LearnedPositionalEmbedding', options, { maxLen: true, embedDim: true, rng: true });
     checkPositiveInt(options.maxLen, 'LearnedPositionalEmbedding', 'maxLen');
     checkPositiveInt(options.embedDim, 'LearnedPositionalEmbedding', 'embedDim');
     this.weight = new Parameter(randn([options.maxLen, options.embedDim], { rng: checkRng(options, 'LearnedPositionalEmbedding') }));

@@ -16,7 +16,7 @@ import { Module, Parameter } from '../module.js';
 import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { keyMask4d } from './masks.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 import { causalMask } from '../../ops/attention.js';
 import { SELF_ATTENTION_KEYS, attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from './contract.js';
 
@@ -82,7 +82,7 @@ export class Attention extends Module {
 
   constructor(readonly options: AttentionOptions) {
     super();
-    checkOptions('Attention', options, { score: true, queryDim: true, keyDim: true, hiddenDim: true, initialScale: true, dropout: true, rng: true });
+    checkRequiredOptions('Attention', options, { score: true, queryDim: true, keyDim: true, hiddenDim: true, initialScale: true, dropout: true, rng: true });
     const name = 'Attention';
     const scores: AttentionScore[] = ['dot', 'scaledDot', 'general', 'additive', 'cosine'];
     if (!scores.includes(options.score)) throw new ValueError(`${name}: score must be one of ${scores.join(', ')}, got '${String(options.score)}'`);

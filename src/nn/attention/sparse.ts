@@ -20,7 +20,7 @@ import { Linear } from '../linear.js';
 import { checkPositiveInt, checkRng } from '../init.js';
 import { checkHeads, mergeHeads, projectHeads } from './heads.js';
 import { relativeBiasTable } from './positional.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 import type { AttentionOutput, SelfAttentionForwardOptions } from './contract.js';
 
 /** Which keys each query reads: `index[i·width + w]` is a key position, used where `valid` is 1. */
@@ -258,7 +258,7 @@ export class SparseSelfAttention extends Module {
 
   constructor(readonly options: SparseSelfAttentionOptions) {
     super();
-    checkOptions('SparseSelfAttention', options, {
+    checkRequiredOptions('SparseSelfAttention', options, {
       embedDim: true, numHeads: true, pattern: true, window: true, oneSided: true, dilation: true, blockSize: true, windowBlocks: true,
       globalBlocks: true, randomBlocks: true, globalTokens: true, relativeBias: true, rng: true,
     });

@@ -13,7 +13,7 @@ import { LayerNorm } from '../layerNorm.js';
 import { Dropout } from '../dropout.js';
 import { aliasedOption, checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { MultiHeadAttention } from './multihead.js';
-import { checkOptions, type OptionKeys } from '../../config.js';
+import { checkOptions, checkRequiredOptions, type OptionKeys } from '../../config.js';
 import {
   CROSS_ATTENTION_KEYS, SELF_ATTENTION_KEYS, attentionOutput,
   type AttentionOutput, type CrossAttentionForwardOptions, type SelfAttentionForwardOptions,
@@ -155,7 +155,7 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(options: TransformerLayerOptions) {
     super();
-    checkOptions('TransformerEncoderLayer', options, LAYER_KEYS);
+    checkRequiredOptions('TransformerEncoderLayer', options, LAYER_KEYS);
     this.options = options = resolveWidth(options, 'TransformerEncoderLayer');
     const o = resolve(this.options, 'TransformerEncoderLayer');
     const C = this.options.embedDim;
@@ -223,7 +223,7 @@ export class TransformerDecoderLayer extends Module {
 
   constructor(options: TransformerLayerOptions) {
     super();
-    checkOptions('TransformerDecoderLayer', options, LAYER_KEYS);
+    checkRequiredOptions('TransformerDecoderLayer', options, LAYER_KEYS);
     this.options = options = resolveWidth(options, 'TransformerDecoderLayer');
     const o = resolve(this.options, 'TransformerDecoderLayer');
     const C = this.options.embedDim;
@@ -301,7 +301,7 @@ export class TransformerEncoder extends Module {
 
   constructor(options: TransformerStackOptions) {
     super();
-    checkOptions('TransformerEncoder', options, STACK_KEYS);
+    checkRequiredOptions('TransformerEncoder', options, STACK_KEYS);
     this.options = resolveWidth(options, 'TransformerEncoder');
     checkPositiveInt(options.numLayers, 'TransformerEncoder', 'numLayers');
     this.layers = Array.from({ length: options.numLayers }, () => new TransformerEncoderLayer(layerOptions(this.options)));
@@ -333,7 +333,7 @@ export class TransformerDecoder extends Module {
 
   constructor(options: TransformerStackOptions) {
     super();
-    checkOptions('TransformerDecoder', options, STACK_KEYS);
+    checkRequiredOptions('TransformerDecoder', options, STACK_KEYS);
     this.options = resolveWidth(options, 'TransformerDecoder');
     checkPositiveInt(options.numLayers, 'TransformerDecoder', 'numLayers');
     this.layers = Array.from({ length: options.numLayers }, () => new TransformerDecoderLayer(layerOptions(this.options)));

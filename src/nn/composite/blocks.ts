@@ -16,7 +16,7 @@ import { MultiHeadAttention } from '../attention/multihead.js';
 import { SparseSelfAttention } from '../attention/sparse.js';
 import { LinearSelfAttention } from '../attention/linear.js';
 import { TransformerEncoderLayer } from '../attention/transformer.js';
-import { checkOptions, type OptionKeys } from '../../config.js';
+import { checkOptions, type OptionKeys, checkRequiredOptions } from '../../config.js';
 import { attentionOutput, type AttentionOutput, type SelfAttentionForwardOptions } from '../attention/contract.js';
 /**
  * Options every block's forward takes: the shared keyMask [B, T] and needWeights. `causal` is a
@@ -94,7 +94,7 @@ export class SelfAttentionBlock extends Module {
   attn: MultiHeadAttention;
   constructor(readonly options: { embedDim: number; numHeads: number; dropout?: number; causal?: boolean; rng?: Generator }) {
     super();
-    checkOptions('SelfAttentionBlock', options, { embedDim: true, numHeads: true, dropout: true, causal: true, rng: true });
+    checkRequiredOptions('SelfAttentionBlock', options, { embedDim: true, numHeads: true, dropout: true, causal: true, rng: true });
     this.attn = new MultiHeadAttention({ embedDim: options.embedDim, numHeads: options.numHeads, dropout: options.dropout, rng: options.rng });
   }
 
@@ -115,7 +115,7 @@ export class ConvBlock extends Module {
   private readonly left: number;
   constructor(readonly options: { embedDim: number; kernelSize: number; dilation?: number; causal?: boolean; rng?: Generator }) {
     super();
-    checkOptions('ConvBlock', options, { embedDim: true, kernelSize: true, dilation: true, causal: true, rng: true });
+    checkRequiredOptions('ConvBlock', options, { embedDim: true, kernelSize: true, dilation: true, causal: true, rng: true });
     const k = checkPositiveInt(options.kernelSize, 'ConvBlock', 'kernelSize');
     const d = checkPositiveInt(options.dilation ?? 1, 'ConvBlock', 'dilation');
     const span = d * (k - 1);
@@ -142,7 +142,7 @@ export class FeedForwardBlock extends Module {
   dropout: Dropout;
   constructor(readonly options: { embedDim: number; hidden?: number; activation?: 'relu' | 'gelu'; dropout?: number; rng?: Generator }) {
     super();
-    checkOptions('FeedForwardBlock', options, { embedDim: true, hidden: true, activation: true, dropout: true, rng: true });
+    checkRequiredOptions('FeedForwardBlock', options, { embedDim: true, hidden: true, activation: true, dropout: true, rng: true });
     const hidden = options.hidden ?? 4 * options.embedDim;
     this.linear1 = new Linear(options.embedDim, hidden, { rng: options.rng });
     this.linear2 = new Linear(hidden, options.embedDim, { rng: options.rng });
@@ -163,7 +163,7 @@ export class LocalAttentionBlock extends Module {
   attn: SparseSelfAttention;
   constructor(readonly options: { embedDim: number; numHeads: number; window: number; rng?: Generator }) {
     super();
-    checkOptions('LocalAttentionBlock', options, { embedDim: true, numHeads: true, window: true, rng: true });
+    checkRequiredOptions('LocalAttentionBlock', options, { embedDim: true, numHeads: true, window: true, rng: true });
     this.attn = new SparseSelfAttention({ embedDim: options.embedDim, numHeads: options.numHeads, pattern: 'window', window: options.window, rng: options.rng });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
@@ -179,7 +179,7 @@ export class LinearAttentionBlock extends Module {
   attn: LinearSelfAttention;
   constructor(readonly options: { embedDim: number; numHeads: number; kernel?: 'elu' | 'performer'; rng?: Generator }) {
     super();
-    checkOptions('LinearAttentionBlock', options, { embedDim: true, numHeads: true, kernel: true, rng: true });
+    checkRequiredOptions('LinearAttentionBlock', options, { embedDim: true, numHeads: true, kernel: true, rng: true });
     this.attn = new LinearSelfAttention({ embedDim: options.embedDim, numHeads: options.numHeads, kernel: options.kernel, rng: options.rng });
   }
   forward(x: Tensor, options: BlockForwardOptions = {}): AttentionOutput<BlockWeights> {
@@ -195,7 +195,7 @@ export class TransformerBlock extends Module {
   layer: TransformerEncoderLayer;
   constructor(readonly options: { embedDim: number; numHeads: number; dimFeedforward?: number; dropout?: number; normFirst?: boolean; rng?: Generator }) {
     super();
-    checkOptions('TransformerBlock', options, { embedDim: true, numHeads: true, dimFeedforward: true, dropout: true, normFirst: true, rng: true });
+    checkRequiredOptions('TransformerBlock', options, { embedDim: true, numHeads: true, dimFeedforward: true, dropout: true, normFirst: true, rng: true });
     this.layer = new TransformerEncoderLayer({
       embedDim: options.embedDim, numHeads: options.numHeads, dimFeedforward: options.dimFeedforward ?? 2 * options.embedDim,
       dropout: options.dropout ?? 0, normFirst: options.normFirst ?? true, activation: 'gelu', rng: options.rng,

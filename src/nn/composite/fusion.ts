@@ -11,7 +11,7 @@ import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { BLOCK_FORWARD_KEYS, prefixWeights, runChild, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
 import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { meanGates, type GateValues } from './gates.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 
 export interface FusionOptions {
   /** Width C of the input and of every mechanism. */
@@ -52,7 +52,7 @@ export class Fusion extends Module {
 
   constructor(readonly options: FusionOptions) {
     super();
-    checkOptions('Fusion', options, { embedDim: true, mechanisms: true, gate: true, dropout: true, names: true, rng: true });
+    checkRequiredOptions('Fusion', options, { embedDim: true, mechanisms: true, gate: true, dropout: true, names: true, rng: true });
     const rng = checkRng(options, 'Fusion');
     const C = checkPositiveInt(options.embedDim, 'Fusion', 'embedDim');
     if (!Array.isArray(options.mechanisms) || options.mechanisms.length === 0 || !options.mechanisms.every((m) => m instanceof Module)) {

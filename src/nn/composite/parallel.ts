@@ -8,7 +8,7 @@ import { checkPositiveInt, checkRng, checkSequence } from '../init.js';
 import { BLOCK_FORWARD_KEYS, prefixWeights, runChild, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
 import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
 import { meanGates, type GateValues } from './gates.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 
 /** How `Parallel` merges its branches' outputs. */
 export type MergeMode = 'concat' | 'sum' | 'mean' | 'gated' | 'attention';
@@ -55,7 +55,7 @@ export class Parallel extends Module {
 
   constructor(readonly options: ParallelOptions) {
     super();
-    checkOptions('Parallel', options, { embedDim: true, branches: true, merge: true, project: true, names: true, rng: true });
+    checkRequiredOptions('Parallel', options, { embedDim: true, branches: true, merge: true, project: true, names: true, rng: true });
     const name = 'Parallel';
     const rng = checkRng(options, name);
     const C = checkPositiveInt(options.embedDim, name, 'embedDim');

@@ -6,7 +6,7 @@ import { LayerNorm } from '../layerNorm.js';
 import { checkPositiveInt, checkSequence } from '../init.js';
 import { BLOCK_FORWARD_KEYS, prefixWeights, runChild, type Block, type BlockForwardOptions, type BlockWeights } from './blocks.js';
 import { attentionOutput, type AttentionOutput } from '../attention/contract.js';
-import { checkOptions } from '../../config.js';
+import { checkOptions, checkRequiredOptions } from '../../config.js';
 
 export interface SerialOptions {
   /** Width C through the stack. */
@@ -39,7 +39,7 @@ export class Serial extends Module {
 
   constructor(readonly options: SerialOptions) {
     super();
-    checkOptions('Serial', options, { embedDim: true, layers: true, residual: true, norm: true });
+    checkRequiredOptions('Serial', options, { embedDim: true, layers: true, residual: true, norm: true });
     const C = checkPositiveInt(options.embedDim, 'Serial', 'embedDim');
     if (!Array.isArray(options.layers) || options.layers.length === 0 || !options.layers.every((l) => l instanceof Module)) {
       throw new ValueError(`Serial: layers must be a non-empty array of modules, got ${Array.isArray(options.layers) ? `${options.layers.length} items` : typeof options.layers}`);

@@ -30,7 +30,8 @@ interface Cell { ms?: number; peakMB?: number; baseMB?: number; skipped?: string
 
 async function worker(mech: Mechanism, L: number, H: number, D: number): Promise<Cell> {
   const ak = await import('../src/node.ts');
-  ak.useBackend('native');
+  // the table is labelled native: a fallback to wasm would put wasm times under that label
+  if (ak.useBackend('native') !== 'native') throw new Error('bench/scaling: the native addon did not load (npm run build:native)');
   const base = process.resourceUsage().maxRSS / 1024;
   const g = new ak.Generator(1);
   const bwd = mech.endsWith('fwd+bwd');

@@ -104,8 +104,11 @@ export function checkOptions<T extends object>(where: string, options: T | null 
 
 /** checkOptions for an options argument that is required (a constructor's): a missing one is a ValueError naming the keys, not a TypeError on its first read. */
 export function checkRequiredOptions<T extends object>(where: string, options: T | null | undefined, accepted: NoInfer<OptionKeys<T>>): void {
-  if (options == null) throw new ValueError(`${where}: give its options, an object with ${Object.keys(accepted).join(', ')}`);
+  if (options == null) throw new ValueError(`${where}: give its options object (accepted keys: ${Object.keys(accepted).join(', ')})`);
   checkOptions(where, options, accepted);
 }
+
+/** A config number that must be positive and finite (a learning rate, a scale): YAML's .inf would train to NaN. */
+export const positiveNumber = v.pipe(v.number(), v.finite((i) => `must be a finite number, got ${String(i.input)}`), v.gtValue(0, (i) => `must be a positive number, got ${String(i.input)}`));
 
 export { v };

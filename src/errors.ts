@@ -41,6 +41,11 @@ export function clipText(s: string, max = 80, tail = 0): string {
   return `${s.slice(0, max - t)}…${t ? s.slice(-t) : ''}`;
 }
 
+/** What kind of value `x` is, for "got …" in messages: 'null', 'an array' or its typeof. */
+export function kindOf(x: unknown): string {
+  return x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
+}
+
 /**
  * Any value as messages show it, about `max` characters at most: strings quoted, numbers as
  * JavaScript prints them, BigInt as `8n`, arrays and objects JSON-like. Never throws and walks

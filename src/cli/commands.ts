@@ -54,7 +54,9 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     run = prepareRun(config, records, { schema, origins });
     run.skipped.unshift(...skipped);
     // the saved config records what the run used: the trainer's options with every default filled in
-    dir = createRunDir({ out: o.out, name: config.name }, { config: { ...config, seed: config.seed ?? 0, train: run.trainer.resolvedOptions() }, preprocessor: run.preprocessor.state(), split: run.split });
+    // a built-in dataset's limit records how it took its rows (readRun reads a run without it as 'first')
+    const data = config.data.dataset && config.data.limit ? { ...config.data, limitBy: config.data.limitBy ?? 'stratified' } : config.data;
+    dir = createRunDir({ out: o.out, name: config.name }, { config: { ...config, data, seed: config.seed ?? 0, train: run.trainer.resolvedOptions() }, preprocessor: run.preprocessor.state(), split: run.split });
     if (!o.quiet) {
       process.stderr.write(`run ${dir}: ${run.split.train.length} train / ${run.split.valid.length} valid / ${run.split.test.length} test rows, ${run.model.numParameters().toLocaleString('en-US')} parameters\n`);
       if (run.skipped.length) process.stderr.write(`skipped ${run.skipped.length} malformed rows, first: ${run.skipped[0].reason}\n`);

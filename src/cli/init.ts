@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, relative, resolve } from 'node:path';
-import { ConfigError, DataError } from '../errors.js';
+import { ConfigError, DataError, clipText } from '../errors.js';
 import { streamRecords, formatOf } from '../data/node/readers.js';
 import { inferSchema, type InferredSchema } from '../data/infer.js';
 import type { DataRecord } from '../data/preprocessor.js';
@@ -111,6 +111,11 @@ export async function initConfig(dataPath: string, o: InitOptions): Promise<Init
   const { records, more } = await sample(dataPath, limit, o.encoding);
   if (records.length === 0) throw new DataError(`init: '${dataPath}' holds no records (an empty file, or a header without rows)`);
   const schema = inferSchema(records, o.target, { task: o.task });
+  const spec = schema.target.spec;
+  if (spec.task === 'multiclass' && spec.classes!.length < 2) {
+    const where = more ? `the first ${records.length} rows (the --sample read; a file sorted by its target shows one class first)` : `all ${records.length} row${records.length === 1 ? '' : 's'}`;
+    throw new ConfigError(`init: target '${clipText(o.target)}' has one value ('${clipText(spec.classes![0])}') in ${where}: a classifier needs two classes or more; ${more ? 'pass a larger --sample, or ' : ''}check the --target column`);
+  }
   // after the data and the target are checked, so a wrong --target is not hidden behind --force
   if (existsSync(out) && !o.force) throw new ConfigError(`init: '${out}' exists; pass --force to overwrite it, or --out another.yaml`);
   const dataRel = relative(dirname(resolve(out)), resolve(dataPath)) || basename(dataPath);

@@ -23,6 +23,7 @@ import { Preprocessor } from '../data/preprocessor.js';
 import { buildModel } from '../models/build.js';
 import type { TaskModel } from '../models/heads.js';
 import { decodeSafetensors } from '../tensor/safetensors.js';
+import type { SplitName } from '../viz/report.js';
 import { parseRunConfig, type RunConfig } from '../train/runConfig.js';
 
 /** Called by writeFileAtomic between its complete temp file and the rename; none unless a test sets one. */
@@ -135,7 +136,7 @@ export function reportRows(split: { train: number[]; valid: number[]; test: numb
 }
 
 /** Which split reportRows takes its rows from. */
-export function reportSplit(split: { train: number[]; valid: number[]; test: number[] }): 'test' | 'valid' | 'train' {
+export function reportSplit(split: { train: number[]; valid: number[]; test: number[] }): SplitName {
   return split.test.length ? 'test' : split.valid.length ? 'valid' : 'train';
 }
 
@@ -153,6 +154,8 @@ export function readRun(dir: string): SavedRun {
   if (!existsSync(d)) throw new ConfigError(`no such run directory '${dir}'`);
   if (!existsSync(join(d, RUN_FILES.config))) throw new ConfigError(`'${d}' holds no run yet: it has no ${RUN_FILES.config} (a run killed while it was being created, or not a run directory); start the run again with attnkit train <config> --out ${d}`);
   const config = parseRunConfig(readJson(d, RUN_FILES.config));
+  // runs saved before data.limitBy took a built-in dataset's first rows: they must reopen onto the same rows
+  if (config.data.dataset && config.data.limit && !config.data.limitBy) config.data.limitBy = 'first';
   const preprocessorState = readJson(d, RUN_FILES.preprocessor) as PreprocessorState;
   const split = readJson(d, RUN_FILES.split) as SavedRun['split'];
   return { dir: d, config, preprocessorState, preprocessor: Preprocessor.fromState(preprocessorState), split };

@@ -9,6 +9,7 @@ import { parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError, clipText } from '../errors.js';
 import { MAX_CONFIG_DEPTH } from '../config.js';
 import { readRecords } from '../data/node/readers.js';
+import { classKey } from '../data/dataset.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { parseRunConfig, prepareRun, trainOnRecords, type PreparedRun, type RunConfig, type RunResult } from '../train/runConfig.js';
 import type { SavedRun } from './runDir.js';
@@ -105,22 +106,26 @@ export function loadRunConfig(path: string, overrides: string[] = []): RunConfig
 }
 
 /**
- * `data.limit` of a built-in dataset: the adapters list their rows class by class (MNIST's zeros first,
- * SpamAssassin's ham before its spam), so the first n rows could hold one class. For a class target, the
- * n rows are taken from each class in turn, in the adapter's order within a class; otherwise the first n.
+ * `data.limit` of a built-in dataset with `limitBy: 'stratified'` (the default): the adapters list their
+ * rows class by class (MNIST's zeros first, SpamAssassin's ham before its spam), so the first n rows could
+ * hold one class. For a class target, each class keeps its share of the n rows (largest remainders),
+ * the first rows of each in the adapter's order, and the rows stay in that order; otherwise the first n.
  */
 export function limitRows(records: DataRecord[], schema: Schema, n: number): DataRecord[] {
   const target = schema.targets[0];
   if (!target || target.task === 'regression' || n >= records.length) return records.slice(0, n);
-  const byClass = new Map<string, DataRecord[]>();
-  for (const r of records) {
-    const k = String(r[target.name]);
-    if (!byClass.has(k)) byClass.set(k, []);
-    byClass.get(k)!.push(r);
-  }
-  const queues = [...byClass.values()], out: DataRecord[] = [];
-  for (let i = 0; out.length < n; i++) for (const q of queues) if (i < q.length && out.length < n) out.push(q[i]);
-  return out;
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(classKey(r[target.name]), (counts.get(classKey(r[target.name])) ?? 0) + 1);
+  const exact = [...counts].map(([k, c]) => ({ k, q: (n * c) / records.length }));
+  const quota = new Map(exact.map(({ k, q }) => [k, Math.floor(q)]));
+  let left = n - [...quota.values()].reduce((a, b) => a + b, 0);
+  for (const { k } of [...exact].sort((a, b) => (b.q - Math.floor(b.q)) - (a.q - Math.floor(a.q)))) if (left-- > 0) quota.set(k, quota.get(k)! + 1);
+  return records.filter((r) => {
+    const k = classKey(r[target.name]), q = quota.get(k)!;
+    if (q === 0) return false;
+    quota.set(k, q - 1);
+    return true;
+  });
 }
 
 /** The records a config names: a file through the readers, or a built-in adapter (with its schema). */
@@ -129,7 +134,9 @@ export async function loadRecords(config: RunConfig): Promise<{ records: DataRec
     const adapter = DATASETS[config.data.dataset];
     if (!adapter) throw new ConfigError(`data.dataset '${config.data.dataset}' is not a built-in dataset (${Object.keys(DATASETS).join(', ')})`);
     const loaded = adapter.load();
-    return { records: config.data.limit ? limitRows(loaded.records, loaded.schema, config.data.limit) : loaded.records, schema: loaded.schema, skipped: [] };
+    const { limit, limitBy } = config.data;
+    const records = !limit ? loaded.records : limitBy === 'first' ? loaded.records.slice(0, limit) : limitRows(loaded.records, loaded.schema, limit);
+    return { records, schema: loaded.schema, skipped: [] };
   }
   const path = config.data.path!;
   // a directory is a mistake in the config (a missing file stays a DataError: the data may come later)

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { datasetPackageVersion } from '../data/node/datasets.js';
 import { ConfigError } from '../errors.js';
 import { PAGE_HTML, WASM_BASE_GLOBAL } from '../viz/page.js';
-import { SPLIT_NAMES } from '../viz/report.js';
+import { SPLIT_NAMES, type SplitName } from '../viz/report.js';
 import type { DataRecord } from '../data/preprocessor.js';
 import { loadRunModel, readRun, reportRows, reportSplit, RUN_FILES, writeFileAtomic, type SavedRun } from './runDir.js';
 import { splitSummary, type DatasetSummary } from '../train/splitSummary.js';
@@ -29,7 +29,7 @@ const packageRoot = join(here, '..', '..');
 export interface ViewerRecords {
   title: string;
   /** The split the records are of: the test split, or for a run without test rows its validation (else training) split (reportRows); absent in files from before, which were all 'test'. */
-  split?: 'test' | 'valid' | 'train';
+  split?: SplitName;
   /** Dataset row of each record. */
   rows: number[];
   records: DataRecord[];
@@ -143,7 +143,7 @@ export async function viewerData(saved: SavedRun, log?: ViewerLog): Promise<{ re
   const key = viewerCacheKey(saved);
   const hit = readCache(path, key);
   if (hit) {
-    log?.(`${saved.dir}: the test split's summary for the viewer is cached (${RUN_FILES.viewerDataset}, same weights and data)`);
+    log?.(`${saved.dir}: the ${SPLIT_NAMES[reportSplit(saved.split)]} split's summary for the viewer is cached (${RUN_FILES.viewerDataset}, same weights and data)`);
     // the title names the run's folder as given now (a run moved or opened by another path)
     return { records: { ...hit.records, title: runTitle(saved) }, summary: hit.summary, cached: true, path };
   }

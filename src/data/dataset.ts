@@ -72,6 +72,9 @@ export interface SplitOptions {
 /** splitIndices' fractions when the options give none: validation 0.1, test 0.2. */
 export const SPLIT_DEFAULTS = { valid: 0.1, test: 0.2 } as const;
 
+/** The class a target value names, as stratification and `data.limit` group rows by (its text, trimmed). */
+export const classKey = (value: unknown): string => String(value).trim();
+
 /** Seeded train / validation / test row indices (each sorted). */
 export function splitIndices(n: number, options: SplitOptions): { train: number[]; valid: number[]; test: number[] } {
   checkOptions('splitIndices', options, { valid: true, test: true, seed: true, stratify: true });

@@ -230,9 +230,6 @@ function inferTarget(name: string, s: ColumnStats, task: TaskKind | undefined, o
   const guess: TaskKind = freq.length === 2 ? 'binary' : numeric && !(ints && freq.length <= o.classLimit) ? 'regression'
     : freq.length <= Math.max(o.classLimit, o.categories) ? 'multiclass' : 'regression';
   const t = task ?? guess;
-  if (t !== 'regression' && freq.length < 2) {
-    throw new ConfigError(`init: target '${clipText(name)}' has one value (${list}) in ${present.length} row${present.length === 1 ? '' : 's'}: a classifier needs two classes or more; check the --target column, or give rows of the other classes`);
-  }
   const forced = task && task !== guess ? ` (--task ${task}; the values suggest ${guess})` : '';
   if (t === 'regression') {
     if (!numeric) {

@@ -4,7 +4,7 @@
  * `encode(records)` turns any rows into an EncodedDataset; `state()` is plain JSON saved with
  * the model and `Preprocessor.fromState` restores it exactly.
  */
-import { DataError, preview } from '../errors.js';
+import { DataError, clipText, preview } from '../errors.js';
 import { parseSchema, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
 import { cellNumber, checkFloat32, finiteCell, fitsFloat32 } from './float32.js';
@@ -90,16 +90,21 @@ export class Preprocessor {
     this.codecs = schema.fields.map((f) => fieldKindOf(f.kind).codec(f, states[f.name] ?? null));
   }
 
-  /** Fits every field's encoder and the targets on `records` (the training rows). */
-  static fit(schemaInput: Schema | unknown, records: readonly DataRecord[], options: { origins?: readonly RowOrigin[] } = {}): Preprocessor {
-    checkOptions('Preprocessor.fit', options, { origins: true });
+  /**
+   * Fits every field's encoder and the targets on `records` (the training rows). A class target's
+   * values must read as its classes and hold two classes or more (else a DataError naming the row or
+   * the class); with `onError: 'skip'` a value that does not read is left out of the fit, as
+   * `encode(…, { onError: 'skip' })` then drops its row.
+   */
+  static fit(schemaInput: Schema | unknown, records: readonly DataRecord[], options: { origins?: readonly RowOrigin[]; onError?: 'throw' | 'skip' } = {}): Preprocessor {
+    checkOptions('Preprocessor.fit', options, { origins: true, onError: true });
     const schema = parseSchema(schemaInput);
     if (records.length === 0) throw new DataError('Preprocessor.fit: no records to fit on');
     const pre = new Preprocessor(schema, {}, {});
     schema.fields.forEach((f, k) => {
       pre.codecs[k].fit(records.map((r) => r[f.name]), (i) => `${originOf(i, options.origins)}: field '${f.name}'`);
     });
-    for (const t of schema.targets) pre.targetStates[t.name] = fitTarget(t, records, options.origins);
+    for (const t of schema.targets) pre.targetStates[t.name] = fitTarget(t, records, options.origins, options.onError === 'skip');
     return pre;
   }
 
@@ -169,7 +174,8 @@ export class Preprocessor {
   }
 }
 
-function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: readonly RowOrigin[]): TargetState {
+/** A target's fitted state; with `skip`, a class value that does not encode is left out (encode with onError 'skip' drops its row) instead of a DataError. */
+function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins: readonly RowOrigin[] | undefined, skip: boolean): TargetState {
   const isMissing = missingTest(undefined);
   const at = records.map((_, i) => i).filter((i) => !isMissing(records[i][t.name]));
   const present = at.map((i) => records[i][t.name]);
@@ -187,15 +193,24 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins?: read
   // every training value must encode (a binary 'M' / 'B' without `positive` fails here, not at encode), and a
   // classifier needs two classes among them: one class would train a constant, without a word
   const counts = new Array<number>(K).fill(0);
-  present.forEach((v, j) => { counts[encodeTarget(t, state, v, `Preprocessor.fit: ${originOf(at[j], origins)}: target '${t.name}'`)]++; });
+  present.forEach((v, j) => {
+    try {
+      counts[encodeTarget(t, state, v, `Preprocessor.fit: ${originOf(at[j], origins)}: target '${t.name}'`)]++;
+    } catch (e) {
+      if (!skip || !(e instanceof DataError)) throw e;
+    }
+  });
+  const total = counts.reduce((a, b) => a + b, 0);
   if (counts.filter((c) => c > 0).length < 2) {
-    throw new DataError(`Preprocessor.fit: ${t.task} target '${t.name}' has one class in the training rows (${preview(present[0])} × ${present.length}); a classifier needs two or more (more rows, another split, or a regression target)`);
+    const only = counts.findIndex((c) => c > 0);
+    const named = only < 0 ? 'none that reads as a class' : `only '${clipText(state.classes![only])}', ${total} row${total === 1 ? '' : 's'}`;
+    throw new DataError(`Preprocessor.fit: ${t.task} target '${t.name}' has one class in the training rows (${named}); a classifier needs two or more (more rows, another split, or a regression target)`);
   }
   if (Array.isArray(t.classWeights)) {
     if (t.classWeights.length !== K) throw new DataError(`Preprocessor.fit: target '${t.name}' has ${K} classes but classWeights lists ${t.classWeights.length}`);
     state.classWeights = t.classWeights;
   } else if (t.classWeights === 'balanced') {
-    state.classWeights = counts.map((c) => (c ? present.length / (K * c) : 0));
+    state.classWeights = counts.map((c) => (c ? total / (K * c) : 0));
   }
   return state;
 }

@@ -9,11 +9,12 @@
 import { Tensor } from '../tensor/tensor.js';
 import { randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { ShapeError, ValueError, kindOf } from '../errors.js';
 import { add, clamp, concat, cos, div, expand, mul, ne, relu, reshape, sin, sub, unsqueeze } from '../ops/index.js';
 import { Module, Parameter } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
+import { checkPositiveInt } from '../nn/init.js';
 import type { FieldBatch } from '../data/dataset.js';
 import type { FieldInfo } from '../data/preprocessor.js';
 import { fieldKindOf } from '../data/fields/index.js';
@@ -111,8 +112,8 @@ export class FieldTokenizer extends Module implements FieldSlots {
 
   constructor(readonly info: FieldInfo, readonly dim: number, rng: Generator) {
     super();
-    if (info === null || typeof info !== 'object') throw new ValueError(`FieldTokenizer: info must be one field's entry of the preprocessor's fieldInfo(), got ${info === null ? 'null' : typeof info}`);
-    if (!Number.isInteger(dim) || dim < 1) throw new ValueError(`FieldTokenizer(${info.name}): dim must be a positive integer, got ${String(dim)}`);
+    if (info === null || typeof info !== 'object') throw new ValueError(`FieldTokenizer: info must be one field's entry of the preprocessor's fieldInfo(), got ${kindOf(info)}`);
+    checkPositiveInt(dim, `FieldTokenizer(${info.name})`, 'dim');
     const C = dim;
     this.fieldEmbedding = new Parameter(randn([C], { rng, std: 1 / Math.sqrt(C) }));
     fillSlots(this, fieldKindOf(info.kind).tokens.params(info, needOf('FieldTokenizer', info)), C, rng);

@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { ShapeError, ValueError, kindOf } from '../errors.js';
 import { add, binaryCrossEntropyWithLogits, crossEntropy, huberLoss, l1Loss, mseLoss, mul, squeeze } from '../ops/index.js';
 import { tensor } from '../tensor/creation.js';
 import { Module } from '../nn/module.js';
@@ -30,9 +30,8 @@ export interface TaskModel extends Module {
  * targetInfo() lists (anything else would fail on its first read with a TypeError).
  */
 export function checkModelArgs(where: string, fields: unknown, targets: unknown): void {
-  const what = (x: unknown): string => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x);
-  if (!Array.isArray(fields)) throw new ValueError(`${where}: fields must be the preprocessor's fieldInfo() list, got ${what(fields)}`);
-  if (!Array.isArray(targets)) throw new ValueError(`${where}: targets must be the preprocessor's targetInfo() list, got ${what(targets)}`);
+  if (!Array.isArray(fields)) throw new ValueError(`${where}: fields must be the preprocessor's fieldInfo() list, got ${kindOf(fields)}`);
+  if (!Array.isArray(targets)) throw new ValueError(`${where}: targets must be the preprocessor's targetInfo() list, got ${kindOf(targets)}`);
 }
 
 /** One linear head per target on a representation [B, D]. Parameters: heads.N (weight, bias). */
@@ -40,7 +39,7 @@ export class TaskHeads extends Module {
   heads: Linear[];
   constructor(readonly targets: TargetInfo[], inDim: number, rng: Generator) {
     super();
-    if (!Array.isArray(targets)) throw new ValueError(`TaskHeads: targets must be the preprocessor's targetInfo() list, got ${targets === null ? 'null' : typeof targets}`);
+    if (!Array.isArray(targets)) throw new ValueError(`TaskHeads: targets must be the preprocessor's targetInfo() list, got ${kindOf(targets)}`);
     if (targets.length === 0) throw new ValueError('TaskHeads: a model needs at least one target (schema.targets)');
     this.heads = targets.map((t) => new Linear(inDim, t.outputs, { rng }));
   }

@@ -4,7 +4,7 @@ import { layerNorm } from '../ops/norm.js';
 import { Module, Parameter } from './module.js';
 import { checkPositiveInt } from './init.js';
 import { checkOptions } from '../config.js';
-import { ValueError } from '../errors.js';
+import { ValueError, kindOf } from '../errors.js';
 
 /** Layer normalisation over the last dim(s) with learned scale (1) and shift (0). x [..., C] → [..., C]. */
 export class LayerNorm extends Module {
@@ -16,7 +16,7 @@ export class LayerNorm extends Module {
     super();
     checkOptions('LayerNorm', options, { eps: true, elementwiseAffine: true });
     if (typeof normalizedShape !== 'number' && !Array.isArray(normalizedShape)) {
-      throw new ValueError(`LayerNorm: normalizedShape must be a positive integer or a list of them, got ${normalizedShape === null ? 'null' : typeof normalizedShape}`);
+      throw new ValueError(`LayerNorm: normalizedShape must be a positive integer or a list of them, got ${kindOf(normalizedShape)}`);
     }
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.normalizedShape.forEach((s) => checkPositiveInt(s, 'LayerNorm', 'normalizedShape'));

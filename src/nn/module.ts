@@ -1,11 +1,11 @@
-import { ShapeError, ValueError, clipText, fmtShape, previewList } from '../errors.js';
+import { ShapeError, ValueError, clipText, fmtShape, kindOf, previewList } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
 import { checkOptions } from '../config.js';
 
 /** `t`, checked to be a Tensor (a Parameter or Buffer of anything else would fail on its first read). */
 function tensorArg(t: Tensor, where: string): Tensor {
-  if (!(t instanceof Tensor)) throw new ValueError(`${where}: wraps a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (!(t instanceof Tensor)) throw new ValueError(`${where}: wraps a Tensor, got ${kindOf(t)}`);
   return t;
 }
 

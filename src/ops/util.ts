@@ -1,4 +1,4 @@
-import { DTypeError, fmtShape } from '../errors.js';
+import { DTypeError, fmtShape, kindOf } from '../errors.js';
 import { Tensor, allocFor, isFloat, type DType } from '../tensor/tensor.js';
 import { backend, type FloatArray } from '../backend/backend.js';
 
@@ -6,7 +6,7 @@ export type TensorLike = Tensor | number;
 
 /** Requires a Tensor argument. */
 export function asTensor(x: unknown, fn: string, arg: string): Tensor {
-  if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${kindOf(x)}`);
   return x;
 }
 

@@ -8,7 +8,7 @@ import { ConfigError, DataError } from '../errors.js';
 import { checkOptions, validateConfig, v } from '../config.js';
 import { parseSchema, type Schema } from '../data/schema.js';
 import { Preprocessor, type DataRecord, type PreprocessorState, type RowOrigin, type SkippedRow } from '../data/preprocessor.js';
-import { SPLIT_DEFAULTS, splitIndices, type EncodedDataset } from '../data/dataset.js';
+import { classKey, SPLIT_DEFAULTS, splitIndices, type EncodedDataset } from '../data/dataset.js';
 import { buildModel, modelConfigSchema } from '../models/build.js';
 import type { TaskModel } from '../models/heads.js';
 import { evaluate, type TargetMetrics } from './evaluate.js';
@@ -29,6 +29,12 @@ export const runConfigSchema = v.strictObject({
     format: v.optional(v.picklist(['csv', 'tsv', 'jsonl', 'json'])),
     onError: v.optional(v.picklist(['throw', 'skip'])),
     limit: v.optional(int),
+    /**
+     * How `limit` takes a built-in dataset's rows (the adapters list them class by class): 'stratified'
+     * (the default) keeps each class's share of the rows, in the adapter's order within a class; 'first'
+     * the first n (how runs saved before 0.2.0 took them). A file's limit is always its first n rows.
+     */
+    limitBy: v.optional(v.picklist(['first', 'stratified'])),
     /** The file's text encoding: 'utf-8' (default; bytes that are not UTF-8 are an error) or 'latin1'. */
     encoding: v.optional(v.picklist(['utf-8', 'latin1'])),
   }),
@@ -50,6 +56,7 @@ export function parseRunConfig(input: unknown): RunConfig {
   const c = validateConfig(runConfigSchema, input, 'run config');
   if (!c.data.path === !c.data.dataset) throw new ConfigError('run config: data needs exactly one of path (a file) or dataset (a built-in adapter)');
   if (c.data.path && c.schema === undefined) throw new ConfigError('run config: schema is required when data.path names a file');
+  if (c.data.path && c.data.limitBy === 'stratified') throw new ConfigError("run config: data.limitBy 'stratified' is for a built-in dataset; a file's limit takes its first rows");
   return c;
 }
 
@@ -89,14 +96,14 @@ export function prepareRun(config: RunConfig, records: DataRecord[], options: {
   let kept = records, origins = options.origins;
   if (config.data.onError === 'skip') {
     // find bad rows with a preprocessor fitted on everything; the model's own sees training rows only
-    skipped = Preprocessor.fit(schema, records, { origins }).encode(records, { origins, onError: 'skip' }).skipped;
+    skipped = Preprocessor.fit(schema, records, { origins, onError: 'skip' }).encode(records, { origins, onError: 'skip' }).skipped;
     const bad = new Set(skipped.map((s) => s.index));
     kept = records.filter((_, i) => !bad.has(i));
     origins = origins?.filter((_, i) => !bad.has(i));
   }
   const first = schema.targets[0];
   const classes = (): number[] => {
-    const vals = kept.map((r) => String(r[first.name]).trim());
+    const vals = kept.map((r) => classKey(r[first.name]));
     const names = [...new Set(vals)].sort();
     return vals.map((x) => names.indexOf(x));
   };

@@ -10,7 +10,7 @@
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ConfigError, ValueError, clipText } from '../errors.js';
-import { checkOptions, validateConfig, v } from '../config.js';
+import { checkOptions, positiveNumber, validateConfig, v } from '../config.js';
 import { backward } from '../autograd/tape.js';
 import { add, mul } from '../ops/index.js';
 import { MultiHeadAttention } from '../nn/attention/multihead.js';
@@ -39,7 +39,7 @@ export const trainOptionsSchema = v.strictObject({
   /** 'lbfgs': full-batch L-BFGS to the optimum of the mean loss + (weightDecay/2)·‖w‖² (fitLbfgs), for the linear model (its default). */
   optimizer: v.optional(v.picklist(['adamw', 'adam', 'sgd', 'lbfgs'])),
   /** Peak learning rate (default TRAIN_DEFAULTS.lr, 3e-3). */
-  lr: v.optional(v.pipe(v.number(), v.gtValue(0, (i) => `a learning rate must be a positive number, got ${String(i.input)}`))),
+  lr: v.optional(positiveNumber),
   momentum: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.999))),
   nesterov: v.optional(v.boolean()),
   weightDecay: v.optional(nonNeg),

@@ -25,12 +25,14 @@ export interface Report {
 
 /** How the viewer and the CLI's logs name the split a run's records are of (ViewerRecords.split). */
 export const SPLIT_NAMES = { test: 'test', valid: 'validation', train: 'training' } as const;
+/** A run's splits by their keys in split.json. */
+export type SplitName = keyof typeof SPLIT_NAMES;
 
 /** `runs/<k>/records.json`: the test split's records (a structural copy of cli/viewerFiles.ts's ViewerRecords). */
 export interface ViewerRecords {
   title: string;
   /** 'test', or for a run without test rows 'valid' (else 'train'); absent (= 'test') in older files. */
-  split?: keyof typeof SPLIT_NAMES;
+  split?: SplitName;
   rows: number[];
   records: Record<string, unknown>[];
   truth: Record<string, number[]>;

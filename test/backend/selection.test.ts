@@ -1,8 +1,8 @@
 /**
  * The Node entry's backend selection where the native addon is missing or broken, as a package
  * installed without a C++ compiler sees it: a copy of src/ and wasm/ in a folder without build/
- * (the addon is looked for beside the package). Not built: quietly wasm (the install said so);
- * built but not loadable: wasm with one warning; ATTNKIT_BACKEND=native: an error, not a fallback.
+ * (the addon is looked for beside the package). Not built, or built but not loadable: wasm, with one
+ * notice per process saying why; ATTNKIT_BACKEND=wasm: no notice; ATTNKIT_BACKEND=native: an error, not a fallback.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 
 const skip = !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)';
 
-test('no addon: wasm without a warning; a broken addon: wasm and one warning; ATTNKIT_BACKEND=native: a ValueError', { skip }, () => {
+test('no addon or a broken one: wasm and one notice saying why; ATTNKIT_BACKEND=wasm: no notice; ATTNKIT_BACKEND=native: a ValueError', { skip }, () => {
   const pkg = mkdtempSync(join(tmpdir(), 'attnkit-noaddon-'));
   for (const d of ['src', 'wasm']) cpSync(d, join(pkg, d), { recursive: true });
   cpSync('package.json', join(pkg, 'package.json'));
@@ -26,18 +26,24 @@ test('no addon: wasm without a warning; a broken addon: wasm and one warning; AT
     const r = spawnSync(process.execPath, ['--import', 'tsx', probe], { cwd: pkg, encoding: 'utf8', env: e });
     return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
   };
-  const quiet = run();
-  assert.equal(quiet.code, 0, quiet.stderr);
-  assert.equal(quiet.stdout, 'wasm');
-  assert.doesNotMatch(quiet.stderr, /attnkit:/, 'the install already said the addon did not build');
+  const fallback = run();
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.equal(fallback.stdout, 'wasm');
+  assert.equal(fallback.stderr.match(/attnkit: running on the wasm backend: the native addon was not built at install .*ATTNKIT_BACKEND=wasm chooses it without this notice/g)?.length, 1, fallback.stderr);
+  const chosen = run({ ATTNKIT_BACKEND: 'wasm' });
+  assert.equal(chosen.stdout, 'wasm');
+  assert.doesNotMatch(chosen.stderr, /attnkit:/, 'wasm chosen: no notice');
   const forced = run({ ATTNKIT_BACKEND: 'native' });
   assert.notEqual(forced.code, 0);
   assert.match(forced.stderr, /ValueError: ATTNKIT_BACKEND=native: the native addon was not built at install .*unset ATTNKIT_BACKEND to run on the wasm backend/);
+  // selectBackendFromEnv forces it too (it is what initBackend applies)
+  writeFileSync(join(pkg, 'select.mjs'), "const b = await import('./src/backend/native/index.ts'); try { b.selectBackendFromEnv({ ATTNKIT_BACKEND: 'native' }); console.log('fell back'); } catch (e) { console.log(e.name); }\n");
+  assert.equal(spawnSync(process.execPath, ['--import', 'tsx', join(pkg, 'select.mjs')], { cwd: pkg, encoding: 'utf8' }).stdout.trim(), 'ValueError');
   mkdirSync(join(pkg, 'build', 'Release'), { recursive: true });
   writeFileSync(join(pkg, 'build', 'Release', 'attnkit_native.node'), 'not a shared object');
   const broken = run();
   assert.equal(broken.code, 0, broken.stderr);
   assert.equal(broken.stdout, 'wasm');
-  assert.equal(broken.stderr.match(/attnkit: the native backend could not be loaded \(.*\); running on the wasm backend/g)?.length, 1, broken.stderr);
+  assert.equal(broken.stderr.match(/attnkit: running on the wasm backend: the native addon does not load: /g)?.length, 1, broken.stderr);
   assert.match(run({ ATTNKIT_BACKEND: 'native' }).stderr, /ATTNKIT_BACKEND=native: the native addon does not load/);
 });

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, data, train } from '../../src/node.js';
+import { readRun } from '../../src/cli/runDir.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'attnkit-cli-'));
 const cli = (args: string[]): { code: number; stdout: string; stderr: string } => {
@@ -87,6 +88,18 @@ test('a split without test rows trains, says so and reports no test metrics; one
   const t = cli(['train', tiny, '--out', join(dir, 'tiny'), '--set', 'split.valid=0.4', '--set', 'split.test=0.4', '--set', 'split.stratify=false']);
   assert.equal(t.code, 1);
   assert.match(t.stderr, /DataError: prepareRun: the split leaves no training rows \(2 rows: 1 valid, 1 test\)/);
+});
+
+test('a built-in dataset\'s data.limit is saved with how it took its rows; a run saved without limitBy reopens onto its first rows', () => {
+  const out = join(dir, 'limited');
+  const c = join(dir, 'penguins-limit.yaml');
+  writeFileSync(c, 'data: { dataset: penguins, limit: 90 }\nmodel: { type: linear }\ntrain: { epochs: 1 }\n');
+  assert.equal(cli(['train', c, '--out', out, '--quiet']).code, 0);
+  const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.equal(saved.data.limitBy, 'stratified');
+  delete saved.data.limitBy;   // as a run saved before limitBy
+  writeFileSync(join(out, 'config.json'), JSON.stringify(saved));
+  assert.equal(readRun(out).config.data.limitBy, 'first');
 });
 
 test('a run killed mid-training and resumed ends with exactly the weights of an uninterrupted run', async () => {

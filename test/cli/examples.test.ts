@@ -15,16 +15,26 @@ test('the example configs cover every model family and validate', () => {
   assert.deepEqual([...strategies].sort(), ['crossModal', 'early', 'latent']);
 });
 
-test('data.limit of a built-in dataset takes its rows from each class in turn: MNIST\'s first 160 were all zeros', async () => {
-  const { records } = await loadRecords({ ...loadRunConfig(join(dir, 'mnist-cnn2d.yaml'), ['data.limit=160']) });
-  const counts = new Map<string, number>();
-  for (const r of records) counts.set(String(r.label), (counts.get(String(r.label)) ?? 0) + 1);
+test('data.limit of a built-in dataset keeps each class\'s share (limitBy stratified, the default): MNIST\'s first 160 rows were all zeros', async () => {
+  const config = loadRunConfig(join(dir, 'mnist-cnn2d.yaml'), ['data.limit=160']);
+  const { records } = await loadRecords(config);
+  const all = (await loadRecords({ ...config, data: { ...config.data, limit: undefined } })).records;
+  const count = (rs: typeof records): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const r of rs) m.set(String(r.label), (m.get(String(r.label)) ?? 0) + 1);
+    return m;
+  };
+  const share = count(all), got = count(records);
   assert.equal(records.length, 160);
-  assert.deepEqual([...counts.values()], new Array(10).fill(16));
+  assert.equal(got.size, 10);
+  for (const [k, c] of share) assert.ok(Math.abs(got.get(k)! - (160 * c) / all.length) < 1, `class ${k}: ${got.get(k)} of 160 for ${c} of ${all.length}`);
+  const first = (await loadRecords({ ...config, data: { ...config.data, limitBy: 'first' } })).records;
+  assert.deepEqual([...count(first).keys()], ['0'], 'limitBy first: the adapter\'s first rows');
   const schema = { fields: [], targets: [{ name: 'y', task: 'binary' as const }] };
   const rows = ['a1', 'a2', 'a3', 'a4', 'b1'].map((id) => ({ id, y: id[0] === 'a' ? 0 : 1 }));
-  assert.deepEqual(limitRows(rows, schema, 3).map((r) => r.id), ['a1', 'b1', 'a2'], 'in turn, each class in the adapter\'s order');
+  assert.deepEqual(limitRows(rows, schema, 3).map((r) => r.id), ['a1', 'a2', 'b1'], 'shares 2.4 and 0.6 → 2 and 1, in the adapter\'s order');
   assert.deepEqual(limitRows(rows, { ...schema, targets: [{ name: 'y', task: 'regression' as const }] }, 3).map((r) => r.id), ['a1', 'a2', 'a3'], 'regression: the first n');
+  assert.throws(() => loadRunConfig(join(dir, 'wages.yaml'), ['data.limitBy=stratified']), /limitBy 'stratified' is for a built-in dataset/);
 });
 
 for (const f of files.filter((x) => !x.startsWith('spam'))) {

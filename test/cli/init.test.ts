@@ -146,7 +146,12 @@ test('attnkit init: typed errors for a missing target (columns listed), an empty
   writeFileSync(join(dir, 'one.csv'), 'a,b\n1,yes\n2,yes\n3,yes\n');
   const one = cli(['init', join(dir, 'one.csv'), '--target', 'b', '--out', join(dir, 'z.yaml')]);
   assert.equal(one.code, 2, 'a single class was typed "multiclass with 1 classes" and written');
-  assert.match(one.stderr, /init: target 'b' has one value \('yes' 3\) in 3 rows: a classifier needs two classes or more/);
+  assert.match(one.stderr, /init: target 'b' has one value \('yes'\) in all 3 rows: a classifier needs two classes or more/);
+  // sorted by the target: the sample's one class is not the file's
+  writeFileSync(join(dir, 'sorted.csv'), `a,b\n${[1, 2, 3, 4].map((i) => `${i}.5,yes`).join('\n')}\n5.5,no\n`);
+  const sorted = cli(['init', join(dir, 'sorted.csv'), '--target', 'b', '--sample', '3', '--out', join(dir, 'z.yaml')]);
+  assert.equal(sorted.code, 2);
+  assert.match(sorted.stderr, /one value \('yes'\) in the first 3 rows \(the --sample read.*pass a larger --sample/);
   assert.ok(!existsSync(join(dir, 'x.yaml')) && !existsSync(join(dir, 'y.yaml')) && !existsSync(join(dir, 'z.yaml')), 'nothing written on an error');
   assert.equal(cli(['init', csv]).code, 2, 'no --target');
 });

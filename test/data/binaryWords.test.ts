@@ -25,11 +25,14 @@ test('Preprocessor.fit checks class targets: unreadable binary labels and a sing
   assert.throws(() => data.Preprocessor.fit(schema, [{ a: 1, y: 'B' }, { a: 2, y: 'M' }]),
     (e: Error) => e instanceof DataError && /Preprocessor\.fit: records:row 1: target 'y': a binary target needs 0\/1.*set 'positive'.*"B"/.test(e.message));
   assert.deepEqual(data.Preprocessor.fit({ ...schema, targets: [{ name: 'y', task: 'binary', positive: 'M' }] }, [{ a: 1, y: 'B' }, { a: 2, y: 'M' }]).targetInfo()[0].classes, ['B', 'M']);
+  // onError 'skip' (prepareRun's pass that finds bad rows) leaves an unreadable label out; encode then drops its row
+  const skipped = data.Preprocessor.fit(schema, [{ a: 1, y: 'no' }, { a: 2, y: 'maybe' }, { a: 3, y: 'yes' }], { onError: 'skip' });
+  assert.deepEqual(skipped.encode([{ a: 1, y: 'no' }, { a: 2, y: 'maybe' }], { onError: 'skip' }).skipped.map((s) => s.index), [1]);
   // one class in the training rows would train a constant (classes were ['0', 'yes'])
   assert.throws(() => data.Preprocessor.fit(schema, [{ a: 1, y: 'yes' }, { a: 2, y: 'yes' }]),
-    (e: Error) => e instanceof DataError && /binary target 'y' has one class in the training rows \("yes" × 2\)/.test(e.message));
+    (e: Error) => e instanceof DataError && /binary target 'y' has one class in the training rows \(only 'yes', 2 rows\)/.test(e.message));
   assert.throws(() => data.Preprocessor.fit({ ...schema, targets: [{ name: 'y', task: 'multiclass' }] }, [{ a: 1, y: 'x' }, { a: 2, y: 'x' }, { a: 3, y: null }]),
-    (e: Error) => e instanceof DataError && /multiclass target 'y' has one class in the training rows \("x" × 2\)/.test(e.message));
+    (e: Error) => e instanceof DataError && /multiclass target 'y' has one class in the training rows \(only 'x', 2 rows\)/.test(e.message));
   const both = data.Preprocessor.fit({ ...schema, targets: [{ name: 'y', task: 'binary' }, { name: 'v', task: 'regression', loss: 'huber' }, { name: 'w', task: 'regression' }] },
     [{ a: 1, y: 'no', v: 1, w: 2 }, { a: 2, y: 'yes', v: 3, w: 5 }]);
   assert.deepEqual(both.targetInfo().map((t) => t.loss), [undefined, 'huber', 'mse']);

@@ -54,8 +54,9 @@ let warned = false;
 /**
  * Selects the backend: 'native' (the C++ addon), 'wasm' (requires `loadWasmBackend()` to have
  * completed) or 'js'. When the addon cannot be loaded, 'native' lands on wasm if it is loaded, else on
- * js; it warns once when the addon was built but does not load (a Node it was not built for, a missing
- * library), not when it was never built (the install said so). Returns the name of the backend now active.
+ * js, and says so once per process (npm shows a dependency's install output only when the install
+ * fails, so this may be the first word of it); `ATTNKIT_BACKEND=wasm` chooses wasm without the notice.
+ * Returns the name of the backend now active.
  */
 export function useBackend(name: 'native' | 'wasm' | 'js'): 'native' | 'wasm' | 'js' {
   if (name !== 'native') return useBrowserBackend(name);
@@ -65,9 +66,10 @@ export function useBackend(name: 'native' | 'wasm' | 'js'): 'native' | 'wasm' | 
     return 'native';
   }
   const wasm = wasmKernels();
-  if (!warned && (built || !wasm)) {
+  if (!warned) {
     warned = true;
-    console.warn(`attnkit: the native backend could not be loaded (${loadError}); running on the ${wasm ? 'wasm' : 'js'} backend`);
+    const why = built ? `the native addon does not load: ${loadError}` : 'the native addon was not built at install (no C++ compiler?)';
+    console.warn(`attnkit: running on the ${wasm ? 'wasm' : 'js'} backend: ${why}. ATTNKIT_BACKEND=${wasm ? 'wasm' : 'js'} chooses it without this notice.`);
   }
   if (!wasm) {
     setBackend(jsBackend);
@@ -94,7 +96,15 @@ const envThreads = (env: Record<string, string | undefined>): number | undefined
  * Synchronous: 'wasm' needs the wasm backend loaded (see {@link initBackend}).
  */
 export function selectBackendFromEnv(env: Record<string, string | undefined> = process.env): BackendChoice {
-  return useBackend(wanted(env) ?? 'native');
+  const want = wanted(env);
+  if (want === 'native') requireNative();
+  return useBackend(want ?? 'native');
+}
+
+/** ATTNKIT_BACKEND=native forces the addon: where it is missing or broken, a ValueError saying why, not a fallback. */
+function requireNative(): void {
+  if (load()) return;
+  throw new ValueError(`ATTNKIT_BACKEND=native: the native addon ${built ? 'does not load' : 'was not built at install'} (${loadError}); unset ATTNKIT_BACKEND to run on the wasm backend, or build it with a C++ compiler (npm rebuild attnkit; in a clone, npm run build:native)`);
 }
 
 /**
@@ -103,9 +113,7 @@ export function selectBackendFromEnv(env: Record<string, string | undefined> = p
  */
 export async function initBackend(env: Record<string, string | undefined> = process.env): Promise<BackendChoice> {
   const want = wanted(env);
-  if (want === 'native' && !load()) {
-    throw new ValueError(`ATTNKIT_BACKEND=native: the native addon ${built ? 'does not load' : 'was not built at install'} (${loadError}); unset ATTNKIT_BACKEND to run on the wasm backend, or rebuild it with a C++ compiler (npm rebuild attnkit)`);
-  }
+  if (want === 'native') requireNative();
   if (want === 'wasm' || (want !== 'js' && !load())) {
     try {
       await loadWasmBackend({ threads: envThreads(env) });

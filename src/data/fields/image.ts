@@ -1,7 +1,7 @@
 /** An image: patchSize × patchSize squares (ViT), divided by `scale`; one projected token per patch. */
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { v } from '../../config.js';
+import { positiveNumber, v } from '../../config.js';
 import { specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
 import { DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
@@ -12,7 +12,7 @@ const schema = v.strictObject({
   ...specParts.common, kind: v.literal('image'),
   height: specParts.int, width: specParts.int, channels: v.optional(specParts.int), patchSize: specParts.int,
   /** Divide pixel values by this (default 1; 255 for 8-bit images). */
-  scale: v.optional(v.pipe(v.number(), v.gtValue(0, (i) => `must be a positive number, got ${String(i.input)}`))),
+  scale: v.optional(positiveNumber),
 });
 export type ImageSpec = v.InferOutput<typeof schema>;
 

@@ -68,7 +68,8 @@ export function useBackend(name: 'native' | 'wasm' | 'js'): 'native' | 'wasm' | 
   const wasm = wasmKernels();
   if (!warned) {
     warned = true;
-    const why = built ? `the native addon does not load: ${loadError}` : 'the native addon was not built at install (no C++ compiler?)';
+    const why = built ? `the native addon does not load: ${loadError}`
+      : 'the native addon was not built at install (no C++ compiler, or npm skipped its install script: `npm install-scripts approve attnkit && npm rebuild attnkit` builds it)';
     console.warn(`attnkit: running on the ${wasm ? 'wasm' : 'js'} backend: ${why}. ATTNKIT_BACKEND=${wasm ? 'wasm' : 'js'} chooses it without this notice.`);
   }
   if (!wasm) {

@@ -98,6 +98,13 @@ void softmax_backward_rows(const float* y, const float* g, float* out, long rows
       float* o = out + r * n;
       double s = 0;
       if (log) {
+        // a row of only −∞ (fully masked) passes no gradient, as the js kernel
+        bool live = false;
+        for (long j = 0; j < n; j++) live |= yr[j] != NEG_INF;
+        if (!live) {
+          std::fill(o, o + n, 0.f);
+          continue;
+        }
         for (long j = 0; j < n; j++) s += gr[j];
         // softmax = exp(log-softmax), vectorised; a −∞ entry gives 0, a NaN stays NaN (as the js kernel)
         std::memcpy(o, yr, n * sizeof(float));

@@ -38,6 +38,21 @@ test('logsumexp of a -inf row is -inf, not NaN, with zero gradient', () => {
   assert.ok([...ls.data].every((v) => v === -Infinity));
 });
 
+test('logSoftmax of a row of only −∞ passes no gradient (was the upstream gradient itself), along the last and an inner dim', () => {
+  for (const dim of [-1, 0]) {
+    const raw = dim === -1 ? [[-Infinity, -Infinity, -Infinity], [1, 2, 3]] : [[-Infinity, 1], [-Infinity, 2], [-Infinity, 3]];
+    const x = tensor(raw).requireGrad();
+    const g = dim === -1 ? tensor([[0.3, -0.7, 2], [1, 0, 0]]) : tensor([[0.3, 1], [-0.7, 0], [2, 0]]);
+    backward(F.sum(F.mul(F.logSoftmax(x, dim), g)));
+    const grad = Array.from(x.grad!.data);
+    const masked = dim === -1 ? grad.slice(0, 3) : [grad[0], grad[2], grad[4]];
+    assert.deepEqual(masked, [0, 0, 0], `dim ${dim}: ${grad}`);
+    const live = dim === -1 ? grad.slice(3) : [grad[1], grad[3], grad[5]];
+    const e = [1, 2, 3].map((v) => Math.exp(v)), z = e.reduce((a, b) => a + b, 0);
+    assertAllClose(live, e.map((v, k) => (k === 0 ? 1 : 0) - v / z), { atol: 1e-6, msg: `dim ${dim}` });
+  }
+});
+
 test('hand-derived goldens: matmul, layerNorm, crossEntropy', () => {
   // [[1,2],[3,4]]·[[5],[6]] = [[17],[39]]
   assert.deepEqual(F.matmul(tensor([[1, 2], [3, 4]]), tensor([[5], [6]])).toArray(), [[17], [39]]);

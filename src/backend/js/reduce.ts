@@ -71,7 +71,7 @@ export function softmaxDim(x: FloatArray, outer: number, n: number, inner: numbe
   return out;
 }
 
-/** Backward of softmax: gx = y ⊙ (g − Σ g⊙y); of logSoftmax: gx = g − exp(y) Σ g. */
+/** Backward of softmax: gx = y ⊙ (g − Σ g⊙y); of logSoftmax: gx = g − exp(y) Σ g, and 0 on a row of only −∞ (a fully masked row passes no gradient). */
 export function softmaxBackwardDim(
   y: FloatArray, g: FloatArray, outer: number, n: number, inner: number, log: boolean,
 ): FloatArray {
@@ -81,7 +81,12 @@ export function softmaxBackwardDim(
       const base = o * n * inner + i;
       let s = 0;
       if (log) {
-        for (let k = 0; k < n; k++) s += g[base + k * inner];
+        let live = false;
+        for (let k = 0; k < n; k++) { s += g[base + k * inner]; if (y[base + k * inner] !== -Infinity) live = true; }
+        if (!live) {
+          for (let k = 0; k < n; k++) out[base + k * inner] = 0;
+          continue;
+        }
         for (let k = 0; k < n; k++) {
           const p = base + k * inner;
           const e = Math.exp(y[p]);

@@ -11,6 +11,7 @@ import { matmul } from './linalg.js';
 import { softmax } from './softmax.js';
 import { expand, reshape, transpose } from './shape.js';
 import { checkOptions } from '../config.js';
+import { detach } from '../autograd/tape.js';
 import { type BlockMask, checkBlockMask } from './blockMask.js';
 import { type RelativeBias, checkRelativeBias, relativeBuckets, relativePositionBias } from './relativeBias.js';
 import { blockWeightsPrim } from './blockWeights.js';
@@ -232,17 +233,45 @@ export function compositeAttention(
   more: { blockMask?: BlockMask | null; alibiSlopes?: ArrayLike<number> | null; relativeBias?: RelativeBias | null } = {},
 ): { output: Tensor; weights: Tensor } {
   const kk = repeatKv(k, s), vv = repeatKv(v, s);                          // [B, H, S, D], [B, H, S, Dv]
-  let scores = mul(matmul(q, transpose(kk, -2, -1)), o.scale);              // [B, H, T, S]
-  if (more.alibiSlopes) scores = add(scores, alibiTensor(more.alibiSlopes, s, q.dtype)); // − slope_h·|i − j|
-  if (more.relativeBias) scores = add(scores, relativePositionBias(more.relativeBias, s.T, s.S)); // [1, H, T, S]: table[h, clamp(j − i) + M]
-  if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
-  // hiding comes last (masked_fill): a hidden key is −∞ whatever the float mask holds there (NaN, +∞)
-  if (o.causal) scores = where(causalMask(s.T, s.S), scores, -Infinity);    // j ≤ i
-  if (more.blockMask) scores = where(more.blockMask.toDense(), scores, -Infinity); // [Bm, Hm, T, S]
-  const weights = softmax(scores, -1);                                      // [B, H, T, S], masked rows 0
-  let dropped = weights;
-  if (o.dropout > 0) dropped = mul(where(dropoutMask(s, o), weights, 0), 1 / (1 - o.dropout));
-  return { output: matmul(dropped, vv), weights };                          // [B, H, T, Dv]
+  const scoresOf = (qq: Tensor, kt: Tensor, m: Tensor | null, rel: RelativeBias | null | undefined): Tensor => {
+    let scores = mul(matmul(qq, transpose(kt, -2, -1)), o.scale);           // [B, H, T, S]
+    if (more.alibiSlopes) scores = add(scores, alibiTensor(more.alibiSlopes, s, q.dtype)); // − slope_h·|i − j|
+    if (rel) scores = add(scores, relativePositionBias(rel, s.T, s.S));     // [1, H, T, S]: table[h, clamp(j − i) + M]
+    if (m) scores = m.dtype === 'bool' ? where(m, scores, -Infinity) : add(scores, m);
+    // hiding comes last (masked_fill): a hidden key is −∞ whatever the float mask holds there (NaN, +∞)
+    if (o.causal) scores = where(causalMask(s.T, s.S), scores, -Infinity);  // j ≤ i
+    if (more.blockMask) scores = where(more.blockMask.toDense(), scores, -Infinity); // [Bm, Hm, T, S]
+    return scores;
+  };
+  // A query whose every score is −∞ (all its keys hidden) attends to nothing: zeros out, and no gradient from
+  // its row, as the fused kernel skips it. Its 0-weights times a NaN or ±∞ (in v, or in q·k through the
+  // gradients) would be NaN here, so such rows are taken out of the products; found on detached copies.
+  const detachedRel = more.relativeBias ? { ...more.relativeBias, table: detach(more.relativeBias.table) } : more.relativeBias;
+  const empty = emptyRows(scoresOf(detach(q), detach(kk), mask && detach(mask), detachedRel));
+  if (!empty) {
+    const weights = softmax(scoresOf(q, kk, mask, more.relativeBias), -1);  // [B, H, T, S], masked rows 0
+    return { output: matmul(dropout(weights), vv), weights };               // [B, H, T, Dv]
+  }
+  const scores = where(empty, -Infinity, scoresOf(where(empty, 0, q), kk, mask, more.relativeBias));
+  const weights = softmax(scores, -1);
+  return { output: where(empty, 0, matmul(dropout(weights), vv)), weights };
+
+  function dropout(weights: Tensor): Tensor {
+    return o.dropout > 0 ? mul(where(dropoutMask(s, o), weights, 0), 1 / (1 - o.dropout)) : weights;
+  }
+}
+
+/** [B, H, T, 1] bool: true on the rows of `scores` [B, H, T, S] whose every entry is −∞ (a NaN is not); null when none is. */
+function emptyRows(scores: Tensor): Tensor | null {
+  const d = scores.data, S = scores.shape[3], rows = d.length / S;
+  const out = new Uint8Array(rows);
+  let any = false;
+  for (let r = 0; r < rows; r++) {
+    let all = true;
+    for (let j = 0; j < S && all; j++) all = d[r * S + j] === -Infinity;
+    if (all) { out[r] = 1; any = true; }
+  }
+  return any ? new Tensor(out, [scores.shape[0], scores.shape[1], scores.shape[2], 1]) : null;
 }
 
 /** [1, H, T, S]: −slope_h·|i + max(0, S − T) − j|, ALiBi's bias materialised (the unfused path only). */

@@ -159,9 +159,15 @@ const nfCases: { label: string; opts: F.SdpaOptions; q?: Tensor; k?: Tensor; v?:
   { label: 'no mask, non-finite values', opts: {}, v: nfV },
   { label: 'causal', opts: { causal: true } },
   // key 2 of batch 0 (its +∞ key included) hidden from every query; query 4 of (1, 1) sees nothing, which
-  // gives zeros and no gradient (a deliberate difference: the composite's 0·x would pass a NaN on)
+  // gives zeros and no gradient on both paths, also where that row would meet a NaN or ±∞
   { label: 'bool mask, a fully masked row', opts: { mask: tensor(Array.from({ length: 2 }, (_, b) => Array.from({ length: 2 }, (_, h) =>
     Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, (_, j) => !(b === 0 && j === 2) && !(b === 1 && h === 1 && i === 4)))))) } },
+  // the composite's 0-weights times the NaN and −∞ values made that row NaN (the fused kernel gave zeros)
+  { label: 'bool mask, a fully masked row, NaN and −∞ values', v: nfV, opts: { mask: tensor(Array.from({ length: 2 }, (_, b) => Array.from({ length: 2 }, (_, h) =>
+    Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, () => !(b === 1 && h === 1 && i === 4)))))) } },
+  // the NaN query (0, 0, 1) sees nothing: the composite's gradient of k was 0·NaN = NaN there (the fused: no gradient)
+  { label: 'bool mask, the NaN query fully masked', opts: { mask: tensor(Array.from({ length: 2 }, (_, b) => Array.from({ length: 2 }, (_, h) =>
+    Array.from({ length: 5 }, (_, i) => Array.from({ length: 7 }, () => !(b === 0 && h === 0 && i === 1)))))) } },
   { label: 'float mask with NaN, +∞ and −∞', opts: { mask: put(rnd([2, 1, 5, 7], 24), [[3, NaN], [7 + 5, Infinity], [35 + 8, -Infinity], [35 + 9, -Infinity]]) } },
   // finite q, k, v (the native kernels run, not the js fallback): NaN rows from the mask or an overflowing score.
   // S 70 and T 400, S 530: causal key blocks the native backward skips for a whole query tile (AVX2 and portable)

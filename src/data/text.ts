@@ -3,7 +3,7 @@
  * character tokenizer, a fitted frequency-ordered vocabulary, and key–value parsing.
  * Token ids: 0 = padding, 1 = unknown; key–value values also use 2 = the pair's key marker.
  */
-import { DataError } from '../errors.js';
+import { DataError, ValueError, kindOf } from '../errors.js';
 import { checkOptions } from '../config.js';
 
 export const PAD_ID = 0;
@@ -21,6 +21,8 @@ export function tokenize(text: string, mode: 'word' | 'char' = 'word', lowercase
 export class Vocabulary {
   private readonly index: Map<string, number>;
   constructor(readonly tokens: string[], readonly offset: number) {
+    if (!Array.isArray(tokens)) throw new ValueError(`Vocabulary: tokens must be a list of strings, got ${kindOf(tokens)}`);
+    if (!Number.isInteger(offset) || offset < 0) throw new ValueError(`Vocabulary: offset must be a non-negative integer (the ids reserved before the tokens), got ${String(offset)}`);
     this.index = new Map(tokens.map((t, i) => [t, i + offset]));
   }
   static fit(streams: Iterable<string[]>, options: { minCount?: number; maxVocab?: number; offset: number }): Vocabulary {

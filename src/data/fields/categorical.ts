@@ -2,7 +2,7 @@
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { encoderCodec, specParts, valueParts, vocabWord, type FieldKindDef } from './fieldKindDef.js';
+import { encoderCodec, specParts, valueParts, vocabWord, type FieldKindDef, checkFieldSpec } from './fieldKindDef.js';
 import { missingTest } from '../missing.js';
 
 const schema = v.strictObject({
@@ -25,6 +25,7 @@ export class CategoricalEncoder {
   private readonly isMissing: (v: unknown) => boolean;
   private index = new Map<string, number>();
   constructor(readonly spec: CategoricalSpec, state: CategoricalState | null = null) {
+    checkFieldSpec('CategoricalEncoder', spec);
     this.isMissing = missingTest(spec.missing);
     if (state) this.setCategories(state.categories);
   }

@@ -7,7 +7,7 @@
  * slots and operations; models/ runs it on tensors with real parameters and onnx/ emits it as
  * graph nodes, each with one generic interpreter instead of a switch over kinds.
  */
-import { preview } from '../../errors.js';
+import { ValueError, kindOf, preview } from '../../errors.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
@@ -184,4 +184,11 @@ export function padRows(rows: Int32Array[], idx: readonly number[]): { ids: Tens
 /** A token id as a report shows it: 0 `<pad>`, 1 `<unk>`, else its entry of `list` (ids start at `offset`). */
 export function vocabWord(list: readonly string[] | undefined, id: number, offset: number): string {
   return id === 0 ? '<pad>' : id === 1 ? '<unk>' : list?.[id - offset] ?? `#${id}`;
+}
+
+/** An encoder's field spec, checked before use (a schema field such as `{ name: 'age', kind: 'numeric' }`). */
+export function checkFieldSpec(where: string, spec: unknown): void {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    throw new ValueError(`${where}: give the field's spec, an object such as a schema field ({ name, kind, … }), got ${kindOf(spec)}`);
+  }
 }

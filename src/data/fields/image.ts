@@ -2,7 +2,7 @@
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { positiveNumber, v } from '../../config.js';
-import { specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
+import { specParts, valueParts, type FieldKindDef, checkFieldSpec } from './fieldKindDef.js';
 import { DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
 import { checkFloat32, fitsFloat32 } from '../float32.js';
@@ -23,6 +23,7 @@ export type ImageSpec = v.InferOutput<typeof schema>;
 export class ImageEncoder {
   private readonly isMissing: (v: unknown) => boolean;
   constructor(readonly spec: ImageSpec) {
+    checkFieldSpec('ImageEncoder', spec);
     this.isMissing = missingTest(spec.missing);
     const { height: H, width: W, patchSize: p } = spec;
     if (H % p !== 0 || W % p !== 0) throw new DataError(`ImageEncoder(${spec.name}): patchSize ${p} must divide height ${H} and width ${W}`);

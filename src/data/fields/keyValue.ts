@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { encoderCodec, padRows, specParts, valueParts, vocabWord, type FieldKindDef } from './fieldKindDef.js';
+import { encoderCodec, padRows, specParts, valueParts, vocabWord, type FieldKindDef, checkFieldSpec } from './fieldKindDef.js';
 import { DataError } from '../../errors.js';
 import { missingTest } from '../missing.js';
 import { KEY_MARKER_ID, Vocabulary, parsePairs, tokenize } from '../text.js';
@@ -31,6 +31,7 @@ export class KeyValueEncoder {
   keyVocab: Vocabulary | null = null;
   vocab: Vocabulary | null = null;
   constructor(readonly spec: KeyValueSpec, state: KeyValueState | null = null) {
+    checkFieldSpec('KeyValueEncoder', spec);
     this.isMissing = missingTest(spec.missing);
     if (state) { this.keyVocab = new Vocabulary(state.keys, 2); this.vocab = new Vocabulary(state.vocabulary, 3); }
   }

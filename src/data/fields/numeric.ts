@@ -9,7 +9,7 @@
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { encoderCodec, specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
+import { encoderCodec, specParts, valueParts, type FieldKindDef, checkFieldSpec } from './fieldKindDef.js';
 import { ConfigError, DataError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
 import { checkFloat32, finiteCell } from '../float32.js';
@@ -70,6 +70,7 @@ export function normalQuantile(p: number): number {
 export class NumericEncoder {
   private readonly isMissing: (v: unknown) => boolean;
   constructor(readonly spec: NumericSpec, public stats: NumericState | null = null) {
+    checkFieldSpec('NumericEncoder', spec);
     this.isMissing = missingTest(spec.missing);
     const emb = spec.embedding ?? DEFAULT_NUMERIC_EMBEDDING;
     const wrong = !binned(emb) && spec.bins !== undefined ? 'bins' : emb !== 'periodic' && (spec.frequencies !== undefined || spec.sigma !== undefined) ? (spec.frequencies !== undefined ? 'frequencies' : 'sigma') : null;

@@ -1,7 +1,7 @@
 /** A text field: word or character tokens with a fitted vocabulary (0 pad, 1 unknown); one token per word. */
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { encoderCodec, padRows, specParts, vocabWord, type FieldKindDef } from './fieldKindDef.js';
+import { encoderCodec, padRows, specParts, vocabWord, type FieldKindDef, checkFieldSpec } from './fieldKindDef.js';
 import { DataError } from '../../errors.js';
 import { missingTest } from '../missing.js';
 import { Vocabulary, tokenize } from '../text.js';
@@ -26,6 +26,7 @@ export class TextFieldEncoder {
   private readonly isMissing: (v: unknown) => boolean;
   vocab: Vocabulary | null = null;
   constructor(readonly spec: TextSpec, state: TextState | null = null) {
+    checkFieldSpec('TextFieldEncoder', spec);
     this.isMissing = missingTest(spec.missing);
     if (state) this.vocab = new Vocabulary(state.vocabulary, 2);
   }

@@ -2,7 +2,7 @@
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { v } from '../../config.js';
-import { encoderCodec, specParts, valueParts, type FieldKindDef } from './fieldKindDef.js';
+import { encoderCodec, specParts, valueParts, type FieldKindDef, checkFieldSpec } from './fieldKindDef.js';
 import { DataError, ShapeError, preview } from '../../errors.js';
 import { missingTest } from '../missing.js';
 import { checkFloat32 } from '../float32.js';
@@ -27,6 +27,7 @@ export interface SeriesState { mean: number; std: number }
 export class SeriesEncoder {
   private readonly isMissing: (v: unknown) => boolean;
   constructor(readonly spec: TimeSeriesSpec, public stats: SeriesState | null = null) {
+    checkFieldSpec('SeriesEncoder', spec);
     this.isMissing = missingTest(spec.missing);
   }
   get maxPatches(): number { return this.spec.maxPatches ?? 64; }

@@ -472,13 +472,15 @@ function paired(): void {
 
 /** bySkew's (or byShape's) choice per numeric field of each dataset, on the training rows of seed 0 (or --seeds). */
 function byRuleTable(rule: 'by-skew' | 'by-shape'): void {
-  for (const [name, load] of Object.entries(DATASETS)) for (const seed of arg('seeds')?.split(',').map(Number) ?? [0]) {
+  for (const [name, load] of Object.entries(DATASETS)) {
     const loaded = load();
-    const rows = splitOf(loaded, seed).train.map((i) => loaded.records[i]);
     const numeric = loaded.schema.fields.filter((f) => f.kind === 'numeric').map((f) => f.name);
-    const chosen = withEmbedding(loaded.schema, rule, rows).fields;
-    const linear = numeric.filter((f) => chosen.find((c) => c.name === f)!.kind === 'numeric' && (chosen.find((c) => c.name === f) as { embedding?: string }).embedding === 'linear');
-    console.log(`${name}${arg('seeds') ? ` seed ${seed}` : ''}: linear ${linear.length} of ${numeric.length} numeric fields (${linear.join(', ') || 'none'}); piecewise: ${numeric.filter((f) => !linear.includes(f)).join(', ') || 'none'}`);
+    for (const seed of arg('seeds')?.split(',').map(Number) ?? [0]) {
+      const rows = splitOf(loaded, seed).train.map((i) => loaded.records[i]);
+      const chosen = withEmbedding(loaded.schema, rule, rows).fields;
+      const linear = chosen.filter((f) => f.kind === 'numeric' && f.embedding === 'linear').map((f) => f.name);
+      console.log(`${name}${arg('seeds') ? ` seed ${seed}` : ''}: linear ${linear.length} of ${numeric.length} numeric fields (${linear.join(', ') || 'none'}); piecewise: ${numeric.filter((f) => !linear.includes(f)).join(', ') || 'none'}`);
+    }
   }
 }
 

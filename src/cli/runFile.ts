@@ -115,7 +115,10 @@ export function limitRows(records: DataRecord[], schema: Schema, n: number): Dat
   const target = schema.targets[0];
   if (!target || target.task === 'regression' || n >= records.length) return records.slice(0, n);
   const counts = new Map<string, number>();
-  for (const r of records) counts.set(classKey(r[target.name]), (counts.get(classKey(r[target.name])) ?? 0) + 1);
+  for (const r of records) {
+    const k = classKey(r[target.name]);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
   const exact = [...counts].map(([k, c]) => ({ k, q: (n * c) / records.length }));
   const quota = new Map(exact.map(({ k, q }) => [k, Math.floor(q)]));
   let left = n - [...quota.values()].reduce((a, b) => a + b, 0);

@@ -11,7 +11,6 @@ import { matmul } from './linalg.js';
 import { softmax } from './softmax.js';
 import { expand, reshape, transpose } from './shape.js';
 import { checkOptions } from '../config.js';
-import { detach } from '../autograd/tape.js';
 import { type BlockMask, checkBlockMask } from './blockMask.js';
 import { type RelativeBias, checkRelativeBias, relativeBuckets, relativePositionBias } from './relativeBias.js';
 import { blockWeightsPrim } from './blockWeights.js';
@@ -243,13 +242,13 @@ export function compositeAttention(
     if (more.blockMask) scores = where(more.blockMask.toDense(), scores, -Infinity); // [Bm, Hm, T, S]
     return scores;
   };
+  const first = scoresOf(q, kk, mask, more.relativeBias);
   // A query whose every score is −∞ (all its keys hidden) attends to nothing: zeros out, and no gradient from
   // its row, as the fused kernel skips it. Its 0-weights times a NaN or ±∞ (in v, or in q·k through the
-  // gradients) would be NaN here, so such rows are taken out of the products; found on detached copies.
-  const detachedRel = more.relativeBias ? { ...more.relativeBias, table: detach(more.relativeBias.table) } : more.relativeBias;
-  const empty = emptyRows(scoresOf(detach(q), detach(kk), mask && detach(mask), detachedRel));
+  // gradients) would be NaN here, so when there is such a row (rarely) the scores are taken again without it.
+  const empty = emptyRows(first);
   if (!empty) {
-    const weights = softmax(scoresOf(q, kk, mask, more.relativeBias), -1);  // [B, H, T, S], masked rows 0
+    const weights = softmax(first, -1);                                     // [B, H, T, S], masked rows 0
     return { output: matmul(dropout(weights), vv), weights };               // [B, H, T, Dv]
   }
   const scores = where(empty, -Infinity, scoresOf(where(empty, 0, q), kk, mask, more.relativeBias));

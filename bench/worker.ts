@@ -49,13 +49,15 @@ const attnInputs = (s: Attn): Float32Array[] => [1, 2, 3].map((seed) => fill(s.b
 
 async function attnkit(spec: CaseSpec, impl: ImplName, threads: number): Promise<Runner> {
   const ak = await import('../src/node.ts');
-  if (impl === 'attnkit-wasm') await ak.loadWasmBackend({ threads });
+  // ATTNKIT_WASM_RELAXED=1 | 0 as the Node entry reads it (1: the relaxed-SIMD build, turning Node 20's flag on)
+  const rx = process.env.ATTNKIT_WASM_RELAXED;
+  if (impl === 'attnkit-wasm') await ak.loadWasmBackend({ threads, relaxed: rx === '1' ? true : rx === '0' ? false : undefined });
   const used = ak.useBackend(impl === 'attnkit-js' ? 'js' : impl === 'attnkit-wasm' ? 'wasm' : 'native');
   if (impl === 'attnkit-native' && used !== 'native') throw new Error('the native addon did not load');
   if (used !== 'js') ak.setNumThreads(threads);
   const wasm = ak.wasmInfo();
   const note = used === 'native' ? `${ak.nativeInfo()?.isa}, ${threads} threads`
-    : used === 'wasm' && wasm ? `WebAssembly SIMD128 (${wasm.build} build), ${wasm.threads} threads` : '1 thread';
+    : used === 'wasm' && wasm ? `WebAssembly SIMD128${wasm.relaxed ? ' + relaxed madd' : ''} (${wasm.build}${wasm.relaxed ? '-rx' : ''} build), ${wasm.threads} threads` : '1 thread';
   // on wasm the inputs are copied into wasm memory once (clone), as ORT's and torch's are theirs; elsewhere
   // clone would only add a copy to the peak memory measured from here
   const place = (x: Float32Array, shape: number[], requiresGrad = false): Tensor => {

@@ -2,6 +2,8 @@
 // the x86-only ones) with Debian's or any emscripten ≥ 3.1.6 into wasm/:
 //   attnkit-st.mjs / .wasm                       single-threaded, SIMD128
 //   attnkit-mt.mjs / .wasm / attnkit-mt.worker.js   pthreads (worker_threads in Node, Web Workers in pages)
+//   attnkit-st-rx.*, attnkit-mt-rx.*             the same with relaxed SIMD's fused multiply-add (f32x4.relaxed_madd),
+//                                                loaded where the engine has relaxed SIMD (Chromium ≥ 114, Node ≥ 22)
 // The kernels' exports come from the kernel table (native/src/generated/wasm_exports.cc, written by
 // scripts/gen-kernels.mjs). Run by `npm run build:wasm` and by `prepare`:
 //   --if-possible  (prepare) without emscripten, say so and exit 0 (unless CI or ATTNKIT_REQUIRE_WASM is
@@ -13,6 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { finalizeRelaxedSimd } from './wasm-relaxed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(root, 'native/src');
@@ -39,10 +42,16 @@ const LDFLAGS = [
   '-sNODEJS_CATCH_EXIT=0', '-sNODEJS_CATCH_REJECTION=0',
   '-sEXPORTED_FUNCTIONS=_malloc,_free,_memset', '-sEXPORTED_RUNTIME_METHODS=[]', '-sINCOMING_MODULE_JS_API=[wasmBinary,attnkitPool,print,printErr]',
 ];
+// workers are started when the module is made (Module.attnkitPool of them: the loader passes threads − 1)
+const PTHREADS = { cflags: ['-pthread'], ldflags: ['-pthread', "-sPTHREAD_POOL_SIZE=Module['attnkitPool']", '-sPTHREAD_POOL_SIZE_STRICT=0'] };
+// -mrelaxed-simd: wasm_madd.h's multiply-adds become f32x4.relaxed_madd (see scripts/wasm-relaxed.mjs)
+const RELAXED = ['-mrelaxed-simd'];
+const RX_MAXR = process.env.RX_MAXR ? [`-DATTNKIT_WASM_MAXR=${process.env.RX_MAXR}`] : [];
 const BUILDS = {
   st: { cflags: [], ldflags: [] },
-  // workers are started when the module is made (Module.attnkitPool of them: the loader passes threads − 1)
-  mt: { cflags: ['-pthread'], ldflags: ['-pthread', "-sPTHREAD_POOL_SIZE=Module['attnkitPool']", '-sPTHREAD_POOL_SIZE_STRICT=0'] },
+  mt: PTHREADS,
+  'st-rx': { cflags: [...RELAXED, ...RX_MAXR], ldflags: RELAXED, relaxed: true },
+  'mt-rx': { cflags: [...PTHREADS.cflags, ...RELAXED, ...RX_MAXR], ldflags: [...PTHREADS.ldflags, ...RELAXED], relaxed: true },
 };
 
 function hasEmcc() {
@@ -67,7 +76,7 @@ async function pool(jobs, width) {
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 const headers = ['aligned.h', 'attention.h', 'avx2_wasm.h', 'cpu.h', 'gemm.h', 'kernel_util.h', 'kernels.h', 'simd.h', 'threadpool.h',
-  'vmath.h', 'vmath_avx2.h', 'generated/kernels.gen.h'].map((h) => join(SRC, h));
+  'vmath.h', 'vmath_avx2.h', 'wasm_madd.h', 'generated/kernels.gen.h'].map((h) => join(SRC, h));
 
 /**
  * Emscripten 3.1.6's ES-module output calls require() and reads __dirname under Node, which an ES module
@@ -82,7 +91,22 @@ const require = !__akNode ? undefined : typeof process.getBuiltinModule == 'func
 const __dirname = __akNode ? require('path').dirname(require('url').fileURLToPath(import.meta.url)) : '';
 `;
 
-async function build(name, { cflags, ldflags }) {
+/**
+ * Checks that a relaxed build validates where relaxed SIMD is on: in this Node if it has it, else in a Node
+ * started with --experimental-wasm-relaxed-simd (Node 20). A module that still held a prototype opcode, or
+ * one the rewrite missed, fails here rather than in a user's page.
+ */
+function validateRelaxed(file) {
+  const bytes = readFileSync(file);
+  if (WebAssembly.validate(bytes)) return;
+  const probe = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e',
+    'process.exit(WebAssembly.validate(require("fs").readFileSync(process.argv[1])) ? 0 : 3)', file], { encoding: 'utf8' });
+  if (probe.status === 0) return;
+  if (probe.status === 3) throw new Error(`build-wasm: ${file} does not validate with relaxed SIMD on`);
+  console.warn(`build-wasm: this Node cannot check ${file} (no relaxed SIMD, and --experimental-wasm-relaxed-simd: ${probe.stderr.trim().split('\n')[0]})`);
+}
+
+async function build(name, { cflags, ldflags, relaxed = false }) {
   const objDir = join(OBJ, name);
   mkdirSync(join(objDir, 'generated'), { recursive: true });
   // this script holds the flags: a change to it recompiles everything
@@ -102,8 +126,18 @@ async function build(name, { cflags, ldflags }) {
   const finished = existsSync(js) && readFileSync(js, 'utf8').startsWith(NODE_PRELUDE);
   if (jobs.length === 0 && finished && Math.min(mtime(js), mtime(join(OUT, `attnkit-${name}.wasm`))) > newestInput) return;
   await run('em++', [...LDFLAGS, ...ldflags, ...objects, '-o', js]);
+  if (relaxed) {
+    const file = join(OUT, `attnkit-${name}.wasm`);
+    const bytes = new Uint8Array(readFileSync(file));
+    const n = finalizeRelaxedSimd(bytes);
+    if (n === 0) throw new Error(`build-wasm: ${name} has no f32x4.relaxed_madd: the compiler did not take -mrelaxed-simd`);
+    writeFileSync(`${file}.tmp`, bytes);
+    renameSync(`${file}.tmp`, file);
+    validateRelaxed(file);
+    console.log(`build-wasm: ${name}: ${n} multiply-adds written as f32x4.relaxed_madd`);
+  }
   let text = NODE_PRELUDE + readFileSync(js, 'utf8');
-  if (name === 'mt') {
+  if (name.startsWith('mt')) {
     // Node keeps a process alive while a worker is referenced: the loader unrefs the pool's workers once
     // they have loaded (Module.attnkitWorkers), so a script using the backend still exits when it is done
     const hook = 'worker.on("detachedExit",function(){})';

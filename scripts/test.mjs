@@ -1,8 +1,10 @@
 // Runs every test file under test/ with Node's own test runner (tsx compiles TypeScript on the
-// fly), once per backend: js (the reference), native (the C++ addon) and wasm (the same C++ compiled
-// to WebAssembly), except the files of ONCE below, which run once, in the native pass, where a
-// preload (scripts/kernel-audit.mjs) counts their kernel calls to check the reason ONCE gives.
-// ATTNKIT_BACKEND=js|native|wasm picks one; arguments filter test files by substring.
+// fly), once per backend: js (the reference), native (the C++ addon), wasm (the same C++ compiled
+// to WebAssembly, its plain SIMD128 build) and wasm-rx (its relaxed-SIMD build, ATTNKIT_WASM_RELAXED=1,
+// which turns Node 20's flag on), except the files of ONCE below, which run once, in the native pass,
+// where a preload (scripts/kernel-audit.mjs) counts their kernel calls to check the reason ONCE gives.
+// ATTNKIT_BACKEND=js|native|wasm picks one pass (wasm as ATTNKIT_WASM_RELAXED says: unset, the build
+// the engine supports); arguments filter test files by substring.
 //
 //   node scripts/test.mjs [filter…] [--jobs N]   N files at a time (default: the machine's cores,
 //                                                 or ATTNKIT_TEST_JOBS); each file is its own process
@@ -83,7 +85,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const backends = audit ? ['native'] : process.env.ATTNKIT_BACKEND ? [process.env.ATTNKIT_BACKEND] : ['js', 'native', 'wasm'];
+// a pass: its name, the ATTNKIT_BACKEND it sets and any other environment
+const PASSES = {
+  js: { backend: 'js' },
+  native: { backend: 'native' },
+  wasm: { backend: 'wasm', env: { ATTNKIT_WASM_RELAXED: '0' } },
+  'wasm-rx': { backend: 'wasm', env: { ATTNKIT_WASM_RELAXED: '1' } },
+};
+const backends = audit ? ['native'] : process.env.ATTNKIT_BACKEND ? [process.env.ATTNKIT_BACKEND] : Object.keys(PASSES);
 // a once-only file runs in the native pass, where its kernel calls are counted, else in the first
 const onceIn = backends.includes('native') ? 'native' : backends[0];
 // backend-major, so a pass's output reads in order
@@ -108,7 +117,9 @@ function auditOf(file) {
   return { total, calls, wrong, line: `${wrong ? 'WRONG' : 'ok   '} ${file} (${why}): ${total} kernel calls${total ? ' ' + JSON.stringify(calls) : ''}${wrong ? ': ' + wrong : ''}` };
 }
 function run({ backend, file }) {
-  const env = { ...process.env, ATTNKIT_BACKEND: backend };
+  // a pass named by ATTNKIT_BACKEND alone keeps the caller's environment (ATTNKIT_WASM_RELAXED included)
+  const pass = process.env.ATTNKIT_BACKEND ? { backend } : PASSES[backend];
+  const env = { ...process.env, ...pass.env, ATTNKIT_BACKEND: pass.backend };
   if (audited({ backend, file })) {
     env.ATTNKIT_KERNEL_AUDIT = join(auditDir, file.replaceAll('/', '_') + '.jsonl');
     env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(resolve('scripts/kernel-audit.mjs')).href}`;
@@ -147,7 +158,7 @@ const failedFiles = results.filter((r) => r.code !== 0 || r.fail > 0);
 const passed = results.reduce((s, r) => s + r.pass, 0), failed = results.reduce((s, r) => s + r.fail, 0);
 const sum = (rs) => rs.reduce((s, r) => s + r.seconds, 0);
 console.log('\n── slowest files ──');
-for (const r of [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 12)) console.log(`${r.seconds.toFixed(1).padStart(7)} s  ${r.backend.padEnd(6)} ${r.file}`);
+for (const r of [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 12)) console.log(`${r.seconds.toFixed(1).padStart(7)} s  ${r.backend.padEnd(7)} ${r.file}`);
 console.log(`\n── time per backend (sum of its files' times; ${jobs} at a time) ──`);
 for (const b of backends) console.log(`${sum(results.filter((r) => r.backend === b)).toFixed(1).padStart(7)} s  ${b}`);
 const once = backends.length > 1 ? files.filter((f) => f in ONCE).length : 0;

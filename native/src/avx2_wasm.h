@@ -2,9 +2,12 @@
 // an __m256 is two v128 halves. simd.h includes this instead of <immintrin.h> when compiling to wasm,
 // so the wasm build runs the same transposed attention and dropout code, not a copy of it. Semantics
 // follow the x86 instructions where the kernels rely on them: max_ps(a, b) returns b when either is
-// NaN, blendv_ps selects by each lane's sign bit, fmadd is a multiply then an add (SIMD128 has no FMA).
+// NaN, blendv_ps selects by each lane's sign bit; fmadd and fnmadd are wasm_madd.h's ak_madd4 and ak_nmadd4: fused in
+// the relaxed-SIMD builds, a multiply then an add in the plain ones (SIMD128 has no FMA).
 #pragma once
 #include <wasm_simd128.h>
+
+#include "wasm_madd.h"
 
 #include <cstdint>
 
@@ -38,8 +41,8 @@ AK_INL __m256 _mm256_broadcast_ss(const float* p) { v128_t v = wasm_v128_load32_
 AK_INL __m256 _mm256_add_ps(__m256 a, __m256 b) { return {wasm_f32x4_add(a.lo, b.lo), wasm_f32x4_add(a.hi, b.hi)}; }
 AK_INL __m256 _mm256_sub_ps(__m256 a, __m256 b) { return {wasm_f32x4_sub(a.lo, b.lo), wasm_f32x4_sub(a.hi, b.hi)}; }
 AK_INL __m256 _mm256_mul_ps(__m256 a, __m256 b) { return {wasm_f32x4_mul(a.lo, b.lo), wasm_f32x4_mul(a.hi, b.hi)}; }
-AK_INL __m256 _mm256_fmadd_ps(__m256 a, __m256 b, __m256 c) { return _mm256_add_ps(_mm256_mul_ps(a, b), c); }
-AK_INL __m256 _mm256_fnmadd_ps(__m256 a, __m256 b, __m256 c) { return _mm256_sub_ps(c, _mm256_mul_ps(a, b)); }
+AK_INL __m256 _mm256_fmadd_ps(__m256 a, __m256 b, __m256 c) { return {ak_madd4(a.lo, b.lo, c.lo), ak_madd4(a.hi, b.hi, c.hi)}; }
+AK_INL __m256 _mm256_fnmadd_ps(__m256 a, __m256 b, __m256 c) { return {ak_nmadd4(a.lo, b.lo, c.lo), ak_nmadd4(a.hi, b.hi, c.hi)}; }
 // x86 MAXPS: a > b ? a : b (b when either is NaN); pmax(x, y) is x < y ? y : x
 AK_INL __m256 _mm256_max_ps(__m256 a, __m256 b) { return {wasm_f32x4_pmax(b.lo, a.lo), wasm_f32x4_pmax(b.hi, a.hi)}; }
 

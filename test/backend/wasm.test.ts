@@ -29,7 +29,7 @@ test('an unknown backend name is a ValueError naming it, from useBackend and fro
 });
 
 test('loadWasmBackend refuses an unknown option by name (a misspelt threads would load with every core)', async () => {
-  await assert.rejects(loadWasmBackend({ thread: 1 } as never), (e: unknown) => e instanceof ValueError && /loadWasmBackend: unknown option 'thread' \(accepted: threads, url, residentBytes\)/.test(e.message));
+  await assert.rejects(loadWasmBackend({ thread: 1 } as never), (e: unknown) => e instanceof ValueError && /loadWasmBackend: unknown option 'thread' \(accepted: threads, url, residentBytes, relaxed\)/.test(e.message));
 });
 
 test('loadWasmBackend refuses a thread count that is not a positive integer', async () => {

@@ -10,7 +10,7 @@ interface WasmControls {
   loadWasmBackend(options?: { threads?: number; url?: string | URL }): Promise<void>;
   useBackend(name: 'wasm' | 'js'): unknown;
   backendName(): string;
-  wasmInfo(): { threads?: number; simd?: boolean } | null;
+  wasmInfo(): { threads?: number; simd?: boolean; relaxed?: boolean; build?: string } | null;
 }
 const ak = entry as typeof entry & Partial<WasmControls>;
 
@@ -30,7 +30,8 @@ async function peer(): Promise<Peer> {
     info: () => {
       if (impl === 'attnkit-js') return { note: 'attnkit js backend, 1 thread', threads: 1 };
       const w = ak.wasmInfo?.();
-      return { note: `attnkit wasm backend${w?.simd ? ' (SIMD128)' : ''}, ${w?.threads ?? '?'} threads`, threads: w?.threads ?? 0 };
+      const simd = w?.simd ? ` (SIMD128${w.relaxed ? ' + relaxed madd' : ''}, ${w.build}${w.relaxed ? '-rx' : ''} build)` : '';
+      return { note: `attnkit wasm backend${simd}, ${w?.threads ?? '?'} threads`, threads: w?.threads ?? 0 };
     },
     prepare: (c) => attnkitRunner(entry, c),
   };

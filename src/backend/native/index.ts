@@ -87,6 +87,13 @@ function wanted(env: Record<string, string | undefined>): BackendChoice | undefi
   if (want !== 'js' && want !== 'native' && want !== 'wasm') throw new ValueError(`ATTNKIT_BACKEND must be 'js', 'native' or 'wasm', got ${preview(want)}`);
   return want;
 }
+/** ATTNKIT_WASM_RELAXED: 1 requires the relaxed-SIMD wasm build, 0 forbids it, unset chooses by the engine. */
+const envRelaxed = (env: Record<string, string | undefined>): boolean | undefined => {
+  const v = env.ATTNKIT_WASM_RELAXED;
+  if (v === undefined || v === '') return undefined;
+  if (v !== '0' && v !== '1') throw new ValueError(`ATTNKIT_WASM_RELAXED must be '1' (the relaxed-SIMD build) or '0' (the plain SIMD128 build), got ${preview(v)}`);
+  return v === '1';
+};
 const envThreads = (env: Record<string, string | undefined>): number | undefined => {
   const n = Number(env.ATTNKIT_NUM_THREADS);
   return Number.isInteger(n) && n > 0 ? n : undefined;
@@ -110,14 +117,16 @@ function requireNative(): void {
 
 /**
  * The Node entry's selection: native where the addon loads; otherwise wasm (loaded here, with
- * ATTNKIT_NUM_THREADS threads or the machine's cores); js last. ATTNKIT_BACKEND=js|native|wasm forces one.
+ * ATTNKIT_NUM_THREADS threads or the machine's cores, and ATTNKIT_WASM_RELAXED: see WasmOptions.relaxed);
+ * js last. ATTNKIT_BACKEND=js|native|wasm forces one.
  */
 export async function initBackend(env: Record<string, string | undefined> = process.env): Promise<BackendChoice> {
   const want = wanted(env);
+  const relaxed = envRelaxed(env);
   if (want === 'native') requireNative();
   if (want === 'wasm' || (want !== 'js' && !load())) {
     try {
-      await loadWasmBackend({ threads: envThreads(env) });
+      await loadWasmBackend({ threads: envThreads(env), relaxed });
     } catch (e) {
       if (want === 'wasm') throw e;
     }

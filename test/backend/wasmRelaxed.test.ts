@@ -1,0 +1,117 @@
+/**
+ * The relaxed-SIMD wasm builds (attnkit-st-rx, attnkit-mt-rx): the opcode rewrite that makes emscripten
+ * 3.1.6's output loadable (scripts/wasm-relaxed.mjs), which build loads by options.relaxed and
+ * ATTNKIT_WASM_RELAXED, and the fallback when a served folder lacks the -rx files. The kernels' results on
+ * the relaxed build are checked by the whole suite's wasm-rx pass (scripts/test.mjs).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+// @ts-expect-error: a build script (plain JavaScript, no declarations)
+import { finalizeRelaxedSimd } from '../../scripts/wasm-relaxed.mjs';
+import { ValueError } from '../../src/errors.js';
+import { initBackend } from '../../src/backend/native/index.js';
+import { hasRelaxedSimd, loadWasmBackend, wasmInfo } from '../../src/backend/wasm/index.js';
+
+const finalize = finalizeRelaxedSimd as (bytes: Uint8Array) => number;
+const leb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+
+/** A module of one () → v128 function with the given body (no locals) and a memory. */
+function moduleOf(body: number[]): Uint8Array {
+  const code = [0x00, ...body, 0x0b];
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+    0x03, 0x02, 0x01, 0x00,
+    0x05, 0x03, 0x01, 0x00, 0x01,
+    0x0a, ...leb(code.length + leb(code.length).length + 1), 0x01, ...leb(code.length), ...code]);
+}
+const v128 = (bytes: number[]): number[] => [0xfd, 0x0c, ...bytes, ...new Array<number>(16 - bytes.length).fill(0)];
+const PROTO = [0xfd, 0xaf, 0x01], FINAL = [0xfd, 0x85, 0x02];
+
+test('the rewrite turns every prototype f32x4.relaxed_fma into relaxed_madd and leaves the same bytes in constants and memory offsets alone', () => {
+  // decoys: i32.const 22525 is 41 fd af 01; a v128.const holding fd af 01; a load whose offset is 22525 (fd af 01)
+  const decoys = [0x41, 0xfd, 0xaf, 0x01, 0x1a, ...v128(PROTO), 0x1a, 0x41, 0x00, 0x28, 0x02, 0xfd, 0xaf, 0x01, 0x1a];
+  // madd(madd(0, 0, 0), 0, 0): two relaxed multiply-adds on v128.const zeros, the function's result
+  const z = v128([]);
+  const body = [...decoys, ...z, ...z, ...z, ...PROTO, ...z, ...z, ...PROTO];
+  const fixed = [...decoys, ...z, ...z, ...z, ...FINAL, ...z, ...z, ...FINAL];
+  const bytes = moduleOf(body);
+  assert.equal(finalize(bytes), 2);
+  assert.deepEqual(Array.from(bytes), Array.from(moduleOf(fixed)));
+  assert.equal(finalize(bytes), 0, 'a rewritten module has nothing left to rewrite');
+  if (hasRelaxedSimd()) assert.equal(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>), true, 'the rewritten module validates where relaxed SIMD is on');
+});
+
+test('the rewrite refuses what it cannot decode, naming the byte', () => {
+  assert.throws(() => finalize(new Uint8Array([1, 2, 3, 4, 1, 0, 0, 0])), /wasm-relaxed: not a wasm module/);
+  assert.throws(() => finalize(moduleOf([0xc5])), /wasm-relaxed: unknown opcode 0xc5 at byte \d+/);
+});
+
+test('the built relaxed modules hold relaxed_madd and no prototype opcode; the plain ones neither', { skip: !existsSync('wasm/attnkit-mt-rx.wasm') && 'the wasm build is missing (npm run build:wasm)' }, async () => {
+  const { readFileSync } = await import('node:fs');
+  for (const name of ['st', 'mt', 'st-rx', 'mt-rx']) {
+    const bytes = new Uint8Array(readFileSync(`wasm/attnkit-${name}.wasm`));
+    const copy = bytes.slice();
+    assert.equal(finalize(copy), 0, `${name}: no prototype opcode left`);
+    const text = Buffer.from(bytes).toString('latin1');
+    const madds = text.split(Buffer.from(FINAL).toString('latin1')).length - 1;
+    if (name.endsWith('-rx')) assert.ok(madds >= 100, `${name}: ${madds} relaxed_madd byte runs`);
+    if (name.endsWith('-rx') && hasRelaxedSimd()) assert.equal(WebAssembly.validate(bytes), true, name);
+    if (!name.endsWith('-rx')) assert.equal(WebAssembly.validate(bytes), true, `${name} validates without relaxed SIMD`);
+  }
+});
+
+test('options.relaxed and ATTNKIT_WASM_RELAXED take a boolean / 0 or 1, else a ValueError naming them', async () => {
+  await assert.rejects(loadWasmBackend({ relaxed: 'yes' as never }), (e: unknown) => e instanceof ValueError && /loadWasmBackend: options\.relaxed must be true or false, got "yes"/.test(e.message));
+  await assert.rejects(initBackend({ ATTNKIT_WASM_RELAXED: 'true' }), (e: unknown) => e instanceof ValueError && /ATTNKIT_WASM_RELAXED must be '1' .* or '0' .*, got "true"/.test(e.message));
+});
+
+test('on a wasm pass: the build loaded is the one ATTNKIT_WASM_RELAXED asks for', { skip: process.env.ATTNKIT_BACKEND !== 'wasm' && 'wasm passes only' }, () => {
+  const info = wasmInfo()!;
+  const want = process.env.ATTNKIT_WASM_RELAXED;
+  if (want === '1') assert.equal(info.relaxed, true);
+  else if (want === '0') assert.equal(info.relaxed, false);
+  else assert.equal(info.relaxed, hasRelaxedSimd());
+});
+
+test('a served folder without the -rx files: a warning and the plain build; relaxed: true there is an error; relaxed: false never looks for them', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
+  const pkg = mkdtempSync(join(tmpdir(), 'attnkit-norx-'));
+  cpSync('src', join(pkg, 'src'), { recursive: true });
+  cpSync('package.json', join(pkg, 'package.json'));
+  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
+  const old = join(pkg, 'old-wasm');
+  cpSync('wasm', old, { recursive: true, filter: (src) => !/-rx\./.test(src) });
+  assert.ok(!readdirSync(old).some((f) => f.includes('-rx')));
+  const probe = (relaxed: string): { code: number | null; out: string; err: string } => {
+    const file = join(pkg, `probe-${relaxed}.mjs`);
+    writeFileSync(file, `const ak = await import('./src/node.ts');
+try { await ak.loadWasmBackend({ url: ${JSON.stringify(`file://${old}/`)}, threads: 2${relaxed === 'auto' ? '' : `, relaxed: ${relaxed}`} }); console.log(JSON.stringify(ak.wasmInfo())); }
+catch (e) { console.log(e.name + ': ' + e.message); }\n`);
+    // Node 20 has relaxed SIMD behind this flag: with it the engine has it, as Node 22 and Chromium do
+    // ATTNKIT_BACKEND=js: the Node entry loads no wasm build itself, so the probe's load is the first
+    const env = { ...process.env, ATTNKIT_BACKEND: 'js', ATTNKIT_WASM_RELAXED: '' };
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', file], { cwd: pkg, encoding: 'utf8', env });
+    return { code: r.status, out: r.stdout.trim(), err: r.stderr };
+  };
+  const auto = probe('auto');
+  assert.equal(auto.code, 0, auto.err);
+  assert.equal(JSON.parse(auto.out).relaxed, false, auto.out);
+  assert.match(auto.err, /attnkit: the relaxed-SIMD build attnkit-mt-rx was not found beside attnkit-mt in file:.*old-wasm\/ .*loading the plain SIMD128 build/);
+  const required = probe('true');
+  assert.match(required.out, /^Error: .*attnkit-mt-rx/, required.out);
+  const plain = probe('false');
+  assert.equal(JSON.parse(plain.out).relaxed, false);
+  assert.doesNotMatch(plain.err, /attnkit:/);
+});

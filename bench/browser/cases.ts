@@ -5,8 +5,8 @@
  */
 import { fill } from '../fill.ts';
 
-export type BrowserImpl = 'attnkit-wasm' | 'attnkit-js' | 'tfjs-wasm' | 'jax-wasm';
-export const IMPLS: BrowserImpl[] = ['attnkit-wasm', 'attnkit-js', 'tfjs-wasm', 'jax-wasm'];
+export type BrowserImpl = 'attnkit-wasm' | 'attnkit-wasm-plain' | 'attnkit-js' | 'tfjs-wasm' | 'jax-wasm';
+export const IMPLS: BrowserImpl[] = ['attnkit-wasm', 'attnkit-wasm-plain', 'attnkit-js', 'tfjs-wasm', 'jax-wasm'];
 
 export type BrowserSpec =
   | { kind: 'matmul'; n: number }

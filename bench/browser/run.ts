@@ -41,7 +41,7 @@ for (const i of impls) if (!IMPLS.includes(i)) throw new Error(`bench:browser: -
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) throw new Error(`bench:browser: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
-const PAGES: Record<BrowserImpl, string> = { 'attnkit-wasm': 'attnkit', 'attnkit-js': 'attnkit', 'tfjs-wasm': 'tfjs', 'jax-wasm': 'jax' };
+const PAGES: Record<BrowserImpl, string> = { 'attnkit-wasm': 'attnkit', 'attnkit-wasm-plain': 'attnkit', 'attnkit-js': 'attnkit', 'tfjs-wasm': 'tfjs', 'jax-wasm': 'jax' };
 /** The attnkit-wasm page's error while the wasm backend is not built: a skipped row, not a failure. */
 const NOT_BUILT = 'no wasm backend in this build';
 

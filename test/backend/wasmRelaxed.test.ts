@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // @ts-expect-error: a build script (plain JavaScript, no declarations)
@@ -59,8 +60,7 @@ test('the rewrite refuses what it cannot decode, naming the byte', () => {
   assert.throws(() => finalize(moduleOf([0xc5])), /wasm-relaxed: unknown opcode 0xc5 at byte \d+/);
 });
 
-test('the built relaxed modules hold relaxed_madd and no prototype opcode; the plain ones neither', { skip: !existsSync('wasm/attnkit-mt-rx.wasm') && 'the wasm build is missing (npm run build:wasm)' }, async () => {
-  const { readFileSync } = await import('node:fs');
+test('the built relaxed modules hold relaxed_madd and no prototype opcode; the plain ones neither', { skip: !existsSync('wasm/attnkit-mt-rx.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
   for (const name of ['st', 'mt', 'st-rx', 'mt-rx']) {
     const bytes = new Uint8Array(readFileSync(`wasm/attnkit-${name}.wasm`));
     const copy = bytes.slice();
@@ -114,4 +114,22 @@ catch (e) { console.log(e.name + ': ' + e.message); }\n`);
   const plain = probe('false');
   assert.equal(JSON.parse(plain.out).relaxed, false);
   assert.doesNotMatch(plain.err, /attnkit:/);
+});
+
+test('attnkit/core loads nothing at import, so a page can choose the plain build; attnkit/browser loads the engine\'s at import', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import: string }>; sideEffects: string[] };
+  assert.equal(pkg.exports['./core']?.import, './dist/core.js');
+  assert.ok(!pkg.sideEffects.includes('./dist/core.js'), 'core has no side effects');
+  // the browser-side entries in Node, as a page would run them (ATTNKIT_BACKEND does not reach them)
+  const run = (code: string): string => {
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const core = pathToFileURL(resolve('src/core.ts')).href, browser = pathToFileURL(resolve('src/browser.ts')).href;
+  assert.equal(run(`const ak = await import(${JSON.stringify(core)}); console.log(ak.backendName(), ak.wasmInfo());`), 'js null');
+  const chosen = JSON.parse(run(`const ak = await import(${JSON.stringify(core)}); await ak.loadWasmBackend({ relaxed: false, threads: 2 }); ak.useBackend('wasm'); console.log(JSON.stringify({ b: ak.backendName(), ...ak.wasmInfo() }));`)) as { b: string; relaxed: boolean };
+  assert.deepEqual([chosen.b, chosen.relaxed], ['wasm', false]);
+  const auto = JSON.parse(run(`const ak = await import(${JSON.stringify(browser)}); console.log(JSON.stringify({ b: ak.backendName(), ...ak.wasmInfo() }));`)) as { b: string; relaxed: boolean };
+  assert.deepEqual([auto.b, auto.relaxed], ['wasm', true], 'with relaxed SIMD on (the flag), attnkit/browser loads the -rx build');
 });

@@ -1,5 +1,6 @@
 /**
- * attnkit's benchmark page: ?impl=attnkit-wasm (the wasm backend, ?threads=n) or attnkit-js.
+ * attnkit's benchmark page: ?impl=attnkit-wasm (the wasm backend, the build the engine supports: relaxed SIMD
+ * in Chromium; ?threads=n), attnkit-wasm-plain (its plain SIMD128 build) or attnkit-js.
  */
 import * as entry from './attnkitEntry.ts';
 import { attnkitRunner } from '../attnkitRunner.ts';
@@ -7,7 +8,7 @@ import { expose, type Peer } from '../harness.ts';
 
 /** The browser entry's backend controls (src/browser.ts); absent from the pure-TS core. */
 interface WasmControls {
-  loadWasmBackend(options?: { threads?: number; url?: string | URL }): Promise<void>;
+  loadWasmBackend(options?: { threads?: number; url?: string | URL; relaxed?: boolean }): Promise<void>;
   useBackend(name: 'wasm' | 'js'): unknown;
   backendName(): string;
   wasmInfo(): { threads?: number; simd?: boolean; relaxed?: boolean; build?: string } | null;
@@ -18,9 +19,9 @@ async function peer(): Promise<Peer> {
   const params = new URLSearchParams(location.search);
   const impl = params.get('impl');
   const threads = Number(params.get('threads') ?? navigator.hardwareConcurrency);
-  if (impl === 'attnkit-wasm') {
+  if (impl === 'attnkit-wasm' || impl === 'attnkit-wasm-plain') {
     if (!ak.loadWasmBackend || !ak.useBackend) throw new Error('no wasm backend in this build (bench/browser/pages/attnkitEntry.ts points at the pure-TS core)');
-    await ak.loadWasmBackend({ threads });
+    await ak.loadWasmBackend({ threads, relaxed: impl === 'attnkit-wasm-plain' ? false : undefined });
     ak.useBackend('wasm');
     if (ak.backendName?.() !== 'wasm') throw new Error(`asked for the wasm backend, got ${ak.backendName?.()}`);
   } else if (impl === 'attnkit-js') {

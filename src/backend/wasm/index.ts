@@ -37,7 +37,7 @@ export interface WasmOptions {
   /**
    * Relaxed SIMD's fused multiply-add (f32x4.relaxed_madd) in the kernels' matrix products and
    * polynomials. Default: used where the engine has it (V8 ≥ 11.4: Chromium-based browsers ≥ 114, Node ≥ 22),
-   * about 1.3× faster there on attention; the plain SIMD128 build elsewhere. `false`: the plain build
+   * 1.04–1.2× faster there (attention and matmul, docs/backends.md); the plain SIMD128 build elsewhere. `false`: the plain build
    * everywhere, whose results are the same bits on every engine and CPU (relaxed_madd rounds once where
    * the CPU has FMA, twice where it has not). `true`: relaxed SIMD or a ValueError; in Node 20, whose
    * V8 has it behind a flag, this turns the flag on (`--experimental-wasm-relaxed-simd`).

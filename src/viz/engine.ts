@@ -109,7 +109,7 @@ export class PageRun {
 
   /** What the model is, for the run's title: layers × heads for attention models, else its type (and fusion strategy). */
   get description(): string {
-    if (this.fusion) return `${this.layers} layers × ${this.heads} heads`;
+    if (this.fusion) return `${this.layers} layer${this.layers === 1 ? '' : 's'} × ${this.heads} head${this.heads === 1 ? '' : 's'}`;
     const c = this.config.model as { type?: string; strategy?: string };
     return `${c.type ?? this.model.constructor.name}${c.strategy ? ` (${c.strategy})` : ''}, no token-to-token attention maps`;
   }
@@ -306,5 +306,5 @@ export async function loadSummary(id: string): Promise<DatasetSummary> {
 export function backendInfo(): string {
   const name = ak.backendName();
   const w = name === 'wasm' ? ak.wasmInfo() : null;
-  return w ? `wasm (${w.simd ? 'SIMD128' : 'no SIMD'}, ${w.threads} thread${w.threads > 1 ? 's' : ''})` : name;
+  return w ? `wasm (${w.simd ? `SIMD128${w.relaxed ? ' + relaxed' : ''}` : 'no SIMD'}, ${w.threads} thread${w.threads > 1 ? 's' : ''})` : name;
 }

@@ -407,7 +407,7 @@ test('in chromium: two runs switch and sit side by side on the same record', { s
     await page.click('button.run-btn[data-runs="1"]');
     await page.waitForFunction(() => document.querySelectorAll('#views .run-col').length === 1, undefined, { timeout: 10_000 }).catch(() => undefined);
     assert.deepEqual(await page.$$eval('#views .run-col', (c) => c.map((x) => x.getAttribute('data-run'))), ['1']);
-    assert.match((await page.textContent('#views .run-title'))!, /viewer-b/);
+    assert.match((await page.textContent('#views .run-title'))!, /viewer-b · 1 layer × 2 heads/, 'one layer, not "1 layers"');
     await page.click('button.run-btn[data-runs="0"]');
     await page.waitForFunction(() => /viewer-a/.test(document.querySelector('#views .run-title')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
     assert.match((await page.textContent('#views .run-title'))!, /viewer-a/);
@@ -480,7 +480,7 @@ test('in chromium: the exported folder runs the model from a plain static server
   const errors: string[] = [];
   try {
     const page = await open(browser, `http://127.0.0.1:${(server.address() as { port: number }).port}/site/`, errors);
-    if (existsSync('wasm/attnkit-st.wasm')) assert.match((await page.textContent('#subtitle'))!, /on wasm \(SIMD128, 1 thread\)/);
+    if (existsSync('wasm/attnkit-st.wasm')) assert.match((await page.textContent('#subtitle'))!, /on wasm \(SIMD128 \+ relaxed, 1 thread\)/, 'chromium has relaxed SIMD: the -rx build');
     const records = JSON.parse(readFileSync(join(out, 'runs', '0', 'records.json'), 'utf8')).records as Record<string, unknown>[];
     const got = await pagePrediction(page), want = await cliPredict(runA, records[0]);
     assert.ok(Math.abs(got.probability - want.probability) <= 1e-5, `exported page ${got.probability} vs predict ${want.probability}`);

@@ -104,8 +104,10 @@ const RELAXED_PROBE = (() => {
 
 /** Whether this engine's WebAssembly has relaxed SIMD. */
 export function hasRelaxedSimd(): boolean {
+  // core code is typed without the DOM and Node libraries: WebAssembly is reached through globalThis
+  const wasm = (globalThis as { WebAssembly?: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
   try {
-    return WebAssembly.validate(RELAXED_PROBE);
+    return wasm?.validate(RELAXED_PROBE) ?? false;
   } catch {
     return false;
   }

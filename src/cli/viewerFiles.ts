@@ -9,6 +9,7 @@
  * Records and summary are cached in the run's viewer-dataset.json, keyed by the hashes of the
  * weights, the run's files and the data (viewerData).
  */
+import { VERSION } from '../version.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -66,7 +67,7 @@ export async function viewerRecords(saved: SavedRun): Promise<ViewerRecords> {
 /** Bumped when the cached viewer data's shape or its computation changes: older caches are recomputed. */
 const VIEWER_CACHE_VERSION = 3;   // 3: the sentiment dataset's classes are named (negative / positive)
 /** The package's version (package.json at the package root: two levels above src/cli/ and dist/cli/). */
-export const ATTNKIT_VERSION = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+export const ATTNKIT_VERSION = VERSION;
 
 const runTitle = (saved: SavedRun): string => saved.config.name ?? saved.dir;
 

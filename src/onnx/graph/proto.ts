@@ -4,6 +4,7 @@
  * attributes, typed inputs/outputs with fixed or named (dynamic) dimensions, and float /
  * int64 initializers. No reader: what we write is checked by running it in onnxruntime-node.
  */
+import { VERSION } from '../../version.js';
 import { ValueError } from '../../errors.js';
 
 /** ONNX TensorProto.DataType values this writer supports. */
@@ -178,7 +179,7 @@ export function encodeOnnxModel(graph: OnnxGraph, options: OnnxModelOptions = {}
   const w = new Writer();
   w.int(1, 8); // ir_version
   w.string(2, 'attnkit');
-  w.string(3, options.producerVersion ?? '0.1.0');
+  w.string(3, options.producerVersion ?? VERSION);
   const opsets: [string, number][] = [['', options.opset ?? 17], ...Object.entries(options.extraOpsets ?? {})];
   for (const [domain, version] of opsets) {
     w.message(8, (o) => {

@@ -99,7 +99,13 @@ const __dirname = __akNode ? require('path').dirname(require('url').fileURLToPat
  */
 function validateRelaxed(file) {
   const bytes = readFileSync(file);
-  if (WebAssembly.validate(bytes)) return;
+  // this Node has relaxed SIMD (≥ 22) when one relaxed_madd validates: then the module must, here
+  const probeModule = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 10, 0x3d, 1, 0x3b, 0,
+    ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array(16).fill(0)]), 0xfd, 0x85, 0x02, 0x0b]);
+  if (WebAssembly.validate(probeModule)) {
+    if (!WebAssembly.validate(bytes)) throw new Error(`build-wasm: ${file} does not validate with relaxed SIMD on`);
+    return;
+  }
   const probe = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e',
     'process.exit(WebAssembly.validate(require("fs").readFileSync(process.argv[1])) ? 0 : 3)', file], { encoding: 'utf8' });
   if (probe.status === 0) return;
@@ -123,7 +129,8 @@ async function build(name, { cflags, ldflags, relaxed = false }) {
   // linking runs binaryen's optimiser (tens of seconds): skip it when the outputs are newer than every input
   // and the loader was finished (a run stopped between the link and the rewrite below leaves it without
   // the prelude, and newer than its objects)
-  const newestInput = Math.max(...objects.map(mtime), mtime(fileURLToPath(import.meta.url)));
+  // the relaxed builds' opcode rewrite is an input too (a fix to it must rewrite them)
+  const newestInput = Math.max(...objects.map(mtime), mtime(fileURLToPath(import.meta.url)), relaxed ? mtime(join(root, 'scripts/wasm-relaxed.mjs')) : 0);
   const finished = existsSync(js) && readFileSync(js, 'utf8').startsWith(NODE_PRELUDE);
   if (jobs.length === 0 && finished && Math.min(mtime(js), mtime(join(OUT, `attnkit-${name}.wasm`))) > newestInput) return;
   await run('em++', [...LDFLAGS, ...ldflags, ...objects, '-o', js]);

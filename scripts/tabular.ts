@@ -192,6 +192,9 @@ const MODELS: Record<string, ModelSpec> = {
   'fusion-by-skew': fusionOf('by-skew'),
   // per field: piecewise where a step function predicts the target better out of fold than a line (byShape)
   'fusion-by-shape': fusionOf('by-shape'),
+  // by the target's dependence, with the wide (linear) part, or as a 4-member ensemble (breast cancer against logistic regression)
+  'fusion-by-shape-wide': fusionOf('by-shape', { wide: true }),
+  'fusion-by-shape-e4': fusionOf('by-shape', { ensemble: 4 }),
   'fusion-linear-ema': fusionOf('linear', {}, { ema: 0.99 }),
   'mlp-ema': { ...MLP, train: { ...TRAIN, ema: 0.99 } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
@@ -386,7 +389,7 @@ function table(): void {
     'fusion-piecewise-linear': 'fusion, piecewise-linear', 'fusion-piecewise-linear-wide': 'fusion, piecewise-linear, wide',
     'fusion-piecewise-glm': 'fusion, piecewise, wide from GLM', 'fusion-auto': 'fusion, piecewise or piecewise-linear by validation loss', 'fusion-linear-glm': 'fusion, linear, wide from GLM',
     'fusion-piecewise-linear-glm': 'fusion, piecewise-linear, wide from GLM',
-    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness', 'fusion-by-shape': 'fusion, linear or piecewise per field by the target\'s dependence',
+    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness', 'fusion-by-shape': 'fusion, linear or piecewise per field by the target\'s dependence', 'fusion-by-shape-wide': 'fusion, by the target\'s dependence, wide', 'fusion-by-shape-e4': 'fusion, by the target\'s dependence, ensemble 4',
     mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
   };
   out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);

@@ -3,8 +3,8 @@
 // to WebAssembly, its plain SIMD128 build) and wasm-rx (its relaxed-SIMD build, ATTNKIT_WASM_RELAXED=1,
 // which turns Node 20's flag on), except the files of ONCE below, which run once, in the native pass,
 // where a preload (scripts/kernel-audit.mjs) counts their kernel calls to check the reason ONCE gives.
-// ATTNKIT_BACKEND=js|native|wasm picks one pass (wasm as ATTNKIT_WASM_RELAXED says: unset, the build
-// the engine supports); arguments filter test files by substring.
+// ATTNKIT_BACKEND=js|native|wasm|wasm-rx picks one pass (wasm as ATTNKIT_WASM_RELAXED says: unset, the
+// build the engine supports); arguments filter test files by substring.
 //
 //   node scripts/test.mjs [filter…] [--jobs N]   N files at a time (default: the machine's cores,
 //                                                 or ATTNKIT_TEST_JOBS); each file is its own process
@@ -117,8 +117,9 @@ function auditOf(file) {
   return { total, calls, wrong, line: `${wrong ? 'WRONG' : 'ok   '} ${file} (${why}): ${total} kernel calls${total ? ' ' + JSON.stringify(calls) : ''}${wrong ? ': ' + wrong : ''}` };
 }
 function run({ backend, file }) {
-  // a pass named by ATTNKIT_BACKEND alone keeps the caller's environment (ATTNKIT_WASM_RELAXED included)
-  const pass = process.env.ATTNKIT_BACKEND ? { backend } : PASSES[backend];
+  // a pass named by ATTNKIT_BACKEND keeps the caller's environment (ATTNKIT_WASM_RELAXED included), but
+  // ATTNKIT_BACKEND=wasm-rx, which names a pass, not a backend
+  const pass = process.env.ATTNKIT_BACKEND && backend !== 'wasm-rx' ? { backend } : PASSES[backend];
   const env = { ...process.env, ...pass.env, ATTNKIT_BACKEND: pass.backend };
   if (audited({ backend, file })) {
     env.ATTNKIT_KERNEL_AUDIT = join(auditDir, file.replaceAll('/', '_') + '.jsonl');

@@ -65,10 +65,13 @@ function walkBody(r, end, onSimd) {
       else if (sub === 10) r.skip(2);  // memory.copy
       else if (sub === 11) r.skip(1);  // memory.fill
       else if (sub === 12 || sub === 14) { r.u32(); r.u32(); }  // table.init, table.copy
-      else if (sub === 9 || sub === 13 || sub >= 15) r.u32();  // data.drop, elem.drop, table.grow/size/fill
+      else if (sub === 9 || sub === 13 || (sub >= 15 && sub <= 17)) r.u32();  // data.drop, elem.drop, table.grow/size/fill
+      else if (sub > 7) throw new Error(`wasm-relaxed: unknown opcode 0xfc ${sub} at byte ${r.pos}`);  // 0–7: trunc_sat, no immediate
     } else if (op === 0xfd) {
       const at = r.pos;
       const sub = r.u32();
+      // SIMD128 ends at 0xff, the standard relaxed SIMD at 0x113 (both no immediates beyond those below)
+      if (sub > 0x113) throw new Error(`wasm-relaxed: unknown opcode 0xfd ${sub} at byte ${at}`);
       onSimd(sub, at);
       if (sub <= 0x0b || sub === 0x5c || sub === 0x5d) r.memarg();  // loads, splats, v128.store, load*_zero
       else if (sub === 0x0c || sub === 0x0d) r.skip(16);  // v128.const, i8x16.shuffle
@@ -77,7 +80,8 @@ function walkBody(r, end, onSimd) {
     } else if (op === 0xfe) {
       const sub = r.u32();
       if (sub === 0x03) r.skip(1);  // atomic.fence
-      else r.memarg();
+      else if (sub <= 0x4e) r.memarg();  // notify, waits, atomic loads, stores and read-modify-writes
+      else throw new Error(`wasm-relaxed: unknown opcode 0xfe ${sub} at byte ${r.pos}`);
     } else if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0x19 || op === 0xd1
       || (op >= 0x45 && op <= 0xc4)) {
       // no immediate
@@ -89,13 +93,13 @@ function walkBody(r, end, onSimd) {
 }
 
 /**
- * Rewrites the prototype f32x4.relaxed_fma opcodes of a wasm module to the standard's
- * f32x4.relaxed_madd, in place. Returns how many it rewrote. Throws on a module it cannot decode.
+ * Calls `onSimd(op, opStart)` for every 0xfd-prefixed instruction of every function body of a wasm
+ * module, decoding each instruction (opStart: the offset of the LEB128 opcode after 0xfd). Throws on a
+ * module it cannot decode.
  */
-export function finalizeRelaxedSimd(bytes) {
+export function walkSimd(bytes, onSimd) {
   if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new Error('wasm-relaxed: not a wasm module');
   const r = new Reader(bytes, 8);
-  let patched = 0;
   while (r.pos < bytes.length) {
     const id = r.byte();
     const size = r.u32();
@@ -107,16 +111,32 @@ export function finalizeRelaxedSimd(bytes) {
         const bodyEnd = r.pos + bodySize;
         const groups = r.u32();
         for (let g = 0; g < groups; g++) { r.u32(); r.skip(1); }  // count, value type
-        walkBody(r, bodyEnd, (op, at) => {
-          if (op !== PROTO_FMA_F32X4) return;
-          if (bytes[at] !== 0xaf || bytes[at + 1] !== 0x01) throw new Error(`wasm-relaxed: f32x4.relaxed_fma at byte ${at} is not encoded as af 01`);
-          bytes[at] = 0x80 | (RELAXED_MADD_F32X4 & 0x7f);
-          bytes[at + 1] = RELAXED_MADD_F32X4 >> 7;
-          patched++;
-        });
+        walkBody(r, bodyEnd, onSimd);
       }
     }
     r.pos = end;
   }
+}
+
+/** How many f32x4.relaxed_madd instructions (the standard's opcode) a wasm module holds. */
+export function relaxedMaddCount(bytes) {
+  let n = 0;
+  walkSimd(bytes, (op) => { if (op === RELAXED_MADD_F32X4) n++; });
+  return n;
+}
+
+/**
+ * Rewrites the prototype f32x4.relaxed_fma opcodes of a wasm module to the standard's
+ * f32x4.relaxed_madd, in place. Returns how many it rewrote. Throws on a module it cannot decode.
+ */
+export function finalizeRelaxedSimd(bytes) {
+  let patched = 0;
+  walkSimd(bytes, (op, at) => {
+    if (op !== PROTO_FMA_F32X4) return;
+    if (bytes[at] !== 0xaf || bytes[at + 1] !== 0x01) throw new Error(`wasm-relaxed: f32x4.relaxed_fma at byte ${at} is not encoded as af 01`);
+    bytes[at] = 0x80 | (RELAXED_MADD_F32X4 & 0x7f);
+    bytes[at + 1] = RELAXED_MADD_F32X4 >> 7;
+    patched++;
+  });
   return patched;
 }

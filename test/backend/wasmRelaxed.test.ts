@@ -7,17 +7,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // @ts-expect-error: a build script (plain JavaScript, no declarations)
-import { finalizeRelaxedSimd } from '../../scripts/wasm-relaxed.mjs';
+import { finalizeRelaxedSimd, relaxedMaddCount } from '../../scripts/wasm-relaxed.mjs';
 import { ValueError } from '../../src/errors.js';
 import { initBackend } from '../../src/backend/native/index.js';
 import { hasRelaxedSimd, loadWasmBackend, wasmInfo } from '../../src/backend/wasm/index.js';
 
 const finalize = finalizeRelaxedSimd as (bytes: Uint8Array) => number;
+const madds = relaxedMaddCount as (bytes: Uint8Array) => number;
+/** Node 20 has relaxed SIMD behind this flag; Node ≥ 22 has it on and refuses the flag ("bad option"). */
+const RELAXED_FLAG = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
 const leb = (n: number): number[] => {
   const out: number[] = [];
   do {
@@ -58,6 +61,29 @@ test('the rewrite turns every prototype f32x4.relaxed_fma into relaxed_madd and 
 test('the rewrite refuses what it cannot decode, naming the byte', () => {
   assert.throws(() => finalize(new Uint8Array([1, 2, 3, 4, 1, 0, 0, 0])), /wasm-relaxed: not a wasm module/);
   assert.throws(() => finalize(moduleOf([0xc5])), /wasm-relaxed: unknown opcode 0xc5 at byte \d+/);
+  // sub-opcodes past the ones it knows, rather than a guess at their immediates
+  assert.throws(() => finalize(moduleOf([0xfc, 18])), /wasm-relaxed: unknown opcode 0xfc 18/);
+  assert.throws(() => finalize(moduleOf([0xfe, 0x4f])), /wasm-relaxed: unknown opcode 0xfe 79/);
+  assert.throws(() => finalize(moduleOf([0xfd, ...leb(0x114)])), /wasm-relaxed: unknown opcode 0xfd 276/);
+});
+
+test('the rewrite decodes the instructions with immediates emscripten emits: block types by index, br_table, try/catch, bulk memory, atomics, lane loads', () => {
+  // each hides fd af 01 in an immediate where a byte search would see an opcode; the real one comes last
+  const body = [
+    0x02, 0x40, 0x41, 0x00, 0x0e, 0x02, 0x00, 0x00, 0x00, 0x0b,                 // block; i32.const 0; br_table [0 0] 0; end
+    0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0a, 0x00, 0x00,                 // memory.copy 0 0
+    0x41, 0x00, 0x41, 0x00, 0xfe, 0x1e, 0x02, 0xfd, 0xaf, 0x01, 0x1a,           // i32.atomic.rmw.add align 2, offset 22525 (fd af 01); drop
+    0x41, 0x00, ...v128([]), 0xfd, 0x54, 0x00, 0xfd, 0xaf, 0x01, 0x00, 0x1a,    // v128.load8_lane offset 22525 lane 0; drop
+    0xfd, 0xaf, 0x01,                                                           // the one relaxed fma (no operands needed to decode)
+  ];
+  const bytes = moduleOf(body);
+  assert.equal(finalize(bytes), 1);
+  assert.equal(madds(bytes), 1);
+  assert.deepEqual(Array.from(bytes.subarray(bytes.length - 4, bytes.length - 1)), [0xfd, 0x85, 0x02]);
+  assert.equal(bytes.filter((b, i) => b === 0xfd && bytes[i + 1] === 0xaf && bytes[i + 2] === 0x01).length, 2, 'the two in immediates are left');
+  // a block typed by a type index (s33 LEB) and try/catch (exception handling)
+  const typed = moduleOf([0x02, 0x00, 0x0b, 0x06, 0x40, 0x07, 0x00, 0x0b, ...v128([]), ...v128([]), ...v128([]), ...PROTO]);
+  assert.equal(finalize(typed), 1);
 });
 
 test('the built relaxed modules hold relaxed_madd and no prototype opcode; the plain ones neither', { skip: !existsSync('wasm/attnkit-mt-rx.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
@@ -65,9 +91,9 @@ test('the built relaxed modules hold relaxed_madd and no prototype opcode; the p
     const bytes = new Uint8Array(readFileSync(`wasm/attnkit-${name}.wasm`));
     const copy = bytes.slice();
     assert.equal(finalize(copy), 0, `${name}: no prototype opcode left`);
-    const text = Buffer.from(bytes).toString('latin1');
-    const madds = text.split(Buffer.from(FINAL).toString('latin1')).length - 1;
-    if (name.endsWith('-rx')) assert.ok(madds >= 100, `${name}: ${madds} relaxed_madd byte runs`);
+    const n = madds(bytes);
+    if (name.endsWith('-rx')) assert.ok(n >= 100, `${name}: ${n} relaxed_madd instructions`);
+    else assert.equal(n, 0, `${name}: a plain build holds no relaxed_madd`);
     if (name.endsWith('-rx') && hasRelaxedSimd()) assert.equal(WebAssembly.validate(bytes), true, name);
     if (!name.endsWith('-rx')) assert.equal(WebAssembly.validate(bytes), true, `${name} validates without relaxed SIMD`);
   }
@@ -102,7 +128,7 @@ catch (e) { console.log(e.name + ': ' + e.message); }\n`);
     // Node 20 has relaxed SIMD behind this flag: with it the engine has it, as Node 22 and Chromium do
     // ATTNKIT_BACKEND=js: the Node entry loads no wasm build itself, so the probe's load is the first
     const env = { ...process.env, ATTNKIT_BACKEND: 'js', ATTNKIT_WASM_RELAXED: '' };
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', file], { cwd: pkg, encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', file], { cwd: pkg, encoding: 'utf8', env });
     return { code: r.status, out: r.stdout.trim(), err: r.stderr };
   };
   const auto = probe('auto');
@@ -114,6 +140,33 @@ catch (e) { console.log(e.name + ': ' + e.message); }\n`);
   const plain = probe('false');
   assert.equal(JSON.parse(plain.out).relaxed, false);
   assert.doesNotMatch(plain.err, /attnkit:/);
+  // no wasm folder at all: the plain build's error, without the warning about the -rx files
+  rmSync(old, { recursive: true });
+  const none = probe('auto');
+  assert.match(none.out, /^Error: .*attnkit-mt\.(mjs|wasm)/, none.out);
+  assert.doesNotMatch(none.err, /relaxed-SIMD build/);
+});
+
+test('loadWasmBackend({ relaxed }) after the other build loaded is a ValueError, not a silent success; ATTNKIT_WASM_RELAXED=1 where it cannot load is an error, not js', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
+  const node = pathToFileURL(resolve('src/node.ts')).href;
+  const run = (code: string, env: Record<string, string>): { status: number | null; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: 'wasm', ATTNKIT_WASM_RELAXED: '', ...env } });
+    return { status: r.status, out: r.stdout.trim(), err: r.stderr };
+  };
+  // the Node entry loaded the relaxed build at import (the engine has relaxed SIMD, with the flag on Node 20)
+  const conflict = run(`const ak = await import(${JSON.stringify(node)}); await ak.loadWasmBackend({ relaxed: true }); try { await ak.loadWasmBackend({ relaxed: false }); console.log('ignored'); } catch (e) { console.log(e.name + ': ' + e.message); }`, {});
+  assert.equal(conflict.status, 0, conflict.err);
+  assert.match(conflict.out, /^ValueError: loadWasmBackend: options\.relaxed is false, but the wasm backend is already loaded with its relaxed-SIMD build .*attnkit\/core or with ATTNKIT_WASM_RELAXED/);
+  // a copy of the package whose wasm/ lacks the -rx files, without the addon: ATTNKIT_WASM_RELAXED=1 fails the import
+  const pkg = mkdtempSync(join(tmpdir(), 'attnkit-rx-required-'));
+  cpSync('src', join(pkg, 'src'), { recursive: true });
+  cpSync('package.json', join(pkg, 'package.json'));
+  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
+  cpSync('wasm', join(pkg, 'wasm'), { recursive: true, filter: (src) => !/-rx\./.test(src) });
+  const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(join(pkg, 'src/node.ts')).href)}); console.log('loaded');`], { cwd: pkg, encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '1' } });
+  assert.notEqual(r.status, 0, r.stdout);
+  assert.match(r.stderr, /attnkit-mt-rx/);
+  assert.doesNotMatch(r.stdout, /loaded/);
 });
 
 test('attnkit/core loads nothing at import, so a page can choose the plain build; attnkit/browser loads the engine\'s at import', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
@@ -122,7 +175,7 @@ test('attnkit/core loads nothing at import, so a page can choose the plain build
   assert.ok(!pkg.sideEffects.includes('./dist/core.js'), 'core has no side effects');
   // the browser-side entries in Node, as a page would run them (ATTNKIT_BACKEND does not reach them)
   const run = (code: string): string => {
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '' } });
+    const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '' } });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim();
   };

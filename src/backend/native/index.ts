@@ -128,7 +128,7 @@ export async function initBackend(env: Record<string, string | undefined> = proc
     try {
       await loadWasmBackend({ threads: envThreads(env), relaxed });
     } catch (e) {
-      if (want === 'wasm') throw e;
+      if (want === 'wasm' || relaxed === true) throw e;  // asked for: an error, not a run on js
     }
   }
   return selectBackendFromEnv(env);

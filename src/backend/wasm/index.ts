@@ -37,7 +37,7 @@ export interface WasmOptions {
   /**
    * Relaxed SIMD's fused multiply-add (f32x4.relaxed_madd) in the kernels' matrix products and
    * polynomials. Default: used where the engine has it (V8 ≥ 11.4: Chromium-based browsers ≥ 114, Node ≥ 22),
-   * 1.04–1.2× faster there (attention and matmul, docs/backends.md); the plain SIMD128 build elsewhere. `false`: the plain build
+   * 1.0–1.2× faster there (attention, matmul, a training step: docs/backends.md); the plain SIMD128 build elsewhere. `false`: the plain build
    * everywhere, whose results are the same bits on every engine and CPU (relaxed_madd rounds once where
    * the CPU has FMA, twice where it has not). `true`: relaxed SIMD or a ValueError; in Node 20, whose
    * V8 has it behind a flag, this turns the flag on (`--experimental-wasm-relaxed-simd`).
@@ -149,11 +149,12 @@ async function instantiate(options: WasmOptions): Promise<Loaded> {
   try {
     files = await fetchBuild(dir, relaxed ? `${build}-rx` : build);
   } catch (e) {
-    // a folder copied from an older attnkit has no -rx files: the plain build still runs
+    // a folder copied from an older attnkit has no -rx files: the plain build still runs (if it is there too:
+    // else its error, as without relaxed SIMD)
     if (!relaxed || options.relaxed === true) throw e;
+    files = await fetchBuild(dir, build);
     console.warn(`attnkit: the relaxed-SIMD build attnkit-${build}-rx was not found beside attnkit-${build} in ${dir.href} (${e instanceof Error ? e.message : String(e)}); loading the plain SIMD128 build`);
     relaxed = false;
-    files = await fetchBuild(dir, build);
   }
   const [factory, wasmBinary] = files;
   const threads = build === 'mt' ? want : 1;
@@ -172,7 +173,7 @@ async function instantiate(options: WasmOptions): Promise<Loaded> {
 /**
  * Loads the wasm backend (the pthreads build where threads can run and more than one is asked for,
  * the single-threaded build elsewhere). Idempotent: later calls return the first load's promise, whatever
- * their options. It does not select the backend: `useBackend('wasm')` does (the browser and Node entries
+ * their threads, url and residentBytes; a `relaxed` that differs from the build loaded is a ValueError. It does not select the backend: `useBackend('wasm')` does (the browser and Node entries
  * select it for you when it loads and nothing faster does).
  *
  * @example
@@ -203,7 +204,14 @@ export function loadWasmBackend(options: WasmOptions = {}): Promise<void> {
     loading = null;  // a failed load (a missing file) may be retried with another url
     throw e;
   });
-  return loading;
+  // a build asked for explicitly must be the one loaded: the reason to ask is its results' bits
+  const asked = options.relaxed;
+  if (asked === undefined) return loading;
+  return loading.then(() => {
+    if (loaded && loaded.relaxed !== asked) {
+      throw new ValueError(`loadWasmBackend: options.relaxed is ${asked}, but the wasm backend is already loaded with its ${loaded.relaxed ? 'relaxed-SIMD' : 'plain SIMD128'} build (attnkit/browser and the Node entry load it at import): choose before it loads, from attnkit/core or with ATTNKIT_WASM_RELAXED`);
+    }
+  });
 }
 
 /**
@@ -223,6 +231,7 @@ export function wasmKernels(): (Partial<Backend> & { name: string }) | null {
 
 /** Sets the wasm thread pool's size, at most the threads it was loaded with (1 for the single-threaded build). */
 export function setWasmThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads: n must be a positive integer, got ${preview(n)}`);
   loaded?.addon.setNumThreads(n);
 }
 

@@ -12,8 +12,8 @@
  * --no-liftoff: a call that starts on Liftoff code stays on it (wasm has no on-stack replacement), and
  * Node 20 ran this loop on Liftoff first even with --no-wasm-dynamic-tiering (10 GFLOP/s at every chain count).
  */
-/** Unsigned LEB128. */
-const leb = (n: number): number[] => {
+/** Unsigned LEB128 (test/backend/wasmRelaxed.test.ts builds its modules with it too). */
+export const leb = (n: number): number[] => {
   const out: number[] = [];
   do {
     let b = n & 0x7f;

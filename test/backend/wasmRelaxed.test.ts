@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // @ts-expect-error: a build script (plain JavaScript, no declarations)
 import { finalizeRelaxedSimd, relaxedMaddCount } from '../../scripts/wasm-relaxed.mjs';
+import { leb } from '../../bench/simd128_loops.js';
 import { ValueError } from '../../src/errors.js';
 import { initBackend } from '../../src/backend/native/index.js';
 import { hasRelaxedSimd, loadWasmBackend, wasmInfo } from '../../src/backend/wasm/index.js';
@@ -21,17 +22,6 @@ const finalize = finalizeRelaxedSimd as (bytes: Uint8Array) => number;
 const madds = relaxedMaddCount as (bytes: Uint8Array) => number;
 /** Node 20 has relaxed SIMD behind this flag; Node ≥ 22 has it on and refuses the flag ("bad option"). */
 const RELAXED_FLAG = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-
 /** A module of one () → v128 function with the given body (no locals) and a memory. */
 function moduleOf(body: number[]): Uint8Array {
   const code = [0x00, ...body, 0x0b];

@@ -50,8 +50,8 @@ const attnInputs = (s: Attn): Float32Array[] => [1, 2, 3].map((seed) => fill(s.b
 async function attnkit(spec: CaseSpec, impl: ImplName, threads: number): Promise<Runner> {
   const ak = await import('../src/node.ts');
   // ATTNKIT_WASM_RELAXED=1 | 0 as the Node entry reads it (1: the relaxed-SIMD build, turning Node 20's flag on)
-  const rx = process.env.ATTNKIT_WASM_RELAXED;
-  if (impl === 'attnkit-wasm') await ak.loadWasmBackend({ threads, relaxed: rx === '1' ? true : rx === '0' ? false : undefined });
+  const { envRelaxed } = await import('../src/backend/native/index.ts');  // beside ak: peers' processes load neither
+  if (impl === 'attnkit-wasm') await ak.loadWasmBackend({ threads, relaxed: envRelaxed(process.env) });
   const used = ak.useBackend(impl === 'attnkit-js' ? 'js' : impl === 'attnkit-wasm' ? 'wasm' : 'native');
   if (impl === 'attnkit-native' && used !== 'native') throw new Error('the native addon did not load');
   if (used !== 'js') ak.setNumThreads(threads);

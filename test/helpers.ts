@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { request, type Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Tensor, Generator, data, models, randn, tensor, type train } from '../src/index.js';
 import { nativeInfo, setNativeIsa, useBackend } from '../src/backend/native/index.js';
 import { loadedWasmAddon, setWasmIsa } from '../src/backend/wasm/index.js';
@@ -186,4 +189,18 @@ export function runUntilEpoch(trainer: train.Trainer, epoch: number): { last: Ui
   });
   assert.throws(() => trainer.run(), (e) => e === stop);
   return { last: last!, best };
+}
+
+/**
+ * A copy of the package as an install without the addon sees it, in a new temporary folder: src/,
+ * package.json, node_modules (linked) and, unless `wasm` is false, wasm/ (the files `wasm` keeps, if a filter).
+ * Returns the folder.
+ */
+export function packageCopy(prefix: string, wasm: boolean | ((file: string) => boolean) = true): string {
+  const pkg = mkdtempSync(join(tmpdir(), prefix));
+  cpSync('src', join(pkg, 'src'), { recursive: true });
+  cpSync('package.json', join(pkg, 'package.json'));
+  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
+  if (wasm) cpSync('wasm', join(pkg, 'wasm'), { recursive: true, filter: wasm === true ? undefined : wasm });
+  return pkg;
 }

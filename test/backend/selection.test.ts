@@ -7,17 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageCopy } from '../helpers.js';
 
 const skip = !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)';
 
 test('no addon or a broken one: wasm and one notice saying why; ATTNKIT_BACKEND=wasm: no notice; ATTNKIT_BACKEND=native: a ValueError', { skip }, () => {
-  const pkg = mkdtempSync(join(tmpdir(), 'attnkit-noaddon-'));
-  for (const d of ['src', 'wasm']) cpSync(d, join(pkg, d), { recursive: true });
-  cpSync('package.json', join(pkg, 'package.json'));
-  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
+  const pkg = packageCopy('attnkit-noaddon-');
   const probe = join(pkg, 'probe.mjs');
   writeFileSync(probe, "const ak = await import('./src/node.ts'); ak.softmax(ak.tensor([[1, 2]]), -1); console.log(ak.backendName());\n");
   const run = (env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } => {

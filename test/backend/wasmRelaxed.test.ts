@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // @ts-expect-error: a build script (plain JavaScript, no declarations)
 import { finalizeRelaxedSimd, relaxedMaddCount } from '../../scripts/wasm-relaxed.mjs';
 import { leb } from '../../bench/simd128_loops.js';
+import { packageCopy } from '../helpers.js';
 import { ValueError } from '../../src/errors.js';
 import { initBackend } from '../../src/backend/native/index.js';
 import { hasRelaxedSimd, loadWasmBackend, wasmInfo } from '../../src/backend/wasm/index.js';
@@ -22,6 +22,11 @@ const finalize = finalizeRelaxedSimd as (bytes: Uint8Array) => number;
 const madds = relaxedMaddCount as (bytes: Uint8Array) => number;
 /** Node 20 has relaxed SIMD behind this flag; Node ≥ 22 has it on and refuses the flag ("bad option"). */
 const RELAXED_FLAG = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
+/** Runs ES-module `code` in a Node with relaxed SIMD on (tsx loaded), in `cwd`, with `env` over this process's. */
+function nodeEval(code: string, env: Record<string, string>, cwd?: string): { status: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', code], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: r.status, out: r.stdout.trim(), err: r.stderr };
+}
 /** A module of one () → v128 function with the given body (no locals) and a memory. */
 function moduleOf(body: number[]): Uint8Array {
   const code = [0x00, ...body, 0x0b];
@@ -103,23 +108,17 @@ test('on a wasm pass: the build loaded is the one ATTNKIT_WASM_RELAXED asks for'
 });
 
 test('a served folder without the -rx files: a warning and the plain build; relaxed: true there is an error; relaxed: false never looks for them', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
-  const pkg = mkdtempSync(join(tmpdir(), 'attnkit-norx-'));
-  cpSync('src', join(pkg, 'src'), { recursive: true });
-  cpSync('package.json', join(pkg, 'package.json'));
-  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
+  const pkg = packageCopy('attnkit-norx-', false);
   const old = join(pkg, 'old-wasm');
   cpSync('wasm', old, { recursive: true, filter: (src) => !/-rx\./.test(src) });
   assert.ok(!readdirSync(old).some((f) => f.includes('-rx')));
+  // relaxed SIMD on, as in Node 22 and Chromium; ATTNKIT_BACKEND=js: the Node entry loads no wasm build
+  // itself, so the probe's load is the first
   const probe = (relaxed: string): { code: number | null; out: string; err: string } => {
-    const file = join(pkg, `probe-${relaxed}.mjs`);
-    writeFileSync(file, `const ak = await import('./src/node.ts');
+    const r = nodeEval(`const ak = await import('./src/node.ts');
 try { await ak.loadWasmBackend({ url: ${JSON.stringify(`file://${old}/`)}, threads: 2${relaxed === 'auto' ? '' : `, relaxed: ${relaxed}`} }); console.log(JSON.stringify(ak.wasmInfo())); }
-catch (e) { console.log(e.name + ': ' + e.message); }\n`);
-    // Node 20 has relaxed SIMD behind this flag: with it the engine has it, as Node 22 and Chromium do
-    // ATTNKIT_BACKEND=js: the Node entry loads no wasm build itself, so the probe's load is the first
-    const env = { ...process.env, ATTNKIT_BACKEND: 'js', ATTNKIT_WASM_RELAXED: '' };
-    const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', file], { cwd: pkg, encoding: 'utf8', env });
-    return { code: r.status, out: r.stdout.trim(), err: r.stderr };
+catch (e) { console.log(e.name + ': ' + e.message); }`, { ATTNKIT_BACKEND: 'js', ATTNKIT_WASM_RELAXED: '' }, pkg);
+    return { code: r.status, out: r.out, err: r.err };
   };
   const auto = probe('auto');
   assert.equal(auto.code, 0, auto.err);
@@ -139,24 +138,16 @@ catch (e) { console.log(e.name + ': ' + e.message); }\n`);
 
 test('loadWasmBackend({ relaxed }) after the other build loaded is a ValueError, not a silent success; ATTNKIT_WASM_RELAXED=1 where it cannot load is an error, not js', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
   const node = pathToFileURL(resolve('src/node.ts')).href;
-  const run = (code: string, env: Record<string, string>): { status: number | null; out: string; err: string } => {
-    const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: 'wasm', ATTNKIT_WASM_RELAXED: '', ...env } });
-    return { status: r.status, out: r.stdout.trim(), err: r.stderr };
-  };
   // the Node entry loaded the relaxed build at import (the engine has relaxed SIMD, with the flag on Node 20)
-  const conflict = run(`const ak = await import(${JSON.stringify(node)}); await ak.loadWasmBackend({ relaxed: true }); try { await ak.loadWasmBackend({ relaxed: false }); console.log('ignored'); } catch (e) { console.log(e.name + ': ' + e.message); }`, {});
+  const conflict = nodeEval(`const ak = await import(${JSON.stringify(node)}); await ak.loadWasmBackend({ relaxed: true }); try { await ak.loadWasmBackend({ relaxed: false }); console.log('ignored'); } catch (e) { console.log(e.name + ': ' + e.message); }`, { ATTNKIT_BACKEND: 'wasm', ATTNKIT_WASM_RELAXED: '' });
   assert.equal(conflict.status, 0, conflict.err);
   assert.match(conflict.out, /^ValueError: loadWasmBackend: options\.relaxed is false, but the wasm backend is already loaded with its relaxed-SIMD build .*attnkit\/core or with ATTNKIT_WASM_RELAXED/);
   // a copy of the package whose wasm/ lacks the -rx files, without the addon: ATTNKIT_WASM_RELAXED=1 fails the import
-  const pkg = mkdtempSync(join(tmpdir(), 'attnkit-rx-required-'));
-  cpSync('src', join(pkg, 'src'), { recursive: true });
-  cpSync('package.json', join(pkg, 'package.json'));
-  symlinkSync(resolve('node_modules'), join(pkg, 'node_modules'), 'dir');
-  cpSync('wasm', join(pkg, 'wasm'), { recursive: true, filter: (src) => !/-rx\./.test(src) });
-  const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(join(pkg, 'src/node.ts')).href)}); console.log('loaded');`], { cwd: pkg, encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '1' } });
-  assert.notEqual(r.status, 0, r.stdout);
-  assert.match(r.stderr, /attnkit-mt-rx/);
-  assert.doesNotMatch(r.stdout, /loaded/);
+  const pkg = packageCopy('attnkit-rx-required-', (src) => !/-rx\./.test(src));
+  const r = nodeEval(`await import(${JSON.stringify(pathToFileURL(join(pkg, 'src/node.ts')).href)}); console.log('loaded');`, { ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '1' }, pkg);
+  assert.notEqual(r.status, 0, r.out);
+  assert.match(r.err, /attnkit-mt-rx/);
+  assert.doesNotMatch(r.out, /loaded/);
 });
 
 test('attnkit/core loads nothing at import, so a page can choose the plain build; attnkit/browser loads the engine\'s at import', { skip: !existsSync('wasm/attnkit-mt.wasm') && 'the wasm build is missing (npm run build:wasm)' }, () => {
@@ -165,9 +156,9 @@ test('attnkit/core loads nothing at import, so a page can choose the plain build
   assert.ok(!pkg.sideEffects.includes('./dist/core.js'), 'core has no side effects');
   // the browser-side entries in Node, as a page would run them (ATTNKIT_BACKEND does not reach them)
   const run = (code: string): string => {
-    const r = spawnSync(process.execPath, [...RELAXED_FLAG, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '' } });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout.trim();
+    const r = nodeEval(code, { ATTNKIT_BACKEND: '', ATTNKIT_WASM_RELAXED: '' });
+    assert.equal(r.status, 0, r.err);
+    return r.out;
   };
   const core = pathToFileURL(resolve('src/core.ts')).href, browser = pathToFileURL(resolve('src/browser.ts')).href;
   assert.equal(run(`const ak = await import(${JSON.stringify(core)}); console.log(ak.backendName(), ak.wasmInfo());`), 'js null');

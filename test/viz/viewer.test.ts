@@ -128,6 +128,17 @@ async function shown(page: Page, id: string): Promise<void> {
   await page.waitForSelector(`#views .run-col[data-run="0"] #${id}:not(.stale)`);
 }
 
+/**
+ * Waits (up to 10 s) until `selector`'s text matches `pattern` or, with a number, until that many elements
+ * match: the page draws a clicked row or run after the click's handler returns (Chromium 156 reads it back
+ * earlier than 150 did). The caller's assertion then reports what the page shows.
+ */
+async function drawn(page: Page, selector: string, want: RegExp | number): Promise<void> {
+  const arg = { selector, source: typeof want === 'number' ? null : want.source, count: typeof want === 'number' ? want : null };
+  await page.waitForFunction((a) => (a.count !== null ? document.querySelectorAll(a.selector).length === a.count
+    : new RegExp(a.source!).test(document.querySelector(a.selector)?.textContent ?? '')), arg, { timeout: 10_000 }).catch(() => undefined);
+}
+
 /** The page's prediction JSON for run column k. */
 async function pagePrediction(page: Page, k = 0): Promise<{ probability: number; label: number }> {
   return JSON.parse((await page.textContent(`.run-col[data-run="${k}"] .pred-json`))!).y;
@@ -346,8 +357,7 @@ test('in chromium: the model runs in the page; editing a field re-predicts as at
     assert.equal(await page.$$eval('#rows li.row-item', (li) => li.length), biggest.n, 'the cell lists its rows');
     // picking a row from the list shows it
     await page.click('#rows li.row-item >> nth=0');
-    // the page draws a chosen row or run after the click's handler returns (Chromium 156 reads it back earlier than 150 did)
-    await page.waitForFunction(() => /true: /.test(document.querySelector('.prediction')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
+    await drawn(page, '.prediction', /true: /);
     assert.match((await page.textContent('.prediction'))!, /true: /);
   });
 });
@@ -405,11 +415,11 @@ test('in chromium: two runs switch and sit side by side on the same record', { s
     assert.ok(Math.abs(pa.probability - ca.probability) <= 1e-5 && Math.abs(pb.probability - cb.probability) <= 1e-5, `A ${pa.probability}/${ca.probability}, B ${pb.probability}/${cb.probability}`);
     assert.equal(await page.$$eval('.run-col[data-run="1"] #modelview .mv-panel', (p) => p.length), 1 * 2, 'run B: 1 layer × 2 heads');
     await page.click('button.run-btn[data-runs="1"]');
-    await page.waitForFunction(() => document.querySelectorAll('#views .run-col').length === 1, undefined, { timeout: 10_000 }).catch(() => undefined);
+    await drawn(page, '#views .run-col', 1);
     assert.deepEqual(await page.$$eval('#views .run-col', (c) => c.map((x) => x.getAttribute('data-run'))), ['1']);
     assert.match((await page.textContent('#views .run-title'))!, /viewer-b · 1 layer × 2 heads/, 'one layer, not "1 layers"');
     await page.click('button.run-btn[data-runs="0"]');
-    await page.waitForFunction(() => /viewer-a/.test(document.querySelector('#views .run-title')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
+    await drawn(page, '#views .run-title', /viewer-a/);
     assert.match((await page.textContent('#views .run-title'))!, /viewer-a/);
   });
 });

@@ -88,7 +88,7 @@ function wanted(env: Record<string, string | undefined>): BackendChoice | undefi
   return want;
 }
 /** ATTNKIT_WASM_RELAXED: 1 requires the relaxed-SIMD wasm build, 0 forbids it, unset chooses by the engine. */
-const envRelaxed = (env: Record<string, string | undefined>): boolean | undefined => {
+export const envRelaxed = (env: Record<string, string | undefined>): boolean | undefined => {
   const v = env.ATTNKIT_WASM_RELAXED;
   if (v === undefined || v === '') return undefined;
   if (v !== '0' && v !== '1') throw new ValueError(`ATTNKIT_WASM_RELAXED must be '1' (the relaxed-SIMD build) or '0' (the plain SIMD128 build), got ${preview(v)}`);

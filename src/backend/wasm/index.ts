@@ -127,11 +127,14 @@ async function useRelaxed(relaxed: boolean | undefined): Promise<boolean> {
   throw new ValueError(`loadWasmBackend: options.relaxed is true, but the WebAssembly of ${engine} has no relaxed SIMD; leave it unset to use the plain SIMD128 build`);
 }
 
+/** An emscripten glue module's factory: the module, with the pthread pool's workers (mt builds). */
+type WasmFactory = (o: object) => Promise<WasmModule & { attnkitWorkers?: { unref?: () => void }[] }>;
+
 /** The factory of build `name`'s glue module and its wasm bytes. */
-async function fetchBuild(dir: URL, name: string): Promise<[(o: object) => Promise<WasmModule & { attnkitWorkers?: { unref?: () => void }[] }>, ArrayBuffer | Uint8Array]> {
+async function fetchBuild(dir: URL, name: string): Promise<[WasmFactory, ArrayBuffer | Uint8Array]> {
   const glue = new URL(`attnkit-${name}.mjs`, dir);
   return Promise.all([
-    import(/* @vite-ignore */ /* webpackIgnore: true */ glue.href).then((mod: { default: (o: object) => Promise<WasmModule & { attnkitWorkers?: { unref?: () => void }[] }> }) => mod.default),
+    import(/* @vite-ignore */ /* webpackIgnore: true */ glue.href).then((mod: { default: WasmFactory }) => mod.default),
     readBytes(new URL(`attnkit-${name}.wasm`, dir)),
   ]);
 }

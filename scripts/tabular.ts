@@ -135,13 +135,13 @@ interface ModelSpec {
   start?: 'glm';
 }
 /** The fusion model and training setting of the suite (the sweep's centre). */
-const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1, ensemble: 1, wide: false } as const;
+const FUSION = { strategy: 'early', dim: 32, layers: 2, heads: 4, dropout: 0.1, ensemble: 1, ensembleMode: 'shared', wide: false } as const;
 /** The first suite's training setting (attnkit.json, sweep.json); `--defaults` runs take the library's TRAIN_DEFAULTS. */
 const TRAIN_V1 = { epochs: 60, lr: 3e-3, batchSize: 32, patience: 12, weightDecay: 1e-4, warmup: 0.05 };
 const TRAIN = process.argv.includes('--defaults')
   ? { epochs: TRAIN_DEFAULTS.epochs, lr: TRAIN_DEFAULTS.lr, batchSize: TRAIN_DEFAULTS.batchSize, patience: TRAIN_DEFAULTS.patience, weightDecay: TRAIN_DEFAULTS.weightDecay, warmup: TRAIN_DEFAULTS.warmup }
   : TRAIN_V1;
-const fusionOf = (embedding: ModelSpec['embedding'], model: Partial<Record<keyof typeof FUSION, number | boolean>> = {}, train: Partial<typeof TRAIN & { ema: number }> = {}): ModelSpec => ({
+const fusionOf = (embedding: ModelSpec['embedding'], model: Partial<Record<keyof typeof FUSION, number | boolean | string>> = {}, train: Partial<typeof TRAIN & { ema: number }> = {}): ModelSpec => ({
   embedding,
   make: (pre, seed) => new FusionModel(pre.fieldInfo(), pre.targetInfo(), { ...FUSION, ...model }, new Generator(seed)),
   train: { ...TRAIN, ...train, ...model },
@@ -196,6 +196,9 @@ const MODELS: Record<string, ModelSpec> = {
   'fusion-by-shape-wide': fusionOf('by-shape', { wide: true }),
   'fusion-by-shape-e4': fusionOf('by-shape', { ensemble: 4 }),
   'fusion-linear-ema': fusionOf('linear', {}, { ema: 0.99 }),
+  // deep ensembles: k whole models from their own initial values, trained side by side (ensembleMode 'independent')
+  'fusion-piecewise-i5': fusionOf('piecewise', { ensemble: 5, ensembleMode: 'independent' }),
+  'fusion-piecewise-i3': fusionOf('piecewise', { ensemble: 3, ensembleMode: 'independent' }),
   'mlp-ema': { ...MLP, train: { ...TRAIN, ema: 0.99 } },
   // full-batch L-BFGS to the optimum; l2 = 1 / (C·n) with C ∈ LINEAR_C chosen by validation loss
   linear: { embedding: 'linear', make: (pre, seed) => new LinearModel(pre.fieldInfo(), pre.targetInfo(), { rng: new Generator(seed) }), train: { optimizer: 'lbfgs', C: '0.1 | 1 | 10 by validation loss' } },

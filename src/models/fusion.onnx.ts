@@ -31,7 +31,7 @@ import { emitCrossModal, emitPerceiver } from '../nn/attention/crossModal.onnx.j
 import { EnsembleHeads, FusionModel } from './fusion.js';
 import type { FieldSlots, FieldTokenizer } from './fieldTokenizers.js';
 import type { LinearModel } from './baselines.js';
-import type { FieldInfo } from '../data/preprocessor.js';
+import type { FieldInfo, TargetInfo } from '../data/preprocessor.js';
 import { fieldKindOf } from '../data/fields/index.js';
 import type { FieldOps } from '../data/fields/fieldKindDef.js';
 
@@ -121,7 +121,37 @@ function batchOf(g: Graph, x: string): string {
 export const DERIVED_OUTPUT = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const satisfies Record<TaskKind, string>;
 
 export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
-  const C = model.config.dim, k = model.config.ensemble;
+  // 'independent' members: each emitted whole from the same inputs, averaged as `ensembleOutputs` does
+  const own = emitRawOutputs(g, model);
+  const raw = model.memberModels.length
+    ? model.targets.map((t, i) => emitMeanOutput(g, t, [own, ...model.memberModels.map((m) => emitRawOutputs(g, m))].map((r) => r[i])))
+    : own;
+  const outputs: OnnxValue[] = [];
+  model.targets.forEach((t, i) => {
+    let y = raw[i];                                                                            // [B, outputs]
+    if (t.task === 'multiclass') {
+      g.rename(y, t.name);
+      g.rename(g.one('Softmax', [t.name], { axis: -1 }), `${t.name}.${DERIVED_OUTPUT.multiclass}`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch', t.outputs] }, { name: `${t.name}.${DERIVED_OUTPUT.multiclass}`, dtype: 'float', dims: ['batch', t.outputs] });
+      return;
+    }
+    y = g.one('Squeeze', [y, g.ints('axes', [-1])]);
+    g.rename(y, t.name);
+    if (t.task === 'binary') {
+      g.rename(g.one('Sigmoid', [t.name]), `${t.name}.${DERIVED_OUTPUT.binary}`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.${DERIVED_OUTPUT.binary}`, dtype: 'float', dims: ['batch'] });
+    } else {
+      const value = t.mean !== undefined ? g.one('Add', [g.one('Mul', [t.name, g.scalar(t.std!)]), g.scalar(t.mean)]) : g.one('Identity', [t.name]);
+      g.rename(value, `${t.name}.${DERIVED_OUTPUT.regression}`);
+      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.${DERIVED_OUTPUT.regression}`, dtype: 'float', dims: ['batch'] });
+    }
+  });
+  return { inputs: model.tokenizers.flatMap(fieldInputs), outputs };
+}
+
+/** One model's raw outputs per target [B, outputs], from its tokenizers to its heads (shared members averaged). */
+function emitRawOutputs(g: Graph, model: FusionModel): string[] {
+  const C = model.config.dim, k = model.sharedMembers;
   let enc = model.tokenizers.map((t) => emitTokenizer(g, t));
   if (k > 1) {
     // member-major rows [k·B, …]: member m's tokens scaled by its r (as FusionModel.forward)
@@ -170,28 +200,7 @@ export function emitFusionModel(g: Graph, model: FusionModel): { inputs: OnnxVal
   const h = emitLayerNorm(g, rep, model.headNorm);
   const heads = model.heads;
   const wide = model.wide ? emitWide(g, model.wide) : undefined;
-  const raw = heads instanceof EnsembleHeads ? emitEnsembleHeads(g, h, heads, wide) : heads.heads.map((l, i) => (wide ? g.one('Add', [emitLinear(g, h, l), wide[i]]) : emitLinear(g, h, l)));
-  const outputs: OnnxValue[] = [];
-  model.targets.forEach((t, i) => {
-    let y = raw[i];                                                                            // [B, outputs]
-    if (t.task === 'multiclass') {
-      g.rename(y, t.name);
-      g.rename(g.one('Softmax', [t.name], { axis: -1 }), `${t.name}.${DERIVED_OUTPUT.multiclass}`);
-      outputs.push({ name: t.name, dtype: 'float', dims: ['batch', t.outputs] }, { name: `${t.name}.${DERIVED_OUTPUT.multiclass}`, dtype: 'float', dims: ['batch', t.outputs] });
-      return;
-    }
-    y = g.one('Squeeze', [y, g.ints('axes', [-1])]);
-    g.rename(y, t.name);
-    if (t.task === 'binary') {
-      g.rename(g.one('Sigmoid', [t.name]), `${t.name}.${DERIVED_OUTPUT.binary}`);
-      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.${DERIVED_OUTPUT.binary}`, dtype: 'float', dims: ['batch'] });
-    } else {
-      const value = t.mean !== undefined ? g.one('Add', [g.one('Mul', [t.name, g.scalar(t.std!)]), g.scalar(t.mean)]) : g.one('Identity', [t.name]);
-      g.rename(value, `${t.name}.${DERIVED_OUTPUT.regression}`);
-      outputs.push({ name: t.name, dtype: 'float', dims: ['batch'] }, { name: `${t.name}.${DERIVED_OUTPUT.regression}`, dtype: 'float', dims: ['batch'] });
-    }
-  });
-  return { inputs: model.tokenizers.flatMap(fieldInputs), outputs };
+  return heads instanceof EnsembleHeads ? emitEnsembleHeads(g, h, heads, wide) : heads.heads.map((l, i) => (wide ? g.one('Add', [emitLinear(g, h, l), wide[i]]) : emitLinear(g, h, l)));
 }
 
 /**
@@ -204,13 +213,18 @@ function emitEnsembleHeads(g: Graph, h: string, heads: EnsembleHeads, wide?: str
   const rows = Array.from({ length: k }, (_, m) => g.one('Gather', [h3, g.const('member', BigInt64Array.from([BigInt(m)]), [])], { axis: 0 }));  // [B, C]
   return heads.targets.map((t, i) => {
     const member = (x: string, m: number): string => (wide ? g.one('Add', [emitLinear(g, x, heads.members[m].heads[i]), wide[i]]) : emitLinear(g, x, heads.members[m].heads[i]));
-    const z = g.one('Concat', rows.map((x, m) => g.one('Unsqueeze', [member(x, m), g.ints('axes', [0])])), { axis: 0 });  // [k, B, outputs]
-    const lse = (x: string): string => g.one('ReduceLogSumExp', [x], { axes: [0], keepdims: 0 });
-    if (t.task === 'regression') return g.one('ReduceMean', [z], { axes: [0], keepdims: 0 });
-    if (t.task === 'multiclass') return g.one('Sub', [lse(g.one('LogSoftmax', [z], { axis: -1 })), g.scalar(Math.log(k))]);
-    const neg = (x: string): string => g.one('Neg', [x]);
-    return g.one('Sub', [lse(neg(g.one('Softplus', [neg(z)]))), lse(neg(g.one('Softplus', [z])))]);             // logit of the mean probability
+    return emitMeanOutput(g, t, rows.map((x, m) => member(x, m)));
   });
+}
+
+/** Members' raw outputs of target t (each [B, outputs]) → the ensemble's raw output, averaged in probability space as `ensembleOutputs` does. */
+function emitMeanOutput(g: Graph, t: TargetInfo, members: string[]): string {
+  const z = g.one('Concat', members.map((y) => g.one('Unsqueeze', [y, g.ints('axes', [0])])), { axis: 0 });   // [k, B, outputs]
+  const lse = (x: string): string => g.one('ReduceLogSumExp', [x], { axes: [0], keepdims: 0 });
+  if (t.task === 'regression') return g.one('ReduceMean', [z], { axes: [0], keepdims: 0 });
+  if (t.task === 'multiclass') return g.one('Sub', [lse(g.one('LogSoftmax', [z], { axis: -1 })), g.scalar(Math.log(members.length))]);
+  const neg = (x: string): string => g.one('Neg', [x]);
+  return g.one('Sub', [lse(neg(g.one('Softplus', [neg(z)]))), lse(neg(g.one('Softplus', [z])))]);               // logit of the mean probability
 }
 
 /** The whole model: one input per field part, two outputs per target (see `fusionOnnxInputs`). */

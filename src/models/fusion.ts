@@ -61,6 +61,15 @@ export const fusionConfigSchema = v.strictObject({
    */
   ensemble: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
   /**
+   * How the `ensemble` members are made (default 'shared'): 'shared' as above (TabM-style, one
+   * backbone); 'independent', k whole models, each with its own tokenizers, backbone, heads (and
+   * wide part) from its own initial values (a deep ensemble, Lakshminarayanan et al. 2017), trained
+   * side by side on the mean of their losses, predicting the mean of their probabilities (values).
+   * k× the parameters and compute of one model. The model's own parts are the first member; the
+   * others are `memberModels`. Attention maps (`needWeights`) are the first member's.
+   */
+  ensembleMode: v.optional(v.picklist(['shared', 'independent'])),
+  /**
    * A wide (linear) part beside the deep one (Wide & Deep, Cheng et al. 2016; default false): a
    * `LinearModel` of every used field (numeric value and missing flag, an embedding of width
    * outputs per category, a bag of words per text) whose outputs are added to the deep outputs
@@ -96,6 +105,8 @@ export class FusionModel extends Module implements TaskModel {
   heads: TaskHeads | EnsembleHeads;
   /** `wide: true`: the linear model whose outputs are added to the deep ones; null without. */
   wide: LinearModel | null = null;
+  /** `ensembleMode: 'independent'`: members 2…k, whole models of their own (this model's own parts are member 1); empty otherwise. */
+  memberModels: FusionModel[] = [];
 
   constructor(fields: FieldInfo[], readonly targets: TargetInfo[], config: FusionModelConfig | unknown, rng: Generator) {
     super();
@@ -105,7 +116,7 @@ export class FusionModel extends Module implements TaskModel {
     this.config = {
       strategy: c.strategy ?? 'early', dim: C, layers: c.layers ?? 2, heads: c.heads ?? 4,
       dimFeedforward: c.dimFeedforward ?? 2 * C, dropout: c.dropout ?? 0.1, numLatents: c.numLatents ?? 8,
-      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam, ensemble: c.ensemble ?? 1, wide: c.wide ?? false,
+      sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam, ensemble: c.ensemble ?? 1, ensembleMode: c.ensembleMode ?? 'shared', wide: c.wide ?? false,
     };
     if (C % this.config.heads !== 0) throw new ConfigError(`FusionModel: dim ${C} must be divisible by heads ${this.config.heads}`);
     if (c.block && this.config.strategy !== 'early') throw new ConfigError(`FusionModel: 'block' applies to strategy 'early', got '${this.config.strategy}'`);
@@ -138,7 +149,7 @@ export class FusionModel extends Module implements TaskModel {
         break;
     }
     this.headNorm = new LayerNorm(C);
-    const k = this.config.ensemble;
+    const k = this.sharedMembers;
     this.heads = k > 1 ? new EnsembleHeads(targets, C, k, rng) : new TaskHeads(targets, C, rng);
     // TabM initialises the first adapter with random signs, so members differ from the first step
     if (k > 1) this.ensembleScale = new Parameter(new Tensor(Float32Array.from({ length: k * C }, () => (rng.uniform() < 0.5 ? -1 : 1)), [k, C]));
@@ -147,6 +158,15 @@ export class FusionModel extends Module implements TaskModel {
     }
     // last, so the deep part draws the same initial values with or without it
     if (this.config.wide) this.wide = new LinearModel(this.fields, targets, { rng });
+    if (this.config.ensembleMode === 'independent') {
+      const one = { ...c, ensemble: 1, ensembleMode: undefined };
+      this.memberModels = Array.from({ length: this.config.ensemble - 1 }, () => new FusionModel(fields, targets, one, rng));
+    }
+  }
+
+  /** Members sharing this model's backbone: `ensemble` with 'shared' members, else 1. */
+  get sharedMembers(): number {
+    return this.config.ensembleMode === 'shared' ? this.config.ensemble : 1;
   }
 
   /** Tokens of every used field: per field [B, nᵢ, C] and masks [B, nᵢ]. */
@@ -169,13 +189,17 @@ export class FusionModel extends Module implements TaskModel {
    */
   forward(batch: Batch, options: { needWeights?: boolean } = {}): { outputs: TaskOutputs; members?: TaskOutputs[]; weights?: Tensor[]; tokenFields?: string[]; keyMask?: Tensor } {
     checkOptions('FusionModel.forward', options, { needWeights: true });
-    const k = this.config.ensemble;
+    const k = this.sharedMembers;
     const { tokens, masks } = this.tokenize(batch);
     const wide = this.wide?.forward(batch).outputs;
     if (k === 1) {
       const e = this.fuse(tokens, masks, options.needWeights);
-      const outputs = plus((this.heads as TaskHeads).forward(this.headNorm.forward(e.rep)), wide);
-      return e.weights ? { outputs, weights: e.weights, tokenFields: e.tokenFields, keyMask: e.keyMask } : { outputs };
+      const own = plus((this.heads as TaskHeads).forward(this.headNorm.forward(e.rep)), wide);
+      // 'independent' members: this model's own outputs are the first member's
+      const members = this.memberModels.length ? [own, ...this.memberModels.map((m) => m.forward(batch).outputs)] : undefined;
+      const outputs = members ? ensembleOutputs(this.targets, members) : own;
+      const extra = members ? { members } : {};
+      return e.weights ? { outputs, ...extra, weights: e.weights, tokenFields: e.tokenFields, keyMask: e.keyMask } : { outputs, ...extra };
     }
     const scale = (t: Tensor, m: number): Tensor => mul(t, reshape(narrow(this.ensembleScale!, 0, m, 1), [1, 1, t.shape[2]!]));  // [B, n, C]
     let rep: Tensor;                                                                     // [k·B, C], member-major rows

@@ -14,6 +14,7 @@ import { loadRunModel, readRun } from '../../src/cli/runDir.js';
 import { exportPytorch } from '../../src/cli/pytorch/export.js';
 import { encodeRun } from '../../src/cli/pytorch/encode.js';
 import { ConfigError } from '../../src/errors.js';
+import type { FusionModel } from '../../src/models/fusion.js';
 import { FIXTURE, SCHEMA, python, skipTorch, tinyRun, tmp } from './pytorchSetup.js';
 
 const dir = tmp('pytorch');
@@ -111,6 +112,14 @@ test('a wide run loads with its wide part; the export refuses it (model.wide), n
   assert.ok(config.type === 'fusion' && config.wide === true, JSON.stringify(config));
   assert.ok((loadRunModel(readRun(wide)) as { wide?: unknown }).wide);
   assert.throws(() => exportPytorch(wide, join(dir, 'wide-torch')), (e: Error) => e instanceof ConfigError && /model\.wide/.test(e.message));
+});
+
+test('a run of independent ensemble members loads whole; the export refuses it (model.ensemble), naming the mode (ConfigError; no torch needed)', async () => {
+  const run = await tinyRun(dir, 'indep', '{ type: fusion, dim: 8, heads: 2, layers: 1, ensemble: 2, ensembleMode: independent }');
+  const config = readRun(run).config.model;
+  assert.ok(config.type === 'fusion' && config.ensembleMode === 'independent', JSON.stringify(config));
+  assert.equal((loadRunModel(readRun(run)) as FusionModel).memberModels.length, 1);
+  assert.throws(() => exportPytorch(run, join(dir, 'indep-torch')), (e: Error) => e instanceof ConfigError && /model\.ensemble 2 \(independent members/.test(e.message));
 });
 
 test('encode --shards splits the rows into contiguous files that together equal the single file', { skip: skipTorch }, async () => {

@@ -101,3 +101,72 @@ test('ensemble: config validation names the option; buildModel takes it', () => 
   assert.equal(make({}).config.ensemble, 1);
   assert.throws(() => models.buildModel({ type: 'mlp', ensemble: 4 }, pre.fieldInfo(), pre.targetInfo(), new Generator(1)), (e: Error) => e instanceof ConfigError && /ensemble/.test(e.message));
 });
+
+test('ensembleMode independent: k whole models, the first is the model\'s own parts, each member equals a plain model with its parameters', () => {
+  const b = ds.batch([0, 1, 2, 3, 4]);
+  for (const strategy of ['early', 'crossModal', 'latent'] as const) {
+    const m = make({ strategy, ensemble: 3, ensembleMode: 'independent' }).eval();
+    assert.equal(m.memberModels.length, 2, strategy);
+    assert.equal(m.sharedMembers, 1);
+    assert.equal(m.ensembleScale, null);
+    const plain = make({ strategy });
+    const own = m.namedParameters().filter(([n]) => !n.startsWith('memberModels.'));
+    assert.deepEqual(own.map(([n]) => n), plain.namedParameters().map(([n]) => n), `${strategy}: the own parts are a plain model's`);
+    assert.equal(m.namedParameters().length, 3 * own.length);
+    const r = m.forward(b);
+    assert.equal(r.members?.length, 3);
+    // each member is exactly a plain model holding that member's weights
+    const members = [own, ...m.memberModels.map((mm) => mm.namedParameters())];
+    members.forEach((params, j) => {
+      const copy = make({ strategy }, 7).eval();
+      copy.loadStateDict(Object.fromEntries(params.map(([n, p]) => [n.replace(/^memberModels\.\d+\./, ''), p])));
+      const o = copy.forward(b).outputs;
+      for (const t of ['y', 'k', 'r']) assertAllClose(r.members![j][t], o[t], { atol: 0, msg: `${strategy} member ${j} ${t}` });
+    });
+    const d = Math.max(...Array.from(r.members![0].y.data, (v, e) => Math.abs(v - r.members![1].y.data[e])));
+    assert.ok(d > 1e-4, `${strategy}: members 0 and 1 agree (max diff ${d})`);
+    const all = (f: (o: models.TaskOutputs) => Tensor): Tensor => mean(stack(r.members!.map(f), 0), 0);
+    assertAllClose(sigmoid(r.outputs.y), all((o) => sigmoid(o.y)), { atol: 1e-5, msg: `${strategy} binary: mean probability` });
+    assertAllClose(softmax(r.outputs.k, -1), all((o) => softmax(o.k, -1)), { atol: 1e-5, msg: `${strategy} multiclass: mean probabilities` });
+    assertAllClose(r.outputs.r, all((o) => o.r), { atol: 1e-5, msg: `${strategy} regression: mean value` });
+  }
+});
+
+test('ensembleMode independent: trained on the members\' mean loss (every member learns), checkpoints round-trip, maps are the first member\'s', () => {
+  const split = { train: Array.from({ length: 36 }, (_, i) => i), valid: [36, 37, 38, 39, 40, 41], test: [42, 43, 44, 45, 46, 47] };
+  const cfg = { ensemble: 2, ensembleMode: 'independent', wide: true };
+  const m = make(cfg);
+  const before = m.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data)] as const);
+  const r = train.fit(m, ds, split, { epochs: 2, lr: 3e-3, batchSize: 8, seed: 1 });
+  assert.ok(r.history.every((e) => Number.isFinite(e.trainLoss)));
+  for (const prefix of ['heads.', 'wide.', 'memberModels.0.heads.', 'memberModels.0.wide.', 'memberModels.0.encoder.']) {
+    const moved = before.filter(([n]) => n.startsWith(prefix) && !n.slice(prefix.length).startsWith('memberModels'))
+      .some(([n, v]) => Array.from(m.namedParameters().find(([k]) => k === n)![1].data).some((x, i) => x !== v[i]));
+    assert.ok(moved, `${prefix}… did not train`);
+  }
+  const bytes = train.encodeSafetensors(m.stateDict());
+  const back = make(cfg, 99);
+  back.loadStateDict(train.decodeSafetensors(bytes).tensors);
+  const b = ds.batch(split.test);
+  for (const t of ['y', 'k', 'r']) assertAllClose(back.eval().forward(b).outputs[t], m.eval().forward(b).outputs[t], { atol: 0, msg: t });
+  assert.throws(() => make({ ensemble: 2 }).checkStateDict(train.decodeSafetensors(bytes).tensors), 'a shared ensemble refuses it');
+  assert.throws(() => make({ ensemble: 3, ensembleMode: 'independent', wide: true }).checkStateDict(train.decodeSafetensors(bytes).tensors), 'k = 3 refuses it');
+  const w = m.forward(ds.batch([0, 1]), { needWeights: true });
+  const own = make({ wide: true }).eval();
+  own.loadStateDict(Object.fromEntries(m.namedParameters().filter(([n]) => !n.startsWith('memberModels.'))));
+  const mine = own.forward(ds.batch([0, 1]), { needWeights: true });
+  w.weights!.forEach((x, l) => assertAllClose(x, mine.weights![l], { atol: 0, msg: `layer ${l}: the first member's map` }));
+});
+
+test('ensembleMode: validated by name, recorded in the config; ensemble 1 is the plain model in either mode', () => {
+  assert.throws(() => make({ ensemble: 2, ensembleMode: 'separate' }), (e: Error) => e instanceof ConfigError && /ensembleMode/.test(e.message));
+  const m = models.buildModel({ type: 'fusion', ...base, ensemble: 3, ensembleMode: 'independent' }, pre.fieldInfo(), pre.targetInfo(), new Generator(1)) as models.FusionModel;
+  assert.equal(m.config.ensembleMode, 'independent');
+  assert.equal(m.memberModels.length, 2);
+  assert.equal(make({}).config.ensembleMode, 'shared');
+  const b = ds.batch([0, 1, 2]);
+  const plain = make({}).eval(), one = make({ ensemble: 1, ensembleMode: 'independent' }).eval();
+  assert.deepEqual(one.namedParameters().map(([n]) => n), plain.namedParameters().map(([n]) => n));
+  assert.equal(one.forward(b).members, undefined);
+  assertAllClose(one.forward(b).outputs.y, plain.forward(b).outputs.y, { atol: 0 });
+});

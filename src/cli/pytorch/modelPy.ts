@@ -158,7 +158,7 @@ export function blockPy(m: Module, C: number): string {
 function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forward: string[]; doc: string } {
   const c = model.config;
   if (c.sigmaReparam) refuse('model.sigmaReparam', '(σReparam on every linear layer) is not expressed in PyTorch yet');
-  if (c.ensemble > 1) refuse(`model.ensemble ${c.ensemble}`, '(TabM-style members sharing one backbone) is not expressed in PyTorch yet');
+  if (c.ensemble > 1) refuse(`model.ensemble ${c.ensemble}`, c.ensembleMode === 'shared' ? '(TabM-style members sharing one backbone) is not expressed in PyTorch yet' : '(independent members averaged) is not expressed in PyTorch yet');
   if (c.wide) refuse('model.wide', '(a linear model beside the deep one) is not expressed in PyTorch yet');
   const C = c.dim;
   const classes = model.fields.map((f, i) => fieldClass(`Field${i}`, f, model.tokenizers[i], C, 'tokens'));

@@ -210,8 +210,11 @@ export class PageRun {
    */
   private layerInputs(batch: ak.data.Batch): { attn: ak.nn.MultiHeadAttention | null; h: Tensor | null }[] {
     return ak.noGrad(() => {
-      const { tokens, masks } = this.fm.tokenize(batch);
       const C = this.fm.config.dim;
+      const own = this.fm.tokenize(batch), masks = own.masks;
+      // a shared ensemble's maps are the first member's: its tokens scaled by its multiplier r₀ (FusionModel.forward)
+      const r0 = this.fm.ensembleScale ? ak.reshape(ak.narrow(this.fm.ensembleScale, 0, 0, 1), [1, 1, C]) : null;
+      const tokens = r0 ? own.tokens.map((t) => ak.mul(t, r0)) : own.tokens;
       const cls = ak.reshape(this.fm.cls!, [1, 1, C]);
       let x = ak.concat([cls, ...tokens], 1);                                            // [1, N, C]
       const keyMask = ak.concat([new ak.Tensor(new Uint8Array([1]), [1, 1]), ...masks], 1);  // [1, N]

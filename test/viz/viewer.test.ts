@@ -362,23 +362,26 @@ test('in chromium: the model runs in the page; editing a field re-predicts as at
   });
 });
 
-test('in chromium: the neuron view of a σReparam run uses the effective (reparametrised) projections', { skip }, async () => {
+test('in chromium: the neuron view\'s softmax is the map\'s weight for σReparam (effective projections) and ensembles (the first member: tokens × r₀ when shared)', { skip }, async () => {
   await trainedRuns();
-  const runD = join(dir, 'runD');
-  if (!existsSync(join(runD, 'model.safetensors'))) {
-    writeFileSync(join(dir, 'd.yaml'), readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', 'name: viewer-sigma').replace('layers: 2 }', 'layers: 2, sigmaReparam: true }'));
-    assert.equal(await trainCommand(join(dir, 'd.yaml'), { out: runD, quiet: true, json: true }), 0);
+  const variants: [string, string][] = [['runD', 'sigmaReparam: true'], ['runD2', 'ensemble: 3'], ['runD3', 'ensemble: 2, ensembleMode: independent']];
+  for (const [name, option] of variants) {
+    const runD = join(dir, name);
+    if (!existsSync(join(runD, 'model.safetensors'))) {
+      writeFileSync(join(dir, `${name}.yaml`), readFileSync(join(dir, 'a.yaml'), 'utf8').replace('name: viewer-a', `name: viewer-${name}`).replace('layers: 2 }', `layers: 2, ${option} }`));
+      assert.equal(await trainCommand(join(dir, `${name}.yaml`), { out: runD, quiet: true, json: true }), 0);
+    }
+    await inPage([runD], async (page) => {
+      await page.selectOption('#headview select.hv-filter', 'all');
+      const links = await page.$eval('#headview-canvas', (c) => (c as unknown as { links: { q: number; k: number; head: number; w: number }[] }).links.map((l) => ({ ...l })));
+      const link = links.filter((l) => l.q !== l.k).sort((a, b) => b.w - a.w)[0];
+      await shown(page, 'neuron');
+      await page.selectOption('#neuron select.nv-q', String(link.q));
+      await page.selectOption('#neuron select.nv-k', String(link.k));
+      const soft = await page.$eval('#neuron .neuron-head[data-head="0"] .scell.picked', (c) => Number(c.getAttribute('data-v')));
+      assert.ok(Math.abs(soft - link.w) < 1e-5, `${option}: neuron view softmax ${soft} = attention weight ${link.w} (layer 1, head 1, ${link.q} → ${link.k})`);
+    });
   }
-  await inPage([runD], async (page) => {
-    await page.selectOption('#headview select.hv-filter', 'all');
-    const links = await page.$eval('#headview-canvas', (c) => (c as unknown as { links: { q: number; k: number; head: number; w: number }[] }).links.map((l) => ({ ...l })));
-    const link = links.filter((l) => l.q !== l.k).sort((a, b) => b.w - a.w)[0];
-    await shown(page, 'neuron');
-    await page.selectOption('#neuron select.nv-q', String(link.q));
-    await page.selectOption('#neuron select.nv-k', String(link.k));
-    const soft = await page.$eval('#neuron .neuron-head[data-head="0"] .scell.picked', (c) => Number(c.getAttribute('data-v')));
-    assert.ok(Math.abs(soft - link.w) < 1e-5, `neuron view softmax ${soft} = attention weight ${link.w} (layer 1, head 1, ${link.q} → ${link.k})`);
-  });
 });
 
 test('in chromium: a binary target shows its class names, also for a run saved before binary targets kept them', { skip }, async () => {

@@ -392,7 +392,7 @@ function table(): void {
     'fusion-piecewise-linear': 'fusion, piecewise-linear', 'fusion-piecewise-linear-wide': 'fusion, piecewise-linear, wide',
     'fusion-piecewise-glm': 'fusion, piecewise, wide from GLM', 'fusion-auto': 'fusion, piecewise or piecewise-linear by validation loss', 'fusion-linear-glm': 'fusion, linear, wide from GLM',
     'fusion-piecewise-linear-glm': 'fusion, piecewise-linear, wide from GLM',
-    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness', 'fusion-by-shape': 'fusion, linear or piecewise per field by the target\'s dependence', 'fusion-by-shape-wide': 'fusion, by the target\'s dependence, wide', 'fusion-by-shape-e4': 'fusion, by the target\'s dependence, ensemble 4',
+    'fusion-piecewise-ema': 'fusion, piecewise, ema 0.99', 'fusion-linear-ema': 'fusion, linear, ema 0.99', 'mlp-ema': 'MLP, ema 0.99', 'fusion-by-skew': 'fusion, linear or piecewise per field by skewness', 'fusion-by-shape': 'fusion, linear or piecewise per field by the target\'s dependence', 'fusion-by-shape-wide': 'fusion, by the target\'s dependence, wide', 'fusion-by-shape-e4': 'fusion, by the target\'s dependence, ensemble 4', 'fusion-piecewise-i5': 'fusion, piecewise, 5 independent members', 'fusion-piecewise-i3': 'fusion, piecewise, 3 independent members',
     mlp: 'MLP', linear: 'linear (L-BFGS)', 'sklearn-logistic': 'sklearn logistic / ridge', 'sklearn-gbdt': 'sklearn gradient boosting',
   };
   out.push(`| dataset (metric) | ${models.map((m) => header[m]).join(' | ')} |`, `| --- | ${models.map(() => '---:').join(' | ')} |`);

@@ -47,6 +47,8 @@ const MODELS: Record<string, string> = {
     '{ type: fusion, dim: 8, layers: 1, block: { type: fusion, gate: token, mechanisms: [{ type: localAttention, numHeads: 2, window: 1 }, { type: linearAttention, numHeads: 2 }] } }',
   'fusion early with nested blocks (gated parallel of a causal conv and a static-gate fusion of concat parallel)':
     '{ type: fusion, dim: 8, layers: 1, block: { type: parallel, merge: gated, branches: [{ type: conv, kernelSize: 2, causal: true }, { type: fusion, mechanisms: [{ type: parallel, merge: concat, branches: [{ type: feedForward }, { type: selfAttention, numHeads: 2 }] }, { type: serial, residual: false, norm: none, layers: [{ type: conv, kernelSize: 3, dilation: 2 }] }] }] } }',
+  'fusion early, 3 independent members': '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0, ensemble: 3, ensembleMode: independent }',
+  'fusion latent, 2 independent members': '{ type: fusion, strategy: latent, dim: 8, heads: 2, layers: 1, numLatents: 3, dropout: 0, ensemble: 2, ensembleMode: independent }',
   mlp: '{ type: mlp, width: 4, hidden: [8], dropout: 0.1 }',
   linear: '{ type: linear }',
   'textCnn (text)': '{ type: textCnn, field: text, dim: 8, channels: 4, kernelSizes: [2, 3] }',
@@ -114,12 +116,10 @@ test('a wide run loads with its wide part; the export refuses it (model.wide), n
   assert.throws(() => exportPytorch(wide, join(dir, 'wide-torch')), (e: Error) => e instanceof ConfigError && /model\.wide/.test(e.message));
 });
 
-test('a run of independent ensemble members loads whole; the export refuses it (model.ensemble), naming the mode (ConfigError; no torch needed)', async () => {
-  const run = await tinyRun(dir, 'indep', '{ type: fusion, dim: 8, heads: 2, layers: 1, ensemble: 2, ensembleMode: independent }');
-  const config = readRun(run).config.model;
-  assert.ok(config.type === 'fusion' && config.ensembleMode === 'independent', JSON.stringify(config));
-  assert.equal((loadRunModel(readRun(run)) as FusionModel).memberModels.length, 1);
-  assert.throws(() => exportPytorch(run, join(dir, 'indep-torch')), (e: Error) => e instanceof ConfigError && /model\.ensemble 2 \(independent members/.test(e.message));
+test('a TabM-style (shared) ensemble run loads whole; the export refuses it (model.ensemble), naming the mode (ConfigError; no torch needed)', async () => {
+  const run = await tinyRun(dir, 'shared', '{ type: fusion, dim: 8, heads: 2, layers: 1, ensemble: 2 }');
+  assert.equal((loadRunModel(readRun(run)) as FusionModel).ensembleScale?.shape[0], 2);
+  assert.throws(() => exportPytorch(run, join(dir, 'shared-torch')), (e: Error) => e instanceof ConfigError && /model\.ensemble 2 \(TabM-style members sharing one backbone/.test(e.message));
 });
 
 test('encode --shards splits the rows into contiguous files that together equal the single file', { skip: skipTorch }, async () => {

@@ -161,6 +161,7 @@ print(json.dumps([[lr_factor(c, s, total, per, {"factor": 1.0}) for s in range(t
 const STEP_MODELS: Record<string, string> = {
   'early fusion': '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }',
   'TCN (conv blocks)': '{ type: tcn, field: series, dim: 8, levels: 2, kernelSize: 2 }',
+  'early fusion, 2 independent members (the mean of their losses, one clip over both)': '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0, ensemble: 2, ensembleMode: independent }',
 };
 for (const [what, modelConfig] of Object.entries(STEP_MODELS)) test(`one train.py step is one attnkit Trainer step (${what}): the run's loss, class weights, clipping, AdamW with its decay groups`, { skip: skipTorch }, async () => {
   // one global batch of every training row, so the batch order cannot differ

@@ -158,7 +158,7 @@ export function blockPy(m: Module, C: number): string {
 function fusionPy(model: FusionModel): { classes: string[]; init: string[]; forward: string[]; doc: string } {
   const c = model.config;
   if (c.sigmaReparam) refuse('model.sigmaReparam', '(σReparam on every linear layer) is not expressed in PyTorch yet');
-  if (c.ensemble > 1) refuse(`model.ensemble ${c.ensemble}`, c.ensembleMode === 'shared' ? '(TabM-style members sharing one backbone) is not expressed in PyTorch yet' : '(independent members averaged) is not expressed in PyTorch yet');
+  if (c.ensemble > 1 && c.ensembleMode === 'shared') refuse(`model.ensemble ${c.ensemble}`, '(TabM-style members sharing one backbone) is not expressed in PyTorch yet');
   if (c.wide) refuse('model.wide', '(a linear model beside the deep one) is not expressed in PyTorch yet');
   const C = c.dim;
   const classes = model.fields.map((f, i) => fieldClass(`Field${i}`, f, model.tokenizers[i], C, 'tokens'));
@@ -285,6 +285,7 @@ function cnn2dPy(model: SmallCNN2d): { classes: string[]; init: string[]; forwar
  * dtype, shape per row), written into the file as INPUTS.
  */
 export function modelPy(model: TaskModel, info: { run: string; inputs: Record<string, { dtype: string; shape: number[] }> }): string {
+  const members = model instanceof FusionModel ? model.memberModels.length + 1 : 1;
   const parts = model instanceof FusionModel ? fusionPy(model)
     : model instanceof LinearModel || model instanceof MLPModel ? vectorPy(model)
       : model instanceof TextCNN || model instanceof TCN ? sequencePy(model)
@@ -305,7 +306,7 @@ TARGETS = ${JSON.stringify(model.targets.map((t) => ({ name: t.name, task: t.tas
 
 
 ${parts.classes.join('\n\n')}
-
+${members > 1 ? ensemblePy(parts, members) : `
 class Model(nn.Module):
     """${parts.doc}"""
 
@@ -315,5 +316,53 @@ ${indent(parts.init, 8)}
 
     def forward(self, batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
 ${indent(parts.forward, 8)}
+`}`;
+}
+
+/**
+ * A fusion model of k independent members (ensembleMode 'independent'): `Member` is one model;
+ * `Model` is the first member with the others in `member_models` (attnkit's parameter names),
+ * averaging their outputs in probability space as attnkit's ensembleOutputs does. train.py trains
+ * it on the mean of the members' losses (`forward(batch, members=True)`), as attnkit's modelLoss.
+ */
+function ensemblePy(parts: { init: string[]; forward: string[]; doc: string }, k: number): string {
+  return `
+class Member(nn.Module):
+    """One member: ${parts.doc}"""
+
+    def __init__(self):
+        super().__init__()
+${indent(parts.init, 8)}
+
+    def forward(self, batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
+${indent(parts.forward, 8)}
+
+
+class Model(Member):
+    """${k} independent members (ensembleMode 'independent'): this module's own parts are the first,
+    member_models the others; forward averages them in probability space (binary: the logit of the
+    mean probability; multi-class: the log of the mean probabilities; regression: the mean value)."""
+
+    MEMBERS = ${k}
+
+    def __init__(self):
+        super().__init__()
+        self.member_models = nn.ModuleList([Member() for _ in range(${k - 1})])
+
+    def forward(self, batch: Dict[str, Tensor], members: bool = False):
+        """The averaged outputs; with members=True the list of each member's (training takes their mean loss)."""
+        outs = [super().forward(batch)] + [m(batch) for m in self.member_models]
+        if members:
+            return outs
+        mean = {}
+        for t in TARGETS:
+            z = torch.stack([o[t["name"]] for o in outs], 0)                      # [k, B] or [k, B, K]
+            if t["task"] == "regression":
+                mean[t["name"]] = z.mean(0)
+            elif t["task"] == "multiclass":
+                mean[t["name"]] = torch.logsumexp(F.log_softmax(z, -1), 0) - math.log(len(outs))
+            else:
+                mean[t["name"]] = torch.logsumexp(-F.softplus(-z), 0) - torch.logsumexp(-F.softplus(z), 0)
+        return mean
 `;
 }

@@ -119,6 +119,17 @@ def loss_terms(cfg, outputs, batch):
     return terms
 
 
+def training_terms(cfg, net, model, batch):
+    """The training loss's terms of one forward: loss_terms of the outputs, or for a model of
+    independent members (model.MEMBERS) the mean of the members' terms, as attnkit's modelLoss (a
+    target's denominators do not depend on the member, so the mean of the members' Σ num / Σ den is
+    Σ mean(num) / Σ den)."""
+    if getattr(model, "MEMBERS", 1) == 1:
+        return loss_terms(cfg, net(batch), batch)
+    each = [loss_terms(cfg, o, batch) for o in net(batch, members=True)]
+    return [(w, sum(e[i][1] for e in each) / len(each), den) for i, (w, _, den) in enumerate(each[0])]
+
+
 def all_sum(x, world):
     if world > 1:
         dist.all_reduce(x)
@@ -171,7 +182,7 @@ def fit_lbfgs(model, data, cfg, device, rank, world):
                             line_search_fn="strong_wolfe")
 
     def mean_loss():
-        terms = loss_terms(cfg, model(batch), batch)
+        terms = training_terms(cfg, model, model, batch)
         dens = all_sum(torch.tensor([weight * float(den.sum()) for _, _, den in terms], dtype=torch.float64), world)
         return weight * sum(w * num.sum() / dens[i].item() for i, (w, num, _) in enumerate(terms))
 
@@ -310,7 +321,7 @@ def main():
             # backward, on one row weighted 0, so every rank joins the same collectives
             weight = 1.0 if mine else 0.0
             batch = data.batch(mine or global_rows[:1], device)
-            terms = loss_terms(cfg, net(batch), batch)
+            terms = training_terms(cfg, net, model, batch)
             # each target's loss over the global batch: Σ num / Σ den, both summed over ranks
             dens = all_sum(torch.tensor([weight * float(den.sum()) for _, _, den in terms], dtype=torch.float64), world)
             loss = weight * sum(w * num.sum() / dens[i].item() for i, (w, num, _) in enumerate(terms))

@@ -228,14 +228,14 @@ test('inferSchema: a column of distinct years (one row per year) is numeric, not
   assert.equal(kinds(s2).year, 'numeric');
 });
 
-test('initConfigText: a small table read whole gets a 5-member independent ensemble; a larger or sampled one a single model', async () => {
+test('initConfigText: a small table read whole gets a 3-member independent ensemble; a larger or sampled one a single model', async () => {
   const { initConfigText, INIT_ENSEMBLE_MAX_ROWS } = await import('../../src/cli/init.js');
   const { parse } = await import('yaml');
   const rows = (n: number): Record<string, unknown>[] => Array.from({ length: n }, (_, i) => ({ x: (i * 7919) % 1000 / 10, c: ['p', 'q', 'r'][i % 3], y: i % 2 ? 'yes' : 'no' }));
   const model = (n: number, sampled: boolean): Record<string, unknown> =>
     (parse(initConfigText(data.inferSchema(rows(n), 'y'), { dataPath: 'd.csv', name: 'd', command: 'attnkit init d.csv --target y', sampled, file: 'd.csv', onError: false })) as { model: Record<string, unknown> }).model;
-  assert.deepEqual(model(300, false), { type: 'fusion', strategy: 'early', ensemble: 5, ensembleMode: 'independent' });
-  assert.deepEqual(model(INIT_ENSEMBLE_MAX_ROWS, false), { type: 'fusion', strategy: 'early', ensemble: 5, ensembleMode: 'independent' });
+  assert.deepEqual(model(300, false), { type: 'fusion', strategy: 'early', ensemble: 3, ensembleMode: 'independent' });
+  assert.deepEqual(model(INIT_ENSEMBLE_MAX_ROWS, false), { type: 'fusion', strategy: 'early', ensemble: 3, ensembleMode: 'independent' });
   assert.deepEqual(model(INIT_ENSEMBLE_MAX_ROWS + 1, false), { type: 'fusion', strategy: 'early' });
   assert.deepEqual(model(300, true), { type: 'fusion', strategy: 'early' }, 'a sample of a larger file');
 });

@@ -109,7 +109,11 @@ export class PageRun {
 
   /** What the model is, for the run's title: layers × heads for attention models, else its type (and fusion strategy). */
   get description(): string {
-    if (this.fusion) return `${this.layers} layer${this.layers === 1 ? '' : 's'} × ${this.heads} head${this.heads === 1 ? '' : 's'}`;
+    if (this.fusion) {
+      const k = this.fusion.config.ensemble;
+      // an ensemble's maps are its first member's (FusionModel.forward); its prediction is the members' mean
+      return `${this.layers} layer${this.layers === 1 ? '' : 's'} × ${this.heads} head${this.heads === 1 ? '' : 's'}${k > 1 ? ` (maps of the first of ${k} members)` : ''}`;
+    }
     const c = this.config.model as { type?: string; strategy?: string };
     return `${c.type ?? this.model.constructor.name}${c.strategy ? ` (${c.strategy})` : ''}, no token-to-token attention maps`;
   }

@@ -372,6 +372,8 @@ test('in chromium: the neuron view\'s softmax is the map\'s weight for σReparam
       assert.equal(await trainCommand(join(dir, `${name}.yaml`), { out: runD, quiet: true, json: true }), 0);
     }
     await inPage([runD], async (page) => {
+      const members = /ensemble: (\d)/.exec(option)?.[1];
+      if (members) assert.match((await page.textContent('#views .run-title'))!, new RegExp(`2 layers × 2 heads \\(maps of the first of ${members} members\\)`), option);
       await page.selectOption('#headview select.hv-filter', 'all');
       const links = await page.$eval('#headview-canvas', (c) => (c as unknown as { links: { q: number; k: number; head: number; w: number }[] }).links.map((l) => ({ ...l })));
       const link = links.filter((l) => l.q !== l.k).sort((a, b) => b.w - a.w)[0];

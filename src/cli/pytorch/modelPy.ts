@@ -306,8 +306,13 @@ TARGETS = ${JSON.stringify(model.targets.map((t) => ({ name: t.name, task: t.tas
 
 
 ${parts.classes.join('\n\n')}
-${members > 1 ? ensemblePy(parts, members) : `
-class Model(nn.Module):
+
+${members > 1 ? ensemblePy(parts, members) : modulePy('Model', parts)}`;
+}
+
+/** One nn.Module class of a model's parts: its docstring, __init__ and forward. */
+function modulePy(name: string, parts: { init: string[]; forward: string[]; doc: string }): string {
+  return `class ${name}(nn.Module):
     """${parts.doc}"""
 
     def __init__(self):
@@ -316,7 +321,7 @@ ${indent(parts.init, 8)}
 
     def forward(self, batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
 ${indent(parts.forward, 8)}
-`}`;
+`;
 }
 
 /**
@@ -326,17 +331,7 @@ ${indent(parts.forward, 8)}
  * it on the mean of the members' losses (`forward(batch, members=True)`), as attnkit's modelLoss.
  */
 function ensemblePy(parts: { init: string[]; forward: string[]; doc: string }, k: number): string {
-  return `
-class Member(nn.Module):
-    """One member: ${parts.doc}"""
-
-    def __init__(self):
-        super().__init__()
-${indent(parts.init, 8)}
-
-    def forward(self, batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
-${indent(parts.forward, 8)}
-
+  return `${modulePy('Member', { ...parts, doc: `One member: ${parts.doc}` })}
 
 class Model(Member):
     """${k} independent members (ensembleMode 'independent'): this module's own parts are the first,

@@ -4,6 +4,7 @@
 import type { EncodedDataset } from '../data/dataset.js';
 import type { TaskModel } from '../models/heads.js';
 import { Trainer, type EpochRecord, type FitResult, type TrainOptions } from './trainer.js';
+import { ValueError } from '../errors.js';
 
 export interface FitOptions extends TrainOptions {
   epochs: number;
@@ -20,6 +21,7 @@ export interface FitOptions extends TrainOptions {
  */
 export function fit(model: TaskModel, ds: EncodedDataset, split: { train: number[]; valid?: number[] }, options: FitOptions): FitResult {
   const { seed, onEpoch, ...rest } = options;
+  if (!Number.isInteger(seed)) throw new ValueError(`fit: options.seed must be an integer (it seeds the batch order), got ${String(seed)}`);
   const trainer = new Trainer(model, ds, split, rest, { seed });
   if (onEpoch) trainer.callbacks.push({ onEpochEnd: onEpoch });
   return trainer.run();

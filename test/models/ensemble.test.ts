@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ConfigError, Generator, backward, models, sigmoid, softmax, stack, mean, sum, train,
+  ConfigError, Generator, ValueError, backward, models, sigmoid, softmax, stack, mean, sum, train,
 } from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { assertAllClose, fusionFixture } from '../helpers.js';
@@ -169,4 +169,9 @@ test('ensembleMode: validated by name, recorded in the config; ensemble 1 is the
   assert.deepEqual(one.namedParameters().map(([n]) => n), plain.namedParameters().map(([n]) => n));
   assert.equal(one.forward(b).members, undefined);
   assertAllClose(one.forward(b).outputs.y, plain.forward(b).outputs.y, { atol: 0 });
+});
+
+test('fit without a seed is a ValueError naming fit and options.seed (was the Trainer\'s, naming neither)', () => {
+  const m = make({});
+  assert.throws(() => train.fit(m, ds, { train: [0, 1, 2, 3], valid: [4, 5] }, { epochs: 1 } as never), (e: Error) => e instanceof ValueError && /^fit: options\.seed must be an integer/.test(e.message));
 });

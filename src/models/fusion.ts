@@ -66,7 +66,10 @@ export const fusionConfigSchema = v.strictObject({
    * wide part) from its own initial values (a deep ensemble, Lakshminarayanan et al. 2017), trained
    * side by side on the mean of their losses, predicting the mean of their probabilities (values).
    * k× the parameters and compute of one model. The model's own parts are the first member; the
-   * others are `memberModels`. Attention maps (`needWeights`) are the first member's.
+   * others are `memberModels`. Attention maps (`needWeights`) are the first member's. The mean
+   * scales each member's gradient by 1/k: AdamW's steps (the default) do not change, but SGD's
+   * step is 1/k of a member's alone, and Adam's or L-BFGS's L2 term weighs k× against the data.
+   * Needs `ensemble` beside it.
    */
   ensembleMode: v.optional(v.picklist(['shared', 'independent'])),
   /**
@@ -118,6 +121,7 @@ export class FusionModel extends Module implements TaskModel {
       dimFeedforward: c.dimFeedforward ?? 2 * C, dropout: c.dropout ?? 0.1, numLatents: c.numLatents ?? 8,
       sources: c.sources, block: c.block, sigmaReparam: c.sigmaReparam, ensemble: c.ensemble ?? 1, ensembleMode: c.ensembleMode ?? 'shared', wide: c.wide ?? false,
     };
+    if (c.ensembleMode !== undefined && c.ensemble === undefined) throw new ConfigError(`FusionModel: ensembleMode '${c.ensembleMode}' says how the ensemble's members are made; give ensemble: k (the number of members) beside it`);
     if (C % this.config.heads !== 0) throw new ConfigError(`FusionModel: dim ${C} must be divisible by heads ${this.config.heads}`);
     if (c.block && this.config.strategy !== 'early') throw new ConfigError(`FusionModel: 'block' applies to strategy 'early', got '${this.config.strategy}'`);
     const known = new Set(fields.map((f) => f.source));

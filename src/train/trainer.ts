@@ -148,6 +148,11 @@ export class Trainer {
     this.lbfgs = (o.optimizer ?? (model instanceof LinearModel ? 'lbfgs' : TRAIN_DEFAULTS.optimizer)) === 'lbfgs';
     if (this.lbfgs && o.ema) throw new ConfigError(`Trainer: ema (${o.ema}) averages the steps of a stochastic optimiser; the 'lbfgs' fit has none (drop ema, or choose adamw, adam or sgd)`);
     if (o.ema) this.ema = this.params.map((p) => Float32Array.from(p.data as Float32Array));
+    // the maps a forward returns are one member's: the other independent members would go unregularised
+    const members = (model as { memberModels?: unknown[] }).memberModels?.length ?? 0;
+    if (members > 0 && (o.remedies?.entropy || o.remedies?.diversity)) {
+      throw new ConfigError(`Trainer: remedies.${o.remedies.entropy ? 'entropy' : 'diversity'} regularises the attention maps a forward returns, which for a model of ${members + 1} independent members (model.ensembleMode independent) are the first member's only; train one model, or members sharing a backbone (ensembleMode shared)`);
+    }
     this.optimizer = o.optimizer === 'sgd' ? new SGD(groups, { lr, momentum: o.momentum ?? 0.9, nesterov: o.nesterov, weightDecay: o.weightDecay ?? 0 })
       : o.optimizer === 'adam' ? new Adam(groups, { lr, weightDecay: o.weightDecay ?? 0 })
         : new AdamW(groups, { lr, weightDecay: o.weightDecay ?? TRAIN_DEFAULTS.weightDecay });

@@ -52,22 +52,28 @@ function run(cmd: string, args: string[], cwd: string): string {
   return r.stdout;
 }
 
-test('torchrun with 2 gloo processes lowers the loss and gives the weights 1 process gives; import → eval reproduces its metrics', { skip: skipTorch }, async () => {
-  const runDir = await tinyRun(dir, 'ddp', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }');
-  const proj = exportPytorch(runDir, join(dir, 'proj')).dir;
+const DDP_MODELS: [string, string][] = [
+  ['ddp', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0 }'],
+  // members=True goes through DistributedDataParallel's forward: its kwargs and the members' gradient all-reduce
+  ['ddp-members', '{ type: fusion, strategy: early, dim: 8, heads: 2, layers: 1, dropout: 0, ensemble: 2, ensembleMode: independent }'],
+];
+for (const [slug, modelConfig] of DDP_MODELS) test(`torchrun with 2 gloo processes lowers the loss and gives the weights 1 process gives; import → eval reproduces its metrics (${slug === 'ddp' ? 'one model' : '2 independent members'})`, { skip: skipTorch }, async () => {
+  const runDir = await tinyRun(dir, slug, modelConfig);
+  const at = (f: string): string => `${slug}-${f}`;
+  const proj = exportPytorch(runDir, join(dir, at('proj'))).dir;
   // the run's own splits: train in 2 shards, valid, test
-  const shards = await encodeRun(runDir, 'run:train', join(dir, 'train.safetensors'), { shards: 2 });
+  const shards = await encodeRun(runDir, 'run:train', join(dir, at('train.safetensors')), { shards: 2 });
   const trainRows = shards.rows;
-  await encodeRun(runDir, 'run:valid', join(dir, 'valid.safetensors'));
-  await encodeRun(runDir, 'run:test', join(dir, 'test.safetensors'));
+  await encodeRun(runDir, 'run:valid', join(dir, at('valid.safetensors')));
+  await encodeRun(runDir, 'run:test', join(dir, at('test.safetensors')));
   // a global batch size that leaves 1 row for the last batch: rank 1 has none there and must still take part
   const B = [16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5].find((b) => trainRows % b === 1)!;
   assert.ok(B, `a batch size leaving one row of ${trainRows}`);
-  const args = ['--data', 'train-*.safetensors', '--valid', 'valid.safetensors', '--epochs', '2', '--test', 'test.safetensors', '--batch-size', String(B)];
+  const args = ['--data', at('train-*.safetensors'), '--valid', at('valid.safetensors'), '--epochs', '2', '--test', at('test.safetensors'), '--batch-size', String(B)];
 
-  const one = jsonLines(run(PYTHON, [join(proj, 'train.py'), ...args, '--out', 'ck1'], dir));
+  const one = jsonLines(run(PYTHON, [join(proj, 'train.py'), ...args, '--out', at('ck1')], dir));
   // Debian's torch 1.13 under Python 3.11 cannot parse torchrun's default --redirects 0; 1 + tee works
-  const two = jsonLines(run('torchrun', ['--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1', join(proj, 'train.py'), ...args, '--out', 'ck2'], dir));
+  const two = jsonLines(run('torchrun', ['--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1', join(proj, 'train.py'), ...args, '--out', at('ck2')], dir));
   assert.equal(two[0].processes, 2);
   assert.equal(two[0].backend, 'gloo');
   const epochs = (lines: Record<string, unknown>[]): Record<string, number>[] => lines.filter((l) => typeof l.epoch === 'number') as Record<string, number>[];
@@ -81,8 +87,8 @@ test('torchrun with 2 gloo processes lowers the loss and gives the weights 1 pro
   assert.ok(e1.steps === perEpoch && e2.steps === 2 * perEpoch, `ceil(${trainRows} / ${B}) steps an epoch, whatever the process count`);
 
   // the same weights, the key bias aside (isKeyBias)
-  const a = decodeSafetensors(readFileSync(join(dir, 'ck1', 'model.safetensors'))).tensors;
-  const b = decodeSafetensors(readFileSync(join(dir, 'ck2', 'model.safetensors'))).tensors;
+  const a = decodeSafetensors(readFileSync(join(dir, at('ck1'), 'model.safetensors'))).tensors;
+  const b = decodeSafetensors(readFileSync(join(dir, at('ck2'), 'model.safetensors'))).tensors;
   const init = decodeSafetensors(readFileSync(join(proj, 'model.safetensors'))).tensors;
   let moved = 0;
   for (const [name, t] of Object.entries(a)) {
@@ -96,19 +102,19 @@ test('torchrun with 2 gloo processes lowers the loss and gives the weights 1 pro
 
   // back into attnkit: eval (the run's test split) reports what train.py --test reported
   const reported = two.find((l) => l.test)!.test as Record<string, Record<string, number>>;
-  importWeights(join(dir, 'ck2'), runDir);
+  importWeights(join(dir, at('ck2')), runDir);
   const metrics = JSON.parse(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', runDir, '--json'], process.cwd())) as Record<string, Record<string, number>>;
   for (const [t, ms] of Object.entries(reported)) {
     for (const [k, v] of Object.entries(ms)) assert.ok(Math.abs(metrics[t][k] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${t}.${k}: attnkit ${metrics[t][k]}, PyTorch ${v}`);
   }
-  const testFile = join(dir, 'some.jsonl');
+  const testFile = join(dir, at('some.jsonl'));
   writeFileSync(testFile, readFileSync(FIXTURE, 'utf8').split('\n').slice(0, 5).join('\n') + '\n');
   // …and predict and the ONNX export run on the imported weights
   const saved = readRun(runDir);
   const { records } = await readRecords(testFile);
   const p = predict(loadRunModel(saved), saved.preprocessor.encode(records).dataset, [0, 1, 2]);
   assert.equal(p.label.length, 3);
-  const onnx = await exportRun(runDir, join(dir, 'model.onnx'));
+  const onnx = await exportRun(runDir, join(dir, at('model.onnx')));
   assert.ok(onnx.bytes > 1000);
 });
 

@@ -149,8 +149,8 @@ test('ensembleMode independent: trained on the members\' mean loss (every member
   back.loadStateDict(train.decodeSafetensors(bytes).tensors);
   const b = ds.batch(split.test);
   for (const t of ['y', 'k', 'r']) assertAllClose(back.eval().forward(b).outputs[t], m.eval().forward(b).outputs[t], { atol: 0, msg: t });
-  assert.throws(() => make({ ensemble: 2 }).checkStateDict(train.decodeSafetensors(bytes).tensors), 'a shared ensemble refuses it');
-  assert.throws(() => make({ ensemble: 3, ensembleMode: 'independent', wide: true }).checkStateDict(train.decodeSafetensors(bytes).tensors), 'k = 3 refuses it');
+  assert.throws(() => make({ ensemble: 2 }).checkStateDict(train.decodeSafetensors(bytes).tensors), (e: Error) => e instanceof ValueError && /missing \[ensembleScale, heads\.members\.0\./.test(e.message), 'a shared ensemble refuses it, naming its own parts');
+  assert.throws(() => make({ ensemble: 3, ensembleMode: 'independent', wide: true }).checkStateDict(train.decodeSafetensors(bytes).tensors), (e: Error) => e instanceof ValueError && /missing \[memberModels\.1\./.test(e.message), 'k = 3 refuses it, naming the missing member');
   const w = m.forward(ds.batch([0, 1]), { needWeights: true });
   const own = make({ wide: true }).eval();
   own.loadStateDict(Object.fromEntries(m.namedParameters().filter(([n]) => !n.startsWith('memberModels.'))));
@@ -158,8 +158,9 @@ test('ensembleMode independent: trained on the members\' mean loss (every member
   w.weights!.forEach((x, l) => assertAllClose(x, mine.weights![l], { atol: 0, msg: `layer ${l}: the first member's map` }));
 });
 
-test('ensembleMode: validated by name, recorded in the config; ensemble 1 is the plain model in either mode', () => {
+test('ensembleMode: validated by name, needs ensemble beside it, recorded in the config; ensemble 1 is the plain model in either mode', () => {
   assert.throws(() => make({ ensemble: 2, ensembleMode: 'separate' }), (e: Error) => e instanceof ConfigError && /ensembleMode/.test(e.message));
+  assert.throws(() => make({ ensembleMode: 'independent' }), (e: Error) => e instanceof ConfigError && /ensembleMode 'independent'.*give ensemble: k/.test(e.message));
   const m = models.buildModel({ type: 'fusion', ...base, ensemble: 3, ensembleMode: 'independent' }, pre.fieldInfo(), pre.targetInfo(), new Generator(1)) as models.FusionModel;
   assert.equal(m.config.ensembleMode, 'independent');
   assert.equal(m.memberModels.length, 2);
@@ -174,4 +175,15 @@ test('ensembleMode: validated by name, recorded in the config; ensemble 1 is the
 test('fit without a seed is a ValueError naming fit and options.seed (was the Trainer\'s, naming neither)', () => {
   const m = make({});
   assert.throws(() => train.fit(m, ds, { train: [0, 1, 2, 3], valid: [4, 5] }, { epochs: 1 } as never), (e: Error) => e instanceof ValueError && /^fit: options\.seed must be an integer/.test(e.message));
+});
+
+test('ensembleMode independent: the entropy and diversity remedies are refused (they would regularise the first member only); dropHead trains', () => {
+  const split = { train: Array.from({ length: 24 }, (_, i) => i), valid: [30, 31, 32, 33] };
+  for (const remedies of [{ entropy: { weight: 0.1 } }, { diversity: { weight: 0.1 } }]) {
+    const name = Object.keys(remedies)[0];
+    assert.throws(() => train.fit(make({ ensemble: 2, ensembleMode: 'independent' }), ds, split, { epochs: 1, seed: 0, remedies }),
+      (e: Error) => e instanceof ConfigError && new RegExp(`remedies\\.${name} .*2 independent members`).test(e.message), name);
+    assert.ok(Number.isFinite(train.fit(make({ ensemble: 2 }), ds, split, { epochs: 1, seed: 0, remedies }).history[0].trainLoss), `${name} on a shared ensemble`);
+  }
+  assert.ok(Number.isFinite(train.fit(make({ ensemble: 2, ensembleMode: 'independent' }), ds, split, { epochs: 1, seed: 0, remedies: { dropHead: { p: 0.1 } } }).history[0].trainLoss));
 });

@@ -160,6 +160,8 @@ test('the fusion model (every field kind, missing values, all strategies, a comp
     ['crossModal, ensemble 2, wide', { strategy: 'crossModal', dim: 16, heads: 2, layers: 1, ensemble: 2, wide: true }],
     ['early, 3 independent members', { strategy: 'early', dim: 16, heads: 2, layers: 2, ensemble: 3, ensembleMode: 'independent' }],
     ['latent, 2 independent members, wide', { strategy: 'latent', dim: 16, heads: 2, layers: 1, numLatents: 4, ensemble: 2, ensembleMode: 'independent', wide: true }],
+    ['crossModal, 2 independent members', { strategy: 'crossModal', dim: 16, heads: 2, layers: 1, ensemble: 2, ensembleMode: 'independent' }],
+    ['early + fusion block, 2 independent members', { strategy: 'early', dim: 16, layers: 1, ensemble: 2, ensembleMode: 'independent', block: { type: 'fusion', mechanisms: [{ type: 'selfAttention', numHeads: 2 }, { type: 'conv', kernelSize: 3 }] } }],
   ];
   for (const [name, config] of configs) {
     const model = new models.FusionModel(pre.fieldInfo(), pre.targetInfo(), config, new Generator(9));

@@ -7,10 +7,11 @@ import { ConfigError, clipText, previewList } from '../errors.js';
 import { DATASETS } from '../data/node/datasets.js';
 import { readRecords } from '../data/node/readers.js';
 import { fieldCoverage } from '../data/validate.js';
+import type { DataRecord } from '../data/preprocessor.js';
 import { prepareRun, testMetrics, type PreparedRun } from '../train/runConfig.js';
 import { evaluate, formatMetrics, predict, predictionRecord } from '../train/evaluate.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { buildReport, probeEntropy, type EntropyPoint } from '../analysis/report.js';
+import { buildReport, hasAttentionMaps, probeEntropy, type EntropyPoint } from '../analysis/report.js';
 import { exportViewer, startInspectServer } from './inspect.js';
 import { EXPERIMENTS } from '../experiments/index.js';
 import { loadRecords, loadRunConfig, reopen } from './runFile.js';
@@ -100,17 +101,19 @@ export async function trainCommand(configPath: string | undefined, o: TrainFlags
     out(`run directory: ${dir}`);
     // from a source checkout the command is the npm script; installed, it is the attnkit binary
     const cmd = fileURLToPath(import.meta.url).endsWith('.ts') ? 'npm run attnkit -- inspect' : 'attnkit inspect';
-    out(`look at its attention: ${cmd} ${dir}`);
+    // a model without attention maps (linear, MLP, CNN…) still has its predictions, curves and metrics in the viewer
+    out(hasAttentionMaps(run.model) ? `look at its attention: ${cmd} ${dir}` : `look at its predictions: ${cmd} ${dir}`);
   }
   return 0;
 }
 
-export async function evalCommand(runDir: string, o: { data?: string; json?: boolean; encoding?: 'utf-8' | 'latin1' }): Promise<number> {
+export async function evalCommand(runDir: string, o: { data?: string; json?: boolean; strict?: boolean; encoding?: 'utf-8' | 'latin1' }): Promise<number> {
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
   let metrics: Record<string, Record<string, number>>;
   if (o.data) {
     const { records, origins } = await readRecords(o.data, { onError: saved.config.data.onError, encoding: o.encoding ?? saved.config.data.encoding });
+    checkCoverage('eval', saved, records, o.data, o.strict);
     const { dataset, skipped } = saved.preprocessor.encode(records, { origins, onError: saved.config.data.onError });
     if (skipped.length) process.stderr.write(`skipped ${skipped.length} rows, first: ${skipped[0].reason}\n`);
     metrics = evaluate(model, dataset, Array.from({ length: dataset.size }, (_, i) => i));
@@ -122,21 +125,27 @@ export async function evalCommand(runDir: string, o: { data?: string; json?: boo
   return 0;
 }
 
+/**
+ * A file's columns against the run's fields: a renamed column would be read as missing in every
+ * row, without a word. Warns on stderr, or with `strict` throws a ConfigError (exit 2).
+ */
+function checkCoverage(command: 'eval' | 'predict', saved: ReturnType<typeof readRun>, records: readonly DataRecord[], input: string, strict?: boolean): void {
+  const { absent, unknown } = records.length ? fieldCoverage(saved.preprocessor.fieldInfo(), records, saved.preprocessor.targetInfo()) : { absent: [], unknown: [] };
+  if (!absent.length && !unknown.length) return;
+  const list = (xs: string[], one: string, many: string): string => `${xs.length > 1 ? many : one} ${previewList(xs.map((x) => `'${clipText(x)}'`), 5, 90)}`;
+  const problem = [
+    ...(absent.length ? [`${list(absent, "the model's field", "the model's fields")} ${absent.length > 1 ? 'are' : 'is'} absent from every row of ${input} (${command === 'eval' ? 'evaluated' : 'predicted'} as missing)`] : []),
+    ...(unknown.length ? [`${list(unknown, 'column', 'columns')} ${unknown.length > 1 ? 'are not fields' : 'is not a field'} of the model (ignored)`] : []),
+  ].join('; ');
+  if (strict) throw new ConfigError(`${command} --strict: ${problem}`);   // a usage error: main prints it, exit 2
+  process.stderr.write(`attnkit ${command}: warning: ${problem}; --strict makes this an error\n`);
+}
+
 export async function predictCommand(runDir: string, input: string, o: { out?: string; strict?: boolean; encoding?: 'utf-8' | 'latin1' }): Promise<number> {
   const saved = readRun(runDir);
   const model = loadRunModel(saved);
   const { records, origins } = await readRecords(input, { encoding: o.encoding ?? saved.config.data.encoding });
-  // a renamed column would be predicted as missing in every row, without a word
-  const { absent, unknown } = records.length ? fieldCoverage(saved.preprocessor.fieldInfo(), records, saved.preprocessor.targetInfo()) : { absent: [], unknown: [] };
-  if (absent.length || unknown.length) {
-    const list = (xs: string[], one: string, many: string): string => `${xs.length > 1 ? many : one} ${previewList(xs.map((x) => `'${clipText(x)}'`), 5, 90)}`;
-    const problem = [
-      ...(absent.length ? [`${list(absent, "the model's field", "the model's fields")} ${absent.length > 1 ? 'are' : 'is'} absent from every row of ${input} (predicted as missing)`] : []),
-      ...(unknown.length ? [`${list(unknown, 'column', 'columns')} ${unknown.length > 1 ? 'are not fields' : 'is not a field'} of the model (ignored)`] : []),
-    ].join('; ');
-    if (o.strict) throw new ConfigError(`predict --strict: ${problem}`);   // a usage error: main prints it, exit 2
-    process.stderr.write(`attnkit predict: warning: ${problem}; --strict makes this an error\n`);
-  }
+  checkCoverage('predict', saved, records, input, o.strict);
   const { dataset } = saved.preprocessor.encode(records, { origins, targets: false });
   const rows = Array.from({ length: dataset.size }, (_, i) => i);
   const preds = predict(model, dataset, rows);

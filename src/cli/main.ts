@@ -5,7 +5,7 @@
  *   attnkit init <data file> --target <column> [--out config.yaml] [--task t] [--force]   a starter config typed from the data
  *   attnkit train <config.yaml|json> [--set key=value …] [--out dir] [--quiet] [--json]
  *   attnkit train --resume <run>            continue a run from its last checkpoint
- *   attnkit eval <run> [--data file]        test metrics (the run's test split, or a labelled file)
+ *   attnkit eval <run> [--data file] [--strict]  test metrics (the run's test split, or a labelled file)
  *   attnkit predict <run> <input> [--out f] [--strict] [--encoding e]  predictions as JSON lines
  *   attnkit inspect <run> [<run2>] [--port n] [--export dir]  the live attention viewer on http://127.0.0.1 (or a static folder)
  *   attnkit export <run> <model.onnx>       the run's fusion model as ONNX (+ model.attnkit.json) [--verify]
@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (config: string | undefined, o) => { code = await trainCommand(config, o); });
   program.command('eval <run>').description("test metrics of a run's best model")
     .option('--data <file>', 'evaluate on this labelled file instead of the run\'s test split')
+    .option('--strict', 'with --data: a model field absent from every row, or a column the model does not know, is an error (exit 2), not a warning')
     .option('--json', 'print JSON')
     .addOption(encodingOption())
     .action(async (run: string, o) => { code = await evalCommand(run, o); });

@@ -13,10 +13,10 @@
  *   entropy.jsonl       attention entropy per layer and head on probe rows, per epoch
  *   report.json         the attention report the viewer reads (attnkit inspect)
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, DataError } from '../errors.js';
+import { ConfigError, DataError, clipText, previewList } from '../errors.js';
 import { Generator } from '../tensor/random.js';
 import type { PreprocessorState } from '../data/preprocessor.js';
 import { Preprocessor } from '../data/preprocessor.js';
@@ -152,7 +152,12 @@ export interface SavedRun {
 export function readRun(dir: string): SavedRun {
   const d = resolve(dir);
   if (!existsSync(d)) throw new ConfigError(`no such run directory '${dir}'`);
-  if (!existsSync(join(d, RUN_FILES.config))) throw new ConfigError(`'${d}' holds no run yet: it has no ${RUN_FILES.config} (a run killed while it was being created, or not a run directory); start the run again with attnkit train <config> --out ${d}`);
+  if (!existsSync(join(d, RUN_FILES.config))) {
+    // a folder of runs (runs/ as train names them) is not one: name the runs in it rather than suggest training into it
+    const runs = statSync(d).isDirectory() ? readdirSync(d).filter((n) => existsSync(join(d, n, RUN_FILES.config))).sort() : [];
+    if (runs.length) throw new ConfigError(`'${d}' is a folder of runs, not a run: give one of them (${previewList(runs.map((n) => `'${clipText(join(dir, n))}'`), 3, 200)})`);
+    throw new ConfigError(`'${d}' holds no run yet: it has no ${RUN_FILES.config} (a run killed while it was being created, or not a run directory); start the run again with attnkit train <config> --out ${d}`);
+  }
   const config = parseRunConfig(readJson(d, RUN_FILES.config));
   // runs saved before data.limitBy took a built-in dataset's first rows: they must reopen onto the same rows
   if (config.data.dataset && config.data.limit && !config.data.limitBy) config.data.limitBy = 'first';

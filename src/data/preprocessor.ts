@@ -4,7 +4,7 @@
  * `encode(records)` turns any rows into an EncodedDataset; `state()` is plain JSON saved with
  * the model and `Preprocessor.fromState` restores it exactly.
  */
-import { DataError, clipText, preview } from '../errors.js';
+import { DataError, clipText, preview, previewList } from '../errors.js';
 import { parseSchema, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
 import { cellNumber, checkFloat32, finiteCell, fitsFloat32 } from './float32.js';
@@ -72,6 +72,19 @@ export interface PreprocessorState {
 const TRUE = new Set(['1', 'true', 'yes', 'y', 't', 'positive', 'pos']);
 const FALSE = new Set(['0', 'false', 'no', 'n', 'f', 'negative', 'neg']);
 
+/** ' in <file>' of the first row's origin, or nothing. */
+function fromWhere(origins?: readonly RowOrigin[]): string {
+  const o = origins?.[0] ? originOf(0, origins).split(':')[0] : '';
+  return o ? ` in ${o}` : '';
+}
+
+/** The columns the records have, and the one a misspelt name probably meant (same letters, other case or spacing). */
+function columnHint(name: string, columns: ReadonlySet<string>): string {
+  const norm = (x: string): string => x.toLowerCase().replace(/[\s_-]+/g, '');
+  const near = [...columns].find((c) => norm(c) === norm(name));
+  return `${near !== undefined ? `did you mean '${clipText(near)}'? ` : ''}the records' columns: ${previewList([...columns].map((c) => `'${clipText(c, 40)}'`), 8, 160)}`;
+}
+
 function originOf(i: number, origins?: readonly RowOrigin[]): string {
   const o = origins?.[i];
   return `${o?.file ?? 'records'}:${o?.line ?? `row ${i + 1}`}`;
@@ -101,6 +114,10 @@ export class Preprocessor {
     const schema = parseSchema(schemaInput);
     if (records.length === 0) throw new DataError('Preprocessor.fit: no records to fit on');
     const pre = new Preprocessor(schema, {}, {});
+    // a misspelt field would fit as missing in every row, and train so without a word
+    const columns = new Set<string>();
+    for (const r of records) for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) columns.add(k);
+    for (const f of schema.fields) if (!columns.has(f.name)) throw new DataError(`Preprocessor.fit: field '${clipText(f.name)}' is a column of no record${fromWhere(options.origins)}; ${columnHint(f.name, columns)}`);
     schema.fields.forEach((f, k) => {
       pre.codecs[k].fit(records.map((r) => r[f.name]), (i) => `${originOf(i, options.origins)}: field '${f.name}'`);
     });
@@ -179,13 +196,23 @@ function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins: reado
   const isMissing = missingTest(undefined);
   const at = records.map((_, i) => i).filter((i) => !isMissing(records[i][t.name]));
   const present = at.map((i) => records[i][t.name]);
-  if (present.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
+  if (present.length === 0) {
+    const columns = new Set(records.flatMap((r) => Object.keys(r)));
+    if (!columns.has(t.name)) throw new DataError(`Preprocessor.fit: target '${clipText(t.name)}' is a column of no record${fromWhere(origins)}; ${columnHint(t.name, columns)}`);
+    throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
+  }
   if (t.task === 'regression') {
     // a value that is no number, or beyond float32, is left out of the statistics; encode names its row (or skips it)
     const xs = present.map(cellNumber).filter(fitsFloat32);
     if (xs.length === 0) throw new DataError(`Preprocessor.fit: target '${t.name}' has no decimal number within float32 to fit its mean and std (first value: ${preview(present[0])})`);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 };
+  }
+  if (t.task === 'binary' && t.positive !== undefined) {
+    // 'YES' beside positive 'yes' would be read as a negative: almost surely a typo, not a class
+    const pos = String(t.positive);
+    const twin = present.map((v) => String(v).trim()).find((v) => v !== pos && v.toLowerCase() === pos.toLowerCase());
+    if (twin !== undefined) throw new DataError(`Preprocessor.fit: binary target '${t.name}': '${clipText(twin)}' differs from the positive class '${clipText(pos)}' only in case, so it would be read as a negative; fix the data or the positive`);
   }
   const state: TargetState = t.task === 'multiclass' ? { classes: t.classes ?? [...new Set(present.map((v) => String(v).trim()))].sort() }
     : t.task === 'binary' ? { classes: binaryNames(t, present) } : {};
@@ -237,7 +264,15 @@ function encodeTarget(t: TargetSpec, s: TargetState, value: unknown, where: stri
   if (missingTest(undefined)(value)) throw new DataError(`${where}: missing (training and evaluating need every target in a row; predict takes rows without)`);
   const str = String(value).trim();
   if (t.task === 'binary') {
-    if (t.positive !== undefined) return str === String(t.positive) ? 1 : 0;
+    if (t.positive !== undefined) {
+      const pos = String(t.positive);
+      if (str === pos) return 1;
+      // fitted on one spelling of the negatives, the target reads that one only ('YES' beside 'yes' / 'no' was
+      // never seen); several spellings ('not <positive>') mean one class against the rest: any value is negative
+      const neg = s.classes?.[0];
+      if (neg !== undefined && neg !== `not ${pos}` && str !== neg) throw new DataError(`${where}: ${JSON.stringify(str)} is neither class the target was fitted with ('${clipText(neg)}', and the positive '${clipText(pos)}')`);
+      return 0;
+    }
     if (TRUE.has(str.toLowerCase())) return 1;
     if (FALSE.has(str.toLowerCase())) return 0;
     throw new DataError(`${where}: a binary target needs 0/1, true/false, yes/no or positive/negative (or set 'positive'), got ${JSON.stringify(value)}`);

@@ -104,3 +104,29 @@ test('a Latin-1 file is refused as UTF-8, and read with --encoding latin1 or the
   const again = cli(['predict', run2, latin]);
   assert.equal(again.code, 0, again.stderr);
 });
+
+test('eval --data checks the file\'s columns as predict does: a warning, and with --strict an error (exit 2)', () => {
+  const noKind = file('nokind.csv', 'a,label\n0.5,yes\n-1,no\n0.2,yes\n');
+  const warn = cli(['eval', run, '--data', noKind]);
+  assert.equal(warn.code, 0, warn.stderr);
+  assert.match(warn.stderr, /attnkit eval: warning: the model's field 'kind' is absent from every row of .*nokind\.csv \(evaluated as missing\); --strict/);
+  const strict = cli(['eval', run, '--data', noKind, '--strict']);
+  assert.equal(strict.code, 2, strict.stderr);
+  assert.match(strict.stderr, /eval --strict: the model's field 'kind' is absent/);
+  assert.equal(strict.stdout, '');
+  const ok = cli(['eval', run, '--data', join(dir, 'ok.csv'), '--strict']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stderr, '');
+});
+
+test('a folder of runs given as a run names its runs (it said to train into the folder); a run without attention maps is not offered "its attention"', () => {
+  const parent = cli(['eval', dir]);
+  assert.equal(parent.code, 2, parent.stderr);
+  assert.match(parent.stderr, /is a folder of runs, not a run: give one of them \('.*run'/);
+  assert.doesNotMatch(parent.stderr, /attnkit train/);
+  file('lin.yaml', config('predict-linear', '{ path: d.csv }').replace('model: { type: fusion, dim: 8, heads: 2, layers: 1 }', 'model: { type: linear }'));
+  const lin = cli(['train', join(dir, 'lin.yaml'), '--out', join(dir, 'lin-run'), '--quiet']);
+  assert.equal(lin.code, 0, lin.stderr);
+  assert.match(lin.stdout, /look at its predictions: /);
+  assert.doesNotMatch(lin.stdout, /attention/);
+});

@@ -180,3 +180,26 @@ test('datasetPackageVersion: each built-in dataset\'s npm package and its instal
   }
   assert.throws(() => data.datasetPackageVersion('nope'), (e: Error) => e instanceof ConfigError && /datasetPackageVersion: no built-in dataset 'nope'/.test(e.message));
 });
+
+test('Preprocessor.fit: a field or target that is a column of no record is a DataError naming it, the likely column and the columns (it trained as all-missing)', () => {
+  const recs = [{ region: 'n', Age: 1, churn: 'yes' }, { region: 's', Age: 2, churn: 'no' }];
+  const fields = (name: string, kind: 'categorical' | 'numeric') => ({ fields: [{ name, kind }], targets: [{ name: 'churn', task: 'binary' as const }] });
+  assert.throws(() => data.Preprocessor.fit(fields('Region', 'categorical'), recs), (e: Error) => e instanceof DataError && /field 'Region' is a column of no record; did you mean 'region'\? the records' columns: 'region', 'Age', 'churn'/.test(e.message));
+  assert.throws(() => data.Preprocessor.fit(fields('age', 'numeric'), recs, { origins: [{ file: 'c.csv', line: 2 }, { file: 'c.csv', line: 3 }] }), (e: Error) => e instanceof DataError && /field 'age' is a column of no record in c\.csv; did you mean 'Age'\?/.test(e.message));
+  assert.throws(() => data.Preprocessor.fit({ fields: [{ name: 'Age', kind: 'numeric' }], targets: [{ name: 'chrun', task: 'binary' }] }, recs), (e: Error) => e instanceof DataError && /target 'chrun' is a column of no record; the records' columns/.test(e.message));
+  // present as a column with every cell empty: the old message, which is right there
+  assert.throws(() => data.Preprocessor.fit({ fields: [{ name: 'Age', kind: 'numeric' }], targets: [{ name: 'churn', task: 'binary' }] }, recs.map((r) => ({ ...r, churn: '' }))), (e: Error) => e instanceof DataError && /target 'churn' has no value/.test(e.message));
+});
+
+test('binary target with a positive: a case twin of the positive is refused at fit; at encode a value that is neither fitted class is refused, unless the negatives were several (one against the rest)', () => {
+  const schema = { fields: [{ name: 'x', kind: 'numeric' as const }], targets: [{ name: 'y', task: 'binary' as const, positive: 'yes' }] };
+  const recs = (ys: string[]) => ys.map((y, i) => ({ x: i, y }));
+  assert.throws(() => data.Preprocessor.fit(schema, recs(['yes', 'no', 'YES', 'no'])), (e: Error) => e instanceof DataError && /'YES' differs from the positive class 'yes' only in case/.test(e.message));
+  const pre = data.Preprocessor.fit(schema, recs(['yes', 'no', 'no', 'yes']));
+  assert.deepEqual(Array.from(pre.encode(recs(['no', 'yes'])).dataset.targets.y.values), [0, 1]);
+  assert.throws(() => pre.encode(recs(['no', 'YES'])), (e: Error) => e instanceof DataError && /row 2: target 'y': "YES" is neither class the target was fitted with \('no', and the positive 'yes'\)/.test(e.message));
+  // one against the rest: several negative spellings at fit, so any other value is a negative
+  const rest = data.Preprocessor.fit(schema, recs(['yes', 'no', 'maybe', 'yes']));
+  assert.deepEqual(rest.targetInfo()[0].classes, ['not yes', 'yes']);
+  assert.deepEqual(Array.from(rest.encode(recs(['never', 'yes'])).dataset.targets.y.values), [0, 1]);
+});

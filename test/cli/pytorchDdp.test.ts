@@ -104,8 +104,14 @@ for (const [slug, modelConfig] of DDP_MODELS) test(`torchrun with 2 gloo process
   const reported = two.find((l) => l.test)!.test as Record<string, Record<string, number>>;
   importWeights(join(dir, at('ck2')), runDir);
   const metrics = JSON.parse(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', runDir, '--json'], process.cwd())) as Record<string, Record<string, number>>;
+  assert.deepEqual(Object.keys(reported).sort(), Object.keys(metrics).sort());
   for (const [t, ms] of Object.entries(reported)) {
-    for (const [k, v] of Object.entries(ms)) assert.ok(Math.abs(metrics[t][k] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${t}.${k}: attnkit ${metrics[t][k]}, PyTorch ${v}`);
+    // every metric eval reports (binary: accuracy, precision, recall, f1, macroF1, auc; multi-class: macro scores; regression: mae, rmse, r2)
+    assert.deepEqual(Object.keys(ms).sort(), Object.keys(metrics[t]).sort(), t);
+    for (const [k, v] of Object.entries(ms)) {
+      if (v === null) assert.equal(metrics[t][k], null, `${t}.${k}: attnkit ${metrics[t][k]}, PyTorch null`);
+      else assert.ok(Math.abs(metrics[t][k] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${t}.${k}: attnkit ${metrics[t][k]}, PyTorch ${v}`);
+    }
   }
   const testFile = join(dir, at('some.jsonl'));
   writeFileSync(testFile, readFileSync(FIXTURE, 'utf8').split('\n').slice(0, 5).join('\n') + '\n');

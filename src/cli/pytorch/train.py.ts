@@ -136,6 +136,34 @@ def all_sum(x, world):
     return x
 
 
+def class_scores(pred, truth, k):
+    """Per class (precision, recall, F1, support, predicted), one against the rest; 0 where undefined (attnkit's classScores)."""
+    out = []
+    for c in range(k):
+        tp = int(((pred == c) & (truth == c)).sum())
+        fp, fn = int(((pred == c) & (truth != c)).sum()), int(((pred != c) & (truth == c)).sum())
+        p, r = (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
+        out.append((p, r, 2 * p * r / (p + r) if p + r else 0.0, tp + fn, tp + fp))
+    return out
+
+
+def macro(pred, truth, scores):
+    """Macro precision, recall, F1 over the classes present or predicted (attnkit's macroF1)."""
+    used = [s for s in scores if s[3] > 0 or s[4] > 0]
+    return tuple(sum(s[i] for s in used) / len(used) for i in range(3))
+
+
+def roc_auc(scores, labels):
+    """ROC AUC by the rank sum, ties sharing their mean rank (attnkit's rocAuc); None (attnkit's NaN, JSON null) with one class."""
+    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    end = counts.cumsum(0).double()
+    rank = (end - (counts.double() - 1) / 2)[inverse]                   # 1-based mean rank of each tie group
+    pos = int(labels.sum()); neg = len(labels) - pos
+    if pos == 0 or neg == 0:
+        return None
+    return (rank[labels == 1].sum().item() - pos * (pos + 1) / 2) / (pos * neg)
+
+
 def evaluate(model, data, cfg, device, batch_size=256):
     """Mean loss and attnkit's metrics (src/train/evaluate.ts) over every row of data (on this process)."""
     model.eval()
@@ -154,12 +182,20 @@ def evaluate(model, data, cfg, device, batch_size=256):
     for t in cfg["targets"]:
         y, truth = torch.cat(preds[t["name"]]), torch.cat(truths[t["name"]])
         if t["task"] == "binary":
-            metrics[t["name"]] = {"accuracy": ((torch.sigmoid(y) >= 0.5).long() == truth.long()).float().mean().item()}
+            p = torch.sigmoid(y.double()).float()                        # as attnkit: float64 sigmoid, kept in float32
+            labels, truth = (p >= 0.5).long(), truth.long()
+            pos = class_scores(labels, truth, 2)
+            metrics[t["name"]] = {"accuracy": (labels == truth).double().mean().item(), "precision": pos[1][0], "recall": pos[1][1],
+                                  "f1": pos[1][2], "macroF1": macro(labels, truth, pos)[2], "auc": roc_auc(p, truth)}
         elif t["task"] == "multiclass":
-            metrics[t["name"]] = {"accuracy": (y.argmax(-1) == truth.long()).float().mean().item()}
+            labels, truth = y.argmax(-1), truth.long()
+            m = macro(labels, truth, class_scores(labels, truth, t["outputs"]))
+            metrics[t["name"]] = {"accuracy": (labels == truth).double().mean().item(), "macroPrecision": m[0], "macroRecall": m[1], "macroF1": m[2]}
         else:
             pred, true = y.double() * t["std"] + t["mean"], truth.double() * t["std"] + t["mean"]
-            metrics[t["name"]] = {"mae": (pred - true).abs().mean().item(), "rmse": (pred - true).pow(2).mean().sqrt().item()}
+            tot = (true - true.mean()).pow(2).sum().item()
+            metrics[t["name"]] = {"mae": (pred - true).abs().mean().item(), "rmse": (pred - true).pow(2).mean().sqrt().item(),
+                                  "r2": None if tot == 0 else 1 - (pred - true).pow(2).sum().item() / tot}
     model.train()
     return total_loss / data.size, metrics
 

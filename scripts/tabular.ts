@@ -28,7 +28,7 @@ import { FusionModel } from '../src/models/fusion.js';
 import { LinearModel, MLPModel } from '../src/models/baselines.js';
 import type { TaskHeads, TaskModel } from '../src/models/heads.js';
 import { fit } from '../src/train/fit.js';
-import { TRAIN_DEFAULTS } from '../src/train/trainer.js';
+import { TRAIN_DEFAULTS } from '../src/train/trainOptions.js';
 import { evaluate, meanLoss } from '../src/train/evaluate.js';
 import { fitLbfgs } from '../src/train/lbfgs.js';
 import { backendName, initBackend } from '../src/backend/native/index.js';

@@ -11,7 +11,7 @@ import { inferSchema, type InferredSchema } from '../data/infer.js';
 import type { DataRecord } from '../data/preprocessor.js';
 import type { TaskKind } from '../data/schema.js';
 import { SPLIT_DEFAULTS } from '../data/dataset.js';
-import { TRAIN_DEFAULTS } from '../train/trainer.js';
+import { TRAIN_DEFAULTS } from '../train/trainOptions.js';
 import { LBFGS_DEFAULTS } from '../train/lbfgs.js';
 import { writeFileAtomic } from './runDir.js';
 

@@ -13,7 +13,7 @@ import { probeEntropy } from '../analysis/report.js';
 import { fit } from '../train/fit.js';
 import { evaluate } from '../train/evaluate.js';
 import { noGrad } from '../autograd/tape.js';
-import type { TrainOptions } from '../train/trainer.js';
+import type { TrainOptions } from '../train/trainOptions.js';
 import { fmt, mean, push, sentimentWords, table } from './common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 

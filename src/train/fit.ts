@@ -3,7 +3,8 @@
  */
 import type { EncodedDataset } from '../data/dataset.js';
 import type { TaskModel } from '../models/heads.js';
-import { Trainer, type EpochRecord, type FitResult, type TrainOptions } from './trainer.js';
+import { Trainer, type EpochRecord, type FitResult } from './trainer.js';
+import type { TrainOptions } from './trainOptions.js';
 import { ValueError } from '../errors.js';
 
 export interface FitOptions extends TrainOptions {

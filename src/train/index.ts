@@ -7,8 +7,10 @@ export { evaluate, predict, predictionRecord, meanLoss, validationPass, formatMe
 export type { TargetMetrics } from './evaluate.js';
 export { splitSummary, describePrediction } from './splitSummary.js';
 export type { DatasetSummary, Prediction } from './splitSummary.js';
-export { Trainer, trainOptionsSchema, moduleGenerators, TRAIN_DEFAULTS } from './trainer.js';
-export type { TrainOptions, TrainerCallbacks, EpochRecord, StepInfo, FitResult } from './trainer.js';
+export { Trainer, moduleGenerators } from './trainer.js';
+export { trainOptionsSchema, TRAIN_DEFAULTS } from './trainOptions.js';
+export type { TrainerCallbacks, EpochRecord, StepInfo, FitResult } from './trainer.js';
+export type { TrainOptions } from './trainOptions.js';
 export { LrSchedule, scheduleSchema } from './schedules.js';
 export type { ScheduleConfig, ScheduleState } from './schedules.js';
 export { accuracy, classScores, macroF1, rocAuc, mae, rmse, r2 } from './metrics.js';

@@ -12,7 +12,8 @@ import { classKey, SPLIT_DEFAULTS, splitIndices, type EncodedDataset } from '../
 import { buildModel, modelConfigSchema } from '../models/build.js';
 import type { TaskModel } from '../models/heads.js';
 import { evaluate, type TargetMetrics } from './evaluate.js';
-import { Trainer, trainOptionsSchema, type EpochRecord, type FitResult, type TrainerCallbacks } from './trainer.js';
+import { Trainer, type EpochRecord, type FitResult, type TrainerCallbacks } from './trainer.js';
+import { trainOptionsSchema } from './trainOptions.js';
 
 const int = v.pipe(v.number(), v.integer(), v.minValue(1));
 const frac = v.pipe(v.number(), v.minValue(0), v.maxValue(0.9));

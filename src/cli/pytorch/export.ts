@@ -11,7 +11,7 @@ import { CheckpointError, decodeSafetensors, encodeSafetensors } from '../../ten
 import { fmtShape } from '../../errors.js';
 import { fromTorchStateDict, toTorchStateDict } from '../../nn/torchNames.js';
 import { decayGroups } from '../../train/optim.js';
-import { TRAIN_DEFAULTS } from '../../train/trainer.js';
+import { TRAIN_DEFAULTS } from '../../train/trainOptions.js';
 import { LBFGS_DEFAULTS } from '../../train/lbfgs.js';
 import { LinearModel } from '../../models/baselines.js';
 import type { TaskModel } from '../../models/heads.js';

@@ -7,6 +7,7 @@
 import { DataError, clipText, preview, previewList } from '../errors.js';
 import { parseSchema, type Schema, type TargetSpec, type TaskKind } from './schema.js';
 import { missingTest } from './missing.js';
+import { recordColumns } from './validate.js';
 import { cellNumber, checkFloat32, finiteCell, fitsFloat32 } from './float32.js';
 import { fieldKindOf, type Column, type FieldKind, type FieldState } from './fields/index.js';
 import type { FieldCodec, FieldSizes } from './fields/fieldKindDef.js';
@@ -115,13 +116,12 @@ export class Preprocessor {
     if (records.length === 0) throw new DataError('Preprocessor.fit: no records to fit on');
     const pre = new Preprocessor(schema, {}, {});
     // a misspelt field would fit as missing in every row, and train so without a word
-    const columns = new Set<string>();
-    for (const r of records) for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) columns.add(k);
+    const columns = recordColumns(records);
     for (const f of schema.fields) if (!columns.has(f.name)) throw new DataError(`Preprocessor.fit: field '${clipText(f.name)}' is a column of no record${fromWhere(options.origins)}; ${columnHint(f.name, columns)}`);
     schema.fields.forEach((f, k) => {
       pre.codecs[k].fit(records.map((r) => r[f.name]), (i) => `${originOf(i, options.origins)}: field '${f.name}'`);
     });
-    for (const t of schema.targets) pre.targetStates[t.name] = fitTarget(t, records, options.origins, options.onError === 'skip');
+    for (const t of schema.targets) pre.targetStates[t.name] = fitTarget(t, records, columns, options.origins, options.onError === 'skip');
     return pre;
   }
 
@@ -192,12 +192,11 @@ export class Preprocessor {
 }
 
 /** A target's fitted state; with `skip`, a class value that does not encode is left out (encode with onError 'skip' drops its row) instead of a DataError. */
-function fitTarget(t: TargetSpec, records: readonly DataRecord[], origins: readonly RowOrigin[] | undefined, skip: boolean): TargetState {
+function fitTarget(t: TargetSpec, records: readonly DataRecord[], columns: ReadonlySet<string>, origins: readonly RowOrigin[] | undefined, skip: boolean): TargetState {
   const isMissing = missingTest(undefined);
   const at = records.map((_, i) => i).filter((i) => !isMissing(records[i][t.name]));
   const present = at.map((i) => records[i][t.name]);
   if (present.length === 0) {
-    const columns = new Set(records.flatMap((r) => Object.keys(r)));
     if (!columns.has(t.name)) throw new DataError(`Preprocessor.fit: target '${clipText(t.name)}' is a column of no record${fromWhere(origins)}; ${columnHint(t.name, columns)}`);
     throw new DataError(`Preprocessor.fit: target '${t.name}' has no value in ${originOf(0, origins).split(':')[0]}`);
   }

@@ -55,8 +55,14 @@ export function validateRecords(
 export function fieldCoverage(
   fields: readonly Pick<FieldInfo, 'name'>[], records: readonly DataRecord[], targets: readonly Pick<TargetInfo, 'name'>[] = [],
 ): { absent: string[]; unknown: string[] } {
-  const seen = new Set<string>();
-  for (const r of records) for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) seen.add(k);
+  const seen = recordColumns(records);
   const known = new Set([...fields.map((f) => f.name), ...targets.map((t) => t.name)]);
   return { absent: fields.map((f) => f.name).filter((n) => !seen.has(n)), unknown: [...seen].filter((k) => k !== '' && !known.has(k)) };
+}
+
+/** Every key that some record has (its own, not inherited): the columns of a file's rows. */
+export function recordColumns(records: readonly DataRecord[]): Set<string> {
+  const seen = new Set<string>();
+  for (const r of records) for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) seen.add(k);
+  return seen;
 }

@@ -27,6 +27,7 @@ import { parseTrainerState, type TrainerState } from './trainerState.js';
 import { checkRows, meanLoss, validationPass, type TargetMetrics } from './evaluate.js';
 import { fitLbfgs, LBFGS_DEFAULTS } from './lbfgs.js';
 import { LinearModel } from '../models/baselines.js';
+import { FusionModel } from '../models/fusion.js';
 
 /** Checkpoint tensor names of the weights' moving average: `__ema__.<parameter index>`. */
 const EMA_PREFIX = '__ema__.';
@@ -98,7 +99,7 @@ export class Trainer {
     if (this.lbfgs && o.ema) throw new ConfigError(`Trainer: ema (${o.ema}) averages the steps of a stochastic optimiser; the 'lbfgs' fit has none (drop ema, or choose adamw, adam or sgd)`);
     if (o.ema) this.ema = this.params.map((p) => Float32Array.from(p.data as Float32Array));
     // the maps a forward returns are one member's: the other independent members would go unregularised
-    const members = (model as { memberModels?: unknown[] }).memberModels?.length ?? 0;
+    const members = model instanceof FusionModel ? model.memberModels.length : 0;
     if (members > 0 && (o.remedies?.entropy || o.remedies?.diversity)) {
       throw new ConfigError(`Trainer: remedies.${o.remedies.entropy ? 'entropy' : 'diversity'} regularises the attention maps a forward returns, which for a model of ${members + 1} independent members (model.ensembleMode independent) are the first member's only; train one model, or members sharing a backbone (ensembleMode shared)`);
     }
